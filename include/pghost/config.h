@@ -1,0 +1,84 @@
+/*
+ * pghost/config.h - the YAML configuration, parsed and validated into pgh_config.
+ *
+ * The parser reads one YAML document (libyaml), expands ${ENV_VAR} in string values through a
+ * lookup function supplied by the caller (the library never reads the environment itself),
+ * and validates every key: an unknown key names the closest valid key, a value of the wrong type
+ * names the key's path ("tables[1].source_table_name"). No I/O beyond reading the file.
+ *
+ * Keys (every one is documented in examples/config.yaml):
+ *   source_connection                  string, required (libpq key=value or URI)
+ *   source_connection_for_replication  string, optional (derived from source_connection)
+ *   destination_connection             string, required
+ *   publication_name                   string, required
+ *   slot_name                          string, optional (default "pghost_" + publication name)
+ *   source_schema_name, source_table_name, destination_schema_name, destination_table_name
+ *                                      one table, the original design's keys
+ *   tables                             list of mappings with the same four keys
+ *   copy_batch_size                    integer >= 1 (default 100000)
+ *   copy_worker_count                  integer 1..64 (default 4)
+ *   copy_use_keyset_pagination         boolean (default true)
+ *   copy_format                        auto | binary | text (default auto)
+ * A table needs source_table_name; schemas default to "public", the destination names default
+ * to the source's. At least one table is required.
+ */
+#ifndef PGHOST_CONFIG_H
+#define PGHOST_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pghost/error.h"
+
+#define PGH_CONFIG_DEFAULT_BATCH_SIZE 100000
+#define PGH_CONFIG_DEFAULT_WORKERS 4
+#define PGH_CONFIG_MAX_WORKERS 64
+
+typedef enum pgh_copy_format_choice {
+    PGH_COPY_FORMAT_AUTO = 0, /* binary when every column type is built in, else text */
+    PGH_COPY_FORMAT_BINARY,
+    PGH_COPY_FORMAT_TEXT,
+} pgh_copy_format_choice;
+
+typedef struct pgh_table_map {
+    char *source_schema; /* owned */
+    char *source_table;  /* owned */
+    char *dest_schema;   /* owned */
+    char *dest_table;    /* owned */
+} pgh_table_map;
+
+typedef struct pgh_config {
+    char *path;                         /* owned: file name, or the name given for a string */
+    char *source_connection;            /* owned, env-expanded */
+    char *source_replication_connection;/* owned, env-expanded; NULL when not configured */
+    char *destination_connection;       /* owned, env-expanded */
+    char *publication_name;             /* owned */
+    char *slot_name;                    /* owned; defaulted when not configured */
+    size_t ntables;
+    pgh_table_map *tables;              /* owned, ntables entries, in file order */
+    int64_t copy_batch_size;            /* rows per batch */
+    int copy_worker_count;              /* parallel copy workers */
+    bool copy_use_keyset_pagination;    /* keyset (true) or key ranges (false) */
+    pgh_copy_format_choice copy_format;
+} pgh_config;
+
+/* Looks up an environment variable; returns NULL when unset. */
+typedef const char *(*pgh_env_lookup_fn)(const char *name, void *payload);
+
+/*
+ * Parse and validate YAML text. name is used in messages ("config.yaml:12: ..."). env may be
+ * NULL, in which case any ${VAR} is an error. On success *out is a new config (free with
+ * pgh_config_free); on failure *out is NULL and err holds one line saying what is wrong
+ * and what to do (PGH_ECONFIG).
+ */
+int pgh_config_parse(pgh_config **out, const char *yaml, size_t len, const char *name,
+                     pgh_env_lookup_fn env, void *env_payload, pgh_error *err);
+
+/* Read a file and parse it as above; a missing or unreadable file is PGH_ECONFIG. */
+int pgh_config_load(pgh_config **out, const char *path, pgh_env_lookup_fn env, void *env_payload,
+                    pgh_error *err);
+
+void pgh_config_free(pgh_config *cfg);
+
+#endif

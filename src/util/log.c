@@ -1,0 +1,48 @@
+/* The log indirection: see include/pghost/log.h. */
+#include "pghost/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pghost/error.h"
+
+static pgh_log_fn g_fn;
+static pgh_log_level g_level = PGH_LOG_INFO;
+static void *g_payload;
+
+void pgh_log_set_handler(pgh_log_fn fn, pgh_log_level max_level, void *payload)
+{
+    g_fn = fn;
+    g_level = max_level;
+    g_payload = payload;
+}
+
+int pgh_log_enabled(pgh_log_level level)
+{
+    return g_fn != NULL && level <= g_level;
+}
+
+void pgh_log(pgh_log_level level, const char *component, const char *fmt, ...)
+{
+    if (!pgh_log_enabled(level))
+        return;
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    g_fn(level, component, msg, g_payload);
+}
+
+int pgh_log_level_parse(pgh_log_level *out, const char *name)
+{
+    static const char *names[] = {"error", "warn", "info", "debug", "trace"};
+    for (int i = 0; i < 5; i++) {
+        if (strcmp(name, names[i]) == 0) {
+            *out = (pgh_log_level)i;
+            return 0;
+        }
+    }
+    return PGH_ECONFIG;
+}
