@@ -1,7 +1,44 @@
-/* Placeholder entry point until the CLI lands. */
+/* pghost's entry point: dispatch to a sub-command. */
 #include <stdio.h>
-int main(void)
+#include <string.h>
+
+#include "cli.h"
+
+static const char USAGE[] =
+    "pghost - move large, live PostgreSQL tables between servers and keep them in sync\n"
+    "\n"
+    "Usage: pghost <command> [options] CONFIG.yaml\n"
+    "\n"
+    "Commands:\n"
+    "  replicate   copy tables in short batches while capturing changes in a logical\n"
+    "              replication slot, then replay the changes up to a checkpoint: at exit the\n"
+    "              destination equals the source as of the checkpoint LSN it prints\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help     show this help (pghost <command> --help for a command's options)\n"
+    "  --version      show the version\n"
+    "\n"
+    "Exit status: 0 done; 1 the run failed; 2 bad command line or configuration;\n"
+    "3 a preflight check failed (nothing was written).\n"
+    "See examples/config.yaml for every configuration key.\n";
+
+int main(int argc, char **argv)
 {
-    fputs("pghost: under construction\n", stderr);
-    return 1;
+    if (argc < 2) {
+        fputs(USAGE, stderr);
+        return PGH_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(USAGE, stdout);
+        return PGH_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("pghost %s\n", PGH_VERSION);
+        return PGH_EXIT_OK;
+    }
+    if (strcmp(cmd, "replicate") == 0)
+        return pgh_cli_replicate(argc - 1, argv + 1);
+    pgh_cli_error("unknown command \"%s\": try pghost --help", cmd);
+    return PGH_EXIT_USAGE;
 }

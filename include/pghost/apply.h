@@ -1,0 +1,65 @@
+/*
+ * pghost/apply.h - the PostgreSQL destination: applies decoded changes to tables.
+ *
+ * Each source transaction becomes one destination transaction (none when it touched no mapped
+ * table). Changes to tables that are not in the mapping are skipped.
+ *
+ * Conflict rules (PGH_APPLY_CATCHUP), for the window where the copy and the stream overlap:
+ *   INSERT of an existing key           -> nothing (the copy already has this row or a later one)
+ *   UPDATE / DELETE of a missing key    -> nothing (a later DELETE or INSERT settles it)
+ *   UPDATE that changes the key         -> old row present: remove any row at the new key, then
+ *                                          move the old row (unchanged TOAST columns stay);
+ *                                          old row absent: update the row at the new key
+ *   unchanged TOAST values ('u')        -> left out of the SET list: the destination keeps its
+ *                                          value
+ * In PGH_APPLY_STRICT mode any of those conflicts is an error: after the checkpoint the two
+ * sides are equal and a conflict means divergence.
+ *
+ * Statements are prepared once per shape and executed with text parameters.
+ */
+#ifndef PGHOST_APPLY_H
+#define PGHOST_APPLY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pghost/config.h"
+#include "pghost/sink.h"
+
+typedef enum pgh_apply_mode {
+    PGH_APPLY_CATCHUP = 0,
+    PGH_APPLY_STRICT = 1,
+} pgh_apply_mode;
+
+typedef struct pgh_apply_stats {
+    uint64_t inserts;   /* rows inserted */
+    uint64_t updates;   /* rows updated (including key moves) */
+    uint64_t deletes;   /* rows deleted */
+    uint64_t truncates; /* TRUNCATEs applied */
+    uint64_t skipped;   /* changes that found nothing to do (conflict rules) */
+} pgh_apply_stats;
+
+typedef struct pgh_apply_opts {
+    int version;                  /* PGH_APPLY_OPTS_VERSION */
+    const char *conninfo;         /* borrowed: the destination */
+    const char *app_name;         /* borrowed */
+    const pgh_table_map *tables;  /* borrowed: source -> destination names, valid while open */
+    int ntables;
+    pgh_apply_mode mode;
+    bool replica_role;            /* SET session_replication_role = replica */
+} pgh_apply_opts;
+
+#define PGH_APPLY_OPTS_VERSION 1
+#define PGH_APPLY_OPTS_INIT {PGH_APPLY_OPTS_VERSION, NULL, "pghost apply", NULL, 0, \
+                             PGH_APPLY_CATCHUP, false}
+
+/* Connect to the destination; the sink is ready for the first change. */
+int pgh_apply_open(pgh_sink **out, const pgh_apply_opts *opts, pgh_error *err);
+
+/* Counters of the table at index i of opts->tables; NULL when out of range. */
+const pgh_apply_stats *pgh_apply_table_stats(const pgh_sink *sink, int i);
+
+/* Switch conflict handling (e.g. to strict once the checkpoint is reached). */
+void pgh_apply_set_mode(pgh_sink *sink, pgh_apply_mode mode);
+
+#endif

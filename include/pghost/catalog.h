@@ -1,0 +1,70 @@
+/*
+ * pghost/catalog.h - what pghost needs to know about a table, read from a server's catalogs.
+ *
+ * Used on both sides: on the source to plan the copy and check the publication, on the
+ * destination to check that the table is there with the same columns. One short query per call;
+ * no transaction is held. Thread-safe per connection.
+ */
+#ifndef PGHOST_CATALOG_H
+#define PGHOST_CATALOG_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pghost/error.h"
+
+typedef struct pgh_table_column {
+    char *name;         /* owned */
+    char *type_name;    /* owned: format_type() for built-in types, bare name for others */
+    uint32_t type_oid;  /* this server's type OID */
+    bool builtin_type;  /* type (and element type) is built in: binary COPY is safe */
+    bool generated;     /* a generated column: never written */
+    bool not_null;
+    int key_position;   /* 1-based position in the primary key, 0 when not a key column */
+} pgh_table_column;
+
+typedef struct pgh_table_info {
+    char *schema;              /* owned */
+    char *name;                /* owned */
+    char *qualified;           /* owned: "schema"."name", quoted */
+    uint32_t oid;
+    char relkind;              /* 'r' table, 'p' partitioned */
+    char replident;            /* 'd', 'n', 'f', 'i' */
+    int ncols;
+    pgh_table_column *cols;    /* owned: live columns in attnum order */
+    int nkeys;                 /* primary key columns; 0 when there is no primary key */
+    int *key_cols;             /* owned: indexes into cols, in primary key order */
+    double reltuples;          /* planner estimate; < 0 when never analyzed */
+    int64_t size_bytes;        /* pg_table_size() */
+} pgh_table_info;
+
+/* Read a table's description. A missing table is PGH_ENOTFOUND with a message naming it. */
+int pgh_catalog_table(pgh_table_info **out, PGconn *conn, const char *schema, const char *name,
+                      pgh_error *err);
+void pgh_table_info_free(pgh_table_info *t);
+
+/* Index of the column named name, or -1. */
+int pgh_table_column_index(const pgh_table_info *t, const char *name);
+
+/*
+ * Compare the columns a copy writes (source columns that are not generated) with the
+ * destination's. On any difference returns PGH_EPRECOND with every difference listed in err
+ * ("missing on the destination: a (integer); type differs: b is text on the source, varchar on
+ * the destination; ...").
+ */
+int pgh_catalog_compare_columns(const pgh_table_info *src, const pgh_table_info *dst,
+                                pgh_error *err);
+
+/* A sequence owned by a column of a table (serial or identity). */
+typedef struct pgh_owned_sequence {
+    char *column;    /* owned */
+    char *sequence;  /* owned: qualified, quoted name usable as regclass text */
+} pgh_owned_sequence;
+
+/* Sequences owned by columns of schema.name; *out is a malloc'd array of *count entries. */
+int pgh_catalog_owned_sequences(pgh_owned_sequence **out, int *count, PGconn *conn,
+                                const char *schema, const char *name, pgh_error *err);
+void pgh_owned_sequences_free(pgh_owned_sequence *seqs, int count);
+
+#endif

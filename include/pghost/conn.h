@@ -1,0 +1,57 @@
+/*
+ * pghost/conn.h - opening PostgreSQL connections the way pghost needs them, and turning libpq
+ * failures into pgh_error records.
+ *
+ * Every connection pghost opens gets the same session settings, so that values move between
+ * servers in a form that reads back exactly: DateStyle=ISO, IntervalStyle=postgres,
+ * extra_float_digits=3, bytea_output=hex, lc_monetary=C. A connection string may be a libpq
+ * key=value string or a URI; passwords never appear in any message (pgh_conninfo_mask).
+ * Thread-safe: every function works on the connection it is given only.
+ */
+#ifndef PGHOST_CONN_H
+#define PGHOST_CONN_H
+
+#include <libpq-fe.h>
+
+#include "pghost/error.h"
+
+typedef enum pgh_conn_kind {
+    PGH_CONN_SQL = 0,         /* an ordinary session */
+    PGH_CONN_REPLICATION = 1, /* a logical replication session (replication=database) */
+} pgh_conn_kind;
+
+/*
+ * Open a connection. role names the side in messages ("source", "destination"); app_name
+ * becomes application_name unless the string sets one. On failure *out is NULL and err says
+ * which server could not be reached, with the password masked (PGH_ECONN), or that the string
+ * does not parse (PGH_ECONFIG).
+ */
+int pgh_conn_open(PGconn **out, const char *conninfo, pgh_conn_kind kind, const char *role,
+                  const char *app_name, pgh_error *err);
+
+/* A copy of conninfo with any password replaced by "********"; caller frees. Never NULL
+ * unless out of memory. Unparseable strings come back as "(unparseable connection string)". */
+char *pgh_conninfo_mask(const char *conninfo);
+
+/* Run one statement that returns no rows (or whose rows are ignored). */
+int pgh_conn_exec(PGconn *conn, const char *sql, pgh_error *err);
+
+/* Run one statement with text parameters and return its result (caller PQclear()s) when it is
+ * PGRES_TUPLES_OK or PGRES_COMMAND_OK. */
+int pgh_conn_query(PGresult **out, PGconn *conn, const char *sql, int nparams,
+                   const char *const *params, pgh_error *err);
+
+/* Fill err from a failed result (or from the connection when res is NULL): the server's
+ * primary message, SQLSTATE, and PGH_ECONN when the connection is gone, else PGH_ESQL. */
+int pgh_conn_error(pgh_error *err, PGconn *conn, const PGresult *res, const char *what);
+
+/* Quote an identifier with PQescapeIdentifier into a malloc'd string; NULL on failure. */
+char *pgh_conn_ident(PGconn *conn, const char *name);
+
+/* "schema"."name", quoted; malloc'd; NULL on failure. */
+char *pgh_conn_qualified(PGconn *conn, const char *schema, const char *name);
+
+/* Quote a literal with PQescapeLiteral into a malloc'd string; NULL on failure. */
+char *pgh_conn_literal(PGconn *conn, const char *value, size_t len);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * pghost/replicate.h - the whole sync: preflight, slot, parallel copy, checkpoint, catch-up.
+ *
+ *   1. preflight: every check on both servers, nothing written when one fails
+ *   2. create the logical slot (pgoutput): every commit after this point is in its stream
+ *   3. copy every table in parallel batches, each its own short transaction
+ *   4. checkpoint: a transactional pg_logical_emit_message written after the copy; it arrives
+ *      in the stream after every commit any batch could have seen
+ *   5. replay the slot from its start to the checkpoint with the catch-up conflict rules
+ *   6. set sequences owned by the copied tables; drop the slot (or keep it, advanced to the
+ *      checkpoint, for a subscription to take over)
+ * Afterwards every destination table equals its source table as of the checkpoint.
+ */
+#ifndef PGHOST_REPLICATE_H
+#define PGHOST_REPLICATE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "pghost/apply.h"
+#include "pghost/config.h"
+#include "pghost/copy.h"
+#include "pghost/error.h"
+
+typedef struct pgh_replicate_table_result {
+    uint64_t rows_copied;
+    uint64_t bytes_copied;
+    pgh_apply_stats applied; /* changes applied during the catch-up */
+    int sequences_set;
+} pgh_replicate_table_result;
+
+typedef struct pgh_replicate_result {
+    pgh_lsn slot_lsn;         /* the slot's consistent point */
+    pgh_lsn checkpoint_lsn;   /* end of the checkpoint transaction: equal as of here */
+    double copy_seconds;
+    double catchup_seconds;
+    uint64_t changes_seen;    /* row changes decoded during the catch-up, all tables */
+    int ntables;
+    pgh_replicate_table_result *tables; /* owned: one per config table, in config order */
+} pgh_replicate_result;
+
+typedef void (*pgh_catchup_progress_fn)(pgh_lsn at, pgh_lsn target, void *payload);
+
+typedef struct pgh_replicate_opts {
+    int version;                      /* PGH_REPLICATE_OPTS_VERSION */
+    const pgh_config *config;         /* borrowed */
+    bool keep_slot;                   /* keep the slot, advanced to the checkpoint */
+    bool truncate_destination;        /* empty non-empty destination tables first */
+    atomic_int *cancel;               /* borrowed, may be NULL: non-zero stops the run */
+    /* Called after the copy and before the checkpoint (e.g. to stop writes for a cutover);
+     * a non-zero return aborts the run with that error. May be NULL. */
+    int (*before_checkpoint)(void *payload, pgh_error *err);
+    void *before_checkpoint_payload;
+    pgh_copy_progress_fn copy_progress; /* may be NULL */
+    pgh_catchup_progress_fn catchup_progress; /* may be NULL */
+    void *progress_payload;
+    int progress_ms;
+} pgh_replicate_opts;
+
+#define PGH_REPLICATE_OPTS_VERSION 1
+#define PGH_REPLICATE_OPTS_INIT {PGH_REPLICATE_OPTS_VERSION, NULL, false, false, NULL, NULL, \
+                                 NULL, NULL, NULL, NULL, 250}
+
+/*
+ * Run the sync. Returns 0 when every table was copied and caught up to the checkpoint;
+ * otherwise err says what failed (preflight failures are PGH_EPRECOND, PGH_ECONFIG or
+ * PGH_ECONN, with nothing written). On failure after the slot was created, the slot is
+ * dropped unless keep_slot. out is filled as far as the run got; dispose it either way.
+ */
+int pgh_replicate_run(pgh_replicate_result *out, const pgh_replicate_opts *opts,
+                      pgh_error *err);
+void pgh_replicate_result_dispose(pgh_replicate_result *r);
+
+/* The replication connection string: source_connection_for_replication, else the source's. */
+const char *pgh_replicate_replication_conninfo(const pgh_config *cfg);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * pghost/sink.h - the destination interface.
+ *
+ * A destination consumes the decoded stream (pgh_change) in order: BEGIN, the transaction's
+ * changes, COMMIT; RELATION, TYPE and MESSAGE may come between. Implementations embed
+ * pgh_sink as their first member and fill in ops; the core never looks past it. The
+ * PostgreSQL apply (pghost/apply.h) is one implementation; others plug in the same way without
+ * touching the decoder or the copy.
+ *
+ * Threading: a sink is used by one thread at a time.
+ */
+#ifndef PGHOST_SINK_H
+#define PGHOST_SINK_H
+
+#include "pghost/change.h"
+#include "pghost/error.h"
+#include "pghost/lsn.h"
+
+typedef struct pgh_sink pgh_sink;
+
+typedef struct pgh_sink_ops {
+    const char *name; /* "postgres", "stdout", ... */
+    /* Consume one change. Changes borrowed from the decoder are valid during the call only. */
+    int (*write)(pgh_sink *sink, const pgh_change *change, pgh_error *err);
+    /* Make every transaction written so far durable; *out is the end LSN of the last
+     * committed transaction (0 when none). */
+    int (*flush)(pgh_sink *sink, pgh_lsn *out, pgh_error *err);
+    /* Release everything; an open transaction is rolled back. */
+    void (*free)(pgh_sink *sink);
+} pgh_sink_ops;
+
+struct pgh_sink {
+    const pgh_sink_ops *ops; /* borrowed: static table of the implementation */
+};
+
+static inline int pgh_sink_write(pgh_sink *s, const pgh_change *c, pgh_error *err)
+{
+    return s->ops->write(s, c, err);
+}
+
+static inline int pgh_sink_flush(pgh_sink *s, pgh_lsn *out, pgh_error *err)
+{
+    return s->ops->flush(s, out, err);
+}
+
+static inline void pgh_sink_free(pgh_sink *s)
+{
+    if (s)
+        s->ops->free(s);
+}
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * The command-line front end: the only code that prints to stdout, reads the environment or
+ * exits. Each sub-command lives in its own cmd_*.c.
+ */
+#ifndef PGH_CLI_H
+#define PGH_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "pghost/copy.h"
+#include "pghost/log.h"
+
+/* Exit codes */
+#define PGH_EXIT_OK 0
+#define PGH_EXIT_FAILURE 1  /* the run failed */
+#define PGH_EXIT_USAGE 2    /* bad command line or configuration */
+#define PGH_EXIT_PRECOND 3  /* a preflight check failed: nothing was written */
+
+int pgh_cli_replicate(int argc, char **argv);
+
+/* Install the stderr logger at this level. */
+void pgh_cli_log_init(pgh_log_level level);
+
+/* Print an error the way every command does: "pghost: <message>" on stderr. */
+void pgh_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Progress display: bars on a terminal, a log line every interval otherwise. */
+typedef struct pgh_progress pgh_progress;
+pgh_progress *pgh_progress_new(bool enabled);
+void pgh_progress_free(pgh_progress *p);
+void pgh_progress_copy(const pgh_copy_table *tables, int ntables, void *payload);
+void pgh_progress_catchup(pgh_lsn at, pgh_lsn target, void *payload);
+/* Clear the bars before other output. */
+void pgh_progress_done(pgh_progress *p);
+
+#endif

@@ -1,0 +1,214 @@
+/* pghost replicate: parse options, load the config, run the sync, print the result. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "pghost/config.h"
+#include "pghost/conn.h"
+#include "pghost/replicate.h"
+
+static const char USAGE[] =
+    "Usage: pghost replicate [options] CONFIG.yaml\n"
+    "\n"
+    "Copy the configured tables from the source to the destination in parallel batches (each\n"
+    "its own short transaction), then replay the changes made meanwhile from a logical\n"
+    "replication slot up to a checkpoint. At exit 0 the destination equals the source as of\n"
+    "the printed checkpoint LSN. The destination tables must exist and be empty.\n"
+    "\n"
+    "Options:\n"
+    "  --keep-slot               keep the replication slot, positioned at the checkpoint, and\n"
+    "                            print how to attach a native subscription to it\n"
+    "  --truncate-destination    empty the destination tables first instead of refusing\n"
+    "  --before-checkpoint CMD   run CMD (with /bin/sh) after the copy and before the\n"
+    "                            checkpoint, e.g. to stop writes for a cutover; a non-zero\n"
+    "                            exit aborts the run\n"
+    "  --log-level LEVEL         error, warn, info (default), debug or trace; logs go to stderr\n"
+    "  --no-progress             no progress bars or progress log lines\n"
+    "  -h, --help                show this help\n"
+    "\n"
+    "The result (checkpoint LSN, rows copied and changes applied per table) goes to stdout.\n"
+    "Exit status: 0 done; 1 the run failed; 2 bad command line or configuration;\n"
+    "3 a preflight check failed (nothing was written).\n";
+
+static atomic_int g_cancel;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (atomic_exchange(&g_cancel, 1))
+        _exit(130); /* second signal: leave now */
+}
+
+static const char *env_lookup(const char *name, void *payload)
+{
+    (void)payload;
+    return getenv(name);
+}
+
+typedef struct cli_opts {
+    bool keep_slot;
+    bool truncate;
+    bool progress;
+    const char *before_checkpoint;
+    pgh_log_level level;
+    const char *config_path;
+} cli_opts;
+
+static int parse_args(cli_opts *o, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"keep-slot", no_argument, NULL, 'k'},
+        {"truncate-destination", no_argument, NULL, 't'},
+        {"before-checkpoint", required_argument, NULL, 'b'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"no-progress", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *o = (cli_opts){.progress = true, .level = PGH_LOG_INFO};
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'k': o->keep_slot = true; break;
+        case 't': o->truncate = true; break;
+        case 'b': o->before_checkpoint = optarg; break;
+        case 'n': o->progress = false; break;
+        case 'h': fputs(USAGE, stdout); return -1;
+        case 'l':
+            if (pgh_log_level_parse(&o->level, optarg) != 0) {
+                pgh_cli_error("--log-level must be error, warn, info, debug or trace, not \"%s\"",
+                              optarg);
+                return PGH_EXIT_USAGE;
+            }
+            break;
+        default:
+            pgh_cli_error("unknown option \"%s\" for replicate: see pghost replicate --help",
+                          argv[optind - 1]);
+            return PGH_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        pgh_cli_error("replicate needs exactly one configuration file: pghost replicate "
+                      "[options] CONFIG.yaml");
+        return PGH_EXIT_USAGE;
+    }
+    o->config_path = argv[optind];
+    return 0;
+}
+
+static int run_before_checkpoint(void *payload, pgh_error *err)
+{
+    const char *cmd = payload;
+    pgh_log(PGH_LOG_INFO, "replicate", "copy done; running the --before-checkpoint command");
+    int status = system(cmd);
+    if (status == -1)
+        return pgh_error_set(err, PGH_ECANCELED, "cannot run the --before-checkpoint command");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return pgh_error_set(err, PGH_ECANCELED,
+                             "the --before-checkpoint command failed (status %d): run aborted "
+                             "before the checkpoint",
+                             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    return 0;
+}
+
+static void print_result(const pgh_config *cfg, const pgh_replicate_result *r, bool keep_slot)
+{
+    for (int i = 0; i < r->ntables; i++) {
+        const pgh_table_map *m = &cfg->tables[i];
+        const pgh_replicate_table_result *t = &r->tables[i];
+        printf("%s.%s -> %s.%s: %llu rows copied (%.1f MB); catch-up: %llu inserted, %llu "
+               "updated, %llu deleted, %llu truncates, %llu without effect; %d sequences set\n",
+               m->source_schema, m->source_table, m->dest_schema, m->dest_table,
+               (unsigned long long)t->rows_copied, (double)t->bytes_copied / 1e6,
+               (unsigned long long)t->applied.inserts, (unsigned long long)t->applied.updates,
+               (unsigned long long)t->applied.deletes, (unsigned long long)t->applied.truncates,
+               (unsigned long long)t->applied.skipped, t->sequences_set);
+    }
+    printf("copy took %.1f s, catch-up %.1f s (%llu changes)\n", r->copy_seconds,
+           r->catchup_seconds, (unsigned long long)r->changes_seen);
+    printf("checkpoint LSN: " PGH_LSN_FMT "\n", PGH_LSN_ARGS(r->checkpoint_lsn));
+    if (keep_slot) {
+        char *masked = pgh_conninfo_mask(cfg->source_connection);
+        printf("replication slot %s kept at the checkpoint. To continue with a native "
+               "subscription, run on the destination:\n"
+               "  CREATE SUBSCRIPTION %s CONNECTION '%s' PUBLICATION %s\n"
+               "    WITH (create_slot = false, slot_name = '%s', copy_data = false);\n"
+               "(fill in the password). To give the slot up: SELECT "
+               "pg_drop_replication_slot('%s'); on the source.\n",
+               cfg->slot_name, cfg->slot_name, masked ? masked : "...", cfg->publication_name,
+               cfg->slot_name, cfg->slot_name);
+        free(masked);
+    }
+    fflush(stdout);
+}
+
+static int exit_code_for(int rc)
+{
+    switch (rc) {
+    case PGH_ECONFIG:
+        return PGH_EXIT_USAGE;
+    case PGH_EPRECOND:
+        return PGH_EXIT_PRECOND;
+    default:
+        return PGH_EXIT_FAILURE;
+    }
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int pgh_cli_replicate(int argc, char **argv)
+{
+    cli_opts o;
+    int rc = parse_args(&o, argc, argv);
+    if (rc != 0)
+        return rc < 0 ? PGH_EXIT_OK : rc;
+    pgh_cli_log_init(o.level);
+    pgh_error err;
+    pgh_error_clear(&err);
+    pgh_config *cfg = NULL;
+    if (pgh_config_load(&cfg, o.config_path, env_lookup, NULL, &err) != 0) {
+        pgh_cli_error("%s", err.message);
+        return PGH_EXIT_USAGE;
+    }
+    install_signals();
+    pgh_progress *progress = pgh_progress_new(o.progress);
+    pgh_replicate_opts ro = PGH_REPLICATE_OPTS_INIT;
+    ro.config = cfg;
+    ro.keep_slot = o.keep_slot;
+    ro.truncate_destination = o.truncate;
+    ro.cancel = &g_cancel;
+    ro.copy_progress = pgh_progress_copy;
+    ro.catchup_progress = pgh_progress_catchup;
+    ro.progress_payload = progress;
+    if (o.before_checkpoint) {
+        ro.before_checkpoint = run_before_checkpoint;
+        ro.before_checkpoint_payload = (void *)o.before_checkpoint;
+    }
+    pgh_replicate_result result;
+    rc = pgh_replicate_run(&result, &ro, &err);
+    pgh_progress_done(progress);
+    if (rc == 0)
+        print_result(cfg, &result, o.keep_slot);
+    else if (err.lsn)
+        pgh_cli_error("%s (at LSN " PGH_LSN_FMT ")", err.message, PGH_LSN_ARGS(err.lsn));
+    else
+        pgh_cli_error("%s", err.message);
+    pgh_replicate_result_dispose(&result);
+    pgh_progress_free(progress);
+    pgh_config_free(cfg);
+    return rc == 0 ? PGH_EXIT_OK : exit_code_for(rc);
+}

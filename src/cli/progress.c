@@ -1,0 +1,149 @@
+/*
+ * Progress: on a terminal (stderr is a TTY) one bar per table, redrawn in place; otherwise a
+ * log line every LOG_INTERVAL_S seconds.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define LOG_INTERVAL_S 10.0
+#define BAR_WIDTH 24
+
+struct pgh_progress {
+    bool enabled;
+    bool tty;
+    int lines_drawn;        /* lines of the last drawing, to move the cursor back up */
+    double start;           /* seconds, monotonic */
+    double last_log;
+    double catchup_start;
+    pgh_lsn catchup_first;  /* first LSN seen in the catch-up, for the bar's scale */
+    pgh_lsn last_at;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+pgh_progress *pgh_progress_new(bool enabled)
+{
+    pgh_progress *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    p->enabled = enabled;
+    p->tty = isatty(STDERR_FILENO) == 1;
+    p->start = p->last_log = now_s();
+    return p;
+}
+
+void pgh_progress_free(pgh_progress *p)
+{
+    free(p);
+}
+
+static double estimated_rows(const pgh_copy_table *t)
+{
+    double est = t->src->reltuples > 0 ? t->src->reltuples : (double)t->src->size_bytes / 100.0;
+    double done = (double)atomic_load(&t->rows);
+    return est > done ? est : done;
+}
+
+static void format_eta(char *buf, size_t len, double seconds)
+{
+    if (seconds < 0 || seconds > 360000)
+        snprintf(buf, len, "--");
+    else if (seconds >= 3600)
+        snprintf(buf, len, "%dh%02dm", (int)seconds / 3600, ((int)seconds % 3600) / 60);
+    else
+        snprintf(buf, len, "%dm%02ds", (int)seconds / 60, (int)seconds % 60);
+}
+
+static void draw_bar(const pgh_copy_table *t, double elapsed)
+{
+    uint64_t rows = atomic_load(&t->rows);
+    double total = estimated_rows(t);
+    bool finished = atomic_load(&t->ranges_done) >= atomic_load(&t->ranges_total);
+    double frac = finished ? 1.0 : (total > 0 ? (double)rows / total : 0.0);
+    if (frac > 0.99 && !finished)
+        frac = 0.99;
+    double mbps = elapsed > 0 ? (double)atomic_load(&t->bytes) / 1e6 / elapsed : 0;
+    char eta[16];
+    format_eta(eta, sizeof(eta), frac > 0 && !finished ? elapsed * (1 - frac) / frac : -1);
+    char bar[BAR_WIDTH + 1];
+    int filled = (int)(frac * BAR_WIDTH);
+    for (int i = 0; i < BAR_WIDTH; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[BAR_WIDTH] = '\0';
+    fprintf(stderr, "\r\033[K%s.%s [%s] %3.0f%% %llu rows %.1f MB/s ETA %s\n", t->src->schema,
+            t->src->name, bar, frac * 100, (unsigned long long)rows, mbps, finished ? "done" : eta);
+}
+
+void pgh_progress_copy(const pgh_copy_table *tables, int ntables, void *payload)
+{
+    pgh_progress *p = payload;
+    if (p == NULL || !p->enabled)
+        return;
+    double now = now_s();
+    double elapsed = now - p->start;
+    if (p->tty) {
+        if (p->lines_drawn)
+            fprintf(stderr, "\033[%dA", p->lines_drawn);
+        for (int i = 0; i < ntables; i++)
+            draw_bar(&tables[i], elapsed);
+        p->lines_drawn = ntables;
+        fflush(stderr);
+        return;
+    }
+    if (now - p->last_log < LOG_INTERVAL_S)
+        return;
+    p->last_log = now;
+    for (int i = 0; i < ntables; i++) {
+        const pgh_copy_table *t = &tables[i];
+        pgh_log(PGH_LOG_INFO, "copy", "%s.%s: %llu of ~%.0f rows, %.1f MB/s, %d of %d ranges done",
+                t->src->schema, t->src->name, (unsigned long long)atomic_load(&t->rows),
+                estimated_rows(t), (double)atomic_load(&t->bytes) / 1e6 / elapsed,
+                atomic_load(&t->ranges_done), atomic_load(&t->ranges_total));
+    }
+}
+
+void pgh_progress_catchup(pgh_lsn at, pgh_lsn target, void *payload)
+{
+    pgh_progress *p = payload;
+    if (p == NULL || !p->enabled)
+        return;
+    if (at)
+        p->last_at = at;
+    if (p->catchup_first == 0 && at) {
+        p->catchup_first = at;
+        p->catchup_start = now_s();
+    }
+    double left_mb = p->last_at && target > p->last_at ? (double)(target - p->last_at) / 1e6 : 0;
+    double now = now_s();
+    if (p->tty) {
+        if (now - p->last_log < 0.25)
+            return;
+        p->last_log = now;
+        fprintf(stderr, "\r\033[Kcatch-up: %.1f MB of WAL to the checkpoint", left_mb);
+        fflush(stderr);
+        p->lines_drawn = 0;
+        return;
+    }
+    if (now - p->last_log < LOG_INTERVAL_S)
+        return;
+    p->last_log = now;
+    pgh_log(PGH_LOG_INFO, "catch-up", "%.1f MB of WAL left to the checkpoint " PGH_LSN_FMT,
+            left_mb, PGH_LSN_ARGS(target));
+}
+
+void pgh_progress_done(pgh_progress *p)
+{
+    if (p && p->enabled && p->tty) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+    }
+}

@@ -1,0 +1,244 @@
+/*
+ * Preflight: everything that can be known to fail is checked before anything is written, each
+ * failure one line that says what is wrong and what to do.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core_internal.h"
+#include "pghost/conn.h"
+#include "pghost/stream.h"
+
+void pgh_core__tables_dispose(run_tables *t)
+{
+    for (int i = 0; i < t->n; i++) {
+        if (t->src)
+            pgh_table_info_free(t->src[i]);
+        if (t->dst)
+            pgh_table_info_free(t->dst[i]);
+    }
+    free(t->src);
+    free(t->dst);
+    memset(t, 0, sizeof(*t));
+}
+
+/* First column of the first row of a one-row query, as text ("" when no row). */
+static int query_value(char *out, size_t out_len, PGconn *conn, const char *sql, int nparams,
+                       const char *const *params, pgh_error *err)
+{
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, conn, sql, nparams, params, err);
+    if (rc != 0)
+        return rc;
+    snprintf(out, out_len, "%s", PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "");
+    PQclear(res);
+    return 0;
+}
+
+static int check_server(PGconn *src, const pgh_config *cfg, pgh_error *err)
+{
+    char v[256];
+    int rc = query_value(v, sizeof(v), src, "SELECT current_setting('wal_level')", 0, NULL, err);
+    if (rc == 0 && strcmp(v, "logical") != 0)
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "the source server has wal_level=%s but logical replication needs "
+                             "wal_level=logical: run ALTER SYSTEM SET wal_level = logical on the "
+                             "source and restart it",
+                             v);
+    if (rc == 0)
+        rc = query_value(v, sizeof(v), src,
+                         "SELECT CASE WHEN rolreplication OR rolsuper THEN 'yes' ELSE rolname END "
+                         "FROM pg_catalog.pg_roles WHERE rolname = current_user",
+                         0, NULL, err);
+    if (rc == 0 && strcmp(v, "yes") != 0)
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "the source role %s lacks the REPLICATION attribute: run ALTER ROLE "
+                             "%s REPLICATION as a superuser, or connect as a role that has it",
+                             v, v);
+    const char *slot[1] = {cfg->slot_name};
+    if (rc == 0)
+        rc = query_value(v, sizeof(v), src,
+                         "SELECT count(*) FROM pg_catalog.pg_replication_slots "
+                         "WHERE slot_name = $1",
+                         1, slot, err);
+    if (rc == 0 && strcmp(v, "0") != 0)
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "replication slot %s already exists on the source: set slot_name to "
+                             "another name, or drop it with SELECT pg_drop_replication_slot('%s') "
+                             "if nothing uses it",
+                             cfg->slot_name, cfg->slot_name);
+    return rc;
+}
+
+static int check_publication(PGconn *src, const pgh_config *cfg, pgh_error *err)
+{
+    const char *params[1] = {cfg->publication_name};
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, src,
+                            "SELECT pubinsert, pubupdate, pubdelete, pubtruncate "
+                            "FROM pg_catalog.pg_publication WHERE pubname = $1",
+                            1, params, err);
+    if (rc != 0)
+        return rc;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        const pgh_table_map *t = &cfg->tables[0];
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "publication %s does not exist on the source: create it with CREATE "
+                             "PUBLICATION %s FOR TABLE %s.%s",
+                             cfg->publication_name, cfg->publication_name, t->source_schema,
+                             t->source_table);
+    }
+    static const char *ops[] = {"inserts", "updates", "deletes", "truncates"};
+    for (int i = 0; i < 4; i++) {
+        if (PQgetvalue(res, 0, i)[0] != 't') {
+            PQclear(res);
+            return pgh_error_set(err, PGH_EPRECOND,
+                                 "publication %s does not publish %s: run ALTER PUBLICATION %s "
+                                 "SET (publish = 'insert, update, delete, truncate')",
+                                 cfg->publication_name, ops[i], cfg->publication_name);
+        }
+    }
+    PQclear(res);
+    return 0;
+}
+
+static bool is_integer_type(uint32_t oid)
+{
+    return oid == 20 || oid == 21 || oid == 23; /* int8, int2, int4 */
+}
+
+static int check_source_table(const pgh_table_info *t, PGconn *src, const pgh_config *cfg,
+                              pgh_error *err)
+{
+    if (t->relkind != 'r')
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "source table %s.%s is partitioned: copy its partitions as separate "
+                             "tables (partitioned roots are not supported yet)",
+                             t->schema, t->name);
+    if (t->nkeys == 0)
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "source table %s.%s has no primary key: pghost copies in key order "
+                             "and finds rows by key when replaying changes; add one (a unique "
+                             "index on NOT NULL columns becomes one with ALTER TABLE ... ADD "
+                             "PRIMARY KEY USING INDEX)",
+                             t->schema, t->name);
+    if (t->replident != 'd' && t->replident != 'f')
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "source table %s.%s has REPLICA IDENTITY %s, so updates and deletes "
+                             "do not carry its primary key: run ALTER TABLE %s.%s REPLICA "
+                             "IDENTITY DEFAULT",
+                             t->schema, t->name, t->replident == 'n' ? "NOTHING" : "USING INDEX",
+                             t->schema, t->name);
+    if (!cfg->copy_use_keyset_pagination &&
+        (t->nkeys != 1 || !is_integer_type(t->cols[t->key_cols[0]].type_oid)))
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "copy_use_keyset_pagination: false needs a single integer primary "
+                             "key, but %s.%s has another key: use keyset pagination (the default)",
+                             t->schema, t->name);
+    char v[16];
+    const char *params[3] = {cfg->publication_name, t->schema, t->name};
+    int rc = query_value(v, sizeof(v), src,
+                         "SELECT count(*) FROM pg_catalog.pg_publication_tables "
+                         "WHERE pubname = $1 AND schemaname = $2 AND tablename = $3",
+                         3, params, err);
+    if (rc == 0 && strcmp(v, "0") == 0)
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "source table %s.%s is not in publication %s: run ALTER PUBLICATION "
+                             "%s ADD TABLE %s.%s",
+                             t->schema, t->name, cfg->publication_name, cfg->publication_name,
+                             t->schema, t->name);
+    return rc;
+}
+
+static int check_dest_table(const pgh_table_info *src, const pgh_table_info *dst, PGconn *conn,
+                            bool truncate, pgh_error *err)
+{
+    int rc = pgh_catalog_compare_columns(src, dst, err);
+    if (rc != 0)
+        return rc;
+    if (dst->nkeys == 0)
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "destination table %s.%s has no primary key: add the same primary "
+                             "key as %s.%s",
+                             dst->schema, dst->name, src->schema, src->name);
+    if (truncate)
+        return 0;
+    char sql[1024];
+    snprintf(sql, sizeof(sql), "SELECT EXISTS (SELECT 1 FROM ONLY %s)", dst->qualified);
+    char v[8];
+    rc = query_value(v, sizeof(v), conn, sql, 0, NULL, err);
+    if (rc == 0 && strcmp(v, "t") == 0)
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "destination table %s.%s is not empty: pass --truncate-destination "
+                             "to empty it first, or point pghost at an empty table",
+                             dst->schema, dst->name);
+    return rc;
+}
+
+static int load_table(pgh_table_info **out, PGconn *conn, const char *side, const char *schema,
+                      const char *name, pgh_error *err)
+{
+    int rc = pgh_catalog_table(out, conn, schema, name, err);
+    if (rc == PGH_ENOTFOUND) {
+        pgh_error_clear(err);
+        return pgh_error_set(err, PGH_EPRECOND, "%s table %s.%s does not exist%s", side, schema,
+                             name,
+                             strcmp(side, "destination") == 0
+                                 ? ": create it with the same columns and primary key as the "
+                                   "source table"
+                                 : "");
+    }
+    return rc;
+}
+
+static int check_replication_connection(const pgh_config *cfg, pgh_error *err)
+{
+    PGconn *repl = NULL;
+    int rc = pgh_conn_open(&repl, pgh_replicate_replication_conninfo(cfg), PGH_CONN_REPLICATION,
+                           "source (replication)", "pghost preflight", err);
+    PQfinish(repl);
+    return rc;
+}
+
+int pgh_core__preflight(run_tables *t, PGconn *src, PGconn *dst, const pgh_replicate_opts *o,
+                        pgh_error *err)
+{
+    const pgh_config *cfg = o->config;
+    int rc = check_server(src, cfg, err);
+    if (rc == 0)
+        rc = check_replication_connection(cfg, err);
+    if (rc == 0)
+        rc = check_publication(src, cfg, err);
+    t->n = (int)cfg->ntables;
+    t->src = calloc(cfg->ntables, sizeof(*t->src));
+    t->dst = calloc(cfg->ntables, sizeof(*t->dst));
+    if (rc == 0 && (t->src == NULL || t->dst == NULL))
+        rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < cfg->ntables; i++) {
+        const pgh_table_map *m = &cfg->tables[i];
+        rc = load_table(&t->src[i], src, "source", m->source_schema, m->source_table, err);
+        if (rc == 0)
+            rc = check_source_table(t->src[i], src, cfg, err);
+        if (rc == 0)
+            rc = load_table(&t->dst[i], dst, "destination", m->dest_schema, m->dest_table, err);
+        if (rc == 0)
+            rc = check_dest_table(t->src[i], t->dst[i], dst, o->truncate_destination, err);
+    }
+    return rc;
+}
+
+int pgh_core__truncate_destination(PGconn *dst, const run_tables *t, pgh_error *err)
+{
+    for (int i = 0; i < t->n; i++) {
+        char sql[1024];
+        snprintf(sql, sizeof(sql), "TRUNCATE ONLY %s", t->dst[i]->qualified);
+        int rc = pgh_conn_exec(dst, sql, err);
+        if (rc != 0) {
+            pgh_error_prefix(err, "emptying %s.%s", t->dst[i]->schema, t->dst[i]->name);
+            return rc;
+        }
+    }
+    return 0;
+}

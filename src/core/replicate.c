@@ -1,0 +1,266 @@
+/* The whole sync: see include/pghost/replicate.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core_internal.h"
+#include "pghost/conn.h"
+#include "pghost/log.h"
+#include "pghost/stream.h"
+
+/* Everything one run holds; released by run_dispose. */
+typedef struct run_state {
+    const pgh_replicate_opts *o; /* borrowed */
+    PGconn *src;                 /* owned */
+    PGconn *dst;                 /* owned */
+    run_tables tables;           /* owned */
+    pgh_copy_table *copy;        /* owned, tables.n entries */
+    bool slot_created;
+    bool replica_role;           /* the destination role may skip triggers and FK checks */
+} run_state;
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+const char *pgh_replicate_replication_conninfo(const pgh_config *cfg)
+{
+    return cfg->source_replication_connection ? cfg->source_replication_connection
+                                              : cfg->source_connection;
+}
+
+static int connect_both(run_state *st, pgh_error *err)
+{
+    const pgh_config *cfg = st->o->config;
+    int rc = pgh_conn_open(&st->src, cfg->source_connection, PGH_CONN_SQL, "source", "pghost",
+                           err);
+    if (rc == 0)
+        rc = pgh_conn_open(&st->dst, cfg->destination_connection, PGH_CONN_SQL, "destination",
+                           "pghost", err);
+    if (rc != 0)
+        return rc;
+    PGresult *res = NULL;
+    rc = pgh_conn_query(&res, st->dst,
+                        "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user",
+                        0, NULL, err);
+    if (rc == 0)
+        st->replica_role = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (rc == 0 && !st->replica_role)
+        pgh_log(PGH_LOG_WARN, "replicate",
+                "the destination role is not a superuser: triggers and foreign keys on the "
+                "destination tables fire while pghost writes");
+    return rc;
+}
+
+static int run_copy(run_state *st, pgh_replicate_result *out, pgh_error *err)
+{
+    const pgh_replicate_opts *o = st->o;
+    const pgh_config *cfg = o->config;
+    st->copy = calloc((size_t)st->tables.n, sizeof(*st->copy));
+    if (st->copy == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    for (int i = 0; i < st->tables.n; i++) {
+        pgh_copy_format f = pgh_copy_choose_format(st->tables.src[i], cfg->copy_format);
+        pgh_copy_table_init(&st->copy[i], st->tables.src[i], st->tables.dst[i], f);
+    }
+    pgh_copy_opts co = PGH_COPY_OPTS_INIT;
+    co.source_conninfo = cfg->source_connection;
+    co.dest_conninfo = cfg->destination_connection;
+    co.workers = cfg->copy_worker_count;
+    co.batch_rows = cfg->copy_batch_size;
+    co.keyset = cfg->copy_use_keyset_pagination;
+    co.replica_role = st->replica_role;
+    co.cancel = o->cancel;
+    co.progress = o->copy_progress;
+    co.progress_payload = o->progress_payload;
+    co.progress_ms = o->progress_ms;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int rc = pgh_copy_run(st->copy, st->tables.n, &co, err);
+    out->copy_seconds = seconds_since(&start);
+    for (int i = 0; i < st->tables.n; i++) {
+        out->tables[i].rows_copied = atomic_load(&st->copy[i].rows);
+        out->tables[i].bytes_copied = atomic_load(&st->copy[i].bytes);
+    }
+    return rc;
+}
+
+/* Write the checkpoint marker on the source; its content is unique to this run. */
+static int emit_checkpoint(pgh_lsn *marker_lsn, char *marker, size_t marker_len, run_state *st,
+                           pgh_error *err)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(marker, marker_len, "checkpoint %s %lld.%09ld.%d", st->o->config->slot_name,
+             (long long)ts.tv_sec, ts.tv_nsec, (int)getpid());
+    const char *params[2] = {PGH_CHECKPOINT_PREFIX, marker};
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, st->src,
+                            "SELECT pg_catalog.pg_logical_emit_message(true, $1, $2)", 2, params,
+                            err);
+    if (rc == 0 && pgh_lsn_parse(marker_lsn, PQgetvalue(res, 0, 0)) != 0)
+        rc = pgh_error_set(err, PGH_EPROTO, "the source returned no LSN for the checkpoint");
+    PQclear(res);
+    if (rc != 0)
+        pgh_error_prefix(err, "writing the checkpoint");
+    return rc;
+}
+
+static int run_catchup(run_state *st, pgh_replicate_result *out, pgh_error *err)
+{
+    const pgh_replicate_opts *o = st->o;
+    char marker[256];
+    pgh_lsn marker_lsn = 0;
+    int rc = emit_checkpoint(&marker_lsn, marker, sizeof(marker), st, err);
+    if (rc != 0)
+        return rc;
+    pgh_log(PGH_LOG_INFO, "replicate", "checkpoint written at " PGH_LSN_FMT "; catching up",
+            PGH_LSN_ARGS(marker_lsn));
+    pgh_apply_opts ao = PGH_APPLY_OPTS_INIT;
+    ao.conninfo = o->config->destination_connection;
+    ao.tables = o->config->tables;
+    ao.ntables = (int)o->config->ntables;
+    ao.replica_role = st->replica_role;
+    pgh_sink *sink = NULL;
+    rc = pgh_apply_open(&sink, &ao, err);
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    if (rc == 0)
+        rc = pgh_core__catchup(&out->checkpoint_lsn, &out->changes_seen, sink, o, marker,
+                               marker_lsn, err);
+    out->catchup_seconds = seconds_since(&start);
+    for (int i = 0; sink && i < st->tables.n; i++)
+        out->tables[i].applied = *pgh_apply_table_stats(sink, i);
+    pgh_sink_free(sink);
+    return rc;
+}
+
+/* The walsender of the catch-up may take a moment to release the slot after the stream ends:
+ * retry while the slot is in use (SQLSTATE 55006), for up to 10 s. */
+static int slot_retry(run_state *st, bool drop, pgh_lsn lsn, pgh_error *err)
+{
+    const char *slot = st->o->config->slot_name;
+    for (int attempt = 0;; attempt++) {
+        pgh_error e;
+        pgh_error_clear(&e);
+        int rc = drop ? pgh_slot_drop(st->src, slot, true, &e)
+                      : pgh_slot_advance(st->src, slot, lsn, &e);
+        if (rc == 0 || strcmp(e.sqlstate, "55006") != 0 || attempt >= 100) {
+            if (rc != 0 && err)
+                *err = e;
+            return rc;
+        }
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int finish_slot(run_state *st, pgh_replicate_result *out, pgh_error *err)
+{
+    if (!st->o->keep_slot) {
+        int rc = slot_retry(st, true, 0, err);
+        if (rc == 0)
+            st->slot_created = false;
+        return rc;
+    }
+    char confirmed[32];
+    PGresult *res = NULL;
+    const char *params[1] = {st->o->config->slot_name};
+    int rc = pgh_conn_query(&res, st->src,
+                            "SELECT confirmed_flush_lsn FROM pg_catalog.pg_replication_slots "
+                            "WHERE slot_name = $1",
+                            1, params, err);
+    if (rc != 0)
+        return rc;
+    snprintf(confirmed, sizeof(confirmed), "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
+    PQclear(res);
+    pgh_lsn at = 0;
+    if (pgh_lsn_parse(&at, confirmed) == 0 && at >= out->checkpoint_lsn)
+        return 0;
+    return slot_retry(st, false, out->checkpoint_lsn, err);
+}
+
+static void run_dispose(run_state *st, int rc)
+{
+    if (rc != 0 && st->slot_created && !st->o->keep_slot && st->src) {
+        if (slot_retry(st, true, 0, NULL) == 0)
+            pgh_log(PGH_LOG_INFO, "replicate", "dropped replication slot %s after the failure",
+                    st->o->config->slot_name);
+        else
+            pgh_log(PGH_LOG_WARN, "replicate",
+                    "could not drop replication slot %s: drop it with SELECT "
+                    "pg_drop_replication_slot('%s') so that it does not retain WAL",
+                    st->o->config->slot_name, st->o->config->slot_name);
+    }
+    free(st->copy);
+    pgh_core__tables_dispose(&st->tables);
+    PQfinish(st->src);
+    PQfinish(st->dst);
+}
+
+static int run_steps(run_state *st, pgh_replicate_result *out, pgh_error *err)
+{
+    const pgh_replicate_opts *o = st->o;
+    int rc = pgh_core__preflight(&st->tables, st->src, st->dst, o, err);
+    if (rc != 0)
+        return rc;
+    out->ntables = st->tables.n;
+    out->tables = calloc((size_t)st->tables.n, sizeof(*out->tables));
+    if (out->tables == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    if (o->truncate_destination) {
+        rc = pgh_core__truncate_destination(st->dst, &st->tables, err);
+        if (rc != 0)
+            return rc;
+    }
+    pgh_log(PGH_LOG_INFO, "replicate", "creating replication slot %s", o->config->slot_name);
+    rc = pgh_slot_create(&out->slot_lsn, st->src, o->config->slot_name, err);
+    if (rc != 0)
+        return rc;
+    st->slot_created = true;
+    pgh_log(PGH_LOG_INFO, "replicate", "slot %s consistent at " PGH_LSN_FMT "; copying",
+            o->config->slot_name, PGH_LSN_ARGS(out->slot_lsn));
+    rc = run_copy(st, out, err);
+    if (rc == 0 && o->before_checkpoint)
+        rc = o->before_checkpoint(o->before_checkpoint_payload, err);
+    if (rc == 0)
+        rc = run_catchup(st, out, err);
+    if (rc == 0) {
+        int *counts = calloc((size_t)st->tables.n, sizeof(int));
+        rc = counts ? pgh_core__sync_sequences(counts, st->src, st->dst, &st->tables, err)
+                    : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        for (int i = 0; counts && i < st->tables.n; i++)
+            out->tables[i].sequences_set = counts[i];
+        free(counts);
+    }
+    if (rc == 0)
+        rc = finish_slot(st, out, err);
+    return rc;
+}
+
+int pgh_replicate_run(pgh_replicate_result *out, const pgh_replicate_opts *opts,
+                      pgh_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    run_state st = {.o = opts};
+    int rc = connect_both(&st, err);
+    if (rc == 0)
+        rc = run_steps(&st, out, err);
+    run_dispose(&st, rc);
+    return rc;
+}
+
+void pgh_replicate_result_dispose(pgh_replicate_result *r)
+{
+    if (r == NULL)
+        return;
+    free(r->tables);
+    r->tables = NULL;
+    r->ntables = 0;
+}

@@ -1,0 +1,64 @@
+/*
+ * Private to the copy: the plan (which key ranges exist) and the per-batch SQL.
+ *
+ * A table's key space is cut into ranges. Range i of a table runs from lo (inclusive) to hi
+ * (exclusive); the first range has no lower bound and the last no upper bound, so every key is
+ * in exactly one range whatever the boundaries are. Boundaries are held as SQL literals quoted
+ * by PQescapeLiteral (COPY takes no bind parameters, so values must be inlined).
+ */
+#ifndef PGH_SOURCE_COPY_INTERNAL_H
+#define PGH_SOURCE_COPY_INTERNAL_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pghost/buf.h"
+#include "pghost/copy.h"
+
+typedef struct copy_plan_table {
+    int nkeys;          /* key columns of the table */
+    int nbounds;        /* sampled mode: boundaries between ranges */
+    char ***bounds;     /* owned: nbounds arrays of nkeys quoted literals, ascending */
+    bool arithmetic;    /* integer mode: ranges of width from min */
+    int64_t min;
+    int64_t width;
+    int64_t nranges;    /* ranges of this table */
+} copy_plan_table;
+
+typedef struct copy_plan {
+    int ntables;
+    copy_plan_table *tables; /* owned, one per pgh_copy_table */
+} copy_plan;
+
+/* Plan every table's ranges, with one short query per table on conn. */
+int pgh_copy__plan(copy_plan *plan, PGconn *conn, pgh_copy_table *tables, int ntables,
+                   const pgh_copy_opts *opts, pgh_error *err);
+void pgh_copy__plan_dispose(copy_plan *plan);
+
+/* One range's bounds as arrays of literals; lo / hi are NULL when unbounded. They point into
+ * the plan or into this struct's buffers (arithmetic ranges). */
+typedef struct copy_bounds {
+    char *const *lo;
+    char *const *hi;
+    char lo_buf[32];
+    char hi_buf[32];
+    char *lo_one[1];
+    char *hi_one[1];
+} copy_bounds;
+
+void pgh_copy__range_bounds(copy_bounds *out, const copy_plan_table *pt, int64_t index);
+
+/*
+ * The source query of one batch:
+ *   COPY (SELECT <keys>, <other columns> FROM ONLY t WHERE <bounds> [ORDER BY keys LIMIT n])
+ *   TO STDOUT [(FORMAT binary)]
+ * after: the previous batch's last key (literals) or NULL; lo/hi: range bounds or NULL.
+ */
+void pgh_copy__batch_sql(pgh_buf *out, PGconn *conn, const pgh_copy_table *t, char *const *lo,
+                         char *const *hi, char *const *after, int64_t limit);
+
+/* COPY <dest> (<keys>, <other columns>) FROM STDIN [(FORMAT binary)] */
+void pgh_copy__dest_sql(pgh_buf *out, PGconn *conn, const pgh_copy_table *t);
+
+#endif

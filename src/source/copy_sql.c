@@ -1,0 +1,110 @@
+/* SQL text of the copy's batches. Identifiers are quoted with PQescapeIdentifier; key values
+ * arrive here already quoted by PQescapeLiteral. */
+#include <stdlib.h>
+
+#include "copy_internal.h"
+#include "pghost/conn.h"
+
+/* Append a quoted identifier; a NULL from libpq (out of memory) fails the buffer. */
+static void put_ident(pgh_buf *b, PGconn *conn, const char *name)
+{
+    char *q = pgh_conn_ident(conn, name);
+    if (q == NULL) {
+        b->failed = true;
+        return;
+    }
+    pgh_buf_puts(b, q);
+    free(q);
+}
+
+/* The copied columns of a table: key columns first, in key order, then the rest in attnum order,
+ * generated columns left out. Names come from the source; the destination has the same names. */
+static void put_columns(pgh_buf *b, PGconn *conn, const pgh_table_info *src)
+{
+    for (int k = 0; k < src->nkeys; k++) {
+        if (k)
+            pgh_buf_puts(b, ", ");
+        put_ident(b, conn, src->cols[src->key_cols[k]].name);
+    }
+    for (int i = 0; i < src->ncols; i++) {
+        if (src->cols[i].key_position > 0 || src->cols[i].generated)
+            continue;
+        pgh_buf_puts(b, ", ");
+        put_ident(b, conn, src->cols[i].name);
+    }
+}
+
+/* "(k1, k2)" or "k1" */
+static void put_key_tuple(pgh_buf *b, PGconn *conn, const pgh_table_info *src)
+{
+    if (src->nkeys > 1)
+        pgh_buf_putc(b, '(');
+    for (int k = 0; k < src->nkeys; k++) {
+        if (k)
+            pgh_buf_puts(b, ", ");
+        put_ident(b, conn, src->cols[src->key_cols[k]].name);
+    }
+    if (src->nkeys > 1)
+        pgh_buf_putc(b, ')');
+}
+
+static void put_literal_tuple(pgh_buf *b, int nkeys, char *const *lits)
+{
+    if (nkeys > 1)
+        pgh_buf_puts(b, "ROW(");
+    for (int k = 0; k < nkeys; k++) {
+        if (k)
+            pgh_buf_puts(b, ", ");
+        pgh_buf_puts(b, lits[k]);
+    }
+    if (nkeys > 1)
+        pgh_buf_putc(b, ')');
+}
+
+static void put_condition(pgh_buf *b, PGconn *conn, const pgh_table_info *src, int *nconds,
+                          const char *op, char *const *lits)
+{
+    pgh_buf_puts(b, (*nconds)++ ? " AND " : " WHERE ");
+    put_key_tuple(b, conn, src);
+    pgh_buf_printf(b, " %s ", op);
+    put_literal_tuple(b, src->nkeys, lits);
+}
+
+void pgh_copy__batch_sql(pgh_buf *out, PGconn *conn, const pgh_copy_table *t, char *const *lo,
+                         char *const *hi, char *const *after, int64_t limit)
+{
+    const pgh_table_info *src = t->src;
+    int nconds = 0;
+    pgh_buf_reset(out);
+    pgh_buf_puts(out, "COPY (SELECT ");
+    put_columns(out, conn, src);
+    pgh_buf_printf(out, " FROM ONLY %s", src->qualified);
+    if (after)
+        put_condition(out, conn, src, &nconds, ">", after);
+    else if (lo)
+        put_condition(out, conn, src, &nconds, ">=", lo);
+    if (hi)
+        put_condition(out, conn, src, &nconds, "<", hi);
+    if (limit > 0) {
+        pgh_buf_puts(out, " ORDER BY ");
+        for (int k = 0; k < src->nkeys; k++) {
+            if (k)
+                pgh_buf_puts(out, ", ");
+            put_ident(out, conn, src->cols[src->key_cols[k]].name);
+        }
+        pgh_buf_printf(out, " LIMIT %lld", (long long)limit);
+    }
+    pgh_buf_puts(out, ") TO STDOUT");
+    if (t->format == PGH_COPY_BINARY)
+        pgh_buf_puts(out, " (FORMAT binary)");
+}
+
+void pgh_copy__dest_sql(pgh_buf *out, PGconn *conn, const pgh_copy_table *t)
+{
+    pgh_buf_reset(out);
+    pgh_buf_printf(out, "COPY %s (", t->dst->qualified);
+    put_columns(out, conn, t->src);
+    pgh_buf_puts(out, ") FROM STDIN");
+    if (t->format == PGH_COPY_BINARY)
+        pgh_buf_puts(out, " (FORMAT binary)");
+}

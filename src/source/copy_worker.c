@@ -1,0 +1,403 @@
+/*
+ * The copy workers: each takes the next range, copies it batch by batch, and repeats.
+ *
+ * One batch: COPY (SELECT ... LIMIT n) TO STDOUT on the source, each CopyData message passed
+ * untouched to COPY ... FROM STDIN on the destination. Both statements run outside any explicit
+ * transaction, so each is its own short transaction. The scanner counts rows and keeps the last
+ * row's key, from which the next batch continues.
+ */
+#include <pthread.h>
+#include <time.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "copy_internal.h"
+#include "pghost/conn.h"
+#include "pghost/log.h"
+
+typedef struct copy_shared {
+    pgh_copy_table *tables;  /* borrowed */
+    int ntables;
+    const pgh_copy_opts *opts; /* borrowed */
+    copy_plan plan;
+    pthread_mutex_t lock;    /* guards next_table, next_range */
+    int next_table;
+    int64_t next_range;
+    atomic_int failed;       /* a worker failed: everyone stops */
+} copy_shared;
+
+typedef struct copy_worker {
+    copy_shared *shared;  /* borrowed */
+    int id;
+    PGconn *src;          /* owned */
+    PGconn *dst;          /* owned */
+    pgh_buf sql;          /* owned: scratch for statements */
+    pgh_copy_scan scan;   /* owned: scanner of the current batch */
+    char *after[PGH_COPY_MAX_KEYS]; /* owned: literals of the last key copied in this range */
+    pgh_error err;
+} copy_worker;
+
+static bool stopping(const copy_worker *w)
+{
+    const copy_shared *sh = w->shared;
+    return atomic_load(&((copy_shared *)sh)->failed) ||
+           (sh->opts->cancel && atomic_load(sh->opts->cancel));
+}
+
+/* Take the next (table, range); false when none is left. */
+static bool next_range(copy_shared *sh, int *table, int64_t *range)
+{
+    bool found = false;
+    pthread_mutex_lock(&sh->lock);
+    while (sh->next_table < sh->ntables) {
+        if (sh->next_range < sh->plan.tables[sh->next_table].nranges) {
+            *table = sh->next_table;
+            *range = sh->next_range++;
+            found = true;
+            break;
+        }
+        sh->next_table++;
+        sh->next_range = 0;
+    }
+    pthread_mutex_unlock(&sh->lock);
+    return found;
+}
+
+static void clear_after(copy_worker *w)
+{
+    for (int k = 0; k < PGH_COPY_MAX_KEYS; k++) {
+        free(w->after[k]);
+        w->after[k] = NULL;
+    }
+}
+
+/* Turn the scanner's last key into SQL literals for the next batch. Binary key values are
+ * converted to text by the source itself (SELECT $1::text with the value as a typed binary
+ * parameter), so every type's text form is the server's own. */
+static int remember_last_key(copy_worker *w, const pgh_copy_table *t)
+{
+    int nkeys = t->src->nkeys;
+    clear_after(w);
+    const char *texts[PGH_COPY_MAX_KEYS];
+    PGresult *res = NULL;
+    if (t->format == PGH_COPY_BINARY) {
+        Oid types[PGH_COPY_MAX_KEYS];
+        int lens[PGH_COPY_MAX_KEYS];
+        int fmts[PGH_COPY_MAX_KEYS];
+        const char *vals[PGH_COPY_MAX_KEYS];
+        pgh_buf_reset(&w->sql);
+        pgh_buf_puts(&w->sql, "SELECT ");
+        for (int k = 0; k < nkeys; k++) {
+            types[k] = t->src->cols[t->src->key_cols[k]].type_oid;
+            vals[k] = w->scan.key[k].data ? w->scan.key[k].data : "";
+            lens[k] = (int)w->scan.key[k].len;
+            fmts[k] = 1;
+            pgh_buf_printf(&w->sql, "%s$%d::pg_catalog.text", k ? ", " : "", k + 1);
+        }
+        res = PQexecParams(w->src, pgh_buf_str(&w->sql), nkeys, types, vals, lens, fmts, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+            int rc = pgh_conn_error(&w->err, w->src, res, "reading the last copied key");
+            PQclear(res);
+            return rc;
+        }
+        for (int k = 0; k < nkeys; k++)
+            texts[k] = PQgetvalue(res, 0, k);
+    } else {
+        for (int k = 0; k < nkeys; k++)
+            texts[k] = pgh_buf_str(&w->scan.key[k]);
+    }
+    int rc = 0;
+    for (int k = 0; k < nkeys && rc == 0; k++) {
+        w->after[k] = pgh_conn_literal(w->src, texts[k], strlen(texts[k]));
+        if (w->after[k] == NULL)
+            rc = pgh_error_set(&w->err, PGH_ENOMEM, "out of memory");
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* Stream the source's COPY OUT into the destination's COPY IN. */
+static int pump(copy_worker *w)
+{
+    for (;;) {
+        char *buf = NULL;
+        int n = PQgetCopyData(w->src, &buf, 0);
+        if (n == -1)
+            return 0;
+        if (n < 0)
+            return pgh_conn_error(&w->err, w->src, NULL, "reading COPY data from the source");
+        int rc = pgh_copy_scan_feed(&w->scan, (const uint8_t *)buf, (size_t)n, &w->err);
+        if (rc == 0 && PQputCopyData(w->dst, buf, n) != 1)
+            rc = pgh_conn_error(&w->err, w->dst, NULL, "sending COPY data to the destination");
+        PQfreemem(buf);
+        if (rc != 0)
+            return rc;
+    }
+}
+
+/* Read the final results of a statement; 0 when it succeeded. */
+static int finish_results(PGconn *conn, pgh_error *err, const char *what)
+{
+    int rc = 0;
+    PGresult *res;
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = pgh_conn_error(err, conn, res, what);
+        PQclear(res);
+    }
+    return rc;
+}
+
+/* Abandon the source COPY after a destination failure: cancel it and drain what is left. */
+static void abandon_source(PGconn *src)
+{
+    PGcancel *c = PQgetCancel(src);
+    char errbuf[256];
+    if (c) {
+        PQcancel(c, errbuf, sizeof(errbuf));
+        PQfreeCancel(c);
+    }
+    char *buf = NULL;
+    while (PQgetCopyData(src, &buf, 0) > 0)
+        PQfreemem(buf);
+    PGresult *res;
+    while ((res = PQgetResult(src)) != NULL)
+        PQclear(res);
+}
+
+/* Begin COPY IN on the destination and COPY OUT on the source. */
+static int start_batch(copy_worker *w, const pgh_copy_table *t, const copy_bounds *b, bool keyset)
+{
+    pgh_copy__dest_sql(&w->sql, w->dst, t);
+    if (pgh_buf_failed(&w->sql))
+        return pgh_error_set(&w->err, PGH_ENOMEM, "out of memory");
+    PGresult *res = PQexec(w->dst, pgh_buf_str(&w->sql));
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        int rc = pgh_conn_error(&w->err, w->dst, res, "starting COPY on the destination");
+        PQclear(res);
+        return rc;
+    }
+    PQclear(res);
+    bool continuing = w->after[0] != NULL;
+    pgh_copy__batch_sql(&w->sql, w->src, t, b->lo, b->hi, continuing ? w->after : NULL,
+                        keyset ? w->shared->opts->batch_rows : 0);
+    if (pgh_buf_failed(&w->sql) || PQsendQuery(w->src, pgh_buf_str(&w->sql)) != 1) {
+        PQputCopyEnd(w->dst, "pghost: could not start the source query");
+        finish_results(w->dst, NULL, "");
+        return pgh_conn_error(&w->err, w->src, NULL, "starting COPY on the source");
+    }
+    res = PQgetResult(w->src);
+    if (PQresultStatus(res) != PGRES_COPY_OUT) {
+        int rc = pgh_conn_error(&w->err, w->src, res, "starting COPY on the source");
+        PQclear(res);
+        finish_results(w->src, NULL, "");
+        PQputCopyEnd(w->dst, "pghost: the source query failed");
+        finish_results(w->dst, NULL, "");
+        return rc;
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* Copy one batch; *rows is how many rows it held. */
+static int copy_batch(copy_worker *w, pgh_copy_table *t, const copy_bounds *b, bool keyset,
+                      uint64_t *rows)
+{
+    pgh_copy_scan_dispose(&w->scan);
+    int rc = pgh_copy_scan_init(&w->scan, t->format, t->src->nkeys);
+    if (rc == 0)
+        rc = start_batch(w, t, b, keyset);
+    if (rc != 0)
+        return rc;
+    rc = pump(w);
+    if (rc != 0) {
+        abandon_source(w->src);
+        PQputCopyEnd(w->dst, "pghost: copy batch abandoned");
+        finish_results(w->dst, NULL, "");
+        return rc;
+    }
+    rc = finish_results(w->src, &w->err, "copying from the source");
+    if (PQputCopyEnd(w->dst, rc == 0 ? NULL : "pghost: the source failed") != 1 && rc == 0)
+        rc = pgh_conn_error(&w->err, w->dst, NULL, "ending COPY on the destination");
+    int drc = finish_results(w->dst, &w->err, "copying into the destination");
+    if (rc == 0)
+        rc = drc;
+    if (rc == 0 && t->format == PGH_COPY_BINARY && !w->scan.trailer_seen)
+        rc = pgh_error_set(&w->err, PGH_EPROTO, "the source's binary COPY ended without trailer");
+    *rows = w->scan.rows;
+    if (rc == 0) {
+        atomic_fetch_add(&t->rows, w->scan.rows);
+        atomic_fetch_add(&t->bytes, w->scan.bytes);
+        atomic_fetch_add(&t->batches, 1);
+    }
+    return rc;
+}
+
+/* Copy one range: a single batch in integer-range mode, keyset batches until a short one. */
+static int copy_range(copy_worker *w, int table, int64_t range)
+{
+    copy_shared *sh = w->shared;
+    pgh_copy_table *t = &sh->tables[table];
+    copy_bounds b;
+    pgh_copy__range_bounds(&b, &sh->plan.tables[table], range);
+    bool keyset = sh->opts->keyset;
+    clear_after(w);
+    for (;;) {
+        if (stopping(w))
+            return pgh_error_set(&w->err, PGH_ECANCELED, "copy canceled");
+        uint64_t rows = 0;
+        int rc = copy_batch(w, t, &b, keyset, &rows);
+        if (rc != 0) {
+            pgh_error_prefix(&w->err, "copy of %s.%s", t->src->schema, t->src->name);
+            return rc;
+        }
+        if (!keyset || rows < (uint64_t)sh->opts->batch_rows)
+            break;
+        rc = remember_last_key(w, t);
+        if (rc != 0)
+            return rc;
+    }
+    atomic_fetch_add(&t->ranges_done, 1);
+    return 0;
+}
+
+static int open_worker_conns(copy_worker *w)
+{
+    const pgh_copy_opts *o = w->shared->opts;
+    int rc = pgh_conn_open(&w->src, o->source_conninfo, PGH_CONN_SQL, "source", o->app_name,
+                           &w->err);
+    if (rc == 0)
+        rc = pgh_conn_open(&w->dst, o->dest_conninfo, PGH_CONN_SQL, "destination", o->app_name,
+                           &w->err);
+    if (rc == 0 && o->replica_role)
+        rc = pgh_conn_exec(w->dst, "SET session_replication_role = replica", &w->err);
+    return rc;
+}
+
+static void *worker_main(void *arg)
+{
+    copy_worker *w = arg;
+    int rc = open_worker_conns(w);
+    int table;
+    int64_t range;
+    while (rc == 0 && next_range(w->shared, &table, &range))
+        rc = copy_range(w, table, range);
+    if (rc != 0)
+        atomic_store(&w->shared->failed, 1);
+    return NULL;
+}
+
+static void worker_dispose(copy_worker *w)
+{
+    clear_after(w);
+    pgh_copy_scan_dispose(&w->scan);
+    pgh_buf_dispose(&w->sql);
+    PQfinish(w->src);
+    PQfinish(w->dst);
+}
+
+/* Wait for the workers, calling the progress function on the way. */
+static void wait_workers(copy_shared *sh, pthread_t *threads, int n)
+{
+    const pgh_copy_opts *o = sh->opts;
+    if (o->progress) {
+        for (;;) {
+            int done = 0;
+            for (int t = 0; t < sh->ntables; t++)
+                done += atomic_load(&sh->tables[t].ranges_done);
+            int total = 0;
+            for (int t = 0; t < sh->ntables; t++)
+                total += atomic_load(&sh->tables[t].ranges_total);
+            o->progress(sh->tables, sh->ntables, o->progress_payload);
+            if (done >= total || atomic_load(&sh->failed) || (o->cancel && atomic_load(o->cancel)))
+                break;
+            struct timespec ts = {o->progress_ms / 1000, (long)(o->progress_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    for (int i = 0; i < n; i++)
+        pthread_join(threads[i], NULL);
+    if (o->progress)
+        o->progress(sh->tables, sh->ntables, o->progress_payload);
+}
+
+/* The first real failure among the workers (a cancel caused by another's failure ranks last). */
+static int first_error(copy_worker *workers, int n, pgh_error *err)
+{
+    int pick = -1;
+    for (int i = 0; i < n; i++) {
+        if (workers[i].err.code == 0)
+            continue;
+        if (pick < 0 || (workers[pick].err.code == PGH_ECANCELED &&
+                         workers[i].err.code != PGH_ECANCELED))
+            pick = i;
+    }
+    if (pick < 0)
+        return 0;
+    if (err && err->code == 0)
+        *err = workers[pick].err;
+    return workers[pick].err.code;
+}
+
+int pgh_copy_run(pgh_copy_table *tables, int ntables, const pgh_copy_opts *opts, pgh_error *err)
+{
+    copy_shared sh = {.tables = tables, .ntables = ntables, .opts = opts};
+    pthread_mutex_init(&sh.lock, NULL);
+    PGconn *planner = NULL;
+    int nworkers = opts->workers < 1 ? 1 : opts->workers;
+    copy_worker *workers = calloc((size_t)nworkers, sizeof(*workers));
+    pthread_t *threads = calloc((size_t)nworkers, sizeof(*threads));
+    int started = 0;
+    int rc = (workers && threads) ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = pgh_conn_open(&planner, opts->source_conninfo, PGH_CONN_SQL, "source",
+                           opts->app_name, err);
+    if (rc == 0)
+        rc = pgh_copy__plan(&sh.plan, planner, tables, ntables, opts, err);
+    PQfinish(planner);
+    for (int i = 0; rc == 0 && i < nworkers; i++) {
+        workers[i].shared = &sh;
+        workers[i].id = i;
+        pgh_buf_init(&workers[i].sql, 0);
+        if (pthread_create(&threads[i], NULL, worker_main, &workers[i]) != 0) {
+            rc = pgh_error_set(err, PGH_ENOMEM, "cannot start copy worker %d", i);
+            atomic_store(&sh.failed, 1);
+            break;
+        }
+        started++;
+    }
+    if (started > 0)
+        wait_workers(&sh, threads, started);
+    if (rc == 0)
+        rc = first_error(workers, started, err);
+    if (rc == 0 && opts->cancel && atomic_load(opts->cancel))
+        rc = pgh_error_set(err, PGH_ECANCELED, "copy canceled");
+    for (int i = 0; workers && i < started; i++)
+        worker_dispose(&workers[i]);
+    pgh_copy__plan_dispose(&sh.plan);
+    pthread_mutex_destroy(&sh.lock);
+    free(workers);
+    free(threads);
+    return rc;
+}
+
+pgh_copy_format pgh_copy_choose_format(const pgh_table_info *src, pgh_copy_format_choice choice)
+{
+    if (choice == PGH_COPY_FORMAT_TEXT)
+        return PGH_COPY_TEXT;
+    if (choice == PGH_COPY_FORMAT_BINARY)
+        return PGH_COPY_BINARY;
+    for (int i = 0; i < src->ncols; i++)
+        if (!src->cols[i].generated && !src->cols[i].builtin_type)
+            return PGH_COPY_TEXT;
+    return PGH_COPY_BINARY;
+}
+
+void pgh_copy_table_init(pgh_copy_table *t, const pgh_table_info *src, const pgh_table_info *dst,
+                         pgh_copy_format format)
+{
+    memset(t, 0, sizeof(*t));
+    t->src = src;
+    t->dst = dst;
+    t->format = format;
+}
