@@ -9,11 +9,20 @@
  *   UPDATE / DELETE of a missing key    -> nothing (a later DELETE or INSERT settles it)
  *   UPDATE that changes the key         -> old row present: remove any row at the new key, then
  *                                          move the old row (unchanged TOAST columns stay);
- *                                          old row absent: update the row at the new key
+ *                                          old row absent: update the row at the new key;
+ *                                          neither present: insert the new row, or, when it
+ *                                          has unchanged TOAST values the destination never
+ *                                          had, record its key as missing (see below)
  *   unchanged TOAST values ('u')        -> left out of the SET list: the destination keeps its
  *                                          value
  * In PGH_APPLY_STRICT mode any of those conflicts is an error: after the checkpoint the two
  * sides are equal and a conflict means divergence.
+ *
+ * Missing rows: a key move whose old and new key were both copied while the row was elsewhere
+ * leaves the row on neither key, and its unchanged TOAST values exist nowhere on the
+ * destination. The apply records such keys (and follows them through later moves, deletes and
+ * inserts); the caller copies those rows again from the source and replays on to a new
+ * checkpoint, exactly as for any copy batch (pgh_apply_take_missing).
  *
  * Statements are prepared once per shape and executed with text parameters.
  */
@@ -58,6 +67,18 @@ int pgh_apply_open(pgh_sink **out, const pgh_apply_opts *opts, pgh_error *err);
 
 /* Counters of the table at index i of opts->tables; NULL when out of range. */
 const pgh_apply_stats *pgh_apply_table_stats(const pgh_sink *sink, int i);
+
+/* A row the catch-up could not complete: its table and key values (text). */
+typedef struct pgh_apply_missing {
+    int table;   /* index in opts->tables */
+    int nkeys;
+    char **keys; /* owned: destination key column values, in primary key order */
+} pgh_apply_missing;
+
+/* Hand over the rows recorded as missing so far (possibly none); the sink forgets them.
+ * Free with pgh_apply_missing_free. */
+int pgh_apply_take_missing(pgh_apply_missing **out, int *count, pgh_sink *sink, pgh_error *err);
+void pgh_apply_missing_free(pgh_apply_missing *rows, int count);
 
 /* Switch conflict handling (e.g. to strict once the checkpoint is reached). */
 void pgh_apply_set_mode(pgh_sink *sink, pgh_apply_mode mode);

@@ -35,6 +35,7 @@ typedef struct pgh_replicate_result {
     double copy_seconds;
     double catchup_seconds;
     uint64_t changes_seen;    /* row changes decoded during the catch-up, all tables */
+    uint64_t rows_recopied;   /* rows copied again during the catch-up (moved past the copy) */
     int ntables;
     pgh_replicate_table_result *tables; /* owned: one per config table, in config order */
 } pgh_replicate_result;

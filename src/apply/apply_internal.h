@@ -58,4 +58,20 @@ void pgh_apply__rel_free(apply_rel *r);
 int pgh_apply__stmt(const apply_stmt **out, apply_rel *r, PGconn *conn, const char *sql,
                     int nparams, int *name_counter, pgh_error *err);
 
+/* Keys of rows the catch-up could not complete (see pghost/apply.h). Small: it holds only rows
+ * whose key moved while the copy ran past both keys. */
+typedef struct missing_set {
+    pgh_apply_missing *rows; /* owned */
+    int n;
+    int cap;
+} missing_set;
+
+/* Record the key of tup (values at r->key_att) for table r->map, unless already there. */
+int pgh_apply__missing_add(missing_set *m, const apply_rel *r, const pgh_tuple *tup);
+/* Forget the key of tup, if recorded. */
+void pgh_apply__missing_remove(missing_set *m, const apply_rel *r, const pgh_tuple *tup);
+/* Forget every key of a table (after TRUNCATE). */
+void pgh_apply__missing_remove_table(missing_set *m, int table);
+void pgh_apply__missing_dispose(missing_set *m);
+
 #endif

@@ -26,6 +26,7 @@ typedef struct apply_sink {
     int stmt_counter;
     pgh_buf sql;               /* owned: scratch */
     apply_params params;       /* owned: scratch */
+    missing_set missing;       /* owned: rows the catch-up could not complete */
 } apply_sink;
 
 static apply_rel *find_rel(apply_sink *a, uint32_t oid)
@@ -159,7 +160,9 @@ static int divergence(apply_rel *r, const char *what, pgh_error *err)
                          r->dst->schema, r->dst->name, what);
 }
 
-static int apply_insert(apply_sink *a, apply_rel *r, const pgh_tuple *tup, pgh_error *err)
+/* INSERT the tuple (ON CONFLICT DO NOTHING while catching up); *n is 1 when a row was added. */
+static int insert_row(apply_sink *a, apply_rel *r, const pgh_tuple *tup, uint64_t *n,
+                      pgh_error *err)
 {
     start_stmt(a);
     pgh_buf_printf(&a->sql, "INSERT INTO %s (", r->dst->qualified);
@@ -176,16 +179,29 @@ static int apply_insert(apply_sink *a, apply_rel *r, const pgh_tuple *tup, pgh_e
     pgh_buf_putc(&a->sql, ')');
     if (a->opts.mode == PGH_APPLY_CATCHUP)
         pgh_buf_puts(&a->sql, " ON CONFLICT DO NOTHING");
+    return run(a, r, n, err);
+}
+
+static int apply_insert(apply_sink *a, apply_rel *r, const pgh_tuple *tup, pgh_error *err)
+{
     uint64_t n = 0;
-    int rc = run(a, r, &n, err);
-    if (rc == 0) {
-        pgh_apply_stats *st = &a->stats[r->map];
-        if (n)
-            st->inserts++;
-        else
-            st->skipped++;
-    }
-    return rc;
+    int rc = insert_row(a, r, tup, &n, err);
+    if (rc != 0)
+        return rc;
+    pgh_apply__missing_remove(&a->missing, r, tup);
+    if (n)
+        a->stats[r->map].inserts++;
+    else
+        a->stats[r->map].skipped++;
+    return 0;
+}
+
+static bool has_unchanged(const pgh_tuple *tup)
+{
+    for (int i = 0; i < tup->natts; i++)
+        if (tup->values[i].kind == PGH_VALUE_UNCHANGED)
+            return true;
+    return false;
 }
 
 /* Did the key change? Compares the old tuple's key values with the new tuple's. */
@@ -240,9 +256,21 @@ static int move_row(apply_sink *a, apply_rel *r, const pgh_tuple *oldtup, const 
     }
     if (rc == 0)
         rc = update_row(a, r, newtup, oldtup, true, n, err);
-    if (rc == 0 && *n == 0 && a->opts.mode == PGH_APPLY_CATCHUP)
+    if (rc != 0 || a->opts.mode != PGH_APPLY_CATCHUP)
+        return rc;
+    pgh_apply__missing_remove(&a->missing, r, oldtup);
+    if (*n == 0)
         rc = update_row(a, r, newtup, newtup, false, n, err);
-    return rc;
+    /* On neither key: the copy passed both while the row was elsewhere. */
+    if (rc == 0 && *n == 0 && !has_unchanged(newtup))
+        rc = insert_row(a, r, newtup, n, err);
+    if (rc != 0)
+        return rc;
+    if (*n > 0)
+        pgh_apply__missing_remove(&a->missing, r, newtup);
+    else if (pgh_apply__missing_add(&a->missing, r, newtup) != 0)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    return 0;
 }
 
 static int apply_update(apply_sink *a, apply_rel *r, const pgh_change *c, pgh_error *err)
@@ -274,6 +302,7 @@ static int apply_delete(apply_sink *a, apply_rel *r, const pgh_tuple *oldtup, pg
         rc = run(a, r, &n, err);
     if (rc != 0)
         return rc;
+    pgh_apply__missing_remove(&a->missing, r, oldtup);
     if (n == 0 && a->opts.mode == PGH_APPLY_STRICT)
         return divergence(r, "DELETE found no row", err);
     if (n)
@@ -293,6 +322,7 @@ static int apply_truncate(apply_sink *a, const pgh_change *c, pgh_error *err)
             continue;
         pgh_buf_printf(&a->sql, "%s%s", n++ ? ", " : "TRUNCATE ONLY ", r->dst->qualified);
         a->stats[r->map].truncates++;
+        pgh_apply__missing_remove_table(&a->missing, r->map);
     }
     if (n == 0)
         return 0;
@@ -372,6 +402,7 @@ static void sink_free(pgh_sink *sink)
     free(a->stats);
     pgh_buf_dispose(&a->sql);
     pgh_apply__params_dispose(&a->params);
+    pgh_apply__missing_dispose(&a->missing);
     PQfinish(a->conn); /* an open transaction is rolled back by the server */
     free(a);
 }
@@ -415,4 +446,17 @@ void pgh_apply_set_mode(pgh_sink *sink, pgh_apply_mode mode)
 {
     if (sink && sink->ops == &APPLY_OPS)
         ((apply_sink *)sink)->opts.mode = mode;
+}
+
+int pgh_apply_take_missing(pgh_apply_missing **out, int *count, pgh_sink *sink, pgh_error *err)
+{
+    *out = NULL;
+    *count = 0;
+    if (sink == NULL || sink->ops != &APPLY_OPS)
+        return pgh_error_set(err, PGH_ECONFIG, "not a PostgreSQL destination");
+    apply_sink *a = (apply_sink *)sink;
+    *out = a->missing.rows;
+    *count = a->missing.n;
+    memset(&a->missing, 0, sizeof(a->missing));
+    return 0;
 }

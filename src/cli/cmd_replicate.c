@@ -129,8 +129,9 @@ static void print_result(const pgh_config *cfg, const pgh_replicate_result *r, b
                (unsigned long long)t->applied.deletes, (unsigned long long)t->applied.truncates,
                (unsigned long long)t->applied.skipped, t->sequences_set);
     }
-    printf("copy took %.1f s, catch-up %.1f s (%llu changes)\n", r->copy_seconds,
-           r->catchup_seconds, (unsigned long long)r->changes_seen);
+    printf("copy took %.1f s, catch-up %.1f s (%llu changes, %llu rows copied again)\n",
+           r->copy_seconds, r->catchup_seconds, (unsigned long long)r->changes_seen,
+           (unsigned long long)r->rows_recopied);
     printf("checkpoint LSN: " PGH_LSN_FMT "\n", PGH_LSN_ARGS(r->checkpoint_lsn));
     if (keep_slot) {
         char *masked = pgh_conninfo_mask(cfg->source_connection);

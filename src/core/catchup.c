@@ -1,21 +1,30 @@
 /*
- * The catch-up: replay the slot from its start into the destination until the checkpoint
- * transaction commits. The checkpoint is a transactional logical message written after the
- * copy, so it arrives after every transaction that any copy batch could have seen.
+ * The catch-up: replay the slot from its start into the destination up to a checkpoint.
+ *
+ * The checkpoint is a transactional logical message written on the source after the copy, so
+ * it arrives after every transaction that any copy batch could have seen. Rows the apply could
+ * not complete (a key moved past both copy batches, with TOAST values the destination never
+ * had; see pghost/apply.h) are copied again from the source like a small copy batch; a new
+ * checkpoint is written after that copy and the replay goes on to it. Rounds repeat until a
+ * checkpoint is reached with nothing missing.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core_internal.h"
+#include "pghost/conn.h"
 #include "pghost/log.h"
 #include "pghost/stream.h"
 
 #define CATCHUP_WAIT_MS 250
+#define MAX_REPAIR_ROUNDS 50
 
 static bool is_marker(const pgh_change *c, const char *marker)
 {
-    return c->kind == PGH_CHANGE_MESSAGE &&
-           (c->u.message.flags & PGH_MESSAGE_TRANSACTIONAL) &&
+    return c->kind == PGH_CHANGE_MESSAGE && (c->u.message.flags & PGH_MESSAGE_TRANSACTIONAL) &&
            strcmp(c->u.message.prefix, PGH_CHECKPOINT_PREFIX) == 0 &&
            c->u.message.len == strlen(marker) &&
            memcmp(c->u.message.content, marker, c->u.message.len) == 0;
@@ -27,10 +36,31 @@ static bool is_row_change(const pgh_change *c)
            c->kind == PGH_CHANGE_DELETE || c->kind == PGH_CHANGE_TRUNCATE;
 }
 
-/* Read and apply until the marker's transaction commits. */
-static int replay(pgh_lsn *out_lsn, uint64_t *changes, pgh_stream *s, pgh_sink *sink,
-                  const pgh_replicate_opts *o, const char *marker, pgh_lsn marker_lsn,
-                  pgh_error *err)
+/* Write a checkpoint marker on the source; its content is unique to this run and round. */
+static int emit_checkpoint(pgh_lsn *marker_lsn, char *marker, size_t marker_len,
+                           const catchup_ctx *ctx, int round, pgh_error *err)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(marker, marker_len, "checkpoint %s %lld.%09ld.%d.%d", ctx->o->config->slot_name,
+             (long long)ts.tv_sec, ts.tv_nsec, (int)getpid(), round);
+    const char *params[2] = {PGH_CHECKPOINT_PREFIX, marker};
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, ctx->src,
+                            "SELECT pg_catalog.pg_logical_emit_message(true, $1, $2)", 2, params,
+                            err);
+    if (rc == 0 && pgh_lsn_parse(marker_lsn, PQgetvalue(res, 0, 0)) != 0)
+        rc = pgh_error_set(err, PGH_EPROTO, "the source returned no LSN for the checkpoint");
+    PQclear(res);
+    if (rc != 0)
+        pgh_error_prefix(err, "writing the checkpoint");
+    return rc;
+}
+
+/* Read and apply until the marker's transaction commits; *out_lsn is its end LSN. */
+static int replay_to(pgh_lsn *out_lsn, uint64_t *changes, pgh_stream *s, pgh_sink *sink,
+                     const pgh_replicate_opts *o, const char *marker, pgh_lsn marker_lsn,
+                     pgh_error *err)
 {
     bool marker_seen = false;
     for (;;) {
@@ -55,27 +85,60 @@ static int replay(pgh_lsn *out_lsn, uint64_t *changes, pgh_stream *s, pgh_sink *
                 err->lsn = c.wal_start;
             return rc;
         }
-        if (o->catchup_progress && c.kind == PGH_CHANGE_COMMIT)
+        if (c.kind != PGH_CHANGE_COMMIT)
+            continue;
+        if (o->catchup_progress)
             o->catchup_progress(c.u.commit.commit_lsn, marker_lsn, o->progress_payload);
-        if (c.kind == PGH_CHANGE_COMMIT) {
-            pgh_lsn flushed = 0;
-            rc = pgh_sink_flush(sink, &flushed, err);
-            if (rc != 0)
-                return rc;
-            pgh_stream_set_flushed(s, flushed);
-            if (marker_seen) {
-                *out_lsn = c.u.commit.end_lsn;
-                return 0;
-            }
+        pgh_lsn flushed = 0;
+        rc = pgh_sink_flush(sink, &flushed, err);
+        if (rc != 0)
+            return rc;
+        pgh_stream_set_flushed(s, flushed);
+        if (marker_seen) {
+            *out_lsn = c.u.commit.end_lsn;
+            return 0;
         }
     }
 }
 
-int pgh_core__catchup(pgh_lsn *out_lsn, uint64_t *changes, pgh_sink *sink,
-                      const pgh_replicate_opts *o, const char *marker, pgh_lsn marker_lsn,
+static int rounds(pgh_replicate_result *out, pgh_stream *s, pgh_sink *sink,
+                  const catchup_ctx *ctx, pgh_error *err)
+{
+    for (int round = 0; round < MAX_REPAIR_ROUNDS; round++) {
+        char marker[256];
+        pgh_lsn marker_lsn = 0;
+        int rc = emit_checkpoint(&marker_lsn, marker, sizeof(marker), ctx, round, err);
+        if (rc != 0)
+            return rc;
+        pgh_log(PGH_LOG_INFO, "catch-up", "checkpoint written at " PGH_LSN_FMT "; replaying to it",
+                PGH_LSN_ARGS(marker_lsn));
+        rc = replay_to(&out->checkpoint_lsn, &out->changes_seen, s, sink, ctx->o, marker,
+                       marker_lsn, err);
+        if (rc != 0)
+            return rc;
+        pgh_apply_missing *rows = NULL;
+        int n = 0;
+        rc = pgh_apply_take_missing(&rows, &n, sink, err);
+        if (rc == 0 && n > 0) {
+            pgh_log(PGH_LOG_INFO, "catch-up",
+                    "%d rows moved past both of their copy batches: copying them again", n);
+            rc = pgh_core__recopy_rows(ctx, rows, n, err);
+            out->rows_recopied += (uint64_t)n;
+        }
+        pgh_apply_missing_free(rows, n);
+        if (rc != 0 || n == 0)
+            return rc;
+    }
+    return pgh_error_set(err, PGH_ECANCELED,
+                         "rows kept moving past the catch-up for %d rounds; try again when the "
+                         "source is less busy",
+                         MAX_REPAIR_ROUNDS);
+}
+
+int pgh_core__catchup(pgh_replicate_result *out, pgh_sink *sink, const catchup_ctx *ctx,
                       pgh_error *err)
 {
-    const pgh_config *cfg = o->config;
+    const pgh_config *cfg = ctx->o->config;
     pgh_stream_opts so = PGH_STREAM_OPTS_INIT;
     so.conninfo = pgh_replicate_replication_conninfo(cfg);
     so.slot = cfg->slot_name;
@@ -84,7 +147,7 @@ int pgh_core__catchup(pgh_lsn *out_lsn, uint64_t *changes, pgh_sink *sink,
     pgh_stream *s = NULL;
     int rc = pgh_stream_open(&s, &so, err);
     if (rc == 0)
-        rc = replay(out_lsn, changes, s, sink, o, marker, marker_lsn, err);
+        rc = rounds(out, s, sink, ctx, err);
     if (rc == 0)
         rc = pgh_stream_send_status(s, false, err);
     pgh_stream_close(s);

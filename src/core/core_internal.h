@@ -6,6 +6,7 @@
 
 #include <libpq-fe.h>
 
+#include "pghost/apply.h"
 #include "pghost/catalog.h"
 #include "pghost/replicate.h"
 #include "pghost/sink.h"
@@ -26,12 +27,25 @@ int pgh_core__preflight(run_tables *t, PGconn *src, PGconn *dst, const pgh_repli
 /* Empty the destination tables (--truncate-destination). */
 int pgh_core__truncate_destination(PGconn *dst, const run_tables *t, pgh_error *err);
 
-/* Stream the slot into sink until the checkpoint transaction (the logical message with
- * prefix PGH_CHECKPOINT_PREFIX and content marker) has committed; *out_lsn is its end LSN. */
+/* What the catch-up needs besides the sink. */
+typedef struct catchup_ctx {
+    const pgh_replicate_opts *o; /* borrowed */
+    PGconn *src;                 /* borrowed: ordinary connection to the source */
+    PGconn *dst;                 /* borrowed: ordinary connection to the destination */
+    const run_tables *tables;    /* borrowed */
+} catchup_ctx;
+
+/* Write a checkpoint (a transactional logical message with prefix PGH_CHECKPOINT_PREFIX) and
+ * stream the slot into sink until it has committed, repeating with rows copied again while the
+ * apply reports missing rows. *out_lsn is the end LSN of the last checkpoint transaction. */
 #define PGH_CHECKPOINT_PREFIX "pghost"
-int pgh_core__catchup(pgh_lsn *out_lsn, uint64_t *changes, pgh_sink *sink,
-                      const pgh_replicate_opts *o, const char *marker, pgh_lsn marker_lsn,
+int pgh_core__catchup(pgh_replicate_result *out, pgh_sink *sink, const catchup_ctx *ctx,
                       pgh_error *err);
+
+/* Copy the given rows again from the source into the destination (each as it is now on the
+ * source; a row gone from the source is not inserted). */
+int pgh_core__recopy_rows(const catchup_ctx *ctx, const pgh_apply_missing *rows, int n,
+                          pgh_error *err);
 
 /* Set every sequence owned by a copied table on the destination from the source. */
 int pgh_core__sync_sequences(int *set_count, PGconn *src, PGconn *dst, const run_tables *t,

@@ -91,49 +91,21 @@ static int run_copy(run_state *st, pgh_replicate_result *out, pgh_error *err)
     return rc;
 }
 
-/* Write the checkpoint marker on the source; its content is unique to this run. */
-static int emit_checkpoint(pgh_lsn *marker_lsn, char *marker, size_t marker_len, run_state *st,
-                           pgh_error *err)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(marker, marker_len, "checkpoint %s %lld.%09ld.%d", st->o->config->slot_name,
-             (long long)ts.tv_sec, ts.tv_nsec, (int)getpid());
-    const char *params[2] = {PGH_CHECKPOINT_PREFIX, marker};
-    PGresult *res = NULL;
-    int rc = pgh_conn_query(&res, st->src,
-                            "SELECT pg_catalog.pg_logical_emit_message(true, $1, $2)", 2, params,
-                            err);
-    if (rc == 0 && pgh_lsn_parse(marker_lsn, PQgetvalue(res, 0, 0)) != 0)
-        rc = pgh_error_set(err, PGH_EPROTO, "the source returned no LSN for the checkpoint");
-    PQclear(res);
-    if (rc != 0)
-        pgh_error_prefix(err, "writing the checkpoint");
-    return rc;
-}
-
 static int run_catchup(run_state *st, pgh_replicate_result *out, pgh_error *err)
 {
     const pgh_replicate_opts *o = st->o;
-    char marker[256];
-    pgh_lsn marker_lsn = 0;
-    int rc = emit_checkpoint(&marker_lsn, marker, sizeof(marker), st, err);
-    if (rc != 0)
-        return rc;
-    pgh_log(PGH_LOG_INFO, "replicate", "checkpoint written at " PGH_LSN_FMT "; catching up",
-            PGH_LSN_ARGS(marker_lsn));
     pgh_apply_opts ao = PGH_APPLY_OPTS_INIT;
     ao.conninfo = o->config->destination_connection;
     ao.tables = o->config->tables;
     ao.ntables = (int)o->config->ntables;
     ao.replica_role = st->replica_role;
     pgh_sink *sink = NULL;
-    rc = pgh_apply_open(&sink, &ao, err);
+    int rc = pgh_apply_open(&sink, &ao, err);
+    catchup_ctx ctx = {.o = o, .src = st->src, .dst = st->dst, .tables = &st->tables};
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     if (rc == 0)
-        rc = pgh_core__catchup(&out->checkpoint_lsn, &out->changes_seen, sink, o, marker,
-                               marker_lsn, err);
+        rc = pgh_core__catchup(out, sink, &ctx, err);
     out->catchup_seconds = seconds_since(&start);
     for (int i = 0; sink && i < st->tables.n; i++)
         out->tables[i].applied = *pgh_apply_table_stats(sink, i);

@@ -1,0 +1,191 @@
+/*
+ * config/top.c - the top-level keys of the configuration.
+ *
+ * Each key has one reader; the checks that involve several keys (required keys, a table given
+ * by top-level keys without its source_table_name, the default slot name) run after the whole
+ * mapping is read, so that the order of keys in the file does not matter.
+ */
+#include <stdlib.h>
+#include <strings.h>
+
+#include "config_int.h"
+
+enum {
+    K_SOURCE_CONNECTION,
+    K_SOURCE_REPLICATION,
+    K_DEST_CONNECTION,
+    K_PUBLICATION,
+    K_SLOT,
+    K_SOURCE_SCHEMA, /* the four table keys, in PGH_CONFIG__TK_* order */
+    K_SOURCE_TABLE,
+    K_DEST_SCHEMA,
+    K_DEST_TABLE,
+    K_TABLES,
+    K_BATCH,
+    K_WORKERS,
+    K_KEYSET,
+    K_FORMAT,
+    K_COUNT,
+};
+
+_Static_assert(K_DEST_TABLE - K_SOURCE_SCHEMA == PGH_CONFIG__TK_DEST_TABLE &&
+                   K_SOURCE_TABLE - K_SOURCE_SCHEMA == PGH_CONFIG__TK_SOURCE_TABLE,
+               "top-level table keys follow PGH_CONFIG__TK_* order");
+
+static const char *const top_keys[K_COUNT] = {
+    [K_SOURCE_CONNECTION] = "source_connection",
+    [K_SOURCE_REPLICATION] = "source_connection_for_replication",
+    [K_DEST_CONNECTION] = "destination_connection",
+    [K_PUBLICATION] = "publication_name",
+    [K_SLOT] = "slot_name",
+    [K_SOURCE_SCHEMA] = "source_schema_name",
+    [K_SOURCE_TABLE] = "source_table_name",
+    [K_DEST_SCHEMA] = "destination_schema_name",
+    [K_DEST_TABLE] = "destination_table_name",
+    [K_TABLES] = "tables",
+    [K_BATCH] = "copy_batch_size",
+    [K_WORKERS] = "copy_worker_count",
+    [K_KEYSET] = "copy_use_keyset_pagination",
+    [K_FORMAT] = "copy_format",
+};
+
+static const pgh_config__keyset top_keyset = {
+    .names = top_keys,
+    .count = K_COUNT,
+    .hint = "see examples/config.yaml for the valid keys",
+};
+
+/* Largest copy_batch_size: beyond this one batch no longer fits comfortably in memory. */
+#define BATCH_MAX 1000000000
+
+static int read_slot(pgh_config__ctx *ctx, const char *path, yaml_node_t *value)
+{
+    char q[PGH_CONFIG__QUOTE_MAX];
+    char *slot = NULL;
+    bool from_env = false;
+    int rc = pgh_config__read_string(ctx, path, value, &slot, &from_env);
+    if (rc != 0)
+        return rc;
+    if (!pgh_config__slot_name_valid(slot)) {
+        free(slot);
+        /* Quote the text as written: after expansion it may be a secret. */
+        return pgh_config__fail(ctx, pgh_config__line(value),
+                                "%s: must match ^[a-z0-9_]{1,63}$ (PostgreSQL's rule for "
+                                "replication slot names), got %s%s",
+                                path, pgh_config__describe(q, sizeof(q), value),
+                                from_env ? " after expansion" : "");
+    }
+    free(ctx->cfg->slot_name);
+    ctx->cfg->slot_name = slot;
+    return 0;
+}
+
+static int read_format(pgh_config__ctx *ctx, const char *path, yaml_node_t *value)
+{
+    static const char *const names[] = {
+        [PGH_COPY_FORMAT_AUTO] = "auto",
+        [PGH_COPY_FORMAT_BINARY] = "binary",
+        [PGH_COPY_FORMAT_TEXT] = "text",
+    };
+    char q[PGH_CONFIG__QUOTE_MAX];
+    char *format = NULL;
+    bool from_env = false;
+    int rc = pgh_config__read_string(ctx, path, value, &format, &from_env);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcasecmp(format, names[i]) == 0) {
+            ctx->cfg->copy_format = (pgh_copy_format_choice)i;
+            free(format);
+            return 0;
+        }
+    }
+    free(format);
+    return pgh_config__fail(
+        ctx, pgh_config__line(value), "%s: expected auto, binary or text, got %s%s", path,
+        pgh_config__describe(q, sizeof(q), value), from_env ? " after expansion" : "");
+}
+
+static int read_copy_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node_t *value)
+{
+    pgh_config *cfg = ctx->cfg;
+    int64_t workers = 0;
+    int rc = 0;
+    switch (key) {
+    case K_BATCH:
+        return pgh_config__read_int(ctx, path, value, 1, BATCH_MAX, &cfg->copy_batch_size);
+    case K_WORKERS:
+        rc = pgh_config__read_int(ctx, path, value, 1, PGH_CONFIG_MAX_WORKERS, &workers);
+        cfg->copy_worker_count = rc == 0 ? (int)workers : cfg->copy_worker_count;
+        return rc;
+    case K_KEYSET:
+        return pgh_config__read_bool(ctx, path, value, &cfg->copy_use_keyset_pagination);
+    default:
+        return read_format(ctx, path, value);
+    }
+}
+
+static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node_t *value,
+                   void *payload)
+{
+    pgh_config *cfg = ctx->cfg;
+    switch (key) {
+    case K_SOURCE_CONNECTION:
+        return pgh_config__read_string(ctx, path, value, &cfg->source_connection, NULL);
+    case K_SOURCE_REPLICATION:
+        return pgh_config__read_string(ctx, path, value, &cfg->source_replication_connection, NULL);
+    case K_DEST_CONNECTION:
+        return pgh_config__read_string(ctx, path, value, &cfg->destination_connection, NULL);
+    case K_PUBLICATION:
+        return pgh_config__read_name(ctx, path, value, &cfg->publication_name, NULL);
+    case K_SLOT:
+        return read_slot(ctx, path, value);
+    case K_SOURCE_SCHEMA:
+    case K_SOURCE_TABLE:
+    case K_DEST_SCHEMA:
+    case K_DEST_TABLE:
+        return pgh_config__read_table_key(ctx, &ctx->top, key - K_SOURCE_SCHEMA, path, value);
+    case K_TABLES:
+        return pgh_config__read_tables(ctx, value);
+    default:
+        return read_copy_key(ctx, key, path, value);
+    }
+}
+
+/* The keys that must be present, and the table keys that make no sense on their own. */
+static int check_keys(pgh_config__ctx *ctx, const size_t *lines)
+{
+    static const int required[] = {K_SOURCE_CONNECTION, K_DEST_CONNECTION, K_PUBLICATION};
+    static const int need_table[] = {K_SOURCE_SCHEMA, K_DEST_SCHEMA, K_DEST_TABLE};
+    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+        if (lines[required[i]] == 0)
+            return pgh_config__fail(ctx, 0, "missing required key \"%s\"", top_keys[required[i]]);
+    }
+    if (lines[K_SOURCE_TABLE] != 0)
+        return 0;
+    for (size_t i = 0; i < sizeof(need_table) / sizeof(need_table[0]); i++) {
+        if (lines[need_table[i]] != 0)
+            return pgh_config__fail(ctx, lines[need_table[i]],
+                                    "%s is set but source_table_name is missing",
+                                    top_keys[need_table[i]]);
+    }
+    return 0;
+}
+
+int pgh_config__read_top(pgh_config__ctx *ctx, yaml_node_t *root)
+{
+    size_t lines[K_COUNT] = {0};
+    int rc = pgh_config__walk(ctx, root, &top_keyset, "", lines, top_key, NULL);
+    if (rc == 0)
+        rc = check_keys(ctx, lines);
+    if (rc == 0)
+        rc = pgh_config__finish_tables(ctx);
+    if (rc != 0)
+        return rc;
+    if (ctx->cfg->slot_name == NULL) {
+        ctx->cfg->slot_name = pgh_config__default_slot_name(ctx->cfg->publication_name);
+        if (ctx->cfg->slot_name == NULL)
+            return pgh_config__nomem(ctx);
+    }
+    return 0;
+}

@@ -1,0 +1,98 @@
+/*
+ * Copying single rows again during the catch-up (see catchup.c): SELECT the row by key on the
+ * source, INSERT it on the destination if it is still there. Each row is its own short
+ * transaction on both sides, like a copy batch.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core_internal.h"
+#include "pghost/buf.h"
+#include "pghost/conn.h"
+
+/* SELECT <copied columns> FROM ONLY src WHERE k1 = $1 AND ... (names from the destination's
+ * key, which the preflight proved to be the source's columns too). */
+static void select_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *src,
+                       const pgh_table_info *dst)
+{
+    pgh_buf_puts(b, "SELECT ");
+    int n = 0;
+    for (int i = 0; i < src->ncols; i++) {
+        if (src->cols[i].generated)
+            continue;
+        char *q = pgh_conn_ident(conn, src->cols[i].name);
+        pgh_buf_printf(b, "%s%s", n++ ? ", " : "", q ? q : "");
+        free(q);
+    }
+    pgh_buf_printf(b, " FROM ONLY %s WHERE ", src->qualified);
+    for (int k = 0; k < dst->nkeys; k++) {
+        char *q = pgh_conn_ident(conn, dst->cols[dst->key_cols[k]].name);
+        pgh_buf_printf(b, "%s%s = $%d", k ? " AND " : "", q ? q : "", k + 1);
+        free(q);
+    }
+}
+
+/* INSERT INTO dst (<columns of res>) VALUES ($1, ...) ON CONFLICT DO NOTHING */
+static void insert_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *dst, const PGresult *res)
+{
+    pgh_buf_printf(b, "INSERT INTO %s (", dst->qualified);
+    int nf = PQnfields(res);
+    for (int f = 0; f < nf; f++) {
+        char *q = pgh_conn_ident(conn, PQfname(res, f));
+        pgh_buf_printf(b, "%s%s", f ? ", " : "", q ? q : "");
+        free(q);
+    }
+    pgh_buf_puts(b, ") VALUES (");
+    for (int f = 0; f < nf; f++)
+        pgh_buf_printf(b, "%s$%d", f ? ", " : "", f + 1);
+    pgh_buf_puts(b, ") ON CONFLICT DO NOTHING");
+}
+
+static int recopy_row(const catchup_ctx *ctx, const pgh_apply_missing *row, pgh_buf *sql,
+                      pgh_error *err)
+{
+    const pgh_table_info *src = ctx->tables->src[row->table];
+    const pgh_table_info *dst = ctx->tables->dst[row->table];
+    pgh_buf_reset(sql);
+    select_sql(sql, ctx->src, src, dst);
+    if (pgh_buf_failed(sql))
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, ctx->src, pgh_buf_str(sql), row->nkeys,
+                            (const char *const *)row->keys, err);
+    if (rc != 0 || PQntuples(res) == 0) {
+        PQclear(res);
+        return rc;
+    }
+    int nf = PQnfields(res);
+    const char **values = calloc((size_t)nf, sizeof(char *));
+    if (values == NULL) {
+        PQclear(res);
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    }
+    for (int f = 0; f < nf; f++)
+        values[f] = PQgetisnull(res, 0, f) ? NULL : PQgetvalue(res, 0, f);
+    pgh_buf_reset(sql);
+    insert_sql(sql, ctx->dst, dst, res);
+    PGresult *ins = NULL;
+    rc = pgh_buf_failed(sql) ? pgh_error_set(err, PGH_ENOMEM, "out of memory")
+                             : pgh_conn_query(&ins, ctx->dst, pgh_buf_str(sql), nf, values, err);
+    PQclear(ins);
+    free(values);
+    PQclear(res);
+    return rc;
+}
+
+int pgh_core__recopy_rows(const catchup_ctx *ctx, const pgh_apply_missing *rows, int n,
+                          pgh_error *err)
+{
+    pgh_buf sql;
+    pgh_buf_init(&sql, 0);
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < n; i++)
+        rc = recopy_row(ctx, &rows[i], &sql, err);
+    pgh_buf_dispose(&sql);
+    if (rc != 0)
+        pgh_error_prefix(err, "copying a moved row again");
+    return rc;
+}

@@ -1,0 +1,23 @@
+# Integration tests: real PostgreSQL 15 servers started by the harness (tests/harness).
+set(PGH_IT_DIR ${CMAKE_CURRENT_LIST_DIR})
+add_library(pgh_it_common STATIC ${PGH_IT_DIR}/it_common.c)
+target_link_libraries(pgh_it_common PUBLIC pgh_test_harness pghost_lib)
+target_include_directories(pgh_it_common PUBLIC ${PGH_IT_DIR} ${CMAKE_SOURCE_DIR}/include)
+
+function(pgh_integration_test name)
+  add_test(NAME ${name} COMMAND ${ARGN})
+  set_tests_properties(${name} PROPERTIES LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 600)
+endfunction()
+
+add_executable(it_concurrent ${PGH_IT_DIR}/it_concurrent.c)
+target_link_libraries(it_concurrent PRIVATE pgh_it_common)
+# Several seeds, worker counts 1 and 4, composite and uuid keys, several tables at once, key
+# ranges, and one table of a million rows (with the longest source transaction measured).
+pgh_integration_test(sync_int_w1_seed1 it_concurrent --seed 1 --workers 1 --rows 20000 --batch 500 --tables int --truncate)
+pgh_integration_test(sync_int_w4_seed2 it_concurrent --seed 2 --workers 4 --rows 20000 --batch 500 --tables int)
+pgh_integration_test(sync_comp_w4_seed3 it_concurrent --seed 3 --workers 4 --rows 20000 --batch 500 --tables comp --truncate)
+pgh_integration_test(sync_uuid_w4_seed4 it_concurrent --seed 4 --workers 4 --rows 20000 --batch 500 --tables uuid)
+pgh_integration_test(sync_multi_w4_seed5 it_concurrent --seed 5 --workers 4 --rows 20000 --batch 700 --tables int,comp,uuid --truncate)
+pgh_integration_test(sync_multi_w1_seed6 it_concurrent --seed 6 --workers 1 --rows 10000 --batch 300 --tables uuid,comp,int --truncate)
+pgh_integration_test(sync_range_w4_seed7 it_concurrent --seed 7 --workers 4 --rows 20000 --batch 500 --tables int --range)
+pgh_integration_test(sync_1m_w4_seed8 it_concurrent --seed 8 --workers 4 --rows 1000000 --batch 20000 --tables int,comp --truncate --measure-xact)

@@ -1,0 +1,427 @@
+/*
+ * The consistency test: pghost replicate under concurrent writes.
+ *
+ * Writers insert, update, delete, move primary keys (also of rows whose TOASTed column is then
+ * sent as "unchanged"), rewrite TOAST values, update other columns leaving TOAST unchanged, and
+ * one TRUNCATE, for the whole copy. They stop in the before-checkpoint hook, so the source as it
+ * stands afterwards is the source as of the checkpoint; then a full ordered dump of every
+ * destination table must equal the source's.
+ *
+ * Usage: it_concurrent --seed N --workers N --rows N --batch N --tables int,comp,uuid
+ *                      [--range] [--truncate] [--measure-xact]
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "it_common.h"
+
+#define NWRITERS 3
+#define MAX_TABLES 3
+
+/* A table shape: how to create it, fill it, and pick and make keys. */
+typedef struct shape {
+    const char *name;     /* "int", "comp", "uuid" */
+    const char *table;    /* source and destination table name */
+    const char *create;   /* column list */
+    const char *fill;     /* INSERT ... SELECT ... FROM generate_series(1, : the row count follows */
+    const char *order_by; /* key columns */
+} shape;
+
+static const shape SHAPES[] = {
+    {"int", "t_int", "(id bigint PRIMARY KEY, v int NOT NULL, note text, big text)",
+     "INSERT INTO t_int SELECT g, g % 1000, md5(g::text), NULL FROM generate_series(1, ",
+     "id"},
+    {"comp", "t_comp",
+     "(region text, n int, v int NOT NULL, note text, big text, PRIMARY KEY (region, n))",
+     "INSERT INTO t_comp SELECT 'r' || lpad((g % 20)::text, 2, '0'), g, g % 1000, md5(g::text), "
+     "NULL FROM generate_series(1, ",
+     "region, n"},
+    {"uuid", "t_uuid", "(id uuid PRIMARY KEY, v int NOT NULL, note text, big text)",
+     "INSERT INTO t_uuid SELECT md5(g::text)::uuid, g % 1000, md5(g::text), NULL "
+     "FROM generate_series(1, ",
+     "id"},
+};
+
+typedef struct run_cfg {
+    unsigned seed;
+    int workers;
+    long long rows;
+    long long batch;
+    bool range;
+    bool truncate;
+    bool measure_xact;
+    int ntables;
+    const shape *tables[MAX_TABLES];
+} run_cfg;
+
+typedef struct writer {
+    pthread_t thread;
+    int id;
+    uint64_t rng;
+    const run_cfg *cfg;
+    char *conninfo;
+    atomic_int *stop;
+    atomic_int *truncated;
+    long ops;    /* committed transactions */
+    long errors; /* transactions that failed (unique violations, deadlocks): expected */
+} writer;
+
+static uint64_t next_rand(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+/* A condition selecting one existing row near a random key ("only toasted" rows if toasted). */
+static void pick_row(char *out, size_t len, const shape *sh, uint64_t *rng, long long rows,
+                     bool toasted)
+{
+    const char *extra = toasted ? "big IS NOT NULL AND " : "";
+    if (strcmp(sh->name, "int") == 0) {
+        long long k = (long long)(next_rand(rng) % (uint64_t)(rows * 2));
+        snprintf(out, len,
+                 "id = (SELECT id FROM t_int WHERE %sid >= %lld ORDER BY id LIMIT 1)", extra, k);
+    } else if (strcmp(sh->name, "comp") == 0) {
+        snprintf(out, len,
+                 "(region, n) = (SELECT region, n FROM t_comp WHERE %s(region, n) >= ('r%02d', "
+                 "%lld) ORDER BY region, n LIMIT 1)",
+                 extra, (int)(next_rand(rng) % 21), (long long)(next_rand(rng) % rows));
+    } else {
+        snprintf(out, len,
+                 "id = (SELECT id FROM t_uuid WHERE %sid >= '%08x-0000-4000-8000-000000000000' "
+                 "ORDER BY id LIMIT 1)",
+                 extra, (unsigned)next_rand(rng));
+    }
+}
+
+/* SET clause moving a row to a new, far away key. */
+static void new_key(char *out, size_t len, const shape *sh, uint64_t *rng, long long rows)
+{
+    if (strcmp(sh->name, "int") == 0)
+        snprintf(out, len, "id = %lld", rows * 3 + (long long)(next_rand(rng) % (uint64_t)rows));
+    else if (strcmp(sh->name, "comp") == 0)
+        snprintf(out, len, "region = 'm%02d', n = %d", (int)(next_rand(rng) % 30),
+                 (int)(next_rand(rng) % 1000000));
+    else
+        snprintf(out, len, "id = '%08x-1111-4000-8000-%012llx'", (unsigned)next_rand(rng),
+                 (unsigned long long)(next_rand(rng) & 0xffffffffffffULL));
+}
+
+static void insert_row(char *out, size_t len, const shape *sh, uint64_t *rng, long long rows)
+{
+    long long k = rows + (long long)(next_rand(rng) % (uint64_t)(rows * 2));
+    if (strcmp(sh->name, "int") == 0)
+        snprintf(out, len, "INSERT INTO t_int VALUES (%lld, 1, 'ins', NULL) ON CONFLICT DO NOTHING",
+                 k);
+    else if (strcmp(sh->name, "comp") == 0)
+        snprintf(out, len,
+                 "INSERT INTO t_comp VALUES ('i%02d', %lld, 1, 'ins', NULL) ON CONFLICT DO NOTHING",
+                 (int)(k % 25), k);
+    else
+        snprintf(out, len,
+                 "INSERT INTO t_uuid VALUES ('%08x-2222-4000-8000-000000000000', 1, 'ins', NULL) "
+                 "ON CONFLICT DO NOTHING",
+                 (unsigned)next_rand(rng));
+}
+
+#define BIG_VALUE "(SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 300))"
+
+/* One random statement on one random table. */
+static void random_statement(char *out, size_t len, writer *w)
+{
+    const run_cfg *c = w->cfg;
+    const shape *sh = c->tables[next_rand(&w->rng) % (uint64_t)c->ntables];
+    char cond[512];
+    char set[256];
+    int op = (int)(next_rand(&w->rng) % 100);
+    if (op < 20) {
+        insert_row(out, len, sh, &w->rng, c->rows);
+        return;
+    }
+    pick_row(cond, sizeof(cond), sh, &w->rng, c->rows, op >= 80 && op < 88);
+    if (op < 45)        /* other columns; a toasted big stays unchanged ('u') */
+        snprintf(out, len, "UPDATE %s SET v = v + 1, note = md5(random()::text) WHERE %s",
+                 sh->table, cond);
+    else if (op < 60)   /* delete */
+        snprintf(out, len, "DELETE FROM %s WHERE %s", sh->table, cond);
+    else if (op < 75)   /* rewrite the TOAST value */
+        snprintf(out, len, "UPDATE %s SET big = " BIG_VALUE " WHERE %s", sh->table, cond);
+    else {              /* move the key (80..87: rows with a TOASTed value, sent as 'u') */
+        new_key(set, sizeof(set), sh, &w->rng, c->rows);
+        snprintf(out, len, "UPDATE %s SET %s WHERE %s", sh->table, set, cond);
+    }
+}
+
+static bool run_txn(PGconn *conn, writer *w)
+{
+    char sql[1024];
+    PGresult *res = PQexec(conn, "BEGIN");
+    PQclear(res);
+    int nstmts = 1 + (int)(next_rand(&w->rng) % 3);
+    bool ok = true;
+    for (int i = 0; i < nstmts && ok; i++) {
+        random_statement(sql, sizeof(sql), w);
+        res = PQexec(conn, sql);
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+    }
+    res = PQexec(conn, ok ? "COMMIT" : "ROLLBACK");
+    ok = ok && PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    return ok;
+}
+
+static void *writer_main(void *arg)
+{
+    writer *w = arg;
+    PGconn *conn = PQconnectdb(w->conninfo);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        fprintf(stderr, "writer %d: %s", w->id, PQerrorMessage(conn));
+        PQfinish(conn);
+        w->errors = -1;
+        return NULL;
+    }
+    long truncate_at = 50 + (long)(next_rand(&w->rng) % 100);
+    while (!atomic_load(w->stop)) {
+        if (w->id == 0 && w->cfg->truncate && !atomic_load(w->truncated) &&
+            w->ops >= truncate_at) {
+            char sql[128];
+            snprintf(sql, sizeof(sql), "TRUNCATE %s",
+                     w->cfg->tables[w->cfg->ntables - 1]->table);
+            PGresult *res = PQexec(conn, sql);
+            if (PQresultStatus(res) == PGRES_COMMAND_OK)
+                atomic_store(w->truncated, 1);
+            PQclear(res);
+        }
+        if (run_txn(conn, w))
+            w->ops++;
+        else
+            w->errors++;
+    }
+    PQfinish(conn);
+    return NULL;
+}
+
+typedef struct hook_state {
+    writer *writers;
+    atomic_int stop;
+    atomic_int truncated;
+    const run_cfg *cfg;
+    long total_ops;
+} hook_state;
+
+/* Before the checkpoint: make sure the writers did real work, then stop them. */
+static int stop_writers(void *payload, pgh_error *err)
+{
+    (void)err;
+    hook_state *h = payload;
+    for (int spins = 0; spins < 600; spins++) {
+        long ops = 0;
+        for (int i = 0; i < NWRITERS; i++)
+            ops += h->writers[i].ops;
+        bool truncate_done = !h->cfg->truncate || atomic_load(&h->truncated);
+        if (ops >= 300 && truncate_done)
+            break;
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    atomic_store(&h->stop, 1);
+    for (int i = 0; i < NWRITERS; i++) {
+        pthread_join(h->writers[i].thread, NULL);
+        h->total_ops += h->writers[i].ops;
+    }
+    return 0;
+}
+
+/* Samples the longest running transaction of pghost's sessions on the source. */
+typedef struct sampler {
+    pthread_t thread;
+    char *conninfo;
+    atomic_int stop;
+    double max_xact_s;     /* copy sessions */
+    double max_any_xact_s; /* every pghost session, slot creation included */
+} sampler;
+
+static void *sampler_main(void *arg)
+{
+    sampler *s = arg;
+    PGconn *conn = PQconnectdb(s->conninfo);
+    while (PQstatus(conn) == CONNECTION_OK && !atomic_load(&s->stop)) {
+        PGresult *res = PQexec(
+            conn, "SELECT coalesce(extract(epoch FROM max(clock_timestamp() - xact_start) "
+                  "FILTER (WHERE application_name = 'pghost copy')), 0), "
+                  "coalesce(extract(epoch FROM max(clock_timestamp() - xact_start)), 0) "
+                  "FROM pg_stat_activity "
+                  "WHERE application_name LIKE 'pghost%' AND xact_start IS NOT NULL");
+        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+            double v = strtod(PQgetvalue(res, 0, 0), NULL);
+            double any = strtod(PQgetvalue(res, 0, 1), NULL);
+            if (v > s->max_xact_s)
+                s->max_xact_s = v;
+            if (any > s->max_any_xact_s)
+                s->max_any_xact_s = any;
+        }
+        PQclear(res);
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    PQfinish(conn);
+    return NULL;
+}
+
+static void parse_args(run_cfg *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"seed", required_argument, NULL, 's'},    {"workers", required_argument, NULL, 'w'},
+        {"rows", required_argument, NULL, 'r'},    {"batch", required_argument, NULL, 'b'},
+        {"tables", required_argument, NULL, 't'},  {"range", no_argument, NULL, 'g'},
+        {"truncate", no_argument, NULL, 'x'},      {"measure-xact", no_argument, NULL, 'm'},
+        {NULL, 0, NULL, 0}};
+    *c = (run_cfg){.seed = 1, .workers = 4, .rows = 20000, .batch = 1000};
+    char tables[64] = "int";
+    int o;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 's': c->seed = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'w': c->workers = (int)strtol(optarg, NULL, 10); break;
+        case 'r': c->rows = strtoll(optarg, NULL, 10); break;
+        case 'b': c->batch = strtoll(optarg, NULL, 10); break;
+        case 't': snprintf(tables, sizeof(tables), "%s", optarg); break;
+        case 'g': c->range = true; break;
+        case 'x': c->truncate = true; break;
+        case 'm': c->measure_xact = true; break;
+        default: pgh_test_fail("bad arguments");
+        }
+    }
+    for (char *tok = tables; tok && *tok && c->ntables < MAX_TABLES;) {
+        char *comma = strchr(tok, ',');
+        if (comma)
+            *comma = '\0';
+        for (size_t i = 0; i < sizeof(SHAPES) / sizeof(SHAPES[0]); i++)
+            if (strcmp(SHAPES[i].name, tok) == 0)
+                c->tables[c->ntables++] = &SHAPES[i];
+        tok = comma ? comma + 1 : NULL;
+    }
+    PGH_CHECK(c->ntables > 0, "no known table in --tables");
+}
+
+static void setup_tables(it_pair *p, const run_cfg *c)
+{
+    pgh_test_exec(p->s, "SET synchronous_commit = off");
+    for (int i = 0; i < c->ntables; i++) {
+        const shape *sh = c->tables[i];
+        pgh_test_exec(p->s, "CREATE TABLE %s %s", sh->table, sh->create);
+        pgh_test_exec(p->d, "CREATE TABLE %s %s", sh->table, sh->create);
+        pgh_test_exec(p->s, "%s%lld) g", sh->fill, c->rows);
+        /* About 2000 TOASTed values per table, incompressible enough to be stored out of line. */
+        pgh_test_exec(p->s,
+                      "UPDATE %s SET big = " BIG_VALUE " WHERE ctid IN (SELECT ctid FROM %s "
+                      "WHERE v %% 50 = 0 LIMIT 2000)",
+                      sh->table, sh->table);
+        pgh_test_exec(p->s, "ANALYZE %s", sh->table);
+    }
+    char list[256] = "";
+    for (int i = 0; i < c->ntables; i++) {
+        strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+        strncat(list, c->tables[i]->table, sizeof(list) - strlen(list) - 1);
+    }
+    pgh_test_exec(p->s, "CREATE PUBLICATION pub FOR TABLE %s", list);
+}
+
+static pgh_config *make_config(it_pair *p, const run_cfg *c)
+{
+    char yaml[2048];
+    int n = snprintf(yaml, sizeof(yaml),
+                     "source_connection: ${SRC}\n"
+                     "destination_connection: ${DST}\n"
+                     "publication_name: pub\n"
+                     "copy_batch_size: %lld\n"
+                     "copy_worker_count: %d\n"
+                     "copy_use_keyset_pagination: %s\n"
+                     "tables:\n",
+                     c->batch, c->workers, c->range ? "false" : "true");
+    for (int i = 0; i < c->ntables; i++)
+        n += snprintf(yaml + n, sizeof(yaml) - (size_t)n, "  - source_table_name: %s\n",
+                      c->tables[i]->table);
+    return it_config(p, yaml);
+}
+
+int main(int argc, char **argv)
+{
+    run_cfg c;
+    parse_args(&c, argc, argv);
+    it_pair p;
+    it_pair_start(&p, NULL);
+    setup_tables(&p, &c);
+    pgh_config *cfg = make_config(&p, &c);
+
+    hook_state h = {.cfg = &c};
+    writer writers[NWRITERS];
+    for (int i = 0; i < NWRITERS; i++) {
+        writers[i] = (writer){.id = i, .cfg = &c, .conninfo = p.src_conninfo, .stop = &h.stop,
+                              .truncated = &h.truncated,
+                              .rng = 0x9E3779B97F4A7C15ULL * (c.seed * 7919u + (unsigned)i + 1)};
+        PGH_CHECK(pthread_create(&writers[i].thread, NULL, writer_main, &writers[i]) == 0, "thread");
+    }
+    h.writers = writers;
+    sampler smp = {.conninfo = p.src_conninfo};
+    PGH_CHECK(pthread_create(&smp.thread, NULL, sampler_main, &smp) == 0, "sampler");
+
+    pgh_replicate_opts ro = PGH_REPLICATE_OPTS_INIT;
+    ro.config = cfg;
+    ro.before_checkpoint = stop_writers;
+    ro.before_checkpoint_payload = &h;
+    pgh_replicate_result res;
+    pgh_error err;
+    pgh_error_clear(&err);
+    int rc = pgh_replicate_run(&res, &ro, &err);
+    atomic_store(&smp.stop, 1);
+    pthread_join(smp.thread, NULL);
+    if (rc != 0 && !atomic_load(&h.stop))
+        stop_writers(&h, &err);
+    PGH_CHECK(rc == 0, "replicate failed: %s", err.message);
+
+    long errors = 0;
+    for (int i = 0; i < NWRITERS; i++)
+        errors += writers[i].errors;
+    printf("seed %u, %d workers, batch %lld, %s: writers committed %ld transactions (%ld "
+           "failed as expected), catch-up decoded %llu changes and copied %llu moved rows again\n",
+           c.seed, c.workers, c.batch, c.range ? "key ranges" : "keyset", h.total_ops, errors,
+           (unsigned long long)res.changes_seen, (unsigned long long)res.rows_recopied);
+    PGH_CHECK(h.total_ops >= 300, "writers did too little work: %ld", h.total_ops);
+    PGH_CHECK(res.changes_seen > 0, "the catch-up saw no changes: the test would prove nothing");
+    for (int i = 0; i < c.ntables; i++) {
+        const shape *sh = c.tables[i];
+        long long rows = it_compare_table(&p, sh->table, sh->table, sh->order_by);
+        const pgh_replicate_table_result *t = &res.tables[i];
+        printf("%s: %lld rows equal; copied %llu, catch-up %llu ins %llu upd %llu del %llu trunc "
+               "%llu no-op\n",
+               sh->table, rows, (unsigned long long)t->rows_copied,
+               (unsigned long long)t->applied.inserts, (unsigned long long)t->applied.updates,
+               (unsigned long long)t->applied.deletes, (unsigned long long)t->applied.truncates,
+               (unsigned long long)t->applied.skipped);
+        PGH_CHECK(t->rows_copied > 0, "%s: nothing copied", sh->table);
+    }
+    it_check_no_slots(&p);
+    printf("longest copy transaction on the source: %.3f s (any pghost session, slot creation "
+           "included: %.3f s); the copy took %.3f s\n",
+           smp.max_xact_s, smp.max_any_xact_s, res.copy_seconds);
+    if (c.measure_xact)
+        PGH_CHECK(smp.max_xact_s < 0.3 * res.copy_seconds,
+                  "a source transaction lasted %.3f s of a %.3f s copy: batches are not short",
+                  smp.max_xact_s, res.copy_seconds);
+    pgh_replicate_result_dispose(&res);
+    pgh_config_free(cfg);
+    it_pair_stop(&p);
+    puts("PASS");
+    return 0;
+}
