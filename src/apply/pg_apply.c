@@ -168,7 +168,8 @@ static int insert_row(apply_sink *a, apply_rel *r, const pgh_tuple *tup, uint64_
     pgh_buf_printf(&a->sql, "INSERT INTO %s (", r->dst->qualified);
     for (int i = 0; i < tup->natts; i++)
         pgh_buf_printf(&a->sql, "%s%s", i ? ", " : "", r->col_ident[i]);
-    pgh_buf_puts(&a->sql, ") VALUES (");
+    /* OVERRIDING SYSTEM VALUE: identity columns take the source's values too. */
+    pgh_buf_puts(&a->sql, ") OVERRIDING SYSTEM VALUE VALUES (");
     for (int i = 0; i < tup->natts; i++) {
         if (tup->values[i].kind == PGH_VALUE_UNCHANGED)
             return pgh_error_set(err, PGH_EPROTO, "%s.%s: INSERT with an unchanged TOAST value",

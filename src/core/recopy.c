@@ -42,7 +42,7 @@ static void insert_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *dst, cons
         pgh_buf_printf(b, "%s%s", f ? ", " : "", q ? q : "");
         free(q);
     }
-    pgh_buf_puts(b, ") VALUES (");
+    pgh_buf_puts(b, ") OVERRIDING SYSTEM VALUE VALUES (");
     for (int f = 0; f < nf; f++)
         pgh_buf_printf(b, "%s$%d", f ? ", " : "", f + 1);
     pgh_buf_puts(b, ") ON CONFLICT DO NOTHING");

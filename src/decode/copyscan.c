@@ -40,8 +40,8 @@ typedef struct keyspan {
 /* One feed call: what it found so far, committed to the pgh_copy_scan only on success. */
 typedef struct scan {
     const pgh_copy_scan *s;
-    size_t len;   /* bytes in the message */
-    uint64_t rows; /* complete rows in this message */
+    size_t len;                      /* bytes in the message */
+    uint64_t rows;                   /* complete rows in this message */
     keyspan keys[PGH_COPY_MAX_KEYS]; /* of the last complete row */
     bool header_done;
     bool trailer_seen;

@@ -103,8 +103,8 @@ static int bad_marker(msg *m, uint8_t got, size_t at, const char *expected)
 {
     if (pgh_rd_failed(&m->r))
         return finish(m);
-    return fail(m, PGH_EPROTO, "%s message: expected %s at byte %zu, got 0x%02x", m->what,
-                expected, at, got);
+    return fail(m, PGH_EPROTO, "%s message: expected %s at byte %zu, got 0x%02x", m->what, expected,
+                at, got);
 }
 
 static int no_memory(msg *m, const char *for_what)
@@ -219,9 +219,8 @@ static int read_tuple(pgh_tuple *out, msg *m, const pgh_relation *rel, pgh_value
                             "%s message: column %u of %s.%s has negative length %d at byte %zu",
                             m->what, i + 1, rel->nspname, rel->relname, len, at + 1);
             const uint8_t *data = pgh_rd_bytes(r, (size_t)len);
-            *v = (pgh_value){.kind = (pgh_value_kind)kind,
-                             .len = (uint32_t)len,
-                             .data = (const char *)data};
+            *v = (pgh_value){
+                .kind = (pgh_value_kind)kind, .len = (uint32_t)len, .data = (const char *)data};
             break;
         }
         default:
@@ -346,8 +345,8 @@ static int read_relation(pgh_decoder *dec, msg *m, pgh_change *out)
     if (!valid_replident(replident))
         return bad_marker(m, replident, at, "a replica identity ('d', 'n', 'f' or 'i')");
     if (ncols < 0)
-        return fail(m, PGH_EPROTO, "Relation message for %s.%s has negative column count %d",
-                    nsp, relname, ncols);
+        return fail(m, PGH_EPROTO, "Relation message for %s.%s has negative column count %d", nsp,
+                    relname, ncols);
     if ((size_t)ncols > pgh_rd_remaining(r) / REL_COLUMN_MIN_BYTES)
         return fail(m, PGH_EPROTO,
                     "truncated Relation message: %d columns announced at byte %zu, %zu bytes "
@@ -552,8 +551,7 @@ int pgh_decoder_feed(pgh_decoder *dec, pgh_change *out, const uint8_t *buf, size
         rc = read_message(&m, out);
         break;
     default:
-        rc = fail(&m, PGH_EPROTO, "unknown message type 0x%02x at byte 0 (length %zu)", type,
-                  len);
+        rc = fail(&m, PGH_EPROTO, "unknown message type 0x%02x at byte 0 (length %zu)", type, len);
         break;
     }
     if (rc != 0) {

@@ -21,3 +21,7 @@ pgh_integration_test(sync_multi_w4_seed5 it_concurrent --seed 5 --workers 4 --ro
 pgh_integration_test(sync_multi_w1_seed6 it_concurrent --seed 6 --workers 1 --rows 10000 --batch 300 --tables uuid,comp,int --truncate)
 pgh_integration_test(sync_range_w4_seed7 it_concurrent --seed 7 --workers 4 --rows 20000 --batch 500 --tables int --range)
 pgh_integration_test(sync_1m_w4_seed8 it_concurrent --seed 8 --workers 4 --rows 1000000 --batch 20000 --tables int,comp --truncate --measure-xact)
+
+add_executable(it_types ${PGH_IT_DIR}/it_types.c)
+target_link_libraries(it_types PRIVATE pgh_it_common)
+pgh_integration_test(types_roundtrip it_types)
