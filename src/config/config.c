@@ -2,9 +2,10 @@
  * config/config.c - the public entry points: see include/pghost/config.h.
  *
  * libyaml loads the whole stream first (a syntax error anywhere is reported before any key is
- * looked at), then top.c reads the one document into a pgh_config. Anchors and aliases are
- * resolved by libyaml without copying, and the reader never descends more than three levels
- * (top mapping, tables list, table mapping), so hostile nesting or alias bombs cost nothing.
+ * looked at), then top.c reads the one document into a pgh_config. guard.c first refuses flow
+ * nesting deep enough to make libyaml slow. Anchors and aliases are resolved by libyaml without
+ * copying, and the reader never descends more than three levels (top mapping, tables list,
+ * table mapping), so alias bombs and self-referencing aliases cost nothing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -132,6 +133,9 @@ int pgh_config_parse(pgh_config **out, const char *yaml, size_t len, const char 
         rc = pgh_config__nomem(&ctx);
         goto done;
     }
+    rc = pgh_config__check_nesting(&ctx, yaml, len);
+    if (rc != 0)
+        goto done;
     yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
     have_doc = yaml_parser_load(&parser, &doc);
     rc = have_doc ? expect_end(&ctx, &parser, yaml, len) : syntax_error(&ctx, &parser, yaml, len);

@@ -4,6 +4,7 @@
  * Parsing runs in one pass over a libyaml document (yaml_parser_load):
  *
  *   config.c   the public entry points; loads the document, reports YAML syntax errors
+ *   guard.c    limits on the raw text that protect libyaml from pathological input
  *   top.c      the top-level keys, required keys, defaults that depend on other keys
  *   tables.c   the "tables:" list, table defaults, unique destinations
  *   walk.c     one mapping: unknown keys (with a suggestion), duplicate keys, key paths
@@ -79,6 +80,11 @@ const char *pgh_config__quote(char *dst, size_t cap, const char *s, size_t len);
 const char *pgh_config__describe(char *dst, size_t cap, const yaml_node_t *node);
 /* True for a plain scalar YAML reads as null: nothing, "~", "null". */
 bool pgh_config__is_null(const yaml_node_t *node);
+
+/* guard.c */
+
+/* Refuse text whose flow collections nest deeper than any configuration needs. */
+int pgh_config__check_nesting(pgh_config__ctx *ctx, const char *text, size_t len);
 
 /* walk.c */
 

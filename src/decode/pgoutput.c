@@ -515,7 +515,8 @@ int pgh_decoder_feed(pgh_decoder *dec, pgh_change *out, const uint8_t *buf, size
     if (len == 0)
         return fail(&m, PGH_EPROTO, "empty message");
     uint8_t type = pgh_rd_u8(&m.r);
-    m.what = message_name(type);
+    const char *name = message_name(type);
+    m.what = name != NULL ? name : "unknown";
     out->kind = (pgh_change_kind)type;
 
     int rc;

@@ -21,10 +21,17 @@ void pgh_decode__relcache_dispose(pgh_relcache *c)
     memset(c, 0, sizeof(*c));
 }
 
-/* Fibonacci hashing: OIDs are mostly consecutive, the multiply spreads them over the table. */
+/* OIDs are mostly consecutive but can differ only in their high bits: mix all 32 bits into the
+ * low ones before masking (the murmur3 finalizer). */
 static size_t slot_of(uint32_t oid, size_t cap)
 {
-    return (size_t)((oid * UINT32_C(2654435769)) & (uint32_t)(cap - 1));
+    uint32_t h = oid;
+    h ^= h >> 16;
+    h *= UINT32_C(0x85ebca6b);
+    h ^= h >> 13;
+    h *= UINT32_C(0xc2b2ae35);
+    h ^= h >> 16;
+    return (size_t)h & (cap - 1);
 }
 
 const pgh_relation *pgh_decode__relcache_get(const pgh_relcache *c, uint32_t oid)

@@ -80,7 +80,7 @@ static void set_connect_error(pgh_error *err, PGconn *conn, const char *role, co
     snprintf(msg, sizeof(msg), "%s", conn ? PQerrorMessage(conn) : "out of memory");
     /* libpq messages end with a newline and may span lines; keep one line. */
     for (char *p = msg; *p; p++)
-        if (*p == '\n')
+        if (*p == '\n' || *p == '\t')
             *p = (p[1] == '\0') ? '\0' : ' ';
     pgh_error_set(err, PGH_ECONN, "cannot connect to the %s server (%s): %s", role,
                   masked ? masked : "?", msg);

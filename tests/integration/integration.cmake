@@ -25,3 +25,9 @@ pgh_integration_test(sync_1m_w4_seed8 it_concurrent --seed 8 --workers 4 --rows 
 add_executable(it_types ${PGH_IT_DIR}/it_types.c)
 target_link_libraries(it_types PRIVATE pgh_it_common)
 pgh_integration_test(types_roundtrip it_types)
+
+add_executable(it_cli ${PGH_IT_DIR}/it_cli.c)
+target_link_libraries(it_cli PRIVATE pgh_test_harness)
+target_compile_definitions(it_cli PRIVATE PGH_BINARY="$<TARGET_FILE:pghost>")
+add_dependencies(it_cli pghost)
+pgh_integration_test(cli_preflight_and_handoff it_cli)

@@ -1,0 +1,311 @@
+/*
+ * The command line against bad input: every preflight failure and configuration error gives
+ * one exact line and a non-zero exit, writes nothing (no slot, no row), and never shows a
+ * password. Then the good path: --truncate-destination, and --keep-slot handing the slot to a
+ * native subscription that carries on from the checkpoint.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pgh_test.h"
+
+typedef struct ctx {
+    pgh_test_server src;
+    pgh_test_server dst;
+    pgh_test_server old; /* wal_level=replica */
+    char *src_ci;
+    char *dst_ci;
+    PGconn *s;
+    PGconn *d;
+    int ncase;
+} ctx;
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    PGH_CHECK(f != NULL, "cannot open %s", path);
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The last line of text that starts with "pghost: " (copied into out). */
+static void last_error_line(char *out, size_t len, const char *text)
+{
+    out[0] = '\0';
+    for (const char *p = text; p && *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t l = eol ? (size_t)(eol - p) : strlen(p);
+        if (strncmp(p, "pghost: ", 8) == 0)
+            snprintf(out, len, "%.*s", (int)l, p);
+        p = eol ? eol + 1 : NULL;
+    }
+}
+
+/* Run pghost with args and a config body; returns the exit code; stdout/stderr in files. */
+static int run_pghost(ctx *c, const char *yaml, const char *extra_arg, char *out_path,
+                      char *err_path, char *cfg_path)
+{
+    c->ncase++;
+    snprintf(cfg_path, 256, "%s/case%d.yaml", c->src.dir, c->ncase);
+    snprintf(out_path, 256, "%s/case%d.out", c->src.dir, c->ncase);
+    snprintf(err_path, 256, "%s/case%d.err", c->src.dir, c->ncase);
+    FILE *f = fopen(cfg_path, "w");
+    PGH_CHECK(f != NULL, "cannot write %s", cfg_path);
+    fputs(yaml, f);
+    fclose(f);
+    const char *argv[] = {PGH_BINARY, "replicate", "--no-progress", cfg_path, extra_arg, NULL};
+    int code = -1;
+    int rc = pgh_test_run(argv, out_path, err_path, 120, &code);
+    PGH_CHECK(rc == 0, "pghost did not finish");
+    return code;
+}
+
+static void check_nothing_written(ctx *c, const char *what)
+{
+    char *slots = pgh_test_value(c->s, "SELECT count(*) FROM pg_replication_slots "
+                                       "WHERE slot_name <> 'taken'");
+    PGH_CHECK(strcmp(slots, "0") == 0, "%s: a slot was left behind", what);
+    char *rows = pgh_test_value(c->d, "SELECT count(*) FROM good");
+    PGH_CHECK(strcmp(rows, "0") == 0, "%s: rows were written to the destination", what);
+    free(slots);
+    free(rows);
+}
+
+/* Expect pghost to fail with exit code `code` and this exact last error line. A "%P" in
+ * expected stands for the config file's path. */
+static void expect_failure(ctx *c, const char *name, const char *yaml, int code,
+                           const char *expected)
+{
+    char out[256], err[256], cfg[256], line[4096], want[4096];
+    int got = run_pghost(c, yaml, NULL, out, err, cfg);
+    const char *text = read_file(err);
+    last_error_line(line, sizeof(line), text);
+    const char *p = strstr(expected, "%P");
+    if (p)
+        snprintf(want, sizeof(want), "%.*s%s%s", (int)(p - expected), expected, cfg, p + 2);
+    else
+        snprintf(want, sizeof(want), "%s", expected);
+    PGH_CHECK(strcmp(line, want) == 0, "%s:\n  got:  %s\n  want: %s", name, line, want);
+    PGH_CHECK(got == code, "%s: exit code %d, expected %d", name, got, code);
+    PGH_CHECK(strstr(text, "secret123") == NULL, "%s: the password was printed", name);
+    check_nothing_written(c, name);
+    printf("ok: %s\n", name);
+}
+
+static void setup(ctx *c)
+{
+    PGH_CHECK(pgh_test_server_start(&c->src, "source", NULL) == 0, "source");
+    PGH_CHECK(pgh_test_server_start(&c->dst, "destination", NULL) == 0, "destination");
+    PGH_CHECK(pgh_test_server_start(&c->old, "replica-level", "wal_level = replica") == 0, "old");
+    c->src_ci = pgh_test_conninfo(&c->src, "postgres");
+    c->dst_ci = pgh_test_conninfo(&c->dst, "postgres");
+    c->s = pgh_test_connect(&c->src, "postgres");
+    c->d = pgh_test_connect(&c->dst, "postgres");
+    pgh_test_exec(c->s,
+                  "CREATE TABLE good (id int PRIMARY KEY, v text); "
+                  "INSERT INTO good SELECT g, 'v' || g FROM generate_series(1, 100) g; "
+                  "CREATE TABLE nopk (id int, v text); "
+                  "CREATE TABLE notpub (id int PRIMARY KEY, v text); "
+                  "CREATE TABLE riidx (id int PRIMARY KEY, v text NOT NULL UNIQUE); "
+                  "ALTER TABLE riidx REPLICA IDENTITY USING INDEX riidx_v_key; "
+                  "CREATE TABLE mism (id int PRIMARY KEY, a int, b text); "
+                  "CREATE PUBLICATION pub FOR TABLE good, nopk, riidx, mism; "
+                  "CREATE ROLE norepl LOGIN");
+    pgh_test_exec(c->s, "SELECT pg_create_logical_replication_slot('taken', 'pgoutput')");
+    pgh_test_exec(c->d, "CREATE TABLE good (id int PRIMARY KEY, v text); "
+                        "CREATE TABLE notempty (id int PRIMARY KEY, v text); "
+                        "INSERT INTO notempty VALUES (1, 'x'); "
+                        "CREATE TABLE mism (id int PRIMARY KEY, a bigint, c text)");
+}
+
+/* A config: the good table into the destination's good table, with extra lines. */
+static const char *config(ctx *c, const char *source, const char *extra)
+{
+    static char yaml[4096];
+    snprintf(yaml, sizeof(yaml),
+             "source_connection: %s\ndestination_connection: %s\npublication_name: pub\n%s",
+             source ? source : c->src_ci, c->dst_ci, extra);
+    return yaml;
+}
+
+static void preflight_cases(ctx *c)
+{
+    char ci[512], want[1024];
+    int port = pgh_test_free_port();
+    snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%d user=postgres password=secret123 "
+                             "dbname=postgres connect_timeout=5", port);
+    char out[256], err[256], cfg[256], line[4096];
+    int code = run_pghost(c, config(c, ci, "source_table_name: good\n"), NULL, out, err, cfg);
+    const char *text = read_file(err);
+    last_error_line(line, sizeof(line), text);
+    /* libpq's own message follows, and the string comes back in libpq's order of keys. */
+    const char *prefix = "pghost: cannot connect to the source server (";
+    snprintf(want, sizeof(want), "port=%d", port);
+    PGH_CHECK(strncmp(line, prefix, strlen(prefix)) == 0 && strstr(line, want) &&
+                  strstr(line, "password=********") && strstr(line, "Connection refused"),
+              "unreachable: got: %s", line);
+    PGH_CHECK(strstr(text, "secret123") == NULL, "unreachable: the password was printed");
+    PGH_CHECK(code == 1, "unreachable: exit code %d", code);
+    check_nothing_written(c, "unreachable");
+    puts("ok: unreachable source, password masked");
+
+    char *old_ci = pgh_test_conninfo(&c->old, "postgres");
+    expect_failure(c, "wal_level", config(c, old_ci, "source_table_name: good\n"), 3,
+                   "pghost: the source server has wal_level=replica but logical replication "
+                   "needs wal_level=logical: run ALTER SYSTEM SET wal_level = logical on the "
+                   "source and restart it");
+    free(old_ci);
+    snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%d user=norepl dbname=postgres", c->src.port);
+    expect_failure(c, "no REPLICATION", config(c, ci, "source_table_name: good\n"), 3,
+                   "pghost: the source role norepl lacks the REPLICATION attribute: run ALTER "
+                   "ROLE norepl REPLICATION as a superuser, or connect as a role that has it");
+    expect_failure(c, "slot taken", config(c, NULL, "source_table_name: good\nslot_name: taken\n"),
+                   3,
+                   "pghost: replication slot taken already exists on the source: set slot_name "
+                   "to another name, or drop it with SELECT pg_drop_replication_slot('taken') if "
+                   "nothing uses it");
+    snprintf(ci, sizeof(ci), "%s", c->src_ci);
+    snprintf(want, sizeof(want),
+             "source_connection: %s\ndestination_connection: %s\npublication_name: nopub\n"
+             "source_table_name: good\n",
+             c->src_ci, c->dst_ci);
+    expect_failure(c, "publication missing", want, 3,
+                   "pghost: publication nopub does not exist on the source: create it with "
+                   "CREATE PUBLICATION nopub FOR TABLE public.good");
+    expect_failure(c, "not in publication", config(c, NULL, "source_table_name: notpub\n"), 3,
+                   "pghost: source table public.notpub is not in publication pub: run ALTER "
+                   "PUBLICATION pub ADD TABLE public.notpub");
+    expect_failure(c, "no primary key", config(c, NULL, "source_table_name: nopk\n"), 3,
+                   "pghost: source table public.nopk has no primary key: pghost copies in key "
+                   "order and finds rows by key when replaying changes; add one (a unique index "
+                   "on NOT NULL columns becomes one with ALTER TABLE ... ADD PRIMARY KEY USING "
+                   "INDEX)");
+    expect_failure(c, "replica identity", config(c, NULL, "source_table_name: riidx\n"), 3,
+                   "pghost: source table public.riidx has REPLICA IDENTITY USING INDEX, so "
+                   "updates and deletes do not carry its primary key: run ALTER TABLE "
+                   "public.riidx REPLICA IDENTITY DEFAULT");
+    expect_failure(c, "source table missing", config(c, NULL, "source_table_name: nothere\n"), 3,
+                   "pghost: source table public.nothere does not exist");
+    expect_failure(c, "destination missing",
+                   config(c, NULL, "source_table_name: good\ndestination_table_name: nothere\n"),
+                   3,
+                   "pghost: destination table public.nothere does not exist: create it with the "
+                   "same columns and primary key as the source table");
+    expect_failure(c, "destination not empty",
+                   config(c, NULL, "source_table_name: good\ndestination_table_name: notempty\n"),
+                   3,
+                   "pghost: destination table public.notempty is not empty: pass "
+                   "--truncate-destination to empty it first, or point pghost at an empty table");
+    expect_failure(c, "columns differ", config(c, NULL, "source_table_name: mism\n"), 3,
+                   "pghost: columns of public.mism do not match public.mism: column a is integer "
+                   "on the source but bigint on the destination; column b (text) is missing on "
+                   "the destination; column c (text) exists only on the destination");
+}
+
+static void config_cases(ctx *c)
+{
+    expect_failure(c, "unknown key", config(c, NULL, "source_table_name: good\ncopy_batch_sise: 5\n"),
+                   2, "pghost: %P:5: unknown key \"copy_batch_sise\"; did you mean "
+                      "\"copy_batch_size\"?");
+    expect_failure(c, "wrong type",
+                   config(c, NULL, "source_table_name: good\ncopy_worker_count: ten\n"), 2,
+                   "pghost: %P:5: copy_worker_count: expected an integer from 1 to 64, got "
+                   "\"ten\"");
+    expect_failure(c, "unknown key in tables",
+                   config(c, NULL, "tables:\n  - source_table_name: good\n    destination_tabel: x\n"),
+                   2, "pghost: %P:6: unknown key \"tables[0].destination_tabel\"; did you mean "
+                      "\"destination_table_name\"?");
+}
+
+static void compare(ctx *c, const char *src_table, const char *dst_table)
+{
+    char qa[256], qb[256], diff[2048];
+    snprintf(qa, sizeof(qa), "SELECT * FROM %s ORDER BY id", src_table);
+    snprintf(qb, sizeof(qb), "SELECT * FROM %s ORDER BY id", dst_table);
+    int rc = pgh_test_compare_dumps(c->s, qa, c->d, qb, diff, sizeof(diff), NULL);
+    PGH_CHECK(rc == 0, "%s vs %s: %s", src_table, dst_table, diff);
+}
+
+static void truncate_case(ctx *c)
+{
+    char out[256], err[256], cfg[256];
+    int code = run_pghost(c, config(c, NULL, "source_table_name: good\n"
+                                             "destination_table_name: notempty\n"),
+                          "--truncate-destination", out, err, cfg);
+    PGH_CHECK(code == 0, "--truncate-destination: exit %d: %s", code, read_file(err));
+    compare(c, "good", "notempty");
+    puts("ok: --truncate-destination");
+}
+
+/* --keep-slot: the slot stays at the checkpoint and a native subscription takes it over. */
+static void keep_slot_case(ctx *c)
+{
+    pgh_test_exec(c->s, "CREATE PUBLICATION pub_good FOR TABLE good");
+    char yaml[2048], out[256], err[256], cfg[256];
+    snprintf(yaml, sizeof(yaml),
+             "source_connection: %s\ndestination_connection: %s\npublication_name: pub_good\n"
+             "source_table_name: good\nslot_name: handoff\n",
+             c->src_ci, c->dst_ci);
+    int code = run_pghost(c, yaml, "--keep-slot", out, err, cfg);
+    PGH_CHECK(code == 0, "--keep-slot: exit %d: %s", code, read_file(err));
+    const char *printed = read_file(out);
+    const char *cp = strstr(printed, "checkpoint LSN: ");
+    PGH_CHECK(cp != NULL, "no checkpoint LSN printed: %s", printed);
+    PGH_CHECK(strstr(printed, "CREATE SUBSCRIPTION handoff CONNECTION") != NULL,
+              "no subscription instructions: %s", printed);
+    char lsn[32];
+    PGH_CHECK(sscanf(cp + 16, "%31s", lsn) == 1, "bad checkpoint line");
+    char *at_checkpoint = pgh_test_value(
+        c->s, "SELECT confirmed_flush_lsn = '%s'::pg_lsn FROM pg_replication_slots "
+              "WHERE slot_name = 'handoff'", lsn);
+    PGH_CHECK(strcmp(at_checkpoint, "t") == 0, "the kept slot is not at checkpoint %s", lsn);
+    free(at_checkpoint);
+    compare(c, "good", "good");
+    /* Changes made after pghost exited arrive through the subscription. */
+    pgh_test_exec(c->s, "INSERT INTO good VALUES (1000, 'after'); "
+                        "UPDATE good SET v = 'changed' WHERE id = 1; DELETE FROM good WHERE id = 2");
+    pgh_test_exec(c->d, "CREATE SUBSCRIPTION handoff CONNECTION 'host=127.0.0.1 port=%d "
+                        "user=postgres dbname=postgres' PUBLICATION pub_good "
+                        "WITH (create_slot = false, slot_name = 'handoff', copy_data = false)",
+                  c->src.port);
+    char *target = pgh_test_value(c->s, "SELECT pg_current_wal_lsn()");
+    for (int i = 0; i < 300; i++) {
+        char *done = pgh_test_value(
+            c->s, "SELECT coalesce(bool_and(confirmed_flush_lsn >= '%s'), false) "
+                  "FROM pg_replication_slots WHERE slot_name = 'handoff'", target);
+        bool ok = strcmp(done, "t") == 0;
+        free(done);
+        if (ok)
+            break;
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    free(target);
+    compare(c, "good", "good");
+    pgh_test_exec(c->d, "DROP SUBSCRIPTION handoff");
+    puts("ok: --keep-slot hands over to a native subscription");
+}
+
+int main(void)
+{
+    ctx c = {0};
+    setup(&c);
+    preflight_cases(&c);
+    config_cases(&c);
+    truncate_case(&c);
+    keep_slot_case(&c);
+    PQfinish(c.s);
+    PQfinish(c.d);
+    free(c.src_ci);
+    free(c.dst_ci);
+    pgh_test_server_stop(&c.old);
+    pgh_test_server_stop(&c.dst);
+    pgh_test_server_stop(&c.src);
+    puts("PASS");
+    return 0;
+}
