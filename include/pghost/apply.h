@@ -1,8 +1,9 @@
 /*
  * pghost/apply.h - the PostgreSQL destination: applies decoded changes to tables.
  *
- * Each source transaction becomes one destination transaction (none when it touched no mapped
- * table). Changes to tables that are not in the mapping are skipped.
+ * Source transactions are applied whole and in commit order; consecutive ones are grouped into
+ * one destination transaction of up to group_max_changes statements, and pgh_sink_flush()
+ * commits what is open. Changes to tables that are not in the mapping are skipped.
  *
  * Conflict rules (PGH_APPLY_CATCHUP), for the window where the copy and the stream overlap:
  *   INSERT of an existing key           -> nothing (the copy already has this row or a later one)
@@ -56,11 +57,15 @@ typedef struct pgh_apply_opts {
     int ntables;
     pgh_apply_mode mode;
     bool replica_role;            /* SET session_replication_role = replica */
+    int group_max_changes;        /* commit the destination transaction once it holds this many
+                                     statements; source transactions are never split, and
+                                     flush() commits whatever is open. 1: one destination
+                                     transaction per source transaction */
 } pgh_apply_opts;
 
 #define PGH_APPLY_OPTS_VERSION 1
 #define PGH_APPLY_OPTS_INIT {PGH_APPLY_OPTS_VERSION, NULL, "pghost apply", NULL, 0, \
-                             PGH_APPLY_CATCHUP, false}
+                             PGH_APPLY_CATCHUP, false, 10000}
 
 /* Connect to the destination; the sink is ready for the first change. */
 int pgh_apply_open(pgh_sink **out, const pgh_apply_opts *opts, pgh_error *err);

@@ -22,6 +22,8 @@ typedef struct apply_sink {
     int nrels;
     int rels_cap;
     bool in_txn;               /* a destination transaction is open */
+    uint64_t txn_changes;      /* statements in the open destination transaction */
+    pgh_lsn pending;           /* end LSN of the last source transaction in the open one */
     pgh_lsn committed;         /* end LSN of the last source transaction committed */
     int stmt_counter;
     pgh_buf sql;               /* owned: scratch */
@@ -77,9 +79,24 @@ static int ensure_txn(apply_sink *a, pgh_error *err)
     if (a->in_txn)
         return 0;
     int rc = exec_sql(a, "BEGIN", err);
-    if (rc == 0)
+    if (rc == 0) {
         a->in_txn = true;
+        a->txn_changes = 0;
+    }
     return rc;
+}
+
+/* Commit the open destination transaction: everything up to a->pending is durable. */
+static int commit_txn(apply_sink *a, pgh_error *err)
+{
+    if (a->in_txn) {
+        int rc = exec_sql(a, "COMMIT", err);
+        a->in_txn = false;
+        if (rc != 0)
+            return rc;
+    }
+    a->committed = a->pending;
+    return 0;
 }
 
 /* Run the statement in a->sql with a->params; *affected is the row count. */
@@ -105,6 +122,7 @@ static int run(apply_sink *a, apply_rel *r, uint64_t *affected, pgh_error *err)
     }
     *affected = strtoull(PQcmdTuples(res), NULL, 10);
     PQclear(res);
+    a->txn_changes++;
     return 0;
 }
 
@@ -368,13 +386,11 @@ static int sink_write(pgh_sink *sink, const pgh_change *c, pgh_error *err)
     case PGH_CHANGE_TRUNCATE:
         return apply_truncate(a, c, err);
     case PGH_CHANGE_COMMIT:
-        if (a->in_txn) {
-            int rc = exec_sql(a, "COMMIT", err);
-            a->in_txn = false;
-            if (rc != 0)
-                return rc;
-        }
-        a->committed = c->u.commit.end_lsn;
+        /* Source transactions are grouped into one destination transaction up to
+         * group_max_changes statements; flush() commits the rest. */
+        a->pending = c->u.commit.end_lsn;
+        if (!a->in_txn || a->txn_changes >= (uint64_t)a->opts.group_max_changes)
+            return commit_txn(a, err);
         return 0;
     case PGH_CHANGE_BEGIN:
     case PGH_CHANGE_ORIGIN:
@@ -387,9 +403,10 @@ static int sink_write(pgh_sink *sink, const pgh_change *c, pgh_error *err)
 
 static int sink_flush(pgh_sink *sink, pgh_lsn *out, pgh_error *err)
 {
-    (void)err;
-    *out = ((apply_sink *)sink)->committed;
-    return 0;
+    apply_sink *a = (apply_sink *)sink;
+    int rc = commit_txn(a, err);
+    *out = a->committed;
+    return rc;
 }
 
 static void sink_free(pgh_sink *sink)
