@@ -13,6 +13,23 @@ static const char SESSION_OPTIONS[] = "-c DateStyle=ISO -c IntervalStyle=postgre
                                       "-c extra_float_digits=3 -c bytea_output=hex "
                                       "-c lc_monetary=C";
 
+/* Append key=value in libpq's syntax: values with spaces, quotes or backslashes are quoted. */
+static void put_conninfo_pair(pgh_buf *b, const char *key, const char *val)
+{
+    pgh_buf_printf(b, "%s=", key);
+    if (val[0] != '\0' && strpbrk(val, " \t\n'\\") == NULL) {
+        pgh_buf_puts(b, val);
+        return;
+    }
+    pgh_buf_putc(b, '\'');
+    for (const char *p = val; *p; p++) {
+        if (*p == '\'' || *p == '\\')
+            pgh_buf_putc(b, '\\');
+        pgh_buf_putc(b, *p);
+    }
+    pgh_buf_putc(b, '\'');
+}
+
 char *pgh_conninfo_mask(const char *conninfo)
 {
     char *errmsg = NULL;
@@ -29,7 +46,7 @@ char *pgh_conninfo_mask(const char *conninfo)
         if (b.len)
             pgh_buf_putc(&b, ' ');
         bool secret = strcmp(o->keyword, "password") == 0 || strcmp(o->keyword, "sslpassword") == 0;
-        pgh_buf_printf(&b, "%s=%s", o->keyword, secret ? "********" : o->val);
+        put_conninfo_pair(&b, o->keyword, secret ? "********" : o->val);
     }
     PQconninfoFree(opts);
     return pgh_buf_take(&b);
