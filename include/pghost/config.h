@@ -15,12 +15,12 @@
  *   source_schema_name, source_table_name, destination_schema_name, destination_table_name
  *                                      one table, the original design's keys
  *   tables                             list of mappings with the same four keys
- *   copy_batch_size                    integer >= 1 (default 100000)
+ *   copy_batch_size                    integer 1..1000000000 (default 100000)
  *   copy_worker_count                  integer 1..64 (default 4)
  *   copy_use_keyset_pagination         boolean (default true)
  *   copy_format                        auto | binary | text (default auto)
- * A table needs source_table_name; schemas default to "public", the destination names default
- * to the source's. At least one table is required.
+ * A table needs source_table_name; source_schema_name defaults to "public", the destination
+ * schema and table names to the source's. At least one table is required.
  */
 #ifndef PGHOST_CONFIG_H
 #define PGHOST_CONFIG_H

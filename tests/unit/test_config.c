@@ -1,0 +1,761 @@
+/*
+ * tests/unit/test_config.c - the configuration parser: values, defaults and exact messages.
+ *
+ * One executable, one case per run: `test_config <case>`. tests/unit/config.cmake reads the
+ * CASES list below and registers each case as its own ctest entry (label unit), so adding a
+ * case here is all it takes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pghost/config.h"
+
+#define CASES(X)                                                                                   \
+    X(issue_example)                                                                               \
+    X(example_file)                                                                                \
+    X(example_file_needs_env)                                                                      \
+    X(defaults)                                                                                    \
+    X(tables_list)                                                                                 \
+    X(tables_only)                                                                                 \
+    X(unknown_key_suggestion)                                                                      \
+    X(unknown_key_in_table)                                                                        \
+    X(unknown_key_no_suggestion)                                                                   \
+    X(unknown_key_escaped)                                                                         \
+    X(wrong_type_integer)                                                                          \
+    X(wrong_type_in_table)                                                                         \
+    X(integer_forms)                                                                               \
+    X(batch_size_range)                                                                            \
+    X(booleans)                                                                                    \
+    X(copy_format)                                                                                 \
+    X(missing_required_key)                                                                        \
+    X(no_table)                                                                                    \
+    X(table_missing_source)                                                                        \
+    X(table_key_without_source)                                                                    \
+    X(tables_not_a_list)                                                                           \
+    X(env_expansion)                                                                               \
+    X(env_unset)                                                                                   \
+    X(env_without_lookup)                                                                          \
+    X(env_syntax)                                                                                  \
+    X(env_value_never_printed)                                                                     \
+    X(duplicate_key)                                                                               \
+    X(duplicate_key_in_table)                                                                      \
+    X(duplicate_destination)                                                                       \
+    X(bad_slot_name)                                                                               \
+    X(default_slot_name)                                                                           \
+    X(empty_value)                                                                                 \
+    X(name_rules)                                                                                  \
+    X(empty_document)                                                                              \
+    X(not_a_mapping)                                                                               \
+    X(yaml_syntax_error)                                                                           \
+    X(two_documents)                                                                               \
+    X(deep_nesting)                                                                                \
+    X(anchors_and_aliases)                                                                         \
+    X(load_missing_file)
+
+static int failures;
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+#define CHECK_STR(got, want) check_str(__FILE__, __LINE__, (got), (want))
+
+static void check_str(const char *file, int line, const char *got, const char *want)
+{
+    if (got == NULL || strcmp(got, want) != 0) {
+        fprintf(stderr, "%s:%d: got  [%s]\n%s:%d: want [%s]\n", file, line, got ? got : "(null)",
+                file, line, want);
+        failures++;
+    }
+}
+
+/* A fixed environment for ${VAR}; PGHOST_DESTINATION_PASSWORD serves examples/config.yaml. */
+static const char *fake_env(const char *name, void *payload)
+{
+    static const char *const vars[][2] = {
+        {"PGPASS", "s3cret!"}, {"DBHOST", "db.example.com"},
+        {"EMPTY", ""},         {"BAD_SLOT", "Sensitive-Slot"},
+        {"TABLE", "from_env"}, {"PGHOST_DESTINATION_PASSWORD", "hunter2"},
+    };
+    (void)payload;
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        if (strcmp(vars[i][0], name) == 0)
+            return vars[i][1];
+    }
+    return NULL;
+}
+
+static pgh_config *parse_ok_at(const char *file, int line, const char *yaml)
+{
+    pgh_config *cfg = NULL;
+    pgh_error err = {0};
+    int rc = pgh_config_parse(&cfg, yaml, strlen(yaml), "config.yaml", fake_env, NULL, &err);
+    if (rc != 0 || cfg == NULL) {
+        fprintf(stderr, "%s:%d: parse failed (%d): %s\n", file, line, rc, err.message);
+        failures++;
+        exit(1);
+    }
+    return cfg;
+}
+
+static void parse_fails_at(const char *file, int line, const char *yaml, size_t len,
+                           const char *want)
+{
+    pgh_config *cfg = (pgh_config *)&cfg; /* must be reset to NULL */
+    pgh_error err = {0};
+    int rc = pgh_config_parse(&cfg, yaml, len, "config.yaml", fake_env, NULL, &err);
+    if (rc != PGH_ECONFIG || cfg != NULL || err.code != PGH_ECONFIG) {
+        fprintf(stderr, "%s:%d: expected PGH_ECONFIG, got %d: %s\n", file, line, rc, err.message);
+        failures++;
+        pgh_config_free(rc == 0 ? cfg : NULL);
+        return;
+    }
+    check_str(file, line, err.message, want);
+    if (strchr(err.message, '\n') != NULL) {
+        fprintf(stderr, "%s:%d: message has a newline\n", file, line);
+        failures++;
+    }
+}
+
+#define PARSE_OK(yaml) parse_ok_at(__FILE__, __LINE__, (yaml))
+#define PARSE_FAILS(yaml, want) parse_fails_at(__FILE__, __LINE__, (yaml), strlen(yaml), (want))
+
+/* Three required keys on lines 1-3; a case's own lines start at line 4. */
+#define BASE                                                                                       \
+    "source_connection: dbname=src\n"                                                              \
+    "destination_connection: dbname=dst\n"                                                         \
+    "publication_name: pub\n"
+
+/* BASE plus one table on line 4; a case's own lines start at line 5. */
+#define BASE_T BASE "source_table_name: t\n"
+
+static void check_table(const pgh_table_map *t, const char *ss, const char *st, const char *ds,
+                        const char *dt)
+{
+    CHECK_STR(t->source_schema, ss);
+    CHECK_STR(t->source_table, st);
+    CHECK_STR(t->dest_schema, ds);
+    CHECK_STR(t->dest_table, dt);
+}
+
+static void issue_example(void)
+{
+    pgh_config *cfg =
+        PARSE_OK("---\n"
+                 "source_connection: dbname=postgres\n"
+                 "source_connection_for_replication: dbname=postgres replication=database\n"
+                 "source_table_name: fancy_table\n"
+                 "source_schema_name: public\n"
+                 "destination_connection: dbname=postgres user=remote_admin password=remote_admin "
+                 "host=localhost port=6432\n"
+                 "destination_table_name: new_fancy_table\n"
+                 "destination_schema_name: public\n"
+                 "publication_name: pub_on_fancy_table\n"
+                 "copy_batch_size: 100000\n"
+                 "copy_worker_count: 10\n"
+                 "copy_use_keyset_pagination: true\n");
+    CHECK_STR(cfg->path, "config.yaml");
+    CHECK_STR(cfg->source_connection, "dbname=postgres");
+    CHECK_STR(cfg->source_replication_connection, "dbname=postgres replication=database");
+    CHECK_STR(cfg->destination_connection,
+              "dbname=postgres user=remote_admin password=remote_admin host=localhost port=6432");
+    CHECK_STR(cfg->publication_name, "pub_on_fancy_table");
+    CHECK_STR(cfg->slot_name, "pghost_pub_on_fancy_table");
+    CHECK(cfg->ntables == 1);
+    check_table(&cfg->tables[0], "public", "fancy_table", "public", "new_fancy_table");
+    CHECK(cfg->copy_batch_size == 100000);
+    CHECK(cfg->copy_worker_count == 10);
+    CHECK(cfg->copy_use_keyset_pagination);
+    CHECK(cfg->copy_format == PGH_COPY_FORMAT_AUTO);
+    pgh_config_free(cfg);
+}
+
+static void example_file(void)
+{
+    pgh_config *cfg = NULL;
+    pgh_error err = {0};
+    int rc = pgh_config_load(&cfg, PGH_SOURCE_DIR "/examples/config.yaml", fake_env, NULL, &err);
+    CHECK(rc == 0);
+    if (rc != 0) {
+        fprintf(stderr, "%s\n", err.message);
+        return;
+    }
+    CHECK_STR(cfg->source_connection, "dbname=postgres host=localhost port=5432 user=postgres");
+    CHECK_STR(cfg->source_replication_connection,
+              "dbname=postgres host=localhost port=5432 user=postgres replication=database");
+    CHECK_STR(cfg->destination_connection, "dbname=postgres user=remote_admin password=hunter2 "
+                                           "host=localhost port=6432");
+    CHECK_STR(cfg->publication_name, "pub_on_fancy_table");
+    CHECK_STR(cfg->slot_name, "pghost_pub_on_fancy_table");
+    CHECK(cfg->ntables == 4);
+    if (cfg->ntables == 4) {
+        check_table(&cfg->tables[0], "public", "fancy_table", "public", "new_fancy_table");
+        check_table(&cfg->tables[1], "public", "orders", "public", "orders");
+        check_table(&cfg->tables[2], "sales", "customers", "sales", "customers");
+        check_table(&cfg->tables[3], "sales", "invoices", "archive", "invoices_2024");
+    }
+    CHECK(cfg->copy_batch_size == 100000);
+    CHECK(cfg->copy_worker_count == 10);
+    CHECK(cfg->copy_use_keyset_pagination);
+    CHECK(cfg->copy_format == PGH_COPY_FORMAT_AUTO);
+    pgh_config_free(cfg);
+}
+
+static void example_file_needs_env(void)
+{
+    pgh_config *cfg = NULL;
+    pgh_error err = {0};
+    int rc = pgh_config_load(&cfg, PGH_SOURCE_DIR "/examples/config.yaml", NULL, NULL, &err);
+    CHECK(rc == PGH_ECONFIG && cfg == NULL);
+    CHECK(strstr(err.message, "destination_connection: environment variable "
+                              "\"PGHOST_DESTINATION_PASSWORD\" is not set") != NULL);
+}
+
+static void defaults(void)
+{
+    pgh_config *cfg = PARSE_OK(BASE_T);
+    CHECK(cfg->source_replication_connection == NULL);
+    CHECK_STR(cfg->slot_name, "pghost_pub");
+    CHECK(cfg->ntables == 1);
+    check_table(&cfg->tables[0], "public", "t", "public", "t");
+    CHECK(cfg->copy_batch_size == PGH_CONFIG_DEFAULT_BATCH_SIZE);
+    CHECK(cfg->copy_batch_size == 100000);
+    CHECK(cfg->copy_worker_count == PGH_CONFIG_DEFAULT_WORKERS);
+    CHECK(cfg->copy_worker_count == 4);
+    CHECK(cfg->copy_use_keyset_pagination == true);
+    CHECK(cfg->copy_format == PGH_COPY_FORMAT_AUTO);
+    pgh_config_free(cfg);
+}
+
+static void tables_list(void)
+{
+    /* The list comes before the top-level table in the file, yet the top-level one is first. */
+    pgh_config *cfg = PARSE_OK(BASE "tables:\n"
+                                    "  - source_table_name: a\n"
+                                    "  - source_schema_name: sales\n"
+                                    "    source_table_name: b\n"
+                                    "  - source_schema_name: sales\n"
+                                    "    source_table_name: c\n"
+                                    "    destination_schema_name: archive\n"
+                                    "  - source_table_name: d\n"
+                                    "    destination_table_name: d2\n"
+                                    "source_schema_name: app\n"
+                                    "source_table_name: top\n"
+                                    "destination_table_name: top_copy\n");
+    CHECK(cfg->ntables == 5);
+    if (cfg->ntables == 5) {
+        check_table(&cfg->tables[0], "app", "top", "app", "top_copy");
+        check_table(&cfg->tables[1], "public", "a", "public", "a");
+        check_table(&cfg->tables[2], "sales", "b", "sales", "b");
+        check_table(&cfg->tables[3], "sales", "c", "archive", "c");
+        check_table(&cfg->tables[4], "public", "d", "public", "d2");
+    }
+    pgh_config_free(cfg);
+}
+
+static void tables_only(void)
+{
+    pgh_config *cfg = PARSE_OK(BASE "tables: [{source_table_name: x}, {source_table_name: y}]\n");
+    CHECK(cfg->ntables == 2);
+    check_table(&cfg->tables[0], "public", "x", "public", "x");
+    check_table(&cfg->tables[1], "public", "y", "public", "y");
+    pgh_config_free(cfg);
+}
+
+static void unknown_key_suggestion(void)
+{
+    PARSE_FAILS(
+        BASE_T "copy_batch_sise: 10\n",
+        "config.yaml:5: unknown key \"copy_batch_sise\"; did you mean \"copy_batch_size\"?");
+    PARSE_FAILS(BASE_T "Copy_Worker_Count: 10\n",
+                "config.yaml:5: unknown key \"Copy_Worker_Count\"; "
+                "did you mean \"copy_worker_count\"?");
+    PARSE_FAILS(BASE_T "copy-use-keyset-pagination: true\n",
+                "config.yaml:5: unknown key \"copy-use-keyset-pagination\"; did you mean "
+                "\"copy_use_keyset_pagination\"?");
+    PARSE_FAILS(BASE "table:\n  - source_table_name: t\n",
+                "config.yaml:4: unknown key \"table\"; did you mean \"tables\"?");
+    PARSE_FAILS(BASE "destination_conection: x\n",
+                "config.yaml:4: unknown key \"destination_conection\"; did you mean "
+                "\"destination_connection\"?");
+}
+
+static void unknown_key_in_table(void)
+{
+    PARSE_FAILS(BASE "tables:\n"
+                     "  - source_table_name: a\n"
+                     "  - sourse_table_name: b\n",
+                "config.yaml:6: unknown key \"tables[1].sourse_table_name\"; did you mean "
+                "\"source_table_name\"?");
+    PARSE_FAILS(BASE "tables:\n"
+                     "  - source_table_name: a\n"
+                     "    copy_batch_size: 10\n",
+                "config.yaml:6: unknown key \"tables[0].copy_batch_size\"; a table takes "
+                "source_schema_name, source_table_name, destination_schema_name and "
+                "destination_table_name");
+}
+
+static void unknown_key_no_suggestion(void)
+{
+    PARSE_FAILS(BASE_T "frobnicate: 1\n", "config.yaml:5: unknown key \"frobnicate\"; see "
+                                          "examples/config.yaml for the valid keys");
+}
+
+static void unknown_key_escaped(void)
+{
+    /* User text is escaped and cut short so that the message stays one printable line. */
+    PARSE_FAILS(BASE_T "\"a\\tb\\nc\\\"\": 1\n",
+                "config.yaml:5: unknown key \"a\\tb\\nc\\\"\"; see examples/config.yaml for the "
+                "valid keys");
+    PARSE_FAILS(BASE_T
+                "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx: 1\n",
+                "config.yaml:5: unknown key "
+                "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\"; see "
+                "examples/config.yaml for the valid keys");
+    PARSE_FAILS(BASE_T "[a, b]: 1\n", "config.yaml:5: expected a key name, got a list");
+}
+
+static void wrong_type_integer(void)
+{
+    PARSE_FAILS(BASE_T "copy_worker_count: ten\n",
+                "config.yaml:5: copy_worker_count: expected an integer from 1 to 64, got \"ten\"");
+    PARSE_FAILS(BASE_T "copy_worker_count: {a: 1}\n",
+                "config.yaml:5: copy_worker_count: expected an integer from 1 to 64, got a "
+                "mapping");
+    PARSE_FAILS(BASE_T "source_connection_for_replication: [a]\n",
+                "config.yaml:5: source_connection_for_replication: expected a string, got a "
+                "list");
+}
+
+static void wrong_type_in_table(void)
+{
+    PARSE_FAILS(BASE "tables:\n"
+                     "  - source_table_name: a\n"
+                     "  - source_table_name:\n"
+                     "      nested: value\n",
+                "config.yaml:7: tables[1].source_table_name: expected a string, got a mapping");
+    PARSE_FAILS(BASE "tables:\n  - just_a_string\n",
+                "config.yaml:5: tables[0]: expected a mapping with source_table_name, got "
+                "\"just_a_string\"");
+}
+
+static void integer_forms(void)
+{
+    static const char *const bad[] = {"0",    "65",  "-1",   "+5",  "1e5",
+                                      "10.0", "010", "0x10", "1_0", "99999999999999999999999",
+                                      "ten"};
+    char yaml[256], want[256];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(yaml, sizeof(yaml), BASE_T "copy_worker_count: %s\n", bad[i]);
+        snprintf(want, sizeof(want),
+                 "config.yaml:5: copy_worker_count: expected an integer from 1 to 64, got \"%s\"",
+                 bad[i]);
+        PARSE_FAILS(yaml, want);
+    }
+    PARSE_FAILS(BASE_T "copy_worker_count: \"10\"\n",
+                "config.yaml:5: copy_worker_count: expected an integer from 1 to 64, got the "
+                "quoted string \"10\"; remove the quotes");
+    PARSE_FAILS(BASE_T "copy_worker_count: ${WORKERS}\n",
+                "config.yaml:5: copy_worker_count: expected an integer from 1 to 64, got "
+                "\"${WORKERS}\"; ${VAR} is expanded in string values only");
+    pgh_config *cfg = PARSE_OK(BASE_T "copy_worker_count: 64\n");
+    CHECK(cfg->copy_worker_count == 64);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T "copy_worker_count: 1\n");
+    CHECK(cfg->copy_worker_count == 1);
+    pgh_config_free(cfg);
+}
+
+static void batch_size_range(void)
+{
+    PARSE_FAILS(BASE_T "copy_batch_size: 1000000001\n",
+                "config.yaml:5: copy_batch_size: expected an integer from 1 to 1000000000, got "
+                "\"1000000001\"");
+    PARSE_FAILS(BASE_T "copy_batch_size: 0\n",
+                "config.yaml:5: copy_batch_size: expected an integer from 1 to 1000000000, got "
+                "\"0\"");
+    PARSE_FAILS(BASE_T "copy_batch_size: 9223372036854775808\n",
+                "config.yaml:5: copy_batch_size: expected an integer from 1 to 1000000000, got "
+                "\"9223372036854775808\"");
+    pgh_config *cfg = PARSE_OK(BASE_T "copy_batch_size: 1000000000\n");
+    CHECK(cfg->copy_batch_size == 1000000000);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T "copy_batch_size: 1\n");
+    CHECK(cfg->copy_batch_size == 1);
+    pgh_config_free(cfg);
+}
+
+static void booleans(void)
+{
+    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "on", "ON"};
+    static const char *const no[] = {"false", "False", "no", "NO", "off", "Off"};
+    char yaml[256];
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        snprintf(yaml, sizeof(yaml), BASE_T "copy_use_keyset_pagination: %s\n", yes[i]);
+        pgh_config *cfg = PARSE_OK(yaml);
+        CHECK(cfg->copy_use_keyset_pagination == true);
+        pgh_config_free(cfg);
+    }
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+        snprintf(yaml, sizeof(yaml), BASE_T "copy_use_keyset_pagination: %s\n", no[i]);
+        pgh_config *cfg = PARSE_OK(yaml);
+        CHECK(cfg->copy_use_keyset_pagination == false);
+        pgh_config_free(cfg);
+    }
+    PARSE_FAILS(BASE_T "copy_use_keyset_pagination: maybe\n",
+                "config.yaml:5: copy_use_keyset_pagination: expected true or false, got "
+                "\"maybe\"");
+    PARSE_FAILS(BASE_T "copy_use_keyset_pagination: 1\n",
+                "config.yaml:5: copy_use_keyset_pagination: expected true or false, got \"1\"");
+    PARSE_FAILS(BASE_T "copy_use_keyset_pagination: \"true\"\n",
+                "config.yaml:5: copy_use_keyset_pagination: expected true or false, got the "
+                "quoted string \"true\"; remove the quotes");
+}
+
+static void copy_format(void)
+{
+    pgh_config *cfg = PARSE_OK(BASE_T "copy_format: binary\n");
+    CHECK(cfg->copy_format == PGH_COPY_FORMAT_BINARY);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T "copy_format: \"Text\"\n");
+    CHECK(cfg->copy_format == PGH_COPY_FORMAT_TEXT);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T "copy_format: auto\n");
+    CHECK(cfg->copy_format == PGH_COPY_FORMAT_AUTO);
+    pgh_config_free(cfg);
+    PARSE_FAILS(BASE_T "copy_format: json\n",
+                "config.yaml:5: copy_format: expected auto, binary or text, got \"json\"");
+}
+
+static void missing_required_key(void)
+{
+    PARSE_FAILS("source_connection: a\ndestination_connection: b\nsource_table_name: t\n",
+                "config.yaml: missing required key \"publication_name\"");
+    PARSE_FAILS("destination_connection: b\npublication_name: p\nsource_table_name: t\n",
+                "config.yaml: missing required key \"source_connection\"");
+    PARSE_FAILS("source_connection: a\npublication_name: p\nsource_table_name: t\n",
+                "config.yaml: missing required key \"destination_connection\"");
+}
+
+static void no_table(void)
+{
+    PARSE_FAILS(BASE, "config.yaml: no table to copy: set source_table_name or a tables: list");
+    PARSE_FAILS(BASE "tables: []\n",
+                "config.yaml: no table to copy: set source_table_name or a tables: list");
+}
+
+static void table_missing_source(void)
+{
+    PARSE_FAILS(BASE "tables:\n"
+                     "  - source_table_name: a\n"
+                     "  - destination_table_name: b\n",
+                "config.yaml:6: tables[1]: missing required key \"source_table_name\"");
+}
+
+static void table_key_without_source(void)
+{
+    PARSE_FAILS(BASE "tables: [{source_table_name: a}]\ndestination_table_name: b\n",
+                "config.yaml:5: destination_table_name is set but source_table_name is missing");
+}
+
+static void tables_not_a_list(void)
+{
+    PARSE_FAILS(BASE "tables:\n  source_table_name: a\n",
+                "config.yaml:5: tables: expected a list of tables, got a mapping");
+    PARSE_FAILS(BASE "tables:\n", "config.yaml:4: tables: expected a list of tables, got an "
+                                  "empty value");
+}
+
+static void env_expansion(void)
+{
+    pgh_config *cfg = PARSE_OK("source_connection: host=${DBHOST} dbname=src\n"
+                               "destination_connection: \"password=${PGPASS} x=$$ y=$5 z=$ "
+                               "e=${EMPTY}\"\n"
+                               "publication_name: pub\n"
+                               "source_table_name: ${TABLE}\n");
+    CHECK_STR(cfg->source_connection, "host=db.example.com dbname=src");
+    CHECK_STR(cfg->destination_connection, "password=s3cret! x=$ y=$5 z=$ e=");
+    CHECK_STR(cfg->tables[0].source_table, "from_env");
+    pgh_config_free(cfg);
+    /* A substituted value is not expanded again. */
+    cfg = PARSE_OK(BASE_T "source_connection_for_replication: a$${PGPASS}\n");
+    CHECK_STR(cfg->source_replication_connection, "a${PGPASS}");
+    pgh_config_free(cfg);
+}
+
+static void env_unset(void)
+{
+    PARSE_FAILS("source_connection: dbname=src\n"
+                "destination_connection: password=${NOPE} host=${DBHOST}\n"
+                "publication_name: pub\n",
+                "config.yaml:2: destination_connection: environment variable \"NOPE\" is not set");
+    PARSE_FAILS(BASE "tables:\n  - source_table_name: ${MISSING_TABLE}\n",
+                "config.yaml:5: tables[0].source_table_name: environment variable "
+                "\"MISSING_TABLE\" is not set");
+}
+
+static void env_without_lookup(void)
+{
+    const char *yaml = BASE_T "slot_name: ${DBHOST}\n";
+    pgh_config *cfg = NULL;
+    pgh_error err = {0};
+    int rc = pgh_config_parse(&cfg, yaml, strlen(yaml), "config.yaml", NULL, NULL, &err);
+    CHECK(rc == PGH_ECONFIG && cfg == NULL);
+    CHECK_STR(err.message, "config.yaml:5: slot_name: environment variable \"DBHOST\" is not set");
+}
+
+static void env_syntax(void)
+{
+    PARSE_FAILS(BASE_T "slot_name: a${PGPASS\n",
+                "config.yaml:5: slot_name: \"${\" without a closing \"}\"; write $$ for a "
+                "literal \"$\"");
+    PARSE_FAILS(BASE_T "slot_name: a${1X}\n",
+                "config.yaml:5: slot_name: invalid variable name in \"${...}\": use letters, "
+                "digits and _, not starting with a digit; write $$ for a literal \"$\"");
+    PARSE_FAILS(BASE_T "slot_name: a${}\n",
+                "config.yaml:5: slot_name: invalid variable name in \"${...}\": use letters, "
+                "digits and _, not starting with a digit; write $$ for a literal \"$\"");
+    PARSE_FAILS(BASE_T "slot_name: $PGPASS\n",
+                "config.yaml:5: slot_name: \"$\" followed by a name: write ${NAME} to use an "
+                "environment variable, or $$ for a literal \"$\"");
+}
+
+static void env_value_never_printed(void)
+{
+    PARSE_FAILS(BASE_T "slot_name: ${BAD_SLOT}\n",
+                "config.yaml:5: slot_name: must match ^[a-z0-9_]{1,63}$ (PostgreSQL's rule for "
+                "replication slot names), got \"${BAD_SLOT}\" after expansion");
+    PARSE_FAILS(BASE_T "copy_format: ${PGPASS}\n",
+                "config.yaml:5: copy_format: expected auto, binary or text, got \"${PGPASS}\" "
+                "after expansion");
+    PARSE_FAILS(BASE "source_table_name: ${TABLE}\n"
+                     "tables: [{source_table_name: from_env}]\n",
+                "config.yaml:5: duplicate destination table (also the destination of the table "
+                "on line 4)");
+}
+
+static void duplicate_key(void)
+{
+    PARSE_FAILS(BASE_T "publication_name: other\n",
+                "config.yaml:5: duplicate key \"publication_name\" (first set on line 3)");
+    PARSE_FAILS(BASE "tables: [{source_table_name: a}]\ntables: [{source_table_name: b}]\n",
+                "config.yaml:5: duplicate key \"tables\" (first set on line 4)");
+}
+
+static void duplicate_key_in_table(void)
+{
+    PARSE_FAILS(BASE "tables:\n"
+                     "  - source_table_name: a\n"
+                     "    source_table_name: b\n",
+                "config.yaml:6: duplicate key \"tables[0].source_table_name\" (first set on "
+                "line 5)");
+}
+
+static void duplicate_destination(void)
+{
+    PARSE_FAILS(BASE "source_table_name: t\n"
+                     "tables:\n"
+                     "  - source_table_name: other\n"
+                     "  - source_table_name: t\n"
+                     "    source_schema_name: elsewhere\n"
+                     "    destination_schema_name: public\n",
+                "config.yaml:7: duplicate destination table \"public.t\" (also the destination of "
+                "the table on line 4)");
+    PARSE_FAILS(BASE "tables:\n"
+                     "  - source_table_name: a\n"
+                     "  - source_table_name: b\n"
+                     "  - source_table_name: b\n"
+                     "  - source_table_name: a\n",
+                "config.yaml:7: duplicate destination table \"public.b\" (also the destination of "
+                "the table on line 6)");
+    /* Same name in another schema, or another name in the same schema, is fine. */
+    pgh_config *cfg = PARSE_OK(BASE "tables:\n"
+                                    "  - {source_table_name: a}\n"
+                                    "  - {source_table_name: a, destination_schema_name: b}\n"
+                                    "  - {source_table_name: A}\n");
+    CHECK(cfg->ntables == 3);
+    pgh_config_free(cfg);
+}
+
+static void bad_slot_name(void)
+{
+    static const char *const bad[] = {
+        "My_Slot", "my-slot", "\"\"",
+        "a234567890123456789012345678901234567890123456789012345678901234"};
+    static const char *const shown[] = {
+        "\"My_Slot\"", "\"my-slot\"", "\"\"",
+        "\"a23456789012345678901234567890123456789012345678901234567890...\""};
+    char yaml[256], want[256];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(yaml, sizeof(yaml), BASE_T "slot_name: %s\n", bad[i]);
+        snprintf(want, sizeof(want),
+                 "config.yaml:5: slot_name: must match ^[a-z0-9_]{1,63}$ (PostgreSQL's rule for "
+                 "replication slot names), got %s",
+                 shown[i]);
+        PARSE_FAILS(yaml, want);
+    }
+    pgh_config *cfg = PARSE_OK(BASE_T "slot_name: my_slot_2\n");
+    CHECK_STR(cfg->slot_name, "my_slot_2");
+    pgh_config_free(cfg);
+}
+
+static void default_slot_name(void)
+{
+    pgh_config *cfg = PARSE_OK("source_connection: a\ndestination_connection: b\n"
+                               "publication_name: \"Pub-On.Fancy Table\"\nsource_table_name: t\n");
+    CHECK_STR(cfg->slot_name, "pghost_pub_on_fancy_table");
+    pgh_config_free(cfg);
+    /* 63-byte publication: the slot name is cut to 63 bytes. */
+    cfg = PARSE_OK("source_connection: a\ndestination_connection: b\n"
+                   "publication_name: "
+                   "p23456789012345678901234567890123456789012345678901234567890123\n"
+                   "source_table_name: t\n");
+    CHECK_STR(cfg->slot_name, "pghost_p2345678901234567890123456789012345678901234567890123456");
+    CHECK(strlen(cfg->slot_name) == 63);
+    pgh_config_free(cfg);
+}
+
+static void empty_value(void)
+{
+    PARSE_FAILS(BASE_T "slot_name:\n",
+                "config.yaml:5: slot_name: expected a string, got an empty value");
+    PARSE_FAILS("source_connection: ~\n",
+                "config.yaml:1: source_connection: expected a string, got an empty value");
+    PARSE_FAILS(BASE_T "copy_batch_size: null\n",
+                "config.yaml:5: copy_batch_size: expected an integer from 1 to 1000000000, got an "
+                "empty value");
+    /* A quoted empty connection string is allowed: libpq then uses its defaults. */
+    pgh_config *cfg = PARSE_OK("source_connection: \"\"\ndestination_connection: ''\n"
+                               "publication_name: p\nsource_table_name: t\n");
+    CHECK_STR(cfg->source_connection, "");
+    CHECK_STR(cfg->destination_connection, "");
+    pgh_config_free(cfg);
+}
+
+static void name_rules(void)
+{
+    PARSE_FAILS(BASE "source_table_name: \"\"\n",
+                "config.yaml:4: source_table_name: expected a name, got \"\"");
+    PARSE_FAILS(BASE "source_table_name: "
+                     "t234567890123456789012345678901234567890123456789012345678901234\n",
+                "config.yaml:4: source_table_name: longer than 63 bytes, PostgreSQL's limit for "
+                "names");
+    static const char nul[] = BASE "source_table_name: \"a\\0b\"\n";
+    parse_fails_at(__FILE__, __LINE__, nul, sizeof(nul) - 1,
+                   "config.yaml:4: source_table_name: contains a NUL character");
+    /* Names are kept exactly, case and all. */
+    pgh_config *cfg = PARSE_OK(BASE "source_table_name: \"Mixed Case\"\n");
+    CHECK_STR(cfg->tables[0].source_table, "Mixed Case");
+    pgh_config_free(cfg);
+}
+
+static void empty_document(void)
+{
+    static const char *const empty[] = {"", "# just a comment\n", "---\n", "~\n", "\n\n"};
+    for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++)
+        PARSE_FAILS(empty[i], "config.yaml: the configuration is empty; expected keys such as "
+                              "source_connection (see examples/config.yaml)");
+}
+
+static void not_a_mapping(void)
+{
+    PARSE_FAILS("- a\n- b\n", "config.yaml:1: expected a mapping of keys (key: value lines) at "
+                              "the top level, got a list");
+    PARSE_FAILS("hello\n", "config.yaml:1: expected a mapping of keys (key: value lines) at the "
+                           "top level, got \"hello\"");
+}
+
+static void yaml_syntax_error(void)
+{
+    PARSE_FAILS(BASE "a: b: c\n", "config.yaml:4:5: YAML syntax error: mapping values are not "
+                                  "allowed in this context");
+    PARSE_FAILS(BASE "tables:\n\t- source_table_name: t\n",
+                "config.yaml:5:1: YAML syntax error: found character that cannot start any token "
+                "(while scanning for the next token at line 5, column 1); indent with spaces, "
+                "YAML does not allow tabs");
+    PARSE_FAILS("source_connection: \"abc\n",
+                "config.yaml:2:1: YAML syntax error: found unexpected end of stream (while "
+                "scanning a quoted scalar at line 1, column 20)");
+    static const char bad_utf8[] = "source_connection: \xff\n";
+    parse_fails_at(__FILE__, __LINE__, bad_utf8, sizeof(bad_utf8) - 1,
+                   "config.yaml:1: YAML syntax error: invalid leading UTF-8 octet");
+}
+
+static void two_documents(void)
+{
+    PARSE_FAILS(BASE_T "---\n" BASE_T, "config.yaml:5: a second YAML document starts here; put "
+                                       "the whole configuration in one document");
+}
+
+static void deep_nesting(void)
+{
+    char yaml[512], nest[160];
+    /* 64 levels pass the guard (and are then a type error); 65 are refused before libyaml. */
+    memset(nest, '[', 64);
+    memset(nest + 64, ']', 64);
+    nest[128] = '\0';
+    snprintf(yaml, sizeof(yaml),
+             BASE_T "# [[[ in a comment\ndestination_table_name: \"[[[[\"\n"
+                    "copy_format: %s\n",
+             nest);
+    PARSE_FAILS(yaml, "config.yaml:7: copy_format: expected a string, got a list");
+    nest[64] = '[';
+    snprintf(yaml, sizeof(yaml), BASE_T "copy_format: %s\n", nest);
+    PARSE_FAILS(yaml, "config.yaml:5: YAML nested more than 64 levels deep; a configuration "
+                      "needs two (tables: [{...}])");
+}
+
+static void anchors_and_aliases(void)
+{
+    pgh_config *cfg = PARSE_OK("source_connection: &conn host=db dbname=app\n"
+                               "source_connection_for_replication: *conn\n"
+                               "destination_connection: *conn\n"
+                               "publication_name: pub\n"
+                               "tables: &list [{source_table_name: a}]\n");
+    CHECK_STR(cfg->destination_connection, "host=db dbname=app");
+    CHECK_STR(cfg->source_replication_connection, "host=db dbname=app");
+    pgh_config_free(cfg);
+    PARSE_FAILS(BASE "tables: &l [*l]\n",
+                "config.yaml:4: tables[0]: expected a mapping with source_table_name, got a list");
+}
+
+static void load_missing_file(void)
+{
+    pgh_config *cfg = NULL;
+    pgh_error err = {0};
+    int rc = pgh_config_load(&cfg, "/nonexistent/pghost.yaml", NULL, NULL, &err);
+    CHECK(rc == PGH_ECONFIG && cfg == NULL);
+    CHECK_STR(err.message, "/nonexistent/pghost.yaml: cannot open the configuration file: No "
+                           "such file or directory");
+    pgh_config_free(NULL);
+}
+
+static const struct {
+    const char *name;
+    void (*fn)(void);
+} cases[] = {
+#define X(name) {#name, name},
+    CASES(X)
+#undef X
+};
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s <case>\n", argv[0]);
+        return 2;
+    }
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (strcmp(cases[i].name, argv[1]) == 0) {
+            cases[i].fn();
+            return failures == 0 ? 0 : 1;
+        }
+    }
+    fprintf(stderr, "unknown case %s\n", argv[1]);
+    return 2;
+}
