@@ -61,11 +61,17 @@ typedef struct pgh_apply_opts {
                                      statements; source transactions are never split, and
                                      flush() commits whatever is open. 1: one destination
                                      transaction per source transaction */
+    const char *state_schema;     /* borrowed; when set, every destination commit also records
+                                     the applied position in <state_schema>.state (same
+                                     transaction), for the row of `slot` */
+    const char *slot;             /* borrowed: the state row's key */
+    pgh_lsn skip_before;          /* source transactions whose commit LSN is below this are on
+                                     the destination already (state's applied_lsn): skipped */
 } pgh_apply_opts;
 
 #define PGH_APPLY_OPTS_VERSION 1
 #define PGH_APPLY_OPTS_INIT {PGH_APPLY_OPTS_VERSION, NULL, "pghost apply", NULL, 0, \
-                             PGH_APPLY_CATCHUP, false, 10000}
+                             PGH_APPLY_CATCHUP, false, 10000, NULL, NULL, 0}
 
 /* Connect to the destination; the sink is ready for the first change. */
 int pgh_apply_open(pgh_sink **out, const pgh_apply_opts *opts, pgh_error *err);

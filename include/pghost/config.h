@@ -19,6 +19,8 @@
  *   copy_worker_count                  integer 1..64 (default 4)
  *   copy_use_keyset_pagination         boolean (default true)
  *   copy_format                        auto | binary | text (default auto)
+ *   state_schema                       string (default "pghost"): schema on the destination
+ *                                      holding pghost's position (pghost.state)
  * A table needs source_table_name; source_schema_name defaults to "public", the destination
  * schema and table names to the source's. At least one table is required.
  */
@@ -34,6 +36,7 @@
 #define PGH_CONFIG_DEFAULT_BATCH_SIZE 100000
 #define PGH_CONFIG_DEFAULT_WORKERS 4
 #define PGH_CONFIG_MAX_WORKERS 64
+#define PGH_CONFIG_DEFAULT_STATE_SCHEMA "pghost"
 
 typedef enum pgh_copy_format_choice {
     PGH_COPY_FORMAT_AUTO = 0, /* binary when every column type is built in, else text */
@@ -61,6 +64,7 @@ typedef struct pgh_config {
     int copy_worker_count;              /* parallel copy workers */
     bool copy_use_keyset_pagination;    /* keyset (true) or key ranges (false) */
     pgh_copy_format_choice copy_format;
+    char *state_schema;                 /* owned; defaulted to "pghost" */
 } pgh_config;
 
 /* Looks up an environment variable; returns NULL when unset. */

@@ -36,6 +36,8 @@ typedef struct pgh_replicate_result {
     double catchup_seconds;
     uint64_t changes_seen;    /* row changes decoded during the catch-up, all tables */
     uint64_t rows_recopied;   /* rows copied again during the catch-up (moved past the copy) */
+    bool resumed;             /* --follow picked up a slot that was already following */
+    uint64_t followed_txns;   /* source transactions seen while following */
     int ntables;
     pgh_replicate_table_result *tables; /* owned: one per config table, in config order */
 } pgh_replicate_result;
@@ -52,6 +54,15 @@ typedef struct pgh_replicate_opts {
      * a non-zero return aborts the run with that error. May be NULL. */
     int (*before_checkpoint)(void *payload, pgh_error *err);
     void *before_checkpoint_payload;
+    bool follow;                      /* after the checkpoint, keep applying changes until
+                                         *cancel is set (exactly once, see pghost/state.h); a
+                                         run whose slot is already following resumes it */
+    const char *handoff_subscription; /* borrowed, may be NULL: after the checkpoint, create
+                                         this native subscription on the destination on the
+                                         kept slot, and stop */
+    /* Called once the sync reached its checkpoint (not on a resumed follow), before following
+     * or handing off. May be NULL. */
+    void (*checkpoint_reached)(const pgh_replicate_result *result, void *payload);
     pgh_copy_progress_fn copy_progress; /* may be NULL */
     pgh_catchup_progress_fn catchup_progress; /* may be NULL */
     void *progress_payload;
@@ -60,7 +71,7 @@ typedef struct pgh_replicate_opts {
 
 #define PGH_REPLICATE_OPTS_VERSION 1
 #define PGH_REPLICATE_OPTS_INIT {PGH_REPLICATE_OPTS_VERSION, NULL, false, false, NULL, NULL, \
-                                 NULL, NULL, NULL, NULL, 250}
+                                 NULL, false, NULL, NULL, NULL, NULL, NULL, 250}
 
 /*
  * Run the sync. Returns 0 when every table was copied and caught up to the checkpoint;

@@ -6,12 +6,14 @@
  * in the header); the SQL text is built per change and doubles as the cache key, so every
  * shape (which columns are unchanged TOAST, for example) is prepared once.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "apply_internal.h"
 #include "pghost/conn.h"
 #include "pghost/log.h"
+#include "pghost/state.h"
 
 typedef struct apply_sink {
     pgh_sink base;
@@ -29,6 +31,8 @@ typedef struct apply_sink {
     pgh_buf sql;               /* owned: scratch */
     apply_params params;       /* owned: scratch */
     missing_set missing;       /* owned: rows the catch-up could not complete */
+    bool skipping;             /* the current source transaction is already applied */
+    char *state_sql;           /* owned: UPDATE of the position, NULL without state */
 } apply_sink;
 
 static apply_rel *find_rel(apply_sink *a, uint32_t oid)
@@ -86,11 +90,28 @@ static int ensure_txn(apply_sink *a, pgh_error *err)
     return rc;
 }
 
+/* Record the position in the open transaction. */
+static int write_position(apply_sink *a, pgh_error *err)
+{
+    char lsn[32];
+    snprintf(lsn, sizeof(lsn), PGH_LSN_FMT, PGH_LSN_ARGS(a->pending));
+    const char *params[2] = {lsn, a->opts.slot};
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, a->conn, a->state_sql, 2, params, err);
+    if (rc == 0 && strcmp(PQcmdTuples(res), "1") != 0)
+        rc = pgh_error_set(err, PGH_ESINK, "the position row of slot %s is missing from %s.state",
+                           a->opts.slot, a->opts.state_schema);
+    PQclear(res);
+    return rc;
+}
+
 /* Commit the open destination transaction: everything up to a->pending is durable. */
 static int commit_txn(apply_sink *a, pgh_error *err)
 {
     if (a->in_txn) {
-        int rc = exec_sql(a, "COMMIT", err);
+        int rc = a->state_sql ? write_position(a, err) : 0;
+        if (rc == 0)
+            rc = exec_sql(a, "COMMIT", err);
         a->in_txn = false;
         if (rc != 0)
             return rc;
@@ -382,10 +403,11 @@ static int sink_write(pgh_sink *sink, const pgh_change *c, pgh_error *err)
     case PGH_CHANGE_INSERT:
     case PGH_CHANGE_UPDATE:
     case PGH_CHANGE_DELETE:
-        return apply_row_change(a, c, err);
+        return a->skipping ? 0 : apply_row_change(a, c, err);
     case PGH_CHANGE_TRUNCATE:
-        return apply_truncate(a, c, err);
+        return a->skipping ? 0 : apply_truncate(a, c, err);
     case PGH_CHANGE_COMMIT:
+        a->skipping = false;
         /* Source transactions are grouped into one destination transaction up to
          * group_max_changes statements; flush() commits the rest. */
         a->pending = c->u.commit.end_lsn;
@@ -393,6 +415,8 @@ static int sink_write(pgh_sink *sink, const pgh_change *c, pgh_error *err)
             return commit_txn(a, err);
         return 0;
     case PGH_CHANGE_BEGIN:
+        a->skipping = c->u.begin.final_lsn < a->opts.skip_before;
+        return 0;
     case PGH_CHANGE_ORIGIN:
     case PGH_CHANGE_TYPE:
     case PGH_CHANGE_MESSAGE:
@@ -421,8 +445,27 @@ static void sink_free(pgh_sink *sink)
     pgh_buf_dispose(&a->sql);
     pgh_apply__params_dispose(&a->params);
     pgh_apply__missing_dispose(&a->missing);
+    free(a->state_sql);
     PQfinish(a->conn); /* an open transaction is rolled back by the server */
     free(a);
+}
+
+/* One applier per slot and destination: a session advisory lock, held while connected. */
+static int lock_slot(apply_sink *a, pgh_error *err)
+{
+    const char *params[1] = {a->opts.slot};
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, a->conn,
+                            "SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('pghost "
+                            "apply ' || $1))",
+                            1, params, err);
+    if (rc == 0 && PQgetvalue(res, 0, 0)[0] != 't')
+        rc = pgh_error_set(err, PGH_EPRECOND,
+                           "another pghost is already applying slot %s to this destination: stop "
+                           "it first (two appliers on one slot would apply changes twice)",
+                           a->opts.slot);
+    PQclear(res);
+    return rc;
 }
 
 static const pgh_sink_ops APPLY_OPS = {"postgres", sink_write, sink_flush, sink_free};
@@ -444,6 +487,10 @@ int pgh_apply_open(pgh_sink **out, const pgh_apply_opts *opts, pgh_error *err)
                            opts->app_name, err);
     if (rc == 0 && opts->replica_role)
         rc = pgh_conn_exec(a->conn, "SET session_replication_role = replica", err);
+    if (rc == 0 && opts->state_schema) {
+        a->state_sql = pgh_state_update_sql(a->conn, opts->state_schema);
+        rc = a->state_sql ? lock_slot(a, err) : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    }
     if (rc != 0) {
         sink_free(&a->base);
         return rc;

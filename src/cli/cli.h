@@ -18,6 +18,8 @@
 #define PGH_EXIT_PRECOND 3  /* a preflight check failed: nothing was written */
 
 int pgh_cli_replicate(int argc, char **argv);
+int pgh_cli_status(int argc, char **argv);
+int pgh_cli_teardown(int argc, char **argv);
 
 /* Install the stderr logger at this level. */
 void pgh_cli_log_init(pgh_log_level level);

@@ -20,6 +20,13 @@ static const char USAGE[] =
     "the printed checkpoint LSN. The destination tables must exist and be empty.\n"
     "\n"
     "Options:\n"
+    "  --follow                  after the checkpoint, keep applying changes until stopped\n"
+    "                            (SIGINT/SIGTERM), exactly once: the position is kept on the\n"
+    "                            destination (state_schema) in the same transaction as the\n"
+    "                            data. Run the same command again to resume after any stop\n"
+    "  --handoff-subscription NAME\n"
+    "                            after the checkpoint, create the native subscription NAME on\n"
+    "                            the destination, on pghost's slot (no copy, no new slot)\n"
     "  --keep-slot               keep the replication slot, positioned at the checkpoint, and\n"
     "                            print how to attach a native subscription to it\n"
     "  --truncate-destination    empty the destination tables first instead of refusing\n"
@@ -50,6 +57,8 @@ static const char *env_lookup(const char *name, void *payload)
 }
 
 typedef struct cli_opts {
+    bool follow;
+    const char *handoff;
     bool keep_slot;
     bool truncate;
     bool progress;
@@ -62,6 +71,8 @@ static int parse_args(cli_opts *o, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"keep-slot", no_argument, NULL, 'k'},
+        {"follow", no_argument, NULL, 'f'},
+        {"handoff-subscription", required_argument, NULL, 's'},
         {"truncate-destination", no_argument, NULL, 't'},
         {"before-checkpoint", required_argument, NULL, 'b'},
         {"log-level", required_argument, NULL, 'l'},
@@ -75,6 +86,8 @@ static int parse_args(cli_opts *o, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'k': o->keep_slot = true; break;
+        case 'f': o->follow = true; break;
+        case 's': o->handoff = optarg; break;
         case 't': o->truncate = true; break;
         case 'b': o->before_checkpoint = optarg; break;
         case 'n': o->progress = false; break;
@@ -98,6 +111,11 @@ static int parse_args(cli_opts *o, int argc, char **argv)
         return PGH_EXIT_USAGE;
     }
     o->config_path = argv[optind];
+    if (o->follow && o->handoff) {
+        pgh_cli_error("--follow and --handoff-subscription exclude each other: either pghost "
+                      "follows the slot or the subscription does");
+        return PGH_EXIT_USAGE;
+    }
     return 0;
 }
 
@@ -172,6 +190,22 @@ static void print_result(const pgh_config *cfg, const pgh_replicate_result *r, b
     fflush(stdout);
 }
 
+/* What on_checkpoint needs: the callback's payload is the progress display. */
+typedef struct print_ctx {
+    const pgh_config *cfg;
+    bool keep_slot;
+    pgh_progress *progress;
+} print_ctx;
+
+static print_ctx g_print;
+
+static void on_checkpoint(const pgh_replicate_result *r, void *payload)
+{
+    (void)payload;
+    pgh_progress_done(g_print.progress);
+    print_result(g_print.cfg, r, g_print.keep_slot);
+}
+
 static int exit_code_for(int rc)
 {
     switch (rc) {
@@ -214,11 +248,15 @@ int pgh_cli_replicate(int argc, char **argv)
     pgh_replicate_opts ro = PGH_REPLICATE_OPTS_INIT;
     ro.config = cfg;
     ro.keep_slot = o.keep_slot;
+    ro.follow = o.follow;
+    ro.handoff_subscription = o.handoff;
     ro.truncate_destination = o.truncate;
     ro.cancel = &g_cancel;
     ro.copy_progress = pgh_progress_copy;
     ro.catchup_progress = pgh_progress_catchup;
     ro.progress_payload = progress;
+    ro.checkpoint_reached = on_checkpoint;
+    g_print = (print_ctx){cfg, o.keep_slot && !o.follow && !o.handoff, progress};
     if (o.before_checkpoint) {
         ro.before_checkpoint = run_before_checkpoint;
         ro.before_checkpoint_payload = (void *)o.before_checkpoint;
@@ -226,8 +264,13 @@ int pgh_cli_replicate(int argc, char **argv)
     pgh_replicate_result result;
     rc = pgh_replicate_run(&result, &ro, &err);
     pgh_progress_done(progress);
-    if (rc == 0)
-        print_result(cfg, &result, o.keep_slot);
+    if (rc == 0 && o.handoff)
+        printf("subscription %s now replicates from slot %s, starting at the checkpoint\n",
+               o.handoff, cfg->slot_name);
+    if (rc == 0 && o.follow)
+        printf("stopped following slot %s after %llu source transactions; run the same command "
+               "to resume\n",
+               cfg->slot_name, (unsigned long long)result.followed_txns);
     else if (err.lsn)
         pgh_cli_error("%s (at LSN " PGH_LSN_FMT ")", err.message, PGH_LSN_ARGS(err.lsn));
     else

@@ -12,7 +12,10 @@ static const char USAGE[] =
     "Commands:\n"
     "  replicate   copy tables in short batches while capturing changes in a logical\n"
     "              replication slot, then replay the changes up to a checkpoint: at exit the\n"
-    "              destination equals the source as of the checkpoint LSN it prints\n"
+    "              destination equals the source as of the checkpoint LSN it prints; with\n"
+    "              --follow, keep applying changes after it, exactly once, until stopped\n"
+    "  status      show the slot (WAL retained, confirmed LSN) and the applied position\n"
+    "  teardown    drop the slot and the position pghost keeps on the destination\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help (pghost <command> --help for a command's options)\n"
@@ -39,6 +42,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "replicate") == 0)
         return pgh_cli_replicate(argc - 1, argv + 1);
+    if (strcmp(cmd, "status") == 0)
+        return pgh_cli_status(argc - 1, argv + 1);
+    if (strcmp(cmd, "teardown") == 0)
+        return pgh_cli_teardown(argc - 1, argv + 1);
     pgh_cli_error("unknown command \"%s\": try pghost --help", cmd);
     return PGH_EXIT_USAGE;
 }

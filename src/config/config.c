@@ -225,5 +225,6 @@ void pgh_config_free(pgh_config *cfg)
     free(cfg->destination_connection);
     free(cfg->publication_name);
     free(cfg->slot_name);
+    free(cfg->state_schema);
     free(cfg);
 }

@@ -6,6 +6,7 @@
  * mapping is read, so that the order of keys in the file does not matter.
  */
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "config_int.h"
@@ -25,6 +26,7 @@ enum {
     K_WORKERS,
     K_KEYSET,
     K_FORMAT,
+    K_STATE_SCHEMA,
     K_COUNT,
 };
 
@@ -47,6 +49,7 @@ static const char *const top_keys[K_COUNT] = {
     [K_WORKERS] = "copy_worker_count",
     [K_KEYSET] = "copy_use_keyset_pagination",
     [K_FORMAT] = "copy_format",
+    [K_STATE_SCHEMA] = "state_schema",
 };
 
 static const pgh_config__keyset top_keyset = {
@@ -147,6 +150,8 @@ static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node
         return pgh_config__read_table_key(ctx, &ctx->top, key - K_SOURCE_SCHEMA, path, value);
     case K_TABLES:
         return pgh_config__read_tables(ctx, value);
+    case K_STATE_SCHEMA:
+        return pgh_config__read_name(ctx, path, value, &cfg->state_schema, NULL);
     default:
         return read_copy_key(ctx, key, path, value);
     }
@@ -185,6 +190,11 @@ int pgh_config__read_top(pgh_config__ctx *ctx, yaml_node_t *root)
     if (ctx->cfg->slot_name == NULL) {
         ctx->cfg->slot_name = pgh_config__default_slot_name(ctx->cfg->publication_name);
         if (ctx->cfg->slot_name == NULL)
+            return pgh_config__nomem(ctx);
+    }
+    if (ctx->cfg->state_schema == NULL) {
+        ctx->cfg->state_schema = strdup(PGH_CONFIG_DEFAULT_STATE_SCHEMA);
+        if (ctx->cfg->state_schema == NULL)
             return pgh_config__nomem(ctx);
     }
     return 0;

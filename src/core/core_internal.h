@@ -47,6 +47,10 @@ int pgh_core__catchup(pgh_replicate_result *out, pgh_sink *sink, const catchup_c
 int pgh_core__recopy_rows(const catchup_ctx *ctx, const pgh_apply_missing *rows, int n,
                           pgh_error *err);
 
+/* Follow the slot after the checkpoint until a stop request (returns 0) or an error that a
+ * reconnect cannot fix. *applied_txns counts source transactions seen. */
+int pgh_core__follow(uint64_t *applied_txns, const pgh_replicate_opts *o, pgh_error *err);
+
 /* Set every sequence owned by a copied table on the destination from the source. */
 int pgh_core__sync_sequences(int *set_count, PGconn *src, PGconn *dst, const run_tables *t,
                              pgh_error *err);

@@ -7,7 +7,9 @@
 
 #include "core_internal.h"
 #include "pghost/conn.h"
+#include "pghost/buf.h"
 #include "pghost/log.h"
+#include "pghost/state.h"
 #include "pghost/stream.h"
 
 /* Everything one run holds; released by run_dispose. */
@@ -133,9 +135,15 @@ static int slot_retry(run_state *st, bool drop, pgh_lsn lsn, pgh_error *err)
     }
 }
 
+/* The slot outlives the run when asked to, or when something goes on using it. */
+static bool keeps_slot(const pgh_replicate_opts *o)
+{
+    return o->keep_slot || o->follow || o->handoff_subscription != NULL;
+}
+
 static int finish_slot(run_state *st, pgh_replicate_result *out, pgh_error *err)
 {
-    if (!st->o->keep_slot) {
+    if (!keeps_slot(st->o)) {
         int rc = slot_retry(st, true, 0, err);
         if (rc == 0)
             st->slot_created = false;
@@ -160,7 +168,7 @@ static int finish_slot(run_state *st, pgh_replicate_result *out, pgh_error *err)
 
 static void run_dispose(run_state *st, int rc)
 {
-    if (rc != 0 && st->slot_created && !st->o->keep_slot && st->src) {
+    if (rc != 0 && st->slot_created && !keeps_slot(st->o) && st->src) {
         if (slot_retry(st, true, 0, NULL) == 0)
             pgh_log(PGH_LOG_INFO, "replicate", "dropped replication slot %s after the failure",
                     st->o->config->slot_name);
@@ -216,15 +224,94 @@ static int run_steps(run_state *st, pgh_replicate_result *out, pgh_error *err)
     return rc;
 }
 
+/* --follow on a slot that is already following: check that the slot is still there. */
+static int check_resume(run_state *st, pgh_replicate_result *out, pgh_error *err)
+{
+    const pgh_config *cfg = st->o->config;
+    pgh_state state;
+    int rc = pgh_state_read(&state, st->dst, cfg->state_schema, cfg->slot_name, err);
+    if (rc != 0 || !state.found)
+        return rc;
+    const char *params[1] = {cfg->slot_name};
+    PGresult *res = NULL;
+    rc = pgh_conn_query(&res, st->src,
+                        "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1,
+                        params, err);
+    bool exists = rc == 0 && PQntuples(res) == 1;
+    PQclear(res);
+    if (rc == 0 && !exists)
+        return pgh_error_set(err, PGH_ENOTFOUND,
+                             "replication slot %s no longer exists on the source, but %s.state "
+                             "says it was following it (applied up to " PGH_LSN_FMT "): changes "
+                             "since then are lost; run pghost teardown, then sync again",
+                             cfg->slot_name, cfg->state_schema, PGH_LSN_ARGS(state.applied_lsn));
+    out->resumed = rc == 0;
+    out->checkpoint_lsn = state.checkpoint_lsn;
+    return rc;
+}
+
+/* After the sync: the position row that following starts from. */
+static int record_follow_start(run_state *st, const pgh_replicate_result *out, pgh_error *err)
+{
+    const pgh_config *cfg = st->o->config;
+    pgh_state state = {.found = true,
+                       .applied_lsn = out->checkpoint_lsn,
+                       .checkpoint_lsn = out->checkpoint_lsn};
+    snprintf(state.phase, sizeof(state.phase), "follow");
+    int rc = pgh_state_ensure(st->dst, cfg->state_schema, err);
+    if (rc == 0)
+        rc = pgh_state_write(st->dst, cfg->state_schema, cfg->slot_name, &state, err);
+    return rc;
+}
+
+/* --handoff-subscription: a native subscription takes over the kept slot. */
+static int handoff(run_state *st, pgh_error *err)
+{
+    const pgh_config *cfg = st->o->config;
+    char *name = pgh_conn_ident(st->dst, st->o->handoff_subscription);
+    char *pub = pgh_conn_ident(st->dst, cfg->publication_name);
+    char *conn = pgh_conn_literal(st->dst, cfg->source_connection, strlen(cfg->source_connection));
+    char *slot = pgh_conn_literal(st->dst, cfg->slot_name, strlen(cfg->slot_name));
+    int rc = (name && pub && conn && slot) ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    if (rc == 0) {
+        pgh_buf sql;
+        pgh_buf_init(&sql, 0);
+        pgh_buf_printf(&sql,
+                       "CREATE SUBSCRIPTION %s CONNECTION %s PUBLICATION %s WITH (create_slot = "
+                       "false, slot_name = %s, copy_data = false)",
+                       name, conn, pub, slot);
+        rc = pgh_conn_exec(st->dst, pgh_buf_str(&sql), err);
+        pgh_buf_dispose(&sql);
+        if (rc != 0)
+            pgh_error_prefix(err, "creating subscription %s on the destination",
+                             st->o->handoff_subscription);
+    }
+    free(name);
+    free(pub);
+    free(conn);
+    free(slot);
+    return rc;
+}
+
 int pgh_replicate_run(pgh_replicate_result *out, const pgh_replicate_opts *opts,
                       pgh_error *err)
 {
     memset(out, 0, sizeof(*out));
     run_state st = {.o = opts};
     int rc = connect_both(&st, err);
-    if (rc == 0)
+    if (rc == 0 && opts->follow)
+        rc = check_resume(&st, out, err);
+    if (rc == 0 && !out->resumed)
         rc = run_steps(&st, out, err);
+    if (rc == 0 && opts->follow && !out->resumed)
+        rc = record_follow_start(&st, out, err);
+    if (rc == 0 && !out->resumed && opts->checkpoint_reached)
+        opts->checkpoint_reached(out, opts->progress_payload);
+    if (rc == 0 && opts->handoff_subscription)
+        rc = handoff(&st, err);
     run_dispose(&st, rc);
+    if (rc == 0 && opts->follow)
+        rc = pgh_core__follow(&out->followed_txns, opts, err);
     return rc;
 }
 

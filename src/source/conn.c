@@ -148,8 +148,9 @@ int pgh_conn_error(pgh_error *err, PGconn *conn, const PGresult *res, const char
     const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     int code = PGH_ESQL;
+    /* The connection is gone, or the server is ending it (shutdown, terminate_backend). */
     if (conn == NULL || PQstatus(conn) != CONNECTION_OK || state == NULL ||
-        strncmp(state, "08", 2) == 0)
+        strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0)
         code = PGH_ECONN;
     if (msg == NULL)
         msg = conn ? PQerrorMessage(conn) : "no connection";

@@ -1,0 +1,37 @@
+/*
+ * pghost/lifecycle.h - what `pghost status` shows and what `pghost teardown` removes.
+ */
+#ifndef PGHOST_LIFECYCLE_H
+#define PGHOST_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pghost/config.h"
+#include "pghost/error.h"
+#include "pghost/state.h"
+
+typedef struct pgh_status {
+    bool slot_exists;
+    bool slot_active;        /* a walsender is streaming from it */
+    int slot_active_pid;     /* that walsender's pid, 0 when inactive */
+    pgh_lsn restart_lsn;     /* oldest WAL the slot keeps */
+    pgh_lsn confirmed_lsn;   /* confirmed_flush_lsn */
+    pgh_lsn source_lsn;      /* pg_current_wal_lsn() on the source */
+    int64_t retained_bytes;  /* WAL the slot holds back: source_lsn - restart_lsn */
+    pgh_state state;         /* the destination's position row */
+} pgh_status;
+
+/* Read the slot on the source and the position on the destination. */
+int pgh_status_read(pgh_status *out, const pgh_config *cfg, pgh_error *err);
+
+/*
+ * Remove what pghost created for this configuration: the replication slot on the source and
+ * the position row (then the state table and schema when nothing else is in them) on the
+ * destination. Idempotent: what is already gone is skipped. A slot in use (an applier is
+ * running) is not dropped: PGH_EPRECOND naming the pid.
+ */
+int pgh_teardown(bool *out_slot_dropped, bool *out_state_dropped, const pgh_config *cfg,
+                 pgh_error *err);
+
+#endif

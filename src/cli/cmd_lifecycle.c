@@ -1,0 +1,142 @@
+/* pghost status and pghost teardown. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "pghost/config.h"
+#include "pghost/lifecycle.h"
+
+static const char STATUS_USAGE[] =
+    "Usage: pghost status [--json] CONFIG.yaml\n"
+    "\n"
+    "Show the replication slot on the source (active or not, confirmed LSN, WAL it retains)\n"
+    "and the position pghost --follow recorded on the destination.\n";
+
+static const char TEARDOWN_USAGE[] =
+    "Usage: pghost teardown CONFIG.yaml\n"
+    "\n"
+    "Drop what pghost created: the replication slot on the source, and its position row in\n"
+    "<state_schema>.state on the destination (the table and schema too when nothing else is in\n"
+    "them). Safe to run again. A slot still in use is not dropped.\n";
+
+static const char *env_lookup(const char *name, void *payload)
+{
+    (void)payload;
+    return getenv(name);
+}
+
+/* Parse [--json] CONFIG; returns 0, -1 after --help, or an exit code. */
+static int parse(int argc, char **argv, const char *usage, bool allow_json, bool *json,
+                 pgh_config **cfg)
+{
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(usage, stdout);
+            return -1;
+        }
+        if (c == 'j' && allow_json) {
+            *json = true;
+            continue;
+        }
+        pgh_cli_error("unknown option \"%s\" for %s: see pghost %s --help", argv[optind - 1],
+                      argv[0], argv[0]);
+        return PGH_EXIT_USAGE;
+    }
+    if (optind != argc - 1) {
+        pgh_cli_error("%s needs exactly one configuration file: pghost %s CONFIG.yaml", argv[0],
+                      argv[0]);
+        return PGH_EXIT_USAGE;
+    }
+    pgh_error err;
+    pgh_error_clear(&err);
+    if (pgh_config_load(cfg, argv[optind], env_lookup, NULL, &err) != 0) {
+        pgh_cli_error("%s", err.message);
+        return PGH_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static void print_status_text(const pgh_config *cfg, const pgh_status *s)
+{
+    printf("slot %s: ", cfg->slot_name);
+    if (!s->slot_exists)
+        printf("does not exist on the source\n");
+    else
+        printf("%s, confirmed " PGH_LSN_FMT ", retains %.1f MB of WAL (source at " PGH_LSN_FMT
+               ")\n",
+               s->slot_active ? "active" : "inactive", PGH_LSN_ARGS(s->confirmed_lsn),
+               (double)s->retained_bytes / 1e6, PGH_LSN_ARGS(s->source_lsn));
+    if (s->state.found)
+        printf("destination: %s, applied up to " PGH_LSN_FMT " (checkpoint " PGH_LSN_FMT ")\n",
+               s->state.phase, PGH_LSN_ARGS(s->state.applied_lsn),
+               PGH_LSN_ARGS(s->state.checkpoint_lsn));
+    else
+        printf("destination: no position recorded in %s.state\n", cfg->state_schema);
+}
+
+static void print_status_json(const pgh_config *cfg, const pgh_status *s)
+{
+    printf("{\"slot\":{\"name\":\"%s\",\"exists\":%s,\"active\":%s,\"active_pid\":%d,"
+           "\"confirmed_lsn\":\"" PGH_LSN_FMT "\",\"restart_lsn\":\"" PGH_LSN_FMT "\","
+           "\"retained_wal_bytes\":%lld,\"source_lsn\":\"" PGH_LSN_FMT "\"},",
+           cfg->slot_name, s->slot_exists ? "true" : "false", s->slot_active ? "true" : "false",
+           s->slot_active_pid, PGH_LSN_ARGS(s->confirmed_lsn), PGH_LSN_ARGS(s->restart_lsn),
+           (long long)s->retained_bytes, PGH_LSN_ARGS(s->source_lsn));
+    if (s->state.found)
+        printf("\"destination\":{\"phase\":\"%s\",\"applied_lsn\":\"" PGH_LSN_FMT "\","
+               "\"checkpoint_lsn\":\"" PGH_LSN_FMT "\"}}\n",
+               s->state.phase, PGH_LSN_ARGS(s->state.applied_lsn),
+               PGH_LSN_ARGS(s->state.checkpoint_lsn));
+    else
+        printf("\"destination\":null}\n");
+}
+
+int pgh_cli_status(int argc, char **argv)
+{
+    bool json = false;
+    pgh_config *cfg = NULL;
+    int rc = parse(argc, argv, STATUS_USAGE, true, &json, &cfg);
+    if (rc != 0)
+        return rc < 0 ? PGH_EXIT_OK : rc;
+    pgh_error err;
+    pgh_error_clear(&err);
+    pgh_status st;
+    rc = pgh_status_read(&st, cfg, &err);
+    if (rc != 0)
+        pgh_cli_error("%s", err.message);
+    else if (json)
+        print_status_json(cfg, &st);
+    else
+        print_status_text(cfg, &st);
+    pgh_config_free(cfg);
+    return rc == 0 ? PGH_EXIT_OK : PGH_EXIT_FAILURE;
+}
+
+int pgh_cli_teardown(int argc, char **argv)
+{
+    bool json = false;
+    pgh_config *cfg = NULL;
+    int rc = parse(argc, argv, TEARDOWN_USAGE, false, &json, &cfg);
+    if (rc != 0)
+        return rc < 0 ? PGH_EXIT_OK : rc;
+    pgh_error err;
+    pgh_error_clear(&err);
+    bool slot = false;
+    bool state = false;
+    rc = pgh_teardown(&slot, &state, cfg, &err);
+    if (rc != 0) {
+        pgh_cli_error("%s", err.message);
+    } else {
+        printf("slot %s: %s\n", cfg->slot_name, slot ? "dropped" : "not there (nothing to do)");
+        printf("position in %s.state: %s\n", cfg->state_schema,
+               state ? "removed" : "not there (nothing to do)");
+    }
+    pgh_config_free(cfg);
+    return rc == 0 ? PGH_EXIT_OK : (rc == PGH_EPRECOND ? PGH_EXIT_PRECOND : PGH_EXIT_FAILURE);
+}
