@@ -402,6 +402,39 @@ static void case_lifecycle(ctx *c)
     puts("status and teardown work");
 }
 
+/* Peak resident memory of a running process, from /proc (kB), or -1. */
+static long peak_rss_kb(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    char line[256];
+    long kb = -1;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            kb = strtol(line + 6, NULL, 10);
+    fclose(f);
+    return kb;
+}
+
+/* One source transaction of 1,000,000 rows: applied whole, with memory that does not grow. */
+static void case_big_txn(ctx *c)
+{
+    pid_t pid = spawn_pghost(c, "replicate", "--follow");
+    wait_following(c, pid);
+    long before = peak_rss_kb(pid);
+    pgh_test_exec(c->s, "INSERT INTO t SELECT g, g %% 7, md5(g::text) "
+                        "FROM generate_series(1000001, 2000000) g");
+    fence_and_compare(c, 1);
+    long peak = peak_rss_kb(pid);
+    printf("peak RSS of pghost: %ld kB before, %ld kB after a 1,000,000-row transaction\n",
+           before, peak);
+    PGH_CHECK(peak > 0 && peak < 64 * 1024, "peak RSS %ld kB is over 64 MB", peak);
+    stop_pghost(c, pid);
+}
+
 int main(int argc, char **argv)
 {
     PGH_CHECK(argc == 2, "usage: it_follow CASE");
@@ -426,6 +459,8 @@ int main(int argc, char **argv)
         case_handoff(&c);
     else if (strcmp(name, "lifecycle") == 0)
         case_lifecycle(&c);
+    else if (strcmp(name, "big_txn") == 0)
+        case_big_txn(&c);
     else
         pgh_test_fail("unknown case %s", name);
     teardown(&c);
