@@ -19,6 +19,8 @@
  *   copy_worker_count                  integer 1..64 (default 4)
  *   copy_use_keyset_pagination         boolean (default true)
  *   copy_format                        auto | binary | text (default auto)
+ *   destination                        postgres (default) | stdout: JSON lines instead of a
+ *                                      destination server (destination_connection then unused)
  *   state_schema                       string (default "pghost"): schema on the destination
  *                                      holding pghost's position (pghost.state)
  * A table needs source_table_name; source_schema_name defaults to "public", the destination
@@ -44,6 +46,14 @@ typedef enum pgh_copy_format_choice {
     PGH_COPY_FORMAT_TEXT,
 } pgh_copy_format_choice;
 
+typedef enum pgh_destination_kind {
+    PGH_DESTINATION_POSTGRES = 0, /* apply to destination_connection */
+    PGH_DESTINATION_STDOUT,       /* JSON lines on stdout (pghost/json_sink.h) */
+} pgh_destination_kind;
+
+/* "postgres" or "stdout" (any case). Returns 0 or PGH_ECONFIG. */
+int pgh_config_destination_parse(pgh_destination_kind *out, const char *name);
+
 typedef struct pgh_table_map {
     char *source_schema; /* owned */
     char *source_table;  /* owned */
@@ -65,6 +75,7 @@ typedef struct pgh_config {
     bool copy_use_keyset_pagination;    /* keyset (true) or key ranges (false) */
     pgh_copy_format_choice copy_format;
     char *state_schema;                 /* owned; defaulted to "pghost" */
+    pgh_destination_kind destination;
 } pgh_config;
 
 /* Looks up an environment variable; returns NULL when unset. */

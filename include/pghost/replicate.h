@@ -10,12 +10,17 @@
  *   6. set sequences owned by the copied tables; drop the slot (or keep it, advanced to the
  *      checkpoint, for a subscription to take over)
  * Afterwards every destination table equals its source table as of the checkpoint.
+ *
+ * With destination: stdout there is no copy: the slot (created when missing) is streamed as
+ * JSON lines (pghost/json_sink.h) to json_out until *cancel is set; the slot's confirmed
+ * position is the only state, so a re-run carries on from it.
  */
 #ifndef PGHOST_REPLICATE_H
 #define PGHOST_REPLICATE_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "pghost/apply.h"
 #include "pghost/config.h"
@@ -63,6 +68,7 @@ typedef struct pgh_replicate_opts {
     /* Called once the sync reached its checkpoint (not on a resumed follow), before following
      * or handing off. May be NULL. */
     void (*checkpoint_reached)(const pgh_replicate_result *result, void *payload);
+    FILE *json_out;                   /* borrowed: where destination: stdout writes its lines */
     pgh_copy_progress_fn copy_progress; /* may be NULL */
     pgh_catchup_progress_fn catchup_progress; /* may be NULL */
     void *progress_payload;
@@ -71,7 +77,7 @@ typedef struct pgh_replicate_opts {
 
 #define PGH_REPLICATE_OPTS_VERSION 1
 #define PGH_REPLICATE_OPTS_INIT {PGH_REPLICATE_OPTS_VERSION, NULL, false, false, NULL, NULL, \
-                                 NULL, false, NULL, NULL, NULL, NULL, NULL, 250}
+                                 NULL, false, NULL, NULL, NULL, NULL, NULL, NULL, 250}
 
 /*
  * Run the sync. Returns 0 when every table was copied and caught up to the checkpoint;

@@ -27,6 +27,10 @@ static const char USAGE[] =
     "  --handoff-subscription NAME\n"
     "                            after the checkpoint, create the native subscription NAME on\n"
     "                            the destination, on pghost's slot (no copy, no new slot)\n"
+    "  --to postgres|stdout      where changes go (overrides the destination key): stdout\n"
+    "                            writes every change of the tables as one JSON line, with no\n"
+    "                            copy, from the slot (created when missing) until stopped; a\n"
+    "                            re-run carries on where the slot was confirmed\n"
     "  --keep-slot               keep the replication slot, positioned at the checkpoint, and\n"
     "                            print how to attach a native subscription to it\n"
     "  --truncate-destination    empty the destination tables first instead of refusing\n"
@@ -57,6 +61,7 @@ static const char *env_lookup(const char *name, void *payload)
 }
 
 typedef struct cli_opts {
+    const char *to;
     bool follow;
     const char *handoff;
     bool keep_slot;
@@ -72,6 +77,7 @@ static int parse_args(cli_opts *o, int argc, char **argv)
     static const struct option longopts[] = {
         {"keep-slot", no_argument, NULL, 'k'},
         {"follow", no_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 'T'},
         {"handoff-subscription", required_argument, NULL, 's'},
         {"truncate-destination", no_argument, NULL, 't'},
         {"before-checkpoint", required_argument, NULL, 'b'},
@@ -87,6 +93,7 @@ static int parse_args(cli_opts *o, int argc, char **argv)
         switch (c) {
         case 'k': o->keep_slot = true; break;
         case 'f': o->follow = true; break;
+        case 'T': o->to = optarg; break;
         case 's': o->handoff = optarg; break;
         case 't': o->truncate = true; break;
         case 'b': o->before_checkpoint = optarg; break;
@@ -243,8 +250,20 @@ int pgh_cli_replicate(int argc, char **argv)
         pgh_cli_error("%s", err.message);
         return PGH_EXIT_USAGE;
     }
+    if (o.to && pgh_config_destination_parse(&cfg->destination, o.to) != 0) {
+        pgh_cli_error("--to must be postgres or stdout, not \"%s\"", o.to);
+        pgh_config_free(cfg);
+        return PGH_EXIT_USAGE;
+    }
+    if (cfg->destination == PGH_DESTINATION_POSTGRES && cfg->destination_connection == NULL) {
+        pgh_cli_error("%s: destination_connection is not set: add it, or use --to stdout",
+                      o.config_path);
+        pgh_config_free(cfg);
+        return PGH_EXIT_USAGE;
+    }
+    bool to_stdout = cfg->destination == PGH_DESTINATION_STDOUT;
     install_signals();
-    pgh_progress *progress = pgh_progress_new(o.progress);
+    pgh_progress *progress = pgh_progress_new(o.progress && !to_stdout);
     pgh_replicate_opts ro = PGH_REPLICATE_OPTS_INIT;
     ro.config = cfg;
     ro.keep_slot = o.keep_slot;
@@ -255,6 +274,7 @@ int pgh_cli_replicate(int argc, char **argv)
     ro.copy_progress = pgh_progress_copy;
     ro.catchup_progress = pgh_progress_catchup;
     ro.progress_payload = progress;
+    ro.json_out = stdout;
     ro.checkpoint_reached = on_checkpoint;
     g_print = (print_ctx){cfg, o.keep_slot && !o.follow && !o.handoff, progress};
     if (o.before_checkpoint) {
@@ -267,10 +287,11 @@ int pgh_cli_replicate(int argc, char **argv)
     if (rc == 0 && o.handoff)
         printf("subscription %s now replicates from slot %s, starting at the checkpoint\n",
                o.handoff, cfg->slot_name);
-    if (rc == 0 && o.follow)
-        printf("stopped following slot %s after %llu source transactions; run the same command "
-               "to resume\n",
-               cfg->slot_name, (unsigned long long)result.followed_txns);
+    if (rc == 0 && (o.follow || to_stdout))
+        pgh_log(PGH_LOG_INFO, "follow",
+                "stopped following slot %s after %llu source transactions; run the same command "
+                "to resume",
+                cfg->slot_name, (unsigned long long)result.followed_txns);
     else if (err.lsn)
         pgh_cli_error("%s (at LSN " PGH_LSN_FMT ")", err.message, PGH_LSN_ARGS(err.lsn));
     else

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config_int.h"
 #include "pghost/buf.h"
@@ -227,4 +228,15 @@ void pgh_config_free(pgh_config *cfg)
     free(cfg->slot_name);
     free(cfg->state_schema);
     free(cfg);
+}
+
+int pgh_config_destination_parse(pgh_destination_kind *out, const char *name)
+{
+    if (strcasecmp(name, "postgres") == 0)
+        *out = PGH_DESTINATION_POSTGRES;
+    else if (strcasecmp(name, "stdout") == 0)
+        *out = PGH_DESTINATION_STDOUT;
+    else
+        return PGH_ECONFIG;
+    return 0;
 }

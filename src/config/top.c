@@ -27,6 +27,7 @@ enum {
     K_KEYSET,
     K_FORMAT,
     K_STATE_SCHEMA,
+    K_DESTINATION,
     K_COUNT,
 };
 
@@ -50,6 +51,7 @@ static const char *const top_keys[K_COUNT] = {
     [K_KEYSET] = "copy_use_keyset_pagination",
     [K_FORMAT] = "copy_format",
     [K_STATE_SCHEMA] = "state_schema",
+    [K_DESTINATION] = "destination",
 };
 
 static const pgh_config__keyset top_keyset = {
@@ -109,6 +111,27 @@ static int read_format(pgh_config__ctx *ctx, const char *path, yaml_node_t *valu
         pgh_config__describe(q, sizeof(q), value), from_env ? " after expansion" : "");
 }
 
+static int read_destination(pgh_config__ctx *ctx, const char *path, yaml_node_t *value)
+{
+    char q[PGH_CONFIG__QUOTE_MAX];
+    char *kind = NULL;
+    bool from_env = false;
+    int rc = pgh_config__read_string(ctx, path, value, &kind, &from_env);
+    if (rc != 0)
+        return rc;
+    pgh_destination_kind parsed;
+    rc = pgh_config_destination_parse(&parsed, kind);
+    free(kind);
+    if (rc == 0) {
+        ctx->cfg->destination = parsed;
+        return 0;
+    }
+    return pgh_config__fail(ctx, pgh_config__line(value),
+                            "%s: expected postgres or stdout, got %s%s", path,
+                            pgh_config__describe(q, sizeof(q), value),
+                            from_env ? " after expansion" : "");
+}
+
 static int read_copy_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node_t *value)
 {
     pgh_config *cfg = ctx->cfg;
@@ -152,6 +175,8 @@ static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node
         return pgh_config__read_tables(ctx, value);
     case K_STATE_SCHEMA:
         return pgh_config__read_name(ctx, path, value, &cfg->state_schema, NULL);
+    case K_DESTINATION:
+        return read_destination(ctx, path, value);
     default:
         return read_copy_key(ctx, key, path, value);
     }
@@ -160,12 +185,16 @@ static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node
 /* The keys that must be present, and the table keys that make no sense on their own. */
 static int check_keys(pgh_config__ctx *ctx, const size_t *lines)
 {
-    static const int required[] = {K_SOURCE_CONNECTION, K_DEST_CONNECTION, K_PUBLICATION};
+    static const int required[] = {K_SOURCE_CONNECTION, K_PUBLICATION};
     static const int need_table[] = {K_SOURCE_SCHEMA, K_DEST_SCHEMA, K_DEST_TABLE};
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
         if (lines[required[i]] == 0)
             return pgh_config__fail(ctx, 0, "missing required key \"%s\"", top_keys[required[i]]);
     }
+    if (lines[K_DEST_CONNECTION] == 0 && ctx->cfg->destination == PGH_DESTINATION_POSTGRES)
+        return pgh_config__fail(ctx, 0, "missing required key \"%s\" (or set destination: "
+                                        "stdout)",
+                                top_keys[K_DEST_CONNECTION]);
     if (lines[K_SOURCE_TABLE] != 0)
         return 0;
     for (size_t i = 0; i < sizeof(need_table) / sizeof(need_table[0]); i++) {

@@ -24,6 +24,17 @@ void pgh_core__tables_dispose(run_tables *t);
 int pgh_core__preflight(run_tables *t, PGconn *src, PGconn *dst, const pgh_replicate_opts *o,
                         pgh_error *err);
 
+/* wal_level, the REPLICATION attribute and (when slot_must_be_free) the slot name. */
+int pgh_core__check_source_server(PGconn *src, const pgh_config *cfg, bool slot_must_be_free,
+                                  pgh_error *err);
+/* The publication exists and publishes every kind of change. */
+int pgh_core__check_publication(PGconn *src, const pgh_config *cfg, pgh_error *err);
+
+/* Stream the slot as JSON lines (destination: stdout): create the slot when missing, else
+ * carry on from its confirmed position; then follow until stopped. */
+int pgh_core__stream_json(pgh_replicate_result *out, const pgh_replicate_opts *o,
+                          pgh_error *err);
+
 /* Empty the destination tables (--truncate-destination). */
 int pgh_core__truncate_destination(PGconn *dst, const run_tables *t, pgh_error *err);
 

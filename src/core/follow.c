@@ -17,6 +17,7 @@
 
 #include "core_internal.h"
 #include "pghost/conn.h"
+#include "pghost/json_sink.h"
 #include "pghost/log.h"
 #include "pghost/state.h"
 #include "pghost/stream.h"
@@ -127,10 +128,26 @@ static bool dest_is_superuser(PGconn *dst)
     return yes;
 }
 
+static int open_stream(follow_loop *f, pgh_lsn applied, pgh_error *err);
+
+/* JSON lines: no destination state; the slot's confirmed position is the position. */
+static int start_json(follow_loop *f, pgh_error *err)
+{
+    const pgh_config *cfg = f->o->config;
+    pgh_json_sink_opts jo = PGH_JSON_SINK_OPTS_INIT;
+    jo.out = f->o->json_out ? f->o->json_out : stdout;
+    jo.tables = cfg->tables;
+    jo.ntables = (int)cfg->ntables;
+    int rc = pgh_json_sink_open(&f->sink, &jo, err);
+    return rc != 0 ? rc : open_stream(f, 0, err);
+}
+
 /* Read the position, open the apply (strict, recording the position) and the stream. */
 static int start(follow_loop *f, pgh_error *err)
 {
     const pgh_config *cfg = f->o->config;
+    if (cfg->destination == PGH_DESTINATION_STDOUT)
+        return start_json(f, err);
     PGconn *ctl = NULL;
     pgh_state st;
     int rc = pgh_conn_open(&ctl, cfg->destination_connection, PGH_CONN_SQL, "destination",
@@ -156,25 +173,29 @@ static int start(follow_loop *f, pgh_error *err)
         rc = pgh_apply_open(&f->sink, &ao, err);
     }
     PQfinish(ctl);
-    if (rc != 0)
-        return rc;
+    return rc != 0 ? rc : open_stream(f, st.applied_lsn, err);
+}
+
+static int open_stream(follow_loop *f, pgh_lsn applied, pgh_error *err)
+{
+    const pgh_config *cfg = f->o->config;
     pgh_stream_opts so = PGH_STREAM_OPTS_INIT;
     so.conninfo = pgh_replicate_replication_conninfo(cfg);
     so.slot = cfg->slot_name;
     so.publication = cfg->publication_name;
     so.app_name = "pghost follow";
-    rc = pgh_stream_open(&f->stream, &so, err);
+    int rc = pgh_stream_open(&f->stream, &so, err);
     if (rc == PGH_ESQL && strcmp(err->sqlstate, "42704") == 0) {
         pgh_error_clear(err);
         rc = pgh_error_set(err, PGH_ENOTFOUND,
                            "replication slot %s no longer exists on the source: the changes after "
                            "LSN " PGH_LSN_FMT " cannot be replayed; run pghost teardown, then sync "
                            "again",
-                           cfg->slot_name, PGH_LSN_ARGS(st.applied_lsn));
+                           cfg->slot_name, PGH_LSN_ARGS(applied));
     }
     if (rc == 0)
         pgh_log(PGH_LOG_INFO, "follow", "following slot %s from " PGH_LSN_FMT, cfg->slot_name,
-                PGH_LSN_ARGS(st.applied_lsn));
+                PGH_LSN_ARGS(applied));
     f->last_flush_ms = now_ms();
     return rc;
 }

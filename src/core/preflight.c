@@ -36,7 +36,8 @@ static int query_value(char *out, size_t out_len, PGconn *conn, const char *sql,
     return 0;
 }
 
-static int check_server(PGconn *src, const pgh_config *cfg, pgh_error *err)
+int pgh_core__check_source_server(PGconn *src, const pgh_config *cfg, bool slot_must_be_free,
+                                  pgh_error *err)
 {
     char v[256];
     int rc = query_value(v, sizeof(v), src, "SELECT current_setting('wal_level')", 0, NULL, err);
@@ -57,11 +58,11 @@ static int check_server(PGconn *src, const pgh_config *cfg, pgh_error *err)
                              "%s REPLICATION as a superuser, or connect as a role that has it",
                              v, v);
     const char *slot[1] = {cfg->slot_name};
-    if (rc == 0)
-        rc = query_value(v, sizeof(v), src,
-                         "SELECT count(*) FROM pg_catalog.pg_replication_slots "
-                         "WHERE slot_name = $1",
-                         1, slot, err);
+    if (rc != 0 || !slot_must_be_free)
+        return rc;
+    rc = query_value(v, sizeof(v), src,
+                     "SELECT count(*) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+                     1, slot, err);
     if (rc == 0 && strcmp(v, "0") != 0)
         return pgh_error_set(err, PGH_EPRECOND,
                              "replication slot %s already exists on the source: set slot_name to "
@@ -71,7 +72,7 @@ static int check_server(PGconn *src, const pgh_config *cfg, pgh_error *err)
     return rc;
 }
 
-static int check_publication(PGconn *src, const pgh_config *cfg, pgh_error *err)
+int pgh_core__check_publication(PGconn *src, const pgh_config *cfg, pgh_error *err)
 {
     const char *params[1] = {cfg->publication_name};
     PGresult *res = NULL;
@@ -206,11 +207,11 @@ int pgh_core__preflight(run_tables *t, PGconn *src, PGconn *dst, const pgh_repli
                         pgh_error *err)
 {
     const pgh_config *cfg = o->config;
-    int rc = check_server(src, cfg, err);
+    int rc = pgh_core__check_source_server(src, cfg, true, err);
     if (rc == 0)
         rc = check_replication_connection(cfg, err);
     if (rc == 0)
-        rc = check_publication(src, cfg, err);
+        rc = pgh_core__check_publication(src, cfg, err);
     t->n = (int)cfg->ntables;
     t->src = calloc(cfg->ntables, sizeof(*t->src));
     t->dst = calloc(cfg->ntables, sizeof(*t->dst));

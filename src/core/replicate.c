@@ -297,6 +297,8 @@ int pgh_replicate_run(pgh_replicate_result *out, const pgh_replicate_opts *opts,
                       pgh_error *err)
 {
     memset(out, 0, sizeof(*out));
+    if (opts->config->destination == PGH_DESTINATION_STDOUT)
+        return pgh_core__stream_json(out, opts, err);
     run_state st = {.o = opts};
     int rc = connect_both(&st, err);
     if (rc == 0 && opts->follow)

@@ -29,6 +29,7 @@
     X(booleans)                                                                                    \
     X(copy_format)                                                                                 \
     X(missing_required_key)                                                                        \
+    X(destination_stdout)                                                                          \
     X(no_table)                                                                                    \
     X(table_missing_source)                                                                        \
     X(table_key_without_source)                                                                    \
@@ -439,7 +440,22 @@ static void missing_required_key(void)
     PARSE_FAILS("destination_connection: b\npublication_name: p\nsource_table_name: t\n",
                 "config.yaml: missing required key \"source_connection\"");
     PARSE_FAILS("source_connection: a\npublication_name: p\nsource_table_name: t\n",
-                "config.yaml: missing required key \"destination_connection\"");
+                "config.yaml: missing required key \"destination_connection\" (or set "
+                "destination: stdout)");
+}
+
+static void destination_stdout(void)
+{
+    pgh_config *cfg = PARSE_OK("source_connection: a\npublication_name: p\n"
+                               "source_table_name: t\ndestination: stdout\n");
+    CHECK(cfg->destination == PGH_DESTINATION_STDOUT);
+    CHECK(cfg->destination_connection == NULL);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T "destination: Postgres\n");
+    CHECK(cfg->destination == PGH_DESTINATION_POSTGRES);
+    pgh_config_free(cfg);
+    PARSE_FAILS(BASE_T "destination: kafka\n",
+                "config.yaml:5: destination: expected postgres or stdout, got \"kafka\"");
 }
 
 static void no_table(void)
