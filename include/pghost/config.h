@@ -21,6 +21,10 @@
  *   copy_format                        auto | binary | text (default auto)
  *   destination                        postgres (default) | stdout: JSON lines instead of a
  *                                      destination server (destination_connection then unused)
+ *   apply_group_max_changes            integer 1..1000000 (default 10000): statements per
+ *                                      destination transaction when grouping source ones
+ *   apply_group_max_delay_ms           integer 0..60000 (default 100): while following, commit
+ *                                      grouped transactions at least this often
  *   state_schema                       string (default "pghost"): schema on the destination
  *                                      holding pghost's position (pghost.state)
  * A table needs source_table_name; source_schema_name defaults to "public", the destination
@@ -39,6 +43,8 @@
 #define PGH_CONFIG_DEFAULT_WORKERS 4
 #define PGH_CONFIG_MAX_WORKERS 64
 #define PGH_CONFIG_DEFAULT_STATE_SCHEMA "pghost"
+#define PGH_CONFIG_DEFAULT_GROUP_CHANGES 10000
+#define PGH_CONFIG_DEFAULT_GROUP_DELAY_MS 100
 
 typedef enum pgh_copy_format_choice {
     PGH_COPY_FORMAT_AUTO = 0, /* binary when every column type is built in, else text */
@@ -76,6 +82,8 @@ typedef struct pgh_config {
     pgh_copy_format_choice copy_format;
     char *state_schema;                 /* owned; defaulted to "pghost" */
     pgh_destination_kind destination;
+    int64_t apply_group_max_changes;    /* statements per grouped destination transaction */
+    int64_t apply_group_max_delay_ms;   /* following: commit at least this often */
 } pgh_config;
 
 /* Looks up an environment variable; returns NULL when unset. */

@@ -102,6 +102,8 @@ static pgh_config *config_new(const char *name)
     if (cfg == NULL)
         return NULL;
     cfg->copy_batch_size = PGH_CONFIG_DEFAULT_BATCH_SIZE;
+    cfg->apply_group_max_changes = PGH_CONFIG_DEFAULT_GROUP_CHANGES;
+    cfg->apply_group_max_delay_ms = PGH_CONFIG_DEFAULT_GROUP_DELAY_MS;
     cfg->copy_worker_count = PGH_CONFIG_DEFAULT_WORKERS;
     cfg->copy_use_keyset_pagination = true;
     cfg->copy_format = PGH_COPY_FORMAT_AUTO;

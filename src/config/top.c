@@ -28,6 +28,8 @@ enum {
     K_FORMAT,
     K_STATE_SCHEMA,
     K_DESTINATION,
+    K_GROUP_CHANGES,
+    K_GROUP_DELAY,
     K_COUNT,
 };
 
@@ -52,6 +54,8 @@ static const char *const top_keys[K_COUNT] = {
     [K_FORMAT] = "copy_format",
     [K_STATE_SCHEMA] = "state_schema",
     [K_DESTINATION] = "destination",
+    [K_GROUP_CHANGES] = "apply_group_max_changes",
+    [K_GROUP_DELAY] = "apply_group_max_delay_ms",
 };
 
 static const pgh_config__keyset top_keyset = {
@@ -177,6 +181,10 @@ static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node
         return pgh_config__read_name(ctx, path, value, &cfg->state_schema, NULL);
     case K_DESTINATION:
         return read_destination(ctx, path, value);
+    case K_GROUP_CHANGES:
+        return pgh_config__read_int(ctx, path, value, 1, 1000000, &cfg->apply_group_max_changes);
+    case K_GROUP_DELAY:
+        return pgh_config__read_int(ctx, path, value, 0, 60000, &cfg->apply_group_max_delay_ms);
     default:
         return read_copy_key(ctx, key, path, value);
     }

@@ -23,7 +23,6 @@
 #include "pghost/stream.h"
 
 #define WAIT_MS 250
-#define GROUP_DELAY_MS 100
 #define STOP_GRACE_MS 3000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 10000
@@ -86,7 +85,8 @@ static int handle(follow_loop *f, const pgh_change *c, pgh_error *err)
         return 0;
     f->in_txn = false;
     (*f->applied_txns)++;
-    if (now_ms() - f->last_flush_ms >= GROUP_DELAY_MS || f->stop_deadline_ms)
+    if (now_ms() - f->last_flush_ms >= f->o->config->apply_group_max_delay_ms ||
+        f->stop_deadline_ms)
         return flush(f, false, err);
     return 0;
 }
@@ -165,6 +165,7 @@ static int start(follow_loop *f, pgh_error *err)
     ao.tables = cfg->tables;
     ao.ntables = (int)cfg->ntables;
     ao.mode = PGH_APPLY_STRICT;
+    ao.group_max_changes = (int)cfg->apply_group_max_changes;
     ao.state_schema = cfg->state_schema;
     ao.slot = cfg->slot_name;
     if (rc == 0) {

@@ -101,6 +101,7 @@ static int run_catchup(run_state *st, pgh_replicate_result *out, pgh_error *err)
     ao.tables = o->config->tables;
     ao.ntables = (int)o->config->ntables;
     ao.replica_role = st->replica_role;
+    ao.group_max_changes = (int)o->config->apply_group_max_changes;
     pgh_sink *sink = NULL;
     int rc = pgh_apply_open(&sink, &ao, err);
     catchup_ctx ctx = {.o = o, .src = st->src, .dst = st->dst, .tables = &st->tables};

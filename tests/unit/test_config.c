@@ -30,6 +30,7 @@
     X(copy_format)                                                                                 \
     X(missing_required_key)                                                                        \
     X(destination_stdout)                                                                          \
+    X(apply_grouping)                                                                              \
     X(no_table)                                                                                    \
     X(table_missing_source)                                                                        \
     X(table_key_without_source)                                                                    \
@@ -442,6 +443,22 @@ static void missing_required_key(void)
     PARSE_FAILS("source_connection: a\npublication_name: p\nsource_table_name: t\n",
                 "config.yaml: missing required key \"destination_connection\" (or set "
                 "destination: stdout)");
+}
+
+static void apply_grouping(void)
+{
+    pgh_config *cfg = PARSE_OK(BASE_T);
+    CHECK(cfg->apply_group_max_changes == 10000 && cfg->apply_group_max_delay_ms == 100);
+    CHECK(strcmp(cfg->state_schema, "pghost") == 0);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T "apply_group_max_changes: 1\napply_group_max_delay_ms: 0\n"
+                          "state_schema: ops\n");
+    CHECK(cfg->apply_group_max_changes == 1 && cfg->apply_group_max_delay_ms == 0);
+    CHECK(strcmp(cfg->state_schema, "ops") == 0);
+    pgh_config_free(cfg);
+    PARSE_FAILS(BASE_T "apply_group_max_changes: 0\n",
+                "config.yaml:5: apply_group_max_changes: expected an integer from 1 to 1000000, "
+                "got \"0\"");
 }
 
 static void destination_stdout(void)
