@@ -54,11 +54,17 @@ typedef struct pgh_copy_opts {
     pgh_copy_progress_fn progress; /* may be NULL: called about every progress_ms */
     void *progress_payload;
     int progress_ms;
+    const char *state_schema;      /* borrowed, may be NULL: when set the copy is resumable: the
+                                      plan and every batch's progress are kept in this schema on
+                                      the destination (tables made by pgh_state_ensure), each
+                                      batch in the same transaction as its rows, and a later
+                                      run with the same slot continues where this one stopped */
+    const char *slot;              /* borrowed: the key of the saved progress */
 } pgh_copy_opts;
 
 #define PGH_COPY_OPTS_VERSION 1
 #define PGH_COPY_OPTS_INIT {PGH_COPY_OPTS_VERSION, NULL, NULL, "pghost copy", 4, 100000, true, \
-                            false, NULL, NULL, NULL, 250}
+                            false, NULL, NULL, NULL, 250, NULL, NULL}
 
 /* Binary COPY when the choice allows and every copied column has a built-in type; else text. */
 pgh_copy_format pgh_copy_choose_format(const pgh_table_info *src, pgh_copy_format_choice choice);

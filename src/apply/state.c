@@ -20,12 +20,21 @@ int pgh_state_ensure(PGconn *dst, const char *schema, pgh_error *err)
     int rc = (s && t) ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
     pgh_buf sql;
     pgh_buf_init(&sql, 0);
+    /* state: one row per slot. copy_tables / copy_ranges: a resumable copy's plan and each
+     * range's progress (see src/source/copy_store.c). */
     pgh_buf_printf(&sql,
                    "CREATE SCHEMA IF NOT EXISTS %s; "
                    "CREATE TABLE IF NOT EXISTS %s (slot_name text PRIMARY KEY, "
                    "phase text NOT NULL, applied_lsn pg_lsn NOT NULL, checkpoint_lsn pg_lsn, "
-                   "updated_at timestamptz NOT NULL DEFAULT now())",
-                   s ? s : "", t ? t : "");
+                   "updated_at timestamptz NOT NULL DEFAULT now()); "
+                   "CREATE TABLE IF NOT EXISTS %s.copy_tables (slot_name text, table_index int, "
+                   "table_name text NOT NULL, arithmetic bool NOT NULL, min_key bigint, "
+                   "width bigint, nranges bigint NOT NULL, nkeys int NOT NULL, bounds text[], "
+                   "PRIMARY KEY (slot_name, table_index)); "
+                   "CREATE TABLE IF NOT EXISTS %s.copy_ranges (slot_name text, table_index int, "
+                   "range_index bigint, last_key text[], done bool NOT NULL, "
+                   "PRIMARY KEY (slot_name, table_index, range_index))",
+                   s ? s : "", t ? t : "", s ? s : "", s ? s : "");
     if (rc == 0) {
         PGresult *res = PQexec(dst, pgh_buf_str(&sql));
         if (PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -124,43 +133,49 @@ static int exec_tolerating(PGconn *dst, const char *sql, const char *tolerated, 
     return rc;
 }
 
+/* Delete the slot's rows from one of pghost's tables, and drop the table when it is empty
+ * (LOCK makes the emptiness check hold). Nothing when the table is not there. */
+static int drop_rows(PGconn *dst, const char *schema, const char *name, const char *slot,
+                     pgh_error *err)
+{
+    char *t = pgh_conn_qualified(dst, schema, name);
+    char *lit = t ? pgh_conn_literal(dst, t, strlen(t)) : NULL;
+    char *slot_lit = pgh_conn_literal(dst, slot, strlen(slot));
+    int rc = (t && lit && slot_lit) ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    if (rc == 0) {
+        pgh_buf sql;
+        pgh_buf_init(&sql, 0);
+        pgh_buf_printf(&sql,
+                       "DO $pghost$ BEGIN IF to_regclass(%s) IS NOT NULL THEN LOCK TABLE %s; "
+                       "DELETE FROM %s WHERE slot_name = %s; "
+                       "IF NOT EXISTS (SELECT 1 FROM %s) THEN DROP TABLE %s; END IF; END IF; "
+                       "END $pghost$",
+                       lit, t, t, slot_lit, t, t);
+        rc = pgh_buf_failed(&sql) ? pgh_error_set(err, PGH_ENOMEM, "out of memory")
+                                  : exec_tolerating(dst, pgh_buf_str(&sql), NULL, err);
+        pgh_buf_dispose(&sql);
+    }
+    free(t);
+    free(lit);
+    free(slot_lit);
+    return rc;
+}
+
 int pgh_state_drop(PGconn *dst, const char *schema, const char *slot, pgh_error *err)
 {
-    pgh_state st;
-    int rc = pgh_state_read(&st, dst, schema, slot, err);
-    if (rc != 0)
-        return rc;
-    char *t = table_name(dst, schema);
+    static const char *const tables[] = {"copy_ranges", "copy_tables", "state"};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof(tables) / sizeof(tables[0]); i++)
+        rc = drop_rows(dst, schema, tables[i], slot, err);
     char *s = pgh_conn_ident(dst, schema);
-    char sql[768];
-    if (t == NULL || s == NULL)
-        rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
-    if (rc == 0 && st.found) {
-        snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE slot_name = $1", t);
-        PGresult *res = NULL;
-        const char *params[1] = {slot};
-        rc = pgh_conn_query(&res, dst, sql, 1, params, err);
-        PQclear(res);
-    }
-    /* The table goes when no other slot has a row in it (the LOCK makes the check hold), the
-     * schema when nothing else is in it (2BP01: dependent objects, so it stays). */
-    char *lit = t ? pgh_conn_literal(dst, t, strlen(t)) : NULL;
-    if (rc == 0 && lit == NULL)
+    if (rc == 0 && s == NULL)
         rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
     if (rc == 0) {
-        snprintf(sql, sizeof(sql),
-                 "DO $pghost$ BEGIN IF to_regclass(%s) IS NOT NULL THEN LOCK TABLE %s; "
-                 "IF NOT EXISTS (SELECT 1 FROM %s) THEN DROP TABLE %s; END IF; END IF; "
-                 "END $pghost$",
-                 lit, t, t, t);
-        rc = exec_tolerating(dst, sql, NULL, err);
-    }
-    free(lit);
-    if (rc == 0) {
+        char sql[256];
+        /* 2BP01: something else lives in the schema; it stays. */
         snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s", s);
         rc = exec_tolerating(dst, sql, "2BP01", err);
     }
-    free(t);
     free(s);
     return rc;
 }

@@ -67,9 +67,10 @@ static int emit_checkpoint(pgh_lsn *marker_lsn, char *marker, size_t marker_len,
 
 /* Read and apply until the marker's transaction commits; *out_lsn is its end LSN. */
 static int replay_to(pgh_lsn *out_lsn, uint64_t *changes, pgh_stream *s, pgh_sink *sink,
-                     const pgh_replicate_opts *o, const char *marker, pgh_lsn marker_lsn,
+                     const catchup_ctx *ctx, const char *marker, pgh_lsn marker_lsn,
                      pgh_error *err)
 {
+    const pgh_replicate_opts *o = ctx->o;
     bool marker_seen = false;
     int64_t last_flush_ms = now_ms();
     for (;;) {
@@ -106,7 +107,8 @@ static int replay_to(pgh_lsn *out_lsn, uint64_t *changes, pgh_stream *s, pgh_sin
         rc = pgh_sink_flush(sink, &flushed, err);
         if (rc != 0)
             return rc;
-        pgh_stream_set_flushed(s, flushed);
+        if (ctx->confirm)
+            pgh_stream_set_flushed(s, flushed);
         last_flush_ms = now_ms();
         if (marker_seen) {
             *out_lsn = c.u.commit.end_lsn;
@@ -126,7 +128,7 @@ static int rounds(pgh_replicate_result *out, pgh_stream *s, pgh_sink *sink,
             return rc;
         pgh_log(PGH_LOG_INFO, "catch-up", "checkpoint written at " PGH_LSN_FMT "; replaying to it",
                 PGH_LSN_ARGS(marker_lsn));
-        rc = replay_to(&out->checkpoint_lsn, &out->changes_seen, s, sink, ctx->o, marker,
+        rc = replay_to(&out->checkpoint_lsn, &out->changes_seen, s, sink, ctx, marker,
                        marker_lsn, err);
         if (rc != 0)
             return rc;

@@ -21,8 +21,10 @@ typedef struct run_tables {
 void pgh_core__tables_dispose(run_tables *t);
 
 /* Every check that must pass before anything is written; fills t on success. */
+/* resuming: an interrupted --follow run goes on, so its slot exists and the destination holds
+ * rows already; those two checks are left out. */
 int pgh_core__preflight(run_tables *t, PGconn *src, PGconn *dst, const pgh_replicate_opts *o,
-                        pgh_error *err);
+                        bool resuming, pgh_error *err);
 
 /* wal_level, the REPLICATION attribute and (when slot_must_be_free) the slot name. */
 int pgh_core__check_source_server(PGconn *src, const pgh_config *cfg, bool slot_must_be_free,
@@ -44,6 +46,7 @@ typedef struct catchup_ctx {
     PGconn *src;                 /* borrowed: ordinary connection to the source */
     PGconn *dst;                 /* borrowed: ordinary connection to the destination */
     const run_tables *tables;    /* borrowed */
+    bool confirm;                /* confirm applied positions to the slot on the way */
 } catchup_ctx;
 
 /* Write a checkpoint (a transactional logical message with prefix PGH_CHECKPOINT_PREFIX) and

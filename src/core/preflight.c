@@ -204,10 +204,10 @@ static int check_replication_connection(const pgh_config *cfg, pgh_error *err)
 }
 
 int pgh_core__preflight(run_tables *t, PGconn *src, PGconn *dst, const pgh_replicate_opts *o,
-                        pgh_error *err)
+                        bool resuming, pgh_error *err)
 {
     const pgh_config *cfg = o->config;
-    int rc = pgh_core__check_source_server(src, cfg, true, err);
+    int rc = pgh_core__check_source_server(src, cfg, !resuming, err);
     if (rc == 0)
         rc = check_replication_connection(cfg, err);
     if (rc == 0)
@@ -225,7 +225,8 @@ int pgh_core__preflight(run_tables *t, PGconn *src, PGconn *dst, const pgh_repli
         if (rc == 0)
             rc = load_table(&t->dst[i], dst, "destination", m->dest_schema, m->dest_table, err);
         if (rc == 0)
-            rc = check_dest_table(t->src[i], t->dst[i], dst, o->truncate_destination, err);
+            rc = check_dest_table(t->src[i], t->dst[i], dst, o->truncate_destination || resuming,
+                                  err);
     }
     return rc;
 }

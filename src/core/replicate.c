@@ -21,6 +21,7 @@ typedef struct run_state {
     pgh_copy_table *copy;        /* owned, tables.n entries */
     bool slot_created;
     bool replica_role;           /* the destination role may skip triggers and FK checks */
+    char resume_phase[16];       /* phase recorded by an interrupted --follow run, or "" */
 } run_state;
 
 static double seconds_since(const struct timespec *start)
@@ -82,6 +83,10 @@ static int run_copy(run_state *st, pgh_replicate_result *out, pgh_error *err)
     co.progress = o->copy_progress;
     co.progress_payload = o->progress_payload;
     co.progress_ms = o->progress_ms;
+    if (o->follow) { /* resumable */
+        co.state_schema = cfg->state_schema;
+        co.slot = cfg->slot_name;
+    }
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     int rc = pgh_copy_run(st->copy, st->tables.n, &co, err);
@@ -104,7 +109,10 @@ static int run_catchup(run_state *st, pgh_replicate_result *out, pgh_error *err)
     ao.group_max_changes = (int)o->config->apply_group_max_changes;
     pgh_sink *sink = NULL;
     int rc = pgh_apply_open(&sink, &ao, err);
-    catchup_ctx ctx = {.o = o, .src = st->src, .dst = st->dst, .tables = &st->tables};
+    /* A resumable run keeps the slot at its start until the checkpoint: an interrupted
+     * catch-up then replays from there again, which also rebuilds the set of missing rows. */
+    catchup_ctx ctx = {.o = o, .src = st->src, .dst = st->dst, .tables = &st->tables,
+                       .confirm = !o->follow};
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     if (rc == 0)
@@ -185,61 +193,162 @@ static void run_dispose(run_state *st, int rc)
     PQfinish(st->dst);
 }
 
-static int run_steps(run_state *st, pgh_replicate_result *out, pgh_error *err)
+/* A resumable run (--follow) records its phase on the destination; others keep no state. */
+static int set_phase(run_state *st, const char *phase, pgh_lsn applied, pgh_lsn checkpoint,
+                     pgh_error *err)
+{
+    if (!st->o->follow)
+        return 0;
+    const pgh_config *cfg = st->o->config;
+    pgh_state state = {.found = true, .applied_lsn = applied, .checkpoint_lsn = checkpoint};
+    snprintf(state.phase, sizeof(state.phase), "%s", phase);
+    return pgh_state_write(st->dst, cfg->state_schema, cfg->slot_name, &state, err);
+}
+
+static int slot_exists(bool *out, run_state *st, pgh_error *err)
+{
+    const char *params[1] = {st->o->config->slot_name};
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, st->src,
+                            "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1,
+                            params, err);
+    *out = rc == 0 && PQntuples(res) == 1;
+    PQclear(res);
+    return rc;
+}
+
+/* Nothing was copied yet when no batch recorded progress (rows and progress commit together). */
+static int nothing_copied(bool *out, run_state *st, pgh_error *err)
+{
+    const pgh_config *cfg = st->o->config;
+    char *t = pgh_conn_qualified(st->dst, cfg->state_schema, "copy_ranges");
+    if (t == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE slot_name = $1", t);
+    free(t);
+    const char *params[1] = {cfg->slot_name};
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, st->dst, sql, 1, params, err);
+    *out = rc == 0 && strcmp(PQgetvalue(res, 0, 0), "0") == 0;
+    PQclear(res);
+    return rc;
+}
+
+/* Create the slot, or on a resumed run find it again. A resumed copy whose slot is gone can
+ * start it anew only if no batch was copied yet; anything else lost changes. */
+static int ensure_slot(run_state *st, pgh_replicate_result *out, const char *resume_phase,
+                       pgh_error *err)
+{
+    const pgh_config *cfg = st->o->config;
+    bool exists = false;
+    bool fresh_ok = true;
+    int rc = resume_phase ? slot_exists(&exists, st, err) : 0;
+    if (rc == 0 && resume_phase && !exists)
+        rc = strcmp(resume_phase, "copy") == 0 ? nothing_copied(&fresh_ok, st, err)
+                                               : (fresh_ok = false, 0);
+    if (rc != 0)
+        return rc;
+    if (exists) {
+        pgh_log(PGH_LOG_INFO, "replicate", "resuming with replication slot %s (phase %s)",
+                cfg->slot_name, resume_phase);
+        st->slot_created = true;
+        return 0;
+    }
+    if (!fresh_ok)
+        return pgh_error_set(err, PGH_ENOTFOUND,
+                             "replication slot %s of the interrupted run no longer exists on the "
+                             "source: changes made since it was created are lost; run pghost "
+                             "teardown, then start over",
+                             cfg->slot_name);
+    pgh_log(PGH_LOG_INFO, "replicate", "creating replication slot %s", cfg->slot_name);
+    rc = pgh_slot_create(&out->slot_lsn, st->src, cfg->slot_name, err);
+    if (rc == 0) {
+        st->slot_created = true;
+        pgh_log(PGH_LOG_INFO, "replicate", "slot %s consistent at " PGH_LSN_FMT "; copying",
+                cfg->slot_name, PGH_LSN_ARGS(out->slot_lsn));
+    }
+    return rc;
+}
+
+static int sync_sequences(run_state *st, pgh_replicate_result *out, pgh_error *err)
+{
+    int *counts = calloc((size_t)st->tables.n, sizeof(int));
+    int rc = counts ? pgh_core__sync_sequences(counts, st->src, st->dst, &st->tables, err)
+                    : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    for (int i = 0; counts && i < st->tables.n; i++)
+        out->tables[i].sequences_set = counts[i];
+    free(counts);
+    return rc;
+}
+
+/* Before the slot: the checks, the state (resumable runs), the truncation. */
+static int prepare(run_state *st, pgh_replicate_result *out, const char *resume_phase,
+                   pgh_error *err)
 {
     const pgh_replicate_opts *o = st->o;
-    int rc = pgh_core__preflight(&st->tables, st->src, st->dst, o, err);
+    int rc = pgh_core__preflight(&st->tables, st->src, st->dst, o, resume_phase != NULL, err);
     if (rc != 0)
         return rc;
     out->ntables = st->tables.n;
     out->tables = calloc((size_t)st->tables.n, sizeof(*out->tables));
     if (out->tables == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
-    if (o->truncate_destination) {
+    if (resume_phase)
+        return 0;
+    if (o->follow)
+        rc = pgh_state_ensure(st->dst, o->config->state_schema, err);
+    if (rc == 0)
+        rc = set_phase(st, "copy", 0, 0, err);
+    if (rc == 0 && o->truncate_destination)
         rc = pgh_core__truncate_destination(st->dst, &st->tables, err);
-        if (rc != 0)
-            return rc;
-    }
-    pgh_log(PGH_LOG_INFO, "replicate", "creating replication slot %s", o->config->slot_name);
-    rc = pgh_slot_create(&out->slot_lsn, st->src, o->config->slot_name, err);
-    if (rc != 0)
-        return rc;
-    st->slot_created = true;
-    pgh_log(PGH_LOG_INFO, "replicate", "slot %s consistent at " PGH_LSN_FMT "; copying",
-            o->config->slot_name, PGH_LSN_ARGS(out->slot_lsn));
-    rc = run_copy(st, out, err);
+    return rc;
+}
+
+/* The sync, from the start or from the phase an interrupted --follow run recorded. */
+static int run_steps(run_state *st, pgh_replicate_result *out, const char *resume_phase,
+                     pgh_error *err)
+{
+    const pgh_replicate_opts *o = st->o;
+    int rc = prepare(st, out, resume_phase, err);
+    if (rc == 0)
+        rc = ensure_slot(st, out, resume_phase, err);
+    bool copy_done = resume_phase && strcmp(resume_phase, "catchup") == 0;
+    if (rc == 0 && !copy_done)
+        rc = run_copy(st, out, err);
+    if (rc == 0)
+        rc = set_phase(st, "catchup", 0, 0, err);
     if (rc == 0 && o->before_checkpoint)
         rc = o->before_checkpoint(o->before_checkpoint_payload, err);
     if (rc == 0)
         rc = run_catchup(st, out, err);
-    if (rc == 0) {
-        int *counts = calloc((size_t)st->tables.n, sizeof(int));
-        rc = counts ? pgh_core__sync_sequences(counts, st->src, st->dst, &st->tables, err)
-                    : pgh_error_set(err, PGH_ENOMEM, "out of memory");
-        for (int i = 0; counts && i < st->tables.n; i++)
-            out->tables[i].sequences_set = counts[i];
-        free(counts);
-    }
+    if (rc == 0)
+        rc = sync_sequences(st, out, err);
+    /* The position before the slot moves: a crash in between resumes at the checkpoint. */
+    if (rc == 0)
+        rc = set_phase(st, "follow", out->checkpoint_lsn, out->checkpoint_lsn, err);
     if (rc == 0)
         rc = finish_slot(st, out, err);
     return rc;
 }
 
-/* --follow on a slot that is already following: check that the slot is still there. */
-static int check_resume(run_state *st, pgh_replicate_result *out, pgh_error *err)
+/* --follow: the phase an earlier run recorded (NULL when none), and whether it is following. */
+static int check_resume(const char **resume_phase, run_state *st, pgh_replicate_result *out,
+                        pgh_error *err)
 {
     const pgh_config *cfg = st->o->config;
     pgh_state state;
+    *resume_phase = NULL;
     int rc = pgh_state_read(&state, st->dst, cfg->state_schema, cfg->slot_name, err);
     if (rc != 0 || !state.found)
         return rc;
-    const char *params[1] = {cfg->slot_name};
-    PGresult *res = NULL;
-    rc = pgh_conn_query(&res, st->src,
-                        "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1,
-                        params, err);
-    bool exists = rc == 0 && PQntuples(res) == 1;
-    PQclear(res);
+    if (strcmp(state.phase, "follow") != 0) {
+        snprintf(st->resume_phase, sizeof(st->resume_phase), "%s", state.phase);
+        *resume_phase = st->resume_phase;
+        return 0;
+    }
+    bool exists = false;
+    rc = slot_exists(&exists, st, err);
     if (rc == 0 && !exists)
         return pgh_error_set(err, PGH_ENOTFOUND,
                              "replication slot %s no longer exists on the source, but %s.state "
@@ -248,20 +357,6 @@ static int check_resume(run_state *st, pgh_replicate_result *out, pgh_error *err
                              cfg->slot_name, cfg->state_schema, PGH_LSN_ARGS(state.applied_lsn));
     out->resumed = rc == 0;
     out->checkpoint_lsn = state.checkpoint_lsn;
-    return rc;
-}
-
-/* After the sync: the position row that following starts from. */
-static int record_follow_start(run_state *st, const pgh_replicate_result *out, pgh_error *err)
-{
-    const pgh_config *cfg = st->o->config;
-    pgh_state state = {.found = true,
-                       .applied_lsn = out->checkpoint_lsn,
-                       .checkpoint_lsn = out->checkpoint_lsn};
-    snprintf(state.phase, sizeof(state.phase), "follow");
-    int rc = pgh_state_ensure(st->dst, cfg->state_schema, err);
-    if (rc == 0)
-        rc = pgh_state_write(st->dst, cfg->state_schema, cfg->slot_name, &state, err);
     return rc;
 }
 
@@ -302,12 +397,11 @@ int pgh_replicate_run(pgh_replicate_result *out, const pgh_replicate_opts *opts,
         return pgh_core__stream_json(out, opts, err);
     run_state st = {.o = opts};
     int rc = connect_both(&st, err);
+    const char *resume_phase = NULL;
     if (rc == 0 && opts->follow)
-        rc = check_resume(&st, out, err);
+        rc = check_resume(&resume_phase, &st, out, err);
     if (rc == 0 && !out->resumed)
-        rc = run_steps(&st, out, err);
-    if (rc == 0 && opts->follow && !out->resumed)
-        rc = record_follow_start(&st, out, err);
+        rc = run_steps(&st, out, resume_phase, err);
     if (rc == 0 && !out->resumed && opts->checkpoint_reached)
         opts->checkpoint_reached(out, opts->progress_payload);
     if (rc == 0 && opts->handoff_subscription)

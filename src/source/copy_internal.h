@@ -19,21 +19,52 @@
 typedef struct copy_plan_table {
     int nkeys;          /* key columns of the table */
     int nbounds;        /* sampled mode: boundaries between ranges */
+    int bounds_cap;
     char ***bounds;     /* owned: nbounds arrays of nkeys quoted literals, ascending */
+    char ***raw;        /* owned: the same boundaries as the values' text, for the state */
     bool arithmetic;    /* integer mode: ranges of width from min */
     int64_t min;
     int64_t width;
     int64_t nranges;    /* ranges of this table */
+    int nprogress;
+    struct copy_progress *progress; /* owned: ranges started by an earlier run, by index */
 } copy_plan_table;
+
+/* A range an earlier, interrupted run started (resumable copies, see copy_store.c). */
+typedef struct copy_progress {
+    int64_t range;   /* range index */
+    bool done;       /* copied completely */
+    char **last_key; /* owned: nkeys text values of the last key copied, NULL when done */
+} copy_progress;
 
 typedef struct copy_plan {
     int ntables;
     copy_plan_table *tables; /* owned, one per pgh_copy_table */
 } copy_plan;
 
-/* Plan every table's ranges, with one short query per table on conn. */
-int pgh_copy__plan(copy_plan *plan, PGconn *conn, pgh_copy_table *tables, int ntables,
-                   const pgh_copy_opts *opts, pgh_error *err);
+/* Add a boundary from the key values' text (quoted into literals on conn). */
+int pgh_copy__add_bound(copy_plan_table *pt, PGconn *conn, const char *const *values,
+                        pgh_error *err);
+
+/* Progress of a range from an earlier run, or NULL. */
+const copy_progress *pgh_copy__progress(const copy_plan_table *pt, int64_t range);
+
+/* Persistence of plan and progress in <state_schema> on the destination (resumable copies).
+ * load: *found is false when no plan was saved for the slot yet. */
+int pgh_copy__store_load(copy_plan *plan, bool *found, PGconn *dst, PGconn *src,
+                         const pgh_copy_table *tables, int ntables, const pgh_copy_opts *opts,
+                         pgh_error *err);
+int pgh_copy__store_save_plan(const copy_plan *plan, PGconn *dst, const pgh_copy_table *tables,
+                              const pgh_copy_opts *opts, pgh_error *err);
+/* Record a batch's end in the open destination transaction. */
+int pgh_copy__store_batch(PGconn *dst, const pgh_copy_opts *opts, int table, int64_t range,
+                          int nkeys, const char *const *last_key, bool done, pgh_error *err);
+
+/* Plan every table's ranges, with one short query per table on conn (the source). With dst (a
+ * destination connection, resumable copies) a plan saved by an earlier run is loaded with its
+ * progress instead, or the new plan is saved. */
+int pgh_copy__plan(copy_plan *plan, PGconn *conn, PGconn *dst, pgh_copy_table *tables,
+                   int ntables, const pgh_copy_opts *opts, pgh_error *err);
 void pgh_copy__plan_dispose(copy_plan *plan);
 
 /* One range's bounds as arrays of literals; lo / hi are NULL when unbounded. They point into

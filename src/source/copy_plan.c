@@ -77,32 +77,73 @@ static bool same_row(PGresult *res, int a, int b, int nkeys)
     return true;
 }
 
+int pgh_copy__add_bound(copy_plan_table *pt, PGconn *conn, const char *const *values,
+                        pgh_error *err)
+{
+    if (pt->nbounds == pt->bounds_cap) {
+        int cap = pt->bounds_cap ? pt->bounds_cap * 2 : 16;
+        char ***b = realloc(pt->bounds, (size_t)cap * sizeof(*b));
+        if (b == NULL)
+            return pgh_error_set(err, PGH_ENOMEM, "out of memory planning the copy");
+        pt->bounds = b;
+        char ***r = realloc(pt->raw, (size_t)cap * sizeof(*r));
+        if (r == NULL)
+            return pgh_error_set(err, PGH_ENOMEM, "out of memory planning the copy");
+        pt->raw = r;
+        pt->bounds_cap = cap;
+    }
+    char **lits = calloc((size_t)pt->nkeys, sizeof(char *));
+    char **raw = calloc((size_t)pt->nkeys, sizeof(char *));
+    pt->bounds[pt->nbounds] = lits;
+    pt->raw[pt->nbounds] = raw;
+    pt->nbounds++;
+    if (lits == NULL || raw == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory planning the copy");
+    for (int k = 0; k < pt->nkeys; k++) {
+        lits[k] = pgh_conn_literal(conn, values[k], strlen(values[k]));
+        raw[k] = strdup(values[k]);
+        if (lits[k] == NULL || raw[k] == NULL)
+            return pgh_error_set(err, PGH_ENOMEM, "out of memory planning the copy");
+    }
+    pt->nranges = pt->nbounds + 1;
+    return 0;
+}
+
 static int take_bounds(copy_plan_table *pt, PGconn *conn, PGresult *res, int nkeys, int nranges,
                        pgh_error *err)
 {
     int nsample = PQntuples(res);
-    pt->bounds = calloc((size_t)nranges, sizeof(char **));
-    if (pt->bounds == NULL)
-        return pgh_error_set(err, PGH_ENOMEM, "out of memory planning the copy");
     int prev = -1;
     for (int i = 1; i < nranges; i++) {
         int row = (int)((int64_t)i * nsample / nranges);
         if (row >= nsample || (prev >= 0 && same_row(res, prev, row, nkeys)))
             continue;
-        char **lits = calloc((size_t)nkeys, sizeof(char *));
-        if (lits == NULL)
-            return pgh_error_set(err, PGH_ENOMEM, "out of memory planning the copy");
-        pt->bounds[pt->nbounds++] = lits;
-        for (int k = 0; k < nkeys; k++) {
-            lits[k] = pgh_conn_literal(conn, PQgetvalue(res, row, k),
-                                       (size_t)PQgetlength(res, row, k));
-            if (lits[k] == NULL)
-                return pgh_error_set(err, PGH_ENOMEM, "out of memory planning the copy");
-        }
+        const char *values[PGH_COPY_MAX_KEYS];
+        for (int k = 0; k < nkeys; k++)
+            values[k] = PQgetvalue(res, row, k);
+        int rc = pgh_copy__add_bound(pt, conn, values, err);
+        if (rc != 0)
+            return rc;
         prev = row;
     }
     pt->nranges = pt->nbounds + 1;
     return 0;
+}
+
+const copy_progress *pgh_copy__progress(const copy_plan_table *pt, int64_t range)
+{
+    int lo = 0;
+    int hi = pt->nprogress - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (pt->progress[mid].range == range)
+            return &pt->progress[mid];
+        if (pt->progress[mid].range < range)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return NULL;
 }
 
 static int plan_sampled(copy_plan_table *pt, PGconn *conn, const pgh_copy_table *t,
@@ -139,15 +180,49 @@ static int plan_sampled(copy_plan_table *pt, PGconn *conn, const pgh_copy_table 
     return rc;
 }
 
-int pgh_copy__plan(copy_plan *plan, PGconn *conn, pgh_copy_table *tables, int ntables,
-                   const pgh_copy_opts *opts, pgh_error *err)
+static int plan_tables(copy_plan *plan, PGconn *conn, pgh_copy_table *tables, int ntables,
+                       const pgh_copy_opts *opts, pgh_error *err);
+
+/* Ranges an earlier run finished count as done from the start. */
+static void count_resumed(const copy_plan *plan, pgh_copy_table *tables)
+{
+    for (int i = 0; i < plan->ntables; i++) {
+        int done = 0;
+        for (int p = 0; p < plan->tables[i].nprogress; p++)
+            done += plan->tables[i].progress[p].done;
+        atomic_store(&tables[i].ranges_total, (int)plan->tables[i].nranges);
+        atomic_store(&tables[i].ranges_done, done);
+    }
+}
+
+int pgh_copy__plan(copy_plan *plan, PGconn *conn, PGconn *dst, pgh_copy_table *tables,
+                   int ntables, const pgh_copy_opts *opts, pgh_error *err)
 {
     plan->ntables = ntables;
     plan->tables = calloc((size_t)(ntables ? ntables : 1), sizeof(*plan->tables));
     if (plan->tables == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "out of memory planning the copy");
-    for (int i = 0; i < ntables; i++) {
+    for (int i = 0; i < ntables; i++)
         plan->tables[i].nkeys = tables[i].src->nkeys;
+    bool found = false;
+    int rc = dst ? pgh_copy__store_load(plan, &found, dst, conn, tables, ntables, opts, err) : 0;
+    if (rc != 0 || found) {
+        if (found)
+            pgh_log(PGH_LOG_INFO, "copy", "resuming the interrupted copy of slot %s",
+                    opts->slot);
+        count_resumed(plan, tables);
+        return rc;
+    }
+    rc = plan_tables(plan, conn, tables, ntables, opts, err);
+    if (rc == 0 && dst)
+        rc = pgh_copy__store_save_plan(plan, dst, tables, opts, err);
+    return rc;
+}
+
+static int plan_tables(copy_plan *plan, PGconn *conn, pgh_copy_table *tables, int ntables,
+                       const pgh_copy_opts *opts, pgh_error *err)
+{
+    for (int i = 0; i < ntables; i++) {
         int rc = opts->keyset ? plan_sampled(&plan->tables[i], conn, &tables[i], opts, err)
                               : plan_arithmetic(&plan->tables[i], conn, &tables[i],
                                                 opts->batch_rows, err);
@@ -163,8 +238,17 @@ int pgh_copy__plan(copy_plan *plan, PGconn *conn, pgh_copy_table *tables, int nt
 
 void pgh_copy__plan_dispose(copy_plan *plan)
 {
-    for (int i = 0; plan->tables && i < plan->ntables; i++)
-        free_bounds(plan->tables[i].bounds, plan->tables[i].nbounds, plan->tables[i].nkeys);
+    for (int i = 0; plan->tables && i < plan->ntables; i++) {
+        copy_plan_table *pt = &plan->tables[i];
+        free_bounds(pt->bounds, pt->nbounds, pt->nkeys);
+        free_bounds(pt->raw, pt->nbounds, pt->nkeys);
+        for (int p = 0; p < pt->nprogress; p++) {
+            for (int k = 0; pt->progress[p].last_key && k < pt->nkeys; k++)
+                free(pt->progress[p].last_key[k]);
+            free(pt->progress[p].last_key);
+        }
+        free(pt->progress);
+    }
     free(plan->tables);
     plan->tables = NULL;
     plan->ntables = 0;

@@ -34,6 +34,7 @@ typedef struct copy_worker {
     pgh_buf sql;          /* owned: scratch for statements */
     pgh_copy_scan scan;   /* owned: scanner of the current batch */
     char *after[PGH_COPY_MAX_KEYS]; /* owned: literals of the last key copied in this range */
+    char *after_raw[PGH_COPY_MAX_KEYS]; /* owned: the same key as the values' text */
     pgh_error err;
 } copy_worker;
 
@@ -44,13 +45,19 @@ static bool stopping(const copy_worker *w)
            (sh->opts->cancel && atomic_load(sh->opts->cancel));
 }
 
-/* Take the next (table, range); false when none is left. */
+/* Take the next (table, range) not finished by an earlier run; false when none is left. */
 static bool next_range(copy_shared *sh, int *table, int64_t *range)
 {
     bool found = false;
     pthread_mutex_lock(&sh->lock);
     while (sh->next_table < sh->ntables) {
-        if (sh->next_range < sh->plan.tables[sh->next_table].nranges) {
+        const copy_plan_table *pt = &sh->plan.tables[sh->next_table];
+        if (sh->next_range < pt->nranges) {
+            const copy_progress *p = pgh_copy__progress(pt, sh->next_range);
+            if (p && p->done) {
+                sh->next_range++;
+                continue;
+            }
             *table = sh->next_table;
             *range = sh->next_range++;
             found = true;
@@ -68,7 +75,22 @@ static void clear_after(copy_worker *w)
     for (int k = 0; k < PGH_COPY_MAX_KEYS; k++) {
         free(w->after[k]);
         w->after[k] = NULL;
+        free(w->after_raw[k]);
+        w->after_raw[k] = NULL;
     }
+}
+
+/* Continue after a key given as the values' text: keep the text and make literals. */
+static int set_after(copy_worker *w, int nkeys, const char *const *texts)
+{
+    clear_after(w);
+    for (int k = 0; k < nkeys; k++) {
+        w->after[k] = pgh_conn_literal(w->src, texts[k], strlen(texts[k]));
+        w->after_raw[k] = strdup(texts[k]);
+        if (w->after[k] == NULL || w->after_raw[k] == NULL)
+            return pgh_error_set(&w->err, PGH_ENOMEM, "out of memory");
+    }
+    return 0;
 }
 
 /* Turn the scanner's last key into SQL literals for the next batch. Binary key values are
@@ -77,7 +99,6 @@ static void clear_after(copy_worker *w)
 static int remember_last_key(copy_worker *w, const pgh_copy_table *t)
 {
     int nkeys = t->src->nkeys;
-    clear_after(w);
     const char *texts[PGH_COPY_MAX_KEYS];
     PGresult *res = NULL;
     if (t->format == PGH_COPY_BINARY) {
@@ -106,12 +127,7 @@ static int remember_last_key(copy_worker *w, const pgh_copy_table *t)
         for (int k = 0; k < nkeys; k++)
             texts[k] = pgh_buf_str(&w->scan.key[k]);
     }
-    int rc = 0;
-    for (int k = 0; k < nkeys && rc == 0; k++) {
-        w->after[k] = pgh_conn_literal(w->src, texts[k], strlen(texts[k]));
-        if (w->after[k] == NULL)
-            rc = pgh_error_set(&w->err, PGH_ENOMEM, "out of memory");
-    }
+    int rc = set_after(w, nkeys, texts);
     PQclear(res);
     return rc;
 }
@@ -165,9 +181,17 @@ static void abandon_source(PGconn *src)
         PQclear(res);
 }
 
-/* Begin COPY IN on the destination and COPY OUT on the source. */
+static bool persisting(const copy_worker *w)
+{
+    return w->shared->opts->state_schema != NULL;
+}
+
+/* Begin COPY IN on the destination and COPY OUT on the source. When the copy is resumable the
+ * destination side runs in a transaction that also records the batch's progress. */
 static int start_batch(copy_worker *w, const pgh_copy_table *t, const copy_bounds *b, bool keyset)
 {
+    if (persisting(w) && pgh_conn_exec(w->dst, "BEGIN", &w->err) != 0)
+        return w->err.code;
     pgh_copy__dest_sql(&w->sql, w->dst, t);
     if (pgh_buf_failed(&w->sql))
         return pgh_error_set(&w->err, PGH_ENOMEM, "out of memory");
@@ -199,9 +223,27 @@ static int start_batch(copy_worker *w, const pgh_copy_table *t, const copy_bound
     return 0;
 }
 
-/* Copy one batch; *rows is how many rows it held. */
-static int copy_batch(copy_worker *w, pgh_copy_table *t, const copy_bounds *b, bool keyset,
-                      uint64_t *rows)
+/* After both COPYs ended well: the next batch's start, the progress row, the commit. */
+static int end_batch(copy_worker *w, const pgh_copy_table *t, int table, int64_t range,
+                     bool keyset, bool *done)
+{
+    *done = !keyset || w->scan.rows < (uint64_t)w->shared->opts->batch_rows;
+    int rc = 0;
+    if (keyset && w->scan.rows > 0)
+        rc = remember_last_key(w, t);
+    if (rc != 0 || !persisting(w))
+        return rc;
+    rc = pgh_copy__store_batch(w->dst, w->shared->opts, table, range, t->src->nkeys,
+                               w->after_raw[0] ? (const char *const *)w->after_raw : NULL, *done,
+                               &w->err);
+    if (rc == 0)
+        rc = pgh_conn_exec(w->dst, "COMMIT", &w->err);
+    return rc;
+}
+
+/* Copy one batch; *rows is how many rows it held, *done whether it ended its range. */
+static int copy_batch(copy_worker *w, pgh_copy_table *t, int table, int64_t range,
+                      const copy_bounds *b, bool keyset, uint64_t *rows, bool *done)
 {
     pgh_copy_scan_dispose(&w->scan);
     int rc = pgh_copy_scan_init(&w->scan, t->format, t->src->nkeys);
@@ -224,6 +266,10 @@ static int copy_batch(copy_worker *w, pgh_copy_table *t, const copy_bounds *b, b
         rc = drc;
     if (rc == 0 && t->format == PGH_COPY_BINARY && !w->scan.trailer_seen)
         rc = pgh_error_set(&w->err, PGH_EPROTO, "the source's binary COPY ended without trailer");
+    if (rc == 0)
+        rc = end_batch(w, t, table, range, keyset, done);
+    if (rc != 0 && persisting(w))
+        pgh_conn_exec(w->dst, "ROLLBACK", NULL);
     *rows = w->scan.rows;
     if (rc == 0) {
         atomic_fetch_add(&t->rows, w->scan.rows);
@@ -242,20 +288,19 @@ static int copy_range(copy_worker *w, int table, int64_t range)
     pgh_copy__range_bounds(&b, &sh->plan.tables[table], range);
     bool keyset = sh->opts->keyset;
     clear_after(w);
-    for (;;) {
+    /* An earlier run copied part of this range: go on after its last key. */
+    const copy_progress *p = pgh_copy__progress(&sh->plan.tables[table], range);
+    if (p && p->last_key && set_after(w, t->src->nkeys, (const char *const *)p->last_key) != 0)
+        return w->err.code;
+    for (bool done = false; !done;) {
         if (stopping(w))
             return pgh_error_set(&w->err, PGH_ECANCELED, "copy canceled");
         uint64_t rows = 0;
-        int rc = copy_batch(w, t, &b, keyset, &rows);
+        int rc = copy_batch(w, t, table, range, &b, keyset, &rows, &done);
         if (rc != 0) {
             pgh_error_prefix(&w->err, "copy of %s.%s", t->src->schema, t->src->name);
             return rc;
         }
-        if (!keyset || rows < (uint64_t)sh->opts->batch_rows)
-            break;
-        rc = remember_last_key(w, t);
-        if (rc != 0)
-            return rc;
     }
     atomic_fetch_add(&t->ranges_done, 1);
     return 0;
@@ -344,6 +389,7 @@ int pgh_copy_run(pgh_copy_table *tables, int ntables, const pgh_copy_opts *opts,
     copy_shared sh = {.tables = tables, .ntables = ntables, .opts = opts};
     pthread_mutex_init(&sh.lock, NULL);
     PGconn *planner = NULL;
+    PGconn *store = NULL;
     int nworkers = opts->workers < 1 ? 1 : opts->workers;
     copy_worker *workers = calloc((size_t)nworkers, sizeof(*workers));
     pthread_t *threads = calloc((size_t)nworkers, sizeof(*threads));
@@ -352,9 +398,13 @@ int pgh_copy_run(pgh_copy_table *tables, int ntables, const pgh_copy_opts *opts,
     if (rc == 0)
         rc = pgh_conn_open(&planner, opts->source_conninfo, PGH_CONN_SQL, "source",
                            opts->app_name, err);
+    if (rc == 0 && opts->state_schema)
+        rc = pgh_conn_open(&store, opts->dest_conninfo, PGH_CONN_SQL, "destination",
+                           opts->app_name, err);
     if (rc == 0)
-        rc = pgh_copy__plan(&sh.plan, planner, tables, ntables, opts, err);
+        rc = pgh_copy__plan(&sh.plan, planner, store, tables, ntables, opts, err);
     PQfinish(planner);
+    PQfinish(store);
     for (int i = 0; rc == 0 && i < nworkers; i++) {
         workers[i].shared = &sh;
         workers[i].id = i;

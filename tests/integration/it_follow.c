@@ -156,7 +156,8 @@ static void wait_following(ctx *c, pid_t pid)
         bool ready = strcmp(n, "t") == 0;
         free(n);
         if (ready) {
-            char *m = pgh_test_value(c->d, "SELECT count(*) FROM pghost.state");
+            char *m = pgh_test_value(c->d, "SELECT count(*) FROM pghost.state "
+                                           "WHERE phase = 'follow'");
             ready = strcmp(m, "1") == 0;
             free(m);
         }
