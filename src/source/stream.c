@@ -56,7 +56,24 @@ static int start_sql(pgh_buf *sql, PGconn *conn, const pgh_stream_opts *o)
     return rc == 0 && pgh_buf_failed(sql) ? PGH_ENOMEM : rc;
 }
 
+static int open_once(pgh_stream **out, const pgh_stream_opts *opts, pgh_error *err);
+
+/* A previous session's walsender may not have noticed yet that its client is gone (after a
+ * crash or kill): the slot then reads as active (55006) for a moment. Retry for up to 15 s. */
 int pgh_stream_open(pgh_stream **out, const pgh_stream_opts *opts, pgh_error *err)
+{
+    for (int attempt = 0;; attempt++) {
+        int rc = open_once(out, opts, err);
+        if (rc == 0 || strcmp(err->sqlstate, "55006") != 0 || attempt >= 75)
+            return rc;
+        pgh_log(PGH_LOG_DEBUG, "stream", "slot %s still in use; retrying", opts->slot);
+        pgh_error_clear(err);
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int open_once(pgh_stream **out, const pgh_stream_opts *opts, pgh_error *err)
 {
     *out = NULL;
     pgh_stream *s = calloc(1, sizeof(*s));

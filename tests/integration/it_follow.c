@@ -248,6 +248,53 @@ static void case_kill9(ctx *c)
     printf("20 kills survived; writers committed %ld transactions\n", atomic_load(&c->writes));
 }
 
+/* kill -9 at random moments across the copy, the catch-up and following, with writers
+ * running, 24 times, re-running the same command after each: at the end every row is there
+ * exactly once. The table is made larger and the batches small so that many kills land in the
+ * copy; the phase each kill hit is counted from the destination's state. */
+static void case_kill9_all(ctx *c)
+{
+    pgh_test_exec(c->s, "INSERT INTO t SELECT g, 0, md5(g::text) FROM generate_series(200001, "
+                        "400000) g");
+    FILE *f = fopen(c->cfg, "w");
+    PGH_CHECK(f != NULL, "config");
+    fprintf(f,
+            "source_connection: %s\ndestination_connection: %s\npublication_name: pub\n"
+            "source_table_name: t\ncopy_batch_size: 1000\ncopy_worker_count: 2\n",
+            c->src_ci, c->dst_ci);
+    fclose(f);
+    start_writer(c);
+    pid_t pid = spawn_pghost(c, "replicate", "--follow");
+    uint64_t r = 777;
+    int in_copy = 0, in_catchup = 0, in_follow = 0;
+    for (int i = 0; i < 24; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        sleep_ms(60 + (int)(r % 500));
+        PGH_CHECK(pgh_test_pid_alive(pid), "pghost died by itself (run %d): %s", c->run,
+                  run_stderr(c, c->run));
+        char *phase = pgh_test_value(c->d, "SELECT CASE WHEN to_regclass('pghost.state') IS NULL "
+                                           "THEN 'none' ELSE (SELECT coalesce(max(phase), 'none') "
+                                           "FROM pghost.state) END");
+        in_copy += strcmp(phase, "copy") == 0 || strcmp(phase, "none") == 0;
+        in_catchup += strcmp(phase, "catchup") == 0;
+        in_follow += strcmp(phase, "follow") == 0;
+        free(phase);
+        kill(pid, SIGKILL);
+        int code = 0;
+        pgh_test_wait(pid, 10, &code);
+        pid = spawn_pghost(c, "replicate", "--follow");
+    }
+    wait_following(c, pid);
+    sleep_ms(500);
+    stop_writer(c);
+    fence_and_compare(c, 1);
+    stop_pghost(c, pid);
+    printf("24 kills (%d in the copy, %d in the catch-up, %d while following); writers "
+           "committed %ld transactions\n",
+           in_copy, in_catchup, in_follow, atomic_load(&c->writes));
+    PGH_CHECK(in_copy > 0, "no kill landed in the copy");
+}
+
 /* pg_ctl restart of the source, then of the destination, while following and writing. */
 static void case_restarts(ctx *c)
 {
@@ -509,6 +556,8 @@ int main(int argc, char **argv)
         case_basic(&c);
     else if (strcmp(name, "kill9") == 0)
         case_kill9(&c);
+    else if (strcmp(name, "kill9_all") == 0)
+        case_kill9_all(&c);
     else if (strcmp(name, "restarts") == 0)
         case_restarts(&c);
     else if (strcmp(name, "idle") == 0)
