@@ -9,21 +9,22 @@
  *   INSERT of an existing key           -> nothing (the copy already has this row or a later one)
  *   UPDATE / DELETE of a missing key    -> nothing (a later DELETE or INSERT settles it)
  *   UPDATE that changes the key         -> old row present: remove any row at the new key, then
- *                                          move the old row (unchanged TOAST columns stay);
- *                                          old row absent: update the row at the new key;
- *                                          neither present: insert the new row, or, when it
- *                                          has unchanged TOAST values the destination never
- *                                          had, record its key as missing (see below)
+ *                                          move the old row; old row absent: update the row at
+ *                                          the new key; neither present: insert the new row.
+ *                                          When the new tuple has unchanged TOAST values, its
+ *                                          key is also recorded for a re-copy (see below)
  *   unchanged TOAST values ('u')        -> left out of the SET list: the destination keeps its
  *                                          value
  * In PGH_APPLY_STRICT mode any of those conflicts is an error: after the checkpoint the two
  * sides are equal and a conflict means divergence.
  *
- * Missing rows: a key move whose old and new key were both copied while the row was elsewhere
- * leaves the row on neither key, and its unchanged TOAST values exist nowhere on the
- * destination. The apply records such keys (and follows them through later moves, deletes and
- * inserts); the caller copies those rows again from the source and replays on to a new
- * checkpoint, exactly as for any copy batch (pgh_apply_take_missing).
+ * Rows to copy again: a key move carries unchanged TOAST values over from the destination's
+ * row at the old key. While copy and stream overlap that row may not be this row at all (the
+ * old key's batch ran after the row left and another row took the key), or there may be no row
+ * on either key. So every key move with unchanged TOAST values records its new key (followed
+ * through later moves, deletes, inserts and truncates); the caller copies those rows again from
+ * the source, replacing what the destination has, and replays on to a new checkpoint, exactly
+ * as for any copy batch (pgh_apply_take_missing).
  *
  * Statements are prepared once per shape and executed with text parameters.
  */

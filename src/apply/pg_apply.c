@@ -306,10 +306,15 @@ static int move_row(apply_sink *a, apply_rel *r, const pgh_tuple *oldtup, const 
         rc = insert_row(a, r, newtup, n, err);
     if (rc != 0)
         return rc;
-    if (*n > 0)
+    /* Unchanged TOAST values came from whatever row the destination had at the old key, and
+     * during the catch-up that may be a later occupant of the key, not this row: have the row
+     * copied again. Without such values the new tuple is the whole row. */
+    if (has_unchanged(newtup)) {
+        if (pgh_apply__missing_add(&a->missing, r, newtup) != 0)
+            return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    } else {
         pgh_apply__missing_remove(&a->missing, r, newtup);
-    else if (pgh_apply__missing_add(&a->missing, r, newtup) != 0)
-        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    }
     return 0;
 }
 

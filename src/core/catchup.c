@@ -137,7 +137,7 @@ static int rounds(pgh_replicate_result *out, pgh_stream *s, pgh_sink *sink,
         rc = pgh_apply_take_missing(&rows, &n, sink, err);
         if (rc == 0 && n > 0) {
             pgh_log(PGH_LOG_INFO, "catch-up",
-                    "%d rows moved past both of their copy batches: copying them again", n);
+                    "%d rows moved with unchanged TOAST values: copying them again", n);
             rc = pgh_core__recopy_rows(ctx, rows, n, err);
             out->rows_recopied += (uint64_t)n;
         }

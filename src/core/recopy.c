@@ -1,7 +1,8 @@
 /*
  * Copying single rows again during the catch-up (see catchup.c): SELECT the row by key on the
- * source, INSERT it on the destination if it is still there. Each row is its own short
- * transaction on both sides, like a copy batch.
+ * source, then in one destination transaction DELETE whatever the destination has at that key
+ * and INSERT the source's row if it is still there. Each row is its own short transaction on
+ * both sides, like a copy batch.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,18 @@ static void select_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *src,
     }
 }
 
-/* INSERT INTO dst (<columns of res>) VALUES ($1, ...) ON CONFLICT DO NOTHING */
+/* DELETE FROM dst WHERE k1 = $1 AND ... */
+static void delete_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *dst)
+{
+    pgh_buf_printf(b, "DELETE FROM %s WHERE ", dst->qualified);
+    for (int k = 0; k < dst->nkeys; k++) {
+        char *q = pgh_conn_ident(conn, dst->cols[dst->key_cols[k]].name);
+        pgh_buf_printf(b, "%s%s = $%d", k ? " AND " : "", q ? q : "", k + 1);
+        free(q);
+    }
+}
+
+/* INSERT INTO dst (<columns of res>) VALUES ($1, ...) */
 static void insert_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *dst, const PGresult *res)
 {
     pgh_buf_printf(b, "INSERT INTO %s (", dst->qualified);
@@ -45,7 +57,40 @@ static void insert_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *dst, cons
     pgh_buf_puts(b, ") OVERRIDING SYSTEM VALUE VALUES (");
     for (int f = 0; f < nf; f++)
         pgh_buf_printf(b, "%s$%d", f ? ", " : "", f + 1);
-    pgh_buf_puts(b, ") ON CONFLICT DO NOTHING");
+    pgh_buf_putc(b, ')');
+}
+
+/* Replace the destination's row at the key with the source's (none when it is gone). */
+static int replace_row(const catchup_ctx *ctx, const pgh_apply_missing *row, PGresult *src_row,
+                       pgh_buf *sql, pgh_error *err)
+{
+    const pgh_table_info *dst = ctx->tables->dst[row->table];
+    int rc = pgh_conn_exec(ctx->dst, "BEGIN", err);
+    pgh_buf_reset(sql);
+    delete_sql(sql, ctx->dst, dst);
+    PGresult *res = NULL;
+    if (rc == 0)
+        rc = pgh_conn_query(&res, ctx->dst, pgh_buf_str(sql), row->nkeys,
+                            (const char *const *)row->keys, err);
+    PQclear(res);
+    int nf = PQnfields(src_row);
+    const char **values = calloc((size_t)(nf ? nf : 1), sizeof(char *));
+    if (rc == 0 && values == NULL)
+        rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    if (rc == 0 && PQntuples(src_row) == 1) {
+        for (int f = 0; f < nf; f++)
+            values[f] = PQgetisnull(src_row, 0, f) ? NULL : PQgetvalue(src_row, 0, f);
+        pgh_buf_reset(sql);
+        insert_sql(sql, ctx->dst, dst, src_row);
+        rc = pgh_conn_query(&res, ctx->dst, pgh_buf_str(sql), nf, values, err);
+        PQclear(res);
+    }
+    free(values);
+    if (rc == 0)
+        rc = pgh_conn_exec(ctx->dst, "COMMIT", err);
+    else
+        pgh_conn_exec(ctx->dst, "ROLLBACK", NULL);
+    return rc;
 }
 
 static int recopy_row(const catchup_ctx *ctx, const pgh_apply_missing *row, pgh_buf *sql,
@@ -60,25 +105,8 @@ static int recopy_row(const catchup_ctx *ctx, const pgh_apply_missing *row, pgh_
     PGresult *res = NULL;
     int rc = pgh_conn_query(&res, ctx->src, pgh_buf_str(sql), row->nkeys,
                             (const char *const *)row->keys, err);
-    if (rc != 0 || PQntuples(res) == 0) {
-        PQclear(res);
-        return rc;
-    }
-    int nf = PQnfields(res);
-    const char **values = calloc((size_t)nf, sizeof(char *));
-    if (values == NULL) {
-        PQclear(res);
-        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
-    }
-    for (int f = 0; f < nf; f++)
-        values[f] = PQgetisnull(res, 0, f) ? NULL : PQgetvalue(res, 0, f);
-    pgh_buf_reset(sql);
-    insert_sql(sql, ctx->dst, dst, res);
-    PGresult *ins = NULL;
-    rc = pgh_buf_failed(sql) ? pgh_error_set(err, PGH_ENOMEM, "out of memory")
-                             : pgh_conn_query(&ins, ctx->dst, pgh_buf_str(sql), nf, values, err);
-    PQclear(ins);
-    free(values);
+    if (rc == 0)
+        rc = replace_row(ctx, row, res, sql, err);
     PQclear(res);
     return rc;
 }

@@ -20,6 +20,9 @@ pgh_integration_test(sync_uuid_w4_seed4 it_concurrent --seed 4 --workers 4 --row
 pgh_integration_test(sync_multi_w4_seed5 it_concurrent --seed 5 --workers 4 --rows 20000 --batch 700 --tables int,comp,uuid --truncate)
 pgh_integration_test(sync_multi_w1_seed6 it_concurrent --seed 6 --workers 1 --rows 10000 --batch 300 --tables uuid,comp,int --truncate)
 pgh_integration_test(sync_range_w4_seed7 it_concurrent --seed 7 --workers 4 --rows 20000 --batch 500 --tables int --range)
+# Keys change hands often: a row moves away and another takes its key while the copy runs.
+pgh_integration_test(sync_tight_w4_seed9 it_concurrent --seed 9 --workers 4 --rows 5000 --batch 100 --tables int,comp,uuid --tight)
+pgh_integration_test(sync_tight_w2_seed10 it_concurrent --seed 10 --workers 2 --rows 5000 --batch 100 --tables int --tight)
 pgh_integration_test(sync_1m_w4_seed8 it_concurrent --seed 8 --workers 4 --rows 1000000 --batch 20000 --tables int,comp --truncate --measure-xact)
 
 add_executable(it_types ${PGH_IT_DIR}/it_types.c)

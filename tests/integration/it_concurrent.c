@@ -56,6 +56,7 @@ typedef struct run_cfg {
     bool range;
     bool truncate;
     bool measure_xact;
+    bool tight;       /* moves and inserts reuse a small key space: keys change hands often */
     int ntables;
     const shape *tables[MAX_TABLES];
 } run_cfg;
@@ -103,22 +104,33 @@ static void pick_row(char *out, size_t len, const shape *sh, uint64_t *rng, long
     }
 }
 
-/* SET clause moving a row to a new, far away key. */
-static void new_key(char *out, size_t len, const shape *sh, uint64_t *rng, long long rows)
+/* Keys that moves and inserts use: far from the loaded rows, and in --tight mode few of them,
+ * so that a key freed by one row is soon taken by another. */
+static long long spare_keys(const run_cfg *c)
 {
-    if (strcmp(sh->name, "int") == 0)
-        snprintf(out, len, "id = %lld", rows * 3 + (long long)(next_rand(rng) % (uint64_t)rows));
-    else if (strcmp(sh->name, "comp") == 0)
-        snprintf(out, len, "region = 'm%02d', n = %d", (int)(next_rand(rng) % 30),
-                 (int)(next_rand(rng) % 1000000));
-    else
-        snprintf(out, len, "id = '%08x-1111-4000-8000-%012llx'", (unsigned)next_rand(rng),
-                 (unsigned long long)(next_rand(rng) & 0xffffffffffffULL));
+    return c->tight ? 300 : c->rows;
 }
 
-static void insert_row(char *out, size_t len, const shape *sh, uint64_t *rng, long long rows)
+/* SET clause moving a row to a new, far away key. */
+static void new_key(char *out, size_t len, const shape *sh, uint64_t *rng, long long rows,
+                    long long spare)
 {
-    long long k = rows + (long long)(next_rand(rng) % (uint64_t)(rows * 2));
+    if (strcmp(sh->name, "int") == 0)
+        snprintf(out, len, "id = %lld", rows * 3 + (long long)(next_rand(rng) % (uint64_t)spare));
+    else if (strcmp(sh->name, "comp") == 0)
+        snprintf(out, len, "region = 'm%02d', n = %d", (int)(next_rand(rng) % 30),
+                 (int)(next_rand(rng) % (uint64_t)(spare * 30)));
+    else
+        snprintf(out, len, "id = '%08x-1111-4000-8000-000000000000'",
+                 (unsigned)(next_rand(rng) % (uint64_t)(spare * 1000)));
+}
+
+static void insert_row(char *out, size_t len, const shape *sh, uint64_t *rng, long long rows,
+                       bool tight)
+{
+    /* tight: half the inserts go where moved rows go, to take keys they left */
+    long long k = tight && next_rand(rng) % 2 ? rows * 3 + (long long)(next_rand(rng) % 300)
+                                               : rows + (long long)(next_rand(rng) % (uint64_t)(rows * 2));
     if (strcmp(sh->name, "int") == 0)
         snprintf(out, len, "INSERT INTO t_int VALUES (%lld, 1, 'ins', NULL) ON CONFLICT DO NOTHING",
                  k);
@@ -144,7 +156,7 @@ static void random_statement(char *out, size_t len, writer *w)
     char set[256];
     int op = (int)(next_rand(&w->rng) % 100);
     if (op < 20) {
-        insert_row(out, len, sh, &w->rng, c->rows);
+        insert_row(out, len, sh, &w->rng, c->rows, c->tight);
         return;
     }
     pick_row(cond, sizeof(cond), sh, &w->rng, c->rows, op >= 80 && op < 88);
@@ -156,7 +168,7 @@ static void random_statement(char *out, size_t len, writer *w)
     else if (op < 75)   /* rewrite the TOAST value */
         snprintf(out, len, "UPDATE %s SET big = " BIG_VALUE " WHERE %s", sh->table, cond);
     else {              /* move the key (80..87: rows with a TOASTed value, sent as 'u') */
-        new_key(set, sizeof(set), sh, &w->rng, c->rows);
+        new_key(set, sizeof(set), sh, &w->rng, c->rows, spare_keys(c));
         snprintf(out, len, "UPDATE %s SET %s WHERE %s", sh->table, set, cond);
     }
 }
@@ -285,6 +297,7 @@ static void parse_args(run_cfg *c, int argc, char **argv)
         {"rows", required_argument, NULL, 'r'},    {"batch", required_argument, NULL, 'b'},
         {"tables", required_argument, NULL, 't'},  {"range", no_argument, NULL, 'g'},
         {"truncate", no_argument, NULL, 'x'},      {"measure-xact", no_argument, NULL, 'm'},
+        {"tight", no_argument, NULL, 'T'},
         {NULL, 0, NULL, 0}};
     *c = (run_cfg){.seed = 1, .workers = 4, .rows = 20000, .batch = 1000};
     char tables[64] = "int";
@@ -299,6 +312,7 @@ static void parse_args(run_cfg *c, int argc, char **argv)
         case 'g': c->range = true; break;
         case 'x': c->truncate = true; break;
         case 'm': c->measure_xact = true; break;
+        case 'T': c->tight = true; break;
         default: pgh_test_fail("bad arguments");
         }
     }
