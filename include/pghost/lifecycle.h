@@ -11,6 +11,15 @@
 #include "pghost/error.h"
 #include "pghost/state.h"
 
+/* Copy progress of one table of a resumable run. */
+typedef struct pgh_status_table {
+    char name[160];         /* destination table, "schema"."name" */
+    int64_t ranges_total;   /* key ranges planned */
+    int64_t ranges_done;    /* key ranges copied completely */
+} pgh_status_table;
+
+#define PGH_STATUS_MAX_TABLES 64
+
 typedef struct pgh_status {
     bool slot_exists;
     bool slot_active;        /* a walsender is streaming from it */
@@ -20,6 +29,8 @@ typedef struct pgh_status {
     pgh_lsn source_lsn;      /* pg_current_wal_lsn() on the source */
     int64_t retained_bytes;  /* WAL the slot holds back: source_lsn - restart_lsn */
     pgh_state state;         /* the destination's position row */
+    int ntables;             /* tables with a saved copy plan (at most PGH_STATUS_MAX_TABLES) */
+    pgh_status_table tables[PGH_STATUS_MAX_TABLES];
 } pgh_status;
 
 /* Read the slot on the source and the position on the destination. */

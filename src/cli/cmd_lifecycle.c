@@ -78,6 +78,21 @@ static void print_status_text(const pgh_config *cfg, const pgh_status *s)
                PGH_LSN_ARGS(s->state.checkpoint_lsn));
     else
         printf("destination: no position recorded in %s.state\n", cfg->state_schema);
+    for (int i = 0; i < s->ntables; i++)
+        printf("copy of %s: %lld of %lld key ranges done\n", s->tables[i].name,
+               (long long)s->tables[i].ranges_done, (long long)s->tables[i].ranges_total);
+}
+
+/* A JSON string of a table name (quotes and backslashes escaped; names have no controls). */
+static void put_json_name(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            putchar('\\');
+        putchar(*s);
+    }
+    putchar('"');
 }
 
 static void print_status_json(const pgh_config *cfg, const pgh_status *s)
@@ -90,11 +105,19 @@ static void print_status_json(const pgh_config *cfg, const pgh_status *s)
            (long long)s->retained_bytes, PGH_LSN_ARGS(s->source_lsn));
     if (s->state.found)
         printf("\"destination\":{\"phase\":\"%s\",\"applied_lsn\":\"" PGH_LSN_FMT "\","
-               "\"checkpoint_lsn\":\"" PGH_LSN_FMT "\"}}\n",
+               "\"checkpoint_lsn\":\"" PGH_LSN_FMT "\"},",
                s->state.phase, PGH_LSN_ARGS(s->state.applied_lsn),
                PGH_LSN_ARGS(s->state.checkpoint_lsn));
     else
-        printf("\"destination\":null}\n");
+        printf("\"destination\":null,");
+    printf("\"copy\":[");
+    for (int i = 0; i < s->ntables; i++) {
+        printf("%s{\"table\":", i ? "," : "");
+        put_json_name(s->tables[i].name);
+        printf(",\"ranges_done\":%lld,\"ranges_total\":%lld}", (long long)s->tables[i].ranges_done,
+               (long long)s->tables[i].ranges_total);
+    }
+    printf("]}\n");
 }
 
 int pgh_cli_status(int argc, char **argv)

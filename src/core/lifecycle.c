@@ -1,6 +1,7 @@
 /* pghost status and pghost teardown: see include/pghost/lifecycle.h. */
 #include "pghost/lifecycle.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,37 @@ static int read_slot(pgh_status *out, PGconn *src, const char *slot, pgh_error *
     return rc;
 }
 
+/* Ranges done per table, from the resumable copy's plan and progress (nothing when none). */
+static int read_copy_progress(pgh_status *out, PGconn *dst, const pgh_config *cfg,
+                              pgh_error *err)
+{
+    if (!out->state.found)
+        return 0;
+    char *tables = pgh_conn_qualified(dst, cfg->state_schema, "copy_tables");
+    char *ranges = pgh_conn_qualified(dst, cfg->state_schema, "copy_ranges");
+    int rc = (tables && ranges) ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "SELECT t.table_name, t.nranges, (SELECT count(*) FROM %s r WHERE r.slot_name = "
+             "t.slot_name AND r.table_index = t.table_index AND r.done) FROM %s t "
+             "WHERE t.slot_name = $1 ORDER BY t.table_index",
+             ranges ? ranges : "", tables ? tables : "");
+    free(tables);
+    free(ranges);
+    const char *params[1] = {cfg->slot_name};
+    PGresult *res = NULL;
+    if (rc == 0)
+        rc = pgh_conn_query(&res, dst, sql, 1, params, err);
+    for (int i = 0; rc == 0 && i < PQntuples(res) && i < PGH_STATUS_MAX_TABLES; i++) {
+        pgh_status_table *t = &out->tables[out->ntables++];
+        snprintf(t->name, sizeof(t->name), "%s", PQgetvalue(res, i, 0));
+        t->ranges_total = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+        t->ranges_done = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+    }
+    PQclear(res);
+    return rc;
+}
+
 int pgh_status_read(pgh_status *out, const pgh_config *cfg, pgh_error *err)
 {
     memset(out, 0, sizeof(*out));
@@ -46,6 +78,8 @@ int pgh_status_read(pgh_status *out, const pgh_config *cfg, pgh_error *err)
                            "pghost status", err);
     if (rc == 0)
         rc = pgh_state_read(&out->state, dst, cfg->state_schema, cfg->slot_name, err);
+    if (rc == 0)
+        rc = read_copy_progress(out, dst, cfg, err);
     PQfinish(src);
     PQfinish(dst);
     return rc;

@@ -420,12 +420,20 @@ static void case_lifecycle(ctx *c)
     int code = -1;
     const char *json = capture(c, "status", "--json", &code);
     PGH_CHECK(code == 0 && strstr(json, "\"name\":\"pghost_pub\",\"exists\":true,\"active\":true") &&
-                  strstr(json, "\"phase\":\"follow\""),
+                  strstr(json, "\"phase\":\"follow\"") &&
+                  strstr(json, "\"copy\":[{\"table\":\"\\\"public\\\".\\\"t\\\"\",\"ranges_done\":"),
               "status --json: %s", json);
     const char *text = capture(c, "status", NULL, &code);
     PGH_CHECK(code == 0 && strstr(text, "slot pghost_pub: active, confirmed ") &&
                   strstr(text, "destination: follow, applied up to "),
               "status: %s", text);
+    /* The copy is complete: every planned range is done. */
+    long long done = -1, total = -2;
+    const char *copy = strstr(text, "copy of \"public\".\"t\": ");
+    PGH_CHECK(copy && sscanf(copy + strlen("copy of \"public\".\"t\": "),
+                             "%lld of %lld key ranges done", &done, &total) == 2 &&
+                  done == total && total > 0,
+              "status shows no complete copy: %s", text);
     capture(c, "teardown", NULL, &code);
     PGH_CHECK(code == 3 && strstr(run_stderr(c, c->run), "is in use by process"),
               "teardown of a slot in use was not refused (%d): %s", code, run_stderr(c, c->run));
