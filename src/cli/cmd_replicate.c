@@ -284,6 +284,12 @@ int pgh_cli_replicate(int argc, char **argv)
     pgh_replicate_result result;
     rc = pgh_replicate_run(&result, &ro, &err);
     pgh_progress_done(progress);
+    /* A resumable run stopped on request: its state is recorded, the same command resumes. */
+    if (rc == PGH_ECANCELED && o.follow && atomic_load(&g_cancel)) {
+        pgh_log(PGH_LOG_INFO, "replicate", "stopped on request; run the same command to resume");
+        rc = 0;
+        o.follow = false; /* nothing more to print */
+    }
     if (rc == 0 && o.handoff)
         printf("subscription %s now replicates from slot %s, starting at the checkpoint\n",
                o.handoff, cfg->slot_name);

@@ -132,10 +132,13 @@ static int remember_last_key(copy_worker *w, const pgh_copy_table *t)
     return rc;
 }
 
-/* Stream the source's COPY OUT into the destination's COPY IN. */
+/* Stream the source's COPY OUT into the destination's COPY IN. A stop request abandons the
+ * batch at once (the caller cancels both sides): a batch is never committed in part. */
 static int pump(copy_worker *w)
 {
     for (;;) {
+        if (stopping(w))
+            return pgh_error_set(&w->err, PGH_ECANCELED, "copy canceled");
         char *buf = NULL;
         int n = PQgetCopyData(w->src, &buf, 0);
         if (n == -1)

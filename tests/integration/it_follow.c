@@ -272,9 +272,12 @@ static void case_kill9_all(ctx *c)
         sleep_ms(60 + (int)(r % 500));
         PGH_CHECK(pgh_test_pid_alive(pid), "pghost died by itself (run %d): %s", c->run,
                   run_stderr(c, c->run));
-        char *phase = pgh_test_value(c->d, "SELECT CASE WHEN to_regclass('pghost.state') IS NULL "
-                                           "THEN 'none' ELSE (SELECT coalesce(max(phase), 'none') "
-                                           "FROM pghost.state) END");
+        char *exists = pgh_test_value(c->d, "SELECT to_regclass('pghost.state') IS NOT NULL");
+        char *phase = strcmp(exists, "t") == 0
+                          ? pgh_test_value(c->d, "SELECT coalesce(max(phase), 'none') FROM "
+                                                 "pghost.state")
+                          : strdup("none");
+        free(exists);
         in_copy += strcmp(phase, "copy") == 0 || strcmp(phase, "none") == 0;
         in_catchup += strcmp(phase, "catchup") == 0;
         in_follow += strcmp(phase, "follow") == 0;
@@ -293,6 +296,45 @@ static void case_kill9_all(ctx *c)
            "committed %ld transactions\n",
            in_copy, in_catchup, in_follow, atomic_load(&c->writes));
     PGH_CHECK(in_copy > 0, "no kill landed in the copy");
+}
+
+/* SIGTERM in the middle of the copy (big batches, so one is running): exit 0 within 5 s, the
+ * state says "copy", and the same command finishes the job. */
+static void case_sigterm_copy(ctx *c)
+{
+    pgh_test_exec(c->s, "INSERT INTO t SELECT g, 0, repeat(md5(g::text), 8) "
+                        "FROM generate_series(200001, 700000) g");
+    FILE *f = fopen(c->cfg, "w");
+    PGH_CHECK(f != NULL, "config");
+    fprintf(f,
+            "source_connection: %s\ndestination_connection: %s\npublication_name: pub\n"
+            "source_table_name: t\ncopy_batch_size: 100000\ncopy_worker_count: 1\n",
+            c->src_ci, c->dst_ci);
+    fclose(f);
+    pid_t pid = spawn_pghost(c, "replicate", "--follow");
+    for (int i = 0; i < 300; i++) { /* until the first batch has committed */
+        char *n = pgh_test_value(c->d, "SELECT to_regclass('pghost.copy_ranges') IS NOT NULL");
+        bool started = strcmp(n, "t") == 0;
+        free(n);
+        if (started) {
+            n = pgh_test_value(c->d, "SELECT count(*) FROM pghost.copy_ranges");
+            started = atoi(n) > 0;
+            free(n);
+        }
+        if (started)
+            break;
+        sleep_ms(20);
+    }
+    sleep_ms(100);
+    stop_pghost(c, pid);
+    char *phase = pgh_test_value(c->d, "SELECT phase FROM pghost.state");
+    PGH_CHECK(strcmp(phase, "copy") == 0, "stopped in phase %s, expected the copy", phase);
+    free(phase);
+    pid = spawn_pghost(c, "replicate", "--follow");
+    wait_following(c, pid);
+    fence_and_compare(c, 1);
+    stop_pghost(c, pid);
+    puts("SIGTERM during the copy: exit 0 in time, and the re-run completes it");
 }
 
 /* pg_ctl restart of the source, then of the destination, while following and writing. */
@@ -566,6 +608,8 @@ int main(int argc, char **argv)
         case_kill9(&c);
     else if (strcmp(name, "kill9_all") == 0)
         case_kill9_all(&c);
+    else if (strcmp(name, "sigterm_copy") == 0)
+        case_sigterm_copy(&c);
     else if (strcmp(name, "restarts") == 0)
         case_restarts(&c);
     else if (strcmp(name, "idle") == 0)
