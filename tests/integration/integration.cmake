@@ -37,7 +37,8 @@ pgh_integration_test(cli_preflight_and_handoff it_cli)
 
 add_executable(it_follow ${PGH_IT_DIR}/it_follow.c)
 target_link_libraries(it_follow PRIVATE pgh_test_harness Threads::Threads)
-target_compile_definitions(it_follow PRIVATE PGH_BINARY="$<TARGET_FILE:pghost>")
+target_compile_definitions(it_follow PRIVATE PGH_BINARY="$<TARGET_FILE:pghost>"
+                           PGH_SANITIZED=$<BOOL:${PGH_SANITIZE}>)
 add_dependencies(it_follow pghost)
 foreach(case basic kill9 kill9_all sigterm_copy restarts idle slot_dropped two_appliers handoff lifecycle big_txn json)
   pgh_integration_test(follow_${case} it_follow ${case})

@@ -529,7 +529,13 @@ static void case_big_txn(ctx *c)
     long peak = peak_rss_kb(pid);
     printf("peak RSS of pghost: %ld kB before, %ld kB after a 1,000,000-row transaction\n",
            before, peak);
+#if PGH_SANITIZED
+    /* AddressSanitizer keeps freed memory in quarantine and adds shadow memory: RSS says
+     * nothing about pghost there. The bound is checked in the plain build. */
+    puts("sanitizer build: the 64 MB bound is checked in the release configuration");
+#else
     PGH_CHECK(peak > 0 && peak < 64 * 1024, "peak RSS %ld kB is over 64 MB", peak);
+#endif
     stop_pghost(c, pid);
 }
 
