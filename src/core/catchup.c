@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core_internal.h"
+#include "pghost/clock.h"
 #include "pghost/conn.h"
 #include "pghost/log.h"
 #include "pghost/stream.h"
@@ -23,12 +24,6 @@
 #define MAX_REPAIR_ROUNDS 50
 #define FLUSH_INTERVAL_MS 1000
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool is_marker(const pgh_change *c, const char *marker)
 {
@@ -72,7 +67,7 @@ static int replay_to(pgh_lsn *out_lsn, uint64_t *changes, pgh_stream *s, pgh_sin
 {
     const pgh_replicate_opts *o = ctx->o;
     bool marker_seen = false;
-    int64_t last_flush_ms = now_ms();
+    int64_t last_flush_ms = pgh_clock_ms();
     for (;;) {
         if (o->cancel && atomic_load(o->cancel))
             return pgh_error_set(err, PGH_ECANCELED, "catch-up canceled");
@@ -101,7 +96,7 @@ static int replay_to(pgh_lsn *out_lsn, uint64_t *changes, pgh_stream *s, pgh_sin
             o->catchup_progress(c.u.commit.commit_lsn, marker_lsn, o->progress_payload);
         /* Durable at the checkpoint, and about every second on the way (so the slot can
          * release WAL); in between, source transactions share destination transactions. */
-        if (!marker_seen && now_ms() - last_flush_ms < FLUSH_INTERVAL_MS)
+        if (!marker_seen && pgh_clock_ms() - last_flush_ms < FLUSH_INTERVAL_MS)
             continue;
         pgh_lsn flushed = 0;
         rc = pgh_sink_flush(sink, &flushed, err);
@@ -109,7 +104,7 @@ static int replay_to(pgh_lsn *out_lsn, uint64_t *changes, pgh_stream *s, pgh_sin
             return rc;
         if (ctx->confirm)
             pgh_stream_set_flushed(s, flushed);
-        last_flush_ms = now_ms();
+        last_flush_ms = pgh_clock_ms();
         if (marker_seen) {
             *out_lsn = c.u.commit.end_lsn;
             return 0;

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "core_internal.h"
+#include "pghost/clock.h"
 #include "pghost/conn.h"
 #include "pghost/json_sink.h"
 #include "pghost/log.h"
@@ -27,18 +28,7 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 10000
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static bool canceled(const pgh_replicate_opts *o)
 {
@@ -66,7 +56,7 @@ static int flush(follow_loop *f, bool idle, pgh_error *err)
      * be confirmed too (as PostgreSQL's own apply worker does); WAL keeps moving. */
     pgh_lsn server = pgh_stream_server_lsn(f->stream);
     pgh_stream_set_flushed(f->stream, idle && server > committed ? server : committed);
-    f->last_flush_ms = now_ms();
+    f->last_flush_ms = pgh_clock_ms();
     return 0;
 }
 
@@ -85,7 +75,7 @@ static int handle(follow_loop *f, const pgh_change *c, pgh_error *err)
         return 0;
     f->in_txn = false;
     (*f->applied_txns)++;
-    if (now_ms() - f->last_flush_ms >= f->o->config->apply_group_max_delay_ms ||
+    if (pgh_clock_ms() - f->last_flush_ms >= f->o->config->apply_group_max_delay_ms ||
         f->stop_deadline_ms)
         return flush(f, false, err);
     return 0;
@@ -96,10 +86,10 @@ static int run_stream(follow_loop *f, pgh_error *err)
 {
     for (;;) {
         if (canceled(f->o) && f->stop_deadline_ms == 0)
-            f->stop_deadline_ms = now_ms() + STOP_GRACE_MS;
+            f->stop_deadline_ms = pgh_clock_ms() + STOP_GRACE_MS;
         if (f->stop_deadline_ms && !f->in_txn)
             return flush(f, false, err);
-        if (f->stop_deadline_ms && now_ms() > f->stop_deadline_ms) {
+        if (f->stop_deadline_ms && pgh_clock_ms() > f->stop_deadline_ms) {
             pgh_log(PGH_LOG_WARN, "follow", "stopping inside a source transaction: it is rolled "
                                             "back on the destination and applied on the next run");
             return 0;
@@ -197,7 +187,7 @@ static int open_stream(follow_loop *f, pgh_lsn applied, pgh_error *err)
     if (rc == 0)
         pgh_log(PGH_LOG_INFO, "follow", "following slot %s from " PGH_LSN_FMT, cfg->slot_name,
                 PGH_LSN_ARGS(applied));
-    f->last_flush_ms = now_ms();
+    f->last_flush_ms = pgh_clock_ms();
     return rc;
 }
 
@@ -215,7 +205,7 @@ static bool backoff_wait(const pgh_replicate_opts *o, int ms)
     for (int waited = 0; waited < ms; waited += 100) {
         if (canceled(o))
             return false;
-        sleep_ms(100);
+        pgh_sleep_ms(100);
     }
     return !canceled(o);
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core_internal.h"
+#include "pghost/clock.h"
 #include "pghost/conn.h"
 #include "pghost/buf.h"
 #include "pghost/log.h"
@@ -139,8 +140,7 @@ static int slot_retry(run_state *st, bool drop, pgh_lsn lsn, pgh_error *err)
                 *err = e;
             return rc;
         }
-        struct timespec ts = {0, 100 * 1000000L};
-        nanosleep(&ts, NULL);
+        pgh_sleep_ms(100);
     }
 }
 

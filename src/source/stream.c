@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "pghost/buf.h"
+#include "pghost/clock.h"
 #include "pghost/conn.h"
 #include "pghost/decode.h"
 #include "pghost/log.h"
@@ -32,12 +33,6 @@ struct pgh_stream {
     int64_t last_status_ms;  /* monotonic time of the last status update */
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int start_sql(pgh_buf *sql, PGconn *conn, const pgh_stream_opts *o)
 {
@@ -68,8 +63,7 @@ int pgh_stream_open(pgh_stream **out, const pgh_stream_opts *opts, pgh_error *er
             return rc;
         pgh_log(PGH_LOG_DEBUG, "stream", "slot %s still in use; retrying", opts->slot);
         pgh_error_clear(err);
-        struct timespec ts = {0, 200 * 1000000L};
-        nanosleep(&ts, NULL);
+        pgh_sleep_ms(200);
     }
 }
 
@@ -107,7 +101,7 @@ static int open_once(pgh_stream **out, const pgh_stream_opts *opts, pgh_error *e
         pgh_stream_close(s);
         return rc;
     }
-    s->last_status_ms = now_ms();
+    s->last_status_ms = pgh_clock_ms();
     *out = s;
     return 0;
 }
@@ -131,7 +125,7 @@ int pgh_stream_send_status(pgh_stream *s, bool reply_requested, pgh_error *err)
                                        reply_requested);
     if (PQputCopyData(s->conn, (const char *)msg, (int)len) != 1 || PQflush(s->conn) != 0)
         return pgh_conn_error(err, s->conn, NULL, "sending a status update to the source");
-    s->last_status_ms = now_ms();
+    s->last_status_ms = pgh_clock_ms();
     return 0;
 }
 
@@ -186,9 +180,9 @@ int pgh_stream_next(pgh_stream *s, pgh_change *out, int timeout_ms, pgh_error *e
 {
     PQfreemem(s->current);
     s->current = NULL;
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = pgh_clock_ms() + timeout_ms;
     for (;;) {
-        int64_t now = now_ms();
+        int64_t now = pgh_clock_ms();
         if (now - s->last_status_ms >= s->status_interval_ms) {
             int rc = pgh_stream_send_status(s, false, err);
             if (rc != 0)
@@ -236,8 +230,8 @@ void pgh_stream_close(pgh_stream *s)
         PQflush(s->conn);
         /* Drain what the server still sends until it acknowledges the end of the stream. */
         char *buf = NULL;
-        int64_t until = now_ms() + 5000;
-        while (now_ms() < until) {
+        int64_t until = pgh_clock_ms() + 5000;
+        while (pgh_clock_ms() < until) {
             int n = PQgetCopyData(s->conn, &buf, 1);
             if (n > 0) {
                 PQfreemem(buf);

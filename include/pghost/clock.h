@@ -1,0 +1,15 @@
+/*
+ * pghost/clock.h - monotonic time and sleeping, for timeouts, intervals and backoff.
+ */
+#ifndef PGHOST_CLOCK_H
+#define PGHOST_CLOCK_H
+
+#include <stdint.h>
+
+/* Milliseconds on the monotonic clock (an arbitrary origin; only differences mean anything). */
+int64_t pgh_clock_ms(void);
+
+/* Sleep for ms milliseconds (returns early only on a signal). */
+void pgh_sleep_ms(int ms);
+
+#endif

@@ -1,0 +1,17 @@
+/* Monotonic time: see include/pghost/clock.h. */
+#include "pghost/clock.h"
+
+#include <time.h>
+
+int64_t pgh_clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void pgh_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
