@@ -259,6 +259,8 @@ static int copy_batch(copy_worker *w, pgh_copy_table *t, int table, int64_t rang
         abandon_source(w->src);
         PQputCopyEnd(w->dst, "pghost: copy batch abandoned");
         finish_results(w->dst, NULL, "");
+        if (persisting(w))
+            pgh_conn_exec(w->dst, "ROLLBACK", NULL);
         return rc;
     }
     rc = finish_results(w->src, &w->err, "copying from the source");
