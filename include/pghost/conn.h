@@ -4,7 +4,7 @@
  *
  * Every connection pghost opens gets the same session settings, so that values move between
  * servers in a form that reads back exactly: DateStyle=ISO, IntervalStyle=postgres,
- * extra_float_digits=3, bytea_output=hex, lc_monetary=C. A connection string may be a libpq
+ * extra_float_digits=3, bytea_output=hex, lc_monetary=C, client_encoding=UTF8. A connection string may be a libpq
  * key=value string or a URI; passwords never appear in any message (pgh_conninfo_mask).
  * Thread-safe: every function works on the connection it is given only.
  */

@@ -217,8 +217,14 @@ static int insert_row(apply_sink *a, apply_rel *r, const pgh_tuple *tup, uint64_
                        pgh_apply__params_add(&a->params, &tup->values[i]));
     }
     pgh_buf_putc(&a->sql, ')');
-    if (a->opts.mode == PGH_APPLY_CATCHUP)
-        pgh_buf_puts(&a->sql, " ON CONFLICT DO NOTHING");
+    /* Only a row at the same key means "the copy has it": a clash on another unique
+     * constraint is an error, never a silently dropped row. */
+    if (a->opts.mode == PGH_APPLY_CATCHUP) {
+        pgh_buf_puts(&a->sql, " ON CONFLICT (");
+        for (int k = 0; k < r->nkeys; k++)
+            pgh_buf_printf(&a->sql, "%s%s", k ? ", " : "", r->col_ident[r->key_att[k]]);
+        pgh_buf_puts(&a->sql, ") DO NOTHING");
+    }
     return run(a, r, n, err);
 }
 

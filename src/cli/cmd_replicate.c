@@ -298,9 +298,9 @@ int pgh_cli_replicate(int argc, char **argv)
                 "stopped following slot %s after %llu source transactions; run the same command "
                 "to resume",
                 cfg->slot_name, (unsigned long long)result.followed_txns);
-    else if (err.lsn)
+    if (rc != 0 && err.lsn)
         pgh_cli_error("%s (at LSN " PGH_LSN_FMT ")", err.message, PGH_LSN_ARGS(err.lsn));
-    else
+    else if (rc != 0)
         pgh_cli_error("%s", err.message);
     pgh_replicate_result_dispose(&result);
     pgh_progress_free(progress);

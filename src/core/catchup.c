@@ -133,7 +133,7 @@ static int rounds(pgh_replicate_result *out, pgh_stream *s, pgh_sink *sink,
         if (rc == 0 && n > 0) {
             pgh_log(PGH_LOG_INFO, "catch-up",
                     "%d rows moved with unchanged TOAST values: copying them again", n);
-            rc = pgh_core__recopy_rows(ctx, rows, n, err);
+            rc = pgh_core__recopy_rows(ctx, rows, n, s, err);
             out->rows_recopied += (uint64_t)n;
         }
         pgh_apply_missing_free(rows, n);

@@ -40,6 +40,8 @@ int pgh_core__stream_json(pgh_replicate_result *out, const pgh_replicate_opts *o
 /* Empty the destination tables (--truncate-destination). */
 int pgh_core__truncate_destination(PGconn *dst, const run_tables *t, pgh_error *err);
 
+struct pgh_stream;
+
 /* What the catch-up needs besides the sink. */
 typedef struct catchup_ctx {
     const pgh_replicate_opts *o; /* borrowed */
@@ -59,7 +61,7 @@ int pgh_core__catchup(pgh_replicate_result *out, pgh_sink *sink, const catchup_c
 /* Copy the given rows again from the source into the destination (each as it is now on the
  * source; a row gone from the source is not inserted). */
 int pgh_core__recopy_rows(const catchup_ctx *ctx, const pgh_apply_missing *rows, int n,
-                          pgh_error *err);
+                          struct pgh_stream *stream, pgh_error *err);
 
 /* Follow the slot after the checkpoint until a stop request (returns 0) or an error that a
  * reconnect cannot fix. *applied_txns counts source transactions seen. */

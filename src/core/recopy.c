@@ -1,15 +1,18 @@
 /*
  * Copying single rows again during the catch-up (see catchup.c): SELECT the row by key on the
- * source, then in one destination transaction DELETE whatever the destination has at that key
- * and INSERT the source's row if it is still there. Each row is its own short transaction on
- * both sides, like a copy batch.
+ * source, then replace the destination's row at that key with it: INSERT ... ON CONFLICT (key)
+ * DO UPDATE of every column, or a DELETE when the source no longer has the row. An upsert
+ * rather than DELETE + INSERT, so that no ON DELETE CASCADE on the destination fires for a row
+ * that stays. Each row is its own short statement on both sides, like a copy batch.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core_internal.h"
 #include "pghost/buf.h"
+#include "pghost/clock.h"
 #include "pghost/conn.h"
+#include "pghost/stream.h"
 
 /* SELECT <copied columns> FROM ONLY src WHERE k1 = $1 AND ... (names from the destination's
  * key, which the preflight proved to be the source's columns too). */
@@ -44,8 +47,9 @@ static void delete_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *dst)
     }
 }
 
-/* INSERT INTO dst (<columns of res>) VALUES ($1, ...) */
-static void insert_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *dst, const PGresult *res)
+/* INSERT INTO dst (<columns of res>) OVERRIDING SYSTEM VALUE VALUES ($1, ...)
+ * ON CONFLICT (<key>) DO UPDATE SET c = excluded.c, ... */
+static void upsert_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *dst, const PGresult *res)
 {
     pgh_buf_printf(b, "INSERT INTO %s (", dst->qualified);
     int nf = PQnfields(res);
@@ -57,39 +61,46 @@ static void insert_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *dst, cons
     pgh_buf_puts(b, ") OVERRIDING SYSTEM VALUE VALUES (");
     for (int f = 0; f < nf; f++)
         pgh_buf_printf(b, "%s$%d", f ? ", " : "", f + 1);
-    pgh_buf_putc(b, ')');
+    pgh_buf_puts(b, ") ON CONFLICT (");
+    for (int k = 0; k < dst->nkeys; k++) {
+        char *q = pgh_conn_ident(conn, dst->cols[dst->key_cols[k]].name);
+        pgh_buf_printf(b, "%s%s", k ? ", " : "", q ? q : "");
+        free(q);
+    }
+    pgh_buf_puts(b, ") DO UPDATE SET ");
+    for (int f = 0; f < nf; f++) {
+        char *q = pgh_conn_ident(conn, PQfname(res, f));
+        pgh_buf_printf(b, "%s%s = excluded.%s", f ? ", " : "", q ? q : "", q ? q : "");
+        free(q);
+    }
 }
 
-/* Replace the destination's row at the key with the source's (none when it is gone). */
+/* Replace the destination's row at the key with the source's (remove it when it is gone). */
 static int replace_row(const catchup_ctx *ctx, const pgh_apply_missing *row, PGresult *src_row,
                        pgh_buf *sql, pgh_error *err)
 {
     const pgh_table_info *dst = ctx->tables->dst[row->table];
-    int rc = pgh_conn_exec(ctx->dst, "BEGIN", err);
     pgh_buf_reset(sql);
-    delete_sql(sql, ctx->dst, dst);
-    PGresult *res = NULL;
-    if (rc == 0)
-        rc = pgh_conn_query(&res, ctx->dst, pgh_buf_str(sql), row->nkeys,
-                            (const char *const *)row->keys, err);
-    PQclear(res);
+    if (PQntuples(src_row) == 0) {
+        delete_sql(sql, ctx->dst, dst);
+        PGresult *res = NULL;
+        int rc = pgh_conn_query(&res, ctx->dst, pgh_buf_str(sql), row->nkeys,
+                                (const char *const *)row->keys, err);
+        PQclear(res);
+        return rc;
+    }
     int nf = PQnfields(src_row);
     const char **values = calloc((size_t)(nf ? nf : 1), sizeof(char *));
-    if (rc == 0 && values == NULL)
-        rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
-    if (rc == 0 && PQntuples(src_row) == 1) {
-        for (int f = 0; f < nf; f++)
-            values[f] = PQgetisnull(src_row, 0, f) ? NULL : PQgetvalue(src_row, 0, f);
-        pgh_buf_reset(sql);
-        insert_sql(sql, ctx->dst, dst, src_row);
-        rc = pgh_conn_query(&res, ctx->dst, pgh_buf_str(sql), nf, values, err);
-        PQclear(res);
-    }
+    if (values == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    for (int f = 0; f < nf; f++)
+        values[f] = PQgetisnull(src_row, 0, f) ? NULL : PQgetvalue(src_row, 0, f);
+    upsert_sql(sql, ctx->dst, dst, src_row);
+    PGresult *res = NULL;
+    int rc = pgh_buf_failed(sql) ? pgh_error_set(err, PGH_ENOMEM, "out of memory")
+                                 : pgh_conn_query(&res, ctx->dst, pgh_buf_str(sql), nf, values, err);
+    PQclear(res);
     free(values);
-    if (rc == 0)
-        rc = pgh_conn_exec(ctx->dst, "COMMIT", err);
-    else
-        pgh_conn_exec(ctx->dst, "ROLLBACK", NULL);
     return rc;
 }
 
@@ -112,13 +123,21 @@ static int recopy_row(const catchup_ctx *ctx, const pgh_apply_missing *row, pgh_
 }
 
 int pgh_core__recopy_rows(const catchup_ctx *ctx, const pgh_apply_missing *rows, int n,
-                          pgh_error *err)
+                          struct pgh_stream *stream, pgh_error *err)
 {
     pgh_buf sql;
     pgh_buf_init(&sql, 0);
     int rc = 0;
-    for (int i = 0; rc == 0 && i < n; i++)
+    int64_t last_status = pgh_clock_ms();
+    for (int i = 0; rc == 0 && i < n; i++) {
         rc = recopy_row(ctx, &rows[i], &sql, err);
+        /* The stream is not read meanwhile: keep telling the source we are alive, or a long
+         * re-copy outlasts wal_sender_timeout. */
+        if (rc == 0 && pgh_clock_ms() - last_status >= 1000) {
+            rc = pgh_stream_send_status(stream, false, err);
+            last_status = pgh_clock_ms();
+        }
+    }
     pgh_buf_dispose(&sql);
     if (rc != 0)
         pgh_error_prefix(err, "copying a moved row again");

@@ -23,6 +23,7 @@ typedef struct run_state {
     bool slot_created;
     bool replica_role;           /* the destination role may skip triggers and FK checks */
     char resume_phase[16];       /* phase recorded by an interrupted --follow run, or "" */
+    bool checkpoint_reached;     /* the sync finished: the slot is positioned at the checkpoint */
 } run_state;
 
 static double seconds_since(const struct timespec *start)
@@ -55,6 +56,10 @@ static int connect_both(run_state *st, pgh_error *err)
     if (rc == 0)
         st->replica_role = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
+    /* This session re-copies rows during the catch-up: like the copy and the apply, it must
+     * not fire the destination's triggers or foreign-key actions when the role can avoid it. */
+    if (rc == 0 && st->replica_role)
+        rc = pgh_conn_exec(st->dst, "SET session_replication_role = replica", err);
     if (rc == 0 && !st->replica_role)
         pgh_log(PGH_LOG_WARN, "replicate",
                 "the destination role is not a superuser: triggers and foreign keys on the "
@@ -177,7 +182,15 @@ static int finish_slot(run_state *st, pgh_replicate_result *out, pgh_error *err)
 
 static void run_dispose(run_state *st, int rc)
 {
-    if (rc != 0 && st->slot_created && !keeps_slot(st->o) && st->src) {
+    /* On failure a slot is worth keeping only when something can go on from it: a --follow
+     * run resumes from it, and after the checkpoint it is positioned for a subscription. */
+    bool useful = st->o->follow || st->checkpoint_reached;
+    if (rc != 0 && st->slot_created && useful && !st->o->follow)
+        pgh_log(PGH_LOG_WARN, "replicate",
+                "replication slot %s stays at the checkpoint; attach a subscription to it, or "
+                "drop it with SELECT pg_drop_replication_slot('%s')",
+                st->o->config->slot_name, st->o->config->slot_name);
+    if (rc != 0 && st->slot_created && !useful && st->src) {
         if (slot_retry(st, true, 0, NULL) == 0)
             pgh_log(PGH_LOG_INFO, "replicate", "dropped replication slot %s after the failure",
                     st->o->config->slot_name);
@@ -329,6 +342,7 @@ static int run_steps(run_state *st, pgh_replicate_result *out, const char *resum
         rc = set_phase(st, "follow", out->checkpoint_lsn, out->checkpoint_lsn, err);
     if (rc == 0)
         rc = finish_slot(st, out, err);
+    st->checkpoint_reached = rc == 0;
     return rc;
 }
 

@@ -9,9 +9,12 @@
 #include "pghost/buf.h"
 
 /* Session settings that make the text form of every value read back exactly. */
+/* client_encoding=UTF8 on both sides: each server converts to and from its own encoding, so
+ * text survives different database encodings, and a character the destination cannot hold is
+ * an error rather than mojibake. */
 static const char SESSION_OPTIONS[] = "-c DateStyle=ISO -c IntervalStyle=postgres "
                                       "-c extra_float_digits=3 -c bytea_output=hex "
-                                      "-c lc_monetary=C";
+                                      "-c lc_monetary=C -c client_encoding=UTF8";
 
 /* Append key=value in libpq's syntax: values with spaces, quotes or backslashes are quoted. */
 static void put_conninfo_pair(pgh_buf *b, const char *key, const char *val)

@@ -230,7 +230,7 @@ void pgh_stream_close(pgh_stream *s)
         PQflush(s->conn);
         /* Drain what the server still sends until it acknowledges the end of the stream. */
         char *buf = NULL;
-        int64_t until = pgh_clock_ms() + 5000;
+        int64_t until = pgh_clock_ms() + 1000;
         while (pgh_clock_ms() < until) {
             int n = PQgetCopyData(s->conn, &buf, 1);
             if (n > 0) {

@@ -297,6 +297,67 @@ static void keep_slot_case(ctx *c)
     puts("ok: --keep-slot hands over to a native subscription");
 }
 
+/* A clash on a secondary unique constraint during the catch-up is an error, never a silently
+ * dropped row (review finding: ON CONFLICT without a target swallowed it). */
+static void unique_clash_case(ctx *c)
+{
+    pgh_test_exec(c->s, "CREATE TABLE uq (id int PRIMARY KEY, email text UNIQUE); "
+                        "CREATE PUBLICATION pub_uq FOR TABLE uq");
+    pgh_test_exec(c->d, "CREATE TABLE uq (id int PRIMARY KEY, email text UNIQUE)");
+    char yaml[2048], hook[1024], out[256], err[256], cfg[256];
+    snprintf(yaml, sizeof(yaml),
+             "source_connection: %s\ndestination_connection: %s\npublication_name: pub_uq\n"
+             "source_table_name: uq\nslot_name: uq\n",
+             c->src_ci, c->dst_ci);
+    /* After the copy: the destination holds email x at another key, the source inserts x. */
+    snprintf(hook, sizeof(hook),
+             "--before-checkpoint=psql -X -q -h 127.0.0.1 -p %d -U postgres -d postgres -c "
+             "\"INSERT INTO uq VALUES (2, 'x')\" && psql -X -q -h 127.0.0.1 -p %d -U postgres "
+             "-d postgres -c \"INSERT INTO uq VALUES (1, 'x')\"",
+             c->dst.port, c->src.port);
+    int code = run_pghost(c, yaml, hook, out, err, cfg);
+    const char *text = read_file(err);
+    PGH_CHECK(code == 1 && strstr(text, "duplicate key value violates unique constraint"),
+              "a unique clash was not reported (exit %d): %s", code, text);
+    char *slots = pgh_test_value(c->s, "SELECT count(*) FROM pg_replication_slots "
+                                       "WHERE slot_name = 'uq'");
+    PGH_CHECK(strcmp(slots, "0") == 0, "the failed run left its slot");
+    free(slots);
+    puts("ok: a clash on another unique constraint fails the run");
+}
+
+/* A key move re-copied during the catch-up must not fire ON DELETE CASCADE on the destination
+ * (review finding: DELETE + INSERT wiped the children). */
+static void cascade_case(ctx *c)
+{
+    const char *ddl = "CREATE TABLE parent (id int PRIMARY KEY, big text); "
+                      "CREATE TABLE child (id int PRIMARY KEY, pid int REFERENCES parent ON "
+                      "UPDATE CASCADE ON DELETE CASCADE)";
+    pgh_test_exec(c->s, "%s", ddl);
+    pgh_test_exec(c->d, "%s", ddl);
+    pgh_test_exec(c->s, "INSERT INTO parent SELECT g, (SELECT string_agg(md5(g::text || i::text), "
+                        "'') FROM generate_series(1, 300) i) FROM generate_series(1, 10) g; "
+                        "INSERT INTO child VALUES (1, 5), (2, 5), (3, 5); "
+                        "CREATE PUBLICATION pub_fk FOR TABLE parent, child");
+    char yaml[2048], hook[512], out[256], err[256], cfg[256];
+    snprintf(yaml, sizeof(yaml),
+             "source_connection: %s\ndestination_connection: %s\npublication_name: pub_fk\n"
+             "slot_name: fk\ntables:\n  - source_table_name: parent\n"
+             "  - source_table_name: child\n",
+             c->src_ci, c->dst_ci);
+    snprintf(hook, sizeof(hook),
+             "--before-checkpoint=psql -X -q -h 127.0.0.1 -p %d -U postgres -d postgres -c "
+             "\"UPDATE parent SET id = 1005 WHERE id = 5\"",
+             c->src.port);
+    int code = run_pghost(c, yaml, hook, out, err, cfg);
+    PGH_CHECK(code == 0, "cascade run failed (%d): %s", code, read_file(err));
+    PGH_CHECK(strstr(read_file(out), "1 rows copied again") != NULL,
+              "the moved row was not re-copied: %s", read_file(out));
+    compare(c, "parent", "parent");
+    compare(c, "child", "child");
+    puts("ok: re-copying a moved row fires no cascade");
+}
+
 int main(void)
 {
     ctx c = {0};
@@ -305,6 +366,8 @@ int main(void)
     config_cases(&c);
     truncate_case(&c);
     keep_slot_case(&c);
+    unique_clash_case(&c);
+    cascade_case(&c);
     PQfinish(c.s);
     PQfinish(c.d);
     free(c.src_ci);
