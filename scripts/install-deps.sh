@@ -26,7 +26,8 @@ packages=(
     nats-server          # later: NATS JetStream destination tests
     libcmocka-dev        # unit tests
     gnuplot-nox          # later: benchmark charts (bench/)
-    python3              # later: benchmark and helper scripts
+    bc                   # bench/run: arithmetic on timings
+    python3              # free ports in scripts/demo.sh and bench/run
     pgcopydb             # later: the peer the benchmark compares against (bench/)
 )
 
