@@ -18,7 +18,7 @@ packages=(
     postgresql-15        # initdb/pg_ctl/postgres for the integration tests
     postgresql-client-15 # psql, pg_recvlogical, pgbench for tests and benchmarks
     libyaml-dev          # configuration files
-    libjansson-dev       # later: JSON output (exact 64-bit integers)
+    libjansson-dev       # JSON-lines destination: validating json/jsonb values
     libpcre2-dev         # later: table include/exclude patterns
     libcurl4-openssl-dev # later: webhook destination
     libmicrohttpd-dev    # later: a local HTTP server for webhook destination tests
