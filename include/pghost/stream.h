@@ -23,6 +23,9 @@
  * after it will be in the stream. Waits for transactions running on the source to finish. */
 int pgh_slot_create(pgh_lsn *out_lsn, PGconn *conn, const char *slot, pgh_error *err);
 
+/* Does a replication slot of this name exist? */
+int pgh_slot_exists(bool *out, PGconn *conn, const char *slot, pgh_error *err);
+
 /* Drop a slot; a missing slot is not an error when missing_ok. */
 int pgh_slot_drop(PGconn *conn, const char *slot, bool missing_ok, pgh_error *err);
 

@@ -149,14 +149,8 @@ static int rounds(pgh_replicate_result *out, pgh_stream *s, pgh_sink *sink,
 int pgh_core__catchup(pgh_replicate_result *out, pgh_sink *sink, const catchup_ctx *ctx,
                       pgh_error *err)
 {
-    const pgh_config *cfg = ctx->o->config;
-    pgh_stream_opts so = PGH_STREAM_OPTS_INIT;
-    so.conninfo = pgh_replicate_replication_conninfo(cfg);
-    so.slot = cfg->slot_name;
-    so.publication = cfg->publication_name;
-    so.app_name = "pghost catch-up";
     pgh_stream *s = NULL;
-    int rc = pgh_stream_open(&s, &so, err);
+    int rc = pgh_core__open_stream(&s, ctx->o->config, "pghost catch-up", err);
     if (rc == 0)
         rc = rounds(out, s, sink, ctx, err);
     if (rc == 0)

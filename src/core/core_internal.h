@@ -10,6 +10,7 @@
 #include "pghost/catalog.h"
 #include "pghost/replicate.h"
 #include "pghost/sink.h"
+#include "pghost/stream.h"
 
 /* The tables of a run, described on both servers. */
 typedef struct run_tables {
@@ -40,7 +41,6 @@ int pgh_core__stream_json(pgh_replicate_result *out, const pgh_replicate_opts *o
 /* Empty the destination tables (--truncate-destination). */
 int pgh_core__truncate_destination(PGconn *dst, const run_tables *t, pgh_error *err);
 
-struct pgh_stream;
 
 /* What the catch-up needs besides the sink. */
 typedef struct catchup_ctx {
@@ -61,7 +61,15 @@ int pgh_core__catchup(pgh_replicate_result *out, pgh_sink *sink, const catchup_c
 /* Copy the given rows again from the source into the destination (each as it is now on the
  * source; a row gone from the source is not inserted). */
 int pgh_core__recopy_rows(const catchup_ctx *ctx, const pgh_apply_missing *rows, int n,
-                          struct pgh_stream *stream, pgh_error *err);
+                          pgh_stream *stream, pgh_error *err);
+
+/* The session's role is a superuser, so it may SET session_replication_role = replica (no
+ * triggers or foreign-key actions while applying, as PostgreSQL's own apply does). */
+int pgh_core__is_superuser(bool *out, PGconn *conn, pgh_error *err);
+
+/* A replication stream from the configured slot and publication. */
+int pgh_core__open_stream(pgh_stream **out, const pgh_config *cfg, const char *app_name,
+                          pgh_error *err);
 
 /* Follow the slot after the checkpoint until a stop request (returns 0) or an error that a
  * reconnect cannot fix. *applied_txns counts source transactions seen. */

@@ -107,17 +107,6 @@ static int run_stream(follow_loop *f, pgh_error *err)
     }
 }
 
-/* The destination role may skip triggers and foreign keys as native apply does. */
-static bool dest_is_superuser(PGconn *dst)
-{
-    PGresult *res = PQexec(dst, "SELECT rolsuper FROM pg_catalog.pg_roles "
-                                "WHERE rolname = current_user");
-    bool yes = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-               PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
-    return yes;
-}
-
 static int open_stream(follow_loop *f, pgh_lsn applied, pgh_error *err);
 
 /* JSON lines: no destination state; the slot's confirmed position is the position. */
@@ -160,9 +149,10 @@ static int start(follow_loop *f, pgh_error *err)
     ao.slot = cfg->slot_name;
     if (rc == 0) {
         ao.skip_before = st.applied_lsn;
-        ao.replica_role = dest_is_superuser(ctl);
-        rc = pgh_apply_open(&f->sink, &ao, err);
+        rc = pgh_core__is_superuser(&ao.replica_role, ctl, err);
     }
+    if (rc == 0)
+        rc = pgh_apply_open(&f->sink, &ao, err);
     PQfinish(ctl);
     return rc != 0 ? rc : open_stream(f, st.applied_lsn, err);
 }
@@ -170,12 +160,7 @@ static int start(follow_loop *f, pgh_error *err)
 static int open_stream(follow_loop *f, pgh_lsn applied, pgh_error *err)
 {
     const pgh_config *cfg = f->o->config;
-    pgh_stream_opts so = PGH_STREAM_OPTS_INIT;
-    so.conninfo = pgh_replicate_replication_conninfo(cfg);
-    so.slot = cfg->slot_name;
-    so.publication = cfg->publication_name;
-    so.app_name = "pghost follow";
-    int rc = pgh_stream_open(&f->stream, &so, err);
+    int rc = pgh_core__open_stream(&f->stream, cfg, "pghost follow", err);
     if (rc == PGH_ESQL && strcmp(err->sqlstate, "42704") == 0) {
         pgh_error_clear(err);
         rc = pgh_error_set(err, PGH_ENOTFOUND,

@@ -57,13 +57,11 @@ int pgh_core__check_source_server(PGconn *src, const pgh_config *cfg, bool slot_
                              "the source role %s lacks the REPLICATION attribute: run ALTER ROLE "
                              "%s REPLICATION as a superuser, or connect as a role that has it",
                              v, v);
-    const char *slot[1] = {cfg->slot_name};
     if (rc != 0 || !slot_must_be_free)
         return rc;
-    rc = query_value(v, sizeof(v), src,
-                     "SELECT count(*) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
-                     1, slot, err);
-    if (rc == 0 && strcmp(v, "0") != 0)
+    bool taken = false;
+    rc = pgh_slot_exists(&taken, src, cfg->slot_name, err);
+    if (rc == 0 && taken)
         return pgh_error_set(err, PGH_EPRECOND,
                              "replication slot %s already exists on the source: set slot_name to "
                              "another name, or drop it with SELECT pg_drop_replication_slot('%s') "

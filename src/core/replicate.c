@@ -33,6 +33,28 @@ static double seconds_since(const struct timespec *start)
     return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
+int pgh_core__is_superuser(bool *out, PGconn *conn, pgh_error *err)
+{
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, conn,
+                            "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user",
+                            0, NULL, err);
+    *out = rc == 0 && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return rc;
+}
+
+int pgh_core__open_stream(pgh_stream **out, const pgh_config *cfg, const char *app_name,
+                          pgh_error *err)
+{
+    pgh_stream_opts so = PGH_STREAM_OPTS_INIT;
+    so.conninfo = pgh_replicate_replication_conninfo(cfg);
+    so.slot = cfg->slot_name;
+    so.publication = cfg->publication_name;
+    so.app_name = app_name;
+    return pgh_stream_open(out, &so, err);
+}
+
 const char *pgh_replicate_replication_conninfo(const pgh_config *cfg)
 {
     return cfg->source_replication_connection ? cfg->source_replication_connection
@@ -49,13 +71,7 @@ static int connect_both(run_state *st, pgh_error *err)
                            "pghost", err);
     if (rc != 0)
         return rc;
-    PGresult *res = NULL;
-    rc = pgh_conn_query(&res, st->dst,
-                        "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user",
-                        0, NULL, err);
-    if (rc == 0)
-        st->replica_role = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
+    rc = pgh_core__is_superuser(&st->replica_role, st->dst, err);
     /* This session re-copies rows during the catch-up: like the copy and the apply, it must
      * not fire the destination's triggers or foreign-key actions when the role can avoid it. */
     if (rc == 0 && st->replica_role)
@@ -218,18 +234,6 @@ static int set_phase(run_state *st, const char *phase, pgh_lsn applied, pgh_lsn 
     return pgh_state_write(st->dst, cfg->state_schema, cfg->slot_name, &state, err);
 }
 
-static int slot_exists(bool *out, run_state *st, pgh_error *err)
-{
-    const char *params[1] = {st->o->config->slot_name};
-    PGresult *res = NULL;
-    int rc = pgh_conn_query(&res, st->src,
-                            "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1,
-                            params, err);
-    *out = rc == 0 && PQntuples(res) == 1;
-    PQclear(res);
-    return rc;
-}
-
 /* Nothing was copied yet when no batch recorded progress (rows and progress commit together). */
 static int nothing_copied(bool *out, run_state *st, pgh_error *err)
 {
@@ -256,7 +260,7 @@ static int ensure_slot(run_state *st, pgh_replicate_result *out, const char *res
     const pgh_config *cfg = st->o->config;
     bool exists = false;
     bool fresh_ok = true;
-    int rc = resume_phase ? slot_exists(&exists, st, err) : 0;
+    int rc = resume_phase ? pgh_slot_exists(&exists, st->src, st->o->config->slot_name, err) : 0;
     if (rc == 0 && resume_phase && !exists)
         rc = strcmp(resume_phase, "copy") == 0 ? nothing_copied(&fresh_ok, st, err)
                                                : (fresh_ok = false, 0);
@@ -362,7 +366,7 @@ static int check_resume(const char **resume_phase, run_state *st, pgh_replicate_
         return 0;
     }
     bool exists = false;
-    rc = slot_exists(&exists, st, err);
+    rc = pgh_slot_exists(&exists, st->src, st->o->config->slot_name, err);
     if (rc == 0 && !exists)
         return pgh_error_set(err, PGH_ENOTFOUND,
                              "replication slot %s no longer exists on the source, but %s.state "

@@ -9,13 +9,8 @@
 /* Create the slot unless it exists; true in *created when it was made now. */
 static int ensure_slot(bool *created, PGconn *src, const pgh_config *cfg, pgh_error *err)
 {
-    const char *params[1] = {cfg->slot_name};
-    PGresult *res = NULL;
-    int rc = pgh_conn_query(&res, src,
-                            "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
-                            1, params, err);
-    bool exists = rc == 0 && PQntuples(res) == 1;
-    PQclear(res);
+    bool exists = false;
+    int rc = pgh_slot_exists(&exists, src, cfg->slot_name, err);
     *created = false;
     if (rc != 0 || exists)
         return rc;

@@ -23,6 +23,18 @@ int pgh_slot_create(pgh_lsn *out_lsn, PGconn *conn, const char *slot, pgh_error 
     return 0;
 }
 
+int pgh_slot_exists(bool *out, PGconn *conn, const char *slot, pgh_error *err)
+{
+    const char *params[1] = {slot};
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, conn,
+                            "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1,
+                            params, err);
+    *out = rc == 0 && PQntuples(res) == 1;
+    PQclear(res);
+    return rc;
+}
+
 int pgh_slot_drop(PGconn *conn, const char *slot, bool missing_ok, pgh_error *err)
 {
     const char *params[1] = {slot};
