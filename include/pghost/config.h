@@ -27,6 +27,12 @@
  *                                      grouped transactions at least this often
  *   state_schema                       string (default "pghost"): schema on the destination
  *                                      holding pghost's position (pghost.state)
+ *   create_destination_tables          boolean (default false): create missing schemas, types and
+ *                                      tables on the destination before the copy, and their
+ *                                      other indexes and constraints after it
+ *   schema_drift                       stop (default) | add_columns: what to do when a source
+ *                                      table's columns differ from the destination's while
+ *                                      streaming and no DDL capture carried the change over
  * A table needs source_table_name; source_schema_name defaults to "public", the destination
  * schema and table names to the source's. At least one table is required.
  */
@@ -60,6 +66,11 @@ typedef enum pgh_destination_kind {
 /* "postgres" or "stdout" (any case). Returns 0 or PGH_ECONFIG. */
 int pgh_config_destination_parse(pgh_destination_kind *out, const char *name);
 
+typedef enum pgh_schema_drift {
+    PGH_SCHEMA_DRIFT_STOP = 0,    /* stop with a message naming the difference */
+    PGH_SCHEMA_DRIFT_ADD_COLUMNS, /* add columns the source gained, then go on */
+} pgh_schema_drift;
+
 typedef struct pgh_table_map {
     char *source_schema; /* owned */
     char *source_table;  /* owned */
@@ -84,6 +95,8 @@ typedef struct pgh_config {
     pgh_destination_kind destination;
     int64_t apply_group_max_changes;    /* statements per grouped destination transaction */
     int64_t apply_group_max_delay_ms;   /* following: commit at least this often */
+    bool create_destination_tables;     /* create what is missing on the destination */
+    pgh_schema_drift schema_drift;
 } pgh_config;
 
 /* Looks up an environment variable; returns NULL when unset. */

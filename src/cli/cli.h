@@ -20,6 +20,9 @@
 int pgh_cli_replicate(int argc, char **argv);
 int pgh_cli_status(int argc, char **argv);
 int pgh_cli_teardown(int argc, char **argv);
+int pgh_cli_init(int argc, char **argv);           /* cmd_init.c */
+int pgh_cli_verify(int argc, char **argv);         /* cmd_verify.c */
+int pgh_cli_sync_sequences(int argc, char **argv); /* cmd_sequences.c */
 
 /* Install the stderr logger at this level. */
 void pgh_cli_log_init(pgh_log_level level);

@@ -14,6 +14,9 @@ static const char USAGE[] =
     "              replication slot, then replay the changes up to a checkpoint: at exit the\n"
     "              destination equals the source as of the checkpoint LSN it prints; with\n"
     "              --follow, keep applying changes after it, exactly once, until stopped\n"
+    "  init        check the source, create the publication and the DDL capture trigger\n"
+    "  verify      compare every table on both servers by key range; list differing keys\n"
+    "  sync-sequences  set the destination's sequences from the source's current values\n"
     "  status      show the slot (WAL retained, confirmed LSN) and the applied position\n"
     "  teardown    drop the slot and the position pghost keeps on the destination\n"
     "\n"
@@ -42,6 +45,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "replicate") == 0)
         return pgh_cli_replicate(argc - 1, argv + 1);
+    if (strcmp(cmd, "init") == 0)
+        return pgh_cli_init(argc - 1, argv + 1);
+    if (strcmp(cmd, "verify") == 0)
+        return pgh_cli_verify(argc - 1, argv + 1);
+    if (strcmp(cmd, "sync-sequences") == 0)
+        return pgh_cli_sync_sequences(argc - 1, argv + 1);
     if (strcmp(cmd, "status") == 0)
         return pgh_cli_status(argc - 1, argv + 1);
     if (strcmp(cmd, "teardown") == 0)

@@ -30,6 +30,8 @@ enum {
     K_DESTINATION,
     K_GROUP_CHANGES,
     K_GROUP_DELAY,
+    K_CREATE_TABLES,
+    K_SCHEMA_DRIFT,
     K_COUNT,
 };
 
@@ -56,6 +58,8 @@ static const char *const top_keys[K_COUNT] = {
     [K_DESTINATION] = "destination",
     [K_GROUP_CHANGES] = "apply_group_max_changes",
     [K_GROUP_DELAY] = "apply_group_max_delay_ms",
+    [K_CREATE_TABLES] = "create_destination_tables",
+    [K_SCHEMA_DRIFT] = "schema_drift",
 };
 
 static const pgh_config__keyset top_keyset = {
@@ -136,6 +140,27 @@ static int read_destination(pgh_config__ctx *ctx, const char *path, yaml_node_t 
                             from_env ? " after expansion" : "");
 }
 
+static int read_schema_drift(pgh_config__ctx *ctx, const char *path, yaml_node_t *value)
+{
+    char q[PGH_CONFIG__QUOTE_MAX];
+    char *mode = NULL;
+    bool from_env = false;
+    int rc = pgh_config__read_string(ctx, path, value, &mode, &from_env);
+    if (rc != 0)
+        return rc;
+    bool stop = strcasecmp(mode, "stop") == 0;
+    bool add = strcasecmp(mode, "add_columns") == 0;
+    free(mode);
+    if (stop || add) {
+        ctx->cfg->schema_drift = add ? PGH_SCHEMA_DRIFT_ADD_COLUMNS : PGH_SCHEMA_DRIFT_STOP;
+        return 0;
+    }
+    return pgh_config__fail(ctx, pgh_config__line(value),
+                            "%s: expected stop or add_columns, got %s%s", path,
+                            pgh_config__describe(q, sizeof(q), value),
+                            from_env ? " after expansion" : "");
+}
+
 static int read_copy_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node_t *value)
 {
     pgh_config *cfg = ctx->cfg;
@@ -185,6 +210,10 @@ static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node
         return pgh_config__read_int(ctx, path, value, 1, 1000000, &cfg->apply_group_max_changes);
     case K_GROUP_DELAY:
         return pgh_config__read_int(ctx, path, value, 0, 60000, &cfg->apply_group_max_delay_ms);
+    case K_CREATE_TABLES:
+        return pgh_config__read_bool(ctx, path, value, &cfg->create_destination_tables);
+    case K_SCHEMA_DRIFT:
+        return read_schema_drift(ctx, path, value);
     default:
         return read_copy_key(ctx, key, path, value);
     }
