@@ -79,4 +79,12 @@ int pgh_core__follow(uint64_t *applied_txns, const pgh_replicate_opts *o, pgh_er
 int pgh_core__sync_sequences(int *set_count, PGconn *src, PGconn *dst, const run_tables *t,
                              pgh_error *err);
 
+/* DDL capture on the source (ddl_capture.c): an event trigger that emits each DDL command on
+ * the selected tables as a transactional logical message, so that it arrives in the stream in
+ * order with the data. install is idempotent; *installed is false (and nothing is written) when
+ * the source role may not create event triggers. remove drops what install created, if any. */
+int pgh_core__ddl_capture_install(bool *installed, PGconn *src, const pgh_config *cfg,
+                                  pgh_error *err);
+int pgh_core__ddl_capture_remove(PGconn *src, const pgh_config *cfg, pgh_error *err);
+
 #endif
