@@ -141,20 +141,21 @@ static int run_before_checkpoint(void *payload, pgh_error *err)
     return 0;
 }
 
-/* Double the single quotes of s for an SQL literal; takes ownership of s. */
-static char *sql_quoted(char *s)
+/* s with every quote character doubled, for an SQL literal (') or identifier ("); takes
+ * ownership of s. */
+static char *doubled(char *s, char quote)
 {
     if (s == NULL)
         return NULL;
     size_t n = 0;
     for (const char *p = s; *p; p++)
-        n += *p == '\'' ? 2 : 1;
+        n += *p == quote ? 2 : 1;
     char *out = malloc(n + 1);
     if (out) {
         char *o = out;
         for (const char *p = s; *p; p++) {
-            if (*p == '\'')
-                *o++ = '\'';
+            if (*p == quote)
+                *o++ = quote;
             *o++ = *p;
         }
         *o = '\0';
@@ -181,18 +182,20 @@ static void print_result(const pgh_config *cfg, const pgh_replicate_result *r, b
            (unsigned long long)r->rows_recopied);
     printf("checkpoint LSN: " PGH_LSN_FMT "\n", PGH_LSN_ARGS(r->checkpoint_lsn));
     if (keep_slot) {
-        char *masked = sql_quoted(pgh_conninfo_mask(cfg->source_connection));
+        char *masked = doubled(pgh_conninfo_mask(cfg->source_connection), '\'');
+        char *pub = doubled(strdup(cfg->publication_name), '"');
         bool has_password = masked && strstr(masked, "********") != NULL;
         printf("replication slot %s kept at the checkpoint. To continue with a native "
                "subscription, run on the destination:\n"
-               "  CREATE SUBSCRIPTION %s CONNECTION '%s' PUBLICATION %s\n"
+               "  CREATE SUBSCRIPTION %s CONNECTION '%s' PUBLICATION \"%s\"\n"
                "    WITH (create_slot = false, slot_name = '%s', copy_data = false);\n"
                "%sTo give the slot up instead: SELECT pg_drop_replication_slot('%s'); on the "
                "source.\n",
-               cfg->slot_name, cfg->slot_name, masked ? masked : "...", cfg->publication_name,
+               cfg->slot_name, cfg->slot_name, masked ? masked : "...", pub ? pub : "...",
                cfg->slot_name, has_password ? "(put the real password in place of ********.) " : "",
                cfg->slot_name);
         free(masked);
+        free(pub);
     }
     fflush(stdout);
 }
