@@ -68,11 +68,14 @@ typedef struct pgh_apply_opts {
     const char *slot;             /* borrowed: the state row's key */
     pgh_lsn skip_before;          /* source transactions whose commit LSN is below this are on
                                      the destination already (state's applied_lsn): skipped */
+    pgh_schema_drift schema_drift;/* a Relation message whose columns differ from the
+                                     destination table's: stop, or add the missing columns */
 } pgh_apply_opts;
 
 #define PGH_APPLY_OPTS_VERSION 1
 #define PGH_APPLY_OPTS_INIT {PGH_APPLY_OPTS_VERSION, NULL, "pghost apply", NULL, 0, \
-                             PGH_APPLY_CATCHUP, false, 10000, NULL, NULL, 0}
+                             PGH_APPLY_CATCHUP, false, 10000, NULL, NULL, 0, \
+                             PGH_SCHEMA_DRIFT_STOP}
 
 /* Connect to the destination; the sink is ready for the first change. */
 int pgh_apply_open(pgh_sink **out, const pgh_apply_opts *opts, pgh_error *err);

@@ -14,7 +14,11 @@
  *   slot_name                          string, optional (default "pghost_" + publication name)
  *   source_schema_name, source_table_name, destination_schema_name, destination_table_name
  *                                      one table, the original design's keys
- *   tables                             list of mappings with the same four keys
+ *   tables                             list of mappings with the same four keys, or of
+ *                                      "schema.table" strings; a source name holding * or ?
+ *                                      is a pattern (see below)
+ *   exclude_tables                     list of "schema.table" strings (patterns allowed): tables
+ *                                      a pattern entry of tables: must not select
  *   copy_batch_size                    integer 1..1000000000 (default 100000)
  *   copy_worker_count                  integer 1..64 (default 4)
  *   copy_use_keyset_pagination         boolean (default true)
@@ -35,6 +39,14 @@
  *                                      streaming and no DDL capture carried the change over
  * A table needs source_table_name; source_schema_name defaults to "public", the destination
  * schema and table names to the source's. At least one table is required.
+ *
+ * Patterns: in source_schema_name and source_table_name, * matches any run of characters and ?
+ * one character (names are matched exactly otherwise, case included). A pattern entry selects
+ * every ordinary or partitioned table of the source that matches (never a partition: its root
+ * stands for it), minus exclude_tables; its destination is the same schema (or
+ * destination_schema_name when set) and the same table name, so destination_table_name is not
+ * allowed with it. Patterns are expanded against the source by pgh_tables_resolve
+ * (pghost/tables.h); until then cfg->tables holds them as written.
  */
 #ifndef PGHOST_CONFIG_H
 #define PGHOST_CONFIG_H
@@ -78,6 +90,20 @@ typedef struct pgh_table_map {
     char *dest_table;    /* owned */
 } pgh_table_map;
 
+/* A "schema.table" name of exclude_tables; either part may be a pattern. */
+typedef struct pgh_table_pattern {
+    char *schema; /* owned */
+    char *table;  /* owned */
+    size_t line;  /* 1-based line in the file, for messages */
+} pgh_table_pattern;
+
+/* True when a name holds a wildcard (* or ?). */
+bool pgh_config_is_pattern(const char *name);
+
+/* True when name matches pattern: * any run of characters (also none), ? exactly one byte,
+ * anything else itself. Without a wildcard this is plain equality. */
+bool pgh_config_pattern_match(const char *pattern, const char *name);
+
 typedef struct pgh_config {
     char *path;                         /* owned: file name, or the name given for a string */
     char *source_connection;            /* owned, env-expanded */
@@ -87,6 +113,11 @@ typedef struct pgh_config {
     char *slot_name;                    /* owned; defaulted when not configured */
     size_t ntables;
     pgh_table_map *tables;              /* owned, ntables entries, in file order */
+    size_t *table_lines;                /* owned, ntables entries: the line of each entry in
+                                           the file (0 when unknown), for messages */
+    size_t nexclude;
+    pgh_table_pattern *exclude_tables;  /* owned, nexclude entries */
+    bool tables_resolved;               /* pgh_tables_resolve replaced the patterns */
     int64_t copy_batch_size;            /* rows per batch */
     int copy_worker_count;              /* parallel copy workers */
     bool copy_use_keyset_pagination;    /* keyset (true) or key ranges (false) */

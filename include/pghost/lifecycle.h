@@ -36,13 +36,21 @@ typedef struct pgh_status {
 /* Read the slot on the source and the position on the destination. */
 int pgh_status_read(pgh_status *out, const pgh_config *cfg, pgh_error *err);
 
+/* What pgh_teardown removed (false: it was not there, or is not pghost's). */
+typedef struct pgh_teardown_result {
+    bool slot_dropped;          /* the replication slot on the source */
+    bool publication_dropped;   /* the publication pghost init created */
+    bool publication_kept;      /* a publication of that name exists that pghost did not create */
+    bool state_dropped;         /* the position row on the destination */
+} pgh_teardown_result;
+
 /*
- * Remove what pghost created for this configuration: the replication slot on the source and
- * the position row (then the state table and schema when nothing else is in them) on the
+ * Remove what pghost created for this configuration: the replication slot on the source, the
+ * publication when pghost init created it (never one the user made), the DDL capture, and the
+ * position row (then the state table and schema when nothing else is in them) on the
  * destination. Idempotent: what is already gone is skipped. A slot in use (an applier is
- * running) is not dropped: PGH_EPRECOND naming the pid.
+ * running) is not dropped, and then nothing is: PGH_EPRECOND naming the pid.
  */
-int pgh_teardown(bool *out_slot_dropped, bool *out_state_dropped, const pgh_config *cfg,
-                 pgh_error *err);
+int pgh_teardown(pgh_teardown_result *out, const pgh_config *cfg, pgh_error *err);
 
 #endif

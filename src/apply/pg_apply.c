@@ -5,6 +5,13 @@
  * mapped table. Each change becomes one to three prepared statements (see the conflict rules
  * in the header); the SQL text is built per change and doubles as the cache key, so every
  * shape (which columns are unchanged TOAST, for example) is prepared once.
+ *
+ * Statements are pipelined (pipe.c): they go out without waiting, and each result is judged
+ * when it comes back (on_result: the conflict rules, the counters, divergence in strict mode).
+ * Two things still wait: a catch-up key move, whose steps depend on each other's counts, and
+ * every COMMIT, which goes out only after every result before it was checked, so a divergent
+ * change rolls its whole destination transaction back. flush() waits for the COMMIT too: the
+ * LSN it returns covers only committed work.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +40,9 @@ typedef struct apply_sink {
     missing_set missing;       /* owned: rows the catch-up could not complete */
     bool skipping;             /* the current source transaction is already applied */
     char *state_sql;           /* owned: UPDATE of the position, NULL without state */
+    apply_pipe pipe;           /* owned: statements in flight on conn */
+    pgh_lsn change_lsn;        /* LSN of the change being applied, for errors */
+    apply_ddl ddl;             /* owned: the table mapping as DDL messages changed it (ddl.c) */
 } apply_sink;
 
 static apply_rel *find_rel(apply_sink *a, uint32_t oid)
@@ -46,7 +56,11 @@ static apply_rel *find_rel(apply_sink *a, uint32_t oid)
 static int on_relation(apply_sink *a, const pgh_relation *rel, pgh_error *err)
 {
     apply_rel *r = NULL;
-    int rc = pgh_apply__rel_build(&r, a->conn, rel, a->opts.tables, a->opts.ntables, err);
+    /* Statements in flight may point at the relation being replaced, and the catalog lookup
+     * below runs synchronously. */
+    int rc = pgh_apply__pipe_leave(&a->pipe, err);
+    if (rc == 0)
+        rc = pgh_apply__rel_build(&r, a->conn, rel, &a->ddl, err);
     if (rc != 0)
         return rc;
     for (int i = 0; i < a->nrels; i++) {
@@ -70,19 +84,19 @@ static int on_relation(apply_sink *a, const pgh_relation *rel, pgh_error *err)
     return 0;
 }
 
-static int exec_sql(apply_sink *a, const char *sql, pgh_error *err)
+/* Queue a statement without parameters (BEGIN, TRUNCATE, COMMIT). */
+static int send_sql(apply_sink *a, pipe_op_kind kind, pgh_lsn lsn, const char *sql,
+                    pgh_error *err)
 {
-    int rc = pgh_conn_exec(a->conn, sql, err);
-    if (rc != 0)
-        pgh_error_prefix(err, "destination");
-    return rc;
+    pipe_op op = {.kind = kind, .lsn = lsn, .what = "destination"};
+    return pgh_apply__pipe_send_sql(&a->pipe, &op, sql, err);
 }
 
 static int ensure_txn(apply_sink *a, pgh_error *err)
 {
     if (a->in_txn)
         return 0;
-    int rc = exec_sql(a, "BEGIN", err);
+    int rc = send_sql(a, PIPE_OP_PLAIN, a->change_lsn, "BEGIN", err);
     if (rc == 0) {
         a->in_txn = true;
         a->txn_changes = 0;
@@ -90,49 +104,146 @@ static int ensure_txn(apply_sink *a, pgh_error *err)
     return rc;
 }
 
-/* Record the position in the open transaction. */
+#define STATE_STMT "pghost_state"
+
+/* Queue the position's UPDATE into the open transaction. */
 static int write_position(apply_sink *a, pgh_error *err)
 {
     char lsn[32];
     snprintf(lsn, sizeof(lsn), PGH_LSN_FMT, PGH_LSN_ARGS(a->pending));
     const char *params[2] = {lsn, a->opts.slot};
-    PGresult *res = NULL;
-    int rc = pgh_conn_query(&res, a->conn, a->state_sql, 2, params, err);
-    if (rc == 0 && strcmp(PQcmdTuples(res), "1") != 0)
-        rc = pgh_error_set(err, PGH_ESINK, "the position row of slot %s is missing from %s.state",
-                           a->opts.slot, a->opts.state_schema);
-    PQclear(res);
+    pipe_op op = {.kind = PIPE_OP_STATE, .lsn = a->pending, .what = "recording the position"};
+    return pgh_apply__pipe_send(&a->pipe, &op, STATE_STMT, 2, params, 0, err);
+}
+
+/* Commit the open destination transaction, everything up to a->pending. The COMMIT goes out
+ * only once every result before it is in and checked (a change that found no row in strict
+ * mode must roll its transaction back, never commit it), but nothing waits for the COMMIT's
+ * own result here: a->committed moves when it arrives. */
+static int commit_txn(apply_sink *a, pgh_error *err)
+{
+    if (!a->in_txn)
+        return 0;
+    int rc = a->state_sql ? write_position(a, err) : 0;
+    if (rc == 0)
+        rc = send_sql(a, PIPE_OP_COMMIT, a->pending, "COMMIT", err);
+    a->in_txn = false;
     return rc;
 }
 
-/* Commit the open destination transaction: everything up to a->pending is durable. */
-static int commit_txn(apply_sink *a, pgh_error *err)
+static int divergence(apply_rel *r, const char *what, pgh_error *err)
 {
-    if (a->in_txn) {
-        int rc = a->state_sql ? write_position(a, err) : 0;
-        if (rc == 0)
-            rc = exec_sql(a, "COMMIT", err);
-        a->in_txn = false;
-        if (rc != 0)
-            return rc;
+    return pgh_error_set(err, PGH_ESINK,
+                         "%s.%s: %s; the destination has diverged from the source (run pghost "
+                         "verify to see where)",
+                         r->dst->schema, r->dst->name, what);
+}
+
+/* A row change's result came back: judge it by the conflict rules and count it. */
+static int on_row_result(apply_sink *a, const pipe_op *op, uint64_t rows, pgh_error *err)
+{
+    pgh_apply_stats *st = &a->stats[op->rel->map];
+    if (rows == 0 && op->strict && op->kind != PIPE_OP_INSERT) {
+        int rc = divergence(op->rel,
+                            op->kind == PIPE_OP_UPDATE ? "UPDATE found no row"
+                                                       : "DELETE found no row",
+                            err);
+        err->lsn = op->lsn;
+        return rc;
     }
-    a->committed = a->pending;
+    if (rows == 0)
+        st->skipped++;
+    else if (op->kind == PIPE_OP_INSERT)
+        st->inserts++;
+    else if (op->kind == PIPE_OP_UPDATE)
+        st->updates++;
+    else
+        st->deletes++;
     return 0;
 }
 
-/* Run the statement in a->sql with a->params; *affected is the row count. */
-static int run(apply_sink *a, apply_rel *r, uint64_t *affected, pgh_error *err)
+/* Every statement's result, in order (pipe.c). */
+static int on_result(void *payload, const pipe_op *op, uint64_t rows, pgh_error *err)
+{
+    apply_sink *a = payload;
+    switch (op->kind) {
+    case PIPE_OP_INSERT:
+    case PIPE_OP_UPDATE:
+    case PIPE_OP_DELETE:
+        return on_row_result(a, op, rows, err);
+    case PIPE_OP_STATE:
+        if (rows != 1)
+            return pgh_error_set(err, PGH_ESINK,
+                                 "the position row of slot %s is missing from %s.state",
+                                 a->opts.slot, a->opts.state_schema);
+        return 0;
+    case PIPE_OP_COMMIT:
+        a->committed = op->lsn;
+        return 0;
+    case PIPE_OP_PLAIN:
+    case PIPE_OP_SYNC:
+        return 0;
+    }
+    return 0;
+}
+
+static const apply_stmt *find_stmt(const apply_rel *r, const char *sql)
+{
+    for (int i = 0; i < r->nstmts; i++)
+        if (strcmp(r->stmts[i].sql, sql) == 0)
+            return &r->stmts[i];
+    return NULL;
+}
+
+/* The prepared statement for a->sql, prepared when new (synchronously: once per shape). */
+static int get_stmt(const apply_stmt **out, apply_sink *a, apply_rel *r, pgh_error *err)
 {
     if (pgh_buf_failed(&a->sql))
         return pgh_error_set(err, PGH_ENOMEM, "out of memory building a statement");
+    *out = find_stmt(r, pgh_buf_str(&a->sql));
+    if (*out != NULL)
+        return 0;
+    int rc = pgh_apply__pipe_leave(&a->pipe, err);
+    return rc != 0 ? rc
+                   : pgh_apply__stmt(out, r, a->conn, pgh_buf_str(&a->sql), a->params.n,
+                                     &a->stmt_counter, err);
+}
+
+/* Queue the statement in a->sql with a->params; on_result judges it when it comes back. */
+static int send(apply_sink *a, apply_rel *r, pipe_op_kind kind, pgh_error *err)
+{
+    const apply_stmt *st = NULL;
+    int rc = get_stmt(&st, a, r, err);
+    if (rc != 0)
+        return rc;
     const char *const *values = pgh_apply__params_finish(&a->params);
     if (values == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    pipe_op op = {.kind = kind,
+                  .strict = a->opts.mode == PGH_APPLY_STRICT,
+                  .rel = r,
+                  .lsn = a->change_lsn};
+    rc = pgh_apply__pipe_send(&a->pipe, &op, st->name, a->params.n, values, a->params.data.len,
+                              err);
+    if (rc == 0)
+        a->txn_changes++;
+    return rc;
+}
+
+/* Run the statement in a->sql with a->params and wait for it (after everything in flight):
+ * for the key moves of the catch-up, whose next step depends on the count. *affected is the
+ * row count. */
+static int run(apply_sink *a, apply_rel *r, uint64_t *affected, pgh_error *err)
+{
     const apply_stmt *st = NULL;
-    int rc = pgh_apply__stmt(&st, r, a->conn, pgh_buf_str(&a->sql), a->params.n,
-                             &a->stmt_counter, err);
+    int rc = get_stmt(&st, a, r, err);
+    if (rc == 0)
+        rc = pgh_apply__pipe_leave(&a->pipe, err);
     if (rc != 0)
         return rc;
+    const char *const *values = pgh_apply__params_finish(&a->params);
+    if (values == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
     PGresult *res = PQexecPrepared(a->conn, st->name, a->params.n, values, NULL, NULL, 0);
     ExecStatusType status = PQresultStatus(res);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
@@ -145,6 +256,12 @@ static int run(apply_sink *a, apply_rel *r, uint64_t *affected, pgh_error *err)
     PQclear(res);
     a->txn_changes++;
     return 0;
+}
+
+/* Queue the statement (n NULL: on_result judges it as kind) or run it now (*n the count). */
+static int exec_stmt(apply_sink *a, apply_rel *r, pipe_op_kind kind, uint64_t *n, pgh_error *err)
+{
+    return n == NULL ? send(a, r, kind, err) : run(a, r, n, err);
 }
 
 /* "k1 = $n AND k2 = $m" with the key values of tup. */
@@ -191,14 +308,6 @@ static void start_stmt(apply_sink *a)
     pgh_apply__params_reset(&a->params);
 }
 
-static int divergence(apply_rel *r, const char *what, pgh_error *err)
-{
-    return pgh_error_set(err, PGH_ESINK,
-                         "%s.%s: %s; the destination has diverged from the source (run pghost "
-                         "verify to see where)",
-                         r->dst->schema, r->dst->name, what);
-}
-
 /* INSERT the tuple (ON CONFLICT DO NOTHING while catching up); *n is 1 when a row was added. */
 static int insert_row(apply_sink *a, apply_rel *r, const pgh_tuple *tup, uint64_t *n,
                       pgh_error *err)
@@ -225,21 +334,15 @@ static int insert_row(apply_sink *a, apply_rel *r, const pgh_tuple *tup, uint64_
             pgh_buf_printf(&a->sql, "%s%s", k ? ", " : "", r->col_ident[r->key_att[k]]);
         pgh_buf_puts(&a->sql, ") DO NOTHING");
     }
-    return run(a, r, n, err);
+    return exec_stmt(a, r, PIPE_OP_INSERT, n, err);
 }
 
 static int apply_insert(apply_sink *a, apply_rel *r, const pgh_tuple *tup, pgh_error *err)
 {
-    uint64_t n = 0;
-    int rc = insert_row(a, r, tup, &n, err);
-    if (rc != 0)
-        return rc;
-    pgh_apply__missing_remove(&a->missing, r, tup);
-    if (n)
-        a->stats[r->map].inserts++;
-    else
-        a->stats[r->map].skipped++;
-    return 0;
+    int rc = insert_row(a, r, tup, NULL, err);
+    if (rc == 0)
+        pgh_apply__missing_remove(&a->missing, r, tup);
+    return rc;
 }
 
 static bool has_unchanged(const pgh_tuple *tup)
@@ -263,46 +366,46 @@ static bool key_changed(const apply_rel *r, const pgh_tuple *oldtup, const pgh_t
     return false;
 }
 
-/* UPDATE t SET <values> WHERE <key of match>; with_keys also sets the key columns. */
+/* UPDATE t SET <values> WHERE <key of match>; with_keys also sets the key columns. Queued
+ * when n is NULL, else run now with *n the count. */
 static int update_row(apply_sink *a, apply_rel *r, const pgh_tuple *values,
                       const pgh_tuple *match, bool with_keys, uint64_t *n, pgh_error *err)
 {
     start_stmt(a);
-    *n = 0;
+    if (n != NULL)
+        *n = 0;
     pgh_buf_printf(&a->sql, "UPDATE %s", r->dst->qualified);
     if (put_set_list(a, r, values, with_keys) == 0) {
         /* Nothing but unchanged TOAST values: the row stays as it is. Still count a match. */
         start_stmt(a);
         pgh_buf_printf(&a->sql, "SELECT 1 FROM %s WHERE ", r->dst->qualified);
         int rc = put_key_match(a, r, match, err);
-        return rc != 0 ? rc : run(a, r, n, err);
+        return rc != 0 ? rc : exec_stmt(a, r, PIPE_OP_UPDATE, n, err);
     }
     pgh_buf_puts(&a->sql, " WHERE ");
     int rc = put_key_match(a, r, match, err);
-    return rc != 0 ? rc : run(a, r, n, err);
+    return rc != 0 ? rc : exec_stmt(a, r, PIPE_OP_UPDATE, n, err);
 }
 
-/* The key changed: old row present -> drop any row at the new key, move the old row;
- * old row absent -> update the row at the new key if there is one. */
+/* Catch-up, the key changed: old row present -> drop any row at the new key, move the old row;
+ * old row absent -> update the row at the new key if there is one. Each step depends on the
+ * count of the one before, so these statements run one at a time, not queued. */
 static int move_row(apply_sink *a, apply_rel *r, const pgh_tuple *oldtup, const pgh_tuple *newtup,
                     uint64_t *n, pgh_error *err)
 {
-    int rc = 0;
-    if (a->opts.mode == PGH_APPLY_CATCHUP) {
-        start_stmt(a);
-        pgh_buf_printf(&a->sql, "DELETE FROM %s WHERE ", r->dst->qualified);
-        rc = put_key_match(a, r, newtup, err);
-        pgh_buf_printf(&a->sql, " AND EXISTS (SELECT 1 FROM %s WHERE ", r->dst->qualified);
-        if (rc == 0)
-            rc = put_key_match(a, r, oldtup, err);
-        pgh_buf_putc(&a->sql, ')');
-        uint64_t deleted = 0;
-        if (rc == 0)
-            rc = run(a, r, &deleted, err);
-    }
+    start_stmt(a);
+    pgh_buf_printf(&a->sql, "DELETE FROM %s WHERE ", r->dst->qualified);
+    int rc = put_key_match(a, r, newtup, err);
+    pgh_buf_printf(&a->sql, " AND EXISTS (SELECT 1 FROM %s WHERE ", r->dst->qualified);
+    if (rc == 0)
+        rc = put_key_match(a, r, oldtup, err);
+    pgh_buf_putc(&a->sql, ')');
+    uint64_t deleted = 0;
+    if (rc == 0)
+        rc = run(a, r, &deleted, err);
     if (rc == 0)
         rc = update_row(a, r, newtup, oldtup, true, n, err);
-    if (rc != 0 || a->opts.mode != PGH_APPLY_CATCHUP)
+    if (rc != 0)
         return rc;
     pgh_apply__missing_remove(&a->missing, r, oldtup);
     if (*n == 0)
@@ -329,13 +432,15 @@ static int apply_update(apply_sink *a, apply_rel *r, const pgh_change *c, pgh_er
     const pgh_tuple *newtup = &c->u.update.newtup;
     const pgh_tuple *oldtup = &c->u.update.oldtup;
     bool moved = c->u.update.old_kind != 0 && key_changed(r, oldtup, newtup);
+    /* Queued, judged by on_result; after the checkpoint a key move is one plain UPDATE. */
+    if (!moved)
+        return update_row(a, r, newtup, newtup, false, NULL, err);
+    if (a->opts.mode == PGH_APPLY_STRICT)
+        return update_row(a, r, newtup, oldtup, true, NULL, err);
     uint64_t n = 0;
-    int rc = moved ? move_row(a, r, oldtup, newtup, &n, err)
-                   : update_row(a, r, newtup, newtup, false, &n, err);
+    int rc = move_row(a, r, oldtup, newtup, &n, err);
     if (rc != 0)
         return rc;
-    if (n == 0 && a->opts.mode == PGH_APPLY_STRICT)
-        return divergence(r, "UPDATE found no row", err);
     if (n)
         a->stats[r->map].updates++;
     else
@@ -348,19 +453,11 @@ static int apply_delete(apply_sink *a, apply_rel *r, const pgh_tuple *oldtup, pg
     start_stmt(a);
     pgh_buf_printf(&a->sql, "DELETE FROM %s WHERE ", r->dst->qualified);
     int rc = put_key_match(a, r, oldtup, err);
-    uint64_t n = 0;
     if (rc == 0)
-        rc = run(a, r, &n, err);
-    if (rc != 0)
-        return rc;
-    pgh_apply__missing_remove(&a->missing, r, oldtup);
-    if (n == 0 && a->opts.mode == PGH_APPLY_STRICT)
-        return divergence(r, "DELETE found no row", err);
-    if (n)
-        a->stats[r->map].deletes++;
-    else
-        a->stats[r->map].skipped++;
-    return 0;
+        rc = exec_stmt(a, r, PIPE_OP_DELETE, NULL, err);
+    if (rc == 0)
+        pgh_apply__missing_remove(&a->missing, r, oldtup);
+    return rc;
 }
 
 static int apply_truncate(apply_sink *a, const pgh_change *c, pgh_error *err)
@@ -380,7 +477,7 @@ static int apply_truncate(apply_sink *a, const pgh_change *c, pgh_error *err)
     if (c->u.truncate.options & PGH_TRUNCATE_RESTART_IDENTITY)
         pgh_buf_puts(&a->sql, " RESTART IDENTITY");
     int rc = ensure_txn(a, err);
-    return rc != 0 ? rc : exec_sql(a, pgh_buf_str(&a->sql), err);
+    return rc != 0 ? rc : send_sql(a, PIPE_OP_PLAIN, a->change_lsn, pgh_buf_str(&a->sql), err);
 }
 
 /* INSERT, UPDATE or DELETE: find the mapping, open the transaction, apply. */
@@ -408,6 +505,7 @@ static int apply_row_change(apply_sink *a, const pgh_change *c, pgh_error *err)
 static int sink_write(pgh_sink *sink, const pgh_change *c, pgh_error *err)
 {
     apply_sink *a = (apply_sink *)sink;
+    a->change_lsn = c->wal_start;
     switch (c->kind) {
     case PGH_CHANGE_RELATION:
         return on_relation(a, c->u.relation.rel, err);
@@ -428,9 +526,17 @@ static int sink_write(pgh_sink *sink, const pgh_change *c, pgh_error *err)
     case PGH_CHANGE_BEGIN:
         a->skipping = c->u.begin.final_lsn < a->opts.skip_before;
         return 0;
+    case PGH_CHANGE_MESSAGE: /* DDL (ddl.c): in the destination transaction, with the data */
+        if (a->skipping || !pgh_apply__ddl_is_message(c))
+            return 0;
+        {
+            int rc = ensure_txn(a, err);
+            if (rc == 0)
+                rc = pgh_apply__pipe_leave(&a->pipe, err); /* ddl.c runs synchronously */
+            return rc != 0 ? rc : pgh_apply__ddl_apply(&a->ddl, a->conn, c, err);
+        }
     case PGH_CHANGE_ORIGIN:
     case PGH_CHANGE_TYPE:
-    case PGH_CHANGE_MESSAGE:
         return 0;
     }
     return pgh_error_set(err, PGH_EPROTO, "unknown change kind %d", (int)c->kind);
@@ -440,6 +546,12 @@ static int sink_flush(pgh_sink *sink, pgh_lsn *out, pgh_error *err)
 {
     apply_sink *a = (apply_sink *)sink;
     int rc = commit_txn(a, err);
+    if (rc == 0)
+        rc = pgh_apply__pipe_wait(&a->pipe, err);
+    /* Everything written is committed now, including source transactions that had nothing
+     * for the destination. */
+    if (rc == 0)
+        a->committed = a->pending;
     *out = a->committed;
     return rc;
 }
@@ -457,6 +569,8 @@ static void sink_free(pgh_sink *sink)
     pgh_apply__params_dispose(&a->params);
     pgh_apply__missing_dispose(&a->missing);
     free(a->state_sql);
+    pgh_apply__ddl_dispose(&a->ddl);
+    pgh_apply__pipe_dispose(&a->pipe);
     PQfinish(a->conn); /* an open transaction is rolled back by the server */
     free(a);
 }
@@ -475,6 +589,17 @@ static int lock_slot(apply_sink *a, pgh_error *err)
                            "another pghost is already applying slot %s to this destination: stop "
                            "it first (two appliers on one slot would apply changes twice)",
                            a->opts.slot);
+    PQclear(res);
+    return rc;
+}
+
+/* The position's UPDATE, prepared once: it goes out with every destination commit. */
+static int prepare_state(apply_sink *a, pgh_error *err)
+{
+    PGresult *res = PQprepare(a->conn, STATE_STMT, a->state_sql, 2, NULL);
+    int rc = PQresultStatus(res) == PGRES_COMMAND_OK
+                 ? 0
+                 : pgh_conn_error(err, a->conn, res, "preparing the position update");
     PQclear(res);
     return rc;
 }
@@ -501,7 +626,13 @@ int pgh_apply_open(pgh_sink **out, const pgh_apply_opts *opts, pgh_error *err)
     if (rc == 0 && opts->state_schema) {
         a->state_sql = pgh_state_update_sql(a->conn, opts->state_schema);
         rc = a->state_sql ? lock_slot(a, err) : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        if (rc == 0)
+            rc = prepare_state(a, err);
     }
+    if (rc == 0)
+        rc = pgh_apply__pipe_init(&a->pipe, a->conn, on_result, a, err);
+    if (rc == 0)
+        rc = pgh_apply__ddl_init(&a->ddl, a->conn, opts, &a->stats, err);
     if (rc != 0) {
         sink_free(&a->base);
         return rc;

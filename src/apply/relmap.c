@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "apply_internal.h"
+#include "pghost/buf.h"
 #include "pghost/conn.h"
 
 void pgh_apply__rel_free(apply_rel *r)
@@ -27,10 +28,131 @@ void pgh_apply__rel_free(apply_rel *r)
 static int find_map(const pgh_relation *rel, const pgh_table_map *tables, int ntables)
 {
     for (int i = 0; i < ntables; i++)
-        if (strcmp(tables[i].source_schema, rel->nspname) == 0 &&
+        if (tables[i].source_schema != NULL && /* NULL: dropped (ddl.c) */
+            strcmp(tables[i].source_schema, rel->nspname) == 0 &&
             strcmp(tables[i].source_table, rel->relname) == 0)
             return i;
     return -1;
+}
+
+/* The destination's spelling of each relation column's type (format_type), for built-in
+ * types (OID below FirstNormalObjectId, the same on every server); NULL entries otherwise.
+ * *out is a result the caller clears: row i is relation column i. */
+static int source_types(PGresult **out, PGconn *conn, const pgh_relation *rel, pgh_error *err)
+{
+    pgh_buf oids, mods;
+    pgh_buf_init(&oids, 0);
+    pgh_buf_init(&mods, 0);
+    for (int i = 0; i < rel->ncols; i++) {
+        pgh_buf_printf(&oids, "%s%u", i ? "," : "{", rel->cols[i].type_oid);
+        pgh_buf_printf(&mods, "%s%d", i ? "," : "{", (int)rel->cols[i].typmod);
+    }
+    pgh_buf_puts(&oids, rel->ncols ? "}" : "{}");
+    pgh_buf_puts(&mods, rel->ncols ? "}" : "{}");
+    const char *p[2] = {pgh_buf_str(&oids), pgh_buf_str(&mods)};
+    int rc = pgh_buf_failed(&oids) || pgh_buf_failed(&mods)
+                 ? pgh_error_set(err, PGH_ENOMEM, "out of memory")
+                 : pgh_conn_query(out, conn,
+                                  "SELECT CASE WHEN t.o < 16384 THEN format_type(t.o, t.m) END "
+                                  "FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY t(o, m, n) "
+                                  "ORDER BY t.n",
+                                  2, p, err);
+    pgh_buf_dispose(&oids);
+    pgh_buf_dispose(&mods);
+    return rc;
+}
+
+/* List every difference between the relation's columns and the destination table's into
+ * diff; *missing counts source columns the destination lacks. */
+static void describe_drift(pgh_buf *diff, int *missing, const apply_rel *r,
+                           const pgh_relation *rel, const PGresult *types)
+{
+    *missing = 0;
+    for (int i = 0; i < rel->ncols; i++) {
+        const char *type = PQgetisnull(types, i, 0) ? NULL : PQgetvalue(types, i, 0);
+        int j = pgh_table_column_index(r->dst, rel->cols[i].name);
+        if (j < 0) {
+            (*missing)++;
+            pgh_buf_printf(diff, "; column %s (%s) is missing on the destination",
+                           rel->cols[i].name, type ? type : "a type that is not built in");
+        } else if (type && r->dst->cols[j].builtin_type &&
+                   strcmp(type, r->dst->cols[j].type_name) != 0) {
+            pgh_buf_printf(diff, "; column %s is %s on the source but %s on the destination",
+                           rel->cols[i].name, type, r->dst->cols[j].type_name);
+        }
+    }
+    /* pgoutput (PostgreSQL 15) never sends generated columns. */
+    for (int j = 0; j < r->dst->ncols; j++) {
+        bool sent = false;
+        for (int i = 0; i < rel->ncols && !sent; i++)
+            sent = strcmp(rel->cols[i].name, r->dst->cols[j].name) == 0;
+        if (!sent && !r->dst->cols[j].generated)
+            pgh_buf_printf(diff, "; column %s (%s) is on the destination only",
+                           r->dst->cols[j].name, r->dst->cols[j].type_name);
+    }
+}
+
+/* schema_drift add_columns: ALTER TABLE ... ADD COLUMN for each column the destination lacks
+ * (built-in types only), then read the destination table again. */
+static int add_columns(apply_rel *r, PGconn *conn, const pgh_relation *rel,
+                       const PGresult *types, pgh_error *err)
+{
+    int rc = 0;
+    pgh_buf sql;
+    pgh_buf_init(&sql, 0);
+    for (int i = 0; rc == 0 && i < rel->ncols; i++) {
+        if (pgh_table_column_index(r->dst, rel->cols[i].name) >= 0 || PQgetisnull(types, i, 0))
+            continue;
+        char *col = pgh_conn_ident(conn, rel->cols[i].name);
+        pgh_buf_reset(&sql);
+        pgh_buf_printf(&sql, "ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s", r->dst->qualified,
+                       col ? col : "", PQgetvalue(types, i, 0));
+        rc = col && !pgh_buf_failed(&sql) ? pgh_conn_exec(conn, pgh_buf_str(&sql), err)
+                                          : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        free(col);
+    }
+    pgh_buf_dispose(&sql);
+    if (rc == 0) {
+        char *schema = strdup(r->dst->schema), *name = strdup(r->dst->name);
+        pgh_table_info_free(r->dst);
+        r->dst = NULL;
+        rc = schema && name ? pgh_catalog_table(&r->dst, conn, schema, name, err)
+                            : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        free(schema);
+        free(name);
+    }
+    return rc;
+}
+
+/* The relation's columns must be the destination table's: without DDL capture (or for a
+ * change it did not carry), stop naming every difference, or add the new columns first. */
+static int check_drift(apply_rel *r, PGconn *conn, const pgh_relation *rel,
+                       pgh_schema_drift drift, pgh_error *err)
+{
+    PGresult *types = NULL;
+    int rc = source_types(&types, conn, rel, err);
+    pgh_buf diff;
+    pgh_buf_init(&diff, 0);
+    int missing = 0;
+    if (rc == 0)
+        describe_drift(&diff, &missing, r, rel, types);
+    if (rc == 0 && missing > 0 && drift == PGH_SCHEMA_DRIFT_ADD_COLUMNS) {
+        rc = add_columns(r, conn, rel, types, err);
+        pgh_buf_reset(&diff);
+        if (rc == 0)
+            describe_drift(&diff, &missing, r, rel, types);
+    }
+    if (rc == 0 && diff.len > 0)
+        rc = pgh_error_set(err, PGH_ESINK,
+                           "source table %s.%s and destination table %s.%s differ%s: no DDL "
+                           "capture carried this change over; make the same change on the "
+                           "destination, then run pghost again (pghost init installs the DDL "
+                           "capture; schema_drift: add_columns adds new columns by itself)",
+                           rel->nspname, rel->relname, r->dst->schema, r->dst->name,
+                           pgh_buf_str(&diff));
+    pgh_buf_dispose(&diff);
+    PQclear(types);
+    return rc;
 }
 
 /* Every relation column must exist on the destination; remember its quoted name. */
@@ -80,18 +202,20 @@ static int map_keys(apply_rel *r, const pgh_relation *rel, pgh_error *err)
 }
 
 int pgh_apply__rel_build(apply_rel **out, PGconn *conn, const pgh_relation *rel,
-                         const pgh_table_map *tables, int ntables, pgh_error *err)
+                         const apply_ddl *ddl, pgh_error *err)
 {
     *out = NULL;
     apply_rel *r = calloc(1, sizeof(*r));
     if (r == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
     r->oid = rel->oid;
-    r->map = find_map(rel, tables, ntables);
+    r->map = find_map(rel, ddl->tables, ddl->ntables);
     int rc = 0;
     if (r->map >= 0) {
-        const pgh_table_map *m = &tables[r->map];
+        const pgh_table_map *m = &ddl->tables[r->map];
         rc = pgh_catalog_table(&r->dst, conn, m->dest_schema, m->dest_table, err);
+        if (rc == 0)
+            rc = check_drift(r, conn, rel, ddl->drift, err);
         if (rc == 0)
             rc = map_columns(r, conn, rel, err);
         if (rc == 0)

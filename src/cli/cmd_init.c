@@ -1,10 +1,113 @@
-/* PLACEHOLDER being replaced by its owner this session: pghost init. */
+/* pghost init: prepare the source (see include/pghost/init.h). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "pghost/config.h"
+#include "pghost/init.h"
+
+static const char USAGE[] =
+    "Usage: pghost init CONFIG.yaml\n"
+    "\n"
+    "Prepare the source for pghost replicate, and change nothing when it already is:\n"
+    "  - check wal_level = logical, a free replication slot and WAL sender, and that the role\n"
+    "    has REPLICATION (or is a superuser);\n"
+    "  - check every selected table (tables: with patterns expanded, minus exclude_tables):\n"
+    "    it must have a primary key and REPLICA IDENTITY DEFAULT or FULL; every table that\n"
+    "    does not is listed with the statement that fixes it;\n"
+    "  - create the publication when missing, FOR TABLE the selected tables WITH\n"
+    "    (publish_via_partition_root = true), marked by its comment as pghost's; add tables\n"
+    "    selected later to it. A publication pghost did not create is never changed: what it\n"
+    "    lacks is reported with the statement to run;\n"
+    "  - install the DDL capture (event triggers) when the role is a superuser.\n"
+    "pghost teardown removes the publication and the DDL capture again.\n"
+    "\n"
+    "Exit status: 0 ready; 1 failed; 2 bad command line or configuration; 3 a check failed\n"
+    "(nothing was written).\n";
+
+static const char *env_lookup(const char *name, void *payload)
+{
+    (void)payload;
+    return getenv(name);
+}
+
+static int parse(int argc, char **argv, pgh_config **cfg)
+{
+    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(USAGE, stdout);
+            return -1;
+        }
+        pgh_cli_error("unknown option \"%s\" for init: see pghost init --help", argv[optind - 1]);
+        return PGH_EXIT_USAGE;
+    }
+    if (optind != argc - 1) {
+        pgh_cli_error("init needs exactly one configuration file: pghost init CONFIG.yaml");
+        return PGH_EXIT_USAGE;
+    }
+    pgh_error err;
+    pgh_error_clear(&err);
+    if (pgh_config_load(cfg, argv[optind], env_lookup, NULL, &err) != 0) {
+        pgh_cli_error("%s", err.message);
+        return PGH_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static void print_result(const pgh_config *cfg, const pgh_init_result *r)
+{
+    printf("source: wal_level logical, %d replication slot(s) and %d WAL sender(s) free, "
+           "replication allowed\n",
+           r->slots_free, r->wal_senders_free);
+    printf("tables: %d selected, each with a primary key\n", r->ntables);
+    for (size_t i = 0; i < cfg->ntables; i++)
+        printf("  %s.%s -> %s.%s\n", cfg->tables[i].source_schema, cfg->tables[i].source_table,
+               cfg->tables[i].dest_schema, cfg->tables[i].dest_table);
+    printf("publication %s: ", cfg->publication_name);
+    if (r->publication == PGH_INIT_PUB_CREATED)
+        printf("created for %d table(s), publish_via_partition_root = true\n", r->ntables);
+    else if (r->publication == PGH_INIT_PUB_EXTENDED)
+        printf("%d table(s) added (options set to what pghost needs)\n", r->tables_added);
+    else
+        printf("already covers every selected table (%s), nothing to do\n",
+               r->publication_ours ? "created by pghost init" : "not created by pghost, left "
+                                                               "as it is");
+    if (r->ddl_installed)
+        printf("DDL capture: %s\n", r->ddl_was_installed ? "already installed, selection "
+                                                           "refreshed"
+                                                         : "installed");
+    else
+        printf("DDL capture: not installed: %s\n", r->ddl_reason);
+    bool changed = r->publication != PGH_INIT_PUB_UNCHANGED ||
+                   (r->ddl_installed && !r->ddl_was_installed);
+    printf("%s\n", changed ? "the source is ready" : "the source was already ready: nothing "
+                                                     "changed");
+}
 
 int pgh_cli_init(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    pgh_cli_error("init is not built yet");
-    return PGH_EXIT_FAILURE;
+    pgh_config *cfg = NULL;
+    int rc = parse(argc, argv, &cfg);
+    if (rc != 0)
+        return rc < 0 ? PGH_EXIT_OK : rc;
+    pgh_error err;
+    pgh_error_clear(&err);
+    pgh_init_result r;
+    rc = pgh_init_run(&r, cfg, &err);
+    if (rc == 0)
+        print_result(cfg, &r);
+    else
+        pgh_cli_error("%s", err.message);
+    pgh_config_free(cfg);
+    if (rc == 0)
+        return PGH_EXIT_OK;
+    if (rc == PGH_ECONFIG)
+        return PGH_EXIT_USAGE;
+    return rc == PGH_EPRECOND ? PGH_EXIT_PRECOND : PGH_EXIT_FAILURE;
 }

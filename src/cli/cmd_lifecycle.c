@@ -17,9 +17,10 @@ static const char STATUS_USAGE[] =
 static const char TEARDOWN_USAGE[] =
     "Usage: pghost teardown CONFIG.yaml\n"
     "\n"
-    "Drop what pghost created: the replication slot on the source, and its position row in\n"
+    "Drop what pghost created: the replication slot on the source, the publication when\n"
+    "pghost init created it (never one you made), the DDL capture, and its position row in\n"
     "<state_schema>.state on the destination (the table and schema too when nothing else is in\n"
-    "them). Safe to run again. A slot still in use is not dropped.\n";
+    "them). Safe to run again. While the slot is in use nothing is dropped.\n";
 
 static const char *env_lookup(const char *name, void *payload)
 {
@@ -150,15 +151,19 @@ int pgh_cli_teardown(int argc, char **argv)
         return rc < 0 ? PGH_EXIT_OK : rc;
     pgh_error err;
     pgh_error_clear(&err);
-    bool slot = false;
-    bool state = false;
-    rc = pgh_teardown(&slot, &state, cfg, &err);
+    pgh_teardown_result r;
+    rc = pgh_teardown(&r, cfg, &err);
     if (rc != 0) {
         pgh_cli_error("%s", err.message);
     } else {
-        printf("slot %s: %s\n", cfg->slot_name, slot ? "dropped" : "not there (nothing to do)");
+        printf("slot %s: %s\n", cfg->slot_name,
+               r.slot_dropped ? "dropped" : "not there (nothing to do)");
+        printf("publication %s: %s\n", cfg->publication_name,
+               r.publication_dropped ? "dropped (pghost init created it)"
+               : r.publication_kept  ? "kept (pghost did not create it)"
+                                     : "not there (nothing to do)");
         printf("position in %s.state: %s\n", cfg->state_schema,
-               state ? "removed" : "not there (nothing to do)");
+               r.state_dropped ? "removed" : "not there (nothing to do)");
     }
     pgh_config_free(cfg);
     return rc == 0 ? PGH_EXIT_OK : (rc == PGH_EPRECOND ? PGH_EXIT_PRECOND : PGH_EXIT_FAILURE);

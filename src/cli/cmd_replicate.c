@@ -10,6 +10,7 @@
 #include "pghost/config.h"
 #include "pghost/conn.h"
 #include "pghost/replicate.h"
+#include "pghost/tables.h"
 
 static const char USAGE[] =
     "Usage: pghost replicate [options] CONFIG.yaml\n"
@@ -17,7 +18,8 @@ static const char USAGE[] =
     "Copy the configured tables from the source to the destination in parallel batches (each\n"
     "its own short transaction), then replay the changes made meanwhile from a logical\n"
     "replication slot up to a checkpoint. At exit 0 the destination equals the source as of\n"
-    "the printed checkpoint LSN. The destination tables must exist and be empty.\n"
+    "the printed checkpoint LSN. The destination tables must exist and be empty, unless\n"
+    "--create-tables creates them.\n"
     "\n"
     "Options:\n"
     "  --follow                  after the checkpoint, keep applying changes until stopped\n"
@@ -34,6 +36,11 @@ static const char USAGE[] =
     "  --keep-slot               keep the replication slot, positioned at the checkpoint, and\n"
     "                            print how to attach a native subscription to it\n"
     "  --truncate-destination    empty the destination tables first instead of refusing\n"
+    "  --create-tables           create missing destination schemas, types and tables (with\n"
+    "                            their primary keys) before the copy, and their other indexes\n"
+    "                            and constraints after the catch-up, several at a time\n"
+    "                            (create_destination_tables: true); existing tables are\n"
+    "                            checked, never altered\n"
     "  --before-checkpoint CMD   run CMD (with /bin/sh) after the copy and before the\n"
     "                            checkpoint, e.g. to stop writes for a cutover; a non-zero\n"
     "                            exit aborts the run\n"
@@ -66,6 +73,7 @@ typedef struct cli_opts {
     const char *handoff;
     bool keep_slot;
     bool truncate;
+    bool create_tables;
     bool progress;
     const char *before_checkpoint;
     pgh_log_level level;
@@ -80,6 +88,7 @@ static int parse_args(cli_opts *o, int argc, char **argv)
         {"to", required_argument, NULL, 'T'},
         {"handoff-subscription", required_argument, NULL, 's'},
         {"truncate-destination", no_argument, NULL, 't'},
+        {"create-tables", no_argument, NULL, 'C'},
         {"before-checkpoint", required_argument, NULL, 'b'},
         {"log-level", required_argument, NULL, 'l'},
         {"no-progress", no_argument, NULL, 'n'},
@@ -96,6 +105,7 @@ static int parse_args(cli_opts *o, int argc, char **argv)
         case 'T': o->to = optarg; break;
         case 's': o->handoff = optarg; break;
         case 't': o->truncate = true; break;
+        case 'C': o->create_tables = true; break;
         case 'b': o->before_checkpoint = optarg; break;
         case 'n': o->progress = false; break;
         case 'h': fputs(USAGE, stdout); return -1;
@@ -263,6 +273,15 @@ int pgh_cli_replicate(int argc, char **argv)
                       o.config_path);
         pgh_config_free(cfg);
         return PGH_EXIT_USAGE;
+    }
+    if (o.create_tables)
+        cfg->create_destination_tables = true;
+    /* Patterns in tables: become concrete tables of the source (pghost/tables.h). */
+    if (pgh_tables_resolve_at_source(cfg, &err) != 0) {
+        pgh_cli_error("%s", err.message);
+        rc = err.code == PGH_ECONFIG ? PGH_EXIT_USAGE : PGH_EXIT_FAILURE;
+        pgh_config_free(cfg);
+        return rc;
     }
     bool to_stdout = cfg->destination == PGH_DESTINATION_STDOUT;
     install_signals();

@@ -222,6 +222,12 @@ void pgh_config_free(pgh_config *cfg)
         free(cfg->tables[i].dest_table);
     }
     free(cfg->tables);
+    free(cfg->table_lines);
+    for (size_t i = 0; i < cfg->nexclude; i++) {
+        free(cfg->exclude_tables[i].schema);
+        free(cfg->exclude_tables[i].table);
+    }
+    free(cfg->exclude_tables);
     free(cfg->path);
     free(cfg->source_connection);
     free(cfg->source_replication_connection);

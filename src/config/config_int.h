@@ -7,6 +7,7 @@
  *   guard.c    limits on the raw text that protect libyaml from pathological input
  *   top.c      the top-level keys, required keys, defaults that depend on other keys
  *   tables.c   the "tables:" list, table defaults, unique destinations
+ *   pattern.c  table name patterns, "schema.table" strings, exclude_tables
  *   walk.c     one mapping: unknown keys (with a suggestion), duplicate keys, key paths
  *   scalar.c   typed values: string, name, integer, boolean
  *   env.c      ${VAR} expansion
@@ -152,6 +153,14 @@ int pgh_config__read_tables(pgh_config__ctx *ctx, yaml_node_t *list);
 int pgh_config__finish_tables(pgh_config__ctx *ctx);
 /* Free the table names ctx still owns. */
 void pgh_config__dispose_tables(pgh_config__ctx *ctx);
+
+/* pattern.c */
+
+/* A "schema.table" string (or a bare "table": *schema is then NULL) into new strings. */
+int pgh_config__read_qualified(pgh_config__ctx *ctx, const char *path, yaml_node_t *node,
+                               char **schema, char **table, bool *from_env);
+/* Read the value of "exclude_tables:" into ctx->cfg. */
+int pgh_config__read_excludes(pgh_config__ctx *ctx, yaml_node_t *list);
 
 /* top.c */
 

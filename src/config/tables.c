@@ -5,7 +5,10 @@
  * "public"; destination_schema_name and destination_table_name default to the source's, so
  * that "sales.orders" lands in "sales.orders". The single table given by top-level keys (the
  * original design) comes first, then the list in file order. Two tables may not share a
- * destination: their rows would be merged into one table.
+ * destination: their rows would be merged into one table. An entry may also be a string,
+ * "schema.table", and a source name may be a pattern (pattern.c): such an entry keeps each
+ * table's own name at the destination, and is expanded against the source later
+ * (pghost/tables.h), where duplicate destinations are checked again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,14 +53,28 @@ static int entry_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_no
     return pgh_config__read_table_key(ctx, payload, key, path, value);
 }
 
+/* The short form of an entry: "schema.table" (either part may be a pattern) or "table". */
+static int read_short_entry(pgh_config__ctx *ctx, size_t index, yaml_node_t *node)
+{
+    char path[PGH_CONFIG__PATH_MAX];
+    pgh_config__table *t = &ctx->tables[ctx->ntables++];
+    t->line = pgh_config__line(node);
+    snprintf(path, sizeof(path), "tables[%zu]", index);
+    return pgh_config__read_qualified(ctx, path, node, &t->map.source_schema,
+                                      &t->map.source_table, &t->from_env);
+}
+
 static int read_entry(pgh_config__ctx *ctx, size_t index, yaml_node_t *node)
 {
     char q[PGH_CONFIG__QUOTE_MAX];
     char prefix[PGH_CONFIG__PATH_MAX];
     size_t lines[PGH_CONFIG__TK_COUNT] = {0};
+    if (node->type == YAML_SCALAR_NODE && !pgh_config__is_null(node))
+        return read_short_entry(ctx, index, node);
     if (node->type != YAML_MAPPING_NODE)
         return pgh_config__fail(ctx, pgh_config__line(node),
-                                "tables[%zu]: expected a mapping with source_table_name, got %s",
+                                "tables[%zu]: expected a mapping with source_table_name or a "
+                                "\"schema.table\" name, got %s",
                                 index, pgh_config__describe(q, sizeof(q), node));
     pgh_config__table *t = &ctx->tables[ctx->ntables++];
     t->line = pgh_config__line(node);
@@ -89,6 +106,52 @@ int pgh_config__read_tables(pgh_config__ctx *ctx, yaml_node_t *list)
         int rc = read_entry(ctx, i, item);
         if (rc != 0)
             return rc;
+    }
+    return 0;
+}
+
+static bool is_pattern_entry(const pgh_config__table *t)
+{
+    return pgh_config_is_pattern(t->map.source_schema) ||
+           pgh_config_is_pattern(t->map.source_table);
+}
+
+/* A pattern entry keeps each table's name; its destination schema, when set, is one name. */
+static int check_pattern_entry(pgh_config__ctx *ctx, const pgh_config__table *t)
+{
+    if (!is_pattern_entry(t))
+        return 0;
+    if (t->map.dest_table != NULL)
+        return pgh_config__fail(ctx, t->line,
+                                "destination_table_name cannot be used with a pattern: each "
+                                "matching table keeps its name (list the table on its own to "
+                                "rename it)");
+    if (pgh_config_is_pattern(t->map.dest_schema))
+        return pgh_config__fail(ctx, t->line,
+                                "destination_schema_name must be a name, not a pattern");
+    return 0;
+}
+
+/* An entry that names one table may not be excluded too: one of the two is a mistake. */
+static int check_not_excluded(pgh_config__ctx *ctx, const pgh_config__table *t)
+{
+    const pgh_config *cfg = ctx->cfg;
+    if (is_pattern_entry(t))
+        return 0;
+    for (size_t i = 0; i < cfg->nexclude; i++) {
+        const pgh_table_pattern *e = &cfg->exclude_tables[i];
+        if (!pgh_config_pattern_match(e->schema, t->map.source_schema) ||
+            !pgh_config_pattern_match(e->table, t->map.source_table))
+            continue;
+        if (t->from_env)
+            return pgh_config__fail(ctx, t->line,
+                                    "this table is also excluded by exclude_tables on line %zu; "
+                                    "remove one of the two",
+                                    e->line);
+        return pgh_config__fail(ctx, t->line,
+                                "table %s.%s is also excluded by exclude_tables on line %zu; "
+                                "remove one of the two",
+                                t->map.source_schema, t->map.source_table, e->line);
     }
     return 0;
 }
@@ -158,7 +221,9 @@ static int check_unique(pgh_config__ctx *ctx, pgh_config__table **order, size_t 
     /* Sorted stably by file order within a destination: a group's second entry is its first
      * repeat, and the repeat with the lowest file position is the one to report. */
     for (size_t i = 1; i < n; i++) {
-        if (!same_destination(r[head].table, r[i].table)) {
+        /* Patterns are checked once expanded (pghost/tables.h). */
+        if (is_pattern_entry(r[i].table) || is_pattern_entry(r[head].table) ||
+            !same_destination(r[head].table, r[i].table)) {
             head = i;
             continue;
         }
@@ -184,16 +249,24 @@ int pgh_config__finish_tables(pgh_config__ctx *ctx)
                                 "list");
     order = calloc(n, sizeof(*order));
     ctx->cfg->tables = calloc(n, sizeof(*ctx->cfg->tables));
-    if (order == NULL || ctx->cfg->tables == NULL) {
+    ctx->cfg->table_lines = calloc(n, sizeof(*ctx->cfg->table_lines));
+    if (order == NULL || ctx->cfg->tables == NULL || ctx->cfg->table_lines == NULL) {
         rc = pgh_config__nomem(ctx);
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
         order[i] = has_top ? (i == 0 ? &ctx->top : &ctx->tables[i - 1]) : &ctx->tables[i];
+        rc = check_pattern_entry(ctx, order[i]);
+        if (rc != 0)
+            goto done;
         if (!apply_defaults(&order[i]->map)) {
             rc = pgh_config__nomem(ctx);
             goto done;
         }
+        rc = check_not_excluded(ctx, order[i]);
+        if (rc != 0)
+            goto done;
+        ctx->cfg->table_lines[i] = order[i]->line;
     }
     rc = check_unique(ctx, order, n);
     if (rc != 0)

@@ -32,6 +32,7 @@ enum {
     K_GROUP_DELAY,
     K_CREATE_TABLES,
     K_SCHEMA_DRIFT,
+    K_EXCLUDE,
     K_COUNT,
 };
 
@@ -60,6 +61,7 @@ static const char *const top_keys[K_COUNT] = {
     [K_GROUP_DELAY] = "apply_group_max_delay_ms",
     [K_CREATE_TABLES] = "create_destination_tables",
     [K_SCHEMA_DRIFT] = "schema_drift",
+    [K_EXCLUDE] = "exclude_tables",
 };
 
 static const pgh_config__keyset top_keyset = {
@@ -214,6 +216,8 @@ static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node
         return pgh_config__read_bool(ctx, path, value, &cfg->create_destination_tables);
     case K_SCHEMA_DRIFT:
         return read_schema_drift(ctx, path, value);
+    case K_EXCLUDE:
+        return pgh_config__read_excludes(ctx, value);
     default:
         return read_copy_key(ctx, key, path, value);
     }

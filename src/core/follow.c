@@ -147,6 +147,7 @@ static int start(follow_loop *f, pgh_error *err)
     ao.group_max_changes = (int)cfg->apply_group_max_changes;
     ao.state_schema = cfg->state_schema;
     ao.slot = cfg->slot_name;
+    ao.schema_drift = cfg->schema_drift;
     if (rc == 0) {
         ao.skip_before = st.applied_lsn;
         rc = pgh_core__is_superuser(&ao.replica_role, ctl, err);

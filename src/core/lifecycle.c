@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core_internal.h"
+#include "init_internal.h"
 #include "pghost/conn.h"
 #include "pghost/replicate.h"
 #include "pghost/stream.h"
@@ -85,19 +87,14 @@ int pgh_status_read(pgh_status *out, const pgh_config *cfg, pgh_error *err)
     return rc;
 }
 
-int pgh_teardown(bool *out_slot_dropped, bool *out_state_dropped, const pgh_config *cfg,
-                 pgh_error *err)
+/* The source's part: the slot, then the publication init created and the DDL capture. The
+ * tables are not resolved: teardown needs none, and must work after they were dropped. */
+static int teardown_source(pgh_teardown_result *out, PGconn *src, const pgh_config *cfg,
+                           pgh_error *err)
 {
-    *out_slot_dropped = false;
-    *out_state_dropped = false;
     pgh_status st;
     memset(&st, 0, sizeof(st));
-    PGconn *src = NULL;
-    PGconn *dst = NULL;
-    int rc = pgh_conn_open(&src, cfg->source_connection, PGH_CONN_SQL, "source",
-                           "pghost teardown", err);
-    if (rc == 0)
-        rc = read_slot(&st, src, cfg->slot_name, err);
+    int rc = read_slot(&st, src, cfg->slot_name, err);
     if (rc == 0 && st.slot_active)
         rc = pgh_error_set(err, PGH_EPRECOND,
                            "replication slot %s is in use by process %d on the source: stop the "
@@ -105,8 +102,25 @@ int pgh_teardown(bool *out_slot_dropped, bool *out_state_dropped, const pgh_conf
                            cfg->slot_name, st.slot_active_pid);
     if (rc == 0 && st.slot_exists) {
         rc = pgh_slot_drop(src, cfg->slot_name, true, err);
-        *out_slot_dropped = rc == 0;
+        out->slot_dropped = rc == 0;
     }
+    if (rc == 0)
+        rc = pgh_init__pub_drop(&out->publication_dropped, &out->publication_kept, src, cfg,
+                                err);
+    if (rc == 0)
+        rc = pgh_core__ddl_capture_remove(src, cfg, err);
+    return rc;
+}
+
+int pgh_teardown(pgh_teardown_result *out, const pgh_config *cfg, pgh_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    PGconn *src = NULL;
+    PGconn *dst = NULL;
+    int rc = pgh_conn_open(&src, cfg->source_connection, PGH_CONN_SQL, "source",
+                           "pghost teardown", err);
+    if (rc == 0)
+        rc = teardown_source(out, src, cfg, err);
     if (rc == 0)
         rc = pgh_conn_open(&dst, cfg->destination_connection, PGH_CONN_SQL, "destination",
                            "pghost teardown", err);
@@ -115,7 +129,7 @@ int pgh_teardown(bool *out_slot_dropped, bool *out_state_dropped, const pgh_conf
         rc = pgh_state_read(&state, dst, cfg->state_schema, cfg->slot_name, err);
     if (rc == 0) {
         rc = pgh_state_drop(dst, cfg->state_schema, cfg->slot_name, err);
-        *out_state_dropped = rc == 0 && state.found;
+        out->state_dropped = rc == 0 && state.found;
     }
     PQfinish(src);
     PQfinish(dst);

@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "core_internal.h"
+#include "partitions.h"
 #include "pghost/conn.h"
 #include "pghost/stream.h"
+#include "pghost/tables.h"
 
 void pgh_core__tables_dispose(run_tables *t)
 {
@@ -108,14 +110,33 @@ static bool is_integer_type(uint32_t oid)
     return oid == 20 || oid == 21 || oid == 23; /* int8, int2, int4 */
 }
 
+/* A partitioned root: the stream must name the root (publish_via_partition_root), and every
+ * leaf must be copyable (partitions.h). pg_publication_tables lists the root only then. */
+static int check_partitioned(const pgh_table_info *t, PGconn *src, const pgh_config *cfg,
+                             pgh_error *err)
+{
+    char v[8];
+    const char *params[1] = {cfg->publication_name};
+    int rc = query_value(v, sizeof(v), src,
+                         "SELECT pubviaroot FROM pg_catalog.pg_publication WHERE pubname = $1", 1,
+                         params, err);
+    if (rc == 0 && strcmp(v, "t") != 0)
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "source table %s.%s is partitioned and publication %s publishes "
+                             "changes under the partitions' names: run ALTER PUBLICATION %s SET "
+                             "(publish_via_partition_root = true)",
+                             t->schema, t->name, cfg->publication_name, cfg->publication_name);
+    pgh_table_info **leaves = NULL;
+    int n = 0;
+    if (rc == 0)
+        rc = pgh_core__partition_leaves(&leaves, &n, src, t, err);
+    pgh_core__leaves_free(leaves, n);
+    return rc;
+}
+
 static int check_source_table(const pgh_table_info *t, PGconn *src, const pgh_config *cfg,
                               pgh_error *err)
 {
-    if (t->relkind != 'r')
-        return pgh_error_set(err, PGH_EPRECOND,
-                             "source table %s.%s is partitioned: copy its partitions as separate "
-                             "tables (partitioned roots are not supported yet)",
-                             t->schema, t->name);
     if (t->nkeys == 0)
         return pgh_error_set(err, PGH_EPRECOND,
                              "source table %s.%s has no primary key: pghost copies in key order "
@@ -148,6 +169,8 @@ static int check_source_table(const pgh_table_info *t, PGconn *src, const pgh_co
                              "%s ADD TABLE %s.%s",
                              t->schema, t->name, cfg->publication_name, cfg->publication_name,
                              t->schema, t->name);
+    if (rc == 0 && t->relkind == 'p')
+        rc = check_partitioned(t, src, cfg, err);
     return rc;
 }
 
@@ -165,7 +188,8 @@ static int check_dest_table(const pgh_table_info *src, const pgh_table_info *dst
     if (truncate)
         return 0;
     char sql[1024];
-    snprintf(sql, sizeof(sql), "SELECT EXISTS (SELECT 1 FROM ONLY %s)", dst->qualified);
+    snprintf(sql, sizeof(sql), "SELECT EXISTS (SELECT 1 FROM %s%s)", pgh_core__only(dst),
+             dst->qualified);
     char v[8];
     rc = query_value(v, sizeof(v), conn, sql, 0, NULL, err);
     if (rc == 0 && strcmp(v, "t") == 0)
@@ -205,6 +229,10 @@ int pgh_core__preflight(run_tables *t, PGconn *src, PGconn *dst, const pgh_repli
                         bool resuming, pgh_error *err)
 {
     const pgh_config *cfg = o->config;
+    if (pgh_tables_has_patterns(cfg))
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "the configured tables hold patterns: call pgh_tables_resolve "
+                             "before pgh_replicate_run");
     int rc = pgh_core__check_source_server(src, cfg, !resuming, err);
     if (rc == 0)
         rc = check_replication_connection(cfg, err);
@@ -233,7 +261,8 @@ int pgh_core__truncate_destination(PGconn *dst, const run_tables *t, pgh_error *
 {
     for (int i = 0; i < t->n; i++) {
         char sql[1024];
-        snprintf(sql, sizeof(sql), "TRUNCATE ONLY %s", t->dst[i]->qualified);
+        snprintf(sql, sizeof(sql), "TRUNCATE %s%s", pgh_core__only(t->dst[i]),
+                 t->dst[i]->qualified);
         int rc = pgh_conn_exec(dst, sql, err);
         if (rc != 0) {
             pgh_error_prefix(err, "emptying %s.%s", t->dst[i]->schema, t->dst[i]->name);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core_internal.h"
+#include "partitions.h"
 #include "pghost/buf.h"
 #include "pghost/clock.h"
 #include "pghost/conn.h"
@@ -28,7 +29,7 @@ static void select_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *src,
         pgh_buf_printf(b, "%s%s", n++ ? ", " : "", q ? q : "");
         free(q);
     }
-    pgh_buf_printf(b, " FROM ONLY %s WHERE ", src->qualified);
+    pgh_buf_printf(b, " FROM %s%s WHERE ", pgh_core__only(src), src->qualified);
     for (int k = 0; k < dst->nkeys; k++) {
         char *q = pgh_conn_ident(conn, dst->cols[dst->key_cols[k]].name);
         pgh_buf_printf(b, "%s%s = $%d", k ? " AND " : "", q ? q : "", k + 1);

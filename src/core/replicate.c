@@ -6,12 +6,14 @@
 #include <unistd.h>
 
 #include "core_internal.h"
+#include "partitions.h"
 #include "pghost/clock.h"
 #include "pghost/conn.h"
 #include "pghost/buf.h"
 #include "pghost/log.h"
 #include "pghost/state.h"
 #include "pghost/stream.h"
+#include "schema_internal.h"
 
 /* Everything one run holds; released by run_dispose. */
 typedef struct run_state {
@@ -24,6 +26,9 @@ typedef struct run_state {
     bool replica_role;           /* the destination role may skip triggers and FK checks */
     char resume_phase[16];       /* phase recorded by an interrupted --follow run, or "" */
     bool checkpoint_reached;     /* the sync finished: the slot is positioned at the checkpoint */
+    pgh_schema_created created;  /* owned: tables created (create_destination_tables), whose
+                                    deferred indexes and constraints are built after the
+                                    catch-up */
 } run_state;
 
 static double seconds_since(const struct timespec *start)
@@ -87,12 +92,12 @@ static int run_copy(run_state *st, pgh_replicate_result *out, pgh_error *err)
 {
     const pgh_replicate_opts *o = st->o;
     const pgh_config *cfg = o->config;
-    st->copy = calloc((size_t)st->tables.n, sizeof(*st->copy));
-    if (st->copy == NULL)
-        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
-    for (int i = 0; i < st->tables.n; i++) {
-        pgh_copy_format f = pgh_copy_choose_format(st->tables.src[i], cfg->copy_format);
-        pgh_copy_table_init(&st->copy[i], st->tables.src[i], st->tables.dst[i], f);
+    /* One unit per table, or per leaf partition of a partitioned one (partitions.h). */
+    copy_units u;
+    int rc = pgh_core__copy_units_build(&u, st->src, &st->tables, cfg->copy_format, err);
+    if (rc != 0) {
+        pgh_core__copy_units_dispose(&u);
+        return rc;
     }
     pgh_copy_opts co = PGH_COPY_OPTS_INIT;
     co.source_conninfo = cfg->source_connection;
@@ -111,12 +116,13 @@ static int run_copy(run_state *st, pgh_replicate_result *out, pgh_error *err)
     }
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    int rc = pgh_copy_run(st->copy, st->tables.n, &co, err);
+    rc = pgh_copy_run(u.units, u.n, &co, err);
     out->copy_seconds = seconds_since(&start);
-    for (int i = 0; i < st->tables.n; i++) {
-        out->tables[i].rows_copied = atomic_load(&st->copy[i].rows);
-        out->tables[i].bytes_copied = atomic_load(&st->copy[i].bytes);
+    for (int k = 0; k < u.n; k++) {
+        out->tables[u.table[k]].rows_copied += atomic_load(&u.units[k].rows);
+        out->tables[u.table[k]].bytes_copied += atomic_load(&u.units[k].bytes);
     }
+    pgh_core__copy_units_dispose(&u);
     return rc;
 }
 
@@ -218,6 +224,7 @@ static void run_dispose(run_state *st, int rc)
     }
     free(st->copy);
     pgh_core__tables_dispose(&st->tables);
+    pgh_schema_created_dispose(&st->created);
     PQfinish(st->src);
     PQfinish(st->dst);
 }
@@ -304,7 +311,19 @@ static int prepare(run_state *st, pgh_replicate_result *out, const char *resume_
                    pgh_error *err)
 {
     const pgh_replicate_opts *o = st->o;
-    int rc = pgh_core__preflight(&st->tables, st->src, st->dst, o, resume_phase != NULL, err);
+    /* Created tables stay uncommitted until the preflight passed: a failed check leaves
+     * nothing behind. A resumed run finds what its first run created in the record. */
+    bool create = o->config->create_destination_tables;
+    int rc = 0;
+    if (create && !resume_phase)
+        rc = pgh_core__schema_begin(&st->created, st->src, st->dst, o, err);
+    if (rc == 0)
+        rc = pgh_core__preflight(&st->tables, st->src, st->dst, o, resume_phase != NULL, err);
+    if (create && !resume_phase)
+        rc = pgh_core__schema_end(st->dst, rc, err);
+    if (rc == 0 && create && resume_phase)
+        rc = pgh_schema_pending_read(&st->created, st->dst, o->config->state_schema,
+                                     o->config->slot_name, err);
     if (rc != 0)
         return rc;
     out->ntables = st->tables.n;
@@ -322,6 +341,33 @@ static int prepare(run_state *st, pgh_replicate_result *out, const char *resume_
     return rc;
 }
 
+/* After the catch-up (a secondary unique index could fail on a transient state the replay
+ * goes through) and before following: the indexes and constraints of the tables this run
+ * created. A --follow run records the phase first, so that a re-run after an interruption
+ * goes straight to finishing them (the build skips what exists). */
+static int build_deferred(run_state *st, pgh_replicate_result *out, pgh_error *err)
+{
+    const pgh_config *cfg = st->o->config;
+    if (st->created.n == 0)
+        return 0;
+    int rc = set_phase(st, "indexes", out->checkpoint_lsn, out->checkpoint_lsn, err);
+    pgh_schema_build_opts bo = PGH_SCHEMA_BUILD_OPTS_INIT;
+    bo.config = cfg;
+    bo.sessions = cfg->copy_worker_count;
+    bo.cancel = st->o->cancel;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int built = 0;
+    if (rc == 0)
+        rc = pgh_schema_build_deferred(&built, &st->created, &bo, err);
+    if (rc == 0)
+        pgh_log(PGH_LOG_INFO, "replicate", "built %d indexes and constraints in %.1f s", built,
+                seconds_since(&start));
+    if (rc == 0 && st->o->follow)
+        rc = pgh_schema_pending_clear(st->dst, cfg->state_schema, cfg->slot_name, err);
+    return rc;
+}
+
 /* The sync, from the start or from the phase an interrupted --follow run recorded. */
 static int run_steps(run_state *st, pgh_replicate_result *out, const char *resume_phase,
                      pgh_error *err)
@@ -330,17 +376,20 @@ static int run_steps(run_state *st, pgh_replicate_result *out, const char *resum
     int rc = prepare(st, out, resume_phase, err);
     if (rc == 0)
         rc = ensure_slot(st, out, resume_phase, err);
-    bool copy_done = resume_phase && strcmp(resume_phase, "catchup") == 0;
+    bool indexes = resume_phase && strcmp(resume_phase, "indexes") == 0;
+    bool copy_done = indexes || (resume_phase && strcmp(resume_phase, "catchup") == 0);
     if (rc == 0 && !copy_done)
         rc = run_copy(st, out, err);
-    if (rc == 0)
+    if (rc == 0 && !indexes)
         rc = set_phase(st, "catchup", 0, 0, err);
-    if (rc == 0 && o->before_checkpoint)
+    if (rc == 0 && !indexes && o->before_checkpoint)
         rc = o->before_checkpoint(o->before_checkpoint_payload, err);
-    if (rc == 0)
+    if (rc == 0 && !indexes)
         rc = run_catchup(st, out, err);
     if (rc == 0)
         rc = sync_sequences(st, out, err);
+    if (rc == 0)
+        rc = build_deferred(st, out, err);
     /* The position before the slot moves: a crash in between resumes at the checkpoint. */
     if (rc == 0)
         rc = set_phase(st, "follow", out->checkpoint_lsn, out->checkpoint_lsn, err);
@@ -362,6 +411,7 @@ static int check_resume(const char **resume_phase, run_state *st, pgh_replicate_
         return rc;
     if (strcmp(state.phase, "follow") != 0) {
         snprintf(st->resume_phase, sizeof(st->resume_phase), "%s", state.phase);
+        out->checkpoint_lsn = state.checkpoint_lsn; /* the "indexes" phase resumes after it */
         *resume_phase = st->resume_phase;
         return 0;
     }

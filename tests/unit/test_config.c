@@ -341,9 +341,10 @@ static void wrong_type_in_table(void)
                      "  - source_table_name:\n"
                      "      nested: value\n",
                 "config.yaml:7: tables[1].source_table_name: expected a string, got a mapping");
-    PARSE_FAILS(BASE "tables:\n  - just_a_string\n",
-                "config.yaml:5: tables[0]: expected a mapping with source_table_name, got "
-                "\"just_a_string\"");
+    /* A string is a "schema.table" entry (tests/unit/test_config_patterns.c); a list is not. */
+    PARSE_FAILS(BASE "tables:\n  - [just_a_list]\n",
+                "config.yaml:5: tables[0]: expected a mapping with source_table_name or a "
+                "\"schema.table\" name, got a list");
 }
 
 static void integer_forms(void)
@@ -754,7 +755,8 @@ static void anchors_and_aliases(void)
     CHECK_STR(cfg->source_replication_connection, "host=db dbname=app");
     pgh_config_free(cfg);
     PARSE_FAILS(BASE "tables: &l [*l]\n",
-                "config.yaml:4: tables[0]: expected a mapping with source_table_name, got a list");
+                "config.yaml:4: tables[0]: expected a mapping with source_table_name or a "
+                "\"schema.table\" name, got a list");
 }
 
 static void load_missing_file(void)

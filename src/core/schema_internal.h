@@ -1,0 +1,93 @@
+/*
+ * Private to the destination-table creation (src/core/schema_*.c): see pghost/schema.h.
+ *
+ *   schema_types.c     types used by the tables, dependencies first (enum, domain, composite,
+ *                      range; arrays through their element type)
+ *   schema_tables.c    one table's CREATE TABLE (columns, identity, generated, primary key,
+ *                      partitioning) and the sequences its defaults call
+ *   schema_create.c    step 1: the order, the checks of existing tables, the mapping
+ *   schema_pending.c   the record of created tables, for an interrupted --follow run
+ *   schema_deferred.c  step 2: reading the deferred indexes and constraints from the source
+ *   schema_build.c     running statements on several destination sessions at once
+ * Source reads run with search_path = pg_catalog, so that names printed by format_type,
+ * pg_get_expr, pg_get_indexdef and pg_get_constraintdef are schema-qualified.
+ */
+#ifndef PGH_SCHEMA_INTERNAL_H
+#define PGH_SCHEMA_INTERNAL_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core_internal.h"
+#include "pghost/buf.h"
+#include "pghost/schema.h"
+
+/* What creating needs; every pointer borrowed. */
+typedef struct schema_ctx {
+    PGconn *src;              /* in a read-only transaction, search_path = pg_catalog */
+    PGconn *dst;              /* in the caller's transaction */
+    const pgh_config *cfg;
+    pgh_schema_created *out;  /* tables created so far */
+    uint32_t *types_done;     /* owned: type OIDs already handled */
+    int ntypes_done;
+    int types_cap;
+} schema_ctx;
+
+/* Make sure the type (source OID) exists on the destination, creating it and what it is built
+ * from when missing. Built-in types are left alone; a missing base type that pghost cannot
+ * create (an extension's, a C type) is PGH_EPRECOND. */
+int pgh_schema__ensure_type(schema_ctx *c, uint32_t type_oid, pgh_error *err);
+
+/* CREATE SCHEMA IF NOT EXISTS on the destination. */
+int pgh_schema__ensure_schema(PGconn *dst, const char *schema, pgh_error *err);
+
+/* Create the table (source OID) as dst_schema.dst_name, after its types and sequences; a
+ * partition is created PARTITION OF parent_q (quoted destination name) when parent_q is not
+ * NULL. */
+int pgh_schema__create_table(schema_ctx *c, uint32_t src_oid, const char *dst_schema,
+                             const char *dst_name, const char *parent_q, pgh_error *err);
+
+/* One row of a query as text: the first column of the first row, malloc'd into *out (NULL when
+ * no row or SQL NULL). */
+int pgh_schema__value(char **out, PGconn *conn, const char *sql, int nparams,
+                      const char *const *params, pgh_error *err);
+
+/* Append the table mapping: destination schema and name of a source table, from the created
+ * tables, then the configured ones. False when neither holds it. */
+bool pgh_schema__map(const char **dst_schema, const char **dst_name,
+                     const pgh_schema_created *created, const pgh_config *cfg,
+                     const char *src_schema, const char *src_name);
+
+/* Add a table to a created list (strings copied). */
+int pgh_schema__add(pgh_schema_created *c, const char *src_schema, const char *src_name,
+                    const char *dst_schema, const char *dst_name, pgh_error *err);
+
+/* Record the created tables in <schema>.schema_pending for slot (in dst's transaction). */
+int pgh_schema__pending_write(PGconn *dst, const char *schema, const char *slot,
+                              const pgh_schema_created *c, pgh_error *err);
+
+/* A list of statements to run, each job on one session: a job's statements run in order. */
+typedef struct schema_jobs {
+    int n;
+    int cap;
+    char **sql;   /* owned, n entries: one job each; statements separated by "\n;\n" */
+    char **what;  /* owned, n entries: for messages ("index idx on public.t") */
+} schema_jobs;
+
+int pgh_schema__job_add(schema_jobs *j, char *sql_take, const char *what, pgh_error *err);
+void pgh_schema__jobs_dispose(schema_jobs *j);
+
+/* Run every job, up to sessions at a time, each session with maintenance_work_mem raised.
+ * Stops at the first failure (err names the object). */
+int pgh_schema__jobs_run(const schema_jobs *j, const char *dest_conninfo, int sessions,
+                         atomic_int *cancel, pgh_error *err);
+
+/* For src/core/replicate.c: BEGIN on dst, create (pgh_schema_create), leaving the transaction
+ * open for the preflight's destination checks; then end it with COMMIT when rc is 0, else
+ * ROLLBACK (returns rc, or the COMMIT's failure). */
+int pgh_core__schema_begin(pgh_schema_created *out, PGconn *src, PGconn *dst,
+                           const pgh_replicate_opts *o, pgh_error *err);
+int pgh_core__schema_end(PGconn *dst, int rc, pgh_error *err);
+
+#endif

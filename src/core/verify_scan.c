@@ -1,0 +1,157 @@
+/*
+ * The first pass of a table with a single-column key of a built-in type: instead of one index
+ * range scan per chunk, each server's heap is read in sequential slices (TID range scans,
+ * PostgreSQL 14+), each row is put in its chunk with width_bucket() over the chunk boundaries,
+ * and the totals of every chunk are added up over the slices. Reading pages in heap order is
+ * about twice as fast as walking the key index once the table does not fit in shared_buffers,
+ * and the slices of both servers run in parallel. The chunks whose totals differ are then
+ * narrowed down by key ranges as usual (verify_narrow.c).
+ *
+ * Correctness does not depend on the slices: the last one is open-ended, so rows on pages added
+ * after planning are counted too, and every row falls in exactly one chunk.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pghost/conn.h"
+#include "verify_internal.h"
+
+static int heap_pages(long long *out, PGconn *conn, const char *qualified, pgh_error *err)
+{
+    const char *params[1] = {qualified};
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, conn,
+                            "SELECT pg_catalog.pg_relation_size($1::pg_catalog.regclass) / "
+                            "pg_catalog.current_setting('block_size')::int8",
+                            1, params, err);
+    if (rc == 0)
+        *out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return rc;
+}
+
+int pgh_verify__scan_prepare(verify_table *t, PGconn *src, PGconn *dst, int jobs,
+                             pgh_error *err)
+{
+    t->scan = false;
+    if (t->nbounds == 0 || t->src->nkeys != 1)
+        return 0;
+    const pgh_table_column *sk = &t->src->cols[t->src->key_cols[0]];
+    int di = pgh_table_column_index(t->dst, sk->name);
+    if (di < 0 || !sk->builtin_type || !t->dst->cols[di].builtin_type)
+        return 0;
+    (void)jobs;
+    t->nslices = 1;
+    int rc = heap_pages(&t->src_pages, src, t->src->qualified, err);
+    if (rc == 0)
+        rc = heap_pages(&t->dst_pages, dst, t->dst->qualified, err);
+    if (rc != 0)
+        return rc;
+    size_t n = (size_t)pgh_verify__nchunks(t);
+    t->src_acc = calloc(n, sizeof(*t->src_acc));
+    t->dst_acc = calloc(n, sizeof(*t->dst_acc));
+    if (t->src_acc == NULL || t->dst_acc == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    t->scan = true;
+    return 0;
+}
+
+static void slice_sql(pgh_buf *sql, const verify_table *t, const pgh_table_info *side,
+                      const char *x, long long pages, int slice)
+{
+    const pgh_table_column *key = &side->cols[pgh_table_column_index(side, t->src->cols[t->src->key_cols[0]].name)];
+    pgh_buf_puts(sql, "SELECT pg_catalog.width_bucket(k, ARRAY[");
+    for (int i = 0; i < t->nbounds; i++)
+        pgh_buf_printf(sql, "%s%s", i ? ", " : "", t->bounds[i][0]);
+    pgh_buf_printf(sql,
+                   "]::%s[]), count(*), coalesce(sum(hashint8extended(x, 0)), 0), "
+                   "coalesce(sum(x), 0) FROM (SELECT %s AS k, %s AS x FROM ONLY %s",
+                   key->type_name, t->keys, x, side->qualified);
+    long long lo = pages * slice / t->nslices;
+    long long hi = pages * (slice + 1) / t->nslices;
+    if (slice > 0)
+        pgh_buf_printf(sql, " WHERE ctid >= '(%lld,0)'::tid", lo);
+    if (slice < t->nslices - 1)
+        pgh_buf_printf(sql, "%s ctid < '(%lld,0)'::tid", slice > 0 ? " AND" : " WHERE", hi);
+    pgh_buf_puts(sql, " OFFSET 0) s GROUP BY 1");
+}
+
+/* A numeric integer's text as __int128 (the sums of int8 hashes always fit). */
+static __int128 parse_i128(const char *s)
+{
+    bool neg = *s == '-';
+    if (neg)
+        s++;
+    __int128 v = 0;
+    for (; *s >= '0' && *s <= '9'; s++)
+        v = v * 10 + (*s - '0');
+    return neg ? -v : v;
+}
+
+static int add_totals(verify_table *t, verify_acc *acc, atomic_llong *rows, PGresult *res,
+                      pgh_error *err)
+{
+    int n = pgh_verify__nchunks(t);
+    for (int r = 0; r < PQntuples(res); r++) {
+        long b = strtol(PQgetvalue(res, r, 0), NULL, 10);
+        if (b < 0 || b >= n)
+            return pgh_error_set(err, PGH_EPROTO, "verify: unexpected chunk number %ld", b);
+    }
+    pthread_mutex_lock(&t->lock);
+    for (int r = 0; r < PQntuples(res); r++) {
+        verify_acc *a = &acc[strtol(PQgetvalue(res, r, 0), NULL, 10)];
+        long long c = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+        a->rows += c;
+        a->mixed += parse_i128(PQgetvalue(res, r, 2));
+        a->plain += parse_i128(PQgetvalue(res, r, 3));
+        atomic_fetch_add(rows, c);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return 0;
+}
+
+int pgh_verify__scan_slice(PGconn *src, PGconn *dst, verify_table *t, int slice,
+                           pgh_error *err)
+{
+    pgh_buf s, d;
+    pgh_buf_init(&s, 0);
+    pgh_buf_init(&d, 0);
+    slice_sql(&s, t, t->src, t->src_hash, t->src_pages, slice);
+    slice_sql(&d, t, t->dst, t->dst_hash, t->dst_pages, slice);
+    PGresult *sr = NULL;
+    PGresult *dr = NULL;
+    /* One sequential scan reads the whole table: let each server use its parallel workers for
+     * it (the sessions otherwise turn parallel query off for the small range queries). */
+    int rc = pgh_conn_exec(src, "RESET max_parallel_workers_per_gather", err);
+    if (rc == 0)
+        rc = pgh_conn_exec(dst, "RESET max_parallel_workers_per_gather", err);
+    if (rc == 0)
+        rc = pgh_verify__query_both(&sr, &dr, src, dst, &s, &d, err);
+    if (rc == 0)
+        rc = pgh_conn_exec(src, "SET max_parallel_workers_per_gather = 0", err);
+    if (rc == 0)
+        rc = pgh_conn_exec(dst, "SET max_parallel_workers_per_gather = 0", err);
+    if (rc == 0)
+        rc = add_totals(t, t->src_acc, &t->src_rows, sr, err);
+    if (rc == 0)
+        rc = add_totals(t, t->dst_acc, &t->dst_rows, dr, err);
+    PQclear(sr);
+    PQclear(dr);
+    pgh_buf_dispose(&s);
+    pgh_buf_dispose(&d);
+    return rc;
+}
+
+int pgh_verify__scan_chunk(PGconn *src, PGconn *dst, verify_table *t, int chunk,
+                           pgh_error *err)
+{
+    const verify_acc *a = &t->src_acc[chunk];
+    const verify_acc *b = &t->dst_acc[chunk];
+    if (a->rows == b->rows && a->mixed == b->mixed && a->plain == b->plain)
+        return 0;
+    atomic_fetch_add(&t->chunks_differing, 1);
+    verify_sum s = {a->rows, "", ""};
+    verify_sum d = {b->rows, "", ""};
+    verify_range r = pgh_verify__chunk(t, chunk);
+    return pgh_verify__narrow(src, dst, t, &r, &s, &d, err);
+}
