@@ -22,21 +22,21 @@
 #define PGH_INIT_PUBLICATION_MARK "created by pghost init for slot "
 
 typedef enum pgh_init_publication {
-    PGH_INIT_PUB_CREATED = 0,  /* created by this run */
-    PGH_INIT_PUB_EXTENDED,     /* pghost's own, the missing tables added by this run */
-    PGH_INIT_PUB_UNCHANGED,    /* already there and covering every selected table */
+    PGH_INIT_PUB_CREATED = 0, /* created by this run */
+    PGH_INIT_PUB_EXTENDED,    /* pghost's own, the missing tables added by this run */
+    PGH_INIT_PUB_UNCHANGED,   /* already there and covering every selected table */
 } pgh_init_publication;
 
 typedef struct pgh_init_result {
-    int wal_senders_free;           /* max_wal_senders minus WAL senders running */
-    int slots_free;                 /* max_replication_slots minus slots that exist */
-    int ntables;                    /* tables selected (patterns expanded) */
-    int tables_added;               /* tables added to the publication (EXTENDED) */
+    int wal_senders_free; /* max_wal_senders minus WAL senders running */
+    int slots_free;       /* max_replication_slots minus slots that exist */
+    int ntables;          /* tables selected (patterns expanded) */
+    int tables_added;     /* tables added to the publication (EXTENDED) */
     pgh_init_publication publication;
-    bool publication_ours;          /* the publication carries pghost's mark */
-    bool ddl_installed;             /* the DDL capture is in place after the run */
-    bool ddl_was_installed;         /* ... and was already before it */
-    char ddl_reason[256];           /* why it is not installed, when it is not */
+    bool publication_ours;  /* the publication carries pghost's mark */
+    bool ddl_installed;     /* the DDL capture is in place after the run */
+    bool ddl_was_installed; /* ... and was already before it */
+    char ddl_reason[256];   /* why it is not installed, when it is not */
 } pgh_init_result;
 
 /*

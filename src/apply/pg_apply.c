@@ -84,6 +84,33 @@ static int on_relation(apply_sink *a, const pgh_relation *rel, pgh_error *err)
     return 0;
 }
 
+/* A Relation message inside a source transaction that is skipped (applied before a restart)
+ * describes the table as it was then, possibly before DDL the destination already has: the
+ * mapping is dropped and built again from the relation at its next applied change (rel_for). */
+static int forget_rel(apply_sink *a, uint32_t oid, pgh_error *err)
+{
+    int rc = pgh_apply__pipe_leave(&a->pipe, err);
+    for (int i = 0; rc == 0 && i < a->nrels; i++) {
+        if (a->rels[i]->oid == oid) {
+            pgh_apply__rel_free(a->rels[i]);
+            a->rels[i] = a->rels[--a->nrels];
+            break;
+        }
+    }
+    return rc;
+}
+
+/* The mapping of a relation, built now if its Relation message was forgotten. */
+static int rel_for(apply_rel **out, apply_sink *a, const pgh_relation *rel, pgh_error *err)
+{
+    *out = find_rel(a, rel->oid);
+    if (*out != NULL)
+        return 0;
+    int rc = on_relation(a, rel, err);
+    *out = rc == 0 ? find_rel(a, rel->oid) : NULL;
+    return rc;
+}
+
 /* Queue a statement without parameters (BEGIN, TRUNCATE, COMMIT). */
 static int send_sql(apply_sink *a, pipe_op_kind kind, pgh_lsn lsn, const char *sql,
                     pgh_error *err)
@@ -125,6 +152,8 @@ static int commit_txn(apply_sink *a, pgh_error *err)
     if (!a->in_txn)
         return 0;
     int rc = a->state_sql ? write_position(a, err) : 0;
+    if (rc == 0)
+        rc = pgh_apply__pipe_wait(&a->pipe, err);
     if (rc == 0)
         rc = send_sql(a, PIPE_OP_COMMIT, a->pending, "COMMIT", err);
     a->in_txn = false;
@@ -465,7 +494,10 @@ static int apply_truncate(apply_sink *a, const pgh_change *c, pgh_error *err)
     pgh_buf_reset(&a->sql);
     int n = 0;
     for (uint32_t i = 0; i < c->u.truncate.nrels; i++) {
-        apply_rel *r = find_rel(a, c->u.truncate.rels[i]->oid);
+        apply_rel *r = NULL;
+        int rc = rel_for(&r, a, c->u.truncate.rels[i], err);
+        if (rc != 0)
+            return rc;
         if (r == NULL || r->map < 0)
             continue;
         pgh_buf_printf(&a->sql, "%s%s", n++ ? ", " : "TRUNCATE ONLY ", r->dst->qualified);
@@ -486,13 +518,11 @@ static int apply_row_change(apply_sink *a, const pgh_change *c, pgh_error *err)
     const pgh_relation *rel = c->kind == PGH_CHANGE_INSERT   ? c->u.insert.rel
                               : c->kind == PGH_CHANGE_UPDATE ? c->u.update.rel
                                                              : c->u.del.rel;
-    apply_rel *r = find_rel(a, rel->oid);
-    if (r == NULL)
-        return pgh_error_set(err, PGH_EPROTO, "change for relation %u before its Relation message",
-                             rel->oid);
-    if (r->map < 0)
-        return 0;
-    int rc = ensure_txn(a, err);
+    apply_rel *r = NULL;
+    int rc = rel_for(&r, a, rel, err);
+    if (rc != 0 || r == NULL || r->map < 0)
+        return rc;
+    rc = ensure_txn(a, err);
     if (rc != 0)
         return rc;
     if (c->kind == PGH_CHANGE_INSERT)
@@ -508,7 +538,8 @@ static int sink_write(pgh_sink *sink, const pgh_change *c, pgh_error *err)
     a->change_lsn = c->wal_start;
     switch (c->kind) {
     case PGH_CHANGE_RELATION:
-        return on_relation(a, c->u.relation.rel, err);
+        return a->skipping ? forget_rel(a, c->u.relation.rel->oid, err)
+                           : on_relation(a, c->u.relation.rel, err);
     case PGH_CHANGE_INSERT:
     case PGH_CHANGE_UPDATE:
     case PGH_CHANGE_DELETE:

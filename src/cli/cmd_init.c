@@ -35,8 +35,7 @@ static const char *env_lookup(const char *name, void *payload)
 
 static int parse(int argc, char **argv, pgh_config **cfg)
 {
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -76,18 +75,20 @@ static void print_result(const pgh_config *cfg, const pgh_init_result *r)
         printf("%d table(s) added (options set to what pghost needs)\n", r->tables_added);
     else
         printf("already covers every selected table (%s), nothing to do\n",
-               r->publication_ours ? "created by pghost init" : "not created by pghost, left "
-                                                               "as it is");
+               r->publication_ours ? "created by pghost init"
+                                   : "not created by pghost, left "
+                                     "as it is");
     if (r->ddl_installed)
         printf("DDL capture: %s\n", r->ddl_was_installed ? "already installed, selection "
                                                            "refreshed"
                                                          : "installed");
     else
         printf("DDL capture: not installed: %s\n", r->ddl_reason);
-    bool changed = r->publication != PGH_INIT_PUB_UNCHANGED ||
-                   (r->ddl_installed && !r->ddl_was_installed);
-    printf("%s\n", changed ? "the source is ready" : "the source was already ready: nothing "
-                                                     "changed");
+    bool changed =
+        r->publication != PGH_INIT_PUB_UNCHANGED || (r->ddl_installed && !r->ddl_was_installed);
+    printf("%s\n", changed ? "the source is ready"
+                           : "the source was already ready: nothing "
+                             "changed");
 }
 
 int pgh_cli_init(int argc, char **argv)

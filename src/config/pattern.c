@@ -48,8 +48,8 @@ static int check_part(pgh_config__ctx *ctx, size_t line, const char *path, const
                       size_t len)
 {
     if (len == 0)
-        return pgh_config__fail(ctx, line, "%s: the %s name is empty; write \"schema.table\"",
-                                path, what);
+        return pgh_config__fail(ctx, line, "%s: the %s name is empty; write \"schema.table\"", path,
+                                what);
     if (len > PGH_CONFIG__NAME_MAX)
         return pgh_config__fail(ctx, line,
                                 "%s: the %s name is longer than %d bytes, PostgreSQL's limit for "

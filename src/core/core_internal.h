@@ -75,7 +75,8 @@ int pgh_core__open_stream(pgh_stream **out, const pgh_config *cfg, const char *a
  * reconnect cannot fix. *applied_txns counts source transactions seen. */
 int pgh_core__follow(uint64_t *applied_txns, const pgh_replicate_opts *o, pgh_error *err);
 
-/* Set every sequence owned by a copied table on the destination from the source. */
+/* Set every sequence of a copied table (owned by a column, or called by a column default with
+ * nextval()) on the destination from the source. set_count: one count per table. */
 int pgh_core__sync_sequences(int *set_count, PGconn *src, PGconn *dst, const run_tables *t,
                              pgh_error *err);
 

@@ -433,6 +433,8 @@ int pgh_core__ddl_capture_install(bool *installed, PGconn *src, const pgh_config
     if (qschema == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
     rc = pgh_conn_exec(src, "BEGIN", err);
+    if (rc == 0) /* no "already exists, skipping" notices on a repeated install */
+        rc = pgh_conn_exec(src, "SET LOCAL client_min_messages = warning", err);
     if (rc == 0)
         rc = install(src, cfg, qschema, err);
     if (rc == 0)

@@ -10,6 +10,7 @@
 
 #include "core_internal.h"
 #include "init_internal.h"
+#include "partitions.h"
 #include "pghost/buf.h"
 #include "pghost/conn.h"
 #include "pghost/init.h"
@@ -34,8 +35,7 @@ static const char TRIGGER_SQL[] =
     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = $1 || '_ddl_end')";
 
 /* A free replication slot (unless pghost's exists already) and a free WAL sender. */
-static int check_capacity(pgh_init_result *out, PGconn *src, const pgh_config *cfg,
-                          pgh_error *err)
+static int check_capacity(pgh_init_result *out, PGconn *src, const pgh_config *cfg, pgh_error *err)
 {
     const char *params[1] = {cfg->slot_name};
     PGresult *res = NULL;
@@ -60,6 +60,27 @@ static int check_capacity(pgh_init_result *out, PGconn *src, const pgh_config *c
     return rc;
 }
 
+/* A partitioned table's leaves are copied one by one: each needs the root's key and a replica
+ * identity that carries it (partitions.h says why). */
+static int check_leaves(pgh_buf *problems, int *nproblems, PGconn *src, const pgh_table_map *m,
+                        pgh_error *err)
+{
+    pgh_table_info *root = NULL, **leaves = NULL;
+    int n = 0;
+    int rc = pgh_catalog_table(&root, src, m->source_schema, m->source_table, err);
+    if (rc == 0)
+        rc = pgh_core__partition_leaves(&leaves, &n, src, root, err);
+    if (rc == PGH_EPRECOND) {
+        pgh_buf_printf(problems, "%s%s", *nproblems > 0 ? "; " : "", err->message);
+        (*nproblems)++;
+        pgh_error_clear(err);
+        rc = 0;
+    }
+    pgh_core__leaves_free(leaves, n);
+    pgh_table_info_free(root);
+    return rc;
+}
+
 /* Append what is wrong with one table to problems ("" when nothing); *partitioned is set for
  * a partitioned table. */
 static int check_table(pgh_buf *problems, int *nproblems, bool *partitioned, PGconn *src,
@@ -67,6 +88,7 @@ static int check_table(pgh_buf *problems, int *nproblems, bool *partitioned, PGc
 {
     const char *params[2] = {m->source_schema, m->source_table};
     PGresult *res = NULL;
+    int before = *nproblems;
     int rc = pgh_conn_query(&res, src, TABLE_SQL, 2, params, err);
     if (rc != 0)
         return rc;
@@ -92,15 +114,15 @@ static int check_table(pgh_buf *problems, int *nproblems, bool *partitioned, PGc
                        sep, q, PQgetvalue(res, 0, 1)[0] == 'n' ? "NOTHING" : "USING INDEX", q);
         (*nproblems)++;
     }
-    *partitioned = *partitioned || (PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 'p');
+    bool parted = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 'p';
+    *partitioned = *partitioned || parted;
     free(q);
     PQclear(res);
-    return 0;
+    return parted && *nproblems == before ? check_leaves(problems, nproblems, src, m, err) : 0;
 }
 
 /* Every selected table exists with a primary key and a replica identity that carries it. */
-static int check_tables(bool *any_partitioned, PGconn *src, const pgh_config *cfg,
-                        pgh_error *err)
+static int check_tables(bool *any_partitioned, PGconn *src, const pgh_config *cfg, pgh_error *err)
 {
     pgh_buf problems;
     pgh_buf_init(&problems, 0);
@@ -205,8 +227,8 @@ int pgh_init_run(pgh_init_result *out, pgh_config *cfg, pgh_error *err)
 {
     memset(out, 0, sizeof(*out));
     PGconn *src = NULL;
-    int rc = pgh_conn_open(&src, cfg->source_connection, PGH_CONN_SQL, "source", "pghost init",
-                           err);
+    int rc =
+        pgh_conn_open(&src, cfg->source_connection, PGH_CONN_SQL, "source", "pghost init", err);
     if (rc == 0)
         rc = run(out, src, cfg, err);
     PQfinish(src);

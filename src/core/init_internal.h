@@ -18,9 +18,9 @@
 /* The publication as it is on the source. */
 typedef struct init_pub {
     bool exists;
-    bool ours;          /* carries the mark of cfg's slot */
-    bool all_ops;       /* publishes insert, update, delete and truncate */
-    bool via_root;      /* publish_via_partition_root */
+    bool ours;     /* carries the mark of cfg's slot */
+    bool all_ops;  /* publishes insert, update, delete and truncate */
+    bool via_root; /* publish_via_partition_root */
 } init_pub;
 
 int pgh_init__pub_read(init_pub *out, PGconn *src, const pgh_config *cfg, pgh_error *err);

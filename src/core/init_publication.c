@@ -14,9 +14,8 @@ static const char PUB_SQL[] =
     "coalesce(pg_catalog.obj_description(p.oid, 'pg_publication'), '') = $2 "
     "FROM pg_catalog.pg_publication p WHERE p.pubname = $1";
 
-static const char IN_PUB_SQL[] =
-    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication_tables "
-    "WHERE pubname = $1 AND schemaname = $2 AND tablename = $3)";
+static const char IN_PUB_SQL[] = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication_tables "
+                                 "WHERE pubname = $1 AND schemaname = $2 AND tablename = $3)";
 
 /* The comment that marks cfg's publication as pghost's, in *out (pgh_buf). */
 static void mark_of(pgh_buf *out, const pgh_config *cfg)

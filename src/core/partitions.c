@@ -102,9 +102,9 @@ static int add_units(copy_units *u, PGconn *src, const run_tables *t, int i,
     int *table = realloc(u->table, (size_t)(u->n + nleaves + 1) * sizeof(*table));
     if (table != NULL)
         u->table = table;
-    pgh_table_info **all = leaves == NULL ? u->leaves
-                                          : realloc(u->leaves, (size_t)(u->nleaves + nleaves + 1) *
-                                                                   sizeof(*all));
+    pgh_table_info **all =
+        leaves == NULL ? u->leaves
+                       : realloc(u->leaves, (size_t)(u->nleaves + nleaves + 1) * sizeof(*all));
     if (all != NULL)
         u->leaves = all;
     if (units == NULL || table == NULL || (leaves != NULL && all == NULL)) {

@@ -157,6 +157,13 @@ static int check_source_table(const pgh_table_info *t, PGconn *src, const pgh_co
                              "copy_use_keyset_pagination: false needs a single integer primary "
                              "key, but %s.%s has another key: use keyset pagination (the default)",
                              t->schema, t->name);
+    /* A root published without publish_via_partition_root is listed by its leaves only: say
+     * that first, rather than asking to add a table that is already there. */
+    if (t->relkind == 'p') {
+        int prc = check_partitioned(t, src, cfg, err);
+        if (prc != 0)
+            return prc;
+    }
     char v[16];
     const char *params[3] = {cfg->publication_name, t->schema, t->name};
     int rc = query_value(v, sizeof(v), src,
@@ -169,8 +176,6 @@ static int check_source_table(const pgh_table_info *t, PGconn *src, const pgh_co
                              "%s ADD TABLE %s.%s",
                              t->schema, t->name, cfg->publication_name, cfg->publication_name,
                              t->schema, t->name);
-    if (rc == 0 && t->relkind == 'p')
-        rc = check_partitioned(t, src, cfg, err);
     return rc;
 }
 

@@ -21,7 +21,6 @@ typedef struct run_state {
     PGconn *src;                 /* owned */
     PGconn *dst;                 /* owned */
     run_tables tables;           /* owned */
-    pgh_copy_table *copy;        /* owned, tables.n entries */
     bool slot_created;
     bool replica_role;           /* the destination role may skip triggers and FK checks */
     char resume_phase[16];       /* phase recorded by an interrupted --follow run, or "" */
@@ -222,7 +221,6 @@ static void run_dispose(run_state *st, int rc)
                     "pg_drop_replication_slot('%s') so that it does not retain WAL",
                     st->o->config->slot_name, st->o->config->slot_name);
     }
-    free(st->copy);
     pgh_core__tables_dispose(&st->tables);
     pgh_schema_created_dispose(&st->created);
     PQfinish(st->src);

@@ -132,8 +132,7 @@ static int expand(selection *sel, const pgh_config *cfg, size_t entry, PGresult 
         matches++;
         if (excluded(cfg, schema, table) || taken(cfg, sel, schema, table))
             continue;
-        int rc = add(sel, schema, table, own_schema ? schema : p->dest_schema, table, line,
-                     err);
+        int rc = add(sel, schema, table, own_schema ? schema : p->dest_schema, table, line, err);
         if (rc != 0)
             return rc;
     }
@@ -175,8 +174,8 @@ static int build(selection *sel, const pgh_config *cfg, PGresult *cands, pgh_err
         const pgh_table_map *m = &cfg->tables[i];
         size_t line = cfg->table_lines ? cfg->table_lines[i] : 0;
         int rc = is_pattern_entry(m) ? expand(sel, cfg, i, cands, err)
-                                     : add(sel, m->source_schema, m->source_table,
-                                           m->dest_schema, m->dest_table, line, err);
+                                     : add(sel, m->source_schema, m->source_table, m->dest_schema,
+                                           m->dest_table, line, err);
         if (rc != 0)
             return rc;
     }
@@ -241,8 +240,8 @@ int pgh_tables_resolve_at_source(pgh_config *cfg, pgh_error *err)
         return 0;
     }
     PGconn *src = NULL;
-    int rc = pgh_conn_open(&src, cfg->source_connection, PGH_CONN_SQL, "source",
-                           "pghost tables", err);
+    int rc =
+        pgh_conn_open(&src, cfg->source_connection, PGH_CONN_SQL, "source", "pghost tables", err);
     if (rc == 0)
         rc = pgh_tables_resolve(cfg, src, err);
     PQfinish(src);

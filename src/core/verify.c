@@ -16,7 +16,8 @@
 
 /* Settings of every verify session: chunk queries are small and run in parallel already, so
  * neither parallel query nor JIT compilation pays off for them. */
-static const char *const SESSION_SQL[] = {"SET jit = off", "SET max_parallel_workers_per_gather = 0"};
+static const char *const SESSION_SQL[] = {"SET jit = off",
+                                          "SET max_parallel_workers_per_gather = 0"};
 
 /* One unit of work for a worker. */
 typedef enum task_kind {

@@ -178,14 +178,14 @@ int pgh_verify__query_both(PGresult **src_out, PGresult **dst_out, PGconn *src, 
     return rc;
 }
 
-static void sums_sql(pgh_buf *sql, const verify_table *t, const char *qualified, const char *x,
-                     const verify_range *ranges, int n)
+static void sums_sql(pgh_buf *sql, const verify_table *t, const pgh_table_info *side,
+                     const char *x, const verify_range *ranges, int n)
 {
     for (int i = 0; i < n; i++) {
         pgh_buf_printf(sql,
                        "%sSELECT %d, count(*), coalesce(sum(hashint8extended(x, 0)), 0), "
-                       "coalesce(sum(x), 0) FROM (SELECT %s AS x FROM ONLY %s",
-                       i ? " UNION ALL " : "", i, x, qualified);
+                       "coalesce(sum(x), 0) FROM (SELECT %s AS x FROM %s%s",
+                       i ? " UNION ALL " : "", i, x, pgh_verify__only(side), side->qualified);
         pgh_verify__where(sql, t, &ranges[i]);
         pgh_buf_puts(sql, " OFFSET 0) s");
     }
@@ -213,8 +213,8 @@ int pgh_verify__sums(verify_sum *src_out, verify_sum *dst_out, PGconn *src, PGco
     pgh_buf s, d;
     pgh_buf_init(&s, 0);
     pgh_buf_init(&d, 0);
-    sums_sql(&s, t, t->src->qualified, t->src_hash, ranges, nranges);
-    sums_sql(&d, t, t->dst->qualified, t->dst_hash, ranges, nranges);
+    sums_sql(&s, t, t->src, t->src_hash, ranges, nranges);
+    sums_sql(&d, t, t->dst, t->dst_hash, ranges, nranges);
     PGresult *sr = NULL;
     PGresult *dr = NULL;
     int rc = pgh_verify__query_both(&sr, &dr, src, dst, &s, &d, err);
@@ -235,11 +235,11 @@ int pgh_verify__rows(PGresult **src_out, PGresult **dst_out, PGconn *src, PGconn
     pgh_buf s, d;
     pgh_buf_init(&s, 0);
     pgh_buf_init(&d, 0);
-    pgh_buf_printf(&s, "SELECT %s, (%s)::text FROM ONLY %s", t->keys_text, t->src_hash,
-                   t->src->qualified);
+    pgh_buf_printf(&s, "SELECT %s, (%s)::text FROM %s%s", t->keys_text, t->src_hash,
+                   pgh_verify__only(t->src), t->src->qualified);
     pgh_verify__where(&s, t, r);
-    pgh_buf_printf(&d, "SELECT %s, (%s)::text FROM ONLY %s", t->keys_text, t->dst_hash,
-                   t->dst->qualified);
+    pgh_buf_printf(&d, "SELECT %s, (%s)::text FROM %s%s", t->keys_text, t->dst_hash,
+                   pgh_verify__only(t->dst), t->dst->qualified);
     pgh_verify__where(&d, t, r);
     int rc = pgh_verify__query_both(src_out, dst_out, src, dst, &s, &d, err);
     pgh_buf_dispose(&s);
@@ -275,10 +275,10 @@ int pgh_verify__rows_by_key(PGresult **src_out, PGresult **dst_out, PGconn *src,
     pgh_buf s, d;
     pgh_buf_init(&s, 0);
     pgh_buf_init(&d, 0);
-    pgh_buf_printf(&s, "SELECT %s, (%s)::text FROM ONLY %s", t->keys_text, t->src_hash,
-                   t->src->qualified);
-    pgh_buf_printf(&d, "SELECT %s, (%s)::text FROM ONLY %s", t->keys_text, t->dst_hash,
-                   t->dst->qualified);
+    pgh_buf_printf(&s, "SELECT %s, (%s)::text FROM %s%s", t->keys_text, t->src_hash,
+                   pgh_verify__only(t->src), t->src->qualified);
+    pgh_buf_printf(&d, "SELECT %s, (%s)::text FROM %s%s", t->keys_text, t->dst_hash,
+                   pgh_verify__only(t->dst), t->dst->qualified);
     int rc = by_key_where(&s, src, t, keys, nkeys_rows, err);
     if (rc == 0)
         rc = by_key_where(&d, dst, t, keys, nkeys_rows, err);

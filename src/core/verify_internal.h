@@ -22,9 +22,10 @@
 #include "pghost/catalog.h"
 #include "pghost/verify.h"
 
-#define VERIFY_CHUNK_ROWS 100000 /* target rows per chunk of the first pass */
+#define VERIFY_CHUNK_ROWS 20000  /* target rows per chunk of the first pass */
 #define VERIFY_MAX_CHUNKS 4096   /* per table */
-#define VERIFY_LEAF_ROWS 2000    /* a range this small is diffed key by key */
+#define VERIFY_LEAF_ROWS 20000   /* a range this small is diffed key by key (a differing chunk
+                                    of the usual size is read at once: about 1 MB per side) */
 #define VERIFY_SPLIT_PARTS 16    /* a larger differing range is split into this many */
 
 /* One key that differs, as found (values owned). */
@@ -90,12 +91,14 @@ int pgh_verify__plan(verify_table *t, PGconn *src, int jobs, pgh_error *err);
 /* Chunks of a planned table: nbounds + 1. */
 int pgh_verify__nchunks(const verify_table *t);
 verify_range pgh_verify__chunk(const verify_table *t, int i);
+/* "ONLY " for a plain table, "" for a partitioned one (its rows are in its partitions). */
+const char *pgh_verify__only(const pgh_table_info *t);
 /* Append " WHERE <range>" (nothing when unbounded) to sql. */
 void pgh_verify__where(pgh_buf *sql, const verify_table *t, const verify_range *r);
-/* Boundaries cutting r into about parts ranges of equal rows, read from the table qualified
- * on conn (rows: that side's count in r). *out: *n arrays of nkeys literals (free with
+/* Boundaries cutting r into about parts ranges of equal rows, read from the table side on
+ * conn (rows: that side's count in r). *out: *n arrays of nkeys literals (free with
  * pgh_verify__bounds_free). */
-int pgh_verify__split(char ****out, int *n, PGconn *conn, const char *qualified,
+int pgh_verify__split(char ****out, int *n, PGconn *conn, const pgh_table_info *side,
                       const verify_table *t, const verify_range *r, long long rows, int parts,
                       pgh_error *err);
 void pgh_verify__bounds_free(char ***bounds, int n, int nkeys);

@@ -120,8 +120,11 @@ int pgh_verify__narrow(PGconn *src, PGconn *dst, verify_table *t, const verify_r
     char ***b = NULL;
     int nb = 0;
     int rc = pgh_verify__split(&b, &nb, from_src ? src : dst,
-                               from_src ? t->src->qualified : t->dst->qualified, t, r, rows,
+                               from_src ? t->src : t->dst, t, r, rows,
                                VERIFY_SPLIT_PARTS, err);
+    if (rc == 0)
+        pgh_log(PGH_LOG_DEBUG, "verify", "%s.%s: splitting a range of %lld rows in %d",
+                t->src->schema, t->src->name, rows, nb + 1);
     if (rc == 0 && nb == 0) /* the rows went away meanwhile: diff what is there */
         rc = diff_leaf(src, dst, t, r, err);
     verify_range *sub = rc == 0 && nb > 0 ? calloc((size_t)nb + 1, sizeof(*sub)) : NULL;

@@ -92,8 +92,8 @@ int pgh_verify__plan(verify_table *t, PGconn *src, int jobs, pgh_error *err)
     double pct = fmin(100.0, fmax(0.0001, 100.0 * nchunks * SAMPLES_PER_CHUNK / rows));
     pgh_buf sql;
     pgh_buf_init(&sql, 0);
-    pgh_buf_printf(&sql, "SELECT %s FROM ONLY %s TABLESAMPLE SYSTEM (%.6f) ORDER BY %s",
-                   t->keys_text, t->src->qualified, pct, t->keys);
+    pgh_buf_printf(&sql, "SELECT %s FROM %s%s TABLESAMPLE SYSTEM (%.6f) ORDER BY %s",
+                   t->keys_text, pgh_verify__only(t->src), t->src->qualified, pct, t->keys);
     PGresult *res = NULL;
     int rc = pgh_buf_failed(&sql) ? pgh_error_set(err, PGH_ENOMEM, "out of memory")
                                   : pgh_conn_query(&res, src, pgh_buf_str(&sql), 0, NULL, err);
@@ -105,6 +105,11 @@ int pgh_verify__plan(verify_table *t, PGconn *src, int jobs, pgh_error *err)
                 t->src->name, t->nbounds + 1, PQntuples(res));
     PQclear(res);
     return rc;
+}
+
+const char *pgh_verify__only(const pgh_table_info *t)
+{
+    return t->relkind == 'p' ? "" : "ONLY ";
 }
 
 int pgh_verify__nchunks(const verify_table *t)
@@ -145,7 +150,7 @@ void pgh_verify__where(pgh_buf *sql, const verify_table *t, const verify_range *
     }
 }
 
-int pgh_verify__split(char ****out, int *n, PGconn *conn, const char *qualified,
+int pgh_verify__split(char ****out, int *n, PGconn *conn, const pgh_table_info *side,
                       const verify_table *t, const verify_range *r, long long rows, int parts,
                       pgh_error *err)
 {
@@ -158,8 +163,8 @@ int pgh_verify__split(char ****out, int *n, PGconn *conn, const char *qualified,
     pgh_buf_init(&sql, 0);
     pgh_buf_printf(&sql,
                    "SELECT %s FROM (SELECT %s, row_number() OVER (ORDER BY %s) AS pgh_rn "
-                   "FROM ONLY %s",
-                   t->keys_text, t->keys, t->keys, qualified);
+                   "FROM %s%s",
+                   t->keys_text, t->keys, t->keys, pgh_verify__only(side), side->qualified);
     pgh_verify__where(&sql, t, r);
     pgh_buf_printf(&sql, ") s WHERE pgh_rn %% %lld = 0 ORDER BY pgh_rn", step);
     PGresult *res = NULL;

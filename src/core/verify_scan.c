@@ -1,5 +1,6 @@
 /*
- * The first pass of a table with a single-column key of a built-in type: instead of one index
+ * The first pass of a table with a single-column key of a built-in, non-collatable type
+ * (integers, numeric, uuid, dates and times...): instead of one index
  * range scan per chunk, each server's heap is read in sequential slices (TID range scans,
  * PostgreSQL 14+), each row is put in its chunk with width_bucket() over the chunk boundaries,
  * and the totals of every chunk are added up over the slices. Reading pages in heap order is
@@ -30,6 +31,19 @@ static int heap_pages(long long *out, PGconn *conn, const char *qualified, pgh_e
     return rc;
 }
 
+/* Key types width_bucket() can place under the same ordering as the key's index on either
+ * server: built-in, scalar, and without a collation (a collatable key could meet a boundary
+ * array of another collation). Other keys take the per-chunk path. */
+static bool bucket_type(uint32_t oid)
+{
+    static const uint32_t types[] = {16,   20,   21,   23,   26,   700,  701, 1082,
+                                     1083, 1114, 1184, 1186, 1700, 2950, 17};
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+        if (types[i] == oid)
+            return true;
+    return false;
+}
+
 int pgh_verify__scan_prepare(verify_table *t, PGconn *src, PGconn *dst, int jobs,
                              pgh_error *err)
 {
@@ -38,7 +52,7 @@ int pgh_verify__scan_prepare(verify_table *t, PGconn *src, PGconn *dst, int jobs
         return 0;
     const pgh_table_column *sk = &t->src->cols[t->src->key_cols[0]];
     int di = pgh_table_column_index(t->dst, sk->name);
-    if (di < 0 || !sk->builtin_type || !t->dst->cols[di].builtin_type)
+    if (di < 0 || !bucket_type(sk->type_oid) || !bucket_type(t->dst->cols[di].type_oid))
         return 0;
     (void)jobs;
     t->nslices = 1;
@@ -59,14 +73,15 @@ int pgh_verify__scan_prepare(verify_table *t, PGconn *src, PGconn *dst, int jobs
 static void slice_sql(pgh_buf *sql, const verify_table *t, const pgh_table_info *side,
                       const char *x, long long pages, int slice)
 {
-    const pgh_table_column *key = &side->cols[pgh_table_column_index(side, t->src->cols[t->src->key_cols[0]].name)];
+    const char *key_name = t->src->cols[t->src->key_cols[0]].name;
+    const pgh_table_column *key = &side->cols[pgh_table_column_index(side, key_name)];
     pgh_buf_puts(sql, "SELECT pg_catalog.width_bucket(k, ARRAY[");
     for (int i = 0; i < t->nbounds; i++)
         pgh_buf_printf(sql, "%s%s", i ? ", " : "", t->bounds[i][0]);
     pgh_buf_printf(sql,
                    "]::%s[]), count(*), coalesce(sum(hashint8extended(x, 0)), 0), "
-                   "coalesce(sum(x), 0) FROM (SELECT %s AS k, %s AS x FROM ONLY %s",
-                   key->type_name, t->keys, x, side->qualified);
+                   "coalesce(sum(x), 0) FROM (SELECT %s AS k, %s AS x FROM %s%s",
+                   key->type_name, t->keys, x, pgh_verify__only(side), side->qualified);
     long long lo = pages * slice / t->nslices;
     long long hi = pages * (slice + 1) / t->nslices;
     if (slice > 0)
@@ -120,17 +135,17 @@ int pgh_verify__scan_slice(PGconn *src, PGconn *dst, verify_table *t, int slice,
     slice_sql(&d, t, t->dst, t->dst_hash, t->dst_pages, slice);
     PGresult *sr = NULL;
     PGresult *dr = NULL;
-    /* One sequential scan reads the whole table: let each server use its parallel workers for
-     * it (the sessions otherwise turn parallel query off for the small range queries). */
-    int rc = pgh_conn_exec(src, "RESET max_parallel_workers_per_gather", err);
-    if (rc == 0)
-        rc = pgh_conn_exec(dst, "RESET max_parallel_workers_per_gather", err);
+    /* One sequential scan reads the whole table: each server may use its parallel workers and
+     * JIT for it, as configured (the sessions turn both off for the small range queries). */
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < 4; i++)
+        rc = pgh_conn_exec(i % 2 ? dst : src, i < 2 ? "RESET jit" :
+                           "RESET max_parallel_workers_per_gather", err);
     if (rc == 0)
         rc = pgh_verify__query_both(&sr, &dr, src, dst, &s, &d, err);
-    if (rc == 0)
-        rc = pgh_conn_exec(src, "SET max_parallel_workers_per_gather = 0", err);
-    if (rc == 0)
-        rc = pgh_conn_exec(dst, "SET max_parallel_workers_per_gather = 0", err);
+    for (int i = 0; rc == 0 && i < 4; i++)
+        rc = pgh_conn_exec(i % 2 ? dst : src, i < 2 ? "SET jit = off" :
+                           "SET max_parallel_workers_per_gather = 0", err);
     if (rc == 0)
         rc = add_totals(t, t->src_acc, &t->src_rows, sr, err);
     if (rc == 0)

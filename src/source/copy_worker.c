@@ -1,16 +1,18 @@
 /*
  * The copy workers: each takes the next range, copies it batch by batch, and repeats.
  *
- * One batch: COPY (SELECT ... LIMIT n) TO STDOUT on the source, each CopyData message passed
- * untouched to COPY ... FROM STDIN on the destination. Both statements run outside any explicit
- * transaction, so each is its own short transaction. The scanner counts rows and keeps the last
- * row's key, from which the next batch continues.
+ * One batch: COPY (SELECT ... LIMIT n) TO STDOUT on the source, an autocommit statement and so
+ * its own short transaction there. Each CopyData message is passed on untouched (only binary
+ * headers and trailers between batches are left out) into the worker's destination COPY, which
+ * stays open across batches and is committed every few seconds (copy_dest.h). The scanner
+ * counts rows and keeps the last row's key, from which the next batch continues.
  */
 #include <pthread.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "copy_dest.h"
 #include "copy_internal.h"
 #include "pghost/conn.h"
 #include "pghost/log.h"
@@ -31,6 +33,7 @@ typedef struct copy_worker {
     int id;
     PGconn *src;          /* owned */
     PGconn *dst;          /* owned */
+    copy_dest dest;       /* the open destination COPY; its conn is dst */
     pgh_buf sql;          /* owned: scratch for statements */
     pgh_copy_scan scan;   /* owned: scanner of the current batch */
     char *after[PGH_COPY_MAX_KEYS]; /* owned: literals of the last key copied in this range */
@@ -133,7 +136,7 @@ static int remember_last_key(copy_worker *w, const pgh_copy_table *t)
 }
 
 /* Stream the source's COPY OUT into the destination's COPY IN. A stop request abandons the
- * batch at once (the caller cancels both sides): a batch is never committed in part. */
+ * batch at once (the caller abandons both sides): a batch is never committed in part. */
 static int pump(copy_worker *w)
 {
     for (;;) {
@@ -145,9 +148,12 @@ static int pump(copy_worker *w)
             return 0;
         if (n < 0)
             return pgh_conn_error(&w->err, w->src, NULL, "reading COPY data from the source");
+        bool had_header = w->scan.header_done;
+        bool had_trailer = w->scan.trailer_seen;
         int rc = pgh_copy_scan_feed(&w->scan, (const uint8_t *)buf, (size_t)n, &w->err);
-        if (rc == 0 && PQputCopyData(w->dst, buf, n) != 1)
-            rc = pgh_conn_error(&w->err, w->dst, NULL, "sending COPY data to the destination");
+        if (rc == 0)
+            rc = pgh_copy__dest_put(&w->dest, buf, n, w->scan.header_done && !had_header,
+                                    w->scan.trailer_seen && !had_trailer, &w->err);
         PQfreemem(buf);
         if (rc != 0)
             return rc;
@@ -167,7 +173,7 @@ static int finish_results(PGconn *conn, pgh_error *err, const char *what)
     return rc;
 }
 
-/* Abandon the source COPY after a destination failure: cancel it and drain what is left. */
+/* Abandon the source COPY after a failure: cancel it and drain what is left. */
 static void abandon_source(PGconn *src)
 {
     PGcancel *c = PQgetCancel(src);
@@ -189,44 +195,51 @@ static bool persisting(const copy_worker *w)
     return w->shared->opts->state_schema != NULL;
 }
 
-/* Begin COPY IN on the destination and COPY OUT on the source. When the copy is resumable the
- * destination side runs in a transaction that also records the batch's progress. */
+/* Make sure the destination COPY into t is open, then begin COPY OUT on the source. When the
+ * copy is resumable the destination side runs in a transaction that also records progress. */
 static int start_batch(copy_worker *w, const pgh_copy_table *t, const copy_bounds *b, bool keyset)
 {
-    if (persisting(w) && pgh_conn_exec(w->dst, "BEGIN", &w->err) != 0)
-        return w->err.code;
-    pgh_copy__dest_sql(&w->sql, w->dst, t);
-    if (pgh_buf_failed(&w->sql))
-        return pgh_error_set(&w->err, PGH_ENOMEM, "out of memory");
-    PGresult *res = PQexec(w->dst, pgh_buf_str(&w->sql));
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-        int rc = pgh_conn_error(&w->err, w->dst, res, "starting COPY on the destination");
-        PQclear(res);
+    int rc = pgh_copy__dest_open(&w->dest, t, persisting(w), &w->sql, &w->err);
+    if (rc != 0)
         return rc;
-    }
-    PQclear(res);
     bool continuing = w->after[0] != NULL;
     pgh_copy__batch_sql(&w->sql, w->src, t, b->lo, b->hi, continuing ? w->after : NULL,
                         keyset ? w->shared->opts->batch_rows : 0);
-    if (pgh_buf_failed(&w->sql) || PQsendQuery(w->src, pgh_buf_str(&w->sql)) != 1) {
-        PQputCopyEnd(w->dst, "pghost: could not start the source query");
-        finish_results(w->dst, NULL, "");
+    if (pgh_buf_failed(&w->sql) || PQsendQuery(w->src, pgh_buf_str(&w->sql)) != 1)
         return pgh_conn_error(&w->err, w->src, NULL, "starting COPY on the source");
-    }
-    res = PQgetResult(w->src);
+    PGresult *res = PQgetResult(w->src);
     if (PQresultStatus(res) != PGRES_COPY_OUT) {
-        int rc = pgh_conn_error(&w->err, w->src, res, "starting COPY on the source");
+        rc = pgh_conn_error(&w->err, w->src, res, "starting COPY on the source");
         PQclear(res);
         finish_results(w->src, NULL, "");
-        PQputCopyEnd(w->dst, "pghost: the source query failed");
-        finish_results(w->dst, NULL, "");
         return rc;
     }
     PQclear(res);
     return 0;
 }
 
-/* After both COPYs ended well: the next batch's start, the progress row, the commit. */
+/*
+ * The destination COPY is committed when it has run for the commit interval and, for resumable
+ * copies, when the range is done: the progress row (the last key copied, or done) goes into the
+ * same transaction as the rows.
+ */
+static int maybe_commit(copy_worker *w, const pgh_copy_table *t, int table, int64_t range,
+                        bool done)
+{
+    if (!(persisting(w) && done) && !pgh_copy__dest_due(&w->dest))
+        return 0;
+    int rc = pgh_copy__dest_end(&w->dest, &w->err);
+    if (rc != 0 || !persisting(w))
+        return rc;
+    rc = pgh_copy__store_batch(w->dst, w->shared->opts, table, range, t->src->nkeys,
+                               w->after_raw[0] ? (const char *const *)w->after_raw : NULL, done,
+                               &w->err);
+    if (rc == 0)
+        rc = pgh_copy__dest_commit(&w->dest, &w->err);
+    return rc;
+}
+
+/* After the source's COPY ended well: the next batch's start, and maybe the commit. */
 static int end_batch(copy_worker *w, const pgh_copy_table *t, int table, int64_t range,
                      bool keyset, bool *done)
 {
@@ -234,54 +247,41 @@ static int end_batch(copy_worker *w, const pgh_copy_table *t, int table, int64_t
     int rc = 0;
     if (keyset && w->scan.rows > 0)
         rc = remember_last_key(w, t);
-    if (rc != 0 || !persisting(w))
-        return rc;
-    rc = pgh_copy__store_batch(w->dst, w->shared->opts, table, range, t->src->nkeys,
-                               w->after_raw[0] ? (const char *const *)w->after_raw : NULL, *done,
-                               &w->err);
     if (rc == 0)
-        rc = pgh_conn_exec(w->dst, "COMMIT", &w->err);
+        rc = maybe_commit(w, t, table, range, *done);
     return rc;
 }
 
-/* Copy one batch; *rows is how many rows it held, *done whether it ended its range. */
+/* Copy one batch; *done tells whether it ended its range. On failure everything since the
+ * destination's last commit is abandoned. */
 static int copy_batch(copy_worker *w, pgh_copy_table *t, int table, int64_t range,
-                      const copy_bounds *b, bool keyset, uint64_t *rows, bool *done)
+                      const copy_bounds *b, bool keyset, bool *done)
 {
     pgh_copy_scan_dispose(&w->scan);
     int rc = pgh_copy_scan_init(&w->scan, t->format, t->src->nkeys);
     if (rc == 0)
         rc = start_batch(w, t, b, keyset);
-    if (rc != 0)
-        return rc;
-    rc = pump(w);
-    if (rc != 0) {
-        abandon_source(w->src);
-        PQputCopyEnd(w->dst, "pghost: copy batch abandoned");
-        finish_results(w->dst, NULL, "");
-        if (persisting(w))
-            pgh_conn_exec(w->dst, "ROLLBACK", NULL);
-        return rc;
+    if (rc == 0) {
+        rc = pump(w);
+        if (rc != 0)
+            abandon_source(w->src);
+        else
+            rc = finish_results(w->src, &w->err, "copying from the source");
     }
-    rc = finish_results(w->src, &w->err, "copying from the source");
-    if (PQputCopyEnd(w->dst, rc == 0 ? NULL : "pghost: the source failed") != 1 && rc == 0)
-        rc = pgh_conn_error(&w->err, w->dst, NULL, "ending COPY on the destination");
-    int drc = finish_results(w->dst, &w->err, "copying into the destination");
-    if (rc == 0)
-        rc = drc;
     if (rc == 0 && t->format == PGH_COPY_BINARY && !w->scan.trailer_seen)
         rc = pgh_error_set(&w->err, PGH_EPROTO, "the source's binary COPY ended without trailer");
+    uint64_t rows = w->scan.rows;
+    uint64_t bytes = w->scan.bytes;
     if (rc == 0)
         rc = end_batch(w, t, table, range, keyset, done);
-    if (rc != 0 && persisting(w))
-        pgh_conn_exec(w->dst, "ROLLBACK", NULL);
-    *rows = w->scan.rows;
-    if (rc == 0) {
-        atomic_fetch_add(&t->rows, w->scan.rows);
-        atomic_fetch_add(&t->bytes, w->scan.bytes);
-        atomic_fetch_add(&t->batches, 1);
+    if (rc != 0) {
+        pgh_copy__dest_abort(&w->dest, "pghost: copy batch abandoned");
+        return rc;
     }
-    return rc;
+    atomic_fetch_add(&t->rows, rows);
+    atomic_fetch_add(&t->bytes, bytes);
+    atomic_fetch_add(&t->batches, 1);
+    return 0;
 }
 
 /* Copy one range: a single batch in integer-range mode, keyset batches until a short one. */
@@ -298,11 +298,10 @@ static int copy_range(copy_worker *w, int table, int64_t range)
     if (p && p->last_key && set_after(w, t->src->nkeys, (const char *const *)p->last_key) != 0)
         return w->err.code;
     for (bool done = false; !done;) {
-        if (stopping(w))
-            return pgh_error_set(&w->err, PGH_ECANCELED, "copy canceled");
-        uint64_t rows = 0;
-        int rc = copy_batch(w, t, table, range, &b, keyset, &rows, &done);
+        int rc = stopping(w) ? pgh_error_set(&w->err, PGH_ECANCELED, "copy canceled")
+                             : copy_batch(w, t, table, range, &b, keyset, &done);
         if (rc != 0) {
+            pgh_copy__dest_abort(&w->dest, "pghost: copy canceled");
             pgh_error_prefix(&w->err, "copy of %s.%s", t->src->schema, t->src->name);
             return rc;
         }
@@ -321,6 +320,7 @@ static int open_worker_conns(copy_worker *w)
                            &w->err);
     if (rc == 0 && o->replica_role)
         rc = pgh_conn_exec(w->dst, "SET session_replication_role = replica", &w->err);
+    w->dest.conn = w->dst;
     return rc;
 }
 
@@ -332,8 +332,15 @@ static void *worker_main(void *arg)
     int64_t range;
     while (rc == 0 && next_range(w->shared, &table, &range))
         rc = copy_range(w, table, range);
-    if (rc != 0)
+    /* The last rows of a plain copy are committed here; a resumable copy committed its range. */
+    if (rc == 0)
+        rc = pgh_copy__dest_end(&w->dest, &w->err);
+    if (rc == 0)
+        rc = pgh_copy__dest_commit(&w->dest, &w->err);
+    if (rc != 0) {
+        pgh_copy__dest_abort(&w->dest, "pghost: copy canceled");
         atomic_store(&w->shared->failed, 1);
+    }
     return NULL;
 }
 

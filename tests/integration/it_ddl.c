@@ -282,7 +282,7 @@ static const char *const STEPS[] = {
     "ALTER TABLE u RENAME TO u2",
     "INSERT INTO u2 VALUES (1000, 'renamed')",
     "KILL", /* SIGKILL pghost right after the rename, then restart it */
-    "UPDATE u2 SET w = 'after restart' WHERE id < 10",
+    "UPDATE u2 SET w = w || ' after restart' WHERE id < 10",
     "BEGIN; CREATE TABLE new_x (k int PRIMARY KEY, s text NOT NULL, d date DEFAULT "
     "'2024-01-02'); INSERT INTO new_x SELECT g, 's' || g FROM generate_series(1, 50) g; COMMIT",
     "CREATE INDEX new_x_s ON new_x (s)",

@@ -154,12 +154,19 @@ static void case_kinds(ctx *c)
             "CREATE TABLE t_comp (a text, b int, payload text, PRIMARY KEY (a, b));"
             "INSERT INTO t_comp SELECT 'k' || (i % 1000), i / 1000, repeat('p', i % 50) "
             "FROM generate_series(1, 30000) i;"
-            "ANALYZE t_int; ANALYZE t_comp");
-    write_config(c, "tables:\n  - source_table_name: t_int\n  - source_table_name: t_comp\n");
+            "CREATE TABLE t_part (id int PRIMARY KEY, v text) PARTITION BY RANGE (id);"
+            "CREATE TABLE t_part_1 PARTITION OF t_part FOR VALUES FROM (0) TO (500);"
+            "CREATE TABLE t_part_2 PARTITION OF t_part FOR VALUES FROM (500) TO (MAXVALUE);"
+            "INSERT INTO t_part SELECT i, 'p' || i FROM generate_series(1, 1000) i;"
+            "ANALYZE t_int; ANALYZE t_comp; ANALYZE t_part");
+    write_config(c, "tables:\n  - source_table_name: t_int\n  - source_table_name: t_comp\n"
+                    "  - source_table_name: t_part\n");
     int code = run_pghost(c, "verify", NULL, NULL, NULL);
     expect_keys(c, "equal tables", code, 0, "");
-    PGH_CHECK(strstr(slurp(c->out), "verify: all 2 tables are equal\n") != NULL, "summary: %s",
-              slurp(c->out));
+    PGH_CHECK(strstr(slurp(c->out), "verify: all 3 tables are equal\n") != NULL &&
+                  strstr(slurp(c->out), "public.t_part -> public.t_part: equal (1000 rows on the "
+                                        "source, 1000 on the destination"),
+              "summary: %s", slurp(c->out));
 
     pgh_test_exec(c->d, "DELETE FROM t_int WHERE id = 42;"
                         "INSERT INTO t_int VALUES (100001, 'x', 1);"
@@ -169,7 +176,8 @@ static void case_kinds(ctx *c)
                         "DELETE FROM t_comp WHERE a = 'k17' AND b = 3;"
                         "INSERT INTO t_comp VALUES ('zz', 1, 'new');"
                         "UPDATE t_comp SET payload = overlay(payload placing 'q' from 2 for 1) "
-                        "WHERE a = 'k5' AND b = 2");
+                        "WHERE a = 'k5' AND b = 2;"
+                        "UPDATE t_part SET v = 'P700' WHERE id = 700");
     code = run_pghost(c, "verify", "--recheck-seconds", "0", NULL);
     expect_keys(c, "one of each kind", code, 1,
                 "  missing    Key (id)=(42)\n"
@@ -179,8 +187,9 @@ static void case_kinds(ctx *c)
                 "  different  Key (id)=(1500)\n"
                 "  missing    Key (a, b)=(k17, 3)\n"
                 "  extra      Key (a, b)=(zz, 1)\n"
-                "  different  Key (a, b)=(k5, 2)\n");
-    PGH_CHECK(strstr(slurp(c->out), "verify: 2 of 2 tables differ\n") != NULL, "summary: %s",
+                "  different  Key (a, b)=(k5, 2)\n"
+                "  different  Key (id)=(700)\n");
+    PGH_CHECK(strstr(slurp(c->out), "verify: 3 of 3 tables differ\n") != NULL, "summary: %s",
               slurp(c->out));
 
     code = run_pghost(c, "verify", "--json", NULL, NULL);
@@ -202,7 +211,8 @@ static void case_kinds(ctx *c)
                 "  ... more keys differ (at most 2 are listed: --max-keys)\n"
                 "  missing    Key (a, b)=(k17, 3)\n"
                 "  extra      Key (a, b)=(zz, 1)\n"
-                "  ... more keys differ (at most 2 are listed: --max-keys)\n");
+                "  ... more keys differ (at most 2 are listed: --max-keys)\n"
+                "  different  Key (id)=(700)\n");
 
     /* A difference in a generated column alone is not one (generated columns are skipped). */
     both(c, "CREATE TABLE t_gen (id int PRIMARY KEY, v int)");
@@ -270,6 +280,29 @@ static void case_big(ctx *c)
                 "  different  Key (id)=(654321)\n");
     printf("verify of 1,000,000 rows took %.2f s\n",
            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+
+    /* Statistics from when the table was small: one chunk of 100,000 rows, more than a leaf, so
+     * it is split (from the destination's keys, which has more rows) before keys are read. */
+    both(c, "CREATE TABLE stale (id int PRIMARY KEY, v text);"
+            "INSERT INTO stale SELECT i, md5(i::text) FROM generate_series(1, 1000) i;"
+            "ANALYZE stale;"
+            "INSERT INTO stale SELECT i, md5(i::text) FROM generate_series(1001, 100000) i");
+    pgh_test_exec(c->d, "DELETE FROM stale WHERE id = 50000;"
+                        "UPDATE stale SET v = upper(v) WHERE id = 77777;"
+                        "INSERT INTO stale VALUES (100001, 'a'), (100002, 'b'), (100003, 'c')");
+    write_config(c, "source_table_name: stale\n");
+    code = run_pghost(c, "verify", "--log-level", "debug", NULL);
+    expect_keys(c, "a 100,000-row chunk split down to its keys", code, 1,
+                "  missing    Key (id)=(50000)\n"
+                "  extra      Key (id)=(100001)\n"
+                "  extra      Key (id)=(100002)\n"
+                "  extra      Key (id)=(100003)\n"
+                "  different  Key (id)=(77777)\n");
+    PGH_CHECK(strstr(slurp(c->out), "(100000 rows on the source, 100002 on the destination; 1 of "
+                                    "1 chunks differ)"),
+              "stale: %s", slurp(c->out));
+    PGH_CHECK(strstr(slurp(c->err), "public.stale: splitting a range of 100002 rows in 17"),
+              "the chunk was not split: %s", slurp(c->err));
 }
 
 /* Random single-row changes on the source, each its own transaction. */

@@ -94,14 +94,29 @@ static void match_rules(void)
         const char *pattern, *name;
         int want;
     } cases[] = {
-        {"*", "", 1},           {"*", "orders", 1},        {"order_*", "order_2024", 1},
-        {"order_*", "order_", 1}, {"order_*", "orders", 0}, {"*_log", "audit_log", 1},
-        {"*_log", "audit_logs", 0}, {"a*b*c", "abc", 1},    {"a*b*c", "aXbYbZc", 1},
-        {"a*b*c", "aXbYbZ", 0}, {"?", "a", 1},             {"?", "", 0},
-        {"?", "ab", 0},         {"t?", "t1", 1},           {"orders", "orders", 1},
-        {"orders", "Orders", 0}, {"**", "x", 1},           {"*?*", "", 0},
-        {"*?*", "x", 1},        {"a*", "b", 0},            {"", "", 1},
-        {"", "a", 0},           {"*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0},
+        {"*", "", 1},
+        {"*", "orders", 1},
+        {"order_*", "order_2024", 1},
+        {"order_*", "order_", 1},
+        {"order_*", "orders", 0},
+        {"*_log", "audit_log", 1},
+        {"*_log", "audit_logs", 0},
+        {"a*b*c", "abc", 1},
+        {"a*b*c", "aXbYbZc", 1},
+        {"a*b*c", "aXbYbZ", 0},
+        {"?", "a", 1},
+        {"?", "", 0},
+        {"?", "ab", 0},
+        {"t?", "t1", 1},
+        {"orders", "orders", 1},
+        {"orders", "Orders", 0},
+        {"**", "x", 1},
+        {"*?*", "", 0},
+        {"*?*", "x", 1},
+        {"a*", "b", 0},
+        {"", "", 1},
+        {"", "a", 0},
+        {"*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         bool got = pgh_config_pattern_match(cases[i].pattern, cases[i].name);
