@@ -500,7 +500,10 @@ static int apply_truncate(apply_sink *a, const pgh_change *c, pgh_error *err)
             return rc;
         if (r == NULL || r->map < 0)
             continue;
-        pgh_buf_printf(&a->sql, "%s%s", n++ ? ", " : "TRUNCATE ONLY ", r->dst->qualified);
+        /* ONLY keeps a source table's truncate off the destination's inheritance children;
+         * a partitioned destination refuses it, and there every partition is meant. */
+        pgh_buf_printf(&a->sql, "%s%s%s", n++ ? ", " : "TRUNCATE ",
+                       r->dst->relkind == 'p' ? "" : "ONLY ", r->dst->qualified);
         a->stats[r->map].truncates++;
         pgh_apply__missing_remove_table(&a->missing, r->map);
     }

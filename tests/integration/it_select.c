@@ -167,6 +167,7 @@ typedef struct part_writer {
     const char *conninfo; /* borrowed */
     atomic_int *stop;     /* borrowed */
     unsigned seed;
+    bool truncator; /* this writer truncates the table once */
     long ops;
 } part_writer;
 
@@ -211,6 +212,12 @@ static void *writer_main(void *arg)
     while (PQstatus(c) == CONNECTION_OK && !atomic_load(w->stop)) {
         char sql[512];
         random_sql(sql, sizeof(sql), w);
+        /* Once, while the copy runs: the root is emptied and refilled, so the catch-up
+         * replays a TRUNCATE of a partitioned table (into a partitioned and a plain one). */
+        if (w->truncator && w->ops == 300)
+            snprintf(sql, sizeof(sql),
+                     "BEGIN; TRUNCATE m; INSERT INTO m SELECT g, (g * 3) %% 400, 'r' || g "
+                     "FROM generate_series(1, 3000) g; COMMIT");
         PGresult *r = PQexec(c, sql);
         /* Unique violations of a concurrent move are expected; anything else is reported. */
         if (PQresultStatus(r) == PGRES_COMMAND_OK)
@@ -231,7 +238,8 @@ static void writers_start(writers *ws, const char *conninfo, unsigned seed)
 {
     atomic_store(&ws->stop, 0);
     for (int i = 0; i < NWRITERS; i++) {
-        ws->w[i] = (part_writer){.conninfo = conninfo, .stop = &ws->stop, .seed = seed + i};
+        ws->w[i] = (part_writer){.conninfo = conninfo, .stop = &ws->stop, .seed = seed + i,
+                                .truncator = i == 0};
         PGH_CHECK(pthread_create(&ws->w[i].thread, NULL, writer_main, &ws->w[i]) == 0, "thread");
     }
     ws->running = true;
@@ -300,6 +308,8 @@ static void sync_partitioned(it_pair *p, const char *dest_table, unsigned seed)
     int rc = pgh_replicate_run(&r, &o, &err);
     writers_stop(&ws, &err);
     PGH_CHECK(rc == 0, "replicate into %s: %s", dest_table, err.message);
+    PGH_CHECK(r.tables[0].applied.truncates == 1, "%llu truncates replayed into %s, want 1",
+              (unsigned long long)r.tables[0].applied.truncates, dest_table);
     pgh_replicate_result_dispose(&r);
     char q[256];
     snprintf(q, sizeof(q), "SELECT id, k, v, big FROM %s ORDER BY id, k", dest_table);
