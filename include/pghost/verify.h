@@ -10,8 +10,9 @@
  * on the destination) or different. docs/verify.md has the hash and its guarantees.
  *
  * On a live source the destination lags: keys found different are read again from both sides
- * after the configured replication slot has confirmed the source's position, for up to
- * recheck_seconds, and only keys that still differ are reported.
+ * once the destination has applied the source's position (pghost's position row there, or the
+ * configured slot's confirmed position), for up to recheck_seconds, and only keys that still
+ * differ are reported.
  *
  * Threading: pgh_verify_run starts opts->jobs threads, each with one connection per server, and
  * returns when all have stopped. The result belongs to the caller.

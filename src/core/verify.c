@@ -22,14 +22,14 @@ static const char *const SESSION_SQL[] = {"SET jit = off",
 /* One unit of work for a worker. */
 typedef enum task_kind {
     TASK_CHUNK,      /* hash a chunk by its key range on both servers, narrow it if it differs */
-    TASK_SLICE,      /* scan a slice of a scanned table on both servers (verify_scan.c) */
-    TASK_SCAN_CHUNK, /* after the slices: narrow a chunk whose totals differ */
+    TASK_SCAN,       /* scan a table on both servers, totals per chunk (verify_scan.c) */
+    TASK_SCAN_CHUNK, /* after the scan: narrow a chunk whose totals differ */
 } task_kind;
 
 typedef struct verify_task {
     verify_table *t; /* borrowed from the run */
     task_kind kind;
-    int index;       /* chunk or slice */
+    int index;       /* chunk (TASK_SCAN: unused) */
 } verify_task;
 
 typedef struct verify_run {
@@ -135,7 +135,7 @@ static int describe(verify_table *tables, const pgh_verify_opts *o, PGconn *src,
         if (rc == 0)
             rc = pgh_verify__plan(t, src, jobs, err);
         if (rc == 0)
-            rc = pgh_verify__scan_prepare(t, src, dst, jobs, err);
+            rc = pgh_verify__scan_prepare(t, err);
         if (rc != 0 && rc != PGH_EPRECOND)
             pgh_error_prefix(err, "preparing to verify %s.%s", m->source_schema,
                              m->source_table);
@@ -162,8 +162,8 @@ static int run_task(PGconn *src, PGconn *dst, const verify_task *task, pgh_error
     case TASK_CHUNK:
         r = pgh_verify__chunk(t, task->index);
         return pgh_verify__compare_chunk(src, dst, t, &r, err);
-    case TASK_SLICE:
-        return pgh_verify__scan_slice(src, dst, t, task->index, err);
+    case TASK_SCAN:
+        return pgh_verify__scan(src, dst, t, err);
     case TASK_SCAN_CHUNK:
         return pgh_verify__scan_chunk(src, dst, t, task->index, err);
     }
@@ -246,7 +246,7 @@ static int build_result(pgh_verify_result *out, verify_run *run, pgh_error *err)
     return 0;
 }
 
-/* The tasks of a phase: 1 hashes chunks or scans slices, 2 narrows chunks whose scanned
+/* The tasks of a phase: 1 hashes chunks or scans tables, 2 narrows chunks whose scanned
  * totals differ. Returns the number of tasks, or -1 when out of memory. */
 static int plan_phase(verify_run *run, int phase)
 {
@@ -254,7 +254,7 @@ static int plan_phase(verify_run *run, int phase)
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < run->ntables; i++) {
             verify_table *t = &run->tables[i];
-            int count = phase == 1 ? (t->scan ? t->nslices : pgh_verify__nchunks(t))
+            int count = phase == 1 ? (t->scan ? 1 : pgh_verify__nchunks(t))
                                    : (t->scan ? pgh_verify__nchunks(t) : 0);
             for (int k = 0; k < count; k++) {
                 if (phase == 2 && t->src_acc[k].rows == t->dst_acc[k].rows &&
@@ -263,7 +263,7 @@ static int plan_phase(verify_run *run, int phase)
                     continue;
                 if (pass == 1)
                     run->tasks[n] = (verify_task){t, phase == 2 ? TASK_SCAN_CHUNK
-                                                     : t->scan  ? TASK_SLICE
+                                                     : t->scan  ? TASK_SCAN
                                                                 : TASK_CHUNK, k};
                 n++;
             }

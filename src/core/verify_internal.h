@@ -2,7 +2,7 @@
  * Private to pghost verify (src/core/verify*.c):
  *   verify.c          orchestration: connect, describe tables, workers, result
  *   verify_plan.c     key ranges: sampled chunk boundaries, WHERE clauses, splitting a range
- *   verify_scan.c     the first pass of single-key tables: sequential slices, totals per chunk
+ *   verify_scan.c     the first pass of single-key tables: one sequential scan, totals per chunk
  *   verify_hash.c     the per-row hash expression, and hashing a range on one or both servers
  *   verify_narrow.c   a chunk whose sums differ is split down to keys and diffed
  *   verify_report.c   the differing keys found, kept per table (thread-safe), and the result
@@ -36,7 +36,7 @@ typedef struct verify_found {
     char *dst_hash; /* owned: the same on the destination */
 } verify_found;
 
-/* Totals of one chunk on one server, added up over the slices of a scan. */
+/* Totals of one chunk on one server, from a scan. */
 typedef struct verify_acc {
     long long rows;
     __int128 mixed;
@@ -63,11 +63,8 @@ typedef struct verify_table {
     verify_found *found; /* owned, guarded by lock */
     bool truncated;      /* guarded by lock */
     int keep_keys;       /* keys kept before truncating */
-    /* first pass by sequential slices (verify_scan.c) instead of one index range per chunk */
-    bool scan;           /* this table's first pass scans slices */
-    int nslices;         /* slices per server */
-    long long src_pages; /* heap pages when planned; the last slice is open-ended */
-    long long dst_pages;
+    /* first pass by one sequential scan (verify_scan.c) instead of one index range per chunk */
+    bool scan;           /* this table's first pass is a scan */
     verify_acc *src_acc; /* owned: nchunks totals, guarded by lock */
     verify_acc *dst_acc; /* owned: the same on the destination */
 } verify_table;
@@ -127,14 +124,12 @@ int pgh_verify__query_both(PGresult **src_out, PGresult **dst_out, PGconn *src, 
 
 /* ---- verify_scan.c ---- */
 
-/* Decide whether the table's first pass scans slices (a single built-in key type on both
- * servers, TID range scans available, more than one chunk) and prepare it. */
-int pgh_verify__scan_prepare(verify_table *t, PGconn *src, PGconn *dst, int jobs,
-                             pgh_error *err);
-/* Scan slice i of both servers at once, adding each chunk's totals. */
-int pgh_verify__scan_slice(PGconn *src, PGconn *dst, verify_table *t, int slice,
-                           pgh_error *err);
-/* After every slice: compare chunk i's totals and narrow it down when they differ. */
+/* Decide whether the table's first pass is a scan (a single key column of a built-in type
+ * without collation on both servers, more than one chunk) and prepare it. */
+int pgh_verify__scan_prepare(verify_table *t, pgh_error *err);
+/* Scan the table on both servers at once, adding each chunk's totals. */
+int pgh_verify__scan(PGconn *src, PGconn *dst, verify_table *t, pgh_error *err);
+/* After the scan: compare chunk i's totals and narrow it down when they differ. */
 int pgh_verify__scan_chunk(PGconn *src, PGconn *dst, verify_table *t, int chunk,
                            pgh_error *err);
 
