@@ -64,7 +64,8 @@ void pgh_schema_created_dispose(pgh_schema_created *c);
  * missing on the source is left alone (preflight reports it). An existing destination table
  * that differs from the source is PGH_EPRECOND. When record_schema is not NULL the created
  * tables are also recorded in <record_schema>.schema_pending under slot, in the same
- * transaction, for pgh_schema_pending_read after an interruption.
+ * transaction, for pgh_schema_pending_read after an interruption; tables an earlier run
+ * recorded there for slot are added to *out (their deferred build is still to do).
  */
 int pgh_schema_create(pgh_schema_created *out, PGconn *src, PGconn *dst, const pgh_config *cfg,
                       const char *record_schema, const char *slot, pgh_error *err);
@@ -76,6 +77,14 @@ int pgh_schema_pending_read(pgh_schema_created *out, PGconn *dst, const char *re
 /* Forget the slot's record (after the deferred build); drops the table when empty. */
 int pgh_schema_pending_clear(PGconn *dst, const char *record_schema, const char *slot,
                              pgh_error *err);
+
+/*
+ * End the destination sessions that an interrupted deferred build for slot left running (a
+ * killed client's statement runs on to its end, holding its locks, and commits), and wait for
+ * those that cannot be ended. pgh_schema_build_deferred does it too; a resumed run calls it
+ * first, before anything it does could queue behind their locks.
+ */
+int pgh_schema_end_orphans(PGconn *dst, const char *slot, pgh_error *err);
 
 typedef struct pgh_schema_build_opts {
     int version;                 /* PGH_SCHEMA_BUILD_OPTS_VERSION */
@@ -91,6 +100,8 @@ typedef struct pgh_schema_build_opts {
  * Step 2: build the deferred indexes and constraints of the created tables. *built (may be
  * NULL) gets the number of objects built (skipped ones not counted). A foreign key whose
  * referenced table is neither configured nor created is left out with a warning in the log.
+ * First ends the destination sessions an interrupted build for the same slot left running
+ * (and waits for those it cannot end), so that none of them commits an object meanwhile.
  */
 int pgh_schema_build_deferred(int *built, const pgh_schema_created *tables,
                               const pgh_schema_build_opts *o, pgh_error *err);

@@ -9,6 +9,7 @@
 #include "init_internal.h"
 #include "pghost/conn.h"
 #include "pghost/replicate.h"
+#include "pghost/schema.h"
 #include "pghost/stream.h"
 
 static const char SLOT_SQL[] =
@@ -127,6 +128,10 @@ int pgh_teardown(pgh_teardown_result *out, const pgh_config *cfg, pgh_error *err
     pgh_state state;
     if (rc == 0)
         rc = pgh_state_read(&state, dst, cfg->state_schema, cfg->slot_name, err);
+    /* A --follow run interrupted in its deferred index build leaves its record of created
+     * tables: it goes too, or it would keep the state schema. */
+    if (rc == 0)
+        rc = pgh_schema_pending_clear(dst, cfg->state_schema, cfg->slot_name, err);
     if (rc == 0) {
         rc = pgh_state_drop(dst, cfg->state_schema, cfg->slot_name, err);
         out->state_dropped = rc == 0 && state.found;

@@ -315,6 +315,9 @@ static int prepare(run_state *st, pgh_replicate_result *out, const char *resume_
     int rc = 0;
     if (create && !resume_phase)
         rc = pgh_core__schema_begin(&st->created, st->src, st->dst, o, err);
+    /* Sessions a killed run left building would hold locks the checks queue behind. */
+    if (create && resume_phase)
+        rc = pgh_schema_end_orphans(st->dst, o->config->slot_name, err);
     if (rc == 0)
         rc = pgh_core__preflight(&st->tables, st->src, st->dst, o, resume_phase != NULL, err);
     if (create && !resume_phase)

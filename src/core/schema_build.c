@@ -3,6 +3,12 @@
  * the next job from a shared counter; the first failure stops the others before their next job.
  * Sessions raise maintenance_work_mem: index builds sort, and they are on the critical path of
  * a sync into an empty destination.
+ *
+ * Each session holds the slot's build lock, an advisory lock taken shared, so that a re-run can
+ * find the sessions a killed pghost left behind. Those go on running their statement (the
+ * server notices the lost client only when it answers), and a CREATE INDEX or ADD CONSTRAINT
+ * they commit meanwhile would make the re-run's statement for the same object fail: the re-run
+ * ends them first (pgh_schema_end_orphans).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -52,9 +58,60 @@ void pgh_schema__jobs_dispose(schema_jobs *j)
     memset(j, 0, sizeof(*j));
 }
 
+/* The build lock's key: a constant class ("pghs") and the hash of the slot name. */
+#define BUILD_LOCK_CLASS "1885825139"
+#define BUILD_LOCK_KEY BUILD_LOCK_CLASS ", pg_catalog.hashtext($1)"
+
+static int lock_query(PGconn *dst, const char *sql, const char *slot, pgh_error *err)
+{
+    const char *params[1] = {slot};
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, dst, sql, 1, params, err);
+    PQclear(res);
+    return rc;
+}
+
+int pgh_schema__build_lock(PGconn *dst, const char *slot, pgh_error *err)
+{
+    return lock_query(dst, "SELECT pg_catalog.pg_advisory_lock_shared(" BUILD_LOCK_KEY ")", slot,
+                      err);
+}
+
+static const char ORPHANS_SQL[] =
+    "SELECT count(pg_catalog.pg_terminate_backend(l.pid, 10000)) FROM pg_catalog.pg_locks l "
+    "WHERE l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_catalog.pg_database "
+    "  WHERE datname = pg_catalog.current_database()) "
+    "AND l.classid = " BUILD_LOCK_CLASS " AND l.objid = pg_catalog.hashtext($1)::oid "
+    "AND l.objsubid = 2 AND l.pid <> pg_catalog.pg_backend_pid()";
+
+int pgh_schema_end_orphans(PGconn *dst, const char *slot, pgh_error *err)
+{
+    const char *params[1] = {slot};
+    PGresult *res = NULL;
+    pgh_error e;
+    pgh_error_clear(&e);
+    if (pgh_conn_query(&res, dst, ORPHANS_SQL, 1, params, &e) != 0)
+        pgh_log(PGH_LOG_WARN, "schema",
+                "cannot end the sessions an interrupted build of slot %s left on the "
+                "destination (%s): waiting for them to finish",
+                slot, e.message);
+    else if (strcmp(PQgetvalue(res, 0, 0), "0") != 0)
+        pgh_log(PGH_LOG_INFO, "schema",
+                "ended %s destination sessions an interrupted build of slot %s left running",
+                PQgetvalue(res, 0, 0), slot);
+    PQclear(res);
+    /* Exclusive once: granted when no session of an earlier run holds the lock any more. */
+    int rc = lock_query(dst, "SELECT pg_catalog.pg_advisory_lock(" BUILD_LOCK_KEY ")", slot, err);
+    if (rc == 0)
+        rc = lock_query(dst, "SELECT pg_catalog.pg_advisory_unlock(" BUILD_LOCK_KEY ")", slot,
+                        err);
+    return rc;
+}
+
 typedef struct pool {
     const schema_jobs *jobs;   /* borrowed */
     const char *conninfo;      /* borrowed */
+    const char *slot;          /* borrowed: names the build lock */
     atomic_int *cancel;        /* borrowed, may be NULL */
     atomic_int next;           /* next job to take */
     atomic_int failed;         /* set at the first failure */
@@ -95,6 +152,8 @@ static void *session(void *arg)
                            "SET maintenance_work_mem = '" PGH_SCHEMA_MAINTENANCE_WORK_MEM "'", &e);
     if (rc == 0)
         rc = pgh_conn_exec(conn, "SET client_min_messages = warning", &e);
+    if (rc == 0)
+        rc = pgh_schema__build_lock(conn, p->slot, &e);
     while (rc == 0 && !atomic_load(&p->failed)) {
         if (p->cancel && atomic_load(p->cancel)) {
             rc = pgh_error_set(&e, PGH_ECANCELED, "stopped on request while building indexes "
@@ -113,8 +172,8 @@ static void *session(void *arg)
     return NULL;
 }
 
-int pgh_schema__jobs_run(const schema_jobs *j, const char *dest_conninfo, int sessions,
-                         atomic_int *cancel, pgh_error *err)
+int pgh_schema__jobs_run(const schema_jobs *j, const char *dest_conninfo, const char *slot,
+                         int sessions, atomic_int *cancel, pgh_error *err)
 {
     if (j->n == 0)
         return 0;
@@ -122,7 +181,7 @@ int pgh_schema__jobs_run(const schema_jobs *j, const char *dest_conninfo, int se
         sessions = j->n;
     if (sessions < 1)
         sessions = 1;
-    pool p = {.jobs = j, .conninfo = dest_conninfo, .cancel = cancel};
+    pool p = {.jobs = j, .conninfo = dest_conninfo, .slot = slot, .cancel = cancel};
     atomic_init(&p.next, 0);
     atomic_init(&p.failed, 0);
     pgh_error_clear(&p.err);

@@ -253,8 +253,8 @@ int pgh_schema_create(pgh_schema_created *out, PGconn *src, PGconn *dst, const p
             rc = create_tree(&c, oids[i], m->source_schema, m->source_table, m->dest_schema,
                              m->dest_table, NULL, err);
     }
-    if (rc == 0 && record_schema && out->n > 0)
-        rc = pgh_schema__pending_write(dst, record_schema, slot, out, err);
+    if (rc == 0 && record_schema)
+        rc = pgh_schema__pending_record(out, dst, record_schema, slot, err);
     if (src_txn)
         pgh_conn_exec(src, rc == 0 ? "COMMIT" : "ROLLBACK", rc == 0 ? err : NULL);
     for (size_t i = 0; i < cfg->ntables; i++)

@@ -293,6 +293,10 @@ int pgh_schema_build_deferred(int *built, const pgh_schema_created *tables,
         return 0;
     deferred d = {.created = tables, .cfg = o->config};
     int rc = open_sessions(&d, o->config, err);
+    if (rc == 0)
+        rc = pgh_schema_end_orphans(d.dst, o->config->slot_name, err);
+    if (rc == 0)
+        rc = pgh_schema__build_lock(d.dst, o->config->slot_name, err);
     for (int i = 0; rc == 0 && i < tables->n; i++)
         rc = collect_table(&d, &tables->tables[i], err);
     int total = d.build.n + d.fk_add.n;
@@ -301,13 +305,13 @@ int pgh_schema_build_deferred(int *built, const pgh_schema_created *tables,
                 "building %d indexes and constraints and %d foreign keys on %d sessions",
                 d.build.n, d.fk_add.n, o->sessions);
     if (rc == 0)
-        rc = pgh_schema__jobs_run(&d.build, o->config->destination_connection, o->sessions,
-                                  o->cancel, err);
+        rc = pgh_schema__jobs_run(&d.build, o->config->destination_connection,
+                                  o->config->slot_name, o->sessions, o->cancel, err);
     if (rc == 0)
         rc = add_foreign_keys(&d, err);
     if (rc == 0)
         rc = pgh_schema__jobs_run(&d.fk_validate, o->config->destination_connection,
-                                  o->sessions, o->cancel, err);
+                                  o->config->slot_name, o->sessions, o->cancel, err);
     if (rc == 0 && built)
         *built = total;
     pgh_schema__jobs_dispose(&d.build);

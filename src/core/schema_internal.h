@@ -63,9 +63,12 @@ bool pgh_schema__map(const char **dst_schema, const char **dst_name,
 int pgh_schema__add(pgh_schema_created *c, const char *src_schema, const char *src_name,
                     const char *dst_schema, const char *dst_name, pgh_error *err);
 
-/* Record the created tables in <schema>.schema_pending for slot (in dst's transaction). */
-int pgh_schema__pending_write(PGconn *dst, const char *schema, const char *slot,
-                              const pgh_schema_created *c, pgh_error *err);
+/* Record the created tables c in <schema>.schema_pending for slot (in dst's transaction),
+ * after what an earlier run recorded for slot, and add those earlier tables to c: a run
+ * killed after creating its tables but before recording its phase left them there (existing
+ * now, they are not created again), and their deferred build is still to do. */
+int pgh_schema__pending_record(pgh_schema_created *c, PGconn *dst, const char *schema,
+                               const char *slot, pgh_error *err);
 
 /* A list of statements to run, each job on one session: a job's statements run in order. */
 typedef struct schema_jobs {
@@ -78,10 +81,15 @@ typedef struct schema_jobs {
 int pgh_schema__job_add(schema_jobs *j, char *sql_take, const char *what, pgh_error *err);
 void pgh_schema__jobs_dispose(schema_jobs *j);
 
-/* Run every job, up to sessions at a time, each session with maintenance_work_mem raised.
- * Stops at the first failure (err names the object). */
-int pgh_schema__jobs_run(const schema_jobs *j, const char *dest_conninfo, int sessions,
-                         atomic_int *cancel, pgh_error *err);
+/* Run every job, up to sessions at a time, each session with maintenance_work_mem raised and
+ * holding the slot's build lock (shared). Stops at the first failure (err names the object). */
+int pgh_schema__jobs_run(const schema_jobs *j, const char *dest_conninfo, const char *slot,
+                         int sessions, atomic_int *cancel, pgh_error *err);
+
+/* Every destination session building for slot holds its build lock (an advisory lock,
+ * shared): that is how pgh_schema_end_orphans finds the sessions of a killed run (it ends
+ * them with pg_terminate_backend, then takes the lock exclusively once, to wait for any left). */
+int pgh_schema__build_lock(PGconn *dst, const char *slot, pgh_error *err);
 
 /* For src/core/replicate.c: BEGIN on dst, create (pgh_schema_create), leaving the transaction
  * open for the preflight's destination checks; then end it with COMMIT when rc is 0, else

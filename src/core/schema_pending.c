@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pghost/conn.h"
+#include "pghost/log.h"
 #include "schema_internal.h"
 
 static char *pending_table(PGconn *dst, const char *schema)
@@ -17,8 +18,9 @@ static char *pending_table(PGconn *dst, const char *schema)
     return pgh_conn_qualified(dst, schema, "schema_pending");
 }
 
-int pgh_schema__pending_write(PGconn *dst, const char *schema, const char *slot,
-                              const pgh_schema_created *c, pgh_error *err)
+/* Insert c's tables for slot, numbered after the rows already there. */
+static int pending_write(PGconn *dst, const char *schema, const char *slot,
+                         const pgh_schema_created *c, pgh_error *err)
 {
     char *t = pending_table(dst, schema);
     if (t == NULL)
@@ -33,20 +35,48 @@ int pgh_schema__pending_write(PGconn *dst, const char *schema, const char *slot,
                  t);
         rc = pgh_conn_exec(dst, sql, err);
     }
-    snprintf(sql, sizeof(sql), "INSERT INTO %s VALUES ($1, $2, $3, $4, $5, $6)", t);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO %s SELECT $1, coalesce(max(ord) + 1, 0), $2, $3, $4, $5 FROM %s "
+             "WHERE slot_name = $1",
+             t, t);
     for (int i = 0; rc == 0 && i < c->n; i++) {
-        char ord[16];
-        snprintf(ord, sizeof(ord), "%d", i);
         const pgh_schema_table *e = &c->tables[i];
-        const char *params[6] = {slot, ord, e->source_schema, e->source_name, e->dest_schema,
+        const char *params[5] = {slot, e->source_schema, e->source_name, e->dest_schema,
                                  e->dest_name};
         PGresult *res = NULL;
-        rc = pgh_conn_query(&res, dst, sql, 6, params, err);
+        rc = pgh_conn_query(&res, dst, sql, 5, params, err);
         PQclear(res);
     }
     if (rc != 0)
         pgh_error_prefix(err, "recording the created tables in %s.schema_pending", schema);
     free(t);
+    return rc;
+}
+
+int pgh_schema__pending_record(pgh_schema_created *c, PGconn *dst, const char *schema,
+                               const char *slot, pgh_error *err)
+{
+    pgh_schema_created earlier;
+    int rc = pgh_schema_pending_read(&earlier, dst, schema, slot, err);
+    if (rc == 0 && c->n > 0)
+        rc = pending_write(dst, schema, slot, c, err);
+    int new_n = c->n;
+    for (int i = 0; rc == 0 && i < earlier.n; i++) {
+        const pgh_schema_table *e = &earlier.tables[i];
+        bool again = false; /* dropped since, and created again by this run */
+        for (int k = 0; k < new_n && !again; k++)
+            again = strcmp(c->tables[k].dest_schema, e->dest_schema) == 0 &&
+                    strcmp(c->tables[k].dest_name, e->dest_name) == 0;
+        if (!again)
+            rc = pgh_schema__add(c, e->source_schema, e->source_name, e->dest_schema,
+                                 e->dest_name, err);
+    }
+    if (rc == 0 && earlier.n > 0)
+        pgh_log(PGH_LOG_INFO, "schema",
+                "the indexes and constraints of %d tables an interrupted run created are still "
+                "to be built",
+                earlier.n);
+    pgh_schema_created_dispose(&earlier);
     return rc;
 }
 
@@ -78,7 +108,7 @@ int pgh_schema_pending_read(pgh_schema_created *out, PGconn *dst, const char *re
     char sql[512];
     snprintf(sql, sizeof(sql),
              "SELECT source_schema, source_name, dest_schema, dest_name FROM %s "
-             "WHERE slot_name = $1 ORDER BY ord",
+             "WHERE slot_name = $1 GROUP BY 1, 2, 3, 4 ORDER BY min(ord)",
              t);
     free(t);
     const char *params[1] = {slot};

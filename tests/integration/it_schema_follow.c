@@ -12,11 +12,15 @@
  *                   schema_pending record
  *   teardown_pending  SIGKILL during the deferred build, then pghost teardown: exit 0, the
  *                   slot and the whole state schema (schema_pending included) gone
+ *   window          a run that died after creating (and recording) its tables but before
+ *                   recording its phase, made in-process with pgh_schema_create: the next
+ *                   --follow run finds the tables existing, and still builds their indexes and
+ *                   constraints
  *
  * One index is made slow on the destination only: its function (pghost never creates
- * functions, the user does) sleeps 1 ms per row there, and returns its argument on both sides.
+ * functions, the user does) sleeps 10 ms per row there, and returns its argument on both sides.
  * That makes the kill land inside the build every time, and leaves the killed run's session
- * building for seconds after the kill.
+ * building for seconds after the kill. The last run builds it fast.
  *
  * Usage: it_schema_follow CASE
  */
@@ -31,6 +35,8 @@
 #include <unistd.h>
 
 #include "pgh_test.h"
+#include "pghost/config.h"
+#include "pghost/schema.h"
 
 #define WRITERS 2
 
@@ -75,19 +81,23 @@ static const char SCHEMA_SQL[] =
     "CREATE INDEX child_payload_partial ON fo.child (payload) WHERE payload IS NOT NULL;"
     "CREATE TABLE fo.fence (id int PRIMARY KEY, v int NOT NULL);"
     "INSERT INTO fo.parent (code, qty, note) SELECT 'c' || g, g % 50, 'Note ' || g "
-    "  FROM generate_series(1, 3000) g;"
-    "INSERT INTO fo.child (parent_id, n, payload) SELECT 1 + g % 3000, g / 3000, "
-    "  CASE WHEN g % 4 <> 0 THEN md5(g::text) END FROM generate_series(0, 8999) g;"
+    "  FROM generate_series(1, 1500) g;"
+    "INSERT INTO fo.child (parent_id, n, payload) SELECT 1 + g % 1500, g / 1500, "
+    "  CASE WHEN g % 4 <> 0 THEN md5(g::text) END FROM generate_series(0, 4499) g;"
     "CREATE PUBLICATION pub FOR TABLE fo.parent, fo.child, fo.fence;";
 
-/* The same function on both sides, slow on the destination (1 ms a row). */
+/* The same function on both sides; on the destination it sleeps pghost_test.delay seconds a
+ * row (a database setting, so that the test can make new sessions fast again while the
+ * orphaned ones stay slow). */
 static const char SLOW_SRC[] =
     "CREATE FUNCTION public.slow_id(bigint) RETURNS bigint LANGUAGE sql IMMUTABLE "
     "  AS 'SELECT $1';"
     "CREATE INDEX parent_slow ON fo.parent (public.slow_id(id));";
 static const char SLOW_DST[] =
     "CREATE FUNCTION public.slow_id(bigint) RETURNS bigint LANGUAGE plpgsql IMMUTABLE "
-    "  AS $$ BEGIN PERFORM pg_sleep(0.001); RETURN $1; END $$;";
+    "  AS $$ BEGIN PERFORM pg_sleep(current_setting('pghost_test.delay')::float8); RETURN $1;"
+    "  END $$;"
+    "ALTER DATABASE postgres SET pghost_test.delay = '0.01';";
 
 static void setup(ctx *c, bool slow_index, const char *tables_flag)
 {
@@ -128,44 +138,59 @@ static void teardown(ctx *c)
  * transaction). Failures (a unique or key clash on the source) are part of the mix. */
 static void one_write(ctx *c, PGconn *conn, uint64_t r)
 {
-    long long k = (long long)((r >> 8) % 4000) + 1;
-    long long k2 = (long long)((r >> 24) % 4000) + 1;
-    long long ck = (long long)((r >> 8) % 12000) + 1;
+    long long k = (long long)((r >> 8) % 2000) + 1;
+    long long k2 = (long long)((r >> 24) % 2000) + 1;
+    long long ck = (long long)((r >> 8) % 6000) + 1;
     char sql[512];
     switch (r % 10) {
     case 0:
-        snprintf(sql, sizeof(sql), "INSERT INTO fo.parent (code, qty, note) VALUES ('c%lld', "
-                 "%lld, 'New %lld') ON CONFLICT (code) DO NOTHING", k, k % 50, k);
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO fo.parent (code, qty, note) VALUES ('c%lld', "
+                 "%lld, 'New %lld') ON CONFLICT (code) DO NOTHING",
+                 k, k % 50, k);
         break;
     case 1:
-        snprintf(sql, sizeof(sql), "UPDATE fo.parent SET qty = qty + 1, st = 'paid', note = "
-                 "NULL WHERE code = 'c%lld'", k);
+        snprintf(sql, sizeof(sql),
+                 "UPDATE fo.parent SET qty = qty + 1, st = 'paid', note = "
+                 "NULL WHERE code = 'c%lld'",
+                 k);
         break;
-    case 2: snprintf(sql, sizeof(sql), "DELETE FROM fo.parent WHERE code = 'c%lld'", k); break;
+    case 2:
+        snprintf(sql, sizeof(sql), "DELETE FROM fo.parent WHERE code = 'c%lld'", k);
+        break;
     case 3:
-        snprintf(sql, sizeof(sql), "UPDATE fo.parent SET code = 'c%lld' WHERE code = 'c%lld'",
-                 k2, k);
+        snprintf(sql, sizeof(sql), "UPDATE fo.parent SET code = 'c%lld' WHERE code = 'c%lld'", k2,
+                 k);
         break;
     case 4: /* primary-key change, cascading to fo.child.parent_id */
-        snprintf(sql, sizeof(sql), "UPDATE fo.parent SET id = id + 100000 WHERE code = "
-                 "'c%lld'", k);
+        snprintf(sql, sizeof(sql),
+                 "UPDATE fo.parent SET id = id + 100000 WHERE code = "
+                 "'c%lld'",
+                 k);
         break;
     case 5:
-        snprintf(sql, sizeof(sql), "INSERT INTO fo.child (parent_id, n, payload) SELECT id, "
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO fo.child (parent_id, n, payload) SELECT id, "
                  "%lld, md5('%lld') FROM fo.parent WHERE code = 'c%lld' ON CONFLICT DO NOTHING",
                  k % 7, k, k);
         break;
     case 6:
-        snprintf(sql, sizeof(sql), "UPDATE fo.child SET n = (n + 1) %% 7, payload = NULL "
-                 "WHERE id = %lld", ck);
+        snprintf(sql, sizeof(sql),
+                 "UPDATE fo.child SET n = (n + 1) %% 7, payload = NULL "
+                 "WHERE id = %lld",
+                 ck);
         break;
-    case 7: snprintf(sql, sizeof(sql), "DELETE FROM fo.child WHERE id = %lld", ck); break;
+    case 7:
+        snprintf(sql, sizeof(sql), "DELETE FROM fo.child WHERE id = %lld", ck);
+        break;
     case 8:
         snprintf(sql, sizeof(sql), "UPDATE fo.child SET id = id + 100000 WHERE id = %lld", ck);
         break;
     default: /* a unique value freed and taken again in one transaction */
-        snprintf(sql, sizeof(sql), "DELETE FROM fo.parent WHERE code = 'c%lld'; UPDATE "
-                 "fo.parent SET code = 'c%lld' WHERE code = 'c%lld'", k, k, k2);
+        snprintf(sql, sizeof(sql),
+                 "DELETE FROM fo.parent WHERE code = 'c%lld'; UPDATE "
+                 "fo.parent SET code = 'c%lld' WHERE code = 'c%lld'",
+                 k, k, k2);
     }
     PGresult *res = PQexec(conn, sql);
     if (PQresultStatus(res) == PGRES_COMMAND_OK)
@@ -208,8 +233,7 @@ static void start_writers(ctx *c)
     atomic_store(&c->stop_writer, 0);
     for (int i = 0; i < WRITERS; i++) {
         writer_args[i] = (writer_arg){.c = c, .seed = (unsigned)(i + 17 * c->run)};
-        PGH_CHECK(pthread_create(&c->writer[i], NULL, writer_main, &writer_args[i]) == 0,
-                  "writer");
+        PGH_CHECK(pthread_create(&c->writer[i], NULL, writer_main, &writer_args[i]) == 0, "writer");
     }
 }
 
@@ -226,8 +250,8 @@ static pid_t spawn_pghost(ctx *c, const char *extra)
     c->run++;
     snprintf(out, sizeof(out), "%s/run%d.out", c->src.dir, c->run);
     snprintf(err, sizeof(err), "%s/run%d.err", c->src.dir, c->run);
-    const char *argv[] = {PGH_BINARY, "replicate", "--follow", "--no-progress", c->cfg, extra,
-                          NULL};
+    const char *argv[] = {PGH_BINARY, "replicate", "--follow", "--no-progress",
+                          c->cfg,     extra,       NULL};
     pid_t pid = pgh_test_spawn(argv, out, err);
     PGH_CHECK(pid > 0, "cannot start pghost");
     return pid;
@@ -294,8 +318,10 @@ static void compare(ctx *c, const char *what, const char *query, long long want_
  * everything before it has too), then compare every table by full ordered dumps. */
 static void fence_and_compare(ctx *c, int fence)
 {
-    pgh_test_exec(c->s, "INSERT INTO fo.fence VALUES (1, %d) ON CONFLICT (id) DO UPDATE SET "
-                        "v = excluded.v", fence);
+    pgh_test_exec(c->s,
+                  "INSERT INTO fo.fence VALUES (1, %d) ON CONFLICT (id) DO UPDATE SET "
+                  "v = excluded.v",
+                  fence);
     for (int i = 0; i < 1200; i++) {
         char *v = pgh_test_value(c->d, "SELECT coalesce((SELECT v FROM fo.fence WHERE id = 1), "
                                        "-1)");
@@ -378,7 +404,14 @@ static char *kill_in_build(ctx *c, pid_t pid, const char *orphans)
         if (pids == NULL)
             sleep_ms(10);
     }
-    PGH_CHECK(pids != NULL, "the slow index was never built");
+    if (pids == NULL) {
+        char *act = pgh_test_value(c->d, "SELECT string_agg(pid || ' ' || coalesce(state, '') "
+                                         "|| ' ' || coalesce(wait_event, '') || ' ' || "
+                                         "left(query, 70), E'\\n') FROM pg_stat_activity "
+                                         "WHERE datname = 'postgres'");
+        pgh_test_fail("run %d never built the slow index; sessions:\n%s\n%s", c->run, act,
+                      run_file(c, c->run, "err"));
+    }
     kill(pid, SIGKILL);
     int code = 0;
     pgh_test_wait(pid, 10, &code);
@@ -388,7 +421,11 @@ static char *kill_in_build(ctx *c, pid_t pid, const char *orphans)
     char *pending = pgh_test_value(c->d, "SELECT count(*) FROM pghost.schema_pending");
     PGH_CHECK(strcmp(pending, "3") == 0, "%s tables in pghost.schema_pending", pending);
     free(pending);
-    printf("run %d killed while sessions %s built the slow index\n", c->run, pids);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    printf("run %d killed at %02d:%02d:%02d while sessions %s built the slow index\n", c->run,
+           tm.tm_hour, tm.tm_min, tm.tm_sec, pids);
     return pids;
 }
 
@@ -400,6 +437,7 @@ static void case_kill_build(ctx *c)
     /* The orphaned session goes on building for seconds: the re-run must not trip over it. */
     pid = spawn_pghost(c, NULL);
     char *second = kill_in_build(c, pid, first);
+    pgh_test_exec(c->d, "ALTER DATABASE postgres SET pghost_test.delay = '0'");
     pid = spawn_pghost(c, NULL);
     wait_following(c, pid);
     const char *log = run_file(c, c->run, "err");
@@ -443,6 +481,54 @@ static void case_teardown_pending(ctx *c)
     puts("teardown after an interrupted build removes everything");
 }
 
+/* ---- killed between creating the tables and recording the phase ------------------------- */
+
+static const char *no_env(const char *name, void *payload)
+{
+    (void)name;
+    (void)payload;
+    return NULL;
+}
+
+static void create_as_first_run(ctx *c)
+{
+    FILE *f = fopen(c->cfg, "rb");
+    PGH_CHECK(f != NULL, "config");
+    char text[4096];
+    size_t n = fread(text, 1, sizeof(text), f);
+    fclose(f);
+    pgh_config *cfg = NULL;
+    pgh_error err;
+    pgh_error_clear(&err);
+    PGH_CHECK(pgh_config_parse(&cfg, text, n, "sf.yaml", no_env, NULL, &err) == 0, "config: %s",
+              err.message);
+    pgh_test_exec(c->d, "BEGIN");
+    pgh_schema_created created;
+    int rc = pgh_schema_create(&created, c->s, c->d, cfg, cfg->state_schema, cfg->slot_name, &err);
+    PGH_CHECK(rc == 0, "creating: %s", err.message);
+    pgh_test_exec(c->d, "COMMIT");
+    PGH_CHECK(created.n == 3, "%d tables created", created.n);
+    pgh_schema_created_dispose(&created);
+    pgh_config_free(cfg);
+}
+
+static void case_window(ctx *c)
+{
+    create_as_first_run(c);
+    start_writers(c);
+    pid_t pid = spawn_pghost(c, NULL);
+    wait_following(c, pid);
+    const char *log = run_file(c, c->run, "err");
+    PGH_CHECK(strstr(log, "the indexes and constraints of 3 tables an interrupted run created "
+                          "are still to be built") != NULL,
+              "the earlier run's tables were not picked up: %s", log);
+    sleep_ms(1500);
+    stop_writers(c);
+    fence_and_compare(c, 1);
+    check_structure(c);
+    stop_pghost(c, pid);
+}
+
 int main(int argc, char **argv)
 {
     PGH_CHECK(argc == 2, "usage: it_schema_follow CASE");
@@ -457,6 +543,9 @@ int main(int argc, char **argv)
     } else if (strcmp(name, "teardown_pending") == 0) {
         setup(&c, true, "create_destination_tables: true\n");
         case_teardown_pending(&c);
+    } else if (strcmp(name, "window") == 0) {
+        setup(&c, false, "create_destination_tables: true\n");
+        case_window(&c);
     } else {
         pgh_test_fail("unknown case %s", name);
     }
