@@ -12,9 +12,12 @@
 /* client_encoding=UTF8 on both sides: each server converts to and from its own encoding, so
  * text survives different database encodings, and a character the destination cannot hold is
  * an error rather than mojibake. */
+/* client_min_messages=warning: NOTICEs such as "already exists, skipping" from pghost's own
+ * idempotent statements are noise on the operator's terminal; warnings and errors still come. */
 static const char SESSION_OPTIONS[] = "-c DateStyle=ISO -c IntervalStyle=postgres "
                                       "-c extra_float_digits=3 -c bytea_output=hex "
-                                      "-c lc_monetary=C -c client_encoding=UTF8";
+                                      "-c lc_monetary=C -c client_encoding=UTF8 "
+                                      "-c client_min_messages=warning";
 
 /* Append key=value in libpq's syntax: values with spaces, quotes or backslashes are quoted. */
 static void put_conninfo_pair(pgh_buf *b, const char *key, const char *val)
