@@ -26,7 +26,10 @@
  * the source, replacing what the destination has, and replays on to a new checkpoint, exactly
  * as for any copy batch (pgh_apply_take_missing).
  *
- * Statements are prepared once per shape and executed with text parameters.
+ * Statements are prepared once per shape and executed with text parameters, pipelined (libpq
+ * pipeline mode, a bounded number in flight): each result is still checked against the rules
+ * above, and a COMMIT (with the position) is sent only once every earlier result was checked,
+ * so a conflict or an error rolls back the whole grouped transaction (docs/apply.md).
  */
 #ifndef PGHOST_APPLY_H
 #define PGHOST_APPLY_H
