@@ -28,6 +28,8 @@
 #include "pghost/error.h"
 
 typedef struct pgh_replicate_table_result {
+    char source[132];      /* schema.table on the source, as the run saw it (unquoted) */
+    char destination[132]; /* schema.table on the destination */
     uint64_t rows_copied;
     uint64_t bytes_copied;
     pgh_apply_stats applied; /* changes applied during the catch-up */

@@ -21,7 +21,8 @@ int pgh_state_ensure(PGconn *dst, const char *schema, pgh_error *err)
     pgh_buf sql;
     pgh_buf_init(&sql, 0);
     /* state: one row per slot. copy_tables / copy_ranges: a resumable copy's plan and each
-     * range's progress (see src/source/copy_store.c). */
+     * range's progress (see src/source/copy_store.c). selected_tables: the tables of the
+     * slot's sync, fixed at its start (src/core/selection_store.c). */
     pgh_buf_printf(&sql,
                    "CREATE SCHEMA IF NOT EXISTS %s; "
                    "CREATE TABLE IF NOT EXISTS %s (slot_name text PRIMARY KEY, "
@@ -33,8 +34,12 @@ int pgh_state_ensure(PGconn *dst, const char *schema, pgh_error *err)
                    "PRIMARY KEY (slot_name, table_index)); "
                    "CREATE TABLE IF NOT EXISTS %s.copy_ranges (slot_name text, table_index int, "
                    "range_index bigint, last_key text[], done bool NOT NULL, "
-                   "PRIMARY KEY (slot_name, table_index, range_index))",
-                   s ? s : "", t ? t : "", s ? s : "", s ? s : "");
+                   "PRIMARY KEY (slot_name, table_index, range_index)); "
+                   "CREATE TABLE IF NOT EXISTS %s.selected_tables (slot_name text, "
+                   "table_index int, source_schema text NOT NULL, source_table text NOT NULL, "
+                   "dest_schema text NOT NULL, dest_table text NOT NULL, "
+                   "PRIMARY KEY (slot_name, table_index))",
+                   s ? s : "", t ? t : "", s ? s : "", s ? s : "", s ? s : "");
     if (rc == 0) {
         PGresult *res = PQexec(dst, pgh_buf_str(&sql));
         if (PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -135,22 +140,23 @@ static int exec_tolerating(PGconn *dst, const char *sql, const char *tolerated, 
 
 /* Delete the slot's rows from one of pghost's tables, and drop the table when it is empty
  * (LOCK makes the emptiness check hold). Nothing when the table is not there. */
-static int drop_rows(PGconn *dst, const char *schema, const char *name, const char *slot,
-                     pgh_error *err)
+static int drop_rows(PGconn *dst, const char *schema, const char *name, const char *key,
+                     const char *slot, pgh_error *err)
 {
     char *t = pgh_conn_qualified(dst, schema, name);
     char *lit = t ? pgh_conn_literal(dst, t, strlen(t)) : NULL;
     char *slot_lit = pgh_conn_literal(dst, slot, strlen(slot));
-    int rc = (t && lit && slot_lit) ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    char *col = pgh_conn_ident(dst, key);
+    int rc = (t && lit && slot_lit && col) ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
     if (rc == 0) {
         pgh_buf sql;
         pgh_buf_init(&sql, 0);
         pgh_buf_printf(&sql,
                        "DO $pghost$ BEGIN IF to_regclass(%s) IS NOT NULL THEN LOCK TABLE %s; "
-                       "DELETE FROM %s WHERE slot_name = %s; "
+                       "DELETE FROM %s WHERE %s = %s; "
                        "IF NOT EXISTS (SELECT 1 FROM %s) THEN DROP TABLE %s; END IF; END IF; "
                        "END $pghost$",
-                       lit, t, t, slot_lit, t, t);
+                       lit, t, t, col, slot_lit, t, t);
         rc = pgh_buf_failed(&sql) ? pgh_error_set(err, PGH_ENOMEM, "out of memory")
                                   : exec_tolerating(dst, pgh_buf_str(&sql), NULL, err);
         pgh_buf_dispose(&sql);
@@ -158,15 +164,20 @@ static int drop_rows(PGconn *dst, const char *schema, const char *name, const ch
     free(t);
     free(lit);
     free(slot_lit);
+    free(col);
     return rc;
 }
 
 int pgh_state_drop(PGconn *dst, const char *schema, const char *slot, pgh_error *err)
 {
-    static const char *const tables[] = {"copy_ranges", "copy_tables", "state"};
+    /* Each table of the state schema, with the column naming the slot. ddl_tables is the
+     * apply's mapping of tables replicated DDL changed (src/apply/ddl.c). */
+    static const char *const tables[][2] = {
+        {"copy_ranges", "slot_name"}, {"copy_tables", "slot_name"},
+        {"selected_tables", "slot_name"}, {"ddl_tables", "slot"}, {"state", "slot_name"}};
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof(tables) / sizeof(tables[0]); i++)
-        rc = drop_rows(dst, schema, tables[i], slot, err);
+        rc = drop_rows(dst, schema, tables[i][0], tables[i][1], slot, err);
     char *s = pgh_conn_ident(dst, schema);
     if (rc == 0 && s == NULL)
         rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");

@@ -177,12 +177,10 @@ static char *doubled(char *s, char quote)
 static void print_result(const pgh_config *cfg, const pgh_replicate_result *r, bool keep_slot)
 {
     for (int i = 0; i < r->ntables; i++) {
-        const pgh_table_map *m = &cfg->tables[i];
         const pgh_replicate_table_result *t = &r->tables[i];
-        printf("%s.%s -> %s.%s: %llu rows copied (%.1f MB); catch-up: %llu inserted, %llu "
+        printf("%s -> %s: %llu rows copied (%.1f MB); catch-up: %llu inserted, %llu "
                "updated, %llu deleted, %llu truncates, %llu without effect; %d sequences set\n",
-               m->source_schema, m->source_table, m->dest_schema, m->dest_table,
-               (unsigned long long)t->rows_copied, (double)t->bytes_copied / 1e6,
+               t->source, t->destination, (unsigned long long)t->rows_copied, (double)t->bytes_copied / 1e6,
                (unsigned long long)t->applied.inserts, (unsigned long long)t->applied.updates,
                (unsigned long long)t->applied.deletes, (unsigned long long)t->applied.truncates,
                (unsigned long long)t->applied.skipped, t->sequences_set);

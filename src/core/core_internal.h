@@ -88,4 +88,25 @@ int pgh_core__ddl_capture_install(bool *installed, PGconn *src, const pgh_config
                                   pgh_error *err);
 int pgh_core__ddl_capture_remove(PGconn *src, const pgh_config *cfg, pgh_error *err);
 
+/* The tables of a --follow sync, fixed at its first run (selection_store.c): the patterns of
+ * tables: are not expanded again when it resumes. record writes cfg->tables (resolved) to
+ * <state_schema>.selected_tables for the slot; call it in the transaction of the first state
+ * row. resume reads them back: when the slot has a recorded list, sel gets copies of *opts and
+ * its config with the tables replaced by the recorded ones, *opts points at sel->opts, and one
+ * warning names the tables that match now but are not followed and the followed ones that are
+ * gone (tables replicated DDL created, renamed or dropped, as <state_schema>.ddl_tables holds
+ * them, are followed). Without a record nothing changes. sel must outlive the use of *opts. */
+typedef struct run_selection {
+    pgh_config config;       /* shallow copy of the run's config; tables are the fields below */
+    pgh_replicate_opts opts; /* copy of the run's options; config points at the field above */
+    pgh_table_map *tables;   /* owned, n entries: the recorded tables */
+    size_t *lines;           /* owned, n entries, all 0 (no line in the file) */
+    size_t n;
+} run_selection;
+
+int pgh_core__selection_record(PGconn *dst, const pgh_config *cfg, pgh_error *err);
+int pgh_core__selection_resume(const pgh_replicate_opts **opts, run_selection *sel, PGconn *dst,
+                               pgh_error *err);
+void pgh_core__selection_dispose(run_selection *sel);
+
 #endif

@@ -304,6 +304,24 @@ static int sync_sequences(run_state *st, pgh_replicate_result *out, pgh_error *e
     return rc;
 }
 
+/* A resumable run's first state row and the tables it works on, in one transaction: a
+ * resumed run goes on with these tables, not with what the patterns match by then. */
+static int record_start(run_state *st, pgh_error *err)
+{
+    if (!st->o->follow)
+        return 0;
+    int rc = pgh_conn_exec(st->dst, "BEGIN", err);
+    if (rc == 0)
+        rc = pgh_core__selection_record(st->dst, st->o->config, err);
+    if (rc == 0)
+        rc = set_phase(st, "copy", 0, 0, err);
+    if (rc == 0)
+        rc = pgh_conn_exec(st->dst, "COMMIT", err);
+    if (rc != 0 && PQtransactionStatus(st->dst) != PQTRANS_IDLE)
+        PQclear(PQexec(st->dst, "ROLLBACK"));
+    return rc;
+}
+
 /* Before the slot: the checks, the state (resumable runs), the truncation. */
 static int prepare(run_state *st, pgh_replicate_result *out, const char *resume_phase,
                    pgh_error *err)
@@ -331,12 +349,19 @@ static int prepare(run_state *st, pgh_replicate_result *out, const char *resume_
     out->tables = calloc((size_t)st->tables.n, sizeof(*out->tables));
     if (out->tables == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    for (int i = 0; i < st->tables.n; i++) {
+        const pgh_table_map *m = &o->config->tables[i];
+        snprintf(out->tables[i].source, sizeof(out->tables[i].source), "%s.%s",
+                 m->source_schema, m->source_table);
+        snprintf(out->tables[i].destination, sizeof(out->tables[i].destination), "%s.%s",
+                 m->dest_schema, m->dest_table);
+    }
     if (resume_phase)
         return 0;
     if (o->follow)
         rc = pgh_state_ensure(st->dst, o->config->state_schema, err);
     if (rc == 0)
-        rc = set_phase(st, "copy", 0, 0, err);
+        rc = record_start(st, err);
     if (rc == 0 && o->truncate_destination)
         rc = pgh_core__truncate_destination(st->dst, &st->tables, err);
     return rc;
@@ -469,6 +494,12 @@ int pgh_replicate_run(pgh_replicate_result *out, const pgh_replicate_opts *opts,
     const char *resume_phase = NULL;
     if (rc == 0 && opts->follow)
         rc = check_resume(&resume_phase, &st, out, err);
+    /* A resumed run works on the tables its first run recorded: from here on st.o (and the
+     * follow) see them in place of the fresh resolution of the patterns. */
+    run_selection sel;
+    memset(&sel, 0, sizeof(sel));
+    if (rc == 0 && opts->follow && (resume_phase || out->resumed))
+        rc = pgh_core__selection_resume(&st.o, &sel, st.dst, err);
     if (rc == 0 && !out->resumed)
         rc = run_steps(&st, out, resume_phase, err);
     if (rc == 0 && !out->resumed && opts->checkpoint_reached)
@@ -477,7 +508,8 @@ int pgh_replicate_run(pgh_replicate_result *out, const pgh_replicate_opts *opts,
         rc = handoff(&st, err);
     run_dispose(&st, rc);
     if (rc == 0 && opts->follow)
-        rc = pgh_core__follow(&out->followed_txns, opts, err);
+        rc = pgh_core__follow(&out->followed_txns, st.o, err);
+    pgh_core__selection_dispose(&sel);
     return rc;
 }
 
