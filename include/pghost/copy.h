@@ -1,11 +1,13 @@
 /*
  * pghost/copy.h - the parallel, batched copy of tables from the source to the destination.
  *
- * Every batch is its own short transaction on both servers: a COPY (SELECT ... ORDER BY key
- * LIMIT n) TO STDOUT on the source, streamed without parsing values into a COPY FROM STDIN on
- * the destination. Keyset pagination continues after the last key of the previous batch; the
- * key space is first split into ranges by sampling so that workers run in parallel from the
- * start. With keyset pagination off, a single integer key is cut into fixed-width ranges.
+ * Every batch is its own short transaction on the source: a COPY (SELECT ... ORDER BY key
+ * LIMIT n) TO STDOUT, streamed without parsing values into a COPY FROM STDIN on the
+ * destination. A worker's consecutive batches share one destination COPY, committed about
+ * every 10 s (every batch, with its progress row, when the copy is resumable). Keyset
+ * pagination continues after the last key of the previous batch; the key space is first split
+ * into ranges by sampling so that workers run in parallel from the start. With keyset
+ * pagination off, a single integer key is cut into fixed-width ranges.
  *
  * The copy is only half of a consistent sync: the caller creates the replication slot before
  * calling pgh_copy_run and replays the slot afterwards (see shared/PITFALLS.md). Ranges are
@@ -76,7 +78,8 @@ void pgh_copy_table_init(pgh_copy_table *t, const pgh_table_info *src, const pgh
 /*
  * Copy every table. Returns 0 when every range of every table was copied; otherwise the first
  * worker's error (the others stop at their next batch), PGH_ECANCELED when *opts->cancel was set.
- * Batches already committed on the destination stay there.
+ * Rows already committed on the destination stay there (a failed worker's uncommitted COPY,
+ * up to ~10 s of its batches in a plain copy, is rolled back).
  */
 int pgh_copy_run(pgh_copy_table *tables, int ntables, const pgh_copy_opts *opts, pgh_error *err);
 

@@ -87,7 +87,7 @@ int pgh_copy__dest_put(copy_dest *d, const char *buf, int len, bool has_header, 
 
 bool pgh_copy__dest_due(const copy_dest *d)
 {
-    return d->table && pgh_clock_ms() - d->opened_ms >= PGH_COPY_DEST_COMMIT_MS;
+    return d->table && pgh_clock_ms() - d->opened_ms >= d->commit_ms;
 }
 
 int pgh_copy__dest_end(copy_dest *d, pgh_error *err)
@@ -104,13 +104,17 @@ int pgh_copy__dest_end(copy_dest *d, pgh_error *err)
     if (rc == 0 && PQputCopyEnd(d->conn, NULL) != 1)
         rc = pgh_conn_error(err, d->conn, NULL, "ending COPY on the destination");
     if (rc != 0) {
+        pgh_error_prefix(err, "copy of %s.%s", d->table->src->schema, d->table->src->name);
         pgh_copy__dest_abort(d, "pghost: could not end the copy");
         return rc;
     }
+    const pgh_table_info *t = d->table->src;
     d->table = NULL;
     rc = drain(d->conn, err, "copying into the destination");
-    if (rc != 0)
+    if (rc != 0) {
+        pgh_error_prefix(err, "copy of %s.%s", t->schema, t->name);
         pgh_copy__dest_abort(d, NULL);
+    }
     return rc;
 }
 

@@ -302,7 +302,8 @@ static int copy_range(copy_worker *w, int table, int64_t range)
                              : copy_batch(w, t, table, range, &b, keyset, &done);
         if (rc != 0) {
             pgh_copy__dest_abort(&w->dest, "pghost: copy canceled");
-            pgh_error_prefix(&w->err, "copy of %s.%s", t->src->schema, t->src->name);
+            if (strncmp(w->err.message, "copy of ", 8) != 0) /* ending a COPY names its table */
+                pgh_error_prefix(&w->err, "copy of %s.%s", t->src->schema, t->src->name);
             return rc;
         }
     }
@@ -321,6 +322,8 @@ static int open_worker_conns(copy_worker *w)
     if (rc == 0 && o->replica_role)
         rc = pgh_conn_exec(w->dst, "SET session_replication_role = replica", &w->err);
     w->dest.conn = w->dst;
+    w->dest.commit_ms = o->state_schema ? PGH_COPY_DEST_RESUMABLE_COMMIT_MS
+                                        : PGH_COPY_DEST_COMMIT_MS;
     return rc;
 }
 
