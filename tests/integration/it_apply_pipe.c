@@ -133,7 +133,8 @@ static void compare(ctx *c, const char *query)
     char diff[2048];
     long long rows = 0;
     int rc = pgh_test_compare_dumps(c->s, query, c->d, query, diff, sizeof(diff), &rows);
-    PGH_CHECK(rc == 0, "destination differs (%s): %s", query, diff);
+    PGH_CHECK(rc == 0, "destination differs (%s): %s\npghost's log:\n%s", query, diff,
+              run_stderr(c));
     printf("%s: %lld rows equal\n", query, rows);
 }
 
