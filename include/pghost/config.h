@@ -148,4 +148,8 @@ int pgh_config_load(pgh_config **out, const char *path, pgh_env_lookup_fn env, v
 
 void pgh_config_free(pgh_config *cfg);
 
+/* The connection string for replication sessions: source_connection_for_replication when set,
+ * else source_connection (replication=database is added when connecting). Borrowed. */
+const char *pgh_config_replication_conninfo(const pgh_config *cfg);
+
 #endif

@@ -49,8 +49,5 @@ void pgh_error_prefix(pgh_error *err, const char *fmt, ...) __attribute__((forma
 /* Short name of a code ("connection", "sql", ...), for logs. */
 const char *pgh_error_code_name(int code);
 
-/* True for SQLSTATEs where retrying the same work is the right answer (40001, 40P01, 57P01..,
- * 08xxx connection failures). */
-bool pgh_sqlstate_retryable(const char *sqlstate);
 
 #endif

@@ -9,7 +9,7 @@
 
 #include "pghost/config.h"
 #include "pghost/error.h"
-#include "pghost/state.h"
+#include "state/state.h"
 
 /* Copy progress of one table of a resumable run. */
 typedef struct pgh_status_table {

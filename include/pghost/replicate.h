@@ -22,9 +22,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "pghost/apply.h"
+#include "dest/postgres/apply.h"
 #include "pghost/config.h"
-#include "pghost/copy.h"
+#include "source/copy.h"
 #include "pghost/error.h"
 
 typedef struct pgh_replicate_table_result {
@@ -90,8 +90,5 @@ typedef struct pgh_replicate_opts {
 int pgh_replicate_run(pgh_replicate_result *out, const pgh_replicate_opts *opts,
                       pgh_error *err);
 void pgh_replicate_result_dispose(pgh_replicate_result *r);
-
-/* The replication connection string: source_connection_for_replication, else the source's. */
-const char *pgh_replicate_replication_conninfo(const pgh_config *cfg);
 
 #endif

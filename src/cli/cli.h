@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "pghost/copy.h"
+#include "source/copy.h"
 #include "pghost/log.h"
 
 /* Exit codes */

@@ -8,9 +8,9 @@
 
 #include "cli.h"
 #include "pghost/config.h"
-#include "pghost/conn.h"
+#include "pg/conn.h"
 #include "pghost/replicate.h"
-#include "pghost/tables.h"
+#include "source/tables.h"
 
 static const char USAGE[] =
     "Usage: pghost replicate [options] CONFIG.yaml\n"

@@ -14,7 +14,7 @@
 #include <strings.h>
 
 #include "config_int.h"
-#include "pghost/buf.h"
+#include "util/buf.h"
 
 /* A configuration file larger than this is surely the wrong file. */
 #define FILE_MAX ((size_t)16 << 20)
@@ -236,15 +236,4 @@ void pgh_config_free(pgh_config *cfg)
     free(cfg->slot_name);
     free(cfg->state_schema);
     free(cfg);
-}
-
-int pgh_config_destination_parse(pgh_destination_kind *out, const char *name)
-{
-    if (strcasecmp(name, "postgres") == 0)
-        *out = PGH_DESTINATION_POSTGRES;
-    else if (strcasecmp(name, "stdout") == 0)
-        *out = PGH_DESTINATION_STDOUT;
-    else
-        return PGH_ECONFIG;
-    return 0;
 }

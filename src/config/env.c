@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "config_int.h"
-#include "pghost/buf.h"
+#include "util/buf.h"
 
 /* Longest variable name accepted. */
 #define VAR_NAME_MAX 255

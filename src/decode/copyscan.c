@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "decode/reader.h"
-#include "pghost/decode.h"
+#include "decode/decode.h"
 
 static const uint8_t copy_signature[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0377, '\r', '\n', 0};
 

@@ -32,7 +32,7 @@
 
 #include "decode/reader.h"
 #include "decode/relcache.h"
-#include "pghost/decode.h"
+#include "decode/decode.h"
 
 struct pgh_decoder {
     pgh_relcache rels;              /* owned: every relation announced so far */

@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "decode/reader.h"
-#include "pghost/decode.h"
+#include "decode/decode.h"
 
 #define XLOGDATA_HEADER_LEN 25 /* 'w' + three int64 */
 #define KEEPALIVE_LEN 18       /* 'k' + two int64 + int8 */

@@ -3,8 +3,8 @@
 
 #include "copy_dest.h"
 #include "copy_internal.h"
-#include "pghost/clock.h"
-#include "pghost/conn.h"
+#include "util/clock.h"
+#include "pg/conn.h"
 
 /* Binary COPY: signature, int32 flags, int32 header-extension length (then that many bytes). */
 #define BINARY_HEADER_FIXED 19

@@ -25,8 +25,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "pghost/buf.h"
-#include "pghost/copy.h"
+#include "util/buf.h"
+#include "source/copy.h"
 
 #define PGH_COPY_DEST_COMMIT_MS 10000          /* plain copies */
 #define PGH_COPY_DEST_RESUMABLE_COMMIT_MS 0    /* resumable copies: every batch */

@@ -13,8 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "pghost/buf.h"
-#include "pghost/copy.h"
+#include "util/buf.h"
+#include "source/copy.h"
 
 typedef struct copy_plan_table {
     int nkeys;          /* key columns of the table */
@@ -30,7 +30,7 @@ typedef struct copy_plan_table {
     struct copy_progress *progress; /* owned: ranges started by an earlier run, by index */
 } copy_plan_table;
 
-/* A range an earlier, interrupted run started (resumable copies, see copy_store.c). */
+/* A range an earlier, interrupted run started (resumable copies, state/copy_progress.c). */
 typedef struct copy_progress {
     int64_t range;   /* range index */
     bool done;       /* copied completely */
@@ -48,17 +48,6 @@ int pgh_copy__add_bound(copy_plan_table *pt, PGconn *conn, const char *const *va
 
 /* Progress of a range from an earlier run, or NULL. */
 const copy_progress *pgh_copy__progress(const copy_plan_table *pt, int64_t range);
-
-/* Persistence of plan and progress in <state_schema> on the destination (resumable copies).
- * load: *found is false when no plan was saved for the slot yet. */
-int pgh_copy__store_load(copy_plan *plan, bool *found, PGconn *dst, PGconn *src,
-                         const pgh_copy_table *tables, int ntables, const pgh_copy_opts *opts,
-                         pgh_error *err);
-int pgh_copy__store_save_plan(const copy_plan *plan, PGconn *dst, const pgh_copy_table *tables,
-                              const pgh_copy_opts *opts, pgh_error *err);
-/* Record a batch's end in the open destination transaction. */
-int pgh_copy__store_batch(PGconn *dst, const pgh_copy_opts *opts, int table, int64_t range,
-                          int nkeys, const char *const *last_key, bool done, pgh_error *err);
 
 /* Plan every table's ranges, with one short query per table on conn (the source). With dst (a
  * destination connection, resumable copies) a plan saved by an earlier run is loaded with its

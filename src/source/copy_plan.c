@@ -12,8 +12,9 @@
 #include <string.h>
 
 #include "copy_internal.h"
-#include "pghost/conn.h"
+#include "pg/conn.h"
 #include "pghost/log.h"
+#include "state/state.h"
 
 #define RANGES_PER_WORKER 4
 #define SAMPLES_PER_RANGE 64
@@ -195,6 +196,100 @@ static void count_resumed(const copy_plan *plan, pgh_copy_table *tables)
     }
 }
 
+/* A plan saved by an earlier run, read back into plan (state/copy_progress.c). */
+typedef struct plan_loader {
+    copy_plan *plan;
+    PGconn *src;                  /* borrowed: quotes the bounds as literals */
+    const pgh_copy_table *tables; /* borrowed: the run's units, which the plan must be of */
+    int ntables;
+    const char *slot;
+} plan_loader;
+
+static int load_table(void *payload, int index, const pgh_state_copy_table *t, pgh_error *err)
+{
+    plan_loader *l = payload;
+    if (index >= l->ntables || strcmp(t->dest_table, l->tables[index].dst->qualified) != 0 ||
+        t->nkeys != l->tables[index].src->nkeys)
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "the interrupted copy of slot %s was of other tables: run pghost "
+                             "teardown, then start over",
+                             l->slot);
+    copy_plan_table *pt = &l->plan->tables[index];
+    pt->arithmetic = t->arithmetic;
+    pt->min = t->min;
+    pt->width = t->width;
+    pt->nranges = t->nranges;
+    pt->nkeys = t->nkeys;
+    return 0;
+}
+
+static int load_bound(void *payload, int table, const char *const *values, pgh_error *err)
+{
+    plan_loader *l = payload;
+    return pgh_copy__add_bound(&l->plan->tables[table], l->src, values, err);
+}
+
+static int load_range(void *payload, int table, int64_t range, bool done,
+                      const char *const *last_key, pgh_error *err)
+{
+    plan_loader *l = payload;
+    copy_plan_table *pt = &l->plan->tables[table];
+    copy_progress *p = realloc(pt->progress, (size_t)(pt->nprogress + 1) * sizeof(*p));
+    if (p == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    pt->progress = p;
+    p = &p[pt->nprogress++];
+    *p = (copy_progress){.range = range, .done = done};
+    if (last_key == NULL)
+        return 0;
+    p->last_key = calloc((size_t)pt->nkeys, sizeof(char *));
+    for (int k = 0; p->last_key && k < pt->nkeys; k++)
+        if ((p->last_key[k] = strdup(last_key[k])) == NULL)
+            return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    return p->last_key ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+}
+
+static int load_plan(copy_plan *plan, bool *found, PGconn *dst, PGconn *src,
+                     const pgh_copy_table *tables, int ntables, const pgh_copy_opts *opts,
+                     pgh_error *err)
+{
+    plan_loader l = {plan, src, tables, ntables, opts->slot};
+    pgh_state_copy_reader r = {load_table, load_bound, load_range, &l};
+    int rc = pgh_state_copy_plan_load(found, dst, opts->state_schema, opts->slot, &r, err);
+    if (rc == 0 && *found && plan->ntables > 0) {
+        /* every unit must have been saved: a plan of fewer tables is another run's */
+        bool all = true;
+        for (int i = 0; i < ntables; i++)
+            all = all && plan->tables[i].nranges > 0;
+        if (!all)
+            rc = pgh_error_set(err, PGH_EPRECOND,
+                               "the interrupted copy of slot %s was of other tables: run "
+                               "pghost teardown, then start over",
+                               opts->slot);
+    }
+    return rc;
+}
+
+static int save_plan(const copy_plan *plan, PGconn *dst, const pgh_copy_table *tables,
+                     const pgh_copy_opts *opts, pgh_error *err)
+{
+    pgh_state_copy_table *st = calloc((size_t)plan->ntables + 1, sizeof(*st));
+    if (st == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    for (int i = 0; i < plan->ntables; i++) {
+        const copy_plan_table *pt = &plan->tables[i];
+        st[i] = (pgh_state_copy_table){.dest_table = tables[i].dst->qualified,
+                                       .arithmetic = pt->arithmetic, .min = pt->min,
+                                       .width = pt->width, .nranges = pt->nranges,
+                                       .nkeys = pt->nkeys, .nbounds = pt->nbounds,
+                                       .bounds = (char *const *const *)pt->raw};
+    }
+    int rc = pgh_state_copy_plan_save(dst, opts->state_schema, opts->slot, st, plan->ntables,
+                                      err);
+    free(st);
+    return rc;
+}
+
 int pgh_copy__plan(copy_plan *plan, PGconn *conn, PGconn *dst, pgh_copy_table *tables,
                    int ntables, const pgh_copy_opts *opts, pgh_error *err)
 {
@@ -205,7 +300,7 @@ int pgh_copy__plan(copy_plan *plan, PGconn *conn, PGconn *dst, pgh_copy_table *t
     for (int i = 0; i < ntables; i++)
         plan->tables[i].nkeys = tables[i].src->nkeys;
     bool found = false;
-    int rc = dst ? pgh_copy__store_load(plan, &found, dst, conn, tables, ntables, opts, err) : 0;
+    int rc = dst ? load_plan(plan, &found, dst, conn, tables, ntables, opts, err) : 0;
     if (rc != 0 || found) {
         if (found)
             pgh_log(PGH_LOG_INFO, "copy", "resuming the interrupted copy of slot %s",
@@ -215,7 +310,7 @@ int pgh_copy__plan(copy_plan *plan, PGconn *conn, PGconn *dst, pgh_copy_table *t
     }
     rc = plan_tables(plan, conn, tables, ntables, opts, err);
     if (rc == 0 && dst)
-        rc = pgh_copy__store_save_plan(plan, dst, tables, opts, err);
+        rc = save_plan(plan, dst, tables, opts, err);
     return rc;
 }
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "copy_internal.h"
-#include "pghost/conn.h"
+#include "pg/conn.h"
 
 /* Append a quoted identifier; a NULL from libpq (out of memory) fails the buffer. */
 static void put_ident(pgh_buf *b, PGconn *conn, const char *name)

@@ -14,8 +14,9 @@
 
 #include "copy_dest.h"
 #include "copy_internal.h"
-#include "pghost/conn.h"
+#include "pg/conn.h"
 #include "pghost/log.h"
+#include "state/state.h"
 
 typedef struct copy_shared {
     pgh_copy_table *tables;  /* borrowed */
@@ -231,9 +232,11 @@ static int maybe_commit(copy_worker *w, const pgh_copy_table *t, int table, int6
     int rc = pgh_copy__dest_end(&w->dest, &w->err);
     if (rc != 0 || !persisting(w))
         return rc;
-    rc = pgh_copy__store_batch(w->dst, w->shared->opts, table, range, t->src->nkeys,
-                               w->after_raw[0] ? (const char *const *)w->after_raw : NULL, done,
-                               &w->err);
+    const pgh_copy_opts *o = w->shared->opts;
+    rc = pgh_state_copy_range_save(w->dst, o->state_schema, o->slot, table, range,
+                                   t->src->nkeys,
+                                   w->after_raw[0] ? (const char *const *)w->after_raw : NULL,
+                                   done, &w->err);
     if (rc == 0)
         rc = pgh_copy__dest_commit(&w->dest, &w->err);
     return rc;

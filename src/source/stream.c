@@ -15,12 +15,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "pghost/buf.h"
-#include "pghost/clock.h"
-#include "pghost/conn.h"
-#include "pghost/decode.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "pg/conn.h"
+#include "pg/sqlstate.h"
+#include "decode/decode.h"
 #include "pghost/log.h"
-#include "pghost/stream.h"
+#include "source/stream.h"
 
 struct pgh_stream {
     PGconn *conn;            /* owned */
@@ -59,12 +60,23 @@ int pgh_stream_open(pgh_stream **out, const pgh_stream_opts *opts, pgh_error *er
 {
     for (int attempt = 0;; attempt++) {
         int rc = open_once(out, opts, err);
-        if (rc == 0 || strcmp(err->sqlstate, "55006") != 0 || attempt >= 75)
+        if (rc == 0 || !pgh_pg_error_is(err, PGH_SQLSTATE_OBJECT_IN_USE) || attempt >= 75)
             return rc;
         pgh_log(PGH_LOG_DEBUG, "stream", "slot %s still in use; retrying", opts->slot);
         pgh_error_clear(err);
         pgh_sleep_ms(200);
     }
+}
+
+int pgh_stream_open_config(pgh_stream **out, const pgh_config *cfg, const char *app_name,
+                           pgh_error *err)
+{
+    pgh_stream_opts so = PGH_STREAM_OPTS_INIT;
+    so.conninfo = pgh_config_replication_conninfo(cfg);
+    so.slot = cfg->slot_name;
+    so.publication = cfg->publication_name;
+    so.app_name = app_name;
+    return pgh_stream_open(out, &so, err);
 }
 
 static int open_once(pgh_stream **out, const pgh_stream_opts *opts, pgh_error *err)

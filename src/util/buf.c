@@ -1,5 +1,5 @@
 /* The capped string builder: see include/pghost/buf.h. */
-#include "pghost/buf.h"
+#include "util/buf.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* Monotonic time: see include/pghost/clock.h. */
-#include "pghost/clock.h"
+#include "util/clock.h"
 
 #include <time.h>
 

@@ -74,17 +74,3 @@ const char *pgh_error_code_name(int code)
         return "unknown";
     }
 }
-
-bool pgh_sqlstate_retryable(const char *sqlstate)
-{
-    if (sqlstate == NULL || strlen(sqlstate) != 5)
-        return false;
-    if (strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0)
-        return true; /* serialization failure, deadlock */
-    if (strncmp(sqlstate, "08", 2) == 0)
-        return true; /* connection exceptions */
-    if (strcmp(sqlstate, "57P01") == 0 || strcmp(sqlstate, "57P02") == 0 ||
-        strcmp(sqlstate, "57P03") == 0)
-        return true; /* admin shutdown, crash shutdown, cannot connect now */
-    return false;
-}

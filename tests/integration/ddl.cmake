@@ -2,7 +2,7 @@
 # the real binary with --follow.
 add_executable(it_ddl ${CMAKE_CURRENT_LIST_DIR}/it_ddl.c)
 target_link_libraries(it_ddl PRIVATE pgh_test_harness pghost_lib Threads::Threads)
-target_include_directories(it_ddl PRIVATE ${CMAKE_SOURCE_DIR}/src/core ${CMAKE_SOURCE_DIR}/include)
+target_include_directories(it_ddl PRIVATE ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR}/include)
 target_compile_definitions(it_ddl PRIVATE PGH_BINARY="$<TARGET_FILE:pghost>")
 add_dependencies(it_ddl pghost)
 foreach(case all drift)

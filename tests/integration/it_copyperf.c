@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "it_common.h"
-#include "pghost/copy.h"
+#include "source/copy.h"
 
 #define NTABLES 4
 

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core_internal.h"
+#include "admin/ddl_capture.h"
 #include "pgh_test.h"
 #include "pghost/config.h"
 
@@ -229,7 +229,7 @@ static void install_capture(ctx *c)
               "config: %s", err.message);
     bool installed = false;
     for (int i = 0; i < 2; i++) { /* idempotent */
-        PGH_CHECK(pgh_core__ddl_capture_install(&installed, c->s, cfg, &err) == 0,
+        PGH_CHECK(pgh_admin_ddl_capture_install(&installed, c->s, cfg, &err) == 0,
                   "install: %s", err.message);
         PGH_CHECK(installed, "the capture was not installed");
     }
@@ -252,7 +252,7 @@ static void remove_capture(ctx *c)
     PGH_CHECK(pgh_config_parse(&cfg, yaml, strlen(yaml), "capture", NULL, NULL, &err) == 0,
               "config: %s", err.message);
     for (int i = 0; i < 2; i++)
-        PGH_CHECK(pgh_core__ddl_capture_remove(c->s, cfg, &err) == 0, "remove: %s", err.message);
+        PGH_CHECK(pgh_admin_ddl_capture_remove(c->s, cfg, &err) == 0, "remove: %s", err.message);
     pgh_config_free(cfg);
     char *n = pgh_test_value(c->s, "SELECT (SELECT count(*) FROM pg_event_trigger) + (SELECT "
                                    "count(*) FROM pg_namespace WHERE nspname = 'pghost')");

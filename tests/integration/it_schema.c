@@ -19,8 +19,8 @@
 #include <string.h>
 
 #include "it_common.h"
-#include "pghost/conn.h"
-#include "pghost/schema.h"
+#include "pg/conn.h"
+#include "schema/schema.h"
 
 #define PG_DUMP "/usr/lib/postgresql/15/bin/pg_dump"
 

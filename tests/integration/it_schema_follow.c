@@ -36,7 +36,7 @@
 
 #include "pgh_test.h"
 #include "pghost/config.h"
-#include "pghost/schema.h"
+#include "schema/schema.h"
 
 #define WRITERS 2
 

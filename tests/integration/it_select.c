@@ -24,7 +24,7 @@
 
 #include "it_common.h"
 #include "pghost/init.h"
-#include "pghost/tables.h"
+#include "source/tables.h"
 
 /* ---- patterns ----------------------------------------------------------------------------- */
 

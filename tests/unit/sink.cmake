@@ -2,7 +2,7 @@
 # whose CASES(X) list is read here so that a new case needs no edit in this file.
 add_executable(test_json_sink ${CMAKE_CURRENT_LIST_DIR}/test_json_sink.c)
 # Object libraries do not bring their dependencies' objects along: name every module used.
-target_link_libraries(test_json_sink PRIVATE pgh_sink pgh_decode pgh_util PkgConfig::JANSSON)
+target_link_libraries(test_json_sink PRIVATE pgh_dest_stdout pgh_decode pgh_config pgh_util PkgConfig::JANSSON)
 
 file(READ ${CMAKE_CURRENT_LIST_DIR}/test_json_sink.c pgh_sink_test_source)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS

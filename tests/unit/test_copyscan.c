@@ -5,7 +5,7 @@
  */
 #include "decode_test.h"
 
-#include "pghost/decode.h"
+#include "decode/decode.h"
 
 /* Feed bytes as one message, through an exact-size heap copy. */
 static int feed(pgh_copy_scan *s, const void *data, size_t len, pgh_error *err)

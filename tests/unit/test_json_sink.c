@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pghost/json_sink.h"
+#include "dest/stdout/json_sink.h"
 
 /* The expected lines are split one JSON member group per source line, which reads like the
  * output; the formatter would re-split them mid-member, so it stays off for the cases. */

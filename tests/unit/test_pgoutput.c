@@ -4,7 +4,7 @@
  */
 #include "decode_test.h"
 
-#include "pghost/decode.h"
+#include "decode/decode.h"
 
 #define OID_ITEMS 16393u
 #define OID_DOCS 16400u

@@ -4,7 +4,7 @@
  */
 #include "decode_test.h"
 
-#include "pghost/decode.h"
+#include "decode/decode.h"
 
 TEST_CASE(keepalive)
 {

@@ -1,0 +1,132 @@
+/* pghost status and pghost teardown: see include/pghost/lifecycle.h. */
+#include "pghost/lifecycle.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin/ddl_capture.h"
+#include "init_internal.h"
+#include "pg/conn.h"
+#include "pg/slot.h"
+#include "schema/schema.h"
+#include "state/state.h"
+
+static const char SLOT_SQL[] =
+    "SELECT s.active, coalesce(s.active_pid, 0), coalesce(s.restart_lsn, '0/0'), "
+    "coalesce(s.confirmed_flush_lsn, '0/0'), pg_catalog.pg_current_wal_lsn(), "
+    "coalesce(pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), s.restart_lsn), 0) "
+    "FROM pg_catalog.pg_replication_slots s WHERE s.slot_name = $1";
+
+static int read_slot(pgh_status *out, PGconn *src, const char *slot, pgh_error *err)
+{
+    const char *params[1] = {slot};
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, src, SLOT_SQL, 1, params, err);
+    if (rc == 0 && PQntuples(res) == 1) {
+        out->slot_exists = true;
+        out->slot_active = PQgetvalue(res, 0, 0)[0] == 't';
+        out->slot_active_pid = (int)strtol(PQgetvalue(res, 0, 1), NULL, 10);
+        pgh_lsn_parse(&out->restart_lsn, PQgetvalue(res, 0, 2));
+        pgh_lsn_parse(&out->confirmed_lsn, PQgetvalue(res, 0, 3));
+        pgh_lsn_parse(&out->source_lsn, PQgetvalue(res, 0, 4));
+        out->retained_bytes = (int64_t)strtod(PQgetvalue(res, 0, 5), NULL);
+    }
+    PQclear(res);
+    return rc;
+}
+
+static void add_copy_status(const char *table, int64_t total, int64_t done, void *payload)
+{
+    pgh_status *out = payload;
+    if (out->ntables >= PGH_STATUS_MAX_TABLES)
+        return;
+    pgh_status_table *t = &out->tables[out->ntables++];
+    snprintf(t->name, sizeof(t->name), "%s", table);
+    t->ranges_total = total;
+    t->ranges_done = done;
+}
+
+/* Ranges done per table, from the resumable copy's plan and progress (nothing when none). */
+static int read_copy_progress(pgh_status *out, PGconn *dst, const pgh_config *cfg,
+                              pgh_error *err)
+{
+    if (!out->state.found)
+        return 0;
+    return pgh_state_copy_status(dst, cfg->state_schema, cfg->slot_name, add_copy_status, out,
+                                 err);
+}
+
+int pgh_status_read(pgh_status *out, const pgh_config *cfg, pgh_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    PGconn *src = NULL;
+    PGconn *dst = NULL;
+    int rc = pgh_conn_open(&src, cfg->source_connection, PGH_CONN_SQL, "source",
+                           "pghost status", err);
+    if (rc == 0)
+        rc = read_slot(out, src, cfg->slot_name, err);
+    if (rc == 0)
+        rc = pgh_conn_open(&dst, cfg->destination_connection, PGH_CONN_SQL, "destination",
+                           "pghost status", err);
+    if (rc == 0)
+        rc = pgh_state_read(&out->state, dst, cfg->state_schema, cfg->slot_name, err);
+    if (rc == 0)
+        rc = read_copy_progress(out, dst, cfg, err);
+    PQfinish(src);
+    PQfinish(dst);
+    return rc;
+}
+
+/* The source's part: the slot, then the publication init created and the DDL capture. The
+ * tables are not resolved: teardown needs none, and must work after they were dropped. */
+static int teardown_source(pgh_teardown_result *out, PGconn *src, const pgh_config *cfg,
+                           pgh_error *err)
+{
+    pgh_status st;
+    memset(&st, 0, sizeof(st));
+    int rc = read_slot(&st, src, cfg->slot_name, err);
+    if (rc == 0 && st.slot_active)
+        rc = pgh_error_set(err, PGH_EPRECOND,
+                           "replication slot %s is in use by process %d on the source: stop the "
+                           "pghost (or subscription) that streams from it first",
+                           cfg->slot_name, st.slot_active_pid);
+    if (rc == 0 && st.slot_exists) {
+        rc = pgh_slot_drop(src, cfg->slot_name, true, err);
+        out->slot_dropped = rc == 0;
+    }
+    if (rc == 0)
+        rc = pgh_init__pub_drop(&out->publication_dropped, &out->publication_kept, src, cfg,
+                                err);
+    if (rc == 0)
+        rc = pgh_admin_ddl_capture_remove(src, cfg, err);
+    return rc;
+}
+
+int pgh_teardown(pgh_teardown_result *out, const pgh_config *cfg, pgh_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    PGconn *src = NULL;
+    PGconn *dst = NULL;
+    int rc = pgh_conn_open(&src, cfg->source_connection, PGH_CONN_SQL, "source",
+                           "pghost teardown", err);
+    if (rc == 0)
+        rc = teardown_source(out, src, cfg, err);
+    if (rc == 0)
+        rc = pgh_conn_open(&dst, cfg->destination_connection, PGH_CONN_SQL, "destination",
+                           "pghost teardown", err);
+    pgh_state state;
+    if (rc == 0)
+        rc = pgh_state_read(&state, dst, cfg->state_schema, cfg->slot_name, err);
+    /* A --follow run interrupted in its deferred index build leaves its record of created
+     * tables: it goes too, or it would keep the state schema. */
+    if (rc == 0)
+        rc = pgh_schema_pending_clear(dst, cfg->state_schema, cfg->slot_name, err);
+    if (rc == 0) {
+        rc = pgh_state_drop(dst, cfg->state_schema, cfg->slot_name, err);
+        out->state_dropped = rc == 0 && state.found;
+    }
+    PQfinish(src);
+    PQfinish(dst);
+    return rc;
+}

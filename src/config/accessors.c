@@ -1,0 +1,21 @@
+/* Small accessors of a parsed configuration: see pghost/config.h. */
+#include <strings.h>
+
+#include "pghost/config.h"
+
+int pgh_config_destination_parse(pgh_destination_kind *out, const char *name)
+{
+    if (strcasecmp(name, "postgres") == 0)
+        *out = PGH_DESTINATION_POSTGRES;
+    else if (strcasecmp(name, "stdout") == 0)
+        *out = PGH_DESTINATION_STDOUT;
+    else
+        return PGH_ECONFIG;
+    return 0;
+}
+
+const char *pgh_config_replication_conninfo(const pgh_config *cfg)
+{
+    return cfg->source_replication_connection ? cfg->source_replication_connection
+                                              : cfg->source_connection;
+}

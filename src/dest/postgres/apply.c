@@ -1,0 +1,703 @@
+/*
+ * The PostgreSQL destination: see include/pghost/apply.h.
+ *
+ * One source transaction -> one destination transaction, opened at its first change to a
+ * mapped table. Each change becomes one to three prepared statements (see the conflict rules
+ * in the header); the SQL text is built per change and doubles as the cache key, so every
+ * shape (which columns are unchanged TOAST, for example) is prepared once.
+ *
+ * Statements are pipelined (pipe.c): they go out without waiting, and each result is judged
+ * when it comes back (on_result: the conflict rules, the counters, divergence in strict mode).
+ * Two things still wait: a catch-up key move, whose steps depend on each other's counts, and
+ * every COMMIT, which goes out only after every result before it was checked, so a divergent
+ * change rolls its whole destination transaction back. flush() waits for the COMMIT too: the
+ * LSN it returns covers only committed work.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply_internal.h"
+#include "pg/conn.h"
+#include "pghost/log.h"
+#include "state/state.h"
+
+typedef struct apply_sink {
+    pgh_sink base;
+    PGconn *conn;              /* owned */
+    pgh_apply_opts opts;       /* copy; pointers borrowed */
+    pgh_apply_stats *stats;    /* owned: one per mapped table */
+    apply_rel **rels;          /* owned */
+    int nrels;
+    int rels_cap;
+    bool in_txn;               /* a destination transaction is open */
+    uint64_t txn_changes;      /* statements in the open destination transaction */
+    pgh_lsn pending;           /* end LSN of the last source transaction in the open one */
+    pgh_lsn committed;         /* end LSN of the last source transaction committed */
+    int stmt_counter;
+    pgh_buf sql;               /* owned: scratch */
+    apply_params params;       /* owned: scratch */
+    missing_set missing;       /* owned: rows the catch-up could not complete */
+    bool skipping;             /* the current source transaction is already applied */
+    char *state_sql;           /* owned: UPDATE of the position, NULL without state */
+    apply_pipe pipe;           /* owned: statements in flight on conn */
+    pgh_lsn change_lsn;        /* LSN of the change being applied, for errors */
+    apply_ddl ddl;             /* owned: the table mapping as DDL messages changed it (ddl.c) */
+} apply_sink;
+
+static apply_rel *find_rel(apply_sink *a, uint32_t oid)
+{
+    for (int i = 0; i < a->nrels; i++)
+        if (a->rels[i]->oid == oid)
+            return a->rels[i];
+    return NULL;
+}
+
+static int on_relation(apply_sink *a, const pgh_relation *rel, pgh_error *err)
+{
+    apply_rel *r = NULL;
+    /* Statements in flight may point at the relation being replaced, and the catalog lookup
+     * below runs synchronously. */
+    int rc = pgh_apply__pipe_leave(&a->pipe, err);
+    if (rc == 0)
+        rc = pgh_apply__rel_build(&r, a->conn, rel, &a->ddl, err);
+    if (rc != 0)
+        return rc;
+    for (int i = 0; i < a->nrels; i++) {
+        if (a->rels[i]->oid == rel->oid) {
+            pgh_apply__rel_free(a->rels[i]);
+            a->rels[i] = r;
+            return 0;
+        }
+    }
+    if (a->nrels == a->rels_cap) {
+        int cap = a->rels_cap ? a->rels_cap * 2 : 8;
+        apply_rel **rels = realloc(a->rels, (size_t)cap * sizeof(*rels));
+        if (rels == NULL) {
+            pgh_apply__rel_free(r);
+            return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        }
+        a->rels = rels;
+        a->rels_cap = cap;
+    }
+    a->rels[a->nrels++] = r;
+    return 0;
+}
+
+/* A Relation message inside a source transaction that is skipped (applied before a restart)
+ * describes the table as it was then, possibly before DDL the destination already has: the
+ * mapping is dropped and built again from the relation at its next applied change (rel_for). */
+static int forget_rel(apply_sink *a, uint32_t oid, pgh_error *err)
+{
+    int rc = pgh_apply__pipe_leave(&a->pipe, err);
+    for (int i = 0; rc == 0 && i < a->nrels; i++) {
+        if (a->rels[i]->oid == oid) {
+            pgh_apply__rel_free(a->rels[i]);
+            a->rels[i] = a->rels[--a->nrels];
+            break;
+        }
+    }
+    return rc;
+}
+
+/* The mapping of a relation, built now if its Relation message was forgotten. */
+static int rel_for(apply_rel **out, apply_sink *a, const pgh_relation *rel, pgh_error *err)
+{
+    *out = find_rel(a, rel->oid);
+    if (*out != NULL)
+        return 0;
+    int rc = on_relation(a, rel, err);
+    *out = rc == 0 ? find_rel(a, rel->oid) : NULL;
+    return rc;
+}
+
+/* Queue a statement without parameters (BEGIN, TRUNCATE, COMMIT). */
+static int send_sql(apply_sink *a, pipe_op_kind kind, pgh_lsn lsn, const char *sql,
+                    pgh_error *err)
+{
+    pipe_op op = {.kind = kind, .lsn = lsn, .what = "destination"};
+    return pgh_apply__pipe_send_sql(&a->pipe, &op, sql, err);
+}
+
+static int ensure_txn(apply_sink *a, pgh_error *err)
+{
+    if (a->in_txn)
+        return 0;
+    int rc = send_sql(a, PIPE_OP_PLAIN, a->change_lsn, "BEGIN", err);
+    if (rc == 0) {
+        a->in_txn = true;
+        a->txn_changes = 0;
+    }
+    return rc;
+}
+
+#define STATE_STMT "pghost_state"
+
+/* Queue the position's UPDATE into the open transaction. */
+static int write_position(apply_sink *a, pgh_error *err)
+{
+    char lsn[32];
+    snprintf(lsn, sizeof(lsn), PGH_LSN_FMT, PGH_LSN_ARGS(a->pending));
+    const char *params[2] = {lsn, a->opts.slot};
+    pipe_op op = {.kind = PIPE_OP_STATE, .lsn = a->pending, .what = "recording the position"};
+    return pgh_apply__pipe_send(&a->pipe, &op, STATE_STMT, 2, params, 0, err);
+}
+
+/* Commit the open destination transaction, everything up to a->pending. The COMMIT goes out
+ * only once every result before it is in and checked (a change that found no row in strict
+ * mode must roll its transaction back, never commit it), but nothing waits for the COMMIT's
+ * own result here: a->committed moves when it arrives. */
+static int commit_txn(apply_sink *a, pgh_error *err)
+{
+    if (!a->in_txn)
+        return 0;
+    int rc = a->state_sql ? write_position(a, err) : 0;
+    if (rc == 0)
+        rc = pgh_apply__pipe_wait(&a->pipe, err);
+    if (rc == 0)
+        rc = send_sql(a, PIPE_OP_COMMIT, a->pending, "COMMIT", err);
+    a->in_txn = false;
+    return rc;
+}
+
+static int divergence(apply_rel *r, const char *what, pgh_error *err)
+{
+    return pgh_error_set(err, PGH_ESINK,
+                         "%s.%s: %s; the destination has diverged from the source (run pghost "
+                         "verify to see where)",
+                         r->dst->schema, r->dst->name, what);
+}
+
+/* A row change's result came back: judge it by the conflict rules and count it. */
+static int on_row_result(apply_sink *a, const pipe_op *op, uint64_t rows, pgh_error *err)
+{
+    pgh_apply_stats *st = &a->stats[op->rel->map];
+    if (rows == 0 && op->strict && op->kind != PIPE_OP_INSERT) {
+        int rc = divergence(op->rel,
+                            op->kind == PIPE_OP_UPDATE ? "UPDATE found no row"
+                                                       : "DELETE found no row",
+                            err);
+        err->lsn = op->lsn;
+        return rc;
+    }
+    if (rows == 0)
+        st->skipped++;
+    else if (op->kind == PIPE_OP_INSERT)
+        st->inserts++;
+    else if (op->kind == PIPE_OP_UPDATE)
+        st->updates++;
+    else
+        st->deletes++;
+    return 0;
+}
+
+/* Every statement's result, in order (pipe.c). */
+static int on_result(void *payload, const pipe_op *op, uint64_t rows, pgh_error *err)
+{
+    apply_sink *a = payload;
+    switch (op->kind) {
+    case PIPE_OP_INSERT:
+    case PIPE_OP_UPDATE:
+    case PIPE_OP_DELETE:
+        return on_row_result(a, op, rows, err);
+    case PIPE_OP_STATE:
+        if (rows != 1)
+            return pgh_error_set(err, PGH_ESINK,
+                                 "the position row of slot %s is missing from %s.state",
+                                 a->opts.slot, a->opts.state_schema);
+        return 0;
+    case PIPE_OP_COMMIT:
+        a->committed = op->lsn;
+        return 0;
+    case PIPE_OP_PLAIN:
+    case PIPE_OP_SYNC:
+        return 0;
+    }
+    return 0;
+}
+
+static const apply_stmt *find_stmt(const apply_rel *r, const char *sql)
+{
+    for (int i = 0; i < r->nstmts; i++)
+        if (strcmp(r->stmts[i].sql, sql) == 0)
+            return &r->stmts[i];
+    return NULL;
+}
+
+/* The prepared statement for a->sql, prepared when new (synchronously: once per shape). */
+static int get_stmt(const apply_stmt **out, apply_sink *a, apply_rel *r, pgh_error *err)
+{
+    if (pgh_buf_failed(&a->sql))
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory building a statement");
+    *out = find_stmt(r, pgh_buf_str(&a->sql));
+    if (*out != NULL)
+        return 0;
+    int rc = pgh_apply__pipe_leave(&a->pipe, err);
+    return rc != 0 ? rc
+                   : pgh_apply__stmt(out, r, a->conn, pgh_buf_str(&a->sql), a->params.n,
+                                     &a->stmt_counter, err);
+}
+
+/* Queue the statement in a->sql with a->params; on_result judges it when it comes back. */
+static int send(apply_sink *a, apply_rel *r, pipe_op_kind kind, pgh_error *err)
+{
+    const apply_stmt *st = NULL;
+    int rc = get_stmt(&st, a, r, err);
+    if (rc != 0)
+        return rc;
+    const char *const *values = pgh_apply__params_finish(&a->params);
+    if (values == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    pipe_op op = {.kind = kind,
+                  .strict = a->opts.mode == PGH_APPLY_STRICT,
+                  .rel = r,
+                  .lsn = a->change_lsn};
+    rc = pgh_apply__pipe_send(&a->pipe, &op, st->name, a->params.n, values, a->params.data.len,
+                              err);
+    if (rc == 0)
+        a->txn_changes++;
+    return rc;
+}
+
+/* Run the statement in a->sql with a->params and wait for it (after everything in flight):
+ * for the key moves of the catch-up, whose next step depends on the count. *affected is the
+ * row count. */
+static int run(apply_sink *a, apply_rel *r, uint64_t *affected, pgh_error *err)
+{
+    const apply_stmt *st = NULL;
+    int rc = get_stmt(&st, a, r, err);
+    if (rc == 0)
+        rc = pgh_apply__pipe_leave(&a->pipe, err);
+    if (rc != 0)
+        return rc;
+    const char *const *values = pgh_apply__params_finish(&a->params);
+    if (values == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    PGresult *res = PQexecPrepared(a->conn, st->name, a->params.n, values, NULL, NULL, 0);
+    ExecStatusType status = PQresultStatus(res);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        rc = pgh_conn_error(err, a->conn, res, "applying a change");
+        pgh_error_prefix(err, "%s.%s", r->dst->schema, r->dst->name);
+        PQclear(res);
+        return rc;
+    }
+    *affected = strtoull(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    a->txn_changes++;
+    return 0;
+}
+
+/* Queue the statement (n NULL: on_result judges it as kind) or run it now (*n the count). */
+static int exec_stmt(apply_sink *a, apply_rel *r, pipe_op_kind kind, uint64_t *n, pgh_error *err)
+{
+    return n == NULL ? send(a, r, kind, err) : run(a, r, n, err);
+}
+
+/* "k1 = $n AND k2 = $m" with the key values of tup. */
+static int put_key_match(apply_sink *a, apply_rel *r, const pgh_tuple *tup, pgh_error *err)
+{
+    for (int k = 0; k < r->nkeys; k++) {
+        const pgh_value *v = &tup->values[r->key_att[k]];
+        if (v->kind != PGH_VALUE_TEXT && v->kind != PGH_VALUE_BINARY)
+            return pgh_error_set(err, PGH_EPROTO,
+                                 "%s.%s: a change carries no value for key column %s (replica "
+                                 "identity must be the primary key or FULL)",
+                                 r->dst->schema, r->dst->name, r->col_ident[r->key_att[k]]);
+        int n = pgh_apply__params_add(&a->params, v);
+        pgh_buf_printf(&a->sql, "%s%s = $%d", k ? " AND " : "", r->col_ident[r->key_att[k]], n);
+    }
+    return 0;
+}
+
+static bool is_key_att(const apply_rel *r, int att)
+{
+    for (int k = 0; k < r->nkeys; k++)
+        if (r->key_att[k] == att)
+            return true;
+    return false;
+}
+
+/* "SET a = $1, b = $2" from tup, leaving out unchanged TOAST values and, unless with_keys, the
+ * key columns. Returns how many columns were set. */
+static int put_set_list(apply_sink *a, apply_rel *r, const pgh_tuple *tup, bool with_keys)
+{
+    int n = 0;
+    for (int i = 0; i < tup->natts; i++) {
+        if (tup->values[i].kind == PGH_VALUE_UNCHANGED || (!with_keys && is_key_att(r, i)))
+            continue;
+        int p = pgh_apply__params_add(&a->params, &tup->values[i]);
+        pgh_buf_printf(&a->sql, "%s%s = $%d", n++ ? ", " : " SET ", r->col_ident[i], p);
+    }
+    return n;
+}
+
+static void start_stmt(apply_sink *a)
+{
+    pgh_buf_reset(&a->sql);
+    pgh_apply__params_reset(&a->params);
+}
+
+/* INSERT the tuple (ON CONFLICT DO NOTHING while catching up); *n is 1 when a row was added. */
+static int insert_row(apply_sink *a, apply_rel *r, const pgh_tuple *tup, uint64_t *n,
+                      pgh_error *err)
+{
+    start_stmt(a);
+    pgh_buf_printf(&a->sql, "INSERT INTO %s (", r->dst->qualified);
+    for (int i = 0; i < tup->natts; i++)
+        pgh_buf_printf(&a->sql, "%s%s", i ? ", " : "", r->col_ident[i]);
+    /* OVERRIDING SYSTEM VALUE: identity columns take the source's values too. */
+    pgh_buf_puts(&a->sql, ") OVERRIDING SYSTEM VALUE VALUES (");
+    for (int i = 0; i < tup->natts; i++) {
+        if (tup->values[i].kind == PGH_VALUE_UNCHANGED)
+            return pgh_error_set(err, PGH_EPROTO, "%s.%s: INSERT with an unchanged TOAST value",
+                                 r->dst->schema, r->dst->name);
+        pgh_buf_printf(&a->sql, "%s$%d", i ? ", " : "",
+                       pgh_apply__params_add(&a->params, &tup->values[i]));
+    }
+    pgh_buf_putc(&a->sql, ')');
+    /* Only a row at the same key means "the copy has it": a clash on another unique
+     * constraint is an error, never a silently dropped row. */
+    if (a->opts.mode == PGH_APPLY_CATCHUP) {
+        pgh_buf_puts(&a->sql, " ON CONFLICT (");
+        for (int k = 0; k < r->nkeys; k++)
+            pgh_buf_printf(&a->sql, "%s%s", k ? ", " : "", r->col_ident[r->key_att[k]]);
+        pgh_buf_puts(&a->sql, ") DO NOTHING");
+    }
+    return exec_stmt(a, r, PIPE_OP_INSERT, n, err);
+}
+
+static int apply_insert(apply_sink *a, apply_rel *r, const pgh_tuple *tup, pgh_error *err)
+{
+    int rc = insert_row(a, r, tup, NULL, err);
+    if (rc == 0)
+        pgh_apply__missing_remove(&a->missing, r, tup);
+    return rc;
+}
+
+static bool has_unchanged(const pgh_tuple *tup)
+{
+    for (int i = 0; i < tup->natts; i++)
+        if (tup->values[i].kind == PGH_VALUE_UNCHANGED)
+            return true;
+    return false;
+}
+
+/* Did the key change? Compares the old tuple's key values with the new tuple's. */
+static bool key_changed(const apply_rel *r, const pgh_tuple *oldtup, const pgh_tuple *newtup)
+{
+    for (int k = 0; k < r->nkeys; k++) {
+        const pgh_value *o = &oldtup->values[r->key_att[k]];
+        const pgh_value *n = &newtup->values[r->key_att[k]];
+        if (o->kind != n->kind || o->len != n->len ||
+            (o->len && memcmp(o->data, n->data, o->len) != 0))
+            return true;
+    }
+    return false;
+}
+
+/* UPDATE t SET <values> WHERE <key of match>; with_keys also sets the key columns. Queued
+ * when n is NULL, else run now with *n the count. */
+static int update_row(apply_sink *a, apply_rel *r, const pgh_tuple *values,
+                      const pgh_tuple *match, bool with_keys, uint64_t *n, pgh_error *err)
+{
+    start_stmt(a);
+    if (n != NULL)
+        *n = 0;
+    pgh_buf_printf(&a->sql, "UPDATE %s", r->dst->qualified);
+    if (put_set_list(a, r, values, with_keys) == 0) {
+        /* Nothing but unchanged TOAST values: the row stays as it is. Still count a match. */
+        start_stmt(a);
+        pgh_buf_printf(&a->sql, "SELECT 1 FROM %s WHERE ", r->dst->qualified);
+        int rc = put_key_match(a, r, match, err);
+        return rc != 0 ? rc : exec_stmt(a, r, PIPE_OP_UPDATE, n, err);
+    }
+    pgh_buf_puts(&a->sql, " WHERE ");
+    int rc = put_key_match(a, r, match, err);
+    return rc != 0 ? rc : exec_stmt(a, r, PIPE_OP_UPDATE, n, err);
+}
+
+/* Catch-up, the key changed: old row present -> drop any row at the new key, move the old row;
+ * old row absent -> update the row at the new key if there is one. Each step depends on the
+ * count of the one before, so these statements run one at a time, not queued. */
+static int move_row(apply_sink *a, apply_rel *r, const pgh_tuple *oldtup, const pgh_tuple *newtup,
+                    uint64_t *n, pgh_error *err)
+{
+    start_stmt(a);
+    pgh_buf_printf(&a->sql, "DELETE FROM %s WHERE ", r->dst->qualified);
+    int rc = put_key_match(a, r, newtup, err);
+    pgh_buf_printf(&a->sql, " AND EXISTS (SELECT 1 FROM %s WHERE ", r->dst->qualified);
+    if (rc == 0)
+        rc = put_key_match(a, r, oldtup, err);
+    pgh_buf_putc(&a->sql, ')');
+    uint64_t deleted = 0;
+    if (rc == 0)
+        rc = run(a, r, &deleted, err);
+    if (rc == 0)
+        rc = update_row(a, r, newtup, oldtup, true, n, err);
+    if (rc != 0)
+        return rc;
+    pgh_apply__missing_remove(&a->missing, r, oldtup);
+    if (*n == 0)
+        rc = update_row(a, r, newtup, newtup, false, n, err);
+    /* On neither key: the copy passed both while the row was elsewhere. */
+    if (rc == 0 && *n == 0 && !has_unchanged(newtup))
+        rc = insert_row(a, r, newtup, n, err);
+    if (rc != 0)
+        return rc;
+    /* Unchanged TOAST values came from whatever row the destination had at the old key, and
+     * during the catch-up that may be a later occupant of the key, not this row: have the row
+     * copied again. Without such values the new tuple is the whole row. */
+    if (has_unchanged(newtup)) {
+        if (pgh_apply__missing_add(&a->missing, r, newtup) != 0)
+            return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    } else {
+        pgh_apply__missing_remove(&a->missing, r, newtup);
+    }
+    return 0;
+}
+
+static int apply_update(apply_sink *a, apply_rel *r, const pgh_change *c, pgh_error *err)
+{
+    const pgh_tuple *newtup = &c->u.update.newtup;
+    const pgh_tuple *oldtup = &c->u.update.oldtup;
+    bool moved = c->u.update.old_kind != 0 && key_changed(r, oldtup, newtup);
+    /* Queued, judged by on_result; after the checkpoint a key move is one plain UPDATE. */
+    if (!moved)
+        return update_row(a, r, newtup, newtup, false, NULL, err);
+    if (a->opts.mode == PGH_APPLY_STRICT)
+        return update_row(a, r, newtup, oldtup, true, NULL, err);
+    uint64_t n = 0;
+    int rc = move_row(a, r, oldtup, newtup, &n, err);
+    if (rc != 0)
+        return rc;
+    if (n)
+        a->stats[r->map].updates++;
+    else
+        a->stats[r->map].skipped++;
+    return 0;
+}
+
+static int apply_delete(apply_sink *a, apply_rel *r, const pgh_tuple *oldtup, pgh_error *err)
+{
+    start_stmt(a);
+    pgh_buf_printf(&a->sql, "DELETE FROM %s WHERE ", r->dst->qualified);
+    int rc = put_key_match(a, r, oldtup, err);
+    if (rc == 0)
+        rc = exec_stmt(a, r, PIPE_OP_DELETE, NULL, err);
+    if (rc == 0)
+        pgh_apply__missing_remove(&a->missing, r, oldtup);
+    return rc;
+}
+
+static int apply_truncate(apply_sink *a, const pgh_change *c, pgh_error *err)
+{
+    pgh_buf_reset(&a->sql);
+    int n = 0;
+    for (uint32_t i = 0; i < c->u.truncate.nrels; i++) {
+        apply_rel *r = NULL;
+        int rc = rel_for(&r, a, c->u.truncate.rels[i], err);
+        if (rc != 0)
+            return rc;
+        if (r == NULL || r->map < 0)
+            continue;
+        /* ONLY keeps a source table's truncate off the destination's inheritance children;
+         * a partitioned destination refuses it, and there every partition is meant. */
+        pgh_buf_printf(&a->sql, "%s%s%s", n++ ? ", " : "TRUNCATE ",
+                       r->dst->relkind == 'p' ? "" : "ONLY ", r->dst->qualified);
+        a->stats[r->map].truncates++;
+        pgh_apply__missing_remove_table(&a->missing, r->map);
+    }
+    if (n == 0)
+        return 0;
+    if (c->u.truncate.options & PGH_TRUNCATE_RESTART_IDENTITY)
+        pgh_buf_puts(&a->sql, " RESTART IDENTITY");
+    int rc = ensure_txn(a, err);
+    return rc != 0 ? rc : send_sql(a, PIPE_OP_PLAIN, a->change_lsn, pgh_buf_str(&a->sql), err);
+}
+
+/* INSERT, UPDATE or DELETE: find the mapping, open the transaction, apply. */
+static int apply_row_change(apply_sink *a, const pgh_change *c, pgh_error *err)
+{
+    const pgh_relation *rel = c->kind == PGH_CHANGE_INSERT   ? c->u.insert.rel
+                              : c->kind == PGH_CHANGE_UPDATE ? c->u.update.rel
+                                                             : c->u.del.rel;
+    apply_rel *r = NULL;
+    int rc = rel_for(&r, a, rel, err);
+    if (rc != 0 || r == NULL || r->map < 0)
+        return rc;
+    rc = ensure_txn(a, err);
+    if (rc != 0)
+        return rc;
+    if (c->kind == PGH_CHANGE_INSERT)
+        return apply_insert(a, r, &c->u.insert.newtup, err);
+    if (c->kind == PGH_CHANGE_UPDATE)
+        return apply_update(a, r, c, err);
+    return apply_delete(a, r, &c->u.del.oldtup, err);
+}
+
+static int sink_write(pgh_sink *sink, const pgh_change *c, pgh_error *err)
+{
+    apply_sink *a = (apply_sink *)sink;
+    a->change_lsn = c->wal_start;
+    switch (c->kind) {
+    case PGH_CHANGE_RELATION:
+        return a->skipping ? forget_rel(a, c->u.relation.rel->oid, err)
+                           : on_relation(a, c->u.relation.rel, err);
+    case PGH_CHANGE_INSERT:
+    case PGH_CHANGE_UPDATE:
+    case PGH_CHANGE_DELETE:
+        return a->skipping ? 0 : apply_row_change(a, c, err);
+    case PGH_CHANGE_TRUNCATE:
+        return a->skipping ? 0 : apply_truncate(a, c, err);
+    case PGH_CHANGE_COMMIT:
+        a->skipping = false;
+        /* Source transactions are grouped into one destination transaction up to
+         * group_max_changes statements; flush() commits the rest. */
+        a->pending = c->u.commit.end_lsn;
+        if (!a->in_txn || a->txn_changes >= (uint64_t)a->opts.group_max_changes)
+            return commit_txn(a, err);
+        return 0;
+    case PGH_CHANGE_BEGIN:
+        a->skipping = c->u.begin.final_lsn < a->opts.skip_before;
+        return 0;
+    case PGH_CHANGE_MESSAGE: /* DDL (ddl.c): in the destination transaction, with the data */
+        if (a->skipping || !pgh_apply__ddl_is_message(c))
+            return 0;
+        {
+            int rc = ensure_txn(a, err);
+            if (rc == 0)
+                rc = pgh_apply__pipe_leave(&a->pipe, err); /* ddl.c runs synchronously */
+            return rc != 0 ? rc : pgh_apply__ddl_apply(&a->ddl, a->conn, c, err);
+        }
+    case PGH_CHANGE_ORIGIN:
+    case PGH_CHANGE_TYPE:
+        return 0;
+    }
+    return pgh_error_set(err, PGH_EPROTO, "unknown change kind %d", (int)c->kind);
+}
+
+static int sink_flush(pgh_sink *sink, pgh_lsn *out, pgh_error *err)
+{
+    apply_sink *a = (apply_sink *)sink;
+    int rc = commit_txn(a, err);
+    if (rc == 0)
+        rc = pgh_apply__pipe_wait(&a->pipe, err);
+    /* Everything written is committed now, including source transactions that had nothing
+     * for the destination. */
+    if (rc == 0)
+        a->committed = a->pending;
+    *out = a->committed;
+    return rc;
+}
+
+static void sink_free(pgh_sink *sink)
+{
+    apply_sink *a = (apply_sink *)sink;
+    if (a == NULL)
+        return;
+    for (int i = 0; i < a->nrels; i++)
+        pgh_apply__rel_free(a->rels[i]);
+    free(a->rels);
+    free(a->stats);
+    pgh_buf_dispose(&a->sql);
+    pgh_apply__params_dispose(&a->params);
+    pgh_apply__missing_dispose(&a->missing);
+    free(a->state_sql);
+    pgh_apply__ddl_dispose(&a->ddl);
+    pgh_apply__pipe_dispose(&a->pipe);
+    PQfinish(a->conn); /* an open transaction is rolled back by the server */
+    free(a);
+}
+
+/* One applier per slot and destination: a session advisory lock, held while connected. */
+static int lock_slot(apply_sink *a, pgh_error *err)
+{
+    const char *params[1] = {a->opts.slot};
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, a->conn,
+                            "SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('pghost "
+                            "apply ' || $1))",
+                            1, params, err);
+    if (rc == 0 && PQgetvalue(res, 0, 0)[0] != 't')
+        rc = pgh_error_set(err, PGH_EPRECOND,
+                           "another pghost is already applying slot %s to this destination: stop "
+                           "it first (two appliers on one slot would apply changes twice)",
+                           a->opts.slot);
+    PQclear(res);
+    return rc;
+}
+
+/* The position's UPDATE, prepared once: it goes out with every destination commit. */
+static int prepare_state(apply_sink *a, pgh_error *err)
+{
+    PGresult *res = PQprepare(a->conn, STATE_STMT, a->state_sql, 2, NULL);
+    int rc = PQresultStatus(res) == PGRES_COMMAND_OK
+                 ? 0
+                 : pgh_conn_error(err, a->conn, res, "preparing the position update");
+    PQclear(res);
+    return rc;
+}
+
+static const pgh_sink_ops APPLY_OPS = {"postgres", sink_write, sink_flush, sink_free};
+
+int pgh_apply_open(pgh_sink **out, const pgh_apply_opts *opts, pgh_error *err)
+{
+    *out = NULL;
+    apply_sink *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    a->base.ops = &APPLY_OPS;
+    a->opts = *opts;
+    pgh_buf_init(&a->sql, 0);
+    pgh_apply__params_init(&a->params);
+    a->stats = calloc((size_t)(opts->ntables ? opts->ntables : 1), sizeof(*a->stats));
+    int rc = a->stats ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = pgh_conn_open(&a->conn, opts->conninfo, PGH_CONN_SQL, "destination",
+                           opts->app_name, err);
+    if (rc == 0 && opts->replica_role)
+        rc = pgh_conn_exec(a->conn, "SET session_replication_role = replica", err);
+    if (rc == 0 && opts->state_schema) {
+        a->state_sql = pgh_state_update_sql(a->conn, opts->state_schema);
+        rc = a->state_sql ? lock_slot(a, err) : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        if (rc == 0)
+            rc = prepare_state(a, err);
+    }
+    if (rc == 0)
+        rc = pgh_apply__pipe_init(&a->pipe, a->conn, on_result, a, err);
+    if (rc == 0)
+        rc = pgh_apply__ddl_init(&a->ddl, a->conn, opts, &a->stats, err);
+    if (rc != 0) {
+        sink_free(&a->base);
+        return rc;
+    }
+    *out = &a->base;
+    return 0;
+}
+
+const pgh_apply_stats *pgh_apply_table_stats(const pgh_sink *sink, int i)
+{
+    const apply_sink *a = (const apply_sink *)sink;
+    if (sink == NULL || sink->ops != &APPLY_OPS || i < 0 || i >= a->opts.ntables)
+        return NULL;
+    return &a->stats[i];
+}
+
+void pgh_apply_set_mode(pgh_sink *sink, pgh_apply_mode mode)
+{
+    if (sink && sink->ops == &APPLY_OPS)
+        ((apply_sink *)sink)->opts.mode = mode;
+}
+
+int pgh_apply_take_missing(pgh_apply_missing **out, int *count, pgh_sink *sink, pgh_error *err)
+{
+    *out = NULL;
+    *count = 0;
+    if (sink == NULL || sink->ops != &APPLY_OPS)
+        return pgh_error_set(err, PGH_ECONFIG, "not a PostgreSQL destination");
+    apply_sink *a = (apply_sink *)sink;
+    *out = a->missing.rows;
+    *count = a->missing.n;
+    memset(&a->missing, 0, sizeof(a->missing));
+    return 0;
+}

@@ -1,0 +1,164 @@
+/*
+ * Private to the PostgreSQL apply: the per-relation mapping and statement building.
+ */
+#ifndef PGH_APPLY_INTERNAL_H
+#define PGH_APPLY_INTERNAL_H
+
+#include <libpq-fe.h>
+
+#include "dest/postgres/apply.h"
+#include "util/buf.h"
+#include "pg/catalog.h"
+#include "pghost/change.h"
+
+typedef struct apply_stmt {
+    char *sql;     /* owned: the statement text, the cache key */
+    char name[24]; /* prepared statement name */
+    int nparams;
+} apply_stmt;
+
+/* A source relation as announced by a Relation message, mapped onto a destination table. */
+typedef struct apply_rel {
+    uint32_t oid;          /* source relation OID */
+    int map;               /* index in the table mapping; -1 when not replicated */
+    pgh_table_info *dst;   /* owned; NULL when not replicated */
+    int ncols;             /* relation columns */
+    char **col_ident;      /* owned: quoted destination column name per relation column */
+    int nkeys;
+    int *key_att;          /* owned: relation column of each destination key column */
+    apply_stmt *stmts;     /* owned: prepared statements of this relation */
+    int nstmts;
+    int stmt_cap;
+} apply_rel;
+
+/* Text parameters gathered from tuples; values are NUL-terminated copies. */
+typedef struct apply_params {
+    pgh_buf data;        /* owned: the values, each followed by NUL */
+    size_t *offsets;     /* owned */
+    bool *nulls;         /* owned */
+    const char **values; /* owned: pointers into data, built by apply_params_finish */
+    int n;
+    int cap;
+} apply_params;
+
+void pgh_apply__params_init(apply_params *p);
+void pgh_apply__params_dispose(apply_params *p);
+void pgh_apply__params_reset(apply_params *p);
+/* Add a value (NULL for SQL NULL); returns its $number, or 0 when out of memory. */
+int pgh_apply__params_add(apply_params *p, const pgh_value *v);
+/* Build the pointer array; NULL when out of memory. Valid until the next add or reset. */
+const char *const *pgh_apply__params_finish(apply_params *p);
+
+/* DDL messages (ddl.c, docs/ddl.md): the prefix the source's event trigger writes with. */
+#define PGH_DDL_PREFIX "pghost.ddl"
+
+/* The table mapping of a running apply: the configured tables (same indexes), then what DDL
+ * messages did to it: renamed entries, tables created while following (appended), dropped
+ * tables (source names NULL). Saved to <state_schema>.ddl_tables in the transaction of the DDL
+ * and loaded at open, so that a restart maps names as the stream left them. */
+typedef struct apply_ddl {
+    pgh_table_map *tables;         /* owned: ntables entries */
+    int ntables;
+    const pgh_table_map *origin;   /* borrowed: the configured tables (opts.tables) */
+    int ncfg;
+    pgh_apply_stats **stats;       /* borrowed: the sink's per-table counters, grown with
+                                      tables */
+    const char *slot;              /* borrowed: opts.slot; messages of other slots are skipped */
+    const char *state_schema;      /* borrowed; NULL: the mapping is not saved */
+    pgh_schema_drift drift;        /* Relation messages that differ from the destination */
+} apply_ddl;
+
+int pgh_apply__ddl_init(apply_ddl *d, PGconn *conn, const pgh_apply_opts *o,
+                        pgh_apply_stats **stats, pgh_error *err);
+void pgh_apply__ddl_dispose(apply_ddl *d);
+/* A transactional message with prefix PGH_DDL_PREFIX. */
+bool pgh_apply__ddl_is_message(const pgh_change *c);
+/* Apply the message's operations on conn, in the open destination transaction; a message for
+ * another slot or an unmapped table does nothing. */
+int pgh_apply__ddl_apply(apply_ddl *d, PGconn *conn, const pgh_change *c, pgh_error *err);
+
+/* Build the mapping of a relation; *out NULL (with no error) when it is not replicated. When
+ * its columns differ from the destination table's, stop (PGH_ESINK, naming every difference)
+ * or, with schema_drift add_columns, add the columns the destination lacks first. */
+int pgh_apply__rel_build(apply_rel **out, PGconn *conn, const pgh_relation *rel,
+                         const apply_ddl *ddl, pgh_error *err);
+void pgh_apply__rel_free(apply_rel *r);
+
+/* Find or prepare the statement with this text on conn. */
+int pgh_apply__stmt(const apply_stmt **out, apply_rel *r, PGconn *conn, const char *sql,
+                    int nparams, int *name_counter, pgh_error *err);
+
+/*
+ * The destination connection in pipeline mode (pipe.c): statements go out without waiting for
+ * their results, which come back in order through a callback. Bounded: at most about a
+ * thousand statements are in flight. Any synchronous use of the connection (PQexec, PQprepare,
+ * catalog queries) must come after pgh_apply__pipe_leave. After a failure the pipe refuses
+ * further work: the caller drops the connection (its open transaction rolls back).
+ */
+typedef enum pipe_op_kind {
+    PIPE_OP_PLAIN = 0, /* BEGIN, TRUNCATE: success is all that counts */
+    PIPE_OP_INSERT,
+    PIPE_OP_UPDATE,
+    PIPE_OP_DELETE,
+    PIPE_OP_STATE,  /* the position row's UPDATE: must hit one row */
+    PIPE_OP_COMMIT, /* must answer COMMIT; lsn is the end LSN it makes durable */
+    PIPE_OP_SYNC,   /* internal */
+} pipe_op_kind;
+
+/* What a statement in flight was, to judge its result and name it in errors. */
+typedef struct pipe_op {
+    pipe_op_kind kind;
+    bool strict;       /* sent in PGH_APPLY_STRICT mode: no row found is divergence */
+    apply_rel *rel;    /* borrowed; relations are replaced only after pgh_apply__pipe_leave */
+    pgh_lsn lsn;       /* the change's LSN (the commit's end LSN for PIPE_OP_COMMIT) */
+    const char *what;  /* borrowed, static: error prefix; NULL for "applying a change" */
+} pipe_op;
+
+/* Called with each statement's affected-row count, in order; non-zero fails the pipe. */
+typedef int (*pipe_result_fn)(void *payload, const pipe_op *op, uint64_t rows, pgh_error *err);
+
+typedef struct apply_pipe {
+    PGconn *conn;            /* borrowed */
+    pipe_op *ops;            /* owned: ring of statements (and Syncs) awaiting results */
+    int cap;
+    int head;
+    int n;
+    int since_sync;          /* statements sent since the last Sync */
+    size_t bytes_since_sync; /* their parameter bytes */
+    int syncs;               /* Syncs sent and not yet answered */
+    bool on;                 /* the connection is in pipeline mode */
+    bool failed;
+    pipe_result_fn done;
+    void *payload;           /* borrowed: for done */
+} apply_pipe;
+
+int pgh_apply__pipe_init(apply_pipe *p, PGconn *conn, pipe_result_fn done, void *payload,
+                         pgh_error *err);
+void pgh_apply__pipe_dispose(apply_pipe *p);
+/* Queue a prepared statement (bytes: its parameter size, for the in-flight cap). */
+int pgh_apply__pipe_send(apply_pipe *p, const pipe_op *op, const char *stmt_name, int nparams,
+                         const char *const *values, size_t bytes, pgh_error *err);
+/* Queue a statement without parameters. */
+int pgh_apply__pipe_send_sql(apply_pipe *p, const pipe_op *op, const char *sql, pgh_error *err);
+/* Wait for the results of everything sent (the connection stays in pipeline mode). */
+int pgh_apply__pipe_wait(apply_pipe *p, pgh_error *err);
+/* Wait, then leave pipeline mode so the connection can be used synchronously. */
+int pgh_apply__pipe_leave(apply_pipe *p, pgh_error *err);
+
+/* Keys of rows the catch-up could not complete (see pghost/apply.h). Small: it holds only rows
+ * whose key moved while the copy ran past both keys. */
+typedef struct missing_set {
+    pgh_apply_missing *rows; /* owned */
+    int n;
+    int cap;
+} missing_set;
+
+/* Record the key of tup (values at r->key_att) for table r->map, unless already there. */
+int pgh_apply__missing_add(missing_set *m, const apply_rel *r, const pgh_tuple *tup);
+/* Forget the key of tup, if recorded. */
+void pgh_apply__missing_remove(missing_set *m, const apply_rel *r, const pgh_tuple *tup);
+/* Forget every key of a table (after TRUNCATE). */
+void pgh_apply__missing_remove_table(missing_set *m, int table);
+void pgh_apply__missing_dispose(missing_set *m);
+
+#endif

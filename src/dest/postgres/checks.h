@@ -1,0 +1,22 @@
+/*
+ * The PostgreSQL destination's tables before a sync: checked against the source, and emptied
+ * on request (--truncate-destination).
+ */
+#ifndef PGH_DEST_POSTGRES_CHECKS_H
+#define PGH_DEST_POSTGRES_CHECKS_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "pg/catalog.h"
+#include "pghost/error.h"
+
+/* The destination table has the copied columns of src with the same types and a primary key,
+ * and is empty unless may_hold_rows. PGH_EPRECOND naming every difference otherwise. */
+int pgh_postgres_check_table(const pgh_table_info *src, const pgh_table_info *dst, PGconn *conn,
+                             bool may_hold_rows, pgh_error *err);
+
+/* TRUNCATE each of the n tables. */
+int pgh_postgres_truncate(PGconn *dst, pgh_table_info *const *tables, int n, pgh_error *err);
+
+#endif

@@ -1,0 +1,203 @@
+/*
+ * The destination connection in libpq pipeline mode: see apply_internal.h.
+ *
+ * Statements are sent without waiting; a Sync goes out every PIPE_SYNC_EVERY statements (or
+ * PIPE_SYNC_BYTES of parameters), and once more than PIPE_MAX_SYNCS Syncs are unanswered the
+ * results up to the oldest one are read. So at most about PIPE_SYNC_EVERY * (PIPE_MAX_SYNCS + 1)
+ * statements are in flight, the queue of what they were is a fixed ring, and libpq's buffers
+ * stay small whatever the size of the source transaction.
+ *
+ * Result stream per statement: its result (COMMAND_OK or TUPLES_OK), then NULL. After an error
+ * the server skips everything up to the next Sync (PIPELINE_ABORTED); a Sync answers
+ * PIPELINE_SYNC with no NULL after it. A Sync inside BEGIN ... COMMIT does not end the
+ * transaction.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply_internal.h"
+#include "pg/conn.h"
+
+#define PIPE_SYNC_EVERY 256
+#define PIPE_SYNC_BYTES (256 * 1024)
+#define PIPE_MAX_SYNCS 3
+#define PIPE_RING (PIPE_SYNC_EVERY * (PIPE_MAX_SYNCS + 2) + PIPE_MAX_SYNCS + 2)
+
+int pgh_apply__pipe_init(apply_pipe *p, PGconn *conn, pipe_result_fn done, void *payload,
+                         pgh_error *err)
+{
+    memset(p, 0, sizeof(*p));
+    p->conn = conn;
+    p->done = done;
+    p->payload = payload;
+    p->ops = calloc(PIPE_RING, sizeof(*p->ops));
+    p->cap = PIPE_RING;
+    return p->ops ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+}
+
+void pgh_apply__pipe_dispose(apply_pipe *p)
+{
+    free(p->ops);
+    memset(p, 0, sizeof(*p));
+}
+
+static void push(apply_pipe *p, const pipe_op *op)
+{
+    p->ops[(p->head + p->n) % p->cap] = *op;
+    p->n++;
+}
+
+static int failed(apply_pipe *p, int rc)
+{
+    p->failed = true;
+    return rc;
+}
+
+static int send_sync(apply_pipe *p, pgh_error *err)
+{
+    if (PQpipelineSync(p->conn) != 1)
+        return failed(p, pgh_conn_error(err, p->conn, NULL, "sending to the destination"));
+    pipe_op sync = {.kind = PIPE_OP_SYNC};
+    push(p, &sync);
+    p->syncs++;
+    p->since_sync = 0;
+    p->bytes_since_sync = 0;
+    return 0;
+}
+
+/* The error of a failed statement, named by its relation and change. */
+static int op_error(apply_pipe *p, const pipe_op *op, const PGresult *res, pgh_error *err)
+{
+    int rc = pgh_conn_error(err, p->conn, res, op->what ? op->what : "applying a change");
+    if (op->rel != NULL && op->rel->dst != NULL)
+        pgh_error_prefix(err, "%s.%s", op->rel->dst->schema, op->rel->dst->name);
+    if (op->lsn)
+        err->lsn = op->lsn;
+    return failed(p, rc);
+}
+
+/* Read the result of the oldest statement (and the NULL after it) and hand it over. */
+static int read_op(apply_pipe *p, const pipe_op *op, pgh_error *err)
+{
+    PGresult *res = PQgetResult(p->conn);
+    ExecStatusType st = PQresultStatus(res);
+    if (res == NULL || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)) {
+        int rc = op_error(p, op, res, err);
+        PQclear(res);
+        return rc;
+    }
+    int rc = 0;
+    if (op->kind == PIPE_OP_COMMIT && strcmp(PQcmdStatus(res), "COMMIT") != 0)
+        rc = failed(p, pgh_error_set(err, PGH_ESINK, "the destination rolled back a transaction "
+                                                     "instead of committing it"));
+    uint64_t rows = strtoull(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    res = PQgetResult(p->conn);
+    if (res != NULL) {
+        PQclear(res);
+        return failed(p, pgh_error_set(err, PGH_EPROTO, "unexpected extra result from the "
+                                                        "destination"));
+    }
+    if (rc == 0 && p->done)
+        rc = p->done(p->payload, op, rows, err);
+    return rc != 0 ? failed(p, rc) : 0;
+}
+
+/* Read results up to and including the oldest Sync. */
+static int read_to_sync(apply_pipe *p, pgh_error *err)
+{
+    while (p->n > 0) {
+        pipe_op op = p->ops[p->head];
+        p->head = (p->head + 1) % p->cap;
+        p->n--;
+        if (op.kind != PIPE_OP_SYNC) {
+            int rc = read_op(p, &op, err);
+            if (rc != 0)
+                return rc;
+            continue;
+        }
+        PGresult *res = PQgetResult(p->conn);
+        ExecStatusType st = PQresultStatus(res);
+        PQclear(res);
+        p->syncs--;
+        if (st != PGRES_PIPELINE_SYNC)
+            return failed(p, pgh_conn_error(err, p->conn, NULL, "reading from the destination"));
+        return 0;
+    }
+    return 0;
+}
+
+static int enter(apply_pipe *p, pgh_error *err)
+{
+    if (p->failed)
+        return pgh_error_set(err, PGH_ESINK, "the destination apply failed earlier");
+    if (p->on)
+        return 0;
+    if (PQenterPipelineMode(p->conn) != 1)
+        return failed(p, pgh_conn_error(err, p->conn, NULL, "entering pipeline mode"));
+    p->on = true;
+    return 0;
+}
+
+/* After a send: a Sync when enough went out, and read back while too many are unanswered. */
+static int after_send(apply_pipe *p, size_t bytes, pgh_error *err)
+{
+    p->since_sync++;
+    p->bytes_since_sync += bytes;
+    int rc = 0;
+    if (p->since_sync >= PIPE_SYNC_EVERY || p->bytes_since_sync >= PIPE_SYNC_BYTES)
+        rc = send_sync(p, err);
+    while (rc == 0 && p->syncs > PIPE_MAX_SYNCS)
+        rc = read_to_sync(p, err);
+    return rc;
+}
+
+int pgh_apply__pipe_send(apply_pipe *p, const pipe_op *op, const char *stmt_name, int nparams,
+                         const char *const *values, size_t bytes, pgh_error *err)
+{
+    int rc = enter(p, err);
+    if (rc != 0)
+        return rc;
+    if (p->n + 2 > p->cap) /* cannot happen with the limits above */
+        return failed(p, pgh_error_set(err, PGH_ESINK, "apply pipeline queue full"));
+    if (PQsendQueryPrepared(p->conn, stmt_name, nparams, values, NULL, NULL, 0) != 1)
+        return op_error(p, op, NULL, err);
+    push(p, op);
+    return after_send(p, bytes, err);
+}
+
+int pgh_apply__pipe_send_sql(apply_pipe *p, const pipe_op *op, const char *sql, pgh_error *err)
+{
+    int rc = enter(p, err);
+    if (rc != 0)
+        return rc;
+    if (p->n + 2 > p->cap)
+        return failed(p, pgh_error_set(err, PGH_ESINK, "apply pipeline queue full"));
+    if (PQsendQueryParams(p->conn, sql, 0, NULL, NULL, NULL, NULL, 0) != 1)
+        return op_error(p, op, NULL, err);
+    push(p, op);
+    return after_send(p, strlen(sql), err);
+}
+
+int pgh_apply__pipe_wait(apply_pipe *p, pgh_error *err)
+{
+    if (p->failed)
+        return pgh_error_set(err, PGH_ESINK, "the destination apply failed earlier");
+    int rc = 0;
+    if (p->on && p->since_sync > 0)
+        rc = send_sync(p, err);
+    while (rc == 0 && p->n > 0)
+        rc = read_to_sync(p, err);
+    return rc;
+}
+
+int pgh_apply__pipe_leave(apply_pipe *p, pgh_error *err)
+{
+    int rc = pgh_apply__pipe_wait(p, err);
+    if (rc != 0 || !p->on)
+        return rc;
+    if (PQexitPipelineMode(p->conn) != 1)
+        return failed(p, pgh_conn_error(err, p->conn, NULL, "leaving pipeline mode"));
+    p->on = false;
+    return 0;
+}

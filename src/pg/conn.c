@@ -1,0 +1,232 @@
+/* Connections: see include/pghost/conn.h. */
+#include "pg/conn.h"
+#include "pg/sqlstate.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+
+/* Session settings that make the text form of every value read back exactly. */
+/* client_encoding=UTF8 on both sides: each server converts to and from its own encoding, so
+ * text survives different database encodings, and a character the destination cannot hold is
+ * an error rather than mojibake. */
+/* client_min_messages=warning: NOTICEs such as "already exists, skipping" from pghost's own
+ * idempotent statements are noise on the operator's terminal; warnings and errors still come. */
+static const char SESSION_OPTIONS[] = "-c DateStyle=ISO -c IntervalStyle=postgres "
+                                      "-c extra_float_digits=3 -c bytea_output=hex "
+                                      "-c lc_monetary=C -c client_encoding=UTF8 "
+                                      "-c client_min_messages=warning";
+
+/* Append key=value in libpq's syntax: values with spaces, quotes or backslashes are quoted. */
+static void put_conninfo_pair(pgh_buf *b, const char *key, const char *val)
+{
+    pgh_buf_printf(b, "%s=", key);
+    if (val[0] != '\0' && strpbrk(val, " \t\n'\\") == NULL) {
+        pgh_buf_puts(b, val);
+        return;
+    }
+    pgh_buf_putc(b, '\'');
+    for (const char *p = val; *p; p++) {
+        if (*p == '\'' || *p == '\\')
+            pgh_buf_putc(b, '\\');
+        pgh_buf_putc(b, *p);
+    }
+    pgh_buf_putc(b, '\'');
+}
+
+char *pgh_conninfo_mask(const char *conninfo)
+{
+    char *errmsg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", &errmsg);
+    if (opts == NULL) {
+        PQfreemem(errmsg);
+        return strdup("(unparseable connection string)");
+    }
+    pgh_buf b;
+    pgh_buf_init(&b, 0);
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (o->val == NULL || o->val[0] == '\0')
+            continue;
+        if (b.len)
+            pgh_buf_putc(&b, ' ');
+        bool secret = strcmp(o->keyword, "password") == 0 || strcmp(o->keyword, "sslpassword") == 0;
+        put_conninfo_pair(&b, o->keyword, secret ? "********" : o->val);
+    }
+    PQconninfoFree(opts);
+    return pgh_buf_take(&b);
+}
+
+/* Build keyword/value arrays from the parsed string plus pghost's settings. The arrays borrow
+ * from opts and options_buf. */
+static int build_params(PQconninfoOption *opts, pgh_conn_kind kind, const char *app_name,
+                        pgh_buf *options_buf, const char **keys, const char **vals, int max)
+{
+    int n = 0;
+    bool has_app = false;
+    pgh_buf_puts(options_buf, SESSION_OPTIONS);
+    for (PQconninfoOption *o = opts; o->keyword && n < max - 4; o++) {
+        if (o->val == NULL)
+            continue;
+        if (strcmp(o->keyword, "options") == 0) {
+            pgh_buf_putc(options_buf, ' ');
+            pgh_buf_puts(options_buf, o->val);
+            continue;
+        }
+        if (strcmp(o->keyword, "replication") == 0)
+            continue; /* decided by kind */
+        if (strcmp(o->keyword, "application_name") == 0)
+            has_app = true;
+        keys[n] = o->keyword;
+        vals[n++] = o->val;
+    }
+    keys[n] = "options";
+    vals[n++] = pgh_buf_str(options_buf);
+    if (!has_app && app_name) {
+        keys[n] = "application_name";
+        vals[n++] = app_name;
+    }
+    if (kind == PGH_CONN_REPLICATION) {
+        keys[n] = "replication";
+        vals[n++] = "database";
+    }
+    keys[n] = NULL;
+    vals[n] = NULL;
+    return pgh_buf_failed(options_buf) ? PGH_ENOMEM : 0;
+}
+
+static void set_connect_error(pgh_error *err, PGconn *conn, const char *role, const char *conninfo)
+{
+    char *masked = pgh_conninfo_mask(conninfo);
+    char msg[512];
+    snprintf(msg, sizeof(msg), "%s", conn ? PQerrorMessage(conn) : "out of memory");
+    /* libpq messages end with a newline and may span lines; keep one line. */
+    for (char *p = msg; *p; p++)
+        if (*p == '\n' || *p == '\t')
+            *p = (p[1] == '\0') ? '\0' : ' ';
+    pgh_error_set(err, PGH_ECONN, "cannot connect to the %s server (%s): %s", role,
+                  masked ? masked : "?", msg);
+    free(masked);
+}
+
+int pgh_conn_open(PGconn **out, const char *conninfo, pgh_conn_kind kind, const char *role,
+                  const char *app_name, pgh_error *err)
+{
+    *out = NULL;
+    char *errmsg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &errmsg);
+    if (opts == NULL) {
+        int rc = pgh_error_set(err, PGH_ECONFIG, "%s connection string is not valid: %s", role,
+                               errmsg ? errmsg : "out of memory");
+        PQfreemem(errmsg);
+        /* libpq's message ends with a newline */
+        size_t l = strlen(err->message);
+        if (l && err->message[l - 1] == '\n')
+            err->message[l - 1] = '\0';
+        return rc;
+    }
+    const char *keys[64];
+    const char *vals[64];
+    pgh_buf options;
+    pgh_buf_init(&options, 4096);
+    int rc = build_params(opts, kind, app_name, &options, keys, vals, 64);
+    if (rc != 0) {
+        pgh_error_set(err, rc, "out of memory building the %s connection", role);
+        goto done;
+    }
+    PGconn *conn = PQconnectdbParams(keys, vals, 0);
+    if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+        set_connect_error(err, conn, role, conninfo);
+        PQfinish(conn);
+        rc = PGH_ECONN;
+        goto done;
+    }
+    *out = conn;
+done:
+    pgh_buf_dispose(&options);
+    PQconninfoFree(opts);
+    return rc;
+}
+
+int pgh_conn_error(pgh_error *err, PGconn *conn, const PGresult *res, const char *what)
+{
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    int code = PGH_ESQL;
+    /* The connection is gone, or the server is ending it (shutdown, terminate_backend). */
+    if (conn == NULL || PQstatus(conn) != CONNECTION_OK ||
+        pgh_pg_sqlstate_class(state) == PGH_SQLSTATE_CONNECTION)
+        code = PGH_ECONN;
+    if (msg == NULL)
+        msg = conn ? PQerrorMessage(conn) : "no connection";
+    char line[512];
+    snprintf(line, sizeof(line), "%s", msg);
+    line[strcspn(line, "\n")] = '\0';
+    if (err && err->code == 0) {
+        pgh_error_set(err, code, "%s: %s", what, line);
+        if (state)
+            snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
+    }
+    return code;
+}
+
+int pgh_conn_exec(PGconn *conn, const char *sql, pgh_error *err)
+{
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, conn, sql, 0, NULL, err);
+    PQclear(res);
+    return rc;
+}
+
+int pgh_conn_query(PGresult **out, PGconn *conn, const char *sql, int nparams,
+                   const char *const *params, pgh_error *err)
+{
+    *out = NULL;
+    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        int rc = pgh_conn_error(err, conn, res, "query failed");
+        PQclear(res);
+        return rc;
+    }
+    *out = res;
+    return 0;
+}
+
+char *pgh_conn_ident(PGconn *conn, const char *name)
+{
+    char *q = PQescapeIdentifier(conn, name, strlen(name));
+    if (q == NULL)
+        return NULL;
+    char *copy = strdup(q);
+    PQfreemem(q);
+    return copy;
+}
+
+char *pgh_conn_qualified(PGconn *conn, const char *schema, const char *name)
+{
+    char *s = pgh_conn_ident(conn, schema);
+    char *n = pgh_conn_ident(conn, name);
+    char *out = NULL;
+    if (s && n) {
+        size_t len = strlen(s) + strlen(n) + 2;
+        out = malloc(len);
+        if (out)
+            snprintf(out, len, "%s.%s", s, n);
+    }
+    free(s);
+    free(n);
+    return out;
+}
+
+char *pgh_conn_literal(PGconn *conn, const char *value, size_t len)
+{
+    char *q = PQescapeLiteral(conn, value, len);
+    if (q == NULL)
+        return NULL;
+    char *copy = strdup(q);
+    PQfreemem(q);
+    return copy;
+}

@@ -1,0 +1,28 @@
+/*
+ * Logical replication slots over an ordinary connection: create, look up, drop, advance.
+ * Thread-safe per connection.
+ */
+#ifndef PGH_PG_SLOT_H
+#define PGH_PG_SLOT_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "pghost/error.h"
+#include "pghost/lsn.h"
+
+/* Create a logical slot with pgoutput (SQL: pg_create_logical_replication_slot) over an
+ * ordinary connection. *out_lsn is the slot's consistent point: every transaction committing
+ * after it will be in the stream. Waits for transactions running on the source to finish. */
+int pgh_slot_create(pgh_lsn *out_lsn, PGconn *conn, const char *slot, pgh_error *err);
+
+/* Does a replication slot of this name exist? */
+int pgh_slot_exists(bool *out, PGconn *conn, const char *slot, pgh_error *err);
+
+/* Drop a slot; a missing slot is not an error when missing_ok. */
+int pgh_slot_drop(PGconn *conn, const char *slot, bool missing_ok, pgh_error *err);
+
+/* Move the slot's confirmed position to lsn (the slot must not be in use). */
+int pgh_slot_advance(PGconn *conn, const char *slot, pgh_lsn lsn, pgh_error *err);
+
+#endif

@@ -1,0 +1,241 @@
+/*
+ * One table's CREATE TABLE, from the source's catalogs: columns with their types (created
+ * first), collations, defaults, NOT NULL, identity and generated columns, the primary key,
+ * PARTITION BY and, for a partition, PARTITION OF ... FOR VALUES. Sequences that the defaults
+ * call are created before the table (same schema and name as on the source) and, when a column
+ * of the table owns one on the source, owned by that column on the destination too.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg/conn.h"
+#include "schema/internal.h"
+
+static const char TABLE_SQL[] =
+    "SELECT c.relkind, pg_catalog.pg_get_partkeydef(c.oid), "
+    "  pg_catalog.pg_get_expr(c.relpartbound, c.oid), "
+    "  pg_catalog.array_to_string(c.reloptions, ', '), "
+    "  (SELECT k.conname FROM pg_catalog.pg_constraint k "
+    "    WHERE k.conrelid = c.oid AND k.contype = 'p' AND k.conparentid = 0), "
+    "  (SELECT pg_catalog.pg_get_constraintdef(k.oid) FROM pg_catalog.pg_constraint k "
+    "    WHERE k.conrelid = c.oid AND k.contype = 'p' AND k.conparentid = 0) "
+    "FROM pg_catalog.pg_class c WHERE c.oid = $1";
+
+enum { R_KIND, R_PARTKEY, R_BOUND, R_OPTIONS, R_PKNAME, R_PKDEF };
+
+static const char COLUMNS_SQL[] =
+    "SELECT a.attname, a.atttypid, pg_catalog.format_type(a.atttypid, a.atttypmod), "
+    "  a.attnotnull, a.attidentity, a.attgenerated, pg_catalog.pg_get_expr(d.adbin, d.adrelid), "
+    "  CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation THEN cn.nspname END, "
+    "  co.collname, "
+    "  s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle, sc.relname "
+    "FROM pg_catalog.pg_attribute a "
+    "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+    "LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+    "LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation "
+    "LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace "
+    "LEFT JOIN pg_catalog.pg_depend dep ON a.attidentity <> '' "
+    "  AND dep.classid = 'pg_catalog.pg_class'::regclass AND dep.refobjid = a.attrelid "
+    "  AND dep.refobjsubid = a.attnum AND dep.deptype = 'i' "
+    "LEFT JOIN pg_catalog.pg_sequence s ON s.seqrelid = dep.objid "
+    "LEFT JOIN pg_catalog.pg_class sc ON sc.oid = s.seqrelid "
+    "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
+
+enum { C_NAME, C_TYPE, C_TYPEFMT, C_NOTNULL, C_IDENTITY, C_GENERATED, C_DEFAULT, C_COLLNSP,
+       C_COLLNAME, C_START, C_INCR, C_MIN, C_MAX, C_CACHE, C_CYCLE, C_SEQNAME };
+
+/* Sequences the table's defaults call, with the column owning each (NULL when not owned by a
+ * column of this table). */
+static const char SEQUENCES_SQL[] =
+    "SELECT DISTINCT n.nspname, s.relname, pg_catalog.format_type(q.seqtypid, NULL), "
+    "  q.seqstart, q.seqincrement, q.seqmin, q.seqmax, q.seqcache, q.seqcycle, "
+    "  (SELECT a.attname FROM pg_catalog.pg_depend o JOIN pg_catalog.pg_attribute a "
+    "     ON a.attrelid = o.refobjid AND a.attnum = o.refobjsubid "
+    "    WHERE o.classid = 'pg_catalog.pg_class'::regclass AND o.objid = s.oid "
+    "      AND o.deptype = 'a' AND o.refobjid = $1) "
+    "FROM pg_catalog.pg_attrdef ad "
+    "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_attrdef'::regclass "
+    "  AND d.objid = ad.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass "
+    "JOIN pg_catalog.pg_class s ON s.oid = d.refobjid AND s.relkind = 'S' "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = s.relnamespace "
+    "JOIN pg_catalog.pg_sequence q ON q.seqrelid = s.oid "
+    "WHERE ad.adrelid = $1 ORDER BY 1, 2";
+
+
+static void sequence_options(pgh_buf *b, PGresult *r, int row, int first)
+{
+    pgh_buf_printf(b, " START WITH %s INCREMENT BY %s MINVALUE %s MAXVALUE %s CACHE %s %s",
+                   PQgetvalue(r, row, first), PQgetvalue(r, row, first + 1),
+                   PQgetvalue(r, row, first + 2), PQgetvalue(r, row, first + 3),
+                   PQgetvalue(r, row, first + 4),
+                   PQgetvalue(r, row, first + 5)[0] == 't' ? "CYCLE" : "NO CYCLE");
+}
+
+/* Create the sequences the defaults call (before the table); owned ones get an OWNED BY
+ * statement in *owned (run after the table). */
+static int create_sequences(schema_jobs *owned, schema_ctx *c, const char *oid, const char *dst_q,
+                            pgh_error *err)
+{
+    PGresult *r = NULL;
+    const char *params[1] = {oid};
+    int rc = pgh_conn_query(&r, c->src, SEQUENCES_SQL, 1, params, err);
+    for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+        char *q = pgh_conn_qualified(c->dst, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+        char *col = PQgetisnull(r, i, 9) ? NULL : pgh_conn_ident(c->dst, PQgetvalue(r, i, 9));
+        if (q == NULL || (col == NULL && !PQgetisnull(r, i, 9)))
+            rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        if (rc == 0)
+            rc = pgh_schema__ensure_schema(c->dst, PQgetvalue(r, i, 0), err);
+        if (rc == 0) {
+            pgh_buf b;
+            pgh_buf_init(&b, 0);
+            pgh_buf_printf(&b, "CREATE SEQUENCE IF NOT EXISTS %s AS %s", q, PQgetvalue(r, i, 2));
+            sequence_options(&b, r, i, 3);
+            rc = pgh_conn_exec(c->dst, pgh_buf_str(&b), err);
+            pgh_buf_dispose(&b);
+        }
+        if (rc == 0 && col) {
+            pgh_buf b;
+            pgh_buf_init(&b, 0);
+            pgh_buf_printf(&b, "ALTER SEQUENCE %s OWNED BY %s.%s", q, dst_q, col);
+            char *stmt = pgh_buf_take(&b);
+            rc = stmt ? pgh_schema__job_add(owned, stmt, PQgetvalue(r, i, 1), err)
+                      : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        }
+        free(q);
+        free(col);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static void identity_clause(pgh_buf *b, schema_ctx *c, PGresult *r, int i, const char *dst_schema)
+{
+    pgh_buf_printf(b, " GENERATED %s AS IDENTITY (",
+                   PQgetvalue(r, i, C_IDENTITY)[0] == 'a' ? "ALWAYS" : "BY DEFAULT");
+    if (!PQgetisnull(r, i, C_SEQNAME)) {
+        char *q = pgh_conn_qualified(c->dst, dst_schema, PQgetvalue(r, i, C_SEQNAME));
+        pgh_buf_printf(b, "SEQUENCE NAME %s", q ? q : "");
+        if (q == NULL)
+            b->failed = true;
+        free(q);
+        sequence_options(b, r, i, C_START);
+    }
+    pgh_buf_putc(b, ')');
+}
+
+/* One column definition; partitions take their columns from the parent. */
+static int column_def(pgh_buf *b, schema_ctx *c, PGresult *r, int i, const char *dst_schema,
+                      pgh_error *err)
+{
+    char *name = pgh_conn_ident(c->dst, PQgetvalue(r, i, C_NAME));
+    if (name == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    pgh_buf_printf(b, "%s %s", name, PQgetvalue(r, i, C_TYPEFMT));
+    free(name);
+    if (!PQgetisnull(r, i, C_COLLNSP)) {
+        char *coll = pgh_conn_qualified(c->dst, PQgetvalue(r, i, C_COLLNSP),
+                                        PQgetvalue(r, i, C_COLLNAME));
+        pgh_buf_printf(b, " COLLATE %s", coll ? coll : "");
+        if (coll == NULL)
+            b->failed = true;
+        free(coll);
+    }
+    if (PQgetvalue(r, i, C_GENERATED)[0] == 's')
+        pgh_buf_printf(b, " GENERATED ALWAYS AS (%s) STORED", PQgetvalue(r, i, C_DEFAULT));
+    else if (PQgetvalue(r, i, C_IDENTITY)[0] != '\0')
+        identity_clause(b, c, r, i, dst_schema);
+    else if (!PQgetisnull(r, i, C_DEFAULT))
+        pgh_buf_printf(b, " DEFAULT %s", PQgetvalue(r, i, C_DEFAULT));
+    if (PQgetvalue(r, i, C_NOTNULL)[0] == 't')
+        pgh_buf_puts(b, " NOT NULL");
+    return 0;
+}
+
+/* "(col, ..., CONSTRAINT pk PRIMARY KEY (...))" for a table, "(CONSTRAINT ...)" or "" for a
+ * partition. */
+static int element_list(pgh_buf *b, schema_ctx *c, PGresult *t, PGresult *cols,
+                        const char *dst_schema, bool partition, pgh_error *err)
+{
+    int n = 0;
+    int rc = 0;
+    pgh_buf_puts(b, partition ? "" : " (");
+    for (int i = 0; rc == 0 && !partition && i < PQntuples(cols); i++) {
+        rc = pgh_schema__ensure_type(c, (uint32_t)strtoul(PQgetvalue(cols, i, C_TYPE), NULL, 10),
+                                     err);
+        pgh_buf_puts(b, n++ ? ", " : "");
+        if (rc == 0)
+            rc = column_def(b, c, cols, i, dst_schema, err);
+    }
+    if (rc == 0 && !PQgetisnull(t, 0, R_PKNAME)) {
+        char *pk = pgh_conn_ident(c->dst, PQgetvalue(t, 0, R_PKNAME));
+        pgh_buf_printf(b, "%sCONSTRAINT %s %s", n++ ? ", " : (partition ? " (" : ""),
+                       pk ? pk : "", PQgetvalue(t, 0, R_PKDEF));
+        if (pk == NULL)
+            rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        free(pk);
+    }
+    if (n > 0 || !partition)
+        pgh_buf_putc(b, ')');
+    return rc;
+}
+
+static int table_statement(pgh_buf *b, schema_ctx *c, const char *oid, const char *dst_schema,
+                           const char *dst_q, const char *parent_q, pgh_error *err)
+{
+    PGresult *t = NULL;
+    PGresult *cols = NULL;
+    const char *params[1] = {oid};
+    int rc = pgh_conn_query(&t, c->src, TABLE_SQL, 1, params, err);
+    if (rc == 0)
+        rc = pgh_conn_query(&cols, c->src, COLUMNS_SQL, 1, params, err);
+    if (rc == 0 && PQntuples(t) != 1)
+        rc = pgh_error_set(err, PGH_ENOTFOUND, "table %s vanished from the source", oid);
+    if (rc != 0)
+        goto done;
+    pgh_buf_printf(b, "CREATE TABLE %s", dst_q);
+    if (parent_q)
+        pgh_buf_printf(b, " PARTITION OF %s", parent_q);
+    rc = element_list(b, c, t, cols, dst_schema, parent_q != NULL, err);
+    if (parent_q)
+        pgh_buf_printf(b, " %s", PQgetvalue(t, 0, R_BOUND));
+    if (PQgetvalue(t, 0, R_KIND)[0] == 'p')
+        pgh_buf_printf(b, " PARTITION BY %s", PQgetvalue(t, 0, R_PARTKEY));
+    if (!PQgetisnull(t, 0, R_OPTIONS) && PQgetvalue(t, 0, R_OPTIONS)[0])
+        pgh_buf_printf(b, " WITH (%s)", PQgetvalue(t, 0, R_OPTIONS));
+done:
+    PQclear(t);
+    PQclear(cols);
+    return rc;
+}
+
+int pgh_schema__create_table(schema_ctx *c, uint32_t src_oid, const char *dst_schema,
+                             const char *dst_name, const char *parent_q, pgh_error *err)
+{
+    char oid[16];
+    snprintf(oid, sizeof(oid), "%u", src_oid);
+    char *dst_q = pgh_conn_qualified(c->dst, dst_schema, dst_name);
+    if (dst_q == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    schema_jobs owned = {0};
+    pgh_buf sql;
+    pgh_buf_init(&sql, 0);
+    int rc = pgh_schema__ensure_schema(c->dst, dst_schema, err);
+    if (rc == 0)
+        rc = create_sequences(&owned, c, oid, dst_q, err);
+    if (rc == 0)
+        rc = table_statement(&sql, c, oid, dst_schema, dst_q, parent_q, err);
+    if (rc == 0 && pgh_buf_failed(&sql))
+        rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = pgh_conn_exec(c->dst, pgh_buf_str(&sql), err);
+    for (int i = 0; rc == 0 && i < owned.n; i++)
+        rc = pgh_conn_exec(c->dst, owned.sql[i], err);
+    if (rc != 0)
+        pgh_error_prefix(err, "creating table %s.%s on the destination", dst_schema, dst_name);
+    pgh_buf_dispose(&sql);
+    pgh_schema__jobs_dispose(&owned);
+    free(dst_q);
+    return rc;
+}

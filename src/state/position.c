@@ -1,0 +1,193 @@
+/* The position table on the destination: see include/pghost/state.h. */
+#include "state/state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "pg/conn.h"
+#include "pg/sqlstate.h"
+
+static char *table_name(PGconn *dst, const char *schema)
+{
+    return pgh_conn_qualified(dst, schema, "state");
+}
+
+int pgh_state_ensure(PGconn *dst, const char *schema, pgh_error *err)
+{
+    char *s = pgh_conn_ident(dst, schema);
+    char *t = table_name(dst, schema);
+    int rc = (s && t) ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    pgh_buf sql;
+    pgh_buf_init(&sql, 0);
+    /* state: one row per slot. copy_tables / copy_ranges: a resumable copy's plan and each
+     * range's progress (see src/source/copy_store.c). selected_tables: the tables of the
+     * slot's sync, fixed at its start (src/core/selection_store.c). */
+    pgh_buf_printf(&sql,
+                   "CREATE SCHEMA IF NOT EXISTS %s; "
+                   "CREATE TABLE IF NOT EXISTS %s (slot_name text PRIMARY KEY, "
+                   "phase text NOT NULL, applied_lsn pg_lsn NOT NULL, checkpoint_lsn pg_lsn, "
+                   "updated_at timestamptz NOT NULL DEFAULT now()); "
+                   "CREATE TABLE IF NOT EXISTS %s.copy_tables (slot_name text, table_index int, "
+                   "table_name text NOT NULL, arithmetic bool NOT NULL, min_key bigint, "
+                   "width bigint, nranges bigint NOT NULL, nkeys int NOT NULL, bounds text[], "
+                   "PRIMARY KEY (slot_name, table_index)); "
+                   "CREATE TABLE IF NOT EXISTS %s.copy_ranges (slot_name text, table_index int, "
+                   "range_index bigint, last_key text[], done bool NOT NULL, "
+                   "PRIMARY KEY (slot_name, table_index, range_index)); "
+                   "CREATE TABLE IF NOT EXISTS %s.selected_tables (slot_name text, "
+                   "table_index int, source_schema text NOT NULL, source_table text NOT NULL, "
+                   "dest_schema text NOT NULL, dest_table text NOT NULL, "
+                   "PRIMARY KEY (slot_name, table_index))",
+                   s ? s : "", t ? t : "", s ? s : "", s ? s : "", s ? s : "");
+    if (rc == 0) {
+        PGresult *res = PQexec(dst, pgh_buf_str(&sql));
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = pgh_conn_error(err, dst, res, "creating pghost's state table");
+        PQclear(res);
+    }
+    pgh_buf_dispose(&sql);
+    free(s);
+    free(t);
+    return rc;
+}
+
+int pgh_state_read(pgh_state *out, PGconn *dst, const char *schema, const char *slot,
+                   pgh_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    const char *params[2] = {schema, slot};
+    PGresult *res = NULL;
+    /* to_regclass: no table yet simply means no state. */
+    int rc = pgh_conn_query(&res, dst,
+                            "SELECT to_regclass(format('%I.state', $1::text)) IS NOT NULL", 1,
+                            params, err);
+    bool exists = rc == 0 && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (rc != 0 || !exists)
+        return rc;
+    char *t = table_name(dst, schema);
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT phase, applied_lsn, coalesce(checkpoint_lsn, '0/0') FROM %s "
+             "WHERE slot_name = $1",
+             t ? t : "");
+    free(t);
+    rc = pgh_conn_query(&res, dst, sql, 1, params + 1, err);
+    if (rc == 0 && PQntuples(res) == 1) {
+        out->found = true;
+        snprintf(out->phase, sizeof(out->phase), "%s", PQgetvalue(res, 0, 0));
+        pgh_lsn_parse(&out->applied_lsn, PQgetvalue(res, 0, 1));
+        pgh_lsn_parse(&out->checkpoint_lsn, PQgetvalue(res, 0, 2));
+    }
+    PQclear(res);
+    return rc;
+}
+
+int pgh_state_write(PGconn *dst, const char *schema, const char *slot, const pgh_state *st,
+                    pgh_error *err)
+{
+    char *t = table_name(dst, schema);
+    if (t == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    char sql[768];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO %s (slot_name, phase, applied_lsn, checkpoint_lsn) "
+             "VALUES ($1, $2, $3, $4) ON CONFLICT (slot_name) DO UPDATE SET "
+             "phase = excluded.phase, applied_lsn = excluded.applied_lsn, "
+             "checkpoint_lsn = excluded.checkpoint_lsn, updated_at = now()",
+             t);
+    free(t);
+    char applied[32];
+    char checkpoint[32];
+    snprintf(applied, sizeof(applied), PGH_LSN_FMT, PGH_LSN_ARGS(st->applied_lsn));
+    snprintf(checkpoint, sizeof(checkpoint), PGH_LSN_FMT, PGH_LSN_ARGS(st->checkpoint_lsn));
+    const char *params[4] = {slot, st->phase, applied, checkpoint};
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, dst, sql, 4, params, err);
+    PQclear(res);
+    return rc;
+}
+
+char *pgh_state_update_sql(PGconn *dst, const char *schema)
+{
+    char *t = table_name(dst, schema);
+    if (t == NULL)
+        return NULL;
+    pgh_buf sql;
+    pgh_buf_init(&sql, 0);
+    pgh_buf_printf(&sql,
+                   "UPDATE %s SET applied_lsn = $1::pg_lsn, updated_at = now() "
+                   "WHERE slot_name = $2",
+                   t);
+    free(t);
+    return pgh_buf_take(&sql);
+}
+
+/* Run sql, which returns no rows; SQLSTATE `tolerated` is not an error. */
+static int exec_tolerating(PGconn *dst, const char *sql, const char *tolerated, pgh_error *err)
+{
+    PGresult *res = PQexec(dst, sql);
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (!(tolerated && state && strcmp(state, tolerated) == 0))
+            rc = pgh_conn_error(err, dst, res, "removing pghost's state");
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* Delete the slot's rows from one of pghost's tables, and drop the table when it is empty
+ * (LOCK makes the emptiness check hold). Nothing when the table is not there. */
+static int drop_rows(PGconn *dst, const char *schema, const char *name, const char *key,
+                     const char *slot, pgh_error *err)
+{
+    char *t = pgh_conn_qualified(dst, schema, name);
+    char *lit = t ? pgh_conn_literal(dst, t, strlen(t)) : NULL;
+    char *slot_lit = pgh_conn_literal(dst, slot, strlen(slot));
+    char *col = pgh_conn_ident(dst, key);
+    int rc = (t && lit && slot_lit && col) ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    if (rc == 0) {
+        pgh_buf sql;
+        pgh_buf_init(&sql, 0);
+        pgh_buf_printf(&sql,
+                       "DO $pghost$ BEGIN IF to_regclass(%s) IS NOT NULL THEN LOCK TABLE %s; "
+                       "DELETE FROM %s WHERE %s = %s; "
+                       "IF NOT EXISTS (SELECT 1 FROM %s) THEN DROP TABLE %s; END IF; END IF; "
+                       "END $pghost$",
+                       lit, t, t, col, slot_lit, t, t);
+        rc = pgh_buf_failed(&sql) ? pgh_error_set(err, PGH_ENOMEM, "out of memory")
+                                  : exec_tolerating(dst, pgh_buf_str(&sql), NULL, err);
+        pgh_buf_dispose(&sql);
+    }
+    free(t);
+    free(lit);
+    free(slot_lit);
+    free(col);
+    return rc;
+}
+
+int pgh_state_drop(PGconn *dst, const char *schema, const char *slot, pgh_error *err)
+{
+    /* Each table of the state schema, with the column naming the slot. ddl_tables is the
+     * apply's mapping of tables replicated DDL changed (src/apply/ddl.c). */
+    static const char *const tables[][2] = {
+        {"copy_ranges", "slot_name"}, {"copy_tables", "slot_name"},
+        {"selected_tables", "slot_name"}, {"ddl_tables", "slot"}, {"state", "slot_name"}};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof(tables) / sizeof(tables[0]); i++)
+        rc = drop_rows(dst, schema, tables[i][0], tables[i][1], slot, err);
+    char *s = pgh_conn_ident(dst, schema);
+    if (rc == 0 && s == NULL)
+        rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    if (rc == 0) {
+        char sql[256];
+        /* 2BP01: something else lives in the schema; it stays. */
+        snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s", s);
+        rc = exec_tolerating(dst, sql, PGH_SQLSTATE_DEPENDENT_OBJECTS, err);
+    }
+    free(s);
+    return rc;
+}
