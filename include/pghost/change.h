@@ -18,6 +18,9 @@
 #include <stdint.h>
 
 #include "pghost/lsn.h"
+#include "pghost/export.h"
+
+PGH_BEGIN_DECLS
 
 /* Kinds of pgoutput messages (protocol version 1), named after their type byte. */
 typedef enum pgh_change_kind {
@@ -128,5 +131,7 @@ typedef struct pgh_change {
 #define PGH_TRUNCATE_CASCADE 1
 #define PGH_TRUNCATE_RESTART_IDENTITY 2
 #define PGH_MESSAGE_TRANSACTIONAL 1
+
+PGH_END_DECLS
 
 #endif

@@ -56,6 +56,9 @@
 #include <stdint.h>
 
 #include "pghost/error.h"
+#include "pghost/export.h"
+
+PGH_BEGIN_DECLS
 
 #define PGH_CONFIG_DEFAULT_BATCH_SIZE 100000
 #define PGH_CONFIG_DEFAULT_WORKERS 4
@@ -76,7 +79,7 @@ typedef enum pgh_destination_kind {
 } pgh_destination_kind;
 
 /* "postgres" or "stdout" (any case). Returns 0 or PGH_ECONFIG. */
-int pgh_config_destination_parse(pgh_destination_kind *out, const char *name);
+PGH_API int pgh_config_destination_parse(pgh_destination_kind *out, const char *name);
 
 typedef enum pgh_schema_drift {
     PGH_SCHEMA_DRIFT_STOP = 0,    /* stop with a message naming the difference */
@@ -98,11 +101,11 @@ typedef struct pgh_table_pattern {
 } pgh_table_pattern;
 
 /* True when a name holds a wildcard (* or ?). */
-bool pgh_config_is_pattern(const char *name);
+PGH_API bool pgh_config_is_pattern(const char *name);
 
 /* True when name matches pattern: * any run of characters (also none), ? exactly one byte,
  * anything else itself. Without a wildcard this is plain equality. */
-bool pgh_config_pattern_match(const char *pattern, const char *name);
+PGH_API bool pgh_config_pattern_match(const char *pattern, const char *name);
 
 typedef struct pgh_config {
     char *path;                         /* owned: file name, or the name given for a string */
@@ -139,17 +142,19 @@ typedef const char *(*pgh_env_lookup_fn)(const char *name, void *payload);
  * pgh_config_free); on failure *out is NULL and err holds one line saying what is wrong
  * and what to do (PGH_ECONFIG).
  */
-int pgh_config_parse(pgh_config **out, const char *yaml, size_t len, const char *name,
+PGH_API int pgh_config_parse(pgh_config **out, const char *yaml, size_t len, const char *name,
                      pgh_env_lookup_fn env, void *env_payload, pgh_error *err);
 
 /* Read a file and parse it as above; a missing or unreadable file is PGH_ECONFIG. */
-int pgh_config_load(pgh_config **out, const char *path, pgh_env_lookup_fn env, void *env_payload,
+PGH_API int pgh_config_load(pgh_config **out, const char *path, pgh_env_lookup_fn env, void *env_payload,
                     pgh_error *err);
 
-void pgh_config_free(pgh_config *cfg);
+PGH_API void pgh_config_free(pgh_config *cfg);
 
 /* The connection string for replication sessions: source_connection_for_replication when set,
  * else source_connection (replication=database is added when connecting). Borrowed. */
-const char *pgh_config_replication_conninfo(const pgh_config *cfg);
+PGH_API const char *pgh_config_replication_conninfo(const pgh_config *cfg);
+
+PGH_END_DECLS
 
 #endif

@@ -13,6 +13,9 @@
 #include <stdint.h>
 
 #include "pghost/lsn.h"
+#include "pghost/export.h"
+
+PGH_BEGIN_DECLS
 
 enum {
     PGH_OK = 0,
@@ -37,17 +40,19 @@ typedef struct pgh_error {
 } pgh_error;
 
 /* Clear an error record. */
-void pgh_error_clear(pgh_error *err);
+PGH_API void pgh_error_clear(pgh_error *err);
 
 /* Record an error (printf-style) unless one is recorded already; returns code. */
-int pgh_error_set(pgh_error *err, int code, const char *fmt, ...)
+PGH_API int pgh_error_set(pgh_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Replace the message with "prefix: old message", keeping the code. */
-void pgh_error_prefix(pgh_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+PGH_API void pgh_error_prefix(pgh_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Short name of a code ("connection", "sql", ...), for logs. */
-const char *pgh_error_code_name(int code);
+PGH_API const char *pgh_error_code_name(int code);
 
+
+PGH_END_DECLS
 
 #endif

@@ -17,6 +17,9 @@
 
 #include "pghost/config.h"
 #include "pghost/error.h"
+#include "pghost/export.h"
+
+PGH_BEGIN_DECLS
 
 /* The comment pghost puts on a publication it created; teardown drops only those. */
 #define PGH_INIT_PUBLICATION_MARK "created by pghost init for slot "
@@ -45,6 +48,8 @@ typedef struct pgh_init_result {
  * both with one line saying what to do, and nothing written. Tables lacking a usable key are
  * all listed in the one message, each with the statement that fixes it.
  */
-int pgh_init_run(pgh_init_result *out, pgh_config *cfg, pgh_error *err);
+PGH_API int pgh_init_run(pgh_init_result *out, pgh_config *cfg, pgh_error *err);
+
+PGH_END_DECLS
 
 #endif

@@ -9,7 +9,17 @@
 
 #include "pghost/config.h"
 #include "pghost/error.h"
-#include "state/state.h"
+#include "pghost/export.h"
+
+PGH_BEGIN_DECLS
+
+/* The position pghost keeps on the destination for the slot. */
+typedef struct pgh_status_state {
+    bool found;             /* a position row exists for the slot */
+    char phase[16];         /* "copy", "catchup", "indexes", "follow" */
+    pgh_lsn applied_lsn;    /* end LSN of the last source transaction applied */
+    pgh_lsn checkpoint_lsn; /* where the sync ended */
+} pgh_status_state;
 
 /* Copy progress of one table of a resumable run. */
 typedef struct pgh_status_table {
@@ -28,13 +38,13 @@ typedef struct pgh_status {
     pgh_lsn confirmed_lsn;   /* confirmed_flush_lsn */
     pgh_lsn source_lsn;      /* pg_current_wal_lsn() on the source */
     int64_t retained_bytes;  /* WAL the slot holds back: source_lsn - restart_lsn */
-    pgh_state state;         /* the destination's position row */
+    pgh_status_state state;  /* the destination's position row */
     int ntables;             /* tables with a saved copy plan (at most PGH_STATUS_MAX_TABLES) */
     pgh_status_table tables[PGH_STATUS_MAX_TABLES];
 } pgh_status;
 
 /* Read the slot on the source and the position on the destination. */
-int pgh_status_read(pgh_status *out, const pgh_config *cfg, pgh_error *err);
+PGH_API int pgh_status_read(pgh_status *out, const pgh_config *cfg, pgh_error *err);
 
 /* What pgh_teardown removed (false: it was not there, or is not pghost's). */
 typedef struct pgh_teardown_result {
@@ -51,6 +61,8 @@ typedef struct pgh_teardown_result {
  * destination. Idempotent: what is already gone is skipped. A slot in use (an applier is
  * running) is not dropped, and then nothing is: PGH_EPRECOND naming the pid.
  */
-int pgh_teardown(pgh_teardown_result *out, const pgh_config *cfg, pgh_error *err);
+PGH_API int pgh_teardown(pgh_teardown_result *out, const pgh_config *cfg, pgh_error *err);
+
+PGH_END_DECLS
 
 #endif

@@ -9,6 +9,10 @@
 #ifndef PGHOST_LOG_H
 #define PGHOST_LOG_H
 
+#include "pghost/export.h"
+
+PGH_BEGIN_DECLS
+
 typedef enum pgh_log_level {
     PGH_LOG_ERROR = 0,
     PGH_LOG_WARN = 1,
@@ -22,15 +26,17 @@ typedef void (*pgh_log_fn)(pgh_log_level level, const char *component, const cha
                            void *payload);
 
 /* Install the log function and the most verbose level passed to it. NULL silences. */
-void pgh_log_set_handler(pgh_log_fn fn, pgh_log_level max_level, void *payload);
+PGH_API void pgh_log_set_handler(pgh_log_fn fn, pgh_log_level max_level, void *payload);
 
 /* Would a message at this level reach the handler? */
-int pgh_log_enabled(pgh_log_level level);
+PGH_API int pgh_log_enabled(pgh_log_level level);
 
-void pgh_log(pgh_log_level level, const char *component, const char *fmt, ...)
+PGH_API void pgh_log(pgh_log_level level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Parse "error|warn|info|debug|trace". Returns 0 or PGH_ECONFIG. */
-int pgh_log_level_parse(pgh_log_level *out, const char *name);
+PGH_API int pgh_log_level_parse(pgh_log_level *out, const char *name);
+
+PGH_END_DECLS
 
 #endif

@@ -8,6 +8,9 @@
 #define PGHOST_LSN_H
 
 #include <stdint.h>
+#include "pghost/export.h"
+
+PGH_BEGIN_DECLS
 
 typedef uint64_t pgh_lsn;
 
@@ -16,6 +19,8 @@ typedef uint64_t pgh_lsn;
 #define PGH_LSN_ARGS(lsn) (unsigned)((uint64_t)(lsn) >> 32), (unsigned)((uint64_t)(lsn) & 0xffffffffu)
 
 /* Parse "X/X" into *out. Returns 0, or PGH_ECONFIG when text is not an LSN. */
-int pgh_lsn_parse(pgh_lsn *out, const char *text);
+PGH_API int pgh_lsn_parse(pgh_lsn *out, const char *text);
+
+PGH_END_DECLS
 
 #endif

@@ -16,6 +16,9 @@
 
 #include "pghost/config.h"
 #include "pghost/error.h"
+#include "pghost/export.h"
+
+PGH_BEGIN_DECLS
 
 /* One sequence handled (all strings borrowed for the duration of the callback). */
 typedef struct pgh_sequence_set {
@@ -34,7 +37,9 @@ typedef void (*pgh_sequence_fn)(const pgh_sequence_set *s, void *payload);
  * fn (may be NULL) is called once per sequence, after it was set (or skipped, dest_sequence
  * NULL). *set_count gets the number set. A missing table is PGH_EPRECOND.
  */
-int pgh_sequences_sync(int *set_count, pgh_config *cfg, pgh_sequence_fn fn, void *payload,
+PGH_API int pgh_sequences_sync(int *set_count, pgh_config *cfg, pgh_sequence_fn fn, void *payload,
                        pgh_error *err);
+
+PGH_END_DECLS
 
 #endif

@@ -26,6 +26,9 @@
 
 #include "pghost/config.h"
 #include "pghost/error.h"
+#include "pghost/export.h"
+
+PGH_BEGIN_DECLS
 
 #define PGH_VERIFY_DEFAULT_MAX_KEYS 100
 #define PGH_VERIFY_DEFAULT_RECHECK_SECONDS 10.0
@@ -37,7 +40,7 @@ typedef enum pgh_verify_kind {
 } pgh_verify_kind;
 
 /* "missing", "extra" or "different". */
-const char *pgh_verify_kind_name(pgh_verify_kind kind);
+PGH_API const char *pgh_verify_kind_name(pgh_verify_kind kind);
 
 typedef struct pgh_verify_key {
     pgh_verify_kind kind;
@@ -84,8 +87,10 @@ typedef struct pgh_verify_opts {
  * key, or lacks a column on the destination (nothing was compared); another code when a server
  * failed. out is filled only on success; free it with pgh_verify_result_dispose.
  */
-int pgh_verify_run(pgh_verify_result *out, const pgh_verify_opts *opts, pgh_error *err);
+PGH_API int pgh_verify_run(pgh_verify_result *out, const pgh_verify_opts *opts, pgh_error *err);
 
-void pgh_verify_result_dispose(pgh_verify_result *r);
+PGH_API void pgh_verify_result_dispose(pgh_verify_result *r);
+
+PGH_END_DECLS
 
 #endif

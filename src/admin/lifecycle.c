@@ -69,8 +69,15 @@ int pgh_status_read(pgh_status *out, const pgh_config *cfg, pgh_error *err)
     if (rc == 0)
         rc = pgh_conn_open(&dst, cfg->destination_connection, PGH_CONN_SQL, "destination",
                            "pghost status", err);
+    pgh_state state;
     if (rc == 0)
-        rc = pgh_state_read(&out->state, dst, cfg->state_schema, cfg->slot_name, err);
+        rc = pgh_state_read(&state, dst, cfg->state_schema, cfg->slot_name, err);
+    if (rc == 0) {
+        out->state.found = state.found;
+        snprintf(out->state.phase, sizeof(out->state.phase), "%s", state.phase);
+        out->state.applied_lsn = state.applied_lsn;
+        out->state.checkpoint_lsn = state.checkpoint_lsn;
+    }
     if (rc == 0)
         rc = read_copy_progress(out, dst, cfg, err);
     PQfinish(src);

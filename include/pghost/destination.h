@@ -1,0 +1,171 @@
+/*
+ * pghost/destination.h - the destination interface: where a pipeline's rows and changes go.
+ *
+ * A destination is a table of function pointers (pgh_destination_ops) and a user pointer. The
+ * pipeline (pghost/pipeline.h) calls them in one order that rebuilds every source table:
+ *
+ *   open
+ *   read_position                  where this destination stands (a restart resumes there)
+ *   { begin                        one source transaction, in commit order:
+ *       [relation] [message]         schema of the tables, DDL and other logical messages
+ *       change* truncate*            row changes (insert, update, delete), TRUNCATE
+ *       [table_begin table_rows* table_end]
+ *                                    existing rows of a table (a chunk of them), emitted at
+ *                                    the position where they are exact (see below)
+ *     commit }*                      with the position after the transaction
+ *   flush                          from time to time: what is durable now?
+ *   close
+ *
+ * Existing rows. For an event destination (no PGH_DEST_KEYED: stdout, files, webhooks, a
+ * custom one) the pipeline reads the existing rows in chunks, each chunk selected in a short
+ * transaction of its own between two watermarks written to the WAL (DBLog). A chunk's rows
+ * whose key changed between its watermarks are dropped (the changes carry them); the others
+ * are delivered inside the transaction of the high watermark, as table_begin, table_rows (any
+ * number of calls), table_end. Applying every call in order by key - insert, update and
+ * snapshot rows as upserts, delete as delete, truncate as emptying the table - yields each
+ * source table as of the last commit delivered. Updates of rows the destination may not have
+ * seen yet come with every column (re-read from the source), never with unchanged TOAST values
+ * missing, while a table's rows are being delivered.
+ *
+ * A keyed destination (PGH_DEST_KEYED, the PostgreSQL one) instead receives the existing rows
+ * through the raw COPY fast path of pghost/keyed.h from parallel copy workers, then the
+ * changes from the slot's start to a checkpoint with last-write-wins conflict rules: the
+ * classic copy + catch-up sync. A keyed destination without the fast path gets the watermark
+ * order above and applies it by key.
+ *
+ * Positions. Every commit carries the position after it: the end LSN of the source
+ * transaction, and the pipeline's resume token (which chunks of which tables are delivered;
+ * NULL when none is running). A transactional destination (PGH_DEST_TRANSACTIONAL) stores the
+ * position in the same transaction as the data, which makes delivery exactly once; any other
+ * destination makes the last committed position durable in flush, after the data, which makes
+ * it at least once (a restart repeats what followed the last flush). read_position hands the
+ * stored position back; the pipeline resumes from it and confirms to the replication slot
+ * only what flush reported durable.
+ *
+ * Threading and ownership: every callback is called from the pipeline's thread, one at a time,
+ * except the copy sessions of pghost/keyed.h (one per copy worker thread). Every pointer the
+ * pipeline passes is borrowed for the duration of the call (changes point into the received
+ * message); copy what you keep. Callbacks return 0, or a negative PGH_E* code with err set:
+ * PGH_ECONN makes the pipeline reconnect and resume from the destination's position, anything
+ * else stops the run. A NULL callback is skipped (flush then reports the last commit).
+ */
+#ifndef PGHOST_DESTINATION_H
+#define PGHOST_DESTINATION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pghost/change.h"
+#include "pghost/config.h"
+#include "pghost/error.h"
+#include "pghost/export.h"
+#include "pghost/lsn.h"
+
+PGH_BEGIN_DECLS
+
+/* Capabilities (pgh_destination_ops.flags). */
+#define PGH_DEST_KEYED 0x1         /* rows have a key the destination can upsert and delete by */
+#define PGH_DEST_TRANSACTIONAL 0x2 /* the position commits atomically with the data */
+
+#define PGH_POSITION_PHASE_MAX 16
+
+/* Where a destination stands. */
+typedef struct pgh_position {
+    pgh_lsn lsn;        /* end LSN of the last source transaction it holds (0: none yet) */
+    pgh_lsn checkpoint; /* the checkpoint a sync reached (0: not yet) */
+    char phase[PGH_POSITION_PHASE_MAX]; /* the pipeline's phase ("" when none was written):
+                                           "copy", "catchup", "indexes", "snapshot", "follow" */
+    char *resume;       /* the pipeline's resume token (text, usually a few hundred bytes) or
+                           NULL. read_position: malloc'd by the destination, freed by the
+                           pipeline with free(); elsewhere borrowed for the call */
+} pgh_position;
+
+/* What the pipeline tells a destination when it opens it. */
+typedef struct pgh_destination_info {
+    const pgh_config *config; /* borrowed, valid until close: the run's configuration, its
+                                 tables resolved (no patterns) */
+    const char *slot;         /* borrowed: the replication slot, a key for the state kept */
+    bool follow;              /* the run goes on after its checkpoint until stopped */
+} pgh_destination_info;
+
+/* A chunk of existing rows, as table_begin/table_rows/table_end see it. */
+typedef struct pgh_table_rows {
+    const pgh_relation *table; /* the source table: names, columns, key columns (is_key) */
+    int table_index;           /* index in the configuration's tables */
+    pgh_lsn lsn;               /* the high watermark's LSN: where these rows are exact */
+    uint64_t chunk;            /* number of the chunk within the run */
+    bool first;                /* the table's first chunk (a reload may start over here) */
+    bool last;                 /* the table's last chunk: all its rows are delivered */
+} pgh_table_rows;
+
+typedef struct pgh_destination pgh_destination;
+
+struct pgh_keyed_ops; /* pghost/keyed.h */
+
+typedef struct pgh_destination_ops {
+    int version;       /* PGH_DESTINATION_OPS_VERSION */
+    const char *name;  /* "postgres", "stdout", ...: names the destination in messages */
+    unsigned flags;    /* PGH_DEST_* */
+
+    /* Connect, check what can be checked. Called once, before anything else. */
+    int (*open)(void *user, const pgh_destination_info *info, pgh_error *err);
+    /* Release everything open; a transaction not committed is abandoned. Called once after
+     * every open, whether open succeeded or not, and whatever happened since. */
+    void (*close)(void *user);
+    /* Release the user pointer itself (pgh_destination_free); may be NULL. */
+    void (*destroy)(void *user);
+
+    /* The stored position: zeroed by the pipeline, filled by the destination (lsn 0 and phase
+     * "" when it holds nothing yet). */
+    int (*read_position)(void *user, pgh_position *out, pgh_error *err);
+    /* Store a position outside any transaction (a phase change), durably, now. */
+    int (*write_position)(void *user, const pgh_position *pos, pgh_error *err);
+
+    /* Existing rows of one chunk (see above). rows[0..n) follow t->table's columns. */
+    int (*table_begin)(void *user, const pgh_table_rows *t, pgh_error *err);
+    int (*table_rows)(void *user, const pgh_table_rows *t, const pgh_tuple *rows, size_t n,
+                      pgh_error *err);
+    int (*table_end)(void *user, const pgh_table_rows *t, pgh_error *err);
+
+    /* A source transaction (c->kind BEGIN) and its contents. */
+    int (*begin)(void *user, const pgh_change *c, pgh_error *err);
+    /* RELATION or TYPE: a table's or type's description, before the first change using it. */
+    int (*relation)(void *user, const pgh_change *c, pgh_error *err);
+    /* A logical decoding message (MESSAGE) other than pghost's own watermarks and checkpoints:
+     * DDL captured on the source comes this way (prefix "pghost.ddl"). */
+    int (*message)(void *user, const pgh_change *c, pgh_error *err);
+    /* INSERT, UPDATE or DELETE. */
+    int (*change)(void *user, const pgh_change *c, pgh_error *err);
+    /* TRUNCATE of one or more tables. */
+    int (*truncate)(void *user, const pgh_change *c, pgh_error *err);
+    /* COMMIT; after is the position once this transaction is held. */
+    int (*commit)(void *user, const pgh_change *c, const pgh_position *after, pgh_error *err);
+
+    /* Make everything committed so far durable; *durable gets the lsn of the last position now
+     * durable (0 when none). Called between transactions only. */
+    int (*flush)(void *user, pgh_lsn *durable, pgh_error *err);
+
+    const struct pgh_keyed_ops *keyed; /* may be NULL: the copy + catch-up sync (keyed.h) */
+} pgh_destination_ops;
+
+#define PGH_DESTINATION_OPS_VERSION 1
+
+/*
+ * A destination from a table of callbacks (borrowed: it must outlive the destination, usually
+ * a static const table) and a user pointer (owned by the destination from now on: released by
+ * ops->destroy in pgh_destination_free, also when this call fails). Fails with PGH_ECONFIG
+ * when ops->version is not PGH_DESTINATION_OPS_VERSION or open, change or commit is missing.
+ * A destination can serve one pipeline run at a time.
+ */
+PGH_API int pgh_destination_new(pgh_destination **out, const pgh_destination_ops *ops,
+                                void *user, pgh_error *err);
+PGH_API void pgh_destination_free(pgh_destination *d);
+
+/* The callbacks and the user pointer given to pgh_destination_new. */
+PGH_API const pgh_destination_ops *pgh_destination_ops_of(const pgh_destination *d);
+PGH_API void *pgh_destination_user(const pgh_destination *d);
+
+PGH_END_DECLS
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * pghost/export.h - what marks the public API.
+ *
+ * PGH_API marks every function of the public headers: libpghost.so is built with
+ * -fvisibility=hidden, so only those are exported; everything else stays inside the library.
+ * PGH_BEGIN_DECLS / PGH_END_DECLS let C++ include the headers.
+ */
+#ifndef PGHOST_EXPORT_H
+#define PGHOST_EXPORT_H
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PGH_API __attribute__((visibility("default")))
+#else
+#define PGH_API
+#endif
+
+#ifdef __cplusplus
+#define PGH_BEGIN_DECLS extern "C" {
+#define PGH_END_DECLS }
+#else
+#define PGH_BEGIN_DECLS
+#define PGH_END_DECLS
+#endif
+
+#endif
