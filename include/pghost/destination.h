@@ -9,9 +9,9 @@
  *   { begin                        one source transaction, in commit order:
  *       [relation] [message]         schema of the tables, DDL and other logical messages
  *       change* truncate*            row changes (insert, update, delete), TRUNCATE
- *       [table_begin table_rows* table_end]
- *                                    existing rows of a table (a chunk of them), emitted at
- *                                    the position where they are exact (see below)
+ *       [table_begin]                a table's existing rows start coming
+ *       [table_rows*]                a chunk of them, at the position where it is exact
+ *       [table_end]                  all of a table's existing rows came
  *     commit }*                      with the position after the transaction
  *   flush                          from time to time: what is durable now?
  *   close
@@ -20,12 +20,15 @@
  * custom one) the pipeline reads the existing rows in chunks, each chunk selected in a short
  * transaction of its own between two watermarks written to the WAL (DBLog). A chunk's rows
  * whose key changed between its watermarks are dropped (the changes carry them); the others
- * are delivered inside the transaction of the high watermark, as table_begin, table_rows (any
- * number of calls), table_end. Applying every call in order by key - insert, update and
- * snapshot rows as upserts, delete as delete, truncate as emptying the table - yields each
- * source table as of the last commit delivered. Updates of rows the destination may not have
- * seen yet come with every column (re-read from the source), never with unchanged TOAST values
- * missing, while a table's rows are being delivered.
+ * are delivered inside the transaction of the chunk's high watermark, by one or more
+ * table_rows calls. table_begin comes before the first chunk of the table is read (inside a
+ * watermark transaction of its own) and table_end after the last one was delivered (likewise).
+ * Applying every call in order by key - insert, update and existing rows as upserts, delete as
+ * delete, truncate as emptying the table - yields each source table as of the last commit
+ * delivered; so does emptying the table at table_begin and applying what follows. While a
+ * table's rows are being delivered (and a little after), updates never lack unchanged TOAST
+ * values: the pipeline reads such rows again, whole, from the source, because the destination
+ * may not hold the row to take them from.
  *
  * A keyed destination (PGH_DEST_KEYED, the PostgreSQL one) instead receives the existing rows
  * through the raw COPY fast path of pghost/keyed.h from parallel copy workers, then the
@@ -89,14 +92,18 @@ typedef struct pgh_destination_info {
     bool follow;              /* the run goes on after its checkpoint until stopped */
 } pgh_destination_info;
 
-/* A chunk of existing rows, as table_begin/table_rows/table_end see it. */
+/* Existing rows of a table, as table_begin/table_rows/table_end see them. */
 typedef struct pgh_table_rows {
-    const pgh_relation *table; /* the source table: names, columns, key columns (is_key) */
+    const pgh_relation *table; /* the source table: names, columns (all of them, in attnum
+                                  order, generated ones left out), is_key on the primary key */
     int table_index;           /* index in the configuration's tables */
-    pgh_lsn lsn;               /* the high watermark's LSN: where these rows are exact */
-    uint64_t chunk;            /* number of the chunk within the run */
-    bool first;                /* the table's first chunk (a reload may start over here) */
-    bool last;                 /* the table's last chunk: all its rows are delivered */
+    pgh_lsn lsn;               /* LSN of the watermark message of this call: where the table
+                                  starts (table_begin), where these rows are exact (table_rows),
+                                  where the table is complete (table_end) */
+    uint64_t chunk;            /* table_rows: number of the chunk within the run */
+    uint32_t first_row;        /* table_rows: index of rows[0] within its chunk (a chunk may
+                                  come in several calls) */
+    bool reload;               /* delivered again on request while following */
 } pgh_table_rows;
 
 typedef struct pgh_destination pgh_destination;
@@ -122,7 +129,8 @@ typedef struct pgh_destination_ops {
     /* Store a position outside any transaction (a phase change), durably, now. */
     int (*write_position)(void *user, const pgh_position *pos, pgh_error *err);
 
-    /* Existing rows of one chunk (see above). rows[0..n) follow t->table's columns. */
+    /* Existing rows (see above). rows[0..n) hold one value per column of t->table, never
+     * PGH_VALUE_UNCHANGED. */
     int (*table_begin)(void *user, const pgh_table_rows *t, pgh_error *err);
     int (*table_rows)(void *user, const pgh_table_rows *t, const pgh_tuple *rows, size_t n,
                       pgh_error *err);
