@@ -1,11 +1,13 @@
 /*
- * The JSON-lines destination: see include/pghost/json_sink.h for the format and the contract.
+ * The JSON-lines writer: see json_lines.h, and docs/json-lines.md for the format.
  *
  * Per change: BEGIN records the transaction's fields (preformatted, they repeat on every line);
  * a row change or TRUNCATE is built whole in one reused buffer and written with one fwrite;
- * COMMIT moves the position that flush() confirms once fflush() has succeeded. Values are typed
+ * COMMIT moves the position that a flush confirms once fflush() has succeeded. Values are typed
  * in json_value.c.
  */
+#include "json_lines.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +17,6 @@
 #include <unistd.h>
 
 #include "json_value.h"
-#include "dest/stdout/json_sink.h"
 
 /* A line buffer grown past this by one big row is released after the line, so one large value
  * does not pin its memory for the rest of the run. */
@@ -23,17 +24,6 @@
 
 /* Seconds from 1970-01-01 to 2000-01-01, PostgreSQL's epoch. */
 #define PG_EPOCH_UNIX_SECS INT64_C(946684800)
-
-typedef struct json_sink {
-    pgh_sink base;
-    pgh_json_sink_opts opts; /* copy; pointers borrowed (see the header) */
-    pgh_buf line;            /* owned: the line being built, reused */
-    bool in_txn;             /* between BEGIN and COMMIT */
-    char txn_fields[160];    /* ,"commit_lsn":..,"commit_time":..,"xid":.. of the open txn */
-    pgh_lsn written;         /* end LSN of the last COMMIT whose lines were all written */
-    pgh_lsn flushed;         /* end LSN of the last COMMIT whose lines were all flushed */
-    bool failed;             /* a write or flush failed: the output is incomplete, stop */
-} json_sink;
 
 /* The parts of an INSERT, UPDATE or DELETE that shape its line. */
 typedef struct row_change {
@@ -46,13 +36,13 @@ typedef struct row_change {
 
 /* ---- the output stream ---- */
 
-static const char *out_name(const json_sink *s)
+static const char *out_name(const pgh_json_lines *s)
 {
-    return s->opts.out_name ? s->opts.out_name : "the output";
+    return s->out_name ? s->out_name : "the output";
 }
 
 /* Record a failed write, flush or sync (errnum from errno, 0 when unknown); the sink stops. */
-static int stream_failed(json_sink *s, const char *doing, int errnum, pgh_error *err)
+static int stream_failed(pgh_json_lines *s, const char *doing, int errnum, pgh_error *err)
 {
     char reason[128] = "unknown error";
     if (errnum != 0)
@@ -71,21 +61,23 @@ static int stream_failed(json_sink *s, const char *doing, int errnum, pgh_error 
                          doing, out_name(s), reason);
 }
 
-static int already_failed(const json_sink *s, pgh_error *err)
+int pgh_json__check(const pgh_json_lines *s, pgh_error *err)
 {
+    if (!s->failed)
+        return 0;
     return pgh_error_set(err, PGH_ESINK, "writing to %s failed earlier; nothing more is written",
                          out_name(s));
 }
 
 /* Terminate the line and hand it to stdio in one fwrite. */
-static int emit_line(json_sink *s, pgh_error *err)
+static int emit_line(pgh_json_lines *s, pgh_error *err)
 {
     pgh_buf_putc(&s->line, '\n');
     if (pgh_buf_failed(&s->line))
         return pgh_error_set(err, PGH_ENOMEM, "out of memory building a JSON line (%zu bytes)",
                              s->line.len);
     errno = 0;
-    size_t n = fwrite(s->line.data, 1, s->line.len, s->opts.out);
+    size_t n = fwrite(s->line.data, 1, s->line.len, s->out);
     int rc = n == s->line.len ? 0 : stream_failed(s, "writing to", errno, err);
     if (s->line.cap > LINE_KEEP_BYTES) {
         pgh_buf_dispose(&s->line);
@@ -96,9 +88,9 @@ static int emit_line(json_sink *s, pgh_error *err)
 
 /* fsync when the output is a regular file: flush() promises durability, and the source will
  * release the WAL once the position is confirmed. Pipes and terminals have nothing to sync. */
-static int sync_if_file(json_sink *s, pgh_error *err)
+static int sync_if_file(pgh_json_lines *s, pgh_error *err)
 {
-    int fd = fileno(s->opts.out);
+    int fd = fileno(s->out);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
         return 0;
@@ -109,14 +101,14 @@ static int sync_if_file(json_sink *s, pgh_error *err)
 
 /* ---- line pieces ---- */
 
-static bool is_mapped(const json_sink *s, const pgh_relation *rel)
+static bool is_mapped(const pgh_json_lines *s, const pgh_relation *rel)
 {
-    if (s->opts.ntables == 0)
+    if (s->ntables == 0)
         return true;
     const char *nsp = rel->nspname ? rel->nspname : "";
     const char *name = rel->relname ? rel->relname : "";
-    for (int i = 0; i < s->opts.ntables; i++) {
-        const pgh_table_map *t = &s->opts.tables[i];
+    for (size_t i = 0; i < s->ntables; i++) {
+        const pgh_table_map *t = &s->tables[i];
         if (t->source_schema && t->source_table && strcmp(t->source_schema, nsp) == 0 &&
             strcmp(t->source_table, name) == 0)
             return true;
@@ -143,7 +135,7 @@ static void format_time(char *out, size_t outlen, int64_t pg_usecs)
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)usecs);
 }
 
-static int on_begin(json_sink *s, const pgh_change *c)
+int pgh_json__begin(pgh_json_lines *s, const pgh_change *c, pgh_error *err)
 {
     char when[96];
     format_time(when, sizeof(when), c->u.begin.commit_time);
@@ -156,7 +148,7 @@ static int on_begin(json_sink *s, const pgh_change *c)
     return 0;
 }
 
-static int on_commit(json_sink *s, const pgh_change *c, pgh_error *err)
+int pgh_json__commit(pgh_json_lines *s, const pgh_change *c, pgh_error *err)
 {
     if (!s->in_txn)
         return pgh_error_set(err, PGH_EPROTO, "COMMIT at " PGH_LSN_FMT " without a BEGIN",
@@ -167,7 +159,7 @@ static int on_commit(json_sink *s, const pgh_change *c, pgh_error *err)
 }
 
 /* Start a line: {"table":"nsp.rel","op":"...","lsn":"X/X" and the transaction's fields. */
-static int put_head(json_sink *s, const pgh_relation *rel, const char *op, pgh_lsn lsn,
+static int put_head(pgh_json_lines *s, const pgh_relation *rel, const char *op, pgh_lsn lsn,
                     pgh_error *err)
 {
     const char *nsp = rel->nspname ? rel->nspname : "";
@@ -188,8 +180,8 @@ static int put_head(json_sink *s, const pgh_relation *rel, const char *op, pgh_l
 }
 
 /* "name":value for column i; first says whether a comma goes before it. */
-static int put_member(json_sink *s, const pgh_relation *rel, int i, const pgh_value *v, bool first,
-                      pgh_error *err)
+static int put_member(pgh_json_lines *s, const pgh_relation *rel, int i, const pgh_value *v,
+                      bool first, pgh_error *err)
 {
     const pgh_column *col = &rel->cols[i];
     const char *name = col->name ? col->name : "";
@@ -206,8 +198,9 @@ static int put_member(json_sink *s, const pgh_relation *rel, int i, const pgh_va
 
 /* ,"name":{...}: the values of tup that were sent, only the key columns when keys_only. A key
  * value not sent in tup is taken from fallback when it has one (not sent = not changed). */
-static int put_object(json_sink *s, const char *name, const pgh_relation *rel, const pgh_tuple *tup,
-                      const pgh_tuple *fallback, bool keys_only, pgh_error *err)
+static int put_object(pgh_json_lines *s, const char *name, const pgh_relation *rel,
+                      const pgh_tuple *tup, const pgh_tuple *fallback, bool keys_only,
+                      pgh_error *err)
 {
     pgh_buf_printf(&s->line, ",\"%s\":{", name);
     bool first = true;
@@ -229,7 +222,7 @@ static int put_object(json_sink *s, const char *name, const pgh_relation *rel, c
 }
 
 /* ,"unchanged":["a","b"] for the values of tup that were not sent; nothing when none. */
-static int put_unchanged(json_sink *s, const pgh_relation *rel, const pgh_tuple *tup,
+static int put_unchanged(pgh_json_lines *s, const pgh_relation *rel, const pgh_tuple *tup,
                          pgh_error *err)
 {
     int n = 0;
@@ -313,7 +306,7 @@ static int check_row(const row_change *r, pgh_lsn lsn, pgh_error *err)
 }
 
 /* The members after the head: key, old_key, new, old, unchanged (see the header). */
-static int put_row_body(json_sink *s, const row_change *r, pgh_error *err)
+static int put_row_body(pgh_json_lines *s, const row_change *r, pgh_error *err)
 {
     int rc;
     if (r->newtup != NULL)
@@ -331,7 +324,7 @@ static int put_row_body(json_sink *s, const row_change *r, pgh_error *err)
     return rc;
 }
 
-static int on_row(json_sink *s, const pgh_change *c, pgh_error *err)
+int pgh_json__row(pgh_json_lines *s, const pgh_change *c, pgh_error *err)
 {
     row_change r = row_of(c);
     int rc = check_row(&r, c->wal_start, err);
@@ -351,7 +344,7 @@ static int on_row(json_sink *s, const pgh_change *c, pgh_error *err)
 }
 
 /* One line per mapped table of the TRUNCATE. */
-static int on_truncate(json_sink *s, const pgh_change *c, pgh_error *err)
+int pgh_json__truncate(pgh_json_lines *s, const pgh_change *c, pgh_error *err)
 {
     bool cascade = (c->u.truncate.options & PGH_TRUNCATE_CASCADE) != 0;
     bool restart = (c->u.truncate.options & PGH_TRUNCATE_RESTART_IDENTITY) != 0;
@@ -378,88 +371,34 @@ static int on_truncate(json_sink *s, const pgh_change *c, pgh_error *err)
     return 0;
 }
 
-/* ---- the pgh_sink operations ---- */
+/* ---- lifecycle and flush ---- */
 
-static int dispatch(json_sink *s, const pgh_change *c, pgh_error *err)
+void pgh_json__init(pgh_json_lines *s, FILE *out, const char *name)
 {
-    switch (c->kind) {
-    case PGH_CHANGE_BEGIN:
-        return on_begin(s, c);
-    case PGH_CHANGE_COMMIT:
-        return on_commit(s, c, err);
-    case PGH_CHANGE_INSERT:
-    case PGH_CHANGE_UPDATE:
-    case PGH_CHANGE_DELETE:
-        return on_row(s, c, err);
-    case PGH_CHANGE_TRUNCATE:
-        return on_truncate(s, c, err);
-    case PGH_CHANGE_RELATION:
-    case PGH_CHANGE_TYPE:
-    case PGH_CHANGE_ORIGIN:
-    case PGH_CHANGE_MESSAGE:
-        return 0;
-    }
-    return pgh_error_set(err, PGH_EPROTO, "unknown change kind %d", (int)c->kind);
+    memset(s, 0, sizeof(*s));
+    s->out = out;
+    s->out_name = name;
+    pgh_buf_init(&s->line, 0);
 }
 
-static int sink_write(pgh_sink *sink, const pgh_change *c, pgh_error *err)
+void pgh_json__dispose(pgh_json_lines *s)
 {
-    json_sink *s = (json_sink *)sink;
-    if (s->failed)
-        return already_failed(s, err);
-    int rc = dispatch(s, c, err);
-    if (rc != 0 && err != NULL && err->lsn == 0)
-        err->lsn = c->wal_start;
-    return rc;
+    if (s == NULL)
+        return;
+    pgh_buf_dispose(&s->line); /* the stream is borrowed: its owner closes it */
 }
 
-static int sink_flush(pgh_sink *sink, pgh_lsn *out, pgh_error *err)
+int pgh_json__flush(pgh_json_lines *s, pgh_error *err)
 {
-    json_sink *s = (json_sink *)sink;
-    *out = s->flushed;
-    if (s->failed)
-        return already_failed(s, err);
+    int rc = pgh_json__check(s, err);
+    if (rc != 0)
+        return rc;
     errno = 0;
-    if (fflush(s->opts.out) != 0 || ferror(s->opts.out))
+    if (fflush(s->out) != 0 || ferror(s->out))
         return stream_failed(s, "flushing", errno, err);
-    int rc = sync_if_file(s, err);
+    rc = sync_if_file(s, err);
     if (rc != 0)
         return rc;
     s->flushed = s->written;
-    *out = s->flushed;
-    return 0;
-}
-
-static void sink_free(pgh_sink *sink)
-{
-    json_sink *s = (json_sink *)sink;
-    if (s == NULL)
-        return;
-    pgh_buf_dispose(&s->line);
-    free(s); /* the stream is borrowed: the caller closes it */
-}
-
-static const pgh_sink_ops JSON_OPS = {"json", sink_write, sink_flush, sink_free};
-
-int pgh_json_sink_open(pgh_sink **out, const pgh_json_sink_opts *opts, pgh_error *err)
-{
-    *out = NULL;
-    if (opts == NULL || opts->version != PGH_JSON_SINK_OPTS_VERSION)
-        return pgh_error_set(err, PGH_ECONFIG,
-                             "JSON destination: options version %d, expected %d (start from "
-                             "PGH_JSON_SINK_OPTS_INIT)",
-                             opts ? opts->version : 0, PGH_JSON_SINK_OPTS_VERSION);
-    if (opts->out == NULL)
-        return pgh_error_set(err, PGH_ECONFIG, "JSON destination: no output stream");
-    if (opts->ntables < 0 || (opts->ntables > 0 && opts->tables == NULL))
-        return pgh_error_set(err, PGH_ECONFIG, "JSON destination: a table list of %d entries",
-                             opts->ntables);
-    json_sink *s = calloc(1, sizeof(*s));
-    if (s == NULL)
-        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
-    s->base.ops = &JSON_OPS;
-    s->opts = *opts;
-    pgh_buf_init(&s->line, 0);
-    *out = &s->base;
     return 0;
 }

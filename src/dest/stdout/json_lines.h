@@ -1,0 +1,57 @@
+/*
+ * dest/stdout/json_lines.h - the JSON-lines writer (private to dest/stdout/).
+ *
+ * Builds one line per row change, TRUNCATEd table and existing row, in the format of
+ * docs/json-lines.md, and writes each with one fwrite. Two front ends share it: the pgh_sink of
+ * json_sink.h (the pipeline of today) and the pgh_destination of pghost/json.h.
+ *
+ * The writer keeps the open transaction's BEGIN fields (they repeat on every line), the end LSN
+ * of the last COMMIT, and a sticky failure flag: after a write or flush failure every call
+ * fails with PGH_ESINK, because the output is incomplete. One thread at a time.
+ */
+#ifndef PGH_DEST_STDOUT_JSON_LINES_H
+#define PGH_DEST_STDOUT_JSON_LINES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "pghost/change.h"
+#include "pghost/config.h"
+#include "pghost/error.h"
+#include "util/buf.h"
+
+typedef struct pgh_json_lines {
+    FILE *out;                   /* borrowed: where lines go, never closed here */
+    const char *out_name;        /* borrowed: names out in messages */
+    const pgh_table_map *tables; /* borrowed: only these source tables are written */
+    size_t ntables;              /* entries in tables; 0 writes every table */
+    pgh_buf line;                /* owned: the line being built, reused */
+    bool in_txn;                 /* between BEGIN and COMMIT */
+    char txn_fields[160];        /* ,"commit_lsn":..,"commit_time":..,"xid":.. of the open txn */
+    pgh_lsn written;             /* end LSN of the last COMMIT whose lines were all written */
+    pgh_lsn flushed;             /* end LSN of the last COMMIT whose lines were all flushed */
+    bool failed;                 /* a write or flush failed: the output is incomplete, stop */
+} pgh_json_lines;
+
+/* Set up w (caller owns the struct) to write to out; no table filter yet. */
+void pgh_json__init(pgh_json_lines *w, FILE *out, const char *out_name);
+/* Release w's insides; w can be initialised again. */
+void pgh_json__dispose(pgh_json_lines *w);
+
+/* PGH_ESINK when an earlier write or flush failed, else 0. */
+int pgh_json__check(const pgh_json_lines *w, pgh_error *err);
+
+/* BEGIN: remember the transaction's fields. COMMIT: move `written` to its end LSN. */
+int pgh_json__begin(pgh_json_lines *w, const pgh_change *c, pgh_error *err);
+int pgh_json__commit(pgh_json_lines *w, const pgh_change *c, pgh_error *err);
+
+/* One line for an INSERT, UPDATE or DELETE of a listed table (nothing for other tables). */
+int pgh_json__row(pgh_json_lines *w, const pgh_change *c, pgh_error *err);
+/* One line per listed table of a TRUNCATE. */
+int pgh_json__truncate(pgh_json_lines *w, const pgh_change *c, pgh_error *err);
+
+/* fflush the stream, fsync it when it is a regular file; `flushed` becomes `written`. */
+int pgh_json__flush(pgh_json_lines *w, pgh_error *err);
+
+#endif
