@@ -362,7 +362,9 @@ int pgh_json__truncate(pgh_json_lines *s, const pgh_change *c, pgh_error *err)
         int rc = put_head(s, rel, "truncate", c->wal_start, err);
         if (rc != 0)
             return rc;
-        pgh_buf_printf(&s->line, ",\"cascade\":%s,\"restart_identity\":%s}",
+        /* seq: the table's index in the message, so that each line has its own position
+         * (commit_lsn, lsn, seq) although they share the TRUNCATE's lsn. */
+        pgh_buf_printf(&s->line, ",\"seq\":%u,\"cascade\":%s,\"restart_identity\":%s}", (unsigned)i,
                        cascade ? "true" : "false", restart ? "true" : "false");
         rc = emit_line(s, err);
         if (rc != 0)

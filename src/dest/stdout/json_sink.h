@@ -31,7 +31,8 @@
  *                columns whose value was not sent are left out
  *   unchanged    update: names of the columns whose value was not sent because it did not
  *                change (unchanged TOAST, 'u'); omitted when there are none
- *   truncate lines carry table, op, lsn, commit_lsn, commit_time, xid, then
+ *   truncate lines carry table, op, lsn, commit_lsn, commit_time, xid, then "seq":N (the
+ *                table's 0-based index in the TRUNCATE message, tables not written included),
  *                "cascade":bool,"restart_identity":bool
  *
  * Values are typed by the column's type OID, losing no precision:
