@@ -373,6 +373,102 @@ int pgh_json__truncate(pgh_json_lines *s, const pgh_change *c, pgh_error *err)
     return 0;
 }
 
+/* ---- existing rows ---- */
+
+/* *out: whether the lines of a table_* call are written (t->table is listed). Fails for a call
+ * without a table or outside a transaction. */
+static int wanted(bool *out, const pgh_json_lines *s, const pgh_table_rows *t, const char *op,
+                  pgh_error *err)
+{
+    *out = false;
+    if (t == NULL || t->table == NULL)
+        return pgh_error_set(err, PGH_EPROTO, "%s without a table", op);
+    const pgh_relation *rel = t->table;
+    if (!is_mapped(s, rel))
+        return 0;
+    if (!s->in_txn)
+        return pgh_error_set(err, PGH_EPROTO, "%s.%s: %s at " PGH_LSN_FMT " outside a transaction",
+                             rel->nspname, rel->relname, op, PGH_LSN_ARGS(t->lsn));
+    *out = true;
+    return 0;
+}
+
+/* {head,"seq":0[,"reload":true]}: where a table's existing rows start or end. */
+static int put_mark(pgh_json_lines *s, const pgh_table_rows *t, const char *op, bool reload,
+                    pgh_error *err)
+{
+    bool write = false;
+    int rc = wanted(&write, s, t, op, err);
+    if (rc != 0 || !write)
+        return rc;
+    rc = put_head(s, t->table, op, t->lsn, err);
+    if (rc != 0)
+        return rc;
+    pgh_buf_printf(&s->line, ",\"seq\":0%s}", reload ? ",\"reload\":true" : "");
+    return emit_line(s, err);
+}
+
+int pgh_json__table_begin(pgh_json_lines *s, const pgh_table_rows *t, pgh_error *err)
+{
+    return put_mark(s, t, "snapshot_start", t != NULL && t->reload, err);
+}
+
+int pgh_json__table_end(pgh_json_lines *s, const pgh_table_rows *t, pgh_error *err)
+{
+    return put_mark(s, t, "snapshot_end", false, err);
+}
+
+/* An existing row is read whole: one value per column, each of them sent. */
+static int check_existing(const pgh_relation *rel, const pgh_tuple *row, pgh_lsn lsn,
+                          pgh_error *err)
+{
+    if (row->natts != rel->ncols)
+        return pgh_error_set(err, PGH_EPROTO,
+                             "%s.%s: existing row at " PGH_LSN_FMT " has %u values for %u columns",
+                             rel->nspname, rel->relname, PGH_LSN_ARGS(lsn), (unsigned)row->natts,
+                             (unsigned)rel->ncols);
+    for (int i = 0; i < row->natts; i++) {
+        if (row->values[i].kind == PGH_VALUE_UNCHANGED)
+            return pgh_error_set(err, PGH_ESINK,
+                                 "%s.%s: existing row at " PGH_LSN_FMT " has no value for column "
+                                 "%s (unchanged TOAST)\nDETAIL: existing rows are delivered "
+                                 "whole; this is a bug in the pipeline",
+                                 rel->nspname, rel->relname, PGH_LSN_ARGS(lsn),
+                                 rel->cols[i].name ? rel->cols[i].name : "");
+    }
+    return 0;
+}
+
+int pgh_json__table_rows(pgh_json_lines *s, const pgh_table_rows *t, const pgh_tuple *rows,
+                         size_t n, pgh_error *err)
+{
+    bool write = false;
+    int rc = wanted(&write, s, t, "snapshot", err);
+    if (rc != 0 || !write)
+        return rc;
+    const pgh_relation *rel = t->table;
+    for (size_t i = 0; i < n; i++) {
+        rc = check_existing(rel, &rows[i], t->lsn, err);
+        if (rc == 0)
+            rc = put_head(s, rel, "snapshot", t->lsn, err);
+        if (rc != 0)
+            return rc;
+        /* seq: the row's index in its chunk, so rows sharing the watermark's lsn each have
+         * their own position. */
+        pgh_buf_printf(&s->line, ",\"seq\":%llu", (unsigned long long)t->first_row + i);
+        rc = put_object(s, "key", rel, &rows[i], NULL, true, err);
+        if (rc == 0)
+            rc = put_object(s, "new", rel, &rows[i], NULL, false, err);
+        if (rc != 0)
+            return rc;
+        pgh_buf_putc(&s->line, '}');
+        rc = emit_line(s, err);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* ---- lifecycle and flush ---- */
 
 void pgh_json__init(pgh_json_lines *s, FILE *out, const char *name)

@@ -18,6 +18,7 @@
 
 #include "pghost/change.h"
 #include "pghost/config.h"
+#include "pghost/destination.h"
 #include "pghost/error.h"
 #include "util/buf.h"
 
@@ -50,6 +51,14 @@ int pgh_json__commit(pgh_json_lines *w, const pgh_change *c, pgh_error *err);
 int pgh_json__row(pgh_json_lines *w, const pgh_change *c, pgh_error *err);
 /* One line per listed table of a TRUNCATE. */
 int pgh_json__truncate(pgh_json_lines *w, const pgh_change *c, pgh_error *err);
+
+/* Existing rows of t->table (nothing when the table is not listed): the "snapshot_start" line
+ * (with "reload":true when t->reload), one "snapshot" line per row (PGH_ESINK for a row holding
+ * a value that was not sent), the "snapshot_end" line. */
+int pgh_json__table_begin(pgh_json_lines *w, const pgh_table_rows *t, pgh_error *err);
+int pgh_json__table_rows(pgh_json_lines *w, const pgh_table_rows *t, const pgh_tuple *rows,
+                         size_t n, pgh_error *err);
+int pgh_json__table_end(pgh_json_lines *w, const pgh_table_rows *t, pgh_error *err);
 
 /* fflush the stream, fsync it when it is a regular file; `flushed` becomes `written`. */
 int pgh_json__flush(pgh_json_lines *w, pgh_error *err);
