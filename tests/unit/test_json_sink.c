@@ -1,6 +1,8 @@
 /*
  * tests/unit/test_json_sink.c - the JSON-lines destination: exact output lines for hand-built
- * changes, value typing, the table filter, flush positions and write failures.
+ * changes and existing rows, value typing, the table filter, flush positions, the state file
+ * and write failures, through both front ends (the pgh_sink of dest/stdout/json_sink.h and the
+ * pgh_destination of pghost/json.h).
  *
  * One executable, one case per run: `test_json_sink <case>`. tests/unit/sink.cmake reads the
  * CASES list below and registers each case as its own ctest entry (label unit).
@@ -16,9 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dest/stdout/json_sink.h"
+#include "pghost/json.h"
 
 /* The expected lines are split one JSON member group per source line, which reads like the
  * output; the formatter would re-split them mid-member, so it stays off for the cases. */
@@ -50,7 +54,22 @@
     X(write_error_closed_pipe)                                                                     \
     X(change_outside_transaction)                                                                  \
     X(tuple_column_count_mismatch)                                                                 \
-    X(open_bad_options)
+    X(open_bad_options)                                                                            \
+    X(snapshot_lines)                                                                              \
+    X(snapshot_seq_two_calls)                                                                      \
+    X(snapshot_reload)                                                                             \
+    X(snapshot_unconfigured_skipped)                                                               \
+    X(snapshot_unchanged_is_error)                                                                 \
+    X(destination_truncate_seq)                                                                    \
+    X(destination_flush_no_state)                                                                  \
+    X(destination_write_error)                                                                     \
+    X(destination_new_checks)                                                                      \
+    X(state_round_trip)                                                                            \
+    X(state_not_before_flush)                                                                      \
+    X(state_write_position)                                                                        \
+    X(state_slot_mismatch)                                                                         \
+    X(state_garbled)                                                                               \
+    X(state_write_failure)
 
 /* ---- checks ---- */
 
@@ -913,6 +932,655 @@ static void open_bad_options(void)
     pgh_error_clear(&err);
     CHECK_INT(pgh_json_sink_open(&sink, &opts, &err), PGH_ECONFIG);
     pgh_sink_free(NULL); /* accepts NULL */
+}
+
+/* ---- the destination (pghost/json.h): helpers ---- */
+
+/* A JSON destination writing to a memory stream, opened with a configuration listing tables. */
+typedef struct dcap {
+    char *data;                      /* owned by the memory stream until fclose */
+    size_t len;
+    FILE *f;                         /* owned */
+    pgh_destination *dest;           /* owned */
+    const pgh_destination_ops *ops;  /* borrowed from dest */
+    void *user;                      /* borrowed from dest */
+    pgh_config cfg;                  /* tables borrowed from the case */
+} dcap;
+
+static void dcap_open(dcap *c, const pgh_table_map *tables, size_t ntables,
+                      const char *state_file, const char *slot)
+{
+    memset(c, 0, sizeof(*c));
+    c->f = open_memstream(&c->data, &c->len);
+    CHECK(c->f != NULL);
+    pgh_json_opts opts = PGH_JSON_OPTS_INIT;
+    opts.out = c->f;
+    opts.state_file = state_file;
+    pgh_error err = {0};
+    int rc = pgh_json_destination_new(&c->dest, &opts, &err);
+    if (rc != 0)
+        fprintf(stderr, "new: %s\n", err.message);
+    CHECK_INT(rc, 0);
+    c->ops = pgh_destination_ops_of(c->dest);
+    c->user = pgh_destination_user(c->dest);
+    CHECK_INT(c->ops->flags, 0);
+    c->cfg.tables = (pgh_table_map *)tables;
+    c->cfg.ntables = ntables;
+    pgh_destination_info info = {&c->cfg, slot, true};
+    rc = c->ops->open(c->user, &info, &err);
+    if (rc != 0)
+        fprintf(stderr, "open: %s\n", err.message);
+    CHECK_INT(rc, 0);
+}
+
+static void dcap_close(dcap *c)
+{
+    c->ops->close(c->user);
+    pgh_destination_free(c->dest);
+    fclose(c->f);
+    free(c->data);
+    free_tracked();
+}
+
+/* Print err when rc is not 0, then check rc. */
+static void ok(int rc, const pgh_error *err, const char *what)
+{
+    if (rc != 0)
+        fprintf(stderr, "%s: %s\n", what, err->message);
+    CHECK_INT(rc, 0);
+}
+
+static void d_begin(dcap *c, pgh_lsn final_lsn)
+{
+    pgh_change b = begin_c(final_lsn, TXN_TIME, TXN_XID);
+    pgh_error err = {0};
+    ok(c->ops->begin(c->user, &b, &err), &err, "begin");
+}
+
+/* COMMIT of the transaction begun at final_lsn; the position after it is pos (lsn set here). */
+static void d_commit(dcap *c, pgh_lsn final_lsn, pgh_position pos)
+{
+    pgh_change cm = commit_c(final_lsn, final_lsn + 0x30);
+    pos.lsn = final_lsn + 0x30;
+    pgh_error err = {0};
+    ok(c->ops->commit(c->user, &cm, &pos, &err), &err, "commit");
+}
+
+static void d_change(dcap *c, pgh_change ch)
+{
+    pgh_error err = {0};
+    ok(c->ops->change(c->user, &ch, &err), &err, "change");
+}
+
+static void d_rows(dcap *c, const pgh_table_rows *t, const pgh_tuple *rows, size_t n)
+{
+    pgh_error err = {0};
+    ok(c->ops->table_rows(c->user, t, rows, n, &err), &err, "table_rows");
+}
+
+static void d_mark(dcap *c, const pgh_table_rows *t, bool start)
+{
+    pgh_error err = {0};
+    if (start)
+        ok(c->ops->table_begin(c->user, t, &err), &err, "table_begin");
+    else
+        ok(c->ops->table_end(c->user, t, &err), &err, "table_end");
+}
+
+static pgh_lsn d_flush(dcap *c)
+{
+    pgh_lsn lsn = 99;
+    pgh_error err = {0};
+    ok(c->ops->flush(c->user, &lsn, &err), &err, "flush");
+    return lsn;
+}
+
+static void d_expect(dcap *c, const char *want)
+{
+    CHECK_INT(fflush(c->f), 0);
+    if (c->len != strlen(want) || memcmp(c->data, want, c->len) != 0) {
+        fprintf(stderr, "output:\n%.*s\nexpected:\n%s\n", (int)c->len, c->data, want);
+        exit(1);
+    }
+    check_lines_parse(c->data, c->len);
+}
+
+/* A scratch directory for state files; removed, with what the cases leave in it, at the end. */
+static char scratch[64];
+
+static const char *scratch_dir(void)
+{
+    snprintf(scratch, sizeof(scratch), "/tmp/pgh-json-test-XXXXXX");
+    CHECK(mkdtemp(scratch) != NULL);
+    return scratch;
+}
+
+static void scratch_remove(const char *state_file)
+{
+    char tmp[256];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", state_file);
+    unlink(state_file);
+    CHECK(access(tmp, F_OK) != 0); /* no temporary file left behind */
+    CHECK_INT(rmdir(scratch), 0);
+}
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    CHECK(fputs(text, f) >= 0);
+    CHECK_INT(fclose(f), 0);
+}
+
+/* The table most destination cases use: public.t (id int4 key, v text, n numeric). */
+static pgh_column t_cols[] = {COL("id", 23, true), COL("v", 25, false), COL("n", 1700, false)};
+#define T_MAP {"public", "t", "public", "t"}
+#define WM 0x16B3750 /* the watermark message of the chunk */
+#define HEAD_AT(table, op, lsn, final)                                                          \
+    "{\"table\":\"" table "\",\"op\":\"" op "\",\"lsn\":\"" lsn "\",\"commit_lsn\":\"" final  \
+    "\",\"commit_time\":\"2026-11-23T19:04:05.123456Z\",\"xid\":742"
+
+/* ---- cases: existing rows ---- */
+
+/* snapshot_start, snapshot rows and snapshot_end, each in the transaction of its watermark;
+ * rows carry the watermark's lsn, seq, the key and every column, typed as for changes. */
+static void snapshot_lines(void)
+{
+    pgh_relation rel = REL(16500, "public", "t", t_cols);
+    pgh_table_map map[] = {T_MAP};
+    pgh_value r1[] = {T("1"), T("a \"b\""), T("1.50")};
+    pgh_value r2[] = {T("2"), NUL, NUL};
+    pgh_tuple rows[] = {TUP(r1), TUP(r2)};
+    dcap c;
+    dcap_open(&c, map, 1, NULL, "s");
+    pgh_table_rows t = {.table = &rel, .table_index = 0, .lsn = 0x1000};
+    d_begin(&c, 0x1100);
+    d_mark(&c, &t, true);
+    d_commit(&c, 0x1100, (pgh_position){0});
+    t.lsn = WM;
+    t.chunk = 1;
+    d_begin(&c, 0x16B37A0);
+    d_rows(&c, &t, rows, 2);
+    d_commit(&c, 0x16B37A0, (pgh_position){0});
+    t.lsn = 0x20000;
+    t.chunk = 0;
+    d_begin(&c, 0x20100);
+    d_mark(&c, &t, false);
+    d_commit(&c, 0x20100, (pgh_position){0});
+    d_expect(&c,
+             HEAD_AT("public.t", "snapshot_start", "0/1000", "0/1100") ",\"seq\":0}\n"
+             HEAD_AT("public.t", "snapshot", "0/16B3750", "0/16B37A0")
+             ",\"seq\":0,\"key\":{\"id\":1},\"new\":{\"id\":1,\"v\":\"a \\\"b\\\"\",\"n\":\"1.50\"}}\n"
+             HEAD_AT("public.t", "snapshot", "0/16B3750", "0/16B37A0")
+             ",\"seq\":1,\"key\":{\"id\":2},\"new\":{\"id\":2,\"v\":null,\"n\":null}}\n"
+             HEAD_AT("public.t", "snapshot_end", "0/20000", "0/20100") ",\"seq\":0}\n");
+    CHECK_INT(d_flush(&c), 0x20130);
+    dcap_close(&c);
+}
+
+/* One chunk in two table_rows calls: seq continues from first_row. */
+static void snapshot_seq_two_calls(void)
+{
+    pgh_relation rel = REL(16501, "public", "t", t_cols);
+    pgh_table_map map[] = {T_MAP};
+    pgh_value r1[] = {T("1"), T("x"), NUL};
+    pgh_value r2[] = {T("2"), T("y"), NUL};
+    pgh_value r3[] = {T("3"), T("z"), NUL};
+    pgh_tuple first[] = {TUP(r1), TUP(r2)};
+    pgh_tuple second[] = {TUP(r3)};
+    dcap c;
+    dcap_open(&c, map, 1, NULL, "s");
+    pgh_table_rows t = {.table = &rel, .lsn = WM, .chunk = 7, .first_row = 0};
+    d_begin(&c, TXN_FINAL);
+    d_rows(&c, &t, first, 2);
+    t.first_row = 2;
+    d_rows(&c, &t, second, 1);
+    d_rows(&c, &t, NULL, 0); /* an empty call writes nothing */
+    d_commit(&c, TXN_FINAL, (pgh_position){0});
+    d_expect(&c,
+             HEAD("public.t", "snapshot", "0/16B3750")
+             ",\"seq\":0,\"key\":{\"id\":1},\"new\":{\"id\":1,\"v\":\"x\",\"n\":null}}\n"
+             HEAD("public.t", "snapshot", "0/16B3750")
+             ",\"seq\":1,\"key\":{\"id\":2},\"new\":{\"id\":2,\"v\":\"y\",\"n\":null}}\n"
+             HEAD("public.t", "snapshot", "0/16B3750")
+             ",\"seq\":2,\"key\":{\"id\":3},\"new\":{\"id\":3,\"v\":\"z\",\"n\":null}}\n");
+    dcap_close(&c);
+}
+
+/* A table delivered again on request: snapshot_start says "reload":true, the rest is as usual. */
+static void snapshot_reload(void)
+{
+    pgh_relation rel = REL(16502, "public", "t", t_cols);
+    pgh_table_map map[] = {T_MAP};
+    dcap c;
+    dcap_open(&c, map, 1, NULL, "s");
+    pgh_table_rows t = {.table = &rel, .lsn = 0x16B3748, .reload = true};
+    d_begin(&c, TXN_FINAL);
+    d_mark(&c, &t, true);
+    t.lsn = 0x16B3758;
+    d_mark(&c, &t, false);
+    d_commit(&c, TXN_FINAL, (pgh_position){0});
+    d_expect(&c, HEAD("public.t", "snapshot_start", "0/16B3748") ",\"seq\":0,\"reload\":true}\n"
+                 HEAD("public.t", "snapshot_end", "0/16B3758") ",\"seq\":0}\n");
+    dcap_close(&c);
+}
+
+/* Rows, marks and changes of a table the configuration does not list write nothing. */
+static void snapshot_unconfigured_skipped(void)
+{
+    pgh_relation other = REL(16503, "audit", "t", t_cols);
+    pgh_relation rel = REL(16504, "public", "t", t_cols);
+    pgh_table_map map[] = {T_MAP};
+    pgh_value r1[] = {T("1"), T("x"), NUL};
+    pgh_tuple rows[] = {TUP(r1)};
+    dcap c;
+    dcap_open(&c, map, 1, NULL, "s");
+    pgh_table_rows t = {.table = &other, .lsn = WM};
+    d_begin(&c, TXN_FINAL);
+    d_mark(&c, &t, true);
+    d_rows(&c, &t, rows, 1);
+    d_mark(&c, &t, false);
+    d_change(&c, insert_c(0x16B3758, &other, TUP(r1)));
+    d_change(&c, insert_c(0x16B3760, &rel, TUP(r1)));
+    d_commit(&c, TXN_FINAL, (pgh_position){0});
+    d_expect(&c, HEAD("public.t", "insert", "0/16B3760")
+                 ",\"key\":{\"id\":1},\"new\":{\"id\":1,\"v\":\"x\",\"n\":null}}\n");
+    dcap_close(&c);
+}
+
+/* An existing row never lacks a value (destination.h): one that does is PGH_ESINK naming the
+ * table and the column, and nothing is written. */
+static void snapshot_unchanged_is_error(void)
+{
+    pgh_relation rel = REL(16505, "public", "t", t_cols);
+    pgh_table_map map[] = {T_MAP};
+    pgh_value r1[] = {T("1"), UNCH, NUL};
+    pgh_tuple rows[] = {TUP(r1)};
+    dcap c;
+    dcap_open(&c, map, 1, NULL, "s");
+    pgh_table_rows t = {.table = &rel, .lsn = WM};
+    d_begin(&c, TXN_FINAL);
+    pgh_error err = {0};
+    CHECK_INT(c.ops->table_rows(c.user, &t, rows, 1, &err), PGH_ESINK);
+    CHECK_MSG(&err, "public.t: existing row at 0/16B3750 has no value for column v");
+    CHECK_INT(err.lsn, WM);
+    d_expect(&c, "");
+    /* and outside a transaction, rows are a protocol error */
+    pgh_value r2[] = {T("2"), T("x"), NUL};
+    pgh_tuple ok_rows[] = {TUP(r2)};
+    d_commit(&c, TXN_FINAL, (pgh_position){0});
+    pgh_error_clear(&err);
+    CHECK_INT(c.ops->table_rows(c.user, &t, ok_rows, 1, &err), PGH_EPROTO);
+    CHECK_MSG(&err, "outside a transaction");
+    dcap_close(&c);
+}
+
+/* Through the destination: truncate lines carry seq; relation and message write nothing. */
+static void destination_truncate_seq(void)
+{
+    pgh_column cols[] = {COL("id", 23, true)};
+    pgh_relation a = REL(16510, "public", "a", cols);
+    pgh_relation b = REL(16511, "public", "b", cols);
+    pgh_table_map map[] = {{"public", "a", "public", "a"}, {"public", "b", "public", "b"}};
+    const pgh_relation *rels[] = {&a, &b};
+    dcap c;
+    dcap_open(&c, map, 2, NULL, "s");
+    d_begin(&c, TXN_FINAL);
+    pgh_error err = {0};
+    pgh_change r = {.kind = PGH_CHANGE_RELATION, .wal_start = 0x16B3740};
+    r.u.relation.rel = &a;
+    ok(c.ops->relation(c.user, &r, &err), &err, "relation");
+    pgh_change m = {.kind = PGH_CHANGE_MESSAGE, .wal_start = 0x16B3744};
+    m.u.message.prefix = "pghost.ddl";
+    m.u.message.content = "x";
+    m.u.message.len = 1;
+    ok(c.ops->message(c.user, &m, &err), &err, "message");
+    pgh_change t = {.kind = PGH_CHANGE_TRUNCATE, .wal_start = 0x16B3770};
+    t.u.truncate.nrels = 2;
+    t.u.truncate.rels = rels;
+    ok(c.ops->truncate(c.user, &t, &err), &err, "truncate");
+    d_commit(&c, TXN_FINAL, (pgh_position){0});
+    d_expect(&c, HEAD("public.a", "truncate", "0/16B3770")
+                 ",\"seq\":0,\"cascade\":false,\"restart_identity\":false}\n"
+                 HEAD("public.b", "truncate", "0/16B3770")
+                 ",\"seq\":1,\"cascade\":false,\"restart_identity\":false}\n");
+    dcap_close(&c);
+}
+
+/* ---- cases: positions and the state file ---- */
+
+/* A committed position survives, after flush, into a new destination exactly: quotes,
+ * newlines, backslashes, control characters and non-ASCII in the resume token included. */
+static void state_round_trip(void)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/state.json", scratch_dir());
+    pgh_relation rel = REL(16520, "public", "t", t_cols);
+    pgh_table_map map[] = {T_MAP};
+    pgh_value v[] = {T("1"), T("x"), NUL};
+    const char *token = "{\"t\":\"public.t\",\"c\":3}\nline 2\t\\ \"q\" caf\xc3\xa9 "
+                        "\xf0\x9f\x98\x80 \x01 end";
+    dcap c;
+    dcap_open(&c, map, 1, path, "slot_a");
+    pgh_position none = {0};
+    pgh_error err = {0};
+    ok(c.ops->read_position(c.user, &none, &err), &err, "read_position");
+    CHECK_INT(none.lsn, 0); /* no file yet: nothing stored */
+    CHECK(none.resume == NULL && none.phase[0] == '\0');
+    CHECK_INT(d_flush(&c), 0);
+    CHECK(!exists(path)); /* nothing committed: nothing to store */
+    d_begin(&c, TXN_FINAL);
+    d_change(&c, insert_c(0x16B3748, &rel, TUP(v)));
+    pgh_position after = {.checkpoint = UINT64_C(0xA00000010), .phase = "snapshot",
+                          .resume = (char *)token};
+    d_commit(&c, TXN_FINAL, after);
+    CHECK_INT(d_flush(&c), TXN_FINAL + 0x30);
+    CHECK(exists(path));
+    dcap_close(&c);
+
+    /* the file is one JSON object naming the slot */
+    json_error_t jerr;
+    json_t *j = json_load_file(path, 0, &jerr);
+    CHECK(j != NULL);
+    CHECK_INT(json_integer_value(json_object_get(j, "version")), 1);
+    CHECK(strcmp(json_string_value(json_object_get(j, "slot")), "slot_a") == 0);
+    CHECK(strcmp(json_string_value(json_object_get(j, "lsn")), "0/16B37D0") == 0);
+    CHECK(strcmp(json_string_value(json_object_get(j, "checkpoint")), "A/10") == 0);
+    json_decref(j);
+
+    dcap_open(&c, map, 1, path, "slot_a");
+    pgh_position back = {0};
+    ok(c.ops->read_position(c.user, &back, &err), &err, "read_position");
+    CHECK_INT(back.lsn, TXN_FINAL + 0x30);
+    CHECK_INT(back.checkpoint, UINT64_C(0xA00000010));
+    CHECK(strcmp(back.phase, "snapshot") == 0);
+    CHECK(back.resume != NULL && strcmp(back.resume, token) == 0);
+    free(back.resume);
+    /* what was read is durable: flush reports it without a commit */
+    CHECK_INT(d_flush(&c), TXN_FINAL + 0x30);
+    /* a position with no resume token round-trips as NULL */
+    d_begin(&c, 0x2000000);
+    d_commit(&c, 0x2000000, (pgh_position){.phase = "follow"});
+    CHECK_INT(d_flush(&c), 0x2000030);
+    dcap_close(&c);
+    dcap_open(&c, map, 1, path, "slot_a");
+    back = (pgh_position){0};
+    ok(c.ops->read_position(c.user, &back, &err), &err, "read_position");
+    CHECK_INT(back.lsn, 0x2000030);
+    CHECK_INT(back.checkpoint, 0);
+    CHECK(strcmp(back.phase, "follow") == 0);
+    CHECK(back.resume == NULL);
+    dcap_close(&c);
+    scratch_remove(path);
+}
+
+/* The state file is written by flush (and write_position), never by commit alone. */
+static void state_not_before_flush(void)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/state.json", scratch_dir());
+    pgh_table_map map[] = {T_MAP};
+    dcap c;
+    dcap_open(&c, map, 1, path, "s");
+    d_begin(&c, TXN_FINAL);
+    d_commit(&c, TXN_FINAL, (pgh_position){.phase = "follow"});
+    CHECK(!exists(path));
+    CHECK_INT(d_flush(&c), TXN_FINAL + 0x30);
+    CHECK(exists(path));
+    dcap_close(&c);
+    scratch_remove(path);
+}
+
+/* write_position stores at once, without a flush, and becomes the pending position. */
+static void state_write_position(void)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/state.json", scratch_dir());
+    pgh_table_map map[] = {T_MAP};
+    dcap c;
+    dcap_open(&c, map, 1, path, "s");
+    pgh_position pos = {.lsn = 0x5000, .checkpoint = 0x4000, .phase = "catchup",
+                        .resume = (char *)"r"};
+    pgh_error err = {0};
+    ok(c.ops->write_position(c.user, &pos, &err), &err, "write_position");
+    CHECK(exists(path));
+    CHECK_INT(d_flush(&c), 0x5000);
+    dcap_close(&c);
+    dcap_open(&c, map, 1, path, "s");
+    pgh_position back = {0};
+    ok(c.ops->read_position(c.user, &back, &err), &err, "read_position");
+    CHECK_INT(back.lsn, 0x5000);
+    CHECK_INT(back.checkpoint, 0x4000);
+    CHECK(strcmp(back.phase, "catchup") == 0);
+    CHECK(back.resume != NULL && strcmp(back.resume, "r") == 0);
+    free(back.resume);
+    dcap_close(&c);
+    scratch_remove(path);
+}
+
+static void state_slot_mismatch(void)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/state.json", scratch_dir());
+    pgh_table_map map[] = {T_MAP};
+    dcap c;
+    dcap_open(&c, map, 1, path, "slot_a");
+    pgh_position pos = {.lsn = 0x5000, .phase = "follow"};
+    pgh_error err = {0};
+    ok(c.ops->write_position(c.user, &pos, &err), &err, "write_position");
+    dcap_close(&c);
+    dcap_open(&c, map, 1, path, "slot_b");
+    pgh_position back = {0};
+    CHECK_INT(c.ops->read_position(c.user, &back, &err), PGH_ECONFIG);
+    CHECK_MSG(&err, "belongs to slot slot_a, not slot_b");
+    CHECK_MSG(&err, path);
+    CHECK_MSG(&err, "HINT: ");
+    CHECK(back.lsn == 0 && back.resume == NULL);
+    dcap_close(&c);
+    scratch_remove(path);
+}
+
+/* A state file that is not one pghost wrote: PGH_ECONFIG naming the file. */
+static void state_garbled(void)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/state.json", scratch_dir());
+    pgh_table_map map[] = {T_MAP};
+    const char *bad[] = {
+        "{\"version\":1,\"slot\":\"s\",\"lsn\":\"0/1",
+        "",
+        "[]",
+        "{\"version\":1,\"slot\":\"s\",\"lsn\":\"0/10\",\"checkpoint\":\"0/0\",\"phase\":\"x\"}",
+        "{\"version\":1,\"slot\":\"s\",\"lsn\":\"16\",\"checkpoint\":\"0/0\",\"phase\":\"x\","
+        "\"resume\":null}",
+        "{\"version\":1,\"slot\":\"s\",\"lsn\":\"0/10\",\"checkpoint\":\"0/0\","
+        "\"phase\":\"a phase much too long\",\"resume\":null}",
+        "{\"version\":1,\"slot\":\"s\",\"lsn\":\"0/10\",\"checkpoint\":\"0/0\",\"phase\":\"x\","
+        "\"resume\":5}",
+        "{\"version\":1,\"slot\":\"s\",\"lsn\":\"0/10\",\"checkpoint\":\"0/0\",\"phase\":\"x\","
+        "\"resume\":\"a\\u0000b\"}",
+        "{\"version\":2,\"slot\":\"s\",\"lsn\":\"0/10\",\"checkpoint\":\"0/0\",\"phase\":\"x\","
+        "\"resume\":null}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        write_text(path, bad[i]);
+        dcap c;
+        dcap_open(&c, map, 1, path, "s");
+        pgh_position back = {0};
+        pgh_error err = {0};
+        int rc = c.ops->read_position(c.user, &back, &err);
+        if (rc != PGH_ECONFIG)
+            fprintf(stderr, "state file %zu: rc %d\n", i, rc);
+        CHECK_INT(rc, PGH_ECONFIG);
+        CHECK_MSG(&err, path);
+        CHECK(back.lsn == 0 && back.resume == NULL);
+        dcap_close(&c);
+    }
+    scratch_remove(path);
+}
+
+/* The state file cannot be written (its directory does not exist): flush and write_position
+ * fail with PGH_ESINK naming the file and the reason; the lines themselves are out. */
+static void state_write_failure(void)
+{
+    const char *path = "/nonexistent-pghost-dir/state.json";
+    pgh_table_map map[] = {T_MAP};
+    dcap c;
+    dcap_open(&c, map, 1, path, "s");
+    pgh_position none = {0};
+    pgh_error err = {0};
+    ok(c.ops->read_position(c.user, &none, &err), &err, "read_position"); /* no file: fine */
+    d_begin(&c, TXN_FINAL);
+    d_commit(&c, TXN_FINAL, (pgh_position){.phase = "follow"});
+    pgh_lsn lsn = 99;
+    CHECK_INT(c.ops->flush(c.user, &lsn, &err), PGH_ESINK);
+    CHECK_INT(lsn, 0); /* the position is not durable */
+    CHECK_MSG(&err, "state file /nonexistent-pghost-dir/state.json.tmp: creating failed: "
+                    "No such file or directory");
+    CHECK(strchr(err.message, '\n') == NULL); /* one line */
+    pgh_error_clear(&err);
+    pgh_position pos = {.lsn = 0x10};
+    CHECK_INT(c.ops->write_position(c.user, &pos, &err), PGH_ESINK);
+    CHECK_MSG(&err, "No such file or directory");
+    dcap_close(&c);
+}
+
+/* Without a state file, flush reports the last commit once the lines are flushed. */
+static void destination_flush_no_state(void)
+{
+    pgh_table_map map[] = {T_MAP};
+    dcap c;
+    dcap_open(&c, map, 1, NULL, NULL);
+    pgh_position none = {.lsn = 7};
+    pgh_error err = {0};
+    ok(c.ops->read_position(c.user, &none, &err), &err, "read_position");
+    CHECK_INT(none.lsn, 7); /* left as the pipeline set it */
+    CHECK_INT(d_flush(&c), 0);
+    d_begin(&c, 0x1000);
+    CHECK_INT(d_flush(&c), 0);
+    d_commit(&c, 0x1000, (pgh_position){0});
+    CHECK_INT(d_flush(&c), 0x1030);
+    dcap_close(&c);
+}
+
+/* The output fails: the call fails with PGH_ESINK and every later one too (sticky). */
+static void destination_write_error(void)
+{
+    pgh_relation rel = REL(16530, "public", "t", t_cols);
+    pgh_table_map map[] = {T_MAP};
+    pgh_value v[] = {T("1"), T("x"), NUL};
+    pgh_tuple rows[] = {TUP(v)};
+    FILE *f = fopen("/dev/null", "r");
+    CHECK(f != NULL);
+    pgh_json_opts opts = PGH_JSON_OPTS_INIT;
+    opts.out = f;
+    pgh_destination *d = NULL;
+    pgh_error err = {0};
+    ok(pgh_json_destination_new(&d, &opts, &err), &err, "new");
+    const pgh_destination_ops *ops = pgh_destination_ops_of(d);
+    void *u = pgh_destination_user(d);
+    pgh_config cfg = {0};
+    cfg.tables = map;
+    cfg.ntables = 1;
+    pgh_destination_info info = {&cfg, "s", false};
+    ok(ops->open(u, &info, &err), &err, "open");
+    pgh_change b = begin_c(TXN_FINAL, TXN_TIME, TXN_XID);
+    ok(ops->begin(u, &b, &err), &err, "begin");
+    pgh_table_rows t = {.table = &rel, .lsn = WM};
+    CHECK_INT(ops->table_rows(u, &t, rows, 1, &err), PGH_ESINK);
+    CHECK_MSG(&err, "writing to stdout failed: Bad file descriptor");
+    pgh_error_clear(&err);
+    pgh_change cm = commit_c(TXN_FINAL, TXN_FINAL + 0x30);
+    pgh_position after = {.lsn = TXN_FINAL + 0x30};
+    CHECK_INT(ops->commit(u, &cm, &after, &err), PGH_ESINK);
+    CHECK_MSG(&err, "failed earlier");
+    pgh_error_clear(&err);
+    pgh_lsn lsn = 99;
+    CHECK_INT(ops->flush(u, &lsn, &err), PGH_ESINK);
+    CHECK_INT(lsn, 0);
+    ops->close(u);
+    pgh_destination_free(d);
+    fclose(f);
+    free_tracked();
+}
+
+/* pgh_destination_new checks the callback table and destroys the user pointer when it fails;
+ * pgh_json_destination_new checks its options. */
+static int destroyed;
+static void count_destroy(void *user)
+{
+    destroyed += user == (void *)&destroyed;
+}
+static int stub_open(void *u, const pgh_destination_info *i, pgh_error *e) { return 0; }
+static int stub_change(void *u, const pgh_change *c, pgh_error *e) { return 0; }
+static int stub_commit(void *u, const pgh_change *c, const pgh_position *p, pgh_error *e)
+{
+    return 0;
+}
+
+static void destination_new_checks(void)
+{
+    pgh_destination_ops ops = {.version = PGH_DESTINATION_OPS_VERSION, .name = "stub",
+                               .destroy = count_destroy, .open = stub_open,
+                               .change = stub_change, .commit = stub_commit};
+    pgh_destination *d = NULL;
+    pgh_error err = {0};
+    ok(pgh_destination_new(&d, &ops, &destroyed, &err), &err, "new");
+    CHECK(pgh_destination_ops_of(d) == &ops);
+    CHECK(pgh_destination_user(d) == &destroyed);
+    pgh_destination_free(d);
+    CHECK_INT(destroyed, 1);
+    pgh_destination_free(NULL);
+
+    ops.version = 99;
+    d = (pgh_destination *)1;
+    CHECK_INT(pgh_destination_new(&d, &ops, &destroyed, &err), PGH_ECONFIG);
+    CHECK(d == NULL);
+    CHECK_MSG(&err, "destination stub: callback table version 99, expected 1");
+    CHECK_INT(destroyed, 2);
+    ops.version = PGH_DESTINATION_OPS_VERSION;
+    ops.commit = NULL;
+    pgh_error_clear(&err);
+    CHECK_INT(pgh_destination_new(&d, &ops, &destroyed, &err), PGH_ECONFIG);
+    CHECK_MSG(&err, "destination stub: no commit callback");
+    CHECK_INT(destroyed, 3);
+    ops.commit = stub_commit;
+    ops.open = NULL;
+    pgh_error_clear(&err);
+    CHECK_INT(pgh_destination_new(&d, &ops, &destroyed, &err), PGH_ECONFIG);
+    CHECK_MSG(&err, "no open callback");
+    ops.destroy = NULL; /* without destroy, nothing to call */
+    pgh_error_clear(&err);
+    CHECK_INT(pgh_destination_new(&d, &ops, &destroyed, &err), PGH_ECONFIG);
+    CHECK_INT(destroyed, 4);
+
+    pgh_json_opts jo = PGH_JSON_OPTS_INIT;
+    pgh_error_clear(&err);
+    CHECK_INT(pgh_json_destination_new(&d, &jo, &err), PGH_ECONFIG);
+    CHECK_MSG(&err, "no output stream");
+    jo.out = stdout;
+    jo.version = 7;
+    pgh_error_clear(&err);
+    CHECK_INT(pgh_json_destination_new(&d, &jo, &err), PGH_ECONFIG);
+    CHECK_MSG(&err, "options version 7, expected 1");
+    /* a state file needs a slot to be tied to */
+    jo.version = PGH_JSON_OPTS_VERSION;
+    jo.state_file = "/tmp/unused-state.json";
+    ok(pgh_json_destination_new(&d, &jo, &err), &err, "new");
+    pgh_config cfg = {0};
+    pgh_destination_info info = {&cfg, NULL, false};
+    pgh_error_clear(&err);
+    CHECK_INT(pgh_destination_ops_of(d)->open(pgh_destination_user(d), &info, &err),
+              PGH_ECONFIG);
+    CHECK_MSG(&err, "needs a slot name");
+    pgh_destination_ops_of(d)->close(pgh_destination_user(d));
+    pgh_destination_free(d);
 }
 
 /* clang-format on */

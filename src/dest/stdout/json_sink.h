@@ -90,7 +90,10 @@ typedef struct pgh_json_sink_opts {
 } pgh_json_sink_opts;
 
 #define PGH_JSON_SINK_OPTS_VERSION 1
-#define PGH_JSON_SINK_OPTS_INIT {PGH_JSON_SINK_OPTS_VERSION, NULL, NULL, 0, "stdout"}
+#define PGH_JSON_SINK_OPTS_INIT                                                                    \
+    {                                                                                              \
+        PGH_JSON_SINK_OPTS_VERSION, NULL, NULL, 0, "stdout"                                        \
+    }
 
 /*
  * Open a JSON-lines destination writing to opts->out. On success *out is the new sink (free with
