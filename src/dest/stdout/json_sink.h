@@ -1,5 +1,8 @@
 /*
- * pghost/json_sink.h - the JSON-lines destination: one JSON object per row change, one per line.
+ * dest/stdout/json_sink.h - the JSON-lines destination as a pgh_sink: one JSON object per row
+ * change, one per line. Superseded by pghost/json.h (pgh_json_destination_new, which adds the
+ * existing rows and the state file); kept until the pipeline uses that everywhere. Both share
+ * the writer of json_lines.c; the full format is docs/json-lines.md.
  *
  * Made for piping into other tools (jq, loaders, queues). The CLI opens it on stdout; the core
  * feeds it decoded changes through the pgh_sink interface (pghost/sink.h) in stream order and
