@@ -37,6 +37,8 @@
  *   schema_drift                       stop (default) | add_columns: what to do when a source
  *                                      table's columns differ from the destination's while
  *                                      streaming and no DDL capture carried the change over
+ *   state_file                         string: where destination: stdout keeps its position
+ *                                      (default: the configuration file's name + ".state")
  * A table needs source_table_name; source_schema_name defaults to "public", the destination
  * schema and table names to the source's. At least one table is required.
  *
@@ -131,6 +133,9 @@ typedef struct pgh_config {
     int64_t apply_group_max_delay_ms;   /* following: commit at least this often */
     bool create_destination_tables;     /* create what is missing on the destination */
     pgh_schema_drift schema_drift;
+    char *state_file;                   /* owned, may be NULL: where destination: stdout keeps
+                                           its position (the CLI defaults it to the
+                                           configuration file's name + ".state") */
 } pgh_config;
 
 /* Looks up an environment variable; returns NULL when unset. */
@@ -150,6 +155,23 @@ PGH_API int pgh_config_load(pgh_config **out, const char *path, pgh_env_lookup_f
                     pgh_error *err);
 
 PGH_API void pgh_config_free(pgh_config *cfg);
+
+/*
+ * A configuration built in code, without YAML: pgh_config_new gives every default and nothing
+ * else; set fields (strings through pgh_config_set_string, which copies), add tables, then
+ * pgh_config_check runs the checks the YAML front end runs across keys (required connections,
+ * at least one table, the slot name, defaulted from the publication). Table names may hold
+ * patterns as in the file. Free with pgh_config_free.
+ */
+PGH_API int pgh_config_new(pgh_config **out, pgh_error *err);
+PGH_API int pgh_config_set_string(char **field, const char *value, pgh_error *err);
+PGH_API int pgh_config_add_table(pgh_config *cfg, const char *source_schema,
+                                 const char *source_table, const char *dest_schema,
+                                 const char *dest_table, pgh_error *err);
+PGH_API int pgh_config_check(pgh_config *cfg, pgh_error *err);
+
+/* A deep copy (free with pgh_config_free). */
+PGH_API int pgh_config_dup(pgh_config **out, const pgh_config *cfg, pgh_error *err);
 
 /* The connection string for replication sessions: source_connection_for_replication when set,
  * else source_connection (replication=database is added when connecting). Borrowed. */

@@ -38,7 +38,8 @@ PGH_BEGIN_DECLS
 
 /* The table a copy session writes into next. */
 typedef struct pgh_copy_target {
-    int table;                   /* index in the configuration's tables */
+    int unit;                    /* the copy unit: a table, or one leaf partition of it */
+    int table;                   /* index in the configuration's tables it is copied into */
     const char *source_schema;   /* the copied source table (a leaf partition, possibly) */
     const char *source_name;
     const char *const *columns;  /* ncolumns column names, in the order of the COPY data */

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "source/copy.h"
+#include "pghost/pipeline.h"
 #include "pghost/log.h"
 
 /* Exit codes */
@@ -31,12 +31,12 @@ void pgh_cli_log_init(pgh_log_level level);
 void pgh_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Progress display: bars on a terminal, a log line every interval otherwise. */
-typedef struct pgh_progress pgh_progress;
-pgh_progress *pgh_progress_new(bool enabled);
-void pgh_progress_free(pgh_progress *p);
-void pgh_progress_copy(const pgh_copy_table *tables, int ntables, void *payload);
-void pgh_progress_catchup(pgh_lsn at, pgh_lsn target, void *payload);
+typedef struct pgh_cli_progress pgh_cli_progress;
+pgh_cli_progress *pgh_cli_progress_new(bool enabled);
+void pgh_cli_progress_free(pgh_cli_progress *p);
+/* A pgh_progress_fn (pghost/pipeline.h); payload is the display. */
+void pgh_cli_progress_update(const pgh_progress *update, void *payload);
 /* Clear the bars before other output. */
-void pgh_progress_done(pgh_progress *p);
+void pgh_cli_progress_done(pgh_cli_progress *p);
 
 #endif

@@ -7,10 +7,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "pghost/config.h"
 #include "pg/conn.h"
-#include "pghost/replicate.h"
-#include "source/tables.h"
+#include "pghost/pghost.h"
 
 static const char USAGE[] =
     "Usage: pghost replicate [options] CONFIG.yaml\n"
@@ -19,7 +17,8 @@ static const char USAGE[] =
     "its own short transaction), then replay the changes made meanwhile from a logical\n"
     "replication slot up to a checkpoint. At exit 0 the destination equals the source as of\n"
     "the printed checkpoint LSN. The destination tables must exist and be empty, unless\n"
-    "--create-tables creates them.\n"
+    "--create-tables creates them. With --to stdout, the existing rows and then the changes\n"
+    "are written as JSON lines, in one order that rebuilds each table.\n"
     "\n"
     "Options:\n"
     "  --follow                  after the checkpoint, keep applying changes until stopped\n"
@@ -29,10 +28,13 @@ static const char USAGE[] =
     "  --handoff-subscription NAME\n"
     "                            after the checkpoint, create the native subscription NAME on\n"
     "                            the destination, on pghost's slot (no copy, no new slot)\n"
-    "  --to postgres|stdout      where changes go (overrides the destination key): stdout\n"
-    "                            writes every change of the tables as one JSON line, with no\n"
-    "                            copy, from the slot (created when missing) until stopped; a\n"
-    "                            re-run carries on where the slot was confirmed\n"
+    "  --to postgres|stdout      where rows and changes go (overrides the destination key):\n"
+    "                            stdout writes the existing rows (\"op\":\"snapshot\"), then every\n"
+    "                            change, as JSON lines, until stopped; the position is kept in\n"
+    "                            state_file (default CONFIG.yaml.state), and a re-run carries\n"
+    "                            on from it, in the middle of the existing rows too\n"
+    "  --changes-only            stdout: no existing rows, only the changes from the slot\n"
+    "                            (created when missing)\n"
     "  --keep-slot               keep the replication slot, positioned at the checkpoint, and\n"
     "                            print how to attach a native subscription to it\n"
     "  --truncate-destination    empty the destination tables first instead of refusing\n"
@@ -75,6 +77,7 @@ typedef struct cli_opts {
     bool truncate;
     bool create_tables;
     bool progress;
+    bool changes_only;
     const char *before_checkpoint;
     pgh_log_level level;
     const char *config_path;
@@ -92,6 +95,7 @@ static int parse_args(cli_opts *o, int argc, char **argv)
         {"before-checkpoint", required_argument, NULL, 'b'},
         {"log-level", required_argument, NULL, 'l'},
         {"no-progress", no_argument, NULL, 'n'},
+        {"changes-only", no_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -108,6 +112,7 @@ static int parse_args(cli_opts *o, int argc, char **argv)
         case 'C': o->create_tables = true; break;
         case 'b': o->before_checkpoint = optarg; break;
         case 'n': o->progress = false; break;
+        case 'c': o->changes_only = true; break;
         case 'h': fputs(USAGE, stdout); return -1;
         case 'l':
             if (pgh_log_level_parse(&o->level, optarg) != 0) {
@@ -174,16 +179,16 @@ static char *doubled(char *s, char quote)
     return out;
 }
 
-static void print_result(const pgh_config *cfg, const pgh_replicate_result *r, bool keep_slot)
+static void print_result(const pgh_config *cfg, const pgh_pipeline_result *r, bool keep_slot)
 {
     for (int i = 0; i < r->ntables; i++) {
-        const pgh_replicate_table_result *t = &r->tables[i];
+        const pgh_pipeline_table_result *t = &r->tables[i];
         printf("%s -> %s: %llu rows copied (%.1f MB); catch-up: %llu inserted, %llu "
                "updated, %llu deleted, %llu truncates, %llu without effect; %d sequences set\n",
                t->source, t->destination, (unsigned long long)t->rows_copied, (double)t->bytes_copied / 1e6,
                (unsigned long long)t->applied.inserts, (unsigned long long)t->applied.updates,
                (unsigned long long)t->applied.deletes, (unsigned long long)t->applied.truncates,
-               (unsigned long long)t->applied.skipped, t->sequences_set);
+               (unsigned long long)t->applied.skipped, t->applied.sequences_set);
     }
     printf("copy took %.1f s, catch-up %.1f s (%llu changes, %llu rows copied again)\n",
            r->copy_seconds, r->catchup_seconds, (unsigned long long)r->changes_seen,
@@ -212,15 +217,15 @@ static void print_result(const pgh_config *cfg, const pgh_replicate_result *r, b
 typedef struct print_ctx {
     const pgh_config *cfg;
     bool keep_slot;
-    pgh_progress *progress;
+    pgh_cli_progress *progress;
 } print_ctx;
 
 static print_ctx g_print;
 
-static void on_checkpoint(const pgh_replicate_result *r, void *payload)
+static void on_checkpoint(const pgh_pipeline_result *r, void *payload)
 {
     (void)payload;
-    pgh_progress_done(g_print.progress);
+    pgh_cli_progress_done(g_print.progress);
     print_result(g_print.cfg, r, g_print.keep_slot);
 }
 
@@ -245,6 +250,95 @@ static void install_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+/* The destination the configuration names: PostgreSQL, or JSON lines on stdout with their
+ * position in state_file (default: the configuration file's name + ".state"). */
+static int open_destination(pgh_destination **out, pgh_config *cfg, pgh_error *err)
+{
+    if (cfg->destination != PGH_DESTINATION_STDOUT)
+        return pgh_postgres_destination_new(out, err);
+    if (cfg->state_file == NULL) {
+        size_t len = strlen(cfg->path) + sizeof(".state");
+        cfg->state_file = malloc(len);
+        if (cfg->state_file == NULL)
+            return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        snprintf(cfg->state_file, len, "%s.state", cfg->path);
+    }
+    pgh_json_opts jo = PGH_JSON_OPTS_INIT;
+    jo.out = stdout;
+    jo.state_file = cfg->state_file;
+    return pgh_json_destination_new(out, &jo, err);
+}
+
+static void pipeline_opts(pgh_pipeline_opts *po, const cli_opts *o, bool to_stdout,
+                          pgh_cli_progress *progress)
+{
+    *po = (pgh_pipeline_opts)PGH_PIPELINE_OPTS_INIT;
+    po->what = o->changes_only ? PGH_PIPELINE_CHANGES : PGH_PIPELINE_BOTH;
+    po->until = o->follow || to_stdout ? PGH_UNTIL_STOPPED : PGH_UNTIL_CHECKPOINT;
+    po->cancel = &g_cancel;
+    po->keep_slot = o->keep_slot || o->handoff;
+    po->truncate_destination = o->truncate;
+    po->checkpoint_reached = on_checkpoint;
+    po->progress = pgh_cli_progress_update;
+    po->progress_payload = progress;
+    if (o->before_checkpoint) {
+        po->before_checkpoint = run_before_checkpoint;
+        po->before_checkpoint_payload = (void *)o->before_checkpoint;
+    }
+}
+
+/* Run the pipeline (and the handoff); the exit code. */
+static int run(const cli_opts *o, pgh_config *cfg, pgh_error *err)
+{
+    bool to_stdout = cfg->destination == PGH_DESTINATION_STDOUT;
+    pgh_source *src = NULL;
+    pgh_destination *dest = NULL;
+    pgh_pipeline_result result;
+    memset(&result, 0, sizeof(result));
+    /* Patterns in tables: become concrete tables of the source. */
+    int rc = pgh_source_open(&src, cfg, err);
+    if (rc != 0) {
+        pgh_cli_error("%s", err->message);
+        return rc == PGH_ECONFIG ? PGH_EXIT_USAGE : PGH_EXIT_FAILURE;
+    }
+    rc = open_destination(&dest, cfg, err);
+    install_signals();
+    pgh_cli_progress *progress = pgh_cli_progress_new(o->progress && !to_stdout);
+    g_print = (print_ctx){pgh_source_config(src), o->keep_slot && !o->follow && !o->handoff,
+                          progress};
+    pgh_pipeline_opts po;
+    pipeline_opts(&po, o, to_stdout, progress);
+    if (rc == 0)
+        rc = pgh_pipeline_run(&result, src, NULL, dest, &po, err);
+    pgh_cli_progress_done(progress);
+    bool following = o->follow || to_stdout;
+    /* A resumable run stopped on request: its state is recorded, the same command resumes. */
+    if (rc == PGH_ECANCELED && following && atomic_load(&g_cancel)) {
+        pgh_log(PGH_LOG_INFO, "replicate", "stopped on request; run the same command to resume");
+        rc = 0;
+        following = false; /* nothing more to print */
+    }
+    if (rc == 0 && o->handoff)
+        rc = pgh_postgres_handoff(pgh_source_config(src), o->handoff, err);
+    if (rc == 0 && o->handoff)
+        printf("subscription %s now replicates from slot %s, starting at the checkpoint\n",
+               o->handoff, cfg->slot_name);
+    if (rc == 0 && following)
+        pgh_log(PGH_LOG_INFO, "follow",
+                "stopped following slot %s after %llu source transactions; run the same command "
+                "to resume",
+                cfg->slot_name, (unsigned long long)result.followed_txns);
+    if (rc != 0 && err->lsn)
+        pgh_cli_error("%s (at LSN " PGH_LSN_FMT ")", err->message, PGH_LSN_ARGS(err->lsn));
+    else if (rc != 0)
+        pgh_cli_error("%s", err->message);
+    pgh_pipeline_result_dispose(&result);
+    pgh_cli_progress_free(progress);
+    pgh_destination_free(dest);
+    pgh_source_close(src);
+    return rc == 0 ? PGH_EXIT_OK : exit_code_for(rc);
 }
 
 int pgh_cli_replicate(int argc, char **argv)
@@ -272,58 +366,15 @@ int pgh_cli_replicate(int argc, char **argv)
         pgh_config_free(cfg);
         return PGH_EXIT_USAGE;
     }
+    if (o.changes_only && cfg->destination != PGH_DESTINATION_STDOUT) {
+        pgh_cli_error("--changes-only is for --to stdout: a PostgreSQL destination is synced "
+                      "whole");
+        pgh_config_free(cfg);
+        return PGH_EXIT_USAGE;
+    }
     if (o.create_tables)
         cfg->create_destination_tables = true;
-    /* Patterns in tables: become concrete tables of the source (pghost/tables.h). */
-    if (pgh_tables_resolve_at_source(cfg, &err) != 0) {
-        pgh_cli_error("%s", err.message);
-        rc = err.code == PGH_ECONFIG ? PGH_EXIT_USAGE : PGH_EXIT_FAILURE;
-        pgh_config_free(cfg);
-        return rc;
-    }
-    bool to_stdout = cfg->destination == PGH_DESTINATION_STDOUT;
-    install_signals();
-    pgh_progress *progress = pgh_progress_new(o.progress && !to_stdout);
-    pgh_replicate_opts ro = PGH_REPLICATE_OPTS_INIT;
-    ro.config = cfg;
-    ro.keep_slot = o.keep_slot;
-    ro.follow = o.follow;
-    ro.handoff_subscription = o.handoff;
-    ro.truncate_destination = o.truncate;
-    ro.cancel = &g_cancel;
-    ro.copy_progress = pgh_progress_copy;
-    ro.catchup_progress = pgh_progress_catchup;
-    ro.progress_payload = progress;
-    ro.json_out = stdout;
-    ro.checkpoint_reached = on_checkpoint;
-    g_print = (print_ctx){cfg, o.keep_slot && !o.follow && !o.handoff, progress};
-    if (o.before_checkpoint) {
-        ro.before_checkpoint = run_before_checkpoint;
-        ro.before_checkpoint_payload = (void *)o.before_checkpoint;
-    }
-    pgh_replicate_result result;
-    rc = pgh_replicate_run(&result, &ro, &err);
-    pgh_progress_done(progress);
-    /* A resumable run stopped on request: its state is recorded, the same command resumes. */
-    if (rc == PGH_ECANCELED && o.follow && atomic_load(&g_cancel)) {
-        pgh_log(PGH_LOG_INFO, "replicate", "stopped on request; run the same command to resume");
-        rc = 0;
-        o.follow = false; /* nothing more to print */
-    }
-    if (rc == 0 && o.handoff)
-        printf("subscription %s now replicates from slot %s, starting at the checkpoint\n",
-               o.handoff, cfg->slot_name);
-    if (rc == 0 && (o.follow || to_stdout))
-        pgh_log(PGH_LOG_INFO, "follow",
-                "stopped following slot %s after %llu source transactions; run the same command "
-                "to resume",
-                cfg->slot_name, (unsigned long long)result.followed_txns);
-    if (rc != 0 && err.lsn)
-        pgh_cli_error("%s (at LSN " PGH_LSN_FMT ")", err.message, PGH_LSN_ARGS(err.lsn));
-    else if (rc != 0)
-        pgh_cli_error("%s", err.message);
-    pgh_replicate_result_dispose(&result);
-    pgh_progress_free(progress);
+    rc = run(&o, cfg, &err);
     pgh_config_free(cfg);
-    return rc == 0 ? PGH_EXIT_OK : exit_code_for(rc);
+    return rc;
 }

@@ -12,7 +12,7 @@
 #define LOG_INTERVAL_S 10.0
 #define BAR_WIDTH 24
 
-struct pgh_progress {
+struct pgh_cli_progress {
     bool enabled;
     bool tty;
     int lines_drawn;        /* lines of the last drawing, to move the cursor back up */
@@ -30,9 +30,9 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-pgh_progress *pgh_progress_new(bool enabled)
+pgh_cli_progress *pgh_cli_progress_new(bool enabled)
 {
-    pgh_progress *p = calloc(1, sizeof(*p));
+    pgh_cli_progress *p = calloc(1, sizeof(*p));
     if (p == NULL)
         return NULL;
     p->enabled = enabled;
@@ -41,16 +41,15 @@ pgh_progress *pgh_progress_new(bool enabled)
     return p;
 }
 
-void pgh_progress_free(pgh_progress *p)
+void pgh_cli_progress_free(pgh_cli_progress *p)
 {
     free(p);
 }
 
-static double estimated_rows(const pgh_copy_table *t)
+static double estimated_rows(const pgh_progress_table *t)
 {
-    double est = t->src->reltuples > 0 ? t->src->reltuples : (double)t->src->size_bytes / 100.0;
-    double done = (double)atomic_load(&t->rows);
-    return est > done ? est : done;
+    double done = (double)t->rows;
+    return t->estimated_rows > done ? t->estimated_rows : done;
 }
 
 static void format_eta(char *buf, size_t len, double seconds)
@@ -63,15 +62,15 @@ static void format_eta(char *buf, size_t len, double seconds)
         snprintf(buf, len, "%dm%02ds", (int)seconds / 60, (int)seconds % 60);
 }
 
-static void draw_bar(const pgh_copy_table *t, double elapsed)
+static void draw_bar(const pgh_progress_table *t, double elapsed)
 {
-    uint64_t rows = atomic_load(&t->rows);
+    uint64_t rows = t->rows;
     double total = estimated_rows(t);
-    bool finished = atomic_load(&t->ranges_done) >= atomic_load(&t->ranges_total);
+    bool finished = t->ranges_done >= t->ranges_total;
     double frac = finished ? 1.0 : (total > 0 ? (double)rows / total : 0.0);
     if (frac > 0.99 && !finished)
         frac = 0.99;
-    double mbps = elapsed > 0 ? (double)atomic_load(&t->bytes) / 1e6 / elapsed : 0;
+    double mbps = elapsed > 0 ? (double)t->bytes / 1e6 / elapsed : 0;
     char eta[16];
     format_eta(eta, sizeof(eta), frac > 0 && !finished ? elapsed * (1 - frac) / frac : -1);
     char bar[BAR_WIDTH + 1];
@@ -79,15 +78,12 @@ static void draw_bar(const pgh_copy_table *t, double elapsed)
     for (int i = 0; i < BAR_WIDTH; i++)
         bar[i] = i < filled ? '#' : '.';
     bar[BAR_WIDTH] = '\0';
-    fprintf(stderr, "\r\033[K%s.%s [%s] %3.0f%% %llu rows %.1f MB/s ETA %s\n", t->src->schema,
-            t->src->name, bar, frac * 100, (unsigned long long)rows, mbps, finished ? "done" : eta);
+    fprintf(stderr, "\r\033[K%s [%s] %3.0f%% %llu rows %.1f MB/s ETA %s\n", t->name, bar,
+            frac * 100, (unsigned long long)rows, mbps, finished ? "done" : eta);
 }
 
-void pgh_progress_copy(const pgh_copy_table *tables, int ntables, void *payload)
+static void copy_progress(pgh_cli_progress *p, const pgh_progress_table *tables, int ntables)
 {
-    pgh_progress *p = payload;
-    if (p == NULL || !p->enabled)
-        return;
     double now = now_s();
     double elapsed = now - p->start;
     if (p->tty) {
@@ -103,19 +99,15 @@ void pgh_progress_copy(const pgh_copy_table *tables, int ntables, void *payload)
         return;
     p->last_log = now;
     for (int i = 0; i < ntables; i++) {
-        const pgh_copy_table *t = &tables[i];
-        pgh_log(PGH_LOG_INFO, "copy", "%s.%s: %llu of ~%.0f rows, %.1f MB/s, %d of %d ranges done",
-                t->src->schema, t->src->name, (unsigned long long)atomic_load(&t->rows),
-                estimated_rows(t), (double)atomic_load(&t->bytes) / 1e6 / elapsed,
-                atomic_load(&t->ranges_done), atomic_load(&t->ranges_total));
+        const pgh_progress_table *t = &tables[i];
+        pgh_log(PGH_LOG_INFO, "copy", "%s: %llu of ~%.0f rows, %.1f MB/s, %d of %d ranges done",
+                t->name, (unsigned long long)t->rows, estimated_rows(t),
+                (double)t->bytes / 1e6 / elapsed, t->ranges_done, t->ranges_total);
     }
 }
 
-void pgh_progress_catchup(pgh_lsn at, pgh_lsn target, void *payload)
+static void catchup_progress(pgh_cli_progress *p, pgh_lsn at, pgh_lsn target)
 {
-    pgh_progress *p = payload;
-    if (p == NULL || !p->enabled)
-        return;
     if (at)
         p->last_at = at;
     if (p->catchup_first == 0 && at) {
@@ -140,7 +132,18 @@ void pgh_progress_catchup(pgh_lsn at, pgh_lsn target, void *payload)
             left_mb, PGH_LSN_ARGS(target));
 }
 
-void pgh_progress_done(pgh_progress *p)
+void pgh_cli_progress_update(const pgh_progress *update, void *payload)
+{
+    pgh_cli_progress *p = payload;
+    if (p == NULL || !p->enabled)
+        return;
+    if (update->phase == PGH_PROGRESS_ROWS)
+        copy_progress(p, update->tables, update->ntables);
+    else
+        catchup_progress(p, update->at, update->target);
+}
+
+void pgh_cli_progress_done(pgh_cli_progress *p)
 {
     if (p && p->enabled && p->tty) {
         fputs("\r\033[K", stderr);

@@ -96,7 +96,7 @@ static int top_mapping(pgh_config__ctx *ctx, yaml_document_t *doc, yaml_node_t *
     return 0;
 }
 
-static pgh_config *config_new(const char *name)
+pgh_config *pgh_config__new(const char *name)
 {
     pgh_config *cfg = calloc(1, sizeof(*cfg));
     if (cfg == NULL)
@@ -130,7 +130,7 @@ int pgh_config_parse(pgh_config **out, const char *yaml, size_t len, const char 
         yaml = "";
         len = 0;
     }
-    ctx.cfg = config_new(ctx.name);
+    ctx.cfg = pgh_config__new(ctx.name);
     have_parser = ctx.cfg != NULL && yaml_parser_initialize(&parser);
     if (!have_parser) {
         rc = pgh_config__nomem(&ctx);
@@ -235,5 +235,6 @@ void pgh_config_free(pgh_config *cfg)
     free(cfg->publication_name);
     free(cfg->slot_name);
     free(cfg->state_schema);
+    free(cfg->state_file);
     free(cfg);
 }

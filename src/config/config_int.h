@@ -167,4 +167,7 @@ int pgh_config__read_excludes(pgh_config__ctx *ctx, yaml_node_t *list);
 /* Read the top-level mapping into ctx->cfg, check required keys, fill in defaults. */
 int pgh_config__read_top(pgh_config__ctx *ctx, yaml_node_t *root);
 
+/* A configuration holding the defaults only; path copied from name. NULL when out of memory. */
+pgh_config *pgh_config__new(const char *name);
+
 #endif

@@ -33,6 +33,7 @@ enum {
     K_CREATE_TABLES,
     K_SCHEMA_DRIFT,
     K_EXCLUDE,
+    K_STATE_FILE,
     K_COUNT,
 };
 
@@ -62,6 +63,7 @@ static const char *const top_keys[K_COUNT] = {
     [K_CREATE_TABLES] = "create_destination_tables",
     [K_SCHEMA_DRIFT] = "schema_drift",
     [K_EXCLUDE] = "exclude_tables",
+    [K_STATE_FILE] = "state_file",
 };
 
 static const pgh_config__keyset top_keyset = {
@@ -218,6 +220,8 @@ static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node
         return read_schema_drift(ctx, path, value);
     case K_EXCLUDE:
         return pgh_config__read_excludes(ctx, value);
+    case K_STATE_FILE:
+        return pgh_config__read_string(ctx, path, value, &cfg->state_file, NULL);
     default:
         return read_copy_key(ctx, key, path, value);
     }

@@ -2,33 +2,29 @@
  * The catch-up: replay the slot from its start into the destination up to a checkpoint.
  *
  * The checkpoint is a transactional logical message written on the source after the copy, so
- * it arrives after every transaction that any copy batch could have seen. Rows the apply could
- * not complete (a key moved past both copy batches, with TOAST values the destination never
- * had; see pghost/apply.h) are copied again from the source like a small copy batch; a new
- * checkpoint is written after that copy and the replay goes on to it. Rounds repeat until a
- * checkpoint is reached with nothing missing.
+ * it arrives after every transaction that any copy batch could have seen. Rows the
+ * destination's conflict rules could not settle (a key moved past both copy batches, with
+ * TOAST values the destination never had: pghost/keyed.h) are copied again from the source
+ * like a small copy batch; a new checkpoint is written after that copy and the replay goes on
+ * to it. Rounds repeat until a checkpoint is reached with nothing to copy again.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "pipeline_internal.h"
-#include "util/clock.h"
 #include "pg/conn.h"
 #include "pghost/log.h"
-#include "source/stream.h"
+#include "pipeline_internal.h"
+#include "util/clock.h"
 
 #define CATCHUP_WAIT_MS 250
 #define MAX_REPAIR_ROUNDS 50
 #define FLUSH_INTERVAL_MS 1000
 
-
-static bool is_marker(const pgh_change *c, const char *marker)
+bool pgh_pipeline__is_checkpoint(const pgh_change *c, const char *marker)
 {
-    return c->kind == PGH_CHANGE_MESSAGE && (c->u.message.flags & PGH_MESSAGE_TRANSACTIONAL) &&
-           strcmp(c->u.message.prefix, PGH_CHECKPOINT_PREFIX) == 0 &&
+    return pgh_pipeline__is_message(c, PGH_CHECKPOINT_PREFIX) &&
            c->u.message.len == strlen(marker) &&
            memcmp(c->u.message.content, marker, c->u.message.len) == 0;
 }
@@ -39,17 +35,16 @@ static bool is_row_change(const pgh_change *c)
            c->kind == PGH_CHANGE_DELETE || c->kind == PGH_CHANGE_TRUNCATE;
 }
 
-/* Write a checkpoint marker on the source; its content is unique to this run and round. */
-static int emit_checkpoint(pgh_lsn *marker_lsn, char *marker, size_t marker_len,
-                           const catchup_ctx *ctx, int round, pgh_error *err)
+int pgh_pipeline__emit_checkpoint(pgh_lsn *marker_lsn, char *marker, size_t marker_len,
+                                  pipe_run *r, int round, pgh_error *err)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(marker, marker_len, "checkpoint %s %lld.%09ld.%d.%d", ctx->o->config->slot_name,
+    snprintf(marker, marker_len, "checkpoint %s %lld.%09ld.%d.%d", r->cfg->slot_name,
              (long long)ts.tv_sec, ts.tv_nsec, (int)getpid(), round);
     const char *params[2] = {PGH_CHECKPOINT_PREFIX, marker};
     PGresult *res = NULL;
-    int rc = pgh_conn_query(&res, ctx->src,
+    int rc = pgh_conn_query(&res, r->src,
                             "SELECT pg_catalog.pg_logical_emit_message(true, $1, $2)", 2, params,
                             err);
     if (rc == 0 && pgh_lsn_parse(marker_lsn, PQgetvalue(res, 0, 0)) != 0)
@@ -60,84 +55,104 @@ static int emit_checkpoint(pgh_lsn *marker_lsn, char *marker, size_t marker_len,
     return rc;
 }
 
-/* Read and apply until the marker's transaction commits; *out_lsn is its end LSN. */
-static int replay_to(pgh_lsn *out_lsn, uint64_t *changes, pgh_stream *s, pgh_sink *sink,
-                     const catchup_ctx *ctx, const char *marker, pgh_lsn marker_lsn,
-                     pgh_error *err)
+static void report(pipe_run *r, pgh_lsn at, pgh_lsn target)
 {
-    const pgh_replicate_opts *o = ctx->o;
+    if (r->o->progress == NULL)
+        return;
+    pgh_progress p = {.phase = PGH_PROGRESS_CATCHUP, .at = at, .target = target};
+    r->o->progress(&p, r->o->progress_payload);
+}
+
+/* What one replay needs. */
+typedef struct replay {
+    pipe_run *r;
+    pgh_stream *stream;
+    bool confirm;       /* tell the slot what is durable */
+    const char *marker; /* the checkpoint's content */
+    pgh_lsn marker_lsn;
+} replay;
+
+/* Durable at the checkpoint, and about every second on the way (so the slot can release WAL);
+ * in between, source transactions share destination transactions. */
+static int flush(replay *p, pgh_error *err)
+{
+    pgh_lsn flushed = 0;
+    int rc = p->r->ops->flush ? p->r->ops->flush(p->r->user, &flushed, err) : 0;
+    if (rc == 0 && p->confirm)
+        pgh_stream_set_flushed(p->stream, flushed);
+    return rc;
+}
+
+/* Read and apply until the marker's transaction commits; r->out->checkpoint_lsn is its end. */
+static int replay_to(replay *p, pgh_error *err)
+{
+    pipe_run *r = p->r;
     bool marker_seen = false;
     int64_t last_flush_ms = pgh_clock_ms();
     for (;;) {
-        if (o->cancel && atomic_load(o->cancel))
+        if (pgh_pipeline__canceled(r))
             return pgh_error_set(err, PGH_ECANCELED, "catch-up canceled");
         pgh_change c;
-        int rc = pgh_stream_next(s, &c, CATCHUP_WAIT_MS, err);
+        int rc = pgh_stream_next(p->stream, &c, CATCHUP_WAIT_MS, err);
         if (rc < 0)
             return rc;
         if (rc == 0) {
-            if (o->catchup_progress)
-                o->catchup_progress(0, marker_lsn, o->progress_payload);
+            report(r, 0, p->marker_lsn);
             continue;
         }
         if (is_row_change(&c))
-            (*changes)++;
-        if (is_marker(&c, marker))
-            marker_seen = true;
-        rc = pgh_sink_write(sink, &c, err);
-        if (rc != 0) {
-            if (err->lsn == 0)
-                err->lsn = c.wal_start;
-            return rc;
-        }
-        if (c.kind != PGH_CHANGE_COMMIT)
-            continue;
-        if (o->catchup_progress)
-            o->catchup_progress(c.u.commit.commit_lsn, marker_lsn, o->progress_payload);
-        /* Durable at the checkpoint, and about every second on the way (so the slot can
-         * release WAL); in between, source transactions share destination transactions. */
-        if (!marker_seen && pgh_clock_ms() - last_flush_ms < FLUSH_INTERVAL_MS)
-            continue;
-        pgh_lsn flushed = 0;
-        rc = pgh_sink_flush(sink, &flushed, err);
+            r->out->changes_seen++;
+        marker_seen = marker_seen || pgh_pipeline__is_checkpoint(&c, p->marker);
+        rc = pgh_pipeline__deliver(r, &c, err);
         if (rc != 0)
             return rc;
-        if (ctx->confirm)
-            pgh_stream_set_flushed(s, flushed);
+        if (c.kind != PGH_CHANGE_COMMIT)
+            continue;
+        report(r, c.u.commit.commit_lsn, p->marker_lsn);
+        if (!marker_seen && pgh_clock_ms() - last_flush_ms < FLUSH_INTERVAL_MS)
+            continue;
+        rc = flush(p, err);
+        if (rc != 0)
+            return rc;
         last_flush_ms = pgh_clock_ms();
         if (marker_seen) {
-            *out_lsn = c.u.commit.end_lsn;
+            r->out->checkpoint_lsn = c.u.commit.end_lsn;
             return 0;
         }
     }
 }
 
-static int rounds(pgh_replicate_result *out, pgh_stream *s, pgh_sink *sink,
-                  const catchup_ctx *ctx, pgh_error *err)
+static int copy_again(replay *p, pgh_error *err)
+{
+    pipe_run *r = p->r;
+    pgh_recopy_row *rows = NULL;
+    int n = 0;
+    int rc = r->ops->keyed->take_recopy(r->user, &rows, &n, err);
+    if (rc == 0 && n > 0) {
+        pgh_log(PGH_LOG_INFO, "catch-up",
+                "%d rows moved with unchanged TOAST values: copying them again", n);
+        rc = pgh_pipeline__recopy(r, rows, n, p->stream, err);
+        r->out->rows_recopied += (uint64_t)n;
+    }
+    pgh_recopy_rows_free(rows, n);
+    return rc != 0 ? rc : (n > 0 ? 1 : 0);
+}
+
+static int rounds(replay *p, pgh_error *err)
 {
     for (int round = 0; round < MAX_REPAIR_ROUNDS; round++) {
         char marker[256];
-        pgh_lsn marker_lsn = 0;
-        int rc = emit_checkpoint(&marker_lsn, marker, sizeof(marker), ctx, round, err);
+        int rc = pgh_pipeline__emit_checkpoint(&p->marker_lsn, marker, sizeof(marker), p->r,
+                                               round, err);
         if (rc != 0)
             return rc;
         pgh_log(PGH_LOG_INFO, "catch-up", "checkpoint written at " PGH_LSN_FMT "; replaying to it",
-                PGH_LSN_ARGS(marker_lsn));
-        rc = replay_to(&out->checkpoint_lsn, &out->changes_seen, s, sink, ctx, marker,
-                       marker_lsn, err);
-        if (rc != 0)
-            return rc;
-        pgh_apply_missing *rows = NULL;
-        int n = 0;
-        rc = pgh_apply_take_missing(&rows, &n, sink, err);
-        if (rc == 0 && n > 0) {
-            pgh_log(PGH_LOG_INFO, "catch-up",
-                    "%d rows moved with unchanged TOAST values: copying them again", n);
-            rc = pgh_pipeline__recopy_rows(ctx, rows, n, s, err);
-            out->rows_recopied += (uint64_t)n;
-        }
-        pgh_apply_missing_free(rows, n);
-        if (rc != 0 || n == 0)
+                PGH_LSN_ARGS(p->marker_lsn));
+        p->marker = marker;
+        rc = replay_to(p, err);
+        if (rc == 0)
+            rc = copy_again(p, err);
+        if (rc <= 0)
             return rc;
     }
     return pgh_error_set(err, PGH_ECANCELED,
@@ -146,15 +161,18 @@ static int rounds(pgh_replicate_result *out, pgh_stream *s, pgh_sink *sink,
                          MAX_REPAIR_ROUNDS);
 }
 
-int pgh_pipeline__catchup(pgh_replicate_result *out, pgh_sink *sink, const catchup_ctx *ctx,
-                      pgh_error *err)
+int pgh_pipeline__catchup(pipe_run *r, bool confirm, pgh_error *err)
 {
-    pgh_stream *s = NULL;
-    int rc = pgh_stream_open_config(&s, ctx->o->config, "pghost catch-up", err);
+    replay p = {.r = r, .confirm = confirm};
+    r->ops->keyed->set_catchup(r->user, true);
+    int64_t start = pgh_clock_ms();
+    int rc = pgh_stream_open_config(&p.stream, r->cfg, "pghost catch-up", err);
     if (rc == 0)
-        rc = rounds(out, s, sink, ctx, err);
+        rc = rounds(&p, err);
     if (rc == 0)
-        rc = pgh_stream_send_status(s, false, err);
-    pgh_stream_close(s);
+        rc = pgh_stream_send_status(p.stream, false, err);
+    pgh_stream_close(p.stream);
+    r->ops->keyed->set_catchup(r->user, false);
+    r->out->catchup_seconds = (double)(pgh_clock_ms() - start) / 1000.0;
     return rc;
 }

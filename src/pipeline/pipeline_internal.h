@@ -1,81 +1,117 @@
 /*
- * Private to the pipeline (src/pipeline): the sync's orchestration, preflight, catch-up,
- * re-copy and following.
+ * Private to the pipeline (src/pipeline): see include/pghost/pipeline.h.
+ *
+ *   run.c          pgh_pipeline_run: opens the destination, picks the path, the result
+ *   destination.c  the pgh_destination wrapper around a table of callbacks
+ *   deliver.c      one decoded change -> the destination's callbacks
+ *   preflight.c    the source's checks, the run's tables described on the source
+ *   slot.c         creating, finding, advancing and dropping the run's slot
+ *   keyed.c        the copy + catch-up sync of a keyed destination (pghost/keyed.h)
+ *   catchup.c      replaying the slot to a checkpoint, copying rows again on the way
+ *   recopy.c       reading rows again from the source by key
+ *   follow.c       streaming after the checkpoint until stopped: flushes, feedback, stop,
+ *                  reconnects
+ *   snapshot*.c    the existing rows of event destinations in watermarked chunks (DBLog)
  */
 #ifndef PGH_PIPELINE_INTERNAL_H
 #define PGH_PIPELINE_INTERNAL_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 
-#include "dest/postgres/apply.h"
 #include "pg/catalog.h"
-#include "pghost/replicate.h"
-#include "pghost/sink.h"
+#include "pghost/pipeline.h"
 #include "source/stream.h"
 
-/* The tables of a run, described on both servers. */
+/* Prefix of the checkpoint messages the pipeline writes (a transactional logical message). */
+#define PGH_CHECKPOINT_PREFIX "pghost"
+/* Prefix of the watermark and reload messages of the existing rows (snapshot.h). */
+#define PGH_SNAPSHOT_PREFIX "pghost.snapshot"
+
+/* The tables of a run, described on the source. */
 typedef struct run_tables {
     int n;
     pgh_table_info **src; /* owned, n entries */
-    pgh_table_info **dst; /* owned, n entries */
 } run_tables;
 
+typedef struct snapshot snapshot;
+
+/* Everything one run holds. */
+typedef struct pipe_run {
+    const pgh_pipeline_opts *o;     /* borrowed */
+    const pgh_config *cfg;          /* borrowed: the source's (resolved) or resumed */
+    pgh_config *resumed;            /* owned: the tables a resumed --follow run recorded */
+    pgh_destination *dest;          /* borrowed */
+    const pgh_destination_ops *ops; /* borrowed */
+    void *user;                     /* borrowed: the destination's */
+    bool dest_open;                 /* ops->open was called and close is due */
+    pgh_pipeline_result *out;       /* borrowed */
+    PGconn *src;                    /* owned: an ordinary session on the source */
+    bool follow;                    /* until STOPPED */
+    bool slot_created;              /* this run owns the slot (drop it on failure) */
+    bool checkpoint_reached;
+    run_tables tables;              /* owned */
+    char phase[PGH_POSITION_PHASE_MAX]; /* what commits carry as their position's phase */
+    snapshot *snap;                 /* owned: event destinations' existing rows, or NULL */
+    bool done;                      /* until CHECKPOINT reached: follow stops at the next
+                                       transaction boundary */
+    char marker[256];               /* the checkpoint an event run waits for, "" before */
+    /* How the stream's changes reach the destination: deliver (keyed), or through the
+     * snapshot coordinator (event destinations). */
+    int (*handle)(struct pipe_run *r, const pgh_change *c, pgh_error *err);
+    /* Called by follow at the start and end of every streaming session (may be NULL): the
+     * event path restarts its delivery of existing rows from the destination's position. */
+    int (*session_start)(struct pipe_run *r, pgh_error *err);
+    void (*session_end)(struct pipe_run *r);
+} pipe_run;
+
+/* run.c: (re)open the destination for r->cfg; close it (idempotent). */
+int pgh_pipeline__open_dest(pipe_run *r, pgh_error *err);
+void pgh_pipeline__close_dest(pipe_run *r);
+bool pgh_pipeline__canceled(const pipe_run *r);
+/* The result's per-table entries, named from r->cfg. */
+int pgh_pipeline__init_result(pipe_run *r, pgh_error *err);
+
+/* deliver.c: pass one change to the destination (pghost's own messages are not passed). */
+int pgh_pipeline__deliver(pipe_run *r, const pgh_change *c, pgh_error *err);
+/* A transactional logical message with this prefix? */
+bool pgh_pipeline__is_message(const pgh_change *c, const char *prefix);
+
+/* preflight.c: the source's checks (server, the slot name free when slot_must_be_free,
+ * replication connection, publication; and, when tables, every table, described into
+ * r->tables). */
+int pgh_pipeline__preflight(pipe_run *r, bool slot_must_be_free, bool tables, pgh_error *err);
 void pgh_pipeline__tables_dispose(run_tables *t);
 
-/* Every check that must pass before anything is written; fills t on success. */
-/* resuming: an interrupted --follow run goes on, so its slot exists and the destination holds
- * rows already; those two checks are left out. */
-int pgh_pipeline__preflight(run_tables *t, PGconn *src, PGconn *dst, const pgh_replicate_opts *o,
-                        bool resuming, pgh_error *err);
+/* slot.c */
+int pgh_pipeline__slot_ensure(pipe_run *r, bool resuming, bool copy_started, pgh_error *err);
+/* Drop the slot (keep: advance it to the checkpoint), retrying while its walsender lets go. */
+int pgh_pipeline__slot_finish(pipe_run *r, bool keep, pgh_error *err);
+/* After a failure: drop a slot this run created unless something can resume from it. */
+void pgh_pipeline__slot_cleanup(pipe_run *r, int rc);
 
-/* Stream the slot as JSON lines (destination: stdout): create the slot when missing, else
- * carry on from its confirmed position; then follow until stopped. */
-int pgh_pipeline__stream_json(pgh_replicate_result *out, const pgh_replicate_opts *o,
-                          pgh_error *err);
+/* keyed.c */
+int pgh_pipeline__keyed(pipe_run *r, pgh_error *err);
 
-/* What the catch-up needs besides the sink. */
-typedef struct catchup_ctx {
-    const pgh_replicate_opts *o; /* borrowed */
-    PGconn *src;                 /* borrowed: ordinary connection to the source */
-    PGconn *dst;                 /* borrowed: ordinary connection to the destination */
-    const run_tables *tables;    /* borrowed */
-    bool confirm;                /* confirm applied positions to the slot on the way */
-} catchup_ctx;
+/* catchup.c: checkpoint, replay, copy again, until a checkpoint with nothing to copy again.
+ * confirm: tell the slot what the destination made durable on the way. */
+int pgh_pipeline__catchup(pipe_run *r, bool confirm, pgh_error *err);
 
-/* Write a checkpoint (a transactional logical message with prefix PGH_CHECKPOINT_PREFIX) and
- * stream the slot into sink until it has committed, repeating with rows copied again while the
- * apply reports missing rows. *out_lsn is the end LSN of the last checkpoint transaction. */
-#define PGH_CHECKPOINT_PREFIX "pghost"
-int pgh_pipeline__catchup(pgh_replicate_result *out, pgh_sink *sink, const catchup_ctx *ctx,
-                      pgh_error *err);
+/* Write a checkpoint (a transactional message, unique to this run and round) on the source. */
+int pgh_pipeline__emit_checkpoint(pgh_lsn *marker_lsn, char *marker, size_t marker_len,
+                                  pipe_run *r, int round, pgh_error *err);
+/* The message of that checkpoint? */
+bool pgh_pipeline__is_checkpoint(const pgh_change *c, const char *marker);
 
-/* Copy the given rows again from the source into the destination (each as it is now on the
- * source; a row gone from the source is not inserted). */
-int pgh_pipeline__recopy_rows(const catchup_ctx *ctx, const pgh_apply_missing *rows, int n,
-                          pgh_stream *stream, pgh_error *err);
+/* recopy.c: copy the rows again from the source into the destination (replace_row). */
+int pgh_pipeline__recopy(pipe_run *r, const pgh_recopy_row *rows, int n, pgh_stream *stream,
+                         pgh_error *err);
 
-/* Follow the slot after the checkpoint until a stop request (returns 0) or an error that a
- * reconnect cannot fix. *applied_txns counts source transactions seen. */
-int pgh_pipeline__follow(uint64_t *applied_txns, const pgh_replicate_opts *o, pgh_error *err);
+/* follow.c: stream into the destination until stopped (0) or an error a reconnect cannot fix;
+ * r->out->followed_txns counts source transactions. */
+int pgh_pipeline__follow(pipe_run *r, pgh_error *err);
 
-/* The tables of a --follow sync, fixed at its first run (pipeline/selection.c, state/selection.c): the patterns of
- * tables: are not expanded again when it resumes. record writes cfg->tables (resolved) to
- * <state_schema>.selected_tables for the slot; call it in the transaction of the first state
- * row. pgh_state_selection_write records them; resume reads them back: when the slot has a recorded list, sel gets copies of *opts and
- * its config with the tables replaced by the recorded ones, *opts points at sel->opts, and one
- * warning names the tables that match now but are not followed and the followed ones that are
- * gone (tables replicated DDL created, renamed or dropped, as <state_schema>.ddl_tables holds
- * them, are followed). Without a record nothing changes. sel must outlive the use of *opts. */
-typedef struct run_selection {
-    pgh_config config;       /* shallow copy of the run's config; tables are the fields below */
-    pgh_replicate_opts opts; /* copy of the run's options; config points at the field above */
-    pgh_table_map *tables;   /* owned, n entries: the recorded tables */
-    size_t *lines;           /* owned, n entries, all 0 (no line in the file) */
-    size_t n;
-} run_selection;
-
-int pgh_pipeline__selection_resume(const pgh_replicate_opts **opts, run_selection *sel, PGconn *dst,
-                               pgh_error *err);
-void pgh_pipeline__selection_dispose(run_selection *sel);
+/* snapshot.c: the existing rows of an event destination, with the changes (DBLog). */
+int pgh_pipeline__event(pipe_run *r, pgh_error *err);
 
 #endif

@@ -1,137 +1,104 @@
 /*
  * Copying single rows again during the catch-up (see catchup.c): SELECT the row by key on the
- * source, then replace the destination's row at that key with it: INSERT ... ON CONFLICT (key)
- * DO UPDATE of every column, or a DELETE when the source no longer has the row. An upsert
- * rather than DELETE + INSERT, so that no ON DELETE CASCADE on the destination fires for a row
- * that stays. Each row is its own short statement on both sides, like a copy batch.
+ * source, then hand it to the destination, which replaces its row at that key (pghost/keyed.h,
+ * replace_row), or removes it when the source no longer has it. Each row is its own short
+ * statement on both sides, like a copy batch.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline_internal.h"
+#include "pg/conn.h"
 #include "pg/sql.h"
+#include "pipeline_internal.h"
 #include "util/buf.h"
 #include "util/clock.h"
-#include "pg/conn.h"
-#include "source/stream.h"
 
-/* SELECT <copied columns> FROM ONLY src WHERE k1 = $1 AND ... (names from the destination's
- * key, which the preflight proved to be the source's columns too). */
+void pgh_recopy_rows_free(pgh_recopy_row *rows, int n)
+{
+    for (int i = 0; rows && i < n; i++) {
+        for (int k = 0; k < rows[i].nkeys; k++) {
+            free(rows[i].keys ? rows[i].keys[k] : NULL);
+            free(rows[i].key_names ? rows[i].key_names[k] : NULL);
+        }
+        free(rows[i].keys);
+        free(rows[i].key_names);
+    }
+    free(rows);
+}
+
+static void put_ident(pgh_buf *b, PGconn *conn, const char *name, const char *before)
+{
+    char *q = pgh_conn_ident(conn, name);
+    if (q == NULL) {
+        b->failed = true;
+        return;
+    }
+    pgh_buf_printf(b, "%s%s", before, q);
+    free(q);
+}
+
+/* SELECT <copied columns> FROM ONLY src WHERE k1 = $1 AND ... (the destination's key names,
+ * which the destination's checks proved to be the source's columns too). */
 static void select_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *src,
-                       const pgh_table_info *dst)
+                       const pgh_recopy_row *row)
 {
     pgh_buf_puts(b, "SELECT ");
     int n = 0;
-    for (int i = 0; i < src->ncols; i++) {
-        if (src->cols[i].generated)
-            continue;
-        char *q = pgh_conn_ident(conn, src->cols[i].name);
-        pgh_buf_printf(b, "%s%s", n++ ? ", " : "", q ? q : "");
-        free(q);
-    }
+    for (int i = 0; i < src->ncols; i++)
+        if (!src->cols[i].generated)
+            put_ident(b, conn, src->cols[i].name, n++ ? ", " : "");
     pgh_buf_printf(b, " FROM %s%s WHERE ", pgh_pg_only(src), src->qualified);
-    for (int k = 0; k < dst->nkeys; k++) {
-        char *q = pgh_conn_ident(conn, dst->cols[dst->key_cols[k]].name);
-        pgh_buf_printf(b, "%s%s = $%d", k ? " AND " : "", q ? q : "", k + 1);
-        free(q);
+    for (int k = 0; k < row->nkeys; k++) {
+        put_ident(b, conn, row->key_names[k], k ? " AND " : "");
+        pgh_buf_printf(b, " = $%d", k + 1);
     }
 }
 
-/* DELETE FROM dst WHERE k1 = $1 AND ... */
-static void delete_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *dst)
+/* Hand the source's row (or its absence) to the destination. */
+static int replace(pipe_run *r, const pgh_recopy_row *row, PGresult *res, pgh_error *err)
 {
-    pgh_buf_printf(b, "DELETE FROM %s WHERE ", dst->qualified);
-    for (int k = 0; k < dst->nkeys; k++) {
-        char *q = pgh_conn_ident(conn, dst->cols[dst->key_cols[k]].name);
-        pgh_buf_printf(b, "%s%s = $%d", k ? " AND " : "", q ? q : "", k + 1);
-        free(q);
+    int nf = PQntuples(res) ? PQnfields(res) : 0;
+    const char **names = calloc((size_t)nf + 1, sizeof(char *));
+    const char **values = calloc((size_t)nf + 1, sizeof(char *));
+    int rc = names && values ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    for (int f = 0; rc == 0 && f < nf; f++) {
+        names[f] = PQfname(res, f);
+        values[f] = PQgetisnull(res, 0, f) ? NULL : PQgetvalue(res, 0, f);
     }
-}
-
-/* INSERT INTO dst (<columns of res>) OVERRIDING SYSTEM VALUE VALUES ($1, ...)
- * ON CONFLICT (<key>) DO UPDATE SET c = excluded.c, ... */
-static void upsert_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *dst, const PGresult *res)
-{
-    pgh_buf_printf(b, "INSERT INTO %s (", dst->qualified);
-    int nf = PQnfields(res);
-    for (int f = 0; f < nf; f++) {
-        char *q = pgh_conn_ident(conn, PQfname(res, f));
-        pgh_buf_printf(b, "%s%s", f ? ", " : "", q ? q : "");
-        free(q);
-    }
-    pgh_buf_puts(b, ") OVERRIDING SYSTEM VALUE VALUES (");
-    for (int f = 0; f < nf; f++)
-        pgh_buf_printf(b, "%s$%d", f ? ", " : "", f + 1);
-    pgh_buf_puts(b, ") ON CONFLICT (");
-    for (int k = 0; k < dst->nkeys; k++) {
-        char *q = pgh_conn_ident(conn, dst->cols[dst->key_cols[k]].name);
-        pgh_buf_printf(b, "%s%s", k ? ", " : "", q ? q : "");
-        free(q);
-    }
-    pgh_buf_puts(b, ") DO UPDATE SET ");
-    for (int f = 0; f < nf; f++) {
-        char *q = pgh_conn_ident(conn, PQfname(res, f));
-        pgh_buf_printf(b, "%s%s = excluded.%s", f ? ", " : "", q ? q : "", q ? q : "");
-        free(q);
-    }
-}
-
-/* Replace the destination's row at the key with the source's (remove it when it is gone). */
-static int replace_row(const catchup_ctx *ctx, const pgh_apply_missing *row, PGresult *src_row,
-                       pgh_buf *sql, pgh_error *err)
-{
-    const pgh_table_info *dst = ctx->tables->dst[row->table];
-    pgh_buf_reset(sql);
-    if (PQntuples(src_row) == 0) {
-        delete_sql(sql, ctx->dst, dst);
-        PGresult *res = NULL;
-        int rc = pgh_conn_query(&res, ctx->dst, pgh_buf_str(sql), row->nkeys,
-                                (const char *const *)row->keys, err);
-        PQclear(res);
-        return rc;
-    }
-    int nf = PQnfields(src_row);
-    const char **values = calloc((size_t)(nf ? nf : 1), sizeof(char *));
-    if (values == NULL)
-        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
-    for (int f = 0; f < nf; f++)
-        values[f] = PQgetisnull(src_row, 0, f) ? NULL : PQgetvalue(src_row, 0, f);
-    upsert_sql(sql, ctx->dst, dst, src_row);
-    PGresult *res = NULL;
-    int rc = pgh_buf_failed(sql) ? pgh_error_set(err, PGH_ENOMEM, "out of memory")
-                                 : pgh_conn_query(&res, ctx->dst, pgh_buf_str(sql), nf, values, err);
-    PQclear(res);
+    if (rc == 0)
+        rc = r->ops->keyed->replace_row(r->user, row, names, values, nf, err);
+    free(names);
     free(values);
     return rc;
 }
 
-static int recopy_row(const catchup_ctx *ctx, const pgh_apply_missing *row, pgh_buf *sql,
-                      pgh_error *err)
+static int recopy_row(pipe_run *r, const pgh_recopy_row *row, pgh_buf *sql, pgh_error *err)
 {
-    const pgh_table_info *src = ctx->tables->src[row->table];
-    const pgh_table_info *dst = ctx->tables->dst[row->table];
+    if (row->table < 0 || row->table >= r->tables.n)
+        return pgh_error_set(err, PGH_ECONFIG, "a row to copy again names table %d of %d",
+                             row->table, r->tables.n);
     pgh_buf_reset(sql);
-    select_sql(sql, ctx->src, src, dst);
+    select_sql(sql, r->src, r->tables.src[row->table], row);
     if (pgh_buf_failed(sql))
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
     PGresult *res = NULL;
-    int rc = pgh_conn_query(&res, ctx->src, pgh_buf_str(sql), row->nkeys,
+    int rc = pgh_conn_query(&res, r->src, pgh_buf_str(sql), row->nkeys,
                             (const char *const *)row->keys, err);
     if (rc == 0)
-        rc = replace_row(ctx, row, res, sql, err);
+        rc = replace(r, row, res, err);
     PQclear(res);
     return rc;
 }
 
-int pgh_pipeline__recopy_rows(const catchup_ctx *ctx, const pgh_apply_missing *rows, int n,
-                          struct pgh_stream *stream, pgh_error *err)
+int pgh_pipeline__recopy(pipe_run *r, const pgh_recopy_row *rows, int n, pgh_stream *stream,
+                         pgh_error *err)
 {
     pgh_buf sql;
-    pgh_buf_init(&sql, 0);
+    pgh_buf_init(&sql, 1 << 20);
     int rc = 0;
     int64_t last_status = pgh_clock_ms();
     for (int i = 0; rc == 0 && i < n; i++) {
-        rc = recopy_row(ctx, &rows[i], &sql, err);
+        rc = recopy_row(r, &rows[i], &sql, err);
         /* The stream is not read meanwhile: keep telling the source we are alive, or a long
          * re-copy outlasts wal_sender_timeout. */
         if (rc == 0 && pgh_clock_ms() - last_status >= 1000) {

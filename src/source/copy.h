@@ -1,10 +1,12 @@
 /*
- * pghost/copy.h - the parallel, batched copy of tables from the source to the destination.
+ * source/copy.h - the parallel, batched copy of tables from the source into a keyed
+ * destination's raw COPY path (pghost/keyed.h).
  *
  * Every batch is its own short transaction on the source: a COPY (SELECT ... ORDER BY key
- * LIMIT n) TO STDOUT, streamed without parsing values into a COPY FROM STDIN on the
- * destination. A worker's consecutive batches share one destination COPY, committed about
- * every 10 s (every batch, with its progress row, when the copy is resumable). Keyset
+ * LIMIT n) TO STDOUT, whose CopyData messages go unparsed to the destination's copy session
+ * (the PostgreSQL destination streams them into a COPY FROM STDIN that stays open across a
+ * worker's batches, committed about every 10 s, or every batch with its progress when the copy
+ * is resumable). Keyset
  * pagination continues after the last key of the previous batch; the key space is first split
  * into ranges by sampling so that workers run in parallel from the start. With keyset
  * pagination off, a single integer key is cut into fixed-width ranges.
@@ -14,13 +16,14 @@
  * open-ended at both ends, so no row that exists during the copy is skipped whatever the
  * statistics say.
  *
- * Threading: pgh_copy_run starts opts->workers threads, each with its own source and
- * destination connection, and returns when all have stopped. Progress counters in
+ * Threading: pgh_copy_run starts opts->workers threads, each with its own source connection
+ * and destination copy session, and returns when all have stopped. Progress counters in
  * pgh_copy_table are atomics, safe to read from any thread while the copy runs.
  */
-#ifndef PGHOST_COPY_H
-#define PGHOST_COPY_H
+#ifndef PGH_SOURCE_COPY_H
+#define PGH_SOURCE_COPY_H
 
+#include <libpq-fe.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,11 +32,16 @@
 #include "pghost/config.h"
 #include "decode/decode.h"
 #include "pghost/error.h"
+#include "pghost/keyed.h"
 
 typedef struct pgh_copy_table {
     const pgh_table_info *src; /* borrowed, valid for the whole copy */
-    const pgh_table_info *dst; /* borrowed, valid for the whole copy */
+    const char *dest_table;    /* borrowed: the destination table, quoted (plans name it) */
+    int table;                 /* index of the configured table it is copied into */
     pgh_copy_format format;    /* decided by pgh_copy_choose_format */
+    const char **columns;      /* owned (pgh_copy_table_dispose), names borrowed from src: the
+                                  copied columns, key columns first, generated ones left out */
+    int ncolumns;
     atomic_uint_fast64_t rows;    /* rows copied so far */
     atomic_uint_fast64_t bytes;   /* COPY payload bytes copied so far */
     atomic_uint_fast64_t batches; /* batches committed so far */
@@ -46,34 +54,37 @@ typedef void (*pgh_copy_progress_fn)(const pgh_copy_table *tables, int ntables, 
 typedef struct pgh_copy_opts {
     int version;                   /* PGH_COPY_OPTS_VERSION */
     const char *source_conninfo;   /* borrowed */
-    const char *dest_conninfo;     /* borrowed */
-    const char *app_name;          /* borrowed: application_name of the copy sessions */
+    const char *app_name;          /* borrowed: application_name of the source sessions */
     int workers;                   /* parallel workers, >= 1 */
     int64_t batch_rows;            /* rows per batch, >= 1 */
     bool keyset;                   /* keyset pagination (true) or integer key ranges */
-    bool replica_role;             /* SET session_replication_role = replica on the dest */
     atomic_int *cancel;            /* borrowed, may be NULL: non-zero stops the copy */
     pgh_copy_progress_fn progress; /* may be NULL: called about every progress_ms */
     void *progress_payload;
     int progress_ms;
-    const char *state_schema;      /* borrowed, may be NULL: when set the copy is resumable: the
-                                      plan and every batch's progress are kept in this schema on
-                                      the destination (tables made by pgh_state_ensure), each
-                                      batch in the same transaction as its rows, and a later
-                                      run with the same slot continues where this one stopped */
-    const char *slot;              /* borrowed: the key of the saved progress */
+    const pgh_keyed_ops *keyed;    /* borrowed: the destination's copy sessions and plan store */
+    void *user;                    /* borrowed: the destination's user pointer for keyed */
+    bool resumable;                /* the plan and every batch's progress are kept with the
+                                      data (keyed->plan_*, copy_batch_end), and a later run with
+                                      the same slot continues where this one stopped */
+    const char *slot;              /* borrowed: names the run in messages */
 } pgh_copy_opts;
 
-#define PGH_COPY_OPTS_VERSION 1
-#define PGH_COPY_OPTS_INIT {PGH_COPY_OPTS_VERSION, NULL, NULL, "pghost copy", 4, 100000, true, \
-                            false, NULL, NULL, NULL, 250, NULL, NULL}
+#define PGH_COPY_OPTS_VERSION 2
+#define PGH_COPY_OPTS_INIT                                                                         \
+    {                                                                                              \
+        .version = PGH_COPY_OPTS_VERSION, .app_name = "pghost copy", .workers = 4,                 \
+        .batch_rows = 100000, .keyset = true, .progress_ms = 250                                   \
+    }
 
 /* Binary COPY when the choice allows and every copied column has a built-in type; else text. */
 pgh_copy_format pgh_copy_choose_format(const pgh_table_info *src, pgh_copy_format_choice choice);
 
-/* Initialise a table entry (counters to zero). */
-void pgh_copy_table_init(pgh_copy_table *t, const pgh_table_info *src, const pgh_table_info *dst,
-                         pgh_copy_format format);
+/* Initialise a unit (counters to zero) that copies src into dest_table (quoted), configured
+ * table `table`. PGH_ENOMEM when the column list cannot be allocated. */
+int pgh_copy_table_init(pgh_copy_table *t, const pgh_table_info *src, const char *dest_table,
+                        int table, pgh_copy_format format);
+void pgh_copy_table_dispose(pgh_copy_table *t);
 
 /*
  * Copy every table. Returns 0 when every range of every table was copied; otherwise the first
@@ -82,5 +93,15 @@ void pgh_copy_table_init(pgh_copy_table *t, const pgh_table_info *src, const pgh
  * up to ~10 s of its batches in a plain copy, is rolled back).
  */
 int pgh_copy_run(pgh_copy_table *tables, int ntables, const pgh_copy_opts *opts, pgh_error *err);
+
+/*
+ * Boundaries that cut src's key space into ranges of roughly equal size for workers (sampled
+ * with TABLESAMPLE; nbounds boundaries make nbounds + 1 ranges, the first and last open). Each
+ * boundary is an array of nkeys key texts. *out is owned by the caller (pgh_copy_bounds_free);
+ * none for a table too small to split.
+ */
+int pgh_copy_sample_bounds(char ****out, int *nbounds, PGconn *conn, const pgh_table_info *src,
+                           int workers, int64_t batch_rows, pgh_error *err);
+void pgh_copy_bounds_free(char ***bounds, int nbounds, int nkeys);
 
 #endif

@@ -49,11 +49,11 @@ int pgh_copy__add_bound(copy_plan_table *pt, PGconn *conn, const char *const *va
 /* Progress of a range from an earlier run, or NULL. */
 const copy_progress *pgh_copy__progress(const copy_plan_table *pt, int64_t range);
 
-/* Plan every table's ranges, with one short query per table on conn (the source). With dst (a
- * destination connection, resumable copies) a plan saved by an earlier run is loaded with its
- * progress instead, or the new plan is saved. */
-int pgh_copy__plan(copy_plan *plan, PGconn *conn, PGconn *dst, pgh_copy_table *tables,
-                   int ntables, const pgh_copy_opts *opts, pgh_error *err);
+/* Plan every table's ranges, with one short query per table on conn (the source). A resumable
+ * copy loads the plan an earlier run saved with the destination (keyed->plan_load), with its
+ * progress, instead, or saves the new plan there. */
+int pgh_copy__plan(copy_plan *plan, PGconn *conn, pgh_copy_table *tables, int ntables,
+                   const pgh_copy_opts *opts, pgh_error *err);
 void pgh_copy__plan_dispose(copy_plan *plan);
 
 /* One range's bounds as arrays of literals; lo / hi are NULL when unbounded. They point into
@@ -77,8 +77,5 @@ void pgh_copy__range_bounds(copy_bounds *out, const copy_plan_table *pt, int64_t
  */
 void pgh_copy__batch_sql(pgh_buf *out, PGconn *conn, const pgh_copy_table *t, char *const *lo,
                          char *const *hi, char *const *after, int64_t limit);
-
-/* COPY <dest> (<keys>, <other columns>) FROM STDIN [(FORMAT binary)] */
-void pgh_copy__dest_sql(pgh_buf *out, PGconn *conn, const pgh_copy_table *t);
 
 #endif

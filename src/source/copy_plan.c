@@ -14,7 +14,6 @@
 #include "copy_internal.h"
 #include "pg/conn.h"
 #include "pghost/log.h"
-#include "state/state.h"
 
 #define RANGES_PER_WORKER 4
 #define SAMPLES_PER_RANGE 64
@@ -205,10 +204,10 @@ typedef struct plan_loader {
     const char *slot;
 } plan_loader;
 
-static int load_table(void *payload, int index, const pgh_state_copy_table *t, pgh_error *err)
+static int load_table(void *payload, int index, const pgh_copy_plan_unit *t, pgh_error *err)
 {
     plan_loader *l = payload;
-    if (index >= l->ntables || strcmp(t->dest_table, l->tables[index].dst->qualified) != 0 ||
+    if (index >= l->ntables || strcmp(t->dest_table, l->tables[index].dest_table) != 0 ||
         t->nkeys != l->tables[index].src->nkeys)
         return pgh_error_set(err, PGH_EPRECOND,
                              "the interrupted copy of slot %s was of other tables: run pghost "
@@ -249,13 +248,12 @@ static int load_range(void *payload, int table, int64_t range, bool done,
     return p->last_key ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
 }
 
-static int load_plan(copy_plan *plan, bool *found, PGconn *dst, PGconn *src,
-                     const pgh_copy_table *tables, int ntables, const pgh_copy_opts *opts,
-                     pgh_error *err)
+static int load_plan(copy_plan *plan, bool *found, PGconn *src, const pgh_copy_table *tables,
+                     int ntables, const pgh_copy_opts *opts, pgh_error *err)
 {
     plan_loader l = {plan, src, tables, ntables, opts->slot};
-    pgh_state_copy_reader r = {load_table, load_bound, load_range, &l};
-    int rc = pgh_state_copy_plan_load(found, dst, opts->state_schema, opts->slot, &r, err);
+    pgh_copy_plan_reader r = {load_table, load_bound, load_range, &l};
+    int rc = opts->keyed->plan_load(opts->user, found, &r, err);
     if (rc == 0 && *found && plan->ntables > 0) {
         /* every unit must have been saved: a plan of fewer tables is another run's */
         bool all = true;
@@ -270,28 +268,27 @@ static int load_plan(copy_plan *plan, bool *found, PGconn *dst, PGconn *src,
     return rc;
 }
 
-static int save_plan(const copy_plan *plan, PGconn *dst, const pgh_copy_table *tables,
+static int save_plan(const copy_plan *plan, const pgh_copy_table *tables,
                      const pgh_copy_opts *opts, pgh_error *err)
 {
-    pgh_state_copy_table *st = calloc((size_t)plan->ntables + 1, sizeof(*st));
+    pgh_copy_plan_unit *st = calloc((size_t)plan->ntables + 1, sizeof(*st));
     if (st == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
     for (int i = 0; i < plan->ntables; i++) {
         const copy_plan_table *pt = &plan->tables[i];
-        st[i] = (pgh_state_copy_table){.dest_table = tables[i].dst->qualified,
+        st[i] = (pgh_copy_plan_unit){.dest_table = tables[i].dest_table,
                                        .arithmetic = pt->arithmetic, .min = pt->min,
                                        .width = pt->width, .nranges = pt->nranges,
                                        .nkeys = pt->nkeys, .nbounds = pt->nbounds,
                                        .bounds = (char *const *const *)pt->raw};
     }
-    int rc = pgh_state_copy_plan_save(dst, opts->state_schema, opts->slot, st, plan->ntables,
-                                      err);
+    int rc = opts->keyed->plan_save(opts->user, st, plan->ntables, err);
     free(st);
     return rc;
 }
 
-int pgh_copy__plan(copy_plan *plan, PGconn *conn, PGconn *dst, pgh_copy_table *tables,
-                   int ntables, const pgh_copy_opts *opts, pgh_error *err)
+int pgh_copy__plan(copy_plan *plan, PGconn *conn, pgh_copy_table *tables, int ntables,
+                   const pgh_copy_opts *opts, pgh_error *err)
 {
     plan->ntables = ntables;
     plan->tables = calloc((size_t)(ntables ? ntables : 1), sizeof(*plan->tables));
@@ -300,7 +297,7 @@ int pgh_copy__plan(copy_plan *plan, PGconn *conn, PGconn *dst, pgh_copy_table *t
     for (int i = 0; i < ntables; i++)
         plan->tables[i].nkeys = tables[i].src->nkeys;
     bool found = false;
-    int rc = dst ? load_plan(plan, &found, dst, conn, tables, ntables, opts, err) : 0;
+    int rc = opts->resumable ? load_plan(plan, &found, conn, tables, ntables, opts, err) : 0;
     if (rc != 0 || found) {
         if (found)
             pgh_log(PGH_LOG_INFO, "copy", "resuming the interrupted copy of slot %s",
@@ -309,8 +306,8 @@ int pgh_copy__plan(copy_plan *plan, PGconn *conn, PGconn *dst, pgh_copy_table *t
         return rc;
     }
     rc = plan_tables(plan, conn, tables, ntables, opts, err);
-    if (rc == 0 && dst)
-        rc = save_plan(plan, dst, tables, opts, err);
+    if (rc == 0 && opts->resumable)
+        rc = save_plan(plan, tables, opts, err);
     return rc;
 }
 
@@ -380,4 +377,30 @@ void pgh_copy__range_bounds(copy_bounds *out, const copy_plan_table *pt, int64_t
         out->lo = pt->bounds[index - 1];
     if (index < pt->nbounds)
         out->hi = pt->bounds[index];
+}
+
+int pgh_copy_sample_bounds(char ****out, int *nbounds, PGconn *conn, const pgh_table_info *src,
+                           int workers, int64_t batch_rows, pgh_error *err)
+{
+    *out = NULL;
+    *nbounds = 0;
+    pgh_copy_table t = {.src = src};
+    pgh_copy_opts opts = PGH_COPY_OPTS_INIT;
+    opts.workers = workers;
+    opts.batch_rows = batch_rows;
+    copy_plan_table pt = {.nkeys = src->nkeys};
+    int rc = plan_sampled(&pt, conn, &t, &opts, err);
+    free_bounds(pt.bounds, pt.nbounds, pt.nkeys);
+    if (rc != 0) {
+        free_bounds(pt.raw, pt.nbounds, pt.nkeys);
+        return rc;
+    }
+    *out = pt.raw;
+    *nbounds = pt.nbounds;
+    return 0;
+}
+
+void pgh_copy_bounds_free(char ***bounds, int nbounds, int nkeys)
+{
+    free_bounds(bounds, nbounds, nkeys);
 }

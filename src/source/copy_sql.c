@@ -98,13 +98,3 @@ void pgh_copy__batch_sql(pgh_buf *out, PGconn *conn, const pgh_copy_table *t, ch
     if (t->format == PGH_COPY_BINARY)
         pgh_buf_puts(out, " (FORMAT binary)");
 }
-
-void pgh_copy__dest_sql(pgh_buf *out, PGconn *conn, const pgh_copy_table *t)
-{
-    pgh_buf_reset(out);
-    pgh_buf_printf(out, "COPY %s (", t->dst->qualified);
-    put_columns(out, conn, t->src);
-    pgh_buf_puts(out, ") FROM STDIN");
-    if (t->format == PGH_COPY_BINARY)
-        pgh_buf_puts(out, " (FORMAT binary)");
-}

@@ -8,7 +8,7 @@
 
 /* Append the units of table i: itself, or each of its leaves. */
 static int add_units(copy_units *u, PGconn *src, pgh_table_info *const *srcs,
-                     pgh_table_info *const *dsts, int i, pgh_copy_format_choice format,
+                     const char *const *dests, int i, pgh_copy_format_choice format,
                      pgh_error *err)
 {
     pgh_table_info **leaves = NULL;
@@ -36,7 +36,13 @@ static int add_units(copy_units *u, PGconn *src, pgh_table_info *const *srcs,
     for (int k = 0; k < nleaves; k++) {
         const pgh_table_info *s = leaves ? leaves[k] : srcs[i];
         memset(&u->units[u->n], 0, sizeof(u->units[u->n]));
-        pgh_copy_table_init(&u->units[u->n], s, dsts[i], pgh_copy_choose_format(s, format));
+        if (pgh_copy_table_init(&u->units[u->n], s, dests[i], i,
+                                pgh_copy_choose_format(s, format)) != 0) {
+            for (int j = k; leaves && j < nleaves; j++)
+                pgh_table_info_free(leaves[j]); /* not yet in u->leaves */
+            free(leaves);
+            return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        }
         u->table[u->n++] = i;
         if (leaves)
             u->leaves[u->nleaves++] = leaves[k];
@@ -46,12 +52,12 @@ static int add_units(copy_units *u, PGconn *src, pgh_table_info *const *srcs,
 }
 
 int pgh_copy_units_build(copy_units *out, PGconn *src, pgh_table_info *const *srcs,
-                         pgh_table_info *const *dsts, int n, pgh_copy_format_choice format,
+                         const char *const *dests, int n, pgh_copy_format_choice format,
                          pgh_error *err)
 {
     memset(out, 0, sizeof(*out));
     for (int i = 0; i < n; i++) {
-        int rc = add_units(out, src, srcs, dsts, i, format, err);
+        int rc = add_units(out, src, srcs, dests, i, format, err);
         if (rc != 0)
             return rc;
     }
@@ -60,6 +66,8 @@ int pgh_copy_units_build(copy_units *out, PGconn *src, pgh_table_info *const *sr
 
 void pgh_copy_units_dispose(copy_units *u)
 {
+    for (int i = 0; u->units && i < u->n; i++)
+        pgh_copy_table_dispose(&u->units[i]);
     free(u->units);
     free(u->table);
     pgh_pg_leaves_free(u->leaves, u->nleaves);

@@ -20,10 +20,10 @@ typedef struct copy_units {
     int nleaves;
 } copy_units;
 
-/* The units of n configured tables (srcs[i] on the source, dsts[i] its destination; both
- * borrowed for the life of the units). */
+/* The units of n configured tables (srcs[i] on the source, copied into dests[i], its quoted
+ * destination name; both borrowed for the life of the units). */
 int pgh_copy_units_build(copy_units *out, PGconn *src, pgh_table_info *const *srcs,
-                         pgh_table_info *const *dsts, int n, pgh_copy_format_choice format,
+                         const char *const *dests, int n, pgh_copy_format_choice format,
                          pgh_error *err);
 void pgh_copy_units_dispose(copy_units *u);
 

@@ -2,21 +2,18 @@
  * The copy workers: each takes the next range, copies it batch by batch, and repeats.
  *
  * One batch: COPY (SELECT ... LIMIT n) TO STDOUT on the source, an autocommit statement and so
- * its own short transaction there. Each CopyData message is passed on untouched (only binary
- * headers and trailers between batches are left out) into the worker's destination COPY, which
- * stays open across batches and is committed every few seconds (copy_dest.h). The scanner
- * counts rows and keeps the last row's key, from which the next batch continues.
+ * its own short transaction there. Each CopyData message is passed on untouched to the worker's
+ * copy session of the destination (pghost/keyed.h), which decides when rows become durable.
+ * The scanner counts rows and keeps the last row's key, from which the next batch continues.
  */
 #include <pthread.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "copy_dest.h"
 #include "copy_internal.h"
 #include "pg/conn.h"
 #include "pghost/log.h"
-#include "state/state.h"
 
 typedef struct copy_shared {
     pgh_copy_table *tables;  /* borrowed */
@@ -33,14 +30,18 @@ typedef struct copy_worker {
     copy_shared *shared;  /* borrowed */
     int id;
     PGconn *src;          /* owned */
-    PGconn *dst;          /* owned */
-    copy_dest dest;       /* the open destination COPY; its conn is dst */
+    void *session;        /* owned (keyed->copy_close): the destination's copy session */
     pgh_buf sql;          /* owned: scratch for statements */
     pgh_copy_scan scan;   /* owned: scanner of the current batch */
     char *after[PGH_COPY_MAX_KEYS]; /* owned: literals of the last key copied in this range */
     char *after_raw[PGH_COPY_MAX_KEYS]; /* owned: the same key as the values' text */
     pgh_error err;
 } copy_worker;
+
+static const pgh_keyed_ops *keyed(const copy_worker *w)
+{
+    return w->shared->opts->keyed;
+}
 
 static bool stopping(const copy_worker *w)
 {
@@ -153,8 +154,9 @@ static int pump(copy_worker *w)
         bool had_trailer = w->scan.trailer_seen;
         int rc = pgh_copy_scan_feed(&w->scan, (const uint8_t *)buf, (size_t)n, &w->err);
         if (rc == 0)
-            rc = pgh_copy__dest_put(&w->dest, buf, n, w->scan.header_done && !had_header,
-                                    w->scan.trailer_seen && !had_trailer, &w->err);
+            rc = keyed(w)->copy_data(w->session, buf, (size_t)n,
+                                     w->scan.header_done && !had_header,
+                                     w->scan.trailer_seen && !had_trailer, &w->err);
         PQfreemem(buf);
         if (rc != 0)
             return rc;
@@ -191,16 +193,18 @@ static void abandon_source(PGconn *src)
         PQclear(res);
 }
 
-static bool persisting(const copy_worker *w)
+/* Point the destination's session at unit t, then begin COPY OUT on the source. */
+static int start_batch(copy_worker *w, int unit, const pgh_copy_table *t, const copy_bounds *b,
+                       bool keyset)
 {
-    return w->shared->opts->state_schema != NULL;
-}
-
-/* Make sure the destination COPY into t is open, then begin COPY OUT on the source. When the
- * copy is resumable the destination side runs in a transaction that also records progress. */
-static int start_batch(copy_worker *w, const pgh_copy_table *t, const copy_bounds *b, bool keyset)
-{
-    int rc = pgh_copy__dest_open(&w->dest, t, persisting(w), &w->sql, &w->err);
+    pgh_copy_target target = {.unit = unit,
+                               .table = t->table,
+                               .source_schema = t->src->schema,
+                               .source_name = t->src->name,
+                               .columns = t->columns,
+                               .ncolumns = t->ncolumns,
+                               .binary = t->format == PGH_COPY_BINARY};
+    int rc = keyed(w)->copy_table(w->session, &target, &w->err);
     if (rc != 0)
         return rc;
     bool continuing = w->after[0] != NULL;
@@ -219,27 +223,16 @@ static int start_batch(copy_worker *w, const pgh_copy_table *t, const copy_bound
     return 0;
 }
 
-/*
- * The destination COPY is committed when it has run for the commit interval and, for resumable
- * copies, when the range is done: the progress row (the last key copied, or done) goes into the
- * same transaction as the rows.
- */
-static int maybe_commit(copy_worker *w, const pgh_copy_table *t, int table, int64_t range,
-                        bool done)
+/* The batch's end, with how far its range got: the session decides what becomes durable. */
+static int mark_batch(copy_worker *w, const pgh_copy_table *t, int table, int64_t range,
+                      bool done)
 {
-    if (!(persisting(w) && done) && !pgh_copy__dest_due(&w->dest))
-        return 0;
-    int rc = pgh_copy__dest_end(&w->dest, &w->err);
-    if (rc != 0 || !persisting(w))
-        return rc;
-    const pgh_copy_opts *o = w->shared->opts;
-    rc = pgh_state_copy_range_save(w->dst, o->state_schema, o->slot, table, range,
-                                   t->src->nkeys,
-                                   w->after_raw[0] ? (const char *const *)w->after_raw : NULL,
-                                   done, &w->err);
-    if (rc == 0)
-        rc = pgh_copy__dest_commit(&w->dest, &w->err);
-    return rc;
+    pgh_copy_mark mark = {.unit = table,
+                          .range = range,
+                          .nkeys = t->src->nkeys,
+                          .last_key = w->after_raw[0] ? (const char *const *)w->after_raw : NULL,
+                          .done = done};
+    return keyed(w)->copy_batch_end(w->session, &mark, &w->err);
 }
 
 /* After the source's COPY ended well: the next batch's start, and maybe the commit. */
@@ -251,7 +244,7 @@ static int end_batch(copy_worker *w, const pgh_copy_table *t, int table, int64_t
     if (keyset && w->scan.rows > 0)
         rc = remember_last_key(w, t);
     if (rc == 0)
-        rc = maybe_commit(w, t, table, range, *done);
+        rc = mark_batch(w, t, table, range, *done);
     return rc;
 }
 
@@ -263,7 +256,7 @@ static int copy_batch(copy_worker *w, pgh_copy_table *t, int table, int64_t rang
     pgh_copy_scan_dispose(&w->scan);
     int rc = pgh_copy_scan_init(&w->scan, t->format, t->src->nkeys);
     if (rc == 0)
-        rc = start_batch(w, t, b, keyset);
+        rc = start_batch(w, table, t, b, keyset);
     if (rc == 0) {
         rc = pump(w);
         if (rc != 0)
@@ -278,7 +271,7 @@ static int copy_batch(copy_worker *w, pgh_copy_table *t, int table, int64_t rang
     if (rc == 0)
         rc = end_batch(w, t, table, range, keyset, done);
     if (rc != 0) {
-        pgh_copy__dest_abort(&w->dest, "pghost: copy batch abandoned");
+        keyed(w)->copy_abort(w->session, "pghost: copy batch abandoned");
         return rc;
     }
     atomic_fetch_add(&t->rows, rows);
@@ -304,7 +297,7 @@ static int copy_range(copy_worker *w, int table, int64_t range)
         int rc = stopping(w) ? pgh_error_set(&w->err, PGH_ECANCELED, "copy canceled")
                              : copy_batch(w, t, table, range, &b, keyset, &done);
         if (rc != 0) {
-            pgh_copy__dest_abort(&w->dest, "pghost: copy canceled");
+            keyed(w)->copy_abort(w->session, "pghost: copy canceled");
             if (strncmp(w->err.message, "copy of ", 8) != 0) /* ending a COPY names its table */
                 pgh_error_prefix(&w->err, "copy of %s.%s", t->src->schema, t->src->name);
             return rc;
@@ -320,13 +313,7 @@ static int open_worker_conns(copy_worker *w)
     int rc = pgh_conn_open(&w->src, o->source_conninfo, PGH_CONN_SQL, "source", o->app_name,
                            &w->err);
     if (rc == 0)
-        rc = pgh_conn_open(&w->dst, o->dest_conninfo, PGH_CONN_SQL, "destination", o->app_name,
-                           &w->err);
-    if (rc == 0 && o->replica_role)
-        rc = pgh_conn_exec(w->dst, "SET session_replication_role = replica", &w->err);
-    w->dest.conn = w->dst;
-    w->dest.commit_ms = o->state_schema ? PGH_COPY_DEST_RESUMABLE_COMMIT_MS
-                                        : PGH_COPY_DEST_COMMIT_MS;
+        rc = o->keyed->copy_open(o->user, &w->session, o->resumable, &w->err);
     return rc;
 }
 
@@ -339,12 +326,11 @@ static void *worker_main(void *arg)
     while (rc == 0 && next_range(w->shared, &table, &range))
         rc = copy_range(w, table, range);
     /* The last rows of a plain copy are committed here; a resumable copy committed its range. */
-    if (rc == 0)
-        rc = pgh_copy__dest_end(&w->dest, &w->err);
-    if (rc == 0)
-        rc = pgh_copy__dest_commit(&w->dest, &w->err);
+    if (rc == 0 && w->session)
+        rc = keyed(w)->copy_finish(w->session, &w->err);
     if (rc != 0) {
-        pgh_copy__dest_abort(&w->dest, "pghost: copy canceled");
+        if (w->session)
+            keyed(w)->copy_abort(w->session, "pghost: copy canceled");
         atomic_store(&w->shared->failed, 1);
     }
     return NULL;
@@ -355,8 +341,9 @@ static void worker_dispose(copy_worker *w)
     clear_after(w);
     pgh_copy_scan_dispose(&w->scan);
     pgh_buf_dispose(&w->sql);
+    if (w->session)
+        keyed(w)->copy_close(w->session);
     PQfinish(w->src);
-    PQfinish(w->dst);
 }
 
 /* Wait for the workers, calling the progress function on the way. */
@@ -407,7 +394,6 @@ int pgh_copy_run(pgh_copy_table *tables, int ntables, const pgh_copy_opts *opts,
     copy_shared sh = {.tables = tables, .ntables = ntables, .opts = opts};
     pthread_mutex_init(&sh.lock, NULL);
     PGconn *planner = NULL;
-    PGconn *store = NULL;
     int nworkers = opts->workers < 1 ? 1 : opts->workers;
     copy_worker *workers = calloc((size_t)nworkers, sizeof(*workers));
     pthread_t *threads = calloc((size_t)nworkers, sizeof(*threads));
@@ -416,13 +402,9 @@ int pgh_copy_run(pgh_copy_table *tables, int ntables, const pgh_copy_opts *opts,
     if (rc == 0)
         rc = pgh_conn_open(&planner, opts->source_conninfo, PGH_CONN_SQL, "source",
                            opts->app_name, err);
-    if (rc == 0 && opts->state_schema)
-        rc = pgh_conn_open(&store, opts->dest_conninfo, PGH_CONN_SQL, "destination",
-                           opts->app_name, err);
     if (rc == 0)
-        rc = pgh_copy__plan(&sh.plan, planner, store, tables, ntables, opts, err);
+        rc = pgh_copy__plan(&sh.plan, planner, tables, ntables, opts, err);
     PQfinish(planner);
-    PQfinish(store);
     for (int i = 0; rc == 0 && i < nworkers; i++) {
         workers[i].shared = &sh;
         workers[i].id = i;
@@ -461,11 +443,29 @@ pgh_copy_format pgh_copy_choose_format(const pgh_table_info *src, pgh_copy_forma
     return PGH_COPY_BINARY;
 }
 
-void pgh_copy_table_init(pgh_copy_table *t, const pgh_table_info *src, const pgh_table_info *dst,
-                         pgh_copy_format format)
+int pgh_copy_table_init(pgh_copy_table *t, const pgh_table_info *src, const char *dest_table,
+                        int table, pgh_copy_format format)
 {
     memset(t, 0, sizeof(*t));
     t->src = src;
-    t->dst = dst;
+    t->dest_table = dest_table;
+    t->table = table;
     t->format = format;
+    t->columns = calloc((size_t)src->ncols + 1, sizeof(char *));
+    if (t->columns == NULL)
+        return PGH_ENOMEM;
+    /* key columns first, in key order, then the rest in attnum order (as copy_sql.c reads) */
+    for (int k = 0; k < src->nkeys; k++)
+        t->columns[t->ncolumns++] = src->cols[src->key_cols[k]].name;
+    for (int i = 0; i < src->ncols; i++)
+        if (src->cols[i].key_position == 0 && !src->cols[i].generated)
+            t->columns[t->ncolumns++] = src->cols[i].name;
+    return 0;
+}
+
+void pgh_copy_table_dispose(pgh_copy_table *t)
+{
+    free(t->columns);
+    t->columns = NULL;
+    t->ncolumns = 0;
 }

@@ -74,3 +74,21 @@ double it_now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
+
+int it_sync(pgh_pipeline_result *out, const it_sync_opts *o, pgh_error *err)
+{
+    pgh_source *src = NULL;
+    pgh_destination *dst = NULL;
+    memset(out, 0, sizeof(*out));
+    int rc = pgh_source_open(&src, o->config, err);
+    if (rc == 0)
+        rc = pgh_postgres_destination_new(&dst, err);
+    pgh_pipeline_opts po = PGH_PIPELINE_OPTS_INIT;
+    po.before_checkpoint = o->before_checkpoint;
+    po.before_checkpoint_payload = o->before_checkpoint_payload;
+    if (rc == 0)
+        rc = pgh_pipeline_run(out, src, NULL, dst, &po, err);
+    pgh_destination_free(dst);
+    pgh_source_close(src);
+    return rc;
+}

@@ -9,7 +9,7 @@
 
 #include "pgh_test.h"
 #include "pghost/config.h"
-#include "pghost/replicate.h"
+#include "pghost/pghost.h"
 
 typedef struct it_pair {
     pgh_test_server src;
@@ -34,6 +34,18 @@ long long it_compare_table(it_pair *p, const char *src_table, const char *dst_ta
 
 /* Fail the test if any replication slot is left on the source. */
 void it_check_no_slots(it_pair *p);
+
+/* What it_sync runs: the sync as `pghost replicate` runs it, in-process. */
+typedef struct it_sync_opts {
+    const pgh_config *config; /* borrowed; patterns allowed (the source resolves them) */
+    int (*before_checkpoint)(void *payload, pgh_error *err); /* may be NULL */
+    void *before_checkpoint_payload;
+} it_sync_opts;
+
+/* Open the source and a PostgreSQL destination for o->config and run the pipeline until the
+ * checkpoint (existing rows and changes). out is filled as far as it got; dispose it with
+ * pgh_pipeline_result_dispose either way. Returns the pipeline's code. */
+int it_sync(pgh_pipeline_result *out, const it_sync_opts *o, pgh_error *err);
 
 /* Milliseconds since an arbitrary start (monotonic). */
 double it_now_ms(void);

@@ -390,14 +390,14 @@ int main(int argc, char **argv)
     sampler smp = {.conninfo = p.src_conninfo};
     PGH_CHECK(pthread_create(&smp.thread, NULL, sampler_main, &smp) == 0, "sampler");
 
-    pgh_replicate_opts ro = PGH_REPLICATE_OPTS_INIT;
+    it_sync_opts ro = {0};
     ro.config = cfg;
     ro.before_checkpoint = stop_writers;
     ro.before_checkpoint_payload = &h;
-    pgh_replicate_result res;
+    pgh_pipeline_result res;
     pgh_error err;
     pgh_error_clear(&err);
-    int rc = pgh_replicate_run(&res, &ro, &err);
+    int rc = it_sync(&res, &ro, &err);
     atomic_store(&smp.stop, 1);
     pthread_join(smp.thread, NULL);
     if (rc != 0 && !atomic_load(&h.stop))
@@ -416,7 +416,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < c.ntables; i++) {
         const shape *sh = c.tables[i];
         long long rows = it_compare_table(&p, sh->table, sh->table, sh->order_by);
-        const pgh_replicate_table_result *t = &res.tables[i];
+        const pgh_pipeline_table_result *t = &res.tables[i];
         printf("%s: %lld rows equal; copied %llu, catch-up %llu ins %llu upd %llu del %llu trunc "
                "%llu no-op\n",
                sh->table, rows, (unsigned long long)t->rows_copied,
@@ -433,7 +433,7 @@ int main(int argc, char **argv)
         PGH_CHECK(smp.max_xact_s < 0.3 * res.copy_seconds,
                   "a source transaction lasted %.3f s of a %.3f s copy: batches are not short",
                   smp.max_xact_s, res.copy_seconds);
-    pgh_replicate_result_dispose(&res);
+    pgh_pipeline_result_dispose(&res);
     pgh_config_free(cfg);
     it_pair_stop(&p);
     puts("PASS");

@@ -123,16 +123,21 @@ static void stop_writer(ctx *c)
     pthread_join(c->writer, NULL);
 }
 
-static pid_t spawn_pghost(ctx *c, const char *cmd, const char *extra)
+static pid_t spawn_pghost2(ctx *c, const char *cmd, const char *extra, const char *extra2)
 {
     char out[256], err[256];
     c->run++;
     snprintf(out, sizeof(out), "%s/run%d.out", c->src.dir, c->run);
     snprintf(err, sizeof(err), "%s/run%d.err", c->src.dir, c->run);
-    const char *argv[] = {PGH_BINARY, cmd, "--no-progress", c->cfg, extra, NULL};
+    const char *argv[] = {PGH_BINARY, cmd, "--no-progress", c->cfg, extra, extra2, NULL};
     pid_t pid = pgh_test_spawn(argv, out, err);
     PGH_CHECK(pid > 0, "cannot start pghost");
     return pid;
+}
+
+static pid_t spawn_pghost(ctx *c, const char *cmd, const char *extra)
+{
+    return spawn_pghost2(c, cmd, extra, NULL);
 }
 
 static const char *run_stderr(ctx *c, int run)
@@ -563,10 +568,11 @@ static void wait_lines(const char *path, int want, pid_t pid)
               count_lines(path, NULL), want);
 }
 
-/* --to stdout: changes as JSON lines; a re-run carries on after what was confirmed. */
+/* --to stdout --changes-only: changes as JSON lines; a re-run carries on after what was
+ * confirmed. (The existing rows with the changes: it_stdout.c.) */
 static void case_json(ctx *c)
 {
-    pid_t pid = spawn_pghost(c, "replicate", "--to=stdout");
+    pid_t pid = spawn_pghost2(c, "replicate", "--to=stdout", "--changes-only");
     char out1[256];
     snprintf(out1, sizeof(out1), "%s/run%d.out", c->src.dir, c->run);
     for (int i = 0; i < 200; i++) { /* wait for the slot */
@@ -589,7 +595,7 @@ static void case_json(ctx *c)
               "unexpected JSON lines in %s", out1);
     stop_pghost(c, pid);
     pgh_test_exec(c->s, "INSERT INTO t VALUES (-7, 7, 'seven')");
-    pid = spawn_pghost(c, "replicate", "--to=stdout");
+    pid = spawn_pghost2(c, "replicate", "--to=stdout", "--changes-only");
     char out2[256];
     snprintf(out2, sizeof(out2), "%s/run%d.out", c->src.dir, c->run);
     wait_lines(out2, 1, pid);

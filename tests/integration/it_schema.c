@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "it_common.h"
+#include "util/buf.h"
 #include "pg/conn.h"
 #include "schema/schema.h"
 
@@ -217,17 +218,17 @@ static void test_kinds(void)
                                     "  - {source_schema_name: kinds, source_table_name: parent}\n"
                                     "  - {source_schema_name: kinds, source_table_name: items,\n"
                                     "     destination_table_name: items_renamed}\n");
-    pgh_replicate_opts o = PGH_REPLICATE_OPTS_INIT;
+    it_sync_opts o = {0};
     o.config = cfg;
     o.before_checkpoint = kinds_writes;
     o.before_checkpoint_payload = p.s;
-    pgh_replicate_result r;
+    pgh_pipeline_result r;
     pgh_error err;
     pgh_error_clear(&err);
-    int rc = pgh_replicate_run(&r, &o, &err);
+    int rc = it_sync(&r, &o, &err);
     PGH_CHECK(rc == 0, "sync failed: %s", err.message);
     PGH_CHECK(r.tables[1].applied.inserts >= 50, "the catch-up did not replay the late inserts");
-    pgh_replicate_result_dispose(&r);
+    pgh_pipeline_result_dispose(&r);
     long long n = it_compare_table(&p, "kinds.parent", "kinds.parent", "id");
     PGH_CHECK(n == 501, "parent has %lld rows", n);
     it_compare_table(&p, "kinds.items", "kinds.items_renamed", "id");

@@ -103,14 +103,14 @@ static void check_no_match(it_pair *p)
 
 static void sync_and_compare(it_pair *p, pgh_config *cfg)
 {
-    pgh_replicate_opts o = PGH_REPLICATE_OPTS_INIT;
+    it_sync_opts o = {0};
     o.config = cfg;
-    pgh_replicate_result r;
+    pgh_pipeline_result r;
     pgh_error err;
     pgh_error_clear(&err);
-    int rc = pgh_replicate_run(&r, &o, &err);
+    int rc = it_sync(&r, &o, &err);
     PGH_CHECK(rc == 0, "replicate: %s", err.message);
-    pgh_replicate_result_dispose(&r);
+    pgh_pipeline_result_dispose(&r);
     for (size_t i = 0; i < cfg->ntables; i++) {
         const pgh_table_map *m = &cfg->tables[i];
         char src[160], dst[160];
@@ -300,17 +300,17 @@ static void sync_partitioned(it_pair *p, const char *dest_table, unsigned seed)
     free(viaroot);
     writers ws = {0};
     writers_start(&ws, p->src_conninfo, seed);
-    pgh_replicate_opts o = PGH_REPLICATE_OPTS_INIT;
+    it_sync_opts o = {0};
     o.config = cfg;
     o.before_checkpoint = writers_stop;
     o.before_checkpoint_payload = &ws;
-    pgh_replicate_result r;
-    int rc = pgh_replicate_run(&r, &o, &err);
+    pgh_pipeline_result r;
+    int rc = it_sync(&r, &o, &err);
     writers_stop(&ws, &err);
     PGH_CHECK(rc == 0, "replicate into %s: %s", dest_table, err.message);
     PGH_CHECK(r.tables[0].applied.truncates == 1, "%llu truncates replayed into %s, want 1",
               (unsigned long long)r.tables[0].applied.truncates, dest_table);
-    pgh_replicate_result_dispose(&r);
+    pgh_pipeline_result_dispose(&r);
     char q[256];
     snprintf(q, sizeof(q), "SELECT id, k, v, big FROM %s ORDER BY id, k", dest_table);
     char diff[1024];
@@ -330,13 +330,13 @@ static void check_not_via_root(it_pair *p)
     pgh_test_exec(p->s, "CREATE PUBLICATION leafpub FOR TABLE m");
     pgh_config *cfg = it_config(p, "source_connection: ${SRC}\ndestination_connection: ${DST}\n"
                                    "publication_name: leafpub\nsource_table_name: m\n");
-    pgh_replicate_opts o = PGH_REPLICATE_OPTS_INIT;
+    it_sync_opts o = {0};
     o.config = cfg;
-    pgh_replicate_result r;
+    pgh_pipeline_result r;
     pgh_error err;
     pgh_error_clear(&err);
-    int rc = pgh_replicate_run(&r, &o, &err);
-    pgh_replicate_result_dispose(&r);
+    int rc = it_sync(&r, &o, &err);
+    pgh_pipeline_result_dispose(&r);
     PGH_CHECK(rc == PGH_EPRECOND &&
                   strcmp(err.message,
                          "source table public.m is partitioned and publication leafpub publishes "

@@ -114,14 +114,14 @@ int main(void)
                                     "tables:\n"
                                     "  - source_table_name: t_builtin\n"
                                     "  - source_table_name: t_all\n");
-    pgh_replicate_opts ro = PGH_REPLICATE_OPTS_INIT;
+    it_sync_opts ro = {0};
     ro.config = cfg;
     ro.before_checkpoint = stream_changes;
     ro.before_checkpoint_payload = p.s;
-    pgh_replicate_result res;
+    pgh_pipeline_result res;
     pgh_error err;
     pgh_error_clear(&err);
-    int rc = pgh_replicate_run(&res, &ro, &err);
+    int rc = it_sync(&res, &ro, &err);
     PGH_CHECK(rc == 0, "replicate failed: %s", err.message);
     PGH_CHECK(res.tables[0].rows_copied == 3 && res.tables[1].rows_copied == 3,
               "copied %llu and %llu rows, expected 3 each",
@@ -137,7 +137,7 @@ int main(void)
            n2);
     check_sequences(&p);
     it_check_no_slots(&p);
-    pgh_replicate_result_dispose(&res);
+    pgh_pipeline_result_dispose(&res);
     pgh_config_free(cfg);
     it_pair_stop(&p);
     puts("PASS");

@@ -1,9 +1,9 @@
 # JSON-lines destination unit tests: one ctest entry per case of tests/unit/test_json_sink.c,
 # whose CASES(X) list is read here so that a new case needs no edit in this file.
-# pgh_destination_new and friends live in src/pipeline/destination.c: that file alone, not the
+# pgh_destination_new and friends live in src/dest/destination.c: that file alone, not the
 # whole pipeline module.
 add_executable(test_json_sink ${CMAKE_CURRENT_LIST_DIR}/test_json_sink.c
-               ${PROJECT_SOURCE_DIR}/src/pipeline/destination.c)
+               ${PROJECT_SOURCE_DIR}/src/dest/destination.c)
 # Object libraries do not bring their dependencies' objects along: name every module used.
 target_link_libraries(test_json_sink PRIVATE pgh_dest_stdout pgh_decode pgh_config pgh_util PkgConfig::JANSSON)
 

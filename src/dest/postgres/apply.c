@@ -609,24 +609,6 @@ static void sink_free(pgh_sink *sink)
     free(a);
 }
 
-/* One applier per slot and destination: a session advisory lock, held while connected. */
-static int lock_slot(apply_sink *a, pgh_error *err)
-{
-    const char *params[1] = {a->opts.slot};
-    PGresult *res = NULL;
-    int rc = pgh_conn_query(&res, a->conn,
-                            "SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('pghost "
-                            "apply ' || $1))",
-                            1, params, err);
-    if (rc == 0 && PQgetvalue(res, 0, 0)[0] != 't')
-        rc = pgh_error_set(err, PGH_EPRECOND,
-                           "another pghost is already applying slot %s to this destination: stop "
-                           "it first (two appliers on one slot would apply changes twice)",
-                           a->opts.slot);
-    PQclear(res);
-    return rc;
-}
-
 /* The position's UPDATE, prepared once: it goes out with every destination commit. */
 static int prepare_state(apply_sink *a, pgh_error *err)
 {
@@ -659,7 +641,7 @@ int pgh_apply_open(pgh_sink **out, const pgh_apply_opts *opts, pgh_error *err)
         rc = pgh_conn_exec(a->conn, "SET session_replication_role = replica", err);
     if (rc == 0 && opts->state_schema) {
         a->state_sql = pgh_state_update_sql(a->conn, opts->state_schema);
-        rc = a->state_sql ? lock_slot(a, err) : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        rc = a->state_sql ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
         if (rc == 0)
             rc = prepare_state(a, err);
     }

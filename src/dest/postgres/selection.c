@@ -1,12 +1,12 @@
 /*
  * A resumed --follow run works on the tables its first run recorded (state/selection.c), not
- * on what the patterns of tables: match now: see pipeline_internal.h.
+ * on what the patterns of tables: match now (pghost/keyed.h, resume_tables).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "pghost/log.h"
-#include "pipeline_internal.h"
+#include "dest/postgres/destination.h"
 #include "state/state.h"
 #include "util/buf.h"
 
@@ -64,10 +64,22 @@ static void warn_differences(char **names, int n, const pgh_config *fresh)
     pgh_buf_dispose(&gone);
 }
 
-int pgh_pipeline__selection_resume(const pgh_replicate_opts **opts, run_selection *sel, PGconn *dst,
-                               pgh_error *err)
+/* A copy of fresh holding the recorded tables instead of its own. */
+static int with_tables(pgh_config **out, const pgh_config *fresh, const pgh_table_map *rec,
+                       size_t nrec, pgh_error *err)
 {
-    const pgh_config *fresh = (*opts)->config;
+    pgh_config view = *fresh;
+    view.tables = (pgh_table_map *)rec;
+    view.ntables = nrec;
+    view.table_lines = NULL;
+    view.tables_resolved = true;
+    return pgh_config_dup(out, &view, err);
+}
+
+int pgh_postgres__resume_tables(pgh_config **out, PGconn *dst, const pgh_config *fresh,
+                                pgh_error *err)
+{
+    *out = NULL;
     pgh_table_map *rec = NULL;
     size_t nrec = 0;
     int rc = pgh_state_selection_read(&rec, &nrec, dst, fresh->state_schema, fresh->slot_name,
@@ -83,31 +95,8 @@ int pgh_pipeline__selection_resume(const pgh_replicate_opts **opts, run_selectio
     for (int i = 0; names && i < n; i++)
         free(names[i]);
     free(names);
-    sel->lines = calloc(nrec, sizeof(*sel->lines));
-    if (rc == 0 && sel->lines == NULL)
-        rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
-    if (rc != 0) {
-        pgh_state_tables_free(rec, nrec);
-        free(sel->lines);
-        sel->lines = NULL;
-        return rc;
-    }
-    sel->tables = rec;
-    sel->n = nrec;
-    sel->config = *fresh;
-    sel->config.tables = rec;
-    sel->config.ntables = nrec;
-    sel->config.table_lines = sel->lines;
-    sel->config.tables_resolved = true;
-    sel->opts = **opts;
-    sel->opts.config = &sel->config;
-    *opts = &sel->opts;
-    return 0;
-}
-
-void pgh_pipeline__selection_dispose(run_selection *sel)
-{
-    pgh_state_tables_free(sel->tables, sel->n);
-    free(sel->lines);
-    memset(sel, 0, sizeof(*sel));
+    if (rc == 0)
+        rc = with_tables(out, fresh, rec, nrec, err);
+    pgh_state_tables_free(rec, nrec);
+    return rc;
 }

@@ -1,0 +1,137 @@
+/*
+ * A configuration built in code (pghost/config.h): defaults, setters, the cross-key checks the
+ * YAML front end runs too, and a deep copy.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_int.h"
+
+static char *dup_or_null(const char *s, bool *failed)
+{
+    if (s == NULL)
+        return NULL;
+    char *d = strdup(s);
+    if (d == NULL)
+        *failed = true;
+    return d;
+}
+
+int pgh_config_new(pgh_config **out, pgh_error *err)
+{
+    *out = pgh_config__new("code");
+    return *out ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+}
+
+int pgh_config_set_string(char **field, const char *value, pgh_error *err)
+{
+    char *copy = value ? strdup(value) : NULL;
+    if (value && copy == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
+int pgh_config_add_table(pgh_config *cfg, const char *source_schema, const char *source_table,
+                         const char *dest_schema, const char *dest_table, pgh_error *err)
+{
+    if (source_table == NULL || source_table[0] == '\0')
+        return pgh_error_set(err, PGH_ECONFIG, "a table needs its source table name");
+    pgh_table_map *t = realloc(cfg->tables, (cfg->ntables + 1) * sizeof(*t));
+    if (t == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    cfg->tables = t;
+    size_t *lines = realloc(cfg->table_lines, (cfg->ntables + 1) * sizeof(*lines));
+    if (lines == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    cfg->table_lines = lines;
+    const char *schema = source_schema ? source_schema : "public";
+    bool failed = false;
+    pgh_table_map m = {dup_or_null(schema, &failed), dup_or_null(source_table, &failed),
+                       dup_or_null(dest_schema ? dest_schema : schema, &failed),
+                       dup_or_null(dest_table ? dest_table : source_table, &failed)};
+    lines[cfg->ntables] = 0;
+    t[cfg->ntables++] = m;
+    return failed ? pgh_error_set(err, PGH_ENOMEM, "out of memory") : 0;
+}
+
+int pgh_config_check(pgh_config *cfg, pgh_error *err)
+{
+    if (cfg->source_connection == NULL)
+        return pgh_error_set(err, PGH_ECONFIG, "source_connection is not set");
+    if (cfg->publication_name == NULL)
+        return pgh_error_set(err, PGH_ECONFIG, "publication_name is not set");
+    if (cfg->ntables == 0)
+        return pgh_error_set(err, PGH_ECONFIG, "no table is configured: add one");
+    if (cfg->copy_batch_size < 1 || cfg->copy_worker_count < 1 ||
+        cfg->copy_worker_count > PGH_CONFIG_MAX_WORKERS)
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "copy_batch_size must be at least 1 and copy_worker_count 1..%d",
+                             PGH_CONFIG_MAX_WORKERS);
+    if (cfg->slot_name == NULL) {
+        cfg->slot_name = pgh_config__default_slot_name(cfg->publication_name);
+        if (cfg->slot_name == NULL)
+            return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    }
+    if (!pgh_config__slot_name_valid(cfg->slot_name))
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "slot_name must match ^[a-z0-9_]{1,63}$ (PostgreSQL's rule for "
+                             "replication slot names), got \"%s\"",
+                             cfg->slot_name);
+    if (cfg->state_schema == NULL &&
+        pgh_config_set_string(&cfg->state_schema, PGH_CONFIG_DEFAULT_STATE_SCHEMA, err) != 0)
+        return PGH_ENOMEM;
+    return 0;
+}
+
+static int dup_tables(pgh_config *c, const pgh_config *cfg)
+{
+    bool failed = false;
+    c->tables = calloc(cfg->ntables + 1, sizeof(*c->tables));
+    c->table_lines = calloc(cfg->ntables + 1, sizeof(*c->table_lines));
+    c->exclude_tables = calloc(cfg->nexclude + 1, sizeof(*c->exclude_tables));
+    if (!c->tables || !c->table_lines || !c->exclude_tables)
+        return PGH_ENOMEM;
+    for (size_t i = 0; i < cfg->ntables; i++, c->ntables++) {
+        const pgh_table_map *m = &cfg->tables[i];
+        c->tables[i] = (pgh_table_map){
+            dup_or_null(m->source_schema, &failed), dup_or_null(m->source_table, &failed),
+            dup_or_null(m->dest_schema, &failed), dup_or_null(m->dest_table, &failed)};
+        c->table_lines[i] = cfg->table_lines ? cfg->table_lines[i] : 0;
+    }
+    for (size_t i = 0; i < cfg->nexclude; i++, c->nexclude++)
+        c->exclude_tables[i] = (pgh_table_pattern){dup_or_null(cfg->exclude_tables[i].schema, &failed),
+                                                   dup_or_null(cfg->exclude_tables[i].table, &failed),
+                                                   cfg->exclude_tables[i].line};
+    return failed ? PGH_ENOMEM : 0;
+}
+
+int pgh_config_dup(pgh_config **out, const pgh_config *cfg, pgh_error *err)
+{
+    *out = NULL;
+    pgh_config *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    *c = *cfg;
+    bool failed = false;
+    c->path = dup_or_null(cfg->path, &failed);
+    c->source_connection = dup_or_null(cfg->source_connection, &failed);
+    c->source_replication_connection = dup_or_null(cfg->source_replication_connection, &failed);
+    c->destination_connection = dup_or_null(cfg->destination_connection, &failed);
+    c->publication_name = dup_or_null(cfg->publication_name, &failed);
+    c->slot_name = dup_or_null(cfg->slot_name, &failed);
+    c->state_schema = dup_or_null(cfg->state_schema, &failed);
+    c->state_file = dup_or_null(cfg->state_file, &failed);
+    c->tables = NULL;
+    c->table_lines = NULL;
+    c->exclude_tables = NULL;
+    c->ntables = 0;
+    c->nexclude = 0;
+    if (dup_tables(c, cfg) != 0 || failed) {
+        pgh_config_free(c);
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    }
+    *out = c;
+    return 0;
+}

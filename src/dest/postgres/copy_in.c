@@ -1,0 +1,219 @@
+/* The destination side of a copy worker: see copy_in.h. */
+#include "dest/postgres/copy_in.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg/conn.h"
+#include "state/state.h"
+#include "util/buf.h"
+#include "util/clock.h"
+
+/* Binary COPY: signature, int32 flags, int32 header-extension length (then that many bytes). */
+#define BINARY_HEADER_FIXED 19
+static const char binary_empty_header[BINARY_HEADER_FIXED] = "PGCOPY\n\377\r\n";
+static const char binary_trailer[2] = {'\377', '\377'};
+
+typedef struct copy_in {
+    copy_in_ctx ctx;       /* copy */
+    PGconn *conn;          /* owned */
+    bool resumable;        /* progress with the rows, a commit every batch */
+    int unit;              /* unit of the open COPY; -1 when none is open */
+    char source[160];      /* the open COPY's source table, for messages */
+    bool binary;
+    bool transaction;      /* an explicit transaction (BEGIN) is open */
+    bool header_sent;      /* binary: the COPY has been given a header */
+    int64_t opened_ms;     /* pgh_clock_ms() when the COPY began */
+    pgh_buf sql;           /* owned: scratch */
+} copy_in;
+
+/* Read the remaining results of a statement; 0 when all succeeded. */
+static int drain(PGconn *conn, pgh_error *err, const char *what)
+{
+    int rc = 0;
+    PGresult *res;
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = pgh_conn_error(err, conn, res, what);
+        PQclear(res);
+    }
+    return rc;
+}
+
+int pgh_postgres__copy_open(void **session, const copy_in_ctx *ctx, bool resumable,
+                            pgh_error *err)
+{
+    *session = NULL;
+    copy_in *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    c->ctx = *ctx;
+    c->resumable = resumable;
+    c->unit = -1;
+    pgh_buf_init(&c->sql, 1 << 20);
+    *session = c;
+    int rc = pgh_conn_open(&c->conn, ctx->conninfo, PGH_CONN_SQL, "destination", "pghost copy",
+                           err);
+    if (rc == 0 && ctx->replica_role)
+        rc = pgh_conn_exec(c->conn, "SET session_replication_role = replica", err);
+    return rc;
+}
+
+/* COPY <dest> (<columns>) FROM STDIN [(FORMAT binary)] */
+static int start_copy(copy_in *c, const pgh_copy_target *t, pgh_error *err)
+{
+    if (t->table < 0 || t->table >= c->ctx.ntables)
+        return pgh_error_set(err, PGH_ECONFIG, "copy into table %d of %d", t->table,
+                             c->ctx.ntables);
+    pgh_buf_reset(&c->sql);
+    pgh_buf_printf(&c->sql, "COPY %s (", c->ctx.tables[t->table]->qualified);
+    for (int i = 0; i < t->ncolumns; i++) {
+        char *q = pgh_conn_ident(c->conn, t->columns[i]);
+        if (q == NULL)
+            return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        pgh_buf_printf(&c->sql, "%s%s", i ? ", " : "", q);
+        free(q);
+    }
+    pgh_buf_printf(&c->sql, ") FROM STDIN%s", t->binary ? " (FORMAT binary)" : "");
+    if (pgh_buf_failed(&c->sql))
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    PGresult *res = PQexec(c->conn, pgh_buf_str(&c->sql));
+    int rc = PQresultStatus(res) == PGRES_COPY_IN
+                 ? 0
+                 : pgh_conn_error(err, c->conn, res, "starting COPY on the destination");
+    PQclear(res);
+    return rc;
+}
+
+int pgh_postgres__copy_table(void *session, const pgh_copy_target *t, pgh_error *err)
+{
+    copy_in *c = session;
+    if (c->unit == t->unit)
+        return 0;
+    int rc = c->unit >= 0 ? pgh_postgres__copy_finish(c, err) : 0;
+    if (rc == 0 && c->resumable && !c->transaction) {
+        rc = pgh_conn_exec(c->conn, "BEGIN", err);
+        c->transaction = rc == 0;
+    }
+    if (rc == 0)
+        rc = start_copy(c, t, err);
+    if (rc != 0)
+        return rc;
+    c->unit = t->unit;
+    c->binary = t->binary;
+    c->header_sent = false;
+    c->opened_ms = pgh_clock_ms();
+    snprintf(c->source, sizeof(c->source), "%s.%s", t->source_schema, t->source_name);
+    return 0;
+}
+
+/* The length of the binary header at the start of buf (the scanner has checked it). */
+static size_t header_length(const char *buf, size_t len)
+{
+    if (len < BINARY_HEADER_FIXED)
+        return len;
+    const unsigned char *e = (const unsigned char *)buf + 15;
+    uint32_t ext = (uint32_t)e[0] << 24 | (uint32_t)e[1] << 16 | (uint32_t)e[2] << 8 | e[3];
+    return ext > len - BINARY_HEADER_FIXED ? len : BINARY_HEADER_FIXED + (size_t)ext;
+}
+
+int pgh_postgres__copy_data(void *session, const char *data, size_t len, bool has_header,
+                            bool has_trailer, pgh_error *err)
+{
+    copy_in *c = session;
+    size_t from = 0;
+    size_t to = len;
+    if (c->binary) {
+        if (has_header && c->header_sent)
+            from = header_length(data, len);
+        else if (has_header)
+            c->header_sent = true;
+        if (has_trailer && to - from >= 2)
+            to -= 2;
+    }
+    if (to > from && PQputCopyData(c->conn, data + from, (int)(to - from)) != 1)
+        return pgh_conn_error(err, c->conn, NULL, "sending COPY data to the destination");
+    return 0;
+}
+
+/* End the open COPY successfully; with a transaction open, its rows wait for the COMMIT. */
+static int end_copy(copy_in *c, pgh_error *err)
+{
+    if (c->unit < 0)
+        return 0;
+    int rc = 0;
+    if (c->binary && !c->header_sent &&
+        PQputCopyData(c->conn, binary_empty_header, BINARY_HEADER_FIXED) != 1)
+        rc = pgh_conn_error(err, c->conn, NULL, "sending COPY data to the destination");
+    if (rc == 0 && c->binary &&
+        PQputCopyData(c->conn, binary_trailer, sizeof(binary_trailer)) != 1)
+        rc = pgh_conn_error(err, c->conn, NULL, "sending COPY data to the destination");
+    if (rc == 0 && PQputCopyEnd(c->conn, NULL) != 1)
+        rc = pgh_conn_error(err, c->conn, NULL, "ending COPY on the destination");
+    if (rc == 0) {
+        c->unit = -1;
+        rc = drain(c->conn, err, "copying into the destination");
+    }
+    if (rc != 0) {
+        pgh_error_prefix(err, "copy of %s", c->source);
+        pgh_postgres__copy_abort(c, "pghost: could not end the copy");
+    }
+    return rc;
+}
+
+static int commit(copy_in *c, pgh_error *err)
+{
+    if (!c->transaction)
+        return 0;
+    c->transaction = false;
+    return pgh_conn_exec(c->conn, "COMMIT", err);
+}
+
+int pgh_postgres__copy_batch_end(void *session, const pgh_copy_mark *mark, pgh_error *err)
+{
+    copy_in *c = session;
+    if (!c->resumable) {
+        if (c->unit < 0 || pgh_clock_ms() - c->opened_ms < PGH_COPY_IN_COMMIT_MS)
+            return 0;
+        return end_copy(c, err); /* autocommit: its rows are committed now */
+    }
+    /* the batch's rows and its progress row, in one transaction */
+    int rc = end_copy(c, err);
+    if (rc == 0)
+        rc = pgh_state_copy_range_save(c->conn, c->ctx.state_schema, c->ctx.slot, mark->unit,
+                                       mark->range, mark->nkeys, mark->last_key, mark->done,
+                                       err);
+    if (rc == 0)
+        rc = commit(c, err);
+    return rc;
+}
+
+int pgh_postgres__copy_finish(void *session, pgh_error *err)
+{
+    copy_in *c = session;
+    int rc = end_copy(c, err);
+    return rc == 0 ? commit(c, err) : rc;
+}
+
+void pgh_postgres__copy_abort(void *session, const char *why)
+{
+    copy_in *c = session;
+    if (c->unit >= 0) {
+        PQputCopyEnd(c->conn, why ? why : "pghost: copy abandoned");
+        drain(c->conn, NULL, "");
+        c->unit = -1;
+    }
+    if (c->transaction)
+        pgh_conn_exec(c->conn, "ROLLBACK", NULL);
+    c->transaction = false;
+}
+
+void pgh_postgres__copy_close(void *session)
+{
+    copy_in *c = session;
+    if (c == NULL)
+        return;
+    pgh_buf_dispose(&c->sql);
+    PQfinish(c->conn);
+    free(c);
+}

@@ -1,0 +1,302 @@
+/*
+ * The copy + catch-up sync of a keyed destination (pghost/keyed.h; docs/sync.md):
+ *
+ *   1. preflight: the source's checks here, the destination's in its prepare
+ *   2. create the logical slot (pgoutput): every commit after this point is in its stream
+ *   3. copy every table in parallel batches, each its own short transaction on the source
+ *   4. checkpoint: a transactional pg_logical_emit_message written after the copy; it arrives
+ *      in the stream after every commit any batch could have seen
+ *   5. replay the slot from its start to the checkpoint with the catch-up conflict rules
+ *   6. the destination's checkpoint work (sequences, deferred indexes); drop the slot, or keep
+ *      it advanced to the checkpoint
+ * Afterwards every destination table equals its source table as of the checkpoint. A
+ * following run records its phase at each step with the destination and resumes in it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg/conn.h"
+#include "pg/slot.h"
+#include "pghost/log.h"
+#include "pipeline_internal.h"
+#include "source/copy.h"
+#include "source/copy_units.h"
+#include "util/clock.h"
+
+static const pgh_keyed_ops *keyed(const pipe_run *r)
+{
+    return r->ops->keyed;
+}
+
+/* A following run records its phase with the destination; others keep no state. */
+static int set_phase(pipe_run *r, const char *phase, pgh_lsn applied, pgh_lsn checkpoint,
+                     pgh_error *err)
+{
+    snprintf(r->phase, sizeof(r->phase), "%s", phase);
+    if (!r->follow)
+        return 0;
+    pgh_position pos = {.lsn = applied, .checkpoint = checkpoint};
+    snprintf(pos.phase, sizeof(pos.phase), "%s", phase);
+    return r->ops->write_position(r->user, &pos, err);
+}
+
+/* ---- progress ------------------------------------------------------------------------- */
+
+typedef struct copy_progress_ctx {
+    pipe_run *r;
+    pgh_progress_table *rows; /* owned: one per unit */
+    char (*names)[132];       /* owned: one per unit */
+} copy_progress_ctx;
+
+static void on_copy_progress(const pgh_copy_table *units, int n, void *payload)
+{
+    copy_progress_ctx *c = payload;
+    for (int i = 0; i < n; i++) {
+        const pgh_copy_table *u = &units[i];
+        double est = u->src->reltuples > 0 ? u->src->reltuples : (double)u->src->size_bytes / 100;
+        c->rows[i] = (pgh_progress_table){.name = c->names[i],
+                                          .estimated_rows = est,
+                                          .rows = atomic_load(&u->rows),
+                                          .bytes = atomic_load(&u->bytes),
+                                          .ranges_total = atomic_load(&u->ranges_total),
+                                          .ranges_done = atomic_load(&u->ranges_done)};
+    }
+    pgh_progress p = {.phase = PGH_PROGRESS_ROWS, .ntables = n, .tables = c->rows};
+    c->r->o->progress(&p, c->r->o->progress_payload);
+}
+
+/* ---- the copy ------------------------------------------------------------------------- */
+
+static int copy_all(pipe_run *r, copy_units *u, pgh_error *err)
+{
+    const pgh_config *cfg = r->cfg;
+    const pgh_pipeline_opts *o = r->o;
+    copy_progress_ctx pc = {.r = r, .rows = calloc((size_t)u->n + 1, sizeof(*pc.rows)),
+                            .names = calloc((size_t)u->n + 1, sizeof(*pc.names))};
+    if (pc.rows == NULL || pc.names == NULL) {
+        free(pc.rows);
+        free(pc.names);
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < u->n; i++)
+        snprintf(pc.names[i], sizeof(pc.names[i]), "%s.%s", u->units[i].src->schema,
+                 u->units[i].src->name);
+    pgh_copy_opts co = PGH_COPY_OPTS_INIT;
+    co.source_conninfo = cfg->source_connection;
+    co.workers = cfg->copy_worker_count;
+    co.batch_rows = cfg->copy_batch_size;
+    co.keyset = cfg->copy_use_keyset_pagination;
+    co.cancel = o->cancel;
+    co.progress = o->progress ? on_copy_progress : NULL;
+    co.progress_payload = &pc;
+    co.progress_ms = o->progress_ms;
+    co.keyed = keyed(r);
+    co.user = r->user;
+    co.resumable = r->follow;
+    co.slot = cfg->slot_name;
+    int64_t start = pgh_clock_ms();
+    int rc = pgh_copy_run(u->units, u->n, &co, err);
+    r->out->copy_seconds = (double)(pgh_clock_ms() - start) / 1000.0;
+    for (int k = 0; k < u->n; k++) {
+        r->out->tables[u->table[k]].rows_copied += atomic_load(&u->units[k].rows);
+        r->out->tables[u->table[k]].bytes_copied += atomic_load(&u->units[k].bytes);
+    }
+    free(pc.rows);
+    free(pc.names);
+    return rc;
+}
+
+static void free_names(char **names, int n)
+{
+    for (int i = 0; names && i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+static int run_copy(pipe_run *r, pgh_error *err)
+{
+    /* One unit per table, or per leaf partition of a partitioned one, each naming its
+     * destination table (quoted: saved plans are checked against it when resuming). */
+    const pgh_config *cfg = r->cfg;
+    char **dests = calloc(cfg->ntables + 1, sizeof(char *));
+    int rc = dests ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < cfg->ntables; i++) {
+        dests[i] = pgh_conn_qualified(r->src, cfg->tables[i].dest_schema, cfg->tables[i].dest_table);
+        if (dests[i] == NULL)
+            rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    }
+    copy_units u;
+    memset(&u, 0, sizeof(u));
+    if (rc == 0)
+        rc = pgh_copy_units_build(&u, r->src, r->tables.src, (const char *const *)dests,
+                                  r->tables.n, cfg->copy_format, err);
+    if (rc == 0)
+        rc = copy_all(r, &u, err);
+    pgh_copy_units_dispose(&u);
+    free_names(dests, (int)cfg->ntables);
+    return rc;
+}
+
+/* A resumed copy whose slot is gone may start over only when no batch was recorded. */
+typedef struct started_ctx {
+    bool any;
+} started_ctx;
+
+static int count_unit(void *p, int i, const pgh_copy_plan_unit *u, pgh_error *err)
+{
+    (void)p, (void)i, (void)u, (void)err;
+    return 0;
+}
+
+static int count_bound(void *p, int t, const char *const *v, pgh_error *err)
+{
+    (void)p, (void)t, (void)v, (void)err;
+    return 0;
+}
+
+static int count_range(void *p, int t, int64_t range, bool done, const char *const *k,
+                       pgh_error *err)
+{
+    (void)t, (void)range, (void)done, (void)k, (void)err;
+    ((started_ctx *)p)->any = true;
+    return 0;
+}
+
+static int copy_started(bool *out, pipe_run *r, pgh_error *err)
+{
+    started_ctx c = {false};
+    pgh_copy_plan_reader rd = {count_unit, count_bound, count_range, &c};
+    bool found = false;
+    int rc = keyed(r)->plan_load(r->user, &found, &rd, err);
+    *out = c.any;
+    return rc;
+}
+
+/* ---- the steps ------------------------------------------------------------------------ */
+
+/* Before the slot: the checks on both sides, then (a new following run) its start. */
+static int prepare(pipe_run *r, const char *resume_phase, pgh_error *err)
+{
+    int rc = pgh_pipeline__preflight(r, resume_phase == NULL, true, err);
+    if (rc == 0)
+        rc = keyed(r)->prepare(r->user, resume_phase != NULL, r->o->truncate_destination, err);
+    if (rc == 0)
+        rc = pgh_pipeline__init_result(r, err);
+    if (rc != 0 || resume_phase || !r->follow)
+        return rc;
+    pgh_position pos = {.phase = "copy"};
+    snprintf(r->phase, sizeof(r->phase), "copy");
+    return keyed(r)->start(r->user, &pos, r->cfg, err);
+}
+
+static void collect_stats(pipe_run *r)
+{
+    for (int i = 0; i < r->out->ntables; i++)
+        if (keyed(r)->stats)
+            keyed(r)->stats(r->user, i, &r->out->tables[i].applied);
+}
+
+/* The sync, from the start or from the phase an interrupted following run recorded. */
+static int run_steps(pipe_run *r, const char *resume_phase, pgh_error *err)
+{
+    const pgh_pipeline_opts *o = r->o;
+    bool indexes = resume_phase && strcmp(resume_phase, "indexes") == 0;
+    bool copy_done = indexes || (resume_phase && strcmp(resume_phase, "catchup") == 0);
+    bool started = false;
+    int rc = prepare(r, resume_phase, err);
+    if (rc == 0 && resume_phase && strcmp(resume_phase, "copy") == 0)
+        rc = copy_started(&started, r, err);
+    if (rc == 0)
+        rc = pgh_pipeline__slot_ensure(r, resume_phase != NULL, started || copy_done, err);
+    if (rc == 0 && !copy_done)
+        rc = run_copy(r, err);
+    if (rc == 0 && !indexes)
+        rc = set_phase(r, "catchup", 0, 0, err);
+    if (rc == 0 && !indexes && o->before_checkpoint)
+        rc = o->before_checkpoint(o->before_checkpoint_payload, err);
+    if (rc == 0 && !indexes)
+        rc = pgh_pipeline__catchup(r, !r->follow, err);
+    pgh_lsn at = r->out->checkpoint_lsn;
+    /* The destination's work at the checkpoint, recorded first so that a re-run after an
+     * interruption goes straight to finishing it. */
+    if (rc == 0 && !indexes)
+        rc = set_phase(r, "indexes", at, at, err);
+    if (rc == 0)
+        rc = keyed(r)->checkpoint(r->user, at, err);
+    collect_stats(r);
+    /* The position before the slot moves: a crash in between resumes at the checkpoint. */
+    if (rc == 0)
+        rc = set_phase(r, "follow", at, at, err);
+    if (rc == 0)
+        rc = pgh_pipeline__slot_finish(r, o->keep_slot || r->follow, err);
+    r->checkpoint_reached = rc == 0;
+    return rc;
+}
+
+/* The phase an earlier following run recorded (NULL when none), and whether it follows. */
+static int check_resume(const char **resume_phase, bool *following, pipe_run *r,
+                        pgh_error *err)
+{
+    const pgh_config *cfg = r->cfg;
+    pgh_position pos = {0};
+    *resume_phase = NULL;
+    *following = false;
+    int rc = r->ops->read_position(r->user, &pos, err);
+    free(pos.resume);
+    if (rc != 0 || pos.phase[0] == '\0')
+        return rc;
+    r->out->checkpoint_lsn = pos.checkpoint; /* "indexes" resumes after it */
+    snprintf(r->phase, sizeof(r->phase), "%s", pos.phase);
+    if (strcmp(pos.phase, "follow") != 0) {
+        *resume_phase = r->phase;
+        return 0;
+    }
+    bool exists = false;
+    rc = pgh_slot_exists(&exists, r->src, cfg->slot_name, err);
+    if (rc == 0 && !exists)
+        return pgh_error_set(err, PGH_ENOTFOUND,
+                             "replication slot %s no longer exists on the source, but %s.state "
+                             "says it was following it (applied up to " PGH_LSN_FMT "): changes "
+                             "since then are lost; run pghost teardown, then sync again",
+                             cfg->slot_name, cfg->state_schema, PGH_LSN_ARGS(pos.lsn));
+    *following = rc == 0;
+    return rc;
+}
+
+/* A resumed following run works on the tables its first run recorded: the destination is
+ * opened again with them. */
+static int resume_tables(pipe_run *r, pgh_error *err)
+{
+    pgh_config *recorded = NULL;
+    int rc = keyed(r)->resume_tables(r->user, r->cfg, &recorded, err);
+    if (rc != 0 || recorded == NULL)
+        return rc;
+    pgh_pipeline__close_dest(r);
+    pgh_config_free(r->resumed);
+    r->resumed = recorded;
+    r->cfg = recorded;
+    return pgh_pipeline__open_dest(r, err);
+}
+
+int pgh_pipeline__keyed(pipe_run *r, pgh_error *err)
+{
+    const char *resume_phase = NULL;
+    bool following = false;
+    int rc = r->follow ? check_resume(&resume_phase, &following, r, err) : 0;
+    if (rc == 0 && r->follow && (resume_phase || following))
+        rc = resume_tables(r, err);
+    r->out->resumed = following;
+    if (rc == 0 && !following)
+        rc = run_steps(r, resume_phase, err);
+    if (rc == 0 && !following && r->o->checkpoint_reached)
+        r->o->checkpoint_reached(r->out, r->o->progress_payload);
+    pgh_pipeline__slot_cleanup(r, rc);
+    if (rc == 0 && following && r->out->ntables == 0)
+        rc = pgh_pipeline__init_result(r, err);
+    if (rc == 0 && r->follow) {
+        snprintf(r->phase, sizeof(r->phase), "follow");
+        rc = pgh_pipeline__follow(r, err);
+    }
+    return rc;
+}

@@ -1,0 +1,126 @@
+/* pgh_pipeline_run: see include/pghost/pipeline.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg/conn.h"
+#include "pipeline_internal.h"
+
+bool pgh_pipeline__canceled(const pipe_run *r)
+{
+    return r->o->cancel && atomic_load(r->o->cancel);
+}
+
+int pgh_pipeline__open_dest(pipe_run *r, pgh_error *err)
+{
+    pgh_destination_info info = {.config = r->cfg, .slot = r->cfg->slot_name,
+                                 .follow = r->follow};
+    r->dest_open = true; /* close is due whatever open says */
+    return r->ops->open(r->user, &info, err);
+}
+
+void pgh_pipeline__close_dest(pipe_run *r)
+{
+    if (r->dest_open && r->ops->close)
+        r->ops->close(r->user);
+    r->dest_open = false;
+}
+
+int pgh_pipeline__init_result(pipe_run *r, pgh_error *err)
+{
+    const pgh_config *cfg = r->cfg;
+    pgh_pipeline_result *out = r->out;
+    free(out->tables);
+    out->ntables = (int)cfg->ntables;
+    out->tables = calloc(cfg->ntables + 1, sizeof(*out->tables));
+    if (out->tables == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    for (size_t i = 0; i < cfg->ntables; i++) {
+        const pgh_table_map *m = &cfg->tables[i];
+        snprintf(out->tables[i].source, sizeof(out->tables[i].source), "%s.%s",
+                 m->source_schema, m->source_table);
+        snprintf(out->tables[i].destination, sizeof(out->tables[i].destination), "%s.%s",
+                 m->dest_schema, m->dest_table);
+    }
+    return 0;
+}
+
+static int check_opts(const pgh_pipeline_opts *o, const pgh_destination_ops *ops,
+                      pgh_error *err)
+{
+    if (o == NULL || o->version != PGH_PIPELINE_OPTS_VERSION)
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "pipeline options of version %d, expected %d: initialise them "
+                             "with PGH_PIPELINE_OPTS_INIT",
+                             o ? o->version : -1, PGH_PIPELINE_OPTS_VERSION);
+    if (o->what < PGH_PIPELINE_ROWS || o->what > PGH_PIPELINE_BOTH)
+        return pgh_error_set(err, PGH_ECONFIG, "pipeline option what is %d: use "
+                             "PGH_PIPELINE_ROWS, _CHANGES or _BOTH", (int)o->what);
+    if (ops->keyed && ops->keyed->version != PGH_KEYED_OPS_VERSION)
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "destination %s has keyed callbacks of version %d, expected %d",
+                             ops->name ? ops->name : "(unnamed)", ops->keyed->version,
+                             PGH_KEYED_OPS_VERSION);
+    if (ops->keyed && (ops->flags & PGH_DEST_KEYED) == 0)
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "destination %s has keyed callbacks but not the PGH_DEST_KEYED flag",
+                             ops->name ? ops->name : "(unnamed)");
+    return 0;
+}
+
+/* The copy + catch-up sync needs the keyed callbacks; everything else goes the event way. */
+static bool keyed_path(const pipe_run *r)
+{
+    return r->ops->keyed != NULL && r->o->what != PGH_PIPELINE_CHANGES;
+}
+
+static int run(pipe_run *r, pgh_error *err)
+{
+    int rc = pgh_conn_open(&r->src, r->cfg->source_connection, PGH_CONN_SQL, "source", "pghost",
+                           err);
+    if (rc == 0)
+        rc = pgh_pipeline__open_dest(r, err);
+    if (rc != 0)
+        return rc;
+    if (keyed_path(r)) {
+        r->handle = pgh_pipeline__deliver;
+        return pgh_pipeline__keyed(r, err);
+    }
+    return pgh_pipeline__event(r, err);
+}
+
+int pgh_pipeline_run(pgh_pipeline_result *out, pgh_source *source, const pgh_rules *rules,
+                     pgh_destination *destination, const pgh_pipeline_opts *opts,
+                     pgh_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    const pgh_destination_ops *ops = pgh_destination_ops_of(destination);
+    int rc = check_opts(opts, ops, err);
+    if (rc == 0 && rules != NULL)
+        rc = pgh_error_set(err, PGH_ECONFIG,
+                           "this pghost has no rules to apply yet: pass NULL for rules");
+    if (rc != 0)
+        return rc;
+    pipe_run r = {.o = opts,
+                  .cfg = pgh_source_config(source),
+                  .dest = destination,
+                  .ops = ops,
+                  .user = pgh_destination_user(destination),
+                  .out = out,
+                  .follow = opts->until == PGH_UNTIL_STOPPED && opts->what != PGH_PIPELINE_ROWS};
+    rc = run(&r, err);
+    pgh_pipeline__close_dest(&r);
+    pgh_pipeline__tables_dispose(&r.tables);
+    pgh_config_free(r.resumed);
+    PQfinish(r.src);
+    return rc;
+}
+
+void pgh_pipeline_result_dispose(pgh_pipeline_result *r)
+{
+    if (r == NULL)
+        return;
+    free(r->tables);
+    r->tables = NULL;
+    r->ntables = 0;
+}
