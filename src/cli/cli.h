@@ -1,6 +1,7 @@
 /*
  * The command-line front end: the only code that prints to stdout, reads the environment or
- * exits. Each sub-command lives in its own cmd_*.c.
+ * exits. Each sub-command lives in its own cmd_*.c and parses its command line through
+ * pgh_cli_parse (options.c), declaring only the options of its own.
  */
 #ifndef PGH_CLI_H
 #define PGH_CLI_H
@@ -8,8 +9,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "pghost/config.h"
 #include "pghost/pipeline.h"
 #include "pghost/log.h"
+#include "source/copy.h"
 
 /* Exit codes */
 #define PGH_EXIT_OK 0
@@ -23,6 +26,58 @@ int pgh_cli_teardown(int argc, char **argv);
 int pgh_cli_init(int argc, char **argv);           /* cmd_init.c */
 int pgh_cli_verify(int argc, char **argv);         /* cmd_verify.c */
 int pgh_cli_sync_sequences(int argc, char **argv); /* cmd_sequences.c */
+
+/* What an option of a command takes, and so what its value pointer points to. */
+typedef enum pgh_cli_kind {
+    PGH_CLI_FLAG,    /* no argument: sets a bool to true */
+    PGH_CLI_STRING,  /* any argument: sets a const char * (borrowed from argv) */
+    PGH_CLI_INT,     /* a whole number from min to max: sets an int */
+    PGH_CLI_SECONDS, /* a number of seconds from min to max: sets a double */
+} pgh_cli_kind;
+
+/* One option of a command: --name, with the argument its kind says. */
+typedef struct pgh_cli_option {
+    const char *name;  /* the long name without "--" */
+    pgh_cli_kind kind; /* what the argument is */
+    void *value;       /* borrowed: where the value goes (bool, const char *, int or double) */
+    long min, max;     /* the accepted range of PGH_CLI_INT and PGH_CLI_SECONDS */
+} pgh_cli_option;
+
+/* A sub-command as the parser sees it. Every command also takes -h/--help, --log-level LEVEL
+ * and exactly one CONFIG.yaml; options may come before or after it. */
+typedef struct pgh_cli_command {
+    const char *name;              /* "replicate": as typed, and in error messages */
+    const char *usage;             /* what --help prints: lists every option, common ones too */
+    pgh_log_level log_level;       /* the level without --log-level */
+    const pgh_cli_option *options; /* borrowed: the command's own options; NULL when none */
+    int noptions;                  /* how many (at most PGH_CLI_MAX_OPTIONS) */
+} pgh_cli_command;
+
+#define PGH_CLI_MAX_OPTIONS 16
+/* pgh_cli_parse's "go on": every other value it returns is an exit status. */
+#define PGH_CLI_RUN (-1)
+
+/* Parse a command's argv (argv[0] is the command's name): set each option's value, print the
+ * usage on --help, install the stderr logger at the chosen level and set *config_path (borrowed
+ * from argv). Returns PGH_CLI_RUN, PGH_EXIT_OK after --help, or PGH_EXIT_USAGE after printing
+ * what is wrong. */
+int pgh_cli_parse(const char **config_path, const pgh_cli_command *cmd, int argc, char **argv);
+
+/* Load the configuration at path, expanding ${VAR} from the environment (the only place the
+ * CLI reads it for that). Returns PGH_EXIT_OK, or PGH_EXIT_USAGE after printing the error; the
+ * caller frees *out with pgh_config_free. */
+int pgh_cli_load_config(pgh_config **out, const char *path);
+
+/* pgh_cli_parse, then pgh_cli_load_config into *cfg: for commands that check nothing in
+ * between. Returns PGH_CLI_RUN (the caller frees *cfg) or the exit status. */
+int pgh_cli_start(pgh_config **cfg, const pgh_cli_command *cmd, int argc, char **argv);
+
+/* PGH_EXIT_OK when cfg names a destination server; otherwise PGH_EXIT_USAGE after printing
+ * "<file>: destination_connection is not set: <hint>". */
+int pgh_cli_need_destination(const pgh_config *cfg, const char *hint);
+
+/* The exit status of a library result: 0 done, 2 PGH_ECONFIG, 3 PGH_EPRECOND, 1 otherwise. */
+int pgh_cli_exit_code(int rc);
 
 /* Install the stderr logger at this level. */
 void pgh_cli_log_init(pgh_log_level level);

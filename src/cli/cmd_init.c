@@ -1,15 +1,12 @@
 /* pghost init: prepare the source (see include/pghost/init.h). */
-#include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
 #include "pghost/config.h"
 #include "pghost/init.h"
 
 static const char USAGE[] =
-    "Usage: pghost init CONFIG.yaml\n"
+    "Usage: pghost init [options] CONFIG.yaml\n"
     "\n"
     "Prepare the source for pghost replicate, and change nothing when it already is:\n"
     "  - check wal_level = logical, a free replication slot and WAL sender, and that the role\n"
@@ -24,40 +21,14 @@ static const char USAGE[] =
     "  - install the DDL capture (event triggers) when the role is a superuser.\n"
     "pghost teardown removes the publication and the DDL capture again.\n"
     "\n"
+    "Options:\n"
+    "  --log-level LEVEL   error, warn (default), info, debug or trace; logs go to stderr\n"
+    "  -h, --help          show this help\n"
+    "\n"
     "Exit status: 0 ready; 1 failed; 2 bad command line or configuration; 3 a check failed\n"
     "(nothing was written).\n";
 
-static const char *env_lookup(const char *name, void *payload)
-{
-    (void)payload;
-    return getenv(name);
-}
-
-static int parse(int argc, char **argv, pgh_config **cfg)
-{
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(USAGE, stdout);
-            return -1;
-        }
-        pgh_cli_error("unknown option \"%s\" for init: see pghost init --help", argv[optind - 1]);
-        return PGH_EXIT_USAGE;
-    }
-    if (optind != argc - 1) {
-        pgh_cli_error("init needs exactly one configuration file: pghost init CONFIG.yaml");
-        return PGH_EXIT_USAGE;
-    }
-    pgh_error err;
-    pgh_error_clear(&err);
-    if (pgh_config_load(cfg, argv[optind], env_lookup, NULL, &err) != 0) {
-        pgh_cli_error("%s", err.message);
-        return PGH_EXIT_USAGE;
-    }
-    return 0;
-}
+static const pgh_cli_command COMMAND = {.name = "init", .usage = USAGE, .log_level = PGH_LOG_WARN};
 
 static void print_result(const pgh_config *cfg, const pgh_init_result *r)
 {
@@ -94,9 +65,9 @@ static void print_result(const pgh_config *cfg, const pgh_init_result *r)
 int pgh_cli_init(int argc, char **argv)
 {
     pgh_config *cfg = NULL;
-    int rc = parse(argc, argv, &cfg);
-    if (rc != 0)
-        return rc < 0 ? PGH_EXIT_OK : rc;
+    int rc = pgh_cli_start(&cfg, &COMMAND, argc, argv);
+    if (rc != PGH_CLI_RUN)
+        return rc;
     pgh_error err;
     pgh_error_clear(&err);
     pgh_init_result r;
@@ -106,9 +77,5 @@ int pgh_cli_init(int argc, char **argv)
     else
         pgh_cli_error("%s", err.message);
     pgh_config_free(cfg);
-    if (rc == 0)
-        return PGH_EXIT_OK;
-    if (rc == PGH_ECONFIG)
-        return PGH_EXIT_USAGE;
-    return rc == PGH_EPRECOND ? PGH_EXIT_PRECOND : PGH_EXIT_FAILURE;
+    return pgh_cli_exit_code(rc);
 }

@@ -1,67 +1,37 @@
 /* pghost status and pghost teardown. */
-#include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
 #include "pghost/config.h"
 #include "pghost/lifecycle.h"
 
 static const char STATUS_USAGE[] =
-    "Usage: pghost status [--json] CONFIG.yaml\n"
+    "Usage: pghost status [options] CONFIG.yaml\n"
     "\n"
     "Show the replication slot on the source (active or not, confirmed LSN, WAL it retains)\n"
-    "and the position pghost --follow recorded on the destination.\n";
+    "and the position pghost --follow recorded on the destination.\n"
+    "\n"
+    "Options:\n"
+    "  --json              one JSON document on stdout instead of text\n"
+    "  --log-level LEVEL   error, warn (default), info, debug or trace; logs go to stderr\n"
+    "  -h, --help          show this help\n"
+    "\n"
+    "Exit status: 0 done; 1 failed; 2 bad command line or configuration.\n";
 
 static const char TEARDOWN_USAGE[] =
-    "Usage: pghost teardown CONFIG.yaml\n"
+    "Usage: pghost teardown [options] CONFIG.yaml\n"
     "\n"
     "Drop what pghost created: the replication slot on the source, the publication when\n"
     "pghost init created it (never one you made), the DDL capture, and its position row in\n"
     "<state_schema>.state on the destination (the table and schema too when nothing else is in\n"
-    "them). Safe to run again. While the slot is in use nothing is dropped.\n";
-
-static const char *env_lookup(const char *name, void *payload)
-{
-    (void)payload;
-    return getenv(name);
-}
-
-/* Parse [--json] CONFIG; returns 0, -1 after --help, or an exit code. */
-static int parse(int argc, char **argv, const char *usage, bool allow_json, bool *json,
-                 pgh_config **cfg)
-{
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(usage, stdout);
-            return -1;
-        }
-        if (c == 'j' && allow_json) {
-            *json = true;
-            continue;
-        }
-        pgh_cli_error("unknown option \"%s\" for %s: see pghost %s --help", argv[optind - 1],
-                      argv[0], argv[0]);
-        return PGH_EXIT_USAGE;
-    }
-    if (optind != argc - 1) {
-        pgh_cli_error("%s needs exactly one configuration file: pghost %s CONFIG.yaml", argv[0],
-                      argv[0]);
-        return PGH_EXIT_USAGE;
-    }
-    pgh_error err;
-    pgh_error_clear(&err);
-    if (pgh_config_load(cfg, argv[optind], env_lookup, NULL, &err) != 0) {
-        pgh_cli_error("%s", err.message);
-        return PGH_EXIT_USAGE;
-    }
-    return 0;
-}
+    "them). Safe to run again. While the slot is in use nothing is dropped.\n"
+    "\n"
+    "Options:\n"
+    "  --log-level LEVEL   error, warn (default), info, debug or trace; logs go to stderr\n"
+    "  -h, --help          show this help\n"
+    "\n"
+    "Exit status: 0 done; 1 failed; 2 bad command line or configuration; 3 the slot is in use\n"
+    "(nothing was dropped).\n";
 
 static void print_status_text(const pgh_config *cfg, const pgh_status *s)
 {
@@ -124,10 +94,16 @@ static void print_status_json(const pgh_config *cfg, const pgh_status *s)
 int pgh_cli_status(int argc, char **argv)
 {
     bool json = false;
+    const pgh_cli_option options[] = {{"json", PGH_CLI_FLAG, &json, 0, 0}};
+    const pgh_cli_command cmd = {.name = "status",
+                                 .usage = STATUS_USAGE,
+                                 .log_level = PGH_LOG_WARN,
+                                 .options = options,
+                                 .noptions = 1};
     pgh_config *cfg = NULL;
-    int rc = parse(argc, argv, STATUS_USAGE, true, &json, &cfg);
-    if (rc != 0)
-        return rc < 0 ? PGH_EXIT_OK : rc;
+    int rc = pgh_cli_start(&cfg, &cmd, argc, argv);
+    if (rc != PGH_CLI_RUN)
+        return rc;
     pgh_error err;
     pgh_error_clear(&err);
     pgh_status st;
@@ -144,11 +120,12 @@ int pgh_cli_status(int argc, char **argv)
 
 int pgh_cli_teardown(int argc, char **argv)
 {
-    bool json = false;
+    static const pgh_cli_command cmd = {
+        .name = "teardown", .usage = TEARDOWN_USAGE, .log_level = PGH_LOG_WARN};
     pgh_config *cfg = NULL;
-    int rc = parse(argc, argv, TEARDOWN_USAGE, false, &json, &cfg);
-    if (rc != 0)
-        return rc < 0 ? PGH_EXIT_OK : rc;
+    int rc = pgh_cli_start(&cfg, &cmd, argc, argv);
+    if (rc != PGH_CLI_RUN)
+        return rc;
     pgh_error err;
     pgh_error_clear(&err);
     pgh_teardown_result r;

@@ -1,5 +1,4 @@
 /* pghost replicate: parse options, load the config, run the sync, print the result. */
-#include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,12 +62,7 @@ static void on_signal(int sig)
         _exit(130); /* second signal: leave now */
 }
 
-static const char *env_lookup(const char *name, void *payload)
-{
-    (void)payload;
-    return getenv(name);
-}
-
+/* The command line; every string is borrowed from argv. */
 typedef struct cli_opts {
     const char *to;
     bool follow;
@@ -76,69 +70,41 @@ typedef struct cli_opts {
     bool keep_slot;
     bool truncate;
     bool create_tables;
-    bool progress;
+    bool no_progress;
     bool changes_only;
     const char *before_checkpoint;
-    pgh_log_level level;
     const char *config_path;
 } cli_opts;
 
+/* Returns PGH_CLI_RUN or the exit status (pgh_cli_parse). */
 static int parse_args(cli_opts *o, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"keep-slot", no_argument, NULL, 'k'},
-        {"follow", no_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 'T'},
-        {"handoff-subscription", required_argument, NULL, 's'},
-        {"truncate-destination", no_argument, NULL, 't'},
-        {"create-tables", no_argument, NULL, 'C'},
-        {"before-checkpoint", required_argument, NULL, 'b'},
-        {"log-level", required_argument, NULL, 'l'},
-        {"no-progress", no_argument, NULL, 'n'},
-        {"changes-only", no_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    const pgh_cli_option options[] = {
+        {"keep-slot", PGH_CLI_FLAG, &o->keep_slot, 0, 0},
+        {"follow", PGH_CLI_FLAG, &o->follow, 0, 0},
+        {"to", PGH_CLI_STRING, &o->to, 0, 0},
+        {"handoff-subscription", PGH_CLI_STRING, &o->handoff, 0, 0},
+        {"truncate-destination", PGH_CLI_FLAG, &o->truncate, 0, 0},
+        {"create-tables", PGH_CLI_FLAG, &o->create_tables, 0, 0},
+        {"before-checkpoint", PGH_CLI_STRING, &o->before_checkpoint, 0, 0},
+        {"no-progress", PGH_CLI_FLAG, &o->no_progress, 0, 0},
+        {"changes-only", PGH_CLI_FLAG, &o->changes_only, 0, 0},
     };
-    *o = (cli_opts){.progress = true, .level = PGH_LOG_INFO};
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'k': o->keep_slot = true; break;
-        case 'f': o->follow = true; break;
-        case 'T': o->to = optarg; break;
-        case 's': o->handoff = optarg; break;
-        case 't': o->truncate = true; break;
-        case 'C': o->create_tables = true; break;
-        case 'b': o->before_checkpoint = optarg; break;
-        case 'n': o->progress = false; break;
-        case 'c': o->changes_only = true; break;
-        case 'h': fputs(USAGE, stdout); return -1;
-        case 'l':
-            if (pgh_log_level_parse(&o->level, optarg) != 0) {
-                pgh_cli_error("--log-level must be error, warn, info, debug or trace, not \"%s\"",
-                              optarg);
-                return PGH_EXIT_USAGE;
-            }
-            break;
-        default:
-            pgh_cli_error("unknown option \"%s\" for replicate: see pghost replicate --help",
-                          argv[optind - 1]);
-            return PGH_EXIT_USAGE;
-        }
-    }
-    if (optind != argc - 1) {
-        pgh_cli_error("replicate needs exactly one configuration file: pghost replicate "
-                      "[options] CONFIG.yaml");
-        return PGH_EXIT_USAGE;
-    }
-    o->config_path = argv[optind];
+    const pgh_cli_command cmd = {.name = "replicate",
+                                 .usage = USAGE,
+                                 .log_level = PGH_LOG_INFO,
+                                 .options = options,
+                                 .noptions = (int)(sizeof(options) / sizeof(options[0]))};
+    *o = (cli_opts){0};
+    int rc = pgh_cli_parse(&o->config_path, &cmd, argc, argv);
+    if (rc != PGH_CLI_RUN)
+        return rc;
     if (o->follow && o->handoff) {
         pgh_cli_error("--follow and --handoff-subscription exclude each other: either pghost "
                       "follows the slot or the subscription does");
         return PGH_EXIT_USAGE;
     }
-    return 0;
+    return PGH_CLI_RUN;
 }
 
 static int run_before_checkpoint(void *payload, pgh_error *err)
@@ -229,18 +195,6 @@ static void on_checkpoint(const pgh_pipeline_result *r, void *payload)
     print_result(g_print.cfg, r, g_print.keep_slot);
 }
 
-static int exit_code_for(int rc)
-{
-    switch (rc) {
-    case PGH_ECONFIG:
-        return PGH_EXIT_USAGE;
-    case PGH_EPRECOND:
-        return PGH_EXIT_PRECOND;
-    default:
-        return PGH_EXIT_FAILURE;
-    }
-}
-
 static void install_signals(void)
 {
     struct sigaction sa;
@@ -250,6 +204,37 @@ static void install_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+/* Load the configuration as the options change it.
+ * Returns PGH_EXIT_OK or the exit status after printing the error (then *out is NULL). */
+static int load_config(pgh_config **out, const cli_opts *o)
+{
+    pgh_config *cfg = NULL;
+    int rc = pgh_cli_load_config(&cfg, o->config_path);
+    if (rc != PGH_EXIT_OK)
+        return rc;
+    rc = PGH_EXIT_USAGE;
+    if (o->to && pgh_config_destination_parse(&cfg->destination, o->to) != 0) {
+        pgh_cli_error("--to must be postgres or stdout, not \"%s\"", o->to);
+        goto done;
+    }
+    if (cfg->destination == PGH_DESTINATION_POSTGRES &&
+        pgh_cli_need_destination(cfg, "add it, or use --to stdout") != PGH_EXIT_OK)
+        goto done;
+    if (o->changes_only && cfg->destination != PGH_DESTINATION_STDOUT) {
+        pgh_cli_error("--changes-only is for --to stdout: a PostgreSQL destination is synced "
+                      "whole");
+        goto done;
+    }
+    if (o->create_tables)
+        cfg->create_destination_tables = true;
+    rc = PGH_EXIT_OK;
+done:
+    if (rc != PGH_EXIT_OK)
+        pgh_config_free(cfg);
+    *out = rc == PGH_EXIT_OK ? cfg : NULL;
+    return rc;
 }
 
 /* The destination the configuration names: PostgreSQL, or JSON lines on stdout with their
@@ -305,7 +290,7 @@ static int run(const cli_opts *o, pgh_config *cfg, pgh_error *err)
     }
     rc = open_destination(&dest, cfg, err);
     install_signals();
-    pgh_cli_progress *progress = pgh_cli_progress_new(o->progress && !to_stdout);
+    pgh_cli_progress *progress = pgh_cli_progress_new(!o->no_progress && !to_stdout);
     g_print = (print_ctx){pgh_source_config(src), o->keep_slot && !o->follow && !o->handoff,
                           progress};
     pgh_pipeline_opts po;
@@ -338,42 +323,21 @@ static int run(const cli_opts *o, pgh_config *cfg, pgh_error *err)
     pgh_cli_progress_free(progress);
     pgh_destination_free(dest);
     pgh_source_close(src);
-    return rc == 0 ? PGH_EXIT_OK : exit_code_for(rc);
+    return rc == 0 ? PGH_EXIT_OK : pgh_cli_exit_code(rc);
 }
 
 int pgh_cli_replicate(int argc, char **argv)
 {
     cli_opts o;
     int rc = parse_args(&o, argc, argv);
-    if (rc != 0)
-        return rc < 0 ? PGH_EXIT_OK : rc;
-    pgh_cli_log_init(o.level);
+    if (rc != PGH_CLI_RUN)
+        return rc;
+    pgh_config *cfg = NULL;
+    rc = load_config(&cfg, &o);
+    if (rc != PGH_EXIT_OK)
+        return rc;
     pgh_error err;
     pgh_error_clear(&err);
-    pgh_config *cfg = NULL;
-    if (pgh_config_load(&cfg, o.config_path, env_lookup, NULL, &err) != 0) {
-        pgh_cli_error("%s", err.message);
-        return PGH_EXIT_USAGE;
-    }
-    if (o.to && pgh_config_destination_parse(&cfg->destination, o.to) != 0) {
-        pgh_cli_error("--to must be postgres or stdout, not \"%s\"", o.to);
-        pgh_config_free(cfg);
-        return PGH_EXIT_USAGE;
-    }
-    if (cfg->destination == PGH_DESTINATION_POSTGRES && cfg->destination_connection == NULL) {
-        pgh_cli_error("%s: destination_connection is not set: add it, or use --to stdout",
-                      o.config_path);
-        pgh_config_free(cfg);
-        return PGH_EXIT_USAGE;
-    }
-    if (o.changes_only && cfg->destination != PGH_DESTINATION_STDOUT) {
-        pgh_cli_error("--changes-only is for --to stdout: a PostgreSQL destination is synced "
-                      "whole");
-        pgh_config_free(cfg);
-        return PGH_EXIT_USAGE;
-    }
-    if (o.create_tables)
-        cfg->create_destination_tables = true;
     rc = run(&o, cfg, &err);
     pgh_config_free(cfg);
     return rc;

@@ -1,9 +1,6 @@
 /* pghost verify: compare the selected tables on both servers; list the keys that differ. */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -38,8 +35,6 @@ typedef struct verify_cli {
     int max_keys;
     double recheck_seconds;
     bool json;
-    pgh_log_level level;
-    const char *config_path;
 } verify_cli;
 
 static atomic_int g_cancel;
@@ -51,79 +46,30 @@ static void on_signal(int sig)
         _exit(130);
 }
 
-static bool parse_int(int *out, const char *s, int lo, int hi)
+/* Parse the command line and load the configuration; returns PGH_CLI_RUN or the exit status. */
+static int start(verify_cli *o, pgh_config **cfg, int argc, char **argv)
 {
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || v < lo || v > hi)
-        return false;
-    *out = (int)v;
-    return true;
-}
-
-static int parse_args(verify_cli *o, int argc, char **argv)
-{
-    static const struct option longopts[] = {
-        {"jobs", required_argument, NULL, 'j'},
-        {"max-keys", required_argument, NULL, 'm'},
-        {"recheck-seconds", required_argument, NULL, 'r'},
-        {"json", no_argument, NULL, 'J'},
-        {"log-level", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    const pgh_cli_option options[] = {
+        {"jobs", PGH_CLI_INT, &o->jobs, 1, PGH_CONFIG_MAX_WORKERS},
+        {"max-keys", PGH_CLI_INT, &o->max_keys, 1, 1000000},
+        {"recheck-seconds", PGH_CLI_SECONDS, &o->recheck_seconds, 0, 86400},
+        {"json", PGH_CLI_FLAG, &o->json, 0, 0},
     };
-    *o = (verify_cli){0, PGH_VERIFY_DEFAULT_MAX_KEYS, PGH_VERIFY_DEFAULT_RECHECK_SECONDS, false,
-                      PGH_LOG_WARN, NULL};
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        char *end = NULL;
-        switch (c) {
-        case 'h': fputs(USAGE, stdout); return -1;
-        case 'J': o->json = true; break;
-        case 'j':
-            if (!parse_int(&o->jobs, optarg, 1, PGH_CONFIG_MAX_WORKERS)) {
-                pgh_cli_error("--jobs must be a whole number from 1 to %d, not \"%s\"",
-                              PGH_CONFIG_MAX_WORKERS, optarg);
-                return PGH_EXIT_USAGE;
-            }
-            break;
-        case 'm':
-            if (!parse_int(&o->max_keys, optarg, 1, 1000000)) {
-                pgh_cli_error("--max-keys must be a whole number from 1 to 1000000, not \"%s\"",
-                              optarg);
-                return PGH_EXIT_USAGE;
-            }
-            break;
-        case 'r':
-            o->recheck_seconds = strtod(optarg, &end);
-            if (end == optarg || *end != '\0' || !(o->recheck_seconds >= 0) ||
-                o->recheck_seconds > 86400) {
-                pgh_cli_error("--recheck-seconds must be a number of seconds from 0 to 86400, "
-                              "not \"%s\"", optarg);
-                return PGH_EXIT_USAGE;
-            }
-            break;
-        case 'l':
-            if (pgh_log_level_parse(&o->level, optarg) != 0) {
-                pgh_cli_error("--log-level must be error, warn, info, debug or trace, not \"%s\"",
-                              optarg);
-                return PGH_EXIT_USAGE;
-            }
-            break;
-        default:
-            pgh_cli_error("unknown option \"%s\" for verify: see pghost verify --help",
-                          argv[optind - 1]);
-            return PGH_EXIT_USAGE;
-        }
-    }
-    if (optind != argc - 1) {
-        pgh_cli_error("verify needs exactly one configuration file: pghost verify [options] "
-                      "CONFIG.yaml");
-        return PGH_EXIT_USAGE;
-    }
-    o->config_path = argv[optind];
-    return 0;
+    const pgh_cli_command cmd = {.name = "verify",
+                                 .usage = USAGE,
+                                 .log_level = PGH_LOG_WARN,
+                                 .options = options,
+                                 .noptions = (int)(sizeof(options) / sizeof(options[0]))};
+    *o = (verify_cli){0, PGH_VERIFY_DEFAULT_MAX_KEYS, PGH_VERIFY_DEFAULT_RECHECK_SECONDS, false};
+    int rc = pgh_cli_start(cfg, &cmd, argc, argv);
+    if (rc != PGH_CLI_RUN)
+        return rc;
+    rc = pgh_cli_need_destination(*cfg, "verify compares with a destination server");
+    if (rc == PGH_EXIT_OK)
+        return PGH_CLI_RUN;
+    pgh_config_free(*cfg);
+    *cfg = NULL;
+    return rc;
 }
 
 /* A JSON string (quotes, backslashes and control characters escaped; UTF-8 passes). */
@@ -207,45 +153,13 @@ static void print_json(const pgh_verify_result *r)
     printf("]}\n");
 }
 
-static const char *env_lookup(const char *name, void *payload)
-{
-    (void)payload;
-    return getenv(name);
-}
-
-static int exit_code(int rc)
-{
-    switch (rc) {
-    case PGH_ECONFIG:
-        return PGH_EXIT_USAGE;
-    case PGH_EPRECOND:
-    case PGH_ENOTFOUND:
-        return PGH_EXIT_PRECOND;
-    default:
-        return PGH_EXIT_FAILURE;
-    }
-}
-
 int pgh_cli_verify(int argc, char **argv)
 {
     verify_cli o;
-    int rc = parse_args(&o, argc, argv);
-    if (rc != 0)
-        return rc < 0 ? PGH_EXIT_OK : rc;
-    pgh_cli_log_init(o.level);
-    pgh_error err;
-    pgh_error_clear(&err);
     pgh_config *cfg = NULL;
-    if (pgh_config_load(&cfg, o.config_path, env_lookup, NULL, &err) != 0) {
-        pgh_cli_error("%s", err.message);
-        return PGH_EXIT_USAGE;
-    }
-    if (cfg->destination_connection == NULL) {
-        pgh_cli_error("%s: destination_connection is not set: verify compares with a "
-                      "destination server", o.config_path);
-        pgh_config_free(cfg);
-        return PGH_EXIT_USAGE;
-    }
+    int rc = start(&o, &cfg, argc, argv);
+    if (rc != PGH_CLI_RUN)
+        return rc;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     pgh_verify_opts vo = PGH_VERIFY_OPTS_INIT;
@@ -254,12 +168,14 @@ int pgh_cli_verify(int argc, char **argv)
     vo.max_keys = o.max_keys;
     vo.recheck_seconds = o.recheck_seconds;
     vo.cancel = &g_cancel;
+    pgh_error err;
+    pgh_error_clear(&err);
     pgh_verify_result result;
     rc = pgh_verify_run(&result, &vo, &err);
     int code = PGH_EXIT_OK;
     if (rc != 0) {
         pgh_cli_error("%s", err.message);
-        code = exit_code(rc);
+        code = rc == PGH_ENOTFOUND ? PGH_EXIT_PRECOND : pgh_cli_exit_code(rc);
     } else {
         if (o.json)
             print_json(&result);

@@ -24,6 +24,8 @@ static const char USAGE[] =
     "Options:\n"
     "  -h, --help     show this help (pghost <command> --help for a command's options)\n"
     "  --version      show the version\n"
+    "Every command also takes --log-level LEVEL (error, warn, info, debug or trace; logs go to\n"
+    "stderr) and -h/--help.\n"
     "\n"
     "Exit status: 0 done; 1 the run failed; 2 bad command line or configuration;\n"
     "3 a preflight check failed (nothing was written).\n"

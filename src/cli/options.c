@@ -1,0 +1,174 @@
+/*
+ * The one option parser of the sub-commands, and the one way they load the configuration.
+ *
+ * A command declares its own options in a table (pgh_cli_option: name, kind of argument, where
+ * the value goes); pgh_cli_parse adds what every command takes: -h/--help, --log-level LEVEL
+ * and exactly one CONFIG.yaml. getopt_long permutes, so options may follow the file.
+ */
+#include <assert.h>
+#include <getopt.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+/* getopt_long's return values: the common options, then OPT_OWN + the index of the command's
+ * own option. */
+enum { OPT_HELP = 'h', OPT_LOG_LEVEL = 1, OPT_OWN = 256 };
+
+/* The only reader of the environment for ${VAR} in the configuration. */
+static const char *env_lookup(const char *name, void *payload)
+{
+    (void)payload;
+    return getenv(name);
+}
+
+/* getopt_long's table: the command's own options, the common ones, the terminator. */
+static void build_longopts(struct option *out, const pgh_cli_command *cmd)
+{
+    assert(cmd->noptions <= PGH_CLI_MAX_OPTIONS);
+    int n = 0;
+    for (; n < cmd->noptions && n < PGH_CLI_MAX_OPTIONS; n++) {
+        const pgh_cli_option *o = &cmd->options[n];
+        int has_arg = o->kind == PGH_CLI_FLAG ? no_argument : required_argument;
+        out[n] = (struct option){o->name, has_arg, NULL, OPT_OWN + n};
+    }
+    out[n++] = (struct option){"log-level", required_argument, NULL, OPT_LOG_LEVEL};
+    out[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
+    out[n] = (struct option){NULL, 0, NULL, 0};
+}
+
+static bool parse_int(int *out, const char *s, long min, long max)
+{
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || v < min || v > max)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+static bool parse_seconds(double *out, const char *s, long min, long max)
+{
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || !(v >= (double)min) || v > (double)max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Store arg as option o's value; PGH_CLI_RUN, or PGH_EXIT_USAGE after saying what o takes. */
+static int set_value(const pgh_cli_option *o, const char *arg)
+{
+    switch (o->kind) {
+    case PGH_CLI_FLAG:
+        *(bool *)o->value = true;
+        return PGH_CLI_RUN;
+    case PGH_CLI_STRING:
+        *(const char **)o->value = arg;
+        return PGH_CLI_RUN;
+    case PGH_CLI_INT:
+        if (parse_int(o->value, arg, o->min, o->max))
+            return PGH_CLI_RUN;
+        pgh_cli_error("--%s must be a whole number from %ld to %ld, not \"%s\"", o->name, o->min,
+                      o->max, arg);
+        return PGH_EXIT_USAGE;
+    case PGH_CLI_SECONDS:
+        if (parse_seconds(o->value, arg, o->min, o->max))
+            return PGH_CLI_RUN;
+        pgh_cli_error("--%s must be a number of seconds from %ld to %ld, not \"%s\"", o->name,
+                      o->min, o->max, arg);
+        return PGH_EXIT_USAGE;
+    }
+    return PGH_EXIT_USAGE;
+}
+
+/* Act on what getopt_long returned (c); opt is the argument it was read from. */
+static int take_option(const pgh_cli_command *cmd, int c, const char *opt, pgh_log_level *level)
+{
+    if (c >= OPT_OWN && c < OPT_OWN + cmd->noptions)
+        return set_value(&cmd->options[c - OPT_OWN], optarg);
+    switch (c) {
+    case OPT_HELP:
+        fputs(cmd->usage, stdout);
+        return PGH_EXIT_OK;
+    case OPT_LOG_LEVEL:
+        if (pgh_log_level_parse(level, optarg) == 0)
+            return PGH_CLI_RUN;
+        pgh_cli_error("--log-level must be error, warn, info, debug or trace, not \"%s\"", optarg);
+        return PGH_EXIT_USAGE;
+    case ':':
+        pgh_cli_error("option \"%s\" for %s needs a value: see pghost %s --help", opt, cmd->name,
+                      cmd->name);
+        return PGH_EXIT_USAGE;
+    default:
+        pgh_cli_error("unknown option \"%s\" for %s: see pghost %s --help", opt, cmd->name,
+                      cmd->name);
+        return PGH_EXIT_USAGE;
+    }
+}
+
+int pgh_cli_parse(const char **config_path, const pgh_cli_command *cmd, int argc, char **argv)
+{
+    struct option longopts[PGH_CLI_MAX_OPTIONS + 3];
+    build_longopts(longopts, cmd);
+    pgh_log_level level = cmd->log_level;
+    opterr = 0;
+    int c;
+    /* The leading ':' makes a missing argument ':' rather than '?' (an unknown option). */
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        int rc = take_option(cmd, c, argv[optind - 1], &level);
+        if (rc != PGH_CLI_RUN)
+            return rc;
+    }
+    if (optind != argc - 1) {
+        pgh_cli_error("%s needs exactly one configuration file: pghost %s [options] CONFIG.yaml",
+                      cmd->name, cmd->name);
+        return PGH_EXIT_USAGE;
+    }
+    *config_path = argv[optind];
+    pgh_cli_log_init(level);
+    return PGH_CLI_RUN;
+}
+
+int pgh_cli_load_config(pgh_config **out, const char *path)
+{
+    pgh_error err;
+    pgh_error_clear(&err);
+    if (pgh_config_load(out, path, env_lookup, NULL, &err) == 0)
+        return PGH_EXIT_OK;
+    pgh_cli_error("%s", err.message);
+    return PGH_EXIT_USAGE;
+}
+
+int pgh_cli_start(pgh_config **cfg, const pgh_cli_command *cmd, int argc, char **argv)
+{
+    const char *path = NULL;
+    int rc = pgh_cli_parse(&path, cmd, argc, argv);
+    if (rc != PGH_CLI_RUN)
+        return rc;
+    rc = pgh_cli_load_config(cfg, path);
+    return rc == PGH_EXIT_OK ? PGH_CLI_RUN : rc;
+}
+
+int pgh_cli_need_destination(const pgh_config *cfg, const char *hint)
+{
+    if (cfg->destination_connection != NULL)
+        return PGH_EXIT_OK;
+    pgh_cli_error("%s: destination_connection is not set: %s", cfg->path, hint);
+    return PGH_EXIT_USAGE;
+}
+
+int pgh_cli_exit_code(int rc)
+{
+    switch (rc) {
+    case 0:
+        return PGH_EXIT_OK;
+    case PGH_ECONFIG:
+        return PGH_EXIT_USAGE;
+    case PGH_EPRECOND:
+        return PGH_EXIT_PRECOND;
+    default:
+        return PGH_EXIT_FAILURE;
+    }
+}
