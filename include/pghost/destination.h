@@ -102,7 +102,9 @@ typedef struct pgh_table_rows {
                                   where the table is complete (table_end) */
     uint64_t chunk;            /* table_rows: number of the chunk within the run */
     uint32_t first_row;        /* table_rows: index of rows[0] within its chunk (a chunk may
-                                  come in several calls) */
+                                  come in several calls); table_end: the rows its chunk
+                                  delivered before it (table_end shares that chunk's lsn);
+                                  table_begin: 0 */
     bool reload;               /* delivered again on request while following */
 } pgh_table_rows;
 

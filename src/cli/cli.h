@@ -26,6 +26,7 @@ int pgh_cli_teardown(int argc, char **argv);
 int pgh_cli_init(int argc, char **argv);           /* cmd_init.c */
 int pgh_cli_verify(int argc, char **argv);         /* cmd_verify.c */
 int pgh_cli_sync_sequences(int argc, char **argv); /* cmd_sequences.c */
+int pgh_cli_snapshot(int argc, char **argv);       /* cmd_snapshot.c */
 
 /* What an option of a command takes, and so what its value pointer points to. */
 typedef enum pgh_cli_kind {
@@ -51,6 +52,10 @@ typedef struct pgh_cli_command {
     pgh_log_level log_level;       /* the level without --log-level */
     const pgh_cli_option *options; /* borrowed: the command's own options; NULL when none */
     int noptions;                  /* how many (at most PGH_CLI_MAX_OPTIONS) */
+    const char *operands;          /* NULL: nothing after CONFIG.yaml; else what must follow it,
+                                      one or more ("TABLE...", for messages) */
+    char ***operand_values;        /* with operands: set to the first of them in argv */
+    int *noperands;                /* with operands: how many */
 } pgh_cli_command;
 
 #define PGH_CLI_MAX_OPTIONS 16

@@ -17,6 +17,8 @@ static const char USAGE[] =
     "  init        check the source, create the publication and the DDL capture trigger\n"
     "  verify      compare every table on both servers by key range; list differing keys\n"
     "  sync-sequences  set the destination's sequences from the source's current values\n"
+    "  snapshot    ask the follower of the slot (--to stdout) to deliver tables' existing\n"
+    "              rows again, between the changes\n"
     "  status      show the slot (WAL retained, confirmed LSN) and the applied position\n"
     "  teardown    drop the slot, the publication and DDL capture init created, and the\n"
     "              position pghost keeps on the destination\n"
@@ -56,6 +58,8 @@ int main(int argc, char **argv)
         return pgh_cli_sync_sequences(argc - 1, argv + 1);
     if (strcmp(cmd, "status") == 0)
         return pgh_cli_status(argc - 1, argv + 1);
+    if (strcmp(cmd, "snapshot") == 0)
+        return pgh_cli_snapshot(argc - 1, argv + 1);
     if (strcmp(cmd, "teardown") == 0)
         return pgh_cli_teardown(argc - 1, argv + 1);
     pgh_cli_error("unknown command \"%s\": try pghost --help", cmd);

@@ -121,12 +121,21 @@ int pgh_cli_parse(const char **config_path, const pgh_cli_command *cmd, int argc
         if (rc != PGH_CLI_RUN)
             return rc;
     }
-    if (optind != argc - 1) {
+    if (cmd->operands && optind >= argc - 1) {
+        pgh_cli_error("%s needs a configuration file and %s: pghost %s [options] CONFIG.yaml %s",
+                      cmd->name, cmd->operands, cmd->name, cmd->operands);
+        return PGH_EXIT_USAGE;
+    }
+    if (cmd->operands == NULL && optind != argc - 1) {
         pgh_cli_error("%s needs exactly one configuration file: pghost %s [options] CONFIG.yaml",
                       cmd->name, cmd->name);
         return PGH_EXIT_USAGE;
     }
     *config_path = argv[optind];
+    if (cmd->operands) {
+        *cmd->operand_values = argv + optind + 1;
+        *cmd->noperands = argc - optind - 1;
+    }
     pgh_cli_log_init(level);
     return PGH_CLI_RUN;
 }

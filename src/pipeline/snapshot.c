@@ -224,8 +224,8 @@ static int wait_ready(snapshot *s, snap_chunk *ch, pgh_error *err)
 }
 
 /* The chunk's rows whose key did not change in its window, in batches. */
-static int deliver_rows(snapshot *s, snap_table *t, snap_chunk *ch, pgh_lsn lsn,
-                        pgh_error *err)
+static int deliver_rows(uint32_t *delivered, snapshot *s, snap_table *t, snap_chunk *ch,
+                        pgh_lsn lsn, pgh_error *err)
 {
     pipe_run *r = s->r;
     int n = PQntuples(ch->rows);
@@ -261,14 +261,17 @@ static int deliver_rows(snapshot *s, snap_table *t, snap_chunk *ch, pgh_lsn lsn,
         rc = r->ops->table_rows(r->user, &tr, tuples, batch, err);
         t->rows += batch;
         r->out->tables[t->index].rows_copied += batch;
+        tr.first_row += (uint32_t)batch;
     }
+    *delivered = tr.first_row;
     free(values);
     free(tuples);
     return rc;
 }
 
 /* Record the chunk's progress; the table's last chunk ends its delivery. */
-static int chunk_done(snapshot *s, snap_table *t, snap_chunk *ch, pgh_lsn lsn, pgh_error *err)
+static int chunk_done(snapshot *s, snap_table *t, snap_chunk *ch, pgh_lsn lsn,
+                      uint32_t delivered, pgh_error *err)
 {
     snap_range *rg = &t->ranges[ch->range];
     if (ch->last_key) {
@@ -290,6 +293,7 @@ static int chunk_done(snapshot *s, snap_table *t, snap_chunk *ch, pgh_lsn lsn, p
             (unsigned long long)t->rows, t->info->schema, t->info->name);
     pipe_run *r = s->r;
     pgh_table_rows tr = rows_of(t, lsn, ch->id);
+    tr.first_row = delivered;
     t->reload = false;
     return r->ops->table_end ? r->ops->table_end(r->user, &tr, err) : 0;
 }
@@ -323,11 +327,12 @@ static int on_high(snapshot *s, uint64_t id, pgh_lsn lsn, pgh_error *err)
         rc = pgh_error_set(err, PGH_EPROTO,
                            "the high watermark of chunk %llu came without its low one",
                            (unsigned long long)id);
+    uint32_t delivered = 0;
     if (rc == 0)
-        rc = deliver_rows(s, t, ch, lsn, err);
+        rc = deliver_rows(&delivered, s, t, ch, lsn, err);
     pthread_mutex_lock(&s->lock);
     if (rc == 0)
-        rc = chunk_done(s, t, ch, lsn, err);
+        rc = chunk_done(s, t, ch, lsn, delivered, err);
     pthread_cond_broadcast(&s->changed);
     pthread_mutex_unlock(&s->lock);
     free_chunk(ch, t->nkeys);

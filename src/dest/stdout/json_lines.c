@@ -404,7 +404,9 @@ static int put_mark(pgh_json_lines *s, const pgh_table_rows *t, const char *op, 
     rc = put_head(s, t->table, op, t->lsn, err);
     if (rc != 0)
         return rc;
-    pgh_buf_printf(&s->line, ",\"seq\":0%s}", reload ? ",\"reload\":true" : "");
+    /* snapshot_end shares the last chunk's position: it comes after that chunk's rows */
+    pgh_buf_printf(&s->line, ",\"seq\":%llu%s}", (unsigned long long)t->first_row,
+                   reload ? ",\"reload\":true" : "");
     return emit_line(s, err);
 }
 
