@@ -36,7 +36,7 @@ add_dependencies(it_cli pghost)
 pgh_integration_test(cli_preflight_and_handoff it_cli)
 
 add_executable(it_follow ${PGH_IT_DIR}/it_follow.c)
-target_link_libraries(it_follow PRIVATE pgh_test_harness Threads::Threads)
+target_link_libraries(it_follow PRIVATE pgh_run)
 target_compile_definitions(it_follow PRIVATE PGH_BINARY="$<TARGET_FILE:pghost>"
                            PGH_SANITIZED=$<BOOL:${PGH_SANITIZE}>)
 add_dependencies(it_follow pghost)
