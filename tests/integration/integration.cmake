@@ -30,7 +30,7 @@ target_link_libraries(it_types PRIVATE pgh_it_common)
 pgh_integration_test(types_roundtrip it_types)
 
 add_executable(it_cli ${PGH_IT_DIR}/it_cli.c)
-target_link_libraries(it_cli PRIVATE pgh_test_harness)
+target_link_libraries(it_cli PRIVATE pgh_run)
 target_compile_definitions(it_cli PRIVATE PGH_BINARY="$<TARGET_FILE:pghost>")
 add_dependencies(it_cli pghost)
 pgh_integration_test(cli_preflight_and_handoff it_cli)
