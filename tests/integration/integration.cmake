@@ -1,7 +1,7 @@
 # Integration tests: real PostgreSQL 15 servers started by the harness (tests/harness).
 set(PGH_IT_DIR ${CMAKE_CURRENT_LIST_DIR})
 add_library(pgh_it_common STATIC ${PGH_IT_DIR}/it_common.c)
-target_link_libraries(pgh_it_common PUBLIC pgh_test_harness pghost_lib)
+target_link_libraries(pgh_it_common PUBLIC pgh_run pghost_lib)
 target_include_directories(pgh_it_common PUBLIC ${PGH_IT_DIR} ${CMAKE_SOURCE_DIR}/include)
 
 function(pgh_integration_test name)

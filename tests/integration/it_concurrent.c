@@ -328,7 +328,7 @@ static void parse_args(run_cfg *c, int argc, char **argv)
     PGH_CHECK(c->ntables > 0, "no known table in --tables");
 }
 
-static void setup_tables(it_pair *p, const run_cfg *c)
+static void setup_tables(pgh_run_pair *p, const run_cfg *c)
 {
     pgh_test_exec(p->s, "SET synchronous_commit = off");
     for (int i = 0; i < c->ntables; i++) {
@@ -351,7 +351,7 @@ static void setup_tables(it_pair *p, const run_cfg *c)
     pgh_test_exec(p->s, "CREATE PUBLICATION pub FOR TABLE %s", list);
 }
 
-static pgh_config *make_config(it_pair *p, const run_cfg *c)
+static pgh_config *make_config(pgh_run_pair *p, const run_cfg *c)
 {
     char yaml[2048];
     int n = snprintf(yaml, sizeof(yaml),
@@ -373,8 +373,8 @@ int main(int argc, char **argv)
 {
     run_cfg c;
     parse_args(&c, argc, argv);
-    it_pair p;
-    it_pair_start(&p, NULL);
+    pgh_run_pair p;
+    pgh_run_pair_start(&p, NULL, NULL);
     setup_tables(&p, &c);
     pgh_config *cfg = make_config(&p, &c);
 
@@ -435,7 +435,7 @@ int main(int argc, char **argv)
                   smp.max_xact_s, res.copy_seconds);
     pgh_replicate_result_dispose(&res);
     pgh_config_free(cfg);
-    it_pair_stop(&p);
+    pgh_run_pair_stop(&p);
     puts("PASS");
     return 0;
 }

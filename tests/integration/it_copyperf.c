@@ -57,7 +57,7 @@ typedef struct copy_case {
     int ntables;
 } copy_case;
 
-static void load_case(copy_case *cc, it_pair *p, const char *const *names, int n)
+static void load_case(copy_case *cc, pgh_run_pair *p, const char *const *names, int n)
 {
     memset(cc, 0, sizeof(*cc));
     cc->ntables = n;
@@ -80,7 +80,7 @@ static void free_case(copy_case *cc)
     }
 }
 
-static int run_copy(copy_case *cc, it_pair *p, int workers, int batch, pgh_error *err)
+static int run_copy(copy_case *cc, pgh_run_pair *p, int workers, int batch, pgh_error *err)
 {
     pgh_copy_opts o = PGH_COPY_OPTS_INIT;
     o.source_conninfo = p->src_conninfo;
@@ -90,7 +90,7 @@ static int run_copy(copy_case *cc, it_pair *p, int workers, int batch, pgh_error
     return pgh_copy_run(cc->tables, cc->ntables, &o, err);
 }
 
-static void case_splice(it_pair *p)
+static void case_splice(pgh_run_pair *p)
 {
     copy_case cc;
     load_case(&cc, p, TABLES, NTABLES);
@@ -118,7 +118,7 @@ static void case_splice(it_pair *p)
     free_case(&cc);
 }
 
-static void case_dest_fail(it_pair *p)
+static void case_dest_fail(pgh_run_pair *p)
 {
     pgh_test_exec(p->d, "INSERT INTO t_bin VALUES (900, 'already here', NULL)");
     copy_case cc;
@@ -140,8 +140,8 @@ int main(int argc, char **argv)
 {
     if (argc != 2)
         pgh_test_fail("usage: it_copyperf splice|dest_fail");
-    it_pair p;
-    it_pair_start(&p, NULL);
+    pgh_run_pair p;
+    pgh_run_pair_start(&p, NULL, NULL);
     create_tables(p.s);
     create_tables(p.d);
     fill_source(p.s);
@@ -151,7 +151,7 @@ int main(int argc, char **argv)
         case_dest_fail(&p);
     else
         pgh_test_fail("unknown case %s", argv[1]);
-    it_pair_stop(&p);
+    pgh_run_pair_stop(&p);
     puts("PASS");
     return 0;
 }

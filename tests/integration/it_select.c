@@ -80,7 +80,7 @@ static const char PATTERN_YAML[] = "source_connection: ${SRC}\n"
                                    "  - public.a\n"
                                    "exclude_tables: [public.tmp_*]\n";
 
-static void check_no_match(it_pair *p)
+static void check_no_match(pgh_run_pair *p)
 {
     pgh_config *cfg = it_config(p, "source_connection: ${SRC}\n"
                                    "destination_connection: ${DST}\n"
@@ -101,7 +101,7 @@ static void check_no_match(it_pair *p)
     puts("ok: a pattern matching nothing names its line");
 }
 
-static void sync_and_compare(it_pair *p, pgh_config *cfg)
+static void sync_and_compare(pgh_run_pair *p, pgh_config *cfg)
 {
     pgh_replicate_opts o = PGH_REPLICATE_OPTS_INIT;
     o.config = cfg;
@@ -123,8 +123,8 @@ static void sync_and_compare(it_pair *p, pgh_config *cfg)
 
 static void case_patterns(void)
 {
-    it_pair p;
-    it_pair_start(&p, NULL);
+    pgh_run_pair p;
+    pgh_run_pair_start(&p, NULL, NULL);
     create_selection_tables(p.s, true);
     create_selection_tables(p.d, false);
     pgh_test_exec(p.d, "ALTER TABLE sales.customers RENAME TO clients");
@@ -155,7 +155,7 @@ static void case_patterns(void)
     it_check_no_slots(&p);
     pgh_config_free(cfg);
     puts("ok: the selected tables synced equal");
-    it_pair_stop(&p);
+    pgh_run_pair_stop(&p);
 }
 
 /* ---- partitions --------------------------------------------------------------------------- */
@@ -280,7 +280,7 @@ static void create_partitioned_source(PGconn *s)
     pgh_test_exec(s, "CREATE UNIQUE INDEX ON m_0 (id); CREATE UNIQUE INDEX ON m_1 (id)");
 }
 
-static void sync_partitioned(it_pair *p, const char *dest_table, unsigned seed)
+static void sync_partitioned(pgh_run_pair *p, const char *dest_table, unsigned seed)
 {
     char yaml[1024];
     snprintf(yaml, sizeof(yaml),
@@ -325,7 +325,7 @@ static void sync_partitioned(it_pair *p, const char *dest_table, unsigned seed)
 }
 
 /* A publication that names partitions by their own names is refused with what to run. */
-static void check_not_via_root(it_pair *p)
+static void check_not_via_root(pgh_run_pair *p)
 {
     pgh_test_exec(p->s, "CREATE PUBLICATION leafpub FOR TABLE m");
     pgh_config *cfg = it_config(p, "source_connection: ${SRC}\ndestination_connection: ${DST}\n"
@@ -351,8 +351,8 @@ static void check_not_via_root(it_pair *p)
 
 static void case_partitions(void)
 {
-    it_pair p;
-    it_pair_start(&p, NULL);
+    pgh_run_pair p;
+    pgh_run_pair_start(&p, NULL, NULL);
     create_partitioned_source(p.s);
     /* Other bounds than the source's, so that rows land in other partitions. */
     pgh_test_exec(p.d,
@@ -367,13 +367,13 @@ static void case_partitions(void)
     PGH_CHECK(strcmp(leaf, "t") == 0, "the destination's partitions got no rows");
     free(leaf);
     sync_partitioned(&p, "m_plain", 202);
-    it_pair_stop(&p);
+    pgh_run_pair_stop(&p);
 }
 
 /* ---- init and teardown (the binary) ------------------------------------------------------- */
 
 typedef struct cli {
-    it_pair p;
+    pgh_run_pair p;
     int n;
     char out[4096];
 } cli;
@@ -523,7 +523,7 @@ static void replicate_no_match(cli *c)
 static void case_init(void)
 {
     cli c = {0};
-    it_pair_start(&c.p, NULL);
+    pgh_run_pair_start(&c.p, NULL, NULL);
     pgh_test_exec(c.p.s,
                   "CREATE SCHEMA app; "
                   "CREATE TABLE app.orders (id int PRIMARY KEY, v text); "
@@ -545,7 +545,7 @@ static void case_init(void)
     users_publication(&c);
     teardown_reverts(&c);
     replicate_no_match(&c);
-    it_pair_stop(&c.p);
+    pgh_run_pair_stop(&c.p);
 }
 
 int main(int argc, char **argv)
