@@ -11,9 +11,10 @@
  * Files: a runner keeps its config file and run N's <stem>N.out and <stem>N.err in the source
  * server's temp dir, removed with it (kept with PGH_TEST_KEEP=1).
  *
- * Threads: call everything from the test's main thread, except pgh_run_sleep_ms() and
- * pgh_run_random(), which writer threads use too. A writer thread runs only the test's write
- * function, on a connection of its own.
+ * Threads: call everything from the test's main thread, except pgh_run_sleep_ms(),
+ * pgh_run_random() and pgh_run_sql_ok(), which write functions use on writer threads, and
+ * pgh_run_writers_ok/bad(), which only read counters. A writer thread runs only the test's write
+ * function, on a connection of its own; a write function must not fail the test (PGH_CHECK).
  *
  * Linking: the pgh_run library (tests/harness/harness.cmake), with pgh_test_harness and Threads.
  */
@@ -69,8 +70,8 @@ void pgh_run_pair_stop(pgh_run_pair *p);
 
 /* Compare src_query's rows on the source with dst_query's (NULL: the same query) on the
  * destination, as full dumps in order (pgh_test_compare_dumps). Fails the test on a difference,
- * naming it, followed by log when not NULL (a run's stderr). Prints "QUERY: N rows equal" and
- * returns N, the source's row count. */
+ * naming it, followed by log when not NULL (a run's stderr). Prints "DST_QUERY: N rows equal"
+ * and returns N, the source's row count. */
 long long pgh_run_compare(const pgh_run_pair *p, const char *src_query, const char *dst_query,
                           const char *log);
 
