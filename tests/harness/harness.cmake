@@ -1,8 +1,12 @@
 # The integration-test harness (throwaway PostgreSQL servers, SQL helpers, dump comparison,
-# child processes) and its self-test. Integration tests link pgh_test_harness.
+# child processes) and its self-test; pgh_run on top of it. Integration tests link one of them.
 add_library(pgh_test_harness STATIC ${CMAKE_CURRENT_LIST_DIR}/pgh_test.c)
 target_include_directories(pgh_test_harness PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(pgh_test_harness PUBLIC PkgConfig::LIBPQ)
+
+# Running pghost's binary around the servers (pgh_run.h): tests that start pghost link this.
+add_library(pgh_run STATIC ${CMAKE_CURRENT_LIST_DIR}/pgh_run.c)
+target_link_libraries(pgh_run PUBLIC pgh_test_harness Threads::Threads)
 
 add_executable(test_harness ${CMAKE_CURRENT_LIST_DIR}/test_harness.c)
 target_link_libraries(test_harness PRIVATE pgh_test_harness)

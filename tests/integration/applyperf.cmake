@@ -1,7 +1,7 @@
 # The pipelined apply (src/apply/pipe.c): divergence after the checkpoint rolls back the whole
 # grouped destination transaction with statements in flight, and a mixed backlog applies exactly.
 add_executable(it_apply_pipe ${CMAKE_CURRENT_LIST_DIR}/it_apply_pipe.c)
-target_link_libraries(it_apply_pipe PRIVATE pgh_test_harness)
+target_link_libraries(it_apply_pipe PRIVATE pgh_run)
 target_compile_definitions(it_apply_pipe PRIVATE PGH_BINARY="$<TARGET_FILE:pghost>")
 add_dependencies(it_apply_pipe pghost)
 foreach(case divergence mixed)

@@ -1,7 +1,7 @@
 # Integration tests: real PostgreSQL 15 servers started by the harness (tests/harness).
 set(PGH_IT_DIR ${CMAKE_CURRENT_LIST_DIR})
 add_library(pgh_it_common STATIC ${PGH_IT_DIR}/it_common.c)
-target_link_libraries(pgh_it_common PUBLIC pgh_test_harness pghost_lib)
+target_link_libraries(pgh_it_common PUBLIC pgh_run pghost_lib)
 target_include_directories(pgh_it_common PUBLIC ${PGH_IT_DIR} ${CMAKE_SOURCE_DIR}/include)
 
 function(pgh_integration_test name)
@@ -30,13 +30,13 @@ target_link_libraries(it_types PRIVATE pgh_it_common)
 pgh_integration_test(types_roundtrip it_types)
 
 add_executable(it_cli ${PGH_IT_DIR}/it_cli.c)
-target_link_libraries(it_cli PRIVATE pgh_test_harness)
+target_link_libraries(it_cli PRIVATE pgh_run)
 target_compile_definitions(it_cli PRIVATE PGH_BINARY="$<TARGET_FILE:pghost>")
 add_dependencies(it_cli pghost)
 pgh_integration_test(cli_preflight_and_handoff it_cli)
 
 add_executable(it_follow ${PGH_IT_DIR}/it_follow.c)
-target_link_libraries(it_follow PRIVATE pgh_test_harness Threads::Threads)
+target_link_libraries(it_follow PRIVATE pgh_run)
 target_compile_definitions(it_follow PRIVATE PGH_BINARY="$<TARGET_FILE:pghost>"
                            PGH_SANITIZED=$<BOOL:${PGH_SANITIZE}>)
 add_dependencies(it_follow pghost)

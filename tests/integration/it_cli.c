@@ -7,31 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "pgh_test.h"
+#include "pgh_run.h"
 
 typedef struct ctx {
-    pgh_test_server src;
-    pgh_test_server dst;
+    pgh_run_pair p;
     pgh_test_server old; /* wal_level=replica */
-    char *src_ci;
-    char *dst_ci;
-    PGconn *s;
-    PGconn *d;
-    int ncase;
+    pgh_run r;           /* run N: <source dir>/caseN.yaml, caseN.out, caseN.err */
 } ctx;
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    PGH_CHECK(f != NULL, "cannot open %s", path);
-    static char buf[65536];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
 
 /* The last line of text that starts with "pghost: " (copied into out). */
 static void last_error_line(char *out, size_t len, const char *text)
@@ -46,31 +29,20 @@ static void last_error_line(char *out, size_t len, const char *text)
     }
 }
 
-/* Run pghost with args and a config body; returns the exit code; stdout/stderr in files. */
-static int run_pghost(ctx *c, const char *yaml, const char *extra_arg, char *out_path,
-                      char *err_path, char *cfg_path)
+/* Run pghost replicate (with extra_arg when not NULL) on a config body, to its end (120 s at
+ * most); returns the exit code. The config is c->r.cfg, the output run c->r.n's files. */
+static int run_pghost(ctx *c, const char *yaml, const char *extra_arg)
 {
-    c->ncase++;
-    snprintf(cfg_path, 256, "%s/case%d.yaml", c->src.dir, c->ncase);
-    snprintf(out_path, 256, "%s/case%d.out", c->src.dir, c->ncase);
-    snprintf(err_path, 256, "%s/case%d.err", c->src.dir, c->ncase);
-    FILE *f = fopen(cfg_path, "w");
-    PGH_CHECK(f != NULL, "cannot write %s", cfg_path);
-    fputs(yaml, f);
-    fclose(f);
-    const char *argv[] = {PGH_BINARY, "replicate", "--no-progress", cfg_path, extra_arg, NULL};
-    int code = -1;
-    int rc = pgh_test_run(argv, out_path, err_path, 120, &code);
-    PGH_CHECK(rc == 0, "pghost did not finish");
-    return code;
+    pgh_run_write_config(&c->r, "%s", yaml);
+    return pgh_run_exec(&c->r, 120, "replicate", "--no-progress", extra_arg, NULL);
 }
 
 static void check_nothing_written(ctx *c, const char *what)
 {
-    char *slots = pgh_test_value(c->s, "SELECT count(*) FROM pg_replication_slots "
-                                       "WHERE slot_name <> 'taken'");
+    char *slots = pgh_test_value(c->p.s, "SELECT count(*) FROM pg_replication_slots "
+                                         "WHERE slot_name <> 'taken'");
     PGH_CHECK(strcmp(slots, "0") == 0, "%s: a slot was left behind", what);
-    char *rows = pgh_test_value(c->d, "SELECT count(*) FROM good");
+    char *rows = pgh_test_value(c->p.d, "SELECT count(*) FROM good");
     PGH_CHECK(strcmp(rows, "0") == 0, "%s: rows were written to the destination", what);
     free(slots);
     free(rows);
@@ -81,13 +53,13 @@ static void check_nothing_written(ctx *c, const char *what)
 static void expect_failure(ctx *c, const char *name, const char *yaml, int code,
                            const char *expected)
 {
-    char out[256], err[256], cfg[256], line[4096], want[4096];
-    int got = run_pghost(c, yaml, NULL, out, err, cfg);
-    const char *text = read_file(err);
+    char line[4096], want[4096];
+    int got = run_pghost(c, yaml, NULL);
+    const char *text = pgh_run_stderr(&c->r, 0);
     last_error_line(line, sizeof(line), text);
     const char *p = strstr(expected, "%P");
     if (p)
-        snprintf(want, sizeof(want), "%.*s%s%s", (int)(p - expected), expected, cfg, p + 2);
+        snprintf(want, sizeof(want), "%.*s%s%s", (int)(p - expected), expected, c->r.cfg, p + 2);
     else
         snprintf(want, sizeof(want), "%s", expected);
     PGH_CHECK(strcmp(line, want) == 0, "%s:\n  got:  %s\n  want: %s", name, line, want);
@@ -99,28 +71,23 @@ static void expect_failure(ctx *c, const char *name, const char *yaml, int code,
 
 static void setup(ctx *c)
 {
-    PGH_CHECK(pgh_test_server_start(&c->src, "source", NULL) == 0, "source");
-    PGH_CHECK(pgh_test_server_start(&c->dst, "destination", NULL) == 0, "destination");
+    pgh_run_pair_start(&c->p, NULL, NULL);
     PGH_CHECK(pgh_test_server_start(&c->old, "replica-level", "wal_level = replica") == 0, "old");
-    c->src_ci = pgh_test_conninfo(&c->src, "postgres");
-    c->dst_ci = pgh_test_conninfo(&c->dst, "postgres");
-    c->s = pgh_test_connect(&c->src, "postgres");
-    c->d = pgh_test_connect(&c->dst, "postgres");
-    pgh_test_exec(c->s,
-                  "CREATE TABLE good (id int PRIMARY KEY, v text); "
-                  "INSERT INTO good SELECT g, 'v' || g FROM generate_series(1, 100) g; "
-                  "CREATE TABLE nopk (id int, v text); "
-                  "CREATE TABLE notpub (id int PRIMARY KEY, v text); "
-                  "CREATE TABLE riidx (id int PRIMARY KEY, v text NOT NULL UNIQUE); "
-                  "ALTER TABLE riidx REPLICA IDENTITY USING INDEX riidx_v_key; "
-                  "CREATE TABLE mism (id int PRIMARY KEY, a int, b text); "
-                  "CREATE PUBLICATION pub FOR TABLE good, nopk, riidx, mism; "
-                  "CREATE ROLE norepl LOGIN");
-    pgh_test_exec(c->s, "SELECT pg_create_logical_replication_slot('taken', 'pgoutput')");
-    pgh_test_exec(c->d, "CREATE TABLE good (id int PRIMARY KEY, v text); "
-                        "CREATE TABLE notempty (id int PRIMARY KEY, v text); "
-                        "INSERT INTO notempty VALUES (1, 'x'); "
-                        "CREATE TABLE mism (id int PRIMARY KEY, a bigint, c text)");
+    pgh_run_init(&c->r, &c->p, PGH_BINARY, "case", NULL);
+    pgh_test_exec(c->p.s, "CREATE TABLE good (id int PRIMARY KEY, v text); "
+                          "INSERT INTO good SELECT g, 'v' || g FROM generate_series(1, 100) g; "
+                          "CREATE TABLE nopk (id int, v text); "
+                          "CREATE TABLE notpub (id int PRIMARY KEY, v text); "
+                          "CREATE TABLE riidx (id int PRIMARY KEY, v text NOT NULL UNIQUE); "
+                          "ALTER TABLE riidx REPLICA IDENTITY USING INDEX riidx_v_key; "
+                          "CREATE TABLE mism (id int PRIMARY KEY, a int, b text); "
+                          "CREATE PUBLICATION pub FOR TABLE good, nopk, riidx, mism; "
+                          "CREATE ROLE norepl LOGIN");
+    pgh_test_exec(c->p.s, "SELECT pg_create_logical_replication_slot('taken', 'pgoutput')");
+    pgh_test_exec(c->p.d, "CREATE TABLE good (id int PRIMARY KEY, v text); "
+                          "CREATE TABLE notempty (id int PRIMARY KEY, v text); "
+                          "INSERT INTO notempty VALUES (1, 'x'); "
+                          "CREATE TABLE mism (id int PRIMARY KEY, a bigint, c text)");
 }
 
 /* A config: the good table into the destination's good table, with extra lines. */
@@ -129,7 +96,7 @@ static const char *config(ctx *c, const char *source, const char *extra)
     static char yaml[4096];
     snprintf(yaml, sizeof(yaml),
              "source_connection: %s\ndestination_connection: %s\npublication_name: pub\n%s",
-             source ? source : c->src_ci, c->dst_ci, extra);
+             source ? source : c->p.src_conninfo, c->p.dst_conninfo, extra);
     return yaml;
 }
 
@@ -139,9 +106,9 @@ static void preflight_cases(ctx *c)
     int port = pgh_test_free_port();
     snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%d user=postgres password=secret123 "
                              "dbname=postgres connect_timeout=5", port);
-    char out[256], err[256], cfg[256], line[4096];
-    int code = run_pghost(c, config(c, ci, "source_table_name: good\n"), NULL, out, err, cfg);
-    const char *text = read_file(err);
+    char line[4096];
+    int code = run_pghost(c, config(c, ci, "source_table_name: good\n"), NULL);
+    const char *text = pgh_run_stderr(&c->r, 0);
     last_error_line(line, sizeof(line), text);
     /* libpq's own message follows, and the string comes back in libpq's order of keys. */
     const char *prefix = "pghost: cannot connect to the source server (";
@@ -160,7 +127,7 @@ static void preflight_cases(ctx *c)
                    "needs wal_level=logical: run ALTER SYSTEM SET wal_level = logical on the "
                    "source and restart it");
     free(old_ci);
-    snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%d user=norepl dbname=postgres", c->src.port);
+    snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%d user=norepl dbname=postgres", c->p.src.port);
     expect_failure(c, "no REPLICATION", config(c, ci, "source_table_name: good\n"), 3,
                    "pghost: the source role norepl lacks the REPLICATION attribute: run ALTER "
                    "ROLE norepl REPLICATION as a superuser, or connect as a role that has it");
@@ -169,11 +136,11 @@ static void preflight_cases(ctx *c)
                    "pghost: replication slot taken already exists on the source: set slot_name "
                    "to another name, or drop it with SELECT pg_drop_replication_slot('taken') if "
                    "nothing uses it");
-    snprintf(ci, sizeof(ci), "%s", c->src_ci);
+    snprintf(ci, sizeof(ci), "%s", c->p.src_conninfo);
     snprintf(want, sizeof(want),
              "source_connection: %s\ndestination_connection: %s\npublication_name: nopub\n"
              "source_table_name: good\n",
-             c->src_ci, c->dst_ci);
+             c->p.src_conninfo, c->p.dst_conninfo);
     expect_failure(c, "publication missing", want, 3,
                    "pghost: publication nopub does not exist on the source: create it with "
                    "CREATE PUBLICATION nopub FOR TABLE public.good");
@@ -224,20 +191,20 @@ static void config_cases(ctx *c)
 
 static void compare(ctx *c, const char *src_table, const char *dst_table)
 {
-    char qa[256], qb[256], diff[2048];
+    char qa[256], qb[256];
     snprintf(qa, sizeof(qa), "SELECT * FROM %s ORDER BY id", src_table);
     snprintf(qb, sizeof(qb), "SELECT * FROM %s ORDER BY id", dst_table);
-    int rc = pgh_test_compare_dumps(c->s, qa, c->d, qb, diff, sizeof(diff), NULL);
-    PGH_CHECK(rc == 0, "%s vs %s: %s", src_table, dst_table, diff);
+    pgh_run_compare(&c->p, qa, qb, NULL);
 }
 
 static void truncate_case(ctx *c)
 {
-    char out[256], err[256], cfg[256];
-    int code = run_pghost(c, config(c, NULL, "source_table_name: good\n"
-                                             "destination_table_name: notempty\n"),
-                          "--truncate-destination", out, err, cfg);
-    PGH_CHECK(code == 0, "--truncate-destination: exit %d: %s", code, read_file(err));
+    int code = run_pghost(c,
+                          config(c, NULL,
+                                 "source_table_name: good\n"
+                                 "destination_table_name: notempty\n"),
+                          "--truncate-destination");
+    PGH_CHECK(code == 0, "--truncate-destination: exit %d: %s", code, pgh_run_stderr(&c->r, 0));
     compare(c, "good", "notempty");
     puts("ok: --truncate-destination");
 }
@@ -245,55 +212,52 @@ static void truncate_case(ctx *c)
 /* --keep-slot: the slot stays at the checkpoint and a native subscription takes it over. */
 static void keep_slot_case(ctx *c)
 {
-    pgh_test_exec(c->s, "CREATE PUBLICATION pub_good FOR TABLE good");
-    char yaml[2048], out[256], err[256], cfg[256];
+    pgh_test_exec(c->p.s, "CREATE PUBLICATION pub_good FOR TABLE good");
+    char yaml[2048];
     snprintf(yaml, sizeof(yaml),
              "source_connection: %s\ndestination_connection: %s\npublication_name: pub_good\n"
              "source_table_name: good\nslot_name: handoff\n",
-             c->src_ci, c->dst_ci);
-    int code = run_pghost(c, yaml, "--keep-slot", out, err, cfg);
-    PGH_CHECK(code == 0, "--keep-slot: exit %d: %s", code, read_file(err));
-    const char *printed = read_file(out);
+             c->p.src_conninfo, c->p.dst_conninfo);
+    int code = run_pghost(c, yaml, "--keep-slot");
+    PGH_CHECK(code == 0, "--keep-slot: exit %d: %s", code, pgh_run_stderr(&c->r, 0));
+    const char *printed = pgh_run_stdout(&c->r, 0);
     const char *cp = strstr(printed, "checkpoint LSN: ");
     PGH_CHECK(cp != NULL, "no checkpoint LSN printed: %s", printed);
     PGH_CHECK(strstr(printed, "CREATE SUBSCRIPTION handoff CONNECTION") != NULL,
               "no subscription instructions: %s", printed);
     char lsn[32];
     PGH_CHECK(sscanf(cp + 16, "%31s", lsn) == 1, "bad checkpoint line");
-    char *at_checkpoint = pgh_test_value(
-        c->s, "SELECT confirmed_flush_lsn = '%s'::pg_lsn FROM pg_replication_slots "
-              "WHERE slot_name = 'handoff'", lsn);
+    char *at_checkpoint =
+        pgh_test_value(c->p.s,
+                       "SELECT confirmed_flush_lsn = '%s'::pg_lsn FROM pg_replication_slots "
+                       "WHERE slot_name = 'handoff'",
+                       lsn);
     PGH_CHECK(strcmp(at_checkpoint, "t") == 0, "the kept slot is not at checkpoint %s", lsn);
     free(at_checkpoint);
     compare(c, "good", "good");
     /* Changes made after pghost exited arrive through the subscription. */
-    pgh_test_exec(c->s, "INSERT INTO good VALUES (1000, 'after'); "
-                        "UPDATE good SET v = 'changed' WHERE id = 1; DELETE FROM good WHERE id = 2");
+    pgh_test_exec(c->p.s,
+                  "INSERT INTO good VALUES (1000, 'after'); "
+                  "UPDATE good SET v = 'changed' WHERE id = 1; DELETE FROM good WHERE id = 2");
     /* Run the statement pghost printed, as printed (the servers trust, so no password). */
     char stmt[2048];
     const char *from = strstr(printed, "CREATE SUBSCRIPTION");
     const char *to = from ? strchr(from, ';') : NULL;
     PGH_CHECK(to != NULL, "no complete CREATE SUBSCRIPTION statement: %s", printed);
     snprintf(stmt, sizeof(stmt), "%.*s", (int)(to - from), from);
-    pgh_test_exec(c->d, "%s", stmt);
+    pgh_test_exec(c->p.d, "%s", stmt);
     /* Wait (up to 2 minutes: a loaded machine starts apply workers slowly) for the last of the
      * three changes, then compare everything. */
-    bool arrived = false;
-    for (int i = 0; i < 1200 && !arrived; i++) {
-        char *n = pgh_test_value(c->d, "SELECT count(*) FROM good WHERE id = 1000");
-        arrived = strcmp(n, "1") == 0;
-        free(n);
-        struct timespec ts = {0, 100 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    bool arrived =
+        pgh_run_poll(&c->r, 0, c->p.d, 1200, 100, "SELECT count(*) = 1 FROM good WHERE id = 1000");
     if (!arrived) {
-        char *st = pgh_test_value(c->d, "SELECT coalesce(string_agg(format('%%s pid=%%s "
-                                         "received=%%s', subname, pid, received_lsn), '; '), "
-                                         "'no worker') FROM pg_stat_subscription");
+        char *st = pgh_test_value(c->p.d, "SELECT coalesce(string_agg(format('%%s pid=%%s "
+                                          "received=%%s', subname, pid, received_lsn), '; '), "
+                                          "'no worker') FROM pg_stat_subscription");
         pgh_test_fail("the subscription did not apply the changes: %s", st);
     }
     compare(c, "good", "good");
-    pgh_test_exec(c->d, "DROP SUBSCRIPTION handoff");
+    pgh_test_exec(c->p.d, "DROP SUBSCRIPTION handoff");
     puts("ok: --keep-slot hands over to a native subscription");
 }
 
@@ -301,26 +265,26 @@ static void keep_slot_case(ctx *c)
  * dropped row (review finding: ON CONFLICT without a target swallowed it). */
 static void unique_clash_case(ctx *c)
 {
-    pgh_test_exec(c->s, "CREATE TABLE uq (id int PRIMARY KEY, email text UNIQUE); "
-                        "CREATE PUBLICATION pub_uq FOR TABLE uq");
-    pgh_test_exec(c->d, "CREATE TABLE uq (id int PRIMARY KEY, email text UNIQUE)");
-    char yaml[2048], hook[1024], out[256], err[256], cfg[256];
+    pgh_test_exec(c->p.s, "CREATE TABLE uq (id int PRIMARY KEY, email text UNIQUE); "
+                          "CREATE PUBLICATION pub_uq FOR TABLE uq");
+    pgh_test_exec(c->p.d, "CREATE TABLE uq (id int PRIMARY KEY, email text UNIQUE)");
+    char yaml[2048], hook[1024];
     snprintf(yaml, sizeof(yaml),
              "source_connection: %s\ndestination_connection: %s\npublication_name: pub_uq\n"
              "source_table_name: uq\nslot_name: uq\n",
-             c->src_ci, c->dst_ci);
+             c->p.src_conninfo, c->p.dst_conninfo);
     /* After the copy: the destination holds email x at another key, the source inserts x. */
     snprintf(hook, sizeof(hook),
              "--before-checkpoint=psql -X -q -h 127.0.0.1 -p %d -U postgres -d postgres -c "
              "\"INSERT INTO uq VALUES (2, 'x')\" && psql -X -q -h 127.0.0.1 -p %d -U postgres "
              "-d postgres -c \"INSERT INTO uq VALUES (1, 'x')\"",
-             c->dst.port, c->src.port);
-    int code = run_pghost(c, yaml, hook, out, err, cfg);
-    const char *text = read_file(err);
+             c->p.dst.port, c->p.src.port);
+    int code = run_pghost(c, yaml, hook);
+    const char *text = pgh_run_stderr(&c->r, 0);
     PGH_CHECK(code == 1 && strstr(text, "duplicate key value violates unique constraint"),
               "a unique clash was not reported (exit %d): %s", code, text);
-    char *slots = pgh_test_value(c->s, "SELECT count(*) FROM pg_replication_slots "
-                                       "WHERE slot_name = 'uq'");
+    char *slots = pgh_test_value(c->p.s, "SELECT count(*) FROM pg_replication_slots "
+                                         "WHERE slot_name = 'uq'");
     PGH_CHECK(strcmp(slots, "0") == 0, "the failed run left its slot");
     free(slots);
     puts("ok: a clash on another unique constraint fails the run");
@@ -333,26 +297,27 @@ static void cascade_case(ctx *c)
     const char *ddl = "CREATE TABLE parent (id int PRIMARY KEY, big text); "
                       "CREATE TABLE child (id int PRIMARY KEY, pid int REFERENCES parent ON "
                       "UPDATE CASCADE ON DELETE CASCADE)";
-    pgh_test_exec(c->s, "%s", ddl);
-    pgh_test_exec(c->d, "%s", ddl);
-    pgh_test_exec(c->s, "INSERT INTO parent SELECT g, (SELECT string_agg(md5(g::text || i::text), "
-                        "'') FROM generate_series(1, 300) i) FROM generate_series(1, 10) g; "
-                        "INSERT INTO child VALUES (1, 5), (2, 5), (3, 5); "
-                        "CREATE PUBLICATION pub_fk FOR TABLE parent, child");
-    char yaml[2048], hook[512], out[256], err[256], cfg[256];
+    pgh_test_exec(c->p.s, "%s", ddl);
+    pgh_test_exec(c->p.d, "%s", ddl);
+    pgh_test_exec(c->p.s,
+                  "INSERT INTO parent SELECT g, (SELECT string_agg(md5(g::text || i::text), "
+                  "'') FROM generate_series(1, 300) i) FROM generate_series(1, 10) g; "
+                  "INSERT INTO child VALUES (1, 5), (2, 5), (3, 5); "
+                  "CREATE PUBLICATION pub_fk FOR TABLE parent, child");
+    char yaml[2048], hook[512];
     snprintf(yaml, sizeof(yaml),
              "source_connection: %s\ndestination_connection: %s\npublication_name: pub_fk\n"
              "slot_name: fk\ntables:\n  - source_table_name: parent\n"
              "  - source_table_name: child\n",
-             c->src_ci, c->dst_ci);
+             c->p.src_conninfo, c->p.dst_conninfo);
     snprintf(hook, sizeof(hook),
              "--before-checkpoint=psql -X -q -h 127.0.0.1 -p %d -U postgres -d postgres -c "
              "\"UPDATE parent SET id = 1005 WHERE id = 5\"",
-             c->src.port);
-    int code = run_pghost(c, yaml, hook, out, err, cfg);
-    PGH_CHECK(code == 0, "cascade run failed (%d): %s", code, read_file(err));
-    PGH_CHECK(strstr(read_file(out), "1 rows copied again") != NULL,
-              "the moved row was not re-copied: %s", read_file(out));
+             c->p.src.port);
+    int code = run_pghost(c, yaml, hook);
+    PGH_CHECK(code == 0, "cascade run failed (%d): %s", code, pgh_run_stderr(&c->r, 0));
+    PGH_CHECK(strstr(pgh_run_stdout(&c->r, 0), "1 rows copied again") != NULL,
+              "the moved row was not re-copied: %s", pgh_run_stdout(&c->r, 0));
     compare(c, "parent", "parent");
     compare(c, "child", "child");
     puts("ok: re-copying a moved row fires no cascade");
@@ -368,13 +333,8 @@ int main(void)
     keep_slot_case(&c);
     unique_clash_case(&c);
     cascade_case(&c);
-    PQfinish(c.s);
-    PQfinish(c.d);
-    free(c.src_ci);
-    free(c.dst_ci);
     pgh_test_server_stop(&c.old);
-    pgh_test_server_stop(&c.dst);
-    pgh_test_server_stop(&c.src);
+    pgh_run_pair_stop(&c.p);
     puts("PASS");
     return 0;
 }

@@ -4,32 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-void it_pair_start(it_pair *p, const char *extra_conf)
-{
-    memset(p, 0, sizeof(*p));
-    PGH_CHECK(pgh_test_server_start(&p->src, "source", extra_conf) == 0, "source start");
-    PGH_CHECK(pgh_test_server_start(&p->dst, "destination", extra_conf) == 0, "dest start");
-    p->src_conninfo = pgh_test_conninfo(&p->src, "postgres");
-    p->dst_conninfo = pgh_test_conninfo(&p->dst, "postgres");
-    p->s = pgh_test_connect(&p->src, "postgres");
-    p->d = pgh_test_connect(&p->dst, "postgres");
-}
-
-void it_pair_stop(it_pair *p)
-{
-    PQfinish(p->s);
-    PQfinish(p->d);
-    free(p->src_conninfo);
-    free(p->dst_conninfo);
-    pgh_test_server_stop(&p->src);
-    pgh_test_server_stop(&p->dst);
-}
 
 static const char *pair_env(const char *name, void *payload)
 {
-    const it_pair *p = payload;
+    const pgh_run_pair *p = payload;
     if (strcmp(name, "SRC") == 0)
         return p->src_conninfo;
     if (strcmp(name, "DST") == 0)
@@ -37,7 +15,7 @@ static const char *pair_env(const char *name, void *payload)
     return NULL;
 }
 
-pgh_config *it_config(const it_pair *p, const char *yaml)
+pgh_config *it_config(const pgh_run_pair *p, const char *yaml)
 {
     pgh_config *cfg = NULL;
     pgh_error err;
@@ -47,34 +25,22 @@ pgh_config *it_config(const it_pair *p, const char *yaml)
     return cfg;
 }
 
-long long it_compare_table(it_pair *p, const char *src_table, const char *dst_table,
+long long it_compare_table(const pgh_run_pair *p, const char *src_table, const char *dst_table,
                            const char *order_by)
 {
     char qa[512];
     char qb[512];
     snprintf(qa, sizeof(qa), "SELECT * FROM %s ORDER BY %s", src_table, order_by);
     snprintf(qb, sizeof(qb), "SELECT * FROM %s ORDER BY %s", dst_table, order_by);
-    char diff[2048];
-    long long rows = 0;
-    int rc = pgh_test_compare_dumps(p->s, qa, p->d, qb, diff, sizeof(diff), &rows);
-    PGH_CHECK(rc == 0, "%s differs from %s: %s", dst_table, src_table, diff);
-    return rows;
+    return pgh_run_compare(p, qa, qb, NULL);
 }
 
-void it_check_no_slots(it_pair *p)
+void it_check_no_slots(const pgh_run_pair *p)
 {
     char *n = pgh_test_value(p->s, "SELECT count(*) FROM pg_replication_slots");
     PGH_CHECK(strcmp(n, "0") == 0, "%s replication slots left on the source", n);
     free(n);
 }
-
-double it_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 int it_sync(pgh_pipeline_result *out, const it_sync_opts *o, pgh_error *err)
 {
     pgh_source *src = NULL;

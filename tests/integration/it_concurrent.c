@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "it_common.h"
 
@@ -61,46 +60,25 @@ typedef struct run_cfg {
     const shape *tables[MAX_TABLES];
 } run_cfg;
 
-typedef struct writer {
-    pthread_t thread;
-    int id;
-    uint64_t rng;
-    const run_cfg *cfg;
-    char *conninfo;
-    atomic_int *stop;
-    atomic_int *truncated;
-    long ops;    /* committed transactions */
-    long errors; /* transactions that failed (unique violations, deadlocks): expected */
-} writer;
-
-static uint64_t next_rand(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
 /* A condition selecting one existing row near a random key ("only toasted" rows if toasted). */
 static void pick_row(char *out, size_t len, const shape *sh, uint64_t *rng, long long rows,
                      bool toasted)
 {
     const char *extra = toasted ? "big IS NOT NULL AND " : "";
     if (strcmp(sh->name, "int") == 0) {
-        long long k = (long long)(next_rand(rng) % (uint64_t)(rows * 2));
+        long long k = (long long)(pgh_run_random(rng) % (uint64_t)(rows * 2));
         snprintf(out, len,
                  "id = (SELECT id FROM t_int WHERE %sid >= %lld ORDER BY id LIMIT 1)", extra, k);
     } else if (strcmp(sh->name, "comp") == 0) {
         snprintf(out, len,
                  "(region, n) = (SELECT region, n FROM t_comp WHERE %s(region, n) >= ('r%02d', "
                  "%lld) ORDER BY region, n LIMIT 1)",
-                 extra, (int)(next_rand(rng) % 21), (long long)(next_rand(rng) % rows));
+                 extra, (int)(pgh_run_random(rng) % 21), (long long)(pgh_run_random(rng) % rows));
     } else {
         snprintf(out, len,
                  "id = (SELECT id FROM t_uuid WHERE %sid >= '%08x-0000-4000-8000-000000000000' "
                  "ORDER BY id LIMIT 1)",
-                 extra, (unsigned)next_rand(rng));
+                 extra, (unsigned)pgh_run_random(rng));
     }
 }
 
@@ -116,21 +94,23 @@ static void new_key(char *out, size_t len, const shape *sh, uint64_t *rng, long 
                     long long spare)
 {
     if (strcmp(sh->name, "int") == 0)
-        snprintf(out, len, "id = %lld", rows * 3 + (long long)(next_rand(rng) % (uint64_t)spare));
+        snprintf(out, len, "id = %lld",
+                 rows * 3 + (long long)(pgh_run_random(rng) % (uint64_t)spare));
     else if (strcmp(sh->name, "comp") == 0)
-        snprintf(out, len, "region = 'm%02d', n = %d", (int)(next_rand(rng) % 30),
-                 (int)(next_rand(rng) % (uint64_t)(spare * 30)));
+        snprintf(out, len, "region = 'm%02d', n = %d", (int)(pgh_run_random(rng) % 30),
+                 (int)(pgh_run_random(rng) % (uint64_t)(spare * 30)));
     else
         snprintf(out, len, "id = '%08x-1111-4000-8000-000000000000'",
-                 (unsigned)(next_rand(rng) % (uint64_t)(spare * 1000)));
+                 (unsigned)(pgh_run_random(rng) % (uint64_t)(spare * 1000)));
 }
 
 static void insert_row(char *out, size_t len, const shape *sh, uint64_t *rng, long long rows,
                        bool tight)
 {
     /* tight: half the inserts go where moved rows go, to take keys they left */
-    long long k = tight && next_rand(rng) % 2 ? rows * 3 + (long long)(next_rand(rng) % 300)
-                                               : rows + (long long)(next_rand(rng) % (uint64_t)(rows * 2));
+    long long k = tight && pgh_run_random(rng) % 2
+                      ? rows * 3 + (long long)(pgh_run_random(rng) % 300)
+                      : rows + (long long)(pgh_run_random(rng) % (uint64_t)(rows * 2));
     if (strcmp(sh->name, "int") == 0)
         snprintf(out, len, "INSERT INTO t_int VALUES (%lld, 1, 'ins', NULL) ON CONFLICT DO NOTHING",
                  k);
@@ -142,19 +122,18 @@ static void insert_row(char *out, size_t len, const shape *sh, uint64_t *rng, lo
         snprintf(out, len,
                  "INSERT INTO t_uuid VALUES ('%08x-2222-4000-8000-000000000000', 1, 'ins', NULL) "
                  "ON CONFLICT DO NOTHING",
-                 (unsigned)next_rand(rng));
+                 (unsigned)pgh_run_random(rng));
 }
 
 #define BIG_VALUE "(SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 300))"
 
 /* One random statement on one random table. */
-static void random_statement(char *out, size_t len, writer *w)
+static void random_statement(char *out, size_t len, const run_cfg *c, pgh_run_writer *w)
 {
-    const run_cfg *c = w->cfg;
-    const shape *sh = c->tables[next_rand(&w->rng) % (uint64_t)c->ntables];
+    const shape *sh = c->tables[pgh_run_random(&w->rng) % (uint64_t)c->ntables];
     char cond[512];
     char set[256];
-    int op = (int)(next_rand(&w->rng) % 100);
+    int op = (int)(pgh_run_random(&w->rng) % 100);
     if (op < 20) {
         insert_row(out, len, sh, &w->rng, c->rows, c->tight);
         return;
@@ -173,15 +152,15 @@ static void random_statement(char *out, size_t len, writer *w)
     }
 }
 
-static bool run_txn(PGconn *conn, writer *w)
+static bool run_txn(PGconn *conn, const run_cfg *c, pgh_run_writer *w)
 {
     char sql[1024];
     PGresult *res = PQexec(conn, "BEGIN");
     PQclear(res);
-    int nstmts = 1 + (int)(next_rand(&w->rng) % 3);
+    int nstmts = 1 + (int)(pgh_run_random(&w->rng) % 3);
     bool ok = true;
     for (int i = 0; i < nstmts && ok; i++) {
-        random_statement(sql, sizeof(sql), w);
+        random_statement(sql, sizeof(sql), c, w);
         res = PQexec(conn, sql);
         ok = PQresultStatus(res) == PGRES_COMMAND_OK;
         PQclear(res);
@@ -192,44 +171,31 @@ static bool run_txn(PGconn *conn, writer *w)
     return ok;
 }
 
-static void *writer_main(void *arg)
-{
-    writer *w = arg;
-    PGconn *conn = PQconnectdb(w->conninfo);
-    if (PQstatus(conn) != CONNECTION_OK) {
-        fprintf(stderr, "writer %d: %s", w->id, PQerrorMessage(conn));
-        PQfinish(conn);
-        w->errors = -1;
-        return NULL;
-    }
-    long truncate_at = 50 + (long)(next_rand(&w->rng) % 100);
-    while (!atomic_load(w->stop)) {
-        if (w->id == 0 && w->cfg->truncate && !atomic_load(w->truncated) &&
-            w->ops >= truncate_at) {
-            char sql[128];
-            snprintf(sql, sizeof(sql), "TRUNCATE %s",
-                     w->cfg->tables[w->cfg->ntables - 1]->table);
-            PGresult *res = PQexec(conn, sql);
-            if (PQresultStatus(res) == PGRES_COMMAND_OK)
-                atomic_store(w->truncated, 1);
-            PQclear(res);
-        }
-        if (run_txn(conn, w))
-            w->ops++;
-        else
-            w->errors++;
-    }
-    PQfinish(conn);
-    return NULL;
-}
-
 typedef struct hook_state {
-    writer *writers;
-    atomic_int stop;
+    pgh_run_writers ws; /* NWRITERS writers, each on one connection */
     atomic_int truncated;
     const run_cfg *cfg;
     long total_ops;
 } hook_state;
+
+/* One transaction of writer w (counted as failed when it rolls back: unique violations and
+ * deadlocks are expected). Writer 0 first truncates the last table, once, when it has committed
+ * 50 to 149 transactions (w->mark, drawn first). */
+static bool write_txn(PGconn *conn, pgh_run_writer *w, void *payload)
+{
+    hook_state *h = payload;
+    const run_cfg *c = h->cfg;
+    if (w->mark < 0)
+        w->mark = 50 + (long)(pgh_run_random(&w->rng) % 100);
+    if (w->index == 0 && c->truncate && !atomic_load(&h->truncated) &&
+        atomic_load(&w->ok) >= w->mark) {
+        char sql[128];
+        snprintf(sql, sizeof(sql), "TRUNCATE %s", c->tables[c->ntables - 1]->table);
+        if (pgh_run_sql_ok(conn, sql))
+            atomic_store(&h->truncated, 1);
+    }
+    return run_txn(conn, c, w);
+}
 
 /* Before the checkpoint: make sure the writers did real work, then stop them. */
 static int stop_writers(void *payload, pgh_error *err)
@@ -237,20 +203,13 @@ static int stop_writers(void *payload, pgh_error *err)
     (void)err;
     hook_state *h = payload;
     for (int spins = 0; spins < 600; spins++) {
-        long ops = 0;
-        for (int i = 0; i < NWRITERS; i++)
-            ops += h->writers[i].ops;
+        long ops = pgh_run_writers_ok(&h->ws);
         bool truncate_done = !h->cfg->truncate || atomic_load(&h->truncated);
         if (ops >= 300 && truncate_done)
             break;
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
+        pgh_run_sleep_ms(50);
     }
-    atomic_store(&h->stop, 1);
-    for (int i = 0; i < NWRITERS; i++) {
-        pthread_join(h->writers[i].thread, NULL);
-        h->total_ops += h->writers[i].ops;
-    }
+    h->total_ops = pgh_run_writers_stop(&h->ws);
     return 0;
 }
 
@@ -283,8 +242,7 @@ static void *sampler_main(void *arg)
                 s->max_any_xact_s = any;
         }
         PQclear(res);
-        struct timespec ts = {0, 20 * 1000000L};
-        nanosleep(&ts, NULL);
+        pgh_run_sleep_ms(20);
     }
     PQfinish(conn);
     return NULL;
@@ -328,7 +286,7 @@ static void parse_args(run_cfg *c, int argc, char **argv)
     PGH_CHECK(c->ntables > 0, "no known table in --tables");
 }
 
-static void setup_tables(it_pair *p, const run_cfg *c)
+static void setup_tables(pgh_run_pair *p, const run_cfg *c)
 {
     pgh_test_exec(p->s, "SET synchronous_commit = off");
     for (int i = 0; i < c->ntables; i++) {
@@ -351,7 +309,7 @@ static void setup_tables(it_pair *p, const run_cfg *c)
     pgh_test_exec(p->s, "CREATE PUBLICATION pub FOR TABLE %s", list);
 }
 
-static pgh_config *make_config(it_pair *p, const run_cfg *c)
+static pgh_config *make_config(pgh_run_pair *p, const run_cfg *c)
 {
     char yaml[2048];
     int n = snprintf(yaml, sizeof(yaml),
@@ -373,20 +331,21 @@ int main(int argc, char **argv)
 {
     run_cfg c;
     parse_args(&c, argc, argv);
-    it_pair p;
-    it_pair_start(&p, NULL);
+    pgh_run_pair p;
+    pgh_run_pair_start(&p, NULL, NULL);
     setup_tables(&p, &c);
     pgh_config *cfg = make_config(&p, &c);
 
     hook_state h = {.cfg = &c};
-    writer writers[NWRITERS];
-    for (int i = 0; i < NWRITERS; i++) {
-        writers[i] = (writer){.id = i, .cfg = &c, .conninfo = p.src_conninfo, .stop = &h.stop,
-                              .truncated = &h.truncated,
-                              .rng = 0x9E3779B97F4A7C15ULL * (c.seed * 7919u + (unsigned)i + 1)};
-        PGH_CHECK(pthread_create(&writers[i].thread, NULL, writer_main, &writers[i]) == 0, "thread");
-    }
-    h.writers = writers;
+    /* Writer i's generator starts from 0x9E3779B97F4A7C15 * (seed * 7919 + i + 1). */
+    pgh_run_writers_opts wo = {.conninfo = p.src_conninfo,
+                               .threads = NWRITERS,
+                               .seed = c.seed * 7919u,
+                               .pause_ms = 0,
+                               .reconnect_ms = -1,
+                               .write = write_txn,
+                               .payload = &h};
+    pgh_run_writers_start(&h.ws, &wo);
     sampler smp = {.conninfo = p.src_conninfo};
     PGH_CHECK(pthread_create(&smp.thread, NULL, sampler_main, &smp) == 0, "sampler");
 
@@ -400,13 +359,11 @@ int main(int argc, char **argv)
     int rc = it_sync(&res, &ro, &err);
     atomic_store(&smp.stop, 1);
     pthread_join(smp.thread, NULL);
-    if (rc != 0 && !atomic_load(&h.stop))
+    if (rc != 0 && h.ws.running)
         stop_writers(&h, &err);
     PGH_CHECK(rc == 0, "replicate failed: %s", err.message);
 
-    long errors = 0;
-    for (int i = 0; i < NWRITERS; i++)
-        errors += writers[i].errors;
+    long errors = pgh_run_writers_bad(&h.ws);
     printf("seed %u, %d workers, batch %lld, %s: writers committed %ld transactions (%ld "
            "failed as expected), catch-up decoded %llu changes and copied %llu moved rows again\n",
            c.seed, c.workers, c.batch, c.range ? "key ranges" : "keyset", h.total_ops, errors,
@@ -435,7 +392,7 @@ int main(int argc, char **argv)
                   smp.max_xact_s, res.copy_seconds);
     pgh_pipeline_result_dispose(&res);
     pgh_config_free(cfg);
-    it_pair_stop(&p);
+    pgh_run_pair_stop(&p);
     puts("PASS");
     return 0;
 }

@@ -59,7 +59,7 @@ typedef struct copy_case {
     int ntables;
 } copy_case;
 
-static void load_case(copy_case *cc, it_pair *p, const char *const *names, int n)
+static void load_case(copy_case *cc, pgh_run_pair *p, const char *const *names, int n)
 {
     memset(cc, 0, sizeof(*cc));
     cc->ntables = n;
@@ -88,8 +88,8 @@ static void free_case(copy_case *cc)
 
 /* The copy into the PostgreSQL destination's copy sessions (pghost/keyed.h), opened and
  * prepared as a pipeline would (the tables may hold rows: dest_fail puts one there). */
-static int run_copy(copy_case *cc, it_pair *p, int workers, int batch, long long *commits_out,
-                    pgh_error *err)
+static int run_copy(copy_case *cc, pgh_run_pair *p, int workers, int batch,
+                    long long *commits_out, pgh_error *err)
 {
     char yaml[1024];
     int len = snprintf(yaml, sizeof(yaml), "source_connection: ${SRC}\n"
@@ -123,7 +123,7 @@ static int run_copy(copy_case *cc, it_pair *p, int workers, int batch, long long
     return rc;
 }
 
-static void case_splice(it_pair *p)
+static void case_splice(pgh_run_pair *p)
 {
     copy_case cc;
     load_case(&cc, p, TABLES, NTABLES);
@@ -150,7 +150,7 @@ static void case_splice(it_pair *p)
     free_case(&cc);
 }
 
-static void case_dest_fail(it_pair *p)
+static void case_dest_fail(pgh_run_pair *p)
 {
     pgh_test_exec(p->d, "INSERT INTO t_bin VALUES (900, 'already here', NULL)");
     copy_case cc;
@@ -172,8 +172,8 @@ int main(int argc, char **argv)
 {
     if (argc != 2)
         pgh_test_fail("usage: it_copyperf splice|dest_fail");
-    it_pair p;
-    it_pair_start(&p, NULL);
+    pgh_run_pair p;
+    pgh_run_pair_start(&p, NULL, NULL);
     create_tables(p.s);
     create_tables(p.d);
     fill_source(p.s);
@@ -183,7 +183,7 @@ int main(int argc, char **argv)
         case_dest_fail(&p);
     else
         pgh_test_fail("unknown case %s", argv[1]);
-    it_pair_stop(&p);
+    pgh_run_pair_stop(&p);
     puts("PASS");
     return 0;
 }

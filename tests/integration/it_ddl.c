@@ -14,184 +14,84 @@
  *
  * Usage: it_ddl CASE
  */
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "admin/ddl_capture.h"
-#include "pgh_test.h"
+#include "pgh_run.h"
 #include "pghost/config.h"
 
 typedef struct ctx {
-    pgh_test_server src;
-    pgh_test_server dst;
-    char *src_ci;
-    char *dst_ci;
-    PGconn *s;
-    PGconn *d;
-    char cfg[256];
-    int run;
-    pthread_t writer;
-    atomic_int stop_writer;
-    atomic_long writes;
+    pgh_run_pair p;
+    pgh_run r; /* runs write <source dir>/runN.out and runN.err */
+    pgh_run_writers writers;
 } ctx;
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
+#define STOP_WAIT_S 10 /* SIGTERM: exit 0 within 10 s */
 
 static void write_config(ctx *c, const char *extra)
 {
-    FILE *f = fopen(c->cfg, "w");
-    PGH_CHECK(f != NULL, "config");
-    fprintf(f,
-            "source_connection: %s\ndestination_connection: %s\npublication_name: pub\n"
-            "copy_batch_size: 2000\ncopy_worker_count: 2\ntables:\n"
-            "  - source_table_name: t\n  - source_table_name: u\n"
-            "  - source_table_name: dropme\n%s",
-            c->src_ci, c->dst_ci, extra ? extra : "");
-    fclose(f);
+    pgh_run_write_config(
+        &c->r,
+        "source_connection: %s\ndestination_connection: %s\npublication_name: pub\n"
+        "copy_batch_size: 2000\ncopy_worker_count: 2\ntables:\n"
+        "  - source_table_name: t\n  - source_table_name: u\n"
+        "  - source_table_name: dropme\n%s",
+        c->p.src_conninfo, c->p.dst_conninfo, extra ? extra : "");
 }
 
 static void setup(ctx *c)
 {
-    PGH_CHECK(pgh_test_server_start(&c->src, "source", NULL) == 0, "source");
-    PGH_CHECK(pgh_test_server_start(&c->dst, "destination", NULL) == 0, "destination");
-    c->src_ci = pgh_test_conninfo(&c->src, "postgres");
-    c->dst_ci = pgh_test_conninfo(&c->dst, "postgres");
-    c->s = pgh_test_connect(&c->src, "postgres");
-    c->d = pgh_test_connect(&c->dst, "postgres");
+    pgh_run_pair_start(&c->p, NULL, NULL);
     const char *ddl = "CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL, note text);"
                       "CREATE TABLE u (id int PRIMARY KEY, w text);"
                       "CREATE TABLE dropme (id int PRIMARY KEY)";
-    pgh_test_exec(c->s, "%s", ddl);
-    pgh_test_exec(c->d, "%s", ddl);
-    pgh_test_exec(c->s, "INSERT INTO t SELECT g, 0, md5(g::text) FROM generate_series(1, 5000) g;"
-                        "INSERT INTO u SELECT g, g::text FROM generate_series(1, 100) g;"
-                        "INSERT INTO dropme SELECT generate_series(1, 10);"
-                        "CREATE PUBLICATION pub FOR TABLE t, u, dropme");
-    snprintf(c->cfg, sizeof(c->cfg), "%s/ddl.yaml", c->src.dir);
+    pgh_test_exec(c->p.s, "%s", ddl);
+    pgh_test_exec(c->p.d, "%s", ddl);
+    pgh_test_exec(c->p.s, "INSERT INTO t SELECT g, 0, md5(g::text) FROM generate_series(1, 5000) g;"
+                          "INSERT INTO u SELECT g, g::text FROM generate_series(1, 100) g;"
+                          "INSERT INTO dropme SELECT generate_series(1, 10);"
+                          "CREATE PUBLICATION pub FOR TABLE t, u, dropme");
+    pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "ddl.yaml");
     write_config(c, NULL);
 }
 
-static void teardown(ctx *c)
+/* A single-row write to t's columns id and v (which no DDL below touches). */
+static bool write_one(PGconn *conn, pgh_run_writer *w, void *payload)
 {
-    PQfinish(c->s);
-    PQfinish(c->d);
-    free(c->src_ci);
-    free(c->dst_ci);
-    pgh_test_server_stop(&c->dst);
-    pgh_test_server_stop(&c->src);
-}
-
-/* Single-row writes to t's columns id and v (which no DDL below touches). */
-static void *writer_main(void *arg)
-{
-    ctx *c = arg;
-    uint64_t r = 0x9E3779B97F4A7C15ULL;
-    PGconn *conn = NULL;
-    while (!atomic_load(&c->stop_writer)) {
-        if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-            PQfinish(conn);
-            conn = PQconnectdb(c->src_ci);
-            continue;
-        }
-        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
-        long long k = (long long)(r % 8000) + 1;
-        char sql[256];
-        switch (r % 3) {
-        case 0: snprintf(sql, sizeof(sql), "INSERT INTO t (id, v) VALUES (%lld, 1) ON CONFLICT "
-                                           "DO NOTHING", k); break;
-        case 1: snprintf(sql, sizeof(sql), "UPDATE t SET v = v + 1 WHERE id = %lld", k); break;
-        default: snprintf(sql, sizeof(sql), "DELETE FROM t WHERE id = %lld", k);
-        }
-        PGresult *res = PQexec(conn, sql);
-        if (PQresultStatus(res) == PGRES_COMMAND_OK)
-            atomic_fetch_add(&c->writes, 1);
-        PQclear(res);
-        sleep_ms(2);
+    (void)payload;
+    uint64_t r = pgh_run_random(&w->rng);
+    long long k = (long long)(r % 8000) + 1;
+    char sql[256];
+    switch (r % 3) {
+    case 0:
+        snprintf(sql, sizeof(sql), "INSERT INTO t (id, v) VALUES (%lld, 1) ON CONFLICT DO NOTHING",
+                 k);
+        break;
+    case 1:
+        snprintf(sql, sizeof(sql), "UPDATE t SET v = v + 1 WHERE id = %lld", k);
+        break;
+    default:
+        snprintf(sql, sizeof(sql), "DELETE FROM t WHERE id = %lld", k);
     }
-    PQfinish(conn);
-    return NULL;
+    return pgh_run_sql_ok(conn, sql);
 }
 
 static pid_t spawn_pghost(ctx *c)
 {
-    char out[256], err[256];
-    c->run++;
-    snprintf(out, sizeof(out), "%s/run%d.out", c->src.dir, c->run);
-    snprintf(err, sizeof(err), "%s/run%d.err", c->src.dir, c->run);
-    const char *argv[] = {PGH_BINARY, "replicate", "--no-progress", c->cfg, "--follow", NULL};
-    pid_t pid = pgh_test_spawn(argv, out, err);
-    PGH_CHECK(pid > 0, "cannot start pghost");
-    return pid;
+    return pgh_run_spawn(&c->r, "replicate", "--no-progress", "--follow", NULL);
 }
 
-static const char *run_stderr(ctx *c, int run)
-{
-    static char buf[65536];
-    char path[256];
-    snprintf(path, sizeof(path), "%s/run%d.err", c->src.dir, run);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
-
-static void wait_following(ctx *c, pid_t pid)
-{
-    for (int i = 0; i < 1200; i++) {
-        char *n = pgh_test_value(c->d, "SELECT count(*) FROM pg_tables WHERE schemaname = "
-                                       "'pghost' AND tablename = 'state'");
-        bool ready = strcmp(n, "1") == 0;
-        free(n);
-        if (ready) {
-            n = pgh_test_value(c->d, "SELECT count(*) FROM pghost.state WHERE phase = 'follow'");
-            ready = strcmp(n, "1") == 0;
-            free(n);
-        }
-        if (ready)
-            return;
-        PGH_CHECK(pgh_test_pid_alive(pid), "pghost exited: %s", run_stderr(c, c->run));
-        sleep_ms(100);
-    }
-    pgh_test_fail("pghost did not reach the follow phase in 120 s");
-}
-
-/* Write a fence row into t and wait until the destination has it. */
+/* Write a fence row into t and wait until the destination has it (pid > 0: while it runs). */
 static void fence(ctx *c, pid_t pid, int value)
 {
-    pgh_test_exec(c->s, "INSERT INTO t (id, v) VALUES (-1, %d) ON CONFLICT (id) DO UPDATE SET "
-                        "v = excluded.v", value);
-    for (int i = 0; i < 1200; i++) {
-        char *v = pgh_test_value(c->d, "SELECT coalesce((SELECT v FROM t WHERE id = -1), -1)");
-        bool arrived = atoi(v) == value;
-        free(v);
-        if (arrived)
-            return;
-        PGH_CHECK(pid <= 0 || pgh_test_pid_alive(pid), "pghost exited: %s",
-                  run_stderr(c, c->run));
-        sleep_ms(100);
-    }
-    pgh_test_fail("fence %d did not arrive within 120 s: %s", value, run_stderr(c, c->run));
+    pgh_run_fence_value(&c->r, pid, "t", -1, value, NULL);
 }
 
 static void compare(ctx *c, const char *query)
 {
-    char diff[2048];
-    long long rows = 0;
-    int rc = pgh_test_compare_dumps(c->s, query, c->d, query, diff, sizeof(diff), &rows);
-    PGH_CHECK(rc == 0, "%s differs: %s", query, diff);
-    printf("equal (%lld rows): %s\n", rows, query);
+    pgh_run_compare(&c->p, query, NULL, NULL);
 }
 
 /* Columns (name, type, default, not null) and indexes of the given tables, both sides. */
@@ -221,7 +121,7 @@ static void install_capture(ctx *c)
              "source_connection: %s\ndestination_connection: %s\npublication_name: pub\n"
              "tables:\n  - source_table_name: t\n  - source_table_name: u\n"
              "  - source_table_name: dropme\n  - source_table_name: new_*\n",
-             c->src_ci, c->dst_ci);
+             c->p.src_conninfo, c->p.dst_conninfo);
     pgh_config *cfg = NULL;
     pgh_error err;
     pgh_error_clear(&err);
@@ -229,11 +129,11 @@ static void install_capture(ctx *c)
               "config: %s", err.message);
     bool installed = false;
     for (int i = 0; i < 2; i++) { /* idempotent */
-        PGH_CHECK(pgh_admin_ddl_capture_install(&installed, c->s, cfg, &err) == 0,
-                  "install: %s", err.message);
+        PGH_CHECK(pgh_admin_ddl_capture_install(&installed, c->p.s, cfg, &err) == 0, "install: %s",
+                  err.message);
         PGH_CHECK(installed, "the capture was not installed");
     }
-    char *n = pgh_test_value(c->s, "SELECT count(*) FROM pghost.ddl_shape");
+    char *n = pgh_test_value(c->p.s, "SELECT count(*) FROM pghost.ddl_shape");
     PGH_CHECK(strcmp(n, "3") == 0, "install follows %s tables, expected 3", n);
     free(n);
     pgh_config_free(cfg);
@@ -245,17 +145,17 @@ static void remove_capture(ctx *c)
     snprintf(yaml, sizeof(yaml),
              "source_connection: %s\ndestination_connection: %s\npublication_name: pub\n"
              "source_table_name: t\n",
-             c->src_ci, c->dst_ci);
+             c->p.src_conninfo, c->p.dst_conninfo);
     pgh_config *cfg = NULL;
     pgh_error err;
     pgh_error_clear(&err);
     PGH_CHECK(pgh_config_parse(&cfg, yaml, strlen(yaml), "capture", NULL, NULL, &err) == 0,
               "config: %s", err.message);
     for (int i = 0; i < 2; i++)
-        PGH_CHECK(pgh_admin_ddl_capture_remove(c->s, cfg, &err) == 0, "remove: %s", err.message);
+        PGH_CHECK(pgh_admin_ddl_capture_remove(c->p.s, cfg, &err) == 0, "remove: %s", err.message);
     pgh_config_free(cfg);
-    char *n = pgh_test_value(c->s, "SELECT (SELECT count(*) FROM pg_event_trigger) + (SELECT "
-                                   "count(*) FROM pg_namespace WHERE nspname = 'pghost')");
+    char *n = pgh_test_value(c->p.s, "SELECT (SELECT count(*) FROM pg_event_trigger) + (SELECT "
+                                     "count(*) FROM pg_namespace WHERE nspname = 'pghost')");
     PGH_CHECK(strcmp(n, "0") == 0, "remove left %s objects", n);
     free(n);
 }
@@ -297,71 +197,68 @@ static void case_all(ctx *c)
 {
     install_capture(c);
     pid_t pid = spawn_pghost(c);
-    wait_following(c, pid);
-    atomic_store(&c->stop_writer, 0);
-    PGH_CHECK(pthread_create(&c->writer, NULL, writer_main, c) == 0, "writer");
+    pgh_run_wait_follow(&c->r, pid);
+    /* One writer, reconnecting at once when its connection is lost, 2 ms between writes. */
+    pgh_run_writers_opts wo = {.conninfo = c->p.src_conninfo,
+                               .threads = 1,
+                               .seed = 0,
+                               .pause_ms = 2,
+                               .reconnect_ms = 0,
+                               .write = write_one};
+    pgh_run_writers_start(&c->writers, &wo);
     for (size_t i = 0; i < sizeof(STEPS) / sizeof(STEPS[0]); i++) {
-        sleep_ms(150); /* writes before and after each statement */
+        pgh_run_sleep_ms(150); /* writes before and after each statement */
         if (strcmp(STEPS[i], "KILL") == 0) {
-            kill(pid, SIGKILL);
-            int code = 0;
-            pgh_test_wait(pid, 10, &code);
+            pgh_run_kill(pid);
             pid = spawn_pghost(c);
             continue;
         }
-        pgh_test_exec(c->s, "%s", STEPS[i]);
+        pgh_test_exec(c->p.s, "%s", STEPS[i]);
         PGH_CHECK(pgh_test_pid_alive(pid), "pghost exited after %s: %s", STEPS[i],
-                  run_stderr(c, c->run));
+                  pgh_run_stderr(&c->r, 0));
     }
-    sleep_ms(300);
-    atomic_store(&c->stop_writer, 1);
-    pthread_join(c->writer, NULL);
+    pgh_run_sleep_ms(300);
+    long writes = pgh_run_writers_stop(&c->writers);
     fence(c, pid, 1);
     compare(c, "SELECT * FROM t ORDER BY id");
     compare(c, "SELECT * FROM u2 ORDER BY id");
     compare(c, "SELECT * FROM new_x ORDER BY k");
     compare_shapes(c, "'t', 'u', 'u2', 'new_x', 'dropme'");
-    char *n = pgh_test_value(c->d, "SELECT to_regclass('dropme') IS NULL AND "
-                                   "to_regclass('u') IS NULL");
+    char *n = pgh_test_value(c->p.d, "SELECT to_regclass('dropme') IS NULL AND "
+                                     "to_regclass('u') IS NULL");
     PGH_CHECK(strcmp(n, "t") == 0, "dropme or u still on the destination");
     free(n);
-    kill(pid, SIGTERM);
-    int code = -1;
-    PGH_CHECK(pgh_test_wait(pid, 10, &code) == 0 && code == 0, "pghost exit %d: %s", code,
-              run_stderr(c, c->run));
-    printf("writers committed %ld transactions\n", atomic_load(&c->writes));
-    pgh_test_exec(c->s, "SELECT pg_drop_replication_slot('pghost_pub')");
+    pgh_run_stop(&c->r, pid, STOP_WAIT_S);
+    printf("writers committed %ld transactions\n", writes);
+    pgh_test_exec(c->p.s, "SELECT pg_drop_replication_slot('pghost_pub')");
     remove_capture(c);
 }
 
 static void case_drift(ctx *c)
 {
     pid_t pid = spawn_pghost(c);
-    wait_following(c, pid);
+    pgh_run_wait_follow(&c->r, pid);
     fence(c, pid, 1);
-    pgh_test_exec(c->s, "ALTER TABLE t ADD COLUMN c int");
-    pgh_test_exec(c->s, "BEGIN; INSERT INTO t (id, v, c) VALUES (-5, 5, 5); UPDATE t SET c = id "
-                        "WHERE id %% 9 = 0; COMMIT");
-    int code = -1;
-    PGH_CHECK(pgh_test_wait(pid, 60, &code) == 0, "pghost did not stop on the drift");
-    const char *text = run_stderr(c, c->run);
+    pgh_test_exec(c->p.s, "ALTER TABLE t ADD COLUMN c int");
+    pgh_test_exec(c->p.s, "BEGIN; INSERT INTO t (id, v, c) VALUES (-5, 5, 5); UPDATE t SET c = id "
+                          "WHERE id %% 9 = 0; COMMIT");
+    int code = pgh_run_wait(&c->r, pid, 60); /* fails the test if it does not stop */
+    const char *text = pgh_run_stderr(&c->r, 0);
     PGH_CHECK(code == 1, "exit %d, expected 1: %s", code, text);
     PGH_CHECK(strstr(text, "column c (integer) is missing on the destination") != NULL,
               "the message does not name the difference: %s", text);
     printf("stopped: %s", text);
-    char *n = pgh_test_value(c->d, "SELECT count(*) FROM t WHERE id = -5");
+    char *n = pgh_test_value(c->p.d, "SELECT count(*) FROM t WHERE id = -5");
     PGH_CHECK(strcmp(n, "0") == 0, "part of the drifting transaction was applied");
     free(n);
     write_config(c, "schema_drift: add_columns\n");
     pid = spawn_pghost(c);
-    pgh_test_exec(c->s, "UPDATE t SET c = -id WHERE id %% 4 = 0");
+    pgh_test_exec(c->p.s, "UPDATE t SET c = -id WHERE id %% 4 = 0");
     fence(c, pid, 2);
     compare(c, "SELECT * FROM t ORDER BY id");
     compare(c, "SELECT * FROM u ORDER BY id");
-    kill(pid, SIGTERM);
-    PGH_CHECK(pgh_test_wait(pid, 10, &code) == 0 && code == 0, "pghost exit %d: %s", code,
-              run_stderr(c, c->run));
-    pgh_test_exec(c->s, "SELECT pg_drop_replication_slot('pghost_pub')");
+    pgh_run_stop(&c->r, pid, STOP_WAIT_S);
+    pgh_test_exec(c->p.s, "SELECT pg_drop_replication_slot('pghost_pub')");
 }
 
 int main(int argc, char **argv)
@@ -376,6 +273,6 @@ int main(int argc, char **argv)
         case_drift(&c);
     else
         pgh_test_fail("unknown case %s", argv[1]);
-    teardown(&c);
+    pgh_run_pair_stop(&c.p);
     return 0;
 }

@@ -25,20 +25,6 @@
 
 #define PG_DUMP "/usr/lib/postgresql/15/bin/pg_dump"
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    PGH_CHECK(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    PGH_CHECK(s && fread(s, 1, (size_t)n, f) == (size_t)n, "cannot read %s", path);
-    s[n] = '\0';
-    fclose(f);
-    return s;
-}
-
 /* Kinds of pg_dump entries pghost creates; everything else (functions, views, triggers...) is
  * left out of the comparison. */
 static bool kept_kind(const char *header)
@@ -88,7 +74,7 @@ static char *schema_dump(const pgh_test_server *s, const char *db, const char *f
     int code = 0;
     PGH_CHECK(pgh_test_run(argv, out, NULL, 60, &code) == 0 && code == 0, "pg_dump failed");
     free(conninfo);
-    char *text = read_file(out);
+    char *text = pgh_run_read_file(out);
     char *blocks[4096];
     int n = 0;
     pgh_buf b;
@@ -206,8 +192,8 @@ static int kinds_writes(void *payload, pgh_error *err)
 
 static void test_kinds(void)
 {
-    it_pair p;
-    it_pair_start(&p, NULL);
+    pgh_run_pair p;
+    pgh_run_pair_start(&p, NULL, NULL);
     pgh_test_exec(p.s, "%s", KINDS_SQL);
     pgh_config *cfg = it_config(&p, "source_connection: ${SRC}\n"
                                     "destination_connection: ${DST}\n"
@@ -241,7 +227,7 @@ static void test_kinds(void)
     free(b);
     it_check_no_slots(&p);
     pgh_config_free(cfg);
-    it_pair_stop(&p);
+    pgh_run_pair_stop(&p);
 }
 
 /* ---- pagila ----------------------------------------------------------------------------- */
@@ -280,7 +266,7 @@ static char *pagila_tables_yaml(PGconn *s, bool with_partitioned)
     return pgh_buf_take(&b);
 }
 
-static void pagila_structure(it_pair *p)
+static void pagila_structure(pgh_run_pair *p)
 {
     pgh_test_exec(p->d, "CREATE DATABASE structure");
     PGconn *s = pgh_test_connect(&p->src, "pagila");
@@ -306,11 +292,11 @@ static void pagila_structure(it_pair *p)
     pgh_schema_build_opts bo = PGH_SCHEMA_BUILD_OPTS_INIT;
     bo.config = cfg;
     int built = 0;
-    double t0 = it_now_ms();
+    double t0 = pgh_run_now_ms();
     rc = pgh_schema_build_deferred(&built, &created, &bo, &err);
     PGH_CHECK(rc == 0, "deferred build: %s", err.message);
     printf("pagila: %d tables created, %d indexes and constraints built in %.0f ms\n", created.n,
-           built, it_now_ms() - t0);
+           built, pgh_run_now_ms() - t0);
     /* pagila-schema.sql: 34 indexes (one on a materialized view) and 36 foreign keys. */
     PGH_CHECK(built == 33 + 36, "%d deferred objects built, not 69", built);
     /* Not created, rightly: a domain no table uses, the index of a materialized view. */
@@ -362,7 +348,7 @@ static const char PAGILA_ROWS[] =
     "  1 + g % 2 FROM generate_series(1, 8000) g;"
     "RESET session_replication_role;";
 
-static void pagila_sync(it_pair *p)
+static void pagila_sync(pgh_run_pair *p)
 {
     PGconn *s = pgh_test_connect(&p->src, "pagila");
     pgh_test_exec(s, "%s", PAGILA_ROWS);
@@ -382,11 +368,11 @@ static void pagila_sync(it_pair *p)
     snprintf(out, sizeof(out), "%s/pagila.out", p->src.dir);
     const char *argv[] = {PGH_BINARY, "replicate", "--create-tables", "--no-progress", path, NULL};
     int code = 0;
-    double t0 = it_now_ms();
+    double t0 = pgh_run_now_ms();
     PGH_CHECK(pgh_test_run(argv, out, out, 120, &code) == 0, "pghost did not finish");
-    char *log = read_file(out);
+    char *log = pgh_run_read_file(out);
     PGH_CHECK(code == 0, "pghost exited %d:\n%s", code, log);
-    printf("pagila sync (14 tables, --create-tables) took %.0f ms\n", it_now_ms() - t0);
+    printf("pagila sync (14 tables, --create-tables) took %.0f ms\n", pgh_run_now_ms() - t0);
     free(log);
     PGconn *d = pgh_test_connect(&p->dst, "synced");
     PGresult *r = PQexec(s, "SELECT c.relname, (SELECT string_agg(quote_ident(a.attname), ', ' "
@@ -419,22 +405,22 @@ static void pagila_sync(it_pair *p)
 
 static void test_pagila(void)
 {
-    it_pair p;
-    it_pair_start(&p, NULL);
+    pgh_run_pair p;
+    pgh_run_pair_start(&p, NULL, NULL);
     pgh_test_exec(p.s, "CREATE DATABASE pagila");
     load_pagila(&p.src, "pagila");
     pagila_structure(&p);
     pagila_sync(&p);
     it_check_no_slots(&p);
-    it_pair_stop(&p);
+    pgh_run_pair_stop(&p);
 }
 
 /* ---- mismatch --------------------------------------------------------------------------- */
 
 static void test_mismatch(void)
 {
-    it_pair p;
-    it_pair_start(&p, NULL);
+    pgh_run_pair p;
+    pgh_run_pair_start(&p, NULL, NULL);
     pgh_test_exec(p.s, "CREATE TABLE fresh (id int PRIMARY KEY, v text);"
                        "CREATE TABLE clash (id int PRIMARY KEY, v text, n int);"
                        "CREATE PUBLICATION pub FOR TABLE fresh, clash;");
@@ -453,7 +439,7 @@ static void test_mismatch(void)
                           "--log-level", "error", path, NULL};
     int code = 0;
     PGH_CHECK(pgh_test_run(argv, out, errf, 60, &code) == 0, "pghost did not finish");
-    char *e = read_file(errf);
+    char *e = pgh_run_read_file(errf);
     const char *want =
         "pghost: destination table public.clash exists and differs from the source (pghost "
         "never alters an existing table: fix or drop it, or map the table to a new name): "
@@ -466,7 +452,7 @@ static void test_mismatch(void)
     PGH_CHECK(strcmp(v, "0") == 0, "table fresh was created although the run was refused");
     free(v);
     it_check_no_slots(&p);
-    it_pair_stop(&p);
+    pgh_run_pair_stop(&p);
 }
 
 int main(int argc, char **argv)

@@ -24,49 +24,26 @@
  *
  * Usage: it_schema_follow CASE
  */
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "pgh_test.h"
+#include "pgh_run.h"
 #include "pghost/config.h"
 #include "schema/schema.h"
 
 #define WRITERS 2
+#define STOP_WAIT_S 10 /* SIGTERM: exit 0 within 10 s */
 
 typedef struct ctx {
-    pgh_test_server src;
-    pgh_test_server dst;
-    char *src_ci; /* owned */
-    char *dst_ci; /* owned */
-    PGconn *s;    /* owned */
-    PGconn *d;    /* owned */
-    char cfg[PGH_TEST_PATH_MAX + 32];
-    int run; /* pghost runs so far, for log file names */
-    pthread_t writer[WRITERS];
-    atomic_int stop_writer;
-    atomic_long writes;
+    pgh_run_pair p;
+    pgh_run r; /* runs write <source dir>/runN.out and runN.err */
+    pgh_run_writers writers;
+    long writes; /* committed by the writers, every start together */
     bool slow_index;
 } ctx;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static const char SCHEMA_SQL[] =
     "CREATE SCHEMA fo;"
@@ -102,42 +79,27 @@ static const char SLOW_DST[] =
 static void setup(ctx *c, bool slow_index, const char *tables_flag)
 {
     c->slow_index = slow_index;
-    PGH_CHECK(pgh_test_server_start(&c->src, "source", NULL) == 0, "source");
-    PGH_CHECK(pgh_test_server_start(&c->dst, "destination", NULL) == 0, "destination");
-    c->src_ci = pgh_test_conninfo(&c->src, "postgres");
-    c->dst_ci = pgh_test_conninfo(&c->dst, "postgres");
-    c->s = pgh_test_connect(&c->src, "postgres");
-    c->d = pgh_test_connect(&c->dst, "postgres");
-    pgh_test_exec(c->s, "%s", SCHEMA_SQL);
+    pgh_run_pair_start(&c->p, NULL, NULL);
+    pgh_test_exec(c->p.s, "%s", SCHEMA_SQL);
     if (slow_index) {
-        pgh_test_exec(c->s, "%s", SLOW_SRC);
-        pgh_test_exec(c->d, "%s", SLOW_DST);
+        pgh_test_exec(c->p.s, "%s", SLOW_SRC);
+        pgh_test_exec(c->p.d, "%s", SLOW_DST);
     }
-    snprintf(c->cfg, sizeof(c->cfg), "%s/sf.yaml", c->src.dir);
-    FILE *f = fopen(c->cfg, "w");
-    PGH_CHECK(f != NULL, "config");
-    fprintf(f,
-            "source_connection: %s\ndestination_connection: %s\npublication_name: pub\n"
-            "copy_batch_size: 1000\ncopy_worker_count: 2\n%s"
-            "tables:\n  - fo.parent\n  - fo.child\n  - fo.fence\n",
-            c->src_ci, c->dst_ci, tables_flag ? tables_flag : "");
-    fclose(f);
-}
-
-static void teardown(ctx *c)
-{
-    PQfinish(c->s);
-    PQfinish(c->d);
-    free(c->src_ci);
-    free(c->dst_ci);
-    pgh_test_server_stop(&c->dst);
-    pgh_test_server_stop(&c->src);
+    pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "sf.yaml");
+    pgh_run_write_config(
+        &c->r,
+        "source_connection: %s\ndestination_connection: %s\npublication_name: pub\n"
+        "copy_batch_size: 1000\ncopy_worker_count: 2\n%s"
+        "tables:\n  - fo.parent\n  - fo.child\n  - fo.fence\n",
+        c->p.src_conninfo, c->p.dst_conninfo, tables_flag ? tables_flag : "");
 }
 
 /* One random write as its own transaction (several statements in one PQexec are one implicit
  * transaction). Failures (a unique or key clash on the source) are part of the mix. */
-static void one_write(ctx *c, PGconn *conn, uint64_t r)
+static bool write_one(PGconn *conn, pgh_run_writer *w, void *payload)
 {
+    (void)payload;
+    uint64_t r = pgh_run_random(&w->rng);
     long long k = (long long)((r >> 8) % 2000) + 1;
     long long k2 = (long long)((r >> 24) % 2000) + 1;
     long long ck = (long long)((r >> 8) % 6000) + 1;
@@ -192,150 +154,46 @@ static void one_write(ctx *c, PGconn *conn, uint64_t r)
                  "fo.parent SET code = 'c%lld' WHERE code = 'c%lld'",
                  k, k, k2);
     }
-    PGresult *res = PQexec(conn, sql);
-    if (PQresultStatus(res) == PGRES_COMMAND_OK)
-        atomic_fetch_add(&c->writes, 1);
-    PQclear(res);
-}
-
-typedef struct writer_arg {
-    ctx *c;
-    unsigned seed;
-} writer_arg;
-
-static writer_arg writer_args[WRITERS];
-
-static void *writer_main(void *arg)
-{
-    writer_arg *a = arg;
-    ctx *c = a->c;
-    uint64_t r = 0x9E3779B97F4A7C15ULL * (a->seed + 1);
-    PGconn *conn = NULL;
-    while (!atomic_load(&c->stop_writer)) {
-        if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-            PQfinish(conn);
-            conn = PQconnectdb(c->src_ci);
-            if (PQstatus(conn) != CONNECTION_OK) {
-                sleep_ms(100);
-                continue;
-            }
-        }
-        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
-        one_write(c, conn, r);
-        sleep_ms(1);
-    }
-    PQfinish(conn);
-    return NULL;
+    return pgh_run_sql_ok(conn, sql);
 }
 
 static void start_writers(ctx *c)
 {
-    atomic_store(&c->stop_writer, 0);
-    for (int i = 0; i < WRITERS; i++) {
-        writer_args[i] = (writer_arg){.c = c, .seed = (unsigned)(i + 17 * c->run)};
-        PGH_CHECK(pthread_create(&c->writer[i], NULL, writer_main, &writer_args[i]) == 0, "writer");
-    }
+    pgh_run_writers_opts o = {.conninfo = c->p.src_conninfo,
+                              .threads = WRITERS,
+                              .seed = (unsigned)(17 * c->r.n),
+                              .pause_ms = 1,
+                              .reconnect_ms = 100,
+                              .write = write_one};
+    pgh_run_writers_start(&c->writers, &o);
 }
 
 static void stop_writers(ctx *c)
 {
-    atomic_store(&c->stop_writer, 1);
-    for (int i = 0; i < WRITERS; i++)
-        pthread_join(c->writer[i], NULL);
+    c->writes += pgh_run_writers_stop(&c->writers);
 }
 
 static pid_t spawn_pghost(ctx *c, const char *extra)
 {
-    char out[PGH_TEST_PATH_MAX + 32], err[PGH_TEST_PATH_MAX + 32];
-    c->run++;
-    snprintf(out, sizeof(out), "%s/run%d.out", c->src.dir, c->run);
-    snprintf(err, sizeof(err), "%s/run%d.err", c->src.dir, c->run);
-    const char *argv[] = {PGH_BINARY, "replicate", "--follow", "--no-progress",
-                          c->cfg,     extra,       NULL};
-    pid_t pid = pgh_test_spawn(argv, out, err);
-    PGH_CHECK(pid > 0, "cannot start pghost");
-    return pid;
+    return pgh_run_spawn(&c->r, "replicate", "--follow", "--no-progress", extra, NULL);
 }
 
-static const char *run_file(ctx *c, int run, const char *ext)
-{
-    static char buf[65536];
-    char path[PGH_TEST_PATH_MAX + 32];
-    snprintf(path, sizeof(path), "%s/run%d.%s", c->src.dir, run, ext);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
-
-/* The phase pghost recorded on the destination, or "none"; malloc'd. */
-static char *phase(ctx *c)
-{
-    char *exists = pgh_test_value(c->d, "SELECT to_regclass('pghost.state') IS NOT NULL");
-    bool there = strcmp(exists, "t") == 0;
-    free(exists);
-    return there ? pgh_test_value(c->d, "SELECT coalesce(max(phase), 'none') FROM pghost.state")
-                 : strdup("none");
-}
-
-static void wait_following(ctx *c, pid_t pid)
-{
-    for (int i = 0; i < 1200; i++) {
-        char *p = phase(c);
-        bool ready = strcmp(p, "follow") == 0;
-        free(p);
-        if (ready)
-            return;
-        PGH_CHECK(pgh_test_pid_alive(pid), "pghost exited before following: %s",
-                  run_file(c, c->run, "err"));
-        sleep_ms(100);
-    }
-    pgh_test_fail("pghost did not reach the follow phase in 120 s");
-}
-
-static void stop_pghost(ctx *c, pid_t pid)
-{
-    kill(pid, SIGTERM);
-    int code = -1;
-    PGH_CHECK(pgh_test_wait(pid, 10, &code) == 0, "pghost did not exit within 10 s of SIGTERM");
-    PGH_CHECK(code == 0, "pghost exited %d after SIGTERM: %s", code, run_file(c, c->run, "err"));
-}
-
+/* The destination equals the source for query; want_rows >= 0: with that many rows. */
 static void compare(ctx *c, const char *what, const char *query, long long want_rows)
 {
-    char diff[2048];
-    long long rows = 0;
-    int rc = pgh_test_compare_dumps(c->s, query, c->d, query, diff, sizeof(diff), &rows);
-    PGH_CHECK(rc == 0, "%s differs: %s", what, diff);
+    long long rows = pgh_run_compare(&c->p, query, NULL, NULL);
     PGH_CHECK(want_rows < 0 || rows == want_rows, "%s: %lld rows on the source, expected %lld",
               what, rows, want_rows);
-    printf("%s: %lld rows equal\n", what, rows);
 }
 
 /* Write a fence value, wait until it is on the destination (changes apply in commit order, so
  * everything before it has too), then compare every table by full ordered dumps. */
 static void fence_and_compare(ctx *c, int fence)
 {
-    pgh_test_exec(c->s,
-                  "INSERT INTO fo.fence VALUES (1, %d) ON CONFLICT (id) DO UPDATE SET "
-                  "v = excluded.v",
-                  fence);
-    for (int i = 0; i < 1200; i++) {
-        char *v = pgh_test_value(c->d, "SELECT coalesce((SELECT v FROM fo.fence WHERE id = 1), "
-                                       "-1)");
-        bool arrived = atoi(v) == fence;
-        free(v);
-        if (arrived) {
-            compare(c, "fo.parent", "SELECT * FROM fo.parent ORDER BY id", -1);
-            compare(c, "fo.child", "SELECT * FROM fo.child ORDER BY id", -1);
-            compare(c, "fo.fence", "SELECT * FROM fo.fence ORDER BY id", 1);
-            return;
-        }
-        sleep_ms(100);
-    }
-    pgh_test_fail("fence %d did not arrive within 120 s", fence);
+    pgh_run_fence_value(&c->r, 0, "fo.fence", 1, fence, NULL);
+    compare(c, "fo.parent", "SELECT * FROM fo.parent ORDER BY id", -1);
+    compare(c, "fo.child", "SELECT * FROM fo.child ORDER BY id", -1);
+    compare(c, "fo.fence", "SELECT * FROM fo.fence ORDER BY id", 1);
 }
 
 /* Every index and constraint of the source exists on the destination, with the same
@@ -354,7 +212,7 @@ static void check_structure(ctx *c)
             "convalidated, condeferrable FROM pg_constraint WHERE connamespace = "
             "'fo'::regnamespace ORDER BY 1, 2",
             7);
-    char *left = pgh_test_value(c->d, "SELECT to_regclass('pghost.schema_pending') IS NULL");
+    char *left = pgh_test_value(c->p.d, "SELECT to_regclass('pghost.schema_pending') IS NULL");
     PGH_CHECK(strcmp(left, "t") == 0, "pghost.schema_pending is left on the destination");
     free(left);
 }
@@ -364,19 +222,19 @@ static void check_structure(ctx *c)
 static void case_follow(ctx *c)
 {
     start_writers(c);
-    double t0 = now_ms();
+    double t0 = pgh_run_now_ms();
     pid_t pid = spawn_pghost(c, "--create-tables");
-    wait_following(c, pid);
-    printf("following after %.0f ms\n", now_ms() - t0);
-    const char *log = run_file(c, c->run, "err");
+    pgh_run_wait_follow(&c->r, pid);
+    printf("following after %.0f ms\n", pgh_run_now_ms() - t0);
+    const char *log = pgh_run_stderr(&c->r, 0);
     PGH_CHECK(strstr(log, "built 6 indexes and constraints") != NULL,
               "no deferred build logged: %s", log);
-    sleep_ms(2000); /* changes applied while following, on the finished tables */
+    pgh_run_sleep_ms(2000); /* changes applied while following, on the finished tables */
     stop_writers(c);
     fence_and_compare(c, 1);
     check_structure(c);
-    stop_pghost(c, pid);
-    printf("writers committed %ld transactions\n", atomic_load(&c->writes));
+    pgh_run_stop(&c->r, pid, STOP_WAIT_S);
+    printf("writers committed %ld transactions\n", c->writes);
 }
 
 /* ---- killed during the build ------------------------------------------------------------ */
@@ -385,7 +243,7 @@ static void case_follow(ctx *c)
  * skip; NULL when none. */
 static char *slow_builders(ctx *c, const char *skip)
 {
-    return pgh_test_value(c->d,
+    return pgh_test_value(c->p.d,
                           "SELECT '{' || string_agg(pid::text, ',') || '}' FROM pg_stat_activity "
                           "WHERE state = 'active' AND query LIKE 'CREATE INDEX \"parent_slow\" %%' "
                           "AND pid <> pg_backend_pid() AND pid <> ALL ('%s'::int[])",
@@ -398,33 +256,31 @@ static char *kill_in_build(ctx *c, pid_t pid, const char *orphans)
 {
     char *pids = NULL;
     for (int i = 0; i < 3000 && pids == NULL; i++) {
-        PGH_CHECK(pgh_test_pid_alive(pid), "pghost exited before building (run %d): %s", c->run,
-                  run_file(c, c->run, "err"));
+        PGH_CHECK(pgh_test_pid_alive(pid), "pghost exited before building (run %d): %s", c->r.n,
+                  pgh_run_stderr(&c->r, 0));
         pids = slow_builders(c, orphans);
         if (pids == NULL)
-            sleep_ms(10);
+            pgh_run_sleep_ms(10);
     }
     if (pids == NULL) {
-        char *act = pgh_test_value(c->d, "SELECT string_agg(pid || ' ' || coalesce(state, '') "
-                                         "|| ' ' || coalesce(wait_event, '') || ' ' || "
-                                         "left(query, 70), E'\\n') FROM pg_stat_activity "
-                                         "WHERE datname = 'postgres'");
-        pgh_test_fail("run %d never built the slow index; sessions:\n%s\n%s", c->run, act,
-                      run_file(c, c->run, "err"));
+        char *act = pgh_test_value(c->p.d, "SELECT string_agg(pid || ' ' || coalesce(state, '') "
+                                           "|| ' ' || coalesce(wait_event, '') || ' ' || "
+                                           "left(query, 70), E'\\n') FROM pg_stat_activity "
+                                           "WHERE datname = 'postgres'");
+        pgh_test_fail("run %d never built the slow index; sessions:\n%s\n%s", c->r.n, act,
+                      pgh_run_stderr(&c->r, 0));
     }
-    kill(pid, SIGKILL);
-    int code = 0;
-    pgh_test_wait(pid, 10, &code);
-    char *p = phase(c);
+    pgh_run_kill(pid);
+    char *p = pgh_run_phase(&c->p);
     PGH_CHECK(strcmp(p, "indexes") == 0, "killed in phase %s, expected indexes", p);
     free(p);
-    char *pending = pgh_test_value(c->d, "SELECT count(*) FROM pghost.schema_pending");
+    char *pending = pgh_test_value(c->p.d, "SELECT count(*) FROM pghost.schema_pending");
     PGH_CHECK(strcmp(pending, "3") == 0, "%s tables in pghost.schema_pending", pending);
     free(pending);
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
-    printf("run %d killed at %02d:%02d:%02d while sessions %s built the slow index\n", c->run,
+    printf("run %d killed at %02d:%02d:%02d while sessions %s built the slow index\n", c->r.n,
            tm.tm_hour, tm.tm_min, tm.tm_sec, pids);
     return pids;
 }
@@ -437,20 +293,20 @@ static void case_kill_build(ctx *c)
     /* The orphaned session goes on building for seconds: the re-run must not trip over it. */
     pid = spawn_pghost(c, NULL);
     char *second = kill_in_build(c, pid, first);
-    pgh_test_exec(c->d, "ALTER DATABASE postgres SET pghost_test.delay = '0'");
+    pgh_test_exec(c->p.d, "ALTER DATABASE postgres SET pghost_test.delay = '0'");
     pid = spawn_pghost(c, NULL);
-    wait_following(c, pid);
-    const char *log = run_file(c, c->run, "err");
+    pgh_run_wait_follow(&c->r, pid);
+    const char *log = pgh_run_stderr(&c->r, 0);
     PGH_CHECK(strstr(log, "resuming with replication slot pghost_pub (phase indexes)") != NULL,
               "the last run did not resume the build: %s", log);
-    sleep_ms(1500);
+    pgh_run_sleep_ms(1500);
     stop_writers(c);
     fence_and_compare(c, 1);
     check_structure(c);
-    stop_pghost(c, pid);
+    pgh_run_stop(&c->r, pid, STOP_WAIT_S);
     free(first);
     free(second);
-    printf("writers committed %ld transactions\n", atomic_load(&c->writes));
+    printf("writers committed %ld transactions\n", c->writes);
 }
 
 /* ---- teardown with the build unfinished -------------------------------------------------- */
@@ -459,23 +315,17 @@ static void case_teardown_pending(ctx *c)
 {
     pid_t pid = spawn_pghost(c, NULL);
     free(kill_in_build(c, pid, NULL));
-    c->run++;
-    char out[PGH_TEST_PATH_MAX + 32], err[PGH_TEST_PATH_MAX + 32];
-    snprintf(out, sizeof(out), "%s/run%d.out", c->src.dir, c->run);
-    snprintf(err, sizeof(err), "%s/run%d.err", c->src.dir, c->run);
-    const char *argv[] = {PGH_BINARY, "teardown", c->cfg, NULL};
-    int code = -1;
-    PGH_CHECK(pgh_test_run(argv, out, err, 60, &code) == 0, "teardown did not finish");
-    PGH_CHECK(code == 0, "teardown exited %d: %s", code, run_file(c, c->run, "err"));
-    const char *text = run_file(c, c->run, "out");
+    int code = pgh_run_exec(&c->r, 60, "teardown", NULL); /* fails the test if it does not end */
+    PGH_CHECK(code == 0, "teardown exited %d: %s", code, pgh_run_stderr(&c->r, 0));
+    const char *text = pgh_run_stdout(&c->r, 0);
     PGH_CHECK(strstr(text, "slot pghost_pub: dropped") &&
                   strstr(text, "position in pghost.state: removed"),
               "teardown: %s", text);
-    char *left = pgh_test_value(c->d, "SELECT count(*) FROM pg_namespace WHERE nspname = "
-                                      "'pghost'");
+    char *left = pgh_test_value(c->p.d, "SELECT count(*) FROM pg_namespace WHERE nspname = "
+                                        "'pghost'");
     PGH_CHECK(strcmp(left, "0") == 0, "the pghost schema is still on the destination");
     free(left);
-    char *slots = pgh_test_value(c->s, "SELECT count(*) FROM pg_replication_slots");
+    char *slots = pgh_test_value(c->p.s, "SELECT count(*) FROM pg_replication_slots");
     PGH_CHECK(strcmp(slots, "0") == 0, "a slot is still on the source");
     free(slots);
     puts("teardown after an interrupted build removes everything");
@@ -492,21 +342,19 @@ static const char *no_env(const char *name, void *payload)
 
 static void create_as_first_run(ctx *c)
 {
-    FILE *f = fopen(c->cfg, "rb");
-    PGH_CHECK(f != NULL, "config");
-    char text[4096];
-    size_t n = fread(text, 1, sizeof(text), f);
-    fclose(f);
+    char *text = pgh_run_read_file(c->r.cfg);
     pgh_config *cfg = NULL;
     pgh_error err;
     pgh_error_clear(&err);
-    PGH_CHECK(pgh_config_parse(&cfg, text, n, "sf.yaml", no_env, NULL, &err) == 0, "config: %s",
-              err.message);
-    pgh_test_exec(c->d, "BEGIN");
+    PGH_CHECK(pgh_config_parse(&cfg, text, strlen(text), "sf.yaml", no_env, NULL, &err) == 0,
+              "config: %s", err.message);
+    free(text);
+    pgh_test_exec(c->p.d, "BEGIN");
     pgh_schema_created created;
-    int rc = pgh_schema_create(&created, c->s, c->d, cfg, cfg->state_schema, cfg->slot_name, &err);
+    int rc =
+        pgh_schema_create(&created, c->p.s, c->p.d, cfg, cfg->state_schema, cfg->slot_name, &err);
     PGH_CHECK(rc == 0, "creating: %s", err.message);
-    pgh_test_exec(c->d, "COMMIT");
+    pgh_test_exec(c->p.d, "COMMIT");
     PGH_CHECK(created.n == 3, "%d tables created", created.n);
     pgh_schema_created_dispose(&created);
     pgh_config_free(cfg);
@@ -517,16 +365,16 @@ static void case_window(ctx *c)
     create_as_first_run(c);
     start_writers(c);
     pid_t pid = spawn_pghost(c, NULL);
-    wait_following(c, pid);
-    const char *log = run_file(c, c->run, "err");
+    pgh_run_wait_follow(&c->r, pid);
+    const char *log = pgh_run_stderr(&c->r, 0);
     PGH_CHECK(strstr(log, "the indexes and constraints of 3 tables an interrupted run created "
                           "are still to be built") != NULL,
               "the earlier run's tables were not picked up: %s", log);
-    sleep_ms(1500);
+    pgh_run_sleep_ms(1500);
     stop_writers(c);
     fence_and_compare(c, 1);
     check_structure(c);
-    stop_pghost(c, pid);
+    pgh_run_stop(&c->r, pid, STOP_WAIT_S);
 }
 
 int main(int argc, char **argv)
@@ -549,7 +397,7 @@ int main(int argc, char **argv)
     } else {
         pgh_test_fail("unknown case %s", name);
     }
-    teardown(&c);
+    pgh_run_pair_stop(&c.p);
     puts("PASS");
     return 0;
 }

@@ -16,8 +16,6 @@
  *               drops what init created and keeps the user's; replicate with a pattern
  *               matching nothing exits 2 with its line.
  */
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +78,7 @@ static const char PATTERN_YAML[] = "source_connection: ${SRC}\n"
                                    "  - public.a\n"
                                    "exclude_tables: [public.tmp_*]\n";
 
-static void check_no_match(it_pair *p)
+static void check_no_match(pgh_run_pair *p)
 {
     pgh_config *cfg = it_config(p, "source_connection: ${SRC}\n"
                                    "destination_connection: ${DST}\n"
@@ -101,7 +99,7 @@ static void check_no_match(it_pair *p)
     puts("ok: a pattern matching nothing names its line");
 }
 
-static void sync_and_compare(it_pair *p, pgh_config *cfg)
+static void sync_and_compare(pgh_run_pair *p, pgh_config *cfg)
 {
     it_sync_opts o = {0};
     o.config = cfg;
@@ -123,8 +121,8 @@ static void sync_and_compare(it_pair *p, pgh_config *cfg)
 
 static void case_patterns(void)
 {
-    it_pair p;
-    it_pair_start(&p, NULL);
+    pgh_run_pair p;
+    pgh_run_pair_start(&p, NULL, NULL);
     create_selection_tables(p.s, true);
     create_selection_tables(p.d, false);
     pgh_test_exec(p.d, "ALTER TABLE sales.customers RENAME TO clients");
@@ -155,23 +153,15 @@ static void case_patterns(void)
     it_check_no_slots(&p);
     pgh_config_free(cfg);
     puts("ok: the selected tables synced equal");
-    it_pair_stop(&p);
+    pgh_run_pair_stop(&p);
 }
 
 /* ---- partitions --------------------------------------------------------------------------- */
 
 #define NWRITERS 3
 
-typedef struct part_writer {
-    pthread_t thread;
-    const char *conninfo; /* borrowed */
-    atomic_int *stop;     /* borrowed */
-    unsigned seed;
-    long ops;
-} part_writer;
-
 /* One random statement: ids 1..N, k spread over every partition (0..399, default >= 300). */
-static void random_sql(char *out, size_t len, part_writer *w)
+static void random_sql(char *out, size_t len, pgh_run_writer *w)
 {
     int id = (int)(rand_r(&w->seed) % 6000) + 1;
     int k = (int)(rand_r(&w->seed) % 400);
@@ -204,58 +194,40 @@ static void random_sql(char *out, size_t len, part_writer *w)
     }
 }
 
-static void *writer_main(void *arg)
+/* One random statement; unique violations of a concurrent move are expected (not counted). */
+static bool write_one(PGconn *conn, pgh_run_writer *w, void *payload)
 {
-    part_writer *w = arg;
-    PGconn *c = PQconnectdb(w->conninfo);
-    while (PQstatus(c) == CONNECTION_OK && !atomic_load(w->stop)) {
-        char sql[512];
-        random_sql(sql, sizeof(sql), w);
-        PGresult *r = PQexec(c, sql);
-        /* Unique violations of a concurrent move are expected; anything else is reported. */
-        if (PQresultStatus(r) == PGRES_COMMAND_OK)
-            w->ops++;
-        PQclear(r);
-    }
-    PQfinish(c);
-    return NULL;
+    (void)payload;
+    char sql[512];
+    random_sql(sql, sizeof(sql), w);
+    return pgh_run_sql_ok(conn, sql);
 }
 
-typedef struct writers {
-    part_writer w[NWRITERS];
-    atomic_int stop;
-    bool running;
-} writers;
-
-static void writers_start(writers *ws, const char *conninfo, unsigned seed)
+/* NWRITERS writers as fast as they can, each on one connection (it ends if that is lost). */
+static void writers_start(pgh_run_writers *ws, const char *conninfo, unsigned seed)
 {
-    atomic_store(&ws->stop, 0);
-    for (int i = 0; i < NWRITERS; i++) {
-        ws->w[i] = (part_writer){.conninfo = conninfo, .stop = &ws->stop, .seed = seed + i};
-        PGH_CHECK(pthread_create(&ws->w[i].thread, NULL, writer_main, &ws->w[i]) == 0, "thread");
-    }
-    ws->running = true;
+    pgh_run_writers_opts o = {.conninfo = conninfo,
+                              .threads = NWRITERS,
+                              .seed = seed,
+                              .pause_ms = 0,
+                              .reconnect_ms = -1,
+                              .write = write_one};
+    pgh_run_writers_start(ws, &o);
 }
 
 /* before_checkpoint: the writers ran during the whole copy; stop them now. */
 static int writers_stop(void *payload, pgh_error *err)
 {
     (void)err;
-    writers *ws = payload;
+    pgh_run_writers *ws = payload;
     if (!ws->running)
         return 0;
-    atomic_store(&ws->stop, 1);
-    long ops = 0;
-    for (int i = 0; ws->running && i < NWRITERS; i++) {
-        pthread_join(ws->w[i].thread, NULL);
-        ops += ws->w[i].ops;
-    }
-    ws->running = false;
+    long ops = pgh_run_writers_stop(ws);
     printf("writers: %ld statements during the copy\n", ops);
     PGH_CHECK(ops > 100, "the writers did too little (%ld statements)", ops);
     /* After the copy, before the checkpoint: the root is emptied and refilled, so the catch-up
      * replays a TRUNCATE of a partitioned table (into a partitioned and a plain one). */
-    PGconn *c = PQconnectdb(ws->w[0].conninfo);
+    PGconn *c = PQconnectdb(ws->opts.conninfo);
     PGresult *r = PQexec(c, "BEGIN; TRUNCATE m; INSERT INTO m SELECT g, (g * 3) % 400, 'r' || g "
                             "FROM generate_series(1, 3000) g; COMMIT");
     PGH_CHECK(PQresultStatus(r) == PGRES_COMMAND_OK, "truncate: %s", PQerrorMessage(c));
@@ -280,7 +252,7 @@ static void create_partitioned_source(PGconn *s)
     pgh_test_exec(s, "CREATE UNIQUE INDEX ON m_0 (id); CREATE UNIQUE INDEX ON m_1 (id)");
 }
 
-static void sync_partitioned(it_pair *p, const char *dest_table, unsigned seed)
+static void sync_partitioned(pgh_run_pair *p, const char *dest_table, unsigned seed)
 {
     char yaml[1024];
     snprintf(yaml, sizeof(yaml),
@@ -298,7 +270,7 @@ static void sync_partitioned(it_pair *p, const char *dest_table, unsigned seed)
                                          "WHERE pubname = 'partpub'");
     PGH_CHECK(strcmp(viaroot, "t") == 0, "publish_via_partition_root is %s", viaroot);
     free(viaroot);
-    writers ws = {0};
+    pgh_run_writers ws = {0};
     writers_start(&ws, p->src_conninfo, seed);
     it_sync_opts o = {0};
     o.config = cfg;
@@ -325,7 +297,7 @@ static void sync_partitioned(it_pair *p, const char *dest_table, unsigned seed)
 }
 
 /* A publication that names partitions by their own names is refused with what to run. */
-static void check_not_via_root(it_pair *p)
+static void check_not_via_root(pgh_run_pair *p)
 {
     pgh_test_exec(p->s, "CREATE PUBLICATION leafpub FOR TABLE m");
     pgh_config *cfg = it_config(p, "source_connection: ${SRC}\ndestination_connection: ${DST}\n"
@@ -351,8 +323,8 @@ static void check_not_via_root(it_pair *p)
 
 static void case_partitions(void)
 {
-    it_pair p;
-    it_pair_start(&p, NULL);
+    pgh_run_pair p;
+    pgh_run_pair_start(&p, NULL, NULL);
     create_partitioned_source(p.s);
     /* Other bounds than the source's, so that rows land in other partitions. */
     pgh_test_exec(p.d,
@@ -367,38 +339,25 @@ static void case_partitions(void)
     PGH_CHECK(strcmp(leaf, "t") == 0, "the destination's partitions got no rows");
     free(leaf);
     sync_partitioned(&p, "m_plain", 202);
-    it_pair_stop(&p);
+    pgh_run_pair_stop(&p);
 }
 
 /* ---- init and teardown (the binary) ------------------------------------------------------- */
 
 typedef struct cli {
-    it_pair p;
-    int n;
-    char out[4096];
+    pgh_run_pair p;
+    pgh_run r;       /* run N: <source dir>/selN.yaml, and selN.out with stdout and stderr */
+    const char *out; /* what the last run printed: valid until the next pgh_run_stdout() */
 } cli;
 
-/* Run `pghost <cmd> CONFIG` with yaml; returns the exit code, output in c->out (stdout then
- * stderr). */
+/* Run `pghost <cmd> CONFIG` with yaml to its end (60 s at most); returns the exit code, output in
+ * c->out (stdout then stderr). */
 static int run(cli *c, const char *cmd, const char *yaml)
 {
-    char cfg[PGH_TEST_PATH_MAX + 32], out[PGH_TEST_PATH_MAX + 32];
-    c->n++;
-    snprintf(cfg, sizeof(cfg), "%s/sel%d.yaml", c->p.src.dir, c->n);
-    snprintf(out, sizeof(out), "%s/sel%d.out", c->p.src.dir, c->n);
-    FILE *f = fopen(cfg, "w");
-    PGH_CHECK(f != NULL, "cannot write %s", cfg);
-    fprintf(f, "source_connection: %s\ndestination_connection: %s\n%s", c->p.src_conninfo,
-            c->p.dst_conninfo, yaml);
-    fclose(f);
-    const char *argv[] = {PGH_BINARY, cmd, cfg, NULL};
-    int code = -1;
-    PGH_CHECK(pgh_test_run(argv, out, out, 60, &code) == 0, "pghost %s did not finish", cmd);
-    f = fopen(out, "r");
-    PGH_CHECK(f != NULL, "cannot read %s", out);
-    size_t len = fread(c->out, 1, sizeof(c->out) - 1, f);
-    c->out[len] = '\0';
-    fclose(f);
+    pgh_run_write_config(&c->r, "source_connection: %s\ndestination_connection: %s\n%s",
+                         c->p.src_conninfo, c->p.dst_conninfo, yaml);
+    int code = pgh_run_exec(&c->r, 60, cmd, NULL);
+    c->out = pgh_run_stdout(&c->r, 0);
     return code;
 }
 
@@ -511,10 +470,10 @@ static void replicate_no_match(cli *c)
                    "  - app.nothing_*\n");
     char want[1024];
     snprintf(want, sizeof(want),
-             "pghost: %s/sel%d.yaml:6: the pattern app.nothing_* matches no table on the source "
+             "pghost: %s:6: the pattern app.nothing_* matches no table on the source "
              "(ordinary and partitioned tables; partitions are selected through their root): "
              "fix the pattern or remove the entry\n",
-             c->p.src.dir, c->n);
+             c->r.cfg);
     PGH_CHECK(code == 2 && strcmp(c->out, want) == 0,
               "replicate, pattern matching nothing (%d):\n%s", code, c->out);
     puts("ok: replicate with a pattern matching nothing exits 2 naming its line");
@@ -523,7 +482,9 @@ static void replicate_no_match(cli *c)
 static void case_init(void)
 {
     cli c = {0};
-    it_pair_start(&c.p, NULL);
+    pgh_run_pair_start(&c.p, NULL, NULL);
+    pgh_run_init(&c.r, &c.p, PGH_BINARY, "sel", NULL);
+    c.r.merge_stderr = true;
     pgh_test_exec(c.p.s,
                   "CREATE SCHEMA app; "
                   "CREATE TABLE app.orders (id int PRIMARY KEY, v text); "
@@ -545,7 +506,7 @@ static void case_init(void)
     users_publication(&c);
     teardown_reverts(&c);
     replicate_no_match(&c);
-    it_pair_stop(&c.p);
+    pgh_run_pair_stop(&c.p);
 }
 
 int main(int argc, char **argv)

@@ -83,7 +83,7 @@ static int stream_changes(void *payload, pgh_error *err)
     return 0;
 }
 
-static void check_sequences(it_pair *p)
+static void check_sequences(pgh_run_pair *p)
 {
     char *s1 = pgh_test_value(p->s, "SELECT last_value || '/' || is_called FROM t_builtin_id_seq");
     char *d1 = pgh_test_value(p->d, "SELECT last_value || '/' || is_called FROM t_builtin_id_seq");
@@ -100,8 +100,8 @@ static void check_sequences(it_pair *p)
 
 int main(void)
 {
-    it_pair p;
-    it_pair_start(&p, NULL);
+    pgh_run_pair p;
+    pgh_run_pair_start(&p, NULL, NULL);
     create_schema(p.s);
     create_schema(p.d);
     insert_rows(p.s);
@@ -139,7 +139,7 @@ int main(void)
     it_check_no_slots(&p);
     pgh_pipeline_result_dispose(&res);
     pgh_config_free(cfg);
-    it_pair_stop(&p);
+    pgh_run_pair_stop(&p);
     puts("PASS");
     return 0;
 }

@@ -16,107 +16,46 @@
  *
  * Usage: it_verify CASE
  */
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "pgh_test.h"
+#include "pgh_run.h"
 
 typedef struct ctx {
-    pgh_test_server src;
-    pgh_test_server dst;
-    char *src_ci;
-    char *dst_ci;
-    PGconn *s;
-    PGconn *d;
-    char cfg[256];
-    int run;
-    char out[256]; /* stdout of the last run */
-    char err[256]; /* stderr of the last run */
-    pthread_t writer;
-    atomic_int stop_writer;
-    atomic_long writes;
+    pgh_run_pair p;
+    pgh_run r; /* runs write <source dir>/runN.out and runN.err */
+    pgh_run_writers writers;
 } ctx;
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static void setup(ctx *c)
 {
-    PGH_CHECK(pgh_test_server_start(&c->src, "source", NULL) == 0, "source");
-    PGH_CHECK(pgh_test_server_start(&c->dst, "destination", NULL) == 0, "destination");
-    c->src_ci = pgh_test_conninfo(&c->src, "postgres");
-    c->dst_ci = pgh_test_conninfo(&c->dst, "postgres");
-    c->s = pgh_test_connect(&c->src, "postgres");
-    c->d = pgh_test_connect(&c->dst, "postgres");
-}
-
-static void teardown(ctx *c)
-{
-    PQfinish(c->s);
-    PQfinish(c->d);
-    free(c->src_ci);
-    free(c->dst_ci);
-    pgh_test_server_stop(&c->dst);
-    pgh_test_server_stop(&c->src);
+    pgh_run_pair_start(&c->p, NULL, NULL);
+    pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "verify.yaml");
 }
 
 /* Run the same SQL on both servers. */
 static void both(ctx *c, const char *sql)
 {
-    pgh_test_exec(c->s, "%s", sql);
-    pgh_test_exec(c->d, "%s", sql);
+    pgh_test_exec(c->p.s, "%s", sql);
+    pgh_test_exec(c->p.d, "%s", sql);
 }
 
 static void write_config(ctx *c, const char *tables)
 {
-    snprintf(c->cfg, sizeof(c->cfg), "%s/verify.yaml", c->src.dir);
-    FILE *f = fopen(c->cfg, "w");
-    PGH_CHECK(f != NULL, "config");
-    fprintf(f,
-            "source_connection: %s\ndestination_connection: %s\npublication_name: pub\n"
-            "copy_worker_count: 4\n%s",
-            c->src_ci, c->dst_ci, tables);
-    fclose(f);
+    pgh_run_write_config(
+        &c->r,
+        "source_connection: %s\ndestination_connection: %s\npublication_name: pub\n"
+        "copy_worker_count: 4\n%s",
+        c->p.src_conninfo, c->p.dst_conninfo, tables);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    PGH_CHECK(f != NULL, "cannot open %s", path);
-    static char buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
-
-/* Run pghost CMD [args...] CONFIG; returns the exit code; output in c->out / c->err. */
+/* Run pghost CMD [args...] CONFIG to its end (300 s at most); returns the exit code. The
+ * arguments given are a prefix of a1, a2, a3 (the rest NULL). */
 static int run_pghost(ctx *c, const char *cmd, const char *a1, const char *a2, const char *a3)
 {
-    c->run++;
-    snprintf(c->out, sizeof(c->out), "%s/run%d.out", c->src.dir, c->run);
-    snprintf(c->err, sizeof(c->err), "%s/run%d.err", c->src.dir, c->run);
-    const char *argv[8] = {PGH_BINARY, cmd};
-    int n = 2;
-    const char *args[3] = {a1, a2, a3};
-    for (int i = 0; i < 3; i++)
-        if (args[i])
-            argv[n++] = args[i];
-    argv[n++] = c->cfg;
-    argv[n] = NULL;
-    int code = -1;
-    PGH_CHECK(pgh_test_run(argv, c->out, c->err, 300, &code) == 0, "pghost %s did not finish",
-              cmd);
-    return code;
+    return pgh_run_exec(&c->r, 300, cmd, a1, a2, a3, NULL);
 }
 
 /* The lines of the last run's stdout that start with two spaces (the listed keys), joined. */
@@ -124,7 +63,7 @@ static const char *key_lines(ctx *c)
 {
     static char keys[65536];
     keys[0] = '\0';
-    const char *text = slurp(c->out);
+    const char *text = pgh_run_stdout(&c->r, 0);
     for (const char *p = text; *p;) {
         const char *eol = strchr(p, '\n');
         size_t len = eol ? (size_t)(eol - p + 1) : strlen(p);
@@ -139,7 +78,7 @@ static void expect_keys(ctx *c, const char *what, int code, int want_code, const
 {
     const char *got = key_lines(c);
     PGH_CHECK(code == want_code, "%s: exit %d, expected %d\nstdout:\n%s\nstderr:\n%s", what, code,
-              want_code, slurp(c->out), slurp(c->err));
+              want_code, pgh_run_stdout(&c->r, 0), pgh_run_stderr(&c->r, 0));
     PGH_CHECK(strcmp(got, want) == 0, "%s: keys differ\n--- got:\n%s--- want:\n%s", what, got,
               want);
     printf("ok: %s\n", what);
@@ -163,21 +102,22 @@ static void case_kinds(ctx *c)
                     "  - source_table_name: t_part\n");
     int code = run_pghost(c, "verify", NULL, NULL, NULL);
     expect_keys(c, "equal tables", code, 0, "");
-    PGH_CHECK(strstr(slurp(c->out), "verify: all 3 tables are equal\n") != NULL &&
-                  strstr(slurp(c->out), "public.t_part -> public.t_part: equal (1000 rows on the "
-                                        "source, 1000 on the destination"),
-              "summary: %s", slurp(c->out));
+    PGH_CHECK(strstr(pgh_run_stdout(&c->r, 0), "verify: all 3 tables are equal\n") != NULL &&
+                  strstr(pgh_run_stdout(&c->r, 0),
+                         "public.t_part -> public.t_part: equal (1000 rows on the "
+                         "source, 1000 on the destination"),
+              "summary: %s", pgh_run_stdout(&c->r, 0));
 
-    pgh_test_exec(c->d, "DELETE FROM t_int WHERE id = 42;"
-                        "INSERT INTO t_int VALUES (100001, 'x', 1);"
-                        "UPDATE t_int SET v = overlay(v placing 'Z' from 5 for 1) WHERE id = 7;"
-                        "UPDATE t_int SET v = NULL WHERE id = 1500;"
-                        "UPDATE t_int SET n = 3.0 WHERE id = 21;" /* 3 vs 3.0: same value */
-                        "DELETE FROM t_comp WHERE a = 'k17' AND b = 3;"
-                        "INSERT INTO t_comp VALUES ('zz', 1, 'new');"
-                        "UPDATE t_comp SET payload = overlay(payload placing 'q' from 2 for 1) "
-                        "WHERE a = 'k5' AND b = 2;"
-                        "UPDATE t_part SET v = 'P700' WHERE id = 700");
+    pgh_test_exec(c->p.d, "DELETE FROM t_int WHERE id = 42;"
+                          "INSERT INTO t_int VALUES (100001, 'x', 1);"
+                          "UPDATE t_int SET v = overlay(v placing 'Z' from 5 for 1) WHERE id = 7;"
+                          "UPDATE t_int SET v = NULL WHERE id = 1500;"
+                          "UPDATE t_int SET n = 3.0 WHERE id = 21;" /* 3 vs 3.0: same value */
+                          "DELETE FROM t_comp WHERE a = 'k17' AND b = 3;"
+                          "INSERT INTO t_comp VALUES ('zz', 1, 'new');"
+                          "UPDATE t_comp SET payload = overlay(payload placing 'q' from 2 for 1) "
+                          "WHERE a = 'k5' AND b = 2;"
+                          "UPDATE t_part SET v = 'P700' WHERE id = 700");
     code = run_pghost(c, "verify", "--recheck-seconds", "0", NULL);
     expect_keys(c, "one of each kind", code, 1,
                 "  missing    Key (id)=(42)\n"
@@ -189,11 +129,11 @@ static void case_kinds(ctx *c)
                 "  extra      Key (a, b)=(zz, 1)\n"
                 "  different  Key (a, b)=(k5, 2)\n"
                 "  different  Key (id)=(700)\n");
-    PGH_CHECK(strstr(slurp(c->out), "verify: 3 of 3 tables differ\n") != NULL, "summary: %s",
-              slurp(c->out));
+    PGH_CHECK(strstr(pgh_run_stdout(&c->r, 0), "verify: 3 of 3 tables differ\n") != NULL,
+              "summary: %s", pgh_run_stdout(&c->r, 0));
 
     code = run_pghost(c, "verify", "--json", NULL, NULL);
-    const char *json = slurp(c->out);
+    const char *json = pgh_run_stdout(&c->r, 0);
     PGH_CHECK(code == 1, "json: exit %d", code);
     PGH_CHECK(strstr(json, "{\"kind\":\"missing\",\"key\":{\"id\":\"42\"}},"
                            "{\"kind\":\"extra\",\"key\":{\"id\":\"100001\"}},"
@@ -216,8 +156,8 @@ static void case_kinds(ctx *c)
 
     /* A difference in a generated column alone is not one (generated columns are skipped). */
     both(c, "CREATE TABLE t_gen (id int PRIMARY KEY, v int)");
-    pgh_test_exec(c->s, "ALTER TABLE t_gen ADD COLUMN w int GENERATED ALWAYS AS (v + 1) STORED");
-    pgh_test_exec(c->d, "ALTER TABLE t_gen ADD COLUMN w int GENERATED ALWAYS AS (v + 2) STORED");
+    pgh_test_exec(c->p.s, "ALTER TABLE t_gen ADD COLUMN w int GENERATED ALWAYS AS (v + 1) STORED");
+    pgh_test_exec(c->p.d, "ALTER TABLE t_gen ADD COLUMN w int GENERATED ALWAYS AS (v + 2) STORED");
     both(c, "INSERT INTO t_gen SELECT i, i FROM generate_series(1, 100) i");
     write_config(c, "source_table_name: t_gen\n");
     code = run_pghost(c, "verify", NULL, NULL, NULL);
@@ -226,17 +166,18 @@ static void case_kinds(ctx *c)
 
 static void expect_error(ctx *c, const char *what, int code, int want_code, const char *line)
 {
-    const char *err = slurp(c->err);
+    const char *err = pgh_run_stderr(&c->r, 0);
     PGH_CHECK(code == want_code, "%s: exit %d, expected %d: %s", what, code, want_code, err);
     PGH_CHECK(strstr(err, line) != NULL, "%s: stderr lacks \"%s\":\n%s", what, line, err);
-    PGH_CHECK(slurp(c->out)[0] == '\0', "%s: printed on stdout: %s", what, slurp(c->out));
+    PGH_CHECK(pgh_run_stdout(&c->r, 0)[0] == '\0', "%s: printed on stdout: %s", what,
+              pgh_run_stdout(&c->r, 0));
     printf("ok: %s\n", what);
 }
 
 static void case_errors(ctx *c)
 {
     both(c, "CREATE TABLE nopk (id int, v text); CREATE TABLE good (id int PRIMARY KEY, v text)");
-    pgh_test_exec(c->s, "CREATE TABLE onlysrc (id int PRIMARY KEY)");
+    pgh_test_exec(c->p.s, "CREATE TABLE onlysrc (id int PRIMARY KEY)");
     write_config(c, "source_table_name: onlysrc\n");
     expect_error(c, "missing destination table", run_pghost(c, "verify", NULL, NULL, NULL), 3,
                  "pghost: destination table public.onlysrc does not exist\n");
@@ -265,21 +206,19 @@ static void case_big(ctx *c)
                        "FROM generate_series(1, 1000000) i";
     both(c, load);
     both(c, "VACUUM ANALYZE big");
-    pgh_test_exec(c->d, "UPDATE big SET note = overlay(note placing 'X' from 33 for 1) "
-                        "WHERE id = 654321;"
-                        "DELETE FROM big WHERE id = 999999;"
-                        "INSERT INTO big VALUES (1000007, 0, '')");
+    pgh_test_exec(c->p.d, "UPDATE big SET note = overlay(note placing 'X' from 33 for 1) "
+                          "WHERE id = 654321;"
+                          "DELETE FROM big WHERE id = 999999;"
+                          "INSERT INTO big VALUES (1000007, 0, '')");
     write_config(c, "source_table_name: big\n");
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = pgh_run_now_ms();
     int code = run_pghost(c, "verify", NULL, NULL, NULL);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double t1 = pgh_run_now_ms();
     expect_keys(c, "1,000,000 rows, one byte changed", code, 1,
                 "  missing    Key (id)=(999999)\n"
                 "  extra      Key (id)=(1000007)\n"
                 "  different  Key (id)=(654321)\n");
-    printf("verify of 1,000,000 rows took %.2f s\n",
-           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    printf("verify of 1,000,000 rows took %.2f s\n", (t1 - t0) / 1000.0);
 
     /* Statistics from when the table was small: one chunk of 100,000 rows, more than a leaf, so
      * it is split (from the destination's keys, which has more rows) before keys are read. */
@@ -287,9 +226,9 @@ static void case_big(ctx *c)
             "INSERT INTO stale SELECT i, md5(i::text) FROM generate_series(1, 1000) i;"
             "ANALYZE stale;"
             "INSERT INTO stale SELECT i, md5(i::text) FROM generate_series(1001, 100000) i");
-    pgh_test_exec(c->d, "DELETE FROM stale WHERE id = 50000;"
-                        "UPDATE stale SET v = upper(v) WHERE id = 77777;"
-                        "INSERT INTO stale VALUES (100001, 'a'), (100002, 'b'), (100003, 'c')");
+    pgh_test_exec(c->p.d, "DELETE FROM stale WHERE id = 50000;"
+                          "UPDATE stale SET v = upper(v) WHERE id = 77777;"
+                          "INSERT INTO stale VALUES (100001, 'a'), (100002, 'b'), (100003, 'c')");
     write_config(c, "source_table_name: stale\n");
     code = run_pghost(c, "verify", "--log-level", "debug", NULL);
     expect_keys(c, "a 100,000-row chunk split down to its keys", code, 1,
@@ -298,113 +237,84 @@ static void case_big(ctx *c)
                 "  extra      Key (id)=(100002)\n"
                 "  extra      Key (id)=(100003)\n"
                 "  different  Key (id)=(77777)\n");
-    PGH_CHECK(strstr(slurp(c->out), "(100000 rows on the source, 100002 on the destination; 1 of "
-                                    "1 chunks differ)"),
-              "stale: %s", slurp(c->out));
-    PGH_CHECK(strstr(slurp(c->err), "public.stale: splitting a range of 100002 rows in 17"),
-              "the chunk was not split: %s", slurp(c->err));
+    PGH_CHECK(strstr(pgh_run_stdout(&c->r, 0),
+                     "(100000 rows on the source, 100002 on the destination; 1 of "
+                     "1 chunks differ)"),
+              "stale: %s", pgh_run_stdout(&c->r, 0));
+    PGH_CHECK(
+        strstr(pgh_run_stderr(&c->r, 0), "public.stale: splitting a range of 100002 rows in 17"),
+        "the chunk was not split: %s", pgh_run_stderr(&c->r, 0));
 }
 
-/* Random single-row changes on the source, each its own transaction. */
-static void *writer_main(void *arg)
+/* A random single-row change on the source, its own transaction; counted whether or not it
+ * succeeded. */
+static bool write_one(PGconn *conn, pgh_run_writer *w, void *payload)
 {
-    ctx *c = arg;
-    uint64_t r = 0x9E3779B97F4A7C15ULL;
-    PGconn *conn = PQconnectdb(c->src_ci);
-    while (!atomic_load(&c->stop_writer) && PQstatus(conn) == CONNECTION_OK) {
-        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
-        long long k = (long long)(r % 25000) + 1;
-        char sql[256];
-        switch (r % 3) {
-        case 0: snprintf(sql, sizeof(sql), "INSERT INTO t VALUES (%lld, 1, 'i') ON CONFLICT DO "
-                                           "NOTHING", k); break;
-        case 1: snprintf(sql, sizeof(sql), "UPDATE t SET v = v + 1 WHERE id = %lld", k); break;
-        default: snprintf(sql, sizeof(sql), "DELETE FROM t WHERE id = %lld", k);
-        }
-        PQclear(PQexec(conn, sql));
-        atomic_fetch_add(&c->writes, 1);
-        sleep_ms(1);
+    (void)payload;
+    uint64_t r = pgh_run_random(&w->rng);
+    long long k = (long long)(r % 25000) + 1;
+    char sql[256];
+    switch (r % 3) {
+    case 0:
+        snprintf(sql, sizeof(sql), "INSERT INTO t VALUES (%lld, 1, 'i') ON CONFLICT DO NOTHING", k);
+        break;
+    case 1:
+        snprintf(sql, sizeof(sql), "UPDATE t SET v = v + 1 WHERE id = %lld", k);
+        break;
+    default:
+        snprintf(sql, sizeof(sql), "DELETE FROM t WHERE id = %lld", k);
     }
-    PQfinish(conn);
-    return NULL;
-}
-
-static void wait_following(ctx *c, pid_t pid)
-{
-    for (int i = 0; i < 1200; i++) {
-        char *n = pgh_test_value(c->d, "SELECT to_regclass('pghost.state') IS NOT NULL");
-        bool ready = strcmp(n, "t") == 0;
-        free(n);
-        if (ready) {
-            n = pgh_test_value(c->d, "SELECT count(*) FROM pghost.state WHERE phase = 'follow'");
-            ready = strcmp(n, "1") == 0;
-            free(n);
-        }
-        if (ready)
-            return;
-        PGH_CHECK(pgh_test_pid_alive(pid), "pghost exited before following");
-        sleep_ms(100);
-    }
-    pgh_test_fail("pghost did not reach the follow phase in 120 s");
+    pgh_run_sql_ok(conn, sql);
+    return true;
 }
 
 static void case_live(ctx *c)
 {
     both(c, "CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL, note text)");
-    pgh_test_exec(c->s, "INSERT INTO t SELECT g, 0, md5(g::text) FROM generate_series(1, 20000) "
-                        "g; CREATE PUBLICATION pub FOR TABLE t");
+    pgh_test_exec(c->p.s, "INSERT INTO t SELECT g, 0, md5(g::text) FROM generate_series(1, 20000) "
+                          "g; CREATE PUBLICATION pub FOR TABLE t");
     write_config(c, "source_table_name: t\ncopy_batch_size: 5000\n");
-    char fout[256], ferr[256];
-    snprintf(fout, sizeof(fout), "%s/follow.out", c->src.dir);
-    snprintf(ferr, sizeof(ferr), "%s/follow.err", c->src.dir);
-    const char *argv[] = {PGH_BINARY, "replicate", "--follow", "--no-progress", c->cfg, NULL};
-    pid_t pid = pgh_test_spawn(argv, fout, ferr);
-    PGH_CHECK(pid > 0, "cannot start pghost replicate");
-    wait_following(c, pid);
-    atomic_store(&c->stop_writer, 0);
-    PGH_CHECK(pthread_create(&c->writer, NULL, writer_main, c) == 0, "writer");
-    sleep_ms(500);
+    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--follow", "--no-progress", NULL);
+    pgh_run_wait_follow(&c->r, pid);
+    /* One writer on one connection (it ends if that is lost), 1 ms between writes. */
+    pgh_run_writers_opts wo = {.conninfo = c->p.src_conninfo,
+                               .threads = 1,
+                               .seed = 0,
+                               .pause_ms = 1,
+                               .reconnect_ms = -1,
+                               .write = write_one};
+    pgh_run_writers_start(&c->writers, &wo);
+    pgh_run_sleep_ms(500);
     int code = run_pghost(c, "verify", "--recheck-seconds", "30", "--log-level=info");
-    long writes_during = atomic_load(&c->writes);
-    atomic_store(&c->stop_writer, 1);
-    pthread_join(c->writer, NULL);
+    long writes_during = pgh_run_writers_ok(&c->writers);
+    pgh_run_writers_stop(&c->writers);
     expect_keys(c, "live source, follower running", code, 0, "");
     PGH_CHECK(writes_during > 100, "the writer made only %ld changes", writes_during);
     printf("(%ld source writes while verifying; %s)\n", writes_during,
-           strstr(slurp(c->err), "re-check") ? "keys were re-checked" : "no key needed a "
-                                                                          "re-check");
+           strstr(pgh_run_stderr(&c->r, 0), "re-check") ? "keys were re-checked"
+                                                        : "no key needed a "
+                                                          "re-check");
 
     /* Let the follower apply everything (a fence row arrives last), then stop it. */
-    pgh_test_exec(c->s, "INSERT INTO t VALUES (-1, 0, 'fence')");
-    for (int i = 0; i < 600; i++) {
-        char *n = pgh_test_value(c->d, "SELECT count(*) FROM t WHERE id = -1");
-        bool arrived = strcmp(n, "1") == 0;
-        free(n);
-        if (arrived)
-            break;
-        PGH_CHECK(i < 599, "the fence did not arrive within 60 s");
-        sleep_ms(100);
-    }
-    kill(pid, SIGTERM);
-    int fcode = -1;
-    PGH_CHECK(pgh_test_wait(pid, 10, &fcode) == 0 && fcode == 0, "pghost follow stop: %d",
-              fcode);
-    pgh_test_exec(c->d, "UPDATE t SET note = 'changed' WHERE id = (SELECT max(id) FROM t)");
-    char *id = pgh_test_value(c->d, "SELECT 'Key (id)=(' || max(id) || ')' FROM t");
+    pgh_run_fence(&c->r, 0, 60, "INSERT INTO t VALUES (-1, 0, 'fence')",
+                  "SELECT count(*) = 1 FROM t WHERE id = -1");
+    pgh_run_stop(&c->r, pid, 10);
+    pgh_test_exec(c->p.d, "UPDATE t SET note = 'changed' WHERE id = (SELECT max(id) FROM t)");
+    char *id = pgh_test_value(c->p.d, "SELECT 'Key (id)=(' || max(id) || ')' FROM t");
     char want[256];
     snprintf(want, sizeof(want), "  different  %s\n", id);
     free(id);
     code = run_pghost(c, "verify", NULL, NULL, NULL);
     expect_keys(c, "follower stopped, destination changed", code, 1, want);
-    const char *teardown_argv[] = {PGH_BINARY, "teardown", c->cfg, NULL};
-    PGH_CHECK(pgh_test_run(teardown_argv, NULL, NULL, 60, &code) == 0 && code == 0, "teardown");
+    code = pgh_run_exec(&c->r, 60, "teardown", NULL);
+    PGH_CHECK(code == 0, "teardown");
 }
 
 /* nextval() of a sequence on both servers must agree. */
 static void expect_nextval(ctx *c, const char *seq)
 {
-    char *a = pgh_test_value(c->s, "SELECT nextval('%s')", seq);
-    char *b = pgh_test_value(c->d, "SELECT nextval('%s')", seq);
+    char *a = pgh_test_value(c->p.s, "SELECT nextval('%s')", seq);
+    char *b = pgh_test_value(c->p.d, "SELECT nextval('%s')", seq);
     PGH_CHECK(strcmp(a, b) == 0, "nextval('%s'): source %s, destination %s", seq, a, b);
     printf("ok: nextval('%s') = %s on both\n", seq, a);
     free(a);
@@ -419,16 +329,16 @@ static void case_sequences(ctx *c)
             "CREATE TABLE s3 (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, v text);"
             "CREATE SEQUENCE other_seq;"
             "CREATE TABLE s4 (id int PRIMARY KEY, n int DEFAULT nextval('other_seq'))");
-    pgh_test_exec(c->s, "INSERT INTO s1 (v) SELECT 'x' FROM generate_series(1, 17);"
-                        "INSERT INTO s2 (v) SELECT 'x' FROM generate_series(1, 23);"
-                        "INSERT INTO s3 (v) SELECT 'x' FROM generate_series(1, 31);"
-                        "SELECT setval('other_seq', 500, false)");
+    pgh_test_exec(c->p.s, "INSERT INTO s1 (v) SELECT 'x' FROM generate_series(1, 17);"
+                          "INSERT INTO s2 (v) SELECT 'x' FROM generate_series(1, 23);"
+                          "INSERT INTO s3 (v) SELECT 'x' FROM generate_series(1, 31);"
+                          "SELECT setval('other_seq', 500, false)");
     write_config(c, "tables:\n  - source_table_name: s1\n  - source_table_name: s2\n"
                     "  - source_table_name: s3\n  - source_table_name: s4\n");
     for (int round = 0; round < 2; round++) {
         int code = run_pghost(c, "sync-sequences", NULL, NULL, NULL);
-        const char *out = slurp(c->out);
-        PGH_CHECK(code == 0, "sync-sequences: exit %d: %s", code, slurp(c->err));
+        const char *out = pgh_run_stdout(&c->r, 0);
+        PGH_CHECK(code == 0, "sync-sequences: exit %d: %s", code, pgh_run_stderr(&c->r, 0));
         PGH_CHECK(strstr(out, "public.s1.id: public.s1_id_seq -> public.s1_id_seq = 17 "
                               "(is_called true)\n") &&
                       strstr(out, "public.s2.id: public.shared_seq -> public.shared_seq = 1022 "
@@ -468,7 +378,7 @@ int main(int argc, char **argv)
         case_sequences(&c);
     else
         pgh_test_fail("unknown case %s", argv[1]);
-    teardown(&c);
+    pgh_run_pair_stop(&c.p);
     printf("PASS: %s\n", argv[1]);
     return 0;
 }

@@ -3,7 +3,7 @@
 # and re-runs, teardown with the build unfinished, a run killed between creating and recording
 # its phase.
 add_executable(it_schema_follow ${CMAKE_CURRENT_LIST_DIR}/it_schema_follow.c)
-target_link_libraries(it_schema_follow PRIVATE pgh_it_common Threads::Threads)
+target_link_libraries(it_schema_follow PRIVATE pgh_it_common)
 target_compile_definitions(it_schema_follow PRIVATE PGH_BINARY="$<TARGET_FILE:pghost>")
 add_dependencies(it_schema_follow pghost)
 foreach(case follow kill_build teardown_pending window)

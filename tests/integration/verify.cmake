@@ -1,6 +1,6 @@
 # pghost verify and sync-sequences through the real binary (tests/integration/it_verify.c).
 add_executable(it_verify ${CMAKE_CURRENT_LIST_DIR}/it_verify.c)
-target_link_libraries(it_verify PRIVATE pgh_test_harness Threads::Threads)
+target_link_libraries(it_verify PRIVATE pgh_run)
 target_compile_definitions(it_verify PRIVATE PGH_BINARY="$<TARGET_FILE:pghost>")
 add_dependencies(it_verify pghost)
 foreach(case kinds errors big live sequences)
