@@ -43,12 +43,12 @@ typedef struct pgh_init_result {
 } pgh_init_result;
 
 /*
- * Run the checks and create what is missing, for cfg (its patterns are expanded here, see
- * pghost/tables.h). A failed check is PGH_EPRECOND, a pattern matching nothing PGH_ECONFIG,
+ * Run the checks and create what is missing, for cfg (its patterns are expanded against the
+ * source, on a copy: cfg is never changed). A failed check is PGH_EPRECOND, a pattern matching nothing PGH_ECONFIG,
  * both with one line saying what to do, and nothing written. Tables lacking a usable key are
  * all listed in the one message, each with the statement that fixes it.
  */
-PGH_API int pgh_init_run(pgh_init_result *out, pgh_config *cfg, pgh_error *err);
+PGH_API int pgh_init_run(pgh_init_result *out, const pgh_config *cfg, pgh_error *err);
 
 PGH_END_DECLS
 

@@ -37,7 +37,7 @@ typedef void (*pgh_sequence_fn)(const pgh_sequence_set *s, void *payload);
  * fn (may be NULL) is called once per sequence, after it was set (or skipped, dest_sequence
  * NULL). *set_count gets the number set. A missing table is PGH_EPRECOND.
  */
-PGH_API int pgh_sequences_sync(int *set_count, pgh_config *cfg, pgh_sequence_fn fn, void *payload,
+PGH_API int pgh_sequences_sync(int *set_count, const pgh_config *cfg, pgh_sequence_fn fn, void *payload,
                        pgh_error *err);
 
 PGH_END_DECLS

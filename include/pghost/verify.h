@@ -70,7 +70,7 @@ typedef struct pgh_verify_result {
 
 typedef struct pgh_verify_opts {
     int version;            /* PGH_VERIFY_OPTS_VERSION */
-    pgh_config *config;     /* borrowed; its table list is resolved (pgh_tables_resolve) */
+    const pgh_config *config; /* borrowed: never changed; patterns are resolved on a copy */
     int jobs;               /* worker threads, >= 1; 0 takes config->copy_worker_count */
     int max_keys;           /* keys listed per table, >= 1 */
     double recheck_seconds; /* how long differing keys are re-checked; 0 disables */

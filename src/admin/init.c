@@ -225,14 +225,18 @@ static int run(pgh_init_result *out, PGconn *src, pgh_config *cfg, pgh_error *er
     return rc;
 }
 
-int pgh_init_run(pgh_init_result *out, pgh_config *cfg, pgh_error *err)
+int pgh_init_run(pgh_init_result *out, const pgh_config *cfg, pgh_error *err)
 {
     memset(out, 0, sizeof(*out));
     PGconn *src = NULL;
-    int rc =
-        pgh_conn_open(&src, cfg->source_connection, PGH_CONN_SQL, "source", "pghost init", err);
+    pgh_config *own = NULL; /* the caller's configuration is never changed */
+    int rc = pgh_config_dup(&own, cfg, err);
     if (rc == 0)
-        rc = run(out, src, cfg, err);
+        rc = pgh_conn_open(&src, cfg->source_connection, PGH_CONN_SQL, "source", "pghost init",
+                           err);
+    if (rc == 0)
+        rc = run(out, src, own, err);
     PQfinish(src);
+    pgh_config_free(own);
     return rc;
 }

@@ -304,11 +304,29 @@ static int verify_tables(pgh_verify_result *out, verify_run *run, PGconn *src, P
     return rc;
 }
 
-int pgh_verify_run(pgh_verify_result *out, const pgh_verify_opts *o, pgh_error *err)
+static int run_resolved(pgh_verify_result *out, const pgh_verify_opts *o, pgh_config *own,
+                        pgh_error *err);
+
+int pgh_verify_run(pgh_verify_result *out, const pgh_verify_opts *opts, pgh_error *err)
 {
     memset(out, 0, sizeof(*out));
-    if (o->version != PGH_VERIFY_OPTS_VERSION || o->config == NULL || o->max_keys < 1)
+    if (opts->version != PGH_VERIFY_OPTS_VERSION || opts->config == NULL || opts->max_keys < 1)
         return pgh_error_set(err, PGH_ECONFIG, "verify: invalid options");
+    /* Patterns are resolved on a copy: the caller's configuration is never changed. */
+    pgh_config *own = NULL;
+    int rc = pgh_config_dup(&own, opts->config, err);
+    pgh_verify_opts o = *opts;
+    o.config = own;
+    if (rc == 0)
+        rc = run_resolved(out, &o, own, err);
+    pgh_config_free(own);
+    return rc;
+}
+
+/* o->config is own, the run's copy: its patterns are resolved here. */
+static int run_resolved(pgh_verify_result *out, const pgh_verify_opts *o, pgh_config *own,
+                        pgh_error *err)
+{
     int jobs = o->jobs > 0 ? o->jobs : o->config->copy_worker_count;
     if (jobs < 1)
         jobs = 1;
@@ -320,7 +338,7 @@ int pgh_verify_run(pgh_verify_result *out, const pgh_verify_opts *o, pgh_error *
     int rc = pgh_conn_open(&src, o->config->source_connection, PGH_CONN_SQL, "source", APP_NAME,
                            err);
     if (rc == 0)
-        rc = pgh_tables_resolve(o->config, src, err);
+        rc = pgh_tables_resolve(own, src, err);
     if (rc == 0)
         rc = pgh_conn_open(&dst, o->config->destination_connection, PGH_CONN_SQL, "destination",
                            APP_NAME, err);

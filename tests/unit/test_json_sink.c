@@ -1,8 +1,8 @@
 /*
  * tests/unit/test_json_sink.c - the JSON-lines destination: exact output lines for hand-built
  * changes and existing rows, value typing, the table filter, flush positions, the state file
- * and write failures, through both front ends (the pgh_sink of dest/stdout/json_sink.h and the
- * pgh_destination of pghost/json.h).
+ * and write failures, through the pgh_destination of pghost/json.h (a change is handed to the
+ * callback its kind names, as the pipeline does).
  *
  * One executable, one case per run: `test_json_sink <case>`. tests/unit/sink.cmake reads the
  * CASES list below and registers each case as its own ctest entry (label unit).
@@ -21,7 +21,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dest/stdout/json_sink.h"
 #include "pghost/json.h"
 
 /* The expected lines are split one JSON member group per source line, which reads like the
@@ -207,27 +206,75 @@ static pgh_change delete_c(pgh_lsn lsn, const pgh_relation *rel, char old_kind, 
 
 /* ---- the sink under test, writing to a memory stream ---- */
 
+/* The destination under test, opened as a pipeline opens it, for tables (none: every one). */
+typedef struct tsink {
+    pgh_destination *d; /* owned */
+    pgh_config cfg;     /* what open sees: the tables, nothing else */
+} tsink;
+
 typedef struct capture {
     char *data;     /* owned by the memory stream until fclose */
     size_t len;
     FILE *f;        /* owned */
-    pgh_sink *sink; /* owned */
+    tsink *sink;    /* owned */
 } capture;
 
-static pgh_sink *open_on(FILE *f, const pgh_table_map *tables, int ntables)
+static tsink *open_on(FILE *f, const pgh_table_map *tables, int ntables)
 {
-    pgh_json_sink_opts opts = PGH_JSON_SINK_OPTS_INIT;
+    pgh_json_opts opts = PGH_JSON_OPTS_INIT;
     opts.out = f;
-    opts.tables = tables;
-    opts.ntables = ntables;
-    pgh_sink *sink = NULL;
+    tsink *s = calloc(1, sizeof(*s));
+    CHECK(s != NULL);
+    s->cfg.tables = (pgh_table_map *)tables;
+    s->cfg.ntables = (size_t)ntables;
     pgh_error err = {0};
-    int rc = pgh_json_sink_open(&sink, &opts, &err);
+    int rc = pgh_json_destination_new(&s->d, &opts, &err);
+    pgh_destination_info info = {.config = &s->cfg, .slot = "s"};
+    if (rc == 0)
+        rc = pgh_destination_ops_of(s->d)->open(pgh_destination_user(s->d), &info, &err);
     if (rc != 0)
         fprintf(stderr, "open: %s\n", err.message);
     CHECK_INT(rc, 0);
-    CHECK(sink != NULL);
-    return sink;
+    return s;
+}
+
+/* The callback of c's kind, with the commit's position after it. */
+static int tsink_write(tsink *s, const pgh_change *c, pgh_error *err)
+{
+    const pgh_destination_ops *ops = pgh_destination_ops_of(s->d);
+    void *u = pgh_destination_user(s->d);
+    pgh_position after = {.lsn = c->kind == PGH_CHANGE_COMMIT ? c->u.commit.end_lsn : 0};
+    switch (c->kind) {
+    case PGH_CHANGE_BEGIN:
+        return ops->begin(u, c, err);
+    case PGH_CHANGE_COMMIT:
+        return ops->commit(u, c, &after, err);
+    case PGH_CHANGE_RELATION:
+    case PGH_CHANGE_TYPE:
+        return ops->relation(u, c, err);
+    case PGH_CHANGE_MESSAGE:
+        return ops->message(u, c, err);
+    case PGH_CHANGE_TRUNCATE:
+        return ops->truncate(u, c, err);
+    case PGH_CHANGE_ORIGIN:
+        return 0;
+    default: /* row changes, and kinds no callback takes: change must refuse those */
+        return ops->change(u, c, err);
+    }
+}
+
+static int tsink_flush(tsink *s, pgh_lsn *out, pgh_error *err)
+{
+    return pgh_destination_ops_of(s->d)->flush(pgh_destination_user(s->d), out, err);
+}
+
+static void tsink_free(tsink *s)
+{
+    if (s == NULL)
+        return;
+    pgh_destination_ops_of(s->d)->close(pgh_destination_user(s->d));
+    pgh_destination_free(s->d);
+    free(s);
 }
 
 static void cap_open(capture *cap, const pgh_table_map *tables, int ntables)
@@ -240,35 +287,35 @@ static void cap_open(capture *cap, const pgh_table_map *tables, int ntables)
 
 static void cap_close(capture *cap)
 {
-    pgh_sink_free(cap->sink);
+    tsink_free(cap->sink);
     fclose(cap->f);
     free(cap->data);
     free_tracked();
 }
 
-static void feed(pgh_sink *sink, pgh_change c)
+static void feed(tsink *sink, pgh_change c)
 {
     pgh_error err = {0};
-    int rc = pgh_sink_write(sink, &c, &err);
+    int rc = tsink_write(sink, &c, &err);
     if (rc != 0)
         fprintf(stderr, "write of '%c': %s\n", (char)c.kind, err.message);
     CHECK_INT(rc, 0);
 }
 
 /* Feed c expecting failure code with a message containing needle. */
-static void feed_fails(pgh_sink *sink, pgh_change c, int code, const char *needle)
+static void feed_fails(tsink *sink, pgh_change c, int code, const char *needle)
 {
     pgh_error err = {0};
-    CHECK_INT(pgh_sink_write(sink, &c, &err), code);
+    CHECK_INT(tsink_write(sink, &c, &err), code);
     CHECK_INT(err.code, code);
     CHECK_MSG(&err, needle);
 }
 
-static pgh_lsn flush_ok(pgh_sink *sink)
+static pgh_lsn flush_ok(tsink *sink)
 {
     pgh_lsn lsn = 99;
     pgh_error err = {0};
-    int rc = pgh_sink_flush(sink, &lsn, &err);
+    int rc = tsink_flush(sink, &lsn, &err);
     if (rc != 0)
         fprintf(stderr, "flush: %s\n", err.message);
     CHECK_INT(rc, 0);
@@ -481,7 +528,7 @@ static void insert_invalid_utf8(void)
         feed(cap.sink, begin_c(TXN_FINAL, TXN_TIME, TXN_XID));
         pgh_error err = {0};
         pgh_change c = insert_c(0x16B3748, &rel, TUP(vals));
-        CHECK_INT(pgh_sink_write(cap.sink, &c, &err), PGH_ESINK);
+        CHECK_INT(tsink_write(cap.sink, &c, &err), PGH_ESINK);
         CHECK_MSG(&err, "public.latin column name: text is not valid UTF-8");
         CHECK_INT(err.lsn, 0x16B3748);
         expect_output(&cap, "");
@@ -706,7 +753,7 @@ static void no_line_for_other_kinds(void)
     feed(cap.sink, commit_c(0x100, 0x130));
     expect_output(&cap, "");
     feed_fails(cap.sink, (pgh_change){.kind = (pgh_change_kind)'Z'}, PGH_EPROTO,
-               "unknown change kind");
+               "change called with a 'Z' message");
     cap_close(&cap);
 }
 
@@ -777,12 +824,12 @@ static void flush_regular_file(void)
     pgh_value v[] = {T("1")};
     FILE *f = tmpfile();
     CHECK(f != NULL);
-    pgh_sink *sink = open_on(f, NULL, 0);
+    tsink *sink = open_on(f, NULL, 0);
     feed(sink, begin_c(TXN_FINAL, TXN_TIME, TXN_XID));
     feed(sink, insert_c(0x16B3748, &rel, TUP(v)));
     feed(sink, commit_c(TXN_FINAL, TXN_FINAL + 0x30));
     CHECK_INT(flush_ok(sink), TXN_FINAL + 0x30);
-    pgh_sink_free(sink);
+    tsink_free(sink);
     rewind(f);
     char line[512] = "";
     CHECK(fgets(line, sizeof(line), f) != NULL);
@@ -836,7 +883,7 @@ static void write_error_read_only(void)
     pgh_value v[] = {T("1")};
     FILE *f = fopen("/dev/null", "r");
     CHECK(f != NULL);
-    pgh_sink *sink = open_on(f, NULL, 0);
+    tsink *sink = open_on(f, NULL, 0);
     feed(sink, begin_c(TXN_FINAL, TXN_TIME, TXN_XID));
     feed_fails(sink, insert_c(0x16B3748, &rel, TUP(v)), PGH_ESINK,
                "writing to stdout failed: Bad file descriptor");
@@ -844,9 +891,9 @@ static void write_error_read_only(void)
                "writing to stdout failed earlier");
     pgh_lsn lsn = 99;
     pgh_error err = {0};
-    CHECK_INT(pgh_sink_flush(sink, &lsn, &err), PGH_ESINK);
+    CHECK_INT(tsink_flush(sink, &lsn, &err), PGH_ESINK);
     CHECK_INT(lsn, 0);
-    pgh_sink_free(sink);
+    tsink_free(sink);
     fclose(f);
     free_tracked();
 }
@@ -865,18 +912,18 @@ static void write_error_closed_pipe(void)
     FILE *f = fdopen(fds[1], "w");
     CHECK(f != NULL);
     CHECK(setvbuf(f, NULL, _IOFBF, 1 << 16) == 0);
-    pgh_sink *sink = open_on(f, NULL, 0);
+    tsink *sink = open_on(f, NULL, 0);
     feed(sink, begin_c(0x1000, TXN_TIME, 1));
     feed(sink, insert_c(0x0F00, &rel, TUP(v)));
     feed(sink, commit_c(0x1000, 0x1030));
     pgh_lsn lsn = 99;
     pgh_error err = {0};
-    CHECK_INT(pgh_sink_flush(sink, &lsn, &err), PGH_ESINK);
+    CHECK_INT(tsink_flush(sink, &lsn, &err), PGH_ESINK);
     CHECK_INT(lsn, 0);
     CHECK_MSG(&err, "stdout was closed: Broken pipe");
     CHECK_MSG(&err, "HINT: ");
     feed_fails(sink, begin_c(0x2000, TXN_TIME, 2), PGH_ESINK, "failed earlier");
-    pgh_sink_free(sink);
+    tsink_free(sink);
     fclose(f); /* fails again on the buffered bytes; nothing to check */
     free_tracked();
 }
@@ -916,22 +963,18 @@ static void tuple_column_count_mismatch(void)
 
 static void open_bad_options(void)
 {
-    pgh_sink *sink = (pgh_sink *)1;
+    pgh_destination *d = (pgh_destination *)1;
     pgh_error err = {0};
-    pgh_json_sink_opts opts = PGH_JSON_SINK_OPTS_INIT;
-    CHECK_INT(pgh_json_sink_open(&sink, &opts, &err), PGH_ECONFIG);
-    CHECK(sink == NULL);
+    pgh_json_opts opts = PGH_JSON_OPTS_INIT;
+    CHECK_INT(pgh_json_destination_new(&d, &opts, &err), PGH_ECONFIG);
+    CHECK(d == NULL);
     CHECK_MSG(&err, "no output stream");
     opts.out = stdout;
     opts.version = 99;
     pgh_error_clear(&err);
-    CHECK_INT(pgh_json_sink_open(&sink, &opts, &err), PGH_ECONFIG);
+    CHECK_INT(pgh_json_destination_new(&d, &opts, &err), PGH_ECONFIG);
     CHECK_MSG(&err, "options version 99, expected 1");
-    opts.version = PGH_JSON_SINK_OPTS_VERSION;
-    opts.ntables = 2;
-    pgh_error_clear(&err);
-    CHECK_INT(pgh_json_sink_open(&sink, &opts, &err), PGH_ECONFIG);
-    pgh_sink_free(NULL); /* accepts NULL */
+    pgh_destination_free(NULL); /* accepts NULL */
 }
 
 /* ---- the destination (pghost/json.h): helpers ---- */

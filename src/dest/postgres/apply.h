@@ -38,7 +38,7 @@
 #include <stdint.h>
 
 #include "pghost/config.h"
-#include "pghost/sink.h"
+#include "dest/postgres/sink.h"
 
 typedef enum pgh_apply_mode {
     PGH_APPLY_CATCHUP = 0,

@@ -149,12 +149,11 @@ static int check_exists(PGconn *conn, const char *side, const char *schema, cons
     return rc;
 }
 
-int pgh_sequences_sync(int *set_count, pgh_config *cfg, pgh_sequence_fn fn, void *payload,
-                       pgh_error *err)
+static int sync_all(int *set_count, pgh_config *cfg, pgh_sequence_fn fn, void *payload,
+                    pgh_error *err)
 {
     PGconn *src = NULL;
     PGconn *dst = NULL;
-    *set_count = 0;
     int rc = pgh_conn_open(&src, cfg->source_connection, PGH_CONN_SQL, "source",
                            "pghost sync-sequences", err);
     if (rc == 0)
@@ -177,5 +176,17 @@ int pgh_sequences_sync(int *set_count, pgh_config *cfg, pgh_sequence_fn fn, void
     }
     PQfinish(src);
     PQfinish(dst);
+    return rc;
+}
+
+int pgh_sequences_sync(int *set_count, const pgh_config *cfg, pgh_sequence_fn fn, void *payload,
+                       pgh_error *err)
+{
+    pgh_config *own = NULL; /* its patterns are resolved: the caller's stays as it is */
+    *set_count = 0;
+    int rc = pgh_config_dup(&own, cfg, err);
+    if (rc == 0)
+        rc = sync_all(set_count, own, fn, payload, err);
+    pgh_config_free(own);
     return rc;
 }

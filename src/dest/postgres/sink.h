@@ -1,16 +1,12 @@
 /*
- * pghost/sink.h - the destination interface.
- *
- * A destination consumes the decoded stream (pgh_change) in order: BEGIN, the transaction's
- * changes, COMMIT; RELATION, TYPE and MESSAGE may come between. Implementations embed
- * pgh_sink as their first member and fill in ops; the core never looks past it. The
- * PostgreSQL apply (pghost/apply.h) is one implementation; others plug in the same way without
- * touching the decoder or the copy.
+ * dest/postgres/sink.h - the apply's own interface: every decoded change through one write
+ * function, and flush. The PostgreSQL destination (destination.c) forwards the callbacks of
+ * pghost/destination.h to it; nothing outside dest/postgres uses it.
  *
  * Threading: a sink is used by one thread at a time.
  */
-#ifndef PGHOST_SINK_H
-#define PGHOST_SINK_H
+#ifndef PGH_DEST_POSTGRES_SINK_H
+#define PGH_DEST_POSTGRES_SINK_H
 
 #include "pghost/change.h"
 #include "pghost/error.h"
