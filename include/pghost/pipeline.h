@@ -34,7 +34,6 @@
 #ifndef PGHOST_PIPELINE_H
 #define PGHOST_PIPELINE_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -109,7 +108,7 @@ typedef struct pgh_pipeline_opts {
     int version;               /* PGH_PIPELINE_OPTS_VERSION */
     pgh_pipeline_what what;
     pgh_pipeline_until until;
-    atomic_int *cancel;        /* borrowed, may be NULL: non-zero stops the run (0 returned
+    pgh_cancel_flag *cancel;        /* borrowed, may be NULL: non-zero stops the run (0 returned
                                   once the position is durable, when following) */
     bool keep_slot;            /* until CHECKPOINT: keep the slot, advanced to the checkpoint */
     bool truncate_destination; /* keyed: empty non-empty destination tables first */

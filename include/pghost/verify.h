@@ -20,7 +20,6 @@
 #ifndef PGHOST_VERIFY_H
 #define PGHOST_VERIFY_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -74,7 +73,7 @@ typedef struct pgh_verify_opts {
     int jobs;               /* worker threads, >= 1; 0 takes config->copy_worker_count */
     int max_keys;           /* keys listed per table, >= 1 */
     double recheck_seconds; /* how long differing keys are re-checked; 0 disables */
-    atomic_int *cancel;     /* borrowed, may be NULL: non-zero stops the run (PGH_ECANCELED) */
+    pgh_cancel_flag *cancel;     /* borrowed, may be NULL: non-zero stops the run (PGH_ECANCELED) */
 } pgh_verify_opts;
 
 #define PGH_VERIFY_OPTS_VERSION 1
