@@ -161,7 +161,8 @@ PGH_API void pgh_config_free(pgh_config *cfg);
  * else; set fields (strings through pgh_config_set_string, which copies), add tables, then
  * pgh_config_check runs the checks the YAML front end runs across keys (required connections,
  * at least one table, the slot name, defaulted from the publication). Table names may hold
- * patterns as in the file. Free with pgh_config_free.
+ * patterns as in the file; a NULL source_schema takes it from "schema.table" (else public),
+ * NULL destination names are the source's. Free with pgh_config_free.
  */
 PGH_API int pgh_config_new(pgh_config **out, pgh_error *err);
 PGH_API int pgh_config_set_string(char **field, const char *value, pgh_error *err);

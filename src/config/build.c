@@ -2,6 +2,7 @@
  * A configuration built in code (pghost/config.h): defaults, setters, the cross-key checks the
  * YAML front end runs too, and a deep copy.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,11 +47,16 @@ int pgh_config_add_table(pgh_config *cfg, const char *source_schema, const char 
     if (lines == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
     cfg->table_lines = lines;
-    const char *schema = source_schema ? source_schema : "public";
+    /* "schema.table" names both when no schema is given, as a tables: entry of the file */
+    const char *dot = source_schema ? NULL : strchr(source_table, '.');
+    char schema[256];
+    snprintf(schema, sizeof(schema), "%.*s", dot ? (int)(dot - source_table) : 255,
+             dot ? source_table : (source_schema ? source_schema : "public"));
+    const char *name = dot ? dot + 1 : source_table;
     bool failed = false;
-    pgh_table_map m = {dup_or_null(schema, &failed), dup_or_null(source_table, &failed),
+    pgh_table_map m = {dup_or_null(schema, &failed), dup_or_null(name, &failed),
                        dup_or_null(dest_schema ? dest_schema : schema, &failed),
-                       dup_or_null(dest_table ? dest_table : source_table, &failed)};
+                       dup_or_null(dest_table ? dest_table : name, &failed)};
     lines[cfg->ntables] = 0;
     t[cfg->ntables++] = m;
     return failed ? pgh_error_set(err, PGH_ENOMEM, "out of memory") : 0;
