@@ -205,6 +205,18 @@ char *pgh_conn_ident(PGconn *conn, const char *name)
     return copy;
 }
 
+void pgh_conn_put_ident(pgh_buf *b, PGconn *conn, const char *before, const char *name)
+{
+    char *q = pgh_conn_ident(conn, name);
+    if (q == NULL) {
+        b->failed = true;
+        return;
+    }
+    pgh_buf_puts(b, before);
+    pgh_buf_puts(b, q);
+    free(q);
+}
+
 char *pgh_conn_qualified(PGconn *conn, const char *schema, const char *name)
 {
     char *s = pgh_conn_ident(conn, schema);

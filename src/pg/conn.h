@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include "pghost/error.h"
+#include "util/buf.h"
 
 typedef enum pgh_conn_kind {
     PGH_CONN_SQL = 0,         /* an ordinary session */
@@ -47,6 +48,10 @@ int pgh_conn_error(pgh_error *err, PGconn *conn, const PGresult *res, const char
 
 /* Quote an identifier with PQescapeIdentifier into a malloc'd string; NULL on failure. */
 char *pgh_conn_ident(PGconn *conn, const char *name);
+
+/* Append before, then name quoted with PQescapeIdentifier, to b; a failure (out of memory)
+ * fails b (pgh_buf_failed). */
+void pgh_conn_put_ident(pgh_buf *b, PGconn *conn, const char *before, const char *name);
 
 /* "schema"."name", quoted; malloc'd; NULL on failure. */
 char *pgh_conn_qualified(PGconn *conn, const char *schema, const char *name);

@@ -26,17 +26,6 @@ void pgh_recopy_rows_free(pgh_recopy_row *rows, int n)
     free(rows);
 }
 
-static void put_ident(pgh_buf *b, PGconn *conn, const char *name, const char *before)
-{
-    char *q = pgh_conn_ident(conn, name);
-    if (q == NULL) {
-        b->failed = true;
-        return;
-    }
-    pgh_buf_printf(b, "%s%s", before, q);
-    free(q);
-}
-
 /* SELECT <copied columns> FROM ONLY src WHERE k1 = $1 AND ... (the destination's key names,
  * which the destination's checks proved to be the source's columns too). */
 static void select_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *src,
@@ -46,10 +35,10 @@ static void select_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *src,
     int n = 0;
     for (int i = 0; i < src->ncols; i++)
         if (!src->cols[i].generated)
-            put_ident(b, conn, src->cols[i].name, n++ ? ", " : "");
+            pgh_conn_put_ident(b, conn, n++ ? ", " : "", src->cols[i].name);
     pgh_buf_printf(b, " FROM %s%s WHERE ", pgh_pg_only(src), src->qualified);
     for (int k = 0; k < row->nkeys; k++) {
-        put_ident(b, conn, row->key_names[k], k ? " AND " : "");
+        pgh_conn_put_ident(b, conn, k ? " AND " : "", row->key_names[k]);
         pgh_buf_printf(b, " = $%d", k + 1);
     }
 }

@@ -5,18 +5,6 @@
 #include "copy_internal.h"
 #include "pg/conn.h"
 
-/* Append a quoted identifier; a NULL from libpq (out of memory) fails the buffer. */
-static void put_ident(pgh_buf *b, PGconn *conn, const char *name)
-{
-    char *q = pgh_conn_ident(conn, name);
-    if (q == NULL) {
-        b->failed = true;
-        return;
-    }
-    pgh_buf_puts(b, q);
-    free(q);
-}
-
 /* The copied columns of a table: key columns first, in key order, then the rest in attnum order,
  * generated columns left out. Names come from the source; the destination has the same names. */
 static void put_columns(pgh_buf *b, PGconn *conn, const pgh_table_info *src)
@@ -24,13 +12,13 @@ static void put_columns(pgh_buf *b, PGconn *conn, const pgh_table_info *src)
     for (int k = 0; k < src->nkeys; k++) {
         if (k)
             pgh_buf_puts(b, ", ");
-        put_ident(b, conn, src->cols[src->key_cols[k]].name);
+        pgh_conn_put_ident(b, conn, "", src->cols[src->key_cols[k]].name);
     }
     for (int i = 0; i < src->ncols; i++) {
         if (src->cols[i].key_position > 0 || src->cols[i].generated)
             continue;
         pgh_buf_puts(b, ", ");
-        put_ident(b, conn, src->cols[i].name);
+        pgh_conn_put_ident(b, conn, "", src->cols[i].name);
     }
 }
 
@@ -42,7 +30,7 @@ static void put_key_tuple(pgh_buf *b, PGconn *conn, const pgh_table_info *src)
     for (int k = 0; k < src->nkeys; k++) {
         if (k)
             pgh_buf_puts(b, ", ");
-        put_ident(b, conn, src->cols[src->key_cols[k]].name);
+        pgh_conn_put_ident(b, conn, "", src->cols[src->key_cols[k]].name);
     }
     if (src->nkeys > 1)
         pgh_buf_putc(b, ')');
@@ -90,7 +78,7 @@ void pgh_copy__batch_sql(pgh_buf *out, PGconn *conn, const pgh_copy_table *t, ch
         for (int k = 0; k < src->nkeys; k++) {
             if (k)
                 pgh_buf_puts(out, ", ");
-            put_ident(out, conn, src->cols[src->key_cols[k]].name);
+            pgh_conn_put_ident(out, conn, "", src->cols[src->key_cols[k]].name);
         }
         pgh_buf_printf(out, " LIMIT %lld", (long long)limit);
     }

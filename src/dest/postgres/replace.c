@@ -11,24 +11,13 @@
 #include "pg/conn.h"
 #include "util/buf.h"
 
-static void put_ident(pgh_buf *b, PGconn *conn, const char *name, const char *before)
-{
-    char *q = pgh_conn_ident(conn, name);
-    if (q == NULL) {
-        b->failed = true;
-        return;
-    }
-    pgh_buf_printf(b, "%s%s", before, q);
-    free(q);
-}
-
 /* DELETE FROM dst WHERE k1 = $1 AND ... */
 static void delete_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *dst,
                        const pgh_recopy_row *row)
 {
     pgh_buf_printf(b, "DELETE FROM %s WHERE ", dst->qualified);
     for (int k = 0; k < row->nkeys; k++) {
-        put_ident(b, conn, row->key_names[k], k ? " AND " : "");
+        pgh_conn_put_ident(b, conn, k ? " AND " : "", row->key_names[k]);
         pgh_buf_printf(b, " = $%d", k + 1);
     }
 }
@@ -40,13 +29,13 @@ static void upsert_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *dst,
 {
     pgh_buf_printf(b, "INSERT INTO %s (", dst->qualified);
     for (int f = 0; f < n; f++)
-        put_ident(b, conn, columns[f], f ? ", " : "");
+        pgh_conn_put_ident(b, conn, f ? ", " : "", columns[f]);
     pgh_buf_puts(b, ") OVERRIDING SYSTEM VALUE VALUES (");
     for (int f = 0; f < n; f++)
         pgh_buf_printf(b, "%s$%d", f ? ", " : "", f + 1);
     pgh_buf_puts(b, ") ON CONFLICT (");
     for (int k = 0; k < row->nkeys; k++)
-        put_ident(b, conn, row->key_names[k], k ? ", " : "");
+        pgh_conn_put_ident(b, conn, k ? ", " : "", row->key_names[k]);
     pgh_buf_puts(b, ") DO UPDATE SET ");
     for (int f = 0; f < n; f++) {
         char *q = pgh_conn_ident(conn, columns[f]);
