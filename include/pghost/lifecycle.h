@@ -16,7 +16,7 @@ PGH_BEGIN_DECLS
 /* The position pghost keeps on the destination for the slot. */
 typedef struct pgh_status_state {
     bool found;             /* a position row exists for the slot */
-    char phase[16];         /* "copy", "catchup", "indexes", "follow" */
+    char phase[48];         /* "copy", "catchup", "indexes", "follow", "snapshot" ... */
     pgh_lsn applied_lsn;    /* end LSN of the last source transaction applied */
     pgh_lsn checkpoint_lsn; /* where the sync ended */
 } pgh_status_state;
@@ -58,7 +58,8 @@ typedef struct pgh_teardown_result {
  * Remove what pghost created for this configuration: the replication slot on the source, the
  * publication when pghost init created it (never one the user made), the DDL capture, and the
  * position row (then the state table and schema when nothing else is in them) on the
- * destination. Idempotent: what is already gone is skipped. A slot in use (an applier is
+ * destination (with destination: stdout there is none: the caller owns the state file).
+ * Idempotent: what is already gone is skipped. A slot in use (an applier is
  * running) is not dropped, and then nothing is: PGH_EPRECOND naming the pid.
  */
 PGH_API int pgh_teardown(pgh_teardown_result *out, const pgh_config *cfg, pgh_error *err);

@@ -66,6 +66,10 @@ int pgh_status_read(pgh_status *out, const pgh_config *cfg, pgh_error *err)
                            "pghost status", err);
     if (rc == 0)
         rc = read_slot(out, src, cfg->slot_name, err);
+    if (rc != 0 || cfg->destination == PGH_DESTINATION_STDOUT) { /* no destination server */
+        PQfinish(src);
+        return rc;
+    }
     if (rc == 0)
         rc = pgh_conn_open(&dst, cfg->destination_connection, PGH_CONN_SQL, "destination",
                            "pghost status", err);
@@ -119,6 +123,11 @@ int pgh_teardown(pgh_teardown_result *out, const pgh_config *cfg, pgh_error *err
                            "pghost teardown", err);
     if (rc == 0)
         rc = teardown_source(out, src, cfg, err);
+    /* JSON lines keep their position in a file of the caller's, not on a server */
+    if (rc != 0 || cfg->destination == PGH_DESTINATION_STDOUT) {
+        PQfinish(src);
+        return rc;
+    }
     if (rc == 0)
         rc = pgh_conn_open(&dst, cfg->destination_connection, PGH_CONN_SQL, "destination",
                            "pghost teardown", err);

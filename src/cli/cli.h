@@ -81,6 +81,10 @@ int pgh_cli_start(pgh_config **cfg, const pgh_cli_command *cmd, int argc, char *
  * "<file>: destination_connection is not set: <hint>". */
 int pgh_cli_need_destination(const pgh_config *cfg, const char *hint);
 
+/* Where destination: stdout keeps its position: state_file, else the configuration file's name
+ * + ".state" (set into cfg->state_file). NULL when out of memory. */
+const char *pgh_cli_state_file(pgh_config *cfg);
+
 /* The exit status of a library result: 0 done, 2 PGH_ECONFIG, 3 PGH_EPRECOND, 1 otherwise. */
 int pgh_cli_exit_code(int rc);
 

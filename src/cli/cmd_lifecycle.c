@@ -1,8 +1,13 @@
 /* pghost status and pghost teardown. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "pghost/config.h"
+#include "pghost/json.h"
 #include "pghost/lifecycle.h"
 
 static const char STATUS_USAGE[] =
@@ -33,6 +38,8 @@ static const char TEARDOWN_USAGE[] =
     "Exit status: 0 done; 1 failed; 2 bad command line or configuration; 3 the slot is in use\n"
     "(nothing was dropped).\n";
 
+static int read_state_file(pgh_status *st, pgh_config *cfg, pgh_error *err);
+
 static void print_status_text(const pgh_config *cfg, const pgh_status *s)
 {
     printf("slot %s: ", cfg->slot_name);
@@ -47,6 +54,8 @@ static void print_status_text(const pgh_config *cfg, const pgh_status *s)
         printf("destination: %s, applied up to " PGH_LSN_FMT " (checkpoint " PGH_LSN_FMT ")\n",
                s->state.phase, PGH_LSN_ARGS(s->state.applied_lsn),
                PGH_LSN_ARGS(s->state.checkpoint_lsn));
+    else if (cfg->destination == PGH_DESTINATION_STDOUT)
+        printf("destination: no position recorded in %s\n", cfg->state_file);
     else
         printf("destination: no position recorded in %s.state\n", cfg->state_schema);
     for (int i = 0; i < s->ntables; i++)
@@ -108,6 +117,8 @@ int pgh_cli_status(int argc, char **argv)
     pgh_error_clear(&err);
     pgh_status st;
     rc = pgh_status_read(&st, cfg, &err);
+    if (rc == 0 && cfg->destination == PGH_DESTINATION_STDOUT)
+        rc = read_state_file(&st, cfg, &err);
     if (rc != 0)
         pgh_cli_error("%s", err.message);
     else if (json)
@@ -116,6 +127,49 @@ int pgh_cli_status(int argc, char **argv)
         print_status_text(cfg, &st);
     pgh_config_free(cfg);
     return rc == 0 ? PGH_EXIT_OK : PGH_EXIT_FAILURE;
+}
+
+/* destination: stdout keeps its position in a file: it goes with the slot. */
+static void remove_state_file(pgh_config *cfg)
+{
+    const char *path = pgh_cli_state_file(cfg);
+    if (path == NULL)
+        return;
+    if (unlink(path) == 0)
+        printf("state file %s: removed\n", path);
+    else if (errno == ENOENT)
+        printf("state file %s: not there (nothing to do)\n", path);
+    else
+        printf("state file %s: could not be removed (%s): remove it yourself\n", path,
+               strerror(errno));
+}
+
+/* destination: stdout: the position its state file holds, read by the destination itself. */
+static int read_state_file(pgh_status *st, pgh_config *cfg, pgh_error *err)
+{
+    pgh_json_opts jo = PGH_JSON_OPTS_INIT;
+    jo.out = stdout;
+    jo.state_file = pgh_cli_state_file(cfg);
+    pgh_destination *d = NULL;
+    pgh_position pos = {0};
+    int rc = jo.state_file ? pgh_json_destination_new(&d, &jo, err)
+                           : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    const pgh_destination_ops *ops = d ? pgh_destination_ops_of(d) : NULL;
+    pgh_destination_info info = {.config = cfg, .slot = cfg->slot_name};
+    if (rc == 0)
+        rc = ops->open(pgh_destination_user(d), &info, err);
+    if (rc == 0)
+        rc = ops->read_position(pgh_destination_user(d), &pos, err);
+    if (ops)
+        ops->close(pgh_destination_user(d));
+    st->state.found = rc == 0 && pos.phase[0] != '\0';
+    snprintf(st->state.phase, sizeof(st->state.phase), "%s%s", pos.phase,
+             pos.resume ? " (existing rows pending)" : "");
+    st->state.applied_lsn = pos.lsn;
+    st->state.checkpoint_lsn = pos.checkpoint;
+    free(pos.resume);
+    pgh_destination_free(d);
+    return rc;
 }
 
 int pgh_cli_teardown(int argc, char **argv)
@@ -139,8 +193,11 @@ int pgh_cli_teardown(int argc, char **argv)
                r.publication_dropped ? "dropped (pghost init created it)"
                : r.publication_kept  ? "kept (pghost did not create it)"
                                      : "not there (nothing to do)");
-        printf("position in %s.state: %s\n", cfg->state_schema,
-               r.state_dropped ? "removed" : "not there (nothing to do)");
+        if (cfg->destination == PGH_DESTINATION_STDOUT)
+            remove_state_file(cfg);
+        else
+            printf("position in %s.state: %s\n", cfg->state_schema,
+                   r.state_dropped ? "removed" : "not there (nothing to do)");
     }
     pgh_config_free(cfg);
     return rc == 0 ? PGH_EXIT_OK : (rc == PGH_EPRECOND ? PGH_EXIT_PRECOND : PGH_EXIT_FAILURE);

@@ -243,16 +243,11 @@ static int open_destination(pgh_destination **out, pgh_config *cfg, pgh_error *e
 {
     if (cfg->destination != PGH_DESTINATION_STDOUT)
         return pgh_postgres_destination_new(out, err);
-    if (cfg->state_file == NULL) {
-        size_t len = strlen(cfg->path) + sizeof(".state");
-        cfg->state_file = malloc(len);
-        if (cfg->state_file == NULL)
-            return pgh_error_set(err, PGH_ENOMEM, "out of memory");
-        snprintf(cfg->state_file, len, "%s.state", cfg->path);
-    }
     pgh_json_opts jo = PGH_JSON_OPTS_INIT;
     jo.out = stdout;
-    jo.state_file = cfg->state_file;
+    jo.state_file = pgh_cli_state_file(cfg);
+    if (jo.state_file == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
     return pgh_json_destination_new(out, &jo, err);
 }
 

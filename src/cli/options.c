@@ -7,7 +7,9 @@
  */
 #include <assert.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -166,6 +168,17 @@ int pgh_cli_need_destination(const pgh_config *cfg, const char *hint)
         return PGH_EXIT_OK;
     pgh_cli_error("%s: destination_connection is not set: %s", cfg->path, hint);
     return PGH_EXIT_USAGE;
+}
+
+const char *pgh_cli_state_file(pgh_config *cfg)
+{
+    if (cfg->state_file == NULL) {
+        size_t len = strlen(cfg->path) + sizeof(".state");
+        cfg->state_file = malloc(len);
+        if (cfg->state_file)
+            snprintf(cfg->state_file, len, "%s.state", cfg->path);
+    }
+    return cfg->state_file;
 }
 
 int pgh_cli_exit_code(int rc)
