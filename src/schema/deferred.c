@@ -289,6 +289,11 @@ int pgh_schema_build_deferred(int *built, const pgh_schema_created *tables,
 {
     if (built)
         *built = 0;
+    if (o == NULL || o->version != PGH_SCHEMA_BUILD_OPTS_VERSION)
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "schema build options of version %d, this library takes version %d: "
+                             "initialise them with PGH_SCHEMA_BUILD_OPTS_INIT",
+                             o ? o->version : -1, PGH_SCHEMA_BUILD_OPTS_VERSION);
     if (tables == NULL || tables->n == 0)
         return 0;
     deferred d = {.created = tables, .cfg = o->config};

@@ -391,6 +391,11 @@ static int first_error(copy_worker *workers, int n, pgh_error *err)
 
 int pgh_copy_run(pgh_copy_table *tables, int ntables, const pgh_copy_opts *opts, pgh_error *err)
 {
+    if (opts == NULL || opts->version != PGH_COPY_OPTS_VERSION)
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "copy options of version %d, this library takes version %d: "
+                             "initialise them with PGH_COPY_OPTS_INIT",
+                             opts ? opts->version : -1, PGH_COPY_OPTS_VERSION);
     copy_shared sh = {.tables = tables, .ntables = ntables, .opts = opts};
     pthread_mutex_init(&sh.lock, NULL);
     PGconn *planner = NULL;

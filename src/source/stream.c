@@ -58,6 +58,12 @@ static int open_once(pgh_stream **out, const pgh_stream_opts *opts, pgh_error *e
  * crash or kill): the slot then reads as active (55006) for a moment. Retry for up to 15 s. */
 int pgh_stream_open(pgh_stream **out, const pgh_stream_opts *opts, pgh_error *err)
 {
+    *out = NULL;
+    if (opts == NULL || opts->version != PGH_STREAM_OPTS_VERSION)
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "stream options of version %d, this library takes version %d: "
+                             "initialise them with PGH_STREAM_OPTS_INIT",
+                             opts ? opts->version : -1, PGH_STREAM_OPTS_VERSION);
     for (int attempt = 0;; attempt++) {
         int rc = open_once(out, opts, err);
         if (rc == 0 || !pgh_pg_error_is(err, PGH_SQLSTATE_OBJECT_IN_USE) || attempt >= 75)

@@ -625,6 +625,11 @@ static const pgh_sink_ops APPLY_OPS = {"postgres", sink_write, sink_flush, sink_
 int pgh_apply_open(pgh_sink **out, const pgh_apply_opts *opts, pgh_error *err)
 {
     *out = NULL;
+    if (opts == NULL || opts->version != PGH_APPLY_OPTS_VERSION)
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "apply options of version %d, this library takes version %d: "
+                             "initialise them with PGH_APPLY_OPTS_INIT",
+                             opts ? opts->version : -1, PGH_APPLY_OPTS_VERSION);
     apply_sink *a = calloc(1, sizeof(*a));
     if (a == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
