@@ -1,8 +1,8 @@
 /*
  * Private to the pipeline (src/pipeline): see include/pghost/pipeline.h.
  *
- *   run.c          pgh_pipeline_run: opens the destination, picks the path, the result
- *   destination.c  the pgh_destination wrapper around a table of callbacks
+ *   run.c          pgh_pipeline_run: checks the options, picks the path
+ *   pipe_run.c     what every part shares: cancel, opening/closing the destination, the result
  *   deliver.c      one decoded change -> the destination's callbacks
  *   preflight.c    the source's checks, the run's tables described on the source
  *   slot.c         creating, finding, advancing and dropping the run's slot
@@ -65,7 +65,7 @@ typedef struct pipe_run {
     void (*session_end)(struct pipe_run *r);
 } pipe_run;
 
-/* run.c: (re)open the destination for r->cfg; close it (idempotent). */
+/* pipe_run.c: (re)open the destination for r->cfg; close it (idempotent). */
 int pgh_pipeline__open_dest(pipe_run *r, pgh_error *err);
 void pgh_pipeline__close_dest(pipe_run *r);
 bool pgh_pipeline__canceled(const pipe_run *r);
