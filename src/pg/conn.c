@@ -172,6 +172,18 @@ int pgh_conn_error(pgh_error *err, PGconn *conn, const PGresult *res, const char
     return code;
 }
 
+int pgh_conn_drain(PGconn *conn, pgh_error *err, const char *what)
+{
+    int rc = 0;
+    PGresult *res;
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = pgh_conn_error(err, conn, res, what);
+        PQclear(res);
+    }
+    return rc;
+}
+
 int pgh_conn_exec(PGconn *conn, const char *sql, pgh_error *err)
 {
     PGresult *res = NULL;

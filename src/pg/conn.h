@@ -46,6 +46,10 @@ int pgh_conn_query(PGresult **out, PGconn *conn, const char *sql, int nparams,
  * primary message, SQLSTATE, and PGH_ECONN when the connection is gone, else PGH_ESQL. */
 int pgh_conn_error(pgh_error *err, PGconn *conn, const PGresult *res, const char *what);
 
+/* Read the remaining results of a sent statement (after a COPY, say): 0 when all succeeded,
+ * else the first failure in err (may be NULL) prefixed by what. */
+int pgh_conn_drain(PGconn *conn, pgh_error *err, const char *what);
+
 /* Quote an identifier with PQescapeIdentifier into a malloc'd string; NULL on failure. */
 char *pgh_conn_ident(PGconn *conn, const char *name);
 

@@ -87,20 +87,6 @@ static int source_table(char **oid, bool *via_ancestor, PGconn *src, const pgh_c
     return rc;
 }
 
-static int dest_exists(bool *out, PGconn *dst, const char *schema, const char *name,
-                       pgh_error *err)
-{
-    const char *params[2] = {schema, name};
-    char *v = NULL;
-    int rc = pgh_schema__value(&v, dst,
-                               "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace "
-                               "n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
-                               2, params, err);
-    *out = v != NULL;
-    free(v);
-    return rc;
-}
-
 /* Create the table, then (partitioned) each of its partitions, recursively. */
 static int create_tree(schema_ctx *c, const char *oid, const char *src_schema,
                        const char *src_name, const char *dst_schema, const char *dst_name,
@@ -149,7 +135,7 @@ static int plan(char **oids, schema_ctx *c, pgh_error *err)
         bool exists = false;
         rc = source_table(&oids[i], &via_ancestor, c->src, c->cfg, m, err);
         if (rc == 0 && oids[i])
-            rc = dest_exists(&exists, c->dst, m->dest_schema, m->dest_table, err);
+            rc = pgh_schema__relation_exists(&exists, c->dst, m->dest_schema, m->dest_table, err);
         if (rc == 0 && oids[i] && exists)
             rc = check_existing(c->src, c->dst, m, err);
         if (exists || via_ancestor) {

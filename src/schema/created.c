@@ -24,6 +24,20 @@ int pgh_schema__value(char **out, PGconn *conn, const char *sql, int nparams,
     return rc;
 }
 
+int pgh_schema__relation_exists(bool *out, PGconn *conn, const char *schema, const char *name,
+                                pgh_error *err)
+{
+    const char *params[2] = {schema, name};
+    char *v = NULL;
+    int rc = pgh_schema__value(&v, conn,
+                               "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace "
+                               "n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+                               2, params, err);
+    *out = v != NULL;
+    free(v);
+    return rc;
+}
+
 void pgh_schema_created_dispose(pgh_schema_created *c)
 {
     if (c == NULL)

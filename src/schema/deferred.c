@@ -78,20 +78,6 @@ static int add_job(schema_jobs *j, pgh_buf *b, const char *what, pgh_error *err)
     return pgh_schema__job_add(j, sql, what, err);
 }
 
-static int index_exists(bool *out, PGconn *dst, const char *schema, const char *name,
-                        pgh_error *err)
-{
-    const char *params[2] = {schema, name};
-    char *v = NULL;
-    int rc = pgh_schema__value(&v, dst,
-                               "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace "
-                               "n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
-                               2, params, err);
-    *out = v != NULL;
-    free(v);
-    return rc;
-}
-
 /* *valid is "t" or "f" when the constraint exists on the destination table, else NULL. */
 static int constraint_state(char **valid, PGconn *dst, const pgh_schema_table *t,
                             const char *name, pgh_error *err)
@@ -120,7 +106,7 @@ static int collect_indexes(deferred *d, const pgh_schema_table *t, const char *o
                                name, t->source_schema, t->source_name);
             break;
         }
-        rc = index_exists(&exists, d->dst, t->dest_schema, name, err);
+        rc = pgh_schema__relation_exists(&exists, d->dst, t->dest_schema, name, err);
         if (rc != 0 || exists)
             continue;
         char *q = pgh_conn_ident(d->dst, name);

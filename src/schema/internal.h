@@ -53,6 +53,9 @@ int pgh_schema__create_table(schema_ctx *c, uint32_t src_oid, const char *dst_sc
  * no row or SQL NULL). */
 int pgh_schema__value(char **out, PGconn *conn, const char *sql, int nparams,
                       const char *const *params, pgh_error *err);
+/* Whether a relation (table, index, ...) schema.name exists on conn. */
+int pgh_schema__relation_exists(bool *out, PGconn *conn, const char *schema, const char *name,
+                                pgh_error *err);
 
 /* Append the table mapping: destination schema and name of a source table, from the created
  * tables, then the configured ones. False when neither holds it. */

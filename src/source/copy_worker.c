@@ -163,19 +163,6 @@ static int pump(copy_worker *w)
     }
 }
 
-/* Read the final results of a statement; 0 when it succeeded. */
-static int finish_results(PGconn *conn, pgh_error *err, const char *what)
-{
-    int rc = 0;
-    PGresult *res;
-    while ((res = PQgetResult(conn)) != NULL) {
-        if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
-            rc = pgh_conn_error(err, conn, res, what);
-        PQclear(res);
-    }
-    return rc;
-}
-
 /* Abandon the source COPY after a failure: cancel it and drain what is left. */
 static void abandon_source(PGconn *src)
 {
@@ -216,7 +203,7 @@ static int start_batch(copy_worker *w, int unit, const pgh_copy_table *t, const 
     if (PQresultStatus(res) != PGRES_COPY_OUT) {
         rc = pgh_conn_error(&w->err, w->src, res, "starting COPY on the source");
         PQclear(res);
-        finish_results(w->src, NULL, "");
+        pgh_conn_drain(w->src, NULL, "");
         return rc;
     }
     PQclear(res);
@@ -262,7 +249,7 @@ static int copy_batch(copy_worker *w, pgh_copy_table *t, int table, int64_t rang
         if (rc != 0)
             abandon_source(w->src);
         else
-            rc = finish_results(w->src, &w->err, "copying from the source");
+            rc = pgh_conn_drain(w->src, &w->err, "copying from the source");
     }
     if (rc == 0 && t->format == PGH_COPY_BINARY && !w->scan.trailer_seen)
         rc = pgh_error_set(&w->err, PGH_EPROTO, "the source's binary COPY ended without trailer");

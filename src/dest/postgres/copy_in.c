@@ -27,19 +27,6 @@ typedef struct copy_in {
     pgh_buf sql;           /* owned: scratch */
 } copy_in;
 
-/* Read the remaining results of a statement; 0 when all succeeded. */
-static int drain(PGconn *conn, pgh_error *err, const char *what)
-{
-    int rc = 0;
-    PGresult *res;
-    while ((res = PQgetResult(conn)) != NULL) {
-        if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
-            rc = pgh_conn_error(err, conn, res, what);
-        PQclear(res);
-    }
-    return rc;
-}
-
 int pgh_postgres__copy_open(void **session, const copy_in_ctx *ctx, bool resumable,
                             pgh_error *err)
 {
@@ -152,7 +139,7 @@ static int end_copy(copy_in *c, pgh_error *err)
         rc = pgh_conn_error(err, c->conn, NULL, "ending COPY on the destination");
     if (rc == 0) {
         c->unit = -1;
-        rc = drain(c->conn, err, "copying into the destination");
+        rc = pgh_conn_drain(c->conn, err, "copying into the destination");
     }
     if (rc != 0) {
         pgh_error_prefix(err, "copy of %s", c->source);
@@ -200,7 +187,7 @@ void pgh_postgres__copy_abort(void *session, const char *why)
     copy_in *c = session;
     if (c->unit >= 0) {
         PQputCopyEnd(c->conn, why ? why : "pghost: copy abandoned");
-        drain(c->conn, NULL, "");
+        pgh_conn_drain(c->conn, NULL, "");
         c->unit = -1;
     }
     if (c->transaction)
