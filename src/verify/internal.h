@@ -20,6 +20,7 @@
 
 #include "util/buf.h"
 #include "pg/catalog.h"
+#include "source/copy.h"
 #include "pghost/verify.h"
 
 #define VERIFY_CHUNK_ROWS 20000  /* target rows per chunk of the first pass */
@@ -94,11 +95,10 @@ const char *pgh_verify__only(const pgh_table_info *t);
 void pgh_verify__where(pgh_buf *sql, const verify_table *t, const verify_range *r);
 /* Boundaries cutting r into about parts ranges of equal rows, read from the table side on
  * conn (rows: that side's count in r). *out: *n arrays of nkeys literals (free with
- * pgh_verify__bounds_free). */
+ * pgh_copy_bounds_free). */
 int pgh_verify__split(char ****out, int *n, PGconn *conn, const pgh_table_info *side,
                       const verify_table *t, const verify_range *r, long long rows, int parts,
                       pgh_error *err);
-void pgh_verify__bounds_free(char ***bounds, int n, int nkeys);
 
 /* ---- verify_hash.c ---- */
 

@@ -145,7 +145,7 @@ int pgh_verify__narrow(PGconn *src, PGconn *dst, verify_table *t, const verify_r
     free(sub);
     free(ss);
     free(ds);
-    pgh_verify__bounds_free(b, nb, t->src->nkeys);
+    pgh_copy_bounds_free(b, nb, t->src->nkeys);
     return rc;
 }
 

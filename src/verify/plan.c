@@ -16,18 +16,6 @@
 
 #define SAMPLES_PER_CHUNK 64
 
-void pgh_verify__bounds_free(char ***bounds, int n, int nkeys)
-{
-    if (bounds == NULL)
-        return;
-    for (int i = 0; i < n; i++) {
-        for (int k = 0; bounds[i] && k < nkeys; k++)
-            free(bounds[i][k]);
-        free(bounds[i]);
-    }
-    free(bounds);
-}
-
 /* Rows of a result at evenly spaced positions become boundaries (quoted on conn). Rows equal to
  * the previous boundary are skipped, so boundaries ascend strictly. */
 static int take_bounds(char ****out, int *n, PGconn *conn, PGresult *res, int nkeys, int parts,
@@ -61,7 +49,7 @@ static int take_bounds(char ****out, int *n, PGconn *conn, PGresult *res, int nk
             const char *v = PQgetvalue(res, row, k);
             lits[k] = pgh_conn_literal(conn, v, strlen(v));
             if (lits[k] == NULL) {
-                pgh_verify__bounds_free(b, *n, nkeys);
+                pgh_copy_bounds_free(b, *n, nkeys);
                 *n = 0;
                 return pgh_error_set(err, PGH_ENOMEM, "out of memory planning the verification");
             }

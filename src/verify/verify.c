@@ -68,7 +68,7 @@ static void tables_dispose(verify_table *tables, int n)
         for (int f = 0; f < t->nfound; f++)
             pgh_verify__found_clear(&t->found[f], t->src ? t->src->nkeys : 0);
         free(t->found);
-        pgh_verify__bounds_free(t->bounds, t->nbounds, t->src ? t->src->nkeys : 0);
+        pgh_copy_bounds_free(t->bounds, t->nbounds, t->src ? t->src->nkeys : 0);
         pgh_table_info_free(t->src);
         pgh_table_info_free(t->dst);
         free(t->src_hash);
