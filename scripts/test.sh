@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# The one test command (CI runs it through .ci/run). Installs missing packages, then configures,
-# builds and runs the whole ctest suite in two configurations:
-#   build/release  RelWithDebInfo
-#   build/asan     Debug, AddressSanitizer + UndefinedBehaviorSanitizer, leaks checked
-# and exits non-zero if either fails to configure, build or pass. Budget: 15 min on 2 cores.
+# The one test command (CI runs it through .ci/run). Installs missing packages, then configures
+# and builds everything with -Werror, and runs ctest, in four configurations:
+#   build/release  RelWithDebInfo: the whole suite
+#   build/asan     Debug, AddressSanitizer + UndefinedBehaviorSanitizer, leaks checked: the whole
+#                  suite
+#   build/o3       Release (-O3; gcc warns about more there): the fast tests only (labels unit
+#                  and fuzz: no server)
+#   build/clang    RelWithDebInfo with clang: the fast tests only
+# and exits non-zero if any fails to configure, build or pass. Budget: 15 min on 2 cores.
 #
-#   PGH_CTEST_ARGS  extra ctest arguments, split on spaces: PGH_CTEST_ARGS='-L unit',
-#                   PGH_CTEST_ARGS='-R harness'
+#   PGH_CTEST_ARGS  extra ctest arguments for every configuration, split on spaces:
+#                   PGH_CTEST_ARGS='-L unit', PGH_CTEST_ARGS='-R harness' (with the fast-only
+#                   configurations, a test must match both their labels and these)
 #   PGH_SKIP_DEPS=1 do not run scripts/install-deps.sh
 set -euo pipefail
 
@@ -25,10 +30,18 @@ read -r -a ctest_args <<<"${PGH_CTEST_ARGS:-}"
 names=()
 declare -A status elapsed npassed nfailed nskipped
 
-# run_config NAME BUILD_DIR CMAKE_ARGS...: configure, build, ctest; records the outcome.
+# The tests of the fast-only configurations: every label regex given to ctest must match.
+fast_tests=(-L 'unit|fuzz')
+
+# run_config NAME BUILD_DIR all|fast CMAKE_ARGS...: configure, build, ctest (every test, or the
+# fast ones); records the outcome.
 run_config() {
-    local name=$1 dir=$2
-    shift 2
+    local name=$1 dir=$2 which=$3
+    shift 3
+    local only=()
+    if [ "$which" = fast ]; then
+        only=("${fast_tests[@]}")
+    fi
     local t0=$SECONDS st=ok log="$dir/ctest-output.log"
     names+=("$name")
     echo "==== [$name] configure and build in $dir"
@@ -39,9 +52,9 @@ run_config() {
     elif ! cmake --build "$dir" --parallel "$jobs"; then
         st="build failed"
     else
-        echo "==== [$name] ctest ${ctest_args[*]}"
+        echo "==== [$name] ctest ${only[*]} ${ctest_args[*]}"
         if ! ctest --test-dir "$dir" --no-tests=error --output-on-failure -j2 \
-            "${ctest_args[@]}" 2>&1 | tee "$log"; then
+            "${only[@]}" "${ctest_args[@]}" 2>&1 | tee "$log"; then
             st="tests failed"
         fi
     fi
@@ -68,11 +81,17 @@ run_config() {
     echo "==== [$name] $st in ${elapsed[$name]} s"
 }
 
-run_config release build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGH_SANITIZE=OFF
+run_config release build/release all -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGH_SANITIZE=OFF \
+    -DPGH_WERROR=ON
 
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run_config asan build/asan -DCMAKE_BUILD_TYPE=Debug -DPGH_SANITIZE=ON
+    run_config asan build/asan all -DCMAKE_BUILD_TYPE=Debug -DPGH_SANITIZE=ON -DPGH_WERROR=ON
+
+run_config o3 build/o3 fast -DCMAKE_BUILD_TYPE=Release -DPGH_SANITIZE=OFF -DPGH_WERROR=ON
+
+run_config clang build/clang fast -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DPGH_SANITIZE=OFF -DPGH_WERROR=ON
 
 passed=0 failed=0 skipped=0 rc=0
 echo

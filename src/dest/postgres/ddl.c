@@ -387,17 +387,19 @@ static int op_column(ddl_msg *m, PGconn *conn, const char *op, pgh_error *err)
         pgh_buf_puts(&m->sql, " TO ");
         ok = ok && put_ident(m, conn, f(m, F_TO));
     } else {
+        /* Each field read once: the compiler cannot know two reads return the same pointer. */
+        const char *type = f(m, F_TYPE), *dflt = f(m, F_DEFAULT);
         pgh_buf_puts(&m->sql, "ALTER COLUMN ");
-        ok = put_ident(m, conn, name) && (f(m, F_TYPE) || strcmp(op, "alter_type") != 0) &&
-             (f(m, F_DEFAULT) || strcmp(op, "set_default") != 0);
+        ok = put_ident(m, conn, name) && (type || strcmp(op, "alter_type") != 0) &&
+             (dflt || strcmp(op, "set_default") != 0);
         if (!ok)
             ;
         else if (strcmp(op, "alter_type") == 0) {
-            pgh_buf_printf(&m->sql, " TYPE %s USING ", f(m, F_TYPE));
+            pgh_buf_printf(&m->sql, " TYPE %s USING ", type);
             ok = put_ident(m, conn, name);
-            pgh_buf_printf(&m->sql, "::%s", f(m, F_TYPE));
+            pgh_buf_printf(&m->sql, "::%s", type);
         } else if (strcmp(op, "set_default") == 0)
-            pgh_buf_printf(&m->sql, " SET DEFAULT %s", f(m, F_DEFAULT));
+            pgh_buf_printf(&m->sql, " SET DEFAULT %s", dflt);
         else if (strcmp(op, "drop_default") == 0)
             pgh_buf_puts(&m->sql, " DROP DEFAULT");
         else if (strcmp(op, "set_not_null") == 0)
