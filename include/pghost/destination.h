@@ -36,6 +36,11 @@
  * classic copy + catch-up sync. A keyed destination without the fast path gets the watermark
  * order above and applies it by key.
  *
+ * Tables. Changes come for every table the slot's publication sends, which may be more than
+ * the configuration selects (a publication made by hand, say); pgh_destination_info's config
+ * lists the selected ones, and a destination skips the others (the JSON-lines and PostgreSQL
+ * destinations write nothing for them). Existing rows come for the selected tables only.
+ *
  * Positions. Every commit carries the position after it: the end LSN of the source
  * transaction, and the pipeline's resume token (which chunks of which tables are delivered;
  * NULL when none is running). A transactional destination (PGH_DEST_TRANSACTIONAL) stores the
