@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "pipeline_internal.h"
-#include "snapshot.h"
 
 bool pgh_pipeline__is_message(const pgh_change *c, const char *prefix)
 {
@@ -20,9 +19,7 @@ static int optional(int (*fn)(void *, const pgh_change *, pgh_error *), pipe_run
 static int commit(pipe_run *r, const pgh_change *c, pgh_error *err)
 {
     pgh_position after = {.lsn = c->u.commit.end_lsn, .checkpoint = r->out->checkpoint_lsn};
-    const char *token = r->snap ? pgh_snapshot__token(r->snap) : NULL;
-    if (r->snap)
-        snprintf(r->phase, sizeof(r->phase), "%s", token ? "snapshot" : "follow");
+    const char *token = r->commit_token ? r->commit_token(r) : NULL;
     memcpy(after.phase, r->phase, sizeof(after.phase));
     after.resume = (char *)token;
     return r->ops->commit(r->user, c, &after, err);

@@ -91,6 +91,17 @@ static void session_end(pipe_run *r)
     r->snap = NULL;
 }
 
+/* The resume token a commit carries (NULL when no table's rows are on their way); the phase
+ * follows it. */
+static const char *commit_token(pipe_run *r)
+{
+    if (r->snap == NULL)
+        return NULL;
+    const char *token = pgh_snapshot__token(r->snap);
+    snprintf(r->phase, sizeof(r->phase), "%s", token ? "snapshot" : "follow");
+    return token;
+}
+
 static int handle(pipe_run *r, const pgh_change *c, pgh_error *err)
 {
     if (r->marker[0] && pgh_pipeline__is_checkpoint(c, r->marker))
@@ -114,6 +125,7 @@ int pgh_pipeline__event(pipe_run *r, pgh_error *err)
     r->handle = handle;
     r->session_start = session_start;
     r->session_end = session_end;
+    r->commit_token = commit_token;
     r->phase[0] = '\0';
     rc = pgh_pipeline__follow(r, err);
     if (rc == 0 && r->done) {

@@ -63,6 +63,8 @@ typedef struct pipe_run {
      * event path restarts its delivery of existing rows from the destination's position. */
     int (*session_start)(struct pipe_run *r, pgh_error *err);
     void (*session_end)(struct pipe_run *r);
+    /* The resume token every commit's position carries, or NULL (may be NULL: none). */
+    const char *(*commit_token)(struct pipe_run *r);
 } pipe_run;
 
 /* pipe_run.c: (re)open the destination for r->cfg; close it (idempotent). */
