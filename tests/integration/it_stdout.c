@@ -46,13 +46,30 @@ typedef struct tdef {
 } tdef;
 
 static const tdef TABLES[NTABLES] = {
-    {"t_int", "public.t_int", "(id bigint PRIMARY KEY, v int NOT NULL, note text, big text)", 4,
-     {"id", "v", "note", "big"}, 1, {0, 0}, "id"},
-    {"t_comp", "public.t_comp",
-     "(region text, n int, v int NOT NULL, note text, PRIMARY KEY (region, n))", 4,
-     {"region", "n", "v", "note"}, 2, {0, 1}, "region, n"},
-    {"t_uuid", "public.t_uuid", "(id uuid PRIMARY KEY, v int NOT NULL, note text)", 3,
-     {"id", "v", "note"}, 1, {0, 0}, "id"},
+    {"t_int",
+     "public.t_int",
+     "(id bigint PRIMARY KEY, v int NOT NULL, note text, big text)",
+     4,
+     {"id", "v", "note", "big"},
+     1,
+     {0, 0},
+     "id"},
+    {"t_comp",
+     "public.t_comp",
+     "(region text, n int, v int NOT NULL, note text, PRIMARY KEY (region, n))",
+     4,
+     {"region", "n", "v", "note"},
+     2,
+     {0, 1},
+     "region, n"},
+    {"t_uuid",
+     "public.t_uuid",
+     "(id uuid PRIMARY KEY, v int NOT NULL, note text)",
+     3,
+     {"id", "v", "note"},
+     1,
+     {0, 0},
+     "id"},
 };
 
 /* A value > 8 kB that compresses badly enough to be stored out of line. */
@@ -63,15 +80,15 @@ static const tdef TABLES[NTABLES] = {
 static char UNKNOWN_VALUE[] = "<value never sent>"; /* a column taken from a row never seen */
 
 typedef struct row {
-    char *key;            /* owned: key column texts joined by \x1f; NULL: empty slot */
-    char *vals[MAXCOLS];  /* owned text forms; NULL: SQL NULL; UNKNOWN_VALUE: unknown */
-    bool seen;            /* matched by the comparison */
+    char *key;           /* owned: key column texts joined by \x1f; NULL: empty slot */
+    char *vals[MAXCOLS]; /* owned text forms; NULL: SQL NULL; UNKNOWN_VALUE: unknown */
+    bool seen;           /* matched by the comparison */
 } row;
 
 typedef struct map {
-    row *slots;      /* owned, cap entries; a deleted row leaves a tombstone (key == TOMB) */
-    size_t cap;      /* power of 2 */
-    size_t used;     /* live rows + tombstones */
+    row *slots;  /* owned, cap entries; a deleted row leaves a tombstone (key == TOMB) */
+    size_t cap;  /* power of 2 */
+    size_t used; /* live rows + tombstones */
     size_t live;
 } map;
 
@@ -196,20 +213,20 @@ typedef struct ctable {
     int ends;        /* snapshot_end lines applied */
     bool delivering; /* between an applied snapshot_start and its snapshot_end */
     long snapshot_rows, inserts, updates, deletes, truncates, moves, unchanged;
-    long unknown_filled; /* unchanged columns of a row the consumer did not hold */
+    long unknown_filled;           /* unchanged columns of a row the consumer did not hold */
     long unknown_while_delivering; /* of them between snapshot_start and snapshot_end */
 } ctable;
 
 typedef struct consumer {
-    FILE *f;              /* owned: the output file, read while pghost appends to it */
-    char *line;           /* owned: getline's buffer */
+    FILE *f;    /* owned: the output file, read while pghost appends to it */
+    char *line; /* owned: getline's buffer */
     size_t line_cap;
-    long offset;          /* bytes consumed (whole lines) */
+    long offset;              /* bytes consumed (whole lines) */
     long run_start[MAX_RUNS]; /* byte offset where each run's output begins */
     int nruns;
-    int run;              /* the run whose lines are being read (index into run_start) */
-    pos last;             /* the highest position applied */
-    pos run_last;         /* the highest position read in the current run */
+    int run;      /* the run whose lines are being read (index into run_start) */
+    pos last;     /* the highest position applied */
+    pos run_last; /* the highest position read in the current run */
     bool run_any;
     long lines, applied, skipped, torn, order_errors;
     long run_snapshot_rows; /* snapshot lines read in the last run */
@@ -306,8 +323,8 @@ static bool in_list(json_t *list, const char *name)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(list, i, v) if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
-        return true;
+    json_array_foreach(list, i, v) if (json_is_string(v) &&
+                                       strcmp(json_string_value(v), name) == 0) return true;
     return false;
 }
 
@@ -338,8 +355,7 @@ static void apply_upsert(ctable *t, json_t *o, bool is_update)
             continue;
         }
         PGH_CHECK(is_update && unchanged && in_list(unchanged, d->cols[i]),
-                  "%s: column %s missing from a row line and not unchanged", d->qname,
-                  d->cols[i]);
+                  "%s: column %s missing from a row line and not unchanged", d->qname, d->cols[i]);
         t->unchanged++;
         if (old && old->vals[i] != UNKNOWN_VALUE && old->vals[i] != NULL) {
             vals[i] = strdup(old->vals[i]);
@@ -449,8 +465,8 @@ static void consume_line(consumer *c, const char *text)
     if (c->run_any && pos_cmp(p, c->run_last) <= 0) {
         if (c->order_errors++ == 0)
             snprintf(c->first_order_error, sizeof(c->first_order_error),
-                     "run %d, byte %ld: position not above the previous line's: %.300s",
-                     c->run + 1, c->offset, text);
+                     "run %d, byte %ld: position not above the previous line's: %.300s", c->run + 1,
+                     c->offset, text);
     }
     c->run_last = p;
     c->run_any = true;
@@ -558,8 +574,10 @@ static void compare_table(PGconn *conn, ctable *t, const char *log)
                 if (r)
                     show_row(b, sizeof(b), d, r->vals);
                 size_t fl = strlen(first);
-                snprintf(first + fl, sizeof(first) - fl, "\n  row %ld: source   %s\n"
-                         "  row %ld: consumer %s", rows, a, rows, b);
+                snprintf(first + fl, sizeof(first) - fl,
+                         "\n  row %ld: source   %s\n"
+                         "  row %ld: consumer %s",
+                         rows, a, rows, b);
             }
         }
         PQclear(res);
@@ -587,7 +605,7 @@ static void compare_table(PGconn *conn, ctable *t, const char *log)
 
 typedef struct ctx {
     pgh_run_pair p;
-    pgh_run r;      /* replicate runs: stdout appended to out_path */
+    pgh_run r; /* replicate runs: stdout appended to out_path */
     char out_path[PGH_RUN_FILE_MAX];
     char state_path[PGH_RUN_FILE_MAX + 8];
     long long rows[NTABLES];
@@ -609,14 +627,20 @@ static void setup(ctx *c, long long n_int, long long n_comp, long long n_uuid)
     pgh_test_exec(s, "SET synchronous_commit = off");
     for (int i = 0; i < NTABLES; i++)
         pgh_test_exec(s, "CREATE TABLE %s %s", TABLES[i].name, TABLES[i].create);
-    pgh_test_exec(s, "INSERT INTO t_int SELECT g, g %% 1000, md5(g::text), NULL "
-                     "FROM generate_series(1, %lld) g", n_int);
+    pgh_test_exec(s,
+                  "INSERT INTO t_int SELECT g, g %% 1000, md5(g::text), NULL "
+                  "FROM generate_series(1, %lld) g",
+                  n_int);
     /* 2,000 TOASTed values (> 8 kB each, stored out of line) */
     pgh_test_exec(s, "UPDATE t_int SET big = " BIG_VALUE " WHERE id %% 50 = 7 AND id <= 100000");
-    pgh_test_exec(s, "INSERT INTO t_comp SELECT 'r' || lpad((g %% 20)::text, 2, '0'), g, "
-                     "g %% 1000, md5(g::text) FROM generate_series(1, %lld) g", n_comp);
-    pgh_test_exec(s, "INSERT INTO t_uuid SELECT md5(g::text)::uuid, g %% 1000, md5(g::text) "
-                     "FROM generate_series(1, %lld) g", n_uuid);
+    pgh_test_exec(s,
+                  "INSERT INTO t_comp SELECT 'r' || lpad((g %% 20)::text, 2, '0'), g, "
+                  "g %% 1000, md5(g::text) FROM generate_series(1, %lld) g",
+                  n_comp);
+    pgh_test_exec(s,
+                  "INSERT INTO t_uuid SELECT md5(g::text)::uuid, g %% 1000, md5(g::text) "
+                  "FROM generate_series(1, %lld) g",
+                  n_uuid);
     pgh_test_exec(s, "ANALYZE; CREATE PUBLICATION pub FOR TABLE t_int, t_comp, t_uuid");
     pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "stdout.yaml");
     pgh_run_write_config(&c->r,
@@ -667,15 +691,20 @@ static void random_statement(char *out, size_t len, ctx *c, pgh_run_writer *w)
     char cond[512];
     if (op < 20) {
         if (t == 0)
-            snprintf(out, len, "INSERT INTO t_int VALUES (%lld, 1, 'ins', %s) "
-                     "ON CONFLICT DO NOTHING", k, op < 5 ? BIG_VALUE : "NULL");
+            snprintf(out, len,
+                     "INSERT INTO t_int VALUES (%lld, 1, 'ins', %s) "
+                     "ON CONFLICT DO NOTHING",
+                     k, op < 5 ? BIG_VALUE : "NULL");
         else if (t == 1)
-            snprintf(out, len, "INSERT INTO t_comp VALUES ('i%02d', %lld, 1, 'ins') "
-                     "ON CONFLICT DO NOTHING", (int)(k % 25), k);
+            snprintf(out, len,
+                     "INSERT INTO t_comp VALUES ('i%02d', %lld, 1, 'ins') "
+                     "ON CONFLICT DO NOTHING",
+                     (int)(k % 25), k);
         else
-            snprintf(out, len, "INSERT INTO t_uuid VALUES ('%08x-%s-4000-8000-000000000000', "
-                     "1, 'ins') ON CONFLICT DO NOTHING", (unsigned)(k % (rows * 3 + 300)),
-                     k >= rows * 3 ? "1111" : "2222");
+            snprintf(out, len,
+                     "INSERT INTO t_uuid VALUES ('%08x-%s-4000-8000-000000000000', "
+                     "1, 'ins') ON CONFLICT DO NOTHING",
+                     (unsigned)(k % (rows * 3 + 300)), k >= rows * 3 ? "1111" : "2222");
         return;
     }
     bool toasted = t == 0 && op >= 40 && op < 50;
@@ -697,8 +726,10 @@ static void random_statement(char *out, size_t len, ctx *c, pgh_run_writer *w)
                      (int)(pgh_run_random(rng) % 10), (int)(pgh_run_random(rng) % (spare * 3)),
                      cond);
         } else {
-            snprintf(out, len, "UPDATE t_uuid SET id = '%08x-1111-4000-8000-000000000000' "
-                     "WHERE %s", (unsigned)(pgh_run_random(rng) % (spare * 100)), cond);
+            snprintf(out, len,
+                     "UPDATE t_uuid SET id = '%08x-1111-4000-8000-000000000000' "
+                     "WHERE %s",
+                     (unsigned)(pgh_run_random(rng) % (spare * 100)), cond);
         }
     }
 }
@@ -891,8 +922,10 @@ static void case_kill9(ctx *c)
         while (!progress_durable(c, before) || c->c.run_snapshot_rows < 2000) {
             if (consume(&c->c) == 0)
                 pgh_run_sleep_ms(5);
-            PGH_CHECK(!delivered(c), "every table was delivered before kill %d: the test needs "
-                      "more rows or smaller chunks", kill + 1);
+            PGH_CHECK(!delivered(c),
+                      "every table was delivered before kill %d: the test needs "
+                      "more rows or smaller chunks",
+                      kill + 1);
             PGH_CHECK(pgh_test_pid_alive(pid) && pgh_run_now_ms() < until,
                       "run %d made no durable progress:\n%s", c->r.n, pgh_run_stderr(&c->r, 0));
         }
@@ -918,7 +951,8 @@ static bool reloaded(ctx *c)
     return c->c.t[0].reloads == 1 && !c->c.t[0].delivering;
 }
 
-/* Following with writers running: a reload of t_int (TOASTed values), its snapshot_end, fence, compare. */
+/* Following with writers running: a reload of t_int (TOASTed values), its snapshot_end, fence,
+ * compare. */
 static void case_reload(ctx *c)
 {
     setup(c, 70000, 50000, 30000);
