@@ -150,7 +150,13 @@ static pid_t vspawn(pgh_run *r, const char *cmd, va_list ap)
     r->n++;
     run_path(r->out, r, r->n, "out");
     run_path(r->err, r, r->n, "err");
-    pid_t pid = pgh_test_spawn(argv, r->out, r->err);
+    pid_t pid;
+    if (r->append_out[0] != '\0') {
+        snprintf(r->out, sizeof(r->out), "%s", r->append_out);
+        pid = pgh_test_spawn_append(argv, r->out, r->err);
+    } else {
+        pid = pgh_test_spawn(argv, r->out, r->err);
+    }
     PGH_CHECK(pid > 0, "cannot start pghost %s", cmd);
     r->pids[r->n - 1] = pid;
     return pid;

@@ -92,6 +92,9 @@ typedef struct pgh_run {
     char err[PGH_RUN_FILE_MAX]; /* the last run's stderr file (= out with merge_stderr) */
     int n;                      /* runs started so far: the last run's N, 0 before the first */
     pid_t pids[PGH_RUN_MAX];    /* pids[N - 1]: run N's process, to show its stderr */
+    /* May be set after init: when not empty, every run's stdout is appended to this file
+     * (`>>`, so out names it; pgh_run_stdout() does not read it) instead of <stem>N.out. */
+    char append_out[PGH_RUN_FILE_MAX];
 } pgh_run;
 
 /* Set r up to run binary against pair. config names the config file in the source's temp dir

@@ -268,13 +268,13 @@ typedef struct exec_failure {
     int err;   /* errno */
 } exec_failure;
 
-static int open_output(const char *path)
+static int open_output(const char *path, bool append)
 {
-    return open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    return open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
 }
 
 static void child_setup_and_exec(const char *const argv[], const char *out, const char *err,
-                                 const char *cwd, int report_fd)
+                                 const char *cwd, bool append_out, int report_fd)
 {
     exec_failure f = {0, 0};
     static const int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD};
@@ -290,7 +290,7 @@ static void child_setup_and_exec(const char *const argv[], const char *out, cons
         close(nul);
     }
     if (out != NULL) {
-        int fd = open_output(out);
+        int fd = open_output(out, append_out);
         if (fd < 0) {
             f = (exec_failure){1, errno};
             goto failed;
@@ -303,7 +303,7 @@ static void child_setup_and_exec(const char *const argv[], const char *out, cons
     if (err != NULL && out != NULL && strcmp(err, out) == 0) {
         dup2(STDOUT_FILENO, STDERR_FILENO);
     } else if (err != NULL) {
-        int fd = open_output(err);
+        int fd = open_output(err, false);
         if (fd < 0) {
             f = (exec_failure){2, errno};
             goto failed;
@@ -328,7 +328,7 @@ failed:
 
 /* fork + exec; returns the pid, or -1 with the reason in why. No watchdog bookkeeping. */
 static pid_t spawn_raw(const char *const argv[], const char *out, const char *err, const char *cwd,
-                       char *why, size_t why_len)
+                       bool append_out, char *why, size_t why_len)
 {
     int pfd[2];
     if (pipe(pfd) != 0) {
@@ -347,7 +347,7 @@ static pid_t spawn_raw(const char *const argv[], const char *out, const char *er
     }
     if (pid == 0) {
         close(pfd[0]);
-        child_setup_and_exec(argv, out, err, cwd, pfd[1]);
+        child_setup_and_exec(argv, out, err, cwd, append_out, pfd[1]);
     }
     close(pfd[1]);
     exec_failure f;
@@ -425,7 +425,7 @@ static int pg_tool(const char *tool, const char *const args[], const char *out_f
     argv[n] = NULL;
 
     char why[256];
-    pid_t pid = spawn_raw(argv, out_file, out_file, "/tmp", why, sizeof(why));
+    pid_t pid = spawn_raw(argv, out_file, out_file, "/tmp", false, why, sizeof(why));
     if (pid < 0) {
         fprintf(stderr, "pgh_test: cannot run %s: %s\n", tool, why);
         return -1;
@@ -1318,18 +1318,30 @@ int pgh_test_free_port(void)
     return port;
 }
 
-pid_t pgh_test_spawn(const char *const argv[], const char *stdout_file, const char *stderr_file)
+static pid_t spawn_tracked(const char *const argv[], const char *stdout_file,
+                           const char *stderr_file, bool append_out)
 {
     ensure_init();
     ensure_watchdog();
     char why[512];
-    pid_t pid = spawn_raw(argv, stdout_file, stderr_file, NULL, why, sizeof(why));
+    pid_t pid = spawn_raw(argv, stdout_file, stderr_file, NULL, append_out, why, sizeof(why));
     if (pid < 0) {
         fprintf(stderr, "pgh_test: cannot start %s\n", why);
         return -1;
     }
     track_child(pid, true);
     return pid;
+}
+
+pid_t pgh_test_spawn(const char *const argv[], const char *stdout_file, const char *stderr_file)
+{
+    return spawn_tracked(argv, stdout_file, stderr_file, false);
+}
+
+pid_t pgh_test_spawn_append(const char *const argv[], const char *stdout_file,
+                            const char *stderr_file)
+{
+    return spawn_tracked(argv, stdout_file, stderr_file, true);
 }
 
 int pgh_test_wait(pid_t pid, int timeout_s, int *exit_code)

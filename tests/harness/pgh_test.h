@@ -132,6 +132,11 @@ int pgh_test_free_port(void);
  * pid, or -1 after printing why (not found, not executable, a file could not be opened). */
 pid_t pgh_test_spawn(const char *const argv[], const char *stdout_file, const char *stderr_file);
 
+/* pgh_test_spawn(), but stdout is appended to stdout_file (created when missing) instead of
+ * truncating it: several runs write one output, as `cmd >> file` does. stderr as there. */
+pid_t pgh_test_spawn_append(const char *const argv[], const char *stdout_file,
+                            const char *stderr_file);
+
 /* Wait up to timeout_s seconds (<= 0: no limit) for pid from pgh_test_spawn(). *exit_code gets
  * the exit status, or 128 + signal number when killed by a signal. Returns 0 when it ended,
  * 1 when it timed out (it is then SIGKILLed and reaped, and *exit_code is 128 + 9), -1 on error. */

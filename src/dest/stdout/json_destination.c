@@ -105,7 +105,7 @@ static int dest_open(void *user, const pgh_destination_info *info, pgh_error *er
     d->w.ntables = info->config->ntables;
     d->durable = 0;
     d->is_open = true;
-    return 0;
+    return pgh_json__start(&d->w, err);
 }
 
 static void dest_close(void *user)

@@ -9,6 +9,7 @@
 #include "json_lines.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,40 @@ static int sync_if_file(pgh_json_lines *s, pgh_error *err)
         return 0;
     if (fsync(fd) != 0)
         return stream_failed(s, "syncing", errno, err);
+    return 0;
+}
+
+/* The last byte of the regular file open on fd (size bytes), through a second, read-only
+ * descriptor when fd is write-only (`>>`); false when it cannot be read. */
+static bool last_byte(char *out, int fd, off_t size)
+{
+    if (pread(fd, out, 1, size - 1) == 1)
+        return true;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    int rfd = open(path, O_RDONLY | O_CLOEXEC);
+    if (rfd < 0)
+        return false;
+    bool ok = pread(rfd, out, 1, size - 1) == 1;
+    close(rfd);
+    return ok;
+}
+
+int pgh_json__start(pgh_json_lines *s, pgh_error *err)
+{
+    int fd = fileno(s->out);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+        return 0;
+    int flags = fcntl(fd, F_GETFL);
+    bool at_end = (flags >= 0 && (flags & O_APPEND)) || lseek(fd, 0, SEEK_CUR) == st.st_size;
+    char last = '\n';
+    if (!at_end || !last_byte(&last, fd, st.st_size) || last == '\n')
+        return 0;
+    /* a run killed in the middle of a line: end that line, so that ours start on their own */
+    errno = 0;
+    if (fputc('\n', s->out) == EOF || fflush(s->out) != 0)
+        return stream_failed(s, "writing to", errno, err);
     return 0;
 }
 

@@ -40,6 +40,11 @@ void pgh_json__init(pgh_json_lines *w, FILE *out, const char *out_name);
 /* Release w's insides; w can be initialised again. */
 void pgh_json__dispose(pgh_json_lines *w);
 
+/* Before the first line: when out is a regular file positioned at its end (appended to) whose
+ * last byte is not a newline, the torn last line of a run that was killed, write a newline so
+ * that the lines of this run start on a line of their own. PGH_ESINK when that write fails. */
+int pgh_json__start(pgh_json_lines *w, pgh_error *err);
+
 /* PGH_ESINK when an earlier write or flush failed, else 0. */
 int pgh_json__check(const pgh_json_lines *w, pgh_error *err);
 
