@@ -22,7 +22,8 @@
  * whose key changed between its watermarks are dropped (the changes carry them); the others
  * are delivered inside the transaction of the chunk's high watermark, by one or more
  * table_rows calls. table_begin comes before the first chunk of the table is read (inside a
- * watermark transaction of its own) and table_end after the last one was delivered (likewise).
+ * watermark transaction of its own) and table_end right after the rows of the chunk that
+ * completed the table (inside that chunk's high-watermark transaction).
  * Applying every call in order by key - insert, update and existing rows as upserts, delete as
  * delete, truncate as emptying the table - yields each source table as of the last commit
  * delivered; so does emptying the table at table_begin and applying what follows. While a
