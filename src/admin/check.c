@@ -37,8 +37,8 @@ static int load_source_table(pgh_table_info **out, check_run *c, const pgh_table
     int rc = pgh_catalog_table(out, c->src, m->source_schema, m->source_table, err);
     if (rc == PGH_ENOTFOUND) {
         pgh_error_clear(err);
-        rc = pgh_error_set(err, PGH_EPRECOND, "source table %s.%s does not exist",
-                           m->source_schema, m->source_table);
+        rc = pgh_error_set(err, PGH_EPRECOND, "source table %s.%s does not exist", m->source_schema,
+                           m->source_table);
     }
     return rc;
 }

@@ -22,13 +22,13 @@
 typedef void (*pgh_check_problem_fn)(int code, const char *message, void *payload);
 
 typedef struct pgh_check_result {
-    int problems;          /* problems reported */
-    bool config_problem;   /* one of them is PGH_ECONFIG */
-    int ntables;           /* tables selected (patterns resolved); 0 when unknown */
-    int slots_free;        /* free replication slots on the source; -1 when unknown */
-    int wal_senders_free;  /* free WAL senders on the source; -1 when unknown */
-    int64_t source_bytes;  /* pg_table_size() of the selected source tables found */
-    bool resuming;         /* the destination records a run of this slot (rows may be there) */
+    int problems;         /* problems reported */
+    bool config_problem;  /* one of them is PGH_ECONFIG */
+    int ntables;          /* tables selected (patterns resolved); 0 when unknown */
+    int slots_free;       /* free replication slots on the source; -1 when unknown */
+    int wal_senders_free; /* free WAL senders on the source; -1 when unknown */
+    int64_t source_bytes; /* pg_table_size() of the selected source tables found */
+    bool resuming;        /* the destination records a run of this slot (rows may be there) */
 } pgh_check_result;
 
 /* Run every check; report each problem through on_problem. may_hold_rows: the run will pass

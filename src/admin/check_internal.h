@@ -10,14 +10,14 @@
 #include "pg/catalog.h"
 
 typedef struct check_run {
-    pgh_check_result *out;         /* borrowed: the caller's result */
-    pgh_config *cfg;               /* owned: a copy, its patterns resolved */
-    pgh_check_problem_fn fn;       /* borrowed */
-    void *payload;                 /* borrowed */
-    PGconn *src;                   /* owned; NULL when the source cannot be reached */
-    pgh_table_info **src_tables;   /* owned: cfg->ntables entries, NULL where not found */
-    int nsrc_tables;               /* entries of src_tables */
-    bool fatal;                    /* out of memory: stop */
+    pgh_check_result *out;       /* borrowed: the caller's result */
+    pgh_config *cfg;             /* owned: a copy, its patterns resolved */
+    pgh_check_problem_fn fn;     /* borrowed */
+    void *payload;               /* borrowed */
+    PGconn *src;                 /* owned; NULL when the source cannot be reached */
+    pgh_table_info **src_tables; /* owned: cfg->ntables entries, NULL where not found */
+    int nsrc_tables;             /* entries of src_tables */
+    bool fatal;                  /* out of memory: stop */
 } check_run;
 
 /* Hand a failed check's message (err) to the callback, unless rc is 0; clears err. Returns

@@ -32,8 +32,8 @@ static int out_of_memory(pgh_error *err)
 int pgh_source_check_wal_level(PGconn *src, pgh_error *err)
 {
     char v[256];
-    int rc = pgh_pg_query_text(v, sizeof(v), src, "SELECT current_setting('wal_level')", 0, NULL,
-                               err);
+    int rc =
+        pgh_pg_query_text(v, sizeof(v), src, "SELECT current_setting('wal_level')", 0, NULL, err);
     if (rc == 0 && strcmp(v, "logical") != 0)
         return pgh_error_set(err, PGH_EPRECOND,
                              "the source server has wal_level=%s but logical replication needs "
@@ -117,8 +117,8 @@ int pgh_source_check_capacity(int *slots_free, int *wal_senders_free, PGconn *sr
 int pgh_source_quoted_tables(pgh_buf *out, PGconn *src, const pgh_config *cfg, pgh_error *err)
 {
     for (size_t i = 0; i < cfg->ntables; i++) {
-        char *q = pgh_conn_qualified(src, cfg->tables[i].source_schema,
-                                     cfg->tables[i].source_table);
+        char *q =
+            pgh_conn_qualified(src, cfg->tables[i].source_schema, cfg->tables[i].source_table);
         if (q == NULL)
             return out_of_memory(err);
         pgh_buf_printf(out, "%s%s", i > 0 ? ", " : "", q);
@@ -128,8 +128,7 @@ int pgh_source_quoted_tables(pgh_buf *out, PGconn *src, const pgh_config *cfg, p
 }
 
 /* The publication is missing: say so, with the statement that creates it for every table. */
-static int publication_missing(PGconn *src, const pgh_config *cfg, const char *qpub,
-                               pgh_error *err)
+static int publication_missing(PGconn *src, const pgh_config *cfg, const char *qpub, pgh_error *err)
 {
     pgh_buf list;
     pgh_buf_init(&list, 1 << 20);
@@ -225,8 +224,8 @@ static int check_via_root(const pgh_table_info *t, PGconn *src, const pgh_config
     return rc;
 }
 
-int pgh_source_check_table_published(const pgh_table_info *t, PGconn *src,
-                                     const pgh_config *cfg, pgh_error *err)
+int pgh_source_check_table_published(const pgh_table_info *t, PGconn *src, const pgh_config *cfg,
+                                     pgh_error *err)
 {
     char *qpub = pgh_conn_ident(src, cfg->publication_name);
     if (qpub == NULL)

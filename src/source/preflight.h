@@ -47,8 +47,8 @@ int pgh_source_check_table_key(const pgh_table_info *t, PGconn *src, const pgh_c
 
 /* The table's changes reach the stream: it is in the publication, and a partitioned table is
  * published through its root. Assumes the publication exists. */
-int pgh_source_check_table_published(const pgh_table_info *t, PGconn *src,
-                                     const pgh_config *cfg, pgh_error *err);
+int pgh_source_check_table_published(const pgh_table_info *t, PGconn *src, const pgh_config *cfg,
+                                     pgh_error *err);
 
 /* Both of the above, key first. */
 int pgh_source_check_table(const pgh_table_info *t, PGconn *src, const pgh_config *cfg,

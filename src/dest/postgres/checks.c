@@ -43,7 +43,7 @@ static int check_key(const pgh_table_info *src, const pgh_table_info *dst, pgh_e
 }
 
 int pgh_postgres_check_table(const pgh_table_info *src, const pgh_table_info *dst, PGconn *conn,
-                            bool truncate, pgh_error *err)
+                             bool truncate, pgh_error *err)
 {
     int rc = pgh_catalog_compare_columns(src, dst, err);
     if (rc != 0)
@@ -73,8 +73,7 @@ int pgh_postgres_truncate(PGconn *dst, pgh_table_info *const *tables, int n, pgh
 {
     for (int i = 0; i < n; i++) {
         char sql[1024];
-        snprintf(sql, sizeof(sql), "TRUNCATE %s%s", pgh_pg_only(tables[i]),
-                 tables[i]->qualified);
+        snprintf(sql, sizeof(sql), "TRUNCATE %s%s", pgh_pg_only(tables[i]), tables[i]->qualified);
         int rc = pgh_conn_exec(dst, sql, err);
         if (rc != 0) {
             pgh_error_prefix(err, "emptying %s.%s", tables[i]->schema, tables[i]->name);
