@@ -21,6 +21,8 @@ static void put_key(pgh_buf *b, const pgh_table_info *t)
  * source's key, and keyset batches rely on the destination's unique key to be that key. */
 static int check_key(const pgh_table_info *src, const pgh_table_info *dst, pgh_error *err)
 {
+    if (src->nkeys == 0) /* the source's own check says what to do first */
+        return 0;
     bool same = src->nkeys == dst->nkeys;
     for (int i = 0; same && i < src->nkeys; i++)
         same = strcmp(src->cols[src->key_cols[i]].name, dst->cols[dst->key_cols[i]].name) == 0;
