@@ -10,15 +10,15 @@
 #include <stdio.h>
 
 #include "pghost/config.h"
-#include "pghost/pipeline.h"
 #include "pghost/log.h"
+#include "pghost/pipeline.h"
 #include "source/copy.h"
 
 /* Exit codes */
 #define PGH_EXIT_OK 0
-#define PGH_EXIT_FAILURE 1  /* the run failed */
-#define PGH_EXIT_USAGE 2    /* bad command line or configuration */
-#define PGH_EXIT_PRECOND 3  /* a preflight check failed: nothing was written */
+#define PGH_EXIT_FAILURE 1 /* the run failed */
+#define PGH_EXIT_USAGE 2   /* bad command line or configuration */
+#define PGH_EXIT_PRECOND 3 /* a preflight check failed: nothing was written */
 
 int pgh_cli_replicate(int argc, char **argv);
 int pgh_cli_status(int argc, char **argv);
@@ -72,8 +72,9 @@ typedef struct pgh_cli_command {
 int pgh_cli_parse(const char **config_path, const pgh_cli_command *cmd, int argc, char **argv);
 
 /* Load the configuration at path, expanding ${VAR} from the environment (the only place the
- * CLI reads it for that), and warn when the file shows a password to other users. Returns PGH_EXIT_OK, or PGH_EXIT_USAGE after printing the error; the
- * caller frees *out with pgh_config_free. */
+ * CLI reads it for that), and warn when the file shows a password to other users. Returns
+ * PGH_EXIT_OK, or PGH_EXIT_USAGE after printing the error; the caller frees *out with
+ * pgh_config_free. */
 int pgh_cli_load_config(pgh_config **out, const char *path);
 
 /* Warn (one line, on stderr) when the configuration file at path holds a password in one of

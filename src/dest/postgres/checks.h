@@ -12,7 +12,8 @@
 #include "pghost/error.h"
 
 /* The destination table has the copied columns of src with the same types and the same primary
- * key (columns and order), and is empty unless may_hold_rows. PGH_EPRECOND naming every difference otherwise. */
+ * key (columns and order), and is empty unless may_hold_rows. PGH_EPRECOND naming every difference
+ * otherwise. */
 int pgh_postgres_check_table(const pgh_table_info *src, const pgh_table_info *dst, PGconn *conn,
                              bool may_hold_rows, pgh_error *err);
 
