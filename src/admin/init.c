@@ -18,14 +18,6 @@
 #include "pghost/init.h"
 #include "source/tables.h"
 
-static const char CAPACITY_SQL[] =
-    "SELECT current_setting('max_replication_slots')::int - "
-    "(SELECT count(*) FROM pg_catalog.pg_replication_slots), "
-    "current_setting('max_wal_senders')::int - (SELECT count(*) FROM pg_catalog.pg_stat_activity "
-    "WHERE backend_type = 'walsender'), "
-    "EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1), "
-    "current_setting('max_replication_slots'), current_setting('max_wal_senders')";
-
 /* One row per selected table: found, relkind, replica identity, has a primary key. */
 static const char TABLE_SQL[] =
     "SELECT c.relkind, c.relreplident, "
@@ -35,32 +27,6 @@ static const char TABLE_SQL[] =
 
 static const char TRIGGER_SQL[] =
     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = $1 || '_ddl_end')";
-
-/* A free replication slot (unless pghost's exists already) and a free WAL sender. */
-static int check_capacity(pgh_init_result *out, PGconn *src, const pgh_config *cfg, pgh_error *err)
-{
-    const char *params[1] = {cfg->slot_name};
-    PGresult *res = NULL;
-    int rc = pgh_conn_query(&res, src, CAPACITY_SQL, 1, params, err);
-    if (rc != 0)
-        return rc;
-    out->slots_free = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    out->wal_senders_free = (int)strtol(PQgetvalue(res, 0, 1), NULL, 10);
-    bool slot_exists = PQgetvalue(res, 0, 2)[0] == 't';
-    if (out->slots_free < 1 && !slot_exists)
-        rc = pgh_error_set(err, PGH_EPRECOND,
-                           "no free replication slot on the source (max_replication_slots = %s, "
-                           "all in use): drop an unused one (see pg_replication_slots) or raise "
-                           "max_replication_slots and restart the source",
-                           PQgetvalue(res, 0, 3));
-    else if (out->wal_senders_free < 1)
-        rc = pgh_error_set(err, PGH_EPRECOND,
-                           "no free WAL sender on the source (max_wal_senders = %s, all in "
-                           "use): raise max_wal_senders and restart the source",
-                           PQgetvalue(res, 0, 4));
-    PQclear(res);
-    return rc;
-}
 
 /* A partitioned table's leaves are copied one by one: each needs the root's key and a replica
  * identity that carries it (partitions.h says why). */
@@ -211,7 +177,7 @@ static int run(pgh_init_result *out, PGconn *src, pgh_config *cfg, pgh_error *er
     int rc = configured ? pgh_source_check_server(src, cfg, false, err)
                         : pgh_error_set(err, PGH_ENOMEM, "out of memory");
     if (rc == 0)
-        rc = check_capacity(out, src, cfg, err);
+        rc = pgh_source_check_capacity(&out->slots_free, &out->wal_senders_free, src, cfg, err);
     if (rc == 0)
         rc = pgh_tables_resolve(cfg, src, err);
     out->ntables = (int)cfg->ntables;

@@ -10,15 +10,15 @@
 #include <stdio.h>
 
 #include "pghost/config.h"
-#include "pghost/pipeline.h"
 #include "pghost/log.h"
+#include "pghost/pipeline.h"
 #include "source/copy.h"
 
 /* Exit codes */
 #define PGH_EXIT_OK 0
-#define PGH_EXIT_FAILURE 1  /* the run failed */
-#define PGH_EXIT_USAGE 2    /* bad command line or configuration */
-#define PGH_EXIT_PRECOND 3  /* a preflight check failed: nothing was written */
+#define PGH_EXIT_FAILURE 1 /* the run failed */
+#define PGH_EXIT_USAGE 2   /* bad command line or configuration */
+#define PGH_EXIT_PRECOND 3 /* a preflight check failed: nothing was written */
 
 int pgh_cli_replicate(int argc, char **argv);
 int pgh_cli_status(int argc, char **argv);
@@ -27,6 +27,7 @@ int pgh_cli_init(int argc, char **argv);           /* cmd_init.c */
 int pgh_cli_verify(int argc, char **argv);         /* cmd_verify.c */
 int pgh_cli_sync_sequences(int argc, char **argv); /* cmd_sequences.c */
 int pgh_cli_snapshot(int argc, char **argv);       /* cmd_snapshot.c */
+int pgh_cli_check(int argc, char **argv);          /* cmd_check.c */
 
 /* What an option of a command takes, and so what its value pointer points to. */
 typedef enum pgh_cli_kind {
@@ -42,6 +43,8 @@ typedef struct pgh_cli_option {
     pgh_cli_kind kind; /* what the argument is */
     void *value;       /* borrowed: where the value goes (bool, const char *, int or double) */
     long min, max;     /* the accepted range of PGH_CLI_INT and PGH_CLI_SECONDS */
+    const char *what;  /* PGH_CLI_STRING: what the value is, for "--to needs a value (postgres
+                          or stdout)"; NULL says "a value" */
 } pgh_cli_option;
 
 /* A sub-command as the parser sees it. Every command also takes -h/--help, --log-level LEVEL
@@ -69,9 +72,14 @@ typedef struct pgh_cli_command {
 int pgh_cli_parse(const char **config_path, const pgh_cli_command *cmd, int argc, char **argv);
 
 /* Load the configuration at path, expanding ${VAR} from the environment (the only place the
- * CLI reads it for that). Returns PGH_EXIT_OK, or PGH_EXIT_USAGE after printing the error; the
- * caller frees *out with pgh_config_free. */
+ * CLI reads it for that), and warn when the file shows a password to other users. Returns
+ * PGH_EXIT_OK, or PGH_EXIT_USAGE after printing the error; the caller frees *out with
+ * pgh_config_free. */
 int pgh_cli_load_config(pgh_config **out, const char *path);
+
+/* Warn (one line, on stderr) when the configuration file at path holds a password in one of
+ * cfg's connection strings and group or others may read it (secrets.c). */
+void pgh_cli_warn_readable_password(const pgh_config *cfg, const char *path);
 
 /* pgh_cli_parse, then pgh_cli_load_config into *cfg: for commands that check nothing in
  * between. Returns PGH_CLI_RUN (the caller frees *cfg) or the exit status. */

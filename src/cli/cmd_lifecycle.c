@@ -21,7 +21,8 @@ static const char STATUS_USAGE[] =
     "  --log-level LEVEL   error, warn (default), info, debug or trace; logs go to stderr\n"
     "  -h, --help          show this help\n"
     "\n"
-    "Exit status: 0 done; 1 failed; 2 bad command line or configuration.\n";
+    "Exit status: 0 done; 1 failed; 2 bad command line or configuration (a connection string\n"
+    "that does not parse too).\n";
 
 static const char TEARDOWN_USAGE[] =
     "Usage: pghost teardown [options] CONFIG.yaml\n"
@@ -103,7 +104,7 @@ static void print_status_json(const pgh_config *cfg, const pgh_status *s)
 int pgh_cli_status(int argc, char **argv)
 {
     bool json = false;
-    const pgh_cli_option options[] = {{"json", PGH_CLI_FLAG, &json, 0, 0}};
+    const pgh_cli_option options[] = {{"json", PGH_CLI_FLAG, &json, 0, 0, NULL}};
     const pgh_cli_command cmd = {.name = "status",
                                  .usage = STATUS_USAGE,
                                  .log_level = PGH_LOG_WARN,
@@ -126,7 +127,7 @@ int pgh_cli_status(int argc, char **argv)
     else
         print_status_text(cfg, &st);
     pgh_config_free(cfg);
-    return rc == 0 ? PGH_EXIT_OK : PGH_EXIT_FAILURE;
+    return pgh_cli_exit_code(rc);
 }
 
 /* destination: stdout keeps its position in a file: it goes with the slot. */
@@ -200,5 +201,5 @@ int pgh_cli_teardown(int argc, char **argv)
                    r.state_dropped ? "removed" : "not there (nothing to do)");
     }
     pgh_config_free(cfg);
-    return rc == 0 ? PGH_EXIT_OK : (rc == PGH_EPRECOND ? PGH_EXIT_PRECOND : PGH_EXIT_FAILURE);
+    return pgh_cli_exit_code(rc);
 }

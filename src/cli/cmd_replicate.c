@@ -80,15 +80,15 @@ typedef struct cli_opts {
 static int parse_args(cli_opts *o, int argc, char **argv)
 {
     const pgh_cli_option options[] = {
-        {"keep-slot", PGH_CLI_FLAG, &o->keep_slot, 0, 0},
-        {"follow", PGH_CLI_FLAG, &o->follow, 0, 0},
-        {"to", PGH_CLI_STRING, &o->to, 0, 0},
-        {"handoff-subscription", PGH_CLI_STRING, &o->handoff, 0, 0},
-        {"truncate-destination", PGH_CLI_FLAG, &o->truncate, 0, 0},
-        {"create-tables", PGH_CLI_FLAG, &o->create_tables, 0, 0},
-        {"before-checkpoint", PGH_CLI_STRING, &o->before_checkpoint, 0, 0},
-        {"no-progress", PGH_CLI_FLAG, &o->no_progress, 0, 0},
-        {"changes-only", PGH_CLI_FLAG, &o->changes_only, 0, 0},
+        {"keep-slot", PGH_CLI_FLAG, &o->keep_slot, 0, 0, NULL},
+        {"follow", PGH_CLI_FLAG, &o->follow, 0, 0, NULL},
+        {"to", PGH_CLI_STRING, &o->to, 0, 0, "postgres or stdout"},
+        {"handoff-subscription", PGH_CLI_STRING, &o->handoff, 0, 0, "a subscription name"},
+        {"truncate-destination", PGH_CLI_FLAG, &o->truncate, 0, 0, NULL},
+        {"create-tables", PGH_CLI_FLAG, &o->create_tables, 0, 0, NULL},
+        {"before-checkpoint", PGH_CLI_STRING, &o->before_checkpoint, 0, 0, "a command"},
+        {"no-progress", PGH_CLI_FLAG, &o->no_progress, 0, 0, NULL},
+        {"changes-only", PGH_CLI_FLAG, &o->changes_only, 0, 0, NULL},
     };
     const pgh_cli_command cmd = {.name = "replicate",
                                  .usage = USAGE,

@@ -50,10 +50,10 @@ static void on_signal(int sig)
 static int start(verify_cli *o, pgh_config **cfg, int argc, char **argv)
 {
     const pgh_cli_option options[] = {
-        {"jobs", PGH_CLI_INT, &o->jobs, 1, PGH_CONFIG_MAX_WORKERS},
-        {"max-keys", PGH_CLI_INT, &o->max_keys, 1, 1000000},
-        {"recheck-seconds", PGH_CLI_SECONDS, &o->recheck_seconds, 0, 86400},
-        {"json", PGH_CLI_FLAG, &o->json, 0, 0},
+        {"jobs", PGH_CLI_INT, &o->jobs, 1, PGH_CONFIG_MAX_WORKERS, NULL},
+        {"max-keys", PGH_CLI_INT, &o->max_keys, 1, 1000000, NULL},
+        {"recheck-seconds", PGH_CLI_SECONDS, &o->recheck_seconds, 0, 86400, NULL},
+        {"json", PGH_CLI_FLAG, &o->json, 0, 0, NULL},
     };
     const pgh_cli_command cmd = {.name = "verify",
                                  .usage = USAGE,

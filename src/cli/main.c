@@ -25,7 +25,7 @@ static const char USAGE[] =
     "\n"
     "Options:\n"
     "  -h, --help     show this help (pghost <command> --help for a command's options)\n"
-    "  --version      show the version\n"
+    "  -V, --version  show the version\n"
     "Every command also takes --log-level LEVEL (error, warn, info, debug or trace; logs go to\n"
     "stderr) and -h/--help.\n"
     "\n"
@@ -44,7 +44,7 @@ int main(int argc, char **argv)
         fputs(USAGE, stdout);
         return PGH_EXIT_OK;
     }
-    if (strcmp(cmd, "--version") == 0) {
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
         printf("pghost %s\n", PGH_VERSION);
         return PGH_EXIT_OK;
     }
@@ -60,6 +60,8 @@ int main(int argc, char **argv)
         return pgh_cli_status(argc - 1, argv + 1);
     if (strcmp(cmd, "snapshot") == 0)
         return pgh_cli_snapshot(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0)
+        return pgh_cli_check(argc - 1, argv + 1);
     if (strcmp(cmd, "teardown") == 0)
         return pgh_cli_teardown(argc - 1, argv + 1);
     pgh_cli_error("unknown command \"%s\": try pghost --help", cmd);

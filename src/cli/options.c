@@ -85,6 +85,34 @@ static int set_value(const pgh_cli_option *o, const char *arg)
     return PGH_EXIT_USAGE;
 }
 
+/* "--to needs a value (postgres or stdout)": the option getopt_long found without its value
+ * (id is its val, as getopt_long leaves it in optopt). */
+static void say_needs_value(const pgh_cli_command *cmd, int id, const char *opt)
+{
+    const char *name = NULL, *what = NULL;
+    char range[96];
+    if (id >= OPT_OWN && id < OPT_OWN + cmd->noptions) {
+        const pgh_cli_option *o = &cmd->options[id - OPT_OWN];
+        name = o->name;
+        what = o->what;
+        if (o->kind == PGH_CLI_INT || o->kind == PGH_CLI_SECONDS) {
+            snprintf(range, sizeof(range), "%s from %ld to %ld",
+                     o->kind == PGH_CLI_INT ? "a whole number" : "a number of seconds", o->min,
+                     o->max);
+            what = range;
+        }
+    } else if (id == OPT_LOG_LEVEL) {
+        name = "log-level";
+        what = "error, warn, info, debug or trace";
+    }
+    if (name == NULL)
+        pgh_cli_error("option \"%s\" for %s needs a value: see pghost %s --help", opt, cmd->name,
+                      cmd->name);
+    else
+        pgh_cli_error("--%s needs a value (%s): see pghost %s --help", name,
+                      what ? what : "a value", cmd->name);
+}
+
 /* Act on what getopt_long returned (c); opt is the argument it was read from. */
 static int take_option(const pgh_cli_command *cmd, int c, const char *opt, pgh_log_level *level)
 {
@@ -100,8 +128,7 @@ static int take_option(const pgh_cli_command *cmd, int c, const char *opt, pgh_l
         pgh_cli_error("--log-level must be error, warn, info, debug or trace, not \"%s\"", optarg);
         return PGH_EXIT_USAGE;
     case ':':
-        pgh_cli_error("option \"%s\" for %s needs a value: see pghost %s --help", opt, cmd->name,
-                      cmd->name);
+        say_needs_value(cmd, optopt, opt);
         return PGH_EXIT_USAGE;
     default:
         pgh_cli_error("unknown option \"%s\" for %s: see pghost %s --help", opt, cmd->name,
@@ -146,8 +173,10 @@ int pgh_cli_load_config(pgh_config **out, const char *path)
 {
     pgh_error err;
     pgh_error_clear(&err);
-    if (pgh_config_load(out, path, env_lookup, NULL, &err) == 0)
+    if (pgh_config_load(out, path, env_lookup, NULL, &err) == 0) {
+        pgh_cli_warn_readable_password(*out, path);
         return PGH_EXIT_OK;
+    }
     pgh_cli_error("%s", err.message);
     return PGH_EXIT_USAGE;
 }

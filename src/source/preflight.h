@@ -1,7 +1,11 @@
 /*
  * The source side of the preflight: every check that must pass on the source before a sync
  * writes anything. Each failure is PGH_EPRECOND with one line saying what is wrong and what to
- * run. One short query per check; no transaction is held.
+ * run; every suggested statement quotes its identifiers with libpq's escaping. One short query
+ * per check; no transaction is held; nothing is written.
+ *
+ * Callers: the replicate preflight (pipeline/preflight.c) stops at the first failure; pghost
+ * init and pghost check (admin/) call the checks one by one, to list every problem.
  */
 #ifndef PGH_SOURCE_PREFLIGHT_H
 #define PGH_SOURCE_PREFLIGHT_H
@@ -12,21 +16,48 @@
 #include "pg/catalog.h"
 #include "pghost/config.h"
 #include "pghost/error.h"
+#include "util/buf.h"
+
+/* wal_level is logical. */
+int pgh_source_check_wal_level(PGconn *src, pgh_error *err);
+
+/* The session's role has REPLICATION or is a superuser. */
+int pgh_source_check_role(PGconn *src, pgh_error *err);
+
+/* No replication slot named cfg->slot_name exists. */
+int pgh_source_check_slot_free(PGconn *src, const pgh_config *cfg, pgh_error *err);
 
 /* wal_level, the REPLICATION attribute and (when slot_must_be_free) the slot name. */
 int pgh_source_check_server(PGconn *src, const pgh_config *cfg, bool slot_must_be_free,
                             pgh_error *err);
 
-/* The publication exists and publishes every kind of change. */
+/* A free replication slot (unless cfg's slot exists already) and a free WAL sender; the free
+ * counts go to *slots_free and *wal_senders_free also when the check fails. */
+int pgh_source_check_capacity(int *slots_free, int *wal_senders_free, PGconn *src,
+                              const pgh_config *cfg, pgh_error *err);
+
+/* The publication exists and publishes every kind of change. A missing one is reported with
+ * the CREATE PUBLICATION that names every configured table. */
 int pgh_source_check_publication(PGconn *src, const pgh_config *cfg, pgh_error *err);
 
-/* A table can be synced: a primary key and a replica identity that carries it, a key keyset
- * pagination can use, its partitions published through the root, and it is in the
- * publication. */
+/* A table's key can be used: a primary key and a replica identity that carries it, a key
+ * keyset pagination can use, and (partitioned) leaves that are copyable. */
+int pgh_source_check_table_key(const pgh_table_info *t, PGconn *src, const pgh_config *cfg,
+                               pgh_error *err);
+
+/* The table's changes reach the stream: it is in the publication, and a partitioned table is
+ * published through its root. Assumes the publication exists. */
+int pgh_source_check_table_published(const pgh_table_info *t, PGconn *src, const pgh_config *cfg,
+                                     pgh_error *err);
+
+/* Both of the above, key first. */
 int pgh_source_check_table(const pgh_table_info *t, PGconn *src, const pgh_config *cfg,
                            pgh_error *err);
 
 /* A replication session can be opened with the configured connection. */
 int pgh_source_check_replication_connection(const pgh_config *cfg, pgh_error *err);
+
+/* Append every configured source table, quoted ("s"."t", comma-separated), to out. */
+int pgh_source_quoted_tables(pgh_buf *out, PGconn *src, const pgh_config *cfg, pgh_error *err);
 
 #endif

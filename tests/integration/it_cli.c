@@ -130,7 +130,8 @@ static void preflight_cases(ctx *c)
     snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%d user=norepl dbname=postgres", c->p.src.port);
     expect_failure(c, "no REPLICATION", config(c, ci, "source_table_name: good\n"), 3,
                    "pghost: the source role norepl lacks the REPLICATION attribute: run ALTER "
-                   "ROLE norepl REPLICATION as a superuser, or connect as a role that has it");
+                   "ROLE \"norepl\" REPLICATION as a superuser, or connect as a role that has "
+                   "it");
     expect_failure(c, "slot taken", config(c, NULL, "source_table_name: good\nslot_name: taken\n"),
                    3,
                    "pghost: replication slot taken already exists on the source: set slot_name "
@@ -143,19 +144,20 @@ static void preflight_cases(ctx *c)
              c->p.src_conninfo, c->p.dst_conninfo);
     expect_failure(c, "publication missing", want, 3,
                    "pghost: publication nopub does not exist on the source: create it with "
-                   "CREATE PUBLICATION nopub FOR TABLE public.good");
+                   "CREATE PUBLICATION \"nopub\" FOR TABLE \"public\".\"good\" (or run pghost "
+                   "init)");
     expect_failure(c, "not in publication", config(c, NULL, "source_table_name: notpub\n"), 3,
                    "pghost: source table public.notpub is not in publication pub: run ALTER "
-                   "PUBLICATION pub ADD TABLE public.notpub");
+                   "PUBLICATION \"pub\" ADD TABLE \"public\".\"notpub\"");
     expect_failure(c, "no primary key", config(c, NULL, "source_table_name: nopk\n"), 3,
                    "pghost: source table public.nopk has no primary key: pghost copies in key "
-                   "order and finds rows by key when replaying changes; add one (a unique index "
-                   "on NOT NULL columns becomes one with ALTER TABLE ... ADD PRIMARY KEY USING "
-                   "INDEX)");
+                   "order and finds rows by key when replaying changes; add one with ALTER TABLE "
+                   "\"public\".\"nopk\" ADD PRIMARY KEY (...) (a unique index on NOT NULL "
+                   "columns becomes one with ADD PRIMARY KEY USING INDEX)");
     expect_failure(c, "replica identity", config(c, NULL, "source_table_name: riidx\n"), 3,
                    "pghost: source table public.riidx has REPLICA IDENTITY USING INDEX, so "
                    "updates and deletes do not carry its primary key: run ALTER TABLE "
-                   "public.riidx REPLICA IDENTITY DEFAULT");
+                   "\"public\".\"riidx\" REPLICA IDENTITY DEFAULT");
     expect_failure(c, "source table missing", config(c, NULL, "source_table_name: nothere\n"), 3,
                    "pghost: source table public.nothere does not exist");
     expect_failure(c, "destination missing",

@@ -309,12 +309,13 @@ static void check_not_via_root(pgh_run_pair *p)
     pgh_error_clear(&err);
     int rc = it_sync(&r, &o, &err);
     pgh_pipeline_result_dispose(&r);
-    PGH_CHECK(rc == PGH_EPRECOND &&
-                  strcmp(err.message,
-                         "source table public.m is partitioned and publication leafpub publishes "
-                         "changes under the partitions' names: run ALTER PUBLICATION leafpub SET "
-                         "(publish_via_partition_root = true)") == 0,
-              "not via root (%d): %s", rc, err.message);
+    PGH_CHECK(
+        rc == PGH_EPRECOND &&
+            strcmp(err.message,
+                   "source table public.m is partitioned and publication leafpub publishes "
+                   "changes under the partitions' names: run ALTER PUBLICATION \"leafpub\" SET "
+                   "(publish_via_partition_root = true)") == 0,
+        "not via root (%d): %s", rc, err.message);
     pgh_test_exec(p->s, "DROP PUBLICATION leafpub");
     pgh_config_free(cfg);
     it_check_no_slots(p);

@@ -6,9 +6,46 @@
 
 #include "pg/conn.h"
 #include "pg/sql.h"
+#include "util/buf.h"
+
+/* "(a, b)": t's primary key columns in key order, into b. */
+static void put_key(pgh_buf *b, const pgh_table_info *t)
+{
+    pgh_buf_printf(b, "(");
+    for (int i = 0; i < t->nkeys; i++)
+        pgh_buf_printf(b, "%s%s", i ? ", " : "", t->cols[t->key_cols[i]].name);
+    pgh_buf_printf(b, ")");
+}
+
+/* The same key columns in the same order on both sides: changes find their row by the
+ * source's key, and keyset batches rely on the destination's unique key to be that key. */
+static int check_key(const pgh_table_info *src, const pgh_table_info *dst, pgh_error *err)
+{
+    if (src->nkeys == 0) /* the source's own check says what to do first */
+        return 0;
+    bool same = src->nkeys == dst->nkeys;
+    for (int i = 0; same && i < src->nkeys; i++)
+        same = strcmp(src->cols[src->key_cols[i]].name, dst->cols[dst->key_cols[i]].name) == 0;
+    if (same)
+        return 0;
+    pgh_buf s, d;
+    pgh_buf_init(&s, 1 << 16);
+    pgh_buf_init(&d, 1 << 16);
+    put_key(&s, src);
+    put_key(&d, dst);
+    int rc = pgh_error_set(err, PGH_EPRECOND,
+                           "destination table %s.%s has primary key %s but source table %s.%s "
+                           "has %s: pghost finds rows by the source's key; give the destination "
+                           "table the same primary key, columns in the same order",
+                           dst->schema, dst->name, pgh_buf_str(&d), src->schema, src->name,
+                           pgh_buf_str(&s));
+    pgh_buf_dispose(&s);
+    pgh_buf_dispose(&d);
+    return rc;
+}
 
 int pgh_postgres_check_table(const pgh_table_info *src, const pgh_table_info *dst, PGconn *conn,
-                            bool truncate, pgh_error *err)
+                             bool truncate, pgh_error *err)
 {
     int rc = pgh_catalog_compare_columns(src, dst, err);
     if (rc != 0)
@@ -18,8 +55,9 @@ int pgh_postgres_check_table(const pgh_table_info *src, const pgh_table_info *ds
                              "destination table %s.%s has no primary key: add the same primary "
                              "key as %s.%s",
                              dst->schema, dst->name, src->schema, src->name);
-    if (truncate)
-        return 0;
+    rc = check_key(src, dst, err);
+    if (rc != 0 || truncate)
+        return rc;
     char sql[1024];
     snprintf(sql, sizeof(sql), "SELECT EXISTS (SELECT 1 FROM %s%s)", pgh_pg_only(dst),
              dst->qualified);
@@ -37,8 +75,7 @@ int pgh_postgres_truncate(PGconn *dst, pgh_table_info *const *tables, int n, pgh
 {
     for (int i = 0; i < n; i++) {
         char sql[1024];
-        snprintf(sql, sizeof(sql), "TRUNCATE %s%s", pgh_pg_only(tables[i]),
-                 tables[i]->qualified);
+        snprintf(sql, sizeof(sql), "TRUNCATE %s%s", pgh_pg_only(tables[i]), tables[i]->qualified);
         int rc = pgh_conn_exec(dst, sql, err);
         if (rc != 0) {
             pgh_error_prefix(err, "emptying %s.%s", tables[i]->schema, tables[i]->name);

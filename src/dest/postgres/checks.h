@@ -11,8 +11,9 @@
 #include "pg/catalog.h"
 #include "pghost/error.h"
 
-/* The destination table has the copied columns of src with the same types and a primary key,
- * and is empty unless may_hold_rows. PGH_EPRECOND naming every difference otherwise. */
+/* The destination table has the copied columns of src with the same types and the same primary
+ * key (columns and order), and is empty unless may_hold_rows. PGH_EPRECOND naming every difference
+ * otherwise. */
 int pgh_postgres_check_table(const pgh_table_info *src, const pgh_table_info *dst, PGconn *conn,
                              bool may_hold_rows, pgh_error *err);
 

@@ -1,0 +1,110 @@
+/*
+ * pghost check: see check.h. The source's half is here; the destination's in check_dest.c.
+ *
+ * Order: the server (wal_level, role, free slots and WAL senders, a replication session), then
+ * the table selection, the publication and each table. A check that cannot run because an
+ * earlier one failed (no connection, a pattern that matches nothing) is skipped, not reported:
+ * the earlier problem says what to fix first.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin/check_internal.h"
+#include "init_internal.h"
+#include "pg/conn.h"
+#include "source/preflight.h"
+#include "source/tables.h"
+
+bool pgh_check__note(check_run *c, int rc, pgh_error *err)
+{
+    if (rc == 0)
+        return true;
+    if (rc == PGH_ENOMEM) {
+        c->fatal = true;
+        return false;
+    }
+    c->out->problems++;
+    c->out->config_problem = c->out->config_problem || rc == PGH_ECONFIG;
+    c->fn(rc, err->message, c->payload);
+    pgh_error_clear(err);
+    return false;
+}
+
+/* Load a source table; a missing one is a problem of its own. */
+static int load_source_table(pgh_table_info **out, check_run *c, const pgh_table_map *m,
+                             pgh_error *err)
+{
+    int rc = pgh_catalog_table(out, c->src, m->source_schema, m->source_table, err);
+    if (rc == PGH_ENOTFOUND) {
+        pgh_error_clear(err);
+        rc = pgh_error_set(err, PGH_EPRECOND, "source table %s.%s does not exist", m->source_schema,
+                           m->source_table);
+    }
+    return rc;
+}
+
+static void check_source_table(check_run *c, size_t i, bool pub_exists, pgh_error *err)
+{
+    pgh_table_info *t = NULL;
+    if (!pgh_check__note(c, load_source_table(&t, c, &c->cfg->tables[i], err), err))
+        return;
+    c->src_tables[i] = t;
+    c->out->source_bytes += t->size_bytes;
+    pgh_check__note(c, pgh_source_check_table_key(t, c->src, c->cfg, err), err);
+    if (pub_exists)
+        pgh_check__note(c, pgh_source_check_table_published(t, c->src, c->cfg, err), err);
+}
+
+/* The server: each check on its own, so that every problem is listed. */
+static void check_source_server(check_run *c, pgh_error *err)
+{
+    pgh_check__note(c, pgh_source_check_wal_level(c->src, err), err);
+    pgh_check__note(c, pgh_source_check_role(c->src, err), err);
+    pgh_check__note(c,
+                    pgh_source_check_capacity(&c->out->slots_free, &c->out->wal_senders_free,
+                                              c->src, c->cfg, err),
+                    err);
+    pgh_check__note(c, pgh_source_check_replication_connection(c->cfg, err), err);
+}
+
+static void check_source(check_run *c, pgh_error *err)
+{
+    int rc = pgh_conn_open(&c->src, c->cfg->source_connection, PGH_CONN_SQL, "source",
+                           "pghost check", err);
+    if (!pgh_check__note(c, rc, err))
+        return;
+    check_source_server(c, err);
+    if (!pgh_check__note(c, pgh_tables_resolve(c->cfg, c->src, err), err))
+        return;
+    c->out->ntables = (int)c->cfg->ntables;
+    init_pub pub = {0};
+    pgh_check__note(c, pgh_init__pub_read(&pub, c->src, c->cfg, err), err);
+    pgh_check__note(c, pgh_source_check_publication(c->src, c->cfg, err), err);
+    c->src_tables = calloc(c->cfg->ntables + 1, sizeof(*c->src_tables));
+    c->fatal = c->fatal || c->src_tables == NULL;
+    c->nsrc_tables = c->src_tables ? (int)c->cfg->ntables : 0;
+    for (int i = 0; !c->fatal && i < c->nsrc_tables; i++)
+        check_source_table(c, (size_t)i, pub.exists, err);
+}
+
+int pgh_check_run(pgh_check_result *out, const pgh_config *cfg, bool may_hold_rows,
+                  pgh_check_problem_fn on_problem, void *payload, pgh_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    out->slots_free = out->wal_senders_free = -1;
+    check_run c = {.out = out, .fn = on_problem, .payload = payload};
+    int rc = pgh_config_dup(&c.cfg, cfg, err); /* resolving patterns changes it */
+    if (rc != 0)
+        return rc;
+    check_source(&c, err);
+    if (!c.fatal)
+        pgh_check__destination(&c, may_hold_rows, err);
+    for (int i = 0; i < c.nsrc_tables; i++)
+        pgh_table_info_free(c.src_tables[i]);
+    free(c.src_tables);
+    PQfinish(c.src);
+    pgh_config_free(c.cfg);
+    if (c.fatal)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    return 0;
+}

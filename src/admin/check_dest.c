@@ -1,0 +1,65 @@
+/*
+ * pghost check, the destination's half: the same checks a run makes when it opens the
+ * destination (dest/postgres/checks.h), on every table, reading only.
+ */
+#include <stdlib.h>
+
+#include "admin/check_internal.h"
+#include "dest/postgres/checks.h"
+#include "pg/conn.h"
+#include "state/state.h"
+
+/* Load the destination table of entry i; a missing one is a problem unless the run creates
+ * it (*out stays NULL then). */
+static int load_dest_table(pgh_table_info **out, check_run *c, PGconn *dst, size_t i,
+                           pgh_error *err)
+{
+    const pgh_table_map *m = &c->cfg->tables[i];
+    int rc = pgh_catalog_table(out, dst, m->dest_schema, m->dest_table, err);
+    if (rc != PGH_ENOTFOUND)
+        return rc;
+    pgh_error_clear(err);
+    if (c->cfg->create_destination_tables)
+        return 0;
+    return pgh_error_set(err, PGH_EPRECOND,
+                         "destination table %s.%s does not exist: create it with the same "
+                         "columns and primary key as the source table, or set "
+                         "create_destination_tables: true",
+                         m->dest_schema, m->dest_table);
+}
+
+static void check_dest_table(check_run *c, PGconn *dst, size_t i, bool may_hold_rows,
+                             pgh_error *err)
+{
+    pgh_table_info *t = NULL;
+    if (pgh_check__note(c, load_dest_table(&t, c, dst, i, err), err) && t != NULL)
+        pgh_check__note(c, pgh_postgres_check_table(c->src_tables[i], t, dst, may_hold_rows, err),
+                        err);
+    pgh_table_info_free(t);
+}
+
+void pgh_check__destination(check_run *c, bool may_hold_rows, pgh_error *err)
+{
+    const pgh_config *cfg = c->cfg;
+    if (cfg->destination == PGH_DESTINATION_STDOUT)
+        return;
+    if (cfg->destination_connection == NULL) {
+        pgh_error_set(err, PGH_ECONFIG,
+                      "%s: destination_connection is not set: set it, or destination: stdout",
+                      cfg->path);
+        pgh_check__note(c, PGH_ECONFIG, err);
+        return;
+    }
+    PGconn *dst = NULL;
+    int rc = pgh_conn_open(&dst, cfg->destination_connection, PGH_CONN_SQL, "destination",
+                           "pghost check", err);
+    pgh_state st = {0};
+    if (pgh_check__note(c, rc, err))
+        pgh_check__note(c, pgh_state_read(&st, dst, cfg->state_schema, cfg->slot_name, err), err);
+    c->out->resuming = st.found;
+    for (int i = 0; dst && !c->fatal && i < c->nsrc_tables; i++) {
+        if (c->src_tables[i] != NULL)
+            check_dest_table(c, dst, (size_t)i, may_hold_rows || st.found, err);
+    }
+    PQfinish(dst);
+}

@@ -1,0 +1,31 @@
+/*
+ * Private to pghost check (check.c, check_dest.c): the state of one check run.
+ */
+#ifndef PGH_ADMIN_CHECK_INTERNAL_H
+#define PGH_ADMIN_CHECK_INTERNAL_H
+
+#include <libpq-fe.h>
+
+#include "admin/check.h"
+#include "pg/catalog.h"
+
+typedef struct check_run {
+    pgh_check_result *out;       /* borrowed: the caller's result */
+    pgh_config *cfg;             /* owned: a copy, its patterns resolved */
+    pgh_check_problem_fn fn;     /* borrowed */
+    void *payload;               /* borrowed */
+    PGconn *src;                 /* owned; NULL when the source cannot be reached */
+    pgh_table_info **src_tables; /* owned: cfg->ntables entries, NULL where not found */
+    int nsrc_tables;             /* entries of src_tables */
+    bool fatal;                  /* out of memory: stop */
+} check_run;
+
+/* Hand a failed check's message (err) to the callback, unless rc is 0; clears err. Returns
+ * whether the check passed. PGH_ENOMEM is no problem to report: it sets c->fatal. */
+bool pgh_check__note(check_run *c, int rc, pgh_error *err);
+
+/* The destination's checks: reachable, and each table found on the source there with the
+ * same columns and key, and empty unless may_hold_rows or a run of the slot is recorded. */
+void pgh_check__destination(check_run *c, bool may_hold_rows, pgh_error *err);
+
+#endif

@@ -1,0 +1,85 @@
+/* pghost check: a read-only look at both servers and every table (see admin/check.h). */
+#include <stdio.h>
+
+#include "admin/check.h"
+#include "cli.h"
+#include "pghost/config.h"
+
+static const char USAGE[] =
+    "Usage: pghost check [options] CONFIG.yaml\n"
+    "\n"
+    "Check both servers and every selected table as pghost init and pghost replicate do, and\n"
+    "write nothing anywhere (no slot, no publication, no state, no table):\n"
+    "  - source: wal_level = logical, the REPLICATION attribute (or superuser), a free\n"
+    "    replication slot and WAL sender, a replication session can be opened;\n"
+    "  - the publication exists and publishes every kind of change;\n"
+    "  - every selected table: a primary key and a replica identity that carries it, in the\n"
+    "    publication (through its root when partitioned);\n"
+    "  - destination: each table exists (unless create_destination_tables) with the same\n"
+    "    columns, column types and primary key (same columns, same order), and is empty\n"
+    "    (unless --truncate-destination, or a run of the slot is recorded there).\n"
+    "Every problem is listed on stdout, one line each with its fix; the sizes of the source\n"
+    "tables are shown (the destination's free disk space is not visible through SQL).\n"
+    "\n"
+    "Options:\n"
+    "  --truncate-destination  the run will pass it: rows in the destination tables are fine\n"
+    "  --log-level LEVEL       error, warn (default), info, debug or trace; logs go to stderr\n"
+    "  -h, --help              show this help\n"
+    "\n"
+    "Exit status: 0 a run would start; 1 the check itself failed; 2 bad command line or\n"
+    "configuration; 3 a problem was found (each is listed).\n";
+
+static void print_problem(int code, const char *message, void *payload)
+{
+    (void)code;
+    int *n = payload;
+    printf("problem %d: %s\n", ++*n, message);
+}
+
+static void print_summary(const pgh_check_result *r)
+{
+    if (r->slots_free >= 0)
+        printf("source: %d replication slot(s) and %d WAL sender(s) free\n", r->slots_free,
+               r->wal_senders_free);
+    printf("tables: %d selected, %.1f MB on the source (make sure the destination has room: "
+           "its free disk space is not visible through SQL)\n",
+           r->ntables, (double)r->source_bytes / 1e6);
+    if (r->resuming)
+        printf("destination: a run of this slot is recorded there; the next run resumes it\n");
+    if (r->problems == 0)
+        printf("no problem found: a run would start\n");
+    else
+        printf("%d problem(s) found: a run would not start\n", r->problems);
+}
+
+int pgh_cli_check(int argc, char **argv)
+{
+    bool truncate = false;
+    const pgh_cli_option options[] = {
+        {"truncate-destination", PGH_CLI_FLAG, &truncate, 0, 0, NULL}};
+    const pgh_cli_command cmd = {.name = "check",
+                                 .usage = USAGE,
+                                 .log_level = PGH_LOG_WARN,
+                                 .options = options,
+                                 .noptions = 1};
+    pgh_config *cfg = NULL;
+    int rc = pgh_cli_start(&cfg, &cmd, argc, argv);
+    if (rc != PGH_CLI_RUN)
+        return rc;
+    pgh_error err;
+    pgh_error_clear(&err);
+    pgh_check_result r;
+    int n = 0;
+    rc = pgh_check_run(&r, cfg, truncate, print_problem, &n, &err);
+    pgh_config_free(cfg);
+    if (rc != 0) {
+        pgh_cli_error("%s", err.message);
+        return pgh_cli_exit_code(rc);
+    }
+    print_summary(&r);
+    if (r.problems == 0)
+        return PGH_EXIT_OK;
+    pgh_cli_error("%d problem(s) found (listed on stdout): fix them and run pghost check again",
+                  r.problems);
+    return r.config_problem ? PGH_EXIT_USAGE : PGH_EXIT_PRECOND;
+}
