@@ -19,6 +19,8 @@ static const char STATUS_USAGE[] =
     "Options:\n"
     "  --json              one JSON document on stdout instead of text\n"
     "  --log-level LEVEL   error, warn (default), info, debug or trace; logs go to stderr\n"
+    "  --log-format FORMAT text (default) or json: one JSON object a line\n"
+    "  -v, -q              --log-level debug / --log-level error\n"
     "  -h, --help          show this help\n"
     "\n"
     "Exit status: 0 done; 1 failed; 2 bad command line or configuration.\n";
@@ -33,6 +35,8 @@ static const char TEARDOWN_USAGE[] =
     "\n"
     "Options:\n"
     "  --log-level LEVEL   error, warn (default), info, debug or trace; logs go to stderr\n"
+    "  --log-format FORMAT text (default) or json: one JSON object a line\n"
+    "  -v, -q              --log-level debug / --log-level error\n"
     "  -h, --help          show this help\n"
     "\n"
     "Exit status: 0 done; 1 failed; 2 bad command line or configuration; 3 the slot is in use\n"
