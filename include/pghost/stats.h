@@ -53,8 +53,9 @@ typedef enum pgh_stats_change {
 #define PGH_STATS_NERRORS 10
 
 typedef struct pgh_pipeline_stats {
-    pgh_counter changes[PGH_STATS_NCHANGES]; /* row changes handed to the destination */
-    pgh_counter transactions;                /* source transactions handed to the destination */
+    pgh_counter changes[PGH_STATS_NCHANGES]; /* row changes applied, counted at their commit */
+    pgh_counter transactions;                /* source transactions applied; one replayed after
+                                                a reconnect (skipped by the destination) once */
     pgh_counter reconnects;                  /* streaming sessions started again after a loss */
     pgh_counter errors[PGH_STATS_NERRORS];   /* errors met, retried or not, by -code */
     pgh_counter applied_lsn;   /* gauge: end of the last source transaction applied (or, idle,

@@ -253,6 +253,7 @@ static int check_resume(const char **resume_phase, bool *following, pipe_run *r,
     if (rc != 0 || pos.phase[0] == '\0')
         return rc;
     r->out->checkpoint_lsn = pos.checkpoint; /* "indexes" resumes after it */
+    r->counted_lsn = pos.lsn;                /* the destination skips what it holds */
     snprintf(r->phase, sizeof(r->phase), "%s", pos.phase);
     if (strcmp(pos.phase, "follow") != 0) {
         *resume_phase = r->phase;

@@ -67,6 +67,10 @@ typedef struct pipe_run {
     void (*session_end)(struct pipe_run *r);
     /* The resume token every commit's position carries, or NULL (may be NULL: none). */
     const char *(*commit_token)(struct pipe_run *r);
+    /* stats.c: row changes of the current source transaction, counted at its commit unless it
+     * ends at or before counted_lsn (a replay after a reconnect, which the destination skips) */
+    uint64_t pending[PGH_STATS_NCHANGES];
+    pgh_lsn counted_lsn;
 } pipe_run;
 
 /* pipe_run.c: (re)open the destination for r->cfg; close it (idempotent). */
