@@ -58,17 +58,19 @@ typedef struct pgh_pipeline_stats {
                                                 a reconnect (skipped by the destination) once */
     pgh_counter reconnects;                  /* streaming sessions started again after a loss */
     pgh_counter errors[PGH_STATS_NERRORS];   /* errors met, retried or not, by -code */
-    pgh_counter applied_lsn;   /* gauge: end of the last source transaction applied (or, idle,
-                                  the source position everything before is settled at) */
-    pgh_counter received_lsn;  /* gauge: the source's WAL end the stream last reported */
-    pgh_gauge commit_time_us;  /* gauge: the applied transaction's commit, Unix microseconds */
-    pgh_gauge phase;           /* gauge: a pgh_stats_phase */
-    pgh_gauge reconnecting;    /* gauge: 1 while a lost connection is being retried */
+    pgh_counter applied_lsn;  /* gauge: end of the last source transaction applied (or, idle,
+                                 the source position everything before is settled at) */
+    pgh_counter received_lsn; /* gauge: the source's WAL end the stream last reported */
+    pgh_gauge commit_time_us; /* gauge: the applied transaction's commit, Unix microseconds */
+    pgh_gauge phase;          /* gauge: a pgh_stats_phase */
+    pgh_gauge reconnecting;   /* gauge: 1 while a lost connection is being retried */
 } pgh_pipeline_stats;
 
 #define PGH_PIPELINE_STATS_INIT                                                                    \
     {                                                                                              \
-        {0}                                                                                        \
+        {                                                                                          \
+            0                                                                                      \
+        }                                                                                          \
     }
 
 /* "starting", "copy", "catchup", "indexes", "follow", "done", "failed", "verify"; "unknown"

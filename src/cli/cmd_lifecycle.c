@@ -145,8 +145,8 @@ static void print_rates(const pgh_status *prev, const pgh_status *s, double dt)
     double lag = s->state.found && s->source_lsn > s->state.applied_lsn
                      ? (double)(s->source_lsn - s->state.applied_lsn)
                      : 0;
-    printf("rates: %.0f rows/s copied, %.0f bytes/s of WAL applied; lag %.0f bytes", rows_s,
-           wal_s, lag);
+    printf("rates: %.0f rows/s copied, %.0f bytes/s of WAL applied; lag %.0f bytes", rows_s, wal_s,
+           lag);
     if (lag > 0 && wal_s > 0)
         printf(" (~%.1f s at this rate)", lag / wal_s);
     printf("\n");

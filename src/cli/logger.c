@@ -56,7 +56,8 @@ static char *json_line(const char *time, const pgh_log_record *rec)
         json_object_set_new(o, "lsn", json_string(lsn));
     }
     if (g_phase)
-        json_object_set_new(o, "phase", json_string(pgh_stats_phase_name((int)atomic_load(g_phase))));
+        json_object_set_new(o, "phase",
+                            json_string(pgh_stats_phase_name((int)atomic_load(g_phase))));
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     return s;

@@ -23,17 +23,17 @@ typedef struct table_count {
 } table_count;
 
 struct pgh_cli_metrics {
-    pgh_pipeline_stats stats;   /* updated by the run's threads */
-    pthread_mutex_t lock;       /* guards tables and ntables */
-    table_count *tables;        /* owned, ntables entries */
+    pgh_pipeline_stats stats; /* updated by the run's threads */
+    pthread_mutex_t lock;     /* guards tables and ntables */
+    table_count *tables;      /* owned, ntables entries */
     int ntables;
-    pgh_gauge slot_retained;    /* bytes; -1: unknown, or no slot */
-    const char *slot_conninfo;  /* borrowed */
-    const char *slot;           /* borrowed */
+    pgh_gauge slot_retained;   /* bytes; -1: unknown, or no slot */
+    const char *slot_conninfo; /* borrowed */
+    const char *slot;          /* borrowed */
     pthread_t sampler;
     bool sampler_started;
     atomic_int stop;
-    struct pgh_cli_http *http;  /* owned: metrics_http.c */
+    struct pgh_cli_http *http; /* owned: metrics_http.c */
 };
 
 /* metrics_http.c */
@@ -110,8 +110,7 @@ int pgh_cli_metrics_serve(pgh_cli_metrics *m, const char *addr)
 {
     if (pgh_cli_http__start(&m->http, m, addr) != 0)
         return -1;
-    if (m->slot_conninfo && m->slot &&
-        pthread_create(&m->sampler, NULL, sample_slot, m) == 0)
+    if (m->slot_conninfo && m->slot && pthread_create(&m->sampler, NULL, sample_slot, m) == 0)
         m->sampler_started = true;
     return 0;
 }
@@ -183,8 +182,7 @@ static void render_changes(pgh_cli_metrics *m, pgh_buf *b)
     }
     pgh_prom_family(b, "pghost_transactions_applied_total", "counter",
                     "Source transactions handed to the destination.");
-    pgh_prom_sample(b, "pghost_transactions_applied_total", NULL, 0,
-                    load(&m->stats.transactions));
+    pgh_prom_sample(b, "pghost_transactions_applied_total", NULL, 0, load(&m->stats.transactions));
 }
 
 static void render_lag(pgh_cli_metrics *m, pgh_buf *b)

@@ -56,9 +56,8 @@ static enum MHD_Result metrics(struct MHD_Connection *conn, pgh_cli_metrics *m)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
 {
     (void)version, (void)upload_data, (void)upload_data_size, (void)req_cls;
     pgh_cli_metrics *m = cls;
@@ -103,7 +102,8 @@ static struct addrinfo *resolve(const char *addr)
                       addr);
         return NULL;
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     int rc = getaddrinfo(host, port, &hints, &ai);
@@ -124,9 +124,9 @@ int pgh_cli_http__start(struct pgh_cli_http **out, pgh_cli_metrics *m, const cha
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (h)
-        h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR,
-                                     ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT,
-                                     (unsigned)10, MHD_OPTION_END);
+        h->daemon =
+            MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (h == NULL || h->daemon == NULL) {
         pgh_cli_error("--metrics-addr %s: cannot listen there (is the port in use, or the "

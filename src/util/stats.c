@@ -7,16 +7,16 @@
 
 const char *pgh_stats_phase_name(int phase)
 {
-    static const char *names[PGH_STATS_NPHASES] = {"starting", "copy",   "catchup", "indexes",
-                                                   "follow",   "done",   "failed",  "verify"};
+    static const char *names[PGH_STATS_NPHASES] = {"starting", "copy", "catchup", "indexes",
+                                                   "follow",   "done", "failed",  "verify"};
     return phase >= 0 && phase < PGH_STATS_NPHASES ? names[phase] : "unknown";
 }
 
 const char *pgh_stats_error_kind(int i)
 {
     static const char *kinds[PGH_STATS_NERRORS] = {
-        "other",     "memory",  "connection", "sql",         "protocol",
-        "config",    "missing", "canceled",   "destination", "precondition"};
+        "other",  "memory",  "connection", "sql",         "protocol",
+        "config", "missing", "canceled",   "destination", "precondition"};
     return i > 0 && i < PGH_STATS_NERRORS ? kinds[i] : "other";
 }
 

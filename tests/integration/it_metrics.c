@@ -193,16 +193,15 @@ static void parse_sample(const char *l, family *f, int nf, scrape *out, int line
     char valbuf[64];
     PGH_CHECK(sscanf(p + 1, "%63s", valbuf) == 1, "line %d: no value", line);
     const char *rest = p + 1 + strlen(valbuf);
-    PGH_CHECK(*rest == '\0', "line %d: something after the value (timestamps unused): %s", line,
-              l);
+    PGH_CHECK(*rest == '\0', "line %d: something after the value (timestamps unused): %s", line, l);
     double v;
     PGH_CHECK(value_ok(&v, valbuf), "line %d: bad value \"%s\"", line, valbuf);
     char name[128];
     memcpy(name, l, nlen);
     name[nlen] = '\0';
     family *fam = find_family(f, nf, name);
-    PGH_CHECK(fam && fam->help && fam->type[0], "line %d: %s has no HELP and TYPE before it",
-              line, name);
+    PGH_CHECK(fam && fam->help && fam->type[0], "line %d: %s has no HELP and TYPE before it", line,
+              name);
     fam->samples = true;
     bool counter = strcmp(fam->type, "counter") == 0;
     PGH_CHECK(!counter || (nlen > 6 && strcmp(name + nlen - 6, "_total") == 0),
@@ -369,8 +368,8 @@ static void case_metrics(void)
     int port = pgh_test_free_port();
     char addr[32];
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-    pid_t pid = pgh_run_spawn(&r, "replicate", "--follow", "--no-progress", "--log-format",
-                              "json", "--metrics-addr", addr, NULL);
+    pid_t pid = pgh_run_spawn(&r, "replicate", "--follow", "--no-progress", "--log-format", "json",
+                              "--metrics-addr", addr, NULL);
     static scrape last, now;
     int scrapes = 0, copy_scrapes = 0;
     /* during the copy: until the destination records the follow phase */
@@ -397,8 +396,12 @@ static void case_metrics(void)
     /* following, with a writer */
     static writes wr;
     static pgh_run_writers ws;
-    pgh_run_writers_opts wo = {.conninfo = p.src_conninfo, .threads = 1, .seed = 1,
-                               .pause_ms = 2, .reconnect_ms = -1, .write = write_one,
+    pgh_run_writers_opts wo = {.conninfo = p.src_conninfo,
+                               .threads = 1,
+                               .seed = 1,
+                               .pause_ms = 2,
+                               .reconnect_ms = -1,
+                               .write = write_one,
                                .payload = &wr};
     pgh_run_writers_start(&ws, &wo);
     for (int i = 0; i < 15; i++) {
@@ -450,8 +453,7 @@ static void case_watch(void)
     setup(&p, &r, "w", ROWS);
     pid_t pid = pgh_run_spawn(&r, "replicate", "--follow", "--no-progress", NULL);
     /* interrupt the copy part-way: kill it once some batches are recorded */
-    bool some = pgh_run_poll(&r, pid, p.d, 600, 50,
-                             "SELECT count(*) >= 20000 FROM t");
+    bool some = pgh_run_poll(&r, pid, p.d, 600, 50, "SELECT count(*) >= 20000 FROM t");
     PGH_CHECK(some, "the copy never reached 20000 rows");
     pgh_run_kill(pid);
     long long on_dst = atoll(pgh_test_value(p.d, "SELECT count(*) FROM t"));
