@@ -76,9 +76,9 @@ static void print_status_text(const pgh_config *cfg, const pgh_status *s)
     else
         printf("destination: no position recorded in %s.state\n", cfg->state_schema);
     for (int i = 0; i < s->ntables; i++)
-        printf("copy of %s: %lld rows copied, %lld of %lld key ranges done\n", s->tables[i].name,
-               (long long)s->tables[i].rows_copied, (long long)s->tables[i].ranges_done,
-               (long long)s->tables[i].ranges_total);
+        printf("copy of %s: %lld of %lld key ranges done, %lld rows copied\n", s->tables[i].name,
+               (long long)s->tables[i].ranges_done, (long long)s->tables[i].ranges_total,
+               (long long)s->tables[i].rows_copied);
 }
 
 /* A JSON string of a table name (quotes and backslashes escaped; names have no controls). */
@@ -112,9 +112,9 @@ static void print_status_json(const pgh_config *cfg, const pgh_status *s)
     for (int i = 0; i < s->ntables; i++) {
         printf("%s{\"table\":", i ? "," : "");
         put_json_name(s->tables[i].name);
-        printf(",\"rows_copied\":%lld,\"ranges_done\":%lld,\"ranges_total\":%lld}",
-               (long long)s->tables[i].rows_copied, (long long)s->tables[i].ranges_done,
-               (long long)s->tables[i].ranges_total);
+        printf(",\"ranges_done\":%lld,\"ranges_total\":%lld,\"rows_copied\":%lld}",
+               (long long)s->tables[i].ranges_done, (long long)s->tables[i].ranges_total,
+               (long long)s->tables[i].rows_copied);
     }
     printf("]}\n");
 }
