@@ -21,7 +21,7 @@ packages=(
     libjansson-dev       # JSON-lines destination: validating json/jsonb values
     libpcre2-dev         # later: table include/exclude patterns
     libcurl4-openssl-dev # later: webhook destination
-    libmicrohttpd-dev    # later: a local HTTP server for webhook destination tests
+    libmicrohttpd-dev    # the CLI's --metrics-addr server (Prometheus /metrics, /healthz, /readyz)
     libnats-dev          # later: NATS JetStream destination
     nats-server          # later: NATS JetStream destination tests
     libcmocka-dev        # unit tests

@@ -54,6 +54,7 @@ typedef struct pgh_copy_mark {
     int nkeys;
     const char *const *last_key; /* text of the last key copied, NULL when the batch was empty */
     bool done;                   /* the range is complete */
+    uint64_t rows;               /* rows of this batch (the range's progress for status) */
 } pgh_copy_mark;
 
 /* One copy unit's plan of key ranges (see pgh_keyed_ops.plan_save). */

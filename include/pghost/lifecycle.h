@@ -26,6 +26,7 @@ typedef struct pgh_status_table {
     char name[160];         /* destination table, "schema"."name" */
     int64_t ranges_total;   /* key ranges planned */
     int64_t ranges_done;    /* key ranges copied completely */
+    int64_t rows_copied;    /* rows copied and committed so far, every range together */
 } pgh_status_table;
 
 #define PGH_STATUS_MAX_TABLES 64

@@ -35,6 +35,7 @@
 #include "pghost/rules.h"
 #include "pghost/sequences.h"
 #include "pghost/source.h"
+#include "pghost/stats.h"
 #include "pghost/verify.h"
 
 #endif

@@ -44,6 +44,7 @@
 #include "pghost/lsn.h"
 #include "pghost/rules.h"
 #include "pghost/source.h"
+#include "pghost/stats.h"
 
 PGH_BEGIN_DECLS
 
@@ -121,6 +122,9 @@ typedef struct pgh_pipeline_opts {
     pgh_progress_fn progress;  /* may be NULL: called about every progress_ms */
     void *progress_payload;    /* for progress and checkpoint_reached */
     int progress_ms;
+    /* Live counters for metrics (pghost/stats.h), updated with atomics from the run's threads
+     * and readable from any thread meanwhile. Borrowed, may be NULL. */
+    pgh_pipeline_stats *stats;
 } pgh_pipeline_opts;
 
 #define PGH_PIPELINE_OPTS_VERSION 1

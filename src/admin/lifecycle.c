@@ -36,7 +36,8 @@ static int read_slot(pgh_status *out, PGconn *src, const char *slot, pgh_error *
     return rc;
 }
 
-static void add_copy_status(const char *table, int64_t total, int64_t done, void *payload)
+static void add_copy_status(const char *table, int64_t total, int64_t done, int64_t rows,
+                            void *payload)
 {
     pgh_status *out = payload;
     if (out->ntables >= PGH_STATUS_MAX_TABLES)
@@ -45,6 +46,7 @@ static void add_copy_status(const char *table, int64_t total, int64_t done, void
     snprintf(t->name, sizeof(t->name), "%s", table);
     t->ranges_total = total;
     t->ranges_done = done;
+    t->rows_copied = rows;
 }
 
 /* Ranges done per table, from the resumable copy's plan and progress (nothing when none). */

@@ -12,6 +12,7 @@
 #include "pghost/config.h"
 #include "pghost/log.h"
 #include "pghost/pipeline.h"
+#include "pghost/stats.h"
 #include "source/copy.h"
 
 /* Exit codes */
@@ -47,8 +48,9 @@ typedef struct pgh_cli_option {
                           or stdout)"; NULL says "a value" */
 } pgh_cli_option;
 
-/* A sub-command as the parser sees it. Every command also takes -h/--help, --log-level LEVEL
- * and exactly one CONFIG.yaml; options may come before or after it. */
+/* A sub-command as the parser sees it. Every command also takes -h/--help, --log-level LEVEL,
+ * -v (debug), -q (error), --log-format text|json and exactly one CONFIG.yaml; options may come
+ * before or after it. */
 typedef struct pgh_cli_command {
     const char *name;              /* "replicate": as typed, and in error messages */
     const char *usage;             /* what --help prints: lists every option, common ones too */
@@ -96,8 +98,15 @@ const char *pgh_cli_state_file(pgh_config *cfg);
 /* The exit status of a library result: 0 done, 2 PGH_ECONFIG, 3 PGH_EPRECOND, 1 otherwise. */
 int pgh_cli_exit_code(int rc);
 
-/* Install the stderr logger at this level. */
-void pgh_cli_log_init(pgh_log_level level);
+/* How log lines look: text, or one JSON object a line (--log-format). */
+typedef enum pgh_cli_log_format { PGH_CLI_LOG_TEXT = 0, PGH_CLI_LOG_JSON = 1 } pgh_cli_log_format;
+
+/* Install the stderr logger at this level, in this format; pgh_cli_error follows the format. */
+void pgh_cli_log_init(pgh_log_level level, pgh_cli_log_format format);
+
+/* JSON log lines carry the phase of this gauge (pghost/stats.h; borrowed until replaced, NULL:
+ * none). */
+void pgh_cli_log_phase(const pgh_gauge *phase);
 
 /* Print an error the way every command does: "pghost: <message>" on stderr. */
 void pgh_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

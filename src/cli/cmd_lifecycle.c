@@ -1,5 +1,7 @@
 /* pghost status and pghost teardown. */
 #include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "pghost/config.h"
 #include "pghost/json.h"
 #include "pghost/lifecycle.h"
+#include "util/clock.h"
 
 static const char STATUS_USAGE[] =
     "Usage: pghost status [options] CONFIG.yaml\n"
@@ -18,7 +21,11 @@ static const char STATUS_USAGE[] =
     "\n"
     "Options:\n"
     "  --json              one JSON document on stdout instead of text\n"
+    "  --watch             refresh every second until Ctrl-C, with the rates between\n"
+    "                      refreshes: rows copied and WAL applied per second, and the lag\n"
     "  --log-level LEVEL   error, warn (default), info, debug or trace; logs go to stderr\n"
+    "  --log-format FORMAT text (default) or json: one JSON object a line\n"
+    "  -v, -q              --log-level debug / --log-level error\n"
     "  -h, --help          show this help\n"
     "\n"
     "Exit status: 0 done; 1 failed; 2 bad command line or configuration (a connection string\n"
@@ -34,12 +41,22 @@ static const char TEARDOWN_USAGE[] =
     "\n"
     "Options:\n"
     "  --log-level LEVEL   error, warn (default), info, debug or trace; logs go to stderr\n"
+    "  --log-format FORMAT text (default) or json: one JSON object a line\n"
+    "  -v, -q              --log-level debug / --log-level error\n"
     "  -h, --help          show this help\n"
     "\n"
     "Exit status: 0 done; 1 failed; 2 bad command line or configuration; 3 the slot is in use\n"
     "(nothing was dropped).\n";
 
 static int read_state_file(pgh_status *st, pgh_config *cfg, pgh_error *err);
+
+static atomic_int g_stop;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    atomic_store(&g_stop, 1);
+}
 
 static void print_status_text(const pgh_config *cfg, const pgh_status *s)
 {
@@ -60,8 +77,9 @@ static void print_status_text(const pgh_config *cfg, const pgh_status *s)
     else
         printf("destination: no position recorded in %s.state\n", cfg->state_schema);
     for (int i = 0; i < s->ntables; i++)
-        printf("copy of %s: %lld of %lld key ranges done\n", s->tables[i].name,
-               (long long)s->tables[i].ranges_done, (long long)s->tables[i].ranges_total);
+        printf("copy of %s: %lld of %lld key ranges done, %lld rows copied\n", s->tables[i].name,
+               (long long)s->tables[i].ranges_done, (long long)s->tables[i].ranges_total,
+               (long long)s->tables[i].rows_copied);
 }
 
 /* A JSON string of a table name (quotes and backslashes escaped; names have no controls). */
@@ -95,21 +113,85 @@ static void print_status_json(const pgh_config *cfg, const pgh_status *s)
     for (int i = 0; i < s->ntables; i++) {
         printf("%s{\"table\":", i ? "," : "");
         put_json_name(s->tables[i].name);
-        printf(",\"ranges_done\":%lld,\"ranges_total\":%lld}", (long long)s->tables[i].ranges_done,
-               (long long)s->tables[i].ranges_total);
+        printf(",\"ranges_done\":%lld,\"ranges_total\":%lld,\"rows_copied\":%lld}",
+               (long long)s->tables[i].ranges_done, (long long)s->tables[i].ranges_total,
+               (long long)s->tables[i].rows_copied);
     }
     printf("]}\n");
 }
 
+static int read_status(pgh_status *st, pgh_config *cfg, pgh_error *err)
+{
+    int rc = pgh_status_read(st, cfg, err);
+    if (rc == 0 && cfg->destination == PGH_DESTINATION_STDOUT)
+        rc = read_state_file(st, cfg, err);
+    return rc;
+}
+
+static int64_t rows_copied(const pgh_status *s)
+{
+    int64_t n = 0;
+    for (int i = 0; i < s->ntables; i++)
+        n += s->tables[i].rows_copied;
+    return n;
+}
+
+/* Rates between two refreshes dt seconds apart, and the lag of the last one. */
+static void print_rates(const pgh_status *prev, const pgh_status *s, double dt)
+{
+    double rows_s = (double)(rows_copied(s) - rows_copied(prev)) / dt;
+    double wal_s = s->state.applied_lsn > prev->state.applied_lsn
+                       ? (double)(s->state.applied_lsn - prev->state.applied_lsn) / dt
+                       : 0;
+    double lag = s->state.found && s->source_lsn > s->state.applied_lsn
+                     ? (double)(s->source_lsn - s->state.applied_lsn)
+                     : 0;
+    printf("rates: %.0f rows/s copied, %.0f bytes/s of WAL applied; lag %.0f bytes", rows_s, wal_s,
+           lag);
+    if (lag > 0 && wal_s > 0)
+        printf(" (~%.1f s at this rate)", lag / wal_s);
+    printf("\n");
+}
+
+/* status --watch: a refresh every second until SIGINT/SIGTERM (exit 0) or a failure. */
+static int watch(pgh_config *cfg, bool json, pgh_error *err)
+{
+    signal(SIGINT, on_sigint);
+    signal(SIGTERM, on_sigint);
+    pgh_status prev, st;
+    int64_t prev_ms = 0;
+    for (int n = 0; !atomic_load(&g_stop); n++) {
+        int64_t now = pgh_clock_ms();
+        int rc = read_status(&st, cfg, err);
+        if (rc != 0)
+            return rc;
+        if (json)
+            print_status_json(cfg, &st);
+        else
+            print_status_text(cfg, &st);
+        if (!json && n > 0)
+            print_rates(&prev, &st, (double)(now - prev_ms) / 1000.0);
+        if (!json)
+            printf("\n");
+        fflush(stdout);
+        prev = st;
+        prev_ms = now;
+        for (int waited = 0; waited < 1000 && !atomic_load(&g_stop); waited += 50)
+            pgh_sleep_ms(50);
+    }
+    return 0;
+}
+
 int pgh_cli_status(int argc, char **argv)
 {
-    bool json = false;
-    const pgh_cli_option options[] = {{"json", PGH_CLI_FLAG, &json, 0, 0, NULL}};
+    bool json = false, watching = false;
+    const pgh_cli_option options[] = {{"json", PGH_CLI_FLAG, &json, 0, 0, NULL},
+                                      {"watch", PGH_CLI_FLAG, &watching, 0, 0, NULL}};
     const pgh_cli_command cmd = {.name = "status",
                                  .usage = STATUS_USAGE,
                                  .log_level = PGH_LOG_WARN,
                                  .options = options,
-                                 .noptions = 1};
+                                 .noptions = 2};
     pgh_config *cfg = NULL;
     int rc = pgh_cli_start(&cfg, &cmd, argc, argv);
     if (rc != PGH_CLI_RUN)
@@ -117,14 +199,15 @@ int pgh_cli_status(int argc, char **argv)
     pgh_error err;
     pgh_error_clear(&err);
     pgh_status st;
-    rc = pgh_status_read(&st, cfg, &err);
-    if (rc == 0 && cfg->destination == PGH_DESTINATION_STDOUT)
-        rc = read_state_file(&st, cfg, &err);
+    if (watching)
+        rc = watch(cfg, json, &err);
+    else
+        rc = read_status(&st, cfg, &err);
     if (rc != 0)
         pgh_cli_error("%s", err.message);
-    else if (json)
+    else if (!watching && json)
         print_status_json(cfg, &st);
-    else
+    else if (!watching)
         print_status_text(cfg, &st);
     pgh_config_free(cfg);
     return pgh_cli_exit_code(rc);

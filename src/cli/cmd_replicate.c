@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "metrics.h"
 #include "pg/conn.h"
 #include "pghost/pghost.h"
 
@@ -45,8 +46,12 @@ static const char USAGE[] =
     "  --before-checkpoint CMD   run CMD (with /bin/sh) after the copy and before the\n"
     "                            checkpoint, e.g. to stop writes for a cutover; a non-zero\n"
     "                            exit aborts the run\n"
-    "  --log-level LEVEL         error, warn, info (default), debug or trace; logs go to stderr\n"
+    "  --metrics-addr HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics, and\n"
+    "                            /healthz and /readyz (see README, Operating pghost)\n"
     "  --no-progress             no progress bars or progress log lines\n"
+    "  --log-level LEVEL         error, warn, info (default), debug or trace; logs go to stderr\n"
+    "  --log-format FORMAT       text (default) or json: one JSON object a line\n"
+    "  -v, -q                    --log-level debug / --log-level error\n"
     "  -h, --help                show this help\n"
     "\n"
     "The result (checkpoint LSN, rows copied and changes applied per table) goes to stdout.\n"
@@ -73,6 +78,7 @@ typedef struct cli_opts {
     bool no_progress;
     bool changes_only;
     const char *before_checkpoint;
+    const char *metrics_addr;
     const char *config_path;
 } cli_opts;
 
@@ -89,6 +95,7 @@ static int parse_args(cli_opts *o, int argc, char **argv)
         {"before-checkpoint", PGH_CLI_STRING, &o->before_checkpoint, 0, 0, "a command"},
         {"no-progress", PGH_CLI_FLAG, &o->no_progress, 0, 0, NULL},
         {"changes-only", PGH_CLI_FLAG, &o->changes_only, 0, 0, NULL},
+        {"metrics-addr", PGH_CLI_STRING, &o->metrics_addr, 0, 0, "HOST:PORT"},
     };
     const pgh_cli_command cmd = {.name = "replicate",
                                  .usage = USAGE,
@@ -179,11 +186,12 @@ static void print_result(const pgh_config *cfg, const pgh_pipeline_result *r, bo
     fflush(stdout);
 }
 
-/* What on_checkpoint needs: the callback's payload is the progress display. */
+/* What the callbacks need: the progress display and the metrics (may be NULL). */
 typedef struct print_ctx {
     const pgh_config *cfg;
     bool keep_slot;
     pgh_cli_progress *progress;
+    pgh_cli_metrics *metrics;
 } print_ctx;
 
 static print_ctx g_print;
@@ -192,7 +200,19 @@ static void on_checkpoint(const pgh_pipeline_result *r, void *payload)
 {
     (void)payload;
     pgh_cli_progress_done(g_print.progress);
+    for (int i = 0; i < r->ntables; i++)
+        pgh_cli_metrics_table(g_print.metrics, r->tables[i].source, r->tables[i].rows_copied,
+                              r->tables[i].bytes_copied);
     print_result(g_print.cfg, r, g_print.keep_slot);
+}
+
+/* The progress display, and the rows copied per table for the metrics. */
+static void on_progress(const pgh_progress *p, void *payload)
+{
+    for (int i = 0; p->phase == PGH_PROGRESS_ROWS && i < p->ntables; i++)
+        pgh_cli_metrics_table(g_print.metrics, p->tables[i].name, p->tables[i].rows,
+                              p->tables[i].bytes);
+    pgh_cli_progress_update(p, payload);
 }
 
 static void install_signals(void)
@@ -261,8 +281,9 @@ static void pipeline_opts(pgh_pipeline_opts *po, const cli_opts *o, bool to_stdo
     po->keep_slot = o->keep_slot || o->handoff;
     po->truncate_destination = o->truncate;
     po->checkpoint_reached = on_checkpoint;
-    po->progress = pgh_cli_progress_update;
+    po->progress = on_progress;
     po->progress_payload = progress;
+    po->stats = pgh_cli_metrics_stats(g_print.metrics);
     if (o->before_checkpoint) {
         po->before_checkpoint = run_before_checkpoint;
         po->before_checkpoint_payload = (void *)o->before_checkpoint;
@@ -283,11 +304,19 @@ static int run(const cli_opts *o, pgh_config *cfg, pgh_error *err)
         pgh_cli_error("%s", err->message);
         return rc == PGH_ECONFIG ? PGH_EXIT_USAGE : PGH_EXIT_FAILURE;
     }
+    /* The counters always (JSON logs show their phase); the server with --metrics-addr. */
+    pgh_cli_metrics *metrics = pgh_cli_metrics_new(cfg->source_connection, cfg->slot_name);
+    if (metrics == NULL || (o->metrics_addr && pgh_cli_metrics_serve(metrics, o->metrics_addr))) {
+        pgh_cli_metrics_free(metrics);
+        pgh_source_close(src);
+        return metrics ? PGH_EXIT_USAGE : PGH_EXIT_FAILURE;
+    }
+    pgh_cli_log_phase(&pgh_cli_metrics_stats(metrics)->phase);
     rc = open_destination(&dest, cfg, err);
     install_signals();
     pgh_cli_progress *progress = pgh_cli_progress_new(!o->no_progress && !to_stdout);
     g_print = (print_ctx){pgh_source_config(src), o->keep_slot && !o->follow && !o->handoff,
-                          progress};
+                          progress, metrics};
     pgh_pipeline_opts po;
     pipeline_opts(&po, o, to_stdout, progress);
     if (rc == 0)
@@ -316,6 +345,8 @@ static int run(const cli_opts *o, pgh_config *cfg, pgh_error *err)
         pgh_cli_error("%s", err->message);
     pgh_pipeline_result_dispose(&result);
     pgh_cli_progress_free(progress);
+    pgh_cli_log_phase(NULL);
+    pgh_cli_metrics_free(metrics);
     pgh_destination_free(dest);
     pgh_source_close(src);
     return rc == 0 ? PGH_EXIT_OK : pgh_cli_exit_code(rc);

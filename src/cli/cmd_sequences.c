@@ -17,6 +17,8 @@ static const char USAGE[] =
     "\n"
     "Options:\n"
     "  --log-level LEVEL   error, warn (default), info, debug or trace; logs go to stderr\n"
+    "  --log-format FORMAT text (default) or json: one JSON object a line\n"
+    "  -v, -q              --log-level debug / --log-level error\n"
     "  -h, --help          show this help\n"
     "\n"
     "Exit status: 0 done; 1 the run failed; 2 bad command line or configuration;\n"

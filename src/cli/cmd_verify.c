@@ -25,6 +25,8 @@ static const char USAGE[] =
     "                        catches up (default 10; 0: no re-check)\n"
     "  --json                one JSON document on stdout instead of text\n"
     "  --log-level LEVEL     error, warn (default), info, debug or trace; logs go to stderr\n"
+    "  --log-format FORMAT   text (default) or json: one JSON object a line\n"
+    "  -v, -q                --log-level debug / --log-level error\n"
     "  -h, --help            show this help\n"
     "\n"
     "Exit status: 0 every table is equal; 1 some rows differ (or the run failed);\n"

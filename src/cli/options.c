@@ -2,8 +2,8 @@
  * The one option parser of the sub-commands, and the one way they load the configuration.
  *
  * A command declares its own options in a table (pgh_cli_option: name, kind of argument, where
- * the value goes); pgh_cli_parse adds what every command takes: -h/--help, --log-level LEVEL
- * and exactly one CONFIG.yaml. getopt_long permutes, so options may follow the file.
+ * the value goes); pgh_cli_parse adds what every command takes: -h/--help, --log-level LEVEL,
+ * -v/-q, --log-format FORMAT and exactly one CONFIG.yaml. getopt_long permutes, so options may follow the file.
  */
 #include <assert.h>
 #include <getopt.h>
@@ -15,7 +15,8 @@
 
 /* getopt_long's return values: the common options, then OPT_OWN + the index of the command's
  * own option. */
-enum { OPT_HELP = 'h', OPT_LOG_LEVEL = 1, OPT_OWN = 256 };
+enum { OPT_HELP = 'h', OPT_VERBOSE = 'v', OPT_QUIET = 'q', OPT_LOG_LEVEL = 1, OPT_LOG_FORMAT = 2,
+       OPT_OWN = 256 };
 
 /* The only reader of the environment for ${VAR} in the configuration. */
 static const char *env_lookup(const char *name, void *payload)
@@ -35,6 +36,7 @@ static void build_longopts(struct option *out, const pgh_cli_command *cmd)
         out[n] = (struct option){o->name, has_arg, NULL, OPT_OWN + n};
     }
     out[n++] = (struct option){"log-level", required_argument, NULL, OPT_LOG_LEVEL};
+    out[n++] = (struct option){"log-format", required_argument, NULL, OPT_LOG_FORMAT};
     out[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
     out[n] = (struct option){NULL, 0, NULL, 0};
 }
@@ -104,6 +106,9 @@ static void say_needs_value(const pgh_cli_command *cmd, int id, const char *opt)
     } else if (id == OPT_LOG_LEVEL) {
         name = "log-level";
         what = "error, warn, info, debug or trace";
+    } else if (id == OPT_LOG_FORMAT) {
+        name = "log-format";
+        what = "text or json";
     }
     if (name == NULL)
         pgh_cli_error("option \"%s\" for %s needs a value: see pghost %s --help", opt, cmd->name,
@@ -113,8 +118,24 @@ static void say_needs_value(const pgh_cli_command *cmd, int id, const char *opt)
                       what ? what : "a value", cmd->name);
 }
 
+/* The logging options every command takes. */
+typedef struct log_opts {
+    pgh_log_level level;
+    pgh_cli_log_format format;
+} log_opts;
+
+static int take_log_format(log_opts *log, const char *arg)
+{
+    if (strcmp(arg, "text") == 0 || strcmp(arg, "json") == 0) {
+        log->format = arg[0] == 'j' ? PGH_CLI_LOG_JSON : PGH_CLI_LOG_TEXT;
+        return PGH_CLI_RUN;
+    }
+    pgh_cli_error("--log-format must be text or json, not \"%s\"", arg);
+    return PGH_EXIT_USAGE;
+}
+
 /* Act on what getopt_long returned (c); opt is the argument it was read from. */
-static int take_option(const pgh_cli_command *cmd, int c, const char *opt, pgh_log_level *level)
+static int take_option(const pgh_cli_command *cmd, int c, const char *opt, log_opts *log)
 {
     if (c >= OPT_OWN && c < OPT_OWN + cmd->noptions)
         return set_value(&cmd->options[c - OPT_OWN], optarg);
@@ -122,8 +143,16 @@ static int take_option(const pgh_cli_command *cmd, int c, const char *opt, pgh_l
     case OPT_HELP:
         fputs(cmd->usage, stdout);
         return PGH_EXIT_OK;
+    case OPT_VERBOSE:
+        log->level = PGH_LOG_DEBUG;
+        return PGH_CLI_RUN;
+    case OPT_QUIET:
+        log->level = PGH_LOG_ERROR;
+        return PGH_CLI_RUN;
+    case OPT_LOG_FORMAT:
+        return take_log_format(log, optarg);
     case OPT_LOG_LEVEL:
-        if (pgh_log_level_parse(level, optarg) == 0)
+        if (pgh_log_level_parse(&log->level, optarg) == 0)
             return PGH_CLI_RUN;
         pgh_cli_error("--log-level must be error, warn, info, debug or trace, not \"%s\"", optarg);
         return PGH_EXIT_USAGE;
@@ -139,14 +168,14 @@ static int take_option(const pgh_cli_command *cmd, int c, const char *opt, pgh_l
 
 int pgh_cli_parse(const char **config_path, const pgh_cli_command *cmd, int argc, char **argv)
 {
-    struct option longopts[PGH_CLI_MAX_OPTIONS + 3];
+    struct option longopts[PGH_CLI_MAX_OPTIONS + 4];
     build_longopts(longopts, cmd);
-    pgh_log_level level = cmd->log_level;
+    log_opts log = {cmd->log_level, PGH_CLI_LOG_TEXT};
     opterr = 0;
     int c;
     /* The leading ':' makes a missing argument ':' rather than '?' (an unknown option). */
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        int rc = take_option(cmd, c, argv[optind - 1], &level);
+    while ((c = getopt_long(argc, argv, ":hvq", longopts, NULL)) != -1) {
+        int rc = take_option(cmd, c, argv[optind - 1], &log);
         if (rc != PGH_CLI_RUN)
             return rc;
     }
@@ -165,7 +194,7 @@ int pgh_cli_parse(const char **config_path, const pgh_cli_command *cmd, int argc
         *cmd->operand_values = argv + optind + 1;
         *cmd->noperands = argc - optind - 1;
     }
-    pgh_cli_log_init(level);
+    pgh_cli_log_init(log.level, log.format);
     return PGH_CLI_RUN;
 }
 

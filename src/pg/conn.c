@@ -1,5 +1,6 @@
 /* Connections: see include/pghost/conn.h. */
 #include "pg/conn.h"
+#include "pghost/log.h"
 #include "pg/sqlstate.h"
 
 #include <stdbool.h>
@@ -111,6 +112,16 @@ static void set_connect_error(pgh_error *err, PGconn *conn, const char *role, co
     free(masked);
 }
 
+/* Server notices (WARNING, NOTICE) go to the log, not straight to stderr (libpq's default):
+ * the CLI's log may be JSON, one object a line. arg is the role ("source", "destination"). */
+static void log_notice(void *arg, const char *message)
+{
+    size_t len = strlen(message);
+    while (len && message[len - 1] == '\n')
+        len--;
+    pgh_log(PGH_LOG_WARN, (const char *)arg, "server notice: %.*s", (int)len, message);
+}
+
 int pgh_conn_open(PGconn **out, const char *conninfo, pgh_conn_kind kind, const char *role,
                   const char *app_name, pgh_error *err)
 {
@@ -143,6 +154,7 @@ int pgh_conn_open(PGconn **out, const char *conninfo, pgh_conn_kind kind, const 
         rc = PGH_ECONN;
         goto done;
     }
+    PQsetNoticeProcessor(conn, log_notice, (void *)role);
     *out = conn;
 done:
     pgh_buf_dispose(&options);

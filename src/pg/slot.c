@@ -1,5 +1,6 @@
 /* Replication slots over an ordinary connection: see slot.h. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "pg/conn.h"
 #include "pg/slot.h"
@@ -31,6 +32,22 @@ int pgh_slot_exists(bool *out, PGconn *conn, const char *slot, pgh_error *err)
                             "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1,
                             params, err);
     *out = rc == 0 && PQntuples(res) == 1;
+    PQclear(res);
+    return rc;
+}
+
+int pgh_slot_retained_bytes(int64_t *out, PGconn *conn, const char *slot, pgh_error *err)
+{
+    const char *params[1] = {slot};
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, conn,
+                            "SELECT coalesce(pg_catalog.pg_wal_lsn_diff("
+                            "pg_catalog.pg_current_wal_lsn(), restart_lsn), 0)::bigint "
+                            "FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+                            1, params, err);
+    *out = -1;
+    if (rc == 0 && PQntuples(res) == 1)
+        *out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     return rc;
 }

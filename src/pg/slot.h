@@ -7,6 +7,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "pghost/error.h"
 #include "pghost/lsn.h"
@@ -18,6 +19,10 @@ int pgh_slot_create(pgh_lsn *out_lsn, PGconn *conn, const char *slot, pgh_error 
 
 /* Does a replication slot of this name exist? */
 int pgh_slot_exists(bool *out, PGconn *conn, const char *slot, pgh_error *err);
+
+/* The WAL the slot keeps on the source (current WAL position - restart_lsn), in bytes, into
+ * *out; -1 when no slot of this name exists. For metrics: run it from a side connection. */
+int pgh_slot_retained_bytes(int64_t *out, PGconn *conn, const char *slot, pgh_error *err);
 
 /* Drop a slot; a missing slot is not an error when missing_ok. */
 int pgh_slot_drop(PGconn *conn, const char *slot, bool missing_ok, pgh_error *err);

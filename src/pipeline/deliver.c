@@ -56,6 +56,8 @@ static int dispatch(pipe_run *r, const pgh_change *c, pgh_error *err)
 int pgh_pipeline__deliver(pipe_run *r, const pgh_change *c, pgh_error *err)
 {
     int rc = dispatch(r, c, err);
+    if (rc == 0)
+        pgh_pipeline__stats_change(r, c);
     if (rc != 0 && err->lsn == 0)
         err->lsn = c->wal_start;
     return rc;

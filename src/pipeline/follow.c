@@ -86,6 +86,8 @@ static int run_stream(follow_loop *f, pgh_error *err)
         int rc = pgh_stream_next(f->stream, &c, WAIT_MS, err);
         if (rc < 0)
             return rc;
+        pgh_pipeline__stats_received(f->r, pgh_stream_server_lsn(f->stream),
+                                     rc == 0 && !f->in_txn);
         if (rc == 1)
             rc = handle(f, &c, err);
         else if (!f->in_txn)
@@ -107,8 +109,10 @@ static int open_stream(follow_loop *f, pgh_error *err)
                            "sync again",
                            cfg->slot_name);
     }
-    if (rc == 0)
+    if (rc == 0) {
         pgh_log(PGH_LOG_INFO, "follow", "following slot %s", cfg->slot_name);
+        pgh_pipeline__stats_reconnecting(f->r, false);
+    }
     f->last_flush_ms = pgh_clock_ms();
     return rc;
 }
@@ -146,6 +150,7 @@ static int session(pipe_run *r, pgh_error *err)
 int pgh_pipeline__follow(pipe_run *r, pgh_error *err)
 {
     int backoff = BACKOFF_MIN_MS;
+    pgh_pipeline__stats_phase(r, PGH_PHASE_FOLLOW);
     for (;;) {
         uint64_t before = r->out->followed_txns;
         int rc = session(r, err);
@@ -156,6 +161,8 @@ int pgh_pipeline__follow(pipe_run *r, pgh_error *err)
         if (r->out->followed_txns > before)
             backoff = BACKOFF_MIN_MS; /* that session worked: start the backoff over */
         pgh_log(PGH_LOG_WARN, "follow", "%s; reconnecting in %d ms", err->message, backoff);
+        pgh_stats_count_error(r->o->stats, rc);
+        pgh_pipeline__stats_reconnecting(r, true);
         pgh_error_clear(err);
         if (!backoff_wait(r, backoff))
             return 0;

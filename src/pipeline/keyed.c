@@ -209,10 +209,14 @@ static int run_steps(pipe_run *r, const char *resume_phase, pgh_error *err)
         rc = copy_started(&started, r, err);
     if (rc == 0)
         rc = pgh_pipeline__slot_ensure(r, resume_phase != NULL, started || copy_done, err);
-    if (rc == 0 && !copy_done)
+    if (rc == 0 && !copy_done) {
+        pgh_pipeline__stats_phase(r, PGH_PHASE_COPY);
         rc = run_copy(r, err);
-    if (rc == 0 && !indexes)
+    }
+    if (rc == 0 && !indexes) {
+        pgh_pipeline__stats_phase(r, PGH_PHASE_CATCHUP);
         rc = set_phase(r, "catchup", 0, 0, err);
+    }
     if (rc == 0 && !indexes && o->before_checkpoint)
         rc = o->before_checkpoint(o->before_checkpoint_payload, err);
     if (rc == 0 && !indexes)
@@ -220,6 +224,8 @@ static int run_steps(pipe_run *r, const char *resume_phase, pgh_error *err)
     pgh_lsn at = r->out->checkpoint_lsn;
     /* The destination's work at the checkpoint, recorded first so that a re-run after an
      * interruption goes straight to finishing it. */
+    if (rc == 0)
+        pgh_pipeline__stats_phase(r, PGH_PHASE_INDEXES);
     if (rc == 0 && !indexes)
         rc = set_phase(r, "indexes", at, at, err);
     if (rc == 0)
@@ -247,6 +253,7 @@ static int check_resume(const char **resume_phase, bool *following, pipe_run *r,
     if (rc != 0 || pos.phase[0] == '\0')
         return rc;
     r->out->checkpoint_lsn = pos.checkpoint; /* "indexes" resumes after it */
+    r->counted_lsn = pos.lsn;                /* the destination skips what it holds */
     snprintf(r->phase, sizeof(r->phase), "%s", pos.phase);
     if (strcmp(pos.phase, "follow") != 0) {
         *resume_phase = r->phase;

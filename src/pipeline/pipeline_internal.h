@@ -12,6 +12,7 @@
  *   follow.c       streaming after the checkpoint until stopped: flushes, feedback, stop,
  *                  reconnects
  *   snapshot*.c    the existing rows of event destinations in watermarked chunks (DBLog)
+ *   stats.c        the live counters of pghost/stats.h (opts->stats), lock-free
  */
 #ifndef PGH_PIPELINE_INTERNAL_H
 #define PGH_PIPELINE_INTERNAL_H
@@ -21,6 +22,7 @@
 
 #include "pg/catalog.h"
 #include "pghost/pipeline.h"
+#include "pghost/stats.h"
 #include "source/stream.h"
 
 /* Prefix of the checkpoint messages the pipeline writes (a transactional logical message). */
@@ -65,6 +67,10 @@ typedef struct pipe_run {
     void (*session_end)(struct pipe_run *r);
     /* The resume token every commit's position carries, or NULL (may be NULL: none). */
     const char *(*commit_token)(struct pipe_run *r);
+    /* stats.c: row changes of the current source transaction, counted at its commit unless it
+     * ends at or before counted_lsn (a replay after a reconnect, which the destination skips) */
+    uint64_t pending[PGH_STATS_NCHANGES];
+    pgh_lsn counted_lsn;
 } pipe_run;
 
 /* pipe_run.c: (re)open the destination for r->cfg; close it (idempotent). */
@@ -112,6 +118,15 @@ int pgh_pipeline__recopy(pipe_run *r, const pgh_recopy_row *rows, int n, pgh_str
 /* follow.c: stream into the destination until stopped (0) or an error a reconnect cannot fix;
  * r->out->followed_txns counts source transactions. */
 int pgh_pipeline__follow(pipe_run *r, pgh_error *err);
+
+/* stats.c: update opts->stats when it is set (every function is a no-op otherwise). The
+ * phase; one delivered change (row changes by kind, commits: transactions, applied LSN and
+ * commit time); the source's WAL end the stream reported (idle: nothing is pending before it);
+ * a reconnect starting (on, counted) or done. */
+void pgh_pipeline__stats_phase(pipe_run *r, pgh_stats_phase phase);
+void pgh_pipeline__stats_change(pipe_run *r, const pgh_change *c);
+void pgh_pipeline__stats_received(pipe_run *r, pgh_lsn server, bool idle);
+void pgh_pipeline__stats_reconnecting(pipe_run *r, bool on);
 
 /* snapshot.c: the existing rows of an event destination, with the changes (DBLog). */
 int pgh_pipeline__event(pipe_run *r, pgh_error *err);

@@ -68,7 +68,11 @@ int pgh_pipeline_run(pgh_pipeline_result *out, pgh_source *source, const pgh_rul
                   .user = pgh_destination_user(destination),
                   .out = out,
                   .follow = opts->until == PGH_UNTIL_STOPPED && opts->what != PGH_PIPELINE_ROWS};
+    pgh_pipeline__stats_phase(&r, PGH_PHASE_STARTING);
     rc = run(&r, err);
+    pgh_pipeline__stats_phase(&r, rc == 0 ? PGH_PHASE_DONE : PGH_PHASE_FAILED);
+    if (rc != 0 && !(rc == PGH_ECANCELED && pgh_pipeline__canceled(&r)))
+        pgh_stats_count_error(opts->stats, rc);
     pgh_pipeline__close_dest(&r);
     pgh_pipeline__tables_dispose(&r.tables);
     pgh_config_free(r.resumed);

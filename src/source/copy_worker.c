@@ -218,7 +218,8 @@ static int mark_batch(copy_worker *w, const pgh_copy_table *t, int table, int64_
                           .range = range,
                           .nkeys = t->src->nkeys,
                           .last_key = w->after_raw[0] ? (const char *const *)w->after_raw : NULL,
-                          .done = done};
+                          .done = done,
+                          .rows = w->scan.rows};
     return keyed(w)->copy_batch_end(w->session, &mark, &w->err);
 }
 

@@ -109,7 +109,7 @@ int pgh_state_copy_plan_save(PGconn *dst, const char *schema, const char *slot,
 
 int pgh_state_copy_range_save(PGconn *dst, const char *schema, const char *slot, int table,
                               int64_t range, int nkeys, const char *const *last_key, bool done,
-                              pgh_error *err)
+                              uint64_t rows, pgh_error *err)
 {
     char *t = pgh_conn_qualified(dst, schema, "copy_ranges");
     if (t == NULL)
@@ -123,19 +123,21 @@ int pgh_state_copy_range_save(PGconn *dst, const char *schema, const char *slot,
     pgh_buf sql;
     pgh_buf_init(&sql, 0);
     pgh_buf_printf(&sql,
-                   "INSERT INTO %s (slot_name, table_index, range_index, last_key, done) "
-                   "VALUES ($1, $2, $3, $4::text[], $5) ON CONFLICT (slot_name, table_index, "
-                   "range_index) DO UPDATE SET last_key = excluded.last_key, done = excluded.done",
+                   "INSERT INTO %s AS r (slot_name, table_index, range_index, last_key, done, "
+                   "rows_copied) VALUES ($1, $2, $3, $4::text[], $5, $6) ON CONFLICT (slot_name, "
+                   "table_index, range_index) DO UPDATE SET last_key = excluded.last_key, done = "
+                   "excluded.done, rows_copied = r.rows_copied + excluded.rows_copied",
                    t);
     free(t);
-    char idx[16], rng[32];
+    char idx[16], rng[32], nrows[32];
     snprintf(idx, sizeof(idx), "%d", table);
     snprintf(rng, sizeof(rng), "%lld", (long long)range);
-    const char *params[5] = {slot, idx, rng, last_key ? pgh_buf_str(&arr) : NULL,
-                             done ? "t" : "f"};
+    snprintf(nrows, sizeof(nrows), "%llu", (unsigned long long)rows);
+    const char *params[6] = {slot, idx, rng, last_key ? pgh_buf_str(&arr) : NULL,
+                             done ? "t" : "f", nrows};
     int rc = pgh_buf_failed(&arr) || pgh_buf_failed(&sql)
                  ? pgh_error_set(err, PGH_ENOMEM, "out of memory")
-                 : exec_params(dst, pgh_buf_str(&sql), 5, params, err);
+                 : exec_params(dst, pgh_buf_str(&sql), 6, params, err);
     pgh_buf_dispose(&sql);
     pgh_buf_dispose(&arr);
     return rc;
@@ -313,10 +315,11 @@ int pgh_state_copy_status(PGconn *dst, const char *schema, const char *slot,
     pgh_buf sql;
     pgh_buf_init(&sql, 0);
     pgh_buf_printf(&sql,
-                   "SELECT t.table_name, t.nranges, (SELECT count(*) FROM %s r WHERE r.slot_name "
-                   "= t.slot_name AND r.table_index = t.table_index AND r.done) FROM %s t "
-                   "WHERE t.slot_name = $1 ORDER BY t.table_index",
-                   ranges ? ranges : "", tables ? tables : "");
+                   "SELECT t.table_name, t.nranges, r.done, r.rows FROM %s t LEFT JOIN LATERAL "
+                   "(SELECT count(*) FILTER (WHERE r.done) AS done, coalesce(sum(r.rows_copied), "
+                   "0) AS rows FROM %s r WHERE r.slot_name = t.slot_name AND r.table_index = "
+                   "t.table_index) r ON true WHERE t.slot_name = $1 ORDER BY t.table_index",
+                   tables ? tables : "", ranges ? ranges : "");
     int rc = tables && ranges && !pgh_buf_failed(&sql)
                  ? 0
                  : pgh_error_set(err, PGH_ENOMEM, "out of memory");
@@ -327,7 +330,8 @@ int pgh_state_copy_status(PGconn *dst, const char *schema, const char *slot,
         rc = pgh_conn_query(&res, dst, pgh_buf_str(&sql), 1, &slot, err);
     pgh_buf_dispose(&sql);
     for (int i = 0; rc == 0 && i < PQntuples(res); i++)
-        fn(PQgetvalue(res, i, 0), int_field(res, i, 1), int_field(res, i, 2), payload);
+        fn(PQgetvalue(res, i, 0), int_field(res, i, 1), int_field(res, i, 2),
+           int_field(res, i, 3), payload);
     PQclear(res);
     return rc;
 }

@@ -35,12 +35,16 @@ int pgh_state_ensure(PGconn *dst, const char *schema, pgh_error *err)
                    "PRIMARY KEY (slot_name, table_index)); "
                    "CREATE TABLE IF NOT EXISTS %s.copy_ranges (slot_name text, table_index int, "
                    "range_index bigint, last_key text[], done bool NOT NULL, "
+                   "rows_copied bigint NOT NULL DEFAULT 0, "
                    "PRIMARY KEY (slot_name, table_index, range_index)); "
+                   /* state tables of an earlier pghost: the rows each range copied */
+                   "ALTER TABLE %s.copy_ranges ADD COLUMN IF NOT EXISTS rows_copied bigint NOT "
+                   "NULL DEFAULT 0; "
                    "CREATE TABLE IF NOT EXISTS %s.selected_tables (slot_name text, "
                    "table_index int, source_schema text NOT NULL, source_table text NOT NULL, "
                    "dest_schema text NOT NULL, dest_table text NOT NULL, "
                    "PRIMARY KEY (slot_name, table_index))",
-                   s ? s : "", t ? t : "", s ? s : "", s ? s : "", s ? s : "");
+                   s ? s : "", t ? t : "", s ? s : "", s ? s : "", s ? s : "", s ? s : "");
     if (rc == 0) {
         PGresult *res = PQexec(dst, pgh_buf_str(&sql));
         if (PQresultStatus(res) != PGRES_COMMAND_OK)

@@ -75,11 +75,12 @@ typedef struct pgh_state_copy_table {
 int pgh_state_copy_plan_save(PGconn *dst, const char *schema, const char *slot,
                              const pgh_state_copy_table *tables, int n, pgh_error *err);
 
-/* Record a range's progress: the last key copied (nkeys texts, NULL when none), or done. Runs
- * in the caller's transaction: the one that commits the batch's rows. */
+/* Record a range's progress: the last key copied (nkeys texts, NULL when none), or done, and
+ * the batch's rows (added to the range's rows_copied). Runs in the caller's transaction: the
+ * one that commits the batch's rows. */
 int pgh_state_copy_range_save(PGconn *dst, const char *schema, const char *slot, int table,
                               int64_t range, int nkeys, const char *const *last_key, bool done,
-                              pgh_error *err);
+                              uint64_t rows, pgh_error *err);
 
 /* Callbacks that receive a saved plan: every table in order, then each table's bounds in
  * order (nkeys texts each), then each started range (last_key NULL when none was recorded).
@@ -102,7 +103,8 @@ int pgh_state_copy_ranges_count(int64_t *out, PGconn *dst, const char *schema, c
 
 /* Per saved unit, in order: its destination table, ranges planned and ranges done. */
 typedef void (*pgh_state_copy_status_fn)(const char *table, int64_t ranges_total,
-                                         int64_t ranges_done, void *payload);
+                                         int64_t ranges_done, int64_t rows_copied,
+                                         void *payload);
 int pgh_state_copy_status(PGconn *dst, const char *schema, const char *slot,
                           pgh_state_copy_status_fn fn, void *payload, pgh_error *err);
 

@@ -169,7 +169,7 @@ int pgh_postgres__copy_batch_end(void *session, const pgh_copy_mark *mark, pgh_e
     if (rc == 0)
         rc = pgh_state_copy_range_save(c->conn, c->ctx.state_schema, c->ctx.slot, mark->unit,
                                        mark->range, mark->nkeys, mark->last_key, mark->done,
-                                       err);
+                                       mark->rows, err);
     if (rc == 0)
         rc = commit(c, err);
     return rc;

@@ -1,0 +1,249 @@
+/*
+ * The CLI's metrics registry: the run's counters, the copy's rows per table, the slot's
+ * retained WAL, and their Prometheus text (see metrics.h for the endpoints).
+ */
+#include "metrics.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pg/conn.h"
+#include "pg/slot.h"
+#include "util/clock.h"
+#include "util/prom.h"
+
+#define MAX_TABLES 4096 /* tables (copy units) counted; beyond, a table is not shown */
+
+typedef struct table_count {
+    char name[132];
+    uint64_t rows;
+    uint64_t bytes;
+} table_count;
+
+struct pgh_cli_metrics {
+    pgh_pipeline_stats stats; /* updated by the run's threads */
+    pthread_mutex_t lock;     /* guards tables and ntables */
+    table_count *tables;      /* owned, ntables entries */
+    int ntables;
+    pgh_gauge slot_retained;   /* bytes; -1: unknown, or no slot */
+    const char *slot_conninfo; /* borrowed */
+    const char *slot;          /* borrowed */
+    pthread_t sampler;
+    bool sampler_started;
+    atomic_int stop;
+    struct pgh_cli_http *http; /* owned: metrics_http.c */
+};
+
+/* metrics_http.c */
+struct pgh_cli_http;
+int pgh_cli_http__start(struct pgh_cli_http **out, pgh_cli_metrics *m, const char *addr);
+void pgh_cli_http__stop(struct pgh_cli_http *h);
+
+pgh_cli_metrics *pgh_cli_metrics_new(const char *slot_conninfo, const char *slot)
+{
+    pgh_cli_metrics *m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        return NULL;
+    pthread_mutex_init(&m->lock, NULL);
+    atomic_store(&m->slot_retained, -1);
+    m->slot_conninfo = slot_conninfo;
+    m->slot = slot;
+    return m;
+}
+
+void pgh_cli_metrics_free(pgh_cli_metrics *m)
+{
+    if (m == NULL)
+        return;
+    pgh_cli_http__stop(m->http);
+    atomic_store(&m->stop, 1);
+    if (m->sampler_started)
+        pthread_join(m->sampler, NULL);
+    pthread_mutex_destroy(&m->lock);
+    free(m->tables);
+    free(m);
+}
+
+pgh_pipeline_stats *pgh_cli_metrics_stats(pgh_cli_metrics *m)
+{
+    return m ? &m->stats : NULL;
+}
+
+/* Sleep up to ms, in short steps so that a stop is seen quickly; false once stopping. */
+static bool nap(pgh_cli_metrics *m, int ms)
+{
+    for (int waited = 0; waited < ms && !atomic_load(&m->stop); waited += 100)
+        pgh_sleep_ms(100);
+    return !atomic_load(&m->stop);
+}
+
+/* The side thread: the slot's retained WAL every PGH_CLI_SLOT_POLL_MS, reconnecting as needed
+ * (a source down shows as the last value until it is back; errors are the run's to report). */
+static void *sample_slot(void *arg)
+{
+    pgh_cli_metrics *m = arg;
+    PGconn *conn = NULL;
+    do {
+        pgh_error err;
+        pgh_error_clear(&err);
+        if (conn == NULL && pgh_conn_open(&conn, m->slot_conninfo, PGH_CONN_SQL, "source",
+                                          "pghost metrics", &err) != 0) {
+            PQfinish(conn);
+            conn = NULL;
+            continue;
+        }
+        int64_t bytes = -1;
+        if (pgh_slot_retained_bytes(&bytes, conn, m->slot, &err) == 0) {
+            atomic_store(&m->slot_retained, bytes);
+        } else {
+            PQfinish(conn);
+            conn = NULL;
+        }
+    } while (nap(m, PGH_CLI_SLOT_POLL_MS));
+    PQfinish(conn);
+    return NULL;
+}
+
+int pgh_cli_metrics_serve(pgh_cli_metrics *m, const char *addr)
+{
+    if (pgh_cli_http__start(&m->http, m, addr) != 0)
+        return -1;
+    if (m->slot_conninfo && m->slot && pthread_create(&m->sampler, NULL, sample_slot, m) == 0)
+        m->sampler_started = true;
+    return 0;
+}
+
+void pgh_cli_metrics_table(pgh_cli_metrics *m, const char *table, uint64_t rows, uint64_t bytes)
+{
+    if (m == NULL)
+        return;
+    pthread_mutex_lock(&m->lock);
+    int i = 0;
+    while (i < m->ntables && strcmp(m->tables[i].name, table) != 0)
+        i++;
+    if (i == m->ntables && m->ntables < MAX_TABLES) {
+        table_count *t = realloc(m->tables, (size_t)(m->ntables + 1) * sizeof(*t));
+        if (t) {
+            m->tables = t;
+            memset(&t[i], 0, sizeof(t[i]));
+            snprintf(t[i].name, sizeof(t[i].name), "%s", table);
+            m->ntables++;
+        }
+    }
+    if (i < m->ntables) {
+        if (rows > m->tables[i].rows)
+            m->tables[i].rows = rows;
+        if (bytes > m->tables[i].bytes)
+            m->tables[i].bytes = bytes;
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+bool pgh_cli_metrics_ready(pgh_cli_metrics *m)
+{
+    int64_t phase = atomic_load(&m->stats.phase);
+    return atomic_load(&m->stats.reconnecting) == 0 && phase != PGH_PHASE_STARTING &&
+           phase != PGH_PHASE_FAILED;
+}
+
+static double load(pgh_counter *c)
+{
+    return (double)atomic_load_explicit(c, memory_order_relaxed);
+}
+
+static void render_tables(pgh_cli_metrics *m, pgh_buf *b)
+{
+    pthread_mutex_lock(&m->lock);
+    pgh_prom_family(b, "pghost_rows_copied_total", "counter",
+                    "Rows of the existing data copied to the destination, per source table.");
+    for (int i = 0; i < m->ntables; i++) {
+        const char *l[2] = {"table", m->tables[i].name};
+        pgh_prom_sample(b, "pghost_rows_copied_total", l, 1, (double)m->tables[i].rows);
+    }
+    pgh_prom_family(b, "pghost_bytes_copied_total", "counter",
+                    "Bytes of the existing data read from the source, per source table.");
+    for (int i = 0; i < m->ntables; i++) {
+        const char *l[2] = {"table", m->tables[i].name};
+        pgh_prom_sample(b, "pghost_bytes_copied_total", l, 1, (double)m->tables[i].bytes);
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+static void render_changes(pgh_cli_metrics *m, pgh_buf *b)
+{
+    static const char *kinds[PGH_STATS_NCHANGES] = {"insert", "update", "delete", "truncate"};
+    pgh_prom_family(b, "pghost_changes_applied_total", "counter",
+                    "Row changes from the replication slot handed to the destination, by kind.");
+    for (int k = 0; k < PGH_STATS_NCHANGES; k++) {
+        const char *l[2] = {"kind", kinds[k]};
+        pgh_prom_sample(b, "pghost_changes_applied_total", l, 1, load(&m->stats.changes[k]));
+    }
+    pgh_prom_family(b, "pghost_transactions_applied_total", "counter",
+                    "Source transactions handed to the destination.");
+    pgh_prom_sample(b, "pghost_transactions_applied_total", NULL, 0, load(&m->stats.transactions));
+}
+
+static void render_lag(pgh_cli_metrics *m, pgh_buf *b)
+{
+    uint64_t applied = atomic_load(&m->stats.applied_lsn);
+    uint64_t received = atomic_load(&m->stats.received_lsn);
+    int64_t commit_us = atomic_load(&m->stats.commit_time_us);
+    double lag_bytes = received > applied && applied ? (double)(received - applied) : 0;
+    double lag_s = 0;
+    if (lag_bytes > 0 && commit_us > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        lag_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - (double)commit_us / 1e6;
+        lag_s = lag_s < 0 ? 0 : lag_s;
+    }
+    pgh_prom_family(b, "pghost_apply_lag_bytes", "gauge",
+                    "WAL between the source's position the stream reported and the end of the "
+                    "last transaction applied.");
+    pgh_prom_sample(b, "pghost_apply_lag_bytes", NULL, 0, lag_bytes);
+    pgh_prom_family(b, "pghost_apply_lag_seconds", "gauge",
+                    "Age of the last applied source transaction's commit while more is pending; "
+                    "0 when caught up.");
+    pgh_prom_sample(b, "pghost_apply_lag_seconds", NULL, 0, lag_s);
+    pgh_prom_family(b, "pghost_applied_lsn_bytes", "gauge",
+                    "End of the last source transaction applied, as a WAL byte position.");
+    pgh_prom_sample(b, "pghost_applied_lsn_bytes", NULL, 0, (double)applied);
+    int64_t retained = atomic_load(&m->slot_retained);
+    if (retained < 0)
+        return;
+    pgh_prom_family(b, "pghost_slot_retained_wal_bytes", "gauge",
+                    "WAL the replication slot keeps on the source (current WAL position minus "
+                    "restart_lsn), read every 5 s.");
+    pgh_prom_sample(b, "pghost_slot_retained_wal_bytes", NULL, 0, (double)retained);
+}
+
+static void render_health(pgh_cli_metrics *m, pgh_buf *b)
+{
+    pgh_prom_family(b, "pghost_reconnects_total", "counter",
+                    "Streaming sessions started again after a lost connection.");
+    pgh_prom_sample(b, "pghost_reconnects_total", NULL, 0, load(&m->stats.reconnects));
+    pgh_prom_family(b, "pghost_errors_total", "counter",
+                    "Errors met by the run, retried or not, by kind.");
+    for (int i = 1; i < PGH_STATS_NERRORS; i++) {
+        const char *l[2] = {"kind", pgh_stats_error_kind(i)};
+        pgh_prom_sample(b, "pghost_errors_total", l, 1, load(&m->stats.errors[i]));
+    }
+    int64_t phase = atomic_load(&m->stats.phase);
+    pgh_prom_family(b, "pghost_phase", "gauge",
+                    "The run's phase: the series of the current phase is 1, the others 0.");
+    for (int p = 0; p < PGH_STATS_NPHASES; p++) {
+        const char *l[2] = {"phase", pgh_stats_phase_name(p)};
+        pgh_prom_sample(b, "pghost_phase", l, 1, p == phase ? 1 : 0);
+    }
+    pgh_prom_family(b, "pghost_ready", "gauge", "1 when /readyz answers 200, else 0.");
+    pgh_prom_sample(b, "pghost_ready", NULL, 0, pgh_cli_metrics_ready(m) ? 1 : 0);
+}
+
+void pgh_cli_metrics_render(pgh_cli_metrics *m, pgh_buf *b)
+{
+    render_tables(m, b);
+    render_changes(m, b);
+    render_lag(m, b);
+    render_health(m, b);
+}

@@ -1,0 +1,496 @@
+/*
+ * Operating pghost: --metrics-addr, --log-format json and status --watch, through the binary.
+ *
+ *   metrics  replicate --follow --metrics-addr --log-format json: /metrics scraped during the
+ *            copy and the follow (with a writer) and every line parsed by a strict Prometheus
+ *            text-format parser; counters never go down between scrapes; at the end the rows
+ *            copied equal the table's rows and the changes applied equal the writes, by kind;
+ *            /healthz 200; /readyz 200 while following, 503 while the destination is down and
+ *            200 again after the reconnect; every stderr line is a JSON object with time
+ *            (RFC 3339 UTC), level, component and message.
+ *   watch    status --watch prints at least two refreshes with rates, and status reports the
+ *            rows of an interrupted copy (finding 6: not "0 of 1 key ranges done" at 37%).
+ *
+ * Usage: it_metrics CASE
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <jansson.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "pgh_run.h"
+
+#define ROWS 200000
+#define MAX_SAMPLES 256
+
+/* ---- HTTP ---------------------------------------------------------------------------------- */
+
+/* GET path on 127.0.0.1:port; returns the status code (0: no answer) and the body (malloc'd)
+ * in *body when not NULL. */
+static int http_get(int port, const char *path, char **body)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (body)
+        *body = NULL;
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    char req[256];
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
+    PGH_CHECK(write(fd, req, (size_t)n) == n, "sending the request");
+    size_t len = 0, cap = 1 << 16;
+    char *buf = malloc(cap + 1);
+    ssize_t got;
+    while ((got = read(fd, buf + len, cap - len)) > 0) {
+        len += (size_t)got;
+        if (len == cap)
+            buf = realloc(buf, (cap *= 2) + 1);
+    }
+    close(fd);
+    buf[len] = '\0';
+    int status = 0;
+    if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+        status = 0;
+    char *start = strstr(buf, "\r\n\r\n");
+    if (body && start)
+        *body = strdup(start + 4);
+    free(buf);
+    return status;
+}
+
+/* ---- a strict parser of Prometheus' text format (0.0.4) ---------------------------------- */
+
+typedef struct sample {
+    char key[256]; /* name{labels} as written, the identity of the series */
+    char name[128];
+    double value;
+    bool counter;
+} sample;
+
+typedef struct scrape {
+    sample s[MAX_SAMPLES];
+    int n;
+} scrape;
+
+typedef struct family {
+    char name[128];
+    char type[16];
+    bool help, samples;
+} family;
+
+static bool name_ok(const char *s, size_t n, bool metric)
+{
+    if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_' || (metric && s[0] == ':')))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!(isalnum((unsigned char)s[i]) || s[i] == '_' || (metric && s[i] == ':')))
+            return false;
+    return true;
+}
+
+/* A value: a float as strtod reads it, or NaN, +Inf, -Inf; the whole of s. */
+static bool value_ok(double *out, const char *s)
+{
+    if (strcmp(s, "NaN") == 0 || strcmp(s, "+Inf") == 0 || strcmp(s, "-Inf") == 0) {
+        *out = s[0] == 'N' ? NAN : (s[0] == '+' ? INFINITY : -INFINITY);
+        return true;
+    }
+    char *end = NULL;
+    *out = strtod(s, &end);
+    return end != s && *end == '\0' && !isspace((unsigned char)s[0]);
+}
+
+/* Labels after '{' up to the matching '}': name="value" pairs, values escaped with \\ \" \n
+ * only, comma-separated (a trailing comma allowed). Returns the position after '}' or NULL. */
+static const char *parse_labels(const char *p, int line)
+{
+    for (;;) {
+        if (*p == '}')
+            return p + 1;
+        const char *n = p;
+        while (isalnum((unsigned char)*p) || *p == '_')
+            p++;
+        PGH_CHECK(name_ok(n, (size_t)(p - n), false) && strncmp(n, "__", 2) != 0,
+                  "line %d: bad label name", line);
+        PGH_CHECK(p[0] == '=' && p[1] == '"', "line %d: label without =\"", line);
+        for (p += 2; *p != '"'; p++) {
+            PGH_CHECK(*p != '\0' && *p != '\n', "line %d: unterminated label value", line);
+            if (*p == '\\') {
+                p++;
+                PGH_CHECK(*p == '\\' || *p == '"' || *p == 'n', "line %d: bad escape", line);
+            }
+        }
+        p++;
+        if (*p == ',')
+            p++;
+        else
+            PGH_CHECK(*p == '}', "line %d: expected , or } after a label", line);
+    }
+}
+
+static family *find_family(family *f, int nf, const char *name)
+{
+    for (int i = 0; i < nf; i++)
+        if (strcmp(f[i].name, name) == 0)
+            return &f[i];
+    return NULL;
+}
+
+static void parse_comment(const char *l, family *f, int *nf, int line)
+{
+    char kind[8], name[128];
+    int off = 0;
+    PGH_CHECK(sscanf(l, "# %7s %127s %n", kind, name, &off) == 2 &&
+                  (strcmp(kind, "HELP") == 0 || strcmp(kind, "TYPE") == 0),
+              "line %d: a comment that is not HELP or TYPE: %s", line, l);
+    PGH_CHECK(name_ok(name, strlen(name), true), "line %d: bad metric name %s", line, name);
+    family *fam = find_family(f, *nf, name);
+    if (fam == NULL) {
+        PGH_CHECK(*nf < MAX_SAMPLES, "too many families");
+        fam = &f[(*nf)++];
+        memset(fam, 0, sizeof(*fam));
+        snprintf(fam->name, sizeof(fam->name), "%s", name);
+    }
+    PGH_CHECK(!fam->samples, "line %d: %s after samples of %s", line, kind, name);
+    if (kind[0] == 'H') {
+        PGH_CHECK(!fam->help && off > 0 && l[off] != '\0', "line %d: HELP twice or empty", line);
+        fam->help = true;
+        return;
+    }
+    PGH_CHECK(fam->type[0] == '\0', "line %d: TYPE twice for %s", line, name);
+    const char *t = l + off;
+    PGH_CHECK(strcmp(t, "counter") == 0 || strcmp(t, "gauge") == 0 || strcmp(t, "untyped") == 0 ||
+                  strcmp(t, "histogram") == 0 || strcmp(t, "summary") == 0,
+              "line %d: bad type \"%s\"", line, t);
+    snprintf(fam->type, sizeof(fam->type), "%s", t);
+}
+
+static void parse_sample(const char *l, family *f, int nf, scrape *out, int line)
+{
+    const char *p = l;
+    while (isalnum((unsigned char)*p) || *p == '_' || *p == ':')
+        p++;
+    size_t nlen = (size_t)(p - l);
+    PGH_CHECK(name_ok(l, nlen, true) && nlen < 128, "line %d: bad metric name: %s", line, l);
+    if (*p == '{')
+        p = parse_labels(p + 1, line);
+    PGH_CHECK(*p == ' ', "line %d: no space before the value: %s", line, l);
+    char key[256];
+    PGH_CHECK((size_t)(p - l) < sizeof(key), "line %d: series too long", line);
+    memcpy(key, l, (size_t)(p - l));
+    key[p - l] = '\0';
+    char valbuf[64];
+    PGH_CHECK(sscanf(p + 1, "%63s", valbuf) == 1, "line %d: no value", line);
+    const char *rest = p + 1 + strlen(valbuf);
+    PGH_CHECK(*rest == '\0', "line %d: something after the value (timestamps unused): %s", line, l);
+    double v;
+    PGH_CHECK(value_ok(&v, valbuf), "line %d: bad value \"%s\"", line, valbuf);
+    char name[128];
+    memcpy(name, l, nlen);
+    name[nlen] = '\0';
+    family *fam = find_family(f, nf, name);
+    PGH_CHECK(fam && fam->help && fam->type[0], "line %d: %s has no HELP and TYPE before it", line,
+              name);
+    fam->samples = true;
+    bool counter = strcmp(fam->type, "counter") == 0;
+    PGH_CHECK(!counter || (nlen > 6 && strcmp(name + nlen - 6, "_total") == 0),
+              "line %d: counter %s does not end in _total", line, name);
+    PGH_CHECK(strncmp(name, "pghost_", 7) == 0, "line %d: %s is not pghost_*", line, name);
+    for (int i = 0; i < out->n; i++)
+        PGH_CHECK(strcmp(out->s[i].key, key) != 0, "line %d: series %s twice", line, key);
+    PGH_CHECK(out->n < MAX_SAMPLES, "too many samples");
+    sample *s = &out->s[out->n++];
+    snprintf(s->key, sizeof(s->key), "%s", key);
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    s->value = v;
+    s->counter = counter;
+}
+
+/* Parse a whole exposition; every line must be valid and the text end with a newline. */
+static void parse_exposition(scrape *out, const char *text)
+{
+    static family f[MAX_SAMPLES];
+    int nf = 0;
+    out->n = 0;
+    PGH_CHECK(text[0] && text[strlen(text) - 1] == '\n', "the exposition must end with \\n");
+    int line = 0;
+    for (const char *l = text; *l; line++) {
+        const char *nl = strchr(l, '\n');
+        char buf[1024];
+        size_t n = (size_t)(nl - l);
+        PGH_CHECK(n < sizeof(buf), "line %d too long", line);
+        memcpy(buf, l, n);
+        buf[n] = '\0';
+        PGH_CHECK(n > 0, "line %d is empty", line);
+        if (buf[0] == '#')
+            parse_comment(buf, f, &nf, line);
+        else
+            parse_sample(buf, f, nf, out, line);
+        l = nl + 1;
+    }
+}
+
+static double value_of(const scrape *s, const char *key)
+{
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->s[i].key, key) == 0)
+            return s->s[i].value;
+    return -1;
+}
+
+/* Counters only grow: every counter series of before is in after, not smaller. */
+static void check_grows(const scrape *before, const scrape *after)
+{
+    for (int i = 0; i < before->n; i++) {
+        if (!before->s[i].counter)
+            continue;
+        double v = value_of(after, before->s[i].key);
+        PGH_CHECK(v >= before->s[i].value, "counter %s went from %.0f to %.0f", before->s[i].key,
+                  before->s[i].value, v);
+    }
+}
+
+/* Scrape /metrics, parse every line, check the counters grew since *last; *last = this one. */
+static void scrape_once(int port, scrape *last, scrape *now)
+{
+    char *body = NULL;
+    int status = http_get(port, "/metrics", &body);
+    PGH_CHECK(status == 200 && body, "GET /metrics answered %d", status);
+    parse_exposition(now, body);
+    free(body);
+    if (last->n)
+        check_grows(last, now);
+    *last = *now;
+}
+
+/* ---- the metrics case ------------------------------------------------------------------- */
+
+typedef struct writes {
+    atomic_long kind[3]; /* insert, update, delete done */
+} writes;
+
+/* One change per statement: insert a new key, update an initial row, delete the row inserted
+ * two writes before. */
+static bool write_one(PGconn *conn, pgh_run_writer *w, void *payload)
+{
+    writes *wr = payload;
+    long m = ++w->mark;
+    char sql[160];
+    int k = (int)(m % 3);
+    if (k == 0)
+        snprintf(sql, sizeof(sql), "INSERT INTO t VALUES (%ld, 1, 'w')", 1000000 + m);
+    else if (k == 1)
+        snprintf(sql, sizeof(sql), "UPDATE t SET v = v + 1 WHERE id = %ld", 10 + m % 1000);
+    else
+        snprintf(sql, sizeof(sql), "DELETE FROM t WHERE id = %ld", 1000000 + m - 2);
+    bool ok = pgh_run_sql_ok(conn, sql);
+    if (ok)
+        atomic_fetch_add(&wr->kind[k], 1);
+    return ok;
+}
+
+static void check_json_logs(const char *text)
+{
+    int lines = 0;
+    for (const char *l = text; *l; lines++) {
+        const char *nl = strchr(l, '\n');
+        PGH_CHECK(nl, "a log line without newline");
+        json_error_t e;
+        json_t *o = json_loadb(l, (size_t)(nl - l), 0, &e);
+        PGH_CHECK(json_is_object(o), "log line %d is not a JSON object (%s): %.*s", lines, e.text,
+                  (int)(nl - l), l);
+        const char *time = json_string_value(json_object_get(o, "time"));
+        int y, mo, d, h, mi;
+        double s;
+        char z = 0;
+        PGH_CHECK(time && strlen(time) == 24 &&
+                      sscanf(time, "%4d-%2d-%2dT%2d:%2d:%6lf%c", &y, &mo, &d, &h, &mi, &s, &z) ==
+                          7 &&
+                      z == 'Z',
+                  "log line %d: time is not RFC 3339 UTC: %s", lines, time ? time : "(none)");
+        PGH_CHECK(json_string_value(json_object_get(o, "level")) &&
+                      json_string_value(json_object_get(o, "message")) &&
+                      json_string_value(json_object_get(o, "component")),
+                  "log line %d lacks level, message or component", lines);
+        json_decref(o);
+        l = nl + 1;
+    }
+    PGH_CHECK(lines >= 3, "only %d log lines", lines);
+    printf("%d JSON log lines parse\n", lines);
+}
+
+static void wait_ready(int port, int want, int timeout_s, pid_t pid, const pgh_run *r)
+{
+    for (int i = 0; i < timeout_s * 10; i++) {
+        if (http_get(port, "/readyz", NULL) == want)
+            return;
+        PGH_CHECK(pgh_test_pid_alive(pid), "pghost exited: %s", pgh_run_stderr(r, 0));
+        pgh_run_sleep_ms(100);
+    }
+    pgh_test_fail("/readyz never answered %d", want);
+}
+
+static void setup(pgh_run_pair *p, pgh_run *r, const char *stem, int rows)
+{
+    /* the destination is killed: what it acknowledged must survive (pgh_test_server_kill) */
+    pgh_run_pair_start(p, NULL, "synchronous_commit = on");
+    const char *ddl = "CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL, note text)";
+    pgh_test_exec(p->s, "%s", ddl);
+    pgh_test_exec(p->d, "%s", ddl);
+    pgh_test_exec(p->s,
+                  "INSERT INTO t SELECT g, 0, md5(g::text) FROM generate_series(1, %d) g;"
+                  "CREATE PUBLICATION pub FOR TABLE t",
+                  rows);
+    pgh_run_init(r, p, PGH_BINARY, stem, "metrics.yaml");
+    pgh_run_write_config(r,
+                         "source_connection: %s\ndestination_connection: %s\npublication_name: "
+                         "pub\nsource_table_name: t\ncopy_batch_size: 1000\n"
+                         "copy_worker_count: 1\n",
+                         p->src_conninfo, p->dst_conninfo);
+}
+
+static void case_metrics(void)
+{
+    pgh_run_pair p;
+    pgh_run r;
+    setup(&p, &r, "m", ROWS);
+    int port = pgh_test_free_port();
+    char addr[32];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+    pid_t pid = pgh_run_spawn(&r, "replicate", "--follow", "--no-progress", "--log-format", "json",
+                              "--metrics-addr", addr, NULL);
+    static scrape last, now;
+    int scrapes = 0, copy_scrapes = 0;
+    /* during the copy: until the destination records the follow phase */
+    for (int i = 0; i < 1200; i++) {
+        PGH_CHECK(pgh_test_pid_alive(pid), "pghost exited: %s", pgh_run_stderr(&r, 0));
+        if (http_get(port, "/healthz", NULL) == 200) {
+            scrape_once(port, &last, &now);
+            scrapes++;
+            copy_scrapes += value_of(&now, "pghost_phase{phase=\"copy\"}") == 1;
+        }
+        char *phase = pgh_run_phase(&p);
+        bool following = strcmp(phase, "follow") == 0;
+        free(phase);
+        if (following)
+            break;
+        pgh_run_sleep_ms(100);
+    }
+    pgh_run_wait_follow(&r, pid);
+    printf("%d scrapes before following, %d in the copy\n", scrapes, copy_scrapes);
+    PGH_CHECK(copy_scrapes >= 1, "no scrape saw the copy phase");
+    wait_ready(port, 200, 30, pid, &r);
+    PGH_CHECK(http_get(port, "/healthz", NULL) == 200, "/healthz");
+    PGH_CHECK(http_get(port, "/nothing", NULL) == 404, "/nothing must be 404");
+    /* following, with a writer */
+    static writes wr;
+    static pgh_run_writers ws;
+    pgh_run_writers_opts wo = {.conninfo = p.src_conninfo,
+                               .threads = 1,
+                               .seed = 1,
+                               .pause_ms = 2,
+                               .reconnect_ms = -1,
+                               .write = write_one,
+                               .payload = &wr};
+    pgh_run_writers_start(&ws, &wo);
+    for (int i = 0; i < 15; i++) {
+        scrape_once(port, &last, &now);
+        pgh_run_sleep_ms(100);
+    }
+    /* the destination goes away: not ready while reconnecting, ready again after */
+    PGH_CHECK(pgh_test_server_kill(&p.dst) == 0, "killing the destination");
+    wait_ready(port, 503, 30, pid, &r);
+    PGH_CHECK(pgh_test_server_restart(&p.dst) == 0, "restarting the destination");
+    PQfinish(p.d);
+    p.d = PQconnectdb(p.dst_conninfo);
+    wait_ready(port, 200, 30, pid, &r);
+    long done = pgh_run_writers_stop(&ws);
+    pgh_run_fence_value(&r, pid, "t", 5, 7, NULL); /* one more update */
+    scrape_once(port, &last, &now);
+    pgh_run_stop(&r, pid, 30);
+    /* the end: the copy's rows, the writes by kind (+ the fence's update), a reconnect */
+    double copied = value_of(&now, "pghost_rows_copied_total{table=\"public.t\"}");
+    double ins = value_of(&now, "pghost_changes_applied_total{kind=\"insert\"}");
+    double upd = value_of(&now, "pghost_changes_applied_total{kind=\"update\"}");
+    double del = value_of(&now, "pghost_changes_applied_total{kind=\"delete\"}");
+    double txns = value_of(&now, "pghost_transactions_applied_total");
+    double reconnects = value_of(&now, "pghost_reconnects_total");
+    printf("copied %.0f; applied %.0f inserts, %.0f updates, %.0f deletes, %.0f transactions; "
+           "%ld writes; %.0f reconnects\n",
+           copied, ins, upd, del, txns, done, reconnects);
+    PGH_CHECK(copied == ROWS, "rows copied %.0f, the table had %d", copied, ROWS);
+    PGH_CHECK(ins == (double)atomic_load(&wr.kind[0]) &&
+                  upd == (double)atomic_load(&wr.kind[1]) + 1 &&
+                  del == (double)atomic_load(&wr.kind[2]),
+              "changes applied differ from the writes: %ld inserts, %ld updates (+1), %ld deletes",
+              atomic_load(&wr.kind[0]), atomic_load(&wr.kind[1]), atomic_load(&wr.kind[2]));
+    PGH_CHECK(txns >= (double)done + 1, "transactions %.0f < writes %ld + 1", txns, done);
+    PGH_CHECK(reconnects >= 1, "the destination's restart was not counted as a reconnect");
+    PGH_CHECK(value_of(&now, "pghost_phase{phase=\"follow\"}") == 1, "phase is not follow");
+    pgh_run_compare(&p, "SELECT * FROM t ORDER BY id", NULL, pgh_run_stderr(&r, 0));
+    check_json_logs(pgh_run_stderr(&r, 0));
+    pgh_test_exec(p.s, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots");
+    pgh_run_pair_stop(&p);
+}
+
+/* ---- status --watch --------------------------------------------------------------------- */
+
+static void case_watch(void)
+{
+    pgh_run_pair p;
+    pgh_run r;
+    setup(&p, &r, "w", ROWS);
+    pid_t pid = pgh_run_spawn(&r, "replicate", "--follow", "--no-progress", NULL);
+    /* interrupt the copy part-way: kill it once some batches are recorded */
+    bool some = pgh_run_poll(&r, pid, p.d, 600, 50, "SELECT count(*) >= 20000 FROM t");
+    PGH_CHECK(some, "the copy never reached 20000 rows");
+    pgh_run_kill(pid);
+    long long on_dst = atoll(pgh_test_value(p.d, "SELECT count(*) FROM t"));
+    int rc = pgh_run_exec(&r, 30, "status", NULL);
+    const char *out = pgh_run_stdout(&r, 0);
+    printf("status at %lld of %d rows:\n%s", on_dst, ROWS, out);
+    PGH_CHECK(rc == 0, "status failed: %s", pgh_run_stderr(&r, 0));
+    char want[128];
+    snprintf(want, sizeof(want), "%lld rows copied", on_dst);
+    PGH_CHECK(strstr(out, want), "status does not say \"%s\"", want);
+    /* --watch: at least two refreshes, each with rates, until SIGINT */
+    pid = pgh_run_spawn(&r, "status", "--watch", NULL);
+    pgh_run_sleep_ms(2600);
+    kill(pid, SIGINT);
+    rc = pgh_run_wait(&r, pid, 10);
+    out = pgh_run_stdout(&r, 0);
+    int refreshes = 0, rates = 0;
+    for (const char *s = out; (s = strstr(s, "slot ")) != NULL; s++)
+        refreshes += s == out || s[-1] == '\n';
+    for (const char *s = out; (s = strstr(s, "/s")) != NULL; s++)
+        rates++;
+    printf("status --watch: %d refreshes, %d rates, exit %d\n", refreshes, rates, rc);
+    PGH_CHECK(rc == 0, "status --watch exited %d: %s", rc, pgh_run_stderr(&r, 0));
+    PGH_CHECK(refreshes >= 2 && rates >= 2, "status --watch: %s", out);
+    pgh_test_exec(p.s, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots");
+    pgh_run_pair_stop(&p);
+}
+
+int main(int argc, char **argv)
+{
+    const char *name = argc > 1 ? argv[1] : "";
+    if (strcmp(name, "metrics") == 0)
+        case_metrics();
+    else if (strcmp(name, "watch") == 0)
+        case_watch();
+    else
+        pgh_test_fail("usage: it_metrics metrics|watch");
+    printf("PASS %s\n", name);
+    return 0;
+}
