@@ -11,7 +11,7 @@
 #include "pghost/lifecycle.h"
 
 static const char STATUS_USAGE[] =
-    "Usage: pghost status [options] CONFIG.yaml\n"
+    "Usage: pghost status [options] [CONFIG.yaml]\n"
     "\n"
     "Show the replication slot on the source (active or not, confirmed LSN, WAL it retains)\n"
     "and the position pghost --follow recorded on the destination.\n"
@@ -24,7 +24,7 @@ static const char STATUS_USAGE[] =
     "Exit status: 0 done; 1 failed; 2 bad command line or configuration.\n";
 
 static const char TEARDOWN_USAGE[] =
-    "Usage: pghost teardown [options] CONFIG.yaml\n"
+    "Usage: pghost teardown [options] [CONFIG.yaml]\n"
     "\n"
     "Drop what pghost created: the replication slot on the source, the publication when\n"
     "pghost init created it (never one you made), the DDL capture, and its position row in\n"

@@ -62,6 +62,18 @@ int pgh_config_add_table(pgh_config *cfg, const char *source_schema, const char 
     return failed ? pgh_error_set(err, PGH_ENOMEM, "out of memory") : 0;
 }
 
+void pgh_config_clear_tables(pgh_config *cfg)
+{
+    for (size_t i = 0; i < cfg->ntables; i++) {
+        free(cfg->tables[i].source_schema);
+        free(cfg->tables[i].source_table);
+        free(cfg->tables[i].dest_schema);
+        free(cfg->tables[i].dest_table);
+    }
+    cfg->ntables = 0;
+    cfg->tables_resolved = false;
+}
+
 int pgh_config_check(pgh_config *cfg, pgh_error *err)
 {
     if (cfg->source_connection == NULL)
