@@ -28,8 +28,8 @@ typedef enum kind { K_STRING, K_INT, K_INT64, K_BOOL, K_FORMAT, K_DEST, K_DRIFT,
 typedef struct env_key {
     const char *name; /* after the prefix */
     kind kind;
-    size_t offset;    /* of the field in pgh_config */
-    long min, max;    /* K_INT and K_INT64 */
+    size_t offset; /* of the field in pgh_config */
+    long min, max; /* K_INT and K_INT64 */
 } env_key;
 
 #define F(field) offsetof(pgh_config, field)
@@ -137,8 +137,8 @@ static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_err
     case K_INT:
     case K_INT64:
         if (!parse_long(&n, value, k->min, k->max))
-            return pgh_error_set(err, PGH_ECONFIG, "must be a whole number from %ld to %ld",
-                                 k->min, k->max);
+            return pgh_error_set(err, PGH_ECONFIG, "must be a whole number from %ld to %ld", k->min,
+                                 k->max);
         if (k->kind == K_INT)
             *(int *)field = (int)n;
         else

@@ -119,9 +119,9 @@ static int dup_tables(pgh_config *c, const pgh_config *cfg)
         c->table_lines[i] = cfg->table_lines ? cfg->table_lines[i] : 0;
     }
     for (size_t i = 0; i < cfg->nexclude; i++, c->nexclude++)
-        c->exclude_tables[i] = (pgh_table_pattern){dup_or_null(cfg->exclude_tables[i].schema, &failed),
-                                                   dup_or_null(cfg->exclude_tables[i].table, &failed),
-                                                   cfg->exclude_tables[i].line};
+        c->exclude_tables[i] = (pgh_table_pattern){
+            dup_or_null(cfg->exclude_tables[i].schema, &failed),
+            dup_or_null(cfg->exclude_tables[i].table, &failed), cfg->exclude_tables[i].line};
     return failed ? PGH_ENOMEM : 0;
 }
 
