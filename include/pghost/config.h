@@ -169,6 +169,8 @@ PGH_API int pgh_config_set_string(char **field, const char *value, pgh_error *er
 PGH_API int pgh_config_add_table(pgh_config *cfg, const char *source_schema,
                                  const char *source_table, const char *dest_schema,
                                  const char *dest_table, pgh_error *err);
+/* Remove every table added so far (a list given later replaces the file's). */
+PGH_API void pgh_config_clear_tables(pgh_config *cfg);
 PGH_API int pgh_config_check(pgh_config *cfg, pgh_error *err);
 
 /* A deep copy (free with pgh_config_free). */

@@ -33,14 +33,14 @@ typedef struct pgh_status_table {
 
 typedef struct pgh_status {
     bool slot_exists;
-    bool slot_active;        /* a walsender is streaming from it */
-    int slot_active_pid;     /* that walsender's pid, 0 when inactive */
-    pgh_lsn restart_lsn;     /* oldest WAL the slot keeps */
-    pgh_lsn confirmed_lsn;   /* confirmed_flush_lsn */
-    pgh_lsn source_lsn;      /* pg_current_wal_lsn() on the source */
-    int64_t retained_bytes;  /* WAL the slot holds back: source_lsn - restart_lsn */
-    pgh_status_state state;  /* the destination's position row */
-    int ntables;             /* tables with a saved copy plan (at most PGH_STATUS_MAX_TABLES) */
+    bool slot_active;       /* a walsender is streaming from it */
+    int slot_active_pid;    /* that walsender's pid, 0 when inactive */
+    pgh_lsn restart_lsn;    /* oldest WAL the slot keeps */
+    pgh_lsn confirmed_lsn;  /* confirmed_flush_lsn */
+    pgh_lsn source_lsn;     /* pg_current_wal_lsn() on the source */
+    int64_t retained_bytes; /* WAL the slot holds back: source_lsn - restart_lsn */
+    pgh_status_state state; /* the destination's position row */
+    int ntables;            /* tables with a saved copy plan (at most PGH_STATUS_MAX_TABLES) */
     pgh_status_table tables[PGH_STATUS_MAX_TABLES];
 } pgh_status;
 
@@ -49,10 +49,15 @@ PGH_API int pgh_status_read(pgh_status *out, const pgh_config *cfg, pgh_error *e
 
 /* What pgh_teardown removed (false: it was not there, or is not pghost's). */
 typedef struct pgh_teardown_result {
-    bool slot_dropped;          /* the replication slot on the source */
-    bool publication_dropped;   /* the publication pghost init created */
-    bool publication_kept;      /* a publication of that name exists that pghost did not create */
-    bool state_dropped;         /* the position row on the destination */
+    bool slot_dropped;        /* the replication slot on the source */
+    bool publication_dropped; /* the publication pghost init created */
+    bool publication_kept;    /* a publication of that name exists that pghost did not create */
+    bool state_dropped;       /* the position row on the destination */
+    bool source_skipped;      /* force: the source could not be reached; nothing on it was
+                                 dropped */
+    bool destination_skipped; /* force: the destination's position could not be read; it was
+                                 not dropped */
+    char skipped_reason[512]; /* with a side skipped: why (one line, password masked) */
 } pgh_teardown_result;
 
 /*
@@ -60,10 +65,17 @@ typedef struct pgh_teardown_result {
  * publication when pghost init created it (never one the user made), the DDL capture, and the
  * position row (then the state table and schema when nothing else is in them) on the
  * destination (with destination: stdout there is none: the caller owns the state file).
- * Idempotent: what is already gone is skipped. A slot in use (an applier is
- * running) is not dropped, and then nothing is: PGH_EPRECOND naming the pid.
+ * Idempotent: what is already gone is skipped.
+ *
+ * Both sides are opened, and the destination's position read, before anything is dropped: when
+ * either fails nothing is dropped and err says which side and what to do, since a slot dropped
+ * while the position cannot be read leaves a stopped --follow run unable to resume. With force,
+ * the side that can be reached is cleaned all the same and out says which side was skipped and
+ * why (an error only when neither can be reached). A slot in use (an applier is running) is not
+ * dropped, and then nothing is: PGH_EPRECOND naming the pid.
  */
-PGH_API int pgh_teardown(pgh_teardown_result *out, const pgh_config *cfg, pgh_error *err);
+PGH_API int pgh_teardown(pgh_teardown_result *out, const pgh_config *cfg, bool force,
+                         pgh_error *err);
 
 PGH_END_DECLS
 

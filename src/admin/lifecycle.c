@@ -50,13 +50,11 @@ static void add_copy_status(const char *table, int64_t total, int64_t done, int6
 }
 
 /* Ranges done per table, from the resumable copy's plan and progress (nothing when none). */
-static int read_copy_progress(pgh_status *out, PGconn *dst, const pgh_config *cfg,
-                              pgh_error *err)
+static int read_copy_progress(pgh_status *out, PGconn *dst, const pgh_config *cfg, pgh_error *err)
 {
     if (!out->state.found)
         return 0;
-    return pgh_state_copy_status(dst, cfg->state_schema, cfg->slot_name, add_copy_status, out,
-                                 err);
+    return pgh_state_copy_status(dst, cfg->state_schema, cfg->slot_name, add_copy_status, out, err);
 }
 
 int pgh_status_read(pgh_status *out, const pgh_config *cfg, pgh_error *err)
@@ -64,8 +62,8 @@ int pgh_status_read(pgh_status *out, const pgh_config *cfg, pgh_error *err)
     memset(out, 0, sizeof(*out));
     PGconn *src = NULL;
     PGconn *dst = NULL;
-    int rc = pgh_conn_open(&src, cfg->source_connection, PGH_CONN_SQL, "source",
-                           "pghost status", err);
+    int rc =
+        pgh_conn_open(&src, cfg->source_connection, PGH_CONN_SQL, "source", "pghost status", err);
     if (rc == 0)
         rc = read_slot(out, src, cfg->slot_name, err);
     if (rc != 0 || cfg->destination == PGH_DESTINATION_STDOUT) { /* no destination server */
@@ -92,7 +90,8 @@ int pgh_status_read(pgh_status *out, const pgh_config *cfg, pgh_error *err)
 }
 
 /* The source's part: the slot, then the publication init created and the DDL capture. The
- * tables are not resolved: teardown needs none, and must work after they were dropped. */
+ * tables are not resolved: teardown needs none, and must work after they were dropped. Called
+ * only once both sides were opened (or --force said to go on without the destination). */
 static int teardown_source(pgh_teardown_result *out, PGconn *src, const pgh_config *cfg,
                            pgh_error *err)
 {
@@ -109,41 +108,95 @@ static int teardown_source(pgh_teardown_result *out, PGconn *src, const pgh_conf
         out->slot_dropped = rc == 0;
     }
     if (rc == 0)
-        rc = pgh_init__pub_drop(&out->publication_dropped, &out->publication_kept, src, cfg,
-                                err);
+        rc = pgh_init__pub_drop(&out->publication_dropped, &out->publication_kept, src, cfg, err);
     if (rc == 0)
         rc = pgh_admin_ddl_capture_remove(src, cfg, err);
     return rc;
 }
 
-int pgh_teardown(pgh_teardown_result *out, const pgh_config *cfg, pgh_error *err)
+/* The destination's part: the record of created tables a --follow run interrupted in its
+ * deferred index build leaves (it would keep the state schema), then the position row. */
+static int teardown_destination(pgh_teardown_result *out, PGconn *dst, bool found,
+                                const pgh_config *cfg, pgh_error *err)
+{
+    int rc = pgh_schema_pending_clear(dst, cfg->state_schema, cfg->slot_name, err);
+    if (rc == 0)
+        rc = pgh_state_drop(dst, cfg->state_schema, cfg->slot_name, err);
+    out->state_dropped = rc == 0 && found;
+    return rc;
+}
+
+/* Open the destination and read the slot's position there: until it can be read, dropping the
+ * slot could lose the only way a stopped run resumes. */
+static int open_destination(PGconn **dst, bool *found, const pgh_config *cfg, pgh_error *err)
+{
+    pgh_state state;
+    int rc = pgh_conn_open(dst, cfg->destination_connection, PGH_CONN_SQL, "destination",
+                           "pghost teardown", err);
+    if (rc == 0)
+        rc = pgh_state_read(&state, *dst, cfg->state_schema, cfg->slot_name, err);
+    *found = rc == 0 && state.found;
+    return rc;
+}
+
+/* Without --force a side that cannot be opened stops everything before anything is dropped:
+ * one line, what failed, then what to do. */
+static int refuse(pgh_error *err, const char *side)
+{
+    char *nl = strchr(err->message, '\n');
+    if (nl)
+        *nl = '\0';
+    pgh_error_prefix(err, "nothing was dropped: the %s cannot be read", side);
+    size_t len = strlen(err->message);
+    snprintf(err->message + len, sizeof(err->message) - len,
+             "; bring the %s back and run pghost teardown again, or add --force to drop what can "
+             "be reached (a stopped --follow run can then no longer resume)",
+             side);
+    return err->code;
+}
+
+/* Record why a side was skipped under --force. */
+static void skip(char *reason, size_t size, const pgh_error *side_err)
+{
+    snprintf(reason, size, "%s", side_err->message);
+    char *nl = strchr(reason, '\n');
+    if (nl)
+        *nl = '\0';
+}
+
+int pgh_teardown(pgh_teardown_result *out, const pgh_config *cfg, bool force, pgh_error *err)
 {
     memset(out, 0, sizeof(*out));
     PGconn *src = NULL;
     PGconn *dst = NULL;
-    int rc = pgh_conn_open(&src, cfg->source_connection, PGH_CONN_SQL, "source",
-                           "pghost teardown", err);
-    if (rc == 0)
-        rc = teardown_source(out, src, cfg, err);
+    bool found = false;
+    pgh_error src_err, dst_err;
+    pgh_error_clear(&src_err);
+    pgh_error_clear(&dst_err);
+    int src_rc = pgh_conn_open(&src, cfg->source_connection, PGH_CONN_SQL, "source",
+                               "pghost teardown", &src_err);
     /* JSON lines keep their position in a file of the caller's, not on a server */
-    if (rc != 0 || cfg->destination == PGH_DESTINATION_STDOUT) {
-        PQfinish(src);
-        return rc;
+    bool has_dst = cfg->destination != PGH_DESTINATION_STDOUT;
+    int dst_rc = has_dst ? open_destination(&dst, &found, cfg, &dst_err) : 0;
+    int rc = 0;
+    if (src_rc != 0 && (!force || !has_dst || dst_rc != 0)) {
+        *err = src_err;
+        rc = force ? src_rc : refuse(err, "source");
+        goto done;
     }
-    if (rc == 0)
-        rc = pgh_conn_open(&dst, cfg->destination_connection, PGH_CONN_SQL, "destination",
-                           "pghost teardown", err);
-    pgh_state state;
-    if (rc == 0)
-        rc = pgh_state_read(&state, dst, cfg->state_schema, cfg->slot_name, err);
-    /* A --follow run interrupted in its deferred index build leaves its record of created
-     * tables: it goes too, or it would keep the state schema. */
-    if (rc == 0)
-        rc = pgh_schema_pending_clear(dst, cfg->state_schema, cfg->slot_name, err);
-    if (rc == 0) {
-        rc = pgh_state_drop(dst, cfg->state_schema, cfg->slot_name, err);
-        out->state_dropped = rc == 0 && state.found;
+    if (dst_rc != 0 && !force) {
+        *err = dst_err;
+        rc = refuse(err, "destination");
+        goto done;
     }
+    out->source_skipped = src_rc != 0;
+    out->destination_skipped = dst_rc != 0;
+    skip(out->skipped_reason, sizeof(out->skipped_reason), src_rc != 0 ? &src_err : &dst_err);
+    if (src_rc == 0)
+        rc = teardown_source(out, src, cfg, err);
+    if (rc == 0 && has_dst && dst_rc == 0)
+        rc = teardown_destination(out, dst, found, cfg, err);
+done:
     PQfinish(src);
     PQfinish(dst);
     return rc;

@@ -49,8 +49,9 @@ typedef struct pgh_cli_option {
 } pgh_cli_option;
 
 /* A sub-command as the parser sees it. Every command also takes -h/--help, --log-level LEVEL,
- * -v (debug), -q (error), --log-format text|json and exactly one CONFIG.yaml; options may come
- * before or after it. */
+ * -v (debug), -q (error), --log-format text|json, --source, --destination, --publication,
+ * --table (repeatable) and at most one CONFIG.yaml (exactly one when it takes operands);
+ * options may come before or after it. */
 typedef struct pgh_cli_command {
     const char *name;              /* "replicate": as typed, and in error messages */
     const char *usage;             /* what --help prints: lists every option, common ones too */
@@ -73,10 +74,30 @@ typedef struct pgh_cli_command {
  * what is wrong. */
 int pgh_cli_parse(const char **config_path, const pgh_cli_command *cmd, int argc, char **argv);
 
-/* Load the configuration at path, expanding ${VAR} from the environment (the only place the
- * CLI reads it for that), and warn when the file shows a password to other users. Returns
- * PGH_EXIT_OK, or PGH_EXIT_USAGE after printing the error; the caller frees *out with
- * pgh_config_free. */
+/* The configuration flags every command takes (config_sources.c). */
+#define PGH_CLI_MAX_TABLES 64
+typedef struct pgh_cli_overrides {
+    const char *source;                      /* --source CONNSTR, or NULL */
+    const char *destination;                 /* --destination CONNSTR, or NULL */
+    const char *publication;                 /* --publication NAME, or NULL */
+    const char *tables[PGH_CLI_MAX_TABLES];  /* --table schema.table, each borrowed from argv */
+    int ntables;
+} pgh_cli_overrides;
+
+/* cfg->path of a configuration given without a file. */
+#define PGH_CLI_NO_FILE "(command line)"
+
+/* The configuration from the file's (from_file, may be NULL; taken over, freed on failure),
+ * then the PGH_CFG_ environment variables, then the flags o, checked (pgh_config_check). An
+ * unknown PGH_CFG_ variable is an error. Returns 0, or PGH_ECONFIG/PGH_ENOMEM with err set
+ * (never a value in it). */
+int pgh_cli__build_config(pgh_config **out, pgh_config *from_file, const pgh_cli_overrides *o,
+                          pgh_error *err);
+
+/* Load the configuration at path (NULL: no file), expanding ${VAR} from the environment, and
+ * warn when the file shows a password to other users; then apply PGH_CFG_ variables and the
+ * configuration flags (pgh_cli__build_config). Returns PGH_EXIT_OK, or PGH_EXIT_USAGE after
+ * printing the error; the caller frees *out with pgh_config_free. */
 int pgh_cli_load_config(pgh_config **out, const char *path);
 
 /* Warn (one line, on stderr) when the configuration file at path holds a password in one of

@@ -6,7 +6,7 @@
 #include "pghost/init.h"
 
 static const char USAGE[] =
-    "Usage: pghost init [options] CONFIG.yaml\n"
+    "Usage: pghost init [options] [CONFIG.yaml]\n"
     "\n"
     "Prepare the source for pghost replicate, and change nothing when it already is:\n"
     "  - check wal_level = logical, a free replication slot and WAL sender, and that the role\n"

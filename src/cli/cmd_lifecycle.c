@@ -14,7 +14,7 @@
 #include "util/clock.h"
 
 static const char STATUS_USAGE[] =
-    "Usage: pghost status [options] CONFIG.yaml\n"
+    "Usage: pghost status [options] [CONFIG.yaml]\n"
     "\n"
     "Show the replication slot on the source (active or not, confirmed LSN, WAL it retains)\n"
     "and the position pghost --follow recorded on the destination.\n"
@@ -32,21 +32,26 @@ static const char STATUS_USAGE[] =
     "that does not parse too).\n";
 
 static const char TEARDOWN_USAGE[] =
-    "Usage: pghost teardown [options] CONFIG.yaml\n"
+    "Usage: pghost teardown [options] [CONFIG.yaml]\n"
     "\n"
     "Drop what pghost created: the replication slot on the source, the publication when\n"
     "pghost init created it (never one you made), the DDL capture, and its position row in\n"
     "<state_schema>.state on the destination (the table and schema too when nothing else is in\n"
-    "them). Safe to run again. While the slot is in use nothing is dropped.\n"
+    "them). Both servers are opened, and the position read, before anything is dropped: when\n"
+    "either cannot be reached, or the slot is in use, nothing is dropped. Says on stderr, one\n"
+    "line each, what it dropped. Safe to run again.\n"
     "\n"
     "Options:\n"
+    "  --force             drop what can be reached even when the other server cannot be\n"
+    "                      (a stopped --follow run can then no longer resume); says what was\n"
+    "                      not dropped, and exits 0 unless neither server could be reached\n"
     "  --log-level LEVEL   error, warn (default), info, debug or trace; logs go to stderr\n"
     "  --log-format FORMAT text (default) or json: one JSON object a line\n"
     "  -v, -q              --log-level debug / --log-level error\n"
     "  -h, --help          show this help\n"
     "\n"
-    "Exit status: 0 done; 1 failed; 2 bad command line or configuration; 3 the slot is in use\n"
-    "(nothing was dropped).\n";
+    "Exit status: 0 done; 1 failed (a server cannot be reached without --force: nothing was\n"
+    "dropped); 2 bad command line or configuration; 3 the slot is in use (nothing was dropped).\n";
 
 static int read_state_file(pgh_status *st, pgh_config *cfg, pgh_error *err);
 
@@ -220,12 +225,12 @@ static void remove_state_file(pgh_config *cfg)
     if (path == NULL)
         return;
     if (unlink(path) == 0)
-        printf("state file %s: removed\n", path);
+        fprintf(stderr, "state file %s: removed\n", path);
     else if (errno == ENOENT)
-        printf("state file %s: not there (nothing to do)\n", path);
+        fprintf(stderr, "state file %s: not there (nothing to do)\n", path);
     else
-        printf("state file %s: could not be removed (%s): remove it yourself\n", path,
-               strerror(errno));
+        fprintf(stderr, "state file %s: could not be removed (%s): remove it yourself\n", path,
+                strerror(errno));
 }
 
 /* destination: stdout: the position its state file holds, read by the destination itself. */
@@ -256,10 +261,44 @@ static int read_state_file(pgh_status *st, pgh_config *cfg, pgh_error *err)
     return rc;
 }
 
+/* What teardown did, one line each on stderr (stdout belongs to data). */
+static void print_teardown(pgh_config *cfg, const pgh_teardown_result *r)
+{
+    if (r->source_skipped)
+        fprintf(stderr,
+                "slot %s, publication %s, DDL capture: NOT dropped: the source could not be "
+                "reached (%s); run pghost teardown again once it is back\n",
+                cfg->slot_name, cfg->publication_name, r->skipped_reason);
+    else {
+        fprintf(stderr, "slot %s: %s\n", cfg->slot_name,
+                r->slot_dropped ? "dropped" : "not there (nothing to do)");
+        fprintf(stderr, "publication %s: %s\n", cfg->publication_name,
+                r->publication_dropped ? "dropped (pghost init created it)"
+                : r->publication_kept  ? "kept (pghost did not create it)"
+                                       : "not there (nothing to do)");
+        fprintf(stderr, "DDL capture: removed (or was not there)\n");
+    }
+    if (cfg->destination == PGH_DESTINATION_STDOUT)
+        remove_state_file(cfg);
+    else if (r->destination_skipped)
+        fprintf(stderr,
+                "position in %s.state: NOT removed: the destination could not be read (%s); run "
+                "pghost teardown again once it is back\n",
+                cfg->state_schema, r->skipped_reason);
+    else
+        fprintf(stderr, "position in %s.state: %s\n", cfg->state_schema,
+                r->state_dropped ? "removed" : "not there (nothing to do)");
+}
+
 int pgh_cli_teardown(int argc, char **argv)
 {
-    static const pgh_cli_command cmd = {
-        .name = "teardown", .usage = TEARDOWN_USAGE, .log_level = PGH_LOG_WARN};
+    bool force = false;
+    const pgh_cli_option options[] = {{"force", PGH_CLI_FLAG, &force, 0, 0, NULL}};
+    const pgh_cli_command cmd = {.name = "teardown",
+                                 .usage = TEARDOWN_USAGE,
+                                 .log_level = PGH_LOG_WARN,
+                                 .options = options,
+                                 .noptions = 1};
     pgh_config *cfg = NULL;
     int rc = pgh_cli_start(&cfg, &cmd, argc, argv);
     if (rc != PGH_CLI_RUN)
@@ -267,22 +306,11 @@ int pgh_cli_teardown(int argc, char **argv)
     pgh_error err;
     pgh_error_clear(&err);
     pgh_teardown_result r;
-    rc = pgh_teardown(&r, cfg, &err);
-    if (rc != 0) {
+    rc = pgh_teardown(&r, cfg, force, &err);
+    if (rc != 0)
         pgh_cli_error("%s", err.message);
-    } else {
-        printf("slot %s: %s\n", cfg->slot_name,
-               r.slot_dropped ? "dropped" : "not there (nothing to do)");
-        printf("publication %s: %s\n", cfg->publication_name,
-               r.publication_dropped ? "dropped (pghost init created it)"
-               : r.publication_kept  ? "kept (pghost did not create it)"
-                                     : "not there (nothing to do)");
-        if (cfg->destination == PGH_DESTINATION_STDOUT)
-            remove_state_file(cfg);
-        else
-            printf("position in %s.state: %s\n", cfg->state_schema,
-                   r.state_dropped ? "removed" : "not there (nothing to do)");
-    }
+    else
+        print_teardown(cfg, &r);
     pgh_config_free(cfg);
     return pgh_cli_exit_code(rc);
 }

@@ -11,7 +11,7 @@
 #include "pghost/pghost.h"
 
 static const char USAGE[] =
-    "Usage: pghost replicate [options] CONFIG.yaml\n"
+    "Usage: pghost replicate [options] [CONFIG.yaml]\n"
     "\n"
     "Copy the configured tables from the source to the destination in parallel batches (each\n"
     "its own short transaction), then replay the changes made meanwhile from a logical\n"

@@ -6,7 +6,7 @@
 #include "pghost/sequences.h"
 
 static const char USAGE[] =
-    "Usage: pghost sync-sequences [options] CONFIG.yaml\n"
+    "Usage: pghost sync-sequences [options] [CONFIG.yaml]\n"
     "\n"
     "Set every sequence of the configured tables on the destination from the source's current\n"
     "value: sequences owned by a column (serial, identity) and sequences a column default uses\n"

@@ -8,7 +8,7 @@
 #include "pghost/verify.h"
 
 static const char USAGE[] =
-    "Usage: pghost verify [options] CONFIG.yaml\n"
+    "Usage: pghost verify [options] [CONFIG.yaml]\n"
     "\n"
     "Compare every configured table on the source and the destination. Each table is cut into\n"
     "key ranges; both servers hash each range at the same time (row count and sums of a per-row\n"

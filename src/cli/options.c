@@ -15,8 +15,34 @@
 
 /* getopt_long's return values: the common options, then OPT_OWN + the index of the command's
  * own option. */
-enum { OPT_HELP = 'h', OPT_VERBOSE = 'v', OPT_QUIET = 'q', OPT_LOG_LEVEL = 1, OPT_LOG_FORMAT = 2,
-       OPT_OWN = 256 };
+enum {
+    OPT_HELP = 'h',
+    OPT_VERBOSE = 'v',
+    OPT_QUIET = 'q',
+    OPT_LOG_LEVEL = 1,
+    OPT_LOG_FORMAT,
+    OPT_SOURCE,
+    OPT_DESTINATION,
+    OPT_PUBLICATION,
+    OPT_TABLE,
+    OPT_OWN = 256
+};
+
+/* Printed after every command's own --help. */
+static const char CONFIG_HELP[] =
+    "\n"
+    "Configuration: the file (optional when the rest gives what is needed), then PGH_CFG_<KEY>\n"
+    "environment variables (PGH_CFG_SOURCE_CONNECTION, PGH_CFG_TABLES...: every key, see the\n"
+    "table in README.md), then these flags; a later one wins:\n"
+    "  --source CONNSTR       source_connection (libpq key=value string or URI)\n"
+    "  --destination CONNSTR  destination_connection\n"
+    "  --publication NAME     publication_name\n"
+    "  --table SCHEMA.TABLE   a table to sync (patterns as in the file); repeat for more: the\n"
+    "                         flags' tables replace the file's\n";
+
+/* The configuration flags of this run (the CLI runs one command per process): set by
+ * pgh_cli_parse, read by pgh_cli_load_config. Strings borrowed from argv. */
+static pgh_cli_overrides overrides;
 
 /* The only reader of the environment for ${VAR} in the configuration. */
 static const char *env_lookup(const char *name, void *payload)
@@ -37,6 +63,10 @@ static void build_longopts(struct option *out, const pgh_cli_command *cmd)
     }
     out[n++] = (struct option){"log-level", required_argument, NULL, OPT_LOG_LEVEL};
     out[n++] = (struct option){"log-format", required_argument, NULL, OPT_LOG_FORMAT};
+    out[n++] = (struct option){"source", required_argument, NULL, OPT_SOURCE};
+    out[n++] = (struct option){"destination", required_argument, NULL, OPT_DESTINATION};
+    out[n++] = (struct option){"publication", required_argument, NULL, OPT_PUBLICATION};
+    out[n++] = (struct option){"table", required_argument, NULL, OPT_TABLE};
     out[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
     out[n] = (struct option){NULL, 0, NULL, 0};
 }
@@ -87,6 +117,27 @@ static int set_value(const pgh_cli_option *o, const char *arg)
     return PGH_EXIT_USAGE;
 }
 
+/* Name and value description of a common option taking a value; *name stays NULL for others. */
+static void common_option(const char **name, const char **what, int id)
+{
+    static const struct {
+        int id;
+        const char *name, *what;
+    } common[] = {
+        {OPT_LOG_LEVEL, "log-level", "error, warn, info, debug or trace"},
+        {OPT_LOG_FORMAT, "log-format", "text or json"},
+        {OPT_SOURCE, "source", "a connection string"},
+        {OPT_DESTINATION, "destination", "a connection string"},
+        {OPT_PUBLICATION, "publication", "a publication name"},
+        {OPT_TABLE, "table", "SCHEMA.TABLE"},
+    };
+    for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+        if (common[i].id == id) {
+            *name = common[i].name;
+            *what = common[i].what;
+        }
+}
+
 /* "--to needs a value (postgres or stdout)": the option getopt_long found without its value
  * (id is its val, as getopt_long leaves it in optopt). */
 static void say_needs_value(const pgh_cli_command *cmd, int id, const char *opt)
@@ -103,12 +154,8 @@ static void say_needs_value(const pgh_cli_command *cmd, int id, const char *opt)
                      o->max);
             what = range;
         }
-    } else if (id == OPT_LOG_LEVEL) {
-        name = "log-level";
-        what = "error, warn, info, debug or trace";
-    } else if (id == OPT_LOG_FORMAT) {
-        name = "log-format";
-        what = "text or json";
+    } else {
+        common_option(&name, &what, id);
     }
     if (name == NULL)
         pgh_cli_error("option \"%s\" for %s needs a value: see pghost %s --help", opt, cmd->name,
@@ -142,6 +189,7 @@ static int take_option(const pgh_cli_command *cmd, int c, const char *opt, log_o
     switch (c) {
     case OPT_HELP:
         fputs(cmd->usage, stdout);
+        fputs(CONFIG_HELP, stdout);
         return PGH_EXIT_OK;
     case OPT_VERBOSE:
         log->level = PGH_LOG_DEBUG;
@@ -156,6 +204,23 @@ static int take_option(const pgh_cli_command *cmd, int c, const char *opt, log_o
             return PGH_CLI_RUN;
         pgh_cli_error("--log-level must be error, warn, info, debug or trace, not \"%s\"", optarg);
         return PGH_EXIT_USAGE;
+    case OPT_SOURCE:
+        overrides.source = optarg;
+        return PGH_CLI_RUN;
+    case OPT_DESTINATION:
+        overrides.destination = optarg;
+        return PGH_CLI_RUN;
+    case OPT_PUBLICATION:
+        overrides.publication = optarg;
+        return PGH_CLI_RUN;
+    case OPT_TABLE:
+        if (overrides.ntables < PGH_CLI_MAX_TABLES) {
+            overrides.tables[overrides.ntables++] = optarg;
+            return PGH_CLI_RUN;
+        }
+        pgh_cli_error("--table is given more than %d times: use patterns (schema.*)",
+                      PGH_CLI_MAX_TABLES);
+        return PGH_EXIT_USAGE;
     case ':':
         say_needs_value(cmd, optopt, opt);
         return PGH_EXIT_USAGE;
@@ -168,7 +233,7 @@ static int take_option(const pgh_cli_command *cmd, int c, const char *opt, log_o
 
 int pgh_cli_parse(const char **config_path, const pgh_cli_command *cmd, int argc, char **argv)
 {
-    struct option longopts[PGH_CLI_MAX_OPTIONS + 4];
+    struct option longopts[PGH_CLI_MAX_OPTIONS + 8];
     build_longopts(longopts, cmd);
     log_opts log = {cmd->log_level, PGH_CLI_LOG_TEXT};
     opterr = 0;
@@ -184,12 +249,13 @@ int pgh_cli_parse(const char **config_path, const pgh_cli_command *cmd, int argc
                       cmd->name, cmd->operands, cmd->name, cmd->operands);
         return PGH_EXIT_USAGE;
     }
-    if (cmd->operands == NULL && optind != argc - 1) {
-        pgh_cli_error("%s needs exactly one configuration file: pghost %s [options] CONFIG.yaml",
+    /* Without operands the file is optional: flags and PGH_CFG_ variables may give it all. */
+    if (cmd->operands == NULL && optind < argc - 1) {
+        pgh_cli_error("%s takes at most one configuration file: pghost %s [options] [CONFIG.yaml]",
                       cmd->name, cmd->name);
         return PGH_EXIT_USAGE;
     }
-    *config_path = argv[optind];
+    *config_path = optind < argc ? argv[optind] : NULL;
     if (cmd->operands) {
         *cmd->operand_values = argv + optind + 1;
         *cmd->noperands = argc - optind - 1;
@@ -202,11 +268,23 @@ int pgh_cli_load_config(pgh_config **out, const char *path)
 {
     pgh_error err;
     pgh_error_clear(&err);
-    if (pgh_config_load(out, path, env_lookup, NULL, &err) == 0) {
-        pgh_cli_warn_readable_password(*out, path);
-        return PGH_EXIT_OK;
+    pgh_config *file = NULL;
+    *out = NULL;
+    if (path != NULL && pgh_config_load(&file, path, env_lookup, NULL, &err) != 0) {
+        pgh_cli_error("%s", err.message);
+        return PGH_EXIT_USAGE;
     }
-    pgh_cli_error("%s", err.message);
+    if (file != NULL)
+        pgh_cli_warn_readable_password(file, path);
+    if (pgh_cli__build_config(out, file, &overrides, &err) == 0)
+        return PGH_EXIT_OK;
+    const char *where = path ? path : PGH_CLI_NO_FILE;
+    if (strstr(err.message, " is not set") != NULL || strstr(err.message, "no table") != NULL)
+        pgh_cli_error("%s: %s: give it in the file, a PGH_CFG_ environment variable or a flag "
+                      "(see --help)",
+                      where, err.message);
+    else
+        pgh_cli_error("%s: %s", where, err.message);
     return PGH_EXIT_USAGE;
 }
 
@@ -231,10 +309,13 @@ int pgh_cli_need_destination(const pgh_config *cfg, const char *hint)
 const char *pgh_cli_state_file(pgh_config *cfg)
 {
     if (cfg->state_file == NULL) {
-        size_t len = strlen(cfg->path) + sizeof(".state");
+        /* without a file: pghost-<slot>.state in the working directory */
+        bool file = strcmp(cfg->path, PGH_CLI_NO_FILE) != 0;
+        const char *stem = file ? cfg->path : cfg->slot_name;
+        size_t len = strlen(stem) + sizeof("pghost-.state");
         cfg->state_file = malloc(len);
         if (cfg->state_file)
-            snprintf(cfg->state_file, len, "%s.state", cfg->path);
+            snprintf(cfg->state_file, len, "%s%s.state", file ? "" : "pghost-", stem);
     }
     return cfg->state_file;
 }

@@ -62,6 +62,18 @@ int pgh_config_add_table(pgh_config *cfg, const char *source_schema, const char 
     return failed ? pgh_error_set(err, PGH_ENOMEM, "out of memory") : 0;
 }
 
+void pgh_config_clear_tables(pgh_config *cfg)
+{
+    for (size_t i = 0; i < cfg->ntables; i++) {
+        free(cfg->tables[i].source_schema);
+        free(cfg->tables[i].source_table);
+        free(cfg->tables[i].dest_schema);
+        free(cfg->tables[i].dest_table);
+    }
+    cfg->ntables = 0;
+    cfg->tables_resolved = false;
+}
+
 int pgh_config_check(pgh_config *cfg, pgh_error *err)
 {
     if (cfg->source_connection == NULL)
@@ -107,9 +119,9 @@ static int dup_tables(pgh_config *c, const pgh_config *cfg)
         c->table_lines[i] = cfg->table_lines ? cfg->table_lines[i] : 0;
     }
     for (size_t i = 0; i < cfg->nexclude; i++, c->nexclude++)
-        c->exclude_tables[i] = (pgh_table_pattern){dup_or_null(cfg->exclude_tables[i].schema, &failed),
-                                                   dup_or_null(cfg->exclude_tables[i].table, &failed),
-                                                   cfg->exclude_tables[i].line};
+        c->exclude_tables[i] = (pgh_table_pattern){
+            dup_or_null(cfg->exclude_tables[i].schema, &failed),
+            dup_or_null(cfg->exclude_tables[i].table, &failed), cfg->exclude_tables[i].line};
     return failed ? PGH_ENOMEM : 0;
 }
 

@@ -11,6 +11,7 @@
  *   walk.c     one mapping: unknown keys (with a suggestion), duplicate keys, key paths
  *   scalar.c   typed values: string, name, integer, boolean
  *   env.c      ${VAR} expansion
+ *   conninfo.c ${VAR} in connection strings: expanded in the parsed parameters, then quoted
  *   names.c    PostgreSQL's rules for names and replication slot names
  *   suggest.c  the closest valid key for a misspelt one
  *   report.c   "file:line: message" errors and quoting of user text
@@ -119,11 +120,23 @@ const char *pgh_config__suggest(const char *key, size_t len, const char *const *
 int pgh_config__expand(pgh_config__ctx *ctx, size_t line, const char *path, const char *s,
                        size_t len, char **out, bool *from_env);
 
+/* conninfo.c */
+
+/* Expand ${NAME} in the values of the connection string s (len bytes, no NUL) parsed by libpq,
+ * into a new key=value string *out (free()) whose values are quoted so that libpq reads back
+ * exactly the substituted values; a string that is one ${NAME} alone is taken whole. Errors
+ * name path, never a value. */
+int pgh_config__expand_conninfo(pgh_config__ctx *ctx, size_t line, const char *path,
+                                const char *s, size_t len, char **out, bool *from_env);
+
 /* scalar.c: each reader frees what *out held and stores a new value only on success. */
 
 /* Any string, including "" when quoted; ${VAR} expanded. from_env may be NULL. */
 int pgh_config__read_string(pgh_config__ctx *ctx, const char *path, yaml_node_t *node, char **out,
                             bool *from_env);
+/* A connection string: ${VAR} expanded by pgh_config__expand_conninfo. */
+int pgh_config__read_conninfo(pgh_config__ctx *ctx, const char *path, yaml_node_t *node,
+                              char **out);
 /* A PostgreSQL name: a non-empty string of at most PGH_CONFIG__NAME_MAX bytes. */
 int pgh_config__read_name(pgh_config__ctx *ctx, const char *path, yaml_node_t *node, char **out,
                           bool *from_env);

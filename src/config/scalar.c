@@ -32,8 +32,9 @@ static const char *env_hint(const yaml_node_t *node)
     return "";
 }
 
-int pgh_config__read_string(pgh_config__ctx *ctx, const char *path, yaml_node_t *node, char **out,
-                            bool *from_env)
+/* A string scalar, expanded as a connection string (conninfo) or as plain text. */
+static int read_text(pgh_config__ctx *ctx, const char *path, yaml_node_t *node, char **out,
+                     bool *from_env, bool conninfo)
 {
     char q[PGH_CONFIG__QUOTE_MAX];
     char *value = NULL;
@@ -44,8 +45,10 @@ int pgh_config__read_string(pgh_config__ctx *ctx, const char *path, yaml_node_t 
                                 pgh_config__describe(q, sizeof(q), node));
     if (strlen(text(node)) != node->data.scalar.length)
         return pgh_config__fail(ctx, line, "%s: contains a NUL character", path);
-    int rc = pgh_config__expand(ctx, line, path, text(node), node->data.scalar.length, &value,
-                                &env_used);
+    size_t len = node->data.scalar.length;
+    int rc = conninfo
+                 ? pgh_config__expand_conninfo(ctx, line, path, text(node), len, &value, &env_used)
+                 : pgh_config__expand(ctx, line, path, text(node), len, &value, &env_used);
     if (rc != 0)
         return rc;
     free(*out);
@@ -53,6 +56,17 @@ int pgh_config__read_string(pgh_config__ctx *ctx, const char *path, yaml_node_t 
     if (from_env != NULL)
         *from_env = env_used;
     return 0;
+}
+
+int pgh_config__read_string(pgh_config__ctx *ctx, const char *path, yaml_node_t *node, char **out,
+                            bool *from_env)
+{
+    return read_text(ctx, path, node, out, from_env, false);
+}
+
+int pgh_config__read_conninfo(pgh_config__ctx *ctx, const char *path, yaml_node_t *node, char **out)
+{
+    return read_text(ctx, path, node, out, NULL, true);
 }
 
 int pgh_config__read_name(pgh_config__ctx *ctx, const char *path, yaml_node_t *node, char **out,

@@ -190,11 +190,11 @@ static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node
     pgh_config *cfg = ctx->cfg;
     switch (key) {
     case K_SOURCE_CONNECTION:
-        return pgh_config__read_string(ctx, path, value, &cfg->source_connection, NULL);
+        return pgh_config__read_conninfo(ctx, path, value, &cfg->source_connection);
     case K_SOURCE_REPLICATION:
-        return pgh_config__read_string(ctx, path, value, &cfg->source_replication_connection, NULL);
+        return pgh_config__read_conninfo(ctx, path, value, &cfg->source_replication_connection);
     case K_DEST_CONNECTION:
-        return pgh_config__read_string(ctx, path, value, &cfg->destination_connection, NULL);
+        return pgh_config__read_conninfo(ctx, path, value, &cfg->destination_connection);
     case K_PUBLICATION:
         return pgh_config__read_name(ctx, path, value, &cfg->publication_name, NULL);
     case K_SLOT:

@@ -21,23 +21,6 @@ static const char SESSION_OPTIONS[] = "-c DateStyle=ISO -c IntervalStyle=postgre
                                       "-c lc_monetary=C -c client_encoding=UTF8 "
                                       "-c client_min_messages=warning";
 
-/* Append key=value in libpq's syntax: values with spaces, quotes or backslashes are quoted. */
-static void put_conninfo_pair(pgh_buf *b, const char *key, const char *val)
-{
-    pgh_buf_printf(b, "%s=", key);
-    if (val[0] != '\0' && strpbrk(val, " \t\n'\\") == NULL) {
-        pgh_buf_puts(b, val);
-        return;
-    }
-    pgh_buf_putc(b, '\'');
-    for (const char *p = val; *p; p++) {
-        if (*p == '\'' || *p == '\\')
-            pgh_buf_putc(b, '\\');
-        pgh_buf_putc(b, *p);
-    }
-    pgh_buf_putc(b, '\'');
-}
-
 char *pgh_conninfo_mask(const char *conninfo)
 {
     char *errmsg = NULL;
@@ -54,7 +37,7 @@ char *pgh_conninfo_mask(const char *conninfo)
         if (b.len)
             pgh_buf_putc(&b, ' ');
         bool secret = strcmp(o->keyword, "password") == 0 || strcmp(o->keyword, "sslpassword") == 0;
-        put_conninfo_pair(&b, o->keyword, secret ? "********" : o->val);
+        pgh_buf_put_conninfo_pair(&b, o->keyword, secret ? "********" : o->val);
     }
     PQconninfoFree(opts);
     return pgh_buf_take(&b);
@@ -122,6 +105,21 @@ static void log_notice(void *arg, const char *message)
     pgh_log(PGH_LOG_WARN, (const char *)arg, "server notice: %.*s", (int)len, message);
 }
 
+/* libpq's parse errors quote the text around the fault, which can be part of a password (with
+ * "password=a b=c", "b" is an "invalid connection option"): none is shown. */
+static int set_parse_error(pgh_error *err, const char *role, const char *errmsg)
+{
+    if (errmsg == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory reading the %s connection string",
+                             role);
+    return pgh_error_set(err, PGH_ECONFIG,
+                         "%s connection string is not valid (libpq's message is not shown: it "
+                         "may quote a password): use key=value pairs or a postgresql:// URI, and "
+                         "put values holding spaces, quotes or backslashes in single quotes, with "
+                         "\\' and \\\\ inside",
+                         role);
+}
+
 int pgh_conn_open(PGconn **out, const char *conninfo, pgh_conn_kind kind, const char *role,
                   const char *app_name, pgh_error *err)
 {
@@ -129,13 +127,8 @@ int pgh_conn_open(PGconn **out, const char *conninfo, pgh_conn_kind kind, const 
     char *errmsg = NULL;
     PQconninfoOption *opts = PQconninfoParse(conninfo, &errmsg);
     if (opts == NULL) {
-        int rc = pgh_error_set(err, PGH_ECONFIG, "%s connection string is not valid: %s", role,
-                               errmsg ? errmsg : "out of memory");
+        int rc = set_parse_error(err, role, errmsg);
         PQfreemem(errmsg);
-        /* libpq's message ends with a newline */
-        size_t l = strlen(err->message);
-        if (l && err->message[l - 1] == '\n')
-            err->message[l - 1] = '\0';
         return rc;
     }
     const char *keys[64];

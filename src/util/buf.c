@@ -114,3 +114,19 @@ char *pgh_buf_take(pgh_buf *b)
     b->len = b->cap = 0;
     return out;
 }
+
+void pgh_buf_put_conninfo_pair(pgh_buf *b, const char *key, const char *val)
+{
+    pgh_buf_printf(b, "%s=", key);
+    if (val[0] != '\0' && strpbrk(val, " \t\n\r\f\v'\\") == NULL) {
+        pgh_buf_puts(b, val);
+        return;
+    }
+    pgh_buf_putc(b, '\'');
+    for (const char *p = val; *p; p++) {
+        if (*p == '\'' || *p == '\\')
+            pgh_buf_putc(b, '\\');
+        pgh_buf_putc(b, *p);
+    }
+    pgh_buf_putc(b, '\'');
+}

@@ -36,6 +36,11 @@ void pgh_buf_printf(pgh_buf *b, const char *fmt, ...) __attribute__((format(prin
 const char *pgh_buf_str(const pgh_buf *b);
 bool pgh_buf_failed(const pgh_buf *b);
 
+/* Append key=value in libpq's connection string syntax: the value goes in single quotes, with
+ * \' and \\ for its quotes and backslashes, whenever it is empty or holds a space, a quote or
+ * a backslash, so that PQconninfoParse gives back exactly val. */
+void pgh_buf_put_conninfo_pair(pgh_buf *b, const char *key, const char *val);
+
 /* Hand the bytes to the caller (free() them); the buffer is left empty. NULL if failed. */
 char *pgh_buf_take(pgh_buf *b);
 

@@ -317,7 +317,7 @@ static void case_teardown_pending(ctx *c)
     free(kill_in_build(c, pid, NULL));
     int code = pgh_run_exec(&c->r, 60, "teardown", NULL); /* fails the test if it does not end */
     PGH_CHECK(code == 0, "teardown exited %d: %s", code, pgh_run_stderr(&c->r, 0));
-    const char *text = pgh_run_stdout(&c->r, 0);
+    const char *text = pgh_run_stderr(&c->r, 0); /* what it dropped goes to stderr */
     PGH_CHECK(strstr(text, "slot pghost_pub: dropped") &&
                   strstr(text, "position in pghost.state: removed"),
               "teardown: %s", text);

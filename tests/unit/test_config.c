@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
+
 #include "pghost/config.h"
 
 #define CASES(X)                                                                                   \
@@ -40,6 +42,10 @@
     X(env_without_lookup)                                                                          \
     X(env_syntax)                                                                                  \
     X(env_value_never_printed)                                                                     \
+    X(conninfo_secret_roundtrip)                                                                   \
+    X(conninfo_uri)                                                                                \
+    X(conninfo_whole_string)                                                                       \
+    X(conninfo_not_parseable)                                                                      \
     X(duplicate_key)                                                                               \
     X(duplicate_key_in_table)                                                                      \
     X(duplicate_destination)                                                                       \
@@ -80,9 +86,14 @@ static void check_str(const char *file, int line, const char *got, const char *w
 static const char *fake_env(const char *name, void *payload)
 {
     static const char *const vars[][2] = {
-        {"PGPASS", "s3cret!"}, {"DBHOST", "db.example.com"},
-        {"EMPTY", ""},         {"BAD_SLOT", "Sensitive-Slot"},
-        {"TABLE", "from_env"}, {"PGHOST_DESTINATION_PASSWORD", "hunter2"},
+        {"PGPASS", "s3cret!"},
+        {"DBHOST", "db.example.com"},
+        {"EMPTY", ""},
+        {"BAD_SLOT", "Sensitive-Slot"},
+        {"TABLE", "from_env"},
+        {"PGHOST_DESTINATION_PASSWORD", "hunter2"},
+        {"HARD_PW", "a b'c\\d=e host=evil \\'@x/y:z?"},
+        {"WHOLE", "host=h1 dbname='x y'"},
     };
     (void)payload;
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
@@ -190,7 +201,8 @@ static void example_file(void)
     CHECK_STR(cfg->source_connection, "dbname=postgres host=localhost port=5432 user=postgres");
     CHECK_STR(cfg->source_replication_connection,
               "dbname=postgres host=localhost port=5432 user=postgres replication=database");
-    CHECK_STR(cfg->destination_connection, "dbname=postgres user=remote_admin password=hunter2 "
+    /* ${VAR} in a parameter: the string is rebuilt in libpq's keyword order */
+    CHECK_STR(cfg->destination_connection, "user=remote_admin password=hunter2 dbname=postgres "
                                            "host=localhost port=6432");
     CHECK_STR(cfg->publication_name, "pub_on_fancy_table");
     CHECK_STR(cfg->slot_name, "pghost_pub_on_fancy_table");
@@ -214,7 +226,7 @@ static void example_file_needs_env(void)
     pgh_error err = {0};
     int rc = pgh_config_load(&cfg, PGH_SOURCE_DIR "/examples/config.yaml", NULL, NULL, &err);
     CHECK(rc == PGH_ECONFIG && cfg == NULL);
-    CHECK(strstr(err.message, "destination_connection: environment variable "
+    CHECK(strstr(err.message, "destination_connection (password): environment variable "
                               "\"PGHOST_DESTINATION_PASSWORD\" is not set") != NULL);
 }
 
@@ -505,21 +517,120 @@ static void tables_not_a_list(void)
                                   "empty value");
 }
 
+/* The value of keyword in conninfo as libpq parses it (malloc'd), or NULL when it has none. */
+static char *conninfo_value(const char *conninfo, const char *keyword)
+{
+    char *errmsg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &errmsg);
+    PQfreemem(errmsg);
+    char *v = NULL;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, keyword) == 0 && o->val != NULL)
+            v = strdup(o->val);
+    PQconninfoFree(opts);
+    return v;
+}
+
+/* The keywords conninfo sets, space-separated in libpq's order. */
+static void conninfo_keys(char *out, size_t size, const char *conninfo)
+{
+    char *errmsg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &errmsg);
+    PQfreemem(errmsg);
+    out[0] = '\0';
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (o->val != NULL)
+            snprintf(out + strlen(out), size - strlen(out), "%s%s", out[0] ? " " : "", o->keyword);
+    PQconninfoFree(opts);
+}
+
+#define CHECK_PARAM(conninfo, keyword, want)                                                       \
+    do {                                                                                           \
+        char *got_ = conninfo_value((conninfo), (keyword));                                        \
+        CHECK_STR(got_, (want));                                                                   \
+        free(got_);                                                                                \
+    } while (0)
+
 static void env_expansion(void)
 {
     pgh_config *cfg = PARSE_OK("source_connection: host=${DBHOST} dbname=src\n"
-                               "destination_connection: \"password=${PGPASS} x=$$ y=$5 z=$ "
-                               "e=${EMPTY}\"\n"
+                               "destination_connection: \"password=${PGPASS} options=$$ user=$5 "
+                               "sslmode=$ application_name=${EMPTY}\"\n"
                                "publication_name: pub\n"
                                "source_table_name: ${TABLE}\n");
-    CHECK_STR(cfg->source_connection, "host=db.example.com dbname=src");
-    CHECK_STR(cfg->destination_connection, "password=s3cret! x=$ y=$5 z=$ e=");
+    CHECK_PARAM(cfg->source_connection, "host", "db.example.com");
+    CHECK_PARAM(cfg->source_connection, "dbname", "src");
+    CHECK_PARAM(cfg->destination_connection, "password", "s3cret!");
+    CHECK_PARAM(cfg->destination_connection, "options", "$");
+    CHECK_PARAM(cfg->destination_connection, "user", "$5");
+    CHECK_PARAM(cfg->destination_connection, "sslmode", "$");
+    CHECK_PARAM(cfg->destination_connection, "application_name", "");
     CHECK_STR(cfg->tables[0].source_table, "from_env");
     pgh_config_free(cfg);
-    /* A substituted value is not expanded again. */
-    cfg = PARSE_OK(BASE_T "source_connection_for_replication: a$${PGPASS}\n");
-    CHECK_STR(cfg->source_replication_connection, "a${PGPASS}");
+    /* A substituted value is not expanded again; a string without $ is kept as written. */
+    cfg = PARSE_OK(BASE_T "source_connection_for_replication: password=a$${PGPASS}\n");
+    CHECK_PARAM(cfg->source_replication_connection, "password", "a${PGPASS}");
+    CHECK_STR(cfg->source_connection, "dbname=src");
     pgh_config_free(cfg);
+}
+
+/* A password holding a space, quotes, backslashes, '=' and text that looks like another
+ * parameter reaches libpq exactly, and adds no parameter. */
+static void conninfo_secret_roundtrip(void)
+{
+    pgh_config *cfg = PARSE_OK("source_connection: host=${DBHOST} password=${HARD_PW} "
+                               "dbname=src port=5433\n"
+                               "destination_connection: \"user=u password='${HARD_PW}'\"\n"
+                               "publication_name: pub\nsource_table_name: t\n");
+    char keys[256];
+    conninfo_keys(keys, sizeof(keys), cfg->source_connection);
+    CHECK_STR(keys, "password dbname host port");
+    CHECK_PARAM(cfg->source_connection, "password", "a b'c\\d=e host=evil \\'@x/y:z?");
+    CHECK_PARAM(cfg->source_connection, "host", "db.example.com");
+    CHECK_PARAM(cfg->source_connection, "port", "5433");
+    conninfo_keys(keys, sizeof(keys), cfg->destination_connection);
+    CHECK_STR(keys, "user password");
+    CHECK_PARAM(cfg->destination_connection, "password", "a b'c\\d=e host=evil \\'@x/y:z?");
+    pgh_config_free(cfg);
+}
+
+/* A URI is parsed as libpq parses it, then rebuilt as key=value pairs. */
+static void conninfo_uri(void)
+{
+    pgh_config *cfg = PARSE_OK("source_connection: postgresql://app:${HARD_PW}@${DBHOST}:5433/"
+                               "src?sslmode=disable\n"
+                               "destination_connection: postgres://h/d\n"
+                               "publication_name: pub\nsource_table_name: t\n");
+    char keys[256];
+    conninfo_keys(keys, sizeof(keys), cfg->source_connection);
+    CHECK_STR(keys, "user password dbname host port sslmode");
+    CHECK_PARAM(cfg->source_connection, "password", "a b'c\\d=e host=evil \\'@x/y:z?");
+    CHECK_PARAM(cfg->source_connection, "user", "app");
+    CHECK_PARAM(cfg->source_connection, "host", "db.example.com");
+    CHECK_STR(cfg->destination_connection, "postgres://h/d");
+    pgh_config_free(cfg);
+}
+
+/* One ${VAR} alone is the whole connection string. */
+static void conninfo_whole_string(void)
+{
+    pgh_config *cfg = PARSE_OK("source_connection: ${WHOLE}\ndestination_connection: d\n"
+                               "publication_name: pub\nsource_table_name: t\n");
+    CHECK_STR(cfg->source_connection, "host=h1 dbname='x y'");
+    pgh_config_free(cfg);
+}
+
+/* A string libpq cannot parse is refused without quoting it (nor libpq's message, which would),
+ * and a variable missing in one parameter is named with the parameter. */
+static void conninfo_not_parseable(void)
+{
+    PARSE_FAILS("source_connection: host=h password = hunter 2 ${PGPASS}\n",
+                "config.yaml:1: source_connection: not a valid connection string (key=value "
+                "pairs or a postgresql:// URI, with ${VAR} where a value goes): put values "
+                "holding spaces or quotes in single quotes");
+    PARSE_FAILS("source_connection: host=h password=${NOPE}\n",
+                "config.yaml:1: source_connection (password): environment variable \"NOPE\" is "
+                "not set");
 }
 
 static void env_unset(void)
@@ -527,7 +638,8 @@ static void env_unset(void)
     PARSE_FAILS("source_connection: dbname=src\n"
                 "destination_connection: password=${NOPE} host=${DBHOST}\n"
                 "publication_name: pub\n",
-                "config.yaml:2: destination_connection: environment variable \"NOPE\" is not set");
+                "config.yaml:2: destination_connection (password): environment variable \"NOPE\" "
+                "is not set");
     PARSE_FAILS(BASE "tables:\n  - source_table_name: ${MISSING_TABLE}\n",
                 "config.yaml:5: tables[0].source_table_name: environment variable "
                 "\"MISSING_TABLE\" is not set");

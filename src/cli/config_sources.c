@@ -1,0 +1,232 @@
+/*
+ * Where the configuration comes from: the file (optional), then PGH_CFG_* environment variables,
+ * then the --source/--destination/--publication/--table flags; a later one replaces an earlier
+ * one, key by key (a list of tables replaces the whole list). Everything goes through the
+ * configuration's setters (pghost/config.h) and ends with pgh_config_check.
+ *
+ * The prefix PGH_CFG_ cannot be taken for one of libpq's variables (PGHOST, PGHOSTADDR,
+ * PGPASSWORD... all start with PG and a libpq keyword), and the scripts' and tests' own
+ * PGH_SKIP_DEPS, PGH_CTEST_ARGS and PGH_TEST_* do not start with it. Every PGH_CFG_ variable
+ * must name a key: a misspelt one is an error rather than a setting silently ignored. Values are
+ * never printed (a connection string may hold a password).
+ */
+#include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli.h"
+
+extern char **environ;
+
+#define ENV_PREFIX "PGH_CFG_"
+
+typedef enum kind { K_STRING, K_INT, K_INT64, K_BOOL, K_FORMAT, K_DEST, K_DRIFT, K_TABLES } kind;
+
+typedef struct env_key {
+    const char *name; /* after the prefix */
+    kind kind;
+    size_t offset; /* of the field in pgh_config */
+    long min, max; /* K_INT and K_INT64 */
+} env_key;
+
+#define F(field) offsetof(pgh_config, field)
+static const env_key KEYS[] = {
+    {"SOURCE_CONNECTION", K_STRING, F(source_connection), 0, 0},
+    {"SOURCE_CONNECTION_FOR_REPLICATION", K_STRING, F(source_replication_connection), 0, 0},
+    {"DESTINATION_CONNECTION", K_STRING, F(destination_connection), 0, 0},
+    {"PUBLICATION_NAME", K_STRING, F(publication_name), 0, 0},
+    {"SLOT_NAME", K_STRING, F(slot_name), 0, 0},
+    {"TABLES", K_TABLES, 0, 0, 0},
+    {"COPY_BATCH_SIZE", K_INT64, F(copy_batch_size), 1, 1000000000},
+    {"COPY_WORKER_COUNT", K_INT, F(copy_worker_count), 1, PGH_CONFIG_MAX_WORKERS},
+    {"COPY_USE_KEYSET_PAGINATION", K_BOOL, F(copy_use_keyset_pagination), 0, 0},
+    {"COPY_FORMAT", K_FORMAT, F(copy_format), 0, 0},
+    {"DESTINATION", K_DEST, F(destination), 0, 0},
+    {"APPLY_GROUP_MAX_CHANGES", K_INT64, F(apply_group_max_changes), 1, 1000000},
+    {"APPLY_GROUP_MAX_DELAY_MS", K_INT64, F(apply_group_max_delay_ms), 0, 60000},
+    {"STATE_SCHEMA", K_STRING, F(state_schema), 0, 0},
+    {"CREATE_DESTINATION_TABLES", K_BOOL, F(create_destination_tables), 0, 0},
+    {"SCHEMA_DRIFT", K_DRIFT, F(schema_drift), 0, 0},
+    {"STATE_FILE", K_STRING, F(state_file), 0, 0},
+};
+#undef F
+
+static const env_key *find_key(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(KEYS) / sizeof(KEYS[0]); i++)
+        if (strlen(KEYS[i].name) == len && strncmp(KEYS[i].name, name, len) == 0)
+            return &KEYS[i];
+    return NULL;
+}
+
+/* Replace cfg's tables with the "schema.table" names of list, separated by commas or spaces. */
+static int set_tables(pgh_config *cfg, const char *list, pgh_error *err)
+{
+    pgh_config_clear_tables(cfg);
+    const char *p = list;
+    while (*p) {
+        size_t skip = strspn(p, ", \t\n");
+        p += skip;
+        size_t len = strcspn(p, ", \t\n");
+        if (len == 0)
+            break;
+        char name[300];
+        snprintf(name, sizeof(name), "%.*s", (int)len, p);
+        int rc = pgh_config_add_table(cfg, NULL, name, NULL, NULL, err);
+        if (rc != 0)
+            return rc;
+        p += len;
+    }
+    if (cfg->ntables == 0)
+        return pgh_error_set(err, PGH_ECONFIG, "no table is named: give schema.table names");
+    return 0;
+}
+
+static bool parse_long(long *out, const char *s, long min, long max)
+{
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_bool(bool *out, const char *s)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1"};
+    static const char *const no[] = {"false", "no", "off", "0"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
+            *out = strcasecmp(s, yes[i]) == 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* One of the named words (any case): its index in *out. */
+static bool parse_word(int *out, const char *s, const char *const *words, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcasecmp(s, words[i]) == 0) {
+            *out = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Set one key from its text; what is wrong names the key (and the range), never the value. */
+static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_error *err)
+{
+    static const char *const formats[] = {"auto", "binary", "text"};
+    static const char *const dests[] = {"postgres", "stdout"};
+    static const char *const drifts[] = {"stop", "add_columns"};
+    char *field = (char *)cfg + k->offset;
+    long n = 0;
+    int word = 0;
+    switch (k->kind) {
+    case K_STRING:
+        return pgh_config_set_string((char **)field, value, err);
+    case K_TABLES:
+        return set_tables(cfg, value, err);
+    case K_INT:
+    case K_INT64:
+        if (!parse_long(&n, value, k->min, k->max))
+            return pgh_error_set(err, PGH_ECONFIG, "must be a whole number from %ld to %ld", k->min,
+                                 k->max);
+        if (k->kind == K_INT)
+            *(int *)field = (int)n;
+        else
+            *(int64_t *)field = n;
+        return 0;
+    case K_BOOL:
+        if (!parse_bool((bool *)field, value))
+            return pgh_error_set(err, PGH_ECONFIG, "must be true or false");
+        return 0;
+    case K_FORMAT:
+        if (!parse_word(&word, value, formats, 3))
+            return pgh_error_set(err, PGH_ECONFIG, "must be auto, binary or text");
+        *(pgh_copy_format_choice *)field = (pgh_copy_format_choice)word;
+        return 0;
+    case K_DEST:
+        if (!parse_word(&word, value, dests, 2))
+            return pgh_error_set(err, PGH_ECONFIG, "must be postgres or stdout");
+        *(pgh_destination_kind *)field = (pgh_destination_kind)word;
+        return 0;
+    case K_DRIFT:
+        if (!parse_word(&word, value, drifts, 2))
+            return pgh_error_set(err, PGH_ECONFIG, "must be stop or add_columns");
+        *(pgh_schema_drift *)field = (pgh_schema_drift)word;
+        return 0;
+    }
+    return 0;
+}
+
+/* Every PGH_CFG_ variable: a key, set in cfg; another name is an error. */
+static int apply_environment(pgh_config *cfg, pgh_error *err)
+{
+    for (char **e = environ; e && *e; e++) {
+        if (strncmp(*e, ENV_PREFIX, sizeof(ENV_PREFIX) - 1) != 0)
+            continue;
+        const char *name = *e + sizeof(ENV_PREFIX) - 1;
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const env_key *k = find_key(name, len);
+        if (k == NULL)
+            return pgh_error_set(err, PGH_ECONFIG,
+                                 "environment variable " ENV_PREFIX "%.*s is not a configuration "
+                                 "key: see the configuration table in README.md, or unset it",
+                                 (int)(len > 64 ? 64 : len), name);
+        int rc = set_key(cfg, k, eq ? eq + 1 : "", err);
+        if (rc != 0) {
+            pgh_error_prefix(err, "environment variable " ENV_PREFIX "%s", k->name);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* The flags, last: they win. */
+static int apply_flags(pgh_config *cfg, const pgh_cli_overrides *o, pgh_error *err)
+{
+    int rc = 0;
+    if (o->source)
+        rc = pgh_config_set_string(&cfg->source_connection, o->source, err);
+    if (rc == 0 && o->destination)
+        rc = pgh_config_set_string(&cfg->destination_connection, o->destination, err);
+    if (rc == 0 && o->publication)
+        rc = pgh_config_set_string(&cfg->publication_name, o->publication, err);
+    if (rc == 0 && o->ntables > 0) {
+        pgh_config_clear_tables(cfg);
+        for (int i = 0; rc == 0 && i < o->ntables; i++)
+            rc = pgh_config_add_table(cfg, NULL, o->tables[i], NULL, NULL, err);
+    }
+    return rc;
+}
+
+int pgh_cli__build_config(pgh_config **out, pgh_config *from_file, const pgh_cli_overrides *o,
+                          pgh_error *err)
+{
+    pgh_config *cfg = from_file;
+    *out = NULL;
+    int rc = cfg ? 0 : pgh_config_new(&cfg, err);
+    if (rc == 0 && from_file == NULL)
+        rc = pgh_config_set_string(&cfg->path, PGH_CLI_NO_FILE, err);
+    if (rc == 0)
+        rc = apply_environment(cfg, err);
+    if (rc == 0)
+        rc = apply_flags(cfg, o, err);
+    if (rc == 0)
+        rc = pgh_config_check(cfg, err);
+    if (rc != 0) {
+        pgh_config_free(cfg);
+        return rc;
+    }
+    *out = cfg;
+    return 0;
+}
