@@ -18,7 +18,9 @@ static void put_key(pgh_buf *b, const pgh_table_info *t)
 }
 
 /* The same key columns in the same order on both sides: changes find their row by the
- * source's key, and keyset batches rely on the destination's unique key to be that key. */
+ * source's key, and the key ranges of the copy and of verify are read on the destination
+ * through its primary key index, which only serves ranges in the same column order (another
+ * order would make every range a scan of the whole table). */
 static int check_key(const pgh_table_info *src, const pgh_table_info *dst, pgh_error *err)
 {
     if (src->nkeys == 0) /* the source's own check says what to do first */
