@@ -76,8 +76,8 @@ static bool write_one(PGconn *conn, pgh_run_writer *w, void *payload)
     char sql[256];
     switch ((r >> 40) % 4) {
     case 0:
-        snprintf(sql, sizeof(sql),
-                 "INSERT INTO t_%d VALUES (%lld, 1, 'i') ON CONFLICT DO NOTHING", t, k + ROWS);
+        snprintf(sql, sizeof(sql), "INSERT INTO t_%d VALUES (%lld, 1, 'i') ON CONFLICT DO NOTHING",
+                 t, k + ROWS);
         break;
     case 1:
         snprintf(sql, sizeof(sql), "UPDATE t_%d SET v = v + 1 WHERE id = %lld", t, k);
@@ -203,8 +203,7 @@ static void case_sigterm(ctx *c)
     const char *log = pgh_run_stderr(&c->r, 0);
     PGH_CHECK(code != 0, "a run stopped before its checkpoint exited 0: %s", log);
     char *phase = pgh_run_phase(&c->p);
-    PGH_CHECK(strcmp(phase, "copy") == 0, "stopped in phase %s, expected the copy: %s", phase,
-              log);
+    PGH_CHECK(strcmp(phase, "copy") == 0, "stopped in phase %s, expected the copy: %s", phase, log);
     free(phase);
     char *slot = pgh_test_value(c->p.s, "SELECT count(*) FROM pg_replication_slots "
                                         "WHERE slot_name = 'resume'");

@@ -24,17 +24,17 @@ typedef struct pending_mark {
 } pending_mark;
 
 typedef struct copy_in {
-    copy_in_ctx ctx;       /* copy */
-    PGconn *conn;          /* owned */
-    bool resumable;        /* progress rows with the rows they describe */
-    int unit;              /* unit of the open COPY; -1 when none is open */
-    char source[160];      /* the open COPY's source table, for messages */
+    copy_in_ctx ctx;  /* copy */
+    PGconn *conn;     /* owned */
+    bool resumable;   /* progress rows with the rows they describe */
+    int unit;         /* unit of the open COPY; -1 when none is open */
+    char source[160]; /* the open COPY's source table, for messages */
     bool binary;
-    bool transaction;      /* an explicit transaction (BEGIN) is open */
-    bool header_sent;      /* binary: the COPY has been given a header */
-    int64_t opened_ms;     /* pgh_clock_ms() when the COPY began */
-    pgh_buf sql;           /* owned: scratch */
-    pending_mark *marks;   /* owned: the batches' marks waiting for the next commit */
+    bool transaction;    /* an explicit transaction (BEGIN) is open */
+    bool header_sent;    /* binary: the COPY has been given a header */
+    int64_t opened_ms;   /* pgh_clock_ms() when the COPY began */
+    pgh_buf sql;         /* owned: scratch */
+    pending_mark *marks; /* owned: the batches' marks waiting for the next commit */
     int nmarks;
     int marks_cap;
 } copy_in;
@@ -99,8 +99,7 @@ static int keep_mark(copy_in *c, const pgh_copy_mark *m, pgh_error *err)
     return 0;
 }
 
-int pgh_postgres__copy_open(void **session, const copy_in_ctx *ctx, bool resumable,
-                            pgh_error *err)
+int pgh_postgres__copy_open(void **session, const copy_in_ctx *ctx, bool resumable, pgh_error *err)
 {
     *session = NULL;
     copy_in *c = calloc(1, sizeof(*c));
@@ -111,8 +110,8 @@ int pgh_postgres__copy_open(void **session, const copy_in_ctx *ctx, bool resumab
     c->unit = -1;
     pgh_buf_init(&c->sql, 1 << 20);
     *session = c;
-    int rc = pgh_conn_open(&c->conn, ctx->conninfo, PGH_CONN_SQL, "destination", "pghost copy",
-                           err);
+    int rc =
+        pgh_conn_open(&c->conn, ctx->conninfo, PGH_CONN_SQL, "destination", "pghost copy", err);
     if (rc == 0 && ctx->replica_role)
         rc = pgh_conn_exec(c->conn, "SET session_replication_role = replica", err);
     return rc;
@@ -204,8 +203,7 @@ static int end_copy(copy_in *c, pgh_error *err)
     if (c->binary && !c->header_sent &&
         PQputCopyData(c->conn, binary_empty_header, BINARY_HEADER_FIXED) != 1)
         rc = pgh_conn_error(err, c->conn, NULL, "sending COPY data to the destination");
-    if (rc == 0 && c->binary &&
-        PQputCopyData(c->conn, binary_trailer, sizeof(binary_trailer)) != 1)
+    if (rc == 0 && c->binary && PQputCopyData(c->conn, binary_trailer, sizeof(binary_trailer)) != 1)
         rc = pgh_conn_error(err, c->conn, NULL, "sending COPY data to the destination");
     if (rc == 0 && PQputCopyEnd(c->conn, NULL) != 1)
         rc = pgh_conn_error(err, c->conn, NULL, "ending COPY on the destination");
@@ -228,9 +226,8 @@ static int commit(copy_in *c, pgh_error *err)
     int rc = 0;
     for (int i = 0; rc == 0 && c->resumable && i < c->nmarks; i++) {
         const pending_mark *m = &c->marks[i];
-        rc = pgh_state_copy_range_save(c->conn, c->ctx.state_schema, c->ctx.slot, m->unit,
-                                       m->range, m->nkeys, (const char *const *)m->last_key,
-                                       m->done, err);
+        rc = pgh_state_copy_range_save(c->conn, c->ctx.state_schema, c->ctx.slot, m->unit, m->range,
+                                       m->nkeys, (const char *const *)m->last_key, m->done, err);
     }
     if (rc == 0)
         rc = pgh_conn_exec(c->conn, "COMMIT", err);
