@@ -6,18 +6,21 @@
  *
  *   prepare                  check the destination tables (create, empty them on request);
  *                            nothing is written when a check fails
- *   resume_tables            a resumed --follow run: the tables its first run recorded
+ *   resume_tables            a resumed run: the tables its first run recorded
+ *   start                    a new run records its tables and first position together
  *   [slot created]
- *   start                    a --follow run records its tables and first position together
- *   plan_load / plan_save    a resumable copy's plan of key ranges, kept with the data
+ *   plan_load / plan_save    the copy's plan of key ranges, kept with the data
  *   copy_* (per worker)      every batch's raw COPY bytes from the source, as they come
  *   set_catchup(true)        changes from the slot's start to a checkpoint, with the
  *   begin/change/commit...     last-write-wins rules of the window where copy and stream
  *   take_recopy/replace_row    overlap; rows those rules cannot settle are copied again
  *   set_catchup(false)       after the checkpoint every conflict is divergence
  *   checkpoint               work that waits for the checkpoint (sequences, deferred indexes)
- *   [follow]
+ *   [follow, or forget: a run that does not follow leaves nothing recorded]
  *
+ * Every run is resumable: when one stops before its checkpoint (a signal, a lost connection
+ * it could not win back, an error), the next run with the same slot goes on from what start,
+ * the copy marks and the positions recorded.
  * Threading: the copy_* session functions run on copy worker threads, one session per worker
  * (each its own connection); everything else on the pipeline's thread. A copy session is never
  * used by two threads.
@@ -104,18 +107,18 @@ typedef struct pgh_keyed_stats {
 typedef struct pgh_keyed_ops {
     int version; /* PGH_KEYED_OPS_VERSION */
 
-    /* Before the slot exists. resuming: an interrupted --follow run goes on (its tables hold
+    /* Before the slot exists. resuming: an interrupted run goes on (its tables hold
      * rows already; its slot exists). truncate: empty non-empty tables instead of refusing.
      * PGH_EPRECOND (one line: what is wrong, what to do) with nothing written on failure. */
     int (*prepare)(void *user, bool resuming, bool truncate, pgh_error *err);
-    /* A resumed --follow run works on the tables its first run recorded: *out is a copy of
+    /* A resumed run works on the tables its first run recorded: *out is a copy of
      * fresh with those tables (owned by the caller, pgh_config_free), or NULL when none were
      * recorded (the configuration's tables stand). */
     int (*resume_tables)(void *user, const pgh_config *fresh, pgh_config **out, pgh_error *err);
-    /* A --follow run's start: its tables and first position, durably and together. */
+    /* A new run's start: its tables and first position, durably and together. */
     int (*start)(void *user, const pgh_position *pos, const pgh_config *cfg, pgh_error *err);
 
-    /* The resumable copy's plan (a --follow run): load the saved one (*found false when none),
+    /* The resumable copy's plan: load the saved one (*found false when none),
      * or save a new one. */
     int (*plan_load)(void *user, bool *found, const pgh_copy_plan_reader *r, pgh_error *err);
     int (*plan_save)(void *user, const pgh_copy_plan_unit *units, int n, pgh_error *err);
@@ -123,9 +126,10 @@ typedef struct pgh_keyed_ops {
     /* A copy worker's session: open it on the worker's thread, point it at a table, give it
      * each CopyData message of the source's COPY TO STDOUT of a batch (has_header / has_trailer:
      * the message starts with a binary COPY header / ends with the trailer), then end each
-     * batch with its mark. batch_end decides when the rows become durable: at once with the
-     * mark (resumable copies), or every few seconds. finish makes everything durable; abort
-     * abandons what is not. */
+     * batch with its mark. batch_end decides when the rows become durable (the PostgreSQL
+     * destination: every few seconds); a resumable session makes each mark durable with the
+     * rows it describes, never before them. finish makes everything durable; abort abandons
+     * what is not, marks included. */
     int (*copy_open)(void *user, void **session, bool resumable, pgh_error *err);
     int (*copy_table)(void *session, const pgh_copy_target *t, pgh_error *err);
     int (*copy_data)(void *session, const char *data, size_t len, bool has_header,
@@ -154,6 +158,11 @@ typedef struct pgh_keyed_ops {
 
     /* Counters of table i (configuration order); false when out of range. */
     bool (*stats)(void *user, int table, pgh_keyed_stats *out);
+
+    /* A run that does not follow reached its checkpoint and is done: drop everything recorded
+     * for its slot (position, tables, copy progress), so that the next run starts afresh. May
+     * be NULL: nothing is recorded. */
+    int (*forget)(void *user, pgh_error *err);
 } pgh_keyed_ops;
 
 #define PGH_KEYED_OPS_VERSION 1

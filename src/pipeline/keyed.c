@@ -29,13 +29,11 @@ static const pgh_keyed_ops *keyed(const pipe_run *r)
     return r->ops->keyed;
 }
 
-/* A following run records its phase with the destination; others keep no state. */
+/* Every run records its phase with the destination: a re-run resumes in it. */
 static int set_phase(pipe_run *r, const char *phase, pgh_lsn applied, pgh_lsn checkpoint,
                      pgh_error *err)
 {
     snprintf(r->phase, sizeof(r->phase), "%s", phase);
-    if (!r->follow)
-        return 0;
     pgh_position pos = {.lsn = applied, .checkpoint = checkpoint};
     snprintf(pos.phase, sizeof(pos.phase), "%s", phase);
     return r->ops->write_position(r->user, &pos, err);
@@ -93,7 +91,7 @@ static int copy_all(pipe_run *r, copy_units *u, pgh_error *err)
     co.progress_ms = o->progress_ms;
     co.keyed = keyed(r);
     co.user = r->user;
-    co.resumable = r->follow;
+    co.resumable = true;
     co.slot = cfg->slot_name;
     int64_t start = pgh_clock_ms();
     int rc = pgh_copy_run(u->units, u->n, &co, err);
@@ -175,7 +173,7 @@ static int copy_started(bool *out, pipe_run *r, pgh_error *err)
 
 /* ---- the steps ------------------------------------------------------------------------ */
 
-/* Before the slot: the checks on both sides, then (a new following run) its start. */
+/* Before the slot: the checks on both sides, then (a new run) its start. */
 static int prepare(pipe_run *r, const char *resume_phase, pgh_error *err)
 {
     int rc = pgh_pipeline__preflight(r, resume_phase == NULL, true, err);
@@ -183,7 +181,7 @@ static int prepare(pipe_run *r, const char *resume_phase, pgh_error *err)
         rc = keyed(r)->prepare(r->user, resume_phase != NULL, r->o->truncate_destination, err);
     if (rc == 0)
         rc = pgh_pipeline__init_result(r, err);
-    if (rc != 0 || resume_phase || !r->follow)
+    if (rc != 0 || resume_phase)
         return rc;
     pgh_position pos = {.phase = "copy"};
     snprintf(r->phase, sizeof(r->phase), "copy");
@@ -197,7 +195,7 @@ static void collect_stats(pipe_run *r)
             keyed(r)->stats(r->user, i, &r->out->tables[i].applied);
 }
 
-/* The sync, from the start or from the phase an interrupted following run recorded. */
+/* The sync, from the start or from the phase an interrupted run recorded. */
 static int run_steps(pipe_run *r, const char *resume_phase, pgh_error *err)
 {
     const pgh_pipeline_opts *o = r->o;
@@ -219,8 +217,10 @@ static int run_steps(pipe_run *r, const char *resume_phase, pgh_error *err)
     }
     if (rc == 0 && !indexes && o->before_checkpoint)
         rc = o->before_checkpoint(o->before_checkpoint_payload, err);
+    /* The slot stays at its start until the checkpoint (nothing is confirmed on the way), so
+     * a catch-up taken up again replays everything with the rows it must copy again. */
     if (rc == 0 && !indexes)
-        rc = pgh_pipeline__catchup(r, !r->follow, err);
+        rc = pgh_pipeline__catchup(r, false, err);
     pgh_lsn at = r->out->checkpoint_lsn;
     /* The destination's work at the checkpoint, recorded first so that a re-run after an
      * interruption goes straight to finishing it. */
@@ -237,10 +237,32 @@ static int run_steps(pipe_run *r, const char *resume_phase, pgh_error *err)
     if (rc == 0)
         rc = pgh_pipeline__slot_finish(r, o->keep_slot || r->follow, err);
     r->checkpoint_reached = rc == 0;
+    if (rc == 0 && !r->follow && keyed(r)->forget)
+        rc = keyed(r)->forget(r->user, err);
     return rc;
 }
 
-/* The phase an earlier following run recorded (NULL when none), and whether it follows. */
+/* The slot of a recorded "follow" phase, for a run that does not follow: a finished one-shot
+ * run whose record outlived its slot (interrupted between the two) starts afresh; a slot that
+ * a --follow run keeps is not this run's to take. */
+static int recorded_follow(bool *fresh, pipe_run *r, bool slot_exists, pgh_error *err)
+{
+    const pgh_config *cfg = r->cfg;
+    *fresh = false;
+    if (slot_exists)
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "slot %s was synced to its checkpoint by an earlier run that follows "
+                             "it (%s.state): run pghost replicate --follow to go on, or pghost "
+                             "teardown to start over",
+                             cfg->slot_name, cfg->state_schema);
+    pgh_log(PGH_LOG_INFO, "replicate",
+            "%s.state records a finished run of slot %s, whose slot is gone: starting afresh",
+            cfg->state_schema, cfg->slot_name);
+    *fresh = true;
+    return keyed(r)->forget ? keyed(r)->forget(r->user, err) : 0;
+}
+
+/* The phase an earlier run recorded (NULL when none), and whether it follows. */
 static int check_resume(const char **resume_phase, bool *following, pipe_run *r,
                         pgh_error *err)
 {
@@ -261,6 +283,12 @@ static int check_resume(const char **resume_phase, bool *following, pipe_run *r,
     }
     bool exists = false;
     rc = pgh_slot_exists(&exists, r->src, cfg->slot_name, err);
+    if (rc == 0 && !r->follow) {
+        bool fresh = false;
+        rc = recorded_follow(&fresh, r, exists, err);
+        r->phase[0] = '\0';
+        return rc;
+    }
     if (rc == 0 && !exists)
         return pgh_error_set(err, PGH_ENOTFOUND,
                              "replication slot %s no longer exists on the source, but %s.state "
@@ -271,8 +299,8 @@ static int check_resume(const char **resume_phase, bool *following, pipe_run *r,
     return rc;
 }
 
-/* A resumed following run works on the tables its first run recorded: the destination is
- * opened again with them. */
+/* A resumed run works on the tables its first run recorded: the destination is opened again
+ * with them. */
 static int resume_tables(pipe_run *r, pgh_error *err)
 {
     pgh_config *recorded = NULL;
@@ -286,16 +314,37 @@ static int resume_tables(pipe_run *r, pgh_error *err)
     return pgh_pipeline__open_dest(r, err);
 }
 
-int pgh_pipeline__keyed(pipe_run *r, pgh_error *err)
+/* One attempt at the sync: from the start, or from what an earlier attempt or run recorded. */
+static int attempt(bool *following, pipe_run *r, pgh_error *err)
 {
     const char *resume_phase = NULL;
-    bool following = false;
-    int rc = r->follow ? check_resume(&resume_phase, &following, r, err) : 0;
-    if (rc == 0 && r->follow && (resume_phase || following))
+    int rc = check_resume(&resume_phase, following, r, err);
+    if (rc == 0 && (resume_phase || *following))
         rc = resume_tables(r, err);
-    r->out->resumed = following;
-    if (rc == 0 && !following)
+    if (rc == 0 && !*following)
         rc = run_steps(r, resume_phase, err);
+    return rc;
+}
+
+/* The sync, taken up again after every lost connection (pgh_pipeline__reconnect). */
+static int sync_retrying(bool *following, pipe_run *r, pgh_error *err)
+{
+    for (;;) {
+        int rc = attempt(following, r, err);
+        if (rc != PGH_ECONN || pgh_pipeline__canceled(r))
+            return rc;
+        rc = pgh_pipeline__reconnect(r, "replicate", err);
+        if (rc != 0)
+            return rc;
+    }
+}
+
+int pgh_pipeline__keyed(pipe_run *r, pgh_error *err)
+{
+    bool following = false;
+    r->resumable = true;
+    int rc = sync_retrying(&following, r, err);
+    r->out->resumed = following;
     if (rc == 0 && !following && r->o->checkpoint_reached)
         r->o->checkpoint_reached(r->out, r->o->progress_payload);
     pgh_pipeline__slot_cleanup(r, rc);

@@ -9,6 +9,7 @@
  *   keyed.c        the copy + catch-up sync of a keyed destination (pghost/keyed.h)
  *   catchup.c      replaying the slot to a checkpoint, copying rows again on the way
  *   recopy.c       reading rows again from the source by key
+ *   reconnect.c    before the checkpoint: opening both sides again after a lost connection
  *   follow.c       streaming after the checkpoint until stopped: flushes, feedback, stop,
  *                  reconnects
  *   snapshot*.c    the existing rows of event destinations in watermarked chunks (DBLog)
@@ -50,6 +51,7 @@ typedef struct pipe_run {
     pgh_pipeline_result *out;       /* borrowed */
     PGconn *src;                    /* owned: an ordinary session on the source */
     bool follow;                    /* until STOPPED */
+    bool resumable;                 /* progress and slot are recorded: a re-run goes on */
     bool slot_created;              /* this run owns the slot (drop it on failure) */
     bool checkpoint_reached;
     run_tables tables;              /* owned */
@@ -98,8 +100,14 @@ int pgh_pipeline__slot_finish(pipe_run *r, bool keep, pgh_error *err);
 /* After a failure: drop a slot this run created unless something can resume from it. */
 void pgh_pipeline__slot_cleanup(pipe_run *r, int rc);
 
-/* keyed.c */
+/* keyed.c: the sync, resumed from what is recorded after a lost connection or in a re-run */
 int pgh_pipeline__keyed(pipe_run *r, pgh_error *err);
+
+/* reconnect.c: after err (a lost connection, PGH_ECONN; logged here with the wait, then
+ * cleared): wait with exponential backoff (100 ms to 10 s), close the destination and the
+ * source session, and open both again, until that works (0), a stop is requested
+ * (PGH_ECANCELED), 30 attempts failed (PGH_ECONN) or another error comes. */
+int pgh_pipeline__reconnect(pipe_run *r, const char *component, pgh_error *err);
 
 /* catchup.c: checkpoint, replay, copy again, until a checkpoint with nothing to copy again.
  * confirm: tell the slot what the destination made durable on the way. */

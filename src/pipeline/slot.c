@@ -102,12 +102,18 @@ int pgh_pipeline__slot_finish(pipe_run *r, bool keep, pgh_error *err)
 void pgh_pipeline__slot_cleanup(pipe_run *r, int rc)
 {
     const char *slot = r->cfg->slot_name;
-    /* On failure a slot is worth keeping only when something can go on from it: a following
-     * run resumes from it, and after the checkpoint it is positioned for a subscription. */
-    bool useful = r->follow || r->checkpoint_reached;
+    /* On failure a slot is worth keeping only when something can go on from it: a resumable
+     * run goes on from it, and after the checkpoint it is positioned for a subscription. */
+    bool useful = r->follow || r->resumable || r->checkpoint_reached;
     if (rc == 0 || !r->slot_created || r->src == NULL)
         return;
-    if (useful && !r->follow)
+    if (useful && !r->follow && !r->checkpoint_reached)
+        pgh_log(PGH_LOG_WARN, "replicate",
+                "the run stopped before its checkpoint; replication slot %s and the progress "
+                "recorded in %s keep what is done: run the same command again to resume, or "
+                "pghost teardown to drop them",
+                slot, r->cfg->state_schema);
+    else if (useful && !r->follow)
         pgh_log(PGH_LOG_WARN, "replicate",
                 "replication slot %s stays at the checkpoint; attach a subscription to it, or "
                 "drop it with SELECT pg_drop_replication_slot('%s')",

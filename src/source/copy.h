@@ -5,8 +5,8 @@
  * Every batch is its own short transaction on the source: a COPY (SELECT ... ORDER BY key
  * LIMIT n) TO STDOUT, whose CopyData messages go unparsed to the destination's copy session
  * (the PostgreSQL destination streams them into a COPY FROM STDIN that stays open across a
- * worker's batches, committed about every 10 s, or every batch with its progress when the copy
- * is resumable). Keyset
+ * worker's batches, committed about every 10 s with the progress of the batches it holds when
+ * the copy is resumable). Keyset
  * pagination continues after the last key of the previous batch; the key space is first split
  * into ranges by sampling so that workers run in parallel from the start. With keyset
  * pagination off, a single integer key is cut into fixed-width ranges.

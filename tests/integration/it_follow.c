@@ -188,20 +188,13 @@ static void case_sigterm_copy(ctx *c)
                           "FROM generate_series(200001, 700000) g");
     write_config(c, 100000, 1);
     pid_t pid = spawn_pghost(c, "--follow");
-    for (int i = 0; i < 300; i++) { /* until the first batch has committed */
-        char *n = pgh_test_value(c->p.d, "SELECT to_regclass('pghost.copy_ranges') IS NOT NULL");
-        bool started = strcmp(n, "t") == 0;
-        free(n);
-        if (started) {
-            n = pgh_test_value(c->p.d, "SELECT count(*) FROM pghost.copy_ranges");
-            started = atoi(n) > 0;
-            free(n);
-        }
-        if (started)
-            break;
-        pgh_run_sleep_ms(20);
-    }
-    pgh_run_sleep_ms(100);
+    /* until a copy session writes into the destination (its rows commit later, with their
+     * progress: see copy_in.h) */
+    PGH_CHECK(pgh_run_poll(&c->r, pid, c->p.d, 1500, 20,
+                           "SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = "
+                           "'pghost copy' AND query LIKE 'COPY %FROM STDIN%'"),
+              "the copy did not start");
+    pgh_run_sleep_ms(300);
     pgh_run_stop(&c->r, pid, STOP_WAIT_S);
     char *phase = pgh_test_value(c->p.d, "SELECT phase FROM pghost.state");
     PGH_CHECK(strcmp(phase, "copy") == 0, "stopped in phase %s, expected the copy", phase);

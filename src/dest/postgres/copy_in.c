@@ -14,21 +14,94 @@
 static const char binary_empty_header[BINARY_HEADER_FIXED] = "PGCOPY\n\377\r\n";
 static const char binary_trailer[2] = {'\377', '\377'};
 
+/* A batch's mark, kept until the transaction holding its rows commits. */
+typedef struct pending_mark {
+    int unit;
+    int64_t range;
+    int nkeys;
+    char **last_key; /* owned: nkeys texts, or NULL (no key recorded yet) */
+    bool done;
+    uint64_t rows;   /* rows of the range's batches since its last progress row */
+} pending_mark;
+
 typedef struct copy_in {
-    copy_in_ctx ctx;       /* copy */
-    PGconn *conn;          /* owned */
-    bool resumable;        /* progress with the rows, a commit every batch */
-    int unit;              /* unit of the open COPY; -1 when none is open */
-    char source[160];      /* the open COPY's source table, for messages */
+    copy_in_ctx ctx;  /* copy */
+    PGconn *conn;     /* owned */
+    bool resumable;   /* progress rows with the rows they describe */
+    int unit;         /* unit of the open COPY; -1 when none is open */
+    char source[160]; /* the open COPY's source table, for messages */
     bool binary;
-    bool transaction;      /* an explicit transaction (BEGIN) is open */
-    bool header_sent;      /* binary: the COPY has been given a header */
-    int64_t opened_ms;     /* pgh_clock_ms() when the COPY began */
-    pgh_buf sql;           /* owned: scratch */
+    bool transaction;    /* an explicit transaction (BEGIN) is open */
+    bool header_sent;    /* binary: the COPY has been given a header */
+    int64_t opened_ms;   /* pgh_clock_ms() when the COPY began */
+    pgh_buf sql;         /* owned: scratch */
+    pending_mark *marks; /* owned: the batches' marks waiting for the next commit */
+    int nmarks;
+    int marks_cap;
 } copy_in;
 
-int pgh_postgres__copy_open(void **session, const copy_in_ctx *ctx, bool resumable,
-                            pgh_error *err)
+static void free_key(char **key, int nkeys)
+{
+    for (int k = 0; key && k < nkeys; k++)
+        free(key[k]);
+    free(key);
+}
+
+static void drop_marks(copy_in *c)
+{
+    for (int i = 0; i < c->nmarks; i++)
+        free_key(c->marks[i].last_key, c->marks[i].nkeys);
+    c->nmarks = 0;
+}
+
+/* A copy of key (nkeys texts), or NULL when out of memory. */
+static char **copy_key(const char *const *key, int nkeys)
+{
+    char **out = calloc((size_t)nkeys + 1, sizeof(char *));
+    for (int k = 0; out && k < nkeys; k++) {
+        out[k] = strdup(key[k]);
+        if (out[k] == NULL) {
+            free_key(out, nkeys);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+/* Remember a batch's mark until its rows are committed: one entry per range, the latest wins
+ * (an empty last batch keeps the key before it). */
+static int keep_mark(copy_in *c, const pgh_copy_mark *m, pgh_error *err)
+{
+    pending_mark *p = NULL;
+    for (int i = 0; i < c->nmarks && p == NULL; i++)
+        if (c->marks[i].unit == m->unit && c->marks[i].range == m->range)
+            p = &c->marks[i];
+    if (p == NULL && c->nmarks == c->marks_cap) {
+        int cap = c->marks_cap ? c->marks_cap * 2 : 8;
+        pending_mark *grown = realloc(c->marks, (size_t)cap * sizeof(*grown));
+        if (grown == NULL)
+            return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        c->marks = grown;
+        c->marks_cap = cap;
+    }
+    if (p == NULL) {
+        p = &c->marks[c->nmarks++];
+        *p = (pending_mark){.unit = m->unit, .range = m->range, .nkeys = m->nkeys};
+    }
+    p->done = m->done;
+    p->rows += m->rows;
+    if (m->last_key == NULL)
+        return 0;
+    char **key = copy_key(m->last_key, m->nkeys);
+    if (key == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    free_key(p->last_key, p->nkeys);
+    p->last_key = key;
+    p->nkeys = m->nkeys;
+    return 0;
+}
+
+int pgh_postgres__copy_open(void **session, const copy_in_ctx *ctx, bool resumable, pgh_error *err)
 {
     *session = NULL;
     copy_in *c = calloc(1, sizeof(*c));
@@ -39,8 +112,8 @@ int pgh_postgres__copy_open(void **session, const copy_in_ctx *ctx, bool resumab
     c->unit = -1;
     pgh_buf_init(&c->sql, 1 << 20);
     *session = c;
-    int rc = pgh_conn_open(&c->conn, ctx->conninfo, PGH_CONN_SQL, "destination", "pghost copy",
-                           err);
+    int rc =
+        pgh_conn_open(&c->conn, ctx->conninfo, PGH_CONN_SQL, "destination", "pghost copy", err);
     if (rc == 0 && ctx->replica_role)
         rc = pgh_conn_exec(c->conn, "SET session_replication_role = replica", err);
     return rc;
@@ -78,7 +151,7 @@ int pgh_postgres__copy_table(void *session, const pgh_copy_target *t, pgh_error 
     if (c->unit == t->unit)
         return 0;
     int rc = c->unit >= 0 ? pgh_postgres__copy_finish(c, err) : 0;
-    if (rc == 0 && c->resumable && !c->transaction) {
+    if (rc == 0 && !c->transaction) {
         rc = pgh_conn_exec(c->conn, "BEGIN", err);
         c->transaction = rc == 0;
     }
@@ -132,8 +205,7 @@ static int end_copy(copy_in *c, pgh_error *err)
     if (c->binary && !c->header_sent &&
         PQputCopyData(c->conn, binary_empty_header, BINARY_HEADER_FIXED) != 1)
         rc = pgh_conn_error(err, c->conn, NULL, "sending COPY data to the destination");
-    if (rc == 0 && c->binary &&
-        PQputCopyData(c->conn, binary_trailer, sizeof(binary_trailer)) != 1)
+    if (rc == 0 && c->binary && PQputCopyData(c->conn, binary_trailer, sizeof(binary_trailer)) != 1)
         rc = pgh_conn_error(err, c->conn, NULL, "sending COPY data to the destination");
     if (rc == 0 && PQputCopyEnd(c->conn, NULL) != 1)
         rc = pgh_conn_error(err, c->conn, NULL, "ending COPY on the destination");
@@ -148,31 +220,34 @@ static int end_copy(copy_in *c, pgh_error *err)
     return rc;
 }
 
+/* The pending marks' progress rows, then COMMIT: the rows and their progress together. */
 static int commit(copy_in *c, pgh_error *err)
 {
     if (!c->transaction)
         return 0;
+    int rc = 0;
+    for (int i = 0; rc == 0 && c->resumable && i < c->nmarks; i++) {
+        const pending_mark *m = &c->marks[i];
+        rc = pgh_state_copy_range_save(c->conn, c->ctx.state_schema, c->ctx.slot, m->unit, m->range,
+                                       m->nkeys, (const char *const *)m->last_key, m->done, m->rows,
+                                       err);
+    }
+    if (rc == 0)
+        rc = pgh_conn_exec(c->conn, "COMMIT", err);
+    if (rc != 0)
+        return rc; /* the caller aborts: the transaction is rolled back */
     c->transaction = false;
-    return pgh_conn_exec(c->conn, "COMMIT", err);
+    drop_marks(c);
+    return 0;
 }
 
 int pgh_postgres__copy_batch_end(void *session, const pgh_copy_mark *mark, pgh_error *err)
 {
     copy_in *c = session;
-    if (!c->resumable) {
-        if (c->unit < 0 || pgh_clock_ms() - c->opened_ms < PGH_COPY_IN_COMMIT_MS)
-            return 0;
-        return end_copy(c, err); /* autocommit: its rows are committed now */
-    }
-    /* the batch's rows and its progress row, in one transaction */
-    int rc = end_copy(c, err);
-    if (rc == 0)
-        rc = pgh_state_copy_range_save(c->conn, c->ctx.state_schema, c->ctx.slot, mark->unit,
-                                       mark->range, mark->nkeys, mark->last_key, mark->done,
-                                       mark->rows, err);
-    if (rc == 0)
-        rc = commit(c, err);
-    return rc;
+    int rc = keep_mark(c, mark, err);
+    if (rc != 0 || c->unit < 0 || pgh_clock_ms() - c->opened_ms < PGH_COPY_IN_COMMIT_MS)
+        return rc;
+    return pgh_postgres__copy_finish(c, err);
 }
 
 int pgh_postgres__copy_finish(void *session, pgh_error *err)
@@ -193,6 +268,7 @@ void pgh_postgres__copy_abort(void *session, const char *why)
     if (c->transaction)
         pgh_conn_exec(c->conn, "ROLLBACK", NULL);
     c->transaction = false;
+    drop_marks(c); /* their rows are gone */
 }
 
 void pgh_postgres__copy_close(void *session)
@@ -201,6 +277,8 @@ void pgh_postgres__copy_close(void *session)
     if (c == NULL)
         return;
     pgh_buf_dispose(&c->sql);
+    drop_marks(c);
+    free(c->marks);
     PQfinish(c->conn);
     free(c);
 }

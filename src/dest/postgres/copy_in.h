@@ -10,9 +10,11 @@
  * waits for its WAL to be flushed. So consecutive batches of one copy unit go into one
  * destination COPY, ended and committed when it has been open for the commit interval (which
  * bounds the destination transaction and the snapshot it holds), when the worker moves to
- * another unit, and at the end of the worker. A resumable copy (--follow) writes its progress
- * row in the same transaction as the rows and commits every batch, so that an interrupted run
- * loses at most one batch.
+ * another unit, and at the end of the worker. The COPY runs inside an explicit transaction;
+ * each batch's mark (its range, last key, done) waits in the session until that transaction
+ * ends, and a resumable session writes the marks' progress rows just before the COMMIT, so the
+ * rows and the progress that describes them become durable together and an interrupted run
+ * loses at most one commit interval of each worker's copy.
  *
  * Binary COPY data starts with a header and ends with a trailer. Every source batch has both;
  * the destination COPY is given the first batch's header only, and one trailer at its end.

@@ -74,8 +74,8 @@ static void dest_destroy(void *user)
     free(user);
 }
 
-/* One following pghost per slot and destination: a session advisory lock, held while the
- * destination is open. A second one is refused before it reads the slot. */
+/* One pghost per slot and destination: a session advisory lock, held while the destination is
+ * open. A second one is refused before it reads the slot or the recorded progress. */
 static int lock_slot(pg_dest *d, pgh_error *err)
 {
     const char *params[1] = {d->cfg->slot_name};
@@ -108,7 +108,7 @@ static int dest_open(void *user, const pgh_destination_info *info, pgh_error *er
     if (rc == 0)
         rc = pgh_conn_open(&d->src, d->cfg->source_connection, PGH_CONN_SQL, "source", "pghost",
                            err);
-    if (rc == 0 && d->follow)
+    if (rc == 0)
         rc = lock_slot(d, err);
     if (rc == 0)
         rc = pgh_pg_is_superuser(&d->replica_role, d->ctl, err);
@@ -252,7 +252,7 @@ static int prepare(void *user, bool resuming, bool truncate, pgh_error *err)
     int rc = 0;
     if (create && !resuming)
         rc = pgh_schema_begin(&d->created, d->src, d->ctl, cfg,
-                              d->follow ? cfg->state_schema : NULL, err);
+                              cfg->state_schema, err);
     /* Sessions a killed run left building would hold locks the checks queue behind. */
     if (create && resuming)
         rc = pgh_schema_end_orphans(d->ctl, cfg->slot_name, err);
@@ -263,7 +263,7 @@ static int prepare(void *user, bool resuming, bool truncate, pgh_error *err)
     if (rc == 0 && create && resuming)
         rc = pgh_schema_pending_read(&d->created, d->ctl, cfg->state_schema, cfg->slot_name,
                                      err);
-    if (rc == 0 && !resuming && d->follow)
+    if (rc == 0 && !resuming)
         rc = pgh_state_ensure(d->ctl, cfg->state_schema, err);
     if (rc == 0 && !resuming && truncate)
         rc = pgh_postgres_truncate(d->ctl, d->dst_tables, d->ntables, err);
@@ -463,9 +463,16 @@ static int checkpoint(void *user, pgh_lsn at, pgh_error *err)
     if (rc == 0)
         pgh_log(PGH_LOG_INFO, "replicate", "built %d indexes and constraints in %d s", built,
                 seconds_since_ms(start_ms));
-    if (rc == 0 && d->follow)
+    if (rc == 0)
         rc = pgh_schema_pending_clear(d->ctl, cfg->state_schema, cfg->slot_name, err);
     return rc;
+}
+
+/* A finished one-shot run leaves no record behind: the next run starts afresh. */
+static int forget(void *user, pgh_error *err)
+{
+    pg_dest *d = user;
+    return pgh_state_drop(d->ctl, d->cfg->state_schema, d->cfg->slot_name, err);
 }
 
 static bool stats(void *user, int table, pgh_keyed_stats *out)
@@ -496,6 +503,7 @@ static const pgh_keyed_ops KEYED_OPS = {
     .replace_row = replace_row,
     .checkpoint = checkpoint,
     .stats = stats,
+    .forget = forget,
 };
 
 static const pgh_destination_ops OPS = {
