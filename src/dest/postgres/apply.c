@@ -609,6 +609,23 @@ static void sink_free(pgh_sink *sink)
     free(a);
 }
 
+/* Under synchronous_commit = off (the server's, database's or role's setting) a COMMIT returns
+ * before its WAL is written: a crash of the destination would lose transactions whose position
+ * flush() has already reported durable, and the slot, confirmed past them, could not send them
+ * again. The apply's commits wait for the local WAL flush instead; stronger settings (on,
+ * remote_write, remote_apply) are kept. */
+static int durable_commits(PGconn *conn, pgh_error *err)
+{
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, conn, "SELECT pg_catalog.current_setting('synchronous_commit')",
+                            0, NULL, err);
+    bool off = rc == 0 && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "off") == 0;
+    PQclear(res);
+    if (rc == 0 && off)
+        rc = pgh_conn_exec(conn, "SET synchronous_commit = local", err);
+    return rc;
+}
+
 /* The position's UPDATE, prepared once: it goes out with every destination commit. */
 static int prepare_state(apply_sink *a, pgh_error *err)
 {
@@ -644,6 +661,8 @@ int pgh_apply_open(pgh_sink **out, const pgh_apply_opts *opts, pgh_error *err)
                            opts->app_name, err);
     if (rc == 0 && opts->replica_role)
         rc = pgh_conn_exec(a->conn, "SET session_replication_role = replica", err);
+    if (rc == 0)
+        rc = durable_commits(a->conn, err);
     if (rc == 0 && opts->state_schema) {
         a->state_sql = pgh_state_update_sql(a->conn, opts->state_schema);
         rc = a->state_sql ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
