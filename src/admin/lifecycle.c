@@ -155,13 +155,14 @@ static int refuse(pgh_error *err, const char *side)
     return err->code;
 }
 
-/* Record why a side was skipped under --force. */
+/* Record why a side was skipped under --force: the error's first line, cut to size. */
 static void skip(char *reason, size_t size, const pgh_error *side_err)
 {
-    snprintf(reason, size, "%s", side_err->message);
-    char *nl = strchr(reason, '\n');
-    if (nl)
-        *nl = '\0';
+    size_t n = strcspn(side_err->message, "\n");
+    if (n >= size)
+        n = size - 1;
+    memcpy(reason, side_err->message, n);
+    reason[n] = '\0';
 }
 
 int pgh_teardown(pgh_teardown_result *out, const pgh_config *cfg, bool force, pgh_error *err)

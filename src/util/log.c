@@ -34,6 +34,9 @@ int pgh_log_enabled(pgh_log_level level)
 }
 
 static void vlog(pgh_log_level level, const char *component, const char *table, pgh_lsn lsn,
+                 const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
+static void vlog(pgh_log_level level, const char *component, const char *table, pgh_lsn lsn,
                  const char *fmt, va_list ap)
 {
     char msg[2048];
