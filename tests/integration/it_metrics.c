@@ -456,7 +456,9 @@ static void case_watch(void)
     bool some = pgh_run_poll(&r, pid, p.d, 600, 50, "SELECT count(*) >= 20000 FROM t");
     PGH_CHECK(some, "the copy never reached 20000 rows");
     pgh_run_kill(pid);
-    long long on_dst = atoll(pgh_test_value(p.d, "SELECT count(*) FROM t"));
+    char *count = pgh_test_value(p.d, "SELECT count(*) FROM t");
+    long long on_dst = strtoll(count, NULL, 10);
+    free(count);
     int rc = pgh_run_exec(&r, 30, "status", NULL);
     const char *out = pgh_run_stdout(&r, 0);
     printf("status at %lld of %d rows:\n%s", on_dst, ROWS, out);
