@@ -16,6 +16,7 @@
 #ifndef PGHOST_JSON_H
 #define PGHOST_JSON_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "pghost/destination.h"
@@ -44,6 +45,14 @@ typedef struct pgh_json_opts {
 /* A JSON-lines destination. PGH_ECONFIG for a wrong version or no out stream. */
 PGH_API int pgh_json_destination_new(pgh_destination **out, const pgh_json_opts *opts,
                                      pgh_error *err);
+
+/* The position a JSON-lines run of slot keeps in state_file, read without opening a
+ * destination (pghost check, status): *found is false, and *out untouched, when there is no
+ * such file. out->resume is malloc'd or NULL: free() it. PGH_ECONFIG, one line naming the file
+ * and what to do, for a file that cannot be read, is not one pghost wrote, or belongs to
+ * another slot. */
+PGH_API int pgh_json_state_read(pgh_position *out, bool *found, const char *state_file,
+                                const char *slot, pgh_error *err);
 
 PGH_END_DECLS
 

@@ -5,7 +5,11 @@
  * caller's callback, one line each, with what to do.
  *
  * It calls the checks the runs call (source/preflight.h, dest/postgres/checks.h), so it says
- * what a run would say. Called by the command line (cli/cmd_check.c); single-threaded.
+ * what a run would say. Besides: a replication slot of the configuration's name in use by
+ * another process is a problem (an unused one is a pending run: reported in the result); with
+ * destination: stdout the state file (cfg->state_file, when set) is read instead of a
+ * destination server; and the destination's free disk space is compared with 1.2 x the size
+ * of the source tables where it can be seen (check_disk.c). Called by the command line (cli/cmd_check.c); single-threaded.
  */
 #ifndef PGH_ADMIN_CHECK_H
 #define PGH_ADMIN_CHECK_H
@@ -27,8 +31,20 @@ typedef struct pgh_check_result {
     int ntables;          /* tables selected (patterns resolved); 0 when unknown */
     int slots_free;       /* free replication slots on the source; -1 when unknown */
     int wal_senders_free; /* free WAL senders on the source; -1 when unknown */
-    int64_t source_bytes; /* pg_table_size() of the selected source tables found */
-    bool resuming;        /* the destination records a run of this slot (rows may be there) */
+    int64_t source_bytes; /* pg_total_relation_size() of the selected source tables found
+                             (a partitioned table's leaves; indexes and TOAST included);
+                             -1 when unknown */
+    bool slot_exists;     /* cfg's replication slot exists on the source */
+    bool slot_active;     /* ... and a process streams from it (reported as a problem) */
+    int64_t slot_retained_bytes; /* WAL the slot keeps on the source (pg_wal_lsn_diff of the
+                                    current WAL position and its restart_lsn) */
+    bool resuming; /* the destination (or destination: stdout's state file) records a run of
+                      this slot (rows may be there) */
+    /* The destination's free disk space, seen only when its server runs on this machine and
+     * its role may read data_directory: free bytes there, or -1 and why not. */
+    int64_t dest_free_bytes;
+    char dest_data_dir[256];
+    char disk_unchecked[256]; /* "" when checked */
 } pgh_check_result;
 
 /* Run every check; report each problem through on_problem. may_hold_rows: the run will pass

@@ -1,12 +1,15 @@
 /*
  * pghost check, the destination's half: the same checks a run makes when it opens the
- * destination (dest/postgres/checks.h), on every table, reading only.
+ * destination (dest/postgres/checks.h), on every table, reading only, then its free disk space
+ * (check_disk.c); with destination: stdout, the state file instead.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "admin/check_internal.h"
 #include "dest/postgres/checks.h"
 #include "pg/conn.h"
+#include "pghost/json.h"
 #include "state/state.h"
 
 /* Load the destination table of entry i; a missing one is a problem unless the run creates
@@ -38,11 +41,29 @@ static void check_dest_table(check_run *c, PGconn *dst, size_t i, bool may_hold_
     pgh_table_info_free(t);
 }
 
+/* destination: stdout keeps its position in a state file, not on a server: it must be
+ * readable and of this slot; one that is there means the next run resumes. */
+static void check_state_file(check_run *c, pgh_error *err)
+{
+    if (c->cfg->state_file == NULL)
+        return;
+    pgh_position pos = {0};
+    bool found = false;
+    int rc = pgh_json_state_read(&pos, &found, c->cfg->state_file, c->cfg->slot_name, err);
+    if (pgh_check__note(c, rc, err))
+        c->out->resuming = found;
+    free(pos.resume);
+}
+
 void pgh_check__destination(check_run *c, bool may_hold_rows, pgh_error *err)
 {
     const pgh_config *cfg = c->cfg;
-    if (cfg->destination == PGH_DESTINATION_STDOUT)
+    if (cfg->destination == PGH_DESTINATION_STDOUT) {
+        snprintf(c->out->disk_unchecked, sizeof(c->out->disk_unchecked),
+                 "the destination is stdout");
+        check_state_file(c, err);
         return;
+    }
     if (cfg->destination_connection == NULL) {
         pgh_error_set(err, PGH_ECONFIG,
                       "%s: destination_connection is not set: set it, or destination: stdout",
@@ -61,5 +82,10 @@ void pgh_check__destination(check_run *c, bool may_hold_rows, pgh_error *err)
         if (c->src_tables[i] != NULL)
             check_dest_table(c, dst, (size_t)i, may_hold_rows || st.found, err);
     }
+    if (dst != NULL && !c->fatal)
+        pgh_check__disk(c, dst, err);
+    else
+        snprintf(c->out->disk_unchecked, sizeof(c->out->disk_unchecked),
+                 "the destination server could not be reached");
     PQfinish(dst);
 }

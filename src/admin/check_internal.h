@@ -28,4 +28,9 @@ bool pgh_check__note(check_run *c, int rc, pgh_error *err);
  * same columns and key, and empty unless may_hold_rows or a run of the slot is recorded. */
 void pgh_check__destination(check_run *c, bool may_hold_rows, pgh_error *err);
 
+/* check_disk.c: the destination's free disk space against 1.2 x c->out->source_bytes, when
+ * dst runs on this machine and its role may read data_directory; fills c->out's disk fields
+ * and reports too little space as a problem. */
+void pgh_check__disk(check_run *c, PGconn *dst, pgh_error *err);
+
 #endif

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "admin/ddl_capture.h"
-#include "pg/partitions.h"
 #include "source/preflight.h"
 #include "init_internal.h"
 
@@ -18,34 +17,47 @@
 #include "pghost/init.h"
 #include "source/tables.h"
 
-/* One row per selected table: found, relkind, replica identity, has a primary key. */
-static const char TABLE_SQL[] =
-    "SELECT c.relkind, c.relreplident, "
-    "EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) "
-    "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-    "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')";
-
 static const char TRIGGER_SQL[] =
     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = $1 || '_ddl_end')";
 
-/* A partitioned table's leaves are copied one by one: each needs the root's key and a replica
- * identity that carries it (partitions.h says why). */
-static int check_leaves(pgh_buf *problems, int *nproblems, PGconn *src, const pgh_table_map *m,
-                        pgh_error *err)
+/* Start one more problem in problems (they are "; "-separated) and count it. */
+static void next_problem(pgh_buf *problems, int *nproblems)
 {
-    pgh_table_info *root = NULL, **leaves = NULL;
-    int n = 0;
-    int rc = pgh_catalog_table(&root, src, m->source_schema, m->source_table, err);
-    if (rc == 0)
-        rc = pgh_pg_partition_leaves(&leaves, &n, src, root, err);
+    if ((*nproblems)++ > 0)
+        pgh_buf_puts(problems, "; ");
+}
+
+/* What is wrong with a found table's key, worded for init's list; the tests are the
+ * preflight's (source/preflight.h). */
+static int check_key(pgh_buf *problems, int *nproblems, PGconn *src, const pgh_table_info *t,
+                     pgh_error *err)
+{
+    switch (pgh_source_key_fault(t)) {
+    case PGH_KEY_FAULT_NO_KEY:
+        next_problem(problems, nproblems);
+        pgh_buf_printf(problems,
+                       "%s has no primary key (ALTER TABLE %s ADD PRIMARY KEY (...), or ADD "
+                       "PRIMARY KEY USING INDEX on a unique index of NOT NULL columns)",
+                       t->qualified, t->qualified);
+        return 0;
+    case PGH_KEY_FAULT_REPLIDENT:
+        next_problem(problems, nproblems);
+        pgh_buf_printf(problems,
+                       "%s has REPLICA IDENTITY %s, so its updates and deletes do not carry "
+                       "the primary key (ALTER TABLE %s REPLICA IDENTITY DEFAULT)",
+                       t->qualified, pgh_source_replident_name(t->replident), t->qualified);
+        return 0;
+    case PGH_KEY_FAULT_NONE:
+        break;
+    }
+    /* a partitioned table's leaves are copied one by one (partitions.h says why) */
+    int rc = pgh_source_check_leaves(t, src, err);
     if (rc == PGH_EPRECOND) {
-        pgh_buf_printf(problems, "%s%s", *nproblems > 0 ? "; " : "", err->message);
-        (*nproblems)++;
+        next_problem(problems, nproblems);
+        pgh_buf_puts(problems, err->message);
         pgh_error_clear(err);
         rc = 0;
     }
-    pgh_pg_leaves_free(leaves, n);
-    pgh_table_info_free(root);
     return rc;
 }
 
@@ -54,39 +66,24 @@ static int check_leaves(pgh_buf *problems, int *nproblems, PGconn *src, const pg
 static int check_table(pgh_buf *problems, int *nproblems, bool *partitioned, PGconn *src,
                        const pgh_table_map *m, pgh_error *err)
 {
-    const char *params[2] = {m->source_schema, m->source_table};
-    PGresult *res = NULL;
-    int before = *nproblems;
-    int rc = pgh_conn_query(&res, src, TABLE_SQL, 2, params, err);
+    pgh_table_info *t = NULL;
+    int rc = pgh_catalog_table(&t, src, m->source_schema, m->source_table, err);
+    if (rc == PGH_ENOTFOUND) {
+        pgh_error_clear(err);
+        char *q = pgh_conn_qualified(src, m->source_schema, m->source_table);
+        if (q == NULL)
+            return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        next_problem(problems, nproblems);
+        pgh_buf_printf(problems, "%s does not exist", q);
+        free(q);
+        return 0;
+    }
     if (rc != 0)
         return rc;
-    char *q = pgh_conn_qualified(src, m->source_schema, m->source_table);
-    if (q == NULL) {
-        PQclear(res);
-        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
-    }
-    const char *sep = *nproblems > 0 ? "; " : "";
-    if (PQntuples(res) == 0) {
-        pgh_buf_printf(problems, "%s%s does not exist", sep, q);
-        (*nproblems)++;
-    } else if (PQgetvalue(res, 0, 2)[0] != 't') {
-        pgh_buf_printf(problems,
-                       "%s%s has no primary key (ALTER TABLE %s ADD PRIMARY KEY (...), or ADD "
-                       "PRIMARY KEY USING INDEX on a unique index of NOT NULL columns)",
-                       sep, q, q);
-        (*nproblems)++;
-    } else if (PQgetvalue(res, 0, 1)[0] == 'n' || PQgetvalue(res, 0, 1)[0] == 'i') {
-        pgh_buf_printf(problems,
-                       "%s%s has REPLICA IDENTITY %s, so its updates and deletes do not carry "
-                       "the primary key (ALTER TABLE %s REPLICA IDENTITY DEFAULT)",
-                       sep, q, PQgetvalue(res, 0, 1)[0] == 'n' ? "NOTHING" : "USING INDEX", q);
-        (*nproblems)++;
-    }
-    bool parted = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 'p';
-    *partitioned = *partitioned || parted;
-    free(q);
-    PQclear(res);
-    return parted && *nproblems == before ? check_leaves(problems, nproblems, src, m, err) : 0;
+    *partitioned = *partitioned || t->relkind == 'p';
+    rc = check_key(problems, nproblems, src, t, err);
+    pgh_table_info_free(t);
+    return rc;
 }
 
 /* Every selected table exists with a primary key and a replica identity that carries it. */

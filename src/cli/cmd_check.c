@@ -15,11 +15,17 @@ static const char USAGE[] =
     "  - the publication exists and publishes every kind of change;\n"
     "  - every selected table: a primary key and a replica identity that carries it, in the\n"
     "    publication (through its root when partitioned);\n"
+    "  - the replication slot slot_name: in use by another process is a problem; unused, a\n"
+    "    resumable run is pending (shown, with the WAL it retains on the source);\n"
     "  - destination: each table exists (unless create_destination_tables) with the same\n"
     "    columns, column types and primary key (same columns, same order), and is empty\n"
-    "    (unless --truncate-destination, or a run of the slot is recorded there).\n"
-    "Every problem is listed on stdout, one line each with its fix; the sizes of the source\n"
-    "tables are shown (the destination's free disk space is not visible through SQL).\n"
+    "    (unless --truncate-destination, or a run of the slot is recorded there);\n"
+    "  - destination: stdout: the state file (state_file) is readable and of this slot;\n"
+    "  - disk: the source tables' size (with indexes and TOAST) is shown; when the\n"
+    "    destination server is on this machine (unix socket, localhost, 127.0.0.1) and its\n"
+    "    role may read data_directory (superuser or pg_read_all_settings), less free space\n"
+    "    there than 1.2 times that size is a problem; otherwise it says it could not check.\n"
+    "Every problem is listed on stdout, one line each with its fix.\n"
     "\n"
     "Options:\n"
     "  --truncate-destination  the run will pass it: rows in the destination tables are fine\n"
@@ -36,16 +42,48 @@ static void print_problem(int code, const char *message, void *payload)
     printf("problem %d: %s\n", ++*n, message);
 }
 
-static void print_summary(const pgh_check_result *r)
+static void print_slot(const pgh_config *cfg, const pgh_check_result *r)
+{
+    if (r->slot_exists && !r->slot_active)
+        printf("source: replication slot %s exists and is not in use: a resumable run is "
+               "pending (pghost replicate resumes it, pghost teardown drops it); it retains "
+               "%.1f MB of WAL on the source\n",
+               cfg->slot_name, (double)r->slot_retained_bytes / 1e6);
+}
+
+static void print_destination(const pgh_config *cfg, const pgh_check_result *r)
+{
+    if (cfg->destination == PGH_DESTINATION_STDOUT) {
+        printf("destination: stdout; state file %s: %s\n", cfg->state_file,
+               r->resuming ? "a run of this slot is recorded there, the next run resumes it"
+                           : "none yet, a run starts from the beginning");
+        return;
+    }
+    if (r->resuming)
+        printf("destination: a run of this slot is recorded there; the next run resumes it\n");
+    if (r->dest_free_bytes >= 0)
+        printf("destination disk: %.1f MB free in %s (the selected source tables take %.1f MB; "
+               "a copy needs about 1.2 times that)\n",
+               (double)r->dest_free_bytes / 1e6, r->dest_data_dir,
+               (double)r->source_bytes / 1e6);
+    else
+        printf("destination disk: free space could not be checked (%s): make sure the "
+               "destination has room for about 1.2 times the source tables\n",
+               r->disk_unchecked);
+}
+
+static void print_summary(const pgh_config *cfg, const pgh_check_result *r)
 {
     if (r->slots_free >= 0)
         printf("source: %d replication slot(s) and %d WAL sender(s) free\n", r->slots_free,
                r->wal_senders_free);
-    printf("tables: %d selected, %.1f MB on the source (make sure the destination has room: "
-           "its free disk space is not visible through SQL)\n",
-           r->ntables, (double)r->source_bytes / 1e6);
-    if (r->resuming)
-        printf("destination: a run of this slot is recorded there; the next run resumes it\n");
+    print_slot(cfg, r);
+    if (r->source_bytes >= 0)
+        printf("tables: %d selected, %.1f MB on the source (with indexes and TOAST)\n",
+               r->ntables, (double)r->source_bytes / 1e6);
+    else
+        printf("tables: %d selected, size unknown\n", r->ntables);
+    print_destination(cfg, r);
     if (r->problems == 0)
         printf("no problem found: a run would start\n");
     else
@@ -70,13 +108,18 @@ int pgh_cli_check(int argc, char **argv)
     pgh_error_clear(&err);
     pgh_check_result r;
     int n = 0;
-    rc = pgh_check_run(&r, cfg, truncate, print_problem, &n, &err);
-    pgh_config_free(cfg);
+    /* destination: stdout keeps its position in a file: name it as replicate would */
+    if (cfg->destination == PGH_DESTINATION_STDOUT && pgh_cli_state_file(cfg) == NULL)
+        rc = pgh_error_set(&err, PGH_ENOMEM, "out of memory");
+    else
+        rc = pgh_check_run(&r, cfg, truncate, print_problem, &n, &err);
     if (rc != 0) {
+        pgh_config_free(cfg);
         pgh_cli_error("%s", err.message);
         return pgh_cli_exit_code(rc);
     }
-    print_summary(&r);
+    print_summary(cfg, &r);
+    pgh_config_free(cfg);
     if (r.problems == 0)
         return PGH_EXIT_OK;
     pgh_cli_error("%d problem(s) found (listed on stdout): fix them and run pghost check again",

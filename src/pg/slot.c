@@ -1,6 +1,7 @@
 /* Replication slots over an ordinary connection: see slot.h. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pg/conn.h"
 #include "pg/slot.h"
@@ -48,6 +49,27 @@ int pgh_slot_retained_bytes(int64_t *out, PGconn *conn, const char *slot, pgh_er
     *out = -1;
     if (rc == 0 && PQntuples(res) == 1)
         *out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return rc;
+}
+
+int pgh_slot_usage_read(pgh_slot_usage *out, PGconn *conn, const char *slot, pgh_error *err)
+{
+    const char *params[1] = {slot};
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, conn,
+                            "SELECT active, coalesce(active_pid, 0), "
+                            "coalesce(pg_catalog.pg_wal_lsn_diff("
+                            "pg_catalog.pg_current_wal_lsn(), restart_lsn), 0)::bigint "
+                            "FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+                            1, params, err);
+    memset(out, 0, sizeof(*out));
+    if (rc == 0 && PQntuples(res) == 1) {
+        out->exists = true;
+        out->active = PQgetvalue(res, 0, 0)[0] == 't';
+        out->active_pid = (int)strtol(PQgetvalue(res, 0, 1), NULL, 10);
+        out->retained_bytes = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+    }
     PQclear(res);
     return rc;
 }

@@ -24,6 +24,18 @@ int pgh_slot_exists(bool *out, PGconn *conn, const char *slot, pgh_error *err);
  * *out; -1 when no slot of this name exists. For metrics: run it from a side connection. */
 int pgh_slot_retained_bytes(int64_t *out, PGconn *conn, const char *slot, pgh_error *err);
 
+/* A slot as pg_replication_slots shows it. */
+typedef struct pgh_slot_usage {
+    bool exists;
+    bool active;            /* a process streams from it now */
+    int active_pid;         /* that process (a walsender's pid), 0 when none */
+    int64_t retained_bytes; /* current WAL position - restart_lsn; 0 when unknown */
+} pgh_slot_usage;
+
+/* Whether slot exists, is in use and by which process, and the WAL it keeps, into *out
+ * (zeroed when it does not exist). */
+int pgh_slot_usage_read(pgh_slot_usage *out, PGconn *conn, const char *slot, pgh_error *err);
+
 /* Drop a slot; a missing slot is not an error when missing_ok. */
 int pgh_slot_drop(PGconn *conn, const char *slot, bool missing_ok, pgh_error *err);
 

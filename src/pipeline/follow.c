@@ -10,8 +10,9 @@
  * restart: exactly once. Any other gets at least once.
  *
  * Faults: a lost connection to either server is retried with exponential backoff (100 ms to
- * 10 s), logged, and the stream resumes from the slot with the destination opened again; a
- * slot that no longer exists, or any other error, stops with that error. A stop request
+ * 10 s: pgh_pipeline__backoff, shared with reconnect.c), logged, and the stream resumes from
+ * the slot with the destination opened again; a slot that no longer exists, or any other
+ * error, stops with that error. A stop request
  * (SIGINT/SIGTERM) lets the current source transaction finish (up to STOP_GRACE_MS), flushes,
  * and returns 0.
  */
@@ -24,8 +25,6 @@
 
 #define WAIT_MS 250
 #define STOP_GRACE_MS 3000
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 10000
 
 typedef struct follow_loop {
     pipe_run *r;             /* borrowed */
@@ -117,17 +116,6 @@ static int open_stream(follow_loop *f, pgh_error *err)
     return rc;
 }
 
-/* Wait before reconnecting; false when a stop was requested meanwhile. */
-static bool backoff_wait(const pipe_run *r, int ms)
-{
-    for (int waited = 0; waited < ms; waited += 100) {
-        if (pgh_pipeline__canceled(r))
-            return false;
-        pgh_sleep_ms(100);
-    }
-    return !pgh_pipeline__canceled(r);
-}
-
 /* One session: (re)open the destination when a failure closed it, stream, close the stream. */
 static int session(pipe_run *r, pgh_error *err)
 {
@@ -149,7 +137,7 @@ static int session(pipe_run *r, pgh_error *err)
 
 int pgh_pipeline__follow(pipe_run *r, pgh_error *err)
 {
-    int backoff = BACKOFF_MIN_MS;
+    int backoff = PGH_BACKOFF_MIN_MS;
     pgh_pipeline__stats_phase(r, PGH_PHASE_FOLLOW);
     for (;;) {
         uint64_t before = r->out->followed_txns;
@@ -159,13 +147,10 @@ int pgh_pipeline__follow(pipe_run *r, pgh_error *err)
         if (rc != PGH_ECONN)
             return rc;
         if (r->out->followed_txns > before)
-            backoff = BACKOFF_MIN_MS; /* that session worked: start the backoff over */
-        pgh_log(PGH_LOG_WARN, "follow", "%s; reconnecting in %d ms", err->message, backoff);
+            backoff = PGH_BACKOFF_MIN_MS; /* that session worked: start the backoff over */
         pgh_stats_count_error(r->o->stats, rc);
         pgh_pipeline__stats_reconnecting(r, true);
-        pgh_error_clear(err);
-        if (!backoff_wait(r, backoff))
+        if (!pgh_pipeline__backoff(r, &backoff, "follow", err))
             return 0;
-        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
 }

@@ -103,6 +103,16 @@ void pgh_pipeline__slot_cleanup(pipe_run *r, int rc);
 /* keyed.c: the sync, resumed from what is recorded after a lost connection or in a re-run */
 int pgh_pipeline__keyed(pipe_run *r, pgh_error *err);
 
+/* reconnect.c: the backoff between attempts to reconnect, in ms: it starts at the minimum and
+ * doubles up to the maximum. */
+#define PGH_BACKOFF_MIN_MS 100
+#define PGH_BACKOFF_MAX_MS 10000
+
+/* reconnect.c: one backoff step after err (a lost connection): log "<err>; reconnecting in N
+ * ms" at warn for component, clear err, wait *backoff_ms (raised to the minimum first), then
+ * double *backoff_ms up to the maximum. Returns false when a stop was requested meanwhile. */
+bool pgh_pipeline__backoff(pipe_run *r, int *backoff_ms, const char *component, pgh_error *err);
+
 /* reconnect.c: after err (a lost connection, PGH_ECONN; logged here with the wait, then
  * cleared): wait with exponential backoff (100 ms to 10 s), close the destination and the
  * source session, and open both again, until that works (0), a stop is requested

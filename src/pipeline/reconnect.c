@@ -5,14 +5,15 @@
  * attempt had not committed is rolled back on the destination, and the sync is taken up again
  * from what it recorded there (the phase, the copy's progress, the slot), exactly as a re-run
  * would. So reconnecting only has to open the source session and the destination again.
+ *
+ * The backoff (log the reason at warn, wait, double up to 10 s) is shared with following
+ * (follow.c), which opens its sessions itself.
  */
 #include "pg/conn.h"
 #include "pghost/log.h"
 #include "pipeline_internal.h"
 #include "util/clock.h"
 
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 10000
 #define MAX_FAILED_CONNECTS 30 /* about 5 minutes at the longest backoff */
 
 /* Wait ms; false when a stop was requested meanwhile. */
@@ -24,6 +25,17 @@ static bool wait_ms(const pipe_run *r, int ms)
         pgh_sleep_ms(100);
     }
     return !pgh_pipeline__canceled(r);
+}
+
+bool pgh_pipeline__backoff(pipe_run *r, int *backoff_ms, const char *component, pgh_error *err)
+{
+    if (*backoff_ms < PGH_BACKOFF_MIN_MS)
+        *backoff_ms = PGH_BACKOFF_MIN_MS;
+    pgh_log(PGH_LOG_WARN, component, "%s; reconnecting in %d ms", err->message, *backoff_ms);
+    pgh_error_clear(err);
+    bool waited = wait_ms(r, *backoff_ms);
+    *backoff_ms = *backoff_ms * 2 > PGH_BACKOFF_MAX_MS ? PGH_BACKOFF_MAX_MS : *backoff_ms * 2;
+    return waited;
 }
 
 /* Close both sides, then open the source session and the destination again. */
@@ -39,11 +51,9 @@ static int reopen(pipe_run *r, pgh_error *err)
 
 int pgh_pipeline__reconnect(pipe_run *r, const char *component, pgh_error *err)
 {
-    int backoff = BACKOFF_MIN_MS;
+    int backoff = PGH_BACKOFF_MIN_MS;
     for (int failed = 0;; failed++) {
-        pgh_log(PGH_LOG_WARN, component, "%s; reconnecting in %d ms", err->message, backoff);
-        pgh_error_clear(err);
-        if (!wait_ms(r, backoff))
+        if (!pgh_pipeline__backoff(r, &backoff, component, err))
             return pgh_error_set(err, PGH_ECANCELED, "stopped on request while reconnecting");
         int rc = reopen(r, err);
         if (rc != PGH_ECONN || pgh_pipeline__canceled(r))
@@ -52,6 +62,5 @@ int pgh_pipeline__reconnect(pipe_run *r, const char *component, pgh_error *err)
             pgh_error_prefix(err, "gave up after %d attempts to reconnect", failed + 1);
             return rc;
         }
-        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
 }

@@ -172,29 +172,31 @@ static bool is_integer_type(uint32_t oid)
     return oid == 20 || oid == 21 || oid == 23; /* int8, int2, int4 */
 }
 
-int pgh_source_check_table_key(const pgh_table_info *t, PGconn *src, const pgh_config *cfg,
-                               pgh_error *err)
+pgh_key_fault pgh_source_key_fault(const pgh_table_info *t)
 {
     if (t->nkeys == 0)
-        return pgh_error_set(err, PGH_EPRECOND,
-                             "source table %s.%s has no primary key: pghost copies in key order "
-                             "and finds rows by key when replaying changes; add one with ALTER "
-                             "TABLE %s ADD PRIMARY KEY (...) (a unique index on NOT NULL columns "
-                             "becomes one with ADD PRIMARY KEY USING INDEX)",
-                             t->schema, t->name, t->qualified);
+        return PGH_KEY_FAULT_NO_KEY;
     if (t->replident != 'd' && t->replident != 'f')
-        return pgh_error_set(err, PGH_EPRECOND,
-                             "source table %s.%s has REPLICA IDENTITY %s, so updates and deletes "
-                             "do not carry its primary key: run ALTER TABLE %s REPLICA "
-                             "IDENTITY DEFAULT",
-                             t->schema, t->name, t->replident == 'n' ? "NOTHING" : "USING INDEX",
-                             t->qualified);
-    if (!cfg->copy_use_keyset_pagination &&
-        (t->nkeys != 1 || !is_integer_type(t->cols[t->key_cols[0]].type_oid)))
-        return pgh_error_set(err, PGH_EPRECOND,
-                             "copy_use_keyset_pagination: false needs a single integer primary "
-                             "key, but %s.%s has another key: use keyset pagination (the default)",
-                             t->schema, t->name);
+        return PGH_KEY_FAULT_REPLIDENT;
+    return PGH_KEY_FAULT_NONE;
+}
+
+const char *pgh_source_replident_name(char replident)
+{
+    switch (replident) {
+    case 'n':
+        return "NOTHING";
+    case 'i':
+        return "USING INDEX";
+    case 'f':
+        return "FULL";
+    default:
+        return "DEFAULT";
+    }
+}
+
+int pgh_source_check_leaves(const pgh_table_info *t, PGconn *src, pgh_error *err)
+{
     if (t->relkind != 'p')
         return 0;
     pgh_table_info **leaves = NULL;
@@ -202,6 +204,36 @@ int pgh_source_check_table_key(const pgh_table_info *t, PGconn *src, const pgh_c
     int rc = pgh_pg_partition_leaves(&leaves, &n, src, t, err);
     pgh_pg_leaves_free(leaves, n);
     return rc;
+}
+
+int pgh_source_check_table_key(const pgh_table_info *t, PGconn *src, const pgh_config *cfg,
+                               pgh_error *err)
+{
+    switch (pgh_source_key_fault(t)) {
+    case PGH_KEY_FAULT_NO_KEY:
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "source table %s.%s has no primary key: pghost copies in key order "
+                             "and finds rows by key when replaying changes; add one with ALTER "
+                             "TABLE %s ADD PRIMARY KEY (...) (a unique index on NOT NULL columns "
+                             "becomes one with ADD PRIMARY KEY USING INDEX)",
+                             t->schema, t->name, t->qualified);
+    case PGH_KEY_FAULT_REPLIDENT:
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "source table %s.%s has REPLICA IDENTITY %s, so updates and deletes "
+                             "do not carry its primary key: run ALTER TABLE %s REPLICA "
+                             "IDENTITY DEFAULT",
+                             t->schema, t->name, pgh_source_replident_name(t->replident),
+                             t->qualified);
+    case PGH_KEY_FAULT_NONE:
+        break;
+    }
+    if (!cfg->copy_use_keyset_pagination &&
+        (t->nkeys != 1 || !is_integer_type(t->cols[t->key_cols[0]].type_oid)))
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "copy_use_keyset_pagination: false needs a single integer primary "
+                             "key, but %s.%s has another key: use keyset pagination (the default)",
+                             t->schema, t->name);
+    return pgh_source_check_leaves(t, src, err);
 }
 
 /* A partitioned root: the stream must name the root (publish_via_partition_root);

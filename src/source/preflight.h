@@ -40,6 +40,24 @@ int pgh_source_check_capacity(int *slots_free, int *wal_senders_free, PGconn *sr
  * the CREATE PUBLICATION that names every configured table. */
 int pgh_source_check_publication(PGconn *src, const pgh_config *cfg, pgh_error *err);
 
+/* What keeps a table's key from serving a sync: nothing, no primary key, or a replica identity
+ * that does not carry the key (t->replident 'n' NOTHING or 'i' USING INDEX). The one test of
+ * both; pgh_source_check_table_key and pghost init word the answer each their way. */
+typedef enum pgh_key_fault {
+    PGH_KEY_FAULT_NONE,
+    PGH_KEY_FAULT_NO_KEY,
+    PGH_KEY_FAULT_REPLIDENT
+} pgh_key_fault;
+pgh_key_fault pgh_source_key_fault(const pgh_table_info *t);
+
+/* How a replica identity is spelled in ALTER TABLE: "NOTHING", "USING INDEX", "DEFAULT" or
+ * "FULL". */
+const char *pgh_source_replident_name(char replident);
+
+/* A partitioned table's leaves can be copied one by one: each is an ordinary table with the
+ * root's key and a replica identity that carries it (pg/partitions.h). 0 for any other table. */
+int pgh_source_check_leaves(const pgh_table_info *t, PGconn *src, pgh_error *err);
+
 /* A table's key can be used: a primary key and a replica identity that carries it, a key
  * keyset pagination can use, and (partitioned) leaves that are copyable. */
 int pgh_source_check_table_key(const pgh_table_info *t, PGconn *src, const pgh_config *cfg,

@@ -8,6 +8,7 @@
  * values' text; arrays go to the server in array-literal syntax, built here with every element
  * quoted and escaped, and come back one element per row (unnest).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,10 +42,31 @@ static int exec_params(PGconn *dst, const char *sql, int n, const char *const *p
     return rc;
 }
 
-/* A checked integer from a row of pghost's own tables. */
-static int64_t int_field(PGresult *res, int row, int col)
+/* A checked integer from a row of pghost's own table `table` (quoted, for the message) into
+ * *out: a value that is NULL, empty, not all digits or out of range is PGH_EPROTO, never 0. */
+static int int_field(int64_t *out, PGresult *res, int row, int col, const char *table,
+                     pgh_error *err)
 {
-    return strtoll(PQgetvalue(res, row, col), NULL, 10);
+    const char *v = PQgetvalue(res, row, col);
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    *out = 0;
+    if (PQgetisnull(res, row, col) || end == v || *end != '\0' || errno == ERANGE)
+        return pgh_error_set(err, PGH_EPROTO,
+                             "%s holds \"%.40s\" in column %s, not an integer: the state is "
+                             "damaged; run pghost teardown and start the sync again",
+                             table, v, PQfname(res, col));
+    *out = n;
+    return 0;
+}
+
+/* int_field for a nullable column (min_key, width of a sampled plan): NULL reads as 0. */
+static int int_field_or_null(int64_t *out, PGresult *res, int row, int col, const char *table,
+                             pgh_error *err)
+{
+    *out = 0;
+    return PQgetisnull(res, row, col) ? 0 : int_field(out, res, row, col, table, err);
 }
 
 static int save_table(PGconn *dst, const char *table, const char *slot, int index,
@@ -64,9 +86,8 @@ static int save_table(PGconn *dst, const char *table, const char *slot, int inde
     snprintf(width, sizeof(width), "%lld", (long long)t->width);
     snprintf(nranges, sizeof(nranges), "%lld", (long long)t->nranges);
     snprintf(nkeys, sizeof(nkeys), "%d", t->nkeys);
-    const char *params[9] = {slot, idx,     t->dest_table, t->arithmetic ? "t" : "f",
-                             min,  width,   nranges,       nkeys,
-                             pgh_buf_str(&arr)};
+    const char *params[9] = {slot,  idx,     t->dest_table, t->arithmetic ? "t" : "f", min,
+                             width, nranges, nkeys,         pgh_buf_str(&arr)};
     pgh_buf sql;
     pgh_buf_init(&sql, 0);
     pgh_buf_printf(&sql,
@@ -133,8 +154,8 @@ int pgh_state_copy_range_save(PGconn *dst, const char *schema, const char *slot,
     snprintf(idx, sizeof(idx), "%d", table);
     snprintf(rng, sizeof(rng), "%lld", (long long)range);
     snprintf(nrows, sizeof(nrows), "%llu", (unsigned long long)rows);
-    const char *params[6] = {slot, idx, rng, last_key ? pgh_buf_str(&arr) : NULL,
-                             done ? "t" : "f", nrows};
+    const char *params[6] = {slot, idx, rng, last_key ? pgh_buf_str(&arr) : NULL, done ? "t" : "f",
+                             nrows};
     int rc = pgh_buf_failed(&arr) || pgh_buf_failed(&sql)
                  ? pgh_error_set(err, PGH_ENOMEM, "out of memory")
                  : exec_params(dst, pgh_buf_str(&sql), 6, params, err);
@@ -143,10 +164,36 @@ int pgh_state_copy_range_save(PGconn *dst, const char *schema, const char *slot,
     return rc;
 }
 
+/* Row i of copy_tables (table_index, table_name, arithmetic, min_key, width, nranges, nkeys)
+ * to the reader; its key count into *nkeys. */
+static int table_row(int *nkeys, PGresult *res, int i, const char *table, const char *slot,
+                     const pgh_state_copy_reader *r, pgh_error *err)
+{
+    pgh_state_copy_table t = {.dest_table = PQgetvalue(res, i, 1),
+                              .arithmetic = PQgetvalue(res, i, 2)[0] == 't'};
+    int64_t index = 0, keys = 0;
+    int rc = int_field(&index, res, i, 0, table, err);
+    if (rc == 0)
+        rc = int_field_or_null(&t.min, res, i, 3, table, err);
+    if (rc == 0)
+        rc = int_field_or_null(&t.width, res, i, 4, table, err);
+    if (rc == 0)
+        rc = int_field(&t.nranges, res, i, 5, table, err);
+    if (rc == 0)
+        rc = int_field(&keys, res, i, 6, table, err);
+    if (rc != 0)
+        return rc;
+    if (index != i || keys < 1 || keys > MAX_KEYS)
+        return pgh_error_set(err, PGH_EPROTO, "the copy plan of slot %s is damaged", slot);
+    t.nkeys = (int)keys;
+    *nkeys = t.nkeys;
+    return r->table(r->payload, i, &t, err);
+}
+
 /* The saved tables, in order; *ntables is 0 when no plan was saved. nkeys gets each table's
  * key count (at most MAX_KEYS tables are remembered there; more fail as damaged). */
-static int load_tables(int *ntables, int **nkeys, PGconn *dst, const char *table,
-                       const char *slot, const pgh_state_copy_reader *r, pgh_error *err)
+static int load_tables(int *ntables, int **nkeys, PGconn *dst, const char *table, const char *slot,
+                       const pgh_state_copy_reader *r, pgh_error *err)
 {
     pgh_buf sql;
     pgh_buf_init(&sql, 0);
@@ -163,15 +210,7 @@ static int load_tables(int *ntables, int **nkeys, PGconn *dst, const char *table
     if (rc == 0 && *nkeys == NULL)
         rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
     for (int i = 0; rc == 0 && i < n; i++) {
-        pgh_state_copy_table t = {
-            .dest_table = PQgetvalue(res, i, 1), .arithmetic = PQgetvalue(res, i, 2)[0] == 't',
-            .min = int_field(res, i, 3), .width = int_field(res, i, 4),
-            .nranges = int_field(res, i, 5), .nkeys = (int)int_field(res, i, 6)};
-        if (int_field(res, i, 0) != i || t.nkeys < 1 || t.nkeys > MAX_KEYS)
-            rc = pgh_error_set(err, PGH_EPROTO, "the copy plan of slot %s is damaged", slot);
-        else
-            rc = r->table(r->payload, i, &t, err);
-        (*nkeys)[i] = t.nkeys;
+        rc = table_row(&(*nkeys)[i], res, i, table, slot, r, err);
     }
     PQclear(res);
     return rc;
@@ -192,11 +231,12 @@ static int load_bounds(PGconn *dst, const char *table, const char *slot, int nta
     const char *values[MAX_KEYS];
     int have = 0;
     for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
-        int64_t t = int_field(res, i, 0);
-        if (t < 0 || t >= ntables) {
+        int64_t t = 0;
+        rc = int_field(&t, res, i, 0, table, err);
+        if (rc == 0 && (t < 0 || t >= ntables))
             rc = pgh_error_set(err, PGH_EPROTO, "the copy plan of slot %s is damaged", slot);
+        if (rc != 0)
             break;
-        }
         values[have++] = PQgetvalue(res, i, 1);
         if (have == nkeys[t]) {
             rc = r->bound(r->payload, (int)t, values, err);
@@ -209,8 +249,7 @@ static int load_bounds(PGconn *dst, const char *table, const char *slot, int nta
 
 /* Hand one finished or started range to the reader. */
 static int emit_range(const pgh_state_copy_reader *r, int table, int64_t range, bool done,
-                      const char *const *key, int have, int nkeys, const char *slot,
-                      pgh_error *err)
+                      const char *const *key, int have, int nkeys, const char *slot, pgh_error *err)
 {
     if (have != 0 && have != nkeys)
         return pgh_error_set(err, PGH_EPROTO, "copy progress of slot %s is damaged", slot);
@@ -236,16 +275,18 @@ static int load_ranges(PGconn *dst, const char *table, const char *slot, int nta
     int64_t cur_table = -1, cur_range = -1;
     bool cur_done = false;
     for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
-        int64_t t = int_field(res, i, 0);
-        int64_t range = int_field(res, i, 1);
-        if (t < 0 || t >= ntables) {
+        int64_t t = 0, range = 0;
+        rc = int_field(&t, res, i, 0, table, err);
+        if (rc == 0)
+            rc = int_field(&range, res, i, 1, table, err);
+        if (rc == 0 && (t < 0 || t >= ntables))
             rc = pgh_error_set(err, PGH_EPROTO, "copy progress of slot %s is damaged", slot);
+        if (rc != 0)
             break;
-        }
         if (t != cur_table || range != cur_range) {
             if (cur_table >= 0)
-                rc = emit_range(r, (int)cur_table, cur_range, cur_done, key, have,
-                                nkeys[cur_table], slot, err);
+                rc = emit_range(r, (int)cur_table, cur_range, cur_done, key, have, nkeys[cur_table],
+                                slot, err);
             cur_table = t;
             cur_range = range;
             cur_done = PQgetvalue(res, i, 2)[0] == 't';
@@ -259,8 +300,8 @@ static int load_ranges(PGconn *dst, const char *table, const char *slot, int nta
         }
     }
     if (rc == 0 && cur_table >= 0)
-        rc = emit_range(r, (int)cur_table, cur_range, cur_done, key, have, nkeys[cur_table],
-                        slot, err);
+        rc = emit_range(r, (int)cur_table, cur_range, cur_done, key, have, nkeys[cur_table], slot,
+                        err);
     PQclear(res);
     return rc;
 }
@@ -298,11 +339,13 @@ int pgh_state_copy_ranges_count(int64_t *out, PGconn *dst, const char *schema, c
     pgh_buf sql;
     pgh_buf_init(&sql, 0);
     pgh_buf_printf(&sql, "SELECT count(*) FROM %s WHERE slot_name = $1", t);
-    free(t);
     PGresult *res = NULL;
     int rc = pgh_conn_query(&res, dst, pgh_buf_str(&sql), 1, &slot, err);
     pgh_buf_dispose(&sql);
-    *out = rc == 0 ? int_field(res, 0, 0) : 0;
+    *out = 0;
+    if (rc == 0)
+        rc = int_field(out, res, 0, 0, t, err);
+    free(t);
     PQclear(res);
     return rc;
 }
@@ -323,15 +366,22 @@ int pgh_state_copy_status(PGconn *dst, const char *schema, const char *slot,
     int rc = tables && ranges && !pgh_buf_failed(&sql)
                  ? 0
                  : pgh_error_set(err, PGH_ENOMEM, "out of memory");
-    free(tables);
-    free(ranges);
     PGresult *res = NULL;
     if (rc == 0)
         rc = pgh_conn_query(&res, dst, pgh_buf_str(&sql), 1, &slot, err);
     pgh_buf_dispose(&sql);
-    for (int i = 0; rc == 0 && i < PQntuples(res); i++)
-        fn(PQgetvalue(res, i, 0), int_field(res, i, 1), int_field(res, i, 2),
-           int_field(res, i, 3), payload);
+    for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+        int64_t total = 0, done = 0, rows = 0;
+        rc = int_field(&total, res, i, 1, tables, err);
+        if (rc == 0)
+            rc = int_field(&done, res, i, 2, ranges, err);
+        if (rc == 0)
+            rc = int_field(&rows, res, i, 3, ranges, err);
+        if (rc == 0)
+            fn(PQgetvalue(res, i, 0), total, done, rows, payload);
+    }
+    free(tables);
+    free(ranges);
     PQclear(res);
     return rc;
 }

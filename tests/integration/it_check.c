@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pgh_run.h"
 
@@ -207,7 +208,149 @@ static void check_clean(ctx *c)
     PGH_CHECK(code == 0 && strstr(out, "no problem found: a run would start") != NULL &&
                   strstr(out, "problem 1") == NULL,
               "clean: exit %d:\n%s%s", code, out, pgh_run_stderr(&c->r, 0));
-    puts("ok: check on a clean setup exits 0");
+    /* the harness's destination is on this machine and pghost connects as a superuser: the
+     * free space of its data directory is compared with the source tables' size */
+    char want[PGH_TEST_PATH_MAX + 64];
+    snprintf(want, sizeof(want), " MB free in %s (the selected source tables take ",
+             c->p.dst.datadir);
+    PGH_CHECK(strstr(out, "destination disk: ") != NULL && strstr(out, want) != NULL &&
+                  strstr(out, "MB on the source (with indexes and TOAST)") != NULL,
+              "clean: no free-space comparison (\"%s\"):\n%s", want, out);
+    puts("ok: check on a clean setup exits 0 and compares the destination's free space");
+}
+
+/* A role that may not read data_directory: the free space could not be checked, said so. */
+static void check_disk_unchecked(ctx *c)
+{
+    pgh_test_exec(c->p.d, "CREATE ROLE nosettings LOGIN; GRANT SELECT ON good TO nosettings");
+    char yaml[2048];
+    snprintf(yaml, sizeof(yaml),
+             "source_connection: %s\ndestination_connection: %s user=nosettings\n"
+             "publication_name: goodpub\nsource_table_name: good\n",
+             c->p.src_conninfo, c->p.dst_conninfo);
+    int code = check(c, c->p.s, yaml);
+    const char *out = pgh_run_stdout(&c->r, 0);
+    PGH_CHECK(code == 0 && strstr(out, "destination disk: free space could not be checked (the "
+                                       "destination role may not read data_directory (that "
+                                       "needs superuser or pg_read_all_settings))") != NULL,
+              "disk unchecked: exit %d:\n%s%s", code, out, pgh_run_stderr(&c->r, 0));
+    pgh_test_exec(c->p.d, "REVOKE SELECT ON good FROM nosettings; DROP ROLE nosettings");
+    puts("ok: check says when the destination's free space cannot be seen");
+}
+
+/* The slot's active flag, "t" or "f", until it is want (or 10 s). */
+static void wait_slot_active(ctx *c, const char *slot, const char *want)
+{
+    for (int i = 0; i < 500; i++) {
+        char *v = pgh_test_value(c->p.s,
+                                 "SELECT active FROM pg_replication_slots WHERE slot_name = '%s'",
+                                 slot);
+        bool done = strcmp(v, want) == 0;
+        free(v);
+        if (done)
+            return;
+        pgh_run_sleep_ms(20);
+    }
+    pgh_test_fail("slot %s: active did not become %s", slot, want);
+}
+
+/* A slot of the configuration's name: unused, a pending run with the WAL it retains (exit 0);
+ * in use by a replication connection the test holds open, a problem naming its PID (exit 3). */
+static void check_slot(ctx *c)
+{
+    char yaml[2048];
+    snprintf(yaml, sizeof(yaml),
+             "source_connection: %s\ndestination_connection: %s\npublication_name: goodpub\n"
+             "slot_name: checkslot\nsource_table_name: good\n",
+             c->p.src_conninfo, c->p.dst_conninfo);
+    pgh_test_exec(c->p.s, "SELECT pg_create_logical_replication_slot('checkslot', 'pgoutput'); "
+                          "INSERT INTO good SELECT g, 'w' FROM generate_series(101, 2000) g");
+    int code = check(c, c->p.s, yaml);
+    const char *out = pgh_run_stdout(&c->r, 0);
+    PGH_CHECK(code == 0 && strstr(out, "source: replication slot checkslot exists and is not in "
+                                       "use: a resumable run is pending (pghost replicate "
+                                       "resumes it, pghost teardown drops it); it retains ") !=
+                               NULL &&
+                  strstr(out, " MB of WAL on the source\n") != NULL,
+              "inactive slot: exit %d:\n%s%s", code, out, pgh_run_stderr(&c->r, 0));
+    puts("ok: check reports an unused slot as a pending run");
+
+    char ci[2048];
+    snprintf(ci, sizeof(ci), "%s replication=database", c->p.src_conninfo);
+    PGconn *repl = PQconnectdb(ci);
+    PGH_CHECK(PQstatus(repl) == CONNECTION_OK, "replication connection: %s",
+              PQerrorMessage(repl));
+    PGresult *res = PQexec(repl, "START_REPLICATION SLOT checkslot LOGICAL 0/0 "
+                                 "(proto_version '1', publication_names 'goodpub')");
+    PGH_CHECK(PQresultStatus(res) == PGRES_COPY_BOTH, "START_REPLICATION: %s",
+              PQerrorMessage(repl));
+    PQclear(res);
+    wait_slot_active(c, "checkslot", "t");
+    char *pid = pgh_test_value(
+        c->p.s, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'checkslot'");
+    code = check(c, c->p.s, yaml);
+    out = pgh_run_stdout(&c->r, 0);
+    char want[512];
+    snprintf(want, sizeof(want),
+             ": replication slot checkslot is in use by another process (PID %s on the source): "
+             "a run of this configuration is going on, or another client streams from the slot; "
+             "stop that process first (SELECT pg_terminate_backend(%s) on the source ends its "
+             "session), or set slot_name to another name\n",
+             pid, pid);
+    PGH_CHECK(code == 3 && strstr(out, want) != NULL, "active slot: exit %d, want \"%s\":\n%s%s",
+              code, want, out, pgh_run_stderr(&c->r, 0));
+    free(pid);
+    PQfinish(repl);
+    wait_slot_active(c, "checkslot", "f");
+    pgh_test_exec(c->p.s, "SELECT pg_drop_replication_slot('checkslot')");
+    puts("ok: check reports a slot in use by another process");
+}
+
+/* destination: stdout: the state file instead of a destination server. */
+static void check_stdout(ctx *c)
+{
+    char state[PGH_TEST_PATH_MAX + 16], yaml[2048];
+    snprintf(state, sizeof(state), "%s/std.state", c->p.src.dir);
+    snprintf(yaml, sizeof(yaml),
+             "source_connection: %s\ndestination: stdout\npublication_name: goodpub\n"
+             "slot_name: stdslot\nstate_file: %s\nsource_table_name: good\n",
+             c->p.src_conninfo, state);
+    int code = check(c, c->p.s, yaml);
+    const char *out = pgh_run_stdout(&c->r, 0);
+    char want[sizeof(state) + 128];
+    snprintf(want, sizeof(want),
+             "destination: stdout; state file %s: none yet, a run starts from the beginning\n",
+             state);
+    PGH_CHECK(code == 0 && strstr(out, want) != NULL, "stdout, no state: exit %d:\n%s%s", code,
+              out, pgh_run_stderr(&c->r, 0));
+
+    static const char line[] = "{\"version\":1,\"slot\":\"%s\",\"lsn\":\"0/16B37D0\","
+                               "\"checkpoint\":\"0/16B0000\",\"phase\":\"follow\","
+                               "\"resume\":null}\n";
+    FILE *f = fopen(state, "w");
+    PGH_CHECK(f != NULL, "cannot write %s", state);
+    fprintf(f, line, "otherslot");
+    fclose(f);
+    code = check(c, c->p.s, yaml);
+    out = pgh_run_stdout(&c->r, 0);
+    snprintf(want, sizeof(want), ": state file %s belongs to slot otherslot, not stdslot", state);
+    PGH_CHECK(code == 2 && strstr(out, want) != NULL, "stdout, other slot: exit %d:\n%s%s", code,
+              out, pgh_run_stderr(&c->r, 0));
+
+    f = fopen(state, "w");
+    PGH_CHECK(f != NULL, "cannot write %s", state);
+    fprintf(f, line, "stdslot");
+    fclose(f);
+    code = check(c, c->p.s, yaml);
+    out = pgh_run_stdout(&c->r, 0);
+    snprintf(want, sizeof(want),
+             "destination: stdout; state file %s: a run of this slot is recorded there, the "
+             "next run resumes it\n",
+             state);
+    PGH_CHECK(code == 0 && strstr(out, want) != NULL && strstr(out, "destination table") == NULL,
+              "stdout, our state: exit %d:\n%s%s", code, out, pgh_run_stderr(&c->r, 0));
+    unlink(state);
+    puts("ok: check reads destination: stdout's state file");
 }
 
 static void expect_listed(const char *out, const char *what, const char *text)
@@ -272,6 +415,9 @@ int main(int argc, char **argv)
         key_mismatch(&c);
     if (all || strcmp(only, "check") == 0) {
         check_clean(&c);
+        check_disk_unchecked(&c);
+        check_slot(&c);
+        check_stdout(&c);
         check_problems(&c);
     }
     PQfinish(c.o);

@@ -346,3 +346,9 @@ int pgh_json_destination_new(pgh_destination **out, const pgh_json_opts *opts, p
     }
     return pgh_destination_new(out, &JSON_DESTINATION_OPS, d, err); /* destroys d on failure */
 }
+
+int pgh_json_state_read(pgh_position *out, bool *found, const char *state_file, const char *slot,
+                        pgh_error *err)
+{
+    return pgh_json__state_read(out, found, state_file, slot, err);
+}
