@@ -161,6 +161,13 @@ int pgh_pipeline__follow(pipe_run *r, pgh_error *err)
         if (r->out->followed_txns > before)
             backoff = BACKOFF_MIN_MS; /* that session worked: start the backoff over */
         pgh_log(PGH_LOG_WARN, "follow", "%s; reconnecting in %d ms", err->message, backoff);
+        pgh_log_at(PGH_LOG_DEBUG, "follow", NULL, err->lsn,
+                   "reconnect backoff %d ms (doubling from %d to at most %d ms; reset after a "
+                   "session that applied a transaction), %llu transactions followed, error code "
+                   "%d%s%s",
+                   backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS,
+                   (unsigned long long)r->out->followed_txns, err->code,
+                   err->sqlstate[0] ? ", SQLSTATE " : "", err->sqlstate);
         pgh_stats_count_error(r->o->stats, rc);
         pgh_pipeline__stats_reconnecting(r, true);
         pgh_error_clear(err);

@@ -42,6 +42,11 @@ int pgh_pipeline__reconnect(pipe_run *r, const char *component, pgh_error *err)
     int backoff = BACKOFF_MIN_MS;
     for (int failed = 0;; failed++) {
         pgh_log(PGH_LOG_WARN, component, "%s; reconnecting in %d ms", err->message, backoff);
+        pgh_log_at(PGH_LOG_DEBUG, component, NULL, err->lsn,
+                   "reconnect attempt %d of %d: backoff %d ms (doubling from %d to at most %d "
+                   "ms), error code %d%s%s",
+                   failed + 1, MAX_FAILED_CONNECTS, backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS,
+                   err->code, err->sqlstate[0] ? ", SQLSTATE " : "", err->sqlstate);
         pgh_error_clear(err);
         if (!wait_ms(r, backoff))
             return pgh_error_set(err, PGH_ECANCELED, "stopped on request while reconnecting");
