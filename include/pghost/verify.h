@@ -92,8 +92,11 @@ typedef struct pgh_verify_opts {
 } pgh_verify_opts;
 
 #define PGH_VERIFY_OPTS_VERSION 2
-#define PGH_VERIFY_OPTS_INIT {PGH_VERIFY_OPTS_VERSION, NULL, 0, PGH_VERIFY_DEFAULT_MAX_KEYS, \
-                              PGH_VERIFY_DEFAULT_RECHECK_SECONDS, NULL, NULL}
+#define PGH_VERIFY_OPTS_INIT                                                                       \
+    {                                                                                              \
+        PGH_VERIFY_OPTS_VERSION, NULL, 0, PGH_VERIFY_DEFAULT_MAX_KEYS,                             \
+            PGH_VERIFY_DEFAULT_RECHECK_SECONDS, NULL, NULL                                         \
+    }
 
 /*
  * Compare every configured table. Returns 0 when the comparison ran to the end, whatever it

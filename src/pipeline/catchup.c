@@ -71,8 +71,8 @@ typedef struct replay {
     bool confirm;       /* tell the slot what is durable */
     const char *marker; /* the checkpoint's content */
     pgh_lsn marker_lsn;
-    pgh_lsn at;         /* end of the last transaction replayed, 0 before the first */
-    int64_t logged_ms;  /* when the position was last logged (debug) */
+    pgh_lsn at;        /* end of the last transaction replayed, 0 before the first */
+    int64_t logged_ms; /* when the position was last logged (debug) */
 } replay;
 
 /* At debug, about every second: how far the replay got towards the checkpoint. */

@@ -11,8 +11,8 @@
 
 #include "pg/conn.h"
 #include "pghost/log.h"
-#include "util/clock.h"
 #include "snapshot.h"
+#include "util/clock.h"
 
 #define DELIVER_BATCH 1000 /* rows per table_rows call */
 

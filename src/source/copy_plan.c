@@ -289,8 +289,8 @@ static int save_plan(const copy_plan *plan, const pgh_copy_table *tables,
 
 /* At debug, one record per table: its key, ranges and their bounds, batch size, workers.
  * Column names only: the bounds are key values, which may be private. */
-static void log_plan(const copy_plan *plan, const pgh_copy_table *tables,
-                     const pgh_copy_opts *opts, bool resumed)
+static void log_plan(const copy_plan *plan, const pgh_copy_table *tables, const pgh_copy_opts *opts,
+                     bool resumed)
 {
     if (!pgh_log_enabled(PGH_LOG_DEBUG))
         return;

@@ -35,9 +35,9 @@ typedef struct copy_worker {
     pgh_copy_scan scan;   /* owned: scanner of the current batch */
     char *after[PGH_COPY_MAX_KEYS]; /* owned: literals of the last key copied in this range */
     char *after_raw[PGH_COPY_MAX_KEYS]; /* owned: the same key as the values' text */
-    bool timing;          /* this batch measures its destination writes (debug logs only:
-                             a clock read per CopyData message is per-row work) */
-    int64_t write_ns;     /* this batch's time in the destination's copy_data */
+    bool timing;      /* this batch measures its destination writes (debug logs only:
+                         a clock read per CopyData message is per-row work) */
+    int64_t write_ns; /* this batch's time in the destination's copy_data */
     pgh_error err;
 } copy_worker;
 

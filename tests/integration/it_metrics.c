@@ -465,7 +465,9 @@ static void case_watch(void)
     bool some = pgh_run_poll(&r, pid, p.d, 600, 50, "SELECT count(*) >= 20000 FROM t");
     PGH_CHECK(some, "the copy never reached 20000 rows");
     pgh_run_kill(pid);
-    long long on_dst = atoll(pgh_test_value(p.d, "SELECT count(*) FROM t"));
+    char *count = pgh_test_value(p.d, "SELECT count(*) FROM t");
+    long long on_dst = atoll(count);
+    free(count);
     int rc = pgh_run_exec(&r, 30, "status", NULL);
     const char *out = pgh_run_stdout(&r, 0);
     printf("status at %lld of %d rows:\n%s", on_dst, ROWS, out);
@@ -536,8 +538,9 @@ static void check_plan(const char *err)
     long long ranges = 0, batch = 0;
     int bounds = -1, workers = 0;
     const char *m = field(rec[0], "message");
-    PGH_CHECK(sscanf(m, "copy plan: key (%63[^)]), %lld ranges (keyset, %d bounds), batch %lld "
-                        "rows, %d workers",
+    PGH_CHECK(sscanf(m,
+                     "copy plan: key (%63[^)]), %lld ranges (keyset, %d bounds), batch %lld "
+                     "rows, %d workers",
                      key, &ranges, &bounds, &batch, &workers) == 5,
               "copy plan record: %s", m);
     printf("plan: %s\n", m);
@@ -559,8 +562,9 @@ static void check_batches(const char *err)
         long long range, r, bytes;
         int worker;
         double src_ms = -1, dst_ms = -1;
-        PGH_CHECK(sscanf(m, "batch of range %lld (worker %d): %lld rows, %lld bytes, source read "
-                            "%lf ms, destination write %lf ms",
+        PGH_CHECK(sscanf(m,
+                         "batch of range %lld (worker %d): %lld rows, %lld bytes, source read "
+                         "%lf ms, destination write %lf ms",
                          &range, &worker, &r, &bytes, &src_ms, &dst_ms) == 6,
                   "batch record: %s", m);
         PGH_CHECK(strcmp(field(rec[i], "table"), "public.t") == 0, "batch's table: %s",
@@ -713,8 +717,9 @@ static void case_stdout(void)
     PGH_CHECK(value_of(&now, "pghost_bytes_copied_total{table=\"public.t\"}") > STDOUT_ROWS * 8,
               "bytes copied %.0f", value_of(&now, "pghost_bytes_copied_total{table=\"public.t\"}"));
     /* changes: one insert, two updates, one delete, in one transaction */
-    pgh_test_exec(p.s, "BEGIN; INSERT INTO t VALUES (%d, 1, 'x'); UPDATE t SET v = 2 WHERE id "
-                       "<= 2; DELETE FROM t WHERE id = 3; COMMIT",
+    pgh_test_exec(p.s,
+                  "BEGIN; INSERT INTO t VALUES (%d, 1, 'x'); UPDATE t SET v = 2 WHERE id "
+                  "<= 2; DELETE FROM t WHERE id = 3; COMMIT",
                   STDOUT_ROWS + 1);
     scrape_until(port, pid, &r, &last, &now, "pghost_changes_applied_total{kind=\"delete\"}", 1);
     PGH_CHECK(value_of(&now, "pghost_changes_applied_total{kind=\"insert\"}") == 1 &&

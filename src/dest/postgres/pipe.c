@@ -65,7 +65,7 @@ static void push(apply_pipe *p, const pipe_op *op, const char *stmt_name)
 
 static const char *op_kind_name(pipe_op_kind k)
 {
-    static const char *const names[] = {"plain", "insert", "update", "delete",
+    static const char *const names[] = {"plain",    "insert", "update", "delete",
                                         "position", "commit", "sync"};
     return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }

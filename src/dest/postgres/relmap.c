@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "apply_internal.h"
-#include "util/buf.h"
 #include "pg/conn.h"
 #include "pghost/log.h"
+#include "util/buf.h"
 
 void pgh_apply__rel_free(apply_rel *r)
 {
