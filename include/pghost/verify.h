@@ -26,6 +26,7 @@
 #include "pghost/config.h"
 #include "pghost/error.h"
 #include "pghost/export.h"
+#include "pghost/stats.h"
 
 PGH_BEGIN_DECLS
 
@@ -67,6 +68,19 @@ typedef struct pgh_verify_result {
     bool rechecked;           /* differing keys were read again after the slot caught up */
 } pgh_verify_result;
 
+/* Live counters of a verify run, for metrics (the CLI's --metrics-addr): the caller owns it
+ * (zeroed), the workers update it with relaxed atomics, any thread may read it at any time.
+ * Counters only grow. */
+typedef struct pgh_verify_stats {
+    pgh_counter ranges;         /* key ranges (chunks) whose numbers were compared */
+    pgh_counter rows;           /* source rows in those ranges */
+    pgh_counter differences[3]; /* keys found differing, by pgh_verify_kind, as the comparison
+                                   finds them (before a re-check drops keys applied since) */
+    pgh_counter errors[PGH_STATS_NERRORS]; /* the run's error, by -code (pghost/stats.h) */
+    pgh_gauge phase; /* a pgh_stats_phase: STARTING (connecting, describing, sampling),
+                        VERIFY, then DONE or FAILED */
+} pgh_verify_stats;
+
 typedef struct pgh_verify_opts {
     int version;            /* PGH_VERIFY_OPTS_VERSION */
     const pgh_config *config; /* borrowed: never changed; patterns are resolved on a copy */
@@ -74,11 +88,15 @@ typedef struct pgh_verify_opts {
     int max_keys;           /* keys listed per table, >= 1 */
     double recheck_seconds; /* how long differing keys are re-checked; 0 disables */
     pgh_cancel_flag *cancel;     /* borrowed, may be NULL: non-zero stops the run (PGH_ECANCELED) */
+    pgh_verify_stats *stats;     /* borrowed, may be NULL: live counters (version 2) */
 } pgh_verify_opts;
 
-#define PGH_VERIFY_OPTS_VERSION 1
-#define PGH_VERIFY_OPTS_INIT {PGH_VERIFY_OPTS_VERSION, NULL, 0, PGH_VERIFY_DEFAULT_MAX_KEYS, \
-                              PGH_VERIFY_DEFAULT_RECHECK_SECONDS, NULL}
+#define PGH_VERIFY_OPTS_VERSION 2
+#define PGH_VERIFY_OPTS_INIT                                                                       \
+    {                                                                                              \
+        PGH_VERIFY_OPTS_VERSION, NULL, 0, PGH_VERIFY_DEFAULT_MAX_KEYS,                             \
+            PGH_VERIFY_DEFAULT_RECHECK_SECONDS, NULL, NULL                                         \
+    }
 
 /*
  * Compare every configured table. Returns 0 when the comparison ran to the end, whatever it

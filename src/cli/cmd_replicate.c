@@ -56,6 +56,8 @@ static const char USAGE[] =
     "                            /healthz and /readyz (see README, Operating pghost)\n"
     "  --no-progress             no progress bars or progress log lines\n"
     "  --log-level LEVEL         error, warn, info (default), debug or trace; logs go to stderr\n"
+    "                            (debug: the copy plan, batch timings, the catch-up's\n"
+    "                            position, reconnect backoff; trace: the apply's statements)\n"
     "  --log-format FORMAT       text (default) or json: one JSON object a line\n"
     "  -v, -q                    --log-level debug / --log-level error\n"
     "  -h, --help                show this help\n"

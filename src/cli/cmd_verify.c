@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "metrics.h"
 #include "pghost/config.h"
 #include "pghost/verify.h"
 
@@ -24,6 +25,9 @@ static const char USAGE[] =
     "  --recheck-seconds S   how long differing keys are re-checked while the destination\n"
     "                        catches up (default 10; 0: no re-check)\n"
     "  --json                one JSON document on stdout instead of text\n"
+    "  --metrics-addr HOST:PORT  serve Prometheus metrics (ranges and rows compared,\n"
+    "                        differences by kind, the phase) at http://HOST:PORT/metrics,\n"
+    "                        and /healthz, /readyz, while verify runs\n"
     "  --log-level LEVEL     error, warn (default), info, debug or trace; logs go to stderr\n"
     "  --log-format FORMAT   text (default) or json: one JSON object a line\n"
     "  -v, -q                --log-level debug / --log-level error\n"
@@ -37,6 +41,7 @@ typedef struct verify_cli {
     int max_keys;
     double recheck_seconds;
     bool json;
+    const char *metrics_addr; /* borrowed from argv, NULL: no metrics server */
 } verify_cli;
 
 static atomic_int g_cancel;
@@ -56,13 +61,15 @@ static int start(verify_cli *o, pgh_config **cfg, int argc, char **argv)
         {"max-keys", PGH_CLI_INT, &o->max_keys, 1, 1000000, NULL},
         {"recheck-seconds", PGH_CLI_SECONDS, &o->recheck_seconds, 0, 86400, NULL},
         {"json", PGH_CLI_FLAG, &o->json, 0, 0, NULL},
+        {"metrics-addr", PGH_CLI_STRING, &o->metrics_addr, 0, 0, "HOST:PORT"},
     };
     const pgh_cli_command cmd = {.name = "verify",
                                  .usage = USAGE,
                                  .log_level = PGH_LOG_WARN,
                                  .options = options,
                                  .noptions = (int)(sizeof(options) / sizeof(options[0]))};
-    *o = (verify_cli){0, PGH_VERIFY_DEFAULT_MAX_KEYS, PGH_VERIFY_DEFAULT_RECHECK_SECONDS, false};
+    *o = (verify_cli){0, PGH_VERIFY_DEFAULT_MAX_KEYS, PGH_VERIFY_DEFAULT_RECHECK_SECONDS, false,
+                      NULL};
     int rc = pgh_cli_start(cfg, &cmd, argc, argv);
     if (rc != PGH_CLI_RUN)
         return rc;
@@ -162,9 +169,19 @@ int pgh_cli_verify(int argc, char **argv)
     int rc = start(&o, &cfg, argc, argv);
     if (rc != PGH_CLI_RUN)
         return rc;
+    /* The counters always (JSON logs show their phase); the server with --metrics-addr. */
+    pgh_cli_metrics *metrics = pgh_cli_metrics_new(NULL, NULL);
+    pgh_verify_stats *stats = pgh_cli_metrics_verify(metrics);
+    if (metrics == NULL || (o.metrics_addr && pgh_cli_metrics_serve(metrics, o.metrics_addr))) {
+        pgh_cli_metrics_free(metrics);
+        pgh_config_free(cfg);
+        return metrics ? PGH_EXIT_USAGE : PGH_EXIT_FAILURE;
+    }
+    pgh_cli_log_phase(&stats->phase);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     pgh_verify_opts vo = PGH_VERIFY_OPTS_INIT;
+    vo.stats = stats;
     vo.config = cfg;
     vo.jobs = o.jobs;
     vo.max_keys = o.max_keys;
@@ -187,6 +204,8 @@ int pgh_cli_verify(int argc, char **argv)
         pgh_verify_result_dispose(&result);
     }
     fflush(stdout);
+    pgh_cli_log_phase(NULL);
+    pgh_cli_metrics_free(metrics);
     pgh_config_free(cfg);
     return code;
 }

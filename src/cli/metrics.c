@@ -24,6 +24,8 @@ typedef struct table_count {
 
 struct pgh_cli_metrics {
     pgh_pipeline_stats stats; /* updated by the run's threads */
+    pgh_verify_stats verify;  /* updated by pghost verify's workers */
+    bool verifying;           /* a verify run: render verify's families (metrics_verify.c) */
     pthread_mutex_t lock;     /* guards tables and ntables */
     table_count *tables;      /* owned, ntables entries */
     int ntables;
@@ -35,6 +37,10 @@ struct pgh_cli_metrics {
     atomic_int stop;
     struct pgh_cli_http *http; /* owned: metrics_http.c */
 };
+
+/* metrics_verify.c; and the errors, phase and readiness families every run has */
+void pgh_cli_metrics__render_verify(pgh_buf *b, pgh_verify_stats *v, bool ready);
+void pgh_cli_metrics__render_status(pgh_buf *b, pgh_counter *errors, int64_t phase, bool ready);
 
 /* metrics_http.c */
 struct pgh_cli_http;
@@ -69,6 +75,14 @@ void pgh_cli_metrics_free(pgh_cli_metrics *m)
 pgh_pipeline_stats *pgh_cli_metrics_stats(pgh_cli_metrics *m)
 {
     return m ? &m->stats : NULL;
+}
+
+pgh_verify_stats *pgh_cli_metrics_verify(pgh_cli_metrics *m)
+{
+    if (m == NULL)
+        return NULL;
+    m->verifying = true;
+    return &m->verify;
 }
 
 /* Sleep up to ms, in short steps so that a stop is seen quickly; false once stopping. */
@@ -143,7 +157,7 @@ void pgh_cli_metrics_table(pgh_cli_metrics *m, const char *table, uint64_t rows,
 
 bool pgh_cli_metrics_ready(pgh_cli_metrics *m)
 {
-    int64_t phase = atomic_load(&m->stats.phase);
+    int64_t phase = atomic_load(m->verifying ? &m->verify.phase : &m->stats.phase);
     return atomic_load(&m->stats.reconnecting) == 0 && phase != PGH_PHASE_STARTING &&
            phase != PGH_PHASE_FAILED;
 }
@@ -218,18 +232,14 @@ static void render_lag(pgh_cli_metrics *m, pgh_buf *b)
     pgh_prom_sample(b, "pghost_slot_retained_wal_bytes", NULL, 0, (double)retained);
 }
 
-static void render_health(pgh_cli_metrics *m, pgh_buf *b)
+void pgh_cli_metrics__render_status(pgh_buf *b, pgh_counter *errors, int64_t phase, bool ready)
 {
-    pgh_prom_family(b, "pghost_reconnects_total", "counter",
-                    "Streaming sessions started again after a lost connection.");
-    pgh_prom_sample(b, "pghost_reconnects_total", NULL, 0, load(&m->stats.reconnects));
     pgh_prom_family(b, "pghost_errors_total", "counter",
                     "Errors met by the run, retried or not, by kind.");
     for (int i = 1; i < PGH_STATS_NERRORS; i++) {
         const char *l[2] = {"kind", pgh_stats_error_kind(i)};
-        pgh_prom_sample(b, "pghost_errors_total", l, 1, load(&m->stats.errors[i]));
+        pgh_prom_sample(b, "pghost_errors_total", l, 1, load(&errors[i]));
     }
-    int64_t phase = atomic_load(&m->stats.phase);
     pgh_prom_family(b, "pghost_phase", "gauge",
                     "The run's phase: the series of the current phase is 1, the others 0.");
     for (int p = 0; p < PGH_STATS_NPHASES; p++) {
@@ -237,11 +247,24 @@ static void render_health(pgh_cli_metrics *m, pgh_buf *b)
         pgh_prom_sample(b, "pghost_phase", l, 1, p == phase ? 1 : 0);
     }
     pgh_prom_family(b, "pghost_ready", "gauge", "1 when /readyz answers 200, else 0.");
-    pgh_prom_sample(b, "pghost_ready", NULL, 0, pgh_cli_metrics_ready(m) ? 1 : 0);
+    pgh_prom_sample(b, "pghost_ready", NULL, 0, ready ? 1 : 0);
+}
+
+static void render_health(pgh_cli_metrics *m, pgh_buf *b)
+{
+    pgh_prom_family(b, "pghost_reconnects_total", "counter",
+                    "Streaming sessions started again after a lost connection.");
+    pgh_prom_sample(b, "pghost_reconnects_total", NULL, 0, load(&m->stats.reconnects));
+    pgh_cli_metrics__render_status(b, m->stats.errors, atomic_load(&m->stats.phase),
+                                   pgh_cli_metrics_ready(m));
 }
 
 void pgh_cli_metrics_render(pgh_cli_metrics *m, pgh_buf *b)
 {
+    if (m->verifying) {
+        pgh_cli_metrics__render_verify(b, &m->verify, pgh_cli_metrics_ready(m));
+        return;
+    }
     render_tables(m, b);
     render_changes(m, b);
     render_lag(m, b);

@@ -2,7 +2,8 @@
  * --metrics-addr HOST:PORT: Prometheus metrics and health endpoints of a long-running command.
  *
  *   GET /metrics   the text exposition format (util/prom.h): the run's pgh_pipeline_stats,
- *                  rows and bytes copied per table, the slot's retained WAL
+ *                  rows and bytes copied per table, the slot's retained WAL; for pghost
+ *                  verify its pgh_verify_stats instead (metrics_verify.c)
  *   GET /healthz   200 while the process runs
  *   GET /readyz    200 while copying, catching up, following or done; 503 while starting,
  *                  reconnecting or failed
@@ -20,6 +21,7 @@
 #include "pghost/config.h"
 #include "pghost/pipeline.h"
 #include "pghost/stats.h"
+#include "pghost/verify.h"
 #include "util/buf.h"
 
 #define PGH_CLI_SLOT_POLL_MS 5000
@@ -39,6 +41,10 @@ int pgh_cli_metrics_serve(pgh_cli_metrics *m, const char *addr);
 
 /* The counters the run updates: pass as pgh_pipeline_opts.stats. */
 pgh_pipeline_stats *pgh_cli_metrics_stats(pgh_cli_metrics *m);
+
+/* Make this a verify run's registry: /metrics shows the counters returned (pass them as
+ * pgh_verify_opts.stats), and /readyz follows their phase. Call before serving. */
+pgh_verify_stats *pgh_cli_metrics_verify(pgh_cli_metrics *m);
 
 /* Rows and bytes copied so far per table (from a progress callback, or a result's totals):
  * each counter keeps the largest value seen, so it never goes down. */

@@ -21,6 +21,7 @@
 #define CATCHUP_WAIT_MS 250
 #define MAX_REPAIR_ROUNDS 50
 #define FLUSH_INTERVAL_MS 1000
+#define LOG_INTERVAL_MS 1000 /* debug: the catch-up's position, at most this often */
 
 bool pgh_pipeline__is_checkpoint(const pgh_change *c, const char *marker)
 {
@@ -70,7 +71,23 @@ typedef struct replay {
     bool confirm;       /* tell the slot what is durable */
     const char *marker; /* the checkpoint's content */
     pgh_lsn marker_lsn;
+    pgh_lsn at;        /* end of the last transaction replayed, 0 before the first */
+    int64_t logged_ms; /* when the position was last logged (debug) */
 } replay;
+
+/* At debug, about every second: how far the replay got towards the checkpoint. */
+static void log_position(replay *p)
+{
+    if (!pgh_log_enabled(PGH_LOG_DEBUG) || pgh_clock_ms() - p->logged_ms < LOG_INTERVAL_MS)
+        return;
+    p->logged_ms = pgh_clock_ms();
+    long long left = p->at && p->marker_lsn > p->at ? (long long)(p->marker_lsn - p->at) : -1;
+    pgh_log_at(PGH_LOG_DEBUG, "catch-up", NULL, p->at,
+               "replayed to " PGH_LSN_FMT " of the checkpoint at " PGH_LSN_FMT
+               " (%lld bytes of WAL left%s); %llu row changes seen",
+               PGH_LSN_ARGS(p->at), PGH_LSN_ARGS(p->marker_lsn), left < 0 ? 0 : left,
+               p->at ? "" : ", no transaction yet", (unsigned long long)p->r->out->changes_seen);
+}
 
 /* Durable at the checkpoint, and about every second on the way (so the slot can release WAL);
  * in between, source transactions share destination transactions. */
@@ -93,6 +110,7 @@ static int replay_to(replay *p, pgh_error *err)
         if (pgh_pipeline__canceled(r))
             return pgh_error_set(err, PGH_ECANCELED, "catch-up canceled");
         pgh_change c;
+        log_position(p);
         int rc = pgh_stream_next(p->stream, &c, CATCHUP_WAIT_MS, err);
         if (rc < 0)
             return rc;
@@ -108,6 +126,7 @@ static int replay_to(replay *p, pgh_error *err)
             return rc;
         if (c.kind != PGH_CHANGE_COMMIT)
             continue;
+        p->at = c.u.commit.end_lsn;
         report(r, c.u.commit.commit_lsn, p->marker_lsn);
         if (!marker_seen && pgh_clock_ms() - last_flush_ms < FLUSH_INTERVAL_MS)
             continue;

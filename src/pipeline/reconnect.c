@@ -32,6 +32,11 @@ bool pgh_pipeline__backoff(pipe_run *r, int *backoff_ms, const char *component, 
     if (*backoff_ms < PGH_BACKOFF_MIN_MS)
         *backoff_ms = PGH_BACKOFF_MIN_MS;
     pgh_log(PGH_LOG_WARN, component, "%s; reconnecting in %d ms", err->message, *backoff_ms);
+    pgh_log_at(PGH_LOG_DEBUG, component, NULL, err->lsn,
+               "reconnect backoff %d ms (doubling from %d to at most %d ms; reset after a session "
+               "that worked), error code %d%s%s",
+               *backoff_ms, PGH_BACKOFF_MIN_MS, PGH_BACKOFF_MAX_MS, err->code,
+               err->sqlstate[0] ? ", SQLSTATE " : "", err->sqlstate);
     pgh_error_clear(err);
     bool waited = wait_ms(r, *backoff_ms);
     *backoff_ms = *backoff_ms * 2 > PGH_BACKOFF_MAX_MS ? PGH_BACKOFF_MAX_MS : *backoff_ms * 2;

@@ -12,6 +12,7 @@
 #include "pg/conn.h"
 #include "pghost/log.h"
 #include "snapshot.h"
+#include "util/clock.h"
 
 #define DELIVER_BATCH 1000 /* rows per table_rows call */
 
@@ -247,6 +248,7 @@ static int deliver_rows(uint32_t *delivered, snapshot *s, snap_table *t, snap_ch
             v[a] = (pgh_value){.kind = null ? PGH_VALUE_NULL : PGH_VALUE_TEXT,
                                .len = null ? 0 : (uint32_t)PQgetlength(ch->rows, i, a),
                                .data = null ? NULL : PQgetvalue(ch->rows, i, a)};
+            t->bytes += v[a].len;
         }
         tuples[batch++] = (pgh_tuple){.natts = (uint16_t)ncols, .values = v};
         if (batch == DELIVER_BATCH) {
@@ -308,6 +310,34 @@ static void unlink_chunk(snapshot *s, snap_chunk *ch)
     }
 }
 
+/* The rows delivered so far per table, to the progress callback (after each chunk: a chunk is
+ * up to SNAPSHOT_CHUNK_MAX_ROWS rows, so this is never per row). The caller's thread. */
+static void report_rows(snapshot *s)
+{
+    const pgh_pipeline_opts *o = s->r->o;
+    if (o->progress == NULL)
+        return;
+    pgh_progress_table *rows = calloc((size_t)s->ntables + 1, sizeof(*rows));
+    char(*names)[132] = calloc((size_t)s->ntables + 1, sizeof(*names));
+    for (int i = 0; rows && names && i < s->ntables; i++) {
+        const snap_table *t = &s->tables[i];
+        snprintf(names[i], sizeof(names[i]), "%s.%s", t->info->schema, t->info->name);
+        rows[i] = (pgh_progress_table){.name = names[i],
+                                       .estimated_rows = t->info->reltuples,
+                                       .rows = t->rows,
+                                       .bytes = t->bytes,
+                                       .ranges_total = t->nranges};
+        for (int k = 0; k < t->nranges; k++)
+            rows[i].ranges_done += t->ranges[k].done;
+    }
+    if (rows && names) {
+        pgh_progress p = {.phase = PGH_PROGRESS_ROWS, .ntables = s->ntables, .tables = rows};
+        o->progress(&p, o->progress_payload);
+    }
+    free(rows);
+    free(names);
+}
+
 /* H: deliver the chunk. */
 static int on_high(snapshot *s, uint64_t id, pgh_lsn lsn, pgh_error *err)
 {
@@ -328,6 +358,7 @@ static int on_high(snapshot *s, uint64_t id, pgh_lsn lsn, pgh_error *err)
                            "the high watermark of chunk %llu came without its low one",
                            (unsigned long long)id);
     uint32_t delivered = 0;
+    int64_t start_ms = pgh_clock_ms();
     if (rc == 0)
         rc = deliver_rows(&delivered, s, t, ch, lsn, err);
     pthread_mutex_lock(&s->lock);
@@ -335,7 +366,18 @@ static int on_high(snapshot *s, uint64_t id, pgh_lsn lsn, pgh_error *err)
         rc = chunk_done(s, t, ch, lsn, delivered, err);
     pthread_cond_broadcast(&s->changed);
     pthread_mutex_unlock(&s->lock);
+    if (rc == 0 && pgh_log_enabled(PGH_LOG_DEBUG)) {
+        char name[132];
+        snprintf(name, sizeof(name), "%s.%s", t->info->schema, t->info->name);
+        pgh_log_at(PGH_LOG_DEBUG, "snapshot", name, lsn,
+                   "chunk %llu of range %d: %u of %d rows delivered (the others changed in its "
+                   "window) in %lld ms",
+                   (unsigned long long)id, ch->range, delivered, PQntuples(ch->rows),
+                   (long long)(pgh_clock_ms() - start_ms));
+    }
     free_chunk(ch, t->nkeys);
+    if (rc == 0)
+        report_rows(s);
     return rc;
 }
 

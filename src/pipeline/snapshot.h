@@ -72,6 +72,7 @@ typedef struct snap_table {
     snap_range *ranges;        /* owned */
     int in_flight;             /* chunks between L and their delivery */
     uint64_t rows;             /* rows delivered, for progress */
+    uint64_t bytes;            /* their values' text bytes, for progress */
 } snap_table;
 
 /* A chunk between its L and its delivery. */

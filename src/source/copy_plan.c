@@ -287,6 +287,35 @@ static int save_plan(const copy_plan *plan, const pgh_copy_table *tables,
     return rc;
 }
 
+/* At debug, one record per table: its key, ranges and their bounds, batch size, workers.
+ * Column names only: the bounds are key values, which may be private. */
+static void log_plan(const copy_plan *plan, const pgh_copy_table *tables, const pgh_copy_opts *opts,
+                     bool resumed)
+{
+    if (!pgh_log_enabled(PGH_LOG_DEBUG))
+        return;
+    for (int i = 0; i < plan->ntables; i++) {
+        const pgh_table_info *src = tables[i].src;
+        const copy_plan_table *pt = &plan->tables[i];
+        char name[132];
+        char key[256] = "";
+        snprintf(name, sizeof(name), "%s.%s", src->schema, src->name);
+        for (int k = 0, off = 0; k < src->nkeys && off < (int)sizeof(key); k++)
+            off += snprintf(key + off, sizeof(key) - (size_t)off, "%s%s", k ? ", " : "",
+                            src->cols[src->key_cols[k]].name);
+        int done = 0;
+        for (int p = 0; p < pt->nprogress; p++)
+            done += pt->progress[p].done;
+        pgh_log_at(PGH_LOG_DEBUG, "copy", name, 0,
+                   "copy plan: key (%s), %lld ranges (%s, %d bounds), batch %lld rows, %d "
+                   "workers, %s format; %s, %d ranges done, %d started",
+                   key, (long long)pt->nranges, pt->arithmetic ? "integer ranges" : "keyset",
+                   pt->nbounds, (long long)opts->batch_rows, opts->workers,
+                   tables[i].format == PGH_COPY_BINARY ? "binary" : "text",
+                   resumed ? "resumed" : "new", done, pt->nprogress - done);
+    }
+}
+
 int pgh_copy__plan(copy_plan *plan, PGconn *conn, pgh_copy_table *tables, int ntables,
                    const pgh_copy_opts *opts, pgh_error *err)
 {
@@ -303,11 +332,15 @@ int pgh_copy__plan(copy_plan *plan, PGconn *conn, pgh_copy_table *tables, int nt
             pgh_log(PGH_LOG_INFO, "copy", "resuming the interrupted copy of slot %s",
                     opts->slot);
         count_resumed(plan, tables);
+        if (rc == 0)
+            log_plan(plan, tables, opts, found);
         return rc;
     }
     rc = plan_tables(plan, conn, tables, ntables, opts, err);
     if (rc == 0 && opts->resumable)
         rc = save_plan(plan, tables, opts, err);
+    if (rc == 0)
+        log_plan(plan, tables, opts, false);
     return rc;
 }
 

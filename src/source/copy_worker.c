@@ -35,8 +35,18 @@ typedef struct copy_worker {
     pgh_copy_scan scan;   /* owned: scanner of the current batch */
     char *after[PGH_COPY_MAX_KEYS]; /* owned: literals of the last key copied in this range */
     char *after_raw[PGH_COPY_MAX_KEYS]; /* owned: the same key as the values' text */
+    bool timing;      /* this batch measures its destination writes (debug logs only:
+                         a clock read per CopyData message is per-row work) */
+    int64_t write_ns; /* this batch's time in the destination's copy_data */
     pgh_error err;
 } copy_worker;
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static const pgh_keyed_ops *keyed(const copy_worker *w)
 {
@@ -153,10 +163,13 @@ static int pump(copy_worker *w)
         bool had_header = w->scan.header_done;
         bool had_trailer = w->scan.trailer_seen;
         int rc = pgh_copy_scan_feed(&w->scan, (const uint8_t *)buf, (size_t)n, &w->err);
+        int64_t start = w->timing ? now_ns() : 0;
         if (rc == 0)
             rc = keyed(w)->copy_data(w->session, buf, (size_t)n,
                                      w->scan.header_done && !had_header,
                                      w->scan.trailer_seen && !had_trailer, &w->err);
+        if (w->timing)
+            w->write_ns += now_ns() - start;
         PQfreemem(buf);
         if (rc != 0)
             return rc;
@@ -231,9 +244,28 @@ static int end_batch(copy_worker *w, const pgh_copy_table *t, int table, int64_t
     int rc = 0;
     if (keyset && w->scan.rows > 0)
         rc = remember_last_key(w, t);
+    int64_t start = w->timing ? now_ns() : 0;
     if (rc == 0)
-        rc = mark_batch(w, t, table, range, *done);
+        rc = mark_batch(w, t, table, range, *done); /* may commit the destination */
+    if (w->timing)
+        w->write_ns += now_ns() - start;
     return rc;
+}
+
+/* At debug: the batch's rows, bytes, and where its time went. The source's share is the
+ * batch's time outside the destination's copy_data (the statement, reading, scanning). */
+static void log_batch(const copy_worker *w, const pgh_copy_table *t, int64_t range,
+                      int64_t start_ns, bool done)
+{
+    char name[132];
+    snprintf(name, sizeof(name), "%s.%s", t->src->schema, t->src->name);
+    int64_t total = now_ns() - start_ns;
+    pgh_log_at(PGH_LOG_DEBUG, "copy", name, 0,
+               "batch of range %lld (worker %d): %llu rows, %llu bytes, source read %.1f ms, "
+               "destination write %.1f ms%s",
+               (long long)range, w->id, (unsigned long long)w->scan.rows,
+               (unsigned long long)w->scan.bytes, (double)(total - w->write_ns) / 1e6,
+               (double)w->write_ns / 1e6, done ? "; range done" : "");
 }
 
 /* Copy one batch; *done tells whether it ended its range. On failure everything since the
@@ -241,6 +273,9 @@ static int end_batch(copy_worker *w, const pgh_copy_table *t, int table, int64_t
 static int copy_batch(copy_worker *w, pgh_copy_table *t, int table, int64_t range,
                       const copy_bounds *b, bool keyset, bool *done)
 {
+    w->timing = pgh_log_enabled(PGH_LOG_DEBUG);
+    w->write_ns = 0;
+    int64_t start_ns = w->timing ? now_ns() : 0;
     pgh_copy_scan_dispose(&w->scan);
     int rc = pgh_copy_scan_init(&w->scan, t->format, t->src->nkeys);
     if (rc == 0)
@@ -262,6 +297,8 @@ static int copy_batch(copy_worker *w, pgh_copy_table *t, int table, int64_t rang
         keyed(w)->copy_abort(w->session, "pghost: copy batch abandoned");
         return rc;
     }
+    if (w->timing)
+        log_batch(w, t, range, start_ns, *done);
     atomic_fetch_add(&t->rows, rows);
     atomic_fetch_add(&t->bytes, bytes);
     atomic_fetch_add(&t->batches, 1);

@@ -68,7 +68,15 @@ typedef struct verify_table {
     bool scan;           /* this table's first pass is a scan */
     verify_acc *src_acc; /* owned: nchunks totals, guarded by lock */
     verify_acc *dst_acc; /* owned: the same on the destination */
+    pgh_verify_stats *stats; /* borrowed from the options, may be NULL */
 } verify_table;
+
+/* Add n to a counter of t->stats (nothing without stats). */
+#define VERIFY_COUNT(t, field, n)                                                                  \
+    do {                                                                                           \
+        if ((t)->stats)                                                                            \
+            atomic_fetch_add_explicit(&(t)->stats->field, (uint64_t)(n), memory_order_relaxed);    \
+    } while (0)
 
 typedef struct verify_range {
     char *const *lo; /* borrowed, NULL when unbounded */

@@ -158,6 +158,8 @@ int pgh_verify__compare_chunk(PGconn *src, PGconn *dst, verify_table *t, const v
         return rc;
     atomic_fetch_add(&t->src_rows, s.rows);
     atomic_fetch_add(&t->dst_rows, d.rows);
+    VERIFY_COUNT(t, ranges, 1);
+    VERIFY_COUNT(t, rows, s.rows);
     if (same_sum(&s, &d))
         return 0;
     atomic_fetch_add(&t->chunks_differing, 1);

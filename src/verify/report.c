@@ -72,6 +72,7 @@ int pgh_verify__found_add(verify_table *t, pgh_verify_kind kind, PGresult *res, 
 {
     pthread_mutex_lock(&t->lock);
     int rc = 0;
+    VERIFY_COUNT(t, differences[kind], 1);
     if (t->nfound >= t->keep_keys)
         t->truncated = true;
     else

@@ -121,6 +121,10 @@ int pgh_verify__scan(PGconn *src, PGconn *dst, verify_table *t, pgh_error *err)
         rc = add_totals(t, t->src_acc, &t->src_rows, sr, err);
     if (rc == 0)
         rc = add_totals(t, t->dst_acc, &t->dst_rows, dr, err);
+    if (rc == 0) {
+        VERIFY_COUNT(t, ranges, pgh_verify__nchunks(t));
+        VERIFY_COUNT(t, rows, atomic_load(&t->src_rows));
+    }
     PQclear(sr);
     PQclear(dr);
     pgh_buf_dispose(&s);

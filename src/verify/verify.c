@@ -4,6 +4,7 @@
  * re-check differing keys on a live source, and build the result.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,6 +126,7 @@ static int describe(verify_table *tables, const pgh_verify_opts *o, PGconn *src,
         const pgh_table_map *m = &cfg->tables[i];
         verify_table *t = &tables[i];
         t->keep_keys = o->max_keys * 2 + 100;
+        t->stats = o->stats;
         rc = load(&t->src, src, "source", m->source_schema, m->source_table, err);
         if (rc == 0)
             rc = load(&t->dst, dst, "destination", m->dest_schema, m->dest_table, err);
@@ -280,10 +282,17 @@ static int plan_phase(verify_run *run, int phase)
     return n;
 }
 
+static void set_phase(const pgh_verify_opts *o, pgh_stats_phase phase)
+{
+    if (o->stats)
+        atomic_store_explicit(&o->stats->phase, phase, memory_order_relaxed);
+}
+
 static int verify_tables(pgh_verify_result *out, verify_run *run, PGconn *src, PGconn *dst,
                          int jobs, pgh_error *err)
 {
     int rc = 0;
+    set_phase(run->o, PGH_PHASE_VERIFY);
     for (int phase = 1; rc == 0 && phase <= 2; phase++) {
         if (plan_phase(run, phase) < 0)
             return pgh_error_set(err, PGH_ENOMEM, "out of memory");
@@ -310,16 +319,23 @@ static int run_resolved(pgh_verify_result *out, const pgh_verify_opts *o, pgh_co
 int pgh_verify_run(pgh_verify_result *out, const pgh_verify_opts *opts, pgh_error *err)
 {
     memset(out, 0, sizeof(*out));
-    if (opts->version != PGH_VERIFY_OPTS_VERSION || opts->config == NULL || opts->max_keys < 1)
+    if (opts->version < 1 || opts->version > PGH_VERIFY_OPTS_VERSION || opts->config == NULL ||
+        opts->max_keys < 1)
         return pgh_error_set(err, PGH_ECONFIG, "verify: invalid options");
+    /* A version 1 caller's struct ends before stats. */
+    pgh_verify_opts o = PGH_VERIFY_OPTS_INIT;
+    memcpy(&o, opts, opts->version == 1 ? offsetof(pgh_verify_opts, stats) : sizeof(o));
+    set_phase(&o, PGH_PHASE_STARTING);
     /* Patterns are resolved on a copy: the caller's configuration is never changed. */
     pgh_config *own = NULL;
     int rc = pgh_config_dup(&own, opts->config, err);
-    pgh_verify_opts o = *opts;
     o.config = own;
     if (rc == 0)
         rc = run_resolved(out, &o, own, err);
     pgh_config_free(own);
+    set_phase(&o, rc == 0 ? PGH_PHASE_DONE : PGH_PHASE_FAILED);
+    if (o.stats && rc < 0 && -rc < PGH_STATS_NERRORS)
+        atomic_fetch_add_explicit(&o.stats->errors[-rc], 1, memory_order_relaxed);
     return rc;
 }
 

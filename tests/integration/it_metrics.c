@@ -10,6 +10,15 @@
  *            (RFC 3339 UTC), level, component and message.
  *   watch    status --watch prints at least two refreshes with rates, and status reports the
  *            rows of an interrupted copy (finding 6: not "0 of 1 key ranges done" at 37%).
+ *   debuglog replicate --log-level debug --log-format json: the copy plan of the table (key,
+ *            ranges), one batch record per batch whose rows add up to the table's, with its
+ *            bytes and source / destination milliseconds, the catch-up's position; the
+ *            password of the connection strings appears nowhere.
+ *   verify   verify --metrics-addr, scraped (strict parser) while it waits on a lock after
+ *            comparing the first table: the rows compared equal that table's rows; at the end
+ *            the missing and different keys planted are counted by kind.
+ *   stdout   replicate --to stdout --metrics-addr: pghost_rows_copied_total equals the table's
+ *            rows and the changes applied count a writer's changes, by kind.
  *
  * Usage: it_metrics CASE
  */
@@ -484,6 +493,245 @@ static void case_watch(void)
     pgh_run_pair_stop(&p);
 }
 
+/* ---- --log-level debug ----------------------------------------------------------------- */
+
+#define DEBUG_ROWS 30000
+#define PASSWORD "Pl41n-S3cret-pw"
+
+/* The records of stderr from component with a message starting with prefix, for table. */
+static int debug_records(json_t **out, int max, const char *text, const char *component,
+                         const char *prefix)
+{
+    int n = 0;
+    for (const char *l = text; *l;) {
+        const char *nl = strchr(l, '\n');
+        PGH_CHECK(nl, "a log line without newline");
+        json_t *o = json_loadb(l, (size_t)(nl - l), 0, NULL);
+        PGH_CHECK(json_is_object(o), "not a JSON object: %.*s", (int)(nl - l), l);
+        const char *c = json_string_value(json_object_get(o, "component"));
+        const char *m = json_string_value(json_object_get(o, "message"));
+        const char *lv = json_string_value(json_object_get(o, "level"));
+        if (c && m && lv && strcmp(c, component) == 0 && strncmp(m, prefix, strlen(prefix)) == 0) {
+            PGH_CHECK(strcmp(lv, "debug") == 0, "%s record at level %s", prefix, lv);
+            PGH_CHECK(n < max, "more than %d %s records", max, prefix);
+            out[n++] = o;
+        } else {
+            json_decref(o);
+        }
+        l = nl + 1;
+    }
+    return n;
+}
+
+static const char *field(json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? v : "";
+}
+
+static void check_plan(const char *err)
+{
+    json_t *rec[8];
+    int n = debug_records(rec, 8, err, "copy", "copy plan: ");
+    PGH_CHECK(n == 1, "%d copy plan records for one table", n);
+    char key[64];
+    long long ranges = 0, batch = 0;
+    int bounds = -1, workers = 0;
+    const char *m = field(rec[0], "message");
+    PGH_CHECK(sscanf(m,
+                     "copy plan: key (%63[^)]), %lld ranges (keyset, %d bounds), batch %lld "
+                     "rows, %d workers",
+                     key, &ranges, &bounds, &batch, &workers) == 5,
+              "copy plan record: %s", m);
+    printf("plan: %s\n", m);
+    PGH_CHECK(strcmp(field(rec[0], "table"), "public.t") == 0, "plan's table: %s",
+              field(rec[0], "table"));
+    PGH_CHECK(strcmp(key, "id") == 0 && ranges >= 2 && bounds == ranges - 1 && batch == 1000 &&
+                  workers == 2,
+              "copy plan numbers: %s", m);
+    json_decref(rec[0]);
+}
+
+static void check_batches(const char *err)
+{
+    static json_t *rec[1000];
+    int n = debug_records(rec, 1000, err, "copy", "batch of range ");
+    long long rows = 0;
+    for (int i = 0; i < n; i++) {
+        const char *m = field(rec[i], "message");
+        long long range, r, bytes;
+        int worker;
+        double src_ms = -1, dst_ms = -1;
+        PGH_CHECK(sscanf(m,
+                         "batch of range %lld (worker %d): %lld rows, %lld bytes, source read "
+                         "%lf ms, destination write %lf ms",
+                         &range, &worker, &r, &bytes, &src_ms, &dst_ms) == 6,
+                  "batch record: %s", m);
+        PGH_CHECK(strcmp(field(rec[i], "table"), "public.t") == 0, "batch's table: %s",
+                  field(rec[i], "table"));
+        PGH_CHECK(r >= 0 && r <= 1000 && (r == 0 || bytes > r * 8) && src_ms >= 0 && dst_ms >= 0,
+                  "batch numbers: %s", m);
+        rows += r;
+        json_decref(rec[i]);
+    }
+    printf("%d batch records, %lld rows\n", n, rows);
+    PGH_CHECK(n >= DEBUG_ROWS / 1000, "only %d batch records", n);
+    PGH_CHECK(rows == DEBUG_ROWS, "batch records add up to %lld rows, the table has %d", rows,
+              DEBUG_ROWS);
+}
+
+static void case_debuglog(void)
+{
+    pgh_run_pair p;
+    pgh_run r;
+    pgh_run_pair_start(&p, NULL, NULL);
+    const char *ddl = "CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL, note text)";
+    pgh_test_exec(p.s, "%s", ddl);
+    pgh_test_exec(p.d, "%s", ddl);
+    pgh_test_exec(p.s,
+                  "INSERT INTO t SELECT g, 0, md5(g::text) FROM generate_series(1, %d) g;"
+                  "ANALYZE t; CREATE PUBLICATION pub FOR TABLE t",
+                  DEBUG_ROWS);
+    pgh_run_init(&r, &p, PGH_BINARY, "d", "debug.yaml");
+    /* trust authentication ignores the password: it is only there to be looked for */
+    pgh_run_write_config(&r,
+                         "source_connection: %s password=" PASSWORD "\n"
+                         "destination_connection: %s password=" PASSWORD "\n"
+                         "publication_name: pub\nsource_table_name: t\ncopy_batch_size: 1000\n"
+                         "copy_worker_count: 2\n",
+                         p.src_conninfo, p.dst_conninfo);
+    int rc = pgh_run_exec(&r, 60, "replicate", "--no-progress", "--log-level", "debug",
+                          "--log-format", "json", NULL);
+    const char *err = pgh_run_stderr(&r, 0);
+    PGH_CHECK(rc == 0, "replicate failed: %s", err);
+    pgh_run_compare(&p, "SELECT * FROM t ORDER BY id", NULL, err);
+    check_json_logs(err);
+    check_plan(err);
+    check_batches(err);
+    json_t *rec[64];
+    int n = debug_records(rec, 64, err, "catch-up", "replayed to ");
+    PGH_CHECK(n >= 1, "no catch-up position record");
+    for (int i = 0; i < n; i++)
+        json_decref(rec[i]);
+    PGH_CHECK(strstr(err, PASSWORD) == NULL, "the password is in stderr");
+    PGH_CHECK(strstr(pgh_run_stdout(&r, 0), PASSWORD) == NULL, "the password is in stdout");
+    pgh_run_pair_stop(&p);
+}
+
+/* ---- verify --metrics-addr --------------------------------------------------------------- */
+
+/* Scrape until cond(now) holds; every scrape parsed, counters growing. */
+static void scrape_until(int port, pid_t pid, const pgh_run *r, scrape *last, scrape *now,
+                         const char *key, double want)
+{
+    for (int i = 0; i < 600; i++) {
+        PGH_CHECK(pgh_test_pid_alive(pid), "pghost exited: %s", pgh_run_stderr(r, 0));
+        if (http_get(port, "/healthz", NULL) == 200) {
+            scrape_once(port, last, now);
+            if (value_of(now, key) == want)
+                return;
+        }
+        pgh_run_sleep_ms(100);
+    }
+    pgh_test_fail("%s never reached %.0f (last %.0f)", key, want, value_of(now, key));
+}
+
+static void case_verify(void)
+{
+    pgh_run_pair p;
+    pgh_run r;
+    setup(&p, &r, "v", 1);
+    /* A two-column key: compared chunk by chunk (not by one scan), each chunk narrowed in its
+     * own task, so every count is final before verify reaches t2. The same rows on the
+     * destination, but for one missing and one different. */
+    const char *ddl = "CREATE TABLE tv (id bigint, k int, note text, PRIMARY KEY (id, k))";
+    pgh_test_exec(p.s, "%s", ddl);
+    pgh_test_exec(p.d, "%s", ddl);
+    char fill[160];
+    snprintf(fill, sizeof(fill),
+             "INSERT INTO tv SELECT g, g %% 7, md5(g::text) FROM generate_series(1, %d) g", ROWS);
+    pgh_test_exec(p.s, "%s; ANALYZE tv", fill);
+    pgh_test_exec(p.d, "%s WHERE g <> 77; UPDATE tv SET note = 'x' WHERE id = 78", fill);
+    pgh_test_exec(p.s, "CREATE TABLE t2 (id int PRIMARY KEY); INSERT INTO t2 VALUES (1)");
+    /* on the destination t2 is partitioned: describing it reads the parent only, comparing it
+     * reads the partition, which the test locks */
+    pgh_test_exec(p.d, "CREATE TABLE t2 (id int PRIMARY KEY) PARTITION BY RANGE (id);"
+                       "CREATE TABLE t2_p PARTITION OF t2 FOR VALUES FROM (MINVALUE) TO "
+                       "(MAXVALUE); INSERT INTO t2 VALUES (1)");
+    pgh_run_write_config(&r,
+                         "source_connection: %s\ndestination_connection: %s\n"
+                         "publication_name: pub\ntables:\n  - source_table_name: tv\n"
+                         "  - source_table_name: t2\n",
+                         p.src_conninfo, p.dst_conninfo);
+    /* t2's partition is locked on the destination: verify waits there after comparing tv */
+    pgh_test_exec(p.d, "BEGIN; LOCK TABLE t2_p IN ACCESS EXCLUSIVE MODE");
+    int port = pgh_test_free_port();
+    char addr[32];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+    pid_t pid = pgh_run_spawn(&r, "verify", "--jobs", "1", "--metrics-addr", addr, NULL);
+    static scrape last, now;
+    scrape_until(port, pid, &r, &last, &now, "pghost_verify_rows_total", ROWS);
+    PGH_CHECK(value_of(&now, "pghost_phase{phase=\"verify\"}") == 1, "phase is not verify");
+    PGH_CHECK(value_of(&now, "pghost_verify_ranges_total") >= 1, "no range counted");
+    PGH_CHECK(http_get(port, "/readyz", NULL) == 200, "/readyz while verifying");
+    pgh_run_sleep_ms(300);
+    scrape_once(port, &last, &now);
+    double rows = value_of(&now, "pghost_verify_rows_total");
+    double missing = value_of(&now, "pghost_verify_differences_total{kind=\"missing\"}");
+    double different = value_of(&now, "pghost_verify_differences_total{kind=\"different\"}");
+    double extra = value_of(&now, "pghost_verify_differences_total{kind=\"extra\"}");
+    printf("verify, waiting on t2: %.0f rows compared, %.0f missing, %.0f different, %.0f "
+           "extra\n",
+           rows, missing, different, extra);
+    PGH_CHECK(rows == ROWS, "rows compared %.0f, the table has %d", rows, ROWS);
+    PGH_CHECK(missing == 1 && different == 1 && extra == 0, "differences by kind");
+    pgh_test_exec(p.d, "COMMIT");
+    int rc = pgh_run_wait(&r, pid, 60);
+    PGH_CHECK(rc == 1, "verify exited %d (1: rows differ): %s", rc, pgh_run_stderr(&r, 0));
+    PGH_CHECK(strstr(pgh_run_stdout(&r, 0), "missing") != NULL, "no missing key listed: %s",
+              pgh_run_stdout(&r, 0));
+    pgh_run_pair_stop(&p);
+}
+
+/* ---- replicate --to stdout --metrics-addr ------------------------------------------------ */
+
+#define STDOUT_ROWS 30000
+
+static void case_stdout(void)
+{
+    pgh_run_pair p;
+    pgh_run r;
+    setup(&p, &r, "o", STDOUT_ROWS);
+    pgh_run_write_config(&r,
+                         "source_connection: %s\ndestination: stdout\npublication_name: pub\n"
+                         "source_table_name: t\ncopy_batch_size: 1000\ncopy_worker_count: 2\n",
+                         p.src_conninfo);
+    int port = pgh_test_free_port();
+    char addr[32];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+    pid_t pid = pgh_run_spawn(&r, "replicate", "--no-progress", "--to=stdout", "--metrics-addr",
+                              addr, NULL);
+    static scrape last, now;
+    scrape_until(port, pid, &r, &last, &now, "pghost_rows_copied_total{table=\"public.t\"}",
+                 STDOUT_ROWS);
+    PGH_CHECK(value_of(&now, "pghost_bytes_copied_total{table=\"public.t\"}") > STDOUT_ROWS * 8,
+              "bytes copied %.0f", value_of(&now, "pghost_bytes_copied_total{table=\"public.t\"}"));
+    /* changes: one insert, two updates, one delete, in one transaction */
+    pgh_test_exec(p.s,
+                  "BEGIN; INSERT INTO t VALUES (%d, 1, 'x'); UPDATE t SET v = 2 WHERE id "
+                  "<= 2; DELETE FROM t WHERE id = 3; COMMIT",
+                  STDOUT_ROWS + 1);
+    scrape_until(port, pid, &r, &last, &now, "pghost_changes_applied_total{kind=\"delete\"}", 1);
+    PGH_CHECK(value_of(&now, "pghost_changes_applied_total{kind=\"insert\"}") == 1 &&
+                  value_of(&now, "pghost_changes_applied_total{kind=\"update\"}") == 2,
+              "changes applied by kind");
+    pgh_run_stop(&r, pid, 30);
+    printf("--to stdout: %.0f rows copied\n",
+           value_of(&now, "pghost_rows_copied_total{table=\"public.t\"}"));
+    pgh_test_exec(p.s, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots");
+    pgh_run_pair_stop(&p);
+}
+
 int main(int argc, char **argv)
 {
     const char *name = argc > 1 ? argv[1] : "";
@@ -491,8 +739,14 @@ int main(int argc, char **argv)
         case_metrics();
     else if (strcmp(name, "watch") == 0)
         case_watch();
+    else if (strcmp(name, "debuglog") == 0)
+        case_debuglog();
+    else if (strcmp(name, "verify") == 0)
+        case_verify();
+    else if (strcmp(name, "stdout") == 0)
+        case_stdout();
     else
-        pgh_test_fail("usage: it_metrics metrics|watch");
+        pgh_test_fail("usage: it_metrics metrics|watch|debuglog|verify|stdout");
     printf("PASS %s\n", name);
     return 0;
 }

@@ -21,6 +21,7 @@
 #include "pg/conn.h"
 #include "pghost/log.h"
 #include "state/state.h"
+#include "util/clock.h"
 
 typedef struct apply_sink {
     pgh_sink base;
@@ -273,8 +274,16 @@ static int run(apply_sink *a, apply_rel *r, uint64_t *affected, pgh_error *err)
     const char *const *values = pgh_apply__params_finish(&a->params);
     if (values == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    int64_t start_ms = pgh_log_enabled(PGH_LOG_TRACE) ? pgh_clock_ms() : 0;
     PGresult *res = PQexecPrepared(a->conn, st->name, a->params.n, values, NULL, NULL, 0);
     ExecStatusType status = PQresultStatus(res);
+    if (start_ms) {
+        char table[132];
+        snprintf(table, sizeof(table), "%s.%s", r->dst->schema, r->dst->name);
+        pgh_log_at(PGH_LOG_TRACE, "apply", table, a->change_lsn,
+                   "statement %s on %s: %s rows, %lld ms (waited for)", st->name, table,
+                   PQcmdTuples(res), (long long)(pgh_clock_ms() - start_ms));
+    }
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
         rc = pgh_conn_error(err, a->conn, res, "applying a change");
         pgh_error_prefix(err, "%s.%s", r->dst->schema, r->dst->name);

@@ -112,6 +112,8 @@ typedef struct pipe_op {
     apply_rel *rel;    /* borrowed; relations are replaced only after pgh_apply__pipe_leave */
     pgh_lsn lsn;       /* the change's LSN (the commit's end LSN for PIPE_OP_COMMIT) */
     const char *what;  /* borrowed, static: error prefix; NULL for "applying a change" */
+    char stmt[24];     /* trace logs only: the prepared statement's name, "" for plain SQL */
+    int64_t sent_ns;   /* trace logs only: when it went out (monotonic), 0 when not traced */
 } pipe_op;
 
 /* Called with each statement's affected-row count, in order; non-zero fails the pipe. */

@@ -12,11 +12,14 @@
  * PIPELINE_SYNC with no NULL after it. A Sync inside BEGIN ... COMMIT does not end the
  * transaction.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "apply_internal.h"
 #include "pg/conn.h"
+#include "pghost/log.h"
 
 #define PIPE_SYNC_EVERY 256
 #define PIPE_SYNC_BYTES (256 * 1024)
@@ -41,10 +44,43 @@ void pgh_apply__pipe_dispose(apply_pipe *p)
     memset(p, 0, sizeof(*p));
 }
 
-static void push(apply_pipe *p, const pipe_op *op)
+static int64_t now_ns(void)
 {
-    p->ops[(p->head + p->n) % p->cap] = *op;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Queue op; at trace, with its statement's name and the time it went out. */
+static void push(apply_pipe *p, const pipe_op *op, const char *stmt_name)
+{
+    pipe_op *q = &p->ops[(p->head + p->n) % p->cap];
+    *q = *op;
     p->n++;
+    if (op->kind == PIPE_OP_SYNC || !pgh_log_enabled(PGH_LOG_TRACE))
+        return;
+    snprintf(q->stmt, sizeof(q->stmt), "%s", stmt_name ? stmt_name : "");
+    q->sent_ns = now_ns();
+}
+
+static const char *op_kind_name(pipe_op_kind k)
+{
+    static const char *const names[] = {"plain",    "insert", "update", "delete",
+                                        "position", "commit", "sync"};
+    return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
+}
+
+/* At trace: the statement (its name and table; never its values) and how long from its send
+ * to its result, which in pipeline mode includes waiting behind the statements before it. */
+static void trace_op(const pipe_op *op, uint64_t rows)
+{
+    char table[132] = "";
+    if (op->rel && op->rel->dst)
+        snprintf(table, sizeof(table), "%s.%s", op->rel->dst->schema, op->rel->dst->name);
+    pgh_log_at(PGH_LOG_TRACE, "apply", table[0] ? table : NULL, op->lsn,
+               "statement %s (%s)%s%s: %llu rows, %.3f ms from send to result (pipelined)",
+               op->stmt[0] ? op->stmt : "sql", op_kind_name(op->kind), table[0] ? " on " : "",
+               table, (unsigned long long)rows, (double)(now_ns() - op->sent_ns) / 1e6);
 }
 
 static int failed(apply_pipe *p, int rc)
@@ -58,7 +94,7 @@ static int send_sync(apply_pipe *p, pgh_error *err)
     if (PQpipelineSync(p->conn) != 1)
         return failed(p, pgh_conn_error(err, p->conn, NULL, "sending to the destination"));
     pipe_op sync = {.kind = PIPE_OP_SYNC};
-    push(p, &sync);
+    push(p, &sync, NULL);
     p->syncs++;
     p->since_sync = 0;
     p->bytes_since_sync = 0;
@@ -91,6 +127,8 @@ static int read_op(apply_pipe *p, const pipe_op *op, pgh_error *err)
         rc = failed(p, pgh_error_set(err, PGH_ESINK, "the destination rolled back a transaction "
                                                      "instead of committing it"));
     uint64_t rows = strtoull(PQcmdTuples(res), NULL, 10);
+    if (op->sent_ns)
+        trace_op(op, rows);
     PQclear(res);
     res = PQgetResult(p->conn);
     if (res != NULL) {
@@ -162,7 +200,7 @@ int pgh_apply__pipe_send(apply_pipe *p, const pipe_op *op, const char *stmt_name
         return failed(p, pgh_error_set(err, PGH_ESINK, "apply pipeline queue full"));
     if (PQsendQueryPrepared(p->conn, stmt_name, nparams, values, NULL, NULL, 0) != 1)
         return op_error(p, op, NULL, err);
-    push(p, op);
+    push(p, op, stmt_name);
     return after_send(p, bytes, err);
 }
 
@@ -175,7 +213,7 @@ int pgh_apply__pipe_send_sql(apply_pipe *p, const pipe_op *op, const char *sql, 
         return failed(p, pgh_error_set(err, PGH_ESINK, "apply pipeline queue full"));
     if (PQsendQueryParams(p->conn, sql, 0, NULL, NULL, NULL, NULL, 0) != 1)
         return op_error(p, op, NULL, err);
-    push(p, op);
+    push(p, op, NULL);
     return after_send(p, strlen(sql), err);
 }
 

@@ -7,8 +7,9 @@
 #include <string.h>
 
 #include "apply_internal.h"
-#include "util/buf.h"
 #include "pg/conn.h"
+#include "pghost/log.h"
+#include "util/buf.h"
 
 void pgh_apply__rel_free(apply_rel *r)
 {
@@ -260,6 +261,12 @@ int pgh_apply__stmt(const apply_stmt **out, apply_rel *r, PGconn *conn, const ch
         return rc;
     }
     PQclear(res);
+    /* The text holds identifiers and $n placeholders only: no value is logged. */
+    if (pgh_log_enabled(PGH_LOG_TRACE) && r->dst) {
+        char table[132];
+        snprintf(table, sizeof(table), "%s.%s", r->dst->schema, r->dst->name);
+        pgh_log_at(PGH_LOG_TRACE, "apply", table, 0, "prepared %s: %s", st->name, sql);
+    }
     r->nstmts++;
     *out = st;
     return 0;
