@@ -171,6 +171,10 @@ PGH_API int pgh_config_add_table(pgh_config *cfg, const char *source_schema,
                                  const char *dest_table, pgh_error *err);
 /* Remove every table added so far (a list given later replaces the file's). */
 PGH_API void pgh_config_clear_tables(pgh_config *cfg);
+/* Exclude "schema.table" (patterns allowed; no schema: public) from what the tables select, as
+ * exclude_tables does in the file; clear removes every exclusion. */
+PGH_API int pgh_config_add_exclude(pgh_config *cfg, const char *name, pgh_error *err);
+PGH_API void pgh_config_clear_excludes(pgh_config *cfg);
 PGH_API int pgh_config_check(pgh_config *cfg, pgh_error *err);
 
 /* A deep copy (free with pgh_config_free). */

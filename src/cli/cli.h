@@ -80,8 +80,11 @@ typedef struct pgh_cli_overrides {
     const char *source;                      /* --source CONNSTR, or NULL */
     const char *destination;                 /* --destination CONNSTR, or NULL */
     const char *publication;                 /* --publication NAME, or NULL */
-    const char *tables[PGH_CLI_MAX_TABLES];  /* --table schema.table, each borrowed from argv */
+    const char *tables[PGH_CLI_MAX_TABLES];  /* --table schema.table[=dest_schema.dest_table],
+                                                each borrowed from argv */
     int ntables;
+    const char *excludes[PGH_CLI_MAX_TABLES]; /* --exclude-table schema.table (patterns) */
+    int nexcludes;
 } pgh_cli_overrides;
 
 /* cfg->path of a configuration given without a file. */

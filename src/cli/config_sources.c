@@ -23,7 +23,17 @@ extern char **environ;
 
 #define ENV_PREFIX "PGH_CFG_"
 
-typedef enum kind { K_STRING, K_INT, K_INT64, K_BOOL, K_FORMAT, K_DEST, K_DRIFT, K_TABLES } kind;
+typedef enum kind {
+    K_STRING,
+    K_INT,
+    K_INT64,
+    K_BOOL,
+    K_FORMAT,
+    K_DEST,
+    K_DRIFT,
+    K_TABLES,
+    K_EXCLUDES
+} kind;
 
 typedef struct env_key {
     const char *name; /* after the prefix */
@@ -40,6 +50,7 @@ static const env_key KEYS[] = {
     {"PUBLICATION_NAME", K_STRING, F(publication_name), 0, 0},
     {"SLOT_NAME", K_STRING, F(slot_name), 0, 0},
     {"TABLES", K_TABLES, 0, 0, 0},
+    {"EXCLUDE_TABLES", K_EXCLUDES, 0, 0, 0},
     {"COPY_BATCH_SIZE", K_INT64, F(copy_batch_size), 1, 1000000000},
     {"COPY_WORKER_COUNT", K_INT, F(copy_worker_count), 1, PGH_CONFIG_MAX_WORKERS},
     {"COPY_USE_KEYSET_PAGINATION", K_BOOL, F(copy_use_keyset_pagination), 0, 0},
@@ -62,27 +73,64 @@ static const env_key *find_key(const char *name, size_t len)
     return NULL;
 }
 
-/* Replace cfg's tables with the "schema.table" names of list, separated by commas or spaces. */
-static int set_tables(pgh_config *cfg, const char *list, pgh_error *err)
+/* One table: "schema.table", or "schema.table=dest_schema.dest_table" for another name on
+ * the destination (no schema there: the source's). */
+static int add_table(pgh_config *cfg, const char *entry, pgh_error *err)
 {
-    pgh_config_clear_tables(cfg);
+    const char *eq = strchr(entry, '=');
+    if (eq == NULL)
+        return pgh_config_add_table(cfg, NULL, entry, NULL, NULL, err);
+    char source[300], dest_schema[300];
+    snprintf(source, sizeof(source), "%.*s", (int)(eq - entry), entry);
+    const char *dest = eq + 1, *dot = strchr(dest, '.');
+    if (source[0] == '\0' || dest[0] == '\0' || (dot && (dot == dest || dot[1] == '\0')))
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "a table is written schema.table or schema.table=dest_schema.dest_table");
+    const char *src_dot = strchr(source, '.');
+    if (dot != NULL) /* dest_schema.dest_table */
+        snprintf(dest_schema, sizeof(dest_schema), "%.*s", (int)(dot - dest), dest);
+    else if (src_dot != NULL) /* dest_table, in the source's schema */
+        snprintf(dest_schema, sizeof(dest_schema), "%.*s", (int)(src_dot - source), source);
+    else
+        snprintf(dest_schema, sizeof(dest_schema), "public");
+    return pgh_config_add_table(cfg, NULL, source, dest_schema, dot ? dot + 1 : dest, err);
+}
+
+/* Each name of list, separated by commas or spaces, through add (cfg, name, err). */
+static int each_name(pgh_config *cfg, const char *list,
+                     int (*add)(pgh_config *, const char *, pgh_error *), pgh_error *err)
+{
     const char *p = list;
     while (*p) {
-        size_t skip = strspn(p, ", \t\n");
-        p += skip;
+        p += strspn(p, ", \t\n");
         size_t len = strcspn(p, ", \t\n");
         if (len == 0)
             break;
-        char name[300];
+        char name[600];
         snprintf(name, sizeof(name), "%.*s", (int)len, p);
-        int rc = pgh_config_add_table(cfg, NULL, name, NULL, NULL, err);
+        int rc = add(cfg, name, err);
         if (rc != 0)
             return rc;
         p += len;
     }
-    if (cfg->ntables == 0)
-        return pgh_error_set(err, PGH_ECONFIG, "no table is named: give schema.table names");
     return 0;
+}
+
+/* Replace cfg's tables with those of list. */
+static int set_tables(pgh_config *cfg, const char *list, pgh_error *err)
+{
+    pgh_config_clear_tables(cfg);
+    int rc = each_name(cfg, list, add_table, err);
+    if (rc == 0 && cfg->ntables == 0)
+        return pgh_error_set(err, PGH_ECONFIG, "no table is named: give schema.table names");
+    return rc;
+}
+
+/* Replace cfg's exclusions with those of list (empty: none). */
+static int set_excludes(pgh_config *cfg, const char *list, pgh_error *err)
+{
+    pgh_config_clear_excludes(cfg);
+    return each_name(cfg, list, pgh_config_add_exclude, err);
 }
 
 static bool parse_long(long *out, const char *s, long min, long max)
@@ -134,6 +182,8 @@ static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_err
         return pgh_config_set_string((char **)field, value, err);
     case K_TABLES:
         return set_tables(cfg, value, err);
+    case K_EXCLUDES:
+        return set_excludes(cfg, value, err);
     case K_INT:
     case K_INT64:
         if (!parse_long(&n, value, k->min, k->max))
@@ -204,7 +254,12 @@ static int apply_flags(pgh_config *cfg, const pgh_cli_overrides *o, pgh_error *e
     if (rc == 0 && o->ntables > 0) {
         pgh_config_clear_tables(cfg);
         for (int i = 0; rc == 0 && i < o->ntables; i++)
-            rc = pgh_config_add_table(cfg, NULL, o->tables[i], NULL, NULL, err);
+            rc = add_table(cfg, o->tables[i], err);
+    }
+    if (rc == 0 && o->nexcludes > 0) {
+        pgh_config_clear_excludes(cfg);
+        for (int i = 0; rc == 0 && i < o->nexcludes; i++)
+            rc = pgh_config_add_exclude(cfg, o->excludes[i], err);
     }
     return rc;
 }

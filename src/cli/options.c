@@ -25,6 +25,7 @@ enum {
     OPT_DESTINATION,
     OPT_PUBLICATION,
     OPT_TABLE,
+    OPT_EXCLUDE_TABLE,
     OPT_OWN = 256
 };
 
@@ -37,8 +38,12 @@ static const char CONFIG_HELP[] =
     "  --source CONNSTR       source_connection (libpq key=value string or URI)\n"
     "  --destination CONNSTR  destination_connection\n"
     "  --publication NAME     publication_name\n"
-    "  --table SCHEMA.TABLE   a table to sync (patterns as in the file); repeat for more: the\n"
-    "                         flags' tables replace the file's\n";
+    "  --table SCHEMA.TABLE[=DEST_SCHEMA.DEST_TABLE]\n"
+    "                         a table to sync (patterns as in the file), into another name\n"
+    "                         after =; repeat for more: the flags' tables replace the file's\n"
+    "  --exclude-table SCHEMA.TABLE\n"
+    "                         leave out what the tables select (patterns); repeatable: the\n"
+    "                         flags' exclusions replace the file's\n";
 
 /* The configuration flags of this run (the CLI runs one command per process): set by
  * pgh_cli_parse, read by pgh_cli_load_config. Strings borrowed from argv. */
@@ -67,6 +72,7 @@ static void build_longopts(struct option *out, const pgh_cli_command *cmd)
     out[n++] = (struct option){"destination", required_argument, NULL, OPT_DESTINATION};
     out[n++] = (struct option){"publication", required_argument, NULL, OPT_PUBLICATION};
     out[n++] = (struct option){"table", required_argument, NULL, OPT_TABLE};
+    out[n++] = (struct option){"exclude-table", required_argument, NULL, OPT_EXCLUDE_TABLE};
     out[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
     out[n] = (struct option){NULL, 0, NULL, 0};
 }
@@ -130,6 +136,7 @@ static void common_option(const char **name, const char **what, int id)
         {OPT_DESTINATION, "destination", "a connection string"},
         {OPT_PUBLICATION, "publication", "a publication name"},
         {OPT_TABLE, "table", "SCHEMA.TABLE"},
+        {OPT_EXCLUDE_TABLE, "exclude-table", "SCHEMA.TABLE"},
     };
     for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
         if (common[i].id == id) {
@@ -181,6 +188,18 @@ static int take_log_format(log_opts *log, const char *arg)
     return PGH_EXIT_USAGE;
 }
 
+/* One more --table or --exclude-table name (borrowed from argv). */
+static int add_name(const char **names, int *n, const char *option, const char *name)
+{
+    if (*n < PGH_CLI_MAX_TABLES) {
+        names[(*n)++] = name;
+        return PGH_CLI_RUN;
+    }
+    pgh_cli_error("--%s is given more than %d times: use patterns (schema.*)", option,
+                  PGH_CLI_MAX_TABLES);
+    return PGH_EXIT_USAGE;
+}
+
 /* Act on what getopt_long returned (c); opt is the argument it was read from. */
 static int take_option(const pgh_cli_command *cmd, int c, const char *opt, log_opts *log)
 {
@@ -214,13 +233,9 @@ static int take_option(const pgh_cli_command *cmd, int c, const char *opt, log_o
         overrides.publication = optarg;
         return PGH_CLI_RUN;
     case OPT_TABLE:
-        if (overrides.ntables < PGH_CLI_MAX_TABLES) {
-            overrides.tables[overrides.ntables++] = optarg;
-            return PGH_CLI_RUN;
-        }
-        pgh_cli_error("--table is given more than %d times: use patterns (schema.*)",
-                      PGH_CLI_MAX_TABLES);
-        return PGH_EXIT_USAGE;
+        return add_name(overrides.tables, &overrides.ntables, "table", optarg);
+    case OPT_EXCLUDE_TABLE:
+        return add_name(overrides.excludes, &overrides.nexcludes, "exclude-table", optarg);
     case ':':
         say_needs_value(cmd, optopt, opt);
         return PGH_EXIT_USAGE;
@@ -233,7 +248,8 @@ static int take_option(const pgh_cli_command *cmd, int c, const char *opt, log_o
 
 int pgh_cli_parse(const char **config_path, const pgh_cli_command *cmd, int argc, char **argv)
 {
-    struct option longopts[PGH_CLI_MAX_OPTIONS + 8];
+    /* the command's own, the 8 common long options (build_longopts) and the terminator */
+    struct option longopts[PGH_CLI_MAX_OPTIONS + 9];
     build_longopts(longopts, cmd);
     log_opts log = {cmd->log_level, PGH_CLI_LOG_TEXT};
     opterr = 0;

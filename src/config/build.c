@@ -74,6 +74,52 @@ void pgh_config_clear_tables(pgh_config *cfg)
     cfg->tables_resolved = false;
 }
 
+int pgh_config_add_exclude(pgh_config *cfg, const char *name, pgh_error *err)
+{
+    if (name == NULL || name[0] == '\0')
+        return pgh_error_set(err, PGH_ECONFIG, "an excluded table needs a name");
+    pgh_table_pattern *e = realloc(cfg->exclude_tables, (cfg->nexclude + 1) * sizeof(*e));
+    if (e == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    cfg->exclude_tables = e;
+    const char *dot = strchr(name, '.');
+    bool failed = false;
+    char *schema = dot ? strndup(name, (size_t)(dot - name)) : dup_or_null("public", &failed);
+    e[cfg->nexclude] = (pgh_table_pattern){schema, dup_or_null(dot ? dot + 1 : name, &failed), 0};
+    cfg->nexclude++;
+    return failed || schema == NULL ? pgh_error_set(err, PGH_ENOMEM, "out of memory") : 0;
+}
+
+void pgh_config_clear_excludes(pgh_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nexclude; i++) {
+        free(cfg->exclude_tables[i].schema);
+        free(cfg->exclude_tables[i].table);
+    }
+    cfg->nexclude = 0;
+    cfg->tables_resolved = false;
+}
+
+/* A table named outright that an exclusion also matches: one of the two is a mistake (as
+ * the file's parser says). */
+static int check_not_excluded(const pgh_config *cfg, pgh_error *err)
+{
+    for (size_t i = 0; i < cfg->ntables; i++) {
+        const pgh_table_map *t = &cfg->tables[i];
+        if (pgh_config_is_pattern(t->source_schema) || pgh_config_is_pattern(t->source_table))
+            continue;
+        for (size_t k = 0; k < cfg->nexclude; k++) {
+            const pgh_table_pattern *e = &cfg->exclude_tables[k];
+            if (pgh_config_pattern_match(e->schema, t->source_schema) &&
+                pgh_config_pattern_match(e->table, t->source_table))
+                return pgh_error_set(err, PGH_ECONFIG,
+                                     "table %s.%s is named and also excluded: drop one of the two",
+                                     t->source_schema, t->source_table);
+        }
+    }
+    return 0;
+}
+
 int pgh_config_check(pgh_config *cfg, pgh_error *err)
 {
     if (cfg->source_connection == NULL)
@@ -82,6 +128,8 @@ int pgh_config_check(pgh_config *cfg, pgh_error *err)
         return pgh_error_set(err, PGH_ECONFIG, "publication_name is not set");
     if (cfg->ntables == 0)
         return pgh_error_set(err, PGH_ECONFIG, "no table is configured: add one");
+    if (check_not_excluded(cfg, err) != 0)
+        return PGH_ECONFIG;
     if (cfg->copy_batch_size < 1 || cfg->copy_worker_count < 1 ||
         cfg->copy_worker_count > PGH_CONFIG_MAX_WORKERS)
         return pgh_error_set(err, PGH_ECONFIG,

@@ -124,13 +124,14 @@ static void setup_sources(ctx *c)
                       "INSERT INTO %s SELECT g, md5(g::text) FROM generate_series(1, 3000) g",
                       TABLES[i]);
     }
-    for (int n = 1; n <= 4; n++) {
+    for (int n = 1; n <= 7; n++) {
         char db[16];
         snprintf(db, sizeof(db), "db%d", n);
         PGH_CHECK(pgh_test_create_db(&c->p.dst, db) == 0, "create %s", db);
         PGconn *d = pgh_test_connect(&c->p.dst, db);
         for (int i = 0; i < 3; i++)
             pgh_test_exec(d, "CREATE TABLE %s (id bigint PRIMARY KEY, v text)", TABLES[i]);
+        pgh_test_exec(d, "CREATE TABLE a_copy (id bigint PRIMARY KEY, v text)");
         PQfinish(d);
         pgh_test_exec(c->p.s, "CREATE PUBLICATION pub%d FOR ALL TABLES", n);
     }
@@ -161,6 +162,65 @@ static void expect_db(ctx *c, int n, const char *want)
 static char *dst_db(ctx *c, const char *db)
 {
     return pgh_test_conninfo(&c->p.dst, db);
+}
+
+/* Exclusions by flag and by environment, and a table written into another name by flag. */
+static void sources_exclude_and_rename(ctx *c)
+{
+    char *d5 = dst_db(c, "db5"), *d6 = dst_db(c, "db6"), *d7 = dst_db(c, "db7");
+    char *err = NULL;
+    unsetenv("PGH_CFG_DESTINATION_CONNECTION");
+    unsetenv("PGH_CFG_PUBLICATION_NAME");
+    unsetenv("PGH_CFG_TABLES");
+    const char *flags[] = {PGH_BINARY,        "replicate",   "--no-progress",
+                           "--source",        c->p.src_conninfo,
+                           "--destination",   d5,            "--publication",
+                           "pub5",            "--table",     "public.*",
+                           "--exclude-table", "public.c",    NULL};
+    int code = run_argv(c, "exclude_flag", flags, &err);
+    PGH_CHECK(code == 0, "replicate --exclude-table (%d): %s", code, err);
+    free(err);
+    expect_db(c, 5, "ab");
+    setenv("PGH_CFG_SOURCE_CONNECTION", c->p.src_conninfo, 1);
+    setenv("PGH_CFG_DESTINATION_CONNECTION", d6, 1);
+    setenv("PGH_CFG_PUBLICATION_NAME", "pub6", 1);
+    setenv("PGH_CFG_TABLES", "public.a public.b public.c", 1);
+    setenv("PGH_CFG_EXCLUDE_TABLES", "public.b", 1);
+    const char *bare[] = {PGH_BINARY, "replicate", "--no-progress", NULL};
+    code = run_argv(c, "excluded_named", bare, &err);
+    PGH_CHECK(code == 2 && strstr(err, "table public.b is named and also excluded"),
+              "a table both named and excluded (%d): %s", code, err);
+    free(err);
+    setenv("PGH_CFG_TABLES", "public.*", 1);
+    code = run_argv(c, "exclude_env", bare, &err);
+    PGH_CHECK(code == 0, "replicate with PGH_CFG_EXCLUDE_TABLES (%d): %s", code, err);
+    free(err);
+    expect_db(c, 6, "ac");
+    unsetenv("PGH_CFG_EXCLUDE_TABLES");
+    const char *renamed[] = {PGH_BINARY, "replicate",   "--no-progress", "--destination", d7,
+                             "--publication", "pub7",   "--table",       "public.a=public.a_copy",
+                             NULL};
+    code = run_argv(c, "rename", renamed, &err);
+    PGH_CHECK(code == 0, "replicate --table public.a=public.a_copy (%d): %s", code, err);
+    free(err);
+    expect_db(c, 7, "");
+    PGconn *d = pgh_test_connect(&c->p.dst, "db7");
+    char diff[1024];
+    long long rows = 0;
+    PGH_CHECK(pgh_test_compare_dumps(c->p.s, "SELECT * FROM a ORDER BY id", d,
+                                     "SELECT * FROM a_copy ORDER BY id", diff, sizeof(diff),
+                                     &rows) == 0,
+              "db7.a_copy differs from the source's a: %s", diff);
+    printf("db7.a_copy: %lld rows equal to the source's a\n", rows);
+    PQfinish(d);
+    unsetenv("PGH_CFG_SOURCE_CONNECTION");
+    unsetenv("PGH_CFG_DESTINATION_CONNECTION");
+    unsetenv("PGH_CFG_PUBLICATION_NAME");
+    unsetenv("PGH_CFG_TABLES");
+    puts("--exclude-table, PGH_CFG_EXCLUDE_TABLES and --table SRC=DEST work");
+    free(d5);
+    free(d6);
+    free(d7);
 }
 
 static void case_sources(ctx *c)
@@ -224,6 +284,8 @@ static void case_sources(ctx *c)
               "an unknown PGH_CFG_ variable (%d): %s", code, err);
     free(err);
     puts("an unknown PGH_CFG_ variable is refused");
+    unsetenv("PGH_CFG_TABELS");
+    sources_exclude_and_rename(c);
     const char *vars[] = {"SOURCE_CONNECTION", "DESTINATION_CONNECTION",
                           "PUBLICATION_NAME",  "TABLES",
                           "COPY_BATCH_SIZE",   "TABELS"};
