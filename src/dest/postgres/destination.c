@@ -74,9 +74,8 @@ static void dest_destroy(void *user)
     free(user);
 }
 
-/* One pghost per slot and destination: a session advisory lock, held while the destination is
- * open. A second one is refused before it reads the slot or the recorded progress. */
-static int lock_slot(pg_dest *d, pgh_error *err)
+/* Whether this session got the applier lock of the slot. */
+static int try_lock(bool *got, pg_dest *d, pgh_error *err)
 {
     const char *params[1] = {d->cfg->slot_name};
     PGresult *res = NULL;
@@ -84,12 +83,34 @@ static int lock_slot(pg_dest *d, pgh_error *err)
                             "SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('pghost "
                             "apply ' || $1))",
                             1, params, err);
-    if (rc == 0 && PQgetvalue(res, 0, 0)[0] != 't')
+    *got = rc == 0 && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return rc;
+}
+
+/* One pghost per slot and destination: a session advisory lock, held while the destination is
+ * open. A second one is refused before it reads the slot or the recorded progress. The lock of
+ * a run that was killed goes when the server notices its client is gone, which takes a moment
+ * when its session was busy: wait up to LOCK_WAIT_MS before refusing. */
+#define LOCK_WAIT_MS 10000
+static int lock_slot(pg_dest *d, pgh_error *err)
+{
+    bool got = false;
+    int rc = try_lock(&got, d, err);
+    for (int waited = 0; rc == 0 && !got && waited < LOCK_WAIT_MS; waited += 200) {
+        if (waited == 0)
+            pgh_log(PGH_LOG_INFO, "destination",
+                    "slot %s has another applier on this destination; waiting up to %d s for "
+                    "it to go (a killed run's session ends when the server notices)",
+                    d->cfg->slot_name, LOCK_WAIT_MS / 1000);
+        pgh_sleep_ms(200);
+        rc = try_lock(&got, d, err);
+    }
+    if (rc == 0 && !got)
         rc = pgh_error_set(err, PGH_EPRECOND,
                            "another pghost is already applying slot %s to this destination: stop "
                            "it first (two appliers on one slot would apply changes twice)",
                            d->cfg->slot_name);
-    PQclear(res);
     return rc;
 }
 
