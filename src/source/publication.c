@@ -9,12 +9,11 @@
 
 /* One row per publication entry of the table: its filter (NULL: none) and its columns, which
  * PostgreSQL 15 lists in full when the entry has no column list. */
-static const char VIEW_SQL[] =
-    "SELECT p.rowfilter, a.name "
-    "FROM pg_catalog.pg_publication_tables p "
-    "LEFT JOIN LATERAL unnest(p.attnames) AS a(name) ON true "
-    "WHERE p.pubname = $1 AND p.schemaname = $2 AND p.tablename = $3 "
-    "ORDER BY p.rowfilter, a.name";
+static const char VIEW_SQL[] = "SELECT p.rowfilter, a.name "
+                               "FROM pg_catalog.pg_publication_tables p "
+                               "LEFT JOIN LATERAL unnest(p.attnames) AS a(name) ON true "
+                               "WHERE p.pubname = $1 AND p.schemaname = $2 AND p.tablename = $3 "
+                               "ORDER BY p.rowfilter, a.name";
 
 /* OR of the filters; NULL when any entry has none (then every row is published). */
 static int combine_filters(char **out, const PGresult *res, pgh_error *err)
@@ -86,8 +85,7 @@ static int count_unlisted(const pgh_table_info *t, const PGresult *res)
     return n;
 }
 
-static int narrow(pgh_table_info *t, const PGresult *res, const char *publication,
-                  pgh_error *err)
+static int narrow(pgh_table_info *t, const PGresult *res, const char *publication, pgh_error *err)
 {
     const char *key = unlisted_key(t, res);
     if (key)

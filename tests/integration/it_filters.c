@@ -52,8 +52,7 @@ static bool write_filters(PGconn *conn, pgh_run_writer *w, void *payload)
         snprintf(sql, sizeof(sql), "UPDATE tf SET id = id + %d WHERE id = %lld", ROWS, k);
         break;
     case 5:
-        snprintf(sql, sizeof(sql), "UPDATE tc SET a = a + 1, secret = 's%d' WHERE id = %lld", a,
-                 k);
+        snprintf(sql, sizeof(sql), "UPDATE tc SET a = a + 1, secret = 's%d' WHERE id = %lld", a, k);
         break;
     default:
         snprintf(sql, sizeof(sql),
@@ -129,12 +128,13 @@ static void case_filters(ctx *c)
 {
     pgh_test_exec(c->p.s, "%s; ALTER TABLE tf REPLICA IDENTITY FULL", TF_DDL);
     pgh_test_exec(c->p.s, "CREATE TABLE tc (id int PRIMARY KEY, a int, b text, secret text)");
-    pgh_test_exec(c->p.s,
-                  "INSERT INTO tf SELECT g, g %% 2000, CASE WHEN g %% 3 = 0 THEN 'filtered' "
-                  "ELSE 'x' END, md5(g::text) FROM generate_series(1, %d) g;"
-                  "INSERT INTO tc SELECT g, g, md5(g::text), 'secret' FROM generate_series(1, %d) g;"
-                  "CREATE PUBLICATION pub FOR TABLE tf WHERE (%s), tc (id, a, b)",
-                  ROWS, ROWS, FILTER);
+    pgh_test_exec(
+        c->p.s,
+        "INSERT INTO tf SELECT g, g %% 2000, CASE WHEN g %% 3 = 0 THEN 'filtered' "
+        "ELSE 'x' END, md5(g::text) FROM generate_series(1, %d) g;"
+        "INSERT INTO tc SELECT g, g, md5(g::text), 'secret' FROM generate_series(1, %d) g;"
+        "CREATE PUBLICATION pub FOR TABLE tf WHERE (%s), tc (id, a, b)",
+        ROWS, ROWS, FILTER);
     PGH_CHECK(pgh_test_create_db(&c->p.dst, "native") == 0, "create database native");
     char *native_ci = pgh_test_conninfo(&c->p.dst, "native");
     PGconn *native = PQconnectdb(native_ci);
@@ -153,9 +153,9 @@ static void case_filters(ctx *c)
     pgh_run_writers_stop(&c->writers);
     pgh_run_fence(&c->r, pid, 120, "INSERT INTO tf VALUES (-1, 5000, 'fence', 'f')",
                   "SELECT EXISTS (SELECT 1 FROM tf WHERE id = -1)");
-    PGH_CHECK(pgh_run_poll(NULL, 0, native, 1200, 100,
-                           "SELECT EXISTS (SELECT 1 FROM tf WHERE id = -1)"),
-              "the native subscription did not catch up");
+    PGH_CHECK(
+        pgh_run_poll(NULL, 0, native, 1200, 100, "SELECT EXISTS (SELECT 1 FROM tf WHERE id = -1)"),
+        "the native subscription did not catch up");
 
     char q[512];
     snprintf(q, sizeof(q), "SELECT id, a, b, c FROM tf WHERE (%s) ORDER BY id", FILTER);
