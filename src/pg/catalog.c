@@ -21,6 +21,7 @@ static const char COLUMNS_SQL[] =
     "  a.atttypid, "
     "  (a.atttypid < 16384 AND (t.typelem = 0 OR t.typelem < 16384)) AS builtin, "
     "  a.attgenerated <> '' AS generated, a.attnotnull, "
+    "  a.atthasdef OR a.attidentity <> '' AS has_default, "
     "  COALESCE((SELECT k.ord FROM pg_catalog.pg_index i, "
     "              unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
     "            WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.attnum = a.attnum), 0) "
@@ -42,6 +43,7 @@ void pgh_table_info_free(pgh_table_info *t)
     free(t->schema);
     free(t->name);
     free(t->qualified);
+    free(t->row_filter);
     free(t);
 }
 
@@ -69,7 +71,8 @@ static int read_columns(pgh_table_info *t, PGconn *conn, pgh_error *err)
         c->builtin_type = PQgetvalue(res, i, 3)[0] == 't';
         c->generated = PQgetvalue(res, i, 4)[0] == 't';
         c->not_null = PQgetvalue(res, i, 5)[0] == 't';
-        c->key_position = (int)strtol(PQgetvalue(res, i, 6), NULL, 10);
+        c->has_default = PQgetvalue(res, i, 6)[0] == 't';
+        c->key_position = (int)strtol(PQgetvalue(res, i, 7), NULL, 10);
         t->ncols++;
         if (c->name == NULL || c->type_name == NULL) {
             PQclear(res);
@@ -154,7 +157,7 @@ int pgh_catalog_compare_columns(const pgh_table_info *src, const pgh_table_info 
             list_item(&b, &count);
             pgh_buf_printf(&b, "column %s (%s) is missing on the destination", s->name,
                            s->type_name);
-        } else if (strcmp(s->type_name, dst->cols[j].type_name) != 0) {
+        } else if (!pgh_catalog_type_converts(s->type_name, dst->cols[j].type_name)) {
             list_item(&b, &count);
             pgh_buf_printf(&b, "column %s is %s on the source but %s on the destination", s->name,
                            s->type_name, dst->cols[j].type_name);
@@ -165,10 +168,13 @@ int pgh_catalog_compare_columns(const pgh_table_info *src, const pgh_table_info 
     }
     for (int j = 0; j < dst->ncols; j++) {
         const pgh_table_column *d = &dst->cols[j];
-        if (pgh_table_column_index(src, d->name) < 0 && !d->generated) {
+        if (pgh_table_column_index(src, d->name) < 0 && !d->generated && d->not_null &&
+            !d->has_default) {
             list_item(&b, &count);
-            pgh_buf_printf(&b, "column %s (%s) exists only on the destination", d->name,
-                           d->type_name);
+            pgh_buf_printf(&b,
+                           "column %s (%s) exists only on the destination and is NOT NULL "
+                           "without a default (give it a default or drop NOT NULL)",
+                           d->name, d->type_name);
         }
     }
     int rc = 0;
@@ -177,6 +183,33 @@ int pgh_catalog_compare_columns(const pgh_table_info *src, const pgh_table_info 
                            dst->schema, dst->name, src->schema, src->name, pgh_buf_str(&b));
     pgh_buf_dispose(&b);
     return rc;
+}
+
+/* The family of a type's format_type text, by its leading words; 0 when it has none. */
+static int type_family(const char *t)
+{
+    static const struct {
+        const char *prefix;
+        int family;
+    } families[] = {{"smallint", 1}, {"integer", 1}, {"bigint", 1}, {"text", 2},
+                    {"character varying", 2}};
+    for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+        size_t n = strlen(families[i].prefix);
+        if (strncmp(t, families[i].prefix, n) == 0 && (t[n] == '\0' || t[n] == '('))
+            return families[i].family;
+    }
+    return 0;
+}
+
+bool pgh_catalog_type_converts(const char *src, const char *dst)
+{
+    if (strcmp(src, dst) == 0)
+        return true;
+    if (strncmp(src, "timestamp without time zone", 27) == 0)
+        return strncmp(dst, "timestamp with time zone", 24) == 0 ||
+               strncmp(dst, "timestamp without time zone", 27) == 0;
+    int f = type_family(src);
+    return f != 0 && f == type_family(dst);
 }
 
 static const char SEQUENCES_SQL[] =

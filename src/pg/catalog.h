@@ -21,6 +21,7 @@ typedef struct pgh_table_column {
     bool builtin_type;  /* type (and element type) is built in: binary COPY is safe */
     bool generated;     /* a generated column: never written */
     bool not_null;
+    bool has_default;   /* a default or an identity: a row written without it still gets one */
     int key_position;   /* 1-based position in the primary key, 0 when not a key column */
 } pgh_table_column;
 
@@ -37,6 +38,8 @@ typedef struct pgh_table_info {
     int *key_cols;             /* owned: indexes into cols, in primary key order */
     double reltuples;          /* planner estimate; < 0 when never analyzed */
     int64_t size_bytes;        /* pg_table_size() */
+    char *row_filter;          /* owned, NULL when none: the publication's row filter as the
+                                  server deparses it (source/publication.h), SQL to AND with */
 } pgh_table_info;
 
 /* Read a table's description. A missing table is PGH_ENOTFOUND with a message naming it. */
@@ -49,12 +52,20 @@ int pgh_table_column_index(const pgh_table_info *t, const char *name);
 
 /*
  * Compare the columns a copy writes (source columns that are not generated) with the
- * destination's. On any difference returns PGH_EPRECOND with every difference listed in err
- * ("missing on the destination: a (integer); type differs: b is text on the source, varchar on
- * the destination; ...").
+ * destination's. Columns the destination has on its own are fine unless NOT NULL without a
+ * default (rows written without them would fail); a type that differs is fine when
+ * pgh_catalog_type_converts says so. On any other difference returns PGH_EPRECOND with every
+ * difference listed in err ("column a (integer) is missing on the destination; column b is
+ * text on the source but inet on the destination; ...").
  */
 int pgh_catalog_compare_columns(const pgh_table_info *src, const pgh_table_info *dst,
                                 pgh_error *err);
+
+/* The destination type dst (format_type text) takes every value of source type src through its
+ * text form, or the values that fit (integers narrowed, varchar(n) shortened, which fail on the
+ * value that does not fit): the same type, any two of smallint/integer/bigint, any two of
+ * text/varchar(n), timestamp into timestamptz. Nothing that would round or pad a value. */
+bool pgh_catalog_type_converts(const char *src, const char *dst);
 
 /* A sequence owned by a column of a table (serial or identity). */
 typedef struct pgh_owned_sequence {

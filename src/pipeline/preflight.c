@@ -9,6 +9,7 @@
 
 #include "pipeline_internal.h"
 #include "source/preflight.h"
+#include "source/publication.h"
 #include "source/tables.h"
 
 void pgh_pipeline__tables_dispose(run_tables *t)
@@ -50,6 +51,9 @@ int pgh_pipeline__preflight(pipe_run *r, bool slot_must_be_free, bool tables, pg
     for (size_t i = 0; rc == 0 && tables && i < cfg->ntables; i++, r->tables.n++) {
         const pgh_table_map *m = &cfg->tables[i];
         rc = load_table(&r->tables.src[i], r->src, m->source_schema, m->source_table, err);
+        if (rc == 0)
+            rc = pgh_source_publication_narrow(r->tables.src[i], r->src, cfg->publication_name,
+                                               err);
         if (rc == 0)
             rc = pgh_source_check_table(r->tables.src[i], r->src, cfg, err);
     }

@@ -26,8 +26,9 @@ void pgh_recopy_rows_free(pgh_recopy_row *rows, int n)
     free(rows);
 }
 
-/* SELECT <copied columns> FROM ONLY src WHERE k1 = $1 AND ... (the destination's key names,
- * which the destination's checks proved to be the source's columns too). */
+/* SELECT <copied columns> FROM ONLY src WHERE k1 = $1 AND ... [AND (<row filter>)] (the
+ * destination's key names, which the destination's checks proved to be the source's columns
+ * too). A row outside the publication's filter is not there for the stream either: absent. */
 static void select_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *src,
                        const pgh_recopy_row *row)
 {
@@ -41,6 +42,8 @@ static void select_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *src,
         pgh_conn_put_ident(b, conn, k ? " AND " : "", row->key_names[k]);
         pgh_buf_printf(b, " = $%d", k + 1);
     }
+    if (src->row_filter)
+        pgh_buf_printf(b, " AND (%s)", src->row_filter);
 }
 
 /* Hand the source's row (or its absence) to the destination. */

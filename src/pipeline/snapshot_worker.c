@@ -85,8 +85,8 @@ static void put_cond(pgh_buf *b, PGconn *conn, const snap_table *t, const char *
     pgh_buf_puts(b, ")");
 }
 
-/* SELECT <columns> FROM ONLY t WHERE true [AND key > after | AND key >= lo] [AND key < hi]
- * ORDER BY key LIMIT n; values go as parameters typed by their columns. */
+/* SELECT <columns> FROM ONLY t WHERE true [AND (<row filter>)] [AND key > after | AND key >=
+ * lo] [AND key < hi] ORDER BY key LIMIT n; values go as parameters typed by their columns. */
 static int select_chunk(worker *w, const snap_table *t, const snap_range *rg, PGresult **out)
 {
     PGconn *c = w->conn;
@@ -99,6 +99,8 @@ static int select_chunk(worker *w, const snap_table *t, const snap_range *rg, PG
     for (int a = 0; a < t->rel.ncols; a++)
         put_ident(b, c, t->rel.cols[a].name, a ? ", " : "");
     pgh_buf_printf(b, " FROM %s%s WHERE true", pgh_pg_only(t->info), t->info->qualified);
+    if (t->info->row_filter) /* the publication's, deparsed by the server */
+        pgh_buf_printf(b, " AND (%s)", t->info->row_filter);
     char *const *from = rg->sel_after ? rg->sel_after : rg->lo;
     for (int pass = 0; pass < 2; pass++) {
         char *const *keys = pass == 0 ? from : rg->hi;

@@ -71,7 +71,8 @@ void pgh_copy__range_bounds(copy_bounds *out, const copy_plan_table *pt, int64_t
 
 /*
  * The source query of one batch:
- *   COPY (SELECT <keys>, <other columns> FROM ONLY t WHERE <bounds> [ORDER BY keys LIMIT n])
+ *   COPY (SELECT <keys>, <other columns> FROM ONLY t WHERE <bounds> [AND (<row filter>)]
+ *         [ORDER BY keys LIMIT n])
  *   TO STDOUT [(FORMAT binary)]
  * after: the previous batch's last key (literals) or NULL; lo/hi: range bounds or NULL.
  */

@@ -73,6 +73,8 @@ void pgh_copy__batch_sql(pgh_buf *out, PGconn *conn, const pgh_copy_table *t, ch
         put_condition(out, conn, src, &nconds, ">=", lo);
     if (hi)
         put_condition(out, conn, src, &nconds, "<", hi);
+    if (src->row_filter) /* the publication's, deparsed by the server: copied as it is */
+        pgh_buf_printf(out, "%s(%s)", nconds++ ? " AND " : " WHERE ", src->row_filter);
     if (limit > 0) {
         pgh_buf_puts(out, " ORDER BY ");
         for (int k = 0; k < src->nkeys; k++) {

@@ -73,6 +73,26 @@ int pgh_postgres_check_table(const pgh_table_info *src, const pgh_table_info *ds
     return rc;
 }
 
+int pgh_postgres_check_copy_format(const pgh_table_info *src, const pgh_table_info *dst,
+                                   pgh_copy_format_choice format, pgh_error *err)
+{
+    if (format == PGH_COPY_FORMAT_TEXT)
+        return 0;
+    for (int i = 0; i < src->ncols; i++) {
+        const pgh_table_column *s = &src->cols[i];
+        int j = pgh_table_column_index(dst, s->name);
+        if (s->generated || j < 0 || strcmp(s->type_name, dst->cols[j].type_name) == 0)
+            continue;
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "column %s is %s on source table %s.%s but %s on destination table "
+                             "%s.%s: a binary copy cannot convert it; set copy_format: text "
+                             "(the value's text form is converted, as a native subscriber does)",
+                             s->name, s->type_name, src->schema, src->name, dst->cols[j].type_name,
+                             dst->schema, dst->name);
+    }
+    return 0;
+}
+
 int pgh_postgres_truncate(PGconn *dst, pgh_table_info *const *tables, int n, pgh_error *err)
 {
     for (int i = 0; i < n; i++) {

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "pg/catalog.h"
+#include "pghost/config.h"
 #include "pghost/error.h"
 
 /* The destination table has the copied columns of src with the same types and the same primary
@@ -16,6 +17,12 @@
  * otherwise. */
 int pgh_postgres_check_table(const pgh_table_info *src, const pgh_table_info *dst, PGconn *conn,
                              bool may_hold_rows, pgh_error *err);
+
+/* A type that differs between the two sides (pgh_catalog_type_converts) converts through its
+ * text form only: PGH_EPRECOND naming the column unless the copy is in text format (binary COPY
+ * data holds the source type's bytes). */
+int pgh_postgres_check_copy_format(const pgh_table_info *src, const pgh_table_info *dst,
+                                   pgh_copy_format_choice format, pgh_error *err);
 
 /* TRUNCATE each of the n tables. */
 int pgh_postgres_truncate(PGconn *dst, pgh_table_info *const *tables, int n, pgh_error *err);

@@ -15,6 +15,7 @@
 
 #include "dest/postgres/apply.h"
 #include "dest/postgres/checks.h"
+#include "source/publication.h"
 #include "dest/postgres/copy_in.h"
 #include "dest/postgres/destination.h"
 #include "dest/postgres/sequences.h"
@@ -253,12 +254,18 @@ static int check_tables(pg_dest *d, bool may_hold_rows, pgh_error *err)
         const pgh_table_map *m = &cfg->tables[i];
         rc = load_table(&d->src_tables[i], d->src, "source", m->source_schema, m->source_table,
                         err);
+        if (rc == 0) /* the columns the publication sends, the rows its filter passes */
+            rc = pgh_source_publication_narrow(d->src_tables[i], d->src, cfg->publication_name,
+                                               err);
         if (rc == 0)
             rc = load_table(&d->dst_tables[i], d->ctl, "destination", m->dest_schema,
                             m->dest_table, err);
         if (rc == 0)
             rc = pgh_postgres_check_table(d->src_tables[i], d->dst_tables[i], d->ctl,
                                           may_hold_rows, err);
+        if (rc == 0)
+            rc = pgh_postgres_check_copy_format(d->src_tables[i], d->dst_tables[i],
+                                                cfg->copy_format, err);
     }
     return rc;
 }

@@ -77,19 +77,24 @@ static void describe_drift(pgh_buf *diff, int *missing, const apply_rel *r,
             pgh_buf_printf(diff, "; column %s (%s) is missing on the destination",
                            rel->cols[i].name, type ? type : "a type that is not built in");
         } else if (type && r->dst->cols[j].builtin_type &&
-                   strcmp(type, r->dst->cols[j].type_name) != 0) {
+                   !pgh_catalog_type_converts(type, r->dst->cols[j].type_name)) {
             pgh_buf_printf(diff, "; column %s is %s on the source but %s on the destination",
                            rel->cols[i].name, type, r->dst->cols[j].type_name);
         }
     }
-    /* pgoutput (PostgreSQL 15) never sends generated columns. */
+    /* pgoutput (PostgreSQL 15) never sends generated columns, nor those outside the
+     * publication's column list. Columns of the destination's own keep their defaults, as with
+     * a native subscriber, unless no row could be written without them. */
     for (int j = 0; j < r->dst->ncols; j++) {
+        const pgh_table_column *d = &r->dst->cols[j];
         bool sent = false;
         for (int i = 0; i < rel->ncols && !sent; i++)
-            sent = strcmp(rel->cols[i].name, r->dst->cols[j].name) == 0;
-        if (!sent && !r->dst->cols[j].generated)
-            pgh_buf_printf(diff, "; column %s (%s) is on the destination only",
-                           r->dst->cols[j].name, r->dst->cols[j].type_name);
+            sent = strcmp(rel->cols[i].name, d->name) == 0;
+        if (!sent && !d->generated && d->not_null && !d->has_default)
+            pgh_buf_printf(diff,
+                           "; column %s (%s) is on the destination only, NOT NULL without a "
+                           "default",
+                           d->name, d->type_name);
     }
 }
 

@@ -1,0 +1,239 @@
+/*
+ * Issue 10, items 1 and 6: what a native subscription accepts, pghost replicates the same way.
+ *
+ *   filters  a row filter on a REPLICA IDENTITY FULL table (the issue's example: updates move
+ *            rows in and out of the filter while the copy runs) and a column list, into a
+ *            destination table with a column of its own; compared with the source through the
+ *            filter and the list, and with a native subscription on the same publication
+ *   types    destination columns the source lacks (a default, an identity) and types that
+ *            differ (int -> bigint, bigint -> int, varchar(n) <-> text, timestamp ->
+ *            timestamptz), writers running
+ *   nokey    a column list without the key column: refused with exit 3, no slot created
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgh_run.h"
+
+typedef struct ctx {
+    pgh_run_pair p;
+    pgh_run r;
+    pgh_run_writers writers;
+} ctx;
+
+#define ROWS 6000
+#define STOP_WAIT_S 10
+
+static const char FILTER[] = "a > 1000 AND b <> 'filtered'";
+
+/* One random change to tf (moving rows in and out of the filter, keys changing) or tc. */
+static bool write_filters(PGconn *conn, pgh_run_writer *w, void *payload)
+{
+    (void)payload;
+    uint64_t r = pgh_run_random(&w->rng);
+    long long k = (long long)(r % ROWS) + 1;
+    int a = (int)((r >> 16) % 2000);
+    const char *b = (r >> 32) % 3 == 0 ? "filtered" : "x";
+    char sql[256];
+    switch (r % 7) {
+    case 0:
+    case 1:
+        snprintf(sql, sizeof(sql), "UPDATE tf SET a = %d, b = '%s' WHERE id = %lld", a, b, k);
+        break;
+    case 2:
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO tf VALUES (%lld, %d, '%s', 'i') ON CONFLICT DO NOTHING", k, a, b);
+        break;
+    case 3:
+        snprintf(sql, sizeof(sql), "DELETE FROM tf WHERE id = %lld", k);
+        break;
+    case 4:
+        snprintf(sql, sizeof(sql), "UPDATE tf SET id = id + %d WHERE id = %lld", ROWS, k);
+        break;
+    case 5:
+        snprintf(sql, sizeof(sql), "UPDATE tc SET a = a + 1, secret = 's%d' WHERE id = %lld", a, k);
+        break;
+    default:
+        snprintf(sql, sizeof(sql),
+                 "DELETE FROM tc WHERE id = %lld; INSERT INTO tc VALUES (%lld, %d, 'n', 'z') "
+                 "ON CONFLICT DO NOTHING",
+                 k, k + ROWS, a);
+    }
+    return pgh_run_sql_ok(conn, sql);
+}
+
+/* One random change to tt: values that fit the destination's narrower types. */
+static bool write_types(PGconn *conn, pgh_run_writer *w, void *payload)
+{
+    (void)payload;
+    uint64_t r = pgh_run_random(&w->rng);
+    long long k = (long long)(r % ROWS) + 1;
+    int v = (int)((r >> 16) % 100000);
+    char sql[256];
+    switch (r % 3) {
+    case 0:
+        snprintf(sql, sizeof(sql),
+                 "UPDATE tt SET i = %d, big = %d, v = 'u%d', t = 't%d', ts = ts + interval '1 "
+                 "hour' WHERE id = %lld",
+                 v, -v, v, v, k);
+        break;
+    case 1:
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO tt VALUES (%lld, %d, %d, 'n', 'n', '2024-01-01 10:00') ON CONFLICT "
+                 "DO NOTHING",
+                 k, v, v);
+        break;
+    default:
+        snprintf(sql, sizeof(sql), "DELETE FROM tt WHERE id = %lld", k);
+    }
+    return pgh_run_sql_ok(conn, sql);
+}
+
+static void start_writers(ctx *c, pgh_run_write_fn fn)
+{
+    pgh_run_writers_opts o = {.conninfo = c->p.src_conninfo,
+                              .threads = 2,
+                              .seed = 10,
+                              .pause_ms = 1,
+                              .reconnect_ms = 100,
+                              .write = fn};
+    pgh_run_writers_start(&c->writers, &o);
+}
+
+static void write_config(ctx *c, const char *tables, const char *extra)
+{
+    pgh_run_write_config(&c->r,
+                         "source_connection: %s\ndestination_connection: %s\npublication_name: "
+                         "pub\ncopy_batch_size: 300\ncopy_worker_count: 2\n%s%s",
+                         c->p.src_conninfo, c->p.dst_conninfo, tables, extra);
+}
+
+/* Compare one query's dump on two destination databases. */
+static void compare_dest(PGconn *a, PGconn *b, const char *query)
+{
+    char diff[1024];
+    long long rows = 0;
+    int d = pgh_test_compare_dumps(a, query, b, query, diff, sizeof(diff), &rows);
+    PGH_CHECK(d == 0, "pghost and the native subscription differ on %s: %s", query, diff);
+    printf("native = pghost: %s: %lld rows\n", query, rows);
+}
+
+static const char TF_DDL[] = "CREATE TABLE tf (id int PRIMARY KEY, a int NOT NULL, b text NOT "
+                             "NULL, c text)";
+static const char TC_DST[] = "CREATE TABLE tc (id int PRIMARY KEY, a int, b text, secret text "
+                             "DEFAULT 'local')";
+
+static void case_filters(ctx *c)
+{
+    pgh_test_exec(c->p.s, "%s; ALTER TABLE tf REPLICA IDENTITY FULL", TF_DDL);
+    pgh_test_exec(c->p.s, "CREATE TABLE tc (id int PRIMARY KEY, a int, b text, secret text)");
+    pgh_test_exec(
+        c->p.s,
+        "INSERT INTO tf SELECT g, g %% 2000, CASE WHEN g %% 3 = 0 THEN 'filtered' "
+        "ELSE 'x' END, md5(g::text) FROM generate_series(1, %d) g;"
+        "INSERT INTO tc SELECT g, g, md5(g::text), 'secret' FROM generate_series(1, %d) g;"
+        "CREATE PUBLICATION pub FOR TABLE tf WHERE (%s), tc (id, a, b)",
+        ROWS, ROWS, FILTER);
+    PGH_CHECK(pgh_test_create_db(&c->p.dst, "native") == 0, "create database native");
+    char *native_ci = pgh_test_conninfo(&c->p.dst, "native");
+    PGconn *native = PQconnectdb(native_ci);
+    PGH_CHECK(PQstatus(native) == CONNECTION_OK, "connect to native: %s", PQerrorMessage(native));
+    for (PGconn *d = c->p.d; d; d = d == c->p.d ? native : NULL)
+        pgh_test_exec(d, "%s; %s", TF_DDL, TC_DST);
+    char *lit = PQescapeLiteral(native, c->p.src_conninfo, strlen(c->p.src_conninfo));
+    pgh_test_exec(native, "CREATE SUBSCRIPTION nsub CONNECTION %s PUBLICATION pub", lit);
+    PQfreemem(lit);
+    write_config(c, "tables:\n  - source_table_name: tf\n  - source_table_name: tc\n", "");
+
+    start_writers(c, write_filters);
+    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", "--follow", NULL);
+    pgh_run_wait_follow(&c->r, pid);
+    pgh_run_sleep_ms(1500);
+    pgh_run_writers_stop(&c->writers);
+    pgh_run_fence(&c->r, pid, 120, "INSERT INTO tf VALUES (-1, 5000, 'fence', 'f')",
+                  "SELECT EXISTS (SELECT 1 FROM tf WHERE id = -1)");
+    PGH_CHECK(
+        pgh_run_poll(NULL, 0, native, 1200, 100, "SELECT EXISTS (SELECT 1 FROM tf WHERE id = -1)"),
+        "the native subscription did not catch up");
+
+    char q[512];
+    snprintf(q, sizeof(q), "SELECT id, a, b, c FROM tf WHERE (%s) ORDER BY id", FILTER);
+    pgh_run_compare(&c->p, q, "SELECT id, a, b, c FROM tf ORDER BY id", pgh_run_stderr(&c->r, 0));
+    pgh_run_compare(&c->p, "SELECT id, a, b, 'local' FROM tc ORDER BY id",
+                    "SELECT id, a, b, secret FROM tc ORDER BY id", pgh_run_stderr(&c->r, 0));
+    compare_dest(c->p.d, native, "SELECT * FROM tf ORDER BY id");
+    compare_dest(c->p.d, native, "SELECT * FROM tc ORDER BY id");
+    pgh_run_stop(&c->r, pid, STOP_WAIT_S);
+    pgh_test_exec(native, "DROP SUBSCRIPTION nsub");
+    PQfinish(native);
+    free(native_ci);
+}
+
+static void case_types(ctx *c)
+{
+    pgh_test_exec(c->p.s, "CREATE TABLE tt (id int PRIMARY KEY, i int, big bigint, v varchar(10), "
+                          "t text, ts timestamp);"
+                          "INSERT INTO tt SELECT g, g, -g, 'v' || g, 't' || g, "
+                          "'2024-01-01'::timestamp + g * interval '1 minute' "
+                          "FROM generate_series(1, 6000) g;"
+                          "CREATE PUBLICATION pub FOR TABLE tt");
+    pgh_test_exec(c->p.d, "CREATE TABLE tt (id int PRIMARY KEY, i bigint, big int, v text, "
+                          "t varchar(20), ts timestamptz, extra_d text NOT NULL DEFAULT 'd', "
+                          "extra_id bigint GENERATED ALWAYS AS IDENTITY)");
+    write_config(c, "source_table_name: tt\n", "copy_format: text\n");
+    start_writers(c, write_types);
+    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", "--follow", NULL);
+    pgh_run_wait_follow(&c->r, pid);
+    pgh_run_sleep_ms(1500);
+    pgh_run_writers_stop(&c->writers);
+    pgh_run_fence(&c->r, pid, 120, "INSERT INTO tt VALUES (-1, 1, 1, 'f', 'f', now())",
+                  "SELECT EXISTS (SELECT 1 FROM tt WHERE id = -1)");
+    pgh_run_compare(&c->p,
+                    "SELECT id, i::bigint, big::int, v::text, t::varchar(20), ts::timestamptz, "
+                    "'d', true FROM tt ORDER BY id",
+                    "SELECT id, i, big, v, t, ts, extra_d, extra_id > 0 FROM tt ORDER BY id",
+                    pgh_run_stderr(&c->r, 0));
+    pgh_run_stop(&c->r, pid, STOP_WAIT_S);
+}
+
+static void case_nokey(ctx *c)
+{
+    pgh_test_exec(c->p.s, "CREATE TABLE tk (id int PRIMARY KEY, a int);"
+                          "INSERT INTO tk SELECT g, g FROM generate_series(1, 10) g;"
+                          "CREATE PUBLICATION pub FOR TABLE tk (a)");
+    pgh_test_exec(c->p.d, "CREATE TABLE tk (id int PRIMARY KEY, a int)");
+    write_config(c, "source_table_name: tk\n", "");
+    int code = pgh_run_exec(&c->r, 60, "replicate", "--no-progress", NULL);
+    const char *err = pgh_run_stderr(&c->r, 0);
+    PGH_CHECK(code == 3, "exit %d, want 3: %s", code, err);
+    PGH_CHECK(strstr(err, "publication pub publishes table public.tk without its key column "
+                          "id") != NULL,
+              "stderr: %s", err);
+    char *slots = pgh_test_value(c->p.s, "SELECT count(*) FROM pg_replication_slots");
+    PGH_CHECK(strcmp(slots, "0") == 0, "%s slots left", slots);
+    free(slots);
+    char *rows = pgh_test_value(c->p.d, "SELECT count(*) FROM tk");
+    PGH_CHECK(strcmp(rows, "0") == 0, "%s rows written", rows);
+    free(rows);
+}
+
+int main(int argc, char **argv)
+{
+    PGH_CHECK(argc == 2, "usage: it_filters CASE");
+    ctx c;
+    memset(&c, 0, sizeof(c));
+    pgh_run_pair_start(&c.p, NULL, NULL);
+    pgh_run_init(&c.r, &c.p, PGH_BINARY, "run", "filters.yaml");
+    if (strcmp(argv[1], "filters") == 0)
+        case_filters(&c);
+    else if (strcmp(argv[1], "types") == 0)
+        case_types(&c);
+    else if (strcmp(argv[1], "nokey") == 0)
+        case_nokey(&c);
+    else
+        pgh_test_fail("unknown case %s", argv[1]);
+    pgh_run_pair_stop(&c.p);
+    puts("PASS");
+    return 0;
+}
