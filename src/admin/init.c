@@ -45,6 +45,9 @@ static int check_key(pgh_buf *problems, int *nproblems, PGconn *src, const pgh_t
 {
     if (pgh_source_check_persistence(t, err) != 0)
         return add_refusal(problems, nproblems, PGH_EPRECOND, err);
+    int rc = pgh_source_check_readable(t, src, err);
+    if (rc != 0)
+        return add_refusal(problems, nproblems, rc, err);
     switch (pgh_source_key_fault(t)) {
     case PGH_KEY_FAULT_NO_KEY:
         next_problem(problems, nproblems);
@@ -63,7 +66,7 @@ static int check_key(pgh_buf *problems, int *nproblems, PGconn *src, const pgh_t
     case PGH_KEY_FAULT_NONE:
         break;
     }
-    int rc = add_refusal(problems, nproblems, pgh_source_check_key_order(t, src, err), err);
+    rc = add_refusal(problems, nproblems, pgh_source_check_key_order(t, src, err), err);
     /* a partitioned table's leaves are copied one by one (partitions.h says why) */
     if (rc == 0)
         rc = add_refusal(problems, nproblems, pgh_source_check_leaves(t, src, err), err);

@@ -51,6 +51,8 @@ void pgh_table_info_free(pgh_table_info *t)
     free(t->schema);
     free(t->name);
     free(t->qualified);
+    free(t->read_root);
+    free(t->read_filter);
     free(t);
 }
 

@@ -38,6 +38,10 @@ typedef struct pgh_table_info {
     pgh_table_column *cols;    /* owned: live columns in attnum order */
     int nkeys;                 /* primary key columns; 0 when there is no primary key */
     int *key_cols;             /* owned: indexes into cols, in primary key order */
+    char *read_root;           /* owned: a partition the role may not read, read through its
+                                  root: the root's qualified name; NULL otherwise */
+    char *read_filter;         /* owned, with read_root: the partition's constraint
+                                  (pg_get_partition_constraintdef), which prunes the root to it */
     double reltuples;          /* planner estimate; < 0 when never analyzed */
     int64_t size_bytes;        /* pg_table_size() */
 } pgh_table_info;

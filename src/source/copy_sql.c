@@ -4,6 +4,7 @@
 
 #include "copy_internal.h"
 #include "pg/conn.h"
+#include "pg/sql.h"
 
 /* The copied columns of a table: key columns first, in key order, then the rest in attnum order,
  * generated columns left out. Names come from the source; the destination has the same names. */
@@ -66,7 +67,9 @@ void pgh_copy__batch_sql(pgh_buf *out, PGconn *conn, const pgh_copy_table *t, ch
     pgh_buf_reset(out);
     pgh_buf_puts(out, "COPY (SELECT ");
     put_columns(out, conn, src);
-    pgh_buf_printf(out, " FROM ONLY %s", src->qualified);
+    pgh_buf_puts(out, " FROM ");
+    pgh_pg_put_read_from(out, src);
+    nconds = pgh_pg_put_read_filter(out, src);
     if (after)
         put_condition(out, conn, src, &nconds, ">", after);
     else if (lo)

@@ -222,10 +222,32 @@ int pgh_source_check_persistence(const pgh_table_info *t, pgh_error *err)
     return 0;
 }
 
+int pgh_source_check_readable(const pgh_table_info *t, PGconn *src, pgh_error *err)
+{
+    char oid[16];
+    snprintf(oid, sizeof(oid), "%u", t->oid);
+    const char *params[1] = {oid};
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, src,
+                            "SELECT pg_catalog.has_table_privilege($1::oid, 'SELECT'), "
+                            "pg_catalog.quote_ident(current_user)",
+                            1, params, err);
+    if (rc == 0 && PQgetvalue(res, 0, 0)[0] != 't')
+        rc = pgh_error_set(err, PGH_EPRECOND,
+                           "source table %s.%s is not readable by role %s, which copies it: run "
+                           "GRANT SELECT ON %s TO %s",
+                           t->schema, t->name, PQgetvalue(res, 0, 1), t->qualified,
+                           PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return rc;
+}
+
 int pgh_source_check_table_key(const pgh_table_info *t, PGconn *src, const pgh_config *cfg,
                                pgh_error *err)
 {
     int rc = pgh_source_check_persistence(t, err);
+    if (rc == 0)
+        rc = pgh_source_check_readable(t, src, err);
     if (rc != 0)
         return rc;
     switch (pgh_source_key_fault(t)) {

@@ -61,6 +61,9 @@ int pgh_source_check_leaves(const pgh_table_info *t, PGconn *src, pgh_error *err
 /* The table is permanent: PostgreSQL publishes no change of an unlogged or temporary table.
  * Otherwise PGH_EPRECOND saying so, with ALTER TABLE ... SET LOGGED as the fix. */
 int pgh_source_check_persistence(const pgh_table_info *t, pgh_error *err);
+/* The session's role may read the table (SELECT); otherwise PGH_EPRECOND naming the GRANT.
+ * A partitioned root's leaves are read through it when the role may not read them. */
+int pgh_source_check_readable(const pgh_table_info *t, PGconn *src, pgh_error *err);
 /* Every key column's type (and every type inside it: a domain's base, an array's element, a
  * composite's fields) has equality and ordering, a default btree operator class; otherwise
  * PGH_EPRECOND naming the column and the type (source/key_order.c). */

@@ -12,9 +12,15 @@
  *              temporary table is never a candidate), init and replicate succeed with the rest
  *              (full dumps equal); an unlogged table named on its own is refused with exit 3
  *              before anything is created.
+ *   rootonly   a role with SELECT on a hash-partitioned table's root only (not its partitions)
+ *              copies each partition through the root while writers insert, update, delete and
+ *              move rows between partitions, then follows: full ordered dumps equal.
+ *   nogrant    the same role without the grant is refused with exit 3 naming the GRANT, before
+ *              a slot, the pghost schema or a row exists.
  *
  * Usage: it_keys CASE
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,6 +287,92 @@ static void case_unlogged(ctx *c)
     puts("ok: patterns leave unlogged and temporary tables out, with a notice");
 }
 
+/* ---- rootonly / nogrant -------------------------------------------------------------------- */
+
+static const char HASHPART_DDL[] =
+    "CREATE TABLE hashpart (id int PRIMARY KEY, v int NOT NULL, note text) "
+    "  PARTITION BY HASH (id); "
+    "CREATE TABLE hashpart_a PARTITION OF hashpart FOR VALUES WITH (MODULUS 3, REMAINDER 0); "
+    "CREATE TABLE hashpart_b PARTITION OF hashpart FOR VALUES WITH (MODULUS 3, REMAINDER 1); "
+    "CREATE TABLE hashpart_c PARTITION OF hashpart FOR VALUES WITH (MODULUS 3, REMAINDER 2)";
+
+/* The source as role rep (REPLICATION, no superuser), granted SELECT on the root only when
+ * root_grant; the destination as the superuser. */
+static void hashpart_setup(ctx *c, bool root_grant)
+{
+    pgh_run_pair_start(&c->p, NULL, NULL);
+    pgh_test_exec(c->p.s, "%s", HASHPART_DDL);
+    pgh_test_exec(c->p.d, "%s", HASHPART_DDL);
+    pgh_test_exec(c->p.s,
+                  "INSERT INTO hashpart SELECT g, 0, md5(g::text) FROM generate_series(1, 20000) g; "
+                  "CREATE PUBLICATION pub FOR TABLE hashpart "
+                  "  WITH (publish_via_partition_root = true); "
+                  "CREATE ROLE rep LOGIN REPLICATION; %s",
+                  root_grant ? "GRANT SELECT ON hashpart TO rep" : "");
+    pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "hashpart.yaml");
+    pgh_run_write_config(&c->r,
+                         "source_connection: %s user=rep\ndestination_connection: %s\n"
+                         "publication_name: pub\nsource_table_name: hashpart\n"
+                         "copy_batch_size: 500\ncopy_worker_count: 3\n",
+                         c->p.src_conninfo, c->p.dst_conninfo);
+}
+
+static bool write_hashpart(PGconn *conn, pgh_run_writer *w, void *payload)
+{
+    (void)payload;
+    uint64_t r = pgh_run_random(&w->rng);
+    long long k = (long long)(r / 8 % 30000) + 1;
+    char sql[256];
+    switch (r % 4) {
+    case 0:
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO hashpart VALUES (%lld, 1, 'i') ON CONFLICT DO NOTHING", k);
+        break;
+    case 1:
+        snprintf(sql, sizeof(sql), "UPDATE hashpart SET v = v + 1 WHERE id = %lld", k);
+        break;
+    case 2:
+        snprintf(sql, sizeof(sql), "DELETE FROM hashpart WHERE id = %lld", k);
+        break;
+    default: /* the new key usually lands in another partition */
+        snprintf(sql, sizeof(sql), "UPDATE hashpart SET id = id + 100000 WHERE id = %lld", k);
+    }
+    return pgh_run_sql_ok(conn, sql);
+}
+
+static void case_rootonly(ctx *c)
+{
+    hashpart_setup(c, true);
+    pgh_run_writers_opts o = {.conninfo = c->p.src_conninfo,
+                              .threads = 2,
+                              .seed = 7,
+                              .pause_ms = 1,
+                              .reconnect_ms = 100,
+                              .write = write_hashpart};
+    pgh_run_writers_start(&c->writers, &o);
+    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", "--follow", NULL);
+    pgh_run_wait_follow(&c->r, pid);
+    pgh_run_sleep_ms(1000);
+    long writes = pgh_run_writers_stop(&c->writers);
+    pgh_run_fence(&c->r, pid, 60, "INSERT INTO hashpart VALUES (-1, -1, 'fence')",
+                  "SELECT EXISTS (SELECT 1 FROM hashpart WHERE id = -1)");
+    pgh_run_compare(&c->p, "SELECT * FROM hashpart ORDER BY id", NULL, NULL);
+    pgh_run_compare(&c->p, "SELECT * FROM hashpart_a ORDER BY id", NULL, NULL);
+    pgh_run_stop(&c->r, pid, STOP_WAIT_S);
+    PGH_CHECK(writes > 100, "the writers committed only %ld transactions", writes);
+    printf("ok: partitions copied through their root; writers committed %ld\n", writes);
+}
+
+static void case_nogrant(ctx *c)
+{
+    hashpart_setup(c, false);
+    int rc = pgh_run_exec(&c->r, 60, "replicate", "--no-progress", NULL);
+    PGH_CHECK(rc == 3, "replicate exited %d, not 3: %s", rc, pgh_run_stderr(&c->r, 0));
+    check_one_line(c, "run GRANT SELECT ON \"public\".\"hashpart\" TO rep");
+    check_nothing_created(c, "hashpart");
+    puts("ok: a role that may read nothing is refused, naming the grant");
+}
+
 int main(int argc, char **argv)
 {
     PGH_CHECK(argc == 2, "usage: it_keys CASE");
@@ -291,6 +383,10 @@ int main(int argc, char **argv)
         case_unordered(&c);
     else if (strcmp(argv[1], "unlogged") == 0)
         case_unlogged(&c);
+    else if (strcmp(argv[1], "rootonly") == 0)
+        case_rootonly(&c);
+    else if (strcmp(argv[1], "nogrant") == 0)
+        case_nogrant(&c);
     else
         pgh_test_fail("unknown case %s", argv[1]);
     pgh_run_pair_stop(&c.p);
