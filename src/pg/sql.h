@@ -12,9 +12,9 @@
 #include <stddef.h>
 
 #include "pg/catalog.h"
-#include "util/buf.h"
 #include "pg/sqlstate.h"
 #include "pghost/error.h"
+#include "util/buf.h"
 
 /* Run a query and copy the first column of its first row into out (NUL-terminated, cut to
  * out_len); "" when there is no row. */

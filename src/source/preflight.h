@@ -69,8 +69,8 @@ int pgh_source_check_readable(const pgh_table_info *t, PGconn *src, pgh_error *e
  * PGH_EPRECOND naming the column and the type (source/key_order.c). */
 int pgh_source_check_key_order(const pgh_table_info *t, PGconn *src, pgh_error *err);
 /* A table's key can be used: a primary key and a replica identity that carries it, a key
- * keyset pagination can use, a permanent table, key types that are ordered, and (partitioned) leaves that are
- * copyable. */
+ * keyset pagination can use, a permanent table the role may read, key types that are ordered,
+ * and (partitioned) leaves that are copyable. */
 int pgh_source_check_table_key(const pgh_table_info *t, PGconn *src, const pgh_config *cfg,
                                pgh_error *err);
 

@@ -186,8 +186,7 @@ static void case_keys(ctx *c)
     pgh_run_sleep_ms(1500); /* writes while following */
     long writes = pgh_run_writers_stop(&c->writers);
     /* the fence: a composite key written last */
-    pgh_run_fence(&c->r, pid, 60,
-                  "INSERT INTO t_comp VALUES (ROW(-1, 'fence', 0)::ce, 1, 'fence')",
+    pgh_run_fence(&c->r, pid, 60, "INSERT INTO t_comp VALUES (ROW(-1, 'fence', 0)::ce, 1, 'fence')",
                   "SELECT EXISTS (SELECT 1 FROM t_comp WHERE a = ROW(-1, 'fence', 0)::ce)");
     keys_compare(c);
     pgh_run_stop(&c->r, pid, STOP_WAIT_S);
@@ -303,12 +302,13 @@ static void hashpart_setup(ctx *c, bool root_grant)
     pgh_run_pair_start(&c->p, NULL, NULL);
     pgh_test_exec(c->p.s, "%s", HASHPART_DDL);
     pgh_test_exec(c->p.d, "%s", HASHPART_DDL);
-    pgh_test_exec(c->p.s,
-                  "INSERT INTO hashpart SELECT g, 0, md5(g::text) FROM generate_series(1, 20000) g; "
-                  "CREATE PUBLICATION pub FOR TABLE hashpart "
-                  "  WITH (publish_via_partition_root = true); "
-                  "CREATE ROLE rep LOGIN REPLICATION; %s",
-                  root_grant ? "GRANT SELECT ON hashpart TO rep" : "");
+    pgh_test_exec(
+        c->p.s,
+        "INSERT INTO hashpart SELECT g, 0, md5(g::text) FROM generate_series(1, 20000) g; "
+        "CREATE PUBLICATION pub FOR TABLE hashpart "
+        "  WITH (publish_via_partition_root = true); "
+        "CREATE ROLE rep LOGIN REPLICATION; %s",
+        root_grant ? "GRANT SELECT ON hashpart TO rep" : "");
     pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "hashpart.yaml");
     pgh_run_write_config(&c->r,
                          "source_connection: %s user=rep\ndestination_connection: %s\n"
