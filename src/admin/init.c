@@ -27,11 +27,27 @@ static void next_problem(pgh_buf *problems, int *nproblems)
         pgh_buf_puts(problems, "; ");
 }
 
+/* A check's refusal (PGH_EPRECOND, its line in err) becomes one more problem. */
+static int add_refusal(pgh_buf *problems, int *nproblems, int rc, pgh_error *err)
+{
+    if (rc != PGH_EPRECOND)
+        return rc;
+    next_problem(problems, nproblems);
+    pgh_buf_puts(problems, err->message);
+    pgh_error_clear(err);
+    return 0;
+}
+
 /* What is wrong with a found table's key, worded for init's list; the tests are the
  * preflight's (source/preflight.h). */
 static int check_key(pgh_buf *problems, int *nproblems, PGconn *src, const pgh_table_info *t,
                      pgh_error *err)
 {
+    if (pgh_source_check_persistence(t, err) != 0)
+        return add_refusal(problems, nproblems, PGH_EPRECOND, err);
+    int rc = pgh_source_check_readable(t, src, err);
+    if (rc != 0)
+        return add_refusal(problems, nproblems, rc, err);
     switch (pgh_source_key_fault(t)) {
     case PGH_KEY_FAULT_NO_KEY:
         next_problem(problems, nproblems);
@@ -50,14 +66,10 @@ static int check_key(pgh_buf *problems, int *nproblems, PGconn *src, const pgh_t
     case PGH_KEY_FAULT_NONE:
         break;
     }
+    rc = add_refusal(problems, nproblems, pgh_source_check_key_order(t, src, err), err);
     /* a partitioned table's leaves are copied one by one (partitions.h says why) */
-    int rc = pgh_source_check_leaves(t, src, err);
-    if (rc == PGH_EPRECOND) {
-        next_problem(problems, nproblems);
-        pgh_buf_puts(problems, err->message);
-        pgh_error_clear(err);
-        rc = 0;
-    }
+    if (rc == 0)
+        rc = add_refusal(problems, nproblems, pgh_source_check_leaves(t, src, err), err);
     return rc;
 }
 

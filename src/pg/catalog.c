@@ -9,7 +9,8 @@
 #include "pg/conn.h"
 
 static const char TABLE_SQL[] =
-    "SELECT c.oid, c.relkind, c.relreplident, c.reltuples, pg_catalog.pg_table_size(c.oid) "
+    "SELECT c.oid, c.relkind, c.relreplident, c.reltuples, pg_catalog.pg_table_size(c.oid), "
+    "  c.relpersistence "
     "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')";
 
@@ -24,10 +25,17 @@ static const char COLUMNS_SQL[] =
     "  a.atthasdef OR a.attidentity <> '' AS has_default, "
     "  COALESCE((SELECT k.ord FROM pg_catalog.pg_index i, "
     "              unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
-    "            WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.attnum = a.attnum), 0) "
+    "            WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.attnum = a.attnum), 0), "
+    "  CASE WHEN bn.nspname = 'pg_catalog' THEN pg_catalog.format_type(a.atttypid, NULL) "
+    "       ELSE pg_catalog.quote_ident(bn.nspname) || '.' || pg_catalog.quote_ident(b.typname) "
+    "            || CASE WHEN b.oid <> t.oid THEN '[]' ELSE '' END END "
     "FROM pg_catalog.pg_attribute a "
     "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
     "JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace "
+    /* b: the array's element type, or the type itself; its schema qualifies the cast */
+    "JOIN pg_catalog.pg_type b ON b.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 "
+    "                                          THEN t.typelem ELSE t.oid END "
+    "JOIN pg_catalog.pg_namespace bn ON bn.oid = b.typnamespace "
     "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
 
 void pgh_table_info_free(pgh_table_info *t)
@@ -37,6 +45,7 @@ void pgh_table_info_free(pgh_table_info *t)
     for (int i = 0; i < t->ncols; i++) {
         free(t->cols[i].name);
         free(t->cols[i].type_name);
+        free(t->cols[i].cast_name);
     }
     free(t->cols);
     free(t->key_cols);
@@ -44,6 +53,8 @@ void pgh_table_info_free(pgh_table_info *t)
     free(t->name);
     free(t->qualified);
     free(t->row_filter);
+    free(t->read_root);
+    free(t->read_filter);
     free(t);
 }
 
@@ -73,8 +84,9 @@ static int read_columns(pgh_table_info *t, PGconn *conn, pgh_error *err)
         c->not_null = PQgetvalue(res, i, 5)[0] == 't';
         c->has_default = PQgetvalue(res, i, 6)[0] == 't';
         c->key_position = (int)strtol(PQgetvalue(res, i, 7), NULL, 10);
+        c->cast_name = strdup(PQgetvalue(res, i, 8));
         t->ncols++;
-        if (c->name == NULL || c->type_name == NULL) {
+        if (c->name == NULL || c->type_name == NULL || c->cast_name == NULL) {
             PQclear(res);
             return pgh_error_set(err, PGH_ENOMEM, "out of memory reading columns");
         }
@@ -110,6 +122,7 @@ int pgh_catalog_table(pgh_table_info **out, PGconn *conn, const char *schema, co
     t->replident = PQgetvalue(res, 0, 2)[0];
     t->reltuples = strtod(PQgetvalue(res, 0, 3), NULL);
     t->size_bytes = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+    t->persistence = PQgetvalue(res, 0, 5)[0];
     PQclear(res);
     t->schema = strdup(schema);
     t->name = strdup(name);

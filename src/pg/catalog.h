@@ -17,6 +17,8 @@
 typedef struct pgh_table_column {
     char *name;         /* owned */
     char *type_name;    /* owned: format_type() for built-in types, bare name for others */
+    char *cast_name;    /* owned: the type without modifiers, schema-qualified and quoted unless
+                           built in ("public"."ce", "s"."e"[], integer): a key value's cast */
     uint32_t type_oid;  /* this server's type OID */
     bool builtin_type;  /* type (and element type) is built in: binary COPY is safe */
     bool generated;     /* a generated column: never written */
@@ -32,10 +34,15 @@ typedef struct pgh_table_info {
     uint32_t oid;
     char relkind;              /* 'r' table, 'p' partitioned */
     char replident;            /* 'd', 'n', 'f', 'i' */
+    char persistence;          /* 'p' permanent, 'u' unlogged, 't' temporary */
     int ncols;
     pgh_table_column *cols;    /* owned: live columns in attnum order */
     int nkeys;                 /* primary key columns; 0 when there is no primary key */
     int *key_cols;             /* owned: indexes into cols, in primary key order */
+    char *read_root;           /* owned: a partition the role may not read, read through its
+                                  root: the root's qualified name; NULL otherwise */
+    char *read_filter;         /* owned, with read_root: the partition's constraint
+                                  (pg_get_partition_constraintdef), which prunes the root to it */
     double reltuples;          /* planner estimate; < 0 when never analyzed */
     int64_t size_bytes;        /* pg_table_size() */
     char *row_filter;          /* owned, NULL when none: the publication's row filter as the

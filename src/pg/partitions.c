@@ -1,6 +1,7 @@
 /* Partitioned tables: see partitions.h. */
 #include "pg/partitions.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,11 @@
 #include "pg/conn.h"
 
 static const char LEAVES_SQL[] =
-    "SELECT n.nspname, c.relname, c.relkind FROM pg_catalog.pg_partition_tree($1::oid) t "
+    "SELECT n.nspname, c.relname, c.relkind, "
+    "  pg_catalog.has_table_privilege(c.oid, 'SELECT'), "
+    "  pg_catalog.has_table_privilege($1::oid, 'SELECT'), "
+    "  coalesce(pg_catalog.pg_get_partition_constraintdef(c.oid), 'true') "
+    "FROM pg_catalog.pg_partition_tree($1::oid) t "
     "JOIN pg_catalog.pg_class c ON c.oid = t.relid "
     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     "WHERE t.isleaf ORDER BY n.nspname COLLATE \"C\", c.relname COLLATE \"C\"";
@@ -37,6 +42,24 @@ static int check_leaf(const pgh_table_info *leaf, const pgh_table_info *root, pg
     return 0;
 }
 
+/* A leaf the role may not read is read through its root, filtered by the leaf's partition
+ * constraint (as a native subscription copies it): possible when the root is readable. */
+static int read_through_root(pgh_table_info *leaf, const pgh_table_info *root, bool root_readable,
+                             const char *constraint, pgh_error *err)
+{
+    if (!root_readable)
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "source table %s.%s is not readable by this role, nor its partition "
+                             "%s.%s: run GRANT SELECT ON %s TO <the source role> (the partitions "
+                             "are then read through it)",
+                             root->schema, root->name, leaf->schema, leaf->name, root->qualified);
+    leaf->read_root = strdup(root->qualified);
+    leaf->read_filter = strdup(constraint);
+    if (leaf->read_root == NULL || leaf->read_filter == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    return 0;
+}
+
 static int load_leaf(pgh_table_info **out, PGconn *src, PGresult *res, int row,
                      const pgh_table_info *root, pgh_error *err)
 {
@@ -51,6 +74,9 @@ static int load_leaf(pgh_table_info **out, PGconn *src, PGresult *res, int row,
     int rc = pgh_catalog_table(out, src, schema, name, err);
     if (rc == 0)
         rc = check_leaf(*out, root, err);
+    if (rc == 0 && PQgetvalue(res, row, 3)[0] != 't')
+        rc = read_through_root(*out, root, PQgetvalue(res, row, 4)[0] == 't',
+                               PQgetvalue(res, row, 5), err);
     return rc;
 }
 

@@ -16,7 +16,9 @@
 
 /* The leaf partitions of a partitioned root, ordered by schema and name (none for a root
  * without partitions). A leaf that is not an ordinary table, or has no primary key or a replica
- * identity without it, is PGH_EPRECOND naming it. *out is owned by the caller
+ * identity without it, is PGH_EPRECOND naming it. A leaf the session's role may not read is
+ * read through the root (read_root and read_filter set, catalog.h) when the root is readable,
+ * and PGH_EPRECOND naming the GRANT otherwise. *out is owned by the caller
  * (pgh_pg_leaves_free). */
 int pgh_pg_partition_leaves(pgh_table_info ***out, int *n, PGconn *src,
                             const pgh_table_info *root, pgh_error *err);

@@ -33,3 +33,19 @@ const char *pgh_pg_only(const pgh_table_info *t)
 {
     return t->relkind == 'p' ? "" : "ONLY ";
 }
+
+void pgh_pg_put_read_from(pgh_buf *b, const pgh_table_info *t)
+{
+    if (t->read_root != NULL)
+        pgh_buf_puts(b, t->read_root);
+    else
+        pgh_buf_printf(b, "%s%s", pgh_pg_only(t), t->qualified);
+}
+
+int pgh_pg_put_read_filter(pgh_buf *b, const pgh_table_info *t)
+{
+    if (t->read_root == NULL)
+        return 0;
+    pgh_buf_printf(b, " WHERE (%s)", t->read_filter);
+    return 1;
+}

@@ -14,6 +14,7 @@
 #include "pg/catalog.h"
 #include "pg/sqlstate.h"
 #include "pghost/error.h"
+#include "util/buf.h"
 
 /* Run a query and copy the first column of its first row into out (NUL-terminated, cut to
  * out_len); "" when there is no row. */
@@ -27,5 +28,13 @@ int pgh_pg_is_superuser(bool *out, PGconn *conn, pgh_error *err);
 /* "ONLY " for an ordinary table, "" for a partitioned one (ONLY on a root reads no row and
  * cannot be truncated). */
 const char *pgh_pg_only(const pgh_table_info *t);
+
+/* Append where a copy reads t from: "ONLY <t>", or for a partition read through its root,
+ * "<root>" (the caller then filters by t->read_filter: pgh_pg_put_read_filter). */
+void pgh_pg_put_read_from(pgh_buf *b, const pgh_table_info *t);
+
+/* Append " WHERE (<t->read_filter>)" for a partition read through its root and return 1 (one
+ * condition written); append nothing and return 0 otherwise. */
+int pgh_pg_put_read_filter(pgh_buf *b, const pgh_table_info *t);
 
 #endif

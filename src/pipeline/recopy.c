@@ -26,7 +26,7 @@ void pgh_recopy_rows_free(pgh_recopy_row *rows, int n)
     free(rows);
 }
 
-/* SELECT <copied columns> FROM ONLY src WHERE k1 = $1 AND ... [AND (<row filter>)] (the
+/* SELECT <copied columns> FROM ONLY src WHERE k1 = $1::type AND ... [AND (<row filter>)] (the
  * destination's key names, which the destination's checks proved to be the source's columns
  * too). A row outside the publication's filter is not there for the stream either: absent. */
 static void select_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *src,
@@ -39,8 +39,10 @@ static void select_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *src,
             pgh_conn_put_ident(b, conn, n++ ? ", " : "", src->cols[i].name);
     pgh_buf_printf(b, " FROM %s%s WHERE ", pgh_pg_only(src), src->qualified);
     for (int k = 0; k < row->nkeys; k++) {
+        int i = pgh_table_column_index(src, row->key_names[k]);
         pgh_conn_put_ident(b, conn, k ? " AND " : "", row->key_names[k]);
-        pgh_buf_printf(b, " = $%d", k + 1);
+        /* typed, as the copy's bounds are: a composite key cannot take an untyped value */
+        pgh_buf_printf(b, " = $%d::%s", k + 1, i >= 0 ? src->cols[i].cast_name : "text");
     }
     if (src->row_filter)
         pgh_buf_printf(b, " AND (%s)", src->row_filter);

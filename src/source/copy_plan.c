@@ -13,6 +13,7 @@
 
 #include "copy_internal.h"
 #include "pg/conn.h"
+#include "pg/sql.h"
 #include "pghost/log.h"
 
 #define RANGES_PER_WORKER 4
@@ -31,8 +32,10 @@ static int plan_arithmetic(copy_plan_table *pt, PGconn *conn, const pgh_copy_tab
     pgh_buf sql;
     pgh_buf_init(&sql, 0);
     char *key = pgh_conn_ident(conn, t->src->cols[t->src->key_cols[0]].name);
-    pgh_buf_printf(&sql, "SELECT min(%s)::int8, max(%s)::int8 FROM ONLY %s", key ? key : "",
-                   key ? key : "", t->src->qualified);
+    pgh_buf_printf(&sql, "SELECT min(%s)::int8, max(%s)::int8 FROM ", key ? key : "",
+                   key ? key : "");
+    pgh_pg_put_read_from(&sql, t->src);
+    pgh_pg_put_read_filter(&sql, t->src);
     free(key);
     PGresult *res = NULL;
     int rc = pgh_conn_query(&res, conn, pgh_buf_str(&sql), 0, NULL, err);
@@ -164,8 +167,11 @@ static int plan_sampled(copy_plan_table *pt, PGconn *conn, const pgh_copy_table 
         pgh_buf_printf(&sql, "%s%s", k ? ", " : "", q ? q : "");
         free(q);
     }
-    pgh_buf_printf(&sql, " FROM ONLY %s TABLESAMPLE SYSTEM (%.6f) ORDER BY ", t->src->qualified,
-                   pct);
+    pgh_buf_puts(&sql, " FROM ");
+    pgh_pg_put_read_from(&sql, t->src);
+    pgh_buf_printf(&sql, " TABLESAMPLE SYSTEM (%.6f)", pct);
+    pgh_pg_put_read_filter(&sql, t->src);
+    pgh_buf_puts(&sql, " ORDER BY ");
     for (int k = 0; k < t->src->nkeys; k++)
         pgh_buf_printf(&sql, "%s%d", k ? ", " : "", k + 1);
     PGresult *res = NULL;

@@ -1,9 +1,10 @@
 /* SQL text of the copy's batches. Identifiers are quoted with PQescapeIdentifier; key values
- * arrive here already quoted by PQescapeLiteral. */
+ * arrive here already quoted by PQescapeLiteral and are cast to their column's type. */
 #include <stdlib.h>
 
 #include "copy_internal.h"
 #include "pg/conn.h"
+#include "pg/sql.h"
 
 /* The copied columns of a table: key columns first, in key order, then the rest in attnum order,
  * generated columns left out. Names come from the source; the destination has the same names. */
@@ -36,16 +37,16 @@ static void put_key_tuple(pgh_buf *b, PGconn *conn, const pgh_table_info *src)
         pgh_buf_putc(b, ')');
 }
 
-static void put_literal_tuple(pgh_buf *b, int nkeys, char *const *lits)
+/* Each literal cast to its key column's type: an untyped literal compared with a composite
+ * column would be read as an anonymous record, which PostgreSQL cannot input. */
+static void put_literal_tuple(pgh_buf *b, const pgh_table_info *src, char *const *lits)
 {
-    if (nkeys > 1)
+    if (src->nkeys > 1)
         pgh_buf_puts(b, "ROW(");
-    for (int k = 0; k < nkeys; k++) {
-        if (k)
-            pgh_buf_puts(b, ", ");
-        pgh_buf_puts(b, lits[k]);
-    }
-    if (nkeys > 1)
+    for (int k = 0; k < src->nkeys; k++)
+        pgh_buf_printf(b, "%s%s::%s", k ? ", " : "", lits[k],
+                       src->cols[src->key_cols[k]].cast_name);
+    if (src->nkeys > 1)
         pgh_buf_putc(b, ')');
 }
 
@@ -55,7 +56,7 @@ static void put_condition(pgh_buf *b, PGconn *conn, const pgh_table_info *src, i
     pgh_buf_puts(b, (*nconds)++ ? " AND " : " WHERE ");
     put_key_tuple(b, conn, src);
     pgh_buf_printf(b, " %s ", op);
-    put_literal_tuple(b, src->nkeys, lits);
+    put_literal_tuple(b, src, lits);
 }
 
 void pgh_copy__batch_sql(pgh_buf *out, PGconn *conn, const pgh_copy_table *t, char *const *lo,
@@ -66,7 +67,9 @@ void pgh_copy__batch_sql(pgh_buf *out, PGconn *conn, const pgh_copy_table *t, ch
     pgh_buf_reset(out);
     pgh_buf_puts(out, "COPY (SELECT ");
     put_columns(out, conn, src);
-    pgh_buf_printf(out, " FROM ONLY %s", src->qualified);
+    pgh_buf_puts(out, " FROM ");
+    pgh_pg_put_read_from(out, src);
+    nconds = pgh_pg_put_read_filter(out, src);
     if (after)
         put_condition(out, conn, src, &nconds, ">", after);
     else if (lo)

@@ -206,9 +206,50 @@ int pgh_source_check_leaves(const pgh_table_info *t, PGconn *src, pgh_error *err
     return rc;
 }
 
+int pgh_source_check_persistence(const pgh_table_info *t, pgh_error *err)
+{
+    if (t->persistence == 'u')
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "source table %s.%s is unlogged, and PostgreSQL cannot publish the "
+                             "changes of an unlogged table: run ALTER TABLE %s SET LOGGED, or "
+                             "leave it out of tables",
+                             t->schema, t->name, t->qualified);
+    if (t->persistence == 't')
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "source table %s.%s is temporary, and PostgreSQL cannot publish the "
+                             "changes of a temporary table: leave it out of tables",
+                             t->schema, t->name);
+    return 0;
+}
+
+int pgh_source_check_readable(const pgh_table_info *t, PGconn *src, pgh_error *err)
+{
+    char oid[16];
+    snprintf(oid, sizeof(oid), "%u", t->oid);
+    const char *params[1] = {oid};
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, src,
+                            "SELECT pg_catalog.has_table_privilege($1::oid, 'SELECT'), "
+                            "pg_catalog.quote_ident(current_user)",
+                            1, params, err);
+    if (rc == 0 && PQgetvalue(res, 0, 0)[0] != 't')
+        rc = pgh_error_set(err, PGH_EPRECOND,
+                           "source table %s.%s is not readable by role %s, which copies it: run "
+                           "GRANT SELECT ON %s TO %s",
+                           t->schema, t->name, PQgetvalue(res, 0, 1), t->qualified,
+                           PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return rc;
+}
+
 int pgh_source_check_table_key(const pgh_table_info *t, PGconn *src, const pgh_config *cfg,
                                pgh_error *err)
 {
+    int rc = pgh_source_check_persistence(t, err);
+    if (rc == 0)
+        rc = pgh_source_check_readable(t, src, err);
+    if (rc != 0)
+        return rc;
     switch (pgh_source_key_fault(t)) {
     case PGH_KEY_FAULT_NO_KEY:
         return pgh_error_set(err, PGH_EPRECOND,
@@ -233,7 +274,8 @@ int pgh_source_check_table_key(const pgh_table_info *t, PGconn *src, const pgh_c
                              "copy_use_keyset_pagination: false needs a single integer primary "
                              "key, but %s.%s has another key: use keyset pagination (the default)",
                              t->schema, t->name);
-    return pgh_source_check_leaves(t, src, err);
+    rc = pgh_source_check_key_order(t, src, err);
+    return rc != 0 ? rc : pgh_source_check_leaves(t, src, err);
 }
 
 /* A partitioned root: the stream must name the root (publish_via_partition_root);

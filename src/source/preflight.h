@@ -58,8 +58,19 @@ const char *pgh_source_replident_name(char replident);
  * root's key and a replica identity that carries it (pg/partitions.h). 0 for any other table. */
 int pgh_source_check_leaves(const pgh_table_info *t, PGconn *src, pgh_error *err);
 
+/* The table is permanent: PostgreSQL publishes no change of an unlogged or temporary table.
+ * Otherwise PGH_EPRECOND saying so, with ALTER TABLE ... SET LOGGED as the fix. */
+int pgh_source_check_persistence(const pgh_table_info *t, pgh_error *err);
+/* The session's role may read the table (SELECT); otherwise PGH_EPRECOND naming the GRANT.
+ * A partitioned root's leaves are read through it when the role may not read them. */
+int pgh_source_check_readable(const pgh_table_info *t, PGconn *src, pgh_error *err);
+/* Every key column's type (and every type inside it: a domain's base, an array's element, a
+ * composite's fields) has equality and ordering, a default btree operator class; otherwise
+ * PGH_EPRECOND naming the column and the type (source/key_order.c). */
+int pgh_source_check_key_order(const pgh_table_info *t, PGconn *src, pgh_error *err);
 /* A table's key can be used: a primary key and a replica identity that carries it, a key
- * keyset pagination can use, and (partitioned) leaves that are copyable. */
+ * keyset pagination can use, a permanent table the role may read, key types that are ordered,
+ * and (partitioned) leaves that are copyable. */
 int pgh_source_check_table_key(const pgh_table_info *t, PGconn *src, const pgh_config *cfg,
                                pgh_error *err);
 

@@ -3,7 +3,9 @@
  * include/pghost/tables.h and the pattern rules in include/pghost/config.h).
  *
  * Candidates are the source's ordinary and partitioned tables that are not partitions, outside
- * the system schemas, in (schema, name) byte order. The result keeps file order: each entry in
+ * the system schemas (temporary tables live in pg_temp_N schemas: never candidates), in (schema,
+ * name) byte order. A pattern leaves unlogged tables out with a warning naming each, as
+ * FOR ALL TABLES does: PostgreSQL cannot publish them. The result keeps file order: each entry in
  * turn, a pattern entry contributing its matches in catalog order. A table named by an entry of
  * its own is taken from that entry only (it may rename the table); a table two patterns match
  * is taken once, from the first. Excludes apply to pattern matches (the configuration already
@@ -14,10 +16,11 @@
 #include <string.h>
 
 #include "pg/conn.h"
+#include "pghost/log.h"
 #include "source/tables.h"
 
 static const char CANDIDATES_SQL[] =
-    "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
+    "SELECT n.nspname, c.relname, c.relpersistence FROM pg_catalog.pg_class c "
     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
     "AND n.nspname <> ALL (ARRAY['pg_catalog', 'information_schema', $1]) "
@@ -129,9 +132,19 @@ static int expand(selection *sel, const pgh_config *cfg, size_t entry, PGresult 
         if (!pgh_config_pattern_match(p->source_schema, schema) ||
             !pgh_config_pattern_match(p->source_table, table))
             continue;
-        matches++;
-        if (excluded(cfg, schema, table) || taken(cfg, sel, schema, table))
+        if (excluded(cfg, schema, table) || taken(cfg, sel, schema, table)) {
+            matches++;
             continue;
+        }
+        /* as FOR ALL TABLES does: PostgreSQL publishes no change of an unlogged table */
+        if (PQgetvalue(cands, r, 2)[0] != 'p') {
+            pgh_log(PGH_LOG_WARN, "tables",
+                    "the pattern %s.%s leaves out %s.%s: it is unlogged, and PostgreSQL cannot "
+                    "publish it (ALTER TABLE ... SET LOGGED to include it)",
+                    p->source_schema, p->source_table, schema, table);
+            continue;
+        }
+        matches++;
         int rc = add(sel, schema, table, own_schema ? schema : p->dest_schema, table, line, err);
         if (rc != 0)
             return rc;

@@ -247,7 +247,7 @@ int pgh_verify__rows(PGresult **src_out, PGresult **dst_out, PGconn *src, PGconn
     return rc;
 }
 
-/* " WHERE (k1, k2) IN ((v, v), ...)" with the values quoted on conn. */
+/* " WHERE (k1, k2) IN ((v::type, v::type), ...)" with the values quoted on conn. */
 static int by_key_where(pgh_buf *sql, PGconn *conn, const verify_table *t, char **const *keys,
                         int n, pgh_error *err)
 {
@@ -259,7 +259,8 @@ static int by_key_where(pgh_buf *sql, PGconn *conn, const verify_table *t, char 
             char *lit = pgh_conn_literal(conn, keys[i][k], strlen(keys[i][k]));
             if (lit == NULL)
                 return pgh_error_set(err, PGH_ENOMEM, "out of memory");
-            pgh_buf_printf(sql, "%s%s", k ? ", " : "", lit);
+            pgh_buf_printf(sql, "%s%s::%s", k ? ", " : "", lit,
+                           t->src->cols[t->src->key_cols[k]].cast_name);
             free(lit);
         }
         pgh_buf_putc(sql, ')');

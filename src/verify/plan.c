@@ -120,8 +120,11 @@ static void put_bound(pgh_buf *sql, const verify_table *t, char *const *b, const
     int n = t->src->nkeys;
     pgh_buf_printf(sql, "%s%s%s %s %s", n > 1 ? "(" : "", t->keys, n > 1 ? ")" : "", op,
                    n > 1 ? "(" : "");
+    /* cast to the key's type (the same on both servers): an untyped literal compared with a
+     * composite key would be read as an anonymous record */
     for (int k = 0; k < n; k++)
-        pgh_buf_printf(sql, "%s%s", k ? ", " : "", b[k]);
+        pgh_buf_printf(sql, "%s%s::%s", k ? ", " : "", b[k],
+                       t->src->cols[t->src->key_cols[k]].cast_name);
     if (n > 1)
         pgh_buf_putc(sql, ')');
 }

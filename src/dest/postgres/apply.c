@@ -302,7 +302,7 @@ static int exec_stmt(apply_sink *a, apply_rel *r, pipe_op_kind kind, uint64_t *n
     return n == NULL ? send(a, r, kind, err) : run(a, r, n, err);
 }
 
-/* "k1 = $n AND k2 = $m" with the key values of tup. */
+/* "k1 = $n::type AND k2 = $m::type" with the key values of tup. */
 static int put_key_match(apply_sink *a, apply_rel *r, const pgh_tuple *tup, pgh_error *err)
 {
     for (int k = 0; k < r->nkeys; k++) {
@@ -313,7 +313,10 @@ static int put_key_match(apply_sink *a, apply_rel *r, const pgh_tuple *tup, pgh_
                                  "identity must be the primary key or FULL)",
                                  r->dst->schema, r->dst->name, r->col_ident[r->key_att[k]]);
         int n = pgh_apply__params_add(&a->params, v);
-        pgh_buf_printf(&a->sql, "%s%s = $%d", k ? " AND " : "", r->col_ident[r->key_att[k]], n);
+        /* typed by a cast: an untyped parameter compared with a composite key would be read
+         * as an anonymous record */
+        pgh_buf_printf(&a->sql, "%s%s = $%d::%s", k ? " AND " : "", r->col_ident[r->key_att[k]],
+                       n, r->dst->cols[r->dst->key_cols[k]].cast_name);
     }
     return 0;
 }

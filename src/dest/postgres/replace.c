@@ -11,14 +11,14 @@
 #include "pg/conn.h"
 #include "util/buf.h"
 
-/* DELETE FROM dst WHERE k1 = $1 AND ... */
+/* DELETE FROM dst WHERE k1 = $1::type AND ... */
 static void delete_sql(pgh_buf *b, PGconn *conn, const pgh_table_info *dst,
                        const pgh_recopy_row *row)
 {
     pgh_buf_printf(b, "DELETE FROM %s WHERE ", dst->qualified);
     for (int k = 0; k < row->nkeys; k++) {
         pgh_conn_put_ident(b, conn, k ? " AND " : "", row->key_names[k]);
-        pgh_buf_printf(b, " = $%d", k + 1);
+        pgh_buf_printf(b, " = $%d::%s", k + 1, dst->cols[dst->key_cols[k]].cast_name);
     }
 }
 
