@@ -285,8 +285,14 @@ static bool write_one(PGconn *conn, pgh_run_writer *w, void *payload)
         snprintf(sql, sizeof(sql), "UPDATE %s SET v = v + 1 WHERE %s", t->name, at);
     else if (op < 520) /* a TOAST rewrite */
         snprintf(sql, sizeof(sql), "UPDATE %s SET big = %s, note = 'r' WHERE %s", t->name, big, at);
-    else if (op < 720) /* the key moves, its TOASTed value unchanged */
-        snprintf(sql, sizeof(sql), "UPDATE %s SET %s, v = v + 10 WHERE %s", t->name, to, at);
+    /* The key moves, its TOASTed value unchanged. Not under a row filter: a move into the
+     * filter reaches the subscriber as an INSERT whose unchanged TOAST value ('u') the old key
+     * image cannot fill, and a native PostgreSQL 15 subscriber stores NULL there (reproduced:
+     * id 3 -> 4 under WHERE (id % 3 <> 0) leaves big NULL), so native would differ from the
+     * source. There, the value is rewritten with the move. */
+    else if (op < 720)
+        snprintf(sql, sizeof(sql), "UPDATE %s SET %s, v = v + 10%s WHERE %s", t->name, to,
+                 t->filter ? ", big = big || ''" : "", at);
     else if (op < 900)
         snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s", t->name, at);
     else if (op < 980)
