@@ -39,7 +39,8 @@
 #define FOLLOW_WAIT_S 300 /* for both initial copies */
 #define STOP_WAIT_S 60
 #define SQL_MAX 2048
-#define LOG_TAIL 3000 /* bytes of pghost's stderr shown with a failure */
+#define TRUNCATE_EVERY 700 /* writes of writer 0 between two truncates of a random table */
+#define LOG_TAIL 3000      /* bytes of pghost's stderr shown with a failure */
 
 typedef enum key_kind { K_INT, K_BIGINT, K_COMP, K_UUID, K_TEXT, K_KINDS } key_kind;
 
@@ -254,14 +255,15 @@ static void setup(ctx *c)
     pgh_run_write_config(&c->r,
                          "source_connection: %s\ndestination_connection: %s\npublication_name: "
                          "pub_pghost\nslot_name: diff_pghost\ntables: [public.fence, public.d*]\n"
-                         "copy_batch_size: 300\ncopy_worker_count: 2\n",
+                         "copy_batch_size: 50\ncopy_worker_count: 2\n",
                          c->p.src_conninfo, c->p.dst_conninfo);
 }
 
 /* ---- the writers ------------------------------------------------------------------------ */
 
 /* One random write on a random table, its own transaction. Failures (a key taken by a move)
- * are part of the mix. Row numbers go up to 3 * rows, so inserts and moves find free keys. */
+ * are part of the mix. Row numbers go up to 3 * rows, so inserts and moves find free keys.
+ * Writer 0 truncates a table every TRUNCATE_EVERY writes (its mark counts them). */
 static bool write_one(PGconn *conn, pgh_run_writer *w, void *payload)
 {
     const ctx *c = payload;
@@ -278,7 +280,9 @@ static bool write_one(PGconn *conn, pgh_run_writer *w, void *payload)
     snprintf(big, sizeof(big), TOAST_SQL, num);
     const char *conflict = t->keyless ? "" : " ON CONFLICT DO NOTHING";
     unsigned op = (unsigned)((r >> 52) % 1000);
-    if (op < 200)
+    if (w->index == 0 && ++w->mark % TRUNCATE_EVERY == TRUNCATE_EVERY - 1)
+        snprintf(sql, sizeof(sql), "TRUNCATE %s", t->name);
+    else if (op < 200)
         snprintf(sql, sizeof(sql), "INSERT INTO %s VALUES (%s, 1, 'i', %s)%s", t->name, keys,
                  op % 2 ? big : "'small'", conflict);
     else if (op < 400) /* the TOASTed column unchanged: pgoutput sends 'u' for it */
@@ -303,8 +307,6 @@ static bool write_one(PGconn *conn, pgh_run_writer *w, void *payload)
                  "BEGIN; DELETE FROM %s WHERE %s; INSERT INTO %s VALUES (%s, 2, 'again', %s)%s; "
                  "COMMIT",
                  t->name, at, t->name, keys, big, conflict);
-    else if ((r >> 12) % 3 == 0) /* rare: about one truncate per 3000 writes */
-        snprintf(sql, sizeof(sql), "TRUNCATE %s", t->name);
     else
         snprintf(sql, sizeof(sql), "UPDATE %s SET note = 'x' WHERE %s", t->name, at);
     return pgh_run_sql_ok(conn, sql);
