@@ -775,9 +775,18 @@ static void cleanup_all(void)
 
 /* ---- failing --------------------------------------------------------------------------- */
 
+static char fail_note[256]; /* pgh_test_set_fail_note's, printed when the test fails */
+
+void pgh_test_set_fail_note(const char *note)
+{
+    snprintf(fail_note, sizeof(fail_note), "%s", note ? note : "");
+}
+
 static void fail_exit(int code) __attribute__((noreturn));
 static void fail_exit(int code)
 {
+    if (fail_note[0] != '\0')
+        fprintf(stderr, "%s\n", fail_note);
     cleanup_all();
     fflush(NULL);
     /* _exit: no atexit handlers (done above) and no LeakSanitizer report about what a failing

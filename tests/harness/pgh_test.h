@@ -67,6 +67,10 @@ void pgh_test_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), no
             pgh_test__check_failed(__FILE__, __LINE__, #cond, __VA_ARGS__);                        \
     } while (0)
 
+/* A line (cut to 255 bytes; NULL or "" for none) that every later failure prints after its own
+ * message, e.g. how to replay the run: its seed and arguments. */
+void pgh_test_set_fail_note(const char *note);
+
 void pgh_test__check_failed(const char *file, int line, const char *cond, const char *fmt, ...)
     __attribute__((format(printf, 4, 5), noreturn));
 
