@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pg/partitions.h"
+#include "source/publication.h"
 
 /* Append the units of table i: itself, or each of its leaves. */
 static int add_units(copy_units *u, PGconn *src, pgh_table_info *const *srcs,
@@ -17,6 +18,12 @@ static int add_units(copy_units *u, PGconn *src, pgh_table_info *const *srcs,
         int rc = pgh_pg_partition_leaves(&leaves, &nleaves, src, srcs[i], err);
         if (rc != 0)
             return rc;
+        for (int k = 0; rc == 0 && k < nleaves; k++)
+            rc = pgh_source_publication_inherit(leaves[k], srcs[i], err);
+        if (rc != 0) {
+            pgh_pg_leaves_free(leaves, nleaves);
+            return rc;
+        }
     }
     pgh_copy_table *units = realloc(u->units, (size_t)(u->n + nleaves + 1) * sizeof(*units));
     if (units != NULL)

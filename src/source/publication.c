@@ -50,14 +50,16 @@ static bool listed(const PGresult *res, const char *name)
     return false;
 }
 
-/* Keep only the listed columns (the union over entries), key indexes renumbered. */
-static void drop_unlisted(pgh_table_info *t, const PGresult *res)
+/* Keep only the columns keep() accepts, key indexes renumbered. */
+static void drop_columns(pgh_table_info *t, bool (*keep)(const void *, const char *),
+                         const void *payload)
 {
     int kept = 0;
     for (int i = 0; i < t->ncols; i++) {
-        if (!listed(res, t->cols[i].name)) {
+        if (!keep(payload, t->cols[i].name)) {
             free(t->cols[i].name);
             free(t->cols[i].type_name);
+            free(t->cols[i].cast_name);
             continue;
         }
         t->cols[kept] = t->cols[i];
@@ -68,6 +70,16 @@ static void drop_unlisted(pgh_table_info *t, const PGresult *res)
     t->ncols = kept;
 }
 
+static bool in_result(const void *res, const char *name)
+{
+    return listed(res, name);
+}
+
+static bool in_table(const void *table, const char *name)
+{
+    return pgh_table_column_index(table, name) >= 0;
+}
+
 /* The first key column outside the column list, or NULL. */
 static const char *unlisted_key(const pgh_table_info *t, const PGresult *res)
 {
@@ -75,14 +87,6 @@ static const char *unlisted_key(const pgh_table_info *t, const PGresult *res)
         if (!listed(res, t->cols[t->key_cols[k]].name))
             return t->cols[t->key_cols[k]].name;
     return NULL;
-}
-
-static int count_unlisted(const pgh_table_info *t, const PGresult *res)
-{
-    int n = 0;
-    for (int i = 0; i < t->ncols; i++)
-        n += !listed(res, t->cols[i].name);
-    return n;
 }
 
 static int narrow(pgh_table_info *t, const PGresult *res, const char *publication, pgh_error *err)
@@ -95,20 +99,10 @@ static int narrow(pgh_table_info *t, const PGresult *res, const char *publicatio
                              "rows by the key; add %s to the table's column list in %s, or "
                              "drop the column list",
                              publication, t->schema, t->name, key, key, publication);
-    int unlisted = count_unlisted(t, res);
     int rc = combine_filters(&t->row_filter, res, err);
-    if (rc != 0)
-        return rc;
-    if (t->relkind == 'p' && (unlisted > 0 || t->row_filter))
-        return pgh_error_set(err, PGH_EPRECOND,
-                             "publication %s publishes partitioned table %s.%s with a %s: "
-                             "pghost copies its partitions one by one and does not apply it "
-                             "there; remove it from the publication's entry for %s.%s, or "
-                             "leave the table out of the run",
-                             publication, t->schema, t->name,
-                             t->row_filter ? "row filter" : "column list", t->schema, t->name);
-    drop_unlisted(t, res);
-    return 0;
+    if (rc == 0)
+        drop_columns(t, in_result, res);
+    return rc;
 }
 
 int pgh_source_publication_narrow(pgh_table_info *t, PGconn *src, const char *publication,
@@ -123,4 +117,17 @@ int pgh_source_publication_narrow(pgh_table_info *t, PGconn *src, const char *pu
         rc = narrow(t, res, publication, err);
     PQclear(res);
     return rc;
+}
+
+int pgh_source_publication_inherit(pgh_table_info *leaf, const pgh_table_info *root,
+                                   pgh_error *err)
+{
+    if (root->row_filter != NULL) {
+        free(leaf->row_filter);
+        leaf->row_filter = strdup(root->row_filter);
+        if (leaf->row_filter == NULL)
+            return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    }
+    drop_columns(leaf, in_table, root);
+    return 0;
 }

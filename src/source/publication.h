@@ -9,8 +9,9 @@
  * predicate. A table listed several times (one publication can hold it once; the rule is
  * PostgreSQL's for several) gets the OR of the filters and the union of the columns.
  *
- * Refused (PGH_EPRECOND, one line with the fix): a column list without every key column, and a
- * filter or column list on a partitioned table (its leaves are copied one by one).
+ * Refused (PGH_EPRECOND, one line with the fix): a column list without every key column. A
+ * partitioned table's entry (published through its root) holds for every leaf: the copy of a
+ * leaf takes the root's filter and columns (pgh_source_publication_inherit).
  */
 #ifndef PGH_SOURCE_PUBLICATION_H
 #define PGH_SOURCE_PUBLICATION_H
@@ -25,5 +26,10 @@
  * PostgreSQL 15, leaves t as it is. One query on src. */
 int pgh_source_publication_narrow(pgh_table_info *t, PGconn *src, const char *publication,
                                   pgh_error *err);
+
+/* A leaf of the partitioned root: the root's (narrowed) row filter and columns, as the root's
+ * publication entry publishes the leaf's rows. */
+int pgh_source_publication_inherit(pgh_table_info *leaf, const pgh_table_info *root,
+                                   pgh_error *err);
 
 #endif

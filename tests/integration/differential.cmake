@@ -6,8 +6,10 @@ add_executable(it_differential ${CMAKE_CURRENT_LIST_DIR}/it_differential.c)
 target_link_libraries(it_differential PRIVATE pgh_run)
 target_compile_definitions(it_differential PRIVATE PGH_BINARY="$<TARGET_FILE:pghost>")
 add_dependencies(it_differential pghost)
-foreach(seed 1 2 3)
-  add_test(NAME differential_seed${seed} COMMAND it_differential ${seed})
-  set_tests_properties(differential_seed${seed} PROPERTIES LABELS integration
-                       SKIP_RETURN_CODE 77 TIMEOUT 600)
-endforeach()
+# seed 1 plain; seed 2 with row filters and column lists; seed 3 with row filters and
+# destination columns of its own (issue 10, items 1 and 6)
+add_test(NAME differential_seed1 COMMAND it_differential 1)
+add_test(NAME differential_seed2 COMMAND it_differential 2 --row-filters --column-lists)
+add_test(NAME differential_seed3 COMMAND it_differential 3 --row-filters --extra-columns)
+set_tests_properties(differential_seed1 differential_seed2 differential_seed3 PROPERTIES
+                     LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 600)
