@@ -8,9 +8,26 @@
 #include "util/buf.h"
 #include "pg/conn.h"
 
+/* The index whose columns are the table's key: the replica identity index (REPLICA IDENTITY
+ * USING INDEX: the stream's old keys carry its columns), else the primary key, else the unique
+ * index on NOT NULL columns with the fewest columns (a destination's ON CONFLICT target).
+ * Usable means unique, immediate, valid, not partial, no expressions, NOT NULL key columns. */
+#define KEY_INDEX_SQL                                                                           \
+    "SELECT i.indexrelid, i.indisreplident, i.indisprimary FROM pg_catalog.pg_index i "         \
+    "WHERE i.indrelid = c.oid AND i.indisunique AND i.indimmediate AND i.indisvalid "           \
+    "  AND i.indpred IS NULL AND i.indexprs IS NULL "                                           \
+    "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute ka "                               \
+    "                  WHERE ka.attrelid = c.oid AND NOT ka.attnotnull "                        \
+    "                    AND ka.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])) "       \
+    "ORDER BY i.indisreplident DESC, i.indisprimary DESC, i.indnkeyatts, "                      \
+    "  i.indexrelid::pg_catalog.regclass::text LIMIT 1"
+
 static const char TABLE_SQL[] =
-    "SELECT c.oid, c.relkind, c.relreplident, c.reltuples, pg_catalog.pg_table_size(c.oid) "
+    "SELECT c.oid, c.relkind, c.relreplident, c.reltuples, pg_catalog.pg_table_size(c.oid), "
+    "  k.indexrelid, CASE WHEN k.indisreplident THEN 'i' WHEN k.indisprimary THEN 'p' "
+    "                     WHEN k.indexrelid IS NOT NULL THEN 'u' END "
     "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "LEFT JOIN LATERAL (" KEY_INDEX_SQL ") k ON true "
     "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')";
 
 /* Built-in types are those below FirstNormalObjectId (16384), with a built-in element type. */
@@ -23,7 +40,7 @@ static const char COLUMNS_SQL[] =
     "  a.attgenerated <> '' AS generated, a.attnotnull, "
     "  COALESCE((SELECT k.ord FROM pg_catalog.pg_index i, "
     "              unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
-    "            WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.attnum = a.attnum), 0) "
+    "            WHERE i.indexrelid = $2 AND k.ord <= i.indnkeyatts AND k.attnum = a.attnum), 0) "
     "FROM pg_catalog.pg_attribute a "
     "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
     "JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace "
@@ -48,10 +65,12 @@ void pgh_table_info_free(pgh_table_info *t)
 static int read_columns(pgh_table_info *t, PGconn *conn, pgh_error *err)
 {
     char oid[16];
+    char key_index[16];
     snprintf(oid, sizeof(oid), "%u", t->oid);
-    const char *params[1] = {oid};
+    snprintf(key_index, sizeof(key_index), "%u", t->key_index_oid);
+    const char *params[2] = {oid, key_index};
     PGresult *res = NULL;
-    int rc = pgh_conn_query(&res, conn, COLUMNS_SQL, 1, params, err);
+    int rc = pgh_conn_query(&res, conn, COLUMNS_SQL, 2, params, err);
     if (rc != 0)
         return rc;
     int n = PQntuples(res);
@@ -107,6 +126,8 @@ int pgh_catalog_table(pgh_table_info **out, PGconn *conn, const char *schema, co
     t->replident = PQgetvalue(res, 0, 2)[0];
     t->reltuples = strtod(PQgetvalue(res, 0, 3), NULL);
     t->size_bytes = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+    t->key_index_oid = (uint32_t)strtoul(PQgetvalue(res, 0, 5), NULL, 10);
+    t->key_source = PQgetisnull(res, 0, 6) ? '\0' : PQgetvalue(res, 0, 6)[0];
     PQclear(res);
     t->schema = strdup(schema);
     t->name = strdup(name);

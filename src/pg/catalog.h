@@ -21,7 +21,7 @@ typedef struct pgh_table_column {
     bool builtin_type;  /* type (and element type) is built in: binary COPY is safe */
     bool generated;     /* a generated column: never written */
     bool not_null;
-    int key_position;   /* 1-based position in the primary key, 0 when not a key column */
+    int key_position;   /* 1-based position in the key (key_source), 0 when not a key column */
 } pgh_table_column;
 
 typedef struct pgh_table_info {
@@ -33,8 +33,12 @@ typedef struct pgh_table_info {
     char replident;            /* 'd', 'n', 'f', 'i' */
     int ncols;
     pgh_table_column *cols;    /* owned: live columns in attnum order */
-    int nkeys;                 /* primary key columns; 0 when there is no primary key */
-    int *key_cols;             /* owned: indexes into cols, in primary key order */
+    int nkeys;                 /* key columns; 0 when the table has no key */
+    int *key_cols;             /* owned: indexes into cols, in key order */
+    uint32_t key_index_oid;    /* the key's index; 0 when there is no key */
+    char key_source;           /* the key is: 'i' the replica identity index (USING INDEX),
+                                * 'p' the primary key, 'u' another unique index on NOT NULL
+                                * columns (a destination's ON CONFLICT target), '\0' none */
     double reltuples;          /* planner estimate; < 0 when never analyzed */
     int64_t size_bytes;        /* pg_table_size() */
 } pgh_table_info;

@@ -33,7 +33,7 @@ static const char INDEX_SQL[] =
     "  || 'INDEX ' || quote_ident(ic.relname) || ' ON ' "
     "  || CASE WHEN ic.relkind = 'I' THEN 'ONLY ' ELSE '' END "
     "  || quote_ident(tn.nspname) || '.' || quote_ident(tc.relname) || ' USING ' AS prefix) p "
-    "WHERE i.indrelid = $1 AND NOT i.indisprimary "
+    "WHERE i.indrelid = $1 AND NOT i.indisprimary AND NOT i.indisreplident "
     "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid "
     "    AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x')) "
     "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid) "
@@ -54,7 +54,8 @@ static const char CONSTRAINT_SQL[] =
     "CROSS JOIN LATERAL (SELECT h.head || ' REFERENCES ' || quote_ident(rn.nspname) || '.' "
     "  || quote_ident(rc.relname) || '(' AS prefix) p "
     "WHERE k.conrelid = $1 AND k.contype IN ('u', 'x', 'c', 'f') AND k.conislocal "
-    "  AND k.conparentid = 0 "
+    "  AND k.conparentid = 0 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index ri "
+    "    WHERE ri.indexrelid = k.conindid AND ri.indisreplident AND k.contype = 'u') "
     "ORDER BY k.contype, k.conname";
 
 enum { K_NAME, K_TYPE, K_DEF, K_VALID, K_REFNSP, K_REFNAME, K_PREFIX_OK, K_TAIL, K_HEAD };
