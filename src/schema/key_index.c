@@ -22,21 +22,14 @@ static const char KEY_INDEX_SQL[] =
     "  AND k.ord <= i.indnkeyatts "
     "ORDER BY k.ord";
 
-/* "CREATE UNIQUE INDEX name ON table (a, b); ALTER TABLE table REPLICA IDENTITY USING INDEX
- * name" into b, from the rows of KEY_INDEX_SQL. */
-static int statements(pgh_buf *b, PGconn *dst, PGresult *res, const char *dst_q, pgh_error *err)
+/* "CREATE UNIQUE INDEX idx ON table (a, b)" into b, from the rows of KEY_INDEX_SQL. */
+static void create_statement(pgh_buf *b, PGconn *dst, PGresult *res, const char *idx,
+                             const char *dst_q)
 {
-    char *idx = pgh_conn_ident(dst, PQgetvalue(res, 0, 0));
-    int rc = idx ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
-    pgh_buf_printf(b, "CREATE UNIQUE INDEX %s ON %s (", idx ? idx : "", dst_q);
+    pgh_buf_printf(b, "CREATE UNIQUE INDEX %s ON %s (", idx, dst_q);
     for (int i = 0; i < PQntuples(res); i++)
         pgh_conn_put_ident(b, dst, i ? ", " : "", PQgetvalue(res, i, 1));
-    pgh_buf_printf(b, "); ALTER TABLE %s REPLICA IDENTITY USING INDEX %s", dst_q,
-                   idx ? idx : "");
-    if (rc == 0 && pgh_buf_failed(b))
-        rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
-    free(idx);
-    return rc;
+    pgh_buf_putc(b, ')');
 }
 
 int pgh_schema__create_key_index(schema_ctx *c, const char *src_oid, const char *dst_q,
@@ -49,12 +42,23 @@ int pgh_schema__create_key_index(schema_ctx *c, const char *src_oid, const char 
         PQclear(res);
         return rc;
     }
-    pgh_buf sql;
-    pgh_buf_init(&sql, 1 << 16);
-    rc = statements(&sql, c->dst, res, dst_q, err);
+    char *idx = pgh_conn_ident(c->dst, PQgetvalue(res, 0, 0));
+    pgh_buf create, alter;
+    pgh_buf_init(&create, 1 << 16);
+    pgh_buf_init(&alter, 1 << 16);
+    if (idx != NULL) {
+        create_statement(&create, c->dst, res, idx, dst_q);
+        pgh_buf_printf(&alter, "ALTER TABLE %s REPLICA IDENTITY USING INDEX %s", dst_q, idx);
+    }
+    if (idx == NULL || pgh_buf_failed(&create) || pgh_buf_failed(&alter))
+        rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
     if (rc == 0)
-        rc = pgh_conn_exec(c->dst, pgh_buf_str(&sql), err);
-    pgh_buf_dispose(&sql);
+        rc = pgh_conn_exec(c->dst, pgh_buf_str(&create), err);
+    if (rc == 0)
+        rc = pgh_conn_exec(c->dst, pgh_buf_str(&alter), err);
+    pgh_buf_dispose(&create);
+    pgh_buf_dispose(&alter);
+    free(idx);
     PQclear(res);
     return rc;
 }
