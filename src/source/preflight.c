@@ -227,8 +227,7 @@ int pgh_source_check_table_key(const pgh_table_info *t, PGconn *src, const pgh_c
         return pgh_error_set(err, PGH_EPRECOND,
                              "source table %s.%s has REPLICA IDENTITY %s, so updates and deletes "
                              "do not carry its primary key: run ALTER TABLE %s REPLICA "
-                             "IDENTITY DEFAULT (or USING INDEX on a unique index of NOT NULL "
-                             "columns)",
+                             "IDENTITY DEFAULT",
                              t->schema, t->name, pgh_source_replident_name(t->replident),
                              t->qualified);
     case PGH_KEY_FAULT_NONE:

@@ -135,6 +135,9 @@ static void case_using_index(ctx *c)
     long after = pgh_run_writers_stop(&c->writers);
     fence_and_compare(c, pid, 2);
     pgh_run_stop(&c->r, pid, 5);
+    /* verify compares by the same key (the index's columns) */
+    int code = pgh_run_exec(&c->r, 120, "verify", NULL);
+    PGH_CHECK(code == 0, "verify: exit code %d: %s", code, pgh_run_stderr(&c->r, 0));
     /* --create-tables gave t the source's key index, as its replica identity */
     char *ri = pgh_test_value(c->p.d, "SELECT indexrelid::regclass::text FROM pg_index "
                                       "WHERE indrelid = 't'::regclass AND indisreplident");
