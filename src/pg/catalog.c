@@ -8,26 +8,12 @@
 #include "util/buf.h"
 #include "pg/conn.h"
 
-/* The index whose columns are the table's key: the replica identity index (REPLICA IDENTITY
- * USING INDEX: the stream's old keys carry its columns), else the primary key, else the unique
- * index on NOT NULL columns with the fewest columns (a destination's ON CONFLICT target).
- * Usable means unique, immediate, valid, not partial, no expressions, NOT NULL key columns. */
-#define KEY_INDEX_SQL                                                                           \
-    "SELECT i.indexrelid, i.indisreplident, i.indisprimary FROM pg_catalog.pg_index i "         \
-    "WHERE i.indrelid = c.oid AND i.indisunique AND i.indimmediate AND i.indisvalid "           \
-    "  AND i.indpred IS NULL AND i.indexprs IS NULL "                                           \
-    "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute ka "                               \
-    "                  WHERE ka.attrelid = c.oid AND NOT ka.attnotnull "                        \
-    "                    AND ka.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])) "       \
-    "ORDER BY i.indisreplident DESC, i.indisprimary DESC, i.indnkeyatts, "                      \
-    "  i.indexrelid::pg_catalog.regclass::text LIMIT 1"
-
 static const char TABLE_SQL[] =
     "SELECT c.oid, c.relkind, c.relreplident, c.reltuples, pg_catalog.pg_table_size(c.oid), "
     "  k.indexrelid, CASE WHEN k.indisreplident THEN 'i' WHEN k.indisprimary THEN 'p' "
     "                     WHEN k.indexrelid IS NOT NULL THEN 'u' END "
     "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-    "LEFT JOIN LATERAL (" KEY_INDEX_SQL ") k ON true "
+    "LEFT JOIN LATERAL (" PGH_CATALOG_KEY_INDEX_SQL ") k ON true "
     "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')";
 
 /* Built-in types are those below FirstNormalObjectId (16384), with a built-in element type. */

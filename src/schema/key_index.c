@@ -1,24 +1,28 @@
 /*
- * The replica identity index of a table created on the destination (pghost/schema.h, step 1):
- * a source table whose REPLICA IDENTITY is USING INDEX is found by that index's columns, so
- * its destination copy gets the same unique index (the ON CONFLICT target of the catch-up and
- * the index the apply's key lookups use) and the same replica identity, created with the
- * table, before the copy. The deferred build (deferred.c) leaves that index out.
+ * The key index of a table created on the destination (pghost/schema.h, step 1): a source
+ * table whose key is a unique index rather than its primary key (REPLICA IDENTITY USING INDEX,
+ * or FULL with a unique index on NOT NULL columns: pg/catalog.h) is found by that index's
+ * columns, so its destination copy gets the same unique index (the ON CONFLICT target of the
+ * catch-up and the index the apply's key lookups use), made its replica identity so that the
+ * destination's key is the same index, created with the table, before the copy. The deferred
+ * build (deferred.c) leaves that index out.
  */
 #include <stdlib.h>
 
+#include "pg/catalog.h"
 #include "pg/conn.h"
 #include "schema/internal.h"
 
-/* One row per key column of the source's replica identity index, when it is not the primary
- * key (which CREATE TABLE carries): the index's name and the column's, in index order. */
+/* One row per key column of the source table's key index (pg/catalog.h) when it is not the
+ * primary key (which CREATE TABLE carries): the index's name and the column's, in index
+ * order. */
 static const char KEY_INDEX_SQL[] =
     "SELECT ic.relname, a.attname "
     "FROM pg_catalog.pg_index i "
     "JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
     "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
     "JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
-    "WHERE i.indrelid = $1 AND i.indisreplident AND NOT i.indisprimary "
+    "WHERE i.indexrelid = " PGH_CATALOG_KEY_INDEX_OF_1 " AND NOT i.indisprimary "
     "  AND k.ord <= i.indnkeyatts "
     "ORDER BY k.ord";
 

@@ -4,7 +4,8 @@
  *   using_index  REPLICA IDENTITY USING INDEX: the index's columns are the key. Table t (unique
  *                index on id, no primary key) is created by --create-tables (which must give it
  *                the same unique index as its replica identity); table u (unique index on two
- *                columns) exists on the destination with a unique constraint only. Writers
+ *                columns) exists on the destination with a unique constraint only; table f has
+ *                REPLICA IDENTITY FULL and a unique index on a NOT NULL column, its key. Writers
  *                insert, update, delete and change keys during the copy and while following;
  *                full ordered dumps are compared after a fence.
  *   refused      no primary key and REPLICA IDENTITY DEFAULT, NOTHING or FULL (with no usable
@@ -39,12 +40,14 @@ static void write_config(ctx *c, const char *tables)
 
 static const char T_DDL[] = "CREATE TABLE t (id bigint NOT NULL, v int NOT NULL, note text)";
 static const char U_DDL[] = "CREATE TABLE u (a int NOT NULL, b text NOT NULL, v int, w text)";
+static const char F_DDL[] = "CREATE TABLE f (id int NOT NULL, grp int, w text)";
 
 static void setup_using_index(ctx *c)
 {
     pgh_run_pair_start(&c->p, NULL, NULL);
     pgh_test_exec(c->p.s, "%s", T_DDL);
     pgh_test_exec(c->p.s, "%s", U_DDL);
+    pgh_test_exec(c->p.s, "%s", F_DDL);
     pgh_test_exec(c->p.s,
                   "CREATE UNIQUE INDEX t_id_key ON t (id);"
                   "ALTER TABLE t REPLICA IDENTITY USING INDEX t_id_key;"
@@ -54,11 +57,14 @@ static void setup_using_index(ctx *c)
                   "INSERT INTO t SELECT g, g, md5(g::text) FROM generate_series(1, 20000) g;"
                   "INSERT INTO u SELECT g %% 100, 'b' || (g / 100), g, repeat('x', g %% 50) "
                   "  FROM generate_series(1, 10000) g;"
-                  "CREATE PUBLICATION pub FOR TABLE t, u");
+                  "CREATE UNIQUE INDEX f_id ON f (id); ALTER TABLE f REPLICA IDENTITY FULL;"
+                  "INSERT INTO f SELECT g, g %% 7, CASE WHEN g %% 3 = 0 THEN NULL ELSE 'w' END "
+                  "  FROM generate_series(1, 5000) g;"
+                  "CREATE PUBLICATION pub FOR TABLE t, u, f");
     /* u on the destination: the same columns, a unique constraint, replica identity DEFAULT */
     pgh_test_exec(c->p.d, "%s; ALTER TABLE u ADD UNIQUE (a, b)", U_DDL);
     pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "keyless.yaml");
-    write_config(c, "  - public.t\n  - public.u\n");
+    write_config(c, "  - public.t\n  - public.u\n  - public.f\n");
 }
 
 /* One random single-row write in its own transaction: inserts, updates, deletes and key
@@ -71,7 +77,7 @@ static bool write_one(PGconn *conn, pgh_run_writer *w, void *payload)
     int a = (int)(r % 100);
     int b = (int)((r / 100) % 120);
     char sql[256];
-    switch (r % 8) {
+    switch (r % 11) {
     case 0:
         snprintf(sql, sizeof(sql), "INSERT INTO t VALUES (%lld, 1, 'i') ON CONFLICT DO NOTHING",
                  k + 20000);
@@ -95,9 +101,18 @@ static bool write_one(PGconn *conn, pgh_run_writer *w, void *payload)
     case 6:
         snprintf(sql, sizeof(sql), "DELETE FROM u WHERE a = %d AND b = 'b%d'", a, b);
         break;
-    default:
+    case 7:
         snprintf(sql, sizeof(sql), "UPDATE u SET b = b || 'm', w = NULL WHERE a = %d AND b = 'b%d'",
                  a, b);
+        break;
+    case 8:
+        snprintf(sql, sizeof(sql), "UPDATE f SET grp = NULL, w = 'u' WHERE id = %lld", k % 6000);
+        break;
+    case 9:
+        snprintf(sql, sizeof(sql), "DELETE FROM f WHERE id = %lld", k % 6000);
+        break;
+    default:
+        snprintf(sql, sizeof(sql), "UPDATE f SET id = id + 7000 WHERE id = %lld", k % 6000);
     }
     return pgh_run_sql_ok(conn, sql);
 }
@@ -118,6 +133,7 @@ static void fence_and_compare(ctx *c, pid_t pid, int fence)
     pgh_run_fence_value(&c->r, pid, "t", -1, fence, "fence");
     pgh_run_compare(&c->p, "SELECT * FROM t ORDER BY id", NULL, NULL);
     pgh_run_compare(&c->p, "SELECT * FROM u ORDER BY a, b", NULL, NULL);
+    pgh_run_compare(&c->p, "SELECT * FROM f ORDER BY id", NULL, NULL);
 }
 
 static void case_using_index(ctx *c)
@@ -187,6 +203,7 @@ static void case_refused(ctx *c)
                   "CREATE TABLE kn (a int NOT NULL, b text); CREATE UNIQUE INDEX ON kn (a);"
                   "ALTER TABLE kn REPLICA IDENTITY NOTHING;"
                   "CREATE TABLE kf (a int, b text); ALTER TABLE kf REPLICA IDENTITY FULL;"
+                  "CREATE UNIQUE INDEX ON kf (a);" /* a nullable column: not a key */
                   "CREATE TABLE ki (id int NOT NULL, v int); CREATE UNIQUE INDEX ki_id ON ki (id);"
                   "ALTER TABLE ki REPLICA IDENTITY USING INDEX ki_id;"
                   "CREATE PUBLICATION pub FOR TABLE kd, kn, kf, ki");
@@ -197,7 +214,9 @@ static void case_refused(ctx *c)
                    "source table public.kd has no primary key and REPLICA IDENTITY DEFAULT");
     expect_refused(c, "kd", true, "REPLICA IDENTITY USING INDEX");
     expect_refused(c, "kn", false, "has no primary key and REPLICA IDENTITY NOTHING");
-    expect_refused(c, "kf", false, "has no primary key and REPLICA IDENTITY FULL");
+    expect_refused(c, "kf", false,
+                   "has REPLICA IDENTITY FULL but no primary key nor unique index on NOT NULL "
+                   "columns");
     expect_refused(c, "ki", false, "destination table public.ki has no primary key nor unique "
                                    "index on NOT NULL columns");
 }
