@@ -21,7 +21,7 @@ typedef struct pgh_table_column {
     bool builtin_type;  /* type (and element type) is built in: binary COPY is safe */
     bool generated;     /* a generated column: never written */
     bool not_null;
-    int key_position;   /* 1-based position in the key (key_source), 0 when not a key column */
+    int key_position; /* 1-based position in the key (key_source), 0 when not a key column */
 } pgh_table_column;
 
 typedef struct pgh_table_info {
@@ -50,20 +50,20 @@ typedef struct pgh_table_info {
  * REPLICA IDENTITY FULL the stream's old rows carry it; on a destination, the ON CONFLICT
  * target). Usable: unique, immediate, valid, not partial, no expressions, NOT NULL key
  * columns. */
-#define PGH_CATALOG_KEY_INDEX_SQL                                                               \
-    "SELECT i.indexrelid, i.indisreplident, i.indisprimary FROM pg_catalog.pg_index i "         \
-    "WHERE i.indrelid = c.oid AND i.indisunique AND i.indimmediate AND i.indisvalid "           \
-    "  AND i.indpred IS NULL AND i.indexprs IS NULL "                                           \
-    "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute ka "                               \
-    "                  WHERE ka.attrelid = c.oid AND NOT ka.attnotnull "                        \
-    "                    AND ka.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])) "       \
-    "ORDER BY i.indisreplident DESC, i.indisprimary DESC, i.indnkeyatts, "                      \
+#define PGH_CATALOG_KEY_INDEX_SQL                                                                  \
+    "SELECT i.indexrelid, i.indisreplident, i.indisprimary FROM pg_catalog.pg_index i "            \
+    "WHERE i.indrelid = c.oid AND i.indisunique AND i.indimmediate AND i.indisvalid "              \
+    "  AND i.indpred IS NULL AND i.indexprs IS NULL "                                              \
+    "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute ka "                                  \
+    "                  WHERE ka.attrelid = c.oid AND NOT ka.attnotnull "                           \
+    "                    AND ka.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])) "          \
+    "ORDER BY i.indisreplident DESC, i.indisprimary DESC, i.indnkeyatts, "                         \
     "  i.indexrelid::pg_catalog.regclass::text LIMIT 1"
 
 /* The key index of the table whose OID is parameter $1 (NULL when it has none). */
-#define PGH_CATALOG_KEY_INDEX_OF_1                                                              \
-    "(SELECT ki.indexrelid FROM pg_catalog.pg_class c CROSS JOIN LATERAL ("                     \
-    PGH_CATALOG_KEY_INDEX_SQL ") ki WHERE c.oid = $1)"
+#define PGH_CATALOG_KEY_INDEX_OF_1                                                                 \
+    "(SELECT ki.indexrelid FROM pg_catalog.pg_class c CROSS JOIN LATERAL "                         \
+    "(" PGH_CATALOG_KEY_INDEX_SQL ") ki WHERE c.oid = $1)"
 
 /* Read a table's description. A missing table is PGH_ENOTFOUND with a message naming it. */
 int pgh_catalog_table(pgh_table_info **out, PGconn *conn, const char *schema, const char *name,

@@ -92,8 +92,8 @@ static bool write_one(PGconn *conn, pgh_run_writer *w, void *payload)
         snprintf(sql, sizeof(sql), "UPDATE t SET id = id + 100000 WHERE id = %lld", k);
         break;
     case 4:
-        snprintf(sql, sizeof(sql), "INSERT INTO u VALUES (%d, 'b%d', 1, 'i') ON CONFLICT DO NOTHING",
-                 a, b);
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO u VALUES (%d, 'b%d', 1, 'i') ON CONFLICT DO NOTHING", a, b);
         break;
     case 5:
         snprintf(sql, sizeof(sql), "UPDATE u SET v = v + 1 WHERE a = %d AND b = 'b%d'", a, b);
@@ -140,8 +140,8 @@ static void case_using_index(ctx *c)
 {
     setup_using_index(c);
     start_writer(c, 7);
-    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", "--follow", "--create-tables",
-                              NULL);
+    pid_t pid =
+        pgh_run_spawn(&c->r, "replicate", "--no-progress", "--follow", "--create-tables", NULL);
     pgh_run_wait_follow(&c->r, pid);
     pgh_run_sleep_ms(1500);
     long during = pgh_run_writers_stop(&c->writers);
@@ -160,8 +160,7 @@ static void case_using_index(ctx *c)
     PGH_CHECK(ri && strcmp(ri, "t_id_key") == 0, "destination t's replica identity index: %s",
               ri ? ri : "none");
     free(ri);
-    PGH_CHECK(during > 100 && after > 100, "writers committed too little: %ld, %ld", during,
-              after);
+    PGH_CHECK(during > 100 && after > 100, "writers committed too little: %ld, %ld", during, after);
     printf("writers committed %ld during the copy, %ld after\n", during, after);
 }
 
@@ -183,10 +182,9 @@ static void expect_refused(ctx *c, const char *table, bool create, const char *e
     char *slots = pgh_test_value(c->p.s, "SELECT count(*) FROM pg_replication_slots");
     PGH_CHECK(strcmp(slots, "0") == 0, "%s: %s slot(s) left on the source", table, slots);
     free(slots);
-    char *made = pgh_test_value(c->p.d,
-                                "SELECT count(*) FROM pg_namespace WHERE nspname = 'pghost'");
-    PGH_CHECK(strcmp(made, "0") == 0, "%s: the state schema was created on the destination",
-              table);
+    char *made =
+        pgh_test_value(c->p.d, "SELECT count(*) FROM pg_namespace WHERE nspname = 'pghost'");
+    PGH_CHECK(strcmp(made, "0") == 0, "%s: the state schema was created on the destination", table);
     free(made);
     made = pgh_test_value(c->p.d, "SELECT count(*) FROM pg_class WHERE relname IN ('kd', 'kn', "
                                   "'kf')");
@@ -217,8 +215,9 @@ static void case_refused(ctx *c)
     expect_refused(c, "kf", false,
                    "has REPLICA IDENTITY FULL but no primary key nor unique index on NOT NULL "
                    "columns");
-    expect_refused(c, "ki", false, "destination table public.ki has no primary key nor unique "
-                                   "index on NOT NULL columns");
+    expect_refused(c, "ki", false,
+                   "destination table public.ki has no primary key nor unique "
+                   "index on NOT NULL columns");
 }
 
 int main(int argc, char **argv)
