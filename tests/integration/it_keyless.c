@@ -8,6 +8,8 @@
  *                REPLICA IDENTITY FULL and a unique index on a NOT NULL column, its key. Writers
  *                insert, update, delete and change keys during the copy and while following;
  *                full ordered dumps are compared after a fence.
+ *   stdout       --to stdout of a USING INDEX table: the existing rows, then a key change
+ *                named by the index's columns.
  *   refused      no primary key and REPLICA IDENTITY DEFAULT, NOTHING or FULL (with no usable
  *                unique index): exit 3 with the fix, before any slot exists or anything is
  *                written on the destination. A destination without the source's key index is
@@ -164,6 +166,43 @@ static void case_using_index(ctx *c)
     printf("writers committed %ld during the copy, %ld after\n", during, after);
 }
 
+/* ---- stdout ------------------------------------------------------------------------------- */
+
+static void wait_lines(const char *path, int want, pid_t pid)
+{
+    for (int i = 0; i < 600 && pgh_run_count_lines(path, NULL) < want; i++) {
+        PGH_CHECK(pgh_test_pid_alive(pid), "pghost --to stdout exited early");
+        pgh_run_sleep_ms(100);
+    }
+    PGH_CHECK(pgh_run_count_lines(path, NULL) == want, "%s has %d lines, expected %d", path,
+              pgh_run_count_lines(path, NULL), want);
+}
+
+/* --to stdout: the existing rows in chunks by the index's columns, then a key change named by
+ * them. */
+static void case_stdout(ctx *c)
+{
+    pgh_run_pair_start(&c->p, NULL, NULL);
+    pgh_test_exec(c->p.s, "%s", T_DDL);
+    pgh_test_exec(c->p.s, "CREATE UNIQUE INDEX t_id_key ON t (id);"
+                          "ALTER TABLE t REPLICA IDENTITY USING INDEX t_id_key;"
+                          "INSERT INTO t SELECT g, g, 'n' FROM generate_series(1, 3000) g;"
+                          "CREATE PUBLICATION pub FOR TABLE t");
+    pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "keyless.yaml");
+    write_config(c, "  - public.t\n");
+    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", "--to=stdout", NULL);
+    char out[PGH_RUN_FILE_MAX];
+    snprintf(out, sizeof(out), "%s", c->r.out);
+    wait_lines(out, 3002, pid); /* with snapshot_start and snapshot_end */
+    pgh_test_exec(c->p.s, "UPDATE t SET id = -3 WHERE id = 3");
+    wait_lines(out, 3003, pid);
+    int snap = pgh_run_count_lines(out, "\"op\":\"snapshot\"");
+    int moved = pgh_run_count_lines(out, "\"key\":{\"id\":-3},\"old_key\":{\"id\":3}");
+    PGH_CHECK(snap == 3000 && moved == 1, "%d snapshot lines, %d key change lines in %s", snap,
+              moved, out);
+    pgh_run_stop(&c->r, pid, 5);
+}
+
 /* ---- refused ------------------------------------------------------------------------------ */
 
 /* Run replicate on table (with --create-tables when create): exit 3 with expect in its stderr,
@@ -227,6 +266,8 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof(c));
     if (strcmp(argv[1], "using_index") == 0)
         case_using_index(&c);
+    else if (strcmp(argv[1], "stdout") == 0)
+        case_stdout(&c);
     else if (strcmp(argv[1], "refused") == 0)
         case_refused(&c);
     else
