@@ -52,8 +52,8 @@ static int check_key(pgh_buf *problems, int *nproblems, PGconn *src, const pgh_t
     case PGH_KEY_FAULT_NO_KEY:
         next_problem(problems, nproblems);
         pgh_buf_printf(problems,
-                       "%s has no primary key (ALTER TABLE %s ADD PRIMARY KEY (...), or ADD "
-                       "PRIMARY KEY USING INDEX on a unique index of NOT NULL columns)",
+                       "%s has no primary key (ALTER TABLE %s ADD PRIMARY KEY (...), or "
+                       "REPLICA IDENTITY USING INDEX on a unique index of NOT NULL columns)",
                        t->qualified, t->qualified);
         return 0;
     case PGH_KEY_FAULT_REPLIDENT:

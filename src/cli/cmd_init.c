@@ -12,8 +12,9 @@ static const char USAGE[] =
     "  - check wal_level = logical, a free replication slot and WAL sender, and that the role\n"
     "    has REPLICATION (or is a superuser);\n"
     "  - check every selected table (tables: with patterns expanded, minus exclude_tables):\n"
-    "    it must have a primary key and REPLICA IDENTITY DEFAULT or FULL; every table that\n"
-    "    does not is listed with the statement that fixes it;\n"
+    "    it must have a key: a primary key with REPLICA IDENTITY DEFAULT or FULL, REPLICA\n"
+    "    IDENTITY USING INDEX, or FULL with a unique index on NOT NULL columns; every table\n"
+    "    that does not is listed with the statement that fixes it;\n"
     "  - create the publication when missing, FOR TABLE the selected tables WITH\n"
     "    (publish_via_partition_root = true), marked by its comment as pghost's; add tables\n"
     "    selected later to it. A publication pghost did not create is never changed: what it\n"
@@ -37,7 +38,7 @@ static void print_result(const pgh_config *cfg, const pgh_init_result *r)
     printf("source: wal_level logical, %d replication slot(s) and %d WAL sender(s) free, "
            "replication allowed\n",
            r->slots_free, r->wal_senders_free);
-    printf("tables: %d selected, each with a primary key\n", r->ntables);
+    printf("tables: %d selected, each with a key\n", r->ntables);
     for (size_t i = 0; i < cfg->ntables; i++)
         printf("  %s.%s -> %s.%s\n", cfg->tables[i].source_schema, cfg->tables[i].source_table,
                cfg->tables[i].dest_schema, cfg->tables[i].dest_table);

@@ -10,8 +10,11 @@
 
 static const char TABLE_SQL[] =
     "SELECT c.oid, c.relkind, c.relreplident, c.reltuples, pg_catalog.pg_table_size(c.oid), "
-    "  c.relpersistence "
+    "  c.relpersistence, "
+    "  k.indexrelid, CASE WHEN k.indisreplident THEN 'i' WHEN k.indisprimary THEN 'p' "
+    "                     WHEN k.indexrelid IS NOT NULL THEN 'u' END "
     "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "LEFT JOIN LATERAL (" PGH_CATALOG_KEY_INDEX_SQL ") k ON true "
     "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')";
 
 /* Built-in types are those below FirstNormalObjectId (16384), with a built-in element type. */
@@ -25,7 +28,7 @@ static const char COLUMNS_SQL[] =
     "  a.atthasdef OR a.attidentity <> '' AS has_default, "
     "  COALESCE((SELECT k.ord FROM pg_catalog.pg_index i, "
     "              unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
-    "            WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.attnum = a.attnum), 0), "
+    "            WHERE i.indexrelid = $2 AND k.ord <= i.indnkeyatts AND k.attnum = a.attnum), 0), "
     "  CASE WHEN bn.nspname = 'pg_catalog' THEN pg_catalog.format_type(a.atttypid, NULL) "
     "       ELSE pg_catalog.quote_ident(bn.nspname) || '.' || pg_catalog.quote_ident(b.typname) "
     "            || CASE WHEN b.oid <> t.oid THEN '[]' ELSE '' END END "
@@ -61,10 +64,12 @@ void pgh_table_info_free(pgh_table_info *t)
 static int read_columns(pgh_table_info *t, PGconn *conn, pgh_error *err)
 {
     char oid[16];
+    char key_index[16];
     snprintf(oid, sizeof(oid), "%u", t->oid);
-    const char *params[1] = {oid};
+    snprintf(key_index, sizeof(key_index), "%u", t->key_index_oid);
+    const char *params[2] = {oid, key_index};
     PGresult *res = NULL;
-    int rc = pgh_conn_query(&res, conn, COLUMNS_SQL, 1, params, err);
+    int rc = pgh_conn_query(&res, conn, COLUMNS_SQL, 2, params, err);
     if (rc != 0)
         return rc;
     int n = PQntuples(res);
@@ -123,6 +128,8 @@ int pgh_catalog_table(pgh_table_info **out, PGconn *conn, const char *schema, co
     t->reltuples = strtod(PQgetvalue(res, 0, 3), NULL);
     t->size_bytes = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
     t->persistence = PQgetvalue(res, 0, 5)[0];
+    t->key_index_oid = (uint32_t)strtoul(PQgetvalue(res, 0, 6), NULL, 10);
+    t->key_source = PQgetisnull(res, 0, 7) ? '\0' : PQgetvalue(res, 0, 7)[0];
     PQclear(res);
     t->schema = strdup(schema);
     t->name = strdup(name);

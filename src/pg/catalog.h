@@ -24,7 +24,7 @@ typedef struct pgh_table_column {
     bool generated;     /* a generated column: never written */
     bool not_null;
     bool has_default;   /* a default or an identity: a row written without it still gets one */
-    int key_position;   /* 1-based position in the primary key, 0 when not a key column */
+    int key_position;   /* 1-based position in the key (key_source), 0 when not a key column */
 } pgh_table_column;
 
 typedef struct pgh_table_info {
@@ -37,8 +37,12 @@ typedef struct pgh_table_info {
     char persistence;          /* 'p' permanent, 'u' unlogged, 't' temporary */
     int ncols;
     pgh_table_column *cols;    /* owned: live columns in attnum order */
-    int nkeys;                 /* primary key columns; 0 when there is no primary key */
-    int *key_cols;             /* owned: indexes into cols, in primary key order */
+    int nkeys;                 /* key columns; 0 when the table has no key */
+    int *key_cols;             /* owned: indexes into cols, in key order */
+    uint32_t key_index_oid;    /* the key's index; 0 when there is no key */
+    char key_source;           /* the key is: 'i' the replica identity index (USING INDEX),
+                                * 'p' the primary key, 'u' another unique index on NOT NULL
+                                * columns (a destination's ON CONFLICT target), '\0' none */
     char *read_root;           /* owned: a partition the role may not read, read through its
                                   root: the root's qualified name; NULL otherwise */
     char *read_filter;         /* owned, with read_root: the partition's constraint
@@ -48,6 +52,28 @@ typedef struct pgh_table_info {
     char *row_filter;          /* owned, NULL when none: the publication's row filter as the
                                   server deparses it (source/publication.h), SQL to AND with */
 } pgh_table_info;
+
+/* The index whose columns are a table's key, as a subquery correlated on c.oid (the table's
+ * pg_class row) returning indexrelid, indisreplident, indisprimary: the replica identity index
+ * (REPLICA IDENTITY USING INDEX: the stream's old keys carry its columns), else the primary
+ * key, else the unique index on NOT NULL columns with the fewest columns, then by name (with
+ * REPLICA IDENTITY FULL the stream's old rows carry it; on a destination, the ON CONFLICT
+ * target). Usable: unique, immediate, valid, not partial, no expressions, NOT NULL key
+ * columns. */
+#define PGH_CATALOG_KEY_INDEX_SQL                                                                  \
+    "SELECT i.indexrelid, i.indisreplident, i.indisprimary FROM pg_catalog.pg_index i "            \
+    "WHERE i.indrelid = c.oid AND i.indisunique AND i.indimmediate AND i.indisvalid "              \
+    "  AND i.indpred IS NULL AND i.indexprs IS NULL "                                              \
+    "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute ka "                                  \
+    "                  WHERE ka.attrelid = c.oid AND NOT ka.attnotnull "                           \
+    "                    AND ka.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])) "          \
+    "ORDER BY i.indisreplident DESC, i.indisprimary DESC, i.indnkeyatts, "                         \
+    "  i.indexrelid::pg_catalog.regclass::text LIMIT 1"
+
+/* The key index of the table whose OID is parameter $1 (NULL when it has none). */
+#define PGH_CATALOG_KEY_INDEX_OF_1                                                                 \
+    "(SELECT ki.indexrelid FROM pg_catalog.pg_class c CROSS JOIN LATERAL "                         \
+    "(" PGH_CATALOG_KEY_INDEX_SQL ") ki WHERE c.oid = $1)"
 
 /* Read a table's description. A missing table is PGH_ENOTFOUND with a message naming it. */
 int pgh_catalog_table(pgh_table_info **out, PGconn *conn, const char *schema, const char *name,

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg/catalog.h"
 #include "pg/conn.h"
 #include "pghost/log.h"
 #include "schema/internal.h"
@@ -34,6 +35,7 @@ static const char INDEX_SQL[] =
     "  || CASE WHEN ic.relkind = 'I' THEN 'ONLY ' ELSE '' END "
     "  || quote_ident(tn.nspname) || '.' || quote_ident(tc.relname) || ' USING ' AS prefix) p "
     "WHERE i.indrelid = $1 AND NOT i.indisprimary "
+    "  AND i.indexrelid IS DISTINCT FROM " PGH_CATALOG_KEY_INDEX_OF_1 " "
     "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid "
     "    AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x')) "
     "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid) "
@@ -54,7 +56,8 @@ static const char CONSTRAINT_SQL[] =
     "CROSS JOIN LATERAL (SELECT h.head || ' REFERENCES ' || quote_ident(rn.nspname) || '.' "
     "  || quote_ident(rc.relname) || '(' AS prefix) p "
     "WHERE k.conrelid = $1 AND k.contype IN ('u', 'x', 'c', 'f') AND k.conislocal "
-    "  AND k.conparentid = 0 "
+    "  AND k.conparentid = 0 AND (k.contype <> 'u' "
+    "    OR k.conindid IS DISTINCT FROM " PGH_CATALOG_KEY_INDEX_OF_1 ") "
     "ORDER BY k.contype, k.conname";
 
 enum { K_NAME, K_TYPE, K_DEF, K_VALID, K_REFNSP, K_REFNAME, K_PREFIX_OK, K_TAIL, K_HEAD };

@@ -7,6 +7,7 @@
  *               partitioning) and the sequences its defaults call
  *   create.c    step 1: the order, the checks of existing tables, the mapping
  *   pending.c   the record of created tables, for an interrupted --follow run
+ *   key_index.c the key index of a created table (not its primary key), created with it
  *   deferred.c  step 2: reading the deferred indexes and constraints from the source
  *   build.c     running statements on several destination sessions at once
  * Source reads run with search_path = pg_catalog, so that names printed by format_type,
@@ -48,6 +49,12 @@ int pgh_schema__ensure_schema(PGconn *dst, const char *schema, pgh_error *err);
  * NULL. */
 int pgh_schema__create_table(schema_ctx *c, uint32_t src_oid, const char *dst_schema,
                              const char *dst_name, const char *parent_q, pgh_error *err);
+
+/* When the source table's (src_oid, decimal) key is a unique index other than its primary key
+ * (pg/catalog.h): create that unique index on dst_q (the quoted destination table) and make it
+ * the destination's replica identity, so both sides have the same key. */
+int pgh_schema__create_key_index(schema_ctx *c, const char *src_oid, const char *dst_q,
+                                 pgh_error *err);
 
 /* One row of a query as text: the first column of the first row, malloc'd into *out (NULL when
  * no row or SQL NULL). */

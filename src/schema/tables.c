@@ -230,6 +230,8 @@ int pgh_schema__create_table(schema_ctx *c, uint32_t src_oid, const char *dst_sc
         rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
     if (rc == 0)
         rc = pgh_conn_exec(c->dst, pgh_buf_str(&sql), err);
+    if (rc == 0 && parent_q == NULL)
+        rc = pgh_schema__create_key_index(c, oid, dst_q, err);
     for (int i = 0; rc == 0 && i < owned.n; i++)
         rc = pgh_conn_exec(c->dst, owned.sql[i], err);
     if (rc != 0)

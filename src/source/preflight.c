@@ -174,7 +174,14 @@ static bool is_integer_type(uint32_t oid)
 
 pgh_key_fault pgh_source_key_fault(const pgh_table_info *t)
 {
-    if (t->nkeys == 0)
+    /* USING INDEX: the stream's old keys are that index's columns, which the catalog took as
+     * the key (pg/catalog.h); FULL: the old rows are whole, so any unique index on NOT NULL
+     * columns finds them (as a native subscriber 16+ does); with DEFAULT or NOTHING another
+     * unique index is not in the stream's old keys. */
+    if ((t->replident == 'i' && t->key_source == 'i') ||
+        (t->replident == 'f' && t->key_source == 'u'))
+        return PGH_KEY_FAULT_NONE;
+    if (t->nkeys == 0 || t->key_source != 'p')
         return PGH_KEY_FAULT_NO_KEY;
     if (t->replident != 'd' && t->replident != 'f')
         return PGH_KEY_FAULT_REPLIDENT;
@@ -252,12 +259,22 @@ int pgh_source_check_table_key(const pgh_table_info *t, PGconn *src, const pgh_c
         return rc;
     switch (pgh_source_key_fault(t)) {
     case PGH_KEY_FAULT_NO_KEY:
+        if (t->replident == 'f')
+            return pgh_error_set(err, PGH_EPRECOND,
+                                 "source table %s.%s has REPLICA IDENTITY FULL but no primary "
+                                 "key nor unique index on NOT NULL columns: pghost finds rows by "
+                                 "key (matching rows on all their columns is not supported); run "
+                                 "ALTER TABLE %s ADD PRIMARY KEY (...), or create a unique index "
+                                 "on NOT NULL columns",
+                                 t->schema, t->name, t->qualified);
         return pgh_error_set(err, PGH_EPRECOND,
-                             "source table %s.%s has no primary key: pghost copies in key order "
-                             "and finds rows by key when replaying changes; add one with ALTER "
-                             "TABLE %s ADD PRIMARY KEY (...) (a unique index on NOT NULL columns "
-                             "becomes one with ADD PRIMARY KEY USING INDEX)",
-                             t->schema, t->name, t->qualified);
+                             "source table %s.%s has no primary key and REPLICA IDENTITY %s: "
+                             "pghost copies in key order and finds rows by key when replaying "
+                             "changes; run ALTER TABLE %s ADD PRIMARY KEY (...), or ALTER "
+                             "TABLE %s REPLICA IDENTITY USING INDEX <a unique index on NOT NULL "
+                             "columns>",
+                             t->schema, t->name, pgh_source_replident_name(t->replident),
+                             t->qualified, t->qualified);
     case PGH_KEY_FAULT_REPLIDENT:
         return pgh_error_set(err, PGH_EPRECOND,
                              "source table %s.%s has REPLICA IDENTITY %s, so updates and deletes "

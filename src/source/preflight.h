@@ -40,9 +40,11 @@ int pgh_source_check_capacity(int *slots_free, int *wal_senders_free, PGconn *sr
  * the CREATE PUBLICATION that names every configured table. */
 int pgh_source_check_publication(PGconn *src, const pgh_config *cfg, pgh_error *err);
 
-/* What keeps a table's key from serving a sync: nothing, no primary key, or a replica identity
- * that does not carry the key (t->replident 'n' NOTHING or 'i' USING INDEX). The one test of
- * both; pgh_source_check_table_key and pghost init word the answer each their way. */
+/* What keeps a table's key from serving a sync: nothing (a primary key with REPLICA IDENTITY
+ * DEFAULT or FULL, or REPLICA IDENTITY USING INDEX, whose index is then the key), no key (no
+ * primary key and another replica identity), or a replica identity that does not carry the
+ * primary key (NOTHING). The one test of both; pgh_source_check_table_key and pghost init word
+ * the answer each their way. */
 typedef enum pgh_key_fault {
     PGH_KEY_FAULT_NONE,
     PGH_KEY_FAULT_NO_KEY,

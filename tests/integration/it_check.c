@@ -147,13 +147,15 @@ static void key_mismatch(ctx *c)
     pgh_test_exec(c->p.d, "CREATE TABLE korder (a int, b int, v text, PRIMARY KEY (b, a)); "
                           "CREATE TABLE kcols (a int, b int, v text, PRIMARY KEY (a, b))");
     key_case(c, "korder",
-             "pghost: destination table public.korder has primary key (b, a) but source table "
+             "pghost: destination table public.korder has key (b, a) but source table "
              "public.korder has (a, b): pghost finds rows by the source's key; give the "
-             "destination table the same primary key, columns in the same order");
+             "destination table the same primary key, or a unique index on those NOT NULL "
+             "columns in the same order (its REPLICA IDENTITY USING INDEX if it has several)");
     key_case(c, "kcols",
-             "pghost: destination table public.kcols has primary key (a, b) but source table "
+             "pghost: destination table public.kcols has key (a, b) but source table "
              "public.kcols has (a): pghost finds rows by the source's key; give the destination "
-             "table the same primary key, columns in the same order");
+             "table the same primary key, or a unique index on those NOT NULL columns in the "
+             "same order (its REPLICA IDENTITY USING INDEX if it has several)");
 }
 
 /* What pghost check must not change, on one server: slots, publications and their tables,
@@ -385,9 +387,10 @@ static void check_problems(ctx *c)
                   "PUBLICATION \"nopub\" FOR TABLE \"public\".\"good\", \"public\".\"nokey\", "
                   "\"public\".\"korder\" (or run pghost init)\n");
     expect_listed(out, "the table without key",
-                  ": source table public.nokey has no primary key: pghost copies in key order");
+                  ": source table public.nokey has no primary key and REPLICA IDENTITY DEFAULT: "
+                  "pghost copies in key order");
     expect_listed(out, "the destination key",
-                  ": destination table public.korder has primary key (b, a) but source table "
+                  ": destination table public.korder has key (b, a) but source table "
                   "public.korder has (a, b)");
     expect_listed(out, "the missing destination table",
                   ": destination table public.nokey does not exist: create it with the same "

@@ -79,7 +79,7 @@ static void setup(ctx *c)
                           "CREATE TABLE nopk (id int, v text); "
                           "CREATE TABLE notpub (id int PRIMARY KEY, v text); "
                           "CREATE TABLE riidx (id int PRIMARY KEY, v text NOT NULL UNIQUE); "
-                          "ALTER TABLE riidx REPLICA IDENTITY USING INDEX riidx_v_key; "
+                          "ALTER TABLE riidx REPLICA IDENTITY NOTHING; "
                           "CREATE TABLE mism (id int PRIMARY KEY, a int, b text); "
                           "CREATE PUBLICATION pub FOR TABLE good, nopk, riidx, mism; "
                           "CREATE ROLE norepl LOGIN");
@@ -150,12 +150,13 @@ static void preflight_cases(ctx *c)
                    "pghost: source table public.notpub is not in publication pub: run ALTER "
                    "PUBLICATION \"pub\" ADD TABLE \"public\".\"notpub\"");
     expect_failure(c, "no primary key", config(c, NULL, "source_table_name: nopk\n"), 3,
-                   "pghost: source table public.nopk has no primary key: pghost copies in key "
-                   "order and finds rows by key when replaying changes; add one with ALTER TABLE "
-                   "\"public\".\"nopk\" ADD PRIMARY KEY (...) (a unique index on NOT NULL "
-                   "columns becomes one with ADD PRIMARY KEY USING INDEX)");
+                   "pghost: source table public.nopk has no primary key and REPLICA IDENTITY "
+                   "DEFAULT: pghost copies in key order and finds rows by key when replaying "
+                   "changes; run ALTER TABLE \"public\".\"nopk\" ADD PRIMARY KEY (...), or "
+                   "ALTER TABLE \"public\".\"nopk\" REPLICA IDENTITY USING INDEX <a unique "
+                   "index on NOT NULL columns>");
     expect_failure(c, "replica identity", config(c, NULL, "source_table_name: riidx\n"), 3,
-                   "pghost: source table public.riidx has REPLICA IDENTITY USING INDEX, so "
+                   "pghost: source table public.riidx has REPLICA IDENTITY NOTHING, so "
                    "updates and deletes do not carry its primary key: run ALTER TABLE "
                    "\"public\".\"riidx\" REPLICA IDENTITY DEFAULT");
     expect_failure(c, "source table missing", config(c, NULL, "source_table_name: nothere\n"), 3,

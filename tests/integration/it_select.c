@@ -390,7 +390,7 @@ static void init_refuses_bad_tables(cli *c)
         "key order and finds rows by key): \"app\".\"noident\" has REPLICA IDENTITY NOTHING, so "
         "its updates and deletes do not carry the primary key (ALTER TABLE \"app\".\"noident\" "
         "REPLICA IDENTITY DEFAULT); \"app\".\"nokey\" has no primary key (ALTER TABLE "
-        "\"app\".\"nokey\" ADD PRIMARY KEY (...), or ADD PRIMARY KEY USING INDEX on a unique "
+        "\"app\".\"nokey\" ADD PRIMARY KEY (...), or REPLICA IDENTITY USING INDEX on a unique "
         "index of NOT NULL columns); partition public.parted_2 of public.parted has REPLICA "
         "IDENTITY NOTHING, so its updates and deletes do not carry the primary key: run ALTER "
         "TABLE \"public\".\"parted_2\" REPLICA IDENTITY DEFAULT\n";

@@ -8,7 +8,7 @@
 #include "pg/sql.h"
 #include "util/buf.h"
 
-/* "(a, b)": t's primary key columns in key order, into b. */
+/* "(a, b)": t's key columns in key order, into b. */
 static void put_key(pgh_buf *b, const pgh_table_info *t)
 {
     pgh_buf_printf(b, "(");
@@ -36,9 +36,10 @@ static int check_key(const pgh_table_info *src, const pgh_table_info *dst, pgh_e
     put_key(&s, src);
     put_key(&d, dst);
     int rc = pgh_error_set(err, PGH_EPRECOND,
-                           "destination table %s.%s has primary key %s but source table %s.%s "
-                           "has %s: pghost finds rows by the source's key; give the destination "
-                           "table the same primary key, columns in the same order",
+                           "destination table %s.%s has key %s but source table %s.%s has %s: "
+                           "pghost finds rows by the source's key; give the destination table "
+                           "the same primary key, or a unique index on those NOT NULL columns "
+                           "in the same order (its REPLICA IDENTITY USING INDEX if it has several)",
                            dst->schema, dst->name, pgh_buf_str(&d), src->schema, src->name,
                            pgh_buf_str(&s));
     pgh_buf_dispose(&s);
@@ -54,8 +55,9 @@ int pgh_postgres_check_table(const pgh_table_info *src, const pgh_table_info *ds
         return rc;
     if (dst->nkeys == 0)
         return pgh_error_set(err, PGH_EPRECOND,
-                             "destination table %s.%s has no primary key: add the same primary "
-                             "key as %s.%s",
+                             "destination table %s.%s has no primary key nor unique index on NOT "
+                             "NULL columns: add the same key as %s.%s (a primary key, or a "
+                             "unique index on the same columns)",
                              dst->schema, dst->name, src->schema, src->name);
     rc = check_key(src, dst, err);
     if (rc != 0 || truncate)

@@ -186,8 +186,8 @@ static int map_keys(apply_rel *r, const pgh_relation *rel, pgh_error *err)
 {
     if (r->dst->nkeys == 0)
         return pgh_error_set(err, PGH_EPRECOND,
-                             "destination table %s.%s has no primary key: pghost finds rows by "
-                             "primary key; add one",
+                             "destination table %s.%s has no primary key nor unique index on "
+                             "NOT NULL columns: pghost finds rows by key; add one",
                              r->dst->schema, r->dst->name);
     r->key_att = calloc((size_t)r->dst->nkeys, sizeof(int));
     if (r->key_att == NULL)
