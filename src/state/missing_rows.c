@@ -32,8 +32,8 @@ static char *with_table(PGconn *dst, const char *schema, const char *head, const
 
 int pgh_state_missing_rows_ensure(PGconn *dst, const char *schema, pgh_error *err)
 {
-    char *sql = with_table(dst, schema,
-                           "CREATE TABLE IF NOT EXISTS ", " (slot_name text, table_name text, "
+    char *sql = with_table(dst, schema, "CREATE TABLE IF NOT EXISTS ",
+                           " (slot_name text, table_name text, "
                            "skipped bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT "
                            "now(), PRIMARY KEY (slot_name, table_name))");
     int rc = sql ? pgh_conn_exec(dst, sql, err) : pgh_error_set(err, PGH_ENOMEM, "out of memory");
@@ -43,8 +43,8 @@ int pgh_state_missing_rows_ensure(PGconn *dst, const char *schema, pgh_error *er
 
 char *pgh_state_missing_rows_add_sql(PGconn *dst, const char *schema)
 {
-    return with_table(dst, schema,
-                      "INSERT INTO ", " AS m (slot_name, table_name, skipped) "
+    return with_table(dst, schema, "INSERT INTO ",
+                      " AS m (slot_name, table_name, skipped) "
                       "VALUES ($1, $2, $3::bigint) ON CONFLICT (slot_name, table_name) DO UPDATE "
                       "SET skipped = m.skipped + excluded.skipped, updated_at = now()");
 }
@@ -60,8 +60,8 @@ int pgh_state_missing_rows_read(PGconn *dst, const char *schema, const char *slo
     PQclear(res);
     if (rc != 0 || !exists)
         return rc;
-    char *sql = with_table(dst, schema,
-                           "SELECT table_name, skipped FROM ", " WHERE slot_name = $1 "
+    char *sql = with_table(dst, schema, "SELECT table_name, skipped FROM ",
+                           " WHERE slot_name = $1 "
                            "ORDER BY table_name");
     res = NULL;
     rc = sql ? pgh_conn_query(&res, dst, sql, 1, &slot, err)

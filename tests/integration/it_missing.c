@@ -8,7 +8,8 @@
  *         counted per table in pghost status (text and --json) and in the metric
  *         pghost_missing_rows_skipped_total; the count survives a restart (it is kept in the
  *         state schema with the position); after a fence every other row is equal by full
- *         ordered dumps.
+ *         ordered dumps. The restarted run takes skip from PGH_CFG_ON_MISSING_ROW (a bad value
+ *         there is refused with exit 2).
  *
  * Usage: it_missing CASE
  */
@@ -30,6 +31,14 @@ typedef struct ctx {
     int port; /* --metrics-addr */
 } ctx;
 
+static void write_config(ctx *c, const char *extra)
+{
+    pgh_run_write_config(&c->r,
+                         "source_connection: %s\ndestination_connection: %s\n"
+                         "publication_name: pub\ntables: [public.t, public.u]\n%s",
+                         c->p.src_conninfo, c->p.dst_conninfo, extra);
+}
+
 static void setup(ctx *c, const char *extra)
 {
     pgh_run_pair_start(&c->p, NULL, NULL);
@@ -41,10 +50,7 @@ static void setup(ctx *c, const char *extra)
                           "INSERT INTO u SELECT g, 'k' || g, g FROM generate_series(1, 200) g;"
                           "CREATE PUBLICATION pub FOR TABLE t, u");
     pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "missing.yaml");
-    pgh_run_write_config(&c->r,
-                         "source_connection: %s\ndestination_connection: %s\n"
-                         "publication_name: pub\ntables: [public.t, public.u]\n%s",
-                         c->p.src_conninfo, c->p.dst_conninfo, extra);
+    write_config(c, extra);
     c->port = pgh_test_free_port();
 }
 
@@ -113,7 +119,8 @@ static void case_stop(ctx *c)
               "not the divergence error: %s", text);
     printf("stopped: %s", text);
     char *v = pgh_test_value(c->p.d, "SELECT v::text || coalesce(note, '') FROM t WHERE id = 11");
-    PGH_CHECK(strcmp(v, "0" "6512bd43d9caa6e02c990b0a82652dca") == 0,
+    PGH_CHECK(strcmp(v, "0"
+                        "6512bd43d9caa6e02c990b0a82652dca") == 0,
               "part of the transaction was applied: row 11 is %s", v);
     free(v);
     pgh_test_exec(c->p.s, "SELECT pg_drop_replication_slot('pghost_pub')");
@@ -123,8 +130,8 @@ static void expect_status(ctx *c, const char *json, const char *text)
 {
     int code = pgh_run_exec(&c->r, 60, "status", "--json", NULL);
     const char *out = pgh_run_stdout(&c->r, 0);
-    PGH_CHECK(code == 0 && strstr(out, json) != NULL, "status --json (exit %d) lacks %s: %s",
-              code, json, out);
+    PGH_CHECK(code == 0 && strstr(out, json) != NULL, "status --json (exit %d) lacks %s: %s", code,
+              json, out);
     code = pgh_run_exec(&c->r, 60, "status", NULL);
     out = pgh_run_stdout(&c->r, 0);
     PGH_CHECK(code == 0 && strstr(out, text) != NULL, "status (exit %d) lacks %s: %s", code, text,
@@ -168,8 +175,17 @@ static void case_skip(ctx *c)
                   "{\"table\":\"public.u\",\"skipped\":1}]",
                   "missing rows skipped in public.t: 2 (on_missing_row: skip)\n");
     compare_rest(c);
-    /* the count is in the state schema: a restarted run adds to it */
+    /* the count is in the state schema: a restarted run adds to it; skip set by the
+     * environment this time (a bad value there is refused, exit 2) */
     pgh_run_stop(&c->r, pid, STOP_WAIT_S);
+    write_config(c, "");
+    setenv("PGH_CFG_ON_MISSING_ROW", "ignore", 1);
+    int code = pgh_run_exec(&c->r, 60, "status", NULL);
+    const char *text = pgh_run_stderr(&c->r, 0);
+    PGH_CHECK(code == 2 && strstr(text, "PGH_CFG_ON_MISSING_ROW") &&
+                  strstr(text, "must be stop or skip"),
+              "a bad PGH_CFG_ON_MISSING_ROW: exit %d: %s", code, text);
+    setenv("PGH_CFG_ON_MISSING_ROW", "skip", 1);
     pid = spawn_pghost(c);
     pgh_run_wait_follow(&c->r, pid);
     pgh_test_exec(c->p.d, "DELETE FROM t WHERE id = 40");
@@ -180,6 +196,7 @@ static void case_skip(ctx *c)
     expect_metric(c, "pghost_missing_rows_skipped_total{table=\"public.t\"} 1\n");
     compare_rest(c);
     pgh_run_stop(&c->r, pid, STOP_WAIT_S);
+    unsetenv("PGH_CFG_ON_MISSING_ROW");
     pgh_test_exec(c->p.s, "SELECT pg_drop_replication_slot('pghost_pub')");
 }
 

@@ -78,8 +78,7 @@ int pgh_apply__skips_commit(missing_skips *s, apply_pipe *p, const char *stmt, c
     return 0;
 }
 
-void pgh_apply__skips_committed(missing_skips *s, pgh_apply_stats *stats,
-                                pgh_pipeline_stats *live)
+void pgh_apply__skips_committed(missing_skips *s, pgh_apply_stats *stats, pgh_pipeline_stats *live)
 {
     for (int i = 0; i < s->n; i++) {
         skip_count *e = &s->t[i];
