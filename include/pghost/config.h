@@ -37,6 +37,10 @@
  *   schema_drift                       stop (default) | add_columns: what to do when a source
  *                                      table's columns differ from the destination's while
  *                                      streaming and no DDL capture carried the change over
+ *   on_missing_row                     stop (default) | skip: while following, an UPDATE or
+ *                                      DELETE whose row the destination lacks stops the run
+ *                                      (divergence), or is skipped, counted per table (kept in
+ *                                      <state_schema>.missing_rows) and logged at warn
  *   state_file                         string: where destination: stdout keeps its position
  *                                      (default: the configuration file's name + ".state")
  * A table needs source_table_name; source_schema_name defaults to "public", the destination
@@ -88,6 +92,11 @@ typedef enum pgh_schema_drift {
     PGH_SCHEMA_DRIFT_ADD_COLUMNS, /* add columns the source gained, then go on */
 } pgh_schema_drift;
 
+typedef enum pgh_on_missing_row {
+    PGH_ON_MISSING_ROW_STOP = 0, /* following: a change whose row is missing is divergence */
+    PGH_ON_MISSING_ROW_SKIP,     /* skip it, count it per table, log it (table, LSN, key names) */
+} pgh_on_missing_row;
+
 typedef struct pgh_table_map {
     char *source_schema; /* owned */
     char *source_table;  /* owned */
@@ -133,6 +142,7 @@ typedef struct pgh_config {
     int64_t apply_group_max_delay_ms;   /* following: commit at least this often */
     bool create_destination_tables;     /* create what is missing on the destination */
     pgh_schema_drift schema_drift;
+    pgh_on_missing_row on_missing_row;
     char *state_file;                   /* owned, may be NULL: where destination: stdout keeps
                                            its position (the CLI defaults it to the
                                            configuration file's name + ".state") */

@@ -70,6 +70,7 @@
 #include "pghost/error.h"
 #include "pghost/export.h"
 #include "pghost/lsn.h"
+#include "pghost/stats.h"
 
 PGH_BEGIN_DECLS
 
@@ -96,6 +97,8 @@ typedef struct pgh_destination_info {
                                  tables resolved (no patterns) */
     const char *slot;         /* borrowed: the replication slot, a key for the state kept */
     bool follow;              /* the run goes on after its checkpoint until stopped */
+    pgh_pipeline_stats *stats; /* borrowed, may be NULL: the run's live counters, valid until
+                                  close (pghost/stats.h) */
 } pgh_destination_info;
 
 /* Existing rows of a table, as table_begin/table_rows/table_end see them. */

@@ -31,6 +31,12 @@ typedef struct pgh_status_table {
 
 #define PGH_STATUS_MAX_TABLES 64
 
+/* Changes skipped while following because their row was missing (on_missing_row: skip). */
+typedef struct pgh_status_missing {
+    char name[160];  /* destination table, schema.name */
+    int64_t skipped; /* UPDATEs and DELETEs skipped, committed with the position */
+} pgh_status_missing;
+
 typedef struct pgh_status {
     bool slot_exists;
     bool slot_active;       /* a walsender is streaming from it */
@@ -42,6 +48,8 @@ typedef struct pgh_status {
     pgh_status_state state; /* the destination's position row */
     int ntables;            /* tables with a saved copy plan (at most PGH_STATUS_MAX_TABLES) */
     pgh_status_table tables[PGH_STATUS_MAX_TABLES];
+    int nmissing;           /* tables with skipped missing rows (<state_schema>.missing_rows) */
+    pgh_status_missing missing[PGH_STATUS_MAX_TABLES];
 } pgh_status;
 
 /* Read the slot on the source and the position on the destination. */

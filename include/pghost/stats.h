@@ -52,6 +52,18 @@ typedef enum pgh_stats_change {
 /* errors[] is indexed by -code of pghost/error.h (PGH_ECONN -> 2); index 0 is unused. */
 #define PGH_STATS_NERRORS 10
 
+/* Tables whose skipped missing rows are counted by name (on_missing_row: skip); beyond this
+ * many tables the rest are not shown (the state schema still counts them). */
+#define PGH_STATS_MAX_TABLES 64
+
+/* One table's count of changes skipped because their row was missing. The applier thread
+ * writes table once, then publishes the entry by raising nmissing (release); readers read
+ * nmissing first (acquire), then entries below it. */
+typedef struct pgh_stats_table_count {
+    char table[160];   /* the destination table, "schema.table" */
+    pgh_counter count; /* changes skipped, counted at their destination commit */
+} pgh_stats_table_count;
+
 typedef struct pgh_pipeline_stats {
     pgh_counter changes[PGH_STATS_NCHANGES]; /* row changes applied, counted at their commit */
     pgh_counter transactions;                /* source transactions applied; one replayed after
@@ -64,6 +76,8 @@ typedef struct pgh_pipeline_stats {
     pgh_gauge commit_time_us; /* gauge: the applied transaction's commit, Unix microseconds */
     pgh_gauge phase;          /* gauge: a pgh_stats_phase */
     pgh_gauge reconnecting;   /* gauge: 1 while a lost connection is being retried */
+    pgh_counter nmissing;     /* entries of missing[] in use */
+    pgh_stats_table_count missing[PGH_STATS_MAX_TABLES]; /* on_missing_row: skip, per table */
 } pgh_pipeline_stats;
 
 #define PGH_PIPELINE_STATS_INIT                                                                    \
@@ -82,6 +96,10 @@ PGH_API const char *pgh_stats_error_kind(int i);
 
 /* Count one error of this pghost/error.h code (negative; others are ignored). s may be NULL. */
 PGH_API void pgh_stats_count_error(pgh_pipeline_stats *s, int code);
+
+/* Add n skipped missing rows to table's count (the entry is made at its first count). One
+ * writer thread only: the applier. s may be NULL. */
+PGH_API void pgh_stats_count_missing(pgh_pipeline_stats *s, const char *table, uint64_t n);
 
 PGH_END_DECLS
 

@@ -57,6 +57,16 @@ static int read_copy_progress(pgh_status *out, PGconn *dst, const pgh_config *cf
     return pgh_state_copy_status(dst, cfg->state_schema, cfg->slot_name, add_copy_status, out, err);
 }
 
+static void add_missing(const char *table, int64_t skipped, void *payload)
+{
+    pgh_status *out = payload;
+    if (out->nmissing >= PGH_STATUS_MAX_TABLES)
+        return;
+    pgh_status_missing *m = &out->missing[out->nmissing++];
+    snprintf(m->name, sizeof(m->name), "%s", table);
+    m->skipped = skipped;
+}
+
 int pgh_status_read(pgh_status *out, const pgh_config *cfg, pgh_error *err)
 {
     memset(out, 0, sizeof(*out));
@@ -84,6 +94,9 @@ int pgh_status_read(pgh_status *out, const pgh_config *cfg, pgh_error *err)
     }
     if (rc == 0)
         rc = read_copy_progress(out, dst, cfg, err);
+    if (rc == 0)
+        rc = pgh_state_missing_rows_read(dst, cfg->state_schema, cfg->slot_name, add_missing, out,
+                                         err);
     PQfinish(src);
     PQfinish(dst);
     return rc;

@@ -17,7 +17,8 @@ static const char STATUS_USAGE[] =
     "Usage: pghost status [options] [CONFIG.yaml]\n"
     "\n"
     "Show the replication slot on the source (active or not, confirmed LSN, WAL it retains)\n"
-    "and the position pghost --follow recorded on the destination.\n"
+    "and the position pghost --follow recorded on the destination, with, per table, the\n"
+    "changes skipped because their row was missing (on_missing_row: skip).\n"
     "\n"
     "Options:\n"
     "  --json              one JSON document on stdout instead of text\n"
@@ -85,6 +86,9 @@ static void print_status_text(const pgh_config *cfg, const pgh_status *s)
         printf("copy of %s: %lld of %lld key ranges done, %lld rows copied\n", s->tables[i].name,
                (long long)s->tables[i].ranges_done, (long long)s->tables[i].ranges_total,
                (long long)s->tables[i].rows_copied);
+    for (int i = 0; i < s->nmissing; i++)
+        printf("missing rows skipped in %s: %lld (on_missing_row: skip)\n", s->missing[i].name,
+               (long long)s->missing[i].skipped);
 }
 
 /* A JSON string of a table name (quotes and backslashes escaped; names have no controls). */
@@ -121,6 +125,12 @@ static void print_status_json(const pgh_config *cfg, const pgh_status *s)
         printf(",\"ranges_done\":%lld,\"ranges_total\":%lld,\"rows_copied\":%lld}",
                (long long)s->tables[i].ranges_done, (long long)s->tables[i].ranges_total,
                (long long)s->tables[i].rows_copied);
+    }
+    printf("],\"missing_rows_skipped\":[");
+    for (int i = 0; i < s->nmissing; i++) {
+        printf("%s{\"table\":", i ? "," : "");
+        put_json_name(s->missing[i].name);
+        printf(",\"skipped\":%lld}", (long long)s->missing[i].skipped);
     }
     printf("]}\n");
 }

@@ -31,6 +31,7 @@ typedef enum kind {
     K_FORMAT,
     K_DEST,
     K_DRIFT,
+    K_MISSING,
     K_TABLES,
     K_EXCLUDES
 } kind;
@@ -61,6 +62,7 @@ static const env_key KEYS[] = {
     {"STATE_SCHEMA", K_STRING, F(state_schema), 0, 0},
     {"CREATE_DESTINATION_TABLES", K_BOOL, F(create_destination_tables), 0, 0},
     {"SCHEMA_DRIFT", K_DRIFT, F(schema_drift), 0, 0},
+    {"ON_MISSING_ROW", K_MISSING, F(on_missing_row), 0, 0},
     {"STATE_FILE", K_STRING, F(state_file), 0, 0},
 };
 #undef F
@@ -174,6 +176,7 @@ static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_err
     static const char *const formats[] = {"auto", "binary", "text"};
     static const char *const dests[] = {"postgres", "stdout"};
     static const char *const drifts[] = {"stop", "add_columns"};
+    static const char *const missing[] = {"stop", "skip"};
     char *field = (char *)cfg + k->offset;
     long n = 0;
     int word = 0;
@@ -212,6 +215,11 @@ static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_err
         if (!parse_word(&word, value, drifts, 2))
             return pgh_error_set(err, PGH_ECONFIG, "must be stop or add_columns");
         *(pgh_schema_drift *)field = (pgh_schema_drift)word;
+        return 0;
+    case K_MISSING:
+        if (!parse_word(&word, value, missing, 2))
+            return pgh_error_set(err, PGH_ECONFIG, "must be stop or skip");
+        *(pgh_on_missing_row *)field = (pgh_on_missing_row)word;
         return 0;
     }
     return 0;

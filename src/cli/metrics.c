@@ -197,6 +197,15 @@ static void render_changes(pgh_cli_metrics *m, pgh_buf *b)
     pgh_prom_family(b, "pghost_transactions_applied_total", "counter",
                     "Source transactions handed to the destination.");
     pgh_prom_sample(b, "pghost_transactions_applied_total", NULL, 0, load(&m->stats.transactions));
+    pgh_prom_family(b, "pghost_missing_rows_skipped_total", "counter",
+                    "UPDATEs and DELETEs skipped while following because their row was missing "
+                    "on the destination (on_missing_row: skip), per destination table.");
+    uint64_t n = atomic_load_explicit(&m->stats.nmissing, memory_order_acquire);
+    for (uint64_t i = 0; i < n && i < PGH_STATS_MAX_TABLES; i++) {
+        const char *l[2] = {"table", m->stats.missing[i].table};
+        pgh_prom_sample(b, "pghost_missing_rows_skipped_total", l, 1,
+                        load(&m->stats.missing[i].count));
+    }
 }
 
 static void render_lag(pgh_cli_metrics *m, pgh_buf *b)

@@ -34,6 +34,7 @@ enum {
     K_SCHEMA_DRIFT,
     K_EXCLUDE,
     K_STATE_FILE,
+    K_ON_MISSING_ROW,
     K_COUNT,
 };
 
@@ -64,6 +65,7 @@ static const char *const top_keys[K_COUNT] = {
     [K_SCHEMA_DRIFT] = "schema_drift",
     [K_EXCLUDE] = "exclude_tables",
     [K_STATE_FILE] = "state_file",
+    [K_ON_MISSING_ROW] = "on_missing_row",
 };
 
 static const pgh_config__keyset top_keyset = {
@@ -165,6 +167,26 @@ static int read_schema_drift(pgh_config__ctx *ctx, const char *path, yaml_node_t
                             from_env ? " after expansion" : "");
 }
 
+static int read_on_missing_row(pgh_config__ctx *ctx, const char *path, yaml_node_t *value)
+{
+    char q[PGH_CONFIG__QUOTE_MAX];
+    char *mode = NULL;
+    bool from_env = false;
+    int rc = pgh_config__read_string(ctx, path, value, &mode, &from_env);
+    if (rc != 0)
+        return rc;
+    bool stop = strcasecmp(mode, "stop") == 0;
+    bool skip = strcasecmp(mode, "skip") == 0;
+    free(mode);
+    if (stop || skip) {
+        ctx->cfg->on_missing_row = skip ? PGH_ON_MISSING_ROW_SKIP : PGH_ON_MISSING_ROW_STOP;
+        return 0;
+    }
+    return pgh_config__fail(ctx, pgh_config__line(value), "%s: expected stop or skip, got %s%s",
+                            path, pgh_config__describe(q, sizeof(q), value),
+                            from_env ? " after expansion" : "");
+}
+
 static int read_copy_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node_t *value)
 {
     pgh_config *cfg = ctx->cfg;
@@ -222,6 +244,8 @@ static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node
         return pgh_config__read_excludes(ctx, value);
     case K_STATE_FILE:
         return pgh_config__read_string(ctx, path, value, &cfg->state_file, NULL);
+    case K_ON_MISSING_ROW:
+        return read_on_missing_row(ctx, path, value);
     default:
         return read_copy_key(ctx, key, path, value);
     }

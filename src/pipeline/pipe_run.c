@@ -12,7 +12,7 @@ bool pgh_pipeline__canceled(const pipe_run *r)
 int pgh_pipeline__open_dest(pipe_run *r, pgh_error *err)
 {
     pgh_destination_info info = {.config = r->cfg, .slot = r->cfg->slot_name,
-                                 .follow = r->follow};
+                                 .follow = r->follow, .stats = r->o->stats};
     r->dest_open = true; /* close is due whatever open says */
     return r->ops->open(r->user, &info, err);
 }

@@ -179,7 +179,8 @@ int pgh_state_drop(PGconn *dst, const char *schema, const char *slot, pgh_error 
      * apply's mapping of tables replicated DDL changed (src/apply/ddl.c). */
     static const char *const tables[][2] = {
         {"copy_ranges", "slot_name"}, {"copy_tables", "slot_name"},
-        {"selected_tables", "slot_name"}, {"ddl_tables", "slot"}, {"state", "slot_name"}};
+        {"selected_tables", "slot_name"}, {"ddl_tables", "slot"}, {"missing_rows", "slot_name"},
+        {"state", "slot_name"}};
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof(tables) / sizeof(tables[0]); i++)
         rc = drop_rows(dst, schema, tables[i][0], tables[i][1], slot, err);

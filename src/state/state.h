@@ -13,6 +13,8 @@
  *   ddl_tables       the table mapping as replicated DDL left it (ddl_tables.c)
  *   schema_pending   tables a run created whose deferred indexes are still to build
  *                    (schema_pending.c)
+ *   missing_rows     per destination table, the changes on_missing_row: skip skipped while
+ *                    following, added to in the transaction of the position (missing_rows.c)
  *
  * Every function works on the connection it is given, inside whatever transaction the caller
  * has open there, and records failures in err. Thread-safe per connection.
@@ -164,5 +166,20 @@ int pgh_state_pending_read(PGconn *dst, const char *schema, const char *slot,
 
 /* Forget the slot's record; drop the table when empty. */
 int pgh_state_pending_clear(PGconn *dst, const char *schema, const char *slot, pgh_error *err);
+
+/* ---- missing_rows --------------------------------------------------------------------------- */
+
+/* Create the table if missing (outside the apply's pipeline: before it starts). */
+int pgh_state_missing_rows_ensure(PGconn *dst, const char *schema, pgh_error *err);
+
+/* Statement text adding $3 skipped changes to the row of slot $1 and table $2 ("schema.table"
+ * of the destination); malloc'd, NULL when out of memory. */
+char *pgh_state_missing_rows_add_sql(PGconn *dst, const char *schema);
+
+/* The slot's counts, by table name; nothing when there is no table. Strings borrowed for the
+ * call. */
+typedef void (*pgh_state_missing_fn)(const char *table, int64_t skipped, void *payload);
+int pgh_state_missing_rows_read(PGconn *dst, const char *schema, const char *slot,
+                                pgh_state_missing_fn fn, void *payload, pgh_error *err);
 
 #endif

@@ -30,6 +30,7 @@
     X(batch_size_range)                                                                            \
     X(booleans)                                                                                    \
     X(copy_format)                                                                                 \
+    X(on_missing_row)                                                                              \
     X(missing_required_key)                                                                        \
     X(destination_stdout)                                                                          \
     X(apply_grouping)                                                                              \
@@ -445,6 +446,23 @@ static void copy_format(void)
     pgh_config_free(cfg);
     PARSE_FAILS(BASE_T "copy_format: json\n",
                 "config.yaml:5: copy_format: expected auto, binary or text, got \"json\"");
+}
+
+static void on_missing_row(void)
+{
+    pgh_config *cfg = PARSE_OK(BASE_T);
+    CHECK(cfg->on_missing_row == PGH_ON_MISSING_ROW_STOP);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T "on_missing_row: skip\n");
+    CHECK(cfg->on_missing_row == PGH_ON_MISSING_ROW_SKIP);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T "on_missing_row: Stop\n");
+    CHECK(cfg->on_missing_row == PGH_ON_MISSING_ROW_STOP);
+    pgh_config_free(cfg);
+    PARSE_FAILS(BASE_T "on_missing_row: ignore\n",
+                "config.yaml:5: on_missing_row: expected stop or skip, got \"ignore\"");
+    PARSE_FAILS(BASE_T "on_missing_rows: skip\n",
+                "config.yaml:5: unknown key \"on_missing_rows\"; did you mean \"on_missing_row\"?");
 }
 
 static void missing_required_key(void)

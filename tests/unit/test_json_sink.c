@@ -1009,7 +1009,7 @@ static void dcap_open(dcap *c, const pgh_table_map *tables, size_t ntables,
     CHECK_INT(c->ops->flags, 0);
     c->cfg.tables = (pgh_table_map *)tables;
     c->cfg.ntables = ntables;
-    pgh_destination_info info = {&c->cfg, slot, true};
+    pgh_destination_info info = {&c->cfg, slot, true, NULL};
     rc = c->ops->open(c->user, &info, &err);
     if (rc != 0)
         fprintf(stderr, "open: %s\n", err.message);
@@ -1531,7 +1531,7 @@ static void destination_write_error(void)
     pgh_config cfg = {0};
     cfg.tables = map;
     cfg.ntables = 1;
-    pgh_destination_info info = {&cfg, "s", false};
+    pgh_destination_info info = {&cfg, "s", false, NULL};
     ok(ops->open(u, &info, &err), &err, "open");
     pgh_change b = begin_c(TXN_FINAL, TXN_TIME, TXN_XID);
     ok(ops->begin(u, &b, &err), &err, "begin");
@@ -1617,7 +1617,7 @@ static void destination_new_checks(void)
     jo.state_file = "/tmp/unused-state.json";
     ok(pgh_json_destination_new(&d, &jo, &err), &err, "new");
     pgh_config cfg = {0};
-    pgh_destination_info info = {&cfg, NULL, false};
+    pgh_destination_info info = {&cfg, NULL, false, NULL};
     pgh_error_clear(&err);
     CHECK_INT(pgh_destination_ops_of(d)->open(pgh_destination_user(d), &info, &err),
               PGH_ECONFIG);

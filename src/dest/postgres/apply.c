@@ -44,6 +44,8 @@ typedef struct apply_sink {
     apply_pipe pipe;           /* owned: statements in flight on conn */
     pgh_lsn change_lsn;        /* LSN of the change being applied, for errors */
     apply_ddl ddl;             /* owned: the table mapping as DDL messages changed it (ddl.c) */
+    missing_skips skips;       /* owned: on_missing_row: skip, per table (skips.c) */
+    bool missing_stmt;         /* MISSING_STMT is prepared: skips are recorded in the state */
 } apply_sink;
 
 static apply_rel *find_rel(apply_sink *a, uint32_t oid)
@@ -133,6 +135,7 @@ static int ensure_txn(apply_sink *a, pgh_error *err)
 }
 
 #define STATE_STMT "pghost_state"
+#define MISSING_STMT "pghost_missing_rows"
 
 /* Queue the position's UPDATE into the open transaction. */
 static int write_position(apply_sink *a, pgh_error *err)
@@ -155,6 +158,9 @@ static int commit_txn(apply_sink *a, pgh_error *err)
     int rc = a->state_sql ? write_position(a, err) : 0;
     if (rc == 0)
         rc = pgh_apply__pipe_wait(&a->pipe, err);
+    if (rc == 0) /* the results are in: the skipped missing rows of this transaction are known */
+        rc = pgh_apply__skips_commit(&a->skips, &a->pipe, a->missing_stmt ? MISSING_STMT : NULL,
+                                     a->opts.slot, a->pending, err);
     if (rc == 0)
         rc = send_sql(a, PIPE_OP_COMMIT, a->pending, "COMMIT", err);
     a->in_txn = false;
@@ -173,6 +179,9 @@ static int divergence(apply_rel *r, const char *what, pgh_error *err)
 static int on_row_result(apply_sink *a, const pipe_op *op, uint64_t rows, pgh_error *err)
 {
     pgh_apply_stats *st = &a->stats[op->rel->map];
+    if (rows == 0 && op->strict && op->kind != PIPE_OP_INSERT &&
+        a->opts.on_missing_row == PGH_ON_MISSING_ROW_SKIP)
+        return pgh_apply__skips_note(&a->skips, op->rel, op->kind == PIPE_OP_UPDATE, op->lsn, err);
     if (rows == 0 && op->strict && op->kind != PIPE_OP_INSERT) {
         int rc = divergence(op->rel,
                             op->kind == PIPE_OP_UPDATE ? "UPDATE found no row"
@@ -209,6 +218,7 @@ static int on_result(void *payload, const pipe_op *op, uint64_t rows, pgh_error 
         return 0;
     case PIPE_OP_COMMIT:
         a->committed = op->lsn;
+        pgh_apply__skips_committed(&a->skips, a->stats, a->opts.stats);
         return 0;
     case PIPE_OP_PLAIN:
     case PIPE_OP_SYNC:
@@ -616,6 +626,7 @@ static void sink_free(pgh_sink *sink)
     pgh_apply__missing_dispose(&a->missing);
     free(a->state_sql);
     pgh_apply__ddl_dispose(&a->ddl);
+    pgh_apply__skips_dispose(&a->skips);
     pgh_apply__pipe_dispose(&a->pipe);
     PQfinish(a->conn); /* an open transaction is rolled back by the server */
     free(a);
@@ -646,6 +657,23 @@ static int prepare_state(apply_sink *a, pgh_error *err)
                  ? 0
                  : pgh_conn_error(err, a->conn, res, "preparing the position update");
     PQclear(res);
+    return rc;
+}
+
+/* on_missing_row: skip with a state schema: the table its counts go to, and their INSERT ...
+ * ON CONFLICT, prepared once: it goes out with the commits of transactions that skipped. */
+static int prepare_missing(apply_sink *a, pgh_error *err)
+{
+    int rc = pgh_state_missing_rows_ensure(a->conn, a->opts.state_schema, err);
+    char *sql = rc == 0 ? pgh_state_missing_rows_add_sql(a->conn, a->opts.state_schema) : NULL;
+    if (rc == 0 && sql == NULL)
+        rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    PGresult *res = rc == 0 ? PQprepare(a->conn, MISSING_STMT, sql, 3, NULL) : NULL;
+    if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = pgh_conn_error(err, a->conn, res, "preparing the missing rows' count");
+    PQclear(res);
+    free(sql);
+    a->missing_stmt = rc == 0;
     return rc;
 }
 
@@ -680,6 +708,8 @@ int pgh_apply_open(pgh_sink **out, const pgh_apply_opts *opts, pgh_error *err)
         rc = a->state_sql ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
         if (rc == 0)
             rc = prepare_state(a, err);
+        if (rc == 0 && opts->on_missing_row == PGH_ON_MISSING_ROW_SKIP)
+            rc = prepare_missing(a, err);
     }
     if (rc == 0)
         rc = pgh_apply__pipe_init(&a->pipe, a->conn, on_result, a, err);

@@ -38,6 +38,7 @@
 #include <stdint.h>
 
 #include "pghost/config.h"
+#include "pghost/stats.h"
 #include "dest/postgres/sink.h"
 
 typedef enum pgh_apply_mode {
@@ -51,6 +52,8 @@ typedef struct pgh_apply_stats {
     uint64_t deletes;   /* rows deleted */
     uint64_t truncates; /* TRUNCATEs applied */
     uint64_t skipped;   /* changes that found nothing to do (conflict rules) */
+    uint64_t missing_skipped; /* strict mode, on_missing_row: skip: UPDATEs and DELETEs whose
+                                 row was missing, skipped (counted at their commit) */
 } pgh_apply_stats;
 
 typedef struct pgh_apply_opts {
@@ -73,12 +76,18 @@ typedef struct pgh_apply_opts {
                                      the destination already (state's applied_lsn): skipped */
     pgh_schema_drift schema_drift;/* a Relation message whose columns differ from the
                                      destination table's: stop, or add the missing columns */
+    pgh_on_missing_row on_missing_row; /* strict mode: an UPDATE or DELETE that finds no row
+                                     stops the apply (divergence), or is skipped: logged at
+                                     warn (table, LSN, key column names), counted per table in
+                                     <state_schema>.missing_rows with the position, and in
+                                     stats */
+    pgh_pipeline_stats *stats;    /* borrowed, may be NULL: the run's live counters */
 } pgh_apply_opts;
 
 #define PGH_APPLY_OPTS_VERSION 1
 #define PGH_APPLY_OPTS_INIT {PGH_APPLY_OPTS_VERSION, NULL, "pghost apply", NULL, 0, \
                              PGH_APPLY_CATCHUP, false, 10000, NULL, NULL, 0, \
-                             PGH_SCHEMA_DRIFT_STOP}
+                             PGH_SCHEMA_DRIFT_STOP, PGH_ON_MISSING_ROW_STOP, NULL}
 
 /* Connect to the destination; the sink is ready for the first change. */
 int pgh_apply_open(pgh_sink **out, const pgh_apply_opts *opts, pgh_error *err);

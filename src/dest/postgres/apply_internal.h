@@ -163,4 +163,34 @@ void pgh_apply__missing_remove(missing_set *m, const apply_rel *r, const pgh_tup
 void pgh_apply__missing_remove_table(missing_set *m, int table);
 void pgh_apply__missing_dispose(missing_set *m);
 
+/* on_missing_row: skip (skips.c): per table, the strict-mode UPDATEs and DELETEs that found no
+ * row and were skipped, in the open destination transaction (open) and in the one whose COMMIT
+ * is in flight (committing). */
+typedef struct skip_count {
+    int map;           /* index in the table mapping */
+    char table[160];   /* the destination table, "schema.table" */
+    uint64_t open;
+    uint64_t committing;
+} skip_count;
+
+typedef struct missing_skips {
+    skip_count *t; /* owned: n entries */
+    int n;
+    int cap;
+} missing_skips;
+
+/* A change of r at lsn found no row: log it at warn (table, LSN, key column names; never the
+ * values, which may be private) and count it in the open transaction. */
+int pgh_apply__skips_note(missing_skips *s, const apply_rel *r, bool update, pgh_lsn lsn,
+                          pgh_error *err);
+/* Every result of the open transaction is in: queue, into it, the additions to
+ * <state_schema>.missing_rows through the prepared statement stmt (NULL: nothing is recorded)
+ * for slot, and mark the counts committing. */
+int pgh_apply__skips_commit(missing_skips *s, apply_pipe *p, const char *stmt, const char *slot,
+                            pgh_lsn lsn, pgh_error *err);
+/* Its COMMIT came back: add the committing counts to stats (by map) and live (may be NULL). */
+void pgh_apply__skips_committed(missing_skips *s, pgh_apply_stats *stats,
+                                pgh_pipeline_stats *live);
+void pgh_apply__skips_dispose(missing_skips *s);
+
 #endif

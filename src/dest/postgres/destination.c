@@ -40,6 +40,7 @@ typedef struct pg_dest {
     pgh_sink *apply;            /* owned: opened at the first change */
     bool catchup;               /* last-write-wins rules for the changes */
     pgh_keyed_stats *stats;     /* owned, ntables: counters of the catch-up */
+    pgh_pipeline_stats *live;   /* borrowed from open's info, may be NULL: the run's counters */
 } pg_dest;
 
 /* ---- lifecycle ------------------------------------------------------------------------- */
@@ -120,6 +121,7 @@ static int dest_open(void *user, const pgh_destination_info *info, pgh_error *er
     pg_dest *d = user;
     d->cfg = info->config;
     d->follow = info->follow;
+    d->live = info->stats;
     d->catchup = false;
     if (d->cfg->destination_connection == NULL)
         return pgh_error_set(err, PGH_ECONFIG,
@@ -181,6 +183,8 @@ static int open_apply(pg_dest *d, pgh_error *err)
     if (!d->catchup) {
         ao.app_name = "pghost follow";
         ao.schema_drift = cfg->schema_drift;
+        ao.on_missing_row = cfg->on_missing_row;
+        ao.stats = d->live;
     }
     if (!d->catchup && d->follow) {
         pgh_state st;

@@ -1,0 +1,10 @@
+# on_missing_row while following (src/dest/postgres/skips.c): real servers and the real binary.
+add_executable(it_missing ${CMAKE_CURRENT_LIST_DIR}/it_missing.c)
+target_link_libraries(it_missing PRIVATE pgh_run pghost_lib)
+target_include_directories(it_missing PRIVATE ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR}/include)
+target_compile_definitions(it_missing PRIVATE PGH_BINARY="$<TARGET_FILE:pghost>")
+add_dependencies(it_missing pghost)
+foreach(case stop skip)
+  add_test(NAME missing_${case} COMMAND it_missing ${case})
+  set_tests_properties(missing_${case} PROPERTIES LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 600)
+endforeach()
