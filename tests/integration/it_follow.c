@@ -143,6 +143,23 @@ static void case_kill9(ctx *c)
     printf("20 kills survived; writers committed %ld transactions\n", c->writes);
 }
 
+/* Poll the destination's recorded phase every 5 ms until it is (is) or is no longer (!is)
+ * phase, at most 120 s. */
+static void wait_phase(ctx *c, pid_t pid, const char *phase, bool is)
+{
+    for (int i = 0; i < 24000; i++) {
+        char *now = pgh_run_phase(&c->p);
+        bool there = (strcmp(now, phase) == 0) == is;
+        free(now);
+        if (there)
+            return;
+        PGH_CHECK(pgh_test_pid_alive(pid), "pghost exited waiting for the phase %s%s: %s",
+                  is ? "" : "to end: ", phase, pgh_run_stderr(&c->r, 0));
+        pgh_run_sleep_ms(5);
+    }
+    pgh_test_fail("waited too long for the phase %s%s", is ? "" : "to end: ", phase);
+}
+
 /* kill -9 at random moments across the copy, the catch-up and following, with writers
  * running, 24 times, re-running the same command after each: at the end every row is there
  * exactly once. The table is made larger and the batches small so that many kills land in the
@@ -158,6 +175,13 @@ static void case_kill9_all(ctx *c)
     int in_copy = 0, in_catchup = 0, in_follow = 0;
     for (int i = 0; i < 24; i++) {
         pgh_run_random(&r);
+        /* The first four kills land in the copy, however fast it is; the copy commits its
+         * progress about every 10 s, so the fifth waits for the copy to end (a run stopped
+         * more often would never finish it) and the rest hit the catch-up and following. */
+        if (i < 4)
+            wait_phase(c, pid, "copy", true);
+        else if (i == 4)
+            wait_phase(c, pid, "copy", false);
         pgh_run_sleep_ms(60 + (int)(r % 500));
         PGH_CHECK(pgh_test_pid_alive(pid), "pghost died by itself (run %d): %s", c->r.n,
                   pgh_run_stderr(&c->r, 0));
@@ -177,7 +201,8 @@ static void case_kill9_all(ctx *c)
     printf("24 kills (%d in the copy, %d in the catch-up, %d while following); writers "
            "committed %ld transactions\n",
            in_copy, in_catchup, in_follow, c->writes);
-    PGH_CHECK(in_copy > 0, "no kill landed in the copy");
+    PGH_CHECK(in_copy > 0 && in_catchup + in_follow > 0,
+              "the kills did not land both in the copy and after it");
 }
 
 /* SIGTERM in the middle of the copy (big batches, so one is running): exit 0 within 5 s, the
