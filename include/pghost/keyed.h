@@ -163,9 +163,14 @@ typedef struct pgh_keyed_ops {
      * for its slot (position, tables, copy progress), so that the next run starts afresh. May
      * be NULL: nothing is recorded. */
     int (*forget)(void *user, pgh_error *err);
+
+    /* With copy_format auto: table i (configuration order) must be copied in text format,
+     * because the destination converts one of its columns through its text form (binary COPY
+     * data holds the source type's bytes). Called after prepare. May be NULL: never. */
+    bool (*needs_text)(void *user, int table);
 } pgh_keyed_ops;
 
-#define PGH_KEYED_OPS_VERSION 1
+#define PGH_KEYED_OPS_VERSION 2
 
 PGH_END_DECLS
 

@@ -124,11 +124,19 @@ static int run_copy(pipe_run *r, pgh_error *err)
         if (dests[i] == NULL)
             rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
     }
+    /* auto: a table whose destination converts a column through its text form goes in text */
+    bool *text_only = calloc((size_t)r->tables.n + 1, sizeof(bool));
+    if (rc == 0 && text_only == NULL)
+        rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    for (int i = 0; rc == 0 && i < r->tables.n; i++)
+        text_only[i] = cfg->copy_format == PGH_COPY_FORMAT_AUTO && r->ops->keyed->needs_text &&
+                       r->ops->keyed->needs_text(r->user, i);
     copy_units u;
     memset(&u, 0, sizeof(u));
     if (rc == 0)
         rc = pgh_copy_units_build(&u, r->src, r->tables.src, (const char *const *)dests,
-                                  r->tables.n, cfg->copy_format, err);
+                                  r->tables.n, cfg->copy_format, text_only, err);
+    free(text_only);
     if (rc == 0)
         rc = copy_all(r, &u, err);
     pgh_copy_units_dispose(&u);

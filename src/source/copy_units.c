@@ -60,11 +60,12 @@ static int add_units(copy_units *u, PGconn *src, pgh_table_info *const *srcs,
 
 int pgh_copy_units_build(copy_units *out, PGconn *src, pgh_table_info *const *srcs,
                          const char *const *dests, int n, pgh_copy_format_choice format,
-                         pgh_error *err)
+                         const bool *text_only, pgh_error *err)
 {
     memset(out, 0, sizeof(*out));
     for (int i = 0; i < n; i++) {
-        int rc = add_units(out, src, srcs, dests, i, format, err);
+        int rc = add_units(out, src, srcs, dests, i,
+                           text_only && text_only[i] ? PGH_COPY_FORMAT_TEXT : format, err);
         if (rc != 0)
             return rc;
     }

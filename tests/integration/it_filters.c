@@ -170,6 +170,23 @@ static void case_filters(ctx *c)
     free(native_ci);
 }
 
+/* Whether the debug log's copy plan line of table says format. */
+static bool plan_format(const char *log, const char *table, const char *format)
+{
+    char tag[160];
+    snprintf(tag, sizeof(tag), "(table %s)", table);
+    for (const char *l = log; l && *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t len = nl ? (size_t)(nl - l) : strlen(l);
+        char line[2048];
+        snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) ? len : sizeof(line) - 1), l);
+        if (strstr(line, "copy plan:") && strstr(line, tag) && strstr(line, format))
+            return true;
+        l = nl ? nl + 1 : NULL;
+    }
+    return false;
+}
+
 static void case_types(ctx *c)
 {
     pgh_test_exec(c->p.s, "CREATE TABLE tt (id int PRIMARY KEY, i int, big bigint, v varchar(10), "
@@ -177,13 +194,18 @@ static void case_types(ctx *c)
                           "INSERT INTO tt SELECT g, g, -g, 'v' || g, 't' || g, "
                           "'2024-01-01'::timestamp + g * interval '1 minute' "
                           "FROM generate_series(1, 6000) g;"
-                          "CREATE PUBLICATION pub FOR TABLE tt");
+                          "CREATE TABLE same (id int PRIMARY KEY, v text);"
+                          "INSERT INTO same SELECT g, 's' || g FROM generate_series(1, 3000) g;"
+                          "CREATE PUBLICATION pub FOR TABLE tt, same");
     pgh_test_exec(c->p.d, "CREATE TABLE tt (id int PRIMARY KEY, i bigint, big int, v text, "
                           "t varchar(20), ts timestamptz, extra_d text NOT NULL DEFAULT 'd', "
-                          "extra_id bigint GENERATED ALWAYS AS IDENTITY)");
-    write_config(c, "source_table_name: tt\n", "copy_format: text\n");
+                          "extra_id bigint GENERATED ALWAYS AS IDENTITY);"
+                          "CREATE TABLE same (id int PRIMARY KEY, v text)");
+    /* copy_format auto (the default): tt goes in text, same keeps binary */
+    write_config(c, "tables: [public.tt, public.same]\n", "");
     start_writers(c, write_types);
-    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", "--follow", NULL);
+    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", "--follow", "--log-level",
+                              "debug", NULL);
     pgh_run_wait_follow(&c->r, pid);
     pgh_run_sleep_ms(1500);
     pgh_run_writers_stop(&c->writers);
@@ -194,7 +216,12 @@ static void case_types(ctx *c)
                     "'d', true FROM tt ORDER BY id",
                     "SELECT id, i, big, v, t, ts, extra_d, extra_id > 0 FROM tt ORDER BY id",
                     pgh_run_stderr(&c->r, 0));
+    pgh_run_compare(&c->p, "SELECT * FROM same ORDER BY id", NULL, pgh_run_stderr(&c->r, 0));
     pgh_run_stop(&c->r, pid, STOP_WAIT_S);
+    const char *log = pgh_run_stderr(&c->r, 0);
+    PGH_CHECK(plan_format(log, "public.tt", "text format"), "tt was not copied in text: %s", log);
+    PGH_CHECK(plan_format(log, "public.same", "binary format"), "same did not keep binary: %s",
+              log);
 }
 
 static void case_nokey(ctx *c)

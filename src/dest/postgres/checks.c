@@ -75,24 +75,32 @@ int pgh_postgres_check_table(const pgh_table_info *src, const pgh_table_info *ds
     return rc;
 }
 
-int pgh_postgres_check_copy_format(const pgh_table_info *src, const pgh_table_info *dst,
-                                   pgh_copy_format_choice format, pgh_error *err)
+const char *pgh_postgres_types_differ(const pgh_table_info *src, const pgh_table_info *dst)
 {
-    if (format == PGH_COPY_FORMAT_TEXT)
-        return 0;
     for (int i = 0; i < src->ncols; i++) {
         const pgh_table_column *s = &src->cols[i];
         int j = pgh_table_column_index(dst, s->name);
-        if (s->generated || j < 0 || strcmp(s->type_name, dst->cols[j].type_name) == 0)
-            continue;
-        return pgh_error_set(err, PGH_EPRECOND,
-                             "column %s is %s on source table %s.%s but %s on destination table "
-                             "%s.%s: a binary copy cannot convert it; set copy_format: text "
-                             "(the value's text form is converted, as a native subscriber does)",
-                             s->name, s->type_name, src->schema, src->name, dst->cols[j].type_name,
-                             dst->schema, dst->name);
+        if (!s->generated && j >= 0 && strcmp(s->type_name, dst->cols[j].type_name) != 0)
+            return s->name;
     }
-    return 0;
+    return NULL;
+}
+
+int pgh_postgres_check_copy_format(const pgh_table_info *src, const pgh_table_info *dst,
+                                   pgh_copy_format_choice format, pgh_error *err)
+{
+    const char *col = format == PGH_COPY_FORMAT_BINARY ? pgh_postgres_types_differ(src, dst)
+                                                       : NULL;
+    if (col == NULL)
+        return 0;
+    int j = pgh_table_column_index(dst, col);
+    int i = pgh_table_column_index(src, col);
+    return pgh_error_set(err, PGH_EPRECOND,
+                         "column %s is %s on source table %s.%s but %s on destination table "
+                         "%s.%s: a binary copy cannot convert it; set copy_format: text or auto "
+                         "(the value's text form is converted, as a native subscriber does)",
+                         col, src->cols[i].type_name, src->schema, src->name,
+                         dst->cols[j].type_name, dst->schema, dst->name);
 }
 
 int pgh_postgres_truncate(PGconn *dst, pgh_table_info *const *tables, int n, pgh_error *err)

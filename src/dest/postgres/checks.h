@@ -19,10 +19,14 @@ int pgh_postgres_check_table(const pgh_table_info *src, const pgh_table_info *ds
                              bool may_hold_rows, pgh_error *err);
 
 /* A type that differs between the two sides (pgh_catalog_type_converts) converts through its
- * text form only: PGH_EPRECOND naming the column unless the copy is in text format (binary COPY
- * data holds the source type's bytes). */
+ * text form only: PGH_EPRECOND naming the column when the copy is in binary format (binary COPY
+ * data holds the source type's bytes); auto copies such a table in text
+ * (pgh_postgres_types_differ). */
 int pgh_postgres_check_copy_format(const pgh_table_info *src, const pgh_table_info *dst,
                                    pgh_copy_format_choice format, pgh_error *err);
+
+/* The first copied column of src whose type differs on dst, or NULL. */
+const char *pgh_postgres_types_differ(const pgh_table_info *src, const pgh_table_info *dst);
 
 /* TRUNCATE each of the n tables. */
 int pgh_postgres_truncate(PGconn *dst, pgh_table_info *const *tables, int n, pgh_error *err);

@@ -516,6 +516,14 @@ static bool stats(void *user, int table, pgh_keyed_stats *out)
     return true;
 }
 
+static bool needs_text(void *user, int table)
+{
+    pg_dest *d = user;
+    return d->src_tables && d->dst_tables && table >= 0 && (size_t)table < d->cfg->ntables &&
+           d->src_tables[table] && d->dst_tables[table] &&
+           pgh_postgres_types_differ(d->src_tables[table], d->dst_tables[table]) != NULL;
+}
+
 static const pgh_keyed_ops KEYED_OPS = {
     .version = PGH_KEYED_OPS_VERSION,
     .prepare = prepare,
@@ -536,6 +544,7 @@ static const pgh_keyed_ops KEYED_OPS = {
     .checkpoint = checkpoint,
     .stats = stats,
     .forget = forget,
+    .needs_text = needs_text,
 };
 
 static const pgh_destination_ops OPS = {
