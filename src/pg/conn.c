@@ -169,6 +169,16 @@ int pgh_conn_error(pgh_error *err, PGconn *conn, const PGresult *res, const char
     char line[512];
     snprintf(line, sizeof(line), "%s", msg);
     line[strcspn(line, "\n")] = '\0';
+    /* A value the destination cannot take (class 22, data exception): the server's context
+     * says where ("COPY t, line 5, column c: ...", or the statement's parameter). */
+    const char *context = res && state && strncmp(state, "22", 2) == 0
+                              ? PQresultErrorField(res, PG_DIAG_CONTEXT)
+                              : NULL;
+    if (context != NULL) {
+        size_t used = strlen(line);
+        snprintf(line + used, sizeof(line) - used, " (%.*s)", (int)strcspn(context, "\n"),
+                 context);
+    }
     if (err && err->code == 0) {
         pgh_error_set(err, code, "%s: %s", what, line);
         if (state)

@@ -224,6 +224,41 @@ static void case_types(ctx *c)
               log);
 }
 
+/* A value the destination's type cannot hold: the copy, then (with the copy fitting) the apply,
+ * stop with the table and the column named, nothing of the failing batch or transaction kept. */
+static void case_toobig(ctx *c)
+{
+    pgh_test_exec(c->p.s, "CREATE TABLE tb (id int PRIMARY KEY, n bigint);"
+                          "INSERT INTO tb SELECT g, g FROM generate_series(1, 1000) g;"
+                          "UPDATE tb SET n = 1099511627776 WHERE id = 700;"
+                          "CREATE PUBLICATION pub FOR TABLE tb");
+    pgh_test_exec(c->p.d, "CREATE TABLE tb (id int PRIMARY KEY, n int)");
+    write_config(c, "source_table_name: tb\n", "");
+    int code = pgh_run_exec(&c->r, 60, "replicate", "--no-progress", NULL);
+    const char *err = pgh_run_stderr(&c->r, 0);
+    PGH_CHECK(code != 0 && strstr(err, "out of range") && strstr(err, "COPY tb") &&
+                  strstr(err, "column n"),
+              "the copy of a value too big (exit %d): %s", code, err);
+    printf("the copy stopped: %s", strstr(err, "pghost: "));
+    /* the apply: the copy fits, then a change does not */
+    pgh_test_exec(c->p.s, "UPDATE tb SET n = 700 WHERE id = 700");
+    pgh_test_exec(c->p.s, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots");
+    pgh_test_exec(c->p.d, "DROP SCHEMA IF EXISTS pghost CASCADE; TRUNCATE tb");
+    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", "--follow", NULL);
+    pgh_run_wait_follow(&c->r, pid);
+    pgh_test_exec(c->p.s, "BEGIN; UPDATE tb SET n = -1 WHERE id = 1; "
+                          "UPDATE tb SET n = 1099511627776 WHERE id = 2; COMMIT");
+    code = pgh_run_wait(&c->r, pid, 60);
+    err = pgh_run_stderr(&c->r, 0);
+    PGH_CHECK(code != 0 && strstr(err, "public.tb") && strstr(err, "out of range") &&
+                  strstr(err, "parameter"),
+              "the apply of a value too big (exit %d): %s", code, err);
+    printf("the apply stopped: %s", strstr(err, "pghost: "));
+    char *v = pgh_test_value(c->p.d, "SELECT n FROM tb WHERE id = 1");
+    PGH_CHECK(strcmp(v, "1") == 0, "half of the failing transaction was applied: n = %s", v);
+    free(v);
+}
+
 static void case_nokey(ctx *c)
 {
     pgh_test_exec(c->p.s, "CREATE TABLE tk (id int PRIMARY KEY, a int);"
@@ -258,6 +293,8 @@ int main(int argc, char **argv)
         case_types(&c);
     else if (strcmp(argv[1], "nokey") == 0)
         case_nokey(&c);
+    else if (strcmp(argv[1], "toobig") == 0)
+        case_toobig(&c);
     else
         pgh_test_fail("unknown case %s", argv[1]);
     pgh_run_pair_stop(&c.p);
