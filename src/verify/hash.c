@@ -186,7 +186,7 @@ static void sums_sql(pgh_buf *sql, const verify_table *t, const pgh_table_info *
                        "%sSELECT %d, count(*), coalesce(sum(hashint8extended(x, 0)), 0), "
                        "coalesce(sum(x), 0) FROM (SELECT %s AS x FROM %s%s",
                        i ? " UNION ALL " : "", i, x, pgh_verify__only(side), side->qualified);
-        pgh_verify__where(sql, t, &ranges[i]);
+        pgh_verify__where(sql, t, side, &ranges[i]);
         pgh_buf_puts(sql, " OFFSET 0) s");
     }
 }
@@ -237,10 +237,10 @@ int pgh_verify__rows(PGresult **src_out, PGresult **dst_out, PGconn *src, PGconn
     pgh_buf_init(&d, 0);
     pgh_buf_printf(&s, "SELECT %s, (%s)::text FROM %s%s", t->keys_text, t->src_hash,
                    pgh_verify__only(t->src), t->src->qualified);
-    pgh_verify__where(&s, t, r);
+    pgh_verify__where(&s, t, t->src, r);
     pgh_buf_printf(&d, "SELECT %s, (%s)::text FROM %s%s", t->keys_text, t->dst_hash,
                    pgh_verify__only(t->dst), t->dst->qualified);
-    pgh_verify__where(&d, t, r);
+    pgh_verify__where(&d, t, t->dst, r);
     int rc = pgh_verify__query_both(src_out, dst_out, src, dst, &s, &d, err);
     pgh_buf_dispose(&s);
     pgh_buf_dispose(&d);
@@ -248,8 +248,8 @@ int pgh_verify__rows(PGresult **src_out, PGresult **dst_out, PGconn *src, PGconn
 }
 
 /* " WHERE (k1, k2) IN ((v::type, v::type), ...)" with the values quoted on conn. */
-static int by_key_where(pgh_buf *sql, PGconn *conn, const verify_table *t, char **const *keys,
-                        int n, pgh_error *err)
+static int by_key_where(pgh_buf *sql, PGconn *conn, const verify_table *t,
+                        const pgh_table_info *side, char **const *keys, int n, pgh_error *err)
 {
     int nk = t->src->nkeys;
     pgh_buf_printf(sql, " WHERE (%s) IN (", t->keys);
@@ -266,6 +266,8 @@ static int by_key_where(pgh_buf *sql, PGconn *conn, const verify_table *t, char 
         pgh_buf_putc(sql, ')');
     }
     pgh_buf_putc(sql, ')');
+    if (side->row_filter)
+        pgh_buf_printf(sql, " AND (%s)", side->row_filter);
     return 0;
 }
 
@@ -280,9 +282,9 @@ int pgh_verify__rows_by_key(PGresult **src_out, PGresult **dst_out, PGconn *src,
                    pgh_verify__only(t->src), t->src->qualified);
     pgh_buf_printf(&d, "SELECT %s, (%s)::text FROM %s%s", t->keys_text, t->dst_hash,
                    pgh_verify__only(t->dst), t->dst->qualified);
-    int rc = by_key_where(&s, src, t, keys, nkeys_rows, err);
+    int rc = by_key_where(&s, src, t, t->src, keys, nkeys_rows, err);
     if (rc == 0)
-        rc = by_key_where(&d, dst, t, keys, nkeys_rows, err);
+        rc = by_key_where(&d, dst, t, t->dst, keys, nkeys_rows, err);
     if (rc == 0)
         rc = pgh_verify__query_both(src_out, dst_out, src, dst, &s, &d, err);
     pgh_buf_dispose(&s);

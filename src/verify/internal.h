@@ -99,8 +99,10 @@ int pgh_verify__nchunks(const verify_table *t);
 verify_range pgh_verify__chunk(const verify_table *t, int i);
 /* "ONLY " for a plain table, "" for a partitioned one (its rows are in its partitions). */
 const char *pgh_verify__only(const pgh_table_info *t);
-/* Append " WHERE <range>" (nothing when unbounded) to sql. */
-void pgh_verify__where(pgh_buf *sql, const verify_table *t, const verify_range *r);
+/* Append " WHERE <range>" (nothing when unbounded) to sql, and on the source side the
+ * publication's row filter (the destination holds only the rows it passes). */
+void pgh_verify__where(pgh_buf *sql, const verify_table *t, const pgh_table_info *side,
+                       const verify_range *r);
 /* Boundaries cutting r into about parts ranges of equal rows, read from the table side on
  * conn (rows: that side's count in r). *out: *n arrays of nkeys literals (free with
  * pgh_copy_bounds_free). */

@@ -129,7 +129,8 @@ static void put_bound(pgh_buf *sql, const verify_table *t, char *const *b, const
         pgh_buf_putc(sql, ')');
 }
 
-void pgh_verify__where(pgh_buf *sql, const verify_table *t, const verify_range *r)
+void pgh_verify__where(pgh_buf *sql, const verify_table *t, const pgh_table_info *side,
+                       const verify_range *r)
 {
     if (r->lo) {
         pgh_buf_puts(sql, " WHERE ");
@@ -139,6 +140,8 @@ void pgh_verify__where(pgh_buf *sql, const verify_table *t, const verify_range *
         pgh_buf_puts(sql, r->lo ? " AND " : " WHERE ");
         put_bound(sql, t, r->hi, "<");
     }
+    if (side->row_filter) /* the publication's, deparsed by the server */
+        pgh_buf_printf(sql, "%s(%s)", r->lo || r->hi ? " AND " : " WHERE ", side->row_filter);
 }
 
 int pgh_verify__split(char ****out, int *n, PGconn *conn, const pgh_table_info *side,
@@ -156,7 +159,7 @@ int pgh_verify__split(char ****out, int *n, PGconn *conn, const pgh_table_info *
                    "SELECT %s FROM (SELECT %s, row_number() OVER (ORDER BY %s) AS pgh_rn "
                    "FROM %s%s",
                    t->keys_text, t->keys, t->keys, pgh_verify__only(side), side->qualified);
-    pgh_verify__where(&sql, t, r);
+    pgh_verify__where(&sql, t, side, r);
     pgh_buf_printf(&sql, ") s WHERE pgh_rn %% %lld = 0 ORDER BY pgh_rn", step);
     PGresult *res = NULL;
     int rc = pgh_buf_failed(&sql) ? pgh_error_set(err, PGH_ENOMEM, "out of memory")

@@ -60,6 +60,8 @@ static void scan_sql(pgh_buf *sql, const verify_table *t, const pgh_table_info *
                    "]::%s[]), count(*), coalesce(sum(hashint8extended(x, 0)), 0), "
                    "coalesce(sum(x), 0) FROM (SELECT %s AS k, %s AS x FROM %s%s",
                    key->type_name, t->keys, x, pgh_verify__only(side), side->qualified);
+    if (side->row_filter)
+        pgh_buf_printf(sql, " WHERE (%s)", side->row_filter);
     pgh_buf_puts(sql, " OFFSET 0) s GROUP BY 1");
 }
 

@@ -10,6 +10,7 @@
 
 #include "pg/conn.h"
 #include "pghost/log.h"
+#include "source/publication.h"
 #include "source/tables.h"
 #include "verify/internal.h"
 
@@ -128,6 +129,8 @@ static int describe(verify_table *tables, const pgh_verify_opts *o, PGconn *src,
         t->keep_keys = o->max_keys * 2 + 100;
         t->stats = o->stats;
         rc = load(&t->src, src, "source", m->source_schema, m->source_table, err);
+        if (rc == 0) /* what the publication sends: its row filter and column list */
+            rc = pgh_source_publication_narrow(t->src, src, cfg->publication_name, err);
         if (rc == 0)
             rc = load(&t->dst, dst, "destination", m->dest_schema, m->dest_table, err);
         if (rc == 0)

@@ -165,6 +165,10 @@ static void case_filters(ctx *c)
     compare_dest(c->p.d, native, "SELECT * FROM tf ORDER BY id");
     compare_dest(c->p.d, native, "SELECT * FROM tc ORDER BY id");
     pgh_run_stop(&c->r, pid, STOP_WAIT_S);
+    /* verify reads the source through the same filter and columns */
+    int code = pgh_run_exec(&c->r, 120, "verify", NULL);
+    PGH_CHECK(code == 0, "verify of the filtered tables (exit %d): %s %s", code,
+              pgh_run_stdout(&c->r, 0), pgh_run_stderr(&c->r, 0));
     pgh_test_exec(native, "DROP SUBSCRIPTION nsub");
     PQfinish(native);
     free(native_ci);
