@@ -15,6 +15,7 @@
 #include "pg/slot.h"
 #include "pg/sql.h"
 #include "source/preflight.h"
+#include "source/publication.h"
 #include "source/tables.h"
 #include "util/buf.h"
 
@@ -55,6 +56,10 @@ static void check_source_table(check_run *c, size_t i, bool pub_exists, pgh_erro
     pgh_check__note(c, pgh_source_check_table_key(t, c->src, c->cfg, err), err);
     if (pub_exists)
         pgh_check__note(c, pgh_source_check_table_published(t, c->src, c->cfg, err), err);
+    /* what the publication sends of it (row filter, column list), as replicate reads it */
+    if (pub_exists)
+        pgh_check__note(
+            c, pgh_source_publication_narrow(t, c->src, c->cfg->publication_name, err), err);
 }
 
 /* The size of the tables found, leaves of partitioned ones included, with their indexes and

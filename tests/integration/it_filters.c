@@ -145,6 +145,10 @@ static void case_filters(ctx *c)
     pgh_test_exec(native, "CREATE SUBSCRIPTION nsub CONNECTION %s PUBLICATION pub", lit);
     PQfreemem(lit);
     write_config(c, "tables:\n  - source_table_name: tf\n  - source_table_name: tc\n", "");
+    /* check reads the tables as the publication sends them: nothing to report */
+    int checked = pgh_run_exec(&c->r, 60, "check", NULL);
+    PGH_CHECK(checked == 0, "check (exit %d): %s %s", checked, pgh_run_stdout(&c->r, 0),
+              pgh_run_stderr(&c->r, 0));
 
     start_writers(c, write_filters);
     pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", "--follow", NULL);
