@@ -127,7 +127,9 @@ static const char TC_DST[] = "CREATE TABLE tc (id int PRIMARY KEY, a int, b text
 static void case_filters(ctx *c)
 {
     pgh_test_exec(c->p.s, "%s; ALTER TABLE tf REPLICA IDENTITY FULL", TF_DDL);
-    pgh_test_exec(c->p.s, "CREATE TABLE tc (id int PRIMARY KEY, a int, b text, secret text)");
+    /* hidden: outside the column list, and not on the destination at all */
+    pgh_test_exec(c->p.s, "CREATE TABLE tc (id int PRIMARY KEY, a int, b text, secret text, "
+                          "hidden text DEFAULT 'h')");
     pgh_test_exec(
         c->p.s,
         "INSERT INTO tf SELECT g, g %% 2000, CASE WHEN g %% 3 = 0 THEN 'filtered' "
