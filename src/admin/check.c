@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/check_internal.h"
+#include "admin/check_run.h"
 #include "init_internal.h"
 #include "pg/conn.h"
 #include "pg/slot.h"
@@ -18,21 +18,6 @@
 #include "source/publication.h"
 #include "source/tables.h"
 #include "util/buf.h"
-
-bool pgh_check__note(check_run *c, int rc, pgh_error *err)
-{
-    if (rc == 0)
-        return true;
-    if (rc == PGH_ENOMEM) {
-        c->fatal = true;
-        return false;
-    }
-    c->out->problems++;
-    c->out->config_problem = c->out->config_problem || rc == PGH_ECONFIG;
-    c->fn(rc, err->message, c->payload);
-    pgh_error_clear(err);
-    return false;
-}
 
 /* Load a source table; a missing one is a problem of its own. */
 static int load_source_table(pgh_table_info **out, check_run *c, const pgh_table_map *m,

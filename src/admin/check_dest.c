@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "admin/check_internal.h"
+#include "admin/check_run.h"
 #include "dest/postgres/checks.h"
 #include "pg/conn.h"
 #include "pghost/json.h"

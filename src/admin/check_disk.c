@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
-#include "admin/check_internal.h"
+#include "admin/check_run.h"
 #include "pg/sql.h"
 
 #define HEADROOM 1.2 /* the destination needs this many times the source tables' size */

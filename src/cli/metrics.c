@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "http.h"
 #include "pg/conn.h"
 #include "pg/slot.h"
 #include "util/clock.h"
@@ -35,17 +36,13 @@ struct pgh_cli_metrics {
     pthread_t sampler;
     bool sampler_started;
     atomic_int stop;
-    struct pgh_cli_http *http; /* owned: metrics_http.c */
+    pgh_cli_http *http; /* owned: http.c */
 };
 
-/* metrics_verify.c; and the errors, phase and readiness families every run has */
+/* metrics_verify.c: verify's families, and the errors, phase and readiness families every run
+ * has */
 void pgh_cli_metrics__render_verify(pgh_buf *b, pgh_verify_stats *v, bool ready);
 void pgh_cli_metrics__render_status(pgh_buf *b, pgh_counter *errors, int64_t phase, bool ready);
-
-/* metrics_http.c */
-struct pgh_cli_http;
-int pgh_cli_http__start(struct pgh_cli_http **out, pgh_cli_metrics *m, const char *addr);
-void pgh_cli_http__stop(struct pgh_cli_http *h);
 
 pgh_cli_metrics *pgh_cli_metrics_new(const char *slot_conninfo, const char *slot)
 {
@@ -63,7 +60,7 @@ void pgh_cli_metrics_free(pgh_cli_metrics *m)
 {
     if (m == NULL)
         return;
-    pgh_cli_http__stop(m->http);
+    pgh_cli_http_stop(m->http);
     atomic_store(&m->stop, 1);
     if (m->sampler_started)
         pthread_join(m->sampler, NULL);
@@ -120,9 +117,20 @@ static void *sample_slot(void *arg)
     return NULL;
 }
 
+static void http_render(void *m, pgh_buf *out)
+{
+    pgh_cli_metrics_render(m, out);
+}
+
+static bool http_ready(void *m)
+{
+    return pgh_cli_metrics_ready(m);
+}
+
 int pgh_cli_metrics_serve(pgh_cli_metrics *m, const char *addr)
 {
-    if (pgh_cli_http__start(&m->http, m, addr) != 0)
+    const pgh_cli_http_handlers handlers = {http_render, http_ready, m};
+    if (pgh_cli_http_start(&m->http, &handlers, addr) != 0)
         return -1;
     if (m->slot_conninfo && m->slot && pthread_create(&m->sampler, NULL, sample_slot, m) == 0)
         m->sampler_started = true;
@@ -239,24 +247,6 @@ static void render_lag(pgh_cli_metrics *m, pgh_buf *b)
                     "WAL the replication slot keeps on the source (current WAL position minus "
                     "restart_lsn), read every 5 s.");
     pgh_prom_sample(b, "pghost_slot_retained_wal_bytes", NULL, 0, (double)retained);
-}
-
-void pgh_cli_metrics__render_status(pgh_buf *b, pgh_counter *errors, int64_t phase, bool ready)
-{
-    pgh_prom_family(b, "pghost_errors_total", "counter",
-                    "Errors met by the run, retried or not, by kind.");
-    for (int i = 1; i < PGH_STATS_NERRORS; i++) {
-        const char *l[2] = {"kind", pgh_stats_error_kind(i)};
-        pgh_prom_sample(b, "pghost_errors_total", l, 1, load(&errors[i]));
-    }
-    pgh_prom_family(b, "pghost_phase", "gauge",
-                    "The run's phase: the series of the current phase is 1, the others 0.");
-    for (int p = 0; p < PGH_STATS_NPHASES; p++) {
-        const char *l[2] = {"phase", pgh_stats_phase_name(p)};
-        pgh_prom_sample(b, "pghost_phase", l, 1, p == phase ? 1 : 0);
-    }
-    pgh_prom_family(b, "pghost_ready", "gauge", "1 when /readyz answers 200, else 0.");
-    pgh_prom_sample(b, "pghost_ready", NULL, 0, ready ? 1 : 0);
 }
 
 static void render_health(pgh_cli_metrics *m, pgh_buf *b)

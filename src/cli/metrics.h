@@ -11,8 +11,8 @@
  * The run updates m->stats with atomics (pghost/stats.h); the copy's rows per table come from
  * the progress callback (pgh_cli_metrics_tables, a mutex taken every progress_ms, not per row).
  * A side thread reads the slot's retained WAL from pg_replication_slots every
- * PGH_CLI_SLOT_POLL_MS on a connection of its own (metrics.c: the registry; metrics_http.c:
- * the server). libmicrohttpd serves from its own thread;
+ * PGH_CLI_SLOT_POLL_MS on a connection of its own (metrics.c: the registry; http.c: the
+ * server). libmicrohttpd serves from its own thread;
  * only the CLI links it.
  */
 #ifndef PGH_CLI_METRICS_H

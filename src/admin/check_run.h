@@ -1,8 +1,9 @@
 /*
- * Private to pghost check (check.c, check_dest.c): the state of one check run.
+ * Private to pghost check (check.c, check_dest.c, check_disk.c): the state of one check run,
+ * and the one way a check reports a problem (check_run.c).
  */
-#ifndef PGH_ADMIN_CHECK_INTERNAL_H
-#define PGH_ADMIN_CHECK_INTERNAL_H
+#ifndef PGH_ADMIN_CHECK_RUN_H
+#define PGH_ADMIN_CHECK_RUN_H
 
 #include <libpq-fe.h>
 
@@ -20,11 +21,11 @@ typedef struct check_run {
     bool fatal;                  /* out of memory: stop */
 } check_run;
 
-/* Hand a failed check's message (err) to the callback, unless rc is 0; clears err. Returns
+/* check_run.c: hand a failed check's message (err) to the callback, unless rc is 0; clears err. Returns
  * whether the check passed. PGH_ENOMEM is no problem to report: it sets c->fatal. */
 bool pgh_check__note(check_run *c, int rc, pgh_error *err);
 
-/* The destination's checks: reachable, and each table found on the source there with the
+/* check_dest.c: the destination's checks: reachable, and each table found on the source there with the
  * same columns and key, and empty unless may_hold_rows or a run of the slot is recorded. */
 void pgh_check__destination(check_run *c, bool may_hold_rows, pgh_error *err);
 

@@ -1,7 +1,4 @@
-/*
- * The HTTP side of --metrics-addr (libmicrohttpd, its own polling thread): /metrics, /healthz,
- * /readyz; anything else 404, any method but GET and HEAD 405. See metrics.h.
- */
+/* The HTTP server of --metrics-addr: see http.h. */
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdlib.h>
@@ -9,18 +6,14 @@
 #include <sys/socket.h>
 
 #include "cli.h"
-#include "metrics.h"
+#include "http.h"
 
 #define METRICS_MAX_BYTES (16 << 20) /* cap of one /metrics answer */
 
 struct pgh_cli_http {
-    struct MHD_Daemon *daemon; /* owned */
+    struct MHD_Daemon *daemon;     /* owned */
+    pgh_cli_http_handlers handlers; /* copy */
 };
-
-/* metrics.c's side of the pair */
-struct pgh_cli_http;
-int pgh_cli_http__start(struct pgh_cli_http **out, pgh_cli_metrics *m, const char *addr);
-void pgh_cli_http__stop(struct pgh_cli_http *h);
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, char *body,
                              const char *type)
@@ -43,11 +36,11 @@ static enum MHD_Result text(struct MHD_Connection *conn, unsigned status, const 
     return body ? reply(conn, status, body, "text/plain; charset=utf-8") : MHD_NO;
 }
 
-static enum MHD_Result metrics(struct MHD_Connection *conn, pgh_cli_metrics *m)
+static enum MHD_Result metrics(struct MHD_Connection *conn, const pgh_cli_http *h)
 {
     pgh_buf b;
     pgh_buf_init(&b, METRICS_MAX_BYTES);
-    pgh_cli_metrics_render(m, &b);
+    h->handlers.render(h->handlers.payload, &b);
     char *body = pgh_buf_take(&b);
     pgh_buf_dispose(&b);
     if (body == NULL)
@@ -60,16 +53,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   size_t *upload_data_size, void **req_cls)
 {
     (void)version, (void)upload_data, (void)upload_data_size, (void)req_cls;
-    pgh_cli_metrics *m = cls;
+    const pgh_cli_http *h = cls;
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
     if (strcmp(url, "/metrics") == 0)
-        return metrics(conn, m);
+        return metrics(conn, h);
     if (strcmp(url, "/healthz") == 0)
         return text(conn, MHD_HTTP_OK, "ok\n");
     if (strcmp(url, "/readyz") == 0)
-        return pgh_cli_metrics_ready(m) ? text(conn, MHD_HTTP_OK, "ready\n")
-                                        : text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready\n");
+        return h->handlers.ready(h->handlers.payload)
+                   ? text(conn, MHD_HTTP_OK, "ready\n")
+                   : text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready\n");
     return text(conn, MHD_HTTP_NOT_FOUND, "not found: try /metrics, /healthz or /readyz\n");
 }
 
@@ -114,18 +108,21 @@ static struct addrinfo *resolve(const char *addr)
     return ai;
 }
 
-int pgh_cli_http__start(struct pgh_cli_http **out, pgh_cli_metrics *m, const char *addr)
+int pgh_cli_http_start(pgh_cli_http **out, const pgh_cli_http_handlers *handlers,
+                       const char *addr)
 {
     struct addrinfo *ai = resolve(addr);
     if (ai == NULL)
         return -1;
-    struct pgh_cli_http *h = calloc(1, sizeof(*h));
+    pgh_cli_http *h = calloc(1, sizeof(*h));
+    if (h)
+        h->handlers = *handlers;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD; /* no MHD_USE_ERROR_LOG: stderr is the log */
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (h)
         h->daemon =
-            MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+            MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (h == NULL || h->daemon == NULL) {
@@ -139,7 +136,7 @@ int pgh_cli_http__start(struct pgh_cli_http **out, pgh_cli_metrics *m, const cha
     return 0;
 }
 
-void pgh_cli_http__stop(struct pgh_cli_http *h)
+void pgh_cli_http_stop(pgh_cli_http *h)
 {
     if (h == NULL)
         return;
