@@ -175,14 +175,18 @@ static void case_kill9_all(ctx *c)
     int in_copy = 0, in_catchup = 0, in_follow = 0;
     for (int i = 0; i < 24; i++) {
         pgh_run_random(&r);
-        /* The first four kills land in the copy, however fast it is; the copy commits its
-         * progress about every 10 s, so the fifth waits for the copy to end (a run stopped
-         * more often would never finish it) and the rest hit the catch-up and following. */
-        if (i < 4)
+        /* The first kill lands in the copy, however fast the copy is, and the next three
+         * soon after (a resumed run stays in the copy); the copy commits its progress about
+         * every 10 s, so the fifth waits for the copy to end (a run stopped more often would
+         * never finish it) and the rest hit the catch-up and following. */
+        if (i == 0)
             wait_phase(c, pid, "copy", true);
+        else if (i < 4)
+            pgh_run_sleep_ms(20 + (int)(r % 200));
         else if (i == 4)
             wait_phase(c, pid, "copy", false);
-        pgh_run_sleep_ms(60 + (int)(r % 500));
+        if (i >= 4)
+            pgh_run_sleep_ms(60 + (int)(r % 500));
         PGH_CHECK(pgh_test_pid_alive(pid), "pghost died by itself (run %d): %s", c->r.n,
                   pgh_run_stderr(&c->r, 0));
         char *phase = pgh_run_phase(&c->p);
