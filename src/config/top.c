@@ -99,6 +99,30 @@ static int read_slot(pgh_config__ctx *ctx, const char *path, yaml_node_t *value)
     return 0;
 }
 
+/* One of n words (any case): its index in *out; otherwise one line naming the words
+ * (expected: "auto, binary or text"). */
+static int read_word(pgh_config__ctx *ctx, const char *path, yaml_node_t *value,
+                     const char *const *words, size_t n, const char *expected, int *out)
+{
+    char q[PGH_CONFIG__QUOTE_MAX];
+    char *word = NULL;
+    bool from_env = false;
+    int rc = pgh_config__read_string(ctx, path, value, &word, &from_env);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (strcasecmp(word, words[i]) == 0) {
+            *out = (int)i;
+            free(word);
+            return 0;
+        }
+    }
+    free(word);
+    return pgh_config__fail(ctx, pgh_config__line(value), "%s: expected %s, got %s%s", path,
+                            expected, pgh_config__describe(q, sizeof(q), value),
+                            from_env ? " after expansion" : "");
+}
+
 static int read_format(pgh_config__ctx *ctx, const char *path, yaml_node_t *value)
 {
     static const char *const names[] = {
@@ -106,23 +130,11 @@ static int read_format(pgh_config__ctx *ctx, const char *path, yaml_node_t *valu
         [PGH_COPY_FORMAT_BINARY] = "binary",
         [PGH_COPY_FORMAT_TEXT] = "text",
     };
-    char q[PGH_CONFIG__QUOTE_MAX];
-    char *format = NULL;
-    bool from_env = false;
-    int rc = pgh_config__read_string(ctx, path, value, &format, &from_env);
-    if (rc != 0)
-        return rc;
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (strcasecmp(format, names[i]) == 0) {
-            ctx->cfg->copy_format = (pgh_copy_format_choice)i;
-            free(format);
-            return 0;
-        }
-    }
-    free(format);
-    return pgh_config__fail(
-        ctx, pgh_config__line(value), "%s: expected auto, binary or text, got %s%s", path,
-        pgh_config__describe(q, sizeof(q), value), from_env ? " after expansion" : "");
+    int i = 0;
+    int rc = read_word(ctx, path, value, names, 3, "auto, binary or text", &i);
+    if (rc == 0)
+        ctx->cfg->copy_format = (pgh_copy_format_choice)i;
+    return rc;
 }
 
 static int read_destination(pgh_config__ctx *ctx, const char *path, yaml_node_t *value)
@@ -148,43 +160,28 @@ static int read_destination(pgh_config__ctx *ctx, const char *path, yaml_node_t 
 
 static int read_schema_drift(pgh_config__ctx *ctx, const char *path, yaml_node_t *value)
 {
-    char q[PGH_CONFIG__QUOTE_MAX];
-    char *mode = NULL;
-    bool from_env = false;
-    int rc = pgh_config__read_string(ctx, path, value, &mode, &from_env);
-    if (rc != 0)
-        return rc;
-    bool stop = strcasecmp(mode, "stop") == 0;
-    bool add = strcasecmp(mode, "add_columns") == 0;
-    free(mode);
-    if (stop || add) {
-        ctx->cfg->schema_drift = add ? PGH_SCHEMA_DRIFT_ADD_COLUMNS : PGH_SCHEMA_DRIFT_STOP;
-        return 0;
-    }
-    return pgh_config__fail(ctx, pgh_config__line(value),
-                            "%s: expected stop or add_columns, got %s%s", path,
-                            pgh_config__describe(q, sizeof(q), value),
-                            from_env ? " after expansion" : "");
+    static const char *const names[] = {
+        [PGH_SCHEMA_DRIFT_STOP] = "stop",
+        [PGH_SCHEMA_DRIFT_ADD_COLUMNS] = "add_columns",
+    };
+    int i = 0;
+    int rc = read_word(ctx, path, value, names, 2, "stop or add_columns", &i);
+    if (rc == 0)
+        ctx->cfg->schema_drift = (pgh_schema_drift)i;
+    return rc;
 }
 
 static int read_on_missing_row(pgh_config__ctx *ctx, const char *path, yaml_node_t *value)
 {
-    char q[PGH_CONFIG__QUOTE_MAX];
-    char *mode = NULL;
-    bool from_env = false;
-    int rc = pgh_config__read_string(ctx, path, value, &mode, &from_env);
-    if (rc != 0)
-        return rc;
-    bool stop = strcasecmp(mode, "stop") == 0;
-    bool skip = strcasecmp(mode, "skip") == 0;
-    free(mode);
-    if (stop || skip) {
-        ctx->cfg->on_missing_row = skip ? PGH_ON_MISSING_ROW_SKIP : PGH_ON_MISSING_ROW_STOP;
-        return 0;
-    }
-    return pgh_config__fail(ctx, pgh_config__line(value), "%s: expected stop or skip, got %s%s",
-                            path, pgh_config__describe(q, sizeof(q), value),
-                            from_env ? " after expansion" : "");
+    static const char *const names[] = {
+        [PGH_ON_MISSING_ROW_STOP] = "stop",
+        [PGH_ON_MISSING_ROW_SKIP] = "skip",
+    };
+    int i = 0;
+    int rc = read_word(ctx, path, value, names, 2, "stop or skip", &i);
+    if (rc == 0)
+        ctx->cfg->on_missing_row = (pgh_on_missing_row)i;
+    return rc;
 }
 
 static int read_copy_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node_t *value)
