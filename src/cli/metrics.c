@@ -105,9 +105,9 @@ static void *sample_slot(void *arg)
             conn = NULL;
             continue;
         }
-        int64_t bytes = -1;
-        if (pgh_slot_retained_bytes(&bytes, conn, m->slot, &err) == 0) {
-            atomic_store(&m->slot_retained, bytes);
+        pgh_slot_usage u;
+        if (pgh_slot_usage_read(&u, conn, m->slot, &err) == 0) {
+            atomic_store(&m->slot_retained, u.exists ? u.retained_bytes : -1);
         } else {
             PQfinish(conn);
             conn = NULL;

@@ -37,22 +37,6 @@ int pgh_slot_exists(bool *out, PGconn *conn, const char *slot, pgh_error *err)
     return rc;
 }
 
-int pgh_slot_retained_bytes(int64_t *out, PGconn *conn, const char *slot, pgh_error *err)
-{
-    const char *params[1] = {slot};
-    PGresult *res = NULL;
-    int rc = pgh_conn_query(&res, conn,
-                            "SELECT coalesce(pg_catalog.pg_wal_lsn_diff("
-                            "pg_catalog.pg_current_wal_lsn(), restart_lsn), 0)::bigint "
-                            "FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
-                            1, params, err);
-    *out = -1;
-    if (rc == 0 && PQntuples(res) == 1)
-        *out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return rc;
-}
-
 int pgh_slot_usage_read(pgh_slot_usage *out, PGconn *conn, const char *slot, pgh_error *err)
 {
     const char *params[1] = {slot};

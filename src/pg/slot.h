@@ -20,10 +20,6 @@ int pgh_slot_create(pgh_lsn *out_lsn, PGconn *conn, const char *slot, pgh_error 
 /* Does a replication slot of this name exist? */
 int pgh_slot_exists(bool *out, PGconn *conn, const char *slot, pgh_error *err);
 
-/* The WAL the slot keeps on the source (current WAL position - restart_lsn), in bytes, into
- * *out; -1 when no slot of this name exists. For metrics: run it from a side connection. */
-int pgh_slot_retained_bytes(int64_t *out, PGconn *conn, const char *slot, pgh_error *err);
-
 /* A slot as pg_replication_slots shows it. */
 typedef struct pgh_slot_usage {
     bool exists;
@@ -33,7 +29,7 @@ typedef struct pgh_slot_usage {
 } pgh_slot_usage;
 
 /* Whether slot exists, is in use and by which process, and the WAL it keeps, into *out
- * (zeroed when it does not exist). */
+ * (zeroed when it does not exist). The metrics sampler runs it from a side connection. */
 int pgh_slot_usage_read(pgh_slot_usage *out, PGconn *conn, const char *slot, pgh_error *err);
 
 /* Drop a slot; a missing slot is not an error when missing_ok. */
