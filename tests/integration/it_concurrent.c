@@ -176,11 +176,28 @@ typedef struct hook_state {
     atomic_int truncated;
     const run_cfg *cfg;
     long total_ops;
+    const char *dst_conninfo; /* borrowed */
+    PGconn *dst;              /* owned by writer 0: does the destination hold rows yet? */
 } hook_state;
+
+/* Whether the copy has committed rows of table on the destination (writer 0's own
+ * connection, opened on first use). */
+static bool copy_reached(hook_state *h, const char *table)
+{
+    if (h->dst == NULL)
+        h->dst = PQconnectdb(h->dst_conninfo);
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT EXISTS (SELECT 1 FROM %s)", table);
+    PGresult *res = PQexec(h->dst, sql);
+    bool yes = PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return yes;
+}
 
 /* One transaction of writer w (counted as failed when it rolls back: unique violations and
  * deadlocks are expected). Writer 0 first truncates the last table, once, when it has committed
- * 50 to 149 transactions (w->mark, drawn first). */
+ * 50 to 149 transactions (w->mark, drawn first) and the copy has committed rows of that table
+ * (so the copy of every table copies rows, however the copy orders its work). */
 static bool write_txn(PGconn *conn, pgh_run_writer *w, void *payload)
 {
     hook_state *h = payload;
@@ -188,7 +205,7 @@ static bool write_txn(PGconn *conn, pgh_run_writer *w, void *payload)
     if (w->mark < 0)
         w->mark = 50 + (long)(pgh_run_random(&w->rng) % 100);
     if (w->index == 0 && c->truncate && !atomic_load(&h->truncated) &&
-        atomic_load(&w->ok) >= w->mark) {
+        atomic_load(&w->ok) >= w->mark && copy_reached(h, c->tables[c->ntables - 1]->table)) {
         char sql[128];
         snprintf(sql, sizeof(sql), "TRUNCATE %s", c->tables[c->ntables - 1]->table);
         if (pgh_run_sql_ok(conn, sql))
@@ -336,7 +353,7 @@ int main(int argc, char **argv)
     setup_tables(&p, &c);
     pgh_config *cfg = make_config(&p, &c);
 
-    hook_state h = {.cfg = &c};
+    hook_state h = {.cfg = &c, .dst_conninfo = p.dst_conninfo};
     /* Writer i's generator starts from 0x9E3779B97F4A7C15 * (seed * 7919 + i + 1). */
     pgh_run_writers_opts wo = {.conninfo = p.src_conninfo,
                                .threads = NWRITERS,
@@ -361,6 +378,7 @@ int main(int argc, char **argv)
     pthread_join(smp.thread, NULL);
     if (rc != 0 && h.ws.running)
         stop_writers(&h, &err);
+    PQfinish(h.dst); /* the writers are stopped: writer 0 is done with it */
     PGH_CHECK(rc == 0, "replicate failed: %s", err.message);
 
     long errors = pgh_run_writers_bad(&h.ws);
