@@ -43,6 +43,27 @@
  *                                      <state_schema>.missing_rows) and logged at warn
  *   state_file                         string: where destination: stdout keeps its position
  *                                      (default: the configuration file's name + ".state")
+ *   source                             postgres (default) | nats: pghost apply reads a JetStream
+ *                                      stream that pghost capture fills (docs/nats.md);
+ *                                      source_connection is then not required
+ *   nats_url                           string: NATS server URL(s), comma-separated for a
+ *                                      cluster (default nats://127.0.0.1:4222)
+ *   nats_stream                        string: the JetStream stream (default PGHOST_<slot>)
+ *   nats_subject_prefix                string: subjects are <prefix>.<schema>.<table>
+ *                                      (default pghost.<slot>)
+ *   nats_subjects                      string: apply: the subject filter it takes (default
+ *                                      <prefix>.>)
+ *   nats_consumer                      string: apply: the durable consumer's name (default
+ *                                      pghost_apply)
+ *   nats_replicas                      integer 1..5 (default 1): capture: the stream's replicas
+ *   nats_max_age_s                     integer >= 0 (default 0: unlimited): the stream's max age
+ *   nats_max_bytes                     integer >= -1 (default -1: unlimited)
+ *   nats_duplicate_window_s            integer 1..86400 (default 120): the stream's window
+ *   nats_max_in_flight                 integer 1..1000000 (default 4096): capture: messages
+ *                                      published and not yet acknowledged, at most
+ *   nats_credentials_file, nats_token_file, nats_ca_file
+ *                                      strings: files with the credentials (.creds: JWT and
+ *                                      NKey seed), a token, a CA for TLS
  * A table needs source_table_name; source_schema_name defaults to "public", the destination
  * schema and table names to the source's. At least one table is required.
  *
@@ -86,6 +107,29 @@ typedef enum pgh_destination_kind {
 
 /* "postgres" or "stdout" (any case). Returns 0 or PGH_ECONFIG. */
 PGH_API int pgh_config_destination_parse(pgh_destination_kind *out, const char *name);
+
+typedef enum pgh_source_kind {
+    PGH_SOURCE_POSTGRES = 0, /* the source server: its slot and tables */
+    PGH_SOURCE_NATS,         /* a JetStream stream filled by pghost capture (apply only) */
+} pgh_source_kind;
+
+/* The NATS keys (docs/nats.md). Strings are owned, NULL when not configured (the NATS code
+ * applies the defaults above). */
+typedef struct pgh_nats_config {
+    char *url;
+    char *stream;
+    char *subject_prefix;
+    char *subjects;
+    char *consumer;
+    int64_t replicas;
+    int64_t max_age_s;
+    int64_t max_bytes;
+    int64_t duplicate_window_s;
+    int64_t max_in_flight;
+    char *credentials_file;
+    char *token_file;
+    char *ca_file;
+} pgh_nats_config;
 
 typedef enum pgh_schema_drift {
     PGH_SCHEMA_DRIFT_STOP = 0,    /* stop with a message naming the difference */
@@ -146,6 +190,8 @@ typedef struct pgh_config {
     char *state_file;                   /* owned, may be NULL: where destination: stdout keeps
                                            its position (the CLI defaults it to the
                                            configuration file's name + ".state") */
+    pgh_source_kind source;             /* where pghost apply reads (capture: postgres) */
+    pgh_nats_config nats;               /* owned insides */
 } pgh_config;
 
 /* Looks up an environment variable; returns NULL when unset. */

@@ -30,6 +30,7 @@
 #include "pghost/lifecycle.h"
 #include "pghost/log.h"
 #include "pghost/lsn.h"
+#include "pghost/nats.h"
 #include "pghost/pipeline.h"
 #include "pghost/postgres.h"
 #include "pghost/rules.h"

@@ -107,6 +107,7 @@ pgh_config *pgh_config__new(const char *name)
     cfg->copy_worker_count = PGH_CONFIG_DEFAULT_WORKERS;
     cfg->copy_use_keyset_pagination = true;
     cfg->copy_format = PGH_COPY_FORMAT_AUTO;
+    pgh_config__nats_defaults(&cfg->nats);
     cfg->path = strdup(name);
     if (cfg->path == NULL) {
         free(cfg);
@@ -236,5 +237,6 @@ void pgh_config_free(pgh_config *cfg)
     free(cfg->slot_name);
     free(cfg->state_schema);
     free(cfg->state_file);
+    pgh_config__nats_dispose(&cfg->nats);
     free(cfg);
 }

@@ -178,6 +178,31 @@ int pgh_config__read_excludes(pgh_config__ctx *ctx, yaml_node_t *list);
 /* top.c */
 
 /* Read the top-level mapping into ctx->cfg, check required keys, fill in defaults. */
+/* The nats_* keys (nats_keys.c), in the order of their names in top.c. */
+enum {
+    PGH_CONFIG__NATS_URL = 0,
+    PGH_CONFIG__NATS_STREAM,
+    PGH_CONFIG__NATS_PREFIX,
+    PGH_CONFIG__NATS_SUBJECTS,
+    PGH_CONFIG__NATS_CONSUMER,
+    PGH_CONFIG__NATS_REPLICAS,
+    PGH_CONFIG__NATS_MAX_AGE,
+    PGH_CONFIG__NATS_MAX_BYTES,
+    PGH_CONFIG__NATS_DUP_WINDOW,
+    PGH_CONFIG__NATS_IN_FLIGHT,
+    PGH_CONFIG__NATS_CREDS,
+    PGH_CONFIG__NATS_TOKEN,
+    PGH_CONFIG__NATS_CA,
+    PGH_CONFIG__NATS_COUNT,
+};
+
+/* Read the nats_* key PGH_CONFIG__NATS_<key> into ctx->cfg->nats. */
+int pgh_config__read_nats_key(pgh_config__ctx *ctx, int key, const char *path, yaml_node_t *value);
+/* Defaults of the NATS integers; free and copy the strings of a pgh_nats_config. */
+void pgh_config__nats_defaults(pgh_nats_config *n);
+void pgh_config__nats_dispose(pgh_nats_config *n);
+int pgh_config__nats_dup(pgh_nats_config *dst, const pgh_nats_config *src);
+
 int pgh_config__read_top(pgh_config__ctx *ctx, yaml_node_t *root);
 
 /* A configuration holding the defaults only; path copied from name. NULL when out of memory. */

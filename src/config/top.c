@@ -35,6 +35,9 @@ enum {
     K_EXCLUDE,
     K_STATE_FILE,
     K_ON_MISSING_ROW,
+    K_SOURCE,
+    K_NATS_FIRST, /* the nats_* keys, in PGH_CONFIG__NATS_* order (nats_keys.c) */
+    K_NATS_LAST = K_NATS_FIRST + PGH_CONFIG__NATS_COUNT - 1,
     K_COUNT,
 };
 
@@ -66,6 +69,20 @@ static const char *const top_keys[K_COUNT] = {
     [K_EXCLUDE] = "exclude_tables",
     [K_STATE_FILE] = "state_file",
     [K_ON_MISSING_ROW] = "on_missing_row",
+    [K_SOURCE] = "source",
+    [K_NATS_FIRST + PGH_CONFIG__NATS_URL] = "nats_url",
+    [K_NATS_FIRST + PGH_CONFIG__NATS_STREAM] = "nats_stream",
+    [K_NATS_FIRST + PGH_CONFIG__NATS_PREFIX] = "nats_subject_prefix",
+    [K_NATS_FIRST + PGH_CONFIG__NATS_SUBJECTS] = "nats_subjects",
+    [K_NATS_FIRST + PGH_CONFIG__NATS_CONSUMER] = "nats_consumer",
+    [K_NATS_FIRST + PGH_CONFIG__NATS_REPLICAS] = "nats_replicas",
+    [K_NATS_FIRST + PGH_CONFIG__NATS_MAX_AGE] = "nats_max_age_s",
+    [K_NATS_FIRST + PGH_CONFIG__NATS_MAX_BYTES] = "nats_max_bytes",
+    [K_NATS_FIRST + PGH_CONFIG__NATS_DUP_WINDOW] = "nats_duplicate_window_s",
+    [K_NATS_FIRST + PGH_CONFIG__NATS_IN_FLIGHT] = "nats_max_in_flight",
+    [K_NATS_FIRST + PGH_CONFIG__NATS_CREDS] = "nats_credentials_file",
+    [K_NATS_FIRST + PGH_CONFIG__NATS_TOKEN] = "nats_token_file",
+    [K_NATS_FIRST + PGH_CONFIG__NATS_CA] = "nats_ca_file",
 };
 
 static const pgh_config__keyset top_keyset = {
@@ -184,6 +201,19 @@ static int read_on_missing_row(pgh_config__ctx *ctx, const char *path, yaml_node
     return rc;
 }
 
+static int read_source(pgh_config__ctx *ctx, const char *path, yaml_node_t *value)
+{
+    static const char *const names[] = {
+        [PGH_SOURCE_POSTGRES] = "postgres",
+        [PGH_SOURCE_NATS] = "nats",
+    };
+    int i = 0;
+    int rc = read_word(ctx, path, value, names, 2, "postgres or nats", &i);
+    if (rc == 0)
+        ctx->cfg->source = (pgh_source_kind)i;
+    return rc;
+}
+
 static int read_copy_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node_t *value)
 {
     pgh_config *cfg = ctx->cfg;
@@ -243,7 +273,11 @@ static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node
         return pgh_config__read_string(ctx, path, value, &cfg->state_file, NULL);
     case K_ON_MISSING_ROW:
         return read_on_missing_row(ctx, path, value);
+    case K_SOURCE:
+        return read_source(ctx, path, value);
     default:
+        if (key >= K_NATS_FIRST && key <= K_NATS_LAST)
+            return pgh_config__read_nats_key(ctx, (int)(key - K_NATS_FIRST), path, value);
         return read_copy_key(ctx, key, path, value);
     }
 }
@@ -254,6 +288,8 @@ static int check_keys(pgh_config__ctx *ctx, const size_t *lines)
     static const int required[] = {K_SOURCE_CONNECTION, K_PUBLICATION};
     static const int need_table[] = {K_SOURCE_SCHEMA, K_DEST_SCHEMA, K_DEST_TABLE};
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+        if (required[i] == K_SOURCE_CONNECTION && ctx->cfg->source == PGH_SOURCE_NATS)
+            continue; /* pghost apply reads the stream, not the source server */
         if (lines[required[i]] == 0)
             return pgh_config__fail(ctx, 0, "missing required key \"%s\"", top_keys[required[i]]);
     }

@@ -1,0 +1,479 @@
+/*
+ * dest/nats/apply.c - pghost apply: a JetStream stream filled by pghost capture, through a
+ * durable pull consumer, into any destination (pghost/nats.h).
+ *
+ * Order: messages come in stream order, which is the source's commit order; a transaction's
+ * messages are identified by (txn, i) (bus.h). A message is delivered unless it is
+ *   - of a transaction the destination holds already: txn below the position it stored (the
+ *     end LSN of its last transaction, and txn is the BEGIN's final LSN, so a transaction
+ *     holds txn < end <= the next one's txn);
+ *   - a repeat: (txn, i) not above the last one delivered (a re-publish after the duplicate
+ *     window, a redelivery).
+ * The first C of a transaction commits it in the destination (all its data precede all its C
+ * messages); a transaction whose C never came (a capture killed in its middle, whose restart
+ * did not publish it again) is committed, with the position unchanged, when the next begins.
+ *
+ * Acknowledgements: the consumer acknowledges all messages up to one (AckAll); after a flush of
+ * the destination reports durable the position of a commit, the last message read at that
+ * commit is acknowledged. On start the consumer is made again from one past its
+ * acknowledgement floor (a fresh consumer has no redeliveries pending that could come out of
+ * order); the destination's position makes what it re-reads harmless.
+ */
+#include "pghost/nats.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bus.h"
+#include "link.h"
+#include "pghost/log.h"
+
+#define FETCH_WAIT_MS 500
+#define ACK_WAIT_NS (600LL * 1000000000LL)
+#define MAX_ACK_PENDING (1 << 20)
+
+typedef struct rel_entry {
+    char *subject;       /* owned */
+    pgh_relation rel;    /* owned insides */
+    bool delivered;      /* the destination saw this description */
+} rel_entry;
+
+typedef struct applier {
+    const pgh_config *cfg;    /* borrowed */
+    pgh_nats_link link;
+    natsSubscription *sub;    /* owned */
+    const pgh_destination_ops *ops; /* borrowed from dest */
+    void *user;
+    char consumer[128];
+    pgh_lsn applied;          /* end LSN of the last transaction the destination holds */
+    pgh_bus_id last;          /* the last message delivered */
+    bool open;                /* a transaction is open in the destination */
+    pgh_lsn cur;              /* its txn */
+    rel_entry *rels;          /* owned, nrels */
+    size_t nrels;
+    natsMsg *ack_msg;         /* owned: acknowledge once ack_lsn is durable */
+    pgh_lsn ack_lsn;
+    natsMsg *ack_next;        /* owned: the last message read outside a transaction */
+    uint64_t seq;             /* stream sequence of the message being applied */
+    bool dirty;               /* committed since the last flush */
+} applier;
+
+/* ---- relations, by subject ---- */
+
+static rel_entry *rel_find(applier *a, const char *subject)
+{
+    for (size_t i = 0; i < a->nrels; i++)
+        if (strcmp(a->rels[i].subject, subject) == 0)
+            return &a->rels[i];
+    return NULL;
+}
+
+/* Remember rel for subject; *changed when it differs from what was there. */
+static int rel_put(rel_entry **out, applier *a, const char *subject, const pgh_relation *rel,
+                   pgh_error *err)
+{
+    rel_entry *e = rel_find(a, subject);
+    if (e == NULL) {
+        rel_entry *grown = realloc(a->rels, (a->nrels + 1) * sizeof(*grown));
+        if (grown == NULL)
+            return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        a->rels = grown;
+        e = &a->rels[a->nrels];
+        memset(e, 0, sizeof(*e));
+        e->subject = strdup(subject);
+        if (e->subject == NULL)
+            return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        a->nrels++;
+    } else if (pgh_bus__rel_equal(&e->rel, rel)) {
+        *out = e;
+        return 0;
+    }
+    pgh_relation copy;
+    if (pgh_bus__rel_copy(&copy, rel) != 0)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    pgh_bus__rel_dispose(&e->rel);
+    e->rel = copy;
+    e->delivered = false;
+    *out = e;
+    return 0;
+}
+
+/* Hand e's description to the destination when it has not seen it. */
+static int deliver_rel(applier *a, rel_entry *e, pgh_error *err)
+{
+    if (e->delivered || a->ops->relation == NULL)
+        return 0;
+    pgh_change c = {.kind = PGH_CHANGE_RELATION};
+    c.u.relation.rel = &e->rel;
+    int rc = a->ops->relation(a->user, &c, err);
+    e->delivered = rc == 0;
+    return rc;
+}
+
+/* ---- transactions ---- */
+
+static int begin_txn(applier *a, const pgh_bus_msg *m, pgh_error *err)
+{
+    pgh_change b = {.kind = PGH_CHANGE_BEGIN};
+    if (m->kind == PGH_BUS_BEGIN)
+        b = m->change;
+    b.u.begin.final_lsn = m->id.txn;
+    a->open = true;
+    a->cur = m->id.txn;
+    return a->ops->begin ? a->ops->begin(a->user, &b, err) : 0;
+}
+
+/* Commit the open transaction; c NULL: one whose C never came (position unchanged). */
+static int commit_txn(applier *a, const pgh_change *c, pgh_error *err)
+{
+    pgh_change synth = {.kind = PGH_CHANGE_COMMIT};
+    synth.u.commit.commit_lsn = a->applied;
+    synth.u.commit.end_lsn = a->applied;
+    if (c == NULL)
+        c = &synth;
+    char resume[64];
+    snprintf(resume, sizeof(resume), "nats:%" PRIu64, a->seq);
+    pgh_position after = {.lsn = c->u.commit.end_lsn, .resume = resume};
+    snprintf(after.phase, sizeof(after.phase), "follow");
+    int rc = a->ops->commit(a->user, c, &after, err);
+    a->open = false;
+    if (rc == 0) {
+        a->applied = c->u.commit.end_lsn > a->applied ? c->u.commit.end_lsn : a->applied;
+        a->dirty = true;
+    }
+    return rc;
+}
+
+/* The table index of rel in the configuration, or -1. */
+static int table_index(const applier *a, const pgh_relation *rel)
+{
+    for (size_t i = 0; i < a->cfg->ntables; i++) {
+        const pgh_table_map *t = &a->cfg->tables[i];
+        if (strcmp(t->source_schema, rel->nspname) == 0 &&
+            strcmp(t->source_table, rel->relname) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+static int deliver_table(applier *a, pgh_bus_msg *m, pgh_error *err)
+{
+    m->table.table_index = table_index(a, &m->rel);
+    if (m->table.table_index < 0)
+        return 0; /* not one of this applier's tables */
+    switch (m->kind) {
+    case PGH_BUS_TABLE_BEGIN:
+        return a->ops->table_begin ? a->ops->table_begin(a->user, &m->table, err) : 0;
+    case PGH_BUS_TABLE_ROWS:
+        return a->ops->table_rows ? a->ops->table_rows(a->user, &m->table, m->rows, m->nrows, err)
+                                  : 0;
+    default:
+        return a->ops->table_end ? a->ops->table_end(a->user, &m->table, err) : 0;
+    }
+}
+
+/* A row change or truncate, on the relation its subject described last. */
+static int deliver_row(applier *a, pgh_bus_msg *m, const char *subject, pgh_error *err)
+{
+    rel_entry *e = rel_find(a, subject);
+    if (e == NULL)
+        return pgh_error_set(err, PGH_EPROTO,
+                             "stream message %" PRIu64 " on %s: a change before any description "
+                             "of its table",
+                             a->seq, subject);
+    int rc = deliver_rel(a, e, err);
+    if (rc != 0)
+        return rc;
+    pgh_change *c = &m->change;
+    const pgh_relation *one[1] = {&e->rel};
+    switch (m->kind) {
+    case PGH_BUS_INSERT:
+        c->u.insert.rel = &e->rel;
+        break;
+    case PGH_BUS_UPDATE:
+        c->u.update.rel = &e->rel;
+        break;
+    case PGH_BUS_DELETE:
+        c->u.del.rel = &e->rel;
+        break;
+    default:
+        c->u.truncate.nrels = 1;
+        c->u.truncate.rels = one;
+        return a->ops->truncate ? a->ops->truncate(a->user, c, err) : 0;
+    }
+    return a->ops->change(a->user, c, err);
+}
+
+/* Deliver m, inside the open transaction. */
+static int deliver(applier *a, pgh_bus_msg *m, const char *subject, pgh_error *err)
+{
+    rel_entry *e = NULL;
+    int rc = 0;
+    switch (m->kind) {
+    case PGH_BUS_BEGIN:
+    case PGH_BUS_RELATION:
+        if (m->has_rel)
+            rc = rel_put(&e, a, subject, &m->rel, err);
+        return rc == 0 && e != NULL ? deliver_rel(a, e, err) : rc;
+    case PGH_BUS_MESSAGE:
+        return a->ops->message ? a->ops->message(a->user, &m->change, err) : 0;
+    case PGH_BUS_TABLE_BEGIN:
+    case PGH_BUS_TABLE_ROWS:
+    case PGH_BUS_TABLE_END:
+        return deliver_table(a, m, err);
+    case PGH_BUS_COMMIT:
+        return commit_txn(a, &m->change, err);
+    default:
+        return deliver_row(a, m, subject, err);
+    }
+}
+
+/* Decide what m is (see the top of the file) and deliver it. */
+static int apply_one(applier *a, pgh_bus_msg *m, const char *subject, pgh_error *err)
+{
+    if (m->kind == PGH_BUS_POSITION || m->id.txn < a->applied)
+        return 0;
+    bool repeat = m->id.txn < a->last.txn ||
+                  (m->id.txn == a->last.txn && m->id.idx <= a->last.idx);
+    if (repeat)
+        return 0;
+    int rc = 0;
+    if (a->open && m->id.txn != a->cur) {
+        pgh_log(PGH_LOG_WARN, "apply",
+                "transaction " PGH_LSN_FMT " ended without its commit message (a capture "
+                "stopped in its middle): committed as it came",
+                PGH_LSN_ARGS(a->cur));
+        rc = commit_txn(a, NULL, err);
+    }
+    if (rc == 0 && !a->open) {
+        if (m->kind == PGH_BUS_COMMIT) { /* a C whose data went before a restart: nothing */
+            a->last = m->id;
+            return 0;
+        }
+        rc = begin_txn(a, m, err);
+    }
+    if (rc == 0)
+        rc = deliver(a, m, subject, err);
+    if (rc == 0)
+        a->last = m->id;
+    return rc;
+}
+
+/* ---- the consumer ---- */
+
+static const char *filter_of(const applier *a, char *buf, size_t n)
+{
+    if (a->cfg->nats.subjects != NULL)
+        return a->cfg->nats.subjects;
+    snprintf(buf, n, "%s.>", a->link.prefix);
+    return buf;
+}
+
+/* Make the durable consumer again, from one past its acknowledgement floor (from the start of
+ * the stream when it did not exist), and subscribe to it. */
+static int consumer_open(applier *a, pgh_error *err)
+{
+    char fbuf[1024];
+    const char *filter = filter_of(a, fbuf, sizeof(fbuf));
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    uint64_t start = 0;
+    natsStatus s = js_GetConsumerInfo(&ci, a->link.js, a->link.stream, a->consumer, NULL, &jerr);
+    if (s == NATS_OK) {
+        start = ci->AckFloor.Stream + 1;
+        jsConsumerInfo_Destroy(ci);
+        s = js_DeleteConsumer(a->link.js, a->link.stream, a->consumer, NULL, &jerr);
+    } else if (s == NATS_NOT_FOUND) {
+        s = NATS_OK;
+    }
+    if (s != NATS_OK)
+        return pgh_nats__fail(err, s, jerr, &a->link, "reading the consumer");
+    jsConsumerConfig cc;
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = a->consumer;
+    cc.DeliverPolicy = start > 1 ? js_DeliverByStartSequence : js_DeliverAll;
+    cc.OptStartSeq = start > 1 ? start : 0;
+    cc.AckPolicy = js_AckAll;
+    cc.AckWait = ACK_WAIT_NS;
+    cc.MaxAckPending = MAX_ACK_PENDING;
+    cc.FilterSubject = filter;
+    s = js_AddConsumer(&ci, a->link.js, a->link.stream, &cc, NULL, &jerr);
+    jsConsumerInfo_Destroy(ci);
+    if (s != NATS_OK)
+        return pgh_nats__fail(err, s, jerr, &a->link, "creating the consumer");
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = a->link.stream;
+    so.Consumer = a->consumer;
+    s = js_PullSubscribe(&a->sub, a->link.js, filter, a->consumer, NULL, &so, &jerr);
+    if (s != NATS_OK)
+        return pgh_nats__fail(err, s, jerr, &a->link, "subscribing to the consumer");
+    pgh_log(PGH_LOG_INFO, "apply",
+            "consumer %s on stream %s takes %s from stream sequence %" PRIu64
+            "; the destination holds the source up to " PGH_LSN_FMT,
+            a->consumer, a->link.stream, filter, start > 1 ? start : 1,
+            PGH_LSN_ARGS(a->applied));
+    return 0;
+}
+
+/* Flush the destination; acknowledge what it made durable. */
+static int flush_and_ack(applier *a, pgh_error *err)
+{
+    if (a->open)
+        return 0;
+    pgh_lsn durable = 0;
+    int rc = a->ops->flush ? a->ops->flush(a->user, &durable, err) : 0;
+    if (rc != 0)
+        return rc;
+    a->dirty = false;
+    if (a->ops->flush == NULL)
+        durable = a->applied;
+    if (a->ack_next != NULL) { /* nothing open: everything read so far may go with it */
+        natsMsg_Destroy(a->ack_msg);
+        a->ack_msg = a->ack_next;
+        a->ack_lsn = a->applied;
+        a->ack_next = NULL;
+    }
+    if (a->ack_msg != NULL && durable >= a->ack_lsn) {
+        natsStatus s = natsMsg_Ack(a->ack_msg, NULL);
+        natsMsg_Destroy(a->ack_msg);
+        a->ack_msg = NULL;
+        if (s != NATS_OK)
+            return pgh_nats__fail(err, s, 0, &a->link, "acknowledging");
+    }
+    return 0;
+}
+
+/* One fetched message: decode, apply; keep it for acknowledging when it ends outside a
+ * transaction. */
+static int take(applier *a, natsMsg **msg, pgh_error *err)
+{
+    jsMsgMetaData *meta = NULL;
+    if (natsMsg_GetMetaData(&meta, *msg) == NATS_OK) {
+        a->seq = meta->Sequence.Stream;
+        jsMsgMetaData_Destroy(meta);
+    }
+    pgh_bus_msg m;
+    int rc = pgh_bus__decode(&m, natsMsg_GetData(*msg), (size_t)natsMsg_GetDataLength(*msg), err);
+    if (rc == 0)
+        rc = apply_one(a, &m, natsMsg_GetSubject(*msg), err);
+    else
+        pgh_error_prefix(err, "stream %s sequence %" PRIu64, a->link.stream, a->seq);
+    pgh_bus__msg_dispose(&m);
+    if (rc == 0 && !a->open) {
+        natsMsg_Destroy(a->ack_next);
+        a->ack_next = *msg;
+        *msg = NULL;
+    }
+    return rc;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int run_loop(applier *a, const pgh_nats_apply_opts *o, pgh_error *err)
+{
+    int64_t last_msg = now_ms();
+    int rc = 0;
+    while (rc == 0 && !(o->cancel && atomic_load(o->cancel))) {
+        natsMsgList list = {0};
+        jsErrCode jerr = 0;
+        natsStatus s = natsSubscription_Fetch(&list, a->sub, o->fetch_batch > 0 ? o->fetch_batch
+                                                                                 : 256,
+                                              FETCH_WAIT_MS, &jerr);
+        if (s == NATS_TIMEOUT || (s == NATS_OK && list.Count == 0)) {
+            natsMsgList_Destroy(&list);
+            rc = flush_and_ack(a, err);
+            if (rc == 0 && o->idle_stop_ms > 0 && now_ms() - last_msg >= o->idle_stop_ms &&
+                !a->open)
+                break;
+            continue;
+        }
+        if (s != NATS_OK)
+            return pgh_nats__fail(err, s, jerr, &a->link, "fetching");
+        last_msg = now_ms();
+        for (int i = 0; rc == 0 && i < list.Count; i++)
+            rc = take(a, &list.Msgs[i], err);
+        natsMsgList_Destroy(&list);
+        if (rc == 0)
+            rc = flush_and_ack(a, err);
+    }
+    if (rc == 0)
+        rc = flush_and_ack(a, err);
+    return rc;
+}
+
+/* ---- the run ---- */
+
+/* The destination's stored position: where it stands. A PostgreSQL destination keeps a row per
+ * consumer that must exist before the first commit: written here when missing. */
+static int read_start(applier *a, pgh_error *err)
+{
+    pgh_position pos = {0};
+    int rc = a->ops->read_position ? a->ops->read_position(a->user, &pos, err) : 0;
+    if (rc != 0)
+        return rc;
+    a->applied = pos.lsn;
+    bool found = pos.phase[0] != '\0' || pos.lsn != 0;
+    free(pos.resume);
+    if (found || a->ops->write_position == NULL)
+        return 0;
+    pgh_position first = {0};
+    snprintf(first.phase, sizeof(first.phase), "follow");
+    return a->ops->write_position(a->user, &first, err);
+}
+
+static void applier_dispose(applier *a)
+{
+    natsMsg_Destroy(a->ack_msg);
+    natsMsg_Destroy(a->ack_next);
+    natsSubscription_Destroy(a->sub);
+    pgh_nats__link_close(&a->link);
+    for (size_t i = 0; i < a->nrels; i++) {
+        free(a->rels[i].subject);
+        pgh_bus__rel_dispose(&a->rels[i].rel);
+    }
+    free(a->rels);
+}
+
+int pgh_nats_apply_run(const pgh_config *cfg, pgh_destination *dest,
+                       const pgh_nats_apply_opts *opts, pgh_error *err)
+{
+    if (opts == NULL || opts->version != PGH_NATS_APPLY_OPTS_VERSION)
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "NATS apply: options version %d, expected %d (start from "
+                             "PGH_NATS_APPLY_OPTS_INIT)",
+                             opts ? opts->version : 0, PGH_NATS_APPLY_OPTS_VERSION);
+    applier a;
+    memset(&a, 0, sizeof(a));
+    a.cfg = cfg;
+    a.ops = pgh_destination_ops_of(dest);
+    a.user = pgh_destination_user(dest);
+    snprintf(a.consumer, sizeof(a.consumer), "%s",
+             cfg->nats.consumer ? cfg->nats.consumer : "pghost_apply");
+    int rc = pgh_nats__link_open(&a.link, cfg, NULL, err);
+    if (rc == 0)
+        rc = pgh_nats__stream_check(&a.link, err);
+    pgh_destination_info info = {.config = cfg, .slot = a.consumer, .follow = true};
+    bool opened = false;
+    if (rc == 0) {
+        rc = a.ops->open(a.user, &info, err);
+        opened = true;
+    }
+    if (rc == 0)
+        rc = read_start(&a, err);
+    if (rc == 0)
+        rc = consumer_open(&a, err);
+    if (rc == 0)
+        rc = run_loop(&a, opts, err);
+    if (opened && a.ops->close)
+        a.ops->close(a.user);
+    applier_dispose(&a);
+    return rc;
+}
