@@ -25,6 +25,7 @@
  *   copy_format                        auto | binary | text (default auto)
  *   destination                        postgres (default) | stdout: JSON lines instead of a
  *                                      destination server (destination_connection then unused)
+ *                                      | nats: pghost capture's JetStream stream (docs/nats.md)
  *   apply_group_max_changes            integer 1..1000000 (default 10000): statements per
  *                                      destination transaction when grouping source ones
  *   apply_group_max_delay_ms           integer 0..60000 (default 100): while following, commit
@@ -103,9 +104,10 @@ typedef enum pgh_copy_format_choice {
 typedef enum pgh_destination_kind {
     PGH_DESTINATION_POSTGRES = 0, /* apply to destination_connection */
     PGH_DESTINATION_STDOUT,       /* JSON lines on stdout (pghost/json_sink.h) */
+    PGH_DESTINATION_NATS,         /* a JetStream stream: pghost capture (pghost/nats.h) */
 } pgh_destination_kind;
 
-/* "postgres" or "stdout" (any case). Returns 0 or PGH_ECONFIG. */
+/* "postgres", "stdout" or "nats" (any case). Returns 0 or PGH_ECONFIG. */
 PGH_API int pgh_config_destination_parse(pgh_destination_kind *out, const char *name);
 
 typedef enum pgh_source_kind {

@@ -29,6 +29,8 @@ int pgh_cli_verify(int argc, char **argv);         /* cmd_verify.c */
 int pgh_cli_sync_sequences(int argc, char **argv); /* cmd_sequences.c */
 int pgh_cli_snapshot(int argc, char **argv);       /* cmd_snapshot.c */
 int pgh_cli_check(int argc, char **argv);          /* cmd_check.c */
+int pgh_cli_capture(int argc, char **argv);        /* cmd_nats.c */
+int pgh_cli_apply(int argc, char **argv);          /* cmd_nats.c */
 
 /* What an option of a command takes, and so what its value pointer points to. */
 typedef enum pgh_cli_kind {

@@ -244,13 +244,20 @@ static int load_config(pgh_config **out, const cli_opts *o)
     if (rc != PGH_EXIT_OK)
         return rc;
     rc = PGH_EXIT_USAGE;
-    if (o->to && pgh_config_destination_parse(&cfg->destination, o->to) != 0) {
+    if ((o->to && pgh_config_destination_parse(&cfg->destination, o->to) != 0) ||
+        (o->to && cfg->destination == PGH_DESTINATION_NATS)) {
         pgh_cli_error("--to must be postgres or stdout, not \"%s\"", o->to);
         goto done;
     }
     if (cfg->destination == PGH_DESTINATION_POSTGRES &&
         pgh_cli_need_destination(cfg, "add it, or use --to stdout") != PGH_EXIT_OK)
         goto done;
+    if (cfg->destination == PGH_DESTINATION_NATS) {
+        pgh_cli_error("%s: destination: nats is pghost capture's: run pghost capture, or use "
+                      "--to postgres|stdout",
+                      cfg->path ? cfg->path : "the configuration");
+        goto done;
+    }
     if (o->changes_only && cfg->destination != PGH_DESTINATION_STDOUT) {
         pgh_cli_error("--changes-only is for --to stdout: a PostgreSQL destination is synced "
                       "whole");

@@ -19,6 +19,10 @@ static const char USAGE[] =
     "  sync-sequences  set the destination's sequences from the source's current values\n"
     "  snapshot    ask the follower of the slot (--to stdout) to deliver tables' existing\n"
     "              rows again, between the changes\n"
+    "  capture     publish the tables' rows and changes to a NATS JetStream stream, until\n"
+    "              stopped (distributed mode, docs/nats.md)\n"
+    "  apply       apply such a stream (source: nats) to a destination, exactly once into\n"
+    "              PostgreSQL, until stopped\n"
     "  status      show the slot (WAL retained, confirmed LSN) and the applied position\n"
     "  teardown    drop the slot, the publication and DDL capture init created, and the\n"
     "              position pghost keeps on the destination\n"
@@ -62,6 +66,10 @@ int main(int argc, char **argv)
         return pgh_cli_verify(argc - 1, argv + 1);
     if (strcmp(cmd, "sync-sequences") == 0)
         return pgh_cli_sync_sequences(argc - 1, argv + 1);
+    if (strcmp(cmd, "capture") == 0)
+        return pgh_cli_capture(argc - 1, argv + 1);
+    if (strcmp(cmd, "apply") == 0)
+        return pgh_cli_apply(argc - 1, argv + 1);
     if (strcmp(cmd, "status") == 0)
         return pgh_cli_status(argc - 1, argv + 1);
     if (strcmp(cmd, "snapshot") == 0)

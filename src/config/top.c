@@ -170,7 +170,7 @@ static int read_destination(pgh_config__ctx *ctx, const char *path, yaml_node_t 
         return 0;
     }
     return pgh_config__fail(ctx, pgh_config__line(value),
-                            "%s: expected postgres or stdout, got %s%s", path,
+                            "%s: expected postgres, stdout or nats, got %s%s", path,
                             pgh_config__describe(q, sizeof(q), value),
                             from_env ? " after expansion" : "");
 }

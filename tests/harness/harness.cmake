@@ -13,3 +13,7 @@ target_link_libraries(test_harness PRIVATE pgh_test_harness)
 add_test(NAME harness_selftest COMMAND test_harness)
 set_tests_properties(harness_selftest PROPERTIES LABELS integration SKIP_RETURN_CODE 77
                                                  TIMEOUT 120)
+
+# nats-server processes with JetStream (pgh_nats.h), for the distributed mode's tests.
+add_library(pgh_nats_harness STATIC ${CMAKE_CURRENT_LIST_DIR}/pgh_nats.c)
+target_link_libraries(pgh_nats_harness PUBLIC pgh_test_harness)

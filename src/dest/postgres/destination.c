@@ -129,7 +129,8 @@ static int dest_open(void *user, const pgh_destination_info *info, pgh_error *er
                              d->cfg->path ? d->cfg->path : "the configuration");
     int rc = pgh_conn_open(&d->ctl, d->cfg->destination_connection, PGH_CONN_SQL, "destination",
                            "pghost", err);
-    if (rc == 0)
+    /* pghost apply (source: nats) has the stream, not the source server: no keyed sync. */
+    if (rc == 0 && d->cfg->source != PGH_SOURCE_NATS)
         rc = pgh_conn_open(&d->src, d->cfg->source_connection, PGH_CONN_SQL, "source", "pghost",
                            err);
     if (rc == 0)

@@ -1,0 +1,457 @@
+/*
+ * it_nats.c - the distributed mode end to end (docs/nats.md): a real nats-server with
+ * JetStream, pghost capture from the source, and two appliers: pghost apply into PostgreSQL
+ * and pghost apply --to stdout, whose JSON lines this test replays into a database of its own
+ * (docs/json-lines.md's rules). Writers change the source the whole time (inserts, updates
+ * leaving TOAST values unchanged or rewriting them, deletes, key moves, a TRUNCATE); capture
+ * and appliers are killed with SIGKILL at random moments and started again. After a fence, the
+ * full ordered dumps of the source, the PostgreSQL destination and the replayed lines must be
+ * equal: nothing lost, nothing applied twice.
+ *
+ * Cases:
+ *   single    2 kills of each process (default suite)
+ *   kill9     10 kills of each process, longer (label slow)
+ *   errors    a broker that is not there, a stream with other settings, bad credentials: one
+ *             line each, the documented exit status, nothing made
+ */
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgh_nats.h"
+#include "pgh_run.h"
+
+#define BIG "(SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 300))"
+#define KEYS 1500
+
+static const char *const TABLES[] = {"t_a", "t_b"};
+
+typedef struct ctx {
+    pgh_run_pair p;
+    pgh_nats nats;
+    pgh_run cap, pg, js; /* capture, apply to PostgreSQL, apply to stdout */
+    pid_t cap_pid, pg_pid, js_pid;
+    char lines[PGH_RUN_FILE_MAX];
+    PGconn *replay;      /* the database the lines are replayed into */
+    long offset;         /* bytes of lines consumed */
+    char last_pos[128];  /* highest position applied: commit_lsn|lsn|seq, zero-padded */
+    long replayed, skipped, torn;
+    pgh_run_writers ws;
+} ctx;
+
+/* ---- setup ---- */
+
+static void create_tables(PGconn *c)
+{
+    for (int i = 0; i < 2; i++)
+        pgh_test_exec(c, "CREATE TABLE %s (id int PRIMARY KEY, v int NOT NULL, big text)",
+                      TABLES[i]);
+}
+
+static void write_configs(ctx *c)
+{
+    const char *tables = "tables:\n  - source_table_name: t_a\n  - source_table_name: t_b\n";
+    pgh_run_write_config(&c->cap, "source_connection: %s\ndestination: nats\npublication_name: pub\n%s"
+                         "nats_url: %s\n",
+                         c->p.src_conninfo, tables, c->nats.url);
+    pgh_run_write_config(&c->pg,
+                         "source: nats\npublication_name: pub\ndestination_connection: %s\n%s"
+                         "nats_url: %s\nnats_consumer: pg_apply\n",
+                         c->p.dst_conninfo, tables, c->nats.url);
+    pgh_run_write_config(&c->js,
+                         "source: nats\npublication_name: pub\ndestination: stdout\n%s"
+                         "nats_url: %s\nnats_consumer: json_apply\n",
+                         tables, c->nats.url);
+}
+
+static void setup(ctx *c)
+{
+    pgh_run_pair_start(&c->p, NULL, NULL);
+    pgh_nats_start(&c->nats, 1, c->p.src.dir, NULL);
+    create_tables(c->p.s);
+    create_tables(c->p.d);
+    pgh_test_exec(c->p.s, "CREATE PUBLICATION pub FOR TABLE t_a, t_b");
+    PGH_CHECK(pgh_test_create_db(&c->p.dst, "replay") == 0, "cannot create database replay");
+    c->replay = pgh_test_connect(&c->p.dst, "replay");
+    create_tables(c->replay);
+    pgh_run_init(&c->cap, &c->p, PGH_BINARY, "cap", "capture.yaml");
+    pgh_run_init(&c->pg, &c->p, PGH_BINARY, "pg", "apply_pg.yaml");
+    pgh_run_init(&c->js, &c->p, PGH_BINARY, "js", "apply_js.yaml");
+    snprintf(c->lines, sizeof(c->lines), "%s/lines.jsonl", c->p.src.dir);
+    snprintf(c->js.append_out, sizeof(c->js.append_out), "%s", c->lines);
+    FILE *f = fopen(c->lines, "w");
+    PGH_CHECK(f != NULL && fclose(f) == 0, "cannot create %s", c->lines);
+    write_configs(c);
+}
+
+/* ---- writers ---- */
+
+static bool write_txn(PGconn *conn, pgh_run_writer *w, void *payload)
+{
+    (void)payload;
+    char sql[2048];
+    size_t len = (size_t)snprintf(sql, sizeof(sql), "BEGIN;");
+    int n = 1 + (int)(pgh_run_random(&w->rng) % 4);
+    for (int i = 0; i < n; i++) {
+        const char *t = TABLES[pgh_run_random(&w->rng) % 2];
+        int k = 1 + (int)(pgh_run_random(&w->rng) % KEYS);
+        int k2 = 1 + (int)(pgh_run_random(&w->rng) % KEYS);
+        switch (pgh_run_random(&w->rng) % 7) {
+        case 0:
+        case 1:
+            len += (size_t)snprintf(sql + len, sizeof(sql) - len,
+                                    "INSERT INTO %s VALUES (%d, %d, %s) ON CONFLICT (id) DO "
+                                    "UPDATE SET v = excluded.v;",
+                                    t, k, k2, k % 3 == 0 ? BIG : "md5(random()::text)");
+            break;
+        case 2:
+        case 3: /* TOAST left unchanged */
+            len += (size_t)snprintf(sql + len, sizeof(sql) - len,
+                                    "UPDATE %s SET v = v + 1 WHERE id = %d;", t, k);
+            break;
+        case 4:
+            len += (size_t)snprintf(sql + len, sizeof(sql) - len,
+                                    "UPDATE %s SET big = %s WHERE id = %d;", t, BIG, k);
+            break;
+        case 5:
+            len += (size_t)snprintf(sql + len, sizeof(sql) - len, "DELETE FROM %s WHERE id = %d;",
+                                    t, k);
+            break;
+        default: /* a key move (fails on a taken key: the transaction then counts as bad) */
+            len += (size_t)snprintf(sql + len, sizeof(sql) - len,
+                                    "UPDATE %s SET id = %d WHERE id = %d;", t, k2, k);
+        }
+    }
+    snprintf(sql + len, sizeof(sql) - len, "COMMIT;");
+    bool ok = pgh_run_sql_ok(conn, sql);
+    if (!ok)
+        pgh_run_sql_ok(conn, "ROLLBACK");
+    return ok;
+}
+
+static void start_writers(ctx *c, unsigned seed)
+{
+    pgh_run_writers_opts o = {.conninfo = c->p.src_conninfo, .threads = 3, .seed = seed,
+                              .pause_ms = 2, .reconnect_ms = 100, .write = write_txn,
+                              .payload = c};
+    pgh_run_writers_start(&c->ws, &o);
+}
+
+/* ---- the replay of the JSON lines ---- */
+
+static void pos_of(char *out, size_t n, json_t *o)
+{
+    unsigned a = 0, b = 0, x = 0, y = 0;
+    sscanf(json_string_value(json_object_get(o, "commit_lsn")), "%X/%X", &a, &b);
+    sscanf(json_string_value(json_object_get(o, "lsn")), "%X/%X", &x, &y);
+    json_t *seq = json_object_get(o, "seq");
+    snprintf(out, n, "%08X%08X|%08X%08X|%012lld", a, b, x, y,
+             json_is_integer(seq) ? (long long)json_integer_value(seq) : 0LL);
+}
+
+static void sql_params(ctx *c, const char *sql, int n, const char *const *vals)
+{
+    PGresult *res = PQexecParams(c->replay, sql, n, NULL, vals, NULL, NULL, 0);
+    PGH_CHECK(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK,
+              "replay: %s: %s", sql, PQerrorMessage(c->replay));
+    PQclear(res);
+}
+
+static char *text_of(json_t *v, char *buf, size_t n)
+{
+    if (v == NULL || json_is_null(v))
+        return NULL;
+    if (json_is_integer(v)) {
+        snprintf(buf, n, "%lld", (long long)json_integer_value(v));
+        return buf;
+    }
+    return (char *)json_string_value(v);
+}
+
+/* insert, update, snapshot: docs/json-lines.md "Rebuilding a table". */
+static void replay_upsert(ctx *c, const char *t, json_t *o)
+{
+    char sql[256], kbuf[32], okbuf[32], vbuf[32];
+    json_t *new = json_object_get(o, "new"), *unchanged = json_object_get(o, "unchanged");
+    const char *key = text_of(json_object_get(json_object_get(o, "key"), "id"), kbuf, 32);
+    json_t *old_key_o = json_object_get(o, "old_key");
+    const char *old_key = old_key_o ? text_of(json_object_get(old_key_o, "id"), okbuf, 32) : NULL;
+    char *big = text_of(json_object_get(new, "big"), NULL, 0);
+    char *kept = NULL;
+    if (json_array_size(unchanged) > 0) {
+        const char *from = old_key ? old_key : key;
+        snprintf(sql, sizeof(sql), "SELECT big FROM %s WHERE id = $1", t);
+        PGresult *res = PQexecParams(c->replay, sql, 1, NULL, &from, NULL, NULL, 0);
+        bool have = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+        kept = have && !PQgetisnull(res, 0, 0) ? strdup(PQgetvalue(res, 0, 0)) : NULL;
+        PQclear(res);
+        if (!have) {
+            snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id = $1", t);
+            sql_params(c, sql, 1, &key);
+            return;
+        }
+        big = kept;
+    }
+    if (old_key != NULL) {
+        snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id = $1", t);
+        sql_params(c, sql, 1, (const char *const *)&old_key);
+    }
+    const char *vals[3] = {key, text_of(json_object_get(new, "v"), vbuf, 32), big};
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO %s VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET v = excluded.v, "
+             "big = excluded.big",
+             t);
+    sql_params(c, sql, 3, vals);
+    free(kept);
+}
+
+static void replay_line(ctx *c, const char *line)
+{
+    json_t *o = json_loads(line, 0, NULL);
+    if (o == NULL) {
+        c->torn++;
+        return;
+    }
+    char pos[128], kbuf[32], sql[256];
+    pos_of(pos, sizeof(pos), o);
+    if (strcmp(pos, c->last_pos) <= 0) {
+        c->skipped++;
+        json_decref(o);
+        return;
+    }
+    snprintf(c->last_pos, sizeof(c->last_pos), "%s", pos);
+    const char *op = json_string_value(json_object_get(o, "op"));
+    const char *t = strchr(json_string_value(json_object_get(o, "table")), '.') + 1;
+    if (strcmp(op, "insert") == 0 || strcmp(op, "update") == 0 || strcmp(op, "snapshot") == 0) {
+        replay_upsert(c, t, o);
+    } else if (strcmp(op, "delete") == 0) {
+        const char *key = text_of(json_object_get(json_object_get(o, "key"), "id"), kbuf, 32);
+        snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id = $1", t);
+        sql_params(c, sql, 1, &key);
+    } else if (strcmp(op, "truncate") == 0) {
+        snprintf(sql, sizeof(sql), "DELETE FROM %s", t);
+        sql_params(c, sql, 0, NULL);
+    }
+    c->replayed++;
+    json_decref(o);
+}
+
+/* Replay every whole line written so far. */
+static void replay(ctx *c)
+{
+    FILE *f = fopen(c->lines, "r");
+    PGH_CHECK(f != NULL, "cannot read %s", c->lines);
+    fseek(f, c->offset, SEEK_SET);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
+        c->offset += n;
+        line[n - 1] = '\0';
+        replay_line(c, line);
+    }
+    free(line);
+    fclose(f);
+}
+
+/* ---- steps ---- */
+
+static pid_t spawn_capture(ctx *c)
+{
+    return pgh_run_spawn(&c->cap, "capture", "--changes-only", NULL);
+}
+
+static pid_t spawn_pg(ctx *c)
+{
+    return pgh_run_spawn(&c->pg, "apply", NULL);
+}
+
+static pid_t spawn_js(ctx *c)
+{
+    return pgh_run_spawn(&c->js, "apply", "--to=stdout", NULL);
+}
+
+/* Kill one of the three processes with SIGKILL and start it again. */
+static void kill_one(ctx *c, int which)
+{
+    if (which == 0) {
+        pgh_run_kill(c->cap_pid);
+        c->cap_pid = spawn_capture(c);
+    } else if (which == 1) {
+        pgh_run_kill(c->pg_pid);
+        c->pg_pid = spawn_pg(c);
+    } else {
+        pgh_run_kill(c->js_pid);
+        c->js_pid = spawn_js(c);
+    }
+}
+
+static void check_alive(ctx *c)
+{
+    PGH_CHECK(pgh_test_pid_alive(c->cap_pid), "capture exited:\n%s", pgh_run_stderr(&c->cap, 0));
+    PGH_CHECK(pgh_test_pid_alive(c->pg_pid), "apply (postgres) exited:\n%s",
+              pgh_run_stderr(&c->pg, 0));
+    PGH_CHECK(pgh_test_pid_alive(c->js_pid), "apply (stdout) exited:\n%s",
+              pgh_run_stderr(&c->js, 0));
+}
+
+static void compare_all(ctx *c)
+{
+    char q[128], diff[1024];
+    for (int i = 0; i < 2; i++) {
+        snprintf(q, sizeof(q), "SELECT id, v, big FROM %s ORDER BY id", TABLES[i]);
+        pgh_run_compare(&c->p, q, NULL, pgh_run_stderr(&c->pg, 0));
+        long long rows = 0;
+        int rc = pgh_test_compare_dumps(c->p.s, q, c->replay, q, diff, sizeof(diff), &rows);
+        PGH_CHECK(rc == 0, "the replayed JSON lines differ from the source in %s: %s\n%s",
+                  TABLES[i], diff, pgh_run_stderr(&c->js, 0));
+        printf("replayed %s: %lld rows equal\n", TABLES[i], rows);
+    }
+}
+
+static void run_scenario(ctx *c, int kills_each, int seconds, unsigned seed)
+{
+    setup(c);
+    c->cap_pid = spawn_capture(c);
+    PGH_CHECK(pgh_run_poll(&c->cap, c->cap_pid, c->p.s, 300, 100,
+                           "SELECT count(*) = 1 FROM pg_replication_slots WHERE slot_name = "
+                           "'pghost_pub'"),
+              "capture made no slot:\n%s", pgh_run_stderr(&c->cap, 0));
+    c->pg_pid = spawn_pg(c);
+    c->js_pid = spawn_js(c);
+    start_writers(c, seed);
+    uint64_t rng = seed * 2654435761u + 1;
+    int kills = kills_each * 3, done = 0;
+    double t0 = pgh_run_now_ms(), step = seconds * 1000.0 / (kills + 1);
+    bool truncated = false;
+    while (done < kills) {
+        pgh_run_sleep_ms((int)(step * (0.5 + (double)(pgh_run_random(&rng) % 1000) / 1000)));
+        check_alive(c);
+        kill_one(c, done % 3);
+        done++;
+        if (!truncated && pgh_run_now_ms() - t0 > seconds * 500.0) {
+            pgh_test_exec(c->p.s, "TRUNCATE t_b");
+            truncated = true;
+        }
+        replay(c);
+    }
+    pgh_run_sleep_ms(500);
+    long writes = pgh_run_writers_stop(&c->ws);
+    printf("%ld source transactions, %d kills\n", writes, kills);
+    check_alive(c);
+    pgh_run_fence_value(&c->pg, c->pg_pid, "t_a", -1, 4242, NULL);
+    double until = pgh_run_now_ms() + 60000;
+    for (;;) {
+        replay(c);
+        PGresult *res = PQexec(c->replay, "SELECT 1 FROM t_a WHERE id = -1 AND v = 4242");
+        bool seen = PQntuples(res) == 1;
+        PQclear(res);
+        if (seen)
+            break;
+        PGH_CHECK(pgh_run_now_ms() < until, "the fence never reached the JSON lines:\n%s",
+                  pgh_run_stderr(&c->js, 0));
+        pgh_run_sleep_ms(50);
+    }
+    printf("lines: %ld replayed, %ld repeats skipped, %ld torn\n", c->replayed, c->skipped,
+           c->torn);
+    PGH_CHECK(c->torn <= kills_each, "%ld torn lines for %d kills", c->torn, kills_each);
+    compare_all(c);
+    pgh_run_stop(&c->pg, c->pg_pid, 30);
+    pgh_run_stop(&c->js, c->js_pid, 30);
+    pgh_run_stop(&c->cap, c->cap_pid, 30);
+}
+
+/* ---- errors ---- */
+
+/* Run capture with config text; its exit code; stderr must be one line holding want and not
+ * secret (may be NULL). */
+static void expect_failure(ctx *c, const char *config, int want_code, const char *want,
+                           const char *secret)
+{
+    pgh_run_write_config(&c->cap, "%s", config);
+    int code = pgh_run_exec(&c->cap, 60, "capture", "--changes-only", NULL);
+    const char *err = pgh_run_stderr(&c->cap, 0);
+    printf("exit %d: %s", code, err);
+    PGH_CHECK(code == want_code, "capture exited %d, expected %d:\n%s", code, want_code, err);
+    PGH_CHECK(strstr(err, want) != NULL, "capture's message lacks \"%s\":\n%s", want, err);
+    const char *nl = strchr(err, '\n');
+    PGH_CHECK(nl != NULL && nl[1] == '\0', "capture wrote more than one line:\n%s", err);
+    PGH_CHECK(secret == NULL || strstr(err, secret) == NULL, "the secret shows:\n%s", err);
+}
+
+static void no_slot(ctx *c, const char *slot)
+{
+    char *n = pgh_test_value(c->p.s, "SELECT count(*) FROM pg_replication_slots WHERE "
+                                     "slot_name = '%s'", slot);
+    PGH_CHECK(strcmp(n, "0") == 0, "slot %s was left behind", slot);
+    free(n);
+}
+
+static void case_errors(ctx *c)
+{
+    pgh_run_pair_start(&c->p, NULL, NULL);
+    create_tables(c->p.s);
+    pgh_test_exec(c->p.s, "CREATE PUBLICATION pub FOR TABLE t_a, t_b");
+    pgh_run_init(&c->cap, &c->p, PGH_BINARY, "cap", "capture.yaml");
+    char cfg[2048], tokfile[PGH_RUN_FILE_MAX + 16];
+#define BASE                                                                                       \
+    "source_connection: %s\ndestination: nats\npublication_name: pub\nslot_name: %s\n"       \
+    "tables:\n  - t_a\n"              \
+    "nats_url: %s\nnats_token_file: %s\n%s"
+    snprintf(tokfile, sizeof(tokfile), "%s/token", c->p.src.dir);
+    FILE *f = fopen(tokfile, "w");
+    PGH_CHECK(f && fputs("wrong-token-x1\n", f) >= 0 && fclose(f) == 0, "cannot write token");
+    /* 1. nothing listens */
+    char url[64];
+    snprintf(url, sizeof(url), "nats://127.0.0.1:%d", pgh_test_free_port());
+    snprintf(cfg, sizeof(cfg), BASE, c->p.src_conninfo, "s_unreach", url, tokfile, "");
+    expect_failure(c, cfg, 1, "no NATS server answered at", NULL);
+    no_slot(c, "s_unreach");
+    /* 2. a server that wants another token */
+    pgh_nats_start(&c->nats, 1, c->p.src.dir, "right-token-y2");
+    snprintf(cfg, sizeof(cfg), BASE, c->p.src_conninfo, "s_badtoken", c->nats.url, tokfile, "");
+    expect_failure(c, cfg, 2, "authorization", "wrong-token-x1");
+    no_slot(c, "s_badtoken");
+    /* 3. the stream exists with another max age (made by a capture that is then stopped) */
+    f = fopen(tokfile, "w");
+    PGH_CHECK(f && fputs("right-token-y2\n", f) >= 0 && fclose(f) == 0, "cannot write token");
+    snprintf(cfg, sizeof(cfg), BASE, c->p.src_conninfo, "s_first", c->nats.url, tokfile,
+             "nats_stream: S1\nnats_subject_prefix: p1\n");
+    pgh_run_write_config(&c->cap, "%s", cfg);
+    pid_t pid = pgh_run_spawn(&c->cap, "capture", "--changes-only", NULL);
+    PGH_CHECK(pgh_run_poll(&c->cap, pid, c->p.s, 300, 100,
+                           "SELECT count(*) = 1 FROM pg_replication_slots WHERE slot_name = "
+                           "'s_first'"),
+              "capture made no slot:\n%s", pgh_run_stderr(&c->cap, 0));
+    pgh_run_stop(&c->cap, pid, 30);
+    snprintf(cfg, sizeof(cfg), BASE, c->p.src_conninfo, "s_other", c->nats.url, tokfile,
+             "nats_stream: S1\nnats_subject_prefix: p1\nnats_max_age_s: 3600\n");
+    expect_failure(c, cfg, 3, "stream S1 exists with other settings: max age 0 s, not "
+                              "nats_max_age_s 3600", NULL);
+    no_slot(c, "s_other");
+    pgh_test_exec(c->p.s, "SELECT pg_drop_replication_slot('s_first')");
+}
+
+int main(int argc, char **argv)
+{
+    PGH_CHECK(argc == 2, "usage: it_nats single|kill9|errors");
+    static ctx c;
+    double t0 = pgh_run_now_ms();
+    if (strcmp(argv[1], "single") == 0)
+        run_scenario(&c, 2, 8, 7);
+    else if (strcmp(argv[1], "kill9") == 0)
+        run_scenario(&c, 10, 30, 13);
+    else if (strcmp(argv[1], "errors") == 0)
+        case_errors(&c);
+    else
+        pgh_test_fail("unknown case %s", argv[1]);
+    printf("%s: %.1f s\n", argv[1], (pgh_run_now_ms() - t0) / 1000);
+    if (c.replay)
+        PQfinish(c.replay);
+    pgh_nats_stop(&c.nats);
+    pgh_run_pair_stop(&c.p);
+    puts("PASS");
+    return 0;
+}
