@@ -29,6 +29,10 @@
 
 PGH_BEGIN_DECLS
 
+/* Fill cfg->nats.stream and subject_prefix with their defaults (PGHOST_<SLOT>, pghost.<slot>)
+ * when they are not set, so that they no longer depend on the slot's name. */
+PGH_API int pgh_nats_config_defaults(pgh_config *cfg, pgh_error *err);
+
 /* The capture destination: the stream is created at open when missing (nats_replicas,
  * nats_max_age_s, nats_max_bytes, nats_duplicate_window_s); one with other settings is
  * PGH_EPRECOND naming the setting. Free with pgh_destination_free. */

@@ -170,9 +170,13 @@ static int apply_config(pgh_config *cfg, const char *to)
     if (cfg->destination == PGH_DESTINATION_POSTGRES &&
         pgh_cli_need_destination(cfg, "add it, or use --to stdout") != PGH_EXIT_OK)
         return PGH_EXIT_USAGE;
+    pgh_error err;
+    pgh_error_clear(&err);
     char *slot = strdup(consumer);
-    if (slot == NULL)
+    if (slot == NULL || pgh_nats_config_defaults(cfg, &err) != 0) {
+        free(slot);
         return PGH_EXIT_FAILURE;
+    }
     free(cfg->slot_name);
     cfg->slot_name = slot;
     cfg->tables_resolved = true;

@@ -122,7 +122,7 @@ static int check_not_excluded(const pgh_config *cfg, pgh_error *err)
 
 int pgh_config_check(pgh_config *cfg, pgh_error *err)
 {
-    if (cfg->source_connection == NULL)
+    if (cfg->source_connection == NULL && cfg->source != PGH_SOURCE_NATS)
         return pgh_error_set(err, PGH_ECONFIG, "source_connection is not set");
     if (cfg->publication_name == NULL)
         return pgh_error_set(err, PGH_ECONFIG, "publication_name is not set");

@@ -23,7 +23,7 @@
 #include "pgh_nats.h"
 #include "pgh_run.h"
 
-#define BIG "(SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 300))"
+#define BIG "(SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 150))"
 #define KEYS 1500
 
 static const char *const TABLES[] = {"t_a", "t_b"};
@@ -98,13 +98,13 @@ static bool write_txn(PGconn *conn, pgh_run_writer *w, void *payload)
         const char *t = TABLES[pgh_run_random(&w->rng) % 2];
         int k = 1 + (int)(pgh_run_random(&w->rng) % KEYS);
         int k2 = 1 + (int)(pgh_run_random(&w->rng) % KEYS);
-        switch (pgh_run_random(&w->rng) % 7) {
+        switch (pgh_run_random(&w->rng) % 8) {
         case 0:
         case 1:
             len += (size_t)snprintf(sql + len, sizeof(sql) - len,
                                     "INSERT INTO %s VALUES (%d, %d, %s) ON CONFLICT (id) DO "
                                     "UPDATE SET v = excluded.v;",
-                                    t, k, k2, k % 3 == 0 ? BIG : "md5(random()::text)");
+                                    t, k, k2, k % 5 == 0 ? BIG : "md5(random()::text)");
             break;
         case 2:
         case 3: /* TOAST left unchanged */
@@ -113,9 +113,11 @@ static bool write_txn(PGconn *conn, pgh_run_writer *w, void *payload)
             break;
         case 4:
             len += (size_t)snprintf(sql + len, sizeof(sql) - len,
-                                    "UPDATE %s SET big = %s WHERE id = %d;", t, BIG, k);
+                                    "UPDATE %s SET big = %s WHERE id = %d;", t,
+                                    k % 2 ? BIG : "md5(random()::text)", k);
             break;
         case 5:
+        case 6:
             len += (size_t)snprintf(sql + len, sizeof(sql) - len, "DELETE FROM %s WHERE id = %d;",
                                     t, k);
             break;
@@ -134,7 +136,7 @@ static bool write_txn(PGconn *conn, pgh_run_writer *w, void *payload)
 static void start_writers(ctx *c, unsigned seed)
 {
     pgh_run_writers_opts o = {.conninfo = c->p.src_conninfo, .threads = 3, .seed = seed,
-                              .pause_ms = 2, .reconnect_ms = 100, .write = write_txn,
+                              .pause_ms = 5, .reconnect_ms = 100, .write = write_txn,
                               .payload = c};
     pgh_run_writers_start(&c->ws, &o);
 }
@@ -247,11 +249,13 @@ static void replay(ctx *c)
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
+    pgh_test_exec(c->replay, "BEGIN");
     while ((n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
         c->offset += n;
         line[n - 1] = '\0';
         replay_line(c, line);
     }
+    pgh_test_exec(c->replay, "COMMIT");
     free(line);
     fclose(f);
 }

@@ -57,6 +57,9 @@ typedef struct applier {
     pgh_lsn ack_lsn;
     natsMsg *ack_next;        /* owned: the last message read outside a transaction */
     uint64_t seq;             /* stream sequence of the message being applied */
+    pgh_change trunc;         /* a TRUNCATE being gathered: one T per table, in a row */
+    size_t *trunc_rel;        /* owned: index in rels of each table, ntrunc of them */
+    size_t ntrunc, cap_trunc;
     bool dirty;               /* committed since the last flush */
 } applier;
 
@@ -114,6 +117,46 @@ static int deliver_rel(applier *a, rel_entry *e, pgh_error *err)
 
 /* ---- transactions ---- */
 
+/* Hand the TRUNCATE gathered so far to the destination as one call. */
+static int flush_truncate(applier *a, pgh_error *err)
+{
+    if (a->ntrunc == 0)
+        return 0;
+    const pgh_relation **rels = calloc(a->ntrunc, sizeof(*rels));
+    if (rels == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    for (size_t i = 0; i < a->ntrunc; i++)
+        rels[i] = &a->rels[a->trunc_rel[i]].rel;
+    a->trunc.u.truncate.nrels = (uint32_t)a->ntrunc;
+    a->trunc.u.truncate.rels = rels;
+    a->ntrunc = 0;
+    int rc = a->ops->truncate ? a->ops->truncate(a->user, &a->trunc, err) : 0;
+    free(rels);
+    return rc;
+}
+
+/* One table's T: gathered with the T messages of the same TRUNCATE (same WAL start). */
+static int gather_truncate(applier *a, const pgh_change *t, size_t rel, pgh_error *err)
+{
+    int rc = 0;
+    if (a->ntrunc > 0 && a->trunc.wal_start != t->wal_start)
+        rc = flush_truncate(a, err);
+    if (rc == 0 && a->ntrunc == a->cap_trunc) {
+        size_t n = a->cap_trunc ? a->cap_trunc * 2 : 8;
+        size_t *grown = realloc(a->trunc_rel, n * sizeof(*grown));
+        if (grown == NULL)
+            return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        a->trunc_rel = grown;
+        a->cap_trunc = n;
+    }
+    if (rc == 0) {
+        if (a->ntrunc == 0)
+            a->trunc = *t;
+        a->trunc_rel[a->ntrunc++] = rel;
+    }
+    return rc;
+}
+
 static int begin_txn(applier *a, const pgh_bus_msg *m, pgh_error *err)
 {
     pgh_change b = {.kind = PGH_CHANGE_BEGIN};
@@ -128,6 +171,9 @@ static int begin_txn(applier *a, const pgh_bus_msg *m, pgh_error *err)
 /* Commit the open transaction; c NULL: one whose C never came (position unchanged). */
 static int commit_txn(applier *a, const pgh_change *c, pgh_error *err)
 {
+    int rc = flush_truncate(a, err);
+    if (rc != 0)
+        return rc;
     pgh_change synth = {.kind = PGH_CHANGE_COMMIT};
     synth.u.commit.commit_lsn = a->applied;
     synth.u.commit.end_lsn = a->applied;
@@ -137,7 +183,7 @@ static int commit_txn(applier *a, const pgh_change *c, pgh_error *err)
     snprintf(resume, sizeof(resume), "nats:%" PRIu64, a->seq);
     pgh_position after = {.lsn = c->u.commit.end_lsn, .resume = resume};
     snprintf(after.phase, sizeof(after.phase), "follow");
-    int rc = a->ops->commit(a->user, c, &after, err);
+    rc = a->ops->commit(a->user, c, &after, err);
     a->open = false;
     if (rc == 0) {
         a->applied = c->u.commit.end_lsn > a->applied ? c->u.commit.end_lsn : a->applied;
@@ -187,7 +233,11 @@ static int deliver_row(applier *a, pgh_bus_msg *m, const char *subject, pgh_erro
     if (rc != 0)
         return rc;
     pgh_change *c = &m->change;
-    const pgh_relation *one[1] = {&e->rel};
+    if (m->kind == PGH_BUS_TRUNCATE)
+        return gather_truncate(a, c, (size_t)(e - a->rels), err);
+    rc = flush_truncate(a, err);
+    if (rc != 0)
+        return rc;
     switch (m->kind) {
     case PGH_BUS_INSERT:
         c->u.insert.rel = &e->rel;
@@ -199,9 +249,8 @@ static int deliver_row(applier *a, pgh_bus_msg *m, const char *subject, pgh_erro
         c->u.del.rel = &e->rel;
         break;
     default:
-        c->u.truncate.nrels = 1;
-        c->u.truncate.rels = one;
-        return a->ops->truncate ? a->ops->truncate(a->user, c, err) : 0;
+        return pgh_error_set(err, PGH_EPROTO, "stream message %" PRIu64 ": not a row change",
+                             a->seq);
     }
     return a->ops->change(a->user, c, err);
 }
@@ -218,11 +267,13 @@ static int deliver(applier *a, pgh_bus_msg *m, const char *subject, pgh_error *e
             rc = rel_put(&e, a, subject, &m->rel, err);
         return rc == 0 && e != NULL ? deliver_rel(a, e, err) : rc;
     case PGH_BUS_MESSAGE:
-        return a->ops->message ? a->ops->message(a->user, &m->change, err) : 0;
+        rc = flush_truncate(a, err);
+        return rc == 0 && a->ops->message ? a->ops->message(a->user, &m->change, err) : rc;
     case PGH_BUS_TABLE_BEGIN:
     case PGH_BUS_TABLE_ROWS:
     case PGH_BUS_TABLE_END:
-        return deliver_table(a, m, err);
+        rc = flush_truncate(a, err);
+        return rc == 0 ? deliver_table(a, m, err) : rc;
     case PGH_BUS_COMMIT:
         return commit_txn(a, &m->change, err);
     default:
@@ -440,6 +491,7 @@ static void applier_dispose(applier *a)
         pgh_bus__rel_dispose(&a->rels[i].rel);
     }
     free(a->rels);
+    free(a->trunc_rel);
 }
 
 int pgh_nats_apply_run(const pgh_config *cfg, pgh_destination *dest,

@@ -12,7 +12,8 @@
  *   C  commit: flags, commit_lsn, end_lsn, time
  *   P  the capture's position (on <prefix>._position only): lsn, checkpoint, phase, resume
  * Every message of a transaction has "txn" and "i" (its index within the transaction, from 0,
- * counted across all subjects): (txn, i) orders the transaction's messages and is unique.
+ * counted across all subjects): (txn, i) orders the transaction's messages and is unique; and
+ * "w", the WAL start of the change it carries (0 for b, r, e, R, P).
  *
  * A value is null (NULL), false (unchanged TOAST), a string (text that is valid UTF-8), or
  * {"x": hex} (text that is not) or {"b": hex} (binary). LSNs and times are JSON integers.
@@ -78,7 +79,8 @@ char *pgh_bus__begin(pgh_bus_id id, const pgh_change *begin, const pgh_relation 
 char *pgh_bus__relation(pgh_bus_id id, const pgh_relation *rel);
 /* INSERT, UPDATE, DELETE. */
 char *pgh_bus__change(pgh_bus_id id, const pgh_change *c);
-char *pgh_bus__truncate(pgh_bus_id id, uint8_t options);
+/* One table of a TRUNCATE (its options and WAL start; the table is the subject's). */
+char *pgh_bus__truncate(pgh_bus_id id, const pgh_change *t);
 char *pgh_bus__message(pgh_bus_id id, const pgh_change *m);
 /* kind b, r or e; rows/n for r only. */
 char *pgh_bus__table(pgh_bus_id id, pgh_bus_kind kind, const pgh_table_rows *t,

@@ -355,6 +355,9 @@ int pgh_bus__decode(pgh_bus_msg *out, const char *data, size_t len, pgh_error *e
     if (!ok || idx > UINT32_MAX)
         return BAD(err, "a '%c' message lacks txn or i", kind[0]);
     out->id.idx = (uint32_t)idx;
+    out->change.wal_start = get_u64(out->root, "w", &ok);
+    if (!ok)
+        return BAD(err, "a '%c' message lacks w", kind[0]);
     out->change.kind = (pgh_change_kind)(out->kind == PGH_BUS_TRUNCATE ? PGH_CHANGE_TRUNCATE
                                                                        : out->kind);
     return decode_body(out, out->root, err);

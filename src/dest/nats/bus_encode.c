@@ -72,12 +72,13 @@ static json_t *rel_json(const pgh_relation *r)
                      "replident", ident, "cols", cols);
 }
 
-/* A new message object of kind k with txn and i. */
-static json_t *head(pgh_bus_id id, pgh_bus_kind k)
+/* A new message object of kind k with txn and i, and w: the WAL start of the change (0 for
+ * messages that are not one). */
+static json_t *head(pgh_bus_id id, pgh_bus_kind k, pgh_lsn wal)
 {
     char kind[2] = {(char)k, '\0'};
-    return json_pack("{s:s,s:I,s:I}", "k", kind, "txn", (json_int_t)id.txn, "i",
-                     (json_int_t)id.idx);
+    return json_pack("{s:s,s:I,s:I,s:I}", "k", kind, "txn", (json_int_t)id.txn, "i",
+                     (json_int_t)id.idx, "w", (json_int_t)wal);
 }
 
 /* The text of o (consumed); NULL when o is NULL or out of memory. */
@@ -103,7 +104,7 @@ static json_t *with(json_t *o, const char *key, json_t *v)
 
 char *pgh_bus__begin(pgh_bus_id id, const pgh_change *begin, const pgh_relation *rel)
 {
-    json_t *o = head(id, PGH_BUS_BEGIN);
+    json_t *o = head(id, PGH_BUS_BEGIN, begin->wal_start);
     o = with(o, "xid", json_integer(begin->u.begin.xid));
     o = with(o, "time", json_integer(begin->u.begin.commit_time));
     if (rel != NULL)
@@ -113,12 +114,12 @@ char *pgh_bus__begin(pgh_bus_id id, const pgh_change *begin, const pgh_relation 
 
 char *pgh_bus__relation(pgh_bus_id id, const pgh_relation *rel)
 {
-    return finish(with(head(id, PGH_BUS_RELATION), "rel", rel_json(rel)));
+    return finish(with(head(id, PGH_BUS_RELATION, 0), "rel", rel_json(rel)));
 }
 
 char *pgh_bus__change(pgh_bus_id id, const pgh_change *c)
 {
-    json_t *o = head(id, (pgh_bus_kind)c->kind);
+    json_t *o = head(id, (pgh_bus_kind)c->kind, c->wal_start);
     char old_kind[2] = {0, 0};
     const pgh_tuple *oldtup = NULL, *newtup = NULL;
     if (c->kind == PGH_CHANGE_INSERT) {
@@ -139,15 +140,16 @@ char *pgh_bus__change(pgh_bus_id id, const pgh_change *c)
     return finish(o);
 }
 
-char *pgh_bus__truncate(pgh_bus_id id, uint8_t options)
+char *pgh_bus__truncate(pgh_bus_id id, const pgh_change *t)
 {
-    return finish(with(head(id, PGH_BUS_TRUNCATE), "options", json_integer(options)));
+    return finish(with(head(id, PGH_BUS_TRUNCATE, t->wal_start), "options",
+                       json_integer(t->u.truncate.options)));
 }
 
 char *pgh_bus__message(pgh_bus_id id, const pgh_change *m)
 {
     pgh_value v = {PGH_VALUE_TEXT, m->u.message.len, m->u.message.content};
-    json_t *o = head(id, PGH_BUS_MESSAGE);
+    json_t *o = head(id, PGH_BUS_MESSAGE, m->wal_start);
     o = with(o, "flags", json_integer(m->u.message.flags));
     o = with(o, "lsn", json_integer((json_int_t)m->u.message.lsn));
     o = with(o, "prefix", json_string(m->u.message.prefix ? m->u.message.prefix : ""));
@@ -158,7 +160,7 @@ char *pgh_bus__message(pgh_bus_id id, const pgh_change *m)
 char *pgh_bus__table(pgh_bus_id id, pgh_bus_kind kind, const pgh_table_rows *t,
                      const pgh_tuple *rows, size_t n)
 {
-    json_t *o = head(id, kind);
+    json_t *o = head(id, kind, 0);
     o = with(o, "rel", rel_json(t->table));
     o = with(o, "lsn", json_integer((json_int_t)t->lsn));
     o = with(o, "chunk", json_integer((json_int_t)t->chunk));
@@ -179,7 +181,7 @@ char *pgh_bus__table(pgh_bus_id id, pgh_bus_kind kind, const pgh_table_rows *t,
 
 char *pgh_bus__commit(pgh_bus_id id, const pgh_change *commit)
 {
-    json_t *o = head(id, PGH_BUS_COMMIT);
+    json_t *o = head(id, PGH_BUS_COMMIT, commit->wal_start);
     o = with(o, "flags", json_integer(commit->u.commit.flags));
     o = with(o, "commit_lsn", json_integer((json_int_t)commit->u.commit.commit_lsn));
     o = with(o, "end_lsn", json_integer((json_int_t)commit->u.commit.end_lsn));
@@ -190,7 +192,7 @@ char *pgh_bus__commit(pgh_bus_id id, const pgh_change *commit)
 char *pgh_bus__position(const pgh_position *pos)
 {
     pgh_bus_id none = {0, 0};
-    json_t *o = head(none, PGH_BUS_POSITION);
+    json_t *o = head(none, PGH_BUS_POSITION, 0);
     o = with(o, "lsn", json_integer((json_int_t)pos->lsn));
     o = with(o, "checkpoint", json_integer((json_int_t)pos->checkpoint));
     o = with(o, "phase", json_stringn(pos->phase, strnlen(pos->phase, sizeof(pos->phase))));

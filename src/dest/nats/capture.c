@@ -464,7 +464,7 @@ static int dest_truncate(void *user, const pgh_change *ch, pgh_error *err)
         rc = subject_of(&subject, c, rel, err);
         if (rc == 0) {
             pgh_bus_id id = next_id(c);
-            rc = publish(c, subject, pgh_bus__truncate(id, ch->u.truncate.options),
+            rc = publish(c, subject, pgh_bus__truncate(id, ch),
                          PGH_BUS_TRUNCATE, id, err);
         }
         free(subject);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pghost/nats.h"
 #include "util/buf.h"
 
 #define DEFAULT_URL "nats://127.0.0.1:4222"
@@ -37,6 +38,17 @@ char *pgh_nats__prefix(const pgh_config *cfg)
     if (s != NULL)
         snprintf(s, n, "pghost.%s", cfg->slot_name);
     return s;
+}
+
+int pgh_nats_config_defaults(pgh_config *cfg, pgh_error *err)
+{
+    if (cfg->nats.stream == NULL)
+        cfg->nats.stream = pgh_nats__stream_name(cfg);
+    if (cfg->nats.subject_prefix == NULL)
+        cfg->nats.subject_prefix = pgh_nats__prefix(cfg);
+    if (cfg->nats.stream == NULL || cfg->nats.subject_prefix == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    return 0;
 }
 
 static void put_token(pgh_buf *b, const char *name)

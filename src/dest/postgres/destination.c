@@ -135,6 +135,9 @@ static int dest_open(void *user, const pgh_destination_info *info, pgh_error *er
                            err);
     if (rc == 0)
         rc = lock_slot(d, err);
+    /* pghost apply has no keyed sync to prepare the state table: it is made here. */
+    if (rc == 0 && d->cfg->source == PGH_SOURCE_NATS)
+        rc = pgh_state_ensure(d->ctl, d->cfg->state_schema, err);
     if (rc == 0)
         rc = pgh_pg_is_superuser(&d->replica_role, d->ctl, err);
     /* This session replaces rows during the catch-up: like the copy and the apply, it must not
