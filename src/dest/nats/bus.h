@@ -88,6 +88,10 @@ char *pgh_bus__table(pgh_bus_id id, pgh_bus_kind kind, const pgh_table_rows *t,
 char *pgh_bus__commit(pgh_bus_id id, const pgh_change *commit);
 char *pgh_bus__position(const pgh_position *pos);
 
+/* A decoded message encoded again (the encoding is canonical: decoding text this made and
+ * encoding the result gives the same text). */
+char *pgh_bus__encode_msg(const pgh_bus_msg *m);
+
 /* ---- decoding ---- */
 
 /* Parse len bytes of data into *out (zeroed first; dispose it whatever the result). */

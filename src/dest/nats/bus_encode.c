@@ -199,3 +199,30 @@ char *pgh_bus__position(const pgh_position *pos)
     o = with(o, "resume", pos->resume ? json_string(pos->resume) : json_null());
     return finish(o);
 }
+
+char *pgh_bus__encode_msg(const pgh_bus_msg *m)
+{
+    switch (m->kind) {
+    case PGH_BUS_BEGIN:
+        return pgh_bus__begin(m->id, &m->change, m->has_rel ? &m->rel : NULL);
+    case PGH_BUS_RELATION:
+        return pgh_bus__relation(m->id, &m->rel);
+    case PGH_BUS_INSERT:
+    case PGH_BUS_UPDATE:
+    case PGH_BUS_DELETE:
+        return pgh_bus__change(m->id, &m->change);
+    case PGH_BUS_TRUNCATE:
+        return pgh_bus__truncate(m->id, &m->change);
+    case PGH_BUS_MESSAGE:
+        return pgh_bus__message(m->id, &m->change);
+    case PGH_BUS_TABLE_BEGIN:
+    case PGH_BUS_TABLE_ROWS:
+    case PGH_BUS_TABLE_END:
+        return pgh_bus__table(m->id, m->kind, &m->table, m->rows, m->nrows);
+    case PGH_BUS_COMMIT:
+        return pgh_bus__commit(m->id, &m->change);
+    case PGH_BUS_POSITION:
+        return pgh_bus__position(&m->pos);
+    }
+    return NULL;
+}
