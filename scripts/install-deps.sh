@@ -22,8 +22,8 @@ packages=(
     libpcre2-dev         # later: table include/exclude patterns
     libcurl4-openssl-dev # later: webhook destination
     libmicrohttpd-dev    # the CLI's --metrics-addr server (Prometheus /metrics, /healthz, /readyz)
-    libnats-dev          # later: NATS JetStream destination
-    nats-server          # later: NATS JetStream destination tests
+    libnats-dev          # NATS JetStream: pghost capture / apply (found through pkg-config)
+    nats-server          # the NATS tests start real servers (tests/harness/pgh_nats.h)
     libcmocka-dev        # unit tests
     gnuplot-nox          # later: benchmark charts (bench/)
     bc                   # bench/run: arithmetic on timings

@@ -58,7 +58,7 @@
  *                                      pghost_apply)
  *   nats_replicas                      integer 1..5 (default 1): capture: the stream's replicas
  *   nats_max_age_s                     integer >= 0 (default 0: unlimited): the stream's max age
- *   nats_max_bytes                     integer >= -1 (default -1: unlimited)
+ *   nats_max_bytes                     integer >= 0 (default 0: unlimited)
  *   nats_duplicate_window_s            integer 1..86400 (default 120): the stream's window
  *   nats_max_in_flight                 integer 1..1000000 (default 4096): capture: messages
  *                                      published and not yet acknowledged, at most

@@ -10,6 +10,7 @@
  * must name a key: a misspelt one is an error rather than a setting silently ignored. Values are
  * never printed (a connection string may hold a password).
  */
+#include <limits.h>
 #include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ typedef enum kind {
     K_BOOL,
     K_FORMAT,
     K_DEST,
+    K_SOURCE,
     K_DRIFT,
     K_MISSING,
     K_TABLES,
@@ -64,6 +66,20 @@ static const env_key KEYS[] = {
     {"SCHEMA_DRIFT", K_DRIFT, F(schema_drift), 0, 0},
     {"ON_MISSING_ROW", K_MISSING, F(on_missing_row), 0, 0},
     {"STATE_FILE", K_STRING, F(state_file), 0, 0},
+    {"SOURCE", K_SOURCE, F(source), 0, 0},
+    {"NATS_URL", K_STRING, F(nats.url), 0, 0},
+    {"NATS_STREAM", K_STRING, F(nats.stream), 0, 0},
+    {"NATS_SUBJECT_PREFIX", K_STRING, F(nats.subject_prefix), 0, 0},
+    {"NATS_SUBJECTS", K_STRING, F(nats.subjects), 0, 0},
+    {"NATS_CONSUMER", K_STRING, F(nats.consumer), 0, 0},
+    {"NATS_REPLICAS", K_INT64, F(nats.replicas), 1, 5},
+    {"NATS_MAX_AGE_S", K_INT64, F(nats.max_age_s), 0, 9223372036L},
+    {"NATS_MAX_BYTES", K_INT64, F(nats.max_bytes), 0, LONG_MAX},
+    {"NATS_DUPLICATE_WINDOW_S", K_INT64, F(nats.duplicate_window_s), 1, 86400},
+    {"NATS_MAX_IN_FLIGHT", K_INT64, F(nats.max_in_flight), 1, 1000000},
+    {"NATS_CREDENTIALS_FILE", K_STRING, F(nats.credentials_file), 0, 0},
+    {"NATS_TOKEN_FILE", K_STRING, F(nats.token_file), 0, 0},
+    {"NATS_CA_FILE", K_STRING, F(nats.ca_file), 0, 0},
 };
 #undef F
 
@@ -174,7 +190,8 @@ static bool parse_word(int *out, const char *s, const char *const *words, int n)
 static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_error *err)
 {
     static const char *const formats[] = {"auto", "binary", "text"};
-    static const char *const dests[] = {"postgres", "stdout"};
+    static const char *const dests[] = {"postgres", "stdout", "nats"};
+    static const char *const sources[] = {"postgres", "nats"};
     static const char *const drifts[] = {"stop", "add_columns"};
     static const char *const missing[] = {"stop", "skip"};
     char *field = (char *)cfg + k->offset;
@@ -207,9 +224,14 @@ static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_err
         *(pgh_copy_format_choice *)field = (pgh_copy_format_choice)word;
         return 0;
     case K_DEST:
-        if (!parse_word(&word, value, dests, 2))
-            return pgh_error_set(err, PGH_ECONFIG, "must be postgres or stdout");
+        if (!parse_word(&word, value, dests, 3))
+            return pgh_error_set(err, PGH_ECONFIG, "must be postgres, stdout or nats");
         *(pgh_destination_kind *)field = (pgh_destination_kind)word;
+        return 0;
+    case K_SOURCE:
+        if (!parse_word(&word, value, sources, 2))
+            return pgh_error_set(err, PGH_ECONFIG, "must be postgres or nats");
+        *(pgh_source_kind *)field = (pgh_source_kind)word;
         return 0;
     case K_DRIFT:
         if (!parse_word(&word, value, drifts, 2))

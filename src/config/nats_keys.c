@@ -12,7 +12,7 @@ void pgh_config__nats_defaults(pgh_nats_config *n)
 {
     n->replicas = 1;
     n->max_age_s = 0;
-    n->max_bytes = -1;
+    n->max_bytes = 0;
     n->duplicate_window_s = 120;
     n->max_in_flight = 4096;
 }
@@ -118,7 +118,7 @@ int pgh_config__read_nats_key(pgh_config__ctx *ctx, int key, const char *path, y
     case PGH_CONFIG__NATS_MAX_AGE:
         return pgh_config__read_int(ctx, path, value, 0, INT64_MAX / 1000000000, &n->max_age_s);
     case PGH_CONFIG__NATS_MAX_BYTES:
-        return pgh_config__read_int(ctx, path, value, -1, INT64_MAX, &n->max_bytes);
+        return pgh_config__read_int(ctx, path, value, 0, INT64_MAX, &n->max_bytes);
     case PGH_CONFIG__NATS_DUP_WINDOW:
         return pgh_config__read_int(ctx, path, value, 1, 86400, &n->duplicate_window_s);
     case PGH_CONFIG__NATS_IN_FLIGHT:

@@ -105,7 +105,7 @@ static bool parse_decimal(const char *s, size_t len, int64_t max, int64_t *out)
         if (s[i] < '0' || s[i] > '9')
             return false;
         int digit = s[i] - '0';
-        if (v > (max - digit) / 10)
+        if (digit > max || v > (max - digit) / 10) /* (max - digit) / 10 rounds -1 up to 0 */
             return false;
         v = v * 10 + digit;
     }

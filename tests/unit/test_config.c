@@ -33,6 +33,7 @@
     X(on_missing_row)                                                                              \
     X(missing_required_key)                                                                        \
     X(destination_stdout)                                                                          \
+    X(nats_keys)                                                                                   \
     X(apply_grouping)                                                                              \
     X(no_table)                                                                                    \
     X(table_missing_source)                                                                        \
@@ -503,7 +504,49 @@ static void destination_stdout(void)
     CHECK(cfg->destination == PGH_DESTINATION_POSTGRES);
     pgh_config_free(cfg);
     PARSE_FAILS(BASE_T "destination: kafka\n",
-                "config.yaml:5: destination: expected postgres or stdout, got \"kafka\"");
+                "config.yaml:5: destination: expected postgres, stdout or nats, got \"kafka\"");
+}
+
+/* The distributed mode's keys (docs/nats.md): an applier's file needs no source_connection. */
+static void nats_keys(void)
+{
+    pgh_config *cfg = PARSE_OK("source: nats\npublication_name: p\nsource_table_name: t\n"
+                               "destination: stdout\nnats_url: nats://a:1,nats://b:2\n"
+                               "nats_stream: S1\nnats_subject_prefix: pg.one\n"
+                               "nats_subjects: pg.one.public.*\nnats_consumer: c1\n"
+                               "nats_replicas: 3\nnats_max_age_s: 60\nnats_max_bytes: 1000\n"
+                               "nats_duplicate_window_s: 30\nnats_max_in_flight: 10\n"
+                               "nats_credentials_file: /c\nnats_token_file: /t\n"
+                               "nats_ca_file: /ca\n");
+    CHECK(cfg->source == PGH_SOURCE_NATS && cfg->source_connection == NULL);
+    CHECK(strcmp(cfg->nats.url, "nats://a:1,nats://b:2") == 0);
+    CHECK(strcmp(cfg->nats.stream, "S1") == 0 && strcmp(cfg->nats.subject_prefix, "pg.one") == 0);
+    CHECK(strcmp(cfg->nats.subjects, "pg.one.public.*") == 0);
+    CHECK(strcmp(cfg->nats.consumer, "c1") == 0 && cfg->nats.replicas == 3);
+    CHECK(cfg->nats.max_age_s == 60 && cfg->nats.max_bytes == 1000);
+    CHECK(cfg->nats.duplicate_window_s == 30 && cfg->nats.max_in_flight == 10);
+    CHECK(strcmp(cfg->nats.credentials_file, "/c") == 0 && strcmp(cfg->nats.token_file, "/t") == 0);
+    CHECK(strcmp(cfg->nats.ca_file, "/ca") == 0);
+    pgh_config *copy = NULL;
+    pgh_error err;
+    CHECK(pgh_config_dup(&copy, cfg, &err) == 0);
+    CHECK(copy->nats.url != cfg->nats.url && strcmp(copy->nats.url, cfg->nats.url) == 0);
+    pgh_config_free(copy);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T "destination: nats\n");
+    CHECK(cfg->destination == PGH_DESTINATION_NATS && cfg->nats.replicas == 1);
+    CHECK(cfg->nats.max_bytes == 0 && cfg->nats.duplicate_window_s == 120);
+    pgh_config_free(cfg);
+    PARSE_FAILS(BASE_T "nats_subject_prefix: a.*\n",
+                "config.yaml:5: nats_subject_prefix: not a NATS subject prefix without wildcards "
+                "(dot-separated tokens, no spaces)");
+    PARSE_FAILS(BASE_T "nats_stream: a.b\n",
+                "config.yaml:5: nats_stream: a JetStream name holds no '.', '*', '>', '/', '\\' "
+                "or spaces");
+    PARSE_FAILS(BASE_T "source: kafka\n",
+                "config.yaml:5: source: expected postgres or nats, got \"kafka\"");
+    PARSE_FAILS(BASE_T "nats_replicas: 6\n",
+                "config.yaml:5: nats_replicas: expected an integer from 1 to 5, got \"6\"");
 }
 
 static void no_table(void)

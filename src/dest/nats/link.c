@@ -300,7 +300,7 @@ int pgh_nats__stream_ensure(pgh_nats_link *l, const pgh_config *cfg, pgh_error *
     sc.Storage = js_FileStorage;
     sc.Replicas = cfg->nats.replicas;
     sc.MaxAge = cfg->nats.max_age_s * 1000000000;
-    sc.MaxBytes = cfg->nats.max_bytes;
+    sc.MaxBytes = cfg->nats.max_bytes > 0 ? cfg->nats.max_bytes : -1; /* the server's unlimited */
     sc.Duplicates = cfg->nats.duplicate_window_s * 1000000000;
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
