@@ -31,6 +31,9 @@ int pgh_cli_snapshot(int argc, char **argv);       /* cmd_snapshot.c */
 int pgh_cli_check(int argc, char **argv);          /* cmd_check.c */
 int pgh_cli_capture(int argc, char **argv);        /* cmd_nats.c */
 int pgh_cli_apply(int argc, char **argv);          /* cmd_nats.c */
+/* pghost status's part for the distributed mode: every applier (consumer) of cfg's stream, as
+ * text or one JSON document; returns the exit status (cmd_nats.c). */
+int pgh_cli__nats_status(pgh_config *cfg, bool json);
 
 /* What an option of a command takes, and so what its value pointer points to. */
 typedef enum pgh_cli_kind {

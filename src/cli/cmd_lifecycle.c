@@ -18,7 +18,11 @@ static const char STATUS_USAGE[] =
     "\n"
     "Show the replication slot on the source (active or not, confirmed LSN, WAL it retains)\n"
     "and the position pghost --follow recorded on the destination, with, per table, the\n"
-    "changes skipped because their row was missing (on_missing_row: skip).\n"
+    "changes skipped because their row was missing (on_missing_row: skip). For the\n"
+    "distributed mode (destination: nats or source: nats) it also lists every applier of the\n"
+    "JetStream stream: its consumer, subjects, messages pending and not yet acknowledged, and\n"
+    "the age of the oldest message not acknowledged (with --json: an \"appliers\" document\n"
+    "for source: nats; a capture's configuration prints them in text).\n"
     "\n"
     "Options:\n"
     "  --json              one JSON document on stdout instead of text\n"
@@ -214,6 +218,11 @@ int pgh_cli_status(int argc, char **argv)
     pgh_error err;
     pgh_error_clear(&err);
     pgh_status st;
+    if (cfg->source == PGH_SOURCE_NATS) { /* an applier's file: no source server in it */
+        rc = pgh_cli__nats_status(cfg, json);
+        pgh_config_free(cfg);
+        return rc;
+    }
     if (watching)
         rc = watch(cfg, json, &err);
     else
@@ -224,8 +233,11 @@ int pgh_cli_status(int argc, char **argv)
         print_status_json(cfg, &st);
     else if (!watching)
         print_status_text(cfg, &st);
+    int code = pgh_cli_exit_code(rc);
+    if (rc == 0 && !watching && !json && cfg->destination == PGH_DESTINATION_NATS)
+        code = pgh_cli__nats_status(cfg, false);
     pgh_config_free(cfg);
-    return pgh_cli_exit_code(rc);
+    return code;
 }
 
 /* destination: stdout keeps its position in a file: it goes with the slot. */

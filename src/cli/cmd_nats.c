@@ -1,4 +1,5 @@
 /* pghost capture and pghost apply: the distributed mode on NATS JetStream (docs/nats.md). */
+#include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,4 +231,42 @@ int pgh_cli_apply(int argc, char **argv)
     pgh_destination_free(dest);
     pgh_config_free(cfg);
     return rc;
+}
+
+int pgh_cli__nats_status(pgh_config *cfg, bool json)
+{
+    pgh_error err;
+    pgh_error_clear(&err);
+    pgh_nats_consumer_status *st = NULL;
+    int n = 0;
+    int rc = pgh_nats_config_defaults(cfg, &err);
+    if (rc == 0)
+        rc = pgh_nats_status(&st, &n, cfg, &err);
+    if (rc != 0)
+        return report(rc, &err);
+    if (json) {
+        json_t *list = json_array();
+        for (int i = 0; list != NULL && i < n; i++)
+            json_array_append_new(
+                list, json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:f}", "consumer", st[i].name,
+                                "subjects", st[i].filter, "pending", (json_int_t)st[i].pending,
+                                "ack_pending", (json_int_t)st[i].ack_pending, "ack_floor",
+                                (json_int_t)st[i].ack_floor, "stream_last",
+                                (json_int_t)st[i].stream_last, "lag_seconds", st[i].lag_seconds));
+        json_t *doc = json_pack("{s:s,s:o}", "stream", cfg->nats.stream, "appliers", list);
+        char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+        puts(text ? text : "{}");
+        free(text);
+        json_decref(doc);
+    } else {
+        printf("stream %s: %d applier(s)\n", cfg->nats.stream, n);
+        for (int i = 0; i < n; i++)
+            printf("applier %s (%s): %llu messages pending, %llu not yet acknowledged, "
+                   "acknowledged up to %llu of %llu, lag %.1f s\n",
+                   st[i].name, st[i].filter, (unsigned long long)st[i].pending,
+                   (unsigned long long)st[i].ack_pending, (unsigned long long)st[i].ack_floor,
+                   (unsigned long long)st[i].stream_last, st[i].lag_seconds);
+    }
+    free(st);
+    return PGH_EXIT_OK;
 }

@@ -10,9 +10,13 @@
  *
  * Cases:
  *   single    2 kills of each process (default suite)
- *   rows      existing rows too: the tables hold rows before the capture starts, which come
- *             through the stream in watermarked chunks; stdout applier only (the PostgreSQL
- *             destination takes existing rows only through its keyed path so far)
+ * The tables hold rows before the capture starts: they come through the stream in watermarked
+ * chunks, which the JSON lines carry; the PostgreSQL destination is given the same rows
+ * beforehand (it takes existing rows only through its keyed path so far, and ignores them on
+ * the stream).
+ *   stopped   the PostgreSQL applier stopped while the source keeps writing: the slot is
+ *             confirmed past everything written (the source keeps no WAL for the applier),
+ *             pghost status shows the applier's pending messages, then it catches up
  *   kill9     10 kills of each process, longer (label slow)
  *   errors    a broker that is not there, a stream with other settings, bad credentials: one
  *             line each, the documented exit status, nothing made
@@ -42,7 +46,6 @@ typedef struct ctx {
     char last_pos[128];  /* highest position applied: commit_lsn|lsn|seq, zero-padded */
     long replayed, skipped, torn;
     pgh_run_writers ws;
-    bool rows;           /* case rows: existing rows, no PostgreSQL applier */
 } ctx;
 
 /* ---- setup ---- */
@@ -76,7 +79,17 @@ static void setup(ctx *c)
     pgh_nats_start(&c->nats, 1, c->p.src.dir, NULL);
     create_tables(c->p.s);
     create_tables(c->p.d);
-    pgh_test_exec(c->p.s, "CREATE PUBLICATION pub FOR TABLE t_a, t_b");
+    for (int i = 0; i < 2; i++) { /* the same rows on both sides, some TOASTed */
+        char sql[512];
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO %s SELECT g, g, CASE WHEN g %% 40 = 0 THEN (SELECT "
+                 "string_agg(md5(g::text || s::text), '') FROM generate_series(1, 150) s) ELSE "
+                 "md5(g::text) END FROM generate_series(1, %d) g",
+                 TABLES[i], KEYS);
+        pgh_test_exec(c->p.s, "%s", sql);
+        pgh_test_exec(c->p.d, "%s", sql);
+    }
+    pgh_test_exec(c->p.s, "ANALYZE; CREATE PUBLICATION pub FOR TABLE t_a, t_b");
     PGH_CHECK(pgh_test_create_db(&c->p.dst, "replay") == 0, "cannot create database replay");
     c->replay = pgh_test_connect(&c->p.dst, "replay");
     create_tables(c->replay);
@@ -268,7 +281,7 @@ static void replay(ctx *c)
 
 static pid_t spawn_capture(ctx *c)
 {
-    return pgh_run_spawn(&c->cap, "capture", c->rows ? NULL : "--changes-only", NULL);
+    return pgh_run_spawn(&c->cap, "capture", NULL);
 }
 
 static pid_t spawn_pg(ctx *c)
@@ -284,8 +297,6 @@ static pid_t spawn_js(ctx *c)
 /* Kill one of the three processes with SIGKILL and start it again. */
 static void kill_one(ctx *c, int which)
 {
-    if (which == 1 && c->rows)
-        which = 2;
     if (which == 0) {
         pgh_run_kill(c->cap_pid);
         c->cap_pid = spawn_capture(c);
@@ -301,7 +312,7 @@ static void kill_one(ctx *c, int which)
 static void check_alive(ctx *c)
 {
     PGH_CHECK(pgh_test_pid_alive(c->cap_pid), "capture exited:\n%s", pgh_run_stderr(&c->cap, 0));
-    PGH_CHECK(c->rows || pgh_test_pid_alive(c->pg_pid), "apply (postgres) exited:\n%s",
+    PGH_CHECK(pgh_test_pid_alive(c->pg_pid), "apply (postgres) exited:\n%s",
               pgh_run_stderr(&c->pg, 0));
     PGH_CHECK(pgh_test_pid_alive(c->js_pid), "apply (stdout) exited:\n%s",
               pgh_run_stderr(&c->js, 0));
@@ -312,8 +323,7 @@ static void compare_all(ctx *c)
     char q[128], diff[1024];
     for (int i = 0; i < 2; i++) {
         snprintf(q, sizeof(q), "SELECT id, v, big FROM %s ORDER BY id", TABLES[i]);
-        if (!c->rows)
-            pgh_run_compare(&c->p, q, NULL, pgh_run_stderr(&c->pg, 0));
+        pgh_run_compare(&c->p, q, NULL, pgh_run_stderr(&c->pg, 0));
         long long rows = 0;
         int rc = pgh_test_compare_dumps(c->p.s, q, c->replay, q, diff, sizeof(diff), &rows);
         PGH_CHECK(rc == 0, "the replayed JSON lines differ from the source in %s: %s\n%s",
@@ -325,21 +335,12 @@ static void compare_all(ctx *c)
 static void run_scenario(ctx *c, int kills_each, int seconds, unsigned seed)
 {
     setup(c);
-    if (c->rows) { /* rows before the capture, some TOASTed */
-        for (int i = 0; i < 2; i++)
-            pgh_test_exec(c->p.s,
-                          "INSERT INTO %s SELECT g, g, CASE WHEN g %% 50 = 0 THEN %s ELSE "
-                          "md5(g::text) END FROM generate_series(1, %d) g",
-                          TABLES[i], BIG, KEYS);
-        pgh_test_exec(c->p.s, "ANALYZE");
-    }
     c->cap_pid = spawn_capture(c);
     PGH_CHECK(pgh_run_poll(&c->cap, c->cap_pid, c->p.s, 300, 100,
                            "SELECT count(*) = 1 FROM pg_replication_slots WHERE slot_name = "
                            "'pghost_pub'"),
               "capture made no slot:\n%s", pgh_run_stderr(&c->cap, 0));
-    if (!c->rows)
-        c->pg_pid = spawn_pg(c);
+    c->pg_pid = spawn_pg(c);
     c->js_pid = spawn_js(c);
     start_writers(c, seed);
     uint64_t rng = seed * 2654435761u + 1;
@@ -361,10 +362,7 @@ static void run_scenario(ctx *c, int kills_each, int seconds, unsigned seed)
     long writes = pgh_run_writers_stop(&c->ws);
     printf("%ld source transactions, %d kills\n", writes, kills);
     check_alive(c);
-    if (c->rows)
-        pgh_test_exec(c->p.s, "INSERT INTO t_a VALUES (-1, 4242, NULL)");
-    else
-        pgh_run_fence_value(&c->pg, c->pg_pid, "t_a", -1, 4242, NULL);
+    pgh_run_fence_value(&c->pg, c->pg_pid, "t_a", -1, 4242, NULL);
     double until = pgh_run_now_ms() + 60000;
     for (;;) {
         replay(c);
@@ -381,9 +379,81 @@ static void run_scenario(ctx *c, int kills_each, int seconds, unsigned seed)
            c->torn);
     PGH_CHECK(c->torn <= kills_each, "%ld torn lines for %d kills", c->torn, kills_each);
     compare_all(c);
-    if (!c->rows)
-        pgh_run_stop(&c->pg, c->pg_pid, 30);
+    pgh_run_stop(&c->pg, c->pg_pid, 30);
     pgh_run_stop(&c->js, c->js_pid, 30);
+    pgh_run_stop(&c->cap, c->cap_pid, 30);
+}
+
+/* ---- an applier stopped for a while ---- */
+
+/* pghost status on the PostgreSQL applier's file, as JSON: that applier's pending messages. */
+static long long pending_of(ctx *c, const char *consumer)
+{
+    PGH_CHECK(pgh_run_exec(&c->pg, 30, "status", "--json", NULL) == 0, "pghost status failed:\n%s",
+              pgh_run_stderr(&c->pg, 0));
+    json_t *doc = json_loads(pgh_run_stdout(&c->pg, 0), 0, NULL);
+    PGH_CHECK(doc != NULL, "pghost status --json printed no JSON:\n%s", pgh_run_stdout(&c->pg, 0));
+    long long pending = -1;
+    json_t *list = json_object_get(doc, "appliers");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *a = json_array_get(list, i);
+        if (strcmp(json_string_value(json_object_get(a, "consumer")), consumer) == 0)
+            pending = json_integer_value(json_object_get(a, "pending")) +
+                      json_integer_value(json_object_get(a, "ack_pending"));
+    }
+    json_decref(doc);
+    PGH_CHECK(pending >= 0, "pghost status does not list %s:\n%s", consumer,
+              pgh_run_stdout(&c->pg, 0));
+    return pending;
+}
+
+#define T(what) printf("%.1f s: %s\n", (pgh_run_now_ms() - t0) / 1000, what)
+static void case_stopped(ctx *c)
+{
+    double t0 = pgh_run_now_ms();
+    setup(c);
+    c->cap_pid = spawn_capture(c);
+    PGH_CHECK(pgh_run_poll(&c->cap, c->cap_pid, c->p.s, 300, 100,
+                           "SELECT count(*) = 1 FROM pg_replication_slots WHERE slot_name = "
+                           "'pghost_pub'"),
+              "capture made no slot:\n%s", pgh_run_stderr(&c->cap, 0));
+    T("slot");
+    c->pg_pid = spawn_pg(c);
+    start_writers(c, 3);
+    pgh_run_sleep_ms(1000);
+    pgh_run_stop(&c->pg, c->pg_pid, 30);
+    pgh_run_sleep_ms(2000); /* the source goes on writing, the applier is down */
+    long writes = pgh_run_writers_stop(&c->ws);
+    T("writers stopped");
+    char *lsn = pgh_test_value(c->p.s, "SELECT pg_current_wal_lsn()");
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT confirmed_flush_lsn >= '%s' FROM pg_replication_slots WHERE slot_name = "
+             "'pghost_pub'",
+             lsn);
+    PGH_CHECK(pgh_run_poll(&c->cap, c->cap_pid, c->p.s, 300, 100, sql),
+              "the slot keeps WAL before %s while the applier is down", lsn);
+    char *retained = pgh_test_value(c->p.s, "SELECT pg_current_wal_lsn() - confirmed_flush_lsn "
+                                            "FROM pg_replication_slots WHERE slot_name = "
+                                            "'pghost_pub'");
+    T("confirmed");
+    long long pending = pending_of(c, "pg_apply");
+    T("status");
+    printf("%ld transactions while the applier was down; slot confirmed past %s (%s bytes "
+           "retained); the applier has %lld messages pending\n",
+           writes, lsn, retained, pending);
+    PGH_CHECK(pending > 0, "the stopped applier has nothing pending");
+    free(lsn);
+    free(retained);
+    c->pg_pid = spawn_pg(c);
+    pgh_run_fence_value(&c->pg, c->pg_pid, "t_a", -1, 4242, NULL);
+    T("fence");
+    for (int i = 0; i < 2; i++) {
+        snprintf(sql, sizeof(sql), "SELECT id, v, big FROM %s ORDER BY id", TABLES[i]);
+        pgh_run_compare(&c->p, sql, NULL, pgh_run_stderr(&c->pg, 0));
+    }
+    pgh_run_stop(&c->pg, c->pg_pid, 30);
+    PGH_CHECK(pending_of(c, "pg_apply") == 0, "the applier left messages pending");
     pgh_run_stop(&c->cap, c->cap_pid, 30);
 }
 
@@ -460,16 +530,15 @@ static void case_errors(ctx *c)
 
 int main(int argc, char **argv)
 {
-    PGH_CHECK(argc == 2, "usage: it_nats single|rows|kill9|errors");
+    PGH_CHECK(argc == 2, "usage: it_nats single|stopped|kill9|errors");
     static ctx c;
     double t0 = pgh_run_now_ms();
     if (strcmp(argv[1], "single") == 0)
-        run_scenario(&c, 2, 8, 7);
-    else if (strcmp(argv[1], "rows") == 0) {
-        c.rows = true;
-        run_scenario(&c, 2, 8, 5);
-    } else if (strcmp(argv[1], "kill9") == 0)
+        run_scenario(&c, 2, 6, 7);
+    else if (strcmp(argv[1], "kill9") == 0)
         run_scenario(&c, 10, 30, 13);
+    else if (strcmp(argv[1], "stopped") == 0)
+        case_stopped(&c);
     else if (strcmp(argv[1], "errors") == 0)
         case_errors(&c);
     else
