@@ -18,6 +18,10 @@
  *             confirmed past everything written (the source keeps no WAL for the applier),
  *             pghost status shows the applier's pending messages, then it catches up
  *   kill9     10 kills of each process, longer (label slow)
+ *   cluster   a three-node JetStream cluster, the stream with 3 replicas: one node is killed
+ *             with SIGKILL in the middle of the stream and started again, then another; a
+ *             process that stops meanwhile (a publish JetStream could not take) is started
+ *             again, as a supervisor would (label slow)
  *   errors    a broker that is not there, a stream with other settings, bad credentials: one
  *             line each, the documented exit status, nothing made
  */
@@ -57,12 +61,12 @@ static void create_tables(PGconn *c)
                       TABLES[i]);
 }
 
-static void write_configs(ctx *c)
+static void write_configs(ctx *c, int nodes)
 {
     const char *tables = "tables:\n  - source_table_name: t_a\n  - source_table_name: t_b\n";
     pgh_run_write_config(&c->cap, "source_connection: %s\ndestination: nats\npublication_name: pub\n%s"
-                         "nats_url: %s\n",
-                         c->p.src_conninfo, tables, c->nats.url);
+                         "nats_url: %s\nnats_replicas: %d\n",
+                         c->p.src_conninfo, tables, c->nats.url, nodes);
     pgh_run_write_config(&c->pg,
                          "source: nats\npublication_name: pub\ndestination_connection: %s\n%s"
                          "nats_url: %s\nnats_consumer: pg_apply\n",
@@ -73,10 +77,10 @@ static void write_configs(ctx *c)
                          tables, c->nats.url);
 }
 
-static void setup(ctx *c)
+static void setup_nodes(ctx *c, int nodes)
 {
     pgh_run_pair_start(&c->p, NULL, NULL);
-    pgh_nats_start(&c->nats, 1, c->p.src.dir, NULL);
+    pgh_nats_start(&c->nats, nodes, c->p.src.dir, NULL);
     create_tables(c->p.s);
     create_tables(c->p.d);
     for (int i = 0; i < 2; i++) { /* the same rows on both sides, some TOASTed */
@@ -100,7 +104,12 @@ static void setup(ctx *c)
     snprintf(c->js.append_out, sizeof(c->js.append_out), "%s", c->lines);
     FILE *f = fopen(c->lines, "w");
     PGH_CHECK(f != NULL && fclose(f) == 0, "cannot create %s", c->lines);
-    write_configs(c);
+    write_configs(c, nodes);
+}
+
+static void setup(ctx *c)
+{
+    setup_nodes(c, 1);
 }
 
 /* ---- writers ---- */
@@ -384,6 +393,87 @@ static void run_scenario(ctx *c, int kills_each, int seconds, unsigned seed)
     pgh_run_stop(&c->cap, c->cap_pid, 30);
 }
 
+/* ---- a three-node cluster ---- */
+
+/* Start again what exited (a supervisor's restart); how many did. */
+static int revive(ctx *c)
+{
+    int n = 0;
+    if (!pgh_test_pid_alive(c->cap_pid)) {
+        pgh_run_wait(&c->cap, c->cap_pid, 10);
+        printf("capture exited: %s", pgh_run_stderr(&c->cap, 0));
+        c->cap_pid = spawn_capture(c);
+        n++;
+    }
+    if (!pgh_test_pid_alive(c->pg_pid)) {
+        pgh_run_wait(&c->pg, c->pg_pid, 10);
+        printf("apply (postgres) exited: %s", pgh_run_stderr(&c->pg, 0));
+        c->pg_pid = spawn_pg(c);
+        n++;
+    }
+    if (!pgh_test_pid_alive(c->js_pid)) {
+        pgh_run_wait(&c->js, c->js_pid, 10);
+        printf("apply (stdout) exited: %s", pgh_run_stderr(&c->js, 0));
+        c->js_pid = spawn_js(c);
+        n++;
+    }
+    return n;
+}
+
+/* Run for ms, reviving what exits. */
+static int supervise(ctx *c, int ms)
+{
+    int n = 0;
+    for (double until = pgh_run_now_ms() + ms; pgh_run_now_ms() < until;) {
+        pgh_run_sleep_ms(200);
+        n += revive(c);
+        replay(c);
+    }
+    return n;
+}
+
+static void case_cluster(ctx *c)
+{
+    setup_nodes(c, 3);
+    c->cap_pid = spawn_capture(c);
+    PGH_CHECK(pgh_run_poll(&c->cap, c->cap_pid, c->p.s, 300, 100,
+                           "SELECT count(*) = 1 FROM pg_replication_slots WHERE slot_name = "
+                           "'pghost_pub'"),
+              "capture made no slot:\n%s", pgh_run_stderr(&c->cap, 0));
+    c->pg_pid = spawn_pg(c);
+    c->js_pid = spawn_js(c);
+    start_writers(c, 17);
+    int restarts = supervise(c, 3000);
+    for (int node = 0; node < 2; node++) {
+        printf("killing NATS node %d\n", node + 1);
+        pgh_nats_kill(&c->nats, node);
+        restarts += supervise(c, 3000);
+        pgh_nats_restart(&c->nats, node);
+        restarts += supervise(c, 3000);
+    }
+    long writes = pgh_run_writers_stop(&c->ws);
+    restarts += supervise(c, 1000);
+    printf("%ld source transactions, 2 nodes killed, %d process restarts\n", writes, restarts);
+    pgh_run_fence_value(&c->pg, c->pg_pid, "t_a", -1, 4242, NULL);
+    double until = pgh_run_now_ms() + 60000;
+    for (;;) {
+        replay(c);
+        PGresult *res = PQexec(c->replay, "SELECT 1 FROM t_a WHERE id = -1 AND v = 4242");
+        bool seen = PQntuples(res) == 1;
+        PQclear(res);
+        if (seen)
+            break;
+        PGH_CHECK(pgh_run_now_ms() < until, "the fence never reached the JSON lines:\n%s",
+                  pgh_run_stderr(&c->js, 0));
+        revive(c);
+        pgh_run_sleep_ms(50);
+    }
+    compare_all(c);
+    pgh_run_stop(&c->pg, c->pg_pid, 30);
+    pgh_run_stop(&c->js, c->js_pid, 30);
+    pgh_run_stop(&c->cap, c->cap_pid, 30);
+}
+
 /* ---- an applier stopped for a while ---- */
 
 /* pghost status on the PostgreSQL applier's file, as JSON: that applier's pending messages. */
@@ -530,13 +620,15 @@ static void case_errors(ctx *c)
 
 int main(int argc, char **argv)
 {
-    PGH_CHECK(argc == 2, "usage: it_nats single|stopped|kill9|errors");
+    PGH_CHECK(argc == 2, "usage: it_nats single|stopped|kill9|cluster|errors");
     static ctx c;
     double t0 = pgh_run_now_ms();
     if (strcmp(argv[1], "single") == 0)
         run_scenario(&c, 2, 6, 7);
     else if (strcmp(argv[1], "kill9") == 0)
         run_scenario(&c, 10, 30, 13);
+    else if (strcmp(argv[1], "cluster") == 0)
+        case_cluster(&c);
     else if (strcmp(argv[1], "stopped") == 0)
         case_stopped(&c);
     else if (strcmp(argv[1], "errors") == 0)

@@ -9,6 +9,8 @@ foreach(case single stopped errors)
   set_tests_properties(nats_${case} PROPERTIES LABELS integration SKIP_RETURN_CODE 77
                        TIMEOUT 180)
 endforeach()
-add_test(NAME nats_kill9 COMMAND it_nats kill9)
-set_tests_properties(nats_kill9 PROPERTIES LABELS "integration;slow" SKIP_RETURN_CODE 77
-                     TIMEOUT 300)
+foreach(case kill9 cluster)
+  add_test(NAME nats_${case} COMMAND it_nats ${case})
+  set_tests_properties(nats_${case} PROPERTIES LABELS "integration;slow" SKIP_RETURN_CODE 77
+                       TIMEOUT 300)
+endforeach()

@@ -31,6 +31,8 @@
 #include "pghost/log.h"
 
 #define FETCH_WAIT_MS 500
+#define RETRY_MS 500           /* between attempts while JetStream is unavailable */
+#define RETRY_FOR_MS 60000     /* give up after this long unavailable */
 #define ACK_WAIT_NS (600LL * 1000000000LL)
 #define MAX_ACK_PENDING (1 << 20)
 
@@ -314,6 +316,19 @@ static int apply_one(applier *a, pgh_bus_msg *m, const char *subject, pgh_error 
 
 /* ---- the consumer ---- */
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 static const char *filter_of(const applier *a, char *buf, size_t n)
 {
     if (a->cfg->nats.subjects != NULL)
@@ -324,7 +339,7 @@ static const char *filter_of(const applier *a, char *buf, size_t n)
 
 /* Make the durable consumer again, from one past its acknowledgement floor (from the start of
  * the stream when it did not exist), and subscribe to it. */
-static int consumer_open(applier *a, pgh_error *err)
+static int consumer_make(applier *a, pgh_error *err)
 {
     char fbuf[1024];
     const char *filter = filter_of(a, fbuf, sizeof(fbuf));
@@ -367,6 +382,24 @@ static int consumer_open(applier *a, pgh_error *err)
             a->consumer, a->link.stream, filter, start > 1 ? start : 1,
             PGH_LSN_ARGS(a->applied));
     return 0;
+}
+
+/* consumer_make, again for up to RETRY_FOR_MS while JetStream is unavailable. */
+static int consumer_open(applier *a, pgh_error *err)
+{
+    int64_t since = now_ms();
+    for (;;) {
+        int rc = consumer_make(a, err);
+        if (rc != PGH_ECONN && rc != PGH_ESINK)
+            return rc;
+        if (now_ms() - since >= RETRY_FOR_MS)
+            return rc;
+        pgh_log(PGH_LOG_WARN, "apply", "%s; retrying", err->message);
+        natsSubscription_Destroy(a->sub);
+        a->sub = NULL;
+        pgh_error_clear(err);
+        sleep_ms(RETRY_MS);
+    }
 }
 
 /* Flush the destination; acknowledge what it made durable. */
@@ -421,16 +454,25 @@ static int take(applier *a, natsMsg **msg, pgh_error *err)
     return rc;
 }
 
-static int64_t now_ms(void)
+/* A fetch that failed: JetStream is unavailable for a while (a leader election in a cluster, a
+ * node down, the connection being remade) until *down_since + RETRY_FOR_MS; then the error. */
+static int fetch_failed(applier *a, natsStatus s, jsErrCode jerr, int64_t *down_since,
+                        pgh_error *err)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (*down_since == 0) {
+        *down_since = now_ms();
+        pgh_log(PGH_LOG_WARN, "apply", "JetStream unavailable (%s); retrying for up to %d s",
+                natsStatus_GetText(s), RETRY_FOR_MS / 1000);
+    }
+    if (now_ms() - *down_since >= RETRY_FOR_MS)
+        return pgh_nats__fail(err, s, jerr, &a->link, "fetching");
+    sleep_ms(RETRY_MS);
+    return 0;
 }
 
 static int run_loop(applier *a, const pgh_nats_apply_opts *o, pgh_error *err)
 {
-    int64_t last_msg = now_ms();
+    int64_t last_msg = now_ms(), down_since = 0;
     int rc = 0;
     while (rc == 0 && !(o->cancel && atomic_load(o->cancel))) {
         natsMsgList list = {0};
@@ -446,8 +488,12 @@ static int run_loop(applier *a, const pgh_nats_apply_opts *o, pgh_error *err)
                 break;
             continue;
         }
-        if (s != NATS_OK)
-            return pgh_nats__fail(err, s, jerr, &a->link, "fetching");
+        if (s != NATS_OK) {
+            natsMsgList_Destroy(&list);
+            rc = fetch_failed(a, s, jerr, &down_since, err);
+            continue;
+        }
+        down_since = 0;
         last_msg = now_ms();
         for (int i = 0; rc == 0 && i < list.Count; i++)
             rc = take(a, &list.Msgs[i], err);
