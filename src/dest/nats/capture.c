@@ -12,8 +12,14 @@
  * JetStream acknowledged everything, then publishes the position (synchronously) to
  * <prefix>._position, and only then reports it durable: the slot is confirmed no further than
  * what the stream holds. read_position reads that subject's last message back: the stream is
- * the only state. Each message's Nats-Msg-Id is <slot>:<txn>:<index>, so a capture that
- * restarts from an older position republishes the same ids and the duplicate window drops them.
+ * the only state. Each message's Nats-Msg-Id is <slot>:<txn>:<index>.
+ *
+ * No gap, ever: every publish expects the stream's last sequence to be the one before it
+ * (ExpectLastSeq), so when JetStream did not store one message it stores none after it. After
+ * such a failure (PGH_ECONN: the pipeline resumes from read_position) or a restart,
+ * read_position takes the stream's last message as where publishing stands: what the pipeline
+ * delivers again up to that message is not published again (it is in the stream already, with
+ * nothing missing before it), what follows is appended after it.
  */
 #include "pghost/nats.h"
 
@@ -44,6 +50,10 @@ typedef struct capture {
     pgh_position pending;  /* resume owned: the last commit's or write_position's position */
     pgh_position published; /* resume owned: the one <prefix>._position holds */
     pgh_lsn durable;
+    uint64_t last_seq;     /* the stream's last sequence, as publishing expects it */
+    bool skip_data;        /* the stream ends with the data message at skip_id */
+    pgh_bus_id skip_id;    /* messages up to it are in the stream: not published again */
+    pgh_lsn skip_below;    /* the stream ends with a position: txn below it are in the stream */
 } capture;
 
 /* ---- positions ---- */
@@ -98,10 +108,26 @@ static int check_async(capture *c, pgh_error *err)
     pthread_mutex_unlock(&c->mu);
     if (!failed)
         return 0;
-    return pgh_error_set(err, PGH_ESINK,
-                         "NATS at %s: JetStream did not store a message: %s; run the same "
-                         "command again to resume from the stream's position",
+    /* Nothing after it was stored either (ExpectLastSeq): resuming from the stream is safe. */
+    return pgh_error_set(err, PGH_ECONN, "NATS at %s: JetStream did not store a message: %s",
                          c->link.url_shown, msg);
+}
+
+/* Already in the stream (see the top of the file): not to be published again. */
+static bool in_stream(const capture *c, pgh_bus_id id)
+{
+    if (c->skip_data)
+        return id.txn < c->skip_id.txn || (id.txn == c->skip_id.txn && id.idx <= c->skip_id.idx);
+    return id.txn < c->skip_below;
+}
+
+/* The options of the next publish: its id, and the sequence the stream must end at. */
+static void chain_opts(capture *c, jsPubOptions *po, const char *msgid)
+{
+    jsPubOptions_Init(po);
+    po->MsgId = msgid;
+    po->ExpectLastSeq = c->last_seq; /* 0: the stream is empty, nothing can be missing */
+    c->last_seq++;
 }
 
 /* One message: body (consumed) with its headers, asynchronously. */
@@ -110,6 +136,10 @@ static int publish(capture *c, const char *subject, char *body, pgh_bus_kind kin
 {
     if (body == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "NATS destination: out of memory");
+    if (in_stream(c, id)) {
+        free(body);
+        return 0;
+    }
     int rc = check_async(c, err);
     natsMsg *m = NULL;
     natsStatus s = rc == 0 ? natsMsg_Create(&m, subject, NULL, body, (int)strlen(body)) : NATS_OK;
@@ -120,8 +150,8 @@ static int publish(capture *c, const char *subject, char *body, pgh_bus_kind kin
     snprintf(msgid, sizeof(msgid), "%s:%016" PRIX64 ":%" PRIu32, c->slot, (uint64_t)id.txn, id.idx);
     snprintf(txn, sizeof(txn), PGH_LSN_FMT, PGH_LSN_ARGS(id.txn));
     snprintf(idx, sizeof(idx), "%" PRIu32, id.idx);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(m, "Nats-Msg-Id", msgid);
+    jsPubOptions po;
+    chain_opts(c, &po, msgid);
     if (s == NATS_OK)
         s = natsMsgHeader_Set(m, "Pghost-Txn", txn);
     if (s == NATS_OK)
@@ -129,7 +159,7 @@ static int publish(capture *c, const char *subject, char *body, pgh_bus_kind kin
     if (s == NATS_OK)
         s = natsMsgHeader_Set(m, "Pghost-Kind", k);
     if (s == NATS_OK)
-        s = js_PublishMsgAsync(c->link.js, &m, NULL); /* takes m on success */
+        s = js_PublishMsgAsync(c->link.js, &m, &po); /* takes m on success */
     natsMsg_Destroy(m);
     return s == NATS_OK ? 0 : pgh_nats__fail(err, s, 0, &c->link, "publishing");
 }
@@ -274,11 +304,53 @@ static void dest_destroy(void *user)
 
 /* ---- positions ---- */
 
+/* Where publishing stands: the stream's last message (see the top of the file). Called by
+ * read_position, at the start and when the pipeline resumes after PGH_ECONN. */
+static int resync(capture *c, pgh_error *err)
+{
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = 5000;
+    js_PublishAsyncComplete(c->link.js, &po); /* settle what is in flight, stored or not */
+    pthread_mutex_lock(&c->mu);
+    c->async_failed = 0;
+    pthread_mutex_unlock(&c->mu);
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_GetStreamInfo(&si, c->link.js, c->link.stream, NULL, &jerr);
+    if (s != NATS_OK)
+        return pgh_nats__fail(err, s, jerr, &c->link, "reading the stream");
+    c->last_seq = si->State.LastSeq;
+    jsStreamInfo_Destroy(si);
+    c->skip_data = false;
+    c->skip_below = 0;
+    if (c->last_seq == 0)
+        return 0;
+    natsMsg *m = NULL;
+    s = js_GetMsg(&m, c->link.js, c->link.stream, c->last_seq, NULL, &jerr);
+    if (s != NATS_OK)
+        return pgh_nats__fail(err, s, jerr, &c->link, "reading the stream's last message");
+    pgh_bus_msg bm;
+    int rc = pgh_bus__decode(&bm, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), err);
+    if (rc == 0 && bm.kind == PGH_BUS_POSITION) {
+        c->skip_below = bm.pos.lsn;
+    } else if (rc == 0) {
+        c->skip_data = true;
+        c->skip_id = bm.id;
+    }
+    pgh_bus__msg_dispose(&bm);
+    natsMsg_Destroy(m);
+    return rc;
+}
+
 static int dest_read_position(void *user, pgh_position *out, pgh_error *err)
 {
     capture *c = user;
     untouch_all(c); /* a resumed run starts between transactions */
     c->in_txn = false;
+    int rc0 = resync(c, err);
+    if (rc0 != 0)
+        return rc0;
     char subject[1024];
     snprintf(subject, sizeof(subject), "%s._position", c->link.prefix);
     natsMsg *m = NULL;
@@ -307,10 +379,10 @@ static int dest_read_position(void *user, pgh_position *out, pgh_error *err)
 /* Wait for every acknowledgement, then store pending in <prefix>._position. */
 static int store_position(capture *c, pgh_error *err)
 {
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MaxWait = FLUSH_WAIT_MS;
-    natsStatus s = js_PublishAsyncComplete(c->link.js, &po);
+    jsPubOptions wait;
+    jsPubOptions_Init(&wait);
+    wait.MaxWait = FLUSH_WAIT_MS;
+    natsStatus s = js_PublishAsyncComplete(c->link.js, &wait);
     if (s != NATS_OK)
         return pgh_nats__fail(err, s, 0, &c->link, "waiting for JetStream's acknowledgements");
     int rc = check_async(c, err);
@@ -324,12 +396,18 @@ static int store_position(capture *c, pgh_error *err)
     free(body);
     jsErrCode jerr = 0;
     jsPubAck *ack = NULL;
+    jsPubOptions po;
+    chain_opts(c, &po, NULL);
     if (s == NATS_OK)
-        s = js_PublishMsg(&ack, c->link.js, m, NULL, &jerr);
+        s = js_PublishMsg(&ack, c->link.js, m, &po, &jerr);
     jsPubAck_Destroy(ack);
     natsMsg_Destroy(m);
-    rc = s == NATS_OK ? pos_set(&c->published, &c->pending, err)
-                      : pgh_nats__fail(err, s, jerr, &c->link, "storing the position");
+    if (s == NATS_OK)
+        rc = pos_set(&c->published, &c->pending, err);
+    else if (pgh_nats__fail(err, s, jerr, &c->link, "storing the position") != PGH_ECONFIG)
+        rc = err->code = PGH_ECONN; /* resume from the stream (see the top of the file) */
+    else
+        rc = PGH_ECONFIG;
 done:
     if (rc == 0)
         c->durable = c->published.lsn;

@@ -209,6 +209,7 @@ static int connect_js(pgh_nats_link *l, natsOptions *opts, const pgh_nats_link_o
         jo.PublishAsync.MaxPending = o->max_pending;
         jo.PublishAsync.ErrHandler = o->on_error;
         jo.PublishAsync.ErrHandlerClosure = o->payload;
+        jo.PublishAsync.StallWait = 30000; /* a full window waits for acks, not a failure */
     }
     s = natsConnection_JetStream(&l->js, l->nc, &jo);
     return s == NATS_OK ? 0 : pgh_nats__fail(err, s, 0, l, "opening JetStream");
