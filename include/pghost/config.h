@@ -25,10 +25,22 @@
  *   copy_format                        auto | binary | text (default auto)
  *   destination                        postgres (default) | stdout: JSON lines instead of a
  *                                      destination server (destination_connection then unused)
- *   apply_group_max_changes            integer 1..1000000 (default 10000): statements per
- *                                      destination transaction when grouping source ones
- *   apply_group_max_delay_ms           integer 0..60000 (default 100): while following, commit
- *                                      grouped transactions at least this often
+ *   batch_size                         integer 1..1000000 (default 10000): statements per
+ *   (or apply_group_max_changes)       destination transaction when grouping source ones (the
+ *                                      PostgreSQL destination), the batch of the others; setting
+ *                                      both names is an error
+ *   batch_timeout_ms                   integer 0..60000 (default 100): while following, commit
+ *   (or apply_group_max_delay_ms)      grouped transactions (flush batches) at least this often
+ *   copy_method                        parallel (default) | watermarks: how a PostgreSQL
+ *                                      destination gets the existing rows: the parallel keyset
+ *                                      copy and a catch-up, or watermarked chunks delivered with
+ *                                      the changes (as event destinations get them)
+ *   on_conflict_action                 error (default) | update | nothing: the existing rows'
+ *                                      inserts into a PostgreSQL destination: its tables must be
+ *                                      empty, or a row already at a key is replaced / kept
+ *   disable_triggers                   boolean (default true): a PostgreSQL destination writes
+ *                                      with session_replication_role = replica (no triggers, no
+ *                                      foreign-key checks; needs a superuser)
  *   state_schema                       string (default "pghost"): schema on the destination
  *                                      holding pghost's position (pghost.state)
  *   create_destination_tables          boolean (default false): create missing schemas, types and
@@ -97,6 +109,17 @@ typedef enum pgh_on_missing_row {
     PGH_ON_MISSING_ROW_SKIP,     /* skip it, count it per table, log it (table, LSN, key names) */
 } pgh_on_missing_row;
 
+typedef enum pgh_copy_method {
+    PGH_COPY_METHOD_PARALLEL = 0, /* keyed destinations: parallel keyset copy + catch-up */
+    PGH_COPY_METHOD_WATERMARKS,   /* existing rows in watermarked chunks, with the changes */
+} pgh_copy_method;
+
+typedef enum pgh_on_conflict_action {
+    PGH_ON_CONFLICT_ERROR = 0, /* the destination tables must be empty */
+    PGH_ON_CONFLICT_UPDATE,    /* an existing row at a copied key takes the source's values */
+    PGH_ON_CONFLICT_NOTHING,   /* an existing row at a copied key is kept as it is */
+} pgh_on_conflict_action;
+
 typedef struct pgh_table_map {
     char *source_schema; /* owned */
     char *source_table;  /* owned */
@@ -138,8 +161,14 @@ typedef struct pgh_config {
     pgh_copy_format_choice copy_format;
     char *state_schema;                 /* owned; defaulted to "pghost" */
     pgh_destination_kind destination;
-    int64_t apply_group_max_changes;    /* statements per grouped destination transaction */
-    int64_t apply_group_max_delay_ms;   /* following: commit at least this often */
+    int64_t apply_group_max_changes;    /* batch_size: statements per grouped destination
+                                           transaction, or the batch of other destinations */
+    int64_t apply_group_max_delay_ms;   /* batch_timeout_ms: following, commit at least this
+                                           often */
+    pgh_copy_method copy_method;
+    pgh_on_conflict_action on_conflict_action;
+    bool disable_triggers;              /* session_replication_role = replica on the
+                                           destination (default true) */
     bool create_destination_tables;     /* create what is missing on the destination */
     pgh_schema_drift schema_drift;
     pgh_on_missing_row on_missing_row;

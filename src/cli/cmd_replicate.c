@@ -256,6 +256,11 @@ static int load_config(pgh_config **out, const cli_opts *o)
                       "whole");
         goto done;
     }
+    if (o->truncate && cfg->copy_method == PGH_COPY_METHOD_WATERMARKS) {
+        pgh_cli_error("--truncate-destination is for copy_method: parallel; with watermarks "
+                      "empty the destination tables first (TRUNCATE)");
+        goto done;
+    }
     if (o->create_tables)
         cfg->create_destination_tables = true;
     rc = PGH_EXIT_OK;

@@ -32,6 +32,8 @@ typedef enum kind {
     K_DEST,
     K_DRIFT,
     K_MISSING,
+    K_METHOD,
+    K_CONFLICT,
     K_TABLES,
     K_EXCLUDES
 } kind;
@@ -59,6 +61,11 @@ static const env_key KEYS[] = {
     {"DESTINATION", K_DEST, F(destination), 0, 0},
     {"APPLY_GROUP_MAX_CHANGES", K_INT64, F(apply_group_max_changes), 1, 1000000},
     {"APPLY_GROUP_MAX_DELAY_MS", K_INT64, F(apply_group_max_delay_ms), 0, 60000},
+    {"BATCH_SIZE", K_INT64, F(apply_group_max_changes), 1, 1000000},
+    {"BATCH_TIMEOUT_MS", K_INT64, F(apply_group_max_delay_ms), 0, 60000},
+    {"COPY_METHOD", K_METHOD, F(copy_method), 0, 0},
+    {"ON_CONFLICT_ACTION", K_CONFLICT, F(on_conflict_action), 0, 0},
+    {"DISABLE_TRIGGERS", K_BOOL, F(disable_triggers), 0, 0},
     {"STATE_SCHEMA", K_STRING, F(state_schema), 0, 0},
     {"CREATE_DESTINATION_TABLES", K_BOOL, F(create_destination_tables), 0, 0},
     {"SCHEMA_DRIFT", K_DRIFT, F(schema_drift), 0, 0},
@@ -177,6 +184,8 @@ static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_err
     static const char *const dests[] = {"postgres", "stdout"};
     static const char *const drifts[] = {"stop", "add_columns"};
     static const char *const missing[] = {"stop", "skip"};
+    static const char *const methods[] = {"parallel", "watermarks"};
+    static const char *const conflicts[] = {"error", "update", "nothing"};
     char *field = (char *)cfg + k->offset;
     long n = 0;
     int word = 0;
@@ -220,6 +229,16 @@ static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_err
         if (!parse_word(&word, value, missing, 2))
             return pgh_error_set(err, PGH_ECONFIG, "must be stop or skip");
         *(pgh_on_missing_row *)field = (pgh_on_missing_row)word;
+        return 0;
+    case K_METHOD:
+        if (!parse_word(&word, value, methods, 2))
+            return pgh_error_set(err, PGH_ECONFIG, "must be parallel or watermarks");
+        *(pgh_copy_method *)field = (pgh_copy_method)word;
+        return 0;
+    case K_CONFLICT:
+        if (!parse_word(&word, value, conflicts, 3))
+            return pgh_error_set(err, PGH_ECONFIG, "must be error, update or nothing");
+        *(pgh_on_conflict_action *)field = (pgh_on_conflict_action)word;
         return 0;
     }
     return 0;

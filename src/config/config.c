@@ -106,6 +106,7 @@ pgh_config *pgh_config__new(const char *name)
     cfg->apply_group_max_delay_ms = PGH_CONFIG_DEFAULT_GROUP_DELAY_MS;
     cfg->copy_worker_count = PGH_CONFIG_DEFAULT_WORKERS;
     cfg->copy_use_keyset_pagination = true;
+    cfg->disable_triggers = true;
     cfg->copy_format = PGH_COPY_FORMAT_AUTO;
     cfg->path = strdup(name);
     if (cfg->path == NULL) {

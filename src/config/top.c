@@ -35,6 +35,11 @@ enum {
     K_EXCLUDE,
     K_STATE_FILE,
     K_ON_MISSING_ROW,
+    K_BATCH_SIZE,
+    K_BATCH_TIMEOUT,
+    K_COPY_METHOD,
+    K_ON_CONFLICT,
+    K_DISABLE_TRIGGERS,
     K_COUNT,
 };
 
@@ -66,6 +71,11 @@ static const char *const top_keys[K_COUNT] = {
     [K_EXCLUDE] = "exclude_tables",
     [K_STATE_FILE] = "state_file",
     [K_ON_MISSING_ROW] = "on_missing_row",
+    [K_BATCH_SIZE] = "batch_size",
+    [K_BATCH_TIMEOUT] = "batch_timeout_ms",
+    [K_COPY_METHOD] = "copy_method",
+    [K_ON_CONFLICT] = "on_conflict_action",
+    [K_DISABLE_TRIGGERS] = "disable_triggers",
 };
 
 static const pgh_config__keyset top_keyset = {
@@ -184,6 +194,54 @@ static int read_on_missing_row(pgh_config__ctx *ctx, const char *path, yaml_node
     return rc;
 }
 
+static int read_copy_method(pgh_config__ctx *ctx, const char *path, yaml_node_t *value)
+{
+    static const char *const names[] = {
+        [PGH_COPY_METHOD_PARALLEL] = "parallel",
+        [PGH_COPY_METHOD_WATERMARKS] = "watermarks",
+    };
+    int i = 0;
+    int rc = read_word(ctx, path, value, names, 2, "parallel or watermarks", &i);
+    if (rc == 0)
+        ctx->cfg->copy_method = (pgh_copy_method)i;
+    return rc;
+}
+
+static int read_on_conflict(pgh_config__ctx *ctx, const char *path, yaml_node_t *value)
+{
+    static const char *const names[] = {
+        [PGH_ON_CONFLICT_ERROR] = "error",
+        [PGH_ON_CONFLICT_UPDATE] = "update",
+        [PGH_ON_CONFLICT_NOTHING] = "nothing",
+    };
+    int i = 0;
+    int rc = read_word(ctx, path, value, names, 3, "error, update or nothing", &i);
+    if (rc == 0)
+        ctx->cfg->on_conflict_action = (pgh_on_conflict_action)i;
+    return rc;
+}
+
+/* The writer's keys: batch_size and batch_timeout_ms, or their older names. */
+static int read_writer_key(pgh_config__ctx *ctx, size_t key, const char *path,
+                           yaml_node_t *value)
+{
+    pgh_config *cfg = ctx->cfg;
+    switch (key) {
+    case K_GROUP_CHANGES:
+    case K_BATCH_SIZE:
+        return pgh_config__read_int(ctx, path, value, 1, 1000000, &cfg->apply_group_max_changes);
+    case K_GROUP_DELAY:
+    case K_BATCH_TIMEOUT:
+        return pgh_config__read_int(ctx, path, value, 0, 60000, &cfg->apply_group_max_delay_ms);
+    case K_COPY_METHOD:
+        return read_copy_method(ctx, path, value);
+    case K_ON_CONFLICT:
+        return read_on_conflict(ctx, path, value);
+    default:
+        return pgh_config__read_bool(ctx, path, value, &cfg->disable_triggers);
+    }
+}
+
 static int read_copy_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node_t *value)
 {
     pgh_config *cfg = ctx->cfg;
@@ -230,9 +288,13 @@ static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node
     case K_DESTINATION:
         return read_destination(ctx, path, value);
     case K_GROUP_CHANGES:
-        return pgh_config__read_int(ctx, path, value, 1, 1000000, &cfg->apply_group_max_changes);
     case K_GROUP_DELAY:
-        return pgh_config__read_int(ctx, path, value, 0, 60000, &cfg->apply_group_max_delay_ms);
+    case K_BATCH_SIZE:
+    case K_BATCH_TIMEOUT:
+    case K_COPY_METHOD:
+    case K_ON_CONFLICT:
+    case K_DISABLE_TRIGGERS:
+        return read_writer_key(ctx, key, path, value);
     case K_CREATE_TABLES:
         return pgh_config__read_bool(ctx, path, value, &cfg->create_destination_tables);
     case K_SCHEMA_DRIFT:
@@ -261,6 +323,16 @@ static int check_keys(pgh_config__ctx *ctx, const size_t *lines)
         return pgh_config__fail(ctx, 0, "missing required key \"%s\" (or set destination: "
                                         "stdout)",
                                 top_keys[K_DEST_CONNECTION]);
+    static const int same[][2] = {{K_BATCH_SIZE, K_GROUP_CHANGES},
+                                  {K_BATCH_TIMEOUT, K_GROUP_DELAY}};
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        size_t a = lines[same[i][0]], b = lines[same[i][1]];
+        if (a != 0 && b != 0)
+            return pgh_config__fail(ctx, a > b ? a : b,
+                                    "%s and %s are two names of one setting: keep %s only",
+                                    top_keys[same[i][0]], top_keys[same[i][1]],
+                                    top_keys[same[i][0]]);
+    }
     if (lines[K_SOURCE_TABLE] != 0)
         return 0;
     for (size_t i = 0; i < sizeof(need_table) / sizeof(need_table[0]); i++) {

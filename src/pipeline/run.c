@@ -28,10 +28,12 @@ static int check_opts(const pgh_pipeline_opts *o, const pgh_destination_ops *ops
     return 0;
 }
 
-/* The copy + catch-up sync needs the keyed callbacks; everything else goes the event way. */
+/* The copy + catch-up sync needs the keyed callbacks; everything else goes the event way, and
+ * so does a keyed destination whose configuration asks for copy_method: watermarks. */
 static bool keyed_path(const pipe_run *r)
 {
-    return r->ops->keyed != NULL && r->o->what != PGH_PIPELINE_CHANGES;
+    return r->ops->keyed != NULL && r->o->what != PGH_PIPELINE_CHANGES &&
+           r->cfg->copy_method != PGH_COPY_METHOD_WATERMARKS;
 }
 
 static int run(pipe_run *r, pgh_error *err)

@@ -34,6 +34,8 @@
     X(missing_required_key)                                                                        \
     X(destination_stdout)                                                                          \
     X(apply_grouping)                                                                              \
+    X(writer_batch_names)                                                                          \
+    X(writer_options)                                                                              \
     X(no_table)                                                                                    \
     X(table_missing_source)                                                                        \
     X(table_key_without_source)                                                                    \
@@ -490,6 +492,50 @@ static void apply_grouping(void)
     PARSE_FAILS(BASE_T "apply_group_max_changes: 0\n",
                 "config.yaml:5: apply_group_max_changes: expected an integer from 1 to 1000000, "
                 "got \"0\"");
+}
+
+/* batch_size / batch_timeout_ms are the documented names of the grouping keys. */
+static void writer_batch_names(void)
+{
+    pgh_config *cfg = PARSE_OK(BASE_T "batch_size: 250\nbatch_timeout_ms: 7\n");
+    CHECK(cfg->apply_group_max_changes == 250 && cfg->apply_group_max_delay_ms == 7);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T "apply_group_max_changes: 3\nbatch_timeout_ms: 9\n");
+    CHECK(cfg->apply_group_max_changes == 3 && cfg->apply_group_max_delay_ms == 9);
+    pgh_config_free(cfg);
+    PARSE_FAILS(BASE_T "batch_size: 5\napply_group_max_changes: 5\n",
+                "config.yaml:6: batch_size and apply_group_max_changes are two names of one "
+                "setting: keep batch_size only");
+    PARSE_FAILS(BASE_T "apply_group_max_delay_ms: 5\nbatch_timeout_ms: 5\n",
+                "config.yaml:6: batch_timeout_ms and apply_group_max_delay_ms are two names of "
+                "one setting: keep batch_timeout_ms only");
+    PARSE_FAILS(BASE_T "batch_size: 0\n",
+                "config.yaml:5: batch_size: expected an integer from 1 to 1000000, got \"0\"");
+}
+
+static void writer_options(void)
+{
+    pgh_config *cfg = PARSE_OK(BASE_T);
+    CHECK(cfg->copy_method == PGH_COPY_METHOD_PARALLEL);
+    CHECK(cfg->on_conflict_action == PGH_ON_CONFLICT_ERROR);
+    CHECK(cfg->disable_triggers);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T "copy_method: Watermarks\non_conflict_action: update\n"
+                          "disable_triggers: false\n");
+    CHECK(cfg->copy_method == PGH_COPY_METHOD_WATERMARKS);
+    CHECK(cfg->on_conflict_action == PGH_ON_CONFLICT_UPDATE);
+    CHECK(!cfg->disable_triggers);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T "on_conflict_action: nothing\n");
+    CHECK(cfg->on_conflict_action == PGH_ON_CONFLICT_NOTHING);
+    pgh_config_free(cfg);
+    PARSE_FAILS(BASE_T "copy_method: dblog\n",
+                "config.yaml:5: copy_method: expected parallel or watermarks, got \"dblog\"");
+    PARSE_FAILS(BASE_T "on_conflict_action: replace\n",
+                "config.yaml:5: on_conflict_action: expected error, update or nothing, got "
+                "\"replace\"");
+    PARSE_FAILS(BASE_T "disable_triggers: sometimes\n",
+                "config.yaml:5: disable_triggers: expected true or false, got \"sometimes\"");
 }
 
 static void destination_stdout(void)

@@ -62,16 +62,23 @@ int pgh_postgres_check_table(const pgh_table_info *src, const pgh_table_info *ds
     rc = check_key(src, dst, err);
     if (rc != 0 || truncate)
         return rc;
+    return pgh_postgres_check_empty(dst, conn,
+                                    "pass --truncate-destination to empty it first, or point "
+                                    "pghost at an empty table",
+                                    err);
+}
+
+int pgh_postgres_check_empty(const pgh_table_info *dst, PGconn *conn, const char *fix,
+                             pgh_error *err)
+{
     char sql[1024];
     snprintf(sql, sizeof(sql), "SELECT EXISTS (SELECT 1 FROM %s%s)", pgh_pg_only(dst),
              dst->qualified);
     char v[8];
-    rc = pgh_pg_query_text(v, sizeof(v), conn, sql, 0, NULL, err);
+    int rc = pgh_pg_query_text(v, sizeof(v), conn, sql, 0, NULL, err);
     if (rc == 0 && strcmp(v, "t") == 0)
-        return pgh_error_set(err, PGH_EPRECOND,
-                             "destination table %s.%s is not empty: pass --truncate-destination "
-                             "to empty it first, or point pghost at an empty table",
-                             dst->schema, dst->name);
+        return pgh_error_set(err, PGH_EPRECOND, "destination table %s.%s is not empty: %s",
+                             dst->schema, dst->name, fix);
     return rc;
 }
 

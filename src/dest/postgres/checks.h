@@ -18,6 +18,10 @@
 int pgh_postgres_check_table(const pgh_table_info *src, const pgh_table_info *dst, PGconn *conn,
                              bool may_hold_rows, pgh_error *err);
 
+/* dst holds no row: PGH_EPRECOND "destination table s.t is not empty: <fix>" otherwise. */
+int pgh_postgres_check_empty(const pgh_table_info *dst, PGconn *conn, const char *fix,
+                             pgh_error *err);
+
 /* A type that differs between the two sides (pgh_catalog_type_converts) converts through its
  * text form only: PGH_EPRECOND naming the column when the copy is in binary format (binary COPY
  * data holds the source type's bytes); auto copies such a table in text
