@@ -35,6 +35,8 @@ enum {
     K_EXCLUDE,
     K_STATE_FILE,
     K_ON_MISSING_ROW,
+    K_DUCKDB_PATH,
+    K_DUCKDB_LIBRARY,
     K_COUNT,
 };
 
@@ -66,6 +68,8 @@ static const char *const top_keys[K_COUNT] = {
     [K_EXCLUDE] = "exclude_tables",
     [K_STATE_FILE] = "state_file",
     [K_ON_MISSING_ROW] = "on_missing_row",
+    [K_DUCKDB_PATH] = "duckdb_path",
+    [K_DUCKDB_LIBRARY] = "duckdb_library",
 };
 
 static const pgh_config__keyset top_keyset = {
@@ -153,7 +157,7 @@ static int read_destination(pgh_config__ctx *ctx, const char *path, yaml_node_t 
         return 0;
     }
     return pgh_config__fail(ctx, pgh_config__line(value),
-                            "%s: expected postgres or stdout, got %s%s", path,
+                            "%s: expected postgres, stdout or duckdb, got %s%s", path,
                             pgh_config__describe(q, sizeof(q), value),
                             from_env ? " after expansion" : "");
 }
@@ -243,6 +247,10 @@ static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node
         return pgh_config__read_string(ctx, path, value, &cfg->state_file, NULL);
     case K_ON_MISSING_ROW:
         return read_on_missing_row(ctx, path, value);
+    case K_DUCKDB_PATH:
+        return pgh_config__read_string(ctx, path, value, &cfg->duckdb_path, NULL);
+    case K_DUCKDB_LIBRARY:
+        return pgh_config__read_string(ctx, path, value, &cfg->duckdb_library, NULL);
     default:
         return read_copy_key(ctx, key, path, value);
     }
