@@ -144,16 +144,16 @@ typedef struct ctx {
 
 static const char *const SRC_INT =
     "SELECT id::text, v::text, coalesce(note, '<null>'), coalesce(md5(big), '<null>') "
-    "FROM t_int ORDER BY id";
+    "FROM t_int ORDER BY t_int.id";
 static const char *const DUCK_INT =
     "SELECT id::VARCHAR, v::VARCHAR, coalesce(note, '<null>'), coalesce(md5(big), '<null>') "
-    "FROM public.t_int ORDER BY id";
+    "FROM public.t_int ORDER BY t_int.id";
 static const char *const SRC_COMP =
     "SELECT region, n::text, v::text, coalesce((extract(epoch FROM ts) * 1000000)::bigint::text, "
-    "'<null>'), coalesce(amount::text, '<null>') FROM t_comp ORDER BY region COLLATE \"C\", n";
+    "'<null>'), coalesce(amount::text, '<null>') FROM t_comp ORDER BY t_comp.region COLLATE \"C\", t_comp.n";
 static const char *const DUCK_COMP =
     "SELECT region, n::VARCHAR, v::VARCHAR, coalesce(epoch_us(ts)::VARCHAR, '<null>'), "
-    "coalesce(amount::VARCHAR, '<null>') FROM public.t_comp ORDER BY region, n";
+    "coalesce(amount::VARCHAR, '<null>') FROM public.t_comp ORDER BY t_comp.region, t_comp.n";
 
 static void setup(ctx *c, long long rows)
 {
@@ -303,6 +303,7 @@ static void case_consistent(ctx *c, long long rows)
     setup(c, rows);
     start_writers(c, 11);
     pid_t pid = spawn_pghost(c);
+    pgh_run_sleep_ms(3000); /* the writers go on while the rows are delivered */
     fence(c, pid);
     compare(c);
 }
