@@ -65,8 +65,8 @@ typedef struct duck_api {
 } duck_api;
 
 /* Where the library is looked for when none is configured, in order (the first that loads):
- * $PGH_DUCKDB_DEFAULT_DIRS/libduckdb.so for each directory below, then "libduckdb.so" through
- * the dynamic loader's own search (LD_LIBRARY_PATH, ld.so.cache). */
+ * the copy scripts/install-deps.sh installs from DuckDB's npm package, /usr/local/lib, /usr/lib,
+ * then "libduckdb.so" through the dynamic loader's own search (LD_LIBRARY_PATH, ld.so.cache). */
 #define PGH_DUCKDB_NPM_DIR "/usr/local/lib/pghost-duckdb/node_modules/@duckdb/node-bindings-linux-x64"
 #define PGH_DUCKDB_SEARCH                                                                          \
     PGH_DUCKDB_NPM_DIR "/libduckdb.so", "/usr/local/lib/libduckdb.so", "/usr/lib/libduckdb.so",   \
