@@ -25,6 +25,7 @@
  *   copy_format                        auto | binary | text (default auto)
  *   destination                        postgres (default) | stdout: JSON lines instead of a
  *                                      destination server (destination_connection then unused)
+ *                                      | duckdb: tables in a DuckDB file (pghost/duckdb.h)
  *   batch_size                         integer 1..1000000 (default 10000): statements per
  *   (or apply_group_max_changes)       destination transaction when grouping source ones (the
  *                                      PostgreSQL destination), the batch of the others; setting
@@ -55,6 +56,10 @@
  *                                      <state_schema>.missing_rows) and logged at warn
  *   state_file                         string: where destination: stdout keeps its position
  *                                      (default: the configuration file's name + ".state")
+ *   duckdb_path                        string: the DuckDB database file destination: duckdb
+ *                                      writes (required with it; created when missing)
+ *   duckdb_library                     string: path of libduckdb.so (default: the search of
+ *                                      pghost/duckdb.h)
  * A table needs source_table_name; source_schema_name defaults to "public", the destination
  * schema and table names to the source's. At least one table is required.
  *
@@ -94,9 +99,10 @@ typedef enum pgh_copy_format_choice {
 typedef enum pgh_destination_kind {
     PGH_DESTINATION_POSTGRES = 0, /* apply to destination_connection */
     PGH_DESTINATION_STDOUT,       /* JSON lines on stdout (pghost/json_sink.h) */
+    PGH_DESTINATION_DUCKDB,       /* tables in a DuckDB file (pghost/duckdb.h) */
 } pgh_destination_kind;
 
-/* "postgres" or "stdout" (any case). Returns 0 or PGH_ECONFIG. */
+/* "postgres", "stdout" or "duckdb" (any case). Returns 0 or PGH_ECONFIG. */
 PGH_API int pgh_config_destination_parse(pgh_destination_kind *out, const char *name);
 
 typedef enum pgh_schema_drift {
@@ -175,6 +181,8 @@ typedef struct pgh_config {
     char *state_file;                   /* owned, may be NULL: where destination: stdout keeps
                                            its position (the CLI defaults it to the
                                            configuration file's name + ".state") */
+    char *duckdb_path;                  /* owned, may be NULL: destination: duckdb's file */
+    char *duckdb_library;               /* owned, may be NULL: libduckdb's path (NULL: search) */
 } pgh_config;
 
 /* Looks up an environment variable; returns NULL when unset. */

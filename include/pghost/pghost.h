@@ -22,6 +22,7 @@
 #include "pghost/change.h"
 #include "pghost/config.h"
 #include "pghost/destination.h"
+#include "pghost/duckdb.h"
 #include "pghost/error.h"
 #include "pghost/export.h"
 #include "pghost/init.h"

@@ -9,6 +9,7 @@
 #include "admin/check_run.h"
 #include "dest/postgres/checks.h"
 #include "pg/conn.h"
+#include "pghost/duckdb.h"
 #include "pghost/json.h"
 #include "state/state.h"
 
@@ -55,9 +56,29 @@ static void check_state_file(check_run *c, pgh_error *err)
     free(pos.resume);
 }
 
+/* destination: duckdb: the library loads, and the file's position for this slot, if any. */
+static void check_duckdb_file(check_run *c, pgh_error *err)
+{
+    pgh_duckdb_opts o = PGH_DUCKDB_OPTS_INIT;
+    o.path = c->cfg->duckdb_path;
+    o.library = c->cfg->duckdb_library;
+    pgh_position pos = {0};
+    bool found = false;
+    int rc = pgh_duckdb_position_read(&pos, &found, &o, c->cfg->slot_name, err);
+    if (pgh_check__note(c, rc, err))
+        c->out->resuming = found;
+    free(pos.resume);
+}
+
 void pgh_check__destination(check_run *c, bool may_hold_rows, pgh_error *err)
 {
     const pgh_config *cfg = c->cfg;
+    if (cfg->destination == PGH_DESTINATION_DUCKDB) {
+        snprintf(c->out->disk_unchecked, sizeof(c->out->disk_unchecked),
+                 "the destination is a DuckDB file");
+        check_duckdb_file(c, err);
+        return;
+    }
     if (cfg->destination == PGH_DESTINATION_STDOUT) {
         snprintf(c->out->disk_unchecked, sizeof(c->out->disk_unchecked),
                  "the destination is stdout");

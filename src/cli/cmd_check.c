@@ -54,6 +54,12 @@ static void print_slot(const pgh_config *cfg, const pgh_check_result *r)
 
 static void print_destination(const pgh_config *cfg, const pgh_check_result *r)
 {
+    if (cfg->destination == PGH_DESTINATION_DUCKDB) {
+        printf("destination: DuckDB file %s: %s\n", cfg->duckdb_path,
+               r->resuming ? "a run of this slot is recorded there, the next run resumes it"
+                           : "none yet, a run starts from the beginning");
+        return;
+    }
     if (cfg->destination == PGH_DESTINATION_STDOUT) {
         printf("destination: stdout; state file %s: %s\n", cfg->state_file,
                r->resuming ? "a run of this slot is recorded there, the next run resumes it"

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "pghost/config.h"
+#include "pghost/duckdb.h"
 #include "pghost/json.h"
 #include "pghost/lifecycle.h"
 #include "util/clock.h"
@@ -55,6 +56,7 @@ static const char TEARDOWN_USAGE[] =
     "dropped); 2 bad command line or configuration; 3 the slot is in use (nothing was dropped).\n";
 
 static int read_state_file(pgh_status *st, pgh_config *cfg, pgh_error *err);
+static int read_duckdb_position(pgh_status *st, const pgh_config *cfg, pgh_error *err);
 
 static atomic_int g_stop;
 
@@ -80,6 +82,8 @@ static void print_status_text(const pgh_config *cfg, const pgh_status *s)
                PGH_LSN_ARGS(s->state.checkpoint_lsn));
     else if (cfg->destination == PGH_DESTINATION_STDOUT)
         printf("destination: no position recorded in %s\n", cfg->state_file);
+    else if (cfg->destination == PGH_DESTINATION_DUCKDB)
+        printf("destination: no position recorded in DuckDB file %s\n", cfg->duckdb_path);
     else
         printf("destination: no position recorded in %s.state\n", cfg->state_schema);
     for (int i = 0; i < s->ntables; i++)
@@ -140,6 +144,8 @@ static int read_status(pgh_status *st, pgh_config *cfg, pgh_error *err)
     int rc = pgh_status_read(st, cfg, err);
     if (rc == 0 && cfg->destination == PGH_DESTINATION_STDOUT)
         rc = read_state_file(st, cfg, err);
+    if (rc == 0 && cfg->destination == PGH_DESTINATION_DUCKDB)
+        rc = read_duckdb_position(st, cfg, err);
     return rc;
 }
 
@@ -174,6 +180,7 @@ static int watch(pgh_config *cfg, bool json, pgh_error *err)
     signal(SIGINT, on_sigint);
     signal(SIGTERM, on_sigint);
     pgh_status prev, st;
+    memset(&prev, 0, sizeof(prev)); /* read only after a first refresh; says so to gcc */
     int64_t prev_ms = 0;
     for (int n = 0; !atomic_load(&g_stop); n++) {
         int64_t now = pgh_clock_ms();
@@ -271,6 +278,25 @@ static int read_state_file(pgh_status *st, pgh_config *cfg, pgh_error *err)
     return rc;
 }
 
+/* destination: duckdb: the position _pghost_position holds in the file (DuckDB lets one
+ * process at a time open it: while pghost runs, status reports the file as busy). */
+static int read_duckdb_position(pgh_status *st, const pgh_config *cfg, pgh_error *err)
+{
+    pgh_duckdb_opts o = PGH_DUCKDB_OPTS_INIT;
+    o.path = cfg->duckdb_path;
+    o.library = cfg->duckdb_library;
+    pgh_position pos = {0};
+    bool found = false;
+    int rc = pgh_duckdb_position_read(&pos, &found, &o, cfg->slot_name, err);
+    st->state.found = rc == 0 && found;
+    snprintf(st->state.phase, sizeof(st->state.phase), "%s%s", pos.phase,
+             pos.resume ? " (existing rows pending)" : "");
+    st->state.applied_lsn = pos.lsn;
+    st->state.checkpoint_lsn = pos.checkpoint;
+    free(pos.resume);
+    return rc;
+}
+
 /* What teardown did, one line each on stderr (stdout belongs to data). */
 static void print_teardown(pgh_config *cfg, const pgh_teardown_result *r)
 {
@@ -290,6 +316,11 @@ static void print_teardown(pgh_config *cfg, const pgh_teardown_result *r)
     }
     if (cfg->destination == PGH_DESTINATION_STDOUT)
         remove_state_file(cfg);
+    else if (cfg->destination == PGH_DESTINATION_DUCKDB)
+        fprintf(stderr, "DuckDB file %s: left as it is (its tables and the position in "
+                        "_pghost_position stay; delete the file yourself if you no longer need "
+                        "it)\n",
+                cfg->duckdb_path);
     else if (r->destination_skipped)
         fprintf(stderr,
                 "position in %s.state: NOT removed: the destination could not be read (%s); run "

@@ -34,11 +34,17 @@ static const char USAGE[] =
     "  --handoff-subscription NAME\n"
     "                            after the checkpoint, create the native subscription NAME on\n"
     "                            the destination, on pghost's slot (no copy, no new slot)\n"
-    "  --to postgres|stdout      where rows and changes go (overrides the destination key):\n"
+    "  --to postgres|stdout|duckdb\n"
+    "                            where rows and changes go (overrides the destination key):\n"
     "                            stdout writes the existing rows (\"op\":\"snapshot\"), then every\n"
     "                            change, as JSON lines, until stopped; the position is kept in\n"
     "                            state_file (default CONFIG.yaml.state), and a re-run carries\n"
-    "                            on from it, in the middle of the existing rows too\n"
+    "                            on from it, in the middle of the existing rows too.\n"
+    "                            duckdb creates each table in the DuckDB file duckdb_path\n"
+    "                            (libduckdb loaded at run time: duckdb_library, else the copy\n"
+    "                            scripts/install-deps.sh installs) and applies rows and changes\n"
+    "                            in batches, the position in the same transaction (exactly\n"
+    "                            once); stops at the checkpoint, or follows with --follow\n"
     "  --changes-only            stdout: no existing rows, only the changes from the slot\n"
     "                            (created when missing)\n"
     "  --keep-slot               keep the replication slot, positioned at the checkpoint, and\n"
@@ -97,7 +103,7 @@ static int parse_args(cli_opts *o, int argc, char **argv)
     const pgh_cli_option options[] = {
         {"keep-slot", PGH_CLI_FLAG, &o->keep_slot, 0, 0, NULL},
         {"follow", PGH_CLI_FLAG, &o->follow, 0, 0, NULL},
-        {"to", PGH_CLI_STRING, &o->to, 0, 0, "postgres or stdout"},
+        {"to", PGH_CLI_STRING, &o->to, 0, 0, "postgres, stdout or duckdb"},
         {"handoff-subscription", PGH_CLI_STRING, &o->handoff, 0, 0, "a subscription name"},
         {"truncate-destination", PGH_CLI_FLAG, &o->truncate, 0, 0, NULL},
         {"create-tables", PGH_CLI_FLAG, &o->create_tables, 0, 0, NULL},
@@ -245,7 +251,13 @@ static int load_config(pgh_config **out, const cli_opts *o)
         return rc;
     rc = PGH_EXIT_USAGE;
     if (o->to && pgh_config_destination_parse(&cfg->destination, o->to) != 0) {
-        pgh_cli_error("--to must be postgres or stdout, not \"%s\"", o->to);
+        pgh_cli_error("--to must be postgres, stdout or duckdb, not \"%s\"", o->to);
+        goto done;
+    }
+    if (cfg->destination == PGH_DESTINATION_DUCKDB && cfg->duckdb_path == NULL) {
+        pgh_cli_error("%s: destination: duckdb needs duckdb_path, the DuckDB file to write: add "
+                      "it (or set PGH_CFG_DUCKDB_PATH)",
+                      cfg->path);
         goto done;
     }
     if (cfg->destination == PGH_DESTINATION_POSTGRES &&
@@ -271,10 +283,16 @@ done:
     return rc;
 }
 
-/* The destination the configuration names: PostgreSQL, or JSON lines on stdout with their
- * position in state_file (default: the configuration file's name + ".state"). */
+/* The destination the configuration names: PostgreSQL, a DuckDB file, or JSON lines on stdout
+ * with their position in state_file (default: the configuration file's name + ".state"). */
 static int open_destination(pgh_destination **out, pgh_config *cfg, pgh_error *err)
 {
+    if (cfg->destination == PGH_DESTINATION_DUCKDB) {
+        pgh_duckdb_opts dopts = PGH_DUCKDB_OPTS_INIT;
+        dopts.path = cfg->duckdb_path;
+        dopts.library = cfg->duckdb_library;
+        return pgh_duckdb_destination_new(out, &dopts, err);
+    }
     if (cfg->destination != PGH_DESTINATION_STDOUT)
         return pgh_postgres_destination_new(out, err);
     pgh_json_opts jo = PGH_JSON_OPTS_INIT;

@@ -71,6 +71,8 @@ static const env_key KEYS[] = {
     {"SCHEMA_DRIFT", K_DRIFT, F(schema_drift), 0, 0},
     {"ON_MISSING_ROW", K_MISSING, F(on_missing_row), 0, 0},
     {"STATE_FILE", K_STRING, F(state_file), 0, 0},
+    {"DUCKDB_PATH", K_STRING, F(duckdb_path), 0, 0},
+    {"DUCKDB_LIBRARY", K_STRING, F(duckdb_library), 0, 0},
 };
 #undef F
 
@@ -181,7 +183,7 @@ static bool parse_word(int *out, const char *s, const char *const *words, int n)
 static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_error *err)
 {
     static const char *const formats[] = {"auto", "binary", "text"};
-    static const char *const dests[] = {"postgres", "stdout"};
+    static const char *const dests[] = {"postgres", "stdout", "duckdb"}; /* enum order */
     static const char *const drifts[] = {"stop", "add_columns"};
     static const char *const missing[] = {"stop", "skip"};
     static const char *const methods[] = {"parallel", "watermarks"};
@@ -216,8 +218,8 @@ static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_err
         *(pgh_copy_format_choice *)field = (pgh_copy_format_choice)word;
         return 0;
     case K_DEST:
-        if (!parse_word(&word, value, dests, 2))
-            return pgh_error_set(err, PGH_ECONFIG, "must be postgres or stdout");
+        if (!parse_word(&word, value, dests, 3))
+            return pgh_error_set(err, PGH_ECONFIG, "must be postgres, stdout or duckdb");
         *(pgh_destination_kind *)field = (pgh_destination_kind)word;
         return 0;
     case K_DRIFT:

@@ -237,5 +237,7 @@ void pgh_config_free(pgh_config *cfg)
     free(cfg->slot_name);
     free(cfg->state_schema);
     free(cfg->state_file);
+    free(cfg->duckdb_path);
+    free(cfg->duckdb_library);
     free(cfg);
 }

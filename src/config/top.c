@@ -40,6 +40,8 @@ enum {
     K_COPY_METHOD,
     K_ON_CONFLICT,
     K_DISABLE_TRIGGERS,
+    K_DUCKDB_PATH,
+    K_DUCKDB_LIBRARY,
     K_COUNT,
 };
 
@@ -76,6 +78,8 @@ static const char *const top_keys[K_COUNT] = {
     [K_COPY_METHOD] = "copy_method",
     [K_ON_CONFLICT] = "on_conflict_action",
     [K_DISABLE_TRIGGERS] = "disable_triggers",
+    [K_DUCKDB_PATH] = "duckdb_path",
+    [K_DUCKDB_LIBRARY] = "duckdb_library",
 };
 
 static const pgh_config__keyset top_keyset = {
@@ -163,7 +167,7 @@ static int read_destination(pgh_config__ctx *ctx, const char *path, yaml_node_t 
         return 0;
     }
     return pgh_config__fail(ctx, pgh_config__line(value),
-                            "%s: expected postgres or stdout, got %s%s", path,
+                            "%s: expected postgres, stdout or duckdb, got %s%s", path,
                             pgh_config__describe(q, sizeof(q), value),
                             from_env ? " after expansion" : "");
 }
@@ -305,6 +309,10 @@ static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node
         return pgh_config__read_string(ctx, path, value, &cfg->state_file, NULL);
     case K_ON_MISSING_ROW:
         return read_on_missing_row(ctx, path, value);
+    case K_DUCKDB_PATH:
+        return pgh_config__read_string(ctx, path, value, &cfg->duckdb_path, NULL);
+    case K_DUCKDB_LIBRARY:
+        return pgh_config__read_string(ctx, path, value, &cfg->duckdb_library, NULL);
     default:
         return read_copy_key(ctx, key, path, value);
     }

@@ -33,6 +33,7 @@
     X(on_missing_row)                                                                              \
     X(missing_required_key)                                                                        \
     X(destination_stdout)                                                                          \
+    X(destination_duckdb)                                                                          \
     X(apply_grouping)                                                                              \
     X(writer_batch_names)                                                                          \
     X(writer_options)                                                                              \
@@ -549,7 +550,25 @@ static void destination_stdout(void)
     CHECK(cfg->destination == PGH_DESTINATION_POSTGRES);
     pgh_config_free(cfg);
     PARSE_FAILS(BASE_T "destination: kafka\n",
-                "config.yaml:5: destination: expected postgres or stdout, got \"kafka\"");
+                "config.yaml:5: destination: expected postgres, stdout or duckdb, got \"kafka\"");
+}
+
+static void destination_duckdb(void)
+{
+    pgh_config *cfg = PARSE_OK("source_connection: a\npublication_name: p\n"
+                               "source_table_name: t\ndestination: duckdb\n"
+                               "duckdb_path: /data/out.duckdb\nduckdb_library: /opt/libduckdb.so\n");
+    CHECK(cfg->destination == PGH_DESTINATION_DUCKDB);
+    CHECK(strcmp(cfg->duckdb_path, "/data/out.duckdb") == 0);
+    CHECK(strcmp(cfg->duckdb_library, "/opt/libduckdb.so") == 0);
+    pgh_config *dup = NULL;
+    pgh_error err;
+    CHECK(pgh_config_dup(&dup, cfg, &err) == 0 && strcmp(dup->duckdb_path, cfg->duckdb_path) == 0);
+    pgh_config_free(dup);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T);
+    CHECK(cfg->duckdb_path == NULL && cfg->duckdb_library == NULL);
+    pgh_config_free(cfg);
 }
 
 static void no_table(void)
