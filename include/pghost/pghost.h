@@ -24,6 +24,7 @@
 #include "pghost/destination.h"
 #include "pghost/error.h"
 #include "pghost/export.h"
+#include "pghost/file.h"
 #include "pghost/init.h"
 #include "pghost/json.h"
 #include "pghost/keyed.h"

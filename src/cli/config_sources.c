@@ -32,6 +32,7 @@ typedef enum kind {
     K_DEST,
     K_DRIFT,
     K_MISSING,
+    K_LAYOUT,
     K_TABLES,
     K_EXCLUDES
 } kind;
@@ -64,6 +65,11 @@ static const env_key KEYS[] = {
     {"SCHEMA_DRIFT", K_DRIFT, F(schema_drift), 0, 0},
     {"ON_MISSING_ROW", K_MISSING, F(on_missing_row), 0, 0},
     {"STATE_FILE", K_STRING, F(state_file), 0, 0},
+    {"FILE_DIRECTORY", K_STRING, F(file_directory), 0, 0},
+    {"FILE_ROTATE_BYTES", K_INT64, F(file_rotate_bytes), PGH_CONFIG_MIN_FILE_ROTATE_BYTES,
+     PGH_CONFIG_MAX_FILE_ROTATE_BYTES},
+    {"FILE_ROTATE_SECONDS", K_INT64, F(file_rotate_seconds), 0, PGH_CONFIG_MAX_FILE_ROTATE_SECONDS},
+    {"FILE_LAYOUT", K_LAYOUT, F(file_layout), 0, 0},
 };
 #undef F
 
@@ -174,7 +180,8 @@ static bool parse_word(int *out, const char *s, const char *const *words, int n)
 static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_error *err)
 {
     static const char *const formats[] = {"auto", "binary", "text"};
-    static const char *const dests[] = {"postgres", "stdout"};
+    static const char *const dests[] = {"postgres", "stdout", "file"};
+    static const char *const layouts[] = {"per_table", "single"};
     static const char *const drifts[] = {"stop", "add_columns"};
     static const char *const missing[] = {"stop", "skip"};
     char *field = (char *)cfg + k->offset;
@@ -207,8 +214,8 @@ static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_err
         *(pgh_copy_format_choice *)field = (pgh_copy_format_choice)word;
         return 0;
     case K_DEST:
-        if (!parse_word(&word, value, dests, 2))
-            return pgh_error_set(err, PGH_ECONFIG, "must be postgres or stdout");
+        if (!parse_word(&word, value, dests, 3))
+            return pgh_error_set(err, PGH_ECONFIG, "must be postgres, stdout or file");
         *(pgh_destination_kind *)field = (pgh_destination_kind)word;
         return 0;
     case K_DRIFT:
@@ -220,6 +227,11 @@ static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_err
         if (!parse_word(&word, value, missing, 2))
             return pgh_error_set(err, PGH_ECONFIG, "must be stop or skip");
         *(pgh_on_missing_row *)field = (pgh_on_missing_row)word;
+        return 0;
+    case K_LAYOUT:
+        if (!parse_word(&word, value, layouts, 2))
+            return pgh_error_set(err, PGH_ECONFIG, "must be per_table or single");
+        *(pgh_file_layout *)field = (pgh_file_layout)word;
         return 0;
     }
     return 0;
