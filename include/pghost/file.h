@@ -24,6 +24,7 @@
 #define PGHOST_FILE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pghost/config.h"
@@ -65,6 +66,13 @@ PGH_API int pgh_file_destination_new(pgh_destination **out, const pgh_file_opts 
  * out->resume is malloc'd or NULL: free() it. PGH_ECONFIG as pgh_json_state_read. */
 PGH_API int pgh_file_state_read(pgh_position *out, bool *found, const char *directory,
                                 const char *slot, pgh_error *err);
+
+/* pghost teardown: remove directory's state file (and a temporary one left by a crash) and,
+ * when data_files, every data file of the layout above and the stream directories left empty;
+ * anything else in the directory stays. *removed: the data files removed. Missing files are
+ * no error. PGH_ESINK naming what could not be removed (what was removed before stays so). */
+PGH_API int pgh_file_remove(size_t *removed, const char *directory, bool data_files,
+                            pgh_error *err);
 
 PGH_END_DECLS
 

@@ -9,6 +9,7 @@
 #include "admin/check_run.h"
 #include "dest/postgres/checks.h"
 #include "pg/conn.h"
+#include "pghost/file.h"
 #include "pghost/json.h"
 #include "state/state.h"
 
@@ -55,9 +56,26 @@ static void check_state_file(check_run *c, pgh_error *err)
     free(pos.resume);
 }
 
+/* destination: file keeps its position in file_directory: the same checks. */
+static void check_file_state(check_run *c, pgh_error *err)
+{
+    pgh_position pos = {0};
+    bool found = false;
+    int rc = pgh_file_state_read(&pos, &found, c->cfg->file_directory, c->cfg->slot_name, err);
+    if (pgh_check__note(c, rc, err))
+        c->out->resuming = found;
+    free(pos.resume);
+}
+
 void pgh_check__destination(check_run *c, bool may_hold_rows, pgh_error *err)
 {
     const pgh_config *cfg = c->cfg;
+    if (cfg->destination == PGH_DESTINATION_FILE) {
+        snprintf(c->out->disk_unchecked, sizeof(c->out->disk_unchecked),
+                 "the destination is files in %.200s", cfg->file_directory);
+        check_file_state(c, err);
+        return;
+    }
     if (cfg->destination == PGH_DESTINATION_STDOUT) {
         snprintf(c->out->disk_unchecked, sizeof(c->out->disk_unchecked),
                  "the destination is stdout");

@@ -5,7 +5,10 @@
  *
  * An event destination (flags 0) that is nonetheless exactly once: open puts the directory back
  * to the state file (file_recover.c), so the lines that a restart delivers again are exactly
- * the ones that were cut away. Positions: commit and write_position set the pending position;
+ * the ones that were cut away. The slot may confirm less than the state file holds (it hears
+ * of a flush a little later), so a restart can also be sent transactions the files hold
+ * already: those whose commit LSN is below the stored position (its end LSN) are skipped whole,
+ * which is the consumer's rule of docs/json-lines.md applied before writing. Positions: commit and write_position set the pending position;
  * flush syncs the files and then writes pending, with every open file's durable length, to the
  * state file; read_position hands back what open read there.
  */
@@ -33,6 +36,7 @@ typedef struct file_dest {
     pgh_position stored;    /* resume owned: the position the state file holds */
     pgh_lsn durable;        /* what flush reports */
     pgh_lsn txn_lsn;        /* commit LSN of the open transaction: names the files it starts */
+    bool skip_txn;          /* the open transaction is held durably already: write nothing */
     char *last_schema;      /* owned: the table of the last line ... */
     char *last_table;       /* owned */
     char *last_stream;      /* owned: ... and its stream (pgh_file__stream_name) */
@@ -225,6 +229,14 @@ static int dest_flush(void *user, pgh_lsn *durable, pgh_error *err)
 
 /* ---- rows and changes: the writer's, through emit ---- */
 
+/* 0 when the call may write, 1 when it is part of a transaction the files hold already (write
+ * nothing), else the error. */
+static int may_write(const file_dest *d, pgh_error *err)
+{
+    int rc = ready(d, err);
+    return rc == 0 && d->skip_txn ? 1 : rc;
+}
+
 static int at_lsn(int rc, pgh_lsn lsn, pgh_error *err)
 {
     if (rc != 0 && err != NULL && err->lsn == 0)
@@ -235,7 +247,9 @@ static int at_lsn(int rc, pgh_lsn lsn, pgh_error *err)
 static int dest_table_begin(void *user, const pgh_table_rows *t, pgh_error *err)
 {
     file_dest *d = user;
-    int rc = ready(d, err);
+    int rc = may_write(d, err);
+    if (rc > 0)
+        return 0;
     return at_lsn(rc == 0 ? pgh_json__table_begin(&d->w, t, err) : rc, t ? t->lsn : 0, err);
 }
 
@@ -243,7 +257,9 @@ static int dest_table_rows(void *user, const pgh_table_rows *t, const pgh_tuple 
                            pgh_error *err)
 {
     file_dest *d = user;
-    int rc = ready(d, err);
+    int rc = may_write(d, err);
+    if (rc > 0)
+        return 0;
     return at_lsn(rc == 0 ? pgh_json__table_rows(&d->w, t, rows, n, err) : rc, t ? t->lsn : 0,
                   err);
 }
@@ -251,7 +267,9 @@ static int dest_table_rows(void *user, const pgh_table_rows *t, const pgh_tuple 
 static int dest_table_end(void *user, const pgh_table_rows *t, pgh_error *err)
 {
     file_dest *d = user;
-    int rc = ready(d, err);
+    int rc = may_write(d, err);
+    if (rc > 0)
+        return 0;
     return at_lsn(rc == 0 ? pgh_json__table_end(&d->w, t, err) : rc, t ? t->lsn : 0, err);
 }
 
@@ -272,6 +290,8 @@ static int dest_begin(void *user, const pgh_change *c, pgh_error *err)
         rc = expect_kind(c, PGH_CHANGE_BEGIN, "begin", err);
     if (rc == 0) {
         d->txn_lsn = c->u.begin.final_lsn;
+        /* a transaction that committed before the stored one ended is in the files already */
+        d->skip_txn = d->has_state && c->u.begin.final_lsn < d->stored.lsn;
         rc = pgh_json__begin(&d->w, c, err);
     }
     return at_lsn(rc, c->wal_start, err);
@@ -287,7 +307,9 @@ static int dest_nothing(void *user, const pgh_change *c, pgh_error *err)
 static int dest_change(void *user, const pgh_change *c, pgh_error *err)
 {
     file_dest *d = user;
-    int rc = ready(d, err);
+    int rc = may_write(d, err);
+    if (rc > 0)
+        return 0;
     if (rc == 0 && c->kind != PGH_CHANGE_INSERT && c->kind != PGH_CHANGE_UPDATE &&
         c->kind != PGH_CHANGE_DELETE)
         rc = expect_kind(c, PGH_CHANGE_INSERT, "change", err);
@@ -299,7 +321,9 @@ static int dest_change(void *user, const pgh_change *c, pgh_error *err)
 static int dest_truncate(void *user, const pgh_change *c, pgh_error *err)
 {
     file_dest *d = user;
-    int rc = ready(d, err);
+    int rc = may_write(d, err);
+    if (rc > 0)
+        return 0;
     if (rc == 0)
         rc = expect_kind(c, PGH_CHANGE_TRUNCATE, "truncate", err);
     if (rc == 0)
@@ -317,8 +341,10 @@ static int dest_commit(void *user, const pgh_change *c, const pgh_position *afte
         rc = pgh_error_set(err, PGH_EPROTO, "file destination: commit without a position");
     if (rc == 0)
         rc = pgh_json__commit(&d->w, c, err);
-    if (rc == 0)
+    /* a skipped transaction's position is behind the stored one: keep that */
+    if (rc == 0 && !d->skip_txn)
         rc = pgh_json__position_set(&d->pending, after, err);
+    d->skip_txn = false;
     return at_lsn(rc, c->wal_start, err);
 }
 

@@ -23,9 +23,7 @@
 
 #define NUMBER_DIGITS 14
 
-/* The number of a data file's name (NNNNNNNNNNNNNN-LLLLLLLLLLLLLLLL.jsonl); false for any other
- * name. */
-static bool data_file_number(uint64_t *out, const char *name)
+bool pgh_file__data_file_number(uint64_t *out, const char *name)
 {
     size_t len = strlen(name);
     if (len != NUMBER_DIGITS + 1 + 16 + 6 || name[NUMBER_DIGITS] != '-' ||
@@ -130,7 +128,7 @@ static int scan_dir(scan *sc, const char *sub, pgh_error *err)
         snprintf(rel, sizeof(rel), "%s%s%s", sub, sub[0] ? "/" : "", e->d_name);
         uint64_t number = 0;
         struct stat st;
-        if (data_file_number(&number, e->d_name))
+        if (pgh_file__data_file_number(&number, e->d_name))
             rc = one_file(sc, rel, number, err);
         else if (sub[0] == '\0' && fstatat(dirfd(d), e->d_name, &st, 0) == 0 &&
                  S_ISDIR(st.st_mode))

@@ -88,6 +88,10 @@ int pgh_file__set_state(pgh_json_state_files *out, pgh_file_set *s, pgh_error *e
  * be open. The directory is created (one level) when missing. PGH_ESINK, PGH_ECONFIG. */
 int pgh_file__recover(pgh_file_set *s, const pgh_json_state_files *state, pgh_error *err);
 
+/* The number of a data file's name (NNNNNNNNNNNNNN-LLLLLLLLLLLLLLLL.jsonl); false for any other
+ * name. */
+bool pgh_file__data_file_number(uint64_t *out, const char *name);
+
 /* PGH_ESINK: "file D/N: <doing> failed: <reason>" (errnum from errno). */
 int pgh_file__failed(const char *dir, const char *name, const char *doing, int errnum,
                      pgh_error *err);
