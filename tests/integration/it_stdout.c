@@ -17,7 +17,7 @@
  * once: positions increase strictly within a stream, no line is skipped as a repeat, none is
  * torn, and the tables rebuilt equal the source.
  *   file_consistent  per_table layout, 1 MiB files, writers and a TRUNCATE during the delivery.
- *   file_rotate      single layout, 64 KiB files rotated by size and after 1 s idle.
+ *   file_rotate      single layout, 256 KiB files rotated by size and after 1 s idle.
  *   file_kill9       per_table, 256 KiB files and 1 s rotation, SIGKILL three times while rows
  *                    are delivered: each restart cuts back what was not durable.
  *
@@ -637,7 +637,10 @@ typedef struct ctx {
 /* The source: the tables, their rows, the publication. */
 static void setup_source(ctx *c, long long n_int, long long n_comp, long long n_uuid)
 {
-    pgh_run_pair_start(&c->p, NULL, NULL);
+    if (c->files)
+        pgh_run_source_start(&c->p, NULL); /* no destination server */
+    else
+        pgh_run_pair_start(&c->p, NULL, NULL);
     PGconn *s = c->p.s;
     c->rows[0] = n_int;
     c->rows[1] = n_comp;
@@ -1011,8 +1014,8 @@ static void case_reload(ctx *c)
 static void setup_files(ctx *c, long long n_int, long long n_comp, long long n_uuid,
                         const char *layout, long rotate_bytes, int rotate_seconds)
 {
-    setup_source(c, n_int, n_comp, n_uuid);
     c->files = true;
+    setup_source(c, n_int, n_comp, n_uuid);
     snprintf(c->dir, sizeof(c->dir), "%s/files", c->p.src.dir);
     pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "file.yaml");
     pgh_run_write_config(&c->r,
@@ -1153,7 +1156,7 @@ static void check_exactly_once(ctx *c)
 /* Writers during the delivery, a TRUNCATE in it; per_table layout, 1 MiB files. */
 static void case_file_consistent(ctx *c)
 {
-    setup_files(c, 120000, 60000, 40000, "per_table", 1 << 20, 3600);
+    setup_files(c, 80000, 40000, 30000, "per_table", 1 << 20, 3600);
     start_writers(c, 41);
     pgh_run_sleep_ms(200);
     pid_t pid = spawn_pghost(c);
@@ -1172,10 +1175,10 @@ static void case_file_consistent(ctx *c)
     check_exactly_once(c);
 }
 
-/* One stream, 64 KiB files, and a pause longer than file_rotate_seconds while following. */
+/* One stream, 256 KiB files, and a pause longer than file_rotate_seconds while following. */
 static void case_file_rotate(ctx *c)
 {
-    setup_files(c, 50000, 30000, 20000, "single", 65536, 1);
+    setup_files(c, 40000, 20000, 20000, "single", 262144, 1);
     start_writers(c, 43);
     pid_t pid = spawn_pghost(c);
     wait_for(c, pid, 120, state_follows, "phase follow in the state file");
@@ -1188,7 +1191,7 @@ static void case_file_rotate(ctx *c)
     pgh_test_exec(c->p.s, "INSERT INTO t_int VALUES (-3, 3, 'after the pause', NULL)");
     file_fence(c, pid, 1);
     pgh_run_stop(&c->r, pid, 30);
-    gather(c, false, 65536);
+    gather(c, false, 262144);
     printf("writers committed %ld transactions; %d files, %ld closed early\n", c->writes,
            c->nfiles, c->small_files);
     PGH_CHECK(c->nfiles >= 20, "only %d files: were they rotated by size?", c->nfiles);
