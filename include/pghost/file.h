@@ -50,7 +50,7 @@ typedef struct pgh_file_opts {
 #define PGH_FILE_OPTS_VERSION 1
 #define PGH_FILE_OPTS_INIT                                                                         \
     {                                                                                              \
-        .version = PGH_FILE_OPTS_VERSION, .rotate_bytes = PGH_CONFIG_DEFAULT_FILE_ROTATE_BYTES,   \
+        .version = PGH_FILE_OPTS_VERSION, .rotate_bytes = PGH_CONFIG_DEFAULT_FILE_ROTATE_BYTES,    \
         .rotate_seconds = PGH_CONFIG_DEFAULT_FILE_ROTATE_SECONDS,                                  \
         .layout = PGH_FILE_LAYOUT_PER_TABLE                                                        \
     }

@@ -160,10 +160,9 @@ static int read_destination(pgh_config__ctx *ctx, const char *path, yaml_node_t 
         ctx->cfg->destination = parsed;
         return 0;
     }
-    return pgh_config__fail(ctx, pgh_config__line(value),
-                            "%s: expected postgres, stdout or file, got %s%s", path,
-                            pgh_config__describe(q, sizeof(q), value),
-                            from_env ? " after expansion" : "");
+    return pgh_config__fail(
+        ctx, pgh_config__line(value), "%s: expected postgres, stdout or file, got %s%s", path,
+        pgh_config__describe(q, sizeof(q), value), from_env ? " after expansion" : "");
 }
 
 static int read_schema_drift(pgh_config__ctx *ctx, const char *path, yaml_node_t *value)
@@ -302,12 +301,14 @@ static int check_keys(pgh_config__ctx *ctx, const size_t *lines)
             return pgh_config__fail(ctx, 0, "missing required key \"%s\"", top_keys[required[i]]);
     }
     if (lines[K_DEST_CONNECTION] == 0 && ctx->cfg->destination == PGH_DESTINATION_POSTGRES)
-        return pgh_config__fail(ctx, 0, "missing required key \"%s\" (or set destination: "
-                                        "stdout or file)",
+        return pgh_config__fail(ctx, 0,
+                                "missing required key \"%s\" (or set destination: "
+                                "stdout or file)",
                                 top_keys[K_DEST_CONNECTION]);
     if (lines[K_FILE_DIRECTORY] == 0 && ctx->cfg->destination == PGH_DESTINATION_FILE)
-        return pgh_config__fail(ctx, 0, "missing required key \"%s\": destination: file writes "
-                                        "its files there",
+        return pgh_config__fail(ctx, 0,
+                                "missing required key \"%s\": destination: file writes "
+                                "its files there",
                                 top_keys[K_FILE_DIRECTORY]);
     if (lines[K_SOURCE_TABLE] != 0)
         return 0;

@@ -27,11 +27,11 @@
  *
  * Usage: it_stdout consistent|kill9|reload|file_consistent|file_rotate|file_kill9
  */
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <dirent.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -234,10 +234,10 @@ typedef struct consumer {
     long offset;              /* bytes consumed (whole lines) */
     long run_start[MAX_RUNS]; /* byte offset where each run's output begins */
     int nruns;
-    int run;      /* the run whose lines are being read (index into run_start) */
+    int run;               /* the run whose lines are being read (index into run_start) */
     bool independent_runs; /* runs are streams of their own (files per table): no repeat across */
-    pos last;     /* the highest position applied */
-    pos run_last; /* the highest position read in the current run */
+    pos last;              /* the highest position applied */
+    pos run_last;          /* the highest position read in the current run */
     bool run_any;
     long lines, applied, skipped, torn, order_errors;
     long run_snapshot_rows; /* snapshot lines read in the last run */
@@ -628,8 +628,8 @@ typedef struct ctx {
     bool tight;             /* key moves and inserts reuse few keys (random_statement) */
     bool files;             /* --to file: the lines are in files under dir */
     char dir[PGH_RUN_FILE_MAX];
-    int nfiles;             /* data files gathered */
-    long small_files;       /* of them, not last in their stream and under half rotate_bytes */
+    int nfiles;       /* data files gathered */
+    long small_files; /* of them, not last in their stream and under half rotate_bytes */
     long writes;
     consumer c;
 } ctx;
@@ -1175,6 +1175,37 @@ static void case_file_consistent(ctx *c)
     check_exactly_once(c);
 }
 
+/* pghost status reads the state file; teardown removes it and keeps the data files, and with
+ * --delete-files removes those too. */
+static void file_status_teardown(ctx *c)
+{
+    int code = pgh_run_exec(&c->r, 30, "status", NULL);
+    PGH_CHECK(code == 0 && strstr(pgh_run_stdout(&c->r, 0), "destination: follow, applied up to"),
+              "pghost status exited %d:\n%s%s", code, pgh_run_stdout(&c->r, 0),
+              pgh_run_stderr(&c->r, 0));
+    code = pgh_run_exec(&c->r, 30, "teardown", NULL);
+    struct stat st;
+    PGH_CHECK(code == 0 && stat(c->state_path, &st) != 0, "teardown exited %d, state file %s:\n%s",
+              code, stat(c->state_path, &st) == 0 ? "still there" : "gone",
+              pgh_run_stderr(&c->r, 0));
+    PGH_CHECK(strstr(pgh_run_stderr(&c->r, 0), "data files in") &&
+                  strstr(pgh_run_stderr(&c->r, 0), ": kept"),
+              "teardown did not keep the data files:\n%s", pgh_run_stderr(&c->r, 0));
+    code = pgh_run_exec(&c->r, 30, "teardown", "--delete-files", NULL);
+    char expect[64];
+    snprintf(expect, sizeof(expect), ": %d removed", c->nfiles);
+    PGH_CHECK(code == 0 && strstr(pgh_run_stderr(&c->r, 0), expect),
+              "teardown --delete-files exited %d, expected \"%s\":\n%s", code, expect,
+              pgh_run_stderr(&c->r, 0));
+    struct dirent **names = NULL;
+    int n = scandir(c->dir, &names, NULL, by_name);
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    PGH_CHECK(n == 2, "%s still holds %d entries after teardown --delete-files", c->dir, n - 2);
+    puts("status and teardown: as documented");
+}
+
 /* One stream, 256 KiB files, and a pause longer than file_rotate_seconds while following. */
 static void case_file_rotate(ctx *c)
 {
@@ -1192,11 +1223,12 @@ static void case_file_rotate(ctx *c)
     file_fence(c, pid, 1);
     pgh_run_stop(&c->r, pid, 30);
     gather(c, false, 262144);
-    printf("writers committed %ld transactions; %d files, %ld closed early\n", c->writes,
-           c->nfiles, c->small_files);
+    printf("writers committed %ld transactions; %d files, %ld closed early\n", c->writes, c->nfiles,
+           c->small_files);
     PGH_CHECK(c->nfiles >= 20, "only %d files: were they rotated by size?", c->nfiles);
     PGH_CHECK(c->small_files >= 1, "no file was closed by age");
     check_exactly_once(c);
+    file_status_teardown(c);
 }
 
 /* SIGKILL three times while rows are delivered (after durable progress), restart: each
@@ -1235,7 +1267,8 @@ static void case_file_kill9(ctx *c)
     for (int n = 2; n <= c->r.n; n++) {
         char path[PGH_RUN_FILE_MAX + 16];
         snprintf(path, sizeof(path), "%s/run%d.err", c->p.src.dir, n);
-        cut += pgh_run_count_lines(path, "file: cut ") + pgh_run_count_lines(path, "file: removed ");
+        cut +=
+            pgh_run_count_lines(path, "file: cut ") + pgh_run_count_lines(path, "file: removed ");
     }
     gather(c, true, 262144);
     printf("writers committed %ld transactions; %d files; %d files cut back or removed\n",

@@ -8,9 +8,10 @@
  * the ones that were cut away. The slot may confirm less than the state file holds (it hears
  * of a flush a little later), so a restart can also be sent transactions the files hold
  * already: those whose commit LSN is below the stored position (its end LSN) are skipped whole,
- * which is the consumer's rule of docs/json-lines.md applied before writing. Positions: commit and write_position set the pending position;
- * flush syncs the files and then writes pending, with every open file's durable length, to the
- * state file; read_position hands back what open read there.
+ * which is the consumer's rule of docs/json-lines.md applied before writing. Positions: commit and
+ * write_position set the pending position; flush syncs the files and then writes pending, with
+ * every open file's durable length, to the state file; read_position hands back what open read
+ * there.
  */
 #include "pghost/file.h"
 
@@ -24,22 +25,22 @@
 #include "file_set.h"
 
 typedef struct file_dest {
-    char *directory;        /* owned copy of the option */
-    char *state_path;       /* owned: <directory>/pghost.state */
-    pgh_file_opts opts;     /* directory borrowed from the field above */
-    bool is_open;           /* between open and close */
-    pgh_json_lines w;       /* owned insides, set up at open; tables borrowed from the config */
-    pgh_file_set set;       /* owned insides, set up at open */
-    char *slot;             /* owned copy of info->slot */
-    bool has_state;         /* open found a state file */
-    pgh_position pending;   /* resume owned: the position of the last commit or write_position */
-    pgh_position stored;    /* resume owned: the position the state file holds */
-    pgh_lsn durable;        /* what flush reports */
-    pgh_lsn txn_lsn;        /* commit LSN of the open transaction: names the files it starts */
-    bool skip_txn;          /* the open transaction is held durably already: write nothing */
-    char *last_schema;      /* owned: the table of the last line ... */
-    char *last_table;       /* owned */
-    char *last_stream;      /* owned: ... and its stream (pgh_file__stream_name) */
+    char *directory;      /* owned copy of the option */
+    char *state_path;     /* owned: <directory>/pghost.state */
+    pgh_file_opts opts;   /* directory borrowed from the field above */
+    bool is_open;         /* between open and close */
+    pgh_json_lines w;     /* owned insides, set up at open; tables borrowed from the config */
+    pgh_file_set set;     /* owned insides, set up at open */
+    char *slot;           /* owned copy of info->slot */
+    bool has_state;       /* open found a state file */
+    pgh_position pending; /* resume owned: the position of the last commit or write_position */
+    pgh_position stored;  /* resume owned: the position the state file holds */
+    pgh_lsn durable;      /* what flush reports */
+    pgh_lsn txn_lsn;      /* commit LSN of the open transaction: names the files it starts */
+    bool skip_txn;        /* the open transaction is held durably already: write nothing */
+    char *last_schema;    /* owned: the table of the last line ... */
+    char *last_table;     /* owned */
+    char *last_stream;    /* owned: ... and its stream (pgh_file__stream_name) */
 } file_dest;
 
 /* ---- where a line goes ---- */
@@ -146,9 +147,9 @@ static int dest_open(void *user, const pgh_destination_info *info, pgh_error *er
     d->slot = strdup(info->slot);
     if (d->slot == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "file destination: out of memory");
-    int rc = pgh_file__set_init(&d->set, d->directory, d->opts.layout,
-                                (uint64_t)d->opts.rotate_bytes, d->opts.rotate_seconds,
-                                (size_t)cfg->apply_group_max_changes, err);
+    int rc =
+        pgh_file__set_init(&d->set, d->directory, d->opts.layout, (uint64_t)d->opts.rotate_bytes,
+                           d->opts.rotate_seconds, (size_t)cfg->apply_group_max_changes, err);
     pgh_json__init(&d->w, NULL, d->directory);
     d->w.emit = emit;
     d->w.emit_payload = d;
@@ -260,8 +261,7 @@ static int dest_table_rows(void *user, const pgh_table_rows *t, const pgh_tuple 
     int rc = may_write(d, err);
     if (rc > 0)
         return 0;
-    return at_lsn(rc == 0 ? pgh_json__table_rows(&d->w, t, rows, n, err) : rc, t ? t->lsn : 0,
-                  err);
+    return at_lsn(rc == 0 ? pgh_json__table_rows(&d->w, t, rows, n, err) : rc, t ? t->lsn : 0, err);
 }
 
 static int dest_table_end(void *user, const pgh_table_rows *t, pgh_error *err)

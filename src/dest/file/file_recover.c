@@ -76,10 +76,10 @@ static int cut_back(const pgh_file_set *s, const char *path, const char *rel, ui
 }
 
 typedef struct scan {
-    pgh_file_set *s;                     /* borrowed */
-    const pgh_json_state_files *state;   /* borrowed, NULL: no state file */
-    char first_found[600];               /* a data file found without a state file */
-    bool removed;                        /* a file was removed from the directory scanned */
+    pgh_file_set *s;                   /* borrowed */
+    const pgh_json_state_files *state; /* borrowed, NULL: no state file */
+    char first_found[600];             /* a data file found without a state file */
+    bool removed;                      /* a file was removed from the directory scanned */
 } scan;
 
 /* One data file (rel: relative to the set's directory). */
@@ -96,8 +96,7 @@ static int one_file(scan *sc, const char *rel, uint64_t number, pgh_error *err)
         if (unlink(path) != 0)
             return pgh_file__failed(sc->s->dir, rel, "removing", errno, err);
         pgh_log(PGH_LOG_INFO, "file",
-                "removed %s (started after the last durable position; its lines come again)",
-                rel);
+                "removed %s (started after the last durable position; its lines come again)", rel);
         sc->removed = true;
         return 0;
     }
@@ -130,8 +129,7 @@ static int scan_dir(scan *sc, const char *sub, pgh_error *err)
         struct stat st;
         if (pgh_file__data_file_number(&number, e->d_name))
             rc = one_file(sc, rel, number, err);
-        else if (sub[0] == '\0' && fstatat(dirfd(d), e->d_name, &st, 0) == 0 &&
-                 S_ISDIR(st.st_mode))
+        else if (sub[0] == '\0' && fstatat(dirfd(d), e->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode))
             rc = scan_dir(sc, e->d_name, err);
     }
     closedir(d);
@@ -168,7 +166,8 @@ int pgh_file__recover(pgh_file_set *s, const pgh_json_state_files *state, pgh_er
     if (state == NULL && sc.first_found[0] != '\0')
         return pgh_error_set(err, PGH_ECONFIG,
                              "file_directory %s holds data files (%s, ...) but no state file "
-                             "(" PGH_FILE_STATE_NAME "): they are from another run\nHINT: move them "
+                             "(" PGH_FILE_STATE_NAME
+                             "): they are from another run\nHINT: move them "
                              "away or delete them, or restore the state file, then start again",
                              s->dir, sc.first_found);
     s->next_file = state && state->next_file > 0 ? state->next_file : 1;

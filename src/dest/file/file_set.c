@@ -97,8 +97,8 @@ static void put_escaped(char *b, size_t cap, size_t *n, const char *name)
     }
 }
 
-int pgh_file__stream_name(char **out, const pgh_file_set *s, const char *schema,
-                          const char *table, pgh_error *err)
+int pgh_file__stream_name(char **out, const pgh_file_set *s, const char *schema, const char *table,
+                          pgh_error *err)
 {
     /* names are at most 63 bytes each in PostgreSQL: 3 * (63 + 63) + 2 fits */
     char b[512] = "";
@@ -224,8 +224,8 @@ static bool too_old(const pgh_file_set *s, const pgh_file_out *o, int64_t now_ms
 
 /* The index of the stream's open file, starting a new one when there is none or the line
  * would take it past a limit. */
-static int out_for(size_t *out, pgh_file_set *s, const char *stream, pgh_lsn first_lsn,
-                   size_t len, pgh_error *err)
+static int out_for(size_t *out, pgh_file_set *s, const char *stream, pgh_lsn first_lsn, size_t len,
+                   pgh_error *err)
 {
     int rc = 0;
     for (size_t i = 0; i < s->nouts; i++) {

@@ -30,28 +30,28 @@
 #define PGH_FILE_BUFFER_BYTES ((size_t)1 << 20)
 
 typedef struct pgh_file_out {
-    char *stream;       /* owned: the stream's directory name ("" for the single layout) */
-    char *name;         /* owned: path relative to the set's directory */
-    int fd;             /* owned, -1 when closed */
-    char *buf;          /* owned: lines not written out yet (buf_len bytes) */
+    char *stream; /* owned: the stream's directory name ("" for the single layout) */
+    char *name;   /* owned: path relative to the set's directory */
+    int fd;       /* owned, -1 when closed */
+    char *buf;    /* owned: lines not written out yet (buf_len bytes) */
     size_t buf_len;
-    size_t buf_lines;   /* lines in buf */
-    uint64_t length;    /* bytes appended since the file was started */
-    uint64_t durable;   /* bytes fsynced */
-    int64_t opened_ms;  /* pgh_clock_ms() when started */
+    size_t buf_lines;  /* lines in buf */
+    uint64_t length;   /* bytes appended since the file was started */
+    uint64_t durable;  /* bytes fsynced */
+    int64_t opened_ms; /* pgh_clock_ms() when started */
 } pgh_file_out;
 
 typedef struct pgh_file_set {
-    char *dir;              /* owned: the destination's directory */
+    char *dir; /* owned: the destination's directory */
     pgh_file_layout layout;
     uint64_t rotate_bytes;
-    int64_t rotate_ms;      /* 0: never by age */
-    size_t max_lines;       /* buffered lines per file before they are written out */
-    uint64_t next_file;     /* the number the next file gets */
-    pgh_file_out *outs;     /* owned: the open files, nouts entries (cap allocated) */
+    int64_t rotate_ms;  /* 0: never by age */
+    size_t max_lines;   /* buffered lines per file before they are written out */
+    uint64_t next_file; /* the number the next file gets */
+    pgh_file_out *outs; /* owned: the open files, nouts entries (cap allocated) */
     size_t nouts, cap;
-    bool changed;           /* a line was appended or a file started or closed since the last
-                               pgh_file__set_state */
+    bool changed; /* a line was appended or a file started or closed since the last
+                     pgh_file__set_state */
 } pgh_file_set;
 
 /* Set up s (caller owns the struct) for dir, with nothing open. PGH_ENOMEM. */
@@ -63,8 +63,8 @@ void pgh_file__set_dispose(pgh_file_set *s);
 
 /* The stream a table's lines go to: "<schema>.<table>" with bytes other than letters, digits,
  * '_' and '-' written %XX (per table), or "" (single). *out malloc'd. PGH_ENOMEM. */
-int pgh_file__stream_name(char **out, const pgh_file_set *s, const char *schema,
-                          const char *table, pgh_error *err);
+int pgh_file__stream_name(char **out, const pgh_file_set *s, const char *schema, const char *table,
+                          pgh_error *err);
 
 /* Append one line (with its newline) to the stream's open file, starting one first when there
  * is none, when it is older than the age limit, or when the line would take it past

@@ -30,19 +30,19 @@ typedef int (*pgh_json_emit_fn)(void *payload, const pgh_relation *rel, const ch
                                 size_t len, pgh_error *err);
 
 typedef struct pgh_json_lines {
-    FILE *out;                   /* borrowed: where lines go, never closed here; NULL with emit */
-    pgh_json_emit_fn emit;       /* NULL: lines go to out */
-    void *emit_payload;          /* borrowed: passed to emit */
+    FILE *out;                    /* borrowed: where lines go, never closed here; NULL with emit */
+    pgh_json_emit_fn emit;        /* NULL: lines go to out */
+    void *emit_payload;           /* borrowed: passed to emit */
     const pgh_relation *line_rel; /* borrowed: the table of the line being built */
-    const char *out_name;        /* borrowed: names out in messages */
-    const pgh_table_map *tables; /* borrowed: only these source tables are written */
-    size_t ntables;              /* entries in tables; 0 writes every table */
-    pgh_buf line;                /* owned: the line being built, reused */
-    bool in_txn;                 /* between BEGIN and COMMIT */
-    char txn_fields[160];        /* ,"commit_lsn":..,"commit_time":..,"xid":.. of the open txn */
-    pgh_lsn written;             /* end LSN of the last COMMIT whose lines were all written */
-    pgh_lsn flushed;             /* end LSN of the last COMMIT whose lines were all flushed */
-    bool failed;                 /* a write or flush failed: the output is incomplete, stop */
+    const char *out_name;         /* borrowed: names out in messages */
+    const pgh_table_map *tables;  /* borrowed: only these source tables are written */
+    size_t ntables;               /* entries in tables; 0 writes every table */
+    pgh_buf line;                 /* owned: the line being built, reused */
+    bool in_txn;                  /* between BEGIN and COMMIT */
+    char txn_fields[160];         /* ,"commit_lsn":..,"commit_time":..,"xid":.. of the open txn */
+    pgh_lsn written;              /* end LSN of the last COMMIT whose lines were all written */
+    pgh_lsn flushed;              /* end LSN of the last COMMIT whose lines were all flushed */
+    bool failed;                  /* a write or flush failed: the output is incomplete, stop */
 } pgh_json_lines;
 
 /* Set up w (caller owns the struct) to write to out (NULL: set emit before the first line); no

@@ -41,8 +41,8 @@ void pgh_json__state_files_dispose(pgh_json_state_files *f)
 static bool add_files(json_t *obj, const pgh_json_state_files *files)
 {
     json_t *map = json_object();
-    bool ok = map != NULL &&
-              json_object_set_new(obj, "next_file", json_integer((json_int_t)files->next_file)) == 0;
+    bool ok = map != NULL && json_object_set_new(obj, "next_file",
+                                                 json_integer((json_int_t)files->next_file)) == 0;
     for (size_t i = 0; ok && i < files->n; i++)
         ok = json_object_set_new(map, files->files[i].name,
                                  json_integer((json_int_t)files->files[i].length)) == 0;
