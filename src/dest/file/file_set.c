@@ -196,8 +196,7 @@ static int out_start(pgh_file_set *s, const char *stream, pgh_lsn first_lsn, pgh
              stream[0] ? "/" : "", s->next_file, (uint64_t)first_lsn);
     o.stream = strdup(stream);
     o.name = strdup(name);
-    o.buf = malloc(PGH_FILE_BUFFER_BYTES);
-    if (o.stream == NULL || o.name == NULL || o.buf == NULL) {
+    if (o.stream == NULL || o.name == NULL) {
         out_free(&o);
         return pgh_error_set(err, PGH_ENOMEM, "file destination: out of memory");
     }
@@ -246,6 +245,35 @@ static int out_for(size_t *out, pgh_file_set *s, const char *stream, pgh_lsn fir
     return rc;
 }
 
+/* Room for len more bytes in o's buffer (len < PGH_FILE_BUFFER_BYTES, buffer written out when
+ * it would not fit): grown by doubling from PGH_FILE_BUFFER_MIN_BYTES. */
+static int make_room(pgh_file_out *o, size_t len, pgh_error *err)
+{
+    size_t cap = o->buf_cap ? o->buf_cap : PGH_FILE_BUFFER_MIN_BYTES;
+    while (cap < o->buf_len + len)
+        cap *= 2;
+    if (cap == o->buf_cap)
+        return 0;
+    char *grown = realloc(o->buf, cap);
+    if (grown == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "file destination: out of memory");
+    o->buf = grown;
+    o->buf_cap = cap;
+    return 0;
+}
+
+/* Add the line to o's buffer, writing it out at max_lines lines. */
+static int buffer_line(const pgh_file_set *s, pgh_file_out *o, const char *line, size_t len,
+                       pgh_error *err)
+{
+    int rc = make_room(o, len, err);
+    if (rc != 0)
+        return rc;
+    memcpy(o->buf + o->buf_len, line, len);
+    o->buf_len += len;
+    return ++o->buf_lines >= s->max_lines ? out_write(s, o, err) : 0;
+}
+
 int pgh_file__append(pgh_file_set *s, const char *stream, pgh_lsn first_lsn, const char *line,
                      size_t len, pgh_error *err)
 {
@@ -258,14 +286,10 @@ int pgh_file__append(pgh_file_set *s, const char *stream, pgh_lsn first_lsn, con
         rc = out_write(s, o, err);
     if (rc != 0)
         return rc;
-    if (len >= PGH_FILE_BUFFER_BYTES) { /* a line larger than the buffer goes out on its own */
+    if (len >= PGH_FILE_BUFFER_BYTES) /* a line larger than the buffer goes out on its own */
         rc = write_all(s, o, line, len, err);
-    } else {
-        memcpy(o->buf + o->buf_len, line, len);
-        o->buf_len += len;
-        if (++o->buf_lines >= s->max_lines)
-            rc = out_write(s, o, err);
-    }
+    else
+        rc = buffer_line(s, o, line, len, err);
     if (rc == 0) {
         o->length += len;
         s->changed = true;
@@ -278,9 +302,14 @@ int pgh_file__append(pgh_file_set *s, const char *stream, pgh_lsn first_lsn, con
 int pgh_file__set_sync(pgh_file_set *s, pgh_error *err)
 {
     for (size_t i = 0; i < s->nouts; i++) {
-        int rc = out_sync(s, &s->outs[i], err);
+        pgh_file_out *o = &s->outs[i];
+        int rc = out_sync(s, o, err);
         if (rc != 0)
             return rc;
+        /* memory follows the tables written lately, not every table ever written */
+        free(o->buf);
+        o->buf = NULL;
+        o->buf_cap = 0;
     }
     int64_t now = pgh_clock_ms();
     for (size_t i = s->nouts; i-- > 0;) {

@@ -26,8 +26,11 @@
 #include "pghost/error.h"
 #include "pghost/lsn.h"
 
-/* Lines are written out once a file's buffer holds this many bytes. */
+/* Lines are written out once a file's buffer would hold more than this many bytes. A buffer
+ * grows from PGH_FILE_BUFFER_MIN_BYTES as needed and is released at each sync, so memory
+ * follows the files written since the last flush. */
 #define PGH_FILE_BUFFER_BYTES ((size_t)1 << 20)
+#define PGH_FILE_BUFFER_MIN_BYTES ((size_t)16 << 10)
 
 typedef struct pgh_file_out {
     char *stream; /* owned: the stream's directory name ("" for the single layout) */
@@ -35,6 +38,7 @@ typedef struct pgh_file_out {
     int fd;       /* owned, -1 when closed */
     char *buf;    /* owned: lines not written out yet (buf_len bytes) */
     size_t buf_len;
+    size_t buf_cap;    /* bytes allocated at buf (0: none) */
     size_t buf_lines;  /* lines in buf */
     uint64_t length;   /* bytes appended since the file was started */
     uint64_t durable;  /* bytes fsynced */
