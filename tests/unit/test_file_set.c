@@ -45,7 +45,7 @@
 
 static char dir[256];
 
-/* A fresh directory for the case (removed by the ctest fixture-less cleanup below). */
+/* A fresh directory for the case (remove_dir removes it at the end). */
 static void make_dir(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/pgh-file-set-XXXXXX");
