@@ -16,7 +16,8 @@
  * has stopped, stream by stream, each file in name order, and every line must come exactly
  * once: positions increase strictly within a stream, no line is skipped as a repeat, none is
  * torn, and the tables rebuilt equal the source.
- *   file_consistent  per_table layout, 1 MiB files, writers and a TRUNCATE during the delivery.
+ *   file_consistent  per_table layout, 1 MiB files, writers and a TRUNCATE during the delivery,
+ *                    then a reload of t_int (pghost snapshot) while following.
  *   file_rotate      single layout, 256 KiB files rotated by size and after 1 s idle.
  *   file_kill9       per_table, 256 KiB files and 1 s rotation, SIGKILL three times while rows
  *                    are delivered: each restart cuts back what was not durable.
@@ -1065,6 +1066,14 @@ static bool fence_durable(ctx *c)
     return at != NULL && parse_lsn(at + 7) > fence_after;
 }
 
+/* The state file says existing rows are being delivered (a reload). */
+static bool state_delivers(ctx *c)
+{
+    char buf[8192];
+    read_state(c, buf, sizeof(buf));
+    return strstr(buf, "\"phase\":\"snapshot\"") != NULL;
+}
+
 /* Stop the writers, write a fence row, and wait until the state file records a position past
  * the WAL position taken inside the fence's transaction: the fence's commit is the only one
  * after it, so every line is then in the files, durably. */
@@ -1153,10 +1162,11 @@ static void check_exactly_once(ctx *c)
     compare_all(c);
 }
 
-/* Writers during the delivery, a TRUNCATE in it; per_table layout, 1 MiB files. */
+/* Writers during the delivery, a TRUNCATE in it, then a reload; per_table layout, 1 MiB
+ * files. */
 static void case_file_consistent(ctx *c)
 {
-    setup_files(c, 80000, 40000, 30000, "per_table", 1 << 20, 3600);
+    setup_files(c, 60000, 40000, 30000, "per_table", 1 << 20, 3600);
     start_writers(c, 41);
     pgh_run_sleep_ms(200);
     pid_t pid = spawn_pghost(c);
@@ -1165,6 +1175,15 @@ static void case_file_consistent(ctx *c)
     wait_for(c, pid, 120, state_follows, "phase follow in the state file");
     while (!atomic_load(&c->truncated))
         pgh_run_sleep_ms(10);
+    /* a reload of t_int while following, writers running: pghost snapshot CONFIG TABLE */
+    char out[PGH_RUN_FILE_MAX + 8];
+    snprintf(out, sizeof(out), "%s/snap.out", c->p.src.dir);
+    const char *argv[] = {PGH_BINARY, "snapshot", c->r.cfg, "public.t_int", NULL};
+    int code = -1;
+    PGH_CHECK(pgh_test_run(argv, out, out, 60, &code) == 0 && code == 0,
+              "pghost snapshot exited %d", code);
+    wait_for(c, pid, 60, state_delivers, "the reload in the state file");
+    wait_for(c, pid, 120, state_follows, "the reload's end in the state file");
     pgh_run_sleep_ms(300);
     file_fence(c, pid, 1);
     pgh_run_stop(&c->r, pid, 30);
@@ -1172,6 +1191,9 @@ static void case_file_consistent(ctx *c)
     printf("writers committed %ld transactions; %d files\n", c->writes, c->nfiles);
     PGH_CHECK(c->nfiles > NTABLES, "no file was rotated (%d files)", c->nfiles);
     PGH_CHECK(c->c.t[2].truncates == 1, "the TRUNCATE was not seen");
+    PGH_CHECK(c->c.t[0].starts == 2 && c->c.t[0].reloads == 1 && c->c.t[0].ends == 2,
+              "t_int: %d snapshot_start (%d reloads), %d snapshot_end lines", c->c.t[0].starts,
+              c->c.t[0].reloads, c->c.t[0].ends);
     check_exactly_once(c);
 }
 
