@@ -23,9 +23,19 @@
  *   copy_worker_count                  integer 1..64 (default 4)
  *   copy_use_keyset_pagination         boolean (default true)
  *   copy_format                        auto | binary | text (default auto)
- *   destination                        postgres (default) | stdout: JSON lines instead of a
- *                                      destination server (destination_connection then unused)
+ *   destination                        postgres (default) | stdout | file: JSON lines on stdout
+ *                                      or into files instead of a destination server
+ *                                      (destination_connection then unused)
  *                                      | duckdb: tables in a DuckDB file (pghost/duckdb.h)
+ *   file_directory                     string, required for destination: file: where the files
+ *                                      and their state file (pghost.state) go
+ *   file_rotate_bytes                  integer 4096..68719476736 (default 67108864, 64 MiB): a
+ *                                      file is closed and a new one started before it would
+ *                                      grow past this
+ *   file_rotate_seconds                integer 0..31536000 (default 3600; 0 never): a file open
+ *                                      this long is closed and a new one started
+ *   file_layout                        per_table (default) | single: one stream of files per
+ *                                      table (a directory each) or one for every table
  *   batch_size                         integer 1..1000000 (default 10000): statements per
  *   (or apply_group_max_changes)       destination transaction when grouping source ones (the
  *                                      PostgreSQL destination), the batch of the others; setting
@@ -89,6 +99,11 @@ PGH_BEGIN_DECLS
 #define PGH_CONFIG_DEFAULT_STATE_SCHEMA "pghost"
 #define PGH_CONFIG_DEFAULT_GROUP_CHANGES 10000
 #define PGH_CONFIG_DEFAULT_GROUP_DELAY_MS 100
+#define PGH_CONFIG_DEFAULT_FILE_ROTATE_BYTES (INT64_C(64) << 20)
+#define PGH_CONFIG_DEFAULT_FILE_ROTATE_SECONDS 3600
+#define PGH_CONFIG_MIN_FILE_ROTATE_BYTES 4096
+#define PGH_CONFIG_MAX_FILE_ROTATE_BYTES (INT64_C(64) << 30)
+#define PGH_CONFIG_MAX_FILE_ROTATE_SECONDS 31536000
 
 typedef enum pgh_copy_format_choice {
     PGH_COPY_FORMAT_AUTO = 0, /* binary when every column type is built in, else text */
@@ -98,11 +113,18 @@ typedef enum pgh_copy_format_choice {
 
 typedef enum pgh_destination_kind {
     PGH_DESTINATION_POSTGRES = 0, /* apply to destination_connection */
-    PGH_DESTINATION_STDOUT,       /* JSON lines on stdout (pghost/json_sink.h) */
+    PGH_DESTINATION_STDOUT,       /* JSON lines on stdout (pghost/json.h) */
+    PGH_DESTINATION_FILE,         /* JSON lines into files in file_directory (pghost/file.h) */
     PGH_DESTINATION_DUCKDB,       /* tables in a DuckDB file (pghost/duckdb.h) */
 } pgh_destination_kind;
 
-/* "postgres", "stdout" or "duckdb" (any case). Returns 0 or PGH_ECONFIG. */
+/* How the file destination groups lines into files (pghost/file.h). */
+typedef enum pgh_file_layout {
+    PGH_FILE_LAYOUT_PER_TABLE = 0, /* <dir>/<schema>.<table>/NNN-LSN.jsonl, one stream a table */
+    PGH_FILE_LAYOUT_SINGLE,        /* <dir>/NNN-LSN.jsonl, one stream for every table */
+} pgh_file_layout;
+
+/* "postgres", "stdout", "file" or "duckdb" (any case). Returns 0 or PGH_ECONFIG. */
 PGH_API int pgh_config_destination_parse(pgh_destination_kind *out, const char *name);
 
 typedef enum pgh_schema_drift {
@@ -183,6 +205,11 @@ typedef struct pgh_config {
                                            configuration file's name + ".state") */
     char *duckdb_path;                  /* owned, may be NULL: destination: duckdb's file */
     char *duckdb_library;               /* owned, may be NULL: libduckdb's path (NULL: search) */
+    char *file_directory;               /* owned, may be NULL: destination: file's directory */
+    int64_t file_rotate_bytes;          /* destination: file: largest file, bytes */
+    int64_t file_rotate_seconds;        /* destination: file: longest a file stays open; 0 no
+                                           limit */
+    pgh_file_layout file_layout;        /* destination: file: files per table or one stream */
 } pgh_config;
 
 /* Looks up an environment variable; returns NULL when unset. */

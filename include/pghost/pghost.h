@@ -25,6 +25,7 @@
 #include "pghost/duckdb.h"
 #include "pghost/error.h"
 #include "pghost/export.h"
+#include "pghost/file.h"
 #include "pghost/init.h"
 #include "pghost/json.h"
 #include "pghost/keyed.h"

@@ -10,6 +10,7 @@
 #include "dest/postgres/checks.h"
 #include "pg/conn.h"
 #include "pghost/duckdb.h"
+#include "pghost/file.h"
 #include "pghost/json.h"
 #include "state/state.h"
 
@@ -70,6 +71,17 @@ static void check_duckdb_file(check_run *c, pgh_error *err)
     free(pos.resume);
 }
 
+/* destination: file keeps its position in file_directory: the same checks. */
+static void check_file_state(check_run *c, pgh_error *err)
+{
+    pgh_position pos = {0};
+    bool found = false;
+    int rc = pgh_file_state_read(&pos, &found, c->cfg->file_directory, c->cfg->slot_name, err);
+    if (pgh_check__note(c, rc, err))
+        c->out->resuming = found;
+    free(pos.resume);
+}
+
 void pgh_check__destination(check_run *c, bool may_hold_rows, pgh_error *err)
 {
     const pgh_config *cfg = c->cfg;
@@ -77,6 +89,12 @@ void pgh_check__destination(check_run *c, bool may_hold_rows, pgh_error *err)
         snprintf(c->out->disk_unchecked, sizeof(c->out->disk_unchecked),
                  "the destination is a DuckDB file");
         check_duckdb_file(c, err);
+        return;
+    }
+    if (cfg->destination == PGH_DESTINATION_FILE) {
+        snprintf(c->out->disk_unchecked, sizeof(c->out->disk_unchecked),
+                 "the destination is files in %.200s", cfg->file_directory);
+        check_file_state(c, err);
         return;
     }
     if (cfg->destination == PGH_DESTINATION_STDOUT) {

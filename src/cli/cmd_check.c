@@ -4,6 +4,7 @@
 #include "admin/check.h"
 #include "cli.h"
 #include "pghost/config.h"
+#include "pghost/file.h"
 
 static const char USAGE[] =
     "Usage: pghost check [options] CONFIG.yaml\n"
@@ -56,6 +57,13 @@ static void print_destination(const pgh_config *cfg, const pgh_check_result *r)
 {
     if (cfg->destination == PGH_DESTINATION_DUCKDB) {
         printf("destination: DuckDB file %s: %s\n", cfg->duckdb_path,
+               r->resuming ? "a run of this slot is recorded there, the next run resumes it"
+                            : "none yet, a run starts from the beginning");
+        return;
+    }
+    if (cfg->destination == PGH_DESTINATION_FILE) {
+        printf("destination: files in %s; state file %s: %s\n", cfg->file_directory,
+               PGH_FILE_STATE_NAME,
                r->resuming ? "a run of this slot is recorded there, the next run resumes it"
                            : "none yet, a run starts from the beginning");
         return;

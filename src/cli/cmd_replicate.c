@@ -17,8 +17,8 @@ static const char USAGE[] =
     "its own short transaction), then replay the changes made meanwhile from a logical\n"
     "replication slot up to a checkpoint. At exit 0 the destination equals the source as of\n"
     "the printed checkpoint LSN. The destination tables must exist and be empty, unless\n"
-    "--create-tables creates them. With --to stdout, the existing rows and then the changes\n"
-    "are written as JSON lines, in one order that rebuilds each table.\n"
+    "--create-tables creates them. With --to stdout or --to file, the existing rows and then\n"
+    "the changes are written as JSON lines, in one order that rebuilds each table.\n"
     "\n"
     "Every run is resumable: a lost connection to either server is reconnected with backoff\n"
     "and the run goes on from the progress it recorded on the destination (state_schema).\n"
@@ -34,19 +34,23 @@ static const char USAGE[] =
     "  --handoff-subscription NAME\n"
     "                            after the checkpoint, create the native subscription NAME on\n"
     "                            the destination, on pghost's slot (no copy, no new slot)\n"
-    "  --to postgres|stdout|duckdb\n"
+    "  --to postgres|stdout|file|duckdb\n"
     "                            where rows and changes go (overrides the destination key):\n"
     "                            stdout writes the existing rows (\"op\":\"snapshot\"), then every\n"
     "                            change, as JSON lines, until stopped; the position is kept in\n"
     "                            state_file (default CONFIG.yaml.state), and a re-run carries\n"
     "                            on from it, in the middle of the existing rows too.\n"
+    "                            file writes the same lines into files in file_directory\n"
+    "                            (one stream per table, or one: file_layout), rotated by\n"
+    "                            file_rotate_bytes and file_rotate_seconds, each line exactly\n"
+    "                            once across restarts and crashes (docs/destinations.md)\n"
     "                            duckdb creates each table in the DuckDB file duckdb_path\n"
     "                            (libduckdb loaded at run time: duckdb_library, else the copy\n"
     "                            scripts/install-deps.sh installs) and applies rows and changes\n"
     "                            in batches, the position in the same transaction (exactly\n"
     "                            once); stops at the checkpoint, or follows with --follow\n"
-    "  --changes-only            stdout: no existing rows, only the changes from the slot\n"
-    "                            (created when missing)\n"
+    "  --changes-only            stdout or file: no existing rows, only the changes from the\n"
+    "                            slot (created when missing)\n"
     "  --keep-slot               keep the replication slot, positioned at the checkpoint, and\n"
     "                            print how to attach a native subscription to it\n"
     "  --truncate-destination    empty the destination tables first instead of refusing\n"
@@ -103,7 +107,7 @@ static int parse_args(cli_opts *o, int argc, char **argv)
     const pgh_cli_option options[] = {
         {"keep-slot", PGH_CLI_FLAG, &o->keep_slot, 0, 0, NULL},
         {"follow", PGH_CLI_FLAG, &o->follow, 0, 0, NULL},
-        {"to", PGH_CLI_STRING, &o->to, 0, 0, "postgres, stdout or duckdb"},
+        {"to", PGH_CLI_STRING, &o->to, 0, 0, "postgres, stdout, file or duckdb"},
         {"handoff-subscription", PGH_CLI_STRING, &o->handoff, 0, 0, "a subscription name"},
         {"truncate-destination", PGH_CLI_FLAG, &o->truncate, 0, 0, NULL},
         {"create-tables", PGH_CLI_FLAG, &o->create_tables, 0, 0, NULL},
@@ -251,7 +255,7 @@ static int load_config(pgh_config **out, const cli_opts *o)
         return rc;
     rc = PGH_EXIT_USAGE;
     if (o->to && pgh_config_destination_parse(&cfg->destination, o->to) != 0) {
-        pgh_cli_error("--to must be postgres, stdout or duckdb, not \"%s\"", o->to);
+        pgh_cli_error("--to must be postgres, stdout, file or duckdb, not \"%s\"", o->to);
         goto done;
     }
     if (cfg->destination == PGH_DESTINATION_DUCKDB && cfg->duckdb_path == NULL) {
@@ -263,9 +267,16 @@ static int load_config(pgh_config **out, const cli_opts *o)
     if (cfg->destination == PGH_DESTINATION_POSTGRES &&
         pgh_cli_need_destination(cfg, "add it, or use --to stdout") != PGH_EXIT_OK)
         goto done;
-    if (o->changes_only && cfg->destination != PGH_DESTINATION_STDOUT) {
-        pgh_cli_error("--changes-only is for --to stdout: a PostgreSQL destination is synced "
-                      "whole");
+    if (cfg->destination == PGH_DESTINATION_FILE && cfg->file_directory == NULL) {
+        pgh_cli_error("%s: --to file needs file_directory: set it to the directory the files go "
+                      "to (or PGH_CFG_FILE_DIRECTORY)",
+                      cfg->path);
+        goto done;
+    }
+    if (o->changes_only && cfg->destination != PGH_DESTINATION_STDOUT &&
+        cfg->destination != PGH_DESTINATION_FILE) {
+        pgh_cli_error("--changes-only is for --to stdout or file: a PostgreSQL destination is "
+                      "synced whole, and so is a DuckDB file");
         goto done;
     }
     if (o->truncate && cfg->copy_method == PGH_COPY_METHOD_WATERMARKS) {
@@ -283,8 +294,9 @@ done:
     return rc;
 }
 
-/* The destination the configuration names: PostgreSQL, a DuckDB file, or JSON lines on stdout
- * with their position in state_file (default: the configuration file's name + ".state"). */
+/* The destination the configuration names: PostgreSQL, a DuckDB file, JSON lines into files of
+ * file_directory, or JSON lines on stdout with their position in state_file (default: the
+ * configuration file's name + ".state"). */
 static int open_destination(pgh_destination **out, pgh_config *cfg, pgh_error *err)
 {
     if (cfg->destination == PGH_DESTINATION_DUCKDB) {
@@ -293,8 +305,16 @@ static int open_destination(pgh_destination **out, pgh_config *cfg, pgh_error *e
         dopts.library = cfg->duckdb_library;
         return pgh_duckdb_destination_new(out, &dopts, err);
     }
-    if (cfg->destination != PGH_DESTINATION_STDOUT)
+    if (cfg->destination == PGH_DESTINATION_POSTGRES)
         return pgh_postgres_destination_new(out, err);
+    if (cfg->destination == PGH_DESTINATION_FILE) {
+        pgh_file_opts fo = PGH_FILE_OPTS_INIT;
+        fo.directory = cfg->file_directory;
+        fo.rotate_bytes = cfg->file_rotate_bytes;
+        fo.rotate_seconds = cfg->file_rotate_seconds;
+        fo.layout = cfg->file_layout;
+        return pgh_file_destination_new(out, &fo, err);
+    }
     pgh_json_opts jo = PGH_JSON_OPTS_INIT;
     jo.out = stdout;
     jo.state_file = pgh_cli_state_file(cfg);
@@ -303,12 +323,12 @@ static int open_destination(pgh_destination **out, pgh_config *cfg, pgh_error *e
     return pgh_json_destination_new(out, &jo, err);
 }
 
-static void pipeline_opts(pgh_pipeline_opts *po, const cli_opts *o, bool to_stdout,
+static void pipeline_opts(pgh_pipeline_opts *po, const cli_opts *o, bool to_events,
                           pgh_cli_progress *progress)
 {
     *po = (pgh_pipeline_opts)PGH_PIPELINE_OPTS_INIT;
     po->what = o->changes_only ? PGH_PIPELINE_CHANGES : PGH_PIPELINE_BOTH;
-    po->until = o->follow || to_stdout ? PGH_UNTIL_STOPPED : PGH_UNTIL_CHECKPOINT;
+    po->until = o->follow || to_events ? PGH_UNTIL_STOPPED : PGH_UNTIL_CHECKPOINT;
     po->cancel = &g_cancel;
     po->keep_slot = o->keep_slot || o->handoff;
     po->truncate_destination = o->truncate;
@@ -325,7 +345,9 @@ static void pipeline_opts(pgh_pipeline_opts *po, const cli_opts *o, bool to_stdo
 /* Run the pipeline (and the handoff); the exit code. */
 static int run(const cli_opts *o, pgh_config *cfg, pgh_error *err)
 {
-    bool to_stdout = cfg->destination == PGH_DESTINATION_STDOUT;
+    /* stdout and files: an event stream, delivered until stopped */
+    bool to_events =
+        cfg->destination == PGH_DESTINATION_STDOUT || cfg->destination == PGH_DESTINATION_FILE;
     pgh_source *src = NULL;
     pgh_destination *dest = NULL;
     pgh_pipeline_result result;
@@ -346,15 +368,15 @@ static int run(const cli_opts *o, pgh_config *cfg, pgh_error *err)
     pgh_cli_log_phase(&pgh_cli_metrics_stats(metrics)->phase);
     rc = open_destination(&dest, cfg, err);
     install_signals();
-    pgh_cli_progress *progress = pgh_cli_progress_new(!o->no_progress && !to_stdout);
+    pgh_cli_progress *progress = pgh_cli_progress_new(!o->no_progress && !to_events);
     g_print = (print_ctx){pgh_source_config(src), o->keep_slot && !o->follow && !o->handoff,
                           progress, metrics};
     pgh_pipeline_opts po;
-    pipeline_opts(&po, o, to_stdout, progress);
+    pipeline_opts(&po, o, to_events, progress);
     if (rc == 0)
         rc = pgh_pipeline_run(&result, src, NULL, dest, &po, err);
     pgh_cli_progress_done(progress);
-    bool following = o->follow || to_stdout;
+    bool following = o->follow || to_events;
     /* A resumable run stopped on request: its state is recorded, the same command resumes. */
     if (rc == PGH_ECANCELED && following && atomic_load(&g_cancel)) {
         pgh_log(PGH_LOG_INFO, "replicate", "stopped on request; run the same command to resume");

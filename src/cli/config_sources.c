@@ -34,6 +34,7 @@ typedef enum kind {
     K_MISSING,
     K_METHOD,
     K_CONFLICT,
+    K_LAYOUT,
     K_TABLES,
     K_EXCLUDES
 } kind;
@@ -73,6 +74,11 @@ static const env_key KEYS[] = {
     {"STATE_FILE", K_STRING, F(state_file), 0, 0},
     {"DUCKDB_PATH", K_STRING, F(duckdb_path), 0, 0},
     {"DUCKDB_LIBRARY", K_STRING, F(duckdb_library), 0, 0},
+    {"FILE_DIRECTORY", K_STRING, F(file_directory), 0, 0},
+    {"FILE_ROTATE_BYTES", K_INT64, F(file_rotate_bytes), PGH_CONFIG_MIN_FILE_ROTATE_BYTES,
+     PGH_CONFIG_MAX_FILE_ROTATE_BYTES},
+    {"FILE_ROTATE_SECONDS", K_INT64, F(file_rotate_seconds), 0, PGH_CONFIG_MAX_FILE_ROTATE_SECONDS},
+    {"FILE_LAYOUT", K_LAYOUT, F(file_layout), 0, 0},
 };
 #undef F
 
@@ -183,7 +189,8 @@ static bool parse_word(int *out, const char *s, const char *const *words, int n)
 static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_error *err)
 {
     static const char *const formats[] = {"auto", "binary", "text"};
-    static const char *const dests[] = {"postgres", "stdout", "duckdb"}; /* enum order */
+    static const char *const dests[] = {"postgres", "stdout", "file", "duckdb"}; /* enum order */
+    static const char *const layouts[] = {"per_table", "single"};
     static const char *const drifts[] = {"stop", "add_columns"};
     static const char *const missing[] = {"stop", "skip"};
     static const char *const methods[] = {"parallel", "watermarks"};
@@ -218,8 +225,8 @@ static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_err
         *(pgh_copy_format_choice *)field = (pgh_copy_format_choice)word;
         return 0;
     case K_DEST:
-        if (!parse_word(&word, value, dests, 3))
-            return pgh_error_set(err, PGH_ECONFIG, "must be postgres, stdout or duckdb");
+        if (!parse_word(&word, value, dests, 4))
+            return pgh_error_set(err, PGH_ECONFIG, "must be postgres, stdout, file or duckdb");
         *(pgh_destination_kind *)field = (pgh_destination_kind)word;
         return 0;
     case K_DRIFT:
@@ -241,6 +248,11 @@ static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_err
         if (!parse_word(&word, value, conflicts, 3))
             return pgh_error_set(err, PGH_ECONFIG, "must be error, update or nothing");
         *(pgh_on_conflict_action *)field = (pgh_on_conflict_action)word;
+        return 0;
+    case K_LAYOUT:
+        if (!parse_word(&word, value, layouts, 2))
+            return pgh_error_set(err, PGH_ECONFIG, "must be per_table or single");
+        *(pgh_file_layout *)field = (pgh_file_layout)word;
         return 0;
     }
     return 0;

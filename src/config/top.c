@@ -42,6 +42,10 @@ enum {
     K_DISABLE_TRIGGERS,
     K_DUCKDB_PATH,
     K_DUCKDB_LIBRARY,
+    K_FILE_DIRECTORY,
+    K_FILE_ROTATE_BYTES,
+    K_FILE_ROTATE_SECONDS,
+    K_FILE_LAYOUT,
     K_COUNT,
 };
 
@@ -80,6 +84,10 @@ static const char *const top_keys[K_COUNT] = {
     [K_DISABLE_TRIGGERS] = "disable_triggers",
     [K_DUCKDB_PATH] = "duckdb_path",
     [K_DUCKDB_LIBRARY] = "duckdb_library",
+    [K_FILE_DIRECTORY] = "file_directory",
+    [K_FILE_ROTATE_BYTES] = "file_rotate_bytes",
+    [K_FILE_ROTATE_SECONDS] = "file_rotate_seconds",
+    [K_FILE_LAYOUT] = "file_layout",
 };
 
 static const pgh_config__keyset top_keyset = {
@@ -167,7 +175,7 @@ static int read_destination(pgh_config__ctx *ctx, const char *path, yaml_node_t 
         return 0;
     }
     return pgh_config__fail(ctx, pgh_config__line(value),
-                            "%s: expected postgres, stdout or duckdb, got %s%s", path,
+                            "%s: expected postgres, stdout, file or duckdb, got %s%s", path,
                             pgh_config__describe(q, sizeof(q), value),
                             from_env ? " after expansion" : "");
 }
@@ -246,6 +254,37 @@ static int read_writer_key(pgh_config__ctx *ctx, size_t key, const char *path,
     }
 }
 
+static int read_file_layout(pgh_config__ctx *ctx, const char *path, yaml_node_t *value)
+{
+    static const char *const names[] = {
+        [PGH_FILE_LAYOUT_PER_TABLE] = "per_table",
+        [PGH_FILE_LAYOUT_SINGLE] = "single",
+    };
+    int i = 0;
+    int rc = read_word(ctx, path, value, names, 2, "per_table or single", &i);
+    if (rc == 0)
+        ctx->cfg->file_layout = (pgh_file_layout)i;
+    return rc;
+}
+
+/* The keys of destination: file. */
+static int read_file_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node_t *value)
+{
+    pgh_config *cfg = ctx->cfg;
+    switch (key) {
+    case K_FILE_DIRECTORY:
+        return pgh_config__read_string(ctx, path, value, &cfg->file_directory, NULL);
+    case K_FILE_ROTATE_BYTES:
+        return pgh_config__read_int(ctx, path, value, PGH_CONFIG_MIN_FILE_ROTATE_BYTES,
+                                    PGH_CONFIG_MAX_FILE_ROTATE_BYTES, &cfg->file_rotate_bytes);
+    case K_FILE_ROTATE_SECONDS:
+        return pgh_config__read_int(ctx, path, value, 0, PGH_CONFIG_MAX_FILE_ROTATE_SECONDS,
+                                    &cfg->file_rotate_seconds);
+    default:
+        return read_file_layout(ctx, path, value);
+    }
+}
+
 static int read_copy_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node_t *value)
 {
     pgh_config *cfg = ctx->cfg;
@@ -313,6 +352,11 @@ static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node
         return pgh_config__read_string(ctx, path, value, &cfg->duckdb_path, NULL);
     case K_DUCKDB_LIBRARY:
         return pgh_config__read_string(ctx, path, value, &cfg->duckdb_library, NULL);
+    case K_FILE_DIRECTORY:
+    case K_FILE_ROTATE_BYTES:
+    case K_FILE_ROTATE_SECONDS:
+    case K_FILE_LAYOUT:
+        return read_file_key(ctx, key, path, value);
     default:
         return read_copy_key(ctx, key, path, value);
     }
@@ -328,8 +372,9 @@ static int check_keys(pgh_config__ctx *ctx, const size_t *lines)
             return pgh_config__fail(ctx, 0, "missing required key \"%s\"", top_keys[required[i]]);
     }
     if (lines[K_DEST_CONNECTION] == 0 && ctx->cfg->destination == PGH_DESTINATION_POSTGRES)
-        return pgh_config__fail(ctx, 0, "missing required key \"%s\" (or set destination: "
-                                        "stdout)",
+        return pgh_config__fail(ctx, 0,
+                                "missing required key \"%s\" (or set destination: "
+                                "stdout or file)",
                                 top_keys[K_DEST_CONNECTION]);
     static const int same[][2] = {{K_BATCH_SIZE, K_GROUP_CHANGES},
                                   {K_BATCH_TIMEOUT, K_GROUP_DELAY}};
@@ -341,6 +386,11 @@ static int check_keys(pgh_config__ctx *ctx, const size_t *lines)
                                     top_keys[same[i][0]], top_keys[same[i][1]],
                                     top_keys[same[i][0]]);
     }
+    if (lines[K_FILE_DIRECTORY] == 0 && ctx->cfg->destination == PGH_DESTINATION_FILE)
+        return pgh_config__fail(ctx, 0,
+                                "missing required key \"%s\": destination: file writes "
+                                "its files there",
+                                top_keys[K_FILE_DIRECTORY]);
     if (lines[K_SOURCE_TABLE] != 0)
         return 0;
     for (size_t i = 0; i < sizeof(need_table) / sizeof(need_table[0]); i++) {

@@ -34,6 +34,7 @@
     X(missing_required_key)                                                                        \
     X(destination_stdout)                                                                          \
     X(destination_duckdb)                                                                          \
+    X(destination_file)                                                                            \
     X(apply_grouping)                                                                              \
     X(writer_batch_names)                                                                          \
     X(writer_options)                                                                              \
@@ -476,7 +477,7 @@ static void missing_required_key(void)
                 "config.yaml: missing required key \"source_connection\"");
     PARSE_FAILS("source_connection: a\npublication_name: p\nsource_table_name: t\n",
                 "config.yaml: missing required key \"destination_connection\" (or set "
-                "destination: stdout)");
+                "destination: stdout or file)");
 }
 
 static void apply_grouping(void)
@@ -550,7 +551,8 @@ static void destination_stdout(void)
     CHECK(cfg->destination == PGH_DESTINATION_POSTGRES);
     pgh_config_free(cfg);
     PARSE_FAILS(BASE_T "destination: kafka\n",
-                "config.yaml:5: destination: expected postgres, stdout or duckdb, got \"kafka\"");
+                "config.yaml:5: destination: expected postgres, stdout, file or duckdb, got "
+                "\"kafka\"");
 }
 
 static void destination_duckdb(void)
@@ -569,6 +571,34 @@ static void destination_duckdb(void)
     cfg = PARSE_OK(BASE_T);
     CHECK(cfg->duckdb_path == NULL && cfg->duckdb_library == NULL);
     pgh_config_free(cfg);
+}
+
+static void destination_file(void)
+{
+    pgh_config *cfg = PARSE_OK("source_connection: a\npublication_name: p\n"
+                               "source_table_name: t\ndestination: file\nfile_directory: /x\n");
+    CHECK(cfg->destination == PGH_DESTINATION_FILE);
+    CHECK(strcmp(cfg->file_directory, "/x") == 0);
+    CHECK(cfg->file_rotate_bytes == 64 * 1024 * 1024 && cfg->file_rotate_seconds == 3600);
+    CHECK(cfg->file_layout == PGH_FILE_LAYOUT_PER_TABLE);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T "destination: file\nfile_directory: out\nfile_rotate_bytes: 4096\n"
+                          "file_rotate_seconds: 0\nfile_layout: single\n");
+    CHECK(cfg->file_rotate_bytes == 4096 && cfg->file_rotate_seconds == 0);
+    CHECK(cfg->file_layout == PGH_FILE_LAYOUT_SINGLE);
+    pgh_config_free(cfg);
+    PARSE_FAILS("source_connection: a\npublication_name: p\nsource_table_name: t\n"
+                "destination: file\n",
+                "config.yaml: missing required key \"file_directory\": destination: file writes "
+                "its files there");
+    PARSE_FAILS(BASE_T "file_rotate_bytes: 100\n",
+                "config.yaml:5: file_rotate_bytes: expected an integer from 4096 to 68719476736, "
+                "got \"100\"");
+    PARSE_FAILS(BASE_T "file_rotate_seconds: -1\n",
+                "config.yaml:5: file_rotate_seconds: expected an integer from 0 to 31536000, "
+                "got \"-1\"");
+    PARSE_FAILS(BASE_T "file_layout: per_schema\n",
+                "config.yaml:5: file_layout: expected per_table or single, got \"per_schema\"");
 }
 
 static void no_table(void)
