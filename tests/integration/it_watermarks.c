@@ -7,11 +7,13 @@
  *
  * Cases (one ctest entry each):
  *   concurrent  one run, writers throughout the delivery and after, fence, compare, SIGTERM.
+ *   oneshot     no --follow, no writers: exit 0 at the checkpoint after the rows, both tables
+ *               equal, the slot and the destination's record gone (the next run starts afresh).
  *   kill9       the same without the TRUNCATE, with 3 SIGKILLs of pghost: two while the rows are being delivered, one
  *               while following; re-run each time; the dump proves exactly once (a repeated
  *               v = v + 1 or a lost insert would show).
  *
- * Usage: it_watermarks concurrent|kill9
+ * Usage: it_watermarks concurrent|oneshot|kill9
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -33,7 +35,8 @@ static const char *const DDL =
     "CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL, note text, big text);"
     "CREATE TABLE u (id int PRIMARY KEY, v int NOT NULL)";
 
-static void setup(ctx *c)
+/* chunk: copy_batch_size, rows per chunk (small: many chunks, kills land between them). */
+static void setup(ctx *c, int chunk)
 {
     pgh_run_pair_start(&c->p, NULL, NULL);
     pgh_test_exec(c->p.s, "%s", DDL);
@@ -51,8 +54,8 @@ static void setup(ctx *c)
                          "source_connection: %s\ndestination_connection: %s\n"
                          "publication_name: pub\ntables: [public.t, public.u]\n"
                          "copy_method: watermarks\n"
-                         "copy_batch_size: 500\ncopy_worker_count: 2\nbatch_size: 300\n",
-                         c->p.src_conninfo, c->p.dst_conninfo);
+                         "copy_batch_size: %d\ncopy_worker_count: 2\nbatch_size: 300\n",
+                         c->p.src_conninfo, c->p.dst_conninfo, chunk);
 }
 
 /* One random write, its own transaction: inserts, updates leaving big unchanged (TOAST 'u' in
@@ -161,6 +164,20 @@ static void case_concurrent(ctx *c)
     pgh_run_stop(&c->r, pid, 5);
 }
 
+static void case_oneshot(ctx *c)
+{
+    int code = pgh_run_exec(&c->r, 120, "replicate", "--no-progress", NULL);
+    PGH_CHECK(code == 0, "exit %d: %s", code, pgh_run_stderr(&c->r, 0));
+    pgh_run_compare(&c->p, "SELECT * FROM t ORDER BY id", NULL, pgh_run_stderr(&c->r, 0));
+    pgh_run_compare(&c->p, "SELECT * FROM u ORDER BY id", NULL, pgh_run_stderr(&c->r, 0));
+    char *phase = pgh_run_phase(&c->p);
+    char *slots = pgh_test_value(c->p.s, "SELECT count(*) FROM pg_replication_slots");
+    PGH_CHECK(strcmp(phase, "none") == 0 && strcmp(slots, "0") == 0,
+              "after a one-shot run: phase %s, %s slots", phase, slots);
+    free(phase);
+    free(slots);
+}
+
 static void case_kill9(ctx *c)
 {
     start_writers(c);
@@ -191,11 +208,13 @@ static void case_kill9(ctx *c)
 int main(int argc, char **argv)
 {
     if (argc != 2)
-        pgh_test_fail("usage: it_watermarks concurrent|kill9");
+        pgh_test_fail("usage: it_watermarks concurrent|oneshot|kill9");
     ctx c = {0};
-    setup(&c);
+    setup(&c, strcmp(argv[1], "oneshot") == 0 ? 5000 : 500);
     if (strcmp(argv[1], "concurrent") == 0)
         case_concurrent(&c);
+    else if (strcmp(argv[1], "oneshot") == 0)
+        case_oneshot(&c);
     else if (strcmp(argv[1], "kill9") == 0)
         case_kill9(&c);
     else

@@ -143,6 +143,12 @@ static int read_position(void *user, pgh_position *out, pgh_error *err)
     int rc = pgh_state_read(&st, d->ctl, d->cfg->state_schema, d->cfg->slot_name, err);
     if (rc != 0 || !st.found)
         return rc;
+    if (strcmp(st.phase, "snapshot") == 0)
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "slot %s has an unfinished copy_method: watermarks delivery on this "
+                             "destination: finish it with copy_method: watermarks, or run pghost "
+                             "teardown and start over",
+                             d->cfg->slot_name);
     out->lsn = st.applied_lsn;
     out->checkpoint = st.checkpoint_lsn;
     snprintf(out->phase, sizeof(out->phase), "%s", st.phase);
