@@ -2,16 +2,17 @@
  * copy_method: watermarks into PostgreSQL, through the real binary: the existing rows come in
  * watermarked chunks with the changes (table_begin empties, table_rows upserts by key) while
  * writers insert, update (TOAST left unchanged and rewritten), delete and move keys in t, and
- * a TRUNCATE empties u while its rows are delivered; then --follow. Consistency is a full ordered dump comparison of
- * source and destination (every column, the TOASTed one included) after a fence write arrived.
+ * a TRUNCATE empties u while its rows are delivered; then --follow. Consistency is a full
+ * ordered dump comparison of source and destination (every column, the TOASTed one included)
+ * after a fence write arrived.
  *
  * Cases (one ctest entry each):
  *   concurrent  one run, writers throughout the delivery and after, fence, compare, SIGTERM.
  *   oneshot     no --follow, no writers: exit 0 at the checkpoint after the rows, both tables
  *               equal, the slot and the destination's record gone (the next run starts afresh).
- *   kill9       the same without the TRUNCATE, with 3 SIGKILLs of pghost: two while the rows are being delivered, one
- *               while following; re-run each time; the dump proves exactly once (a repeated
- *               v = v + 1 or a lost insert would show).
+ *   kill9       the same without the TRUNCATE, with 3 SIGKILLs of pghost: two while the rows
+ *               are being delivered, one while following; re-run each time; the dump proves
+ *               exactly once (a repeated v = v + 1 or a lost insert would show).
  *
  * Usage: it_watermarks concurrent|oneshot|kill9
  */
@@ -85,16 +86,19 @@ static bool write_one(PGconn *conn, pgh_run_writer *w, void *payload)
         snprintf(sql, sizeof(sql), "DELETE FROM t WHERE id = %lld", k);
         break;
     default:
-        snprintf(sql, sizeof(sql), "UPDATE t SET id = id + 1000000, v = v + 1 WHERE id = %lld",
-                 k);
+        snprintf(sql, sizeof(sql), "UPDATE t SET id = id + 1000000, v = v + 1 WHERE id = %lld", k);
     }
     return pgh_run_sql_ok(conn, sql);
 }
 
 static void start_writers(ctx *c)
 {
-    pgh_run_writers_opts o = {.conninfo = c->p.src_conninfo, .threads = 2, .seed = 7,
-                              .pause_ms = 1, .reconnect_ms = 100, .write = write_one};
+    pgh_run_writers_opts o = {.conninfo = c->p.src_conninfo,
+                              .threads = 2,
+                              .seed = 7,
+                              .pause_ms = 1,
+                              .reconnect_ms = 100,
+                              .write = write_one};
     pgh_run_writers_start(&c->writers, &o);
 }
 
@@ -186,8 +190,8 @@ static void case_kill9(ctx *c)
         wait_phase(c, pid, "snapshot");
         pgh_run_sleep_ms(150 + 200 * i);
         char *phase = pgh_run_phase(&c->p);
-        printf("kill %d in phase %s with %lld rows on the destination, delivery %s\n", i + 1,
-               phase, dest_rows(c, "t"),
+        printf("kill %d in phase %s with %lld rows on the destination, delivery %s\n", i + 1, phase,
+               dest_rows(c, "t"),
                strstr(pgh_run_stderr(&c->r, 0), "existing rows of public.t delivered")
                    ? "complete"
                    : "under way");
@@ -196,11 +200,11 @@ static void case_kill9(ctx *c)
         pid = spawn(c);
     }
     pgh_run_wait_follow(&c->r, pid);
-    pgh_run_sleep_ms(700);
+    pgh_run_sleep_ms(500);
     pgh_run_kill(pid); /* following */
     pid = spawn(c);
     pgh_run_wait_follow(&c->r, pid);
-    pgh_run_sleep_ms(700);
+    pgh_run_sleep_ms(500);
     fence_and_compare(c, pid);
     pgh_run_stop(&c->r, pid, 5);
 }
@@ -210,7 +214,8 @@ int main(int argc, char **argv)
     if (argc != 2)
         pgh_test_fail("usage: it_watermarks concurrent|oneshot|kill9");
     ctx c = {0};
-    setup(&c, strcmp(argv[1], "oneshot") == 0 ? 5000 : 500);
+    int chunk = strcmp(argv[1], "oneshot") == 0 ? 5000 : strcmp(argv[1], "kill9") == 0 ? 1000 : 500;
+    setup(&c, chunk);
     if (strcmp(argv[1], "concurrent") == 0)
         case_concurrent(&c);
     else if (strcmp(argv[1], "oneshot") == 0)

@@ -32,8 +32,9 @@ static void setup(ctx *c)
     const char *ddl = "CREATE TABLE t (id bigint PRIMARY KEY, v int NOT NULL, note text)";
     pgh_test_exec(c->p.s, "%s", ddl);
     pgh_test_exec(c->p.d, "%s", ddl);
-    pgh_test_exec(c->p.s, "INSERT INTO t SELECT g, g, md5(g::text) FROM generate_series(1, %d) g;"
-                          "CREATE PUBLICATION pub FOR TABLE t",
+    pgh_test_exec(c->p.s,
+                  "INSERT INTO t SELECT g, g, md5(g::text) FROM generate_series(1, %d) g;"
+                  "CREATE PUBLICATION pub FOR TABLE t",
                   ROWS);
     pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", NULL);
 }
@@ -95,12 +96,11 @@ static void reset_dest(ctx *c)
 
 static void case_triggers(ctx *c)
 {
-    pgh_test_exec(c->p.d,
-                  "CREATE TABLE seen (id bigint);"
-                  "CREATE FUNCTION note_row() RETURNS trigger LANGUAGE plpgsql AS "
-                  "$$BEGIN INSERT INTO seen VALUES (NEW.id); RETURN NEW; END$$;"
-                  "CREATE TRIGGER note_row AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION "
-                  "note_row()");
+    pgh_test_exec(c->p.d, "CREATE TABLE seen (id bigint);"
+                          "CREATE FUNCTION note_row() RETURNS trigger LANGUAGE plpgsql AS "
+                          "$$BEGIN INSERT INTO seen VALUES (NEW.id); RETURN NEW; END$$;"
+                          "CREATE TRIGGER note_row AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION "
+                          "note_row()");
     int code = replicate(c, "", NULL); /* disable_triggers: true, the default */
     PGH_CHECK(code == 0, "default: exit %d: %s", code, pgh_run_stderr(&c->r, 0));
     pgh_run_compare(&c->p, "SELECT * FROM t ORDER BY id", NULL, NULL);
@@ -109,8 +109,7 @@ static void case_triggers(ctx *c)
     code = replicate(c, "disable_triggers: false\n", NULL);
     PGH_CHECK(code == 0, "false: exit %d: %s", code, pgh_run_stderr(&c->r, 0));
     pgh_run_compare(&c->p, "SELECT * FROM t ORDER BY id", NULL, NULL);
-    pgh_run_compare(&c->p, "SELECT id FROM t ORDER BY id", "SELECT id FROM seen ORDER BY id",
-                    NULL);
+    pgh_run_compare(&c->p, "SELECT id FROM t ORDER BY id", "SELECT id FROM seen ORDER BY id", NULL);
     reset_dest(c);
     pgh_test_exec(c->p.d, "CREATE ROLE plain LOGIN; GRANT CREATE ON DATABASE postgres TO plain;"
                           "GRANT ALL ON t, seen TO plain");
@@ -128,8 +127,7 @@ static void case_triggers(ctx *c)
     free(slots);
     code = replicate(c, "disable_triggers: false\n", "plain");
     PGH_CHECK(code == 0, "plain role, false: exit %d: %s", code, pgh_run_stderr(&c->r, 0));
-    pgh_run_compare(&c->p, "SELECT id FROM t ORDER BY id", "SELECT id FROM seen ORDER BY id",
-                    NULL);
+    pgh_run_compare(&c->p, "SELECT id FROM t ORDER BY id", "SELECT id FROM seen ORDER BY id", NULL);
 }
 
 int main(int argc, char **argv)

@@ -18,8 +18,7 @@ void pgh_postgres__stage_name(char *out, size_t len, int table)
     snprintf(out, len, "pg_temp.pghost_stage_%d", table);
 }
 
-int pgh_postgres__stage_create(PGconn *conn, const pgh_table_info *dst, int table,
-                               pgh_error *err)
+int pgh_postgres__stage_create(PGconn *conn, const pgh_table_info *dst, int table, pgh_error *err)
 {
     char stage[64];
     pgh_postgres__stage_name(stage, sizeof(stage), table);
@@ -83,8 +82,8 @@ char *pgh_postgres__stage_merge_sql(PGconn *conn, const pgh_table_info *dst, int
     pgh_buf_printf(&sql, "INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s",
                    dst->qualified, pgh_buf_str(&cols), pgh_buf_str(&cols), stage);
     put_conflict(&sql, conn, dst, columns, ncolumns, update);
-    bool failed = pgh_buf_failed(&cols) || pgh_buf_failed(&sql) ||
-                  strchr(pgh_buf_str(&cols), '\x01') != NULL;
+    bool failed =
+        pgh_buf_failed(&cols) || pgh_buf_failed(&sql) || strchr(pgh_buf_str(&cols), '\x01') != NULL;
     pgh_buf_dispose(&cols);
     if (failed) {
         pgh_buf_dispose(&sql);

@@ -17,8 +17,7 @@
 void pgh_postgres__stage_name(char *out, size_t len, int table);
 
 /* Create the session's staging table for dst (LIKE dst: its columns and types) if missing. */
-int pgh_postgres__stage_create(PGconn *conn, const pgh_table_info *dst, int table,
-                               pgh_error *err);
+int pgh_postgres__stage_create(PGconn *conn, const pgh_table_info *dst, int table, pgh_error *err);
 
 /* Empty the staging table (after its rows moved over). */
 int pgh_postgres__stage_clear(PGconn *conn, int table, pgh_error *err);

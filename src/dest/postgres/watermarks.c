@@ -122,8 +122,8 @@ int pgh_postgres__table_begin(void *user, const pgh_table_rows *t, pgh_error *er
     return pgh_apply_table_empty(d->apply, t->table_index, t->table, err);
 }
 
-int pgh_postgres__table_rows(void *user, const pgh_table_rows *t, const pgh_tuple *rows,
-                             size_t n, pgh_error *err)
+int pgh_postgres__table_rows(void *user, const pgh_table_rows *t, const pgh_tuple *rows, size_t n,
+                             pgh_error *err)
 {
     pg_dest *d = user;
     int rc = table_index(d, t, err);
