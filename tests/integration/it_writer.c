@@ -113,6 +113,8 @@ static void case_triggers(ctx *c)
     reset_dest(c);
     pgh_test_exec(c->p.d, "CREATE ROLE plain LOGIN; GRANT CREATE ON DATABASE postgres TO plain;"
                           "GRANT ALL ON t, seen TO plain");
+    code = pgh_run_exec(&c->r, 60, "check", NULL); /* the config replicate() wrote before */
+    PGH_CHECK(code == 0, "check, superuser: exit %d: %s", code, pgh_run_stdout(&c->r, 0));
     code = replicate(c, "", "plain");
     const char *err = pgh_run_stderr(&c->r, 0);
     PGH_CHECK(code == 3 && strstr(err, "destination role plain may not set "
@@ -125,6 +127,10 @@ static void case_triggers(ctx *c)
               "refused, yet wrote: %s state schemas, %s slots", schema, slots);
     free(schema);
     free(slots);
+    code = pgh_run_exec(&c->r, 60, "check", NULL); /* the plain role, the default */
+    PGH_CHECK(code == 3 && strstr(pgh_run_stdout(&c->r, 0), "destination role plain may not set "
+                                                            "session_replication_role") != NULL,
+              "check, plain role: exit %d: %s", code, pgh_run_stdout(&c->r, 0));
     code = replicate(c, "disable_triggers: false\n", "plain");
     PGH_CHECK(code == 0, "plain role, false: exit %d: %s", code, pgh_run_stderr(&c->r, 0));
     pgh_run_compare(&c->p, "SELECT id FROM t ORDER BY id", "SELECT id FROM seen ORDER BY id", NULL);
