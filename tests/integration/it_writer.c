@@ -4,7 +4,8 @@
  *              holds rows: some at keys the source has (with other values), some at keys it
  *              lacks. Full ordered dumps against what docs/destinations.md promises: update:
  *              every source row as the source has it; nothing: the rows that were there keep
- *              their values; both: the destination's other rows stay.
+ *              their values; both: the destination's other rows stay. First, batch_size and
+ *              its older name both set through PGH_CFG_ variables: refused (exit 2).
  *   triggers   a destination trigger that records every row written: with disable_triggers
  *              true (the default) it never fires; with false it fires once per copied row (its
  *              record equals the source's keys); a role that may not set
@@ -66,8 +67,23 @@ static void extra_rows_kept(ctx *c)
                     "SELECT * FROM t WHERE id > 100000 ORDER BY id", NULL);
 }
 
+/* batch_size and its older name, both set through the environment: refused, naming both. */
+static void both_batch_names(ctx *c)
+{
+    setenv("PGH_CFG_BATCH_SIZE", "100", 1);
+    setenv("PGH_CFG_APPLY_GROUP_MAX_CHANGES", "200", 1);
+    int code = replicate(c, "", NULL);
+    unsetenv("PGH_CFG_BATCH_SIZE");
+    unsetenv("PGH_CFG_APPLY_GROUP_MAX_CHANGES");
+    PGH_CHECK(code == 2 && strstr(pgh_run_stderr(&c->r, 0),
+                                  "environment variables PGH_CFG_BATCH_SIZE and "
+                                  "PGH_CFG_APPLY_GROUP_MAX_CHANGES are two names of one setting"),
+              "both batch names: exit %d: %s", code, pgh_run_stderr(&c->r, 0));
+}
+
 static void case_conflict(ctx *c)
 {
+    both_batch_names(c);
     prefill(c);
     int code = replicate(c, "on_conflict_action: error\n", NULL);
     PGH_CHECK(code == 3 && strstr(pgh_run_stderr(&c->r, 0), "destination table public.t is not "
