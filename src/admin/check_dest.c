@@ -117,9 +117,12 @@ void pgh_check__destination(check_run *c, bool may_hold_rows, pgh_error *err)
     if (pgh_check__note(c, rc, err))
         pgh_check__note(c, pgh_state_read(&st, dst, cfg->state_schema, cfg->slot_name, err), err);
     c->out->resuming = st.found;
+    if (dst != NULL && cfg->disable_triggers) /* a session setting: nothing is written */
+        pgh_check__note(c, pgh_postgres_replica_role(dst, err), err);
+    bool hold = may_hold_rows || st.found || cfg->on_conflict_action != PGH_ON_CONFLICT_ERROR;
     for (int i = 0; dst && !c->fatal && i < c->nsrc_tables; i++) {
         if (c->src_tables[i] != NULL)
-            check_dest_table(c, dst, (size_t)i, may_hold_rows || st.found, err);
+            check_dest_table(c, dst, (size_t)i, hold, err);
     }
     if (dst != NULL && !c->fatal)
         pgh_check__disk(c, dst, err);

@@ -259,8 +259,29 @@ static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_err
 }
 
 /* Every PGH_CFG_ variable: a key, set in cfg; another name is an error. */
+/* Two names of one setting (batch_size and its older name) set at once. */
+static int one_name_each(pgh_error *err)
+{
+    static const char *const same[][2] = {{"BATCH_SIZE", "APPLY_GROUP_MAX_CHANGES"},
+                                          {"BATCH_TIMEOUT_MS", "APPLY_GROUP_MAX_DELAY_MS"}};
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        char a[64], b[64];
+        snprintf(a, sizeof(a), ENV_PREFIX "%s", same[i][0]);
+        snprintf(b, sizeof(b), ENV_PREFIX "%s", same[i][1]);
+        if (getenv(a) && getenv(b))
+            return pgh_error_set(err, PGH_ECONFIG,
+                                 "environment variables %s and %s are two names of one "
+                                 "setting: keep %s only",
+                                 a, b, a);
+    }
+    return 0;
+}
+
 static int apply_environment(pgh_config *cfg, pgh_error *err)
 {
+    int rc0 = one_name_each(err);
+    if (rc0 != 0)
+        return rc0;
     for (char **e = environ; e && *e; e++) {
         if (strncmp(*e, ENV_PREFIX, sizeof(ENV_PREFIX) - 1) != 0)
             continue;

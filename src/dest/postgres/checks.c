@@ -2,6 +2,7 @@
 #include "dest/postgres/checks.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pg/conn.h"
@@ -122,4 +123,28 @@ int pgh_postgres_truncate(PGconn *dst, pgh_table_info *const *tables, int n, pgh
         }
     }
     return 0;
+}
+
+int pgh_postgres_replica_role(PGconn *conn, pgh_error *err)
+{
+    PGresult *res = PQexec(conn, "SET session_replication_role = replica");
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    int rc = 0;
+    if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+        rc = 0;
+    } else if (state && strcmp(state, "42501") == 0) { /* insufficient_privilege */
+        char *user = pgh_conn_ident(conn, PQuser(conn));
+        rc = pgh_error_set(err, PGH_EPRECOND,
+                           "destination role %s may not set session_replication_role, which "
+                           "disable_triggers: true (the default) needs to write without "
+                           "triggers and foreign-key checks: connect as a superuser, run GRANT "
+                           "SET ON PARAMETER session_replication_role TO %s, or set "
+                           "disable_triggers: false",
+                           PQuser(conn), user ? user : "the role");
+        free(user);
+    } else {
+        rc = pgh_conn_error(err, conn, res, "setting session_replication_role");
+    }
+    PQclear(res);
+    return rc;
 }

@@ -124,12 +124,11 @@ static int dest_open(void *user, const pgh_destination_info *info, pgh_error *er
         rc = lock_slot(d, err);
     if (rc == 0 && d->event)
         rc = pgh_postgres__watermarks_open(d, err);
-    if (rc == 0)
-        rc = pgh_pg_is_superuser(&d->replica_role, d->ctl, err);
     /* This session replaces rows during the catch-up: like the copy and the apply, it must not
-     * fire the destination's triggers or foreign-key actions when the role can avoid it. */
+     * fire the destination's triggers or foreign-key actions unless asked to. */
+    d->replica_role = d->cfg->disable_triggers;
     if (rc == 0 && d->replica_role)
-        rc = pgh_conn_exec(d->ctl, "SET session_replication_role = replica", err);
+        rc = pgh_postgres_replica_role(d->ctl, err);
     return rc;
 }
 
@@ -144,6 +143,12 @@ static int read_position(void *user, pgh_position *out, pgh_error *err)
     int rc = pgh_state_read(&st, d->ctl, d->cfg->state_schema, d->cfg->slot_name, err);
     if (rc != 0 || !st.found)
         return rc;
+    if (strcmp(st.phase, "snapshot") == 0)
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "slot %s has an unfinished copy_method: watermarks delivery on this "
+                             "destination: finish it with copy_method: watermarks, or run pghost "
+                             "teardown and start over",
+                             d->cfg->slot_name);
     out->lsn = st.applied_lsn;
     out->checkpoint = st.checkpoint_lsn;
     snprintf(out->phase, sizeof(out->phase), "%s", st.phase);
@@ -293,7 +298,8 @@ static int prepare(void *user, bool resuming, bool truncate, pgh_error *err)
     if (create && resuming)
         rc = pgh_schema_end_orphans(d->ctl, cfg->slot_name, err);
     if (rc == 0)
-        rc = pgh_postgres__check_tables(d, truncate || resuming, err);
+        rc = pgh_postgres__check_tables(
+            d, truncate || resuming || cfg->on_conflict_action != PGH_ON_CONFLICT_ERROR, err);
     if (create && !resuming)
         rc = pgh_schema_end(d->ctl, rc, err);
     if (rc == 0 && create && resuming)
@@ -304,9 +310,9 @@ static int prepare(void *user, bool resuming, bool truncate, pgh_error *err)
     if (rc == 0 && !resuming && truncate)
         rc = pgh_postgres_truncate(d->ctl, d->dst_tables, d->ntables, err);
     if (rc == 0 && !d->replica_role)
-        pgh_log(PGH_LOG_WARN, "replicate",
-                "the destination role is not a superuser: triggers and foreign keys on the "
-                "destination tables fire while pghost writes");
+        pgh_log(PGH_LOG_INFO, "replicate",
+                "disable_triggers: false: the destination's triggers and foreign-key checks "
+                "fire for every row pghost writes");
     return rc;
 }
 
@@ -395,7 +401,8 @@ static int copy_open(void *user, void **session, bool resumable, pgh_error *err)
                        .tables = d->dst_tables,
                        .ntables = d->ntables,
                        .state_schema = d->cfg->state_schema,
-                       .slot = d->cfg->slot_name};
+                       .slot = d->cfg->slot_name,
+                       .on_conflict = d->cfg->on_conflict_action};
     return pgh_postgres__copy_open(session, &ctx, resumable, err);
 }
 

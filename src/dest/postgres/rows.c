@@ -37,8 +37,7 @@ int pgh_apply__put_insert_rows(pgh_buf *sql, apply_params *p, const apply_rel *r
                                  r->dst->schema, r->dst->name, (int)tup->natts, r->ncols);
         for (int i = 0; i < tup->natts; i++) {
             if (tup->values[i].kind == PGH_VALUE_UNCHANGED)
-                return pgh_error_set(err, PGH_EPROTO,
-                                     "%s.%s: INSERT with an unchanged TOAST value",
+                return pgh_error_set(err, PGH_EPROTO, "%s.%s: INSERT with an unchanged TOAST value",
                                      r->dst->schema, r->dst->name);
             int num = pgh_apply__params_add(p, &tup->values[i]);
             if (num == 0)

@@ -104,6 +104,10 @@ int pgh_postgres__watermarks_commit(pg_dest *d, const pgh_position *after, pgh_e
 
 static int table_index(const pg_dest *d, const pgh_table_rows *t, pgh_error *err)
 {
+    if (!d->event)
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "the PostgreSQL destination takes existing rows through "
+                             "table_begin/table_rows with copy_method: watermarks only");
     if (t->table_index < 0 || (size_t)t->table_index >= d->cfg->ntables)
         return pgh_error_set(err, PGH_ECONFIG, "existing rows of table %d: no such table",
                              t->table_index);
@@ -122,8 +126,8 @@ int pgh_postgres__table_begin(void *user, const pgh_table_rows *t, pgh_error *er
     return pgh_apply_table_empty(d->apply, t->table_index, t->table, err);
 }
 
-int pgh_postgres__table_rows(void *user, const pgh_table_rows *t, const pgh_tuple *rows,
-                             size_t n, pgh_error *err)
+int pgh_postgres__table_rows(void *user, const pgh_table_rows *t, const pgh_tuple *rows, size_t n,
+                             pgh_error *err)
 {
     pg_dest *d = user;
     int rc = table_index(d, t, err);
