@@ -43,6 +43,9 @@
  *                                      <state_schema>.missing_rows) and logged at warn
  *   state_file                         string: where destination: stdout keeps its position
  *                                      (default: the configuration file's name + ".state")
+ *   rules_file                         string: transforms and filters to apply (pghost/rules.h,
+ *                                      docs/rules.md), a path relative to the configuration
+ *                                      file's directory; event destinations only for now
  * A table needs source_table_name; source_schema_name defaults to "public", the destination
  * schema and table names to the source's. At least one table is required.
  *
@@ -146,6 +149,9 @@ typedef struct pgh_config {
     char *state_file;                   /* owned, may be NULL: where destination: stdout keeps
                                            its position (the CLI defaults it to the
                                            configuration file's name + ".state") */
+    char *rules_file;                   /* owned, may be NULL: the rules file (pghost/rules.h;
+                                           the CLI reads it relative to the configuration
+                                           file's directory) */
 } pgh_config;
 
 /* Looks up an environment variable; returns NULL when unset. */

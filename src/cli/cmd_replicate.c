@@ -300,7 +300,7 @@ static void pipeline_opts(pgh_pipeline_opts *po, const cli_opts *o, bool to_stdo
 }
 
 /* Run the pipeline (and the handoff); the exit code. */
-static int run(const cli_opts *o, pgh_config *cfg, pgh_error *err)
+static int run(const cli_opts *o, pgh_config *cfg, const pgh_rules *rules, pgh_error *err)
 {
     bool to_stdout = cfg->destination == PGH_DESTINATION_STDOUT;
     pgh_source *src = NULL;
@@ -329,7 +329,7 @@ static int run(const cli_opts *o, pgh_config *cfg, pgh_error *err)
     pgh_pipeline_opts po;
     pipeline_opts(&po, o, to_stdout, progress);
     if (rc == 0)
-        rc = pgh_pipeline_run(&result, src, NULL, dest, &po, err);
+        rc = pgh_pipeline_run(&result, src, rules, dest, &po, err);
     pgh_cli_progress_done(progress);
     bool following = o->follow || to_stdout;
     /* A resumable run stopped on request: its state is recorded, the same command resumes. */
@@ -371,9 +371,13 @@ int pgh_cli_replicate(int argc, char **argv)
     rc = load_config(&cfg, &o);
     if (rc != PGH_EXIT_OK)
         return rc;
+    pgh_rules *rules = NULL;
+    rc = pgh_cli_load_rules(&rules, cfg);
     pgh_error err;
     pgh_error_clear(&err);
-    rc = run(&o, cfg, &err);
+    if (rc == PGH_EXIT_OK)
+        rc = run(&o, cfg, rules, &err);
+    pgh_rules_free(rules);
     pgh_config_free(cfg);
     return rc;
 }

@@ -64,6 +64,7 @@ static const env_key KEYS[] = {
     {"SCHEMA_DRIFT", K_DRIFT, F(schema_drift), 0, 0},
     {"ON_MISSING_ROW", K_MISSING, F(on_missing_row), 0, 0},
     {"STATE_FILE", K_STRING, F(state_file), 0, 0},
+    {"RULES_FILE", K_STRING, F(rules_file), 0, 0},
 };
 #undef F
 

@@ -189,6 +189,7 @@ int pgh_config_dup(pgh_config **out, const pgh_config *cfg, pgh_error *err)
     c->slot_name = dup_or_null(cfg->slot_name, &failed);
     c->state_schema = dup_or_null(cfg->state_schema, &failed);
     c->state_file = dup_or_null(cfg->state_file, &failed);
+    c->rules_file = dup_or_null(cfg->rules_file, &failed);
     c->tables = NULL;
     c->table_lines = NULL;
     c->exclude_tables = NULL;

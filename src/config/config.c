@@ -236,5 +236,6 @@ void pgh_config_free(pgh_config *cfg)
     free(cfg->slot_name);
     free(cfg->state_schema);
     free(cfg->state_file);
+    free(cfg->rules_file);
     free(cfg);
 }

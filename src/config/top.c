@@ -35,6 +35,7 @@ enum {
     K_EXCLUDE,
     K_STATE_FILE,
     K_ON_MISSING_ROW,
+    K_RULES_FILE,
     K_COUNT,
 };
 
@@ -66,6 +67,7 @@ static const char *const top_keys[K_COUNT] = {
     [K_EXCLUDE] = "exclude_tables",
     [K_STATE_FILE] = "state_file",
     [K_ON_MISSING_ROW] = "on_missing_row",
+    [K_RULES_FILE] = "rules_file",
 };
 
 static const pgh_config__keyset top_keyset = {
@@ -243,6 +245,8 @@ static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node
         return pgh_config__read_string(ctx, path, value, &cfg->state_file, NULL);
     case K_ON_MISSING_ROW:
         return read_on_missing_row(ctx, path, value);
+    case K_RULES_FILE:
+        return pgh_config__read_string(ctx, path, value, &cfg->rules_file, NULL);
     default:
         return read_copy_key(ctx, key, path, value);
     }
