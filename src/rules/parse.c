@@ -265,7 +265,7 @@ static int read_filter(parser *p, rule *ru, yaml_node_t *params, yaml_node_t *co
         return rc;
     if (cp.any || cp.all) {
         if (cp.any && cp.all)
-            return fail(p, params, "a filter takes any or all, not both: nest them in two rules");
+            return fail(p, params, "a filter takes any or all, not both: write two filter rules (every filter must pass)");
         if (cp.op || cp.value || column)
             return fail(p, params, "a filter with %s takes its column, operator and value in "
                                    "each condition", cp.any ? "any" : "all");
@@ -277,7 +277,9 @@ static int read_filter(parser *p, rule *ru, yaml_node_t *params, yaml_node_t *co
     if ((ru->conds = calloc(1, sizeof(*ru->conds))) == NULL)
         return pgh_error_set(p->err, PGH_ENOMEM, "out of memory");
     ru->nconds = 1;
-    return read_cond(p, ru->conds, &cp, params);
+    rc = read_cond(p, ru->conds, &cp, params);
+    ru->conds[0].line = ru->line; /* one condition: the rule's line names it */
+    return rc;
 }
 
 /* The parameters of transform, rename and columns rules. */
