@@ -236,6 +236,28 @@ static int build_out(compiler *c, int line)
     return 0;
 }
 
+/* A filter for DELETE on a column the old row does not carry would drop deletes of rows the
+ * destination holds: refused unless the table sends whole old rows or deletes pass. */
+static int check_deletes(compiler *c)
+{
+    if (c->rel->replident == 'f')
+        return 0;
+    for (size_t i = 0; i < c->p->nfilters; i++) {
+        const cfilter *f = &c->p->filters[i];
+        if (!(f->ru->ops & RULE_OP_DELETE) || f->ru->allow_empty_deletes)
+            continue;
+        for (size_t j = 0; j < f->ru->nconds; j++) {
+            if (!c->p->src_key[f->conds[j].col])
+                return fail(c, f->conds[j].c->line,
+                            "the filter on %s applies to DELETE, but deletes of %s.%s carry "
+                            "only its key: set allow_empty_deletes: true (deletes pass), leave "
+                            "DELETE out of operations, or ALTER TABLE ... REPLICA IDENTITY FULL",
+                            f->conds[j].c->column, c->rel->nspname, c->rel->relname);
+        }
+    }
+    return 0;
+}
+
 static int compile(compiler *c, const rules_table *t)
 {
     pgh_rules_plan *p = c->p;
@@ -256,6 +278,8 @@ static int compile(compiler *c, const rules_table *t)
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < t->n; i++)
         rc = compile_rule(c, &t->rules[i]);
+    if (rc == 0)
+        rc = check_deletes(c);
     return rc == 0 ? build_out(c, t->line) : rc;
 }
 

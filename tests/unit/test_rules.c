@@ -60,7 +60,7 @@ static void table_make(table *t, const char *name, const char *const *spec)
     t->rel.oid = 4242;
     t->rel.nspname = "public";
     t->rel.relname = (char *)name;
-    t->rel.replident = 'd';
+    t->rel.replident = 'f'; /* errors_table checks what 'd' refuses */
     t->rel.cols = t->cols;
     for (int i = 0; spec[i]; i++) {
         static char names[MAXC * 4][64];
@@ -707,6 +707,20 @@ static void case_errors_table(void)
                    "          - {column: age, operator: gt, value: 1}\n"
                    "          - {column: nope, operator: gt, value: 1}\n",
                    "rules.yml:7: table public.users has no column \"nope\"");
+    /* a filter on DELETE reading a column a key-only old row lacks */
+    t.rel.replident = 'd';
+    EXPECT_COMPILE("tables:\n  users:\n    - type: filter\n      column: age\n"
+                   "      parameters: {operator: gte, value: 18}\n",
+                   "rules.yml:3: the filter on age applies to DELETE, but deletes of public.users "
+                   "carry only its key");
+    CHECK(strcmp(compile_error("tables:\n  users:\n    - type: filter\n      column: age\n"
+                               "      operations: [INSERT, UPDATE]\n"
+                               "      parameters: {operator: gte, value: 18}\n    - type: filter\n"
+                               "      column: id\n      parameters: {operator: gt, value: 0}\n",
+                               &t), "") == 0,
+          "no DELETE, or a key column: fine");
+    CHECK(strcmp(compile_error(PGFLO_RULES, &t), "") == 0, "pg_flo's file: allow_empty_deletes");
+    t.rel.replident = 'f';
     /* tables: every table named must be one of the run's */
     pgh_rules *r = load("tables:\n  users: []\n  public.orders: []\n", NULL);
     const char *schemas[] = {"public", "public"};
