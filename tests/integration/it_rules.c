@@ -329,7 +329,7 @@ static void case_pgflo(ctx *c)
 
 /* ---- moves ------------------------------------------------------------------------------ */
 
-#define ROWS 20000
+#define ROWS 8000
 #define MAXID 2000000
 
 static const char *const MOVE_TABLES[2] = {"t_def", "t_full"};
