@@ -33,6 +33,7 @@
     X(on_missing_row)                                                                              \
     X(missing_required_key)                                                                        \
     X(destination_stdout)                                                                          \
+    X(rules_file)                                                                                  \
     X(apply_grouping)                                                                              \
     X(no_table)                                                                                    \
     X(table_missing_source)                                                                        \
@@ -504,6 +505,19 @@ static void destination_stdout(void)
     pgh_config_free(cfg);
     PARSE_FAILS(BASE_T "destination: kafka\n",
                 "config.yaml:5: destination: expected postgres or stdout, got \"kafka\"");
+}
+
+static void rules_file(void)
+{
+    pgh_config *cfg = PARSE_OK(BASE_T "destination: stdout\nrules_file: rules.yml\n");
+    CHECK(cfg->rules_file && strcmp(cfg->rules_file, "rules.yml") == 0);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T);
+    CHECK(cfg->rules_file == NULL);
+    pgh_config_free(cfg);
+    PARSE_FAILS(BASE_T "rules_file: [a]\n", "config.yaml:5: rules_file: expected a string, got a list");
+    PARSE_FAILS(BASE_T "rule_file: r.yml\n",
+                "config.yaml:5: unknown key \"rule_file\"; did you mean \"rules_file\"?");
 }
 
 static void no_table(void)
