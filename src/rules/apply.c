@@ -120,22 +120,6 @@ bool pgh_rules__plan_filters(const pgh_rules_plan *p, pgh_rules_op op)
     return false;
 }
 
-bool pgh_rules__plan_filters_key_only(const pgh_rules_plan *p, pgh_rules_op op)
-{
-    for (size_t i = 0; i < p->nfilters; i++) {
-        for (size_t j = 0; applies(&p->filters[i], op) && j < p->filters[i].ru->nconds; j++) {
-            if (!p->src_key[p->filters[i].conds[j].col])
-                return false;
-        }
-    }
-    return true;
-}
-
-bool pgh_rules__plan_empty_deletes(const pgh_rules_plan *p)
-{
-    return !pgh_rules__plan_filters(p, PGH_RULES_DELETE);
-}
-
 void pgh_rules_row_init(pgh_rules_row *row)
 {
     memset(row, 0, sizeof(*row));

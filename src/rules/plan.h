@@ -54,11 +54,8 @@ void pgh_rules__plan_free(pgh_rules_plan *p);
 
 /* The table as the destination sees it (owned by the plan). */
 const pgh_relation *pgh_rules__plan_relation(const pgh_rules_plan *p);
-/* Whether the plan has filters for op; whether they read only key columns. */
+/* Whether the plan has filters for op (a DELETE's with allow_empty_deletes do not count). */
 bool pgh_rules__plan_filters(const pgh_rules_plan *p, pgh_rules_op op);
-bool pgh_rules__plan_filters_key_only(const pgh_rules_plan *p, pgh_rules_op op);
-/* Whether filters of op pass DELETEs unread (allow_empty_deletes on every one of them). */
-bool pgh_rules__plan_empty_deletes(const pgh_rules_plan *p);
 
 /*
  * Do t's values (one per source column) pass the filters of op? key_only: t is an old key
