@@ -28,11 +28,6 @@ int pgh_cli_load_rules(pgh_rules **out, const pgh_config *cfg)
     *out = NULL;
     if (cfg->rules_file == NULL)
         return PGH_EXIT_OK;
-    if (cfg->destination != PGH_DESTINATION_STDOUT) {
-        pgh_cli_error("rules_file: this version applies rules to destination: stdout only; "
-                      "use --to stdout, or leave rules_file out for PostgreSQL");
-        return PGH_EXIT_USAGE;
-    }
     char *path = rules_path(cfg);
     if (path == NULL) {
         pgh_cli_error("out of memory");

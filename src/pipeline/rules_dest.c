@@ -18,27 +18,47 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline_internal.h"
-#include "rules/plan.h"
+#include "rules_dest.h"
 
-typedef struct plan_entry {
-    uint32_t oid;
-    const pgh_relation *src;  /* borrowed: the relation the plan was compiled for */
-    pgh_rules_plan *plan;     /* owned; NULL: no rules for this table */
-} plan_entry;
+/* The plan compiled at the start for rel's table, or NULL. */
+static const pgh_rules_plan *start_plan(const rules_dest *d, const pgh_relation *rel)
+{
+    for (int i = 0; i < d->ntables; i++) {
+        const pgh_relation *t = d->table_plans[i] ? pgh_rules__plan_relation(d->table_plans[i])
+                                                  : NULL;
+        if (t && strcmp(t->nspname, rel->nspname) == 0 && strcmp(t->relname, rel->relname) == 0)
+            return d->table_plans[i];
+    }
+    return NULL;
+}
 
-struct rules_dest {
-    pgh_destination_ops ops;        /* ours, named and flagged as the real one */
-    const pgh_rules *rules;         /* borrowed */
-    const pgh_destination_ops *real; /* borrowed */
-    void *user;                     /* borrowed: the real destination's */
-    plan_entry *plans;              /* owned, nplans entries */
-    size_t nplans, cap;
-    pgh_rules_row row_new, row_old; /* one change's rows */
-    pgh_rules_row *rows;            /* owned, nrows: a table_rows call's rows */
-    pgh_tuple *tuples;              /* owned, nrows */
-    size_t nrows;
-};
+/* A relation from the stream. Under REPLICA IDENTITY FULL it flags every column as a key
+ * column; the rules' key checks need the table's own key, from the catalog at the start. */
+static int compile_stream(pgh_rules_plan **out, rules_dest *d, const pgh_relation *rel,
+                          pgh_error *err)
+{
+    const pgh_rules_plan *sp = start_plan(d, rel);
+    if (rel->replident != 'f' || sp == NULL)
+        return pgh_rules__compile(out, d->rules, rel, d->keyed, err);
+    pgh_relation own = *rel;
+    own.cols = calloc((size_t)rel->ncols + 1, sizeof(*own.cols));
+    if (own.cols == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    const pgh_relation *keys = pgh_rules__plan_relation(sp);
+    for (int i = 0; i < rel->ncols; i++) {
+        own.cols[i] = rel->cols[i];
+        own.cols[i].is_key = false;
+        for (int j = 0; j < keys->ncols; j++) {
+            if (strcmp(keys->cols[j].name, rel->cols[i].name) == 0)
+                own.cols[i].is_key = keys->cols[j].is_key;
+        }
+    }
+    int rc = pgh_rules__compile(out, d->rules, &own, d->keyed, err);
+    if (rc == 0 && *out)
+        pgh_rules__plan_keys_as(*out, rel); /* the destination sees the stream's flags */
+    free(own.cols);
+    return rc;
+}
 
 /* The plan of rel (compiled on first sight), NULL when its table has no rules. */
 static int plan_of(const pgh_rules_plan **out, rules_dest *d, const pgh_relation *rel,
@@ -59,7 +79,7 @@ static int plan_of(const pgh_rules_plan **out, rules_dest *d, const pgh_relation
         d->cap = cap;
     }
     plan_entry *e = &d->plans[d->nplans];
-    int rc = pgh_rules__compile(&e->plan, d->rules, rel, err);
+    int rc = compile_stream(&e->plan, d, rel, err);
     if (rc != 0)
         return rc;
     e->oid = rel->oid;
@@ -372,8 +392,14 @@ int pgh_pipeline__rules_wrap(pipe_run *r, const pgh_rules *rules, pgh_error *err
         .table_rows = on_table_rows, .table_end = on_table_end, .begin = fwd_begin,
         .relation = on_relation, .message = fwd_message, .change = on_change,
         .truncate = fwd_truncate, .commit = fwd_commit, .flush = fwd_flush};
+    if (r->ops->keyed) {
+        d->keyed = true;
+        pgh_pipeline__rules_keyed_ops(d);
+        d->ops.keyed = &d->keyed_ops;
+    }
     pgh_rules_row_init(&d->row_new);
     pgh_rules_row_init(&d->row_old);
+    pgh_rules_row_init(&d->recopy);
     r->rules = d;
     r->ops = &d->ops;
     r->user = d;
@@ -390,8 +416,12 @@ void pgh_pipeline__rules_unwrap(pipe_run *r)
     r->rules = NULL;
     forget_all(d);
     free(d->plans);
+    for (int i = 0; i < d->ntables; i++)
+        pgh_rules__plan_free(d->table_plans[i]);
+    free(d->table_plans);
     pgh_rules_row_dispose(&d->row_new);
     pgh_rules_row_dispose(&d->row_old);
+    pgh_rules_row_dispose(&d->recopy);
     for (size_t i = 0; i < d->nrows; i++)
         pgh_rules_row_dispose(&d->rows[i]);
     free(d->rows);
@@ -417,6 +447,31 @@ static int as_relation(pgh_relation *rel, const pgh_table_info *t, pgh_error *er
     return 0;
 }
 
+/* Compile the rules against each table of the run; a keyed destination keeps the plans (its
+ * copy sessions and recopies use them by table index). */
+static int compile_tables(rules_dest *d, pipe_run *r, pgh_error *err)
+{
+    int n = r->tables.n;
+    d->table_plans = calloc((size_t)n + 1, sizeof(*d->table_plans));
+    if (d->table_plans == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    d->ntables = n;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        pgh_relation rel;
+        rc = as_relation(&rel, r->tables.src[i], err);
+        if (rc == 0)
+            rc = pgh_rules__compile(&d->table_plans[i], d->rules, &rel, d->keyed, err);
+        free(rel.cols);
+        if (rc == 0 && d->table_plans[i] && d->keyed &&
+            r->cfg->copy_format == PGH_COPY_FORMAT_BINARY)
+            rc = pgh_error_set(err, PGH_ECONFIG, "copy_format binary: the rules of %s.%s work on "
+                               "text rows: use copy_format auto or text",
+                               r->tables.src[i]->schema, r->tables.src[i]->name);
+    }
+    return rc;
+}
+
 int pgh_pipeline__rules_check(pipe_run *r, pgh_error *err)
 {
     rules_dest *d = r->rules;
@@ -430,16 +485,12 @@ int pgh_pipeline__rules_check(pipe_run *r, pgh_error *err)
     }
     if (rc == 0)
         rc = pgh_rules__check_tables(d->rules, schemas, names, (size_t)n, err);
-    for (int i = 0; rc == 0 && i < n; i++) {
-        pgh_relation rel;
-        pgh_rules_plan *p = NULL;
-        rc = as_relation(&rel, r->tables.src[i], err);
-        if (rc == 0)
-            rc = pgh_rules__compile(&p, d->rules, &rel, err);
-        pgh_rules__plan_free(p);
-        free(rel.cols);
-    }
     free(schemas);
     free(names);
-    return rc;
+    for (int i = 0; i < d->ntables; i++)
+        pgh_rules__plan_free(d->table_plans[i]);
+    free(d->table_plans);
+    d->table_plans = NULL;
+    d->ntables = 0;
+    return rc == 0 ? compile_tables(d, r, err) : rc;
 }

@@ -56,11 +56,6 @@ int pgh_pipeline_run(pgh_pipeline_result *out, pgh_source *source, const pgh_rul
     memset(out, 0, sizeof(*out));
     const pgh_destination_ops *ops = pgh_destination_ops_of(destination);
     int rc = check_opts(opts, ops, err);
-    if (rc == 0 && rules != NULL && (ops->flags & PGH_DEST_KEYED))
-        rc = pgh_error_set(err, PGH_ECONFIG,
-                           "rules are not applied by the %s destination yet: use an event "
-                           "destination (destination: stdout) or leave rules_file out",
-                           ops->name ? ops->name : "(unnamed)");
     if (rc != 0)
         return rc;
     pipe_run r = {.o = opts,

@@ -90,10 +90,10 @@ static pgh_rules_match eval_filter(const pgh_rules_plan *p, const cfilter *f,
     return unknown ? PGH_RULES_UNKNOWN : any ? PGH_RULES_NOMATCH : PGH_RULES_MATCH;
 }
 
-static bool applies(const cfilter *f, pgh_rules_op op)
+static bool applies(const pgh_rules_plan *p, const cfilter *f, pgh_rules_op op)
 {
     return (f->ru->ops & (unsigned)op) != 0 &&
-           !(op == PGH_RULES_DELETE && f->ru->allow_empty_deletes);
+           !(op == PGH_RULES_DELETE && f->ru->allow_empty_deletes && !p->strict_deletes);
 }
 
 pgh_rules_match pgh_rules__match(const pgh_rules_plan *p, pgh_rules_op op, const pgh_tuple *t,
@@ -101,7 +101,7 @@ pgh_rules_match pgh_rules__match(const pgh_rules_plan *p, pgh_rules_op op, const
 {
     bool unknown = false;
     for (size_t i = 0; i < p->nfilters; i++) {
-        if (!applies(&p->filters[i], op))
+        if (!applies(p, &p->filters[i], op))
             continue;
         pgh_rules_match m = eval_filter(p, &p->filters[i], t, key_only, other);
         if (m == PGH_RULES_NOMATCH)
@@ -114,7 +114,7 @@ pgh_rules_match pgh_rules__match(const pgh_rules_plan *p, pgh_rules_op op, const
 bool pgh_rules__plan_filters(const pgh_rules_plan *p, pgh_rules_op op)
 {
     for (size_t i = 0; i < p->nfilters; i++) {
-        if (applies(&p->filters[i], op))
+        if (applies(p, &p->filters[i], op))
             return true;
     }
     return false;

@@ -258,12 +258,20 @@ static int check_deletes(compiler *c)
     return 0;
 }
 
-static int compile(compiler *c, const rules_table *t)
+static int check_keyed(pgh_rules_plan *p, const pgh_relation *rel, pgh_error *err);
+
+static int compile(compiler *c, const rules_table *t, bool keyed)
 {
     pgh_rules_plan *p = c->p;
     p->rules = c->r;
+    p->table = t;
     p->nsrc = c->rel->ncols;
     p->src_key = calloc(p->nsrc + 1, sizeof(bool));
+    p->src_names = calloc(p->nsrc + 1, sizeof(char *));
+    for (int i = 0; p->src_names && i < p->nsrc; i++) {
+        if ((p->src_names[i] = strdup(c->rel->cols[i].name)) == NULL)
+            return oom(c);
+    }
     p->xf = calloc(t->n + 1, sizeof(*p->xf));
     p->filters = calloc(t->n + 1, sizeof(*p->filters));
     c->keep = calloc(p->nsrc + 1, sizeof(bool));
@@ -279,19 +287,19 @@ static int compile(compiler *c, const rules_table *t)
     for (size_t i = 0; rc == 0 && i < t->n; i++)
         rc = compile_rule(c, &t->rules[i]);
     if (rc == 0)
-        rc = check_deletes(c);
+        rc = keyed ? check_keyed(p, c->rel, c->err) : check_deletes(c);
     return rc == 0 ? build_out(c, t->line) : rc;
 }
 
 int pgh_rules__compile(pgh_rules_plan **out, const pgh_rules *r, const pgh_relation *rel,
-                       pgh_error *err)
+                       bool keyed, pgh_error *err)
 {
     *out = NULL;
     const rules_table *t = find_table(r, rel->nspname, rel->relname);
     if (t == NULL)
         return 0;
     compiler c = {.r = r, .rel = rel, .p = calloc(1, sizeof(pgh_rules_plan)), .err = err};
-    int rc = c.p ? compile(&c, t) : oom(&c);
+    int rc = c.p ? compile(&c, t, keyed) : oom(&c);
     free(c.keep);
     free(c.names);
     if (rc != 0) {
@@ -312,6 +320,9 @@ void pgh_rules__plan_free(pgh_rules_plan *p)
     free(p->out.nspname);
     free(p->out.relname);
     free(p->out_src);
+    for (int i = 0; p->src_names && i < p->nsrc; i++)
+        free(p->src_names[i]);
+    free(p->src_names);
     free(p->src_key);
     free(p->xf);
     for (size_t i = 0; i < p->nfilters; i++) {
@@ -326,4 +337,67 @@ void pgh_rules__plan_free(pgh_rules_plan *p)
 const pgh_relation *pgh_rules__plan_relation(const pgh_rules_plan *p)
 {
     return &p->out;
+}
+
+int pgh_rules__plan_column(const pgh_rules_plan *p, const char *name)
+{
+    for (int i = 0; i < p->nsrc; i++) {
+        if (strcmp(p->src_names[i], name) == 0)
+            return i;
+    }
+    return -1;
+}
+
+static const char *const KEYED_WHY =
+    "with the PostgreSQL destination (rows are found and copied again by their key)";
+
+/* One rule against the keyed destination's needs (see plan.h). */
+static int check_keyed_rule(const pgh_rules_plan *p, const pgh_relation *rel, const rule *ru,
+                            pgh_error *err)
+{
+    const char *file = p->rules->file;
+    int col = ru->column ? pgh_rules__plan_column(p, ru->column) : -1;
+    if (ru->kind == RULE_RENAME || ru->kind == RULE_COLUMNS)
+        return pgh_error_set(err, PGH_ECONFIG, "%s:%d: %s rules are for event destinations: "
+                             "the PostgreSQL destination's tables keep the source's columns",
+                             file, ru->line, ru->kind == RULE_RENAME ? "rename" : "columns");
+    if (ru->kind != RULE_FILTER && col >= 0 && p->src_key[col])
+        return pgh_error_set(err, PGH_ECONFIG, "%s:%d: a transform of key column %s is refused "
+                             "%s: keys must stay the source's", file, ru->line, ru->column,
+                             KEYED_WHY);
+    if (ru->kind != RULE_FILTER)
+        return 0;
+    if ((ru->ops & RULE_OP_ALL) != RULE_OP_ALL)
+        return pgh_error_set(err, PGH_ECONFIG, "%s:%d: a filter applies to INSERT, UPDATE and "
+                             "DELETE %s: a row kept out by one would make another diverge",
+                             file, ru->line, KEYED_WHY);
+    for (size_t i = 0; i < ru->nconds; i++) {
+        int c = pgh_rules__plan_column(p, ru->conds[i].column);
+        if (c >= 0 && !p->src_key[c] && rel->replident != 'f')
+            return pgh_error_set(err, PGH_ECONFIG, "%s:%d: a filter on %s needs REPLICA IDENTITY "
+                                 "FULL on %s.%s %s, as PostgreSQL's own row filters do: ALTER "
+                                 "TABLE ... REPLICA IDENTITY FULL, or filter on key columns",
+                                 file, ru->conds[i].line, ru->conds[i].column, rel->nspname,
+                                 rel->relname, KEYED_WHY);
+    }
+    return 0;
+}
+
+static int check_keyed(pgh_rules_plan *p, const pgh_relation *rel, pgh_error *err)
+{
+    for (size_t i = 0; i < p->table->n; i++) {
+        int rc = check_keyed_rule(p, rel, &p->table->rules[i], err);
+        if (rc != 0)
+            return rc;
+    }
+    p->strict_deletes = true;
+    return 0;
+}
+
+void pgh_rules__plan_keys_as(pgh_rules_plan *p, const pgh_relation *rel)
+{
+    for (int i = 0; i < p->out.ncols; i++) {
+        if (p->out_src[i] < rel->ncols)
+            p->out.cols[i].is_key = rel->cols[p->out_src[i]].is_key;
+    }
 }

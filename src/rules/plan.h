@@ -18,6 +18,7 @@
 #include "pghost/change.h"
 #include "pghost/error.h"
 #include "pghost/rules.h"
+#include "util/buf.h"
 
 typedef struct pgh_rules_plan pgh_rules_plan;
 
@@ -46,11 +47,24 @@ int pgh_rules__check_tables(const pgh_rules *r, const char *const *schemas,
 /*
  * The plan of rel's table: *out NULL (and 0) when the file has no rules for it. A rule naming
  * a column rel lacks, or an operator or transform its type does not allow, is PGH_ECONFIG
- * with the file and line. rel is borrowed for the call only.
+ * with the file and line; so is a filter on DELETE reading a column deletes do not carry
+ * (rel->replident not 'f') without allow_empty_deletes. rel is borrowed for the call only.
+ *
+ * keyed: for a keyed destination (the PostgreSQL one), where rows are found, compared and
+ * copied again by their key, in tables with the source's columns, and a row the destination
+ * lacks makes a later UPDATE or DELETE divergence. The plan must then keep keys and columns as
+ * they are (no transform of a key column, no rename, no column list), and its filters must see
+ * every row's passage in and out: on every operation, and on key columns or a REPLICA IDENTITY
+ * FULL table, as PostgreSQL's own row filters require. allow_empty_deletes then no longer lets
+ * DELETEs pass unread: they are filtered by their old row.
  */
 int pgh_rules__compile(pgh_rules_plan **out, const pgh_rules *r, const pgh_relation *rel,
-                       pgh_error *err);
+                       bool keyed, pgh_error *err);
 void pgh_rules__plan_free(pgh_rules_plan *p);
+
+/* Flag the plan's relation's key columns as rel (the relation it was compiled for, with the
+ * same columns) flags them. */
+void pgh_rules__plan_keys_as(pgh_rules_plan *p, const pgh_relation *rel);
 
 /* The table as the destination sees it (owned by the plan). */
 const pgh_relation *pgh_rules__plan_relation(const pgh_rules_plan *p);
@@ -85,5 +99,25 @@ void pgh_rules_row_dispose(pgh_rules_row *row);
  */
 int pgh_rules__transform(pgh_rules_row *row, const pgh_rules_plan *p, pgh_rules_op op,
                          const pgh_tuple *t, const pgh_tuple *fill, pgh_error *err);
+
+/* The index of the source column named name in the plan, or -1. */
+int pgh_rules__plan_column(const pgh_rules_plan *p, const char *name);
+
+/* ---- rows of COPY's text format (copytext.c) ---- */
+
+/* One row's fields: values[0..n) point into text (valid until the next parse). */
+typedef struct pgh_rules_fields {
+    pgh_value *values; /* owned, cap entries */
+    size_t *off;       /* owned, cap entries: each value's offset in text */
+    size_t n, cap;
+    pgh_buf text;      /* owned: the unescaped fields */
+} pgh_rules_fields;
+
+void pgh_rules_fields_init(pgh_rules_fields *f);
+void pgh_rules_fields_dispose(pgh_rules_fields *f);
+/* Split one row (len bytes, without its newline) into fields, unescaped (\N: NULL). */
+int pgh_rules__copy_parse(pgh_rules_fields *f, const char *line, size_t len, pgh_error *err);
+/* Append n values as one row, escaped, with its newline (NULL, UNCHANGED: \N). */
+void pgh_rules__copy_encode(pgh_buf *out, const pgh_value *values, size_t n);
 
 #endif

@@ -24,6 +24,9 @@ typedef struct cxf {
 
 struct pgh_rules_plan {
     const pgh_rules *rules; /* borrowed */
+    const rules_table *table; /* borrowed: the rules compiled */
+    char **src_names;       /* owned, nsrc entries: the source's column names */
+    bool strict_deletes;    /* keyed: allow_empty_deletes does not apply */
     pgh_relation out;       /* owned: the table as the destination sees it */
     int *out_src;           /* owned, out.ncols entries: the source column of each */
     uint16_t nsrc;          /* source columns */

@@ -140,7 +140,7 @@ static pgh_rules_plan *plan(const pgh_rules *r, const table *t)
     pgh_rules_plan *p = NULL;
     pgh_error err;
     pgh_error_clear(&err);
-    int rc = pgh_rules__compile(&p, r, &t->rel, &err);
+    int rc = pgh_rules__compile(&p, r, &t->rel, false, &err);
     CHECK(rc == 0 && p, "compile failed: %s", err.message);
     return p;
 }
@@ -151,7 +151,7 @@ static const char *compile_error(const char *text, const table *t)
     pgh_rules *r = load(text, "salt");
     pgh_rules_plan *p = NULL;
     pgh_error_clear(&err);
-    int rc = r ? pgh_rules__compile(&p, r, &t->rel, &err) : -1;
+    int rc = r ? pgh_rules__compile(&p, r, &t->rel, false, &err) : -1;
     pgh_rules__plan_free(p);
     pgh_rules_free(r);
     return rc == 0 ? "" : err.message;
@@ -739,7 +739,7 @@ static void case_errors_table(void)
     table_make(&other, "other", ospec);
     r = load(PGFLO_RULES, NULL);
     pgh_rules_plan *p = (pgh_rules_plan *)1;
-    CHECK(pgh_rules__compile(&p, r, &other.rel, &err) == 0 && p == NULL, "no plan");
+    CHECK(pgh_rules__compile(&p, r, &other.rel, false, &err) == 0 && p == NULL, "no plan");
     pgh_rules_free(r);
     /* version check of the options */
     pgh_rules_opts bad = {.version = 99};
