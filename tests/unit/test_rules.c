@@ -30,7 +30,9 @@
     X(filter_any_all_unknown)                                                                      \
     X(operations_and_empty_deletes)                                                                \
     X(errors_file)                                                                                 \
-    X(errors_table)
+    X(errors_table)                                                                                \
+    X(errors_keyed)                                                                                \
+    X(copy_text)
 
 static int failures;
 
@@ -747,6 +749,101 @@ static void case_errors_table(void)
           "version");
     CHECK(pgh_rules_load(&r, "/nonexistent/rules.yml", &(pgh_rules_opts)PGH_RULES_OPTS_INIT,
                          &err) == PGH_ECONFIG, "missing file");
+}
+
+static const char *keyed_error(const char *text, const table *t)
+{
+    static pgh_error err;
+    pgh_rules *r = load(text, "salt");
+    pgh_rules_plan *p = NULL;
+    pgh_error_clear(&err);
+    int rc = r ? pgh_rules__compile(&p, r, &t->rel, true, &err) : -1;
+    pgh_rules__plan_free(p);
+    pgh_rules_free(r);
+    return rc == 0 ? "" : err.message;
+}
+
+#define EXPECT_KEYED(text, want)                                                                   \
+    do {                                                                                           \
+        const char *got_ = keyed_error(text, &t);                                                  \
+        CHECK(strstr(got_, want) != NULL, "got \"%s\", want \"%s\"", got_, want);                  \
+    } while (0)
+#define EXPECT_KEYED_OK(text)                                                                      \
+    do {                                                                                           \
+        const char *got_ = keyed_error(text, &t);                                                  \
+        CHECK(got_[0] == '\0', "refused: %s", got_);                                              \
+    } while (0)
+
+/* What a keyed destination (PostgreSQL) refuses, and allow_empty_deletes there. */
+static void case_errors_keyed(void)
+{
+    table t;
+    table_make(&t, "users", USERS);
+    EXPECT_KEYED_OK(PGFLO_RULES); /* REPLICA IDENTITY FULL: pg_flo's file as it is */
+    EXPECT_KEYED("tables:\n  users:\n    - type: transform\n      column: id\n"
+                 "      parameters: {type: hash}\n",
+                 "rules.yml:3: a transform of key column id is refused with the PostgreSQL");
+    EXPECT_KEYED("tables:\n  users:\n    - type: rename\n      column: phone\n"
+                 "      parameters: {to: tel}\n", "rules.yml:3: rename rules are for event");
+    EXPECT_KEYED("tables:\n  users:\n    - type: columns\n      parameters: {exclude: [ssn]}\n",
+                 "rules.yml:3: columns rules are for event");
+    EXPECT_KEYED("tables:\n  users:\n    - type: filter\n      column: age\n"
+                 "      operations: [INSERT]\n      parameters: {operator: gte, value: 18}\n",
+                 "rules.yml:3: a filter applies to INSERT, UPDATE and DELETE");
+    t.rel.replident = 'd';
+    EXPECT_KEYED(PGFLO_RULES, "rules.yml:18: a filter on age needs REPLICA IDENTITY FULL on "
+                              "public.users");
+    EXPECT_KEYED_OK("tables:\n  users:\n    - type: filter\n      column: id\n"
+                    "      parameters: {operator: gt, value: 0}\n"); /* a key column: fine */
+    /* keyed: a DELETE is filtered by its old row even with allow_empty_deletes */
+    t.rel.replident = 'f';
+    pgh_rules *r = load(PGFLO_RULES, NULL);
+    pgh_rules_plan *p = NULL;
+    pgh_error err;
+    pgh_error_clear(&err);
+    CHECK(pgh_rules__compile(&p, r, &t.rel, true, &err) == 0 && p, "%s", err.message);
+    row kid;
+    row_make(&kid, 6, "2", "k@x", "1", "12", "1", NULL);
+    CHECK(pgh_rules__match(p, PGH_RULES_DELETE, &kid.t, false, NULL) == NO, "strict deletes");
+    row_free(&kid);
+    pgh_rules__plan_free(p);
+    pgh_rules_free(r);
+}
+
+/* COPY's text rows: escapes, NULL, empty fields, back to the same bytes. */
+static void case_copy_text(void)
+{
+    static const char *const rows[] = {
+        "1\tabc\t\\N\t",
+        "\\\\x0102\ta\\tb\\nc\\rd\\\\e\t\\N",
+        "",
+        "\\N",
+        "x\\\\N\ty",
+    };
+    pgh_rules_fields f;
+    pgh_rules_fields_init(&f);
+    pgh_buf out;
+    pgh_buf_init(&out, 0);
+    pgh_error err;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        size_t len = strlen(rows[i]);
+        char *copy = malloc(len + 1);
+        memcpy(copy, rows[i], len);
+        CHECK(pgh_rules__copy_parse(&f, copy, len, &err) == 0, "parse");
+        pgh_buf_reset(&out);
+        pgh_rules__copy_encode(&out, f.values, f.n);
+        CHECK(out.len == len + 1 && memcmp(out.data, rows[i], len) == 0 && out.data[len] == '\n',
+              "row %zu: got [%s]", i, pgh_buf_str(&out));
+        free(copy);
+    }
+    CHECK(pgh_rules__copy_parse(&f, "1\tabc\t\\N\t", 9, &err) == 0 && f.n == 4, "fields");
+    CHECK(f.values[2].kind == PGH_VALUE_NULL && f.values[3].kind == PGH_VALUE_TEXT &&
+              f.values[3].len == 0, "NULL and empty");
+    CHECK(pgh_rules__copy_parse(&f, "a\\tb\\101\\x41\\q", 14, &err) == 0 && f.n == 1 &&
+              f.values[0].len == 6 && memcmp(f.values[0].data, "a\tbAAq", 6) == 0,
+          "escapes: %.*s", (int)f.values[0].len, f.values[0].data);
+    pgh_rules_fields_dispose(&f);
+    pgh_buf_dispose(&out);
 }
 
 int main(int argc, char **argv)
