@@ -493,6 +493,15 @@ static void case_moves(ctx *c)
     "CASE WHEN length(" col ") <= 2 THEN " col " ELSE left(" col ", 1) || repeat('" ch "', "      \
     "length(" col ") - 2) || right(" col ", 1) END"
 
+/* The one value sql returns on conn equals want. */
+static bool value_is(PGconn *conn, const char *sql, const char *want)
+{
+    char *v = pgh_test_value(conn, "%s", sql);
+    bool eq = strcmp(v, want) == 0;
+    free(v);
+    return eq;
+}
+
 static pid_t spawn_pg(ctx *c)
 {
     return pgh_run_spawn(&c->r, "replicate", "--no-progress", "--to=postgres", "--follow",
@@ -522,8 +531,8 @@ static void case_pgflo_pg(ctx *c)
     PGH_CHECK(code == 2 && strstr(pgh_run_stderr(&c->r, 0),
                                   "rules.yml:18: a filter on age needs REPLICA IDENTITY FULL"),
               "exit %d:\n%s", code, pgh_run_stderr(&c->r, 0));
-    PGH_CHECK(strcmp(pgh_test_value(c->p.d, "SELECT count(*) FROM pg_tables WHERE tablename = "
-                                            "'users'"), "0") == 0, "something was written");
+    PGH_CHECK(value_is(c->p.d, "SELECT count(*) FROM pg_tables WHERE tablename = 'users'", "0"),
+              "something was written");
     pgh_test_exec(c->p.s, "ALTER TABLE users REPLICA IDENTITY FULL");
     pid = spawn_pg(c);
     pgh_run_wait_follow(&c->r, pid);
@@ -531,13 +540,10 @@ static void case_pgflo_pg(ctx *c)
     pgh_run_fence(&c->r, pid, 60, "INSERT INTO users (id, email, age) VALUES (100, 'fence', 99)",
                   "SELECT count(*) = 1 FROM users WHERE id = 100");
     pgh_run_stop(&c->r, pid, 30);
-    PGH_CHECK(strcmp(pgh_test_value(c->p.d, "SELECT email || ' ' || phone || ' ' || ssn FROM "
-                                            "users WHERE id = 3"),
-                     "u*****************m (111) 222-3333 1XXXXXXXXX9") == 0 &&
-                  strcmp(pgh_test_value(c->p.d, "SELECT email FROM users WHERE id = 1"),
-                         "a***************m") == 0 &&
-                  strcmp(pgh_test_value(c->p.d, "SELECT count(*) FROM users WHERE id IN (2, 4, 5)"),
-                         "0") == 0,
+    PGH_CHECK(value_is(c->p.d, "SELECT email || ' ' || phone || ' ' || ssn FROM users WHERE id = 3",
+                       "u*****************m (111) 222-3333 1XXXXXXXXX9") &&
+                  value_is(c->p.d, "SELECT email FROM users WHERE id = 1", "a***************m") &&
+                  value_is(c->p.d, "SELECT count(*) FROM users WHERE id IN (2, 4, 5)", "0"),
               "pg_flo's outputs at the destination");
     pgh_run_compare(&c->p,
                     "SELECT id, " SQL_MASK("email", "*") ", regexp_replace(phone, "
