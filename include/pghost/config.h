@@ -45,7 +45,7 @@
  *                                      (default: the configuration file's name + ".state")
  *   rules_file                         string: transforms and filters to apply (pghost/rules.h,
  *                                      docs/rules.md), a path relative to the configuration
- *                                      file's directory; event destinations only for now
+ *                                      file's directory
  * A table needs source_table_name; source_schema_name defaults to "public", the destination
  * schema and table names to the source's. At least one table is required.
  *

@@ -13,7 +13,8 @@
  *   follow.c       streaming after the checkpoint until stopped: flushes, feedback, stop,
  *                  reconnects
  *   snapshot*.c    the existing rows of event destinations in watermarked chunks (DBLog)
- *   rules_dest.c   the rules in front of an event destination (src/rules applied)
+ *   rules_dest.c   the rules in front of the destination (src/rules applied); rules_keyed.c
+ *                  their part in the keyed copy + catch-up
  *   stats.c        the live counters of pghost/stats.h (opts->stats), lock-free
  */
 #ifndef PGH_PIPELINE_INTERNAL_H

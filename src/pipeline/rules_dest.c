@@ -1,8 +1,9 @@
 /*
- * The rules between the pipeline and an event destination: a destination of its own that
- * runs every row through the table's plan (rules/plan.h) and hands the result to the real
- * destination. The real destination sees each table as the rules make it (columns renamed,
- * left out, hashed ones as text), through a relation the plan owns.
+ * The rules between the pipeline and the destination: a destination of its own that runs every
+ * row through the table's plan (rules/plan.h) and hands the result to the real destination.
+ * The real destination sees each table as the rules make it (columns renamed, left out, hashed
+ * ones as text), through a relation the plan owns. A keyed destination's copy and recopies go
+ * through rules_keyed.c; its plans are compiled for it (keys and columns kept).
  *
  * Filters follow PostgreSQL's row filters for publications (docs/rules.md):
  *   INSERT, existing rows   kept when the new row matches
