@@ -365,6 +365,10 @@ static int check_keyed_rule(const pgh_rules_plan *p, const pgh_relation *rel, co
         return pgh_error_set(err, PGH_ECONFIG, "%s:%d: a transform of key column %s is refused "
                              "%s: keys must stay the source's", file, ru->line, ru->column,
                              KEYED_WHY);
+    if (ru->kind == RULE_HASH && col >= 0 && pgh_rules__class(rel->cols[col].type_oid) != VC_TEXT)
+        return pgh_error_set(err, PGH_ECONFIG, "%s:%d: a hash is text, and column %s is not: the "
+                             "PostgreSQL destination's table keeps the source's type", file,
+                             ru->line, ru->column);
     if (ru->kind != RULE_FILTER)
         return 0;
     if ((ru->ops & RULE_OP_ALL) != RULE_OP_ALL)

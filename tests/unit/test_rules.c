@@ -783,6 +783,10 @@ static void case_errors_keyed(void)
     EXPECT_KEYED("tables:\n  users:\n    - type: transform\n      column: id\n"
                  "      parameters: {type: hash}\n",
                  "rules.yml:3: a transform of key column id is refused with the PostgreSQL");
+    EXPECT_KEYED("tables:\n  users:\n    - type: transform\n      column: age\n"
+                 "      parameters: {type: hash}\n", "rules.yml:3: a hash is text, and column age");
+    EXPECT_KEYED_OK("tables:\n  users:\n    - type: transform\n      column: ssn\n"
+                    "      parameters: {type: hash}\n");
     EXPECT_KEYED("tables:\n  users:\n    - type: rename\n      column: phone\n"
                  "      parameters: {to: tel}\n", "rules.yml:3: rename rules are for event");
     EXPECT_KEYED("tables:\n  users:\n    - type: columns\n      parameters: {exclude: [ssn]}\n",
