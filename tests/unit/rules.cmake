@@ -2,6 +2,7 @@
 # CASES(X) list is read here so that a new case needs no edit in this file.
 add_executable(test_rules ${CMAKE_CURRENT_LIST_DIR}/test_rules.c)
 target_link_libraries(test_rules PRIVATE pgh_rules pgh_decode pgh_util)
+target_compile_definitions(test_rules PRIVATE PGH_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 
 file(READ ${CMAKE_CURRENT_LIST_DIR}/test_rules.c pgh_rules_test_source)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
