@@ -19,7 +19,8 @@ packages=(
     postgresql-client-15 # psql, pg_recvlogical, pgbench for tests and benchmarks
     libyaml-dev          # configuration files
     libjansson-dev       # JSON-lines destination: validating json/jsonb values
-    libpcre2-dev         # later: table include/exclude patterns
+    libpcre2-dev         # rules: regex transforms (PCRE2 with its JIT)
+    libssl-dev           # rules: the hash transform (libcrypto HMAC-SHA256)
     libcurl4-openssl-dev # later: webhook destination
     libmicrohttpd-dev    # the CLI's --metrics-addr server (Prometheus /metrics, /healthz, /readyz)
     libnats-dev          # later: NATS JetStream destination

@@ -70,6 +70,9 @@
  *                                      writes (required with it; created when missing)
  *   duckdb_library                     string: path of libduckdb.so (default: the search of
  *                                      pghost/duckdb.h)
+ *   rules_file                         string: transforms and filters to apply (pghost/rules.h,
+ *                                      docs/rules.md), a path relative to the configuration
+ *                                      file's directory
  * A table needs source_table_name; source_schema_name defaults to "public", the destination
  * schema and table names to the source's. At least one table is required.
  *
@@ -210,6 +213,9 @@ typedef struct pgh_config {
     int64_t file_rotate_seconds;        /* destination: file: longest a file stays open; 0 no
                                            limit */
     pgh_file_layout file_layout;        /* destination: file: files per table or one stream */
+    char *rules_file;                   /* owned, may be NULL: the rules file (pghost/rules.h;
+                                           the CLI reads it relative to the configuration
+                                           file's directory) */
 } pgh_config;
 
 /* Looks up an environment variable; returns NULL when unset. */

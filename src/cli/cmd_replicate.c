@@ -18,7 +18,10 @@ static const char USAGE[] =
     "replication slot up to a checkpoint. At exit 0 the destination equals the source as of\n"
     "the printed checkpoint LSN. The destination tables must exist and be empty, unless\n"
     "--create-tables creates them. With --to stdout or --to file, the existing rows and then\n"
-    "the changes are written as JSON lines, in one order that rebuilds each table.\n"
+    "the changes are written as JSON lines, in one order that rebuilds each table. rules_file\n"
+    "in the configuration transforms and filters rows and changes on the way, for every\n"
+    "destination (pg_flo's rules format; the hash transform's salt from\n"
+    "PGHOST_RULES_HASH_SALT; docs/rules.md).\n"
     "\n"
     "Every run is resumable: a lost connection to either server is reconnected with backoff\n"
     "and the run goes on from the progress it recorded on the destination (state_schema).\n"
@@ -348,7 +351,7 @@ static void pipeline_opts(pgh_pipeline_opts *po, const cli_opts *o, bool to_even
 }
 
 /* Run the pipeline (and the handoff); the exit code. */
-static int run(const cli_opts *o, pgh_config *cfg, pgh_error *err)
+static int run(const cli_opts *o, pgh_config *cfg, const pgh_rules *rules, pgh_error *err)
 {
     /* stdout and files: an event stream, delivered until stopped */
     bool to_events =
@@ -379,7 +382,7 @@ static int run(const cli_opts *o, pgh_config *cfg, pgh_error *err)
     pgh_pipeline_opts po;
     pipeline_opts(&po, o, to_events, progress);
     if (rc == 0)
-        rc = pgh_pipeline_run(&result, src, NULL, dest, &po, err);
+        rc = pgh_pipeline_run(&result, src, rules, dest, &po, err);
     pgh_cli_progress_done(progress);
     bool following = o->follow || to_events;
     /* A resumable run stopped on request: its state is recorded, the same command resumes. */
@@ -421,9 +424,13 @@ int pgh_cli_replicate(int argc, char **argv)
     rc = load_config(&cfg, &o);
     if (rc != PGH_EXIT_OK)
         return rc;
+    pgh_rules *rules = NULL;
+    rc = pgh_cli_load_rules(&rules, cfg);
     pgh_error err;
     pgh_error_clear(&err);
-    rc = run(&o, cfg, &err);
+    if (rc == PGH_EXIT_OK)
+        rc = run(&o, cfg, rules, &err);
+    pgh_rules_free(rules);
     pgh_config_free(cfg);
     return rc;
 }

@@ -79,6 +79,7 @@ static const env_key KEYS[] = {
      PGH_CONFIG_MAX_FILE_ROTATE_BYTES},
     {"FILE_ROTATE_SECONDS", K_INT64, F(file_rotate_seconds), 0, PGH_CONFIG_MAX_FILE_ROTATE_SECONDS},
     {"FILE_LAYOUT", K_LAYOUT, F(file_layout), 0, 0},
+    {"RULES_FILE", K_STRING, F(rules_file), 0, 0},
 };
 #undef F
 

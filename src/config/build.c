@@ -196,6 +196,7 @@ int pgh_config_dup(pgh_config **out, const pgh_config *cfg, pgh_error *err)
     c->duckdb_path = dup_or_null(cfg->duckdb_path, &failed);
     c->duckdb_library = dup_or_null(cfg->duckdb_library, &failed);
     c->file_directory = dup_or_null(cfg->file_directory, &failed);
+    c->rules_file = dup_or_null(cfg->rules_file, &failed);
     c->tables = NULL;
     c->table_lines = NULL;
     c->exclude_tables = NULL;

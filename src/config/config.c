@@ -242,5 +242,6 @@ void pgh_config_free(pgh_config *cfg)
     free(cfg->duckdb_path);
     free(cfg->duckdb_library);
     free(cfg->file_directory);
+    free(cfg->rules_file);
     free(cfg);
 }

@@ -46,6 +46,7 @@ enum {
     K_FILE_ROTATE_BYTES,
     K_FILE_ROTATE_SECONDS,
     K_FILE_LAYOUT,
+    K_RULES_FILE,
     K_COUNT,
 };
 
@@ -88,6 +89,7 @@ static const char *const top_keys[K_COUNT] = {
     [K_FILE_ROTATE_BYTES] = "file_rotate_bytes",
     [K_FILE_ROTATE_SECONDS] = "file_rotate_seconds",
     [K_FILE_LAYOUT] = "file_layout",
+    [K_RULES_FILE] = "rules_file",
 };
 
 static const pgh_config__keyset top_keyset = {
@@ -357,6 +359,8 @@ static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node
     case K_FILE_ROTATE_SECONDS:
     case K_FILE_LAYOUT:
         return read_file_key(ctx, key, path, value);
+    case K_RULES_FILE:
+        return pgh_config__read_string(ctx, path, value, &cfg->rules_file, NULL);
     default:
         return read_copy_key(ctx, key, path, value);
     }

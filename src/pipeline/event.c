@@ -120,7 +120,9 @@ static int handle(pipe_run *r, const pgh_change *c, pgh_error *err)
 int pgh_pipeline__event(pipe_run *r, pgh_error *err)
 {
     bool rows = r->o->what != PGH_PIPELINE_CHANGES;
-    int rc = pgh_pipeline__preflight(r, false, rows, err);
+    int rc = pgh_pipeline__preflight(r, false, rows || r->rules, err);
+    if (rc == 0 && r->rules)
+        rc = pgh_pipeline__rules_check(r, err);
     if (rc == 0)
         rc = pgh_pipeline__init_result(r, err);
     if (rc != 0)

@@ -35,6 +35,7 @@
     X(destination_stdout)                                                                          \
     X(destination_duckdb)                                                                          \
     X(destination_file)                                                                            \
+    X(rules_file)                                                                                  \
     X(apply_grouping)                                                                              \
     X(writer_batch_names)                                                                          \
     X(writer_options)                                                                              \
@@ -599,6 +600,19 @@ static void destination_file(void)
                 "got \"-1\"");
     PARSE_FAILS(BASE_T "file_layout: per_schema\n",
                 "config.yaml:5: file_layout: expected per_table or single, got \"per_schema\"");
+}
+
+static void rules_file(void)
+{
+    pgh_config *cfg = PARSE_OK(BASE_T "destination: stdout\nrules_file: rules.yml\n");
+    CHECK(cfg->rules_file && strcmp(cfg->rules_file, "rules.yml") == 0);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T);
+    CHECK(cfg->rules_file == NULL);
+    pgh_config_free(cfg);
+    PARSE_FAILS(BASE_T "rules_file: [a]\n", "config.yaml:5: rules_file: expected a string, got a list");
+    PARSE_FAILS(BASE_T "rule_file: r.yml\n",
+                "config.yaml:5: unknown key \"rule_file\"; did you mean \"rules_file\"?");
 }
 
 static void no_table(void)
