@@ -19,7 +19,8 @@ packages=(
     postgresql-client-15 # psql, pg_recvlogical, pgbench for tests and benchmarks
     libyaml-dev          # configuration files
     libjansson-dev       # JSON-lines destination: validating json/jsonb values
-    libpcre2-dev         # later: table include/exclude patterns
+    libpcre2-dev         # rules: regex transforms (PCRE2 with its JIT)
+    libssl-dev           # rules: the hash transform (libcrypto HMAC-SHA256)
     libcurl4-openssl-dev # later: webhook destination
     libmicrohttpd-dev    # the CLI's --metrics-addr server (Prometheus /metrics, /healthz, /readyz)
     libnats-dev          # NATS JetStream: pghost capture / apply (found through pkg-config)
@@ -43,8 +44,34 @@ for p in "${packages[@]}"; do
     fi
 done
 
+# libduckdb for destination: duckdb (loaded at run time, so the build never needs it): the
+# shared library DuckDB ships in its npm package, installed into one fixed prefix, only when
+# missing. pghost looks there first (src/dest/duckdb/duckdb_api.h); duckdb_library overrides.
+DUCKDB_PREFIX=/usr/local/lib/pghost-duckdb
+DUCKDB_PACKAGE=@duckdb/node-bindings-linux-x64
+install_duckdb() {
+    local lib="$DUCKDB_PREFIX/node_modules/$DUCKDB_PACKAGE/libduckdb.so"
+    if [ -f "$lib" ]; then
+        echo "install-deps: libduckdb present ($lib)"
+        return 0
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "install-deps: npm not found: libduckdb not installed (the DuckDB destination and" \
+            "its tests need it; install nodejs/npm and run this again)" >&2
+        return 0
+    fi
+    echo "install-deps: installing $DUCKDB_PACKAGE into $DUCKDB_PREFIX"
+    local sudo_cmd=()
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo_cmd=(sudo)
+    fi
+    "${sudo_cmd[@]}" npm install --prefix "$DUCKDB_PREFIX" --no-save --no-audit --no-fund \
+        "$DUCKDB_PACKAGE"
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
     echo "install-deps: all ${#packages[@]} packages present"
+    install_duckdb
     exit 0
 fi
 
@@ -56,3 +83,4 @@ fi
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y --no-install-recommends "${missing[@]}"
+install_duckdb

@@ -3,7 +3,8 @@
 # and builds everything with -Werror, and runs ctest, in four configurations:
 #   build/release  RelWithDebInfo: the whole suite
 #   build/asan     Debug, AddressSanitizer + UndefinedBehaviorSanitizer, leaks checked: the whole
-#                  suite
+#                  suite but the long scenarios (label slow: many kills, big row counts), which
+#                  run in the release configuration only
 #   build/o3       Release (-O3; gcc warns about more there): the fast tests only (labels unit
 #                  and fuzz: no server)
 #   build/clang    RelWithDebInfo with clang: the fast tests only
@@ -33,14 +34,16 @@ declare -A status elapsed npassed nfailed nskipped
 # The tests of the fast-only configurations: every label regex given to ctest must match.
 fast_tests=(-L 'unit|fuzz')
 
-# run_config NAME BUILD_DIR all|fast CMAKE_ARGS...: configure, build, ctest (every test, or the
-# fast ones); records the outcome.
+# run_config NAME BUILD_DIR all|noslow|fast CMAKE_ARGS...: configure, build, ctest (every test,
+# every test but those labelled slow, or the fast ones); records the outcome.
 run_config() {
     local name=$1 dir=$2 which=$3
     shift 3
     local only=()
     if [ "$which" = fast ]; then
         only=("${fast_tests[@]}")
+    elif [ "$which" = noslow ]; then
+        only=(-LE slow)
     fi
     local t0=$SECONDS st=ok log="$dir/ctest-output.log"
     names+=("$name")
@@ -86,7 +89,7 @@ run_config release build/release all -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGH_SAN
 
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run_config asan build/asan all -DCMAKE_BUILD_TYPE=Debug -DPGH_SANITIZE=ON -DPGH_WERROR=ON
+    run_config asan build/asan noslow -DCMAKE_BUILD_TYPE=Debug -DPGH_SANITIZE=ON -DPGH_WERROR=ON
 
 run_config o3 build/o3 fast -DCMAKE_BUILD_TYPE=Release -DPGH_SANITIZE=OFF -DPGH_WERROR=ON
 

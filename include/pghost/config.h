@@ -23,13 +23,36 @@
  *   copy_worker_count                  integer 1..64 (default 4)
  *   copy_use_keyset_pagination         boolean (default true)
  *   copy_format                        auto | binary | text (default auto)
- *   destination                        postgres (default) | stdout: JSON lines instead of a
- *                                      destination server (destination_connection then unused)
+ *   destination                        postgres (default) | stdout | file: JSON lines on stdout
+ *                                      or into files instead of a destination server
+ *                                      (destination_connection then unused)
+ *                                      | duckdb: tables in a DuckDB file (pghost/duckdb.h)
  *                                      | nats: pghost capture's JetStream stream (docs/nats.md)
- *   apply_group_max_changes            integer 1..1000000 (default 10000): statements per
- *                                      destination transaction when grouping source ones
- *   apply_group_max_delay_ms           integer 0..60000 (default 100): while following, commit
- *                                      grouped transactions at least this often
+ *   file_directory                     string, required for destination: file: where the files
+ *                                      and their state file (pghost.state) go
+ *   file_rotate_bytes                  integer 4096..68719476736 (default 67108864, 64 MiB): a
+ *                                      file is closed and a new one started before it would
+ *                                      grow past this
+ *   file_rotate_seconds                integer 0..31536000 (default 3600; 0 never): a file open
+ *                                      this long is closed and a new one started
+ *   file_layout                        per_table (default) | single: one stream of files per
+ *                                      table (a directory each) or one for every table
+ *   batch_size                         integer 1..1000000 (default 10000): statements per
+ *   (or apply_group_max_changes)       destination transaction when grouping source ones (the
+ *                                      PostgreSQL destination), the batch of the others; setting
+ *                                      both names is an error
+ *   batch_timeout_ms                   integer 0..60000 (default 100): while following, commit
+ *   (or apply_group_max_delay_ms)      grouped transactions (flush batches) at least this often
+ *   copy_method                        parallel (default) | watermarks: how a PostgreSQL
+ *                                      destination gets the existing rows: the parallel keyset
+ *                                      copy and a catch-up, or watermarked chunks delivered with
+ *                                      the changes (as event destinations get them)
+ *   on_conflict_action                 error (default) | update | nothing: the existing rows'
+ *                                      inserts into a PostgreSQL destination: its tables must be
+ *                                      empty, or a row already at a key is replaced / kept
+ *   disable_triggers                   boolean (default true): a PostgreSQL destination writes
+ *                                      with session_replication_role = replica (no triggers, no
+ *                                      foreign-key checks; needs a superuser)
  *   state_schema                       string (default "pghost"): schema on the destination
  *                                      holding pghost's position (pghost.state)
  *   create_destination_tables          boolean (default false): create missing schemas, types and
@@ -65,6 +88,13 @@
  *   nats_credentials_file, nats_token_file, nats_ca_file
  *                                      strings: files with the credentials (.creds: JWT and
  *                                      NKey seed), a token, a CA for TLS
+ *   duckdb_path                        string: the DuckDB database file destination: duckdb
+ *                                      writes (required with it; created when missing)
+ *   duckdb_library                     string: path of libduckdb.so (default: the search of
+ *                                      pghost/duckdb.h)
+ *   rules_file                         string: transforms and filters to apply (pghost/rules.h,
+ *                                      docs/rules.md), a path relative to the configuration
+ *                                      file's directory
  * A table needs source_table_name; source_schema_name defaults to "public", the destination
  * schema and table names to the source's. At least one table is required.
  *
@@ -94,6 +124,11 @@ PGH_BEGIN_DECLS
 #define PGH_CONFIG_DEFAULT_STATE_SCHEMA "pghost"
 #define PGH_CONFIG_DEFAULT_GROUP_CHANGES 10000
 #define PGH_CONFIG_DEFAULT_GROUP_DELAY_MS 100
+#define PGH_CONFIG_DEFAULT_FILE_ROTATE_BYTES (INT64_C(64) << 20)
+#define PGH_CONFIG_DEFAULT_FILE_ROTATE_SECONDS 3600
+#define PGH_CONFIG_MIN_FILE_ROTATE_BYTES 4096
+#define PGH_CONFIG_MAX_FILE_ROTATE_BYTES (INT64_C(64) << 30)
+#define PGH_CONFIG_MAX_FILE_ROTATE_SECONDS 31536000
 
 typedef enum pgh_copy_format_choice {
     PGH_COPY_FORMAT_AUTO = 0, /* binary when every column type is built in, else text */
@@ -103,11 +138,19 @@ typedef enum pgh_copy_format_choice {
 
 typedef enum pgh_destination_kind {
     PGH_DESTINATION_POSTGRES = 0, /* apply to destination_connection */
-    PGH_DESTINATION_STDOUT,       /* JSON lines on stdout (pghost/json_sink.h) */
+    PGH_DESTINATION_STDOUT,       /* JSON lines on stdout (pghost/json.h) */
+    PGH_DESTINATION_FILE,         /* JSON lines into files in file_directory (pghost/file.h) */
+    PGH_DESTINATION_DUCKDB,       /* tables in a DuckDB file (pghost/duckdb.h) */
     PGH_DESTINATION_NATS,         /* a JetStream stream: pghost capture (pghost/nats.h) */
 } pgh_destination_kind;
 
-/* "postgres", "stdout" or "nats" (any case). Returns 0 or PGH_ECONFIG. */
+/* How the file destination groups lines into files (pghost/file.h). */
+typedef enum pgh_file_layout {
+    PGH_FILE_LAYOUT_PER_TABLE = 0, /* <dir>/<schema>.<table>/NNN-LSN.jsonl, one stream a table */
+    PGH_FILE_LAYOUT_SINGLE,        /* <dir>/NNN-LSN.jsonl, one stream for every table */
+} pgh_file_layout;
+
+/* "postgres", "stdout", "file", "duckdb" or "nats" (any case). Returns 0 or PGH_ECONFIG. */
 PGH_API int pgh_config_destination_parse(pgh_destination_kind *out, const char *name);
 
 typedef enum pgh_source_kind {
@@ -142,6 +185,17 @@ typedef enum pgh_on_missing_row {
     PGH_ON_MISSING_ROW_STOP = 0, /* following: a change whose row is missing is divergence */
     PGH_ON_MISSING_ROW_SKIP,     /* skip it, count it per table, log it (table, LSN, key names) */
 } pgh_on_missing_row;
+
+typedef enum pgh_copy_method {
+    PGH_COPY_METHOD_PARALLEL = 0, /* keyed destinations: parallel keyset copy + catch-up */
+    PGH_COPY_METHOD_WATERMARKS,   /* existing rows in watermarked chunks, with the changes */
+} pgh_copy_method;
+
+typedef enum pgh_on_conflict_action {
+    PGH_ON_CONFLICT_ERROR = 0, /* the destination tables must be empty */
+    PGH_ON_CONFLICT_UPDATE,    /* an existing row at a copied key takes the source's values */
+    PGH_ON_CONFLICT_NOTHING,   /* an existing row at a copied key is kept as it is */
+} pgh_on_conflict_action;
 
 typedef struct pgh_table_map {
     char *source_schema; /* owned */
@@ -184,8 +238,14 @@ typedef struct pgh_config {
     pgh_copy_format_choice copy_format;
     char *state_schema;                 /* owned; defaulted to "pghost" */
     pgh_destination_kind destination;
-    int64_t apply_group_max_changes;    /* statements per grouped destination transaction */
-    int64_t apply_group_max_delay_ms;   /* following: commit at least this often */
+    int64_t apply_group_max_changes;    /* batch_size: statements per grouped destination
+                                           transaction, or the batch of other destinations */
+    int64_t apply_group_max_delay_ms;   /* batch_timeout_ms: following, commit at least this
+                                           often */
+    pgh_copy_method copy_method;
+    pgh_on_conflict_action on_conflict_action;
+    bool disable_triggers;              /* session_replication_role = replica on the
+                                           destination (default true) */
     bool create_destination_tables;     /* create what is missing on the destination */
     pgh_schema_drift schema_drift;
     pgh_on_missing_row on_missing_row;
@@ -194,6 +254,16 @@ typedef struct pgh_config {
                                            configuration file's name + ".state") */
     pgh_source_kind source;             /* where pghost apply reads (capture: postgres) */
     pgh_nats_config nats;               /* owned insides */
+    char *duckdb_path;                  /* owned, may be NULL: destination: duckdb's file */
+    char *duckdb_library;               /* owned, may be NULL: libduckdb's path (NULL: search) */
+    char *file_directory;               /* owned, may be NULL: destination: file's directory */
+    int64_t file_rotate_bytes;          /* destination: file: largest file, bytes */
+    int64_t file_rotate_seconds;        /* destination: file: longest a file stays open; 0 no
+                                           limit */
+    pgh_file_layout file_layout;        /* destination: file: files per table or one stream */
+    char *rules_file;                   /* owned, may be NULL: the rules file (pghost/rules.h;
+                                           the CLI reads it relative to the configuration
+                                           file's directory) */
 } pgh_config;
 
 /* Looks up an environment variable; returns NULL when unset. */

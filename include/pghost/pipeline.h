@@ -135,8 +135,12 @@ typedef struct pgh_pipeline_opts {
     }
 
 /*
- * Run the pipeline. rules may be NULL (rows and changes pass unchanged). The destination is
- * opened and closed by the run. Returns 0 when it reached what `until` asked for (or stopped on
+ * Run the pipeline. rules (pghost/rules.h, borrowed for the call) may be NULL: rows and changes
+ * pass unchanged. Otherwise they are checked against the source tables' columns before
+ * anything is written (PGH_ECONFIG naming the rules file and line), then applied to every row
+ * and change before the destination sees them (a keyed destination's COPY rows included, see
+ * docs/rules.md for what keyed destinations require). The destination is opened and closed by
+ * the run. Returns 0 when it reached what `until` asked for (or stopped on
  * request while following); otherwise err says what failed: PGH_EPRECOND, PGH_ECONFIG or
  * PGH_ECONN before anything was written, PGH_EPROTO for a stream it cannot read, PGH_ENOTFOUND
  * for a slot that vanished. A slot this run created is dropped on failure unless something can

@@ -4,11 +4,20 @@
  *
  * Everything comes from the configuration the pipeline opens it with: destination_connection,
  * the table mapping, state_schema (where the position is kept, in the same transaction as the
- * data: exactly once), apply_group_max_changes, schema_drift and create_destination_tables. It
- * is a keyed destination with the raw COPY path (pghost/keyed.h): existing rows are copied in
+ * data: exactly once), batch_size (apply_group_max_changes), schema_drift, on_missing_row,
+ * on_conflict_action, disable_triggers, create_destination_tables and copy_method. It is a
+ * keyed destination with the raw COPY path (pghost/keyed.h): existing rows are copied in
  * parallel batches straight from the source's COPY into the destination's, and changes are
  * applied with prepared, pipelined statements (docs/apply.md). DDL captured on the source is
  * replayed in order with the data (docs/ddl.md).
+ *
+ * With copy_method: watermarks in the configuration it opens with, it is an event destination
+ * instead: table_begin empties a table, table_rows upserts rows by key, and changes take
+ * lenient rules until a commit's position has the phase "follow" (strict ones after); the
+ * position with its resume token and phase is stored with every destination commit. A caller
+ * other than the pipeline (an applier replaying a stream) that feeds existing rows through
+ * table_begin/table_rows/table_end opens it with copy_method: watermarks too; otherwise those
+ * callbacks fail with PGH_ECONFIG.
  */
 #ifndef PGHOST_POSTGRES_H
 #define PGHOST_POSTGRES_H

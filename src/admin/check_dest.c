@@ -9,6 +9,8 @@
 #include "admin/check_run.h"
 #include "dest/postgres/checks.h"
 #include "pg/conn.h"
+#include "pghost/duckdb.h"
+#include "pghost/file.h"
 #include "pghost/json.h"
 #include "state/state.h"
 
@@ -55,9 +57,46 @@ static void check_state_file(check_run *c, pgh_error *err)
     free(pos.resume);
 }
 
+/* destination: duckdb: the library loads, and the file's position for this slot, if any. */
+static void check_duckdb_file(check_run *c, pgh_error *err)
+{
+    pgh_duckdb_opts o = PGH_DUCKDB_OPTS_INIT;
+    o.path = c->cfg->duckdb_path;
+    o.library = c->cfg->duckdb_library;
+    pgh_position pos = {0};
+    bool found = false;
+    int rc = pgh_duckdb_position_read(&pos, &found, &o, c->cfg->slot_name, err);
+    if (pgh_check__note(c, rc, err))
+        c->out->resuming = found;
+    free(pos.resume);
+}
+
+/* destination: file keeps its position in file_directory: the same checks. */
+static void check_file_state(check_run *c, pgh_error *err)
+{
+    pgh_position pos = {0};
+    bool found = false;
+    int rc = pgh_file_state_read(&pos, &found, c->cfg->file_directory, c->cfg->slot_name, err);
+    if (pgh_check__note(c, rc, err))
+        c->out->resuming = found;
+    free(pos.resume);
+}
+
 void pgh_check__destination(check_run *c, bool may_hold_rows, pgh_error *err)
 {
     const pgh_config *cfg = c->cfg;
+    if (cfg->destination == PGH_DESTINATION_DUCKDB) {
+        snprintf(c->out->disk_unchecked, sizeof(c->out->disk_unchecked),
+                 "the destination is a DuckDB file");
+        check_duckdb_file(c, err);
+        return;
+    }
+    if (cfg->destination == PGH_DESTINATION_FILE) {
+        snprintf(c->out->disk_unchecked, sizeof(c->out->disk_unchecked),
+                 "the destination is files in %.200s", cfg->file_directory);
+        check_file_state(c, err);
+        return;
+    }
     if (cfg->destination == PGH_DESTINATION_STDOUT) {
         snprintf(c->out->disk_unchecked, sizeof(c->out->disk_unchecked),
                  "the destination is stdout");
@@ -78,9 +117,12 @@ void pgh_check__destination(check_run *c, bool may_hold_rows, pgh_error *err)
     if (pgh_check__note(c, rc, err))
         pgh_check__note(c, pgh_state_read(&st, dst, cfg->state_schema, cfg->slot_name, err), err);
     c->out->resuming = st.found;
+    if (dst != NULL && cfg->disable_triggers) /* a session setting: nothing is written */
+        pgh_check__note(c, pgh_postgres_replica_role(dst, err), err);
+    bool hold = may_hold_rows || st.found || cfg->on_conflict_action != PGH_ON_CONFLICT_ERROR;
     for (int i = 0; dst && !c->fatal && i < c->nsrc_tables; i++) {
         if (c->src_tables[i] != NULL)
-            check_dest_table(c, dst, (size_t)i, may_hold_rows || st.found, err);
+            check_dest_table(c, dst, (size_t)i, hold, err);
     }
     if (dst != NULL && !c->fatal)
         pgh_check__disk(c, dst, err);

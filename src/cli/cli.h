@@ -124,6 +124,11 @@ int pgh_cli_need_destination(const pgh_config *cfg, const char *hint);
  * + ".state" (set into cfg->state_file). NULL when out of memory. */
 const char *pgh_cli_state_file(pgh_config *cfg);
 
+/* rules.c: the rules of cfg->rules_file (*out NULL when there is none), read relative to the
+ * configuration file's directory, the hash salt from PGHOST_RULES_HASH_SALT. Returns
+ * PGH_EXIT_OK or the exit status after printing the error. */
+int pgh_cli_load_rules(pgh_rules **out, const pgh_config *cfg);
+
 /* The exit status of a library result: 0 done, 2 PGH_ECONFIG, 3 PGH_EPRECOND, 1 otherwise. */
 int pgh_cli_exit_code(int rc);
 

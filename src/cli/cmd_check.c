@@ -4,6 +4,7 @@
 #include "admin/check.h"
 #include "cli.h"
 #include "pghost/config.h"
+#include "pghost/file.h"
 
 static const char USAGE[] =
     "Usage: pghost check [options] CONFIG.yaml\n"
@@ -22,6 +23,8 @@ static const char USAGE[] =
     "    columns, column types and key (same columns, same order), and is empty\n"
     "    (unless --truncate-destination, or a run of the slot is recorded there);\n"
     "  - destination: stdout: the state file (state_file) is readable and of this slot;\n"
+    "  - rules_file: readable and a valid rules file (pghost replicate checks its rules\n"
+    "    against the tables' columns at its start, before writing anything);\n"
     "  - disk: the source tables' size (with indexes and TOAST) is shown; when the\n"
     "    destination server is on this machine (unix socket, localhost, 127.0.0.1) and its\n"
     "    role may read data_directory (superuser or pg_read_all_settings), less free space\n"
@@ -54,6 +57,19 @@ static void print_slot(const pgh_config *cfg, const pgh_check_result *r)
 
 static void print_destination(const pgh_config *cfg, const pgh_check_result *r)
 {
+    if (cfg->destination == PGH_DESTINATION_DUCKDB) {
+        printf("destination: DuckDB file %s: %s\n", cfg->duckdb_path,
+               r->resuming ? "a run of this slot is recorded there, the next run resumes it"
+                            : "none yet, a run starts from the beginning");
+        return;
+    }
+    if (cfg->destination == PGH_DESTINATION_FILE) {
+        printf("destination: files in %s; state file %s: %s\n", cfg->file_directory,
+               PGH_FILE_STATE_NAME,
+               r->resuming ? "a run of this slot is recorded there, the next run resumes it"
+                           : "none yet, a run starts from the beginning");
+        return;
+    }
     if (cfg->destination == PGH_DESTINATION_STDOUT) {
         printf("destination: stdout; state file %s: %s\n", cfg->state_file,
                r->resuming ? "a run of this slot is recorded there, the next run resumes it"
@@ -105,6 +121,13 @@ int pgh_cli_check(int argc, char **argv)
     int rc = pgh_cli_start(&cfg, &cmd, argc, argv);
     if (rc != PGH_CLI_RUN)
         return rc;
+    pgh_rules *rules = NULL;
+    rc = pgh_cli_load_rules(&rules, cfg);
+    pgh_rules_free(rules);
+    if (rc != PGH_EXIT_OK) {
+        pgh_config_free(cfg);
+        return rc;
+    }
     pgh_error err;
     pgh_error_clear(&err);
     pgh_check_result r;

@@ -9,6 +9,8 @@
 
 #include "cli.h"
 #include "pghost/config.h"
+#include "pghost/duckdb.h"
+#include "pghost/file.h"
 #include "pghost/json.h"
 #include "pghost/lifecycle.h"
 #include "util/clock.h"
@@ -42,14 +44,18 @@ static const char TEARDOWN_USAGE[] =
     "Drop what pghost created: the replication slot on the source, the publication when\n"
     "pghost init created it (never one you made), the DDL capture, and its position row in\n"
     "<state_schema>.state on the destination (the table and schema too when nothing else is in\n"
-    "them). Both servers are opened, and the position read, before anything is dropped: when\n"
-    "either cannot be reached, or the slot is in use, nothing is dropped. Says on stderr, one\n"
-    "line each, what it dropped. Safe to run again.\n"
+    "them); for destination: stdout its state file, for destination: file the state file in\n"
+    "file_directory (the data files stay unless --delete-files). Both servers are opened, and\n"
+    "the position read, before anything is dropped: when either cannot be reached, or the slot\n"
+    "is in use, nothing is dropped. Says on stderr, one line each, what it dropped. Safe to run\n"
+    "again.\n"
     "\n"
     "Options:\n"
     "  --force             drop what can be reached even when the other server cannot be\n"
     "                      (a stopped --follow run can then no longer resume); says what was\n"
     "                      not dropped, and exits 0 unless neither server could be reached\n"
+    "  --delete-files      destination: file: remove the data files too (only the names\n"
+    "                      pghost writes, and the table directories they leave empty)\n"
     "  --log-level LEVEL   error, warn (default), info, debug or trace; logs go to stderr\n"
     "  --log-format FORMAT text (default) or json: one JSON object a line\n"
     "  -v, -q              --log-level debug / --log-level error\n"
@@ -59,6 +65,7 @@ static const char TEARDOWN_USAGE[] =
     "dropped); 2 bad command line or configuration; 3 the slot is in use (nothing was dropped).\n";
 
 static int read_state_file(pgh_status *st, pgh_config *cfg, pgh_error *err);
+static int read_duckdb_position(pgh_status *st, const pgh_config *cfg, pgh_error *err);
 
 static atomic_int g_stop;
 
@@ -84,6 +91,11 @@ static void print_status_text(const pgh_config *cfg, const pgh_status *s)
                PGH_LSN_ARGS(s->state.checkpoint_lsn));
     else if (cfg->destination == PGH_DESTINATION_STDOUT)
         printf("destination: no position recorded in %s\n", cfg->state_file);
+    else if (cfg->destination == PGH_DESTINATION_DUCKDB)
+        printf("destination: no position recorded in DuckDB file %s\n", cfg->duckdb_path);
+    else if (cfg->destination == PGH_DESTINATION_FILE)
+        printf("destination: no position recorded in %s/" PGH_FILE_STATE_NAME "\n",
+               cfg->file_directory);
     else
         printf("destination: no position recorded in %s.state\n", cfg->state_schema);
     for (int i = 0; i < s->ntables; i++)
@@ -142,9 +154,17 @@ static void print_status_json(const pgh_config *cfg, const pgh_status *s)
 static int read_status(pgh_status *st, pgh_config *cfg, pgh_error *err)
 {
     int rc = pgh_status_read(st, cfg, err);
-    if (rc == 0 && cfg->destination == PGH_DESTINATION_STDOUT)
-        rc = read_state_file(st, cfg, err);
-    return rc;
+    if (rc != 0)
+        return rc;
+    switch (cfg->destination) {
+    case PGH_DESTINATION_STDOUT:
+    case PGH_DESTINATION_FILE:
+        return read_state_file(st, cfg, err);
+    case PGH_DESTINATION_DUCKDB:
+        return read_duckdb_position(st, cfg, err);
+    default:
+        return 0; /* PostgreSQL: pgh_status_read read the state schema */
+    }
 }
 
 static int64_t rows_copied(const pgh_status *s)
@@ -178,6 +198,7 @@ static int watch(pgh_config *cfg, bool json, pgh_error *err)
     signal(SIGINT, on_sigint);
     signal(SIGTERM, on_sigint);
     pgh_status prev, st;
+    memset(&prev, 0, sizeof(prev)); /* read only after a first refresh; says so to gcc */
     int64_t prev_ms = 0;
     for (int n = 0; !atomic_load(&g_stop); n++) {
         int64_t now = pgh_clock_ms();
@@ -255,9 +276,27 @@ static void remove_state_file(pgh_config *cfg)
                 strerror(errno));
 }
 
-/* destination: stdout: the position its state file holds, read by the destination itself. */
+/* destination: file: the position in file_directory's state file. */
+static int read_file_state(pgh_status *st, const pgh_config *cfg, pgh_error *err)
+{
+    pgh_position pos = {0};
+    bool found = false;
+    int rc = pgh_file_state_read(&pos, &found, cfg->file_directory, cfg->slot_name, err);
+    st->state.found = rc == 0 && found && pos.phase[0] != '\0';
+    snprintf(st->state.phase, sizeof(st->state.phase), "%s%s", pos.phase,
+             pos.resume ? " (existing rows pending)" : "");
+    st->state.applied_lsn = pos.lsn;
+    st->state.checkpoint_lsn = pos.checkpoint;
+    free(pos.resume);
+    return rc;
+}
+
+/* destination: stdout or file: the position its state file holds (for stdout read by the
+ * destination itself). */
 static int read_state_file(pgh_status *st, pgh_config *cfg, pgh_error *err)
 {
+    if (cfg->destination == PGH_DESTINATION_FILE)
+        return read_file_state(st, cfg, err);
     pgh_json_opts jo = PGH_JSON_OPTS_INIT;
     jo.out = stdout;
     jo.state_file = pgh_cli_state_file(cfg);
@@ -283,8 +322,45 @@ static int read_state_file(pgh_status *st, pgh_config *cfg, pgh_error *err)
     return rc;
 }
 
+/* destination: duckdb: the position _pghost_position holds in the file (DuckDB lets one
+ * process at a time open it: while pghost runs, status reports the file as busy). */
+static int read_duckdb_position(pgh_status *st, const pgh_config *cfg, pgh_error *err)
+{
+    pgh_duckdb_opts o = PGH_DUCKDB_OPTS_INIT;
+    o.path = cfg->duckdb_path;
+    o.library = cfg->duckdb_library;
+    pgh_position pos = {0};
+    bool found = false;
+    int rc = pgh_duckdb_position_read(&pos, &found, &o, cfg->slot_name, err);
+    st->state.found = rc == 0 && found;
+    snprintf(st->state.phase, sizeof(st->state.phase), "%s%s", pos.phase,
+             pos.resume ? " (existing rows pending)" : "");
+    st->state.applied_lsn = pos.lsn;
+    st->state.checkpoint_lsn = pos.checkpoint;
+    free(pos.resume);
+    return rc;
+}
+
+/* destination: file: its state file goes with the slot; its data files only when asked. */
+static void remove_file_state(const pgh_config *cfg, bool data_files)
+{
+    pgh_error err;
+    pgh_error_clear(&err);
+    size_t removed = 0;
+    if (pgh_file_remove(&removed, cfg->file_directory, data_files, &err) != 0)
+        fprintf(stderr, "%s: remove it yourself\n", err.message);
+    else
+        fprintf(stderr, "state file %s/" PGH_FILE_STATE_NAME ": removed (or was not there)\n",
+                cfg->file_directory);
+    if (data_files)
+        fprintf(stderr, "data files in %s: %zu removed\n", cfg->file_directory, removed);
+    else
+        fprintf(stderr, "data files in %s: kept (--delete-files removes them)\n",
+                cfg->file_directory);
+}
+
 /* What teardown did, one line each on stderr (stdout belongs to data). */
-static void print_teardown(pgh_config *cfg, const pgh_teardown_result *r)
+static void print_teardown(pgh_config *cfg, const pgh_teardown_result *r, bool delete_files)
 {
     if (r->source_skipped)
         fprintf(stderr,
@@ -302,6 +378,13 @@ static void print_teardown(pgh_config *cfg, const pgh_teardown_result *r)
     }
     if (cfg->destination == PGH_DESTINATION_STDOUT)
         remove_state_file(cfg);
+    else if (cfg->destination == PGH_DESTINATION_DUCKDB)
+        fprintf(stderr, "DuckDB file %s: left as it is (its tables and the position in "
+                        "_pghost_position stay; delete the file yourself if you no longer need "
+                        "it)\n",
+                cfg->duckdb_path);
+    else if (cfg->destination == PGH_DESTINATION_FILE)
+        remove_file_state(cfg, delete_files);
     else if (r->destination_skipped)
         fprintf(stderr,
                 "position in %s.state: NOT removed: the destination could not be read (%s); run "
@@ -315,12 +398,14 @@ static void print_teardown(pgh_config *cfg, const pgh_teardown_result *r)
 int pgh_cli_teardown(int argc, char **argv)
 {
     bool force = false;
-    const pgh_cli_option options[] = {{"force", PGH_CLI_FLAG, &force, 0, 0, NULL}};
+    bool delete_files = false;
+    const pgh_cli_option options[] = {{"force", PGH_CLI_FLAG, &force, 0, 0, NULL},
+                                      {"delete-files", PGH_CLI_FLAG, &delete_files, 0, 0, NULL}};
     const pgh_cli_command cmd = {.name = "teardown",
                                  .usage = TEARDOWN_USAGE,
                                  .log_level = PGH_LOG_WARN,
                                  .options = options,
-                                 .noptions = 1};
+                                 .noptions = 2};
     pgh_config *cfg = NULL;
     int rc = pgh_cli_start(&cfg, &cmd, argc, argv);
     if (rc != PGH_CLI_RUN)
@@ -332,7 +417,7 @@ int pgh_cli_teardown(int argc, char **argv)
     if (rc != 0)
         pgh_cli_error("%s", err.message);
     else
-        print_teardown(cfg, &r);
+        print_teardown(cfg, &r, delete_files);
     pgh_config_free(cfg);
     return pgh_cli_exit_code(rc);
 }

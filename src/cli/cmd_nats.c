@@ -181,6 +181,9 @@ static int apply_config(pgh_config *cfg, const char *to)
     free(cfg->slot_name);
     cfg->slot_name = slot;
     cfg->tables_resolved = true;
+    /* The stream carries the existing rows in watermarked chunks with the changes: a PostgreSQL
+     * destination takes them on its event path (position and rows in one transaction). */
+    cfg->copy_method = PGH_COPY_METHOD_WATERMARKS;
     return PGH_EXIT_OK;
 }
 

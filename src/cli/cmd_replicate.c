@@ -17,8 +17,11 @@ static const char USAGE[] =
     "its own short transaction), then replay the changes made meanwhile from a logical\n"
     "replication slot up to a checkpoint. At exit 0 the destination equals the source as of\n"
     "the printed checkpoint LSN. The destination tables must exist and be empty, unless\n"
-    "--create-tables creates them. With --to stdout, the existing rows and then the changes\n"
-    "are written as JSON lines, in one order that rebuilds each table.\n"
+    "--create-tables creates them. With --to stdout or --to file, the existing rows and then\n"
+    "the changes are written as JSON lines, in one order that rebuilds each table. rules_file\n"
+    "in the configuration transforms and filters rows and changes on the way, for every\n"
+    "destination (pg_flo's rules format; the hash transform's salt from\n"
+    "PGHOST_RULES_HASH_SALT; docs/rules.md).\n"
     "\n"
     "Every run is resumable: a lost connection to either server is reconnected with backoff\n"
     "and the run goes on from the progress it recorded on the destination (state_schema).\n"
@@ -34,16 +37,27 @@ static const char USAGE[] =
     "  --handoff-subscription NAME\n"
     "                            after the checkpoint, create the native subscription NAME on\n"
     "                            the destination, on pghost's slot (no copy, no new slot)\n"
-    "  --to postgres|stdout      where rows and changes go (overrides the destination key):\n"
+    "  --to postgres|stdout|file|duckdb\n"
+    "                            where rows and changes go (overrides the destination key):\n"
     "                            stdout writes the existing rows (\"op\":\"snapshot\"), then every\n"
     "                            change, as JSON lines, until stopped; the position is kept in\n"
     "                            state_file (default CONFIG.yaml.state), and a re-run carries\n"
-    "                            on from it, in the middle of the existing rows too\n"
-    "  --changes-only            stdout: no existing rows, only the changes from the slot\n"
-    "                            (created when missing)\n"
+    "                            on from it, in the middle of the existing rows too.\n"
+    "                            file writes the same lines into files in file_directory\n"
+    "                            (one stream per table, or one: file_layout), rotated by\n"
+    "                            file_rotate_bytes and file_rotate_seconds, each line exactly\n"
+    "                            once across restarts and crashes (docs/destinations.md)\n"
+    "                            duckdb creates each table in the DuckDB file duckdb_path\n"
+    "                            (libduckdb loaded at run time: duckdb_library, else the copy\n"
+    "                            scripts/install-deps.sh installs) and applies rows and changes\n"
+    "                            in batches, the position in the same transaction (exactly\n"
+    "                            once); stops at the checkpoint, or follows with --follow\n"
+    "  --changes-only            stdout or file: no existing rows, only the changes from the\n"
+    "                            slot (created when missing)\n"
     "  --keep-slot               keep the replication slot, positioned at the checkpoint, and\n"
     "                            print how to attach a native subscription to it\n"
     "  --truncate-destination    empty the destination tables first instead of refusing\n"
+    "                            (copy_method: parallel only)\n"
     "  --create-tables           create missing destination schemas, types and tables (with\n"
     "                            their primary keys or key indexes) before the copy, and their\n"
     "                            other indexes and constraints after the catch-up, several at\n"
@@ -62,6 +76,10 @@ static const char USAGE[] =
     "  --log-format FORMAT       text (default) or json: one JSON object a line\n"
     "  -v, -q                    --log-level debug / --log-level error\n"
     "  -h, --help                show this help\n"
+    "\n"
+    "Writer keys of the configuration (docs/destinations.md): copy_method parallel|watermarks\n"
+    "(how PostgreSQL gets the existing rows), on_conflict_action error|update|nothing (rows\n"
+    "already on the destination), disable_triggers true|false, batch_size, batch_timeout_ms.\n"
     "\n"
     "The result (checkpoint LSN, rows copied and changes applied per table) goes to stdout.\n"
     "Exit status: 0 done; 1 the run failed; 2 bad command line or configuration;\n"
@@ -97,7 +115,7 @@ static int parse_args(cli_opts *o, int argc, char **argv)
     const pgh_cli_option options[] = {
         {"keep-slot", PGH_CLI_FLAG, &o->keep_slot, 0, 0, NULL},
         {"follow", PGH_CLI_FLAG, &o->follow, 0, 0, NULL},
-        {"to", PGH_CLI_STRING, &o->to, 0, 0, "postgres or stdout"},
+        {"to", PGH_CLI_STRING, &o->to, 0, 0, "postgres, stdout, file or duckdb"},
         {"handoff-subscription", PGH_CLI_STRING, &o->handoff, 0, 0, "a subscription name"},
         {"truncate-destination", PGH_CLI_FLAG, &o->truncate, 0, 0, NULL},
         {"create-tables", PGH_CLI_FLAG, &o->create_tables, 0, 0, NULL},
@@ -244,9 +262,14 @@ static int load_config(pgh_config **out, const cli_opts *o)
     if (rc != PGH_EXIT_OK)
         return rc;
     rc = PGH_EXIT_USAGE;
-    if ((o->to && pgh_config_destination_parse(&cfg->destination, o->to) != 0) ||
-        (o->to && cfg->destination == PGH_DESTINATION_NATS)) {
-        pgh_cli_error("--to must be postgres or stdout, not \"%s\"", o->to);
+    if (o->to && pgh_config_destination_parse(&cfg->destination, o->to) != 0) {
+        pgh_cli_error("--to must be postgres, stdout, file or duckdb, not \"%s\"", o->to);
+        goto done;
+    }
+    if (cfg->destination == PGH_DESTINATION_DUCKDB && cfg->duckdb_path == NULL) {
+        pgh_cli_error("%s: destination: duckdb needs duckdb_path, the DuckDB file to write: add "
+                      "it (or set PGH_CFG_DUCKDB_PATH)",
+                      cfg->path);
         goto done;
     }
     if (cfg->destination == PGH_DESTINATION_POSTGRES &&
@@ -254,13 +277,25 @@ static int load_config(pgh_config **out, const cli_opts *o)
         goto done;
     if (cfg->destination == PGH_DESTINATION_NATS) {
         pgh_cli_error("%s: destination: nats is pghost capture's: run pghost capture, or use "
-                      "--to postgres|stdout",
+                      "--to postgres, stdout, file or duckdb",
                       cfg->path ? cfg->path : "the configuration");
         goto done;
     }
-    if (o->changes_only && cfg->destination != PGH_DESTINATION_STDOUT) {
-        pgh_cli_error("--changes-only is for --to stdout: a PostgreSQL destination is synced "
-                      "whole");
+    if (cfg->destination == PGH_DESTINATION_FILE && cfg->file_directory == NULL) {
+        pgh_cli_error("%s: --to file needs file_directory: set it to the directory the files go "
+                      "to (or PGH_CFG_FILE_DIRECTORY)",
+                      cfg->path);
+        goto done;
+    }
+    if (o->changes_only && cfg->destination != PGH_DESTINATION_STDOUT &&
+        cfg->destination != PGH_DESTINATION_FILE) {
+        pgh_cli_error("--changes-only is for --to stdout or file: a PostgreSQL destination is "
+                      "synced whole, and so is a DuckDB file");
+        goto done;
+    }
+    if (o->truncate && cfg->copy_method == PGH_COPY_METHOD_WATERMARKS) {
+        pgh_cli_error("--truncate-destination is for copy_method: parallel; with watermarks "
+                      "empty the destination tables first (TRUNCATE)");
         goto done;
     }
     if (o->create_tables)
@@ -273,12 +308,27 @@ done:
     return rc;
 }
 
-/* The destination the configuration names: PostgreSQL, or JSON lines on stdout with their
- * position in state_file (default: the configuration file's name + ".state"). */
+/* The destination the configuration names: PostgreSQL, a DuckDB file, JSON lines into files of
+ * file_directory, or JSON lines on stdout with their position in state_file (default: the
+ * configuration file's name + ".state"). */
 static int open_destination(pgh_destination **out, pgh_config *cfg, pgh_error *err)
 {
-    if (cfg->destination != PGH_DESTINATION_STDOUT)
+    if (cfg->destination == PGH_DESTINATION_DUCKDB) {
+        pgh_duckdb_opts dopts = PGH_DUCKDB_OPTS_INIT;
+        dopts.path = cfg->duckdb_path;
+        dopts.library = cfg->duckdb_library;
+        return pgh_duckdb_destination_new(out, &dopts, err);
+    }
+    if (cfg->destination == PGH_DESTINATION_POSTGRES)
         return pgh_postgres_destination_new(out, err);
+    if (cfg->destination == PGH_DESTINATION_FILE) {
+        pgh_file_opts fo = PGH_FILE_OPTS_INIT;
+        fo.directory = cfg->file_directory;
+        fo.rotate_bytes = cfg->file_rotate_bytes;
+        fo.rotate_seconds = cfg->file_rotate_seconds;
+        fo.layout = cfg->file_layout;
+        return pgh_file_destination_new(out, &fo, err);
+    }
     pgh_json_opts jo = PGH_JSON_OPTS_INIT;
     jo.out = stdout;
     jo.state_file = pgh_cli_state_file(cfg);
@@ -287,12 +337,12 @@ static int open_destination(pgh_destination **out, pgh_config *cfg, pgh_error *e
     return pgh_json_destination_new(out, &jo, err);
 }
 
-static void pipeline_opts(pgh_pipeline_opts *po, const cli_opts *o, bool to_stdout,
+static void pipeline_opts(pgh_pipeline_opts *po, const cli_opts *o, bool to_events,
                           pgh_cli_progress *progress)
 {
     *po = (pgh_pipeline_opts)PGH_PIPELINE_OPTS_INIT;
     po->what = o->changes_only ? PGH_PIPELINE_CHANGES : PGH_PIPELINE_BOTH;
-    po->until = o->follow || to_stdout ? PGH_UNTIL_STOPPED : PGH_UNTIL_CHECKPOINT;
+    po->until = o->follow || to_events ? PGH_UNTIL_STOPPED : PGH_UNTIL_CHECKPOINT;
     po->cancel = &g_cancel;
     po->keep_slot = o->keep_slot || o->handoff;
     po->truncate_destination = o->truncate;
@@ -307,9 +357,11 @@ static void pipeline_opts(pgh_pipeline_opts *po, const cli_opts *o, bool to_stdo
 }
 
 /* Run the pipeline (and the handoff); the exit code. */
-static int run(const cli_opts *o, pgh_config *cfg, pgh_error *err)
+static int run(const cli_opts *o, pgh_config *cfg, const pgh_rules *rules, pgh_error *err)
 {
-    bool to_stdout = cfg->destination == PGH_DESTINATION_STDOUT;
+    /* stdout and files: an event stream, delivered until stopped */
+    bool to_events =
+        cfg->destination == PGH_DESTINATION_STDOUT || cfg->destination == PGH_DESTINATION_FILE;
     pgh_source *src = NULL;
     pgh_destination *dest = NULL;
     pgh_pipeline_result result;
@@ -330,15 +382,15 @@ static int run(const cli_opts *o, pgh_config *cfg, pgh_error *err)
     pgh_cli_log_phase(&pgh_cli_metrics_stats(metrics)->phase);
     rc = open_destination(&dest, cfg, err);
     install_signals();
-    pgh_cli_progress *progress = pgh_cli_progress_new(!o->no_progress && !to_stdout);
+    pgh_cli_progress *progress = pgh_cli_progress_new(!o->no_progress && !to_events);
     g_print = (print_ctx){pgh_source_config(src), o->keep_slot && !o->follow && !o->handoff,
                           progress, metrics};
     pgh_pipeline_opts po;
-    pipeline_opts(&po, o, to_stdout, progress);
+    pipeline_opts(&po, o, to_events, progress);
     if (rc == 0)
-        rc = pgh_pipeline_run(&result, src, NULL, dest, &po, err);
+        rc = pgh_pipeline_run(&result, src, rules, dest, &po, err);
     pgh_cli_progress_done(progress);
-    bool following = o->follow || to_stdout;
+    bool following = o->follow || to_events;
     /* A resumable run stopped on request: its state is recorded, the same command resumes. */
     if (rc == PGH_ECANCELED && following && atomic_load(&g_cancel)) {
         pgh_log(PGH_LOG_INFO, "replicate", "stopped on request; run the same command to resume");
@@ -378,9 +430,13 @@ int pgh_cli_replicate(int argc, char **argv)
     rc = load_config(&cfg, &o);
     if (rc != PGH_EXIT_OK)
         return rc;
+    pgh_rules *rules = NULL;
+    rc = pgh_cli_load_rules(&rules, cfg);
     pgh_error err;
     pgh_error_clear(&err);
-    rc = run(&o, cfg, &err);
+    if (rc == PGH_EXIT_OK)
+        rc = run(&o, cfg, rules, &err);
+    pgh_rules_free(rules);
     pgh_config_free(cfg);
     return rc;
 }

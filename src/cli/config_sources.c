@@ -34,6 +34,9 @@ typedef enum kind {
     K_SOURCE,
     K_DRIFT,
     K_MISSING,
+    K_METHOD,
+    K_CONFLICT,
+    K_LAYOUT,
     K_TABLES,
     K_EXCLUDES
 } kind;
@@ -61,11 +64,24 @@ static const env_key KEYS[] = {
     {"DESTINATION", K_DEST, F(destination), 0, 0},
     {"APPLY_GROUP_MAX_CHANGES", K_INT64, F(apply_group_max_changes), 1, 1000000},
     {"APPLY_GROUP_MAX_DELAY_MS", K_INT64, F(apply_group_max_delay_ms), 0, 60000},
+    {"BATCH_SIZE", K_INT64, F(apply_group_max_changes), 1, 1000000},
+    {"BATCH_TIMEOUT_MS", K_INT64, F(apply_group_max_delay_ms), 0, 60000},
+    {"COPY_METHOD", K_METHOD, F(copy_method), 0, 0},
+    {"ON_CONFLICT_ACTION", K_CONFLICT, F(on_conflict_action), 0, 0},
+    {"DISABLE_TRIGGERS", K_BOOL, F(disable_triggers), 0, 0},
     {"STATE_SCHEMA", K_STRING, F(state_schema), 0, 0},
     {"CREATE_DESTINATION_TABLES", K_BOOL, F(create_destination_tables), 0, 0},
     {"SCHEMA_DRIFT", K_DRIFT, F(schema_drift), 0, 0},
     {"ON_MISSING_ROW", K_MISSING, F(on_missing_row), 0, 0},
     {"STATE_FILE", K_STRING, F(state_file), 0, 0},
+    {"DUCKDB_PATH", K_STRING, F(duckdb_path), 0, 0},
+    {"DUCKDB_LIBRARY", K_STRING, F(duckdb_library), 0, 0},
+    {"FILE_DIRECTORY", K_STRING, F(file_directory), 0, 0},
+    {"FILE_ROTATE_BYTES", K_INT64, F(file_rotate_bytes), PGH_CONFIG_MIN_FILE_ROTATE_BYTES,
+     PGH_CONFIG_MAX_FILE_ROTATE_BYTES},
+    {"FILE_ROTATE_SECONDS", K_INT64, F(file_rotate_seconds), 0, PGH_CONFIG_MAX_FILE_ROTATE_SECONDS},
+    {"FILE_LAYOUT", K_LAYOUT, F(file_layout), 0, 0},
+    {"RULES_FILE", K_STRING, F(rules_file), 0, 0},
     {"SOURCE", K_SOURCE, F(source), 0, 0},
     {"NATS_URL", K_STRING, F(nats.url), 0, 0},
     {"NATS_STREAM", K_STRING, F(nats.stream), 0, 0},
@@ -190,10 +206,13 @@ static bool parse_word(int *out, const char *s, const char *const *words, int n)
 static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_error *err)
 {
     static const char *const formats[] = {"auto", "binary", "text"};
-    static const char *const dests[] = {"postgres", "stdout", "nats"};
+    static const char *const dests[] = {"postgres", "stdout", "file", "duckdb", "nats"}; /* enum order */
+    static const char *const layouts[] = {"per_table", "single"};
     static const char *const sources[] = {"postgres", "nats"};
     static const char *const drifts[] = {"stop", "add_columns"};
     static const char *const missing[] = {"stop", "skip"};
+    static const char *const methods[] = {"parallel", "watermarks"};
+    static const char *const conflicts[] = {"error", "update", "nothing"};
     char *field = (char *)cfg + k->offset;
     long n = 0;
     int word = 0;
@@ -224,8 +243,8 @@ static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_err
         *(pgh_copy_format_choice *)field = (pgh_copy_format_choice)word;
         return 0;
     case K_DEST:
-        if (!parse_word(&word, value, dests, 3))
-            return pgh_error_set(err, PGH_ECONFIG, "must be postgres, stdout or nats");
+        if (!parse_word(&word, value, dests, 5))
+            return pgh_error_set(err, PGH_ECONFIG, "must be postgres, stdout, file, duckdb or nats");
         *(pgh_destination_kind *)field = (pgh_destination_kind)word;
         return 0;
     case K_SOURCE:
@@ -243,13 +262,49 @@ static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_err
             return pgh_error_set(err, PGH_ECONFIG, "must be stop or skip");
         *(pgh_on_missing_row *)field = (pgh_on_missing_row)word;
         return 0;
+    case K_METHOD:
+        if (!parse_word(&word, value, methods, 2))
+            return pgh_error_set(err, PGH_ECONFIG, "must be parallel or watermarks");
+        *(pgh_copy_method *)field = (pgh_copy_method)word;
+        return 0;
+    case K_CONFLICT:
+        if (!parse_word(&word, value, conflicts, 3))
+            return pgh_error_set(err, PGH_ECONFIG, "must be error, update or nothing");
+        *(pgh_on_conflict_action *)field = (pgh_on_conflict_action)word;
+        return 0;
+    case K_LAYOUT:
+        if (!parse_word(&word, value, layouts, 2))
+            return pgh_error_set(err, PGH_ECONFIG, "must be per_table or single");
+        *(pgh_file_layout *)field = (pgh_file_layout)word;
+        return 0;
     }
     return 0;
 }
 
 /* Every PGH_CFG_ variable: a key, set in cfg; another name is an error. */
+/* Two names of one setting (batch_size and its older name) set at once. */
+static int one_name_each(pgh_error *err)
+{
+    static const char *const same[][2] = {{"BATCH_SIZE", "APPLY_GROUP_MAX_CHANGES"},
+                                          {"BATCH_TIMEOUT_MS", "APPLY_GROUP_MAX_DELAY_MS"}};
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        char a[64], b[64];
+        snprintf(a, sizeof(a), ENV_PREFIX "%s", same[i][0]);
+        snprintf(b, sizeof(b), ENV_PREFIX "%s", same[i][1]);
+        if (getenv(a) && getenv(b))
+            return pgh_error_set(err, PGH_ECONFIG,
+                                 "environment variables %s and %s are two names of one "
+                                 "setting: keep %s only",
+                                 a, b, a);
+    }
+    return 0;
+}
+
 static int apply_environment(pgh_config *cfg, pgh_error *err)
 {
+    int rc0 = one_name_each(err);
+    if (rc0 != 0)
+        return rc0;
     for (char **e = environ; e && *e; e++) {
         if (strncmp(*e, ENV_PREFIX, sizeof(ENV_PREFIX) - 1) != 0)
             continue;

@@ -145,7 +145,7 @@ static void common_option(const char **name, const char **what, int id)
         }
 }
 
-/* "--to needs a value (postgres or stdout)": the option getopt_long found without its value
+/* "--to needs a value (postgres, stdout or duckdb)": the option getopt_long found without its value
  * (id is its val, as getopt_long leaves it in optopt). */
 static void say_needs_value(const pgh_cli_command *cmd, int id, const char *opt)
 {

@@ -11,6 +11,10 @@ int pgh_config_destination_parse(pgh_destination_kind *out, const char *name)
         *out = PGH_DESTINATION_STDOUT;
     else if (strcasecmp(name, "nats") == 0)
         *out = PGH_DESTINATION_NATS;
+    else if (strcasecmp(name, "duckdb") == 0)
+        *out = PGH_DESTINATION_DUCKDB;
+    else if (strcasecmp(name, "file") == 0)
+        *out = PGH_DESTINATION_FILE;
     else
         return PGH_ECONFIG;
     return 0;

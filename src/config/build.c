@@ -130,6 +130,10 @@ int pgh_config_check(pgh_config *cfg, pgh_error *err)
         return pgh_error_set(err, PGH_ECONFIG, "no table is configured: add one");
     if (check_not_excluded(cfg, err) != 0)
         return PGH_ECONFIG;
+    if (cfg->destination == PGH_DESTINATION_FILE && cfg->file_directory == NULL)
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "destination: file needs file_directory: set it to the directory "
+                             "the files go to");
     if (cfg->copy_batch_size < 1 || cfg->copy_worker_count < 1 ||
         cfg->copy_worker_count > PGH_CONFIG_MAX_WORKERS)
         return pgh_error_set(err, PGH_ECONFIG,
@@ -191,6 +195,10 @@ int pgh_config_dup(pgh_config **out, const pgh_config *cfg, pgh_error *err)
     c->state_file = dup_or_null(cfg->state_file, &failed);
     if (pgh_config__nats_dup(&c->nats, &cfg->nats) != 0)
         failed = true;
+    c->duckdb_path = dup_or_null(cfg->duckdb_path, &failed);
+    c->duckdb_library = dup_or_null(cfg->duckdb_library, &failed);
+    c->file_directory = dup_or_null(cfg->file_directory, &failed);
+    c->rules_file = dup_or_null(cfg->rules_file, &failed);
     c->tables = NULL;
     c->table_lines = NULL;
     c->exclude_tables = NULL;

@@ -104,8 +104,11 @@ pgh_config *pgh_config__new(const char *name)
     cfg->copy_batch_size = PGH_CONFIG_DEFAULT_BATCH_SIZE;
     cfg->apply_group_max_changes = PGH_CONFIG_DEFAULT_GROUP_CHANGES;
     cfg->apply_group_max_delay_ms = PGH_CONFIG_DEFAULT_GROUP_DELAY_MS;
+    cfg->file_rotate_bytes = PGH_CONFIG_DEFAULT_FILE_ROTATE_BYTES;
+    cfg->file_rotate_seconds = PGH_CONFIG_DEFAULT_FILE_ROTATE_SECONDS;
     cfg->copy_worker_count = PGH_CONFIG_DEFAULT_WORKERS;
     cfg->copy_use_keyset_pagination = true;
+    cfg->disable_triggers = true;
     cfg->copy_format = PGH_COPY_FORMAT_AUTO;
     pgh_config__nats_defaults(&cfg->nats);
     cfg->path = strdup(name);
@@ -238,5 +241,9 @@ void pgh_config_free(pgh_config *cfg)
     free(cfg->state_schema);
     free(cfg->state_file);
     pgh_config__nats_dispose(&cfg->nats);
+    free(cfg->duckdb_path);
+    free(cfg->duckdb_library);
+    free(cfg->file_directory);
+    free(cfg->rules_file);
     free(cfg);
 }

@@ -35,6 +35,18 @@ enum {
     K_EXCLUDE,
     K_STATE_FILE,
     K_ON_MISSING_ROW,
+    K_BATCH_SIZE,
+    K_BATCH_TIMEOUT,
+    K_COPY_METHOD,
+    K_ON_CONFLICT,
+    K_DISABLE_TRIGGERS,
+    K_DUCKDB_PATH,
+    K_DUCKDB_LIBRARY,
+    K_FILE_DIRECTORY,
+    K_FILE_ROTATE_BYTES,
+    K_FILE_ROTATE_SECONDS,
+    K_FILE_LAYOUT,
+    K_RULES_FILE,
     K_SOURCE,
     K_NATS_FIRST, /* the nats_* keys, in PGH_CONFIG__NATS_* order (nats_keys.c) */
     K_NATS_LAST = K_NATS_FIRST + PGH_CONFIG__NATS_COUNT - 1,
@@ -69,6 +81,18 @@ static const char *const top_keys[K_COUNT] = {
     [K_EXCLUDE] = "exclude_tables",
     [K_STATE_FILE] = "state_file",
     [K_ON_MISSING_ROW] = "on_missing_row",
+    [K_BATCH_SIZE] = "batch_size",
+    [K_BATCH_TIMEOUT] = "batch_timeout_ms",
+    [K_COPY_METHOD] = "copy_method",
+    [K_ON_CONFLICT] = "on_conflict_action",
+    [K_DISABLE_TRIGGERS] = "disable_triggers",
+    [K_DUCKDB_PATH] = "duckdb_path",
+    [K_DUCKDB_LIBRARY] = "duckdb_library",
+    [K_FILE_DIRECTORY] = "file_directory",
+    [K_FILE_ROTATE_BYTES] = "file_rotate_bytes",
+    [K_FILE_ROTATE_SECONDS] = "file_rotate_seconds",
+    [K_FILE_LAYOUT] = "file_layout",
+    [K_RULES_FILE] = "rules_file",
     [K_SOURCE] = "source",
     [K_NATS_FIRST + PGH_CONFIG__NATS_URL] = "nats_url",
     [K_NATS_FIRST + PGH_CONFIG__NATS_STREAM] = "nats_stream",
@@ -170,7 +194,7 @@ static int read_destination(pgh_config__ctx *ctx, const char *path, yaml_node_t 
         return 0;
     }
     return pgh_config__fail(ctx, pgh_config__line(value),
-                            "%s: expected postgres, stdout or nats, got %s%s", path,
+                            "%s: expected postgres, stdout, file, duckdb or nats, got %s%s", path,
                             pgh_config__describe(q, sizeof(q), value),
                             from_env ? " after expansion" : "");
 }
@@ -212,6 +236,85 @@ static int read_source(pgh_config__ctx *ctx, const char *path, yaml_node_t *valu
     if (rc == 0)
         ctx->cfg->source = (pgh_source_kind)i;
     return rc;
+}
+
+static int read_copy_method(pgh_config__ctx *ctx, const char *path, yaml_node_t *value)
+{
+    static const char *const names[] = {
+        [PGH_COPY_METHOD_PARALLEL] = "parallel",
+        [PGH_COPY_METHOD_WATERMARKS] = "watermarks",
+    };
+    int i = 0;
+    int rc = read_word(ctx, path, value, names, 2, "parallel or watermarks", &i);
+    if (rc == 0)
+        ctx->cfg->copy_method = (pgh_copy_method)i;
+    return rc;
+}
+
+static int read_on_conflict(pgh_config__ctx *ctx, const char *path, yaml_node_t *value)
+{
+    static const char *const names[] = {
+        [PGH_ON_CONFLICT_ERROR] = "error",
+        [PGH_ON_CONFLICT_UPDATE] = "update",
+        [PGH_ON_CONFLICT_NOTHING] = "nothing",
+    };
+    int i = 0;
+    int rc = read_word(ctx, path, value, names, 3, "error, update or nothing", &i);
+    if (rc == 0)
+        ctx->cfg->on_conflict_action = (pgh_on_conflict_action)i;
+    return rc;
+}
+
+/* The writer's keys: batch_size and batch_timeout_ms, or their older names. */
+static int read_writer_key(pgh_config__ctx *ctx, size_t key, const char *path,
+                           yaml_node_t *value)
+{
+    pgh_config *cfg = ctx->cfg;
+    switch (key) {
+    case K_GROUP_CHANGES:
+    case K_BATCH_SIZE:
+        return pgh_config__read_int(ctx, path, value, 1, 1000000, &cfg->apply_group_max_changes);
+    case K_GROUP_DELAY:
+    case K_BATCH_TIMEOUT:
+        return pgh_config__read_int(ctx, path, value, 0, 60000, &cfg->apply_group_max_delay_ms);
+    case K_COPY_METHOD:
+        return read_copy_method(ctx, path, value);
+    case K_ON_CONFLICT:
+        return read_on_conflict(ctx, path, value);
+    default:
+        return pgh_config__read_bool(ctx, path, value, &cfg->disable_triggers);
+    }
+}
+
+static int read_file_layout(pgh_config__ctx *ctx, const char *path, yaml_node_t *value)
+{
+    static const char *const names[] = {
+        [PGH_FILE_LAYOUT_PER_TABLE] = "per_table",
+        [PGH_FILE_LAYOUT_SINGLE] = "single",
+    };
+    int i = 0;
+    int rc = read_word(ctx, path, value, names, 2, "per_table or single", &i);
+    if (rc == 0)
+        ctx->cfg->file_layout = (pgh_file_layout)i;
+    return rc;
+}
+
+/* The keys of destination: file. */
+static int read_file_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node_t *value)
+{
+    pgh_config *cfg = ctx->cfg;
+    switch (key) {
+    case K_FILE_DIRECTORY:
+        return pgh_config__read_string(ctx, path, value, &cfg->file_directory, NULL);
+    case K_FILE_ROTATE_BYTES:
+        return pgh_config__read_int(ctx, path, value, PGH_CONFIG_MIN_FILE_ROTATE_BYTES,
+                                    PGH_CONFIG_MAX_FILE_ROTATE_BYTES, &cfg->file_rotate_bytes);
+    case K_FILE_ROTATE_SECONDS:
+        return pgh_config__read_int(ctx, path, value, 0, PGH_CONFIG_MAX_FILE_ROTATE_SECONDS,
+                                    &cfg->file_rotate_seconds);
+    default:
+        return read_file_layout(ctx, path, value);
+    }
 }
 
 static int read_copy_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node_t *value)
@@ -260,9 +363,13 @@ static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node
     case K_DESTINATION:
         return read_destination(ctx, path, value);
     case K_GROUP_CHANGES:
-        return pgh_config__read_int(ctx, path, value, 1, 1000000, &cfg->apply_group_max_changes);
     case K_GROUP_DELAY:
-        return pgh_config__read_int(ctx, path, value, 0, 60000, &cfg->apply_group_max_delay_ms);
+    case K_BATCH_SIZE:
+    case K_BATCH_TIMEOUT:
+    case K_COPY_METHOD:
+    case K_ON_CONFLICT:
+    case K_DISABLE_TRIGGERS:
+        return read_writer_key(ctx, key, path, value);
     case K_CREATE_TABLES:
         return pgh_config__read_bool(ctx, path, value, &cfg->create_destination_tables);
     case K_SCHEMA_DRIFT:
@@ -275,6 +382,17 @@ static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node
         return read_on_missing_row(ctx, path, value);
     case K_SOURCE:
         return read_source(ctx, path, value);
+    case K_DUCKDB_PATH:
+        return pgh_config__read_string(ctx, path, value, &cfg->duckdb_path, NULL);
+    case K_DUCKDB_LIBRARY:
+        return pgh_config__read_string(ctx, path, value, &cfg->duckdb_library, NULL);
+    case K_FILE_DIRECTORY:
+    case K_FILE_ROTATE_BYTES:
+    case K_FILE_ROTATE_SECONDS:
+    case K_FILE_LAYOUT:
+        return read_file_key(ctx, key, path, value);
+    case K_RULES_FILE:
+        return pgh_config__read_string(ctx, path, value, &cfg->rules_file, NULL);
     default:
         if (key >= K_NATS_FIRST && key <= K_NATS_LAST)
             return pgh_config__read_nats_key(ctx, (int)(key - K_NATS_FIRST), path, value);
@@ -294,9 +412,25 @@ static int check_keys(pgh_config__ctx *ctx, const size_t *lines)
             return pgh_config__fail(ctx, 0, "missing required key \"%s\"", top_keys[required[i]]);
     }
     if (lines[K_DEST_CONNECTION] == 0 && ctx->cfg->destination == PGH_DESTINATION_POSTGRES)
-        return pgh_config__fail(ctx, 0, "missing required key \"%s\" (or set destination: "
-                                        "stdout)",
+        return pgh_config__fail(ctx, 0,
+                                "missing required key \"%s\" (or set destination: "
+                                "stdout or file)",
                                 top_keys[K_DEST_CONNECTION]);
+    static const int same[][2] = {{K_BATCH_SIZE, K_GROUP_CHANGES},
+                                  {K_BATCH_TIMEOUT, K_GROUP_DELAY}};
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        size_t a = lines[same[i][0]], b = lines[same[i][1]];
+        if (a != 0 && b != 0)
+            return pgh_config__fail(ctx, a > b ? a : b,
+                                    "%s and %s are two names of one setting: keep %s only",
+                                    top_keys[same[i][0]], top_keys[same[i][1]],
+                                    top_keys[same[i][0]]);
+    }
+    if (lines[K_FILE_DIRECTORY] == 0 && ctx->cfg->destination == PGH_DESTINATION_FILE)
+        return pgh_config__fail(ctx, 0,
+                                "missing required key \"%s\": destination: file writes "
+                                "its files there",
+                                top_keys[K_FILE_DIRECTORY]);
     if (lines[K_SOURCE_TABLE] != 0)
         return 0;
     for (size_t i = 0; i < sizeof(need_table) / sizeof(need_table[0]); i++) {

@@ -31,7 +31,8 @@ static const char COLUMNS_SQL[] =
     "            WHERE i.indexrelid = $2 AND k.ord <= i.indnkeyatts AND k.attnum = a.attnum), 0), "
     "  CASE WHEN bn.nspname = 'pg_catalog' THEN pg_catalog.format_type(a.atttypid, NULL) "
     "       ELSE pg_catalog.quote_ident(bn.nspname) || '.' || pg_catalog.quote_ident(b.typname) "
-    "            || CASE WHEN b.oid <> t.oid THEN '[]' ELSE '' END END "
+    "            || CASE WHEN b.oid <> t.oid THEN '[]' ELSE '' END END, "
+    "  a.atttypmod "
     "FROM pg_catalog.pg_attribute a "
     "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
     "JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace "
@@ -90,6 +91,7 @@ static int read_columns(pgh_table_info *t, PGconn *conn, pgh_error *err)
         c->has_default = PQgetvalue(res, i, 6)[0] == 't';
         c->key_position = (int)strtol(PQgetvalue(res, i, 7), NULL, 10);
         c->cast_name = strdup(PQgetvalue(res, i, 8));
+        c->typmod = (int32_t)strtol(PQgetvalue(res, i, 9), NULL, 10);
         t->ncols++;
         if (c->name == NULL || c->type_name == NULL || c->cast_name == NULL) {
             PQclear(res);

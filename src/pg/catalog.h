@@ -20,6 +20,7 @@ typedef struct pgh_table_column {
     char *cast_name;    /* owned: the type without modifiers, schema-qualified and quoted unless
                            built in ("public"."ce", "s"."e"[], integer): a key value's cast */
     uint32_t type_oid;  /* this server's type OID */
+    int32_t typmod;     /* atttypmod, -1 when none */
     bool builtin_type;  /* type (and element type) is built in: binary COPY is safe */
     bool generated;     /* a generated column: never written */
     bool not_null;

@@ -91,14 +91,17 @@ static void session_end(pipe_run *r)
     r->snap = NULL;
 }
 
-/* The resume token a commit carries (NULL when no table's rows are on their way); the phase
- * follows it. */
+/* The resume token a commit carries (NULL when no table's rows are on their way). The phase
+ * is "snapshot" while rows are on their way and while updates are still read again after them
+ * (a destination may lack rows until then: the PostgreSQL one applies lenient rules), then
+ * "follow". */
 static const char *commit_token(pipe_run *r)
 {
     if (r->snap == NULL)
         return NULL;
     const char *token = pgh_snapshot__token(r->snap);
-    snprintf(r->phase, sizeof(r->phase), "%s", token ? "snapshot" : "follow");
+    bool rows = token != NULL || pgh_snapshot__rereading(r->snap);
+    snprintf(r->phase, sizeof(r->phase), "%s", rows ? "snapshot" : "follow");
     return token;
 }
 
@@ -117,7 +120,9 @@ static int handle(pipe_run *r, const pgh_change *c, pgh_error *err)
 int pgh_pipeline__event(pipe_run *r, pgh_error *err)
 {
     bool rows = r->o->what != PGH_PIPELINE_CHANGES;
-    int rc = pgh_pipeline__preflight(r, false, rows, err);
+    int rc = pgh_pipeline__preflight(r, false, rows || r->rules, err);
+    if (rc == 0 && r->rules)
+        rc = pgh_pipeline__rules_check(r, err);
     if (rc == 0)
         rc = pgh_pipeline__init_result(r, err);
     if (rc != 0)
@@ -130,6 +135,10 @@ int pgh_pipeline__event(pipe_run *r, pgh_error *err)
     rc = pgh_pipeline__follow(r, err);
     if (rc == 0 && r->done) {
         rc = pgh_pipeline__slot_finish(r, r->o->keep_slot, err);
+        /* A keyed destination's record of a run that ended goes with the run (as in keyed.c):
+         * the next run starts afresh. */
+        if (rc == 0 && r->ops->keyed && r->ops->keyed->forget)
+            rc = r->ops->keyed->forget(r->user, err);
         if (rc == 0 && r->o->checkpoint_reached)
             r->o->checkpoint_reached(r->out, r->o->progress_payload);
     }

@@ -185,6 +185,8 @@ static int copy_started(bool *out, pipe_run *r, pgh_error *err)
 static int prepare(pipe_run *r, const char *resume_phase, pgh_error *err)
 {
     int rc = pgh_pipeline__preflight(r, resume_phase == NULL, true, err);
+    if (rc == 0 && r->rules)
+        rc = pgh_pipeline__rules_check(r, err);
     if (rc == 0)
         rc = keyed(r)->prepare(r->user, resume_phase != NULL, r->o->truncate_destination, err);
     if (rc == 0)

@@ -13,6 +13,8 @@
  *   follow.c       streaming after the checkpoint until stopped: flushes, feedback, stop,
  *                  reconnects
  *   snapshot*.c    the existing rows of event destinations in watermarked chunks (DBLog)
+ *   rules_dest.c   the rules in front of the destination (src/rules applied); rules_keyed.c
+ *                  their part in the keyed copy + catch-up
  *   stats.c        the live counters of pghost/stats.h (opts->stats), lock-free
  */
 #ifndef PGH_PIPELINE_INTERNAL_H
@@ -38,6 +40,7 @@ typedef struct run_tables {
 } run_tables;
 
 typedef struct snapshot snapshot;
+typedef struct rules_dest rules_dest;
 
 /* Everything one run holds. */
 typedef struct pipe_run {
@@ -73,6 +76,7 @@ typedef struct pipe_run {
      * ends at or before counted_lsn (a replay after a reconnect, which the destination skips) */
     uint64_t pending[PGH_STATS_NCHANGES];
     pgh_lsn counted_lsn;
+    rules_dest *rules;              /* owned: the rules in front of the destination, or NULL */
 } pipe_run;
 
 /* pipe_run.c: (re)open the destination for r->cfg; close it (idempotent). */
@@ -145,6 +149,15 @@ void pgh_pipeline__stats_phase(pipe_run *r, pgh_stats_phase phase);
 void pgh_pipeline__stats_change(pipe_run *r, const pgh_change *c);
 void pgh_pipeline__stats_received(pipe_run *r, pgh_lsn server, bool idle);
 void pgh_pipeline__stats_reconnecting(pipe_run *r, bool on);
+
+/* rules_dest.c: put the rules in front of r's destination (r->ops and r->user become the
+ * rules' own, which pass every call on, transformed or filtered); take them away again
+ * (idempotent). rules is borrowed until unwrap. */
+int pgh_pipeline__rules_wrap(pipe_run *r, const pgh_rules *rules, pgh_error *err);
+void pgh_pipeline__rules_unwrap(pipe_run *r);
+/* rules_dest.c: before anything is written, compile the rules against r->tables: every table
+ * and column they name must exist, every rule suit its column's type (PGH_ECONFIG). */
+int pgh_pipeline__rules_check(pipe_run *r, pgh_error *err);
 
 /* snapshot.c: the existing rows of an event destination, with the changes (DBLog). */
 int pgh_pipeline__event(pipe_run *r, pgh_error *err);

@@ -28,10 +28,12 @@ static int check_opts(const pgh_pipeline_opts *o, const pgh_destination_ops *ops
     return 0;
 }
 
-/* The copy + catch-up sync needs the keyed callbacks; everything else goes the event way. */
+/* The copy + catch-up sync needs the keyed callbacks; everything else goes the event way, and
+ * so does a keyed destination whose configuration asks for copy_method: watermarks. */
 static bool keyed_path(const pipe_run *r)
 {
-    return r->ops->keyed != NULL && r->o->what != PGH_PIPELINE_CHANGES;
+    return r->ops->keyed != NULL && r->o->what != PGH_PIPELINE_CHANGES &&
+           r->cfg->copy_method != PGH_COPY_METHOD_WATERMARKS;
 }
 
 static int run(pipe_run *r, pgh_error *err)
@@ -56,9 +58,6 @@ int pgh_pipeline_run(pgh_pipeline_result *out, pgh_source *source, const pgh_rul
     memset(out, 0, sizeof(*out));
     const pgh_destination_ops *ops = pgh_destination_ops_of(destination);
     int rc = check_opts(opts, ops, err);
-    if (rc == 0 && rules != NULL)
-        rc = pgh_error_set(err, PGH_ECONFIG,
-                           "this pghost has no rules to apply yet: pass NULL for rules");
     if (rc != 0)
         return rc;
     pipe_run r = {.o = opts,
@@ -69,11 +68,15 @@ int pgh_pipeline_run(pgh_pipeline_result *out, pgh_source *source, const pgh_rul
                   .out = out,
                   .follow = opts->until == PGH_UNTIL_STOPPED && opts->what != PGH_PIPELINE_ROWS};
     pgh_pipeline__stats_phase(&r, PGH_PHASE_STARTING);
-    rc = run(&r, err);
+    if (rules)
+        rc = pgh_pipeline__rules_wrap(&r, rules, err);
+    if (rc == 0)
+        rc = run(&r, err);
     pgh_pipeline__stats_phase(&r, rc == 0 ? PGH_PHASE_DONE : PGH_PHASE_FAILED);
     if (rc != 0 && !(rc == PGH_ECANCELED && pgh_pipeline__canceled(&r)))
         pgh_stats_count_error(opts->stats, rc);
     pgh_pipeline__close_dest(&r);
+    pgh_pipeline__rules_unwrap(&r);
     pgh_pipeline__tables_dispose(&r.tables);
     pgh_config_free(r.resumed);
     PQfinish(r.src);

@@ -166,6 +166,8 @@ void pgh_snapshot__relation_dispose(snap_table *t);
 
 /* snapshot_reread.c: an update lacking unchanged values, read again whole when it must be. */
 int pgh_snapshot__update(snapshot *s, const snap_keymap *m, const pgh_change *c, pgh_error *err);
+/* Updates are still read again: the transaction being read commits before the horizon. */
+bool pgh_snapshot__rereading(const snapshot *s);
 /* Move the re-read horizon to the source's current WAL insert position. */
 int pgh_snapshot__horizon_now(snapshot *s, pgh_error *err);
 

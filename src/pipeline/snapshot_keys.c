@@ -106,7 +106,7 @@ int pgh_snapshot__relation(snap_table *t, pgh_error *err)
         pgh_column *col = &rel->cols[rel->ncols++];
         col->name = strdup(c->name);
         col->type_oid = c->type_oid;
-        col->typmod = -1;
+        col->typmod = c->typmod;
         col->is_key = c->key_position > 0;
         if (col->name == NULL)
             return pgh_error_set(err, PGH_ENOMEM, "out of memory");

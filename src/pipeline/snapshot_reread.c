@@ -145,3 +145,8 @@ int pgh_snapshot__update(snapshot *s, const snap_keymap *m, const pgh_change *c,
     PQclear(row);
     return rc;
 }
+
+bool pgh_snapshot__rereading(const snapshot *s)
+{
+    return s->txn_lsn < s->horizon;
+}

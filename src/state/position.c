@@ -40,11 +40,14 @@ int pgh_state_ensure(PGconn *dst, const char *schema, pgh_error *err)
                    /* state tables of an earlier pghost: the rows each range copied */
                    "ALTER TABLE %s.copy_ranges ADD COLUMN IF NOT EXISTS rows_copied bigint NOT "
                    "NULL DEFAULT 0; "
+                   /* copy_method watermarks: which existing rows are still to deliver */
+                   "ALTER TABLE %s ADD COLUMN IF NOT EXISTS resume text; "
                    "CREATE TABLE IF NOT EXISTS %s.selected_tables (slot_name text, "
                    "table_index int, source_schema text NOT NULL, source_table text NOT NULL, "
                    "dest_schema text NOT NULL, dest_table text NOT NULL, "
                    "PRIMARY KEY (slot_name, table_index))",
-                   s ? s : "", t ? t : "", s ? s : "", s ? s : "", s ? s : "", s ? s : "");
+                   s ? s : "", t ? t : "", s ? s : "", s ? s : "", s ? s : "", t ? t : "",
+                   s ? s : "");
     if (rc == 0) {
         PGresult *res = PQexec(dst, pgh_buf_str(&sql));
         if (PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -127,6 +130,42 @@ char *pgh_state_update_sql(PGconn *dst, const char *schema)
                    t);
     free(t);
     return pgh_buf_take(&sql);
+}
+
+char *pgh_state_update_resume_sql(PGconn *dst, const char *schema)
+{
+    char *t = table_name(dst, schema);
+    if (t == NULL)
+        return NULL;
+    pgh_buf sql;
+    pgh_buf_init(&sql, 0);
+    pgh_buf_printf(&sql,
+                   "UPDATE %s SET applied_lsn = $1::pg_lsn, resume = $3, phase = $4, "
+                   "updated_at = now() WHERE slot_name = $2",
+                   t);
+    free(t);
+    return pgh_buf_take(&sql);
+}
+
+int pgh_state_read_resume(char **out, PGconn *dst, const char *schema, const char *slot,
+                          pgh_error *err)
+{
+    *out = NULL;
+    char *t = table_name(dst, schema);
+    if (t == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT resume FROM %s WHERE slot_name = $1", t);
+    free(t);
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, dst, sql, 1, &slot, err);
+    if (rc == 0 && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+        *out = strdup(PQgetvalue(res, 0, 0));
+        if (*out == NULL)
+            rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    }
+    PQclear(res);
+    return rc;
 }
 
 /* Run sql, which returns no rows; SQLSTATE `tolerated` is not an error. */

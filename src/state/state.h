@@ -3,7 +3,9 @@
  * "pghost" by default), defined, written and read here and nowhere else.
  *
  *   state            one row per slot: the phase of the sync, the end LSN of the last source
- *                    transaction applied, the checkpoint the sync reached (position.c). The
+ *                    transaction applied, the checkpoint the sync reached, and with
+ *                    copy_method watermarks the resume token of the rows still to deliver
+ *                    (position.c). The
  *                    apply writes applied_lsn in the same destination transaction as the data,
  *                    so after any crash the row says exactly which source transactions are
  *                    there: a restart skips those and applies the rest, never one twice.
@@ -53,6 +55,13 @@ int pgh_state_write(PGconn *dst, const char *schema, const char *slot, const pgh
 
 /* Statement text that sets applied_lsn ($1) for slot_name ($2); malloc'd. */
 char *pgh_state_update_sql(PGconn *dst, const char *schema);
+/* The same, also setting the resume token ($3, NULL for none) and the phase ($4): the position
+ * of copy_method watermarks. */
+char *pgh_state_update_resume_sql(PGconn *dst, const char *schema);
+/* The slot's resume token (malloc'd), NULL when none (no row, or none recorded). The state
+ * table must exist (pgh_state_ensure). */
+int pgh_state_read_resume(char **out, PGconn *dst, const char *schema, const char *slot,
+                          pgh_error *err);
 
 /* Delete the slot's rows from every table here, then drop each table and the schema when
  * nothing else is in them. Idempotent. */

@@ -48,6 +48,14 @@ void pgh_run_pair_start(pgh_run_pair *p, const char *src_conf, const char *dst_c
     p->d = pgh_test_connect(&p->dst, "postgres");
 }
 
+void pgh_run_source_start(pgh_run_pair *p, const char *src_conf)
+{
+    memset(p, 0, sizeof(*p));
+    PGH_CHECK(pgh_test_server_start(&p->src, "source", src_conf) == 0, "source");
+    p->src_conninfo = pgh_test_conninfo(&p->src, "postgres");
+    p->s = pgh_test_connect(&p->src, "postgres");
+}
+
 void pgh_run_pair_stop(pgh_run_pair *p)
 {
     PQfinish(p->s);

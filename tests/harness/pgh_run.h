@@ -65,6 +65,10 @@ typedef struct pgh_run_pair {
  * NULL for none) and connect to each. */
 void pgh_run_pair_start(pgh_run_pair *p, const char *src_conf, const char *dst_conf);
 
+/* Start the source server only (for destinations that are not a server: stdout, files); dst
+ * stays unstarted, dst_conninfo and d NULL. */
+void pgh_run_source_start(pgh_run_pair *p, const char *src_conf);
+
 /* Close the connections, free the strings, stop the destination and then the source. */
 void pgh_run_pair_stop(pgh_run_pair *p);
 

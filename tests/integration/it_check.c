@@ -228,7 +228,7 @@ static void check_disk_unchecked(ctx *c)
     char yaml[2048];
     snprintf(yaml, sizeof(yaml),
              "source_connection: %s\ndestination_connection: %s user=nosettings\n"
-             "publication_name: goodpub\nsource_table_name: good\n",
+             "publication_name: goodpub\nsource_table_name: good\ndisable_triggers: false\n",
              c->p.src_conninfo, c->p.dst_conninfo);
     int code = check(c, c->p.s, yaml);
     const char *out = pgh_run_stdout(&c->r, 0);

@@ -12,12 +12,23 @@
  *               progress was made durable), restarts appending to the same output.
  *   reload      following with writers running, `pghost snapshot CONFIG public.t_int`.
  *
+ * The same through the file destination (`--to file`): the consumer reads the files once pghost
+ * has stopped, stream by stream, each file in name order, and every line must come exactly
+ * once: positions increase strictly within a stream, no line is skipped as a repeat, none is
+ * torn, and the tables rebuilt equal the source.
+ *   file_consistent  per_table layout, 1 MiB files, writers and a TRUNCATE during the delivery,
+ *                    then a reload of t_int (pghost snapshot) while following.
+ *   file_rotate      single layout, 256 KiB files rotated by size and after 1 s idle.
+ *   file_kill9       per_table, 256 KiB files and 1 s rotation, SIGKILL three times while rows
+ *                    are delivered: each restart cuts back what was not durable.
+ *
  * The consumer (struct consumer) tails the output file while pghost writes it: it applies each
  * line in order, skips repeats by position (commit_lsn, lsn, seq) and checks that positions
  * increase strictly within one run.
  *
- * Usage: it_stdout consistent|kill9|reload
+ * Usage: it_stdout consistent|kill9|reload|file_consistent|file_rotate|file_kill9
  */
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -224,9 +235,10 @@ typedef struct consumer {
     long offset;              /* bytes consumed (whole lines) */
     long run_start[MAX_RUNS]; /* byte offset where each run's output begins */
     int nruns;
-    int run;      /* the run whose lines are being read (index into run_start) */
-    pos last;     /* the highest position applied */
-    pos run_last; /* the highest position read in the current run */
+    int run;               /* the run whose lines are being read (index into run_start) */
+    bool independent_runs; /* runs are streams of their own (files per table): no repeat across */
+    pos last;              /* the highest position applied */
+    pos run_last;          /* the highest position read in the current run */
     bool run_any;
     long lines, applied, skipped, torn, order_errors;
     long run_snapshot_rows; /* snapshot lines read in the last run */
@@ -494,6 +506,8 @@ static long consume(consumer *c)
             c->run++;
             c->run_any = false;
             c->run_snapshot_rows = 0;
+            if (c->independent_runs)
+                c->last = (pos){0, 0, 0};
         }
         c->line[len - 1] = '\0';
         consume_line(c, c->line);
@@ -607,19 +621,27 @@ typedef struct ctx {
     pgh_run_pair p;
     pgh_run r; /* replicate runs: stdout appended to out_path */
     char out_path[PGH_RUN_FILE_MAX];
-    char state_path[PGH_RUN_FILE_MAX + 8];
+    char state_path[PGH_RUN_FILE_MAX + 24];
     long long rows[NTABLES];
     pgh_run_writers ws;
     atomic_int truncated;
     atomic_int truncate_go; /* the main thread lets writer 0 truncate t_uuid */
     bool tight;             /* key moves and inserts reuse few keys (random_statement) */
+    bool files;             /* --to file: the lines are in files under dir */
+    char dir[PGH_RUN_FILE_MAX];
+    int nfiles;       /* data files gathered */
+    long small_files; /* of them, not last in their stream and under half rotate_bytes */
     long writes;
     consumer c;
 } ctx;
 
-static void setup(ctx *c, long long n_int, long long n_comp, long long n_uuid)
+/* The source: the tables, their rows, the publication. */
+static void setup_source(ctx *c, long long n_int, long long n_comp, long long n_uuid)
 {
-    pgh_run_pair_start(&c->p, NULL, NULL);
+    if (c->files)
+        pgh_run_source_start(&c->p, NULL); /* no destination server */
+    else
+        pgh_run_pair_start(&c->p, NULL, NULL);
     PGconn *s = c->p.s;
     c->rows[0] = n_int;
     c->rows[1] = n_comp;
@@ -642,6 +664,11 @@ static void setup(ctx *c, long long n_int, long long n_comp, long long n_uuid)
                   "FROM generate_series(1, %lld) g",
                   n_uuid);
     pgh_test_exec(s, "ANALYZE; CREATE PUBLICATION pub FOR TABLE t_int, t_comp, t_uuid");
+}
+
+static void setup(ctx *c, long long n_int, long long n_comp, long long n_uuid)
+{
+    setup_source(c, n_int, n_comp, n_uuid);
     pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "stdout.yaml");
     pgh_run_write_config(&c->r,
                          "source_connection: %s\ndestination: stdout\npublication_name: pub\n"
@@ -782,6 +809,8 @@ static void stop_writers(ctx *c)
 
 static pid_t spawn_pghost(ctx *c)
 {
+    if (c->files)
+        return pgh_run_spawn(&c->r, "replicate", "--no-progress", "--to=file", NULL);
     consumer_run_starts(&c->c, c->out_path);
     return pgh_run_spawn(&c->r, "replicate", "--no-progress", "--to=stdout", NULL);
 }
@@ -979,9 +1008,302 @@ static void case_reload(ctx *c)
     compare_all(c);
 }
 
+/* ---- the file destination ---------------------------------------------------------------- */
+
+/* The source as above, and a configuration for destination: file in <dir>/files with the given
+ * layout and rotation. */
+static void setup_files(ctx *c, long long n_int, long long n_comp, long long n_uuid,
+                        const char *layout, long rotate_bytes, int rotate_seconds)
+{
+    c->files = true;
+    setup_source(c, n_int, n_comp, n_uuid);
+    snprintf(c->dir, sizeof(c->dir), "%s/files", c->p.src.dir);
+    pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "file.yaml");
+    pgh_run_write_config(&c->r,
+                         "source_connection: %s\ndestination: file\npublication_name: pub\n"
+                         "file_directory: %s\nfile_layout: %s\nfile_rotate_bytes: %ld\n"
+                         "file_rotate_seconds: %d\ncopy_batch_size: 1000\n"
+                         "copy_worker_count: 2\ntables:\n  - source_table_name: t_int\n"
+                         "  - source_table_name: t_comp\n  - source_table_name: t_uuid\n",
+                         c->p.src_conninfo, c->dir, layout, rotate_bytes, rotate_seconds);
+    snprintf(c->state_path, sizeof(c->state_path), "%s/pghost.state", c->dir);
+    snprintf(c->out_path, sizeof(c->out_path), "%s/all.jsonl", c->p.src.dir);
+}
+
+static bool state_follows(ctx *c);
+
+/* Wait until done(c) holds; fail when pid exits or after timeout_s. */
+static void wait_for(ctx *c, pid_t pid, int timeout_s, bool (*done)(ctx *), const char *what)
+{
+    double until = pgh_run_now_ms() + timeout_s * 1000.0;
+    while (!done(c)) {
+        PGH_CHECK(pgh_test_pid_alive(pid), "pghost exited while waiting for %s:\n%s", what,
+                  pgh_run_stderr(&c->r, 0));
+        PGH_CHECK(pgh_run_now_ms() < until, "%s not seen after %d s:\n%s", what, timeout_s,
+                  pgh_run_stderr(&c->r, 0));
+        pgh_run_sleep_ms(20);
+    }
+}
+
+static void read_state(ctx *c, char *out, size_t len);
+
+/* The state file says the existing rows are all delivered. */
+static bool state_follows(ctx *c)
+{
+    char buf[8192];
+    read_state(c, buf, sizeof(buf));
+    return strstr(buf, "\"phase\":\"follow\"") != NULL;
+}
+
+static uint64_t fence_after; /* an LSN before the fence's commit, after every other commit */
+
+/* The state file holds a position past fence_after: the fence's transaction is durable. */
+static bool fence_durable(ctx *c)
+{
+    char buf[8192];
+    read_state(c, buf, sizeof(buf));
+    const char *at = strstr(buf, "\"lsn\":\"");
+    return at != NULL && parse_lsn(at + 7) > fence_after;
+}
+
+/* The state file says existing rows are being delivered (a reload). */
+static bool state_delivers(ctx *c)
+{
+    char buf[8192];
+    read_state(c, buf, sizeof(buf));
+    return strstr(buf, "\"phase\":\"snapshot\"") != NULL;
+}
+
+/* Stop the writers, write a fence row, and wait until the state file records a position past
+ * the WAL position taken inside the fence's transaction: the fence's commit is the only one
+ * after it, so every line is then in the files, durably. */
+static void file_fence(ctx *c, pid_t pid, int n)
+{
+    stop_writers(c);
+    pgh_test_exec(c->p.s, "BEGIN");
+    char *lsn = pgh_test_value(c->p.s, "SELECT pg_current_wal_insert_lsn()");
+    fence_after = parse_lsn(lsn);
+    pgh_test_exec(c->p.s, "INSERT INTO t_int VALUES (%d, %d, 'fence', NULL); COMMIT", -n, n);
+    wait_for(c, pid, 60, fence_durable, "the fence's position in the state file");
+    free(lsn);
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Append the data files of dir (in name order) to out; a run of the consumer starts here. */
+static void gather_stream(ctx *c, FILE *out, const char *dir, long rotate_bytes)
+{
+    struct dirent **names = NULL;
+    int n = scandir(dir, &names, NULL, by_name);
+    PGH_CHECK(n >= 0, "cannot list %s", dir);
+    PGH_CHECK(c->c.nruns < MAX_RUNS, "too many streams");
+    c->c.run_start[c->c.nruns++] = ftell(out);
+    int in_stream = 0;
+    for (int i = 0; i < n; i++) {
+        const char *name = names[i]->d_name;
+        size_t len = strlen(name);
+        if (len > 6 && strcmp(name + len - 6, ".jsonl") == 0) {
+            char path[PGH_RUN_FILE_MAX * 2];
+            snprintf(path, sizeof(path), "%s/%s", dir, name);
+            char *text = pgh_run_read_file(path);
+            size_t tlen = strlen(text);
+            PGH_CHECK(tlen == 0 || text[tlen - 1] == '\n', "%s does not end with a whole line",
+                      path);
+            fwrite(text, 1, tlen, out);
+            c->nfiles++;
+            in_stream++;
+            /* a file closed before it was half full, not the stream's last: age rotation */
+            bool last = true;
+            for (int k = i + 1; k < n; k++)
+                last = last && strstr(names[k]->d_name, ".jsonl") == NULL;
+            if (!last && (long)tlen < rotate_bytes / 2)
+                c->small_files++;
+            PGH_CHECK((long)tlen <= rotate_bytes, "%s holds %zu bytes, over %ld", path, tlen,
+                      rotate_bytes);
+            free(text);
+        }
+        free(names[i]);
+    }
+    free(names);
+    printf("stream %s: %d files\n", dir, in_stream);
+}
+
+/* Once pghost has stopped: every stream's files into one file, each stream a run of its own
+ * for the consumer, which applies them all. */
+static void gather(ctx *c, bool per_table, long rotate_bytes)
+{
+    FILE *out = fopen(c->out_path, "w");
+    PGH_CHECK(out != NULL, "cannot create %s", c->out_path);
+    consumer_open(&c->c, c->out_path);
+    c->c.independent_runs = true;
+    if (per_table) {
+        for (int i = 0; i < NTABLES; i++) {
+            char dir[PGH_RUN_FILE_MAX * 2];
+            snprintf(dir, sizeof(dir), "%s/public.%s", c->dir, TABLES[i].name);
+            gather_stream(c, out, dir, rotate_bytes);
+        }
+    } else {
+        gather_stream(c, out, c->dir, rotate_bytes);
+    }
+    PGH_CHECK(fclose(out) == 0, "cannot write %s", c->out_path);
+    consume(&c->c);
+}
+
+/* Exactly once: no line repeated (within a stream positions rise strictly, none skipped as a
+ * repeat), none torn; then the tables equal the source. */
+static void check_exactly_once(ctx *c)
+{
+    check_order(c, 0);
+    PGH_CHECK(c->c.skipped == 0, "%ld lines came twice", c->c.skipped);
+    PGH_CHECK(c->c.torn == 0, "%ld torn lines", c->c.torn);
+    compare_all(c);
+}
+
+/* Writers during the delivery, a TRUNCATE in it, then a reload; per_table layout, 1 MiB
+ * files. */
+static void case_file_consistent(ctx *c)
+{
+    setup_files(c, 60000, 40000, 30000, "per_table", 1 << 20, 3600);
+    start_writers(c, 41);
+    pgh_run_sleep_ms(200);
+    pid_t pid = spawn_pghost(c);
+    pgh_run_sleep_ms(1000);
+    atomic_store(&c->truncate_go, 1);
+    wait_for(c, pid, 120, state_follows, "phase follow in the state file");
+    while (!atomic_load(&c->truncated))
+        pgh_run_sleep_ms(10);
+    /* a reload of t_int while following, writers running: pghost snapshot CONFIG TABLE */
+    char out[PGH_RUN_FILE_MAX + 8];
+    snprintf(out, sizeof(out), "%s/snap.out", c->p.src.dir);
+    const char *argv[] = {PGH_BINARY, "snapshot", c->r.cfg, "public.t_int", NULL};
+    int code = -1;
+    PGH_CHECK(pgh_test_run(argv, out, out, 60, &code) == 0 && code == 0,
+              "pghost snapshot exited %d", code);
+    wait_for(c, pid, 60, state_delivers, "the reload in the state file");
+    wait_for(c, pid, 120, state_follows, "the reload's end in the state file");
+    pgh_run_sleep_ms(300);
+    file_fence(c, pid, 1);
+    pgh_run_stop(&c->r, pid, 30);
+    gather(c, true, 1 << 20);
+    printf("writers committed %ld transactions; %d files\n", c->writes, c->nfiles);
+    PGH_CHECK(c->nfiles > NTABLES, "no file was rotated (%d files)", c->nfiles);
+    PGH_CHECK(c->c.t[2].truncates == 1, "the TRUNCATE was not seen");
+    PGH_CHECK(c->c.t[0].starts == 2 && c->c.t[0].reloads == 1 && c->c.t[0].ends == 2,
+              "t_int: %d snapshot_start (%d reloads), %d snapshot_end lines", c->c.t[0].starts,
+              c->c.t[0].reloads, c->c.t[0].ends);
+    check_exactly_once(c);
+}
+
+/* pghost status reads the state file; teardown removes it and keeps the data files, and with
+ * --delete-files removes those too. */
+static void file_status_teardown(ctx *c)
+{
+    int code = pgh_run_exec(&c->r, 30, "status", NULL);
+    PGH_CHECK(code == 0 && strstr(pgh_run_stdout(&c->r, 0), "destination: follow, applied up to"),
+              "pghost status exited %d:\n%s%s", code, pgh_run_stdout(&c->r, 0),
+              pgh_run_stderr(&c->r, 0));
+    code = pgh_run_exec(&c->r, 30, "teardown", NULL);
+    struct stat st;
+    PGH_CHECK(code == 0 && stat(c->state_path, &st) != 0, "teardown exited %d, state file %s:\n%s",
+              code, stat(c->state_path, &st) == 0 ? "still there" : "gone",
+              pgh_run_stderr(&c->r, 0));
+    PGH_CHECK(strstr(pgh_run_stderr(&c->r, 0), "data files in") &&
+                  strstr(pgh_run_stderr(&c->r, 0), ": kept"),
+              "teardown did not keep the data files:\n%s", pgh_run_stderr(&c->r, 0));
+    code = pgh_run_exec(&c->r, 30, "teardown", "--delete-files", NULL);
+    char expect[64];
+    snprintf(expect, sizeof(expect), ": %d removed", c->nfiles);
+    PGH_CHECK(code == 0 && strstr(pgh_run_stderr(&c->r, 0), expect),
+              "teardown --delete-files exited %d, expected \"%s\":\n%s", code, expect,
+              pgh_run_stderr(&c->r, 0));
+    struct dirent **names = NULL;
+    int n = scandir(c->dir, &names, NULL, by_name);
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    PGH_CHECK(n == 2, "%s still holds %d entries after teardown --delete-files", c->dir, n - 2);
+    puts("status and teardown: as documented");
+}
+
+/* One stream, 256 KiB files, and a pause longer than file_rotate_seconds while following. */
+static void case_file_rotate(ctx *c)
+{
+    setup_files(c, 40000, 20000, 20000, "single", 262144, 1);
+    start_writers(c, 43);
+    pid_t pid = spawn_pghost(c);
+    wait_for(c, pid, 120, state_follows, "phase follow in the state file");
+    stop_writers(c);
+    /* idle past file_rotate_seconds (the file open is closed), a row, idle again, a row: the
+     * first row's file holds one line */
+    pgh_run_sleep_ms(1600);
+    pgh_test_exec(c->p.s, "INSERT INTO t_int VALUES (-2, 2, 'before the pause', NULL)");
+    pgh_run_sleep_ms(1600);
+    pgh_test_exec(c->p.s, "INSERT INTO t_int VALUES (-3, 3, 'after the pause', NULL)");
+    file_fence(c, pid, 1);
+    pgh_run_stop(&c->r, pid, 30);
+    gather(c, false, 262144);
+    printf("writers committed %ld transactions; %d files, %ld closed early\n", c->writes, c->nfiles,
+           c->small_files);
+    PGH_CHECK(c->nfiles >= 20, "only %d files: were they rotated by size?", c->nfiles);
+    PGH_CHECK(c->small_files >= 1, "no file was closed by age");
+    check_exactly_once(c);
+    file_status_teardown(c);
+}
+
+/* SIGKILL three times while rows are delivered (after durable progress), restart: each
+ * restart cuts the files back to the state file, so no line is repeated and none missing. */
+static void case_file_kill9(ctx *c)
+{
+    setup_files(c, 70000, 50000, 30000, "per_table", 262144, 1);
+    c->tight = true;
+    start_writers(c, 47);
+    pid_t pid = spawn_pghost(c);
+    for (int kill = 0; kill < 3; kill++) {
+        if (kill == 1)
+            atomic_store(&c->truncate_go, 1);
+        char before[8192];
+        read_state(c, before, sizeof(before));
+        double until = pgh_run_now_ms() + 120000;
+        while (!progress_durable(c, before)) {
+            PGH_CHECK(!state_follows(c),
+                      "every table was delivered before kill %d: the test needs more rows",
+                      kill + 1);
+            PGH_CHECK(pgh_test_pid_alive(pid) && pgh_run_now_ms() < until,
+                      "run %d made no durable progress:\n%s", c->r.n, pgh_run_stderr(&c->r, 0));
+            pgh_run_sleep_ms(5);
+        }
+        pgh_run_sleep_ms(50 + kill * 40); /* lines past the durable state */
+        pgh_run_kill(pid);
+        printf("kill %d during run %d\n", kill + 1, c->r.n);
+        pid = spawn_pghost(c);
+    }
+    wait_for(c, pid, 120, state_follows, "phase follow in the state file");
+    while (!atomic_load(&c->truncated))
+        pgh_run_sleep_ms(10);
+    file_fence(c, pid, 1);
+    pgh_run_stop(&c->r, pid, 30);
+    int cut = 0;
+    for (int n = 2; n <= c->r.n; n++) {
+        char path[PGH_RUN_FILE_MAX + 16];
+        snprintf(path, sizeof(path), "%s/run%d.err", c->p.src.dir, n);
+        cut +=
+            pgh_run_count_lines(path, "file: cut ") + pgh_run_count_lines(path, "file: removed ");
+    }
+    gather(c, true, 262144);
+    printf("writers committed %ld transactions; %d files; %d files cut back or removed\n",
+           c->writes, c->nfiles, cut);
+    PGH_CHECK(cut > 0, "no restart cut anything back: were the runs killed mid-write?");
+    PGH_CHECK(c->c.t[2].truncates == 1, "the TRUNCATE was not seen");
+    check_exactly_once(c);
+}
+
 int main(int argc, char **argv)
 {
-    PGH_CHECK(argc == 2, "usage: it_stdout consistent|kill9|reload");
+    PGH_CHECK(argc == 2, "usage: it_stdout consistent|kill9|reload|file_consistent|file_rotate|"
+                         "file_kill9");
     static ctx c;
     double t0 = pgh_run_now_ms();
     if (strcmp(argv[1], "consistent") == 0)
@@ -990,6 +1312,12 @@ int main(int argc, char **argv)
         case_kill9(&c);
     else if (strcmp(argv[1], "reload") == 0)
         case_reload(&c);
+    else if (strcmp(argv[1], "file_consistent") == 0)
+        case_file_consistent(&c);
+    else if (strcmp(argv[1], "file_rotate") == 0)
+        case_file_rotate(&c);
+    else if (strcmp(argv[1], "file_kill9") == 0)
+        case_file_kill9(&c);
     else
         pgh_test_fail("unknown case %s", argv[1]);
     printf("%s: %.1f s\n", argv[1], (pgh_run_now_ms() - t0) / 1000);

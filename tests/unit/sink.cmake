@@ -5,7 +5,7 @@
 add_executable(test_json_sink ${CMAKE_CURRENT_LIST_DIR}/test_json_sink.c
                ${PROJECT_SOURCE_DIR}/src/dest/destination.c)
 # Object libraries do not bring their dependencies' objects along: name every module used.
-target_link_libraries(test_json_sink PRIVATE pgh_dest_stdout pgh_decode pgh_config pgh_util PkgConfig::JANSSON)
+target_link_libraries(test_json_sink PRIVATE pgh_dest_stdout pgh_dest_json pgh_decode pgh_config pgh_util PkgConfig::JANSSON)
 
 file(READ ${CMAKE_CURRENT_LIST_DIR}/test_json_sink.c pgh_sink_test_source)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS

@@ -161,8 +161,9 @@ static void case_others(void)
     c.u.commit.commit_lsn = 0x16B3748;
     c.u.commit.end_lsn = 0x16B37A0;
     c.u.commit.commit_time = -5;
-    text = pgh_bus__commit(ID, &c);
+    text = pgh_bus__commit(ID, &c, "snapshot");
     decode_again(&m, text, PGH_BUS_COMMIT);
+    CHECK(strcmp(m.pos.phase, "snapshot") == 0);
     CHECK(m.change.u.commit.end_lsn == 0x16B37A0 && m.change.u.commit.commit_lsn == 0x16B3748);
     CHECK(m.change.u.commit.commit_time == -5);
     pgh_bus__msg_dispose(&m);

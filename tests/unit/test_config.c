@@ -33,8 +33,13 @@
     X(on_missing_row)                                                                              \
     X(missing_required_key)                                                                        \
     X(destination_stdout)                                                                          \
+    X(destination_duckdb)                                                                          \
+    X(destination_file)                                                                            \
+    X(rules_file)                                                                                  \
     X(nats_keys)                                                                                   \
     X(apply_grouping)                                                                              \
+    X(writer_batch_names)                                                                          \
+    X(writer_options)                                                                              \
     X(no_table)                                                                                    \
     X(table_missing_source)                                                                        \
     X(table_key_without_source)                                                                    \
@@ -474,7 +479,7 @@ static void missing_required_key(void)
                 "config.yaml: missing required key \"source_connection\"");
     PARSE_FAILS("source_connection: a\npublication_name: p\nsource_table_name: t\n",
                 "config.yaml: missing required key \"destination_connection\" (or set "
-                "destination: stdout)");
+                "destination: stdout or file)");
 }
 
 static void apply_grouping(void)
@@ -493,6 +498,50 @@ static void apply_grouping(void)
                 "got \"0\"");
 }
 
+/* batch_size / batch_timeout_ms are the documented names of the grouping keys. */
+static void writer_batch_names(void)
+{
+    pgh_config *cfg = PARSE_OK(BASE_T "batch_size: 250\nbatch_timeout_ms: 7\n");
+    CHECK(cfg->apply_group_max_changes == 250 && cfg->apply_group_max_delay_ms == 7);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T "apply_group_max_changes: 3\nbatch_timeout_ms: 9\n");
+    CHECK(cfg->apply_group_max_changes == 3 && cfg->apply_group_max_delay_ms == 9);
+    pgh_config_free(cfg);
+    PARSE_FAILS(BASE_T "batch_size: 5\napply_group_max_changes: 5\n",
+                "config.yaml:6: batch_size and apply_group_max_changes are two names of one "
+                "setting: keep batch_size only");
+    PARSE_FAILS(BASE_T "apply_group_max_delay_ms: 5\nbatch_timeout_ms: 5\n",
+                "config.yaml:6: batch_timeout_ms and apply_group_max_delay_ms are two names of "
+                "one setting: keep batch_timeout_ms only");
+    PARSE_FAILS(BASE_T "batch_size: 0\n",
+                "config.yaml:5: batch_size: expected an integer from 1 to 1000000, got \"0\"");
+}
+
+static void writer_options(void)
+{
+    pgh_config *cfg = PARSE_OK(BASE_T);
+    CHECK(cfg->copy_method == PGH_COPY_METHOD_PARALLEL);
+    CHECK(cfg->on_conflict_action == PGH_ON_CONFLICT_ERROR);
+    CHECK(cfg->disable_triggers);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T "copy_method: Watermarks\non_conflict_action: update\n"
+                          "disable_triggers: false\n");
+    CHECK(cfg->copy_method == PGH_COPY_METHOD_WATERMARKS);
+    CHECK(cfg->on_conflict_action == PGH_ON_CONFLICT_UPDATE);
+    CHECK(!cfg->disable_triggers);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T "on_conflict_action: nothing\n");
+    CHECK(cfg->on_conflict_action == PGH_ON_CONFLICT_NOTHING);
+    pgh_config_free(cfg);
+    PARSE_FAILS(BASE_T "copy_method: dblog\n",
+                "config.yaml:5: copy_method: expected parallel or watermarks, got \"dblog\"");
+    PARSE_FAILS(BASE_T "on_conflict_action: replace\n",
+                "config.yaml:5: on_conflict_action: expected error, update or nothing, got "
+                "\"replace\"");
+    PARSE_FAILS(BASE_T "disable_triggers: sometimes\n",
+                "config.yaml:5: disable_triggers: expected true or false, got \"sometimes\"");
+}
+
 static void destination_stdout(void)
 {
     pgh_config *cfg = PARSE_OK("source_connection: a\npublication_name: p\n"
@@ -504,7 +553,67 @@ static void destination_stdout(void)
     CHECK(cfg->destination == PGH_DESTINATION_POSTGRES);
     pgh_config_free(cfg);
     PARSE_FAILS(BASE_T "destination: kafka\n",
-                "config.yaml:5: destination: expected postgres, stdout or nats, got \"kafka\"");
+                "config.yaml:5: destination: expected postgres, stdout, file, duckdb or nats, got "
+                "\"kafka\"");
+}
+
+static void destination_duckdb(void)
+{
+    pgh_config *cfg = PARSE_OK("source_connection: a\npublication_name: p\n"
+                               "source_table_name: t\ndestination: duckdb\n"
+                               "duckdb_path: /data/out.duckdb\nduckdb_library: /opt/libduckdb.so\n");
+    CHECK(cfg->destination == PGH_DESTINATION_DUCKDB);
+    CHECK(strcmp(cfg->duckdb_path, "/data/out.duckdb") == 0);
+    CHECK(strcmp(cfg->duckdb_library, "/opt/libduckdb.so") == 0);
+    pgh_config *dup = NULL;
+    pgh_error err;
+    CHECK(pgh_config_dup(&dup, cfg, &err) == 0 && strcmp(dup->duckdb_path, cfg->duckdb_path) == 0);
+    pgh_config_free(dup);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T);
+    CHECK(cfg->duckdb_path == NULL && cfg->duckdb_library == NULL);
+    pgh_config_free(cfg);
+}
+
+static void destination_file(void)
+{
+    pgh_config *cfg = PARSE_OK("source_connection: a\npublication_name: p\n"
+                               "source_table_name: t\ndestination: file\nfile_directory: /x\n");
+    CHECK(cfg->destination == PGH_DESTINATION_FILE);
+    CHECK(strcmp(cfg->file_directory, "/x") == 0);
+    CHECK(cfg->file_rotate_bytes == 64 * 1024 * 1024 && cfg->file_rotate_seconds == 3600);
+    CHECK(cfg->file_layout == PGH_FILE_LAYOUT_PER_TABLE);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T "destination: file\nfile_directory: out\nfile_rotate_bytes: 4096\n"
+                          "file_rotate_seconds: 0\nfile_layout: single\n");
+    CHECK(cfg->file_rotate_bytes == 4096 && cfg->file_rotate_seconds == 0);
+    CHECK(cfg->file_layout == PGH_FILE_LAYOUT_SINGLE);
+    pgh_config_free(cfg);
+    PARSE_FAILS("source_connection: a\npublication_name: p\nsource_table_name: t\n"
+                "destination: file\n",
+                "config.yaml: missing required key \"file_directory\": destination: file writes "
+                "its files there");
+    PARSE_FAILS(BASE_T "file_rotate_bytes: 100\n",
+                "config.yaml:5: file_rotate_bytes: expected an integer from 4096 to 68719476736, "
+                "got \"100\"");
+    PARSE_FAILS(BASE_T "file_rotate_seconds: -1\n",
+                "config.yaml:5: file_rotate_seconds: expected an integer from 0 to 31536000, "
+                "got \"-1\"");
+    PARSE_FAILS(BASE_T "file_layout: per_schema\n",
+                "config.yaml:5: file_layout: expected per_table or single, got \"per_schema\"");
+}
+
+static void rules_file(void)
+{
+    pgh_config *cfg = PARSE_OK(BASE_T "destination: stdout\nrules_file: rules.yml\n");
+    CHECK(cfg->rules_file && strcmp(cfg->rules_file, "rules.yml") == 0);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T);
+    CHECK(cfg->rules_file == NULL);
+    pgh_config_free(cfg);
+    PARSE_FAILS(BASE_T "rules_file: [a]\n", "config.yaml:5: rules_file: expected a string, got a list");
+    PARSE_FAILS(BASE_T "rule_file: r.yml\n",
+                "config.yaml:5: unknown key \"rule_file\"; did you mean \"rules_file\"?");
 }
 
 /* The distributed mode's keys (docs/nats.md): an applier's file needs no source_connection. */

@@ -63,6 +63,7 @@ typedef struct applier {
     size_t *trunc_rel;        /* owned: index in rels of each table, ntrunc of them */
     size_t ntrunc, cap_trunc;
     bool dirty;               /* committed since the last flush */
+    char phase[PGH_POSITION_PHASE_MAX]; /* the capture's phase at the last commit */
 } applier;
 
 /* ---- relations, by subject ---- */
@@ -170,8 +171,9 @@ static int begin_txn(applier *a, const pgh_bus_msg *m, pgh_error *err)
     return a->ops->begin ? a->ops->begin(a->user, &b, err) : 0;
 }
 
-/* Commit the open transaction; c NULL: one whose C never came (position unchanged). */
-static int commit_txn(applier *a, const pgh_change *c, pgh_error *err)
+/* Commit the open transaction; c NULL: one whose C never came (position unchanged); phase:
+ * the capture's after the commit (NULL: unchanged). */
+static int commit_txn(applier *a, const pgh_change *c, const char *phase, pgh_error *err)
 {
     int rc = flush_truncate(a, err);
     if (rc != 0)
@@ -183,8 +185,10 @@ static int commit_txn(applier *a, const pgh_change *c, pgh_error *err)
         c = &synth;
     char resume[64];
     snprintf(resume, sizeof(resume), "nats:%" PRIu64, a->seq);
+    if (phase != NULL && phase[0] != '\0')
+        snprintf(a->phase, sizeof(a->phase), "%s", phase);
     pgh_position after = {.lsn = c->u.commit.end_lsn, .resume = resume};
-    snprintf(after.phase, sizeof(after.phase), "follow");
+    snprintf(after.phase, sizeof(after.phase), "%s", a->phase[0] ? a->phase : "follow");
     rc = a->ops->commit(a->user, c, &after, err);
     a->open = false;
     if (rc == 0) {
@@ -277,7 +281,7 @@ static int deliver(applier *a, pgh_bus_msg *m, const char *subject, pgh_error *e
         rc = flush_truncate(a, err);
         return rc == 0 ? deliver_table(a, m, err) : rc;
     case PGH_BUS_COMMIT:
-        return commit_txn(a, &m->change, err);
+        return commit_txn(a, &m->change, m->pos.phase, err);
     default:
         return deliver_row(a, m, subject, err);
     }
@@ -298,7 +302,7 @@ static int apply_one(applier *a, pgh_bus_msg *m, const char *subject, pgh_error 
                 "transaction " PGH_LSN_FMT " ended without its commit message (a capture "
                 "stopped in its middle): committed as it came",
                 PGH_LSN_ARGS(a->cur));
-        rc = commit_txn(a, NULL, err);
+        rc = commit_txn(a, NULL, NULL, err);
     }
     if (rc == 0 && !a->open) {
         if (m->kind == PGH_BUS_COMMIT) { /* a C whose data went before a restart: nothing */
@@ -508,8 +512,7 @@ static int run_loop(applier *a, const pgh_nats_apply_opts *o, pgh_error *err)
 
 /* ---- the run ---- */
 
-/* The destination's stored position: where it stands. A PostgreSQL destination keeps a row per
- * consumer that must exist before the first commit: written here when missing. */
+/* The destination's stored position: where it stands, and the phase it was in. */
 static int read_start(applier *a, pgh_error *err)
 {
     pgh_position pos = {0};
@@ -517,13 +520,9 @@ static int read_start(applier *a, pgh_error *err)
     if (rc != 0)
         return rc;
     a->applied = pos.lsn;
-    bool found = pos.phase[0] != '\0' || pos.lsn != 0;
+    snprintf(a->phase, sizeof(a->phase), "%s", pos.phase);
     free(pos.resume);
-    if (found || a->ops->write_position == NULL)
-        return 0;
-    pgh_position first = {0};
-    snprintf(first.phase, sizeof(first.phase), "follow");
-    return a->ops->write_position(a->user, &first, err);
+    return 0;
 }
 
 static void applier_dispose(applier *a)

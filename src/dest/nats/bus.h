@@ -9,7 +9,7 @@
  *   T  TRUNCATE of the subject's table: options
  *   M  a logical message: flags, lsn, prefix, content (one value)
  *   b r e  table_begin, table_rows (rows), table_end: rel, lsn, chunk, first_row, reload
- *   C  commit: flags, commit_lsn, end_lsn, time
+ *   C  commit: flags, commit_lsn, end_lsn, time, phase (the pipeline's, after the commit)
  *   P  the capture's position (on <prefix>._position only): lsn, checkpoint, phase, resume
  * Every message of a transaction has "txn" and "i" (its index within the transaction, from 0,
  * counted across all subjects): (txn, i) orders the transaction's messages and is unique; and
@@ -66,7 +66,7 @@ typedef struct pgh_bus_msg {
     pgh_table_rows table; /* b, r, e: .table points to .rel */
     size_t nrows;
     pgh_tuple *rows;     /* owned: r, nrows tuples */
-    pgh_position pos;    /* P: resume points into the JSON */
+    pgh_position pos;    /* P: resume points into the JSON; C: phase only */
     json_t *root;        /* owned: the parsed message */
     pgh_value *values;   /* owned: every tuple's values */
     char **blobs;        /* owned: hex-decoded value data */
@@ -85,7 +85,8 @@ char *pgh_bus__message(pgh_bus_id id, const pgh_change *m);
 /* kind b, r or e; rows/n for r only. */
 char *pgh_bus__table(pgh_bus_id id, pgh_bus_kind kind, const pgh_table_rows *t,
                      const pgh_tuple *rows, size_t n);
-char *pgh_bus__commit(pgh_bus_id id, const pgh_change *commit);
+/* phase: the pipeline's phase after the commit ("snapshot" while existing rows come, "follow"). */
+char *pgh_bus__commit(pgh_bus_id id, const pgh_change *commit, const char *phase);
 char *pgh_bus__position(const pgh_position *pos);
 
 /* A decoded message encoded again (the encoding is canonical: decoding text this made and

@@ -268,7 +268,11 @@ static int decode_commit(pgh_bus_msg *m, json_t *o, pgh_error *err)
     c->u.commit.end_lsn = get_u64(o, "end_lsn", &ok);
     c->u.commit.commit_time = get_i64(o, "time", &ok);
     c->u.commit.flags = (uint8_t)flags;
-    return ok && flags <= 255 ? 0 : BAD(err, "a 'C' message lacks flags, commit_lsn, end_lsn or time");
+    const char *phase = get_str(o, "phase", &ok);
+    if (!ok || flags > 255 || strlen(phase) >= sizeof(m->pos.phase))
+        return BAD(err, "a 'C' message lacks flags, commit_lsn, end_lsn, time or phase");
+    snprintf(m->pos.phase, sizeof(m->pos.phase), "%s", phase);
+    return 0;
 }
 
 static int decode_position(pgh_bus_msg *m, json_t *o, pgh_error *err)

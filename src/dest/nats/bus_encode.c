@@ -179,13 +179,14 @@ char *pgh_bus__table(pgh_bus_id id, pgh_bus_kind kind, const pgh_table_rows *t,
     return finish(o);
 }
 
-char *pgh_bus__commit(pgh_bus_id id, const pgh_change *commit)
+char *pgh_bus__commit(pgh_bus_id id, const pgh_change *commit, const char *phase)
 {
     json_t *o = head(id, PGH_BUS_COMMIT, commit->wal_start);
     o = with(o, "flags", json_integer(commit->u.commit.flags));
     o = with(o, "commit_lsn", json_integer((json_int_t)commit->u.commit.commit_lsn));
     o = with(o, "end_lsn", json_integer((json_int_t)commit->u.commit.end_lsn));
     o = with(o, "time", json_integer(commit->u.commit.commit_time));
+    o = with(o, "phase", json_string(phase ? phase : ""));
     return finish(o);
 }
 
@@ -220,7 +221,7 @@ char *pgh_bus__encode_msg(const pgh_bus_msg *m)
     case PGH_BUS_TABLE_END:
         return pgh_bus__table(m->id, m->kind, &m->table, m->rows, m->nrows);
     case PGH_BUS_COMMIT:
-        return pgh_bus__commit(m->id, &m->change);
+        return pgh_bus__commit(m->id, &m->change, m->pos.phase);
     case PGH_BUS_POSITION:
         return pgh_bus__position(&m->pos);
     }

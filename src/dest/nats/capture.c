@@ -610,7 +610,8 @@ static int dest_commit(void *user, const pgh_change *ch, const pgh_position *aft
     int rc = ready(c, true, "commit", err);
     for (size_t i = 0; rc == 0 && i < c->ntouched; i++) {
         pgh_bus_id id = next_id(c);
-        rc = publish(c, c->touched[i], pgh_bus__commit(id, ch), PGH_BUS_COMMIT, id, err);
+        rc = publish(c, c->touched[i], pgh_bus__commit(id, ch, after ? after->phase : ""),
+                     PGH_BUS_COMMIT, id, err);
     }
     untouch_all(c);
     c->in_txn = false;

@@ -46,7 +46,22 @@ typedef struct apply_sink {
     apply_ddl ddl;             /* owned: the table mapping as DDL messages changed it (ddl.c) */
     missing_skips skips;       /* owned: on_missing_row: skip, per table (skips.c) */
     bool missing_stmt;         /* MISSING_STMT is prepared: skips are recorded in the state */
+    apply_rel **row_rels;      /* owned, opts.ntables: the tables existing rows came for */
+    char *resume;              /* owned, may be NULL: the resume token of the last commit */
+    char phase[16];            /* the phase of the last commit (with_resume) */
 } apply_sink;
+
+/* While its existing rows are delivered, a table takes changes by the lenient rules. */
+static bool lenient(const apply_sink *a, const apply_rel *r)
+{
+    return a->opts.lenient && r->map >= 0 && r->map < a->opts.ntables && a->opts.lenient[r->map];
+}
+
+/* A change that finds no row is divergence. */
+static bool strict(const apply_sink *a, const apply_rel *r)
+{
+    return a->opts.mode == PGH_APPLY_STRICT && !lenient(a, r);
+}
 
 static apply_rel *find_rel(apply_sink *a, uint32_t oid)
 {
@@ -142,9 +157,10 @@ static int write_position(apply_sink *a, pgh_error *err)
 {
     char lsn[32];
     snprintf(lsn, sizeof(lsn), PGH_LSN_FMT, PGH_LSN_ARGS(a->pending));
-    const char *params[2] = {lsn, a->opts.slot};
+    const char *params[4] = {lsn, a->opts.slot, a->resume, a->phase};
     pipe_op op = {.kind = PIPE_OP_STATE, .lsn = a->pending, .what = "recording the position"};
-    return pgh_apply__pipe_send(&a->pipe, &op, STATE_STMT, 2, params, 0, err);
+    return pgh_apply__pipe_send(&a->pipe, &op, STATE_STMT, a->opts.with_resume ? 4 : 2, params,
+                                0, err);
 }
 
 /* Commit the open destination transaction, everything up to a->pending. The COMMIT goes out
@@ -193,7 +209,7 @@ static int on_row_result(apply_sink *a, const pipe_op *op, uint64_t rows, pgh_er
     if (rows == 0)
         st->skipped++;
     else if (op->kind == PIPE_OP_INSERT)
-        st->inserts++;
+        st->inserts += rows; /* a statement of existing rows may insert many */
     else if (op->kind == PIPE_OP_UPDATE)
         st->updates++;
     else
@@ -260,7 +276,7 @@ static int send(apply_sink *a, apply_rel *r, pipe_op_kind kind, pgh_error *err)
     if (values == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
     pipe_op op = {.kind = kind,
-                  .strict = a->opts.mode == PGH_APPLY_STRICT,
+                  .strict = strict(a, r),
                   .rel = r,
                   .lsn = a->change_lsn};
     rc = pgh_apply__pipe_send(&a->pipe, &op, st->name, a->params.n, values, a->params.data.len,
@@ -359,32 +375,19 @@ static void start_stmt(apply_sink *a)
     pgh_apply__params_reset(&a->params);
 }
 
-/* INSERT the tuple (ON CONFLICT DO NOTHING while catching up); *n is 1 when a row was added. */
+/* INSERT the tuple: ON CONFLICT DO NOTHING while catching up, an upsert while the table's
+ * existing rows are delivered; *n is 1 when a row was added. */
 static int insert_row(apply_sink *a, apply_rel *r, const pgh_tuple *tup, uint64_t *n,
                       pgh_error *err)
 {
     start_stmt(a);
-    pgh_buf_printf(&a->sql, "INSERT INTO %s (", r->dst->qualified);
-    for (int i = 0; i < tup->natts; i++)
-        pgh_buf_printf(&a->sql, "%s%s", i ? ", " : "", r->col_ident[i]);
-    /* OVERRIDING SYSTEM VALUE: identity columns take the source's values too. */
-    pgh_buf_puts(&a->sql, ") OVERRIDING SYSTEM VALUE VALUES (");
-    for (int i = 0; i < tup->natts; i++) {
-        if (tup->values[i].kind == PGH_VALUE_UNCHANGED)
-            return pgh_error_set(err, PGH_EPROTO, "%s.%s: INSERT with an unchanged TOAST value",
-                                 r->dst->schema, r->dst->name);
-        pgh_buf_printf(&a->sql, "%s$%d", i ? ", " : "",
-                       pgh_apply__params_add(&a->params, &tup->values[i]));
-    }
-    pgh_buf_putc(&a->sql, ')');
+    int rc = pgh_apply__put_insert_rows(&a->sql, &a->params, r, tup, 1, err);
+    if (rc != 0)
+        return rc;
     /* Only a row at the same key means "the copy has it": a clash on another unique
      * constraint is an error, never a silently dropped row. */
-    if (a->opts.mode == PGH_APPLY_CATCHUP) {
-        pgh_buf_puts(&a->sql, " ON CONFLICT (");
-        for (int k = 0; k < r->nkeys; k++)
-            pgh_buf_printf(&a->sql, "%s%s", k ? ", " : "", r->col_ident[r->key_att[k]]);
-        pgh_buf_puts(&a->sql, ") DO NOTHING");
-    }
+    if (a->opts.mode == PGH_APPLY_CATCHUP || lenient(a, r))
+        pgh_apply__put_conflict(&a->sql, r, lenient(a, r));
     return exec_stmt(a, r, PIPE_OP_INSERT, n, err);
 }
 
@@ -469,7 +472,7 @@ static int move_row(apply_sink *a, apply_rel *r, const pgh_tuple *oldtup, const 
     /* Unchanged TOAST values came from whatever row the destination had at the old key, and
      * during the catch-up that may be a later occupant of the key, not this row: have the row
      * copied again. Without such values the new tuple is the whole row. */
-    if (has_unchanged(newtup)) {
+    if (has_unchanged(newtup) && a->opts.mode == PGH_APPLY_CATCHUP) {
         if (pgh_apply__missing_add(&a->missing, r, newtup) != 0)
             return pgh_error_set(err, PGH_ENOMEM, "out of memory");
     } else {
@@ -483,10 +486,14 @@ static int apply_update(apply_sink *a, apply_rel *r, const pgh_change *c, pgh_er
     const pgh_tuple *newtup = &c->u.update.newtup;
     const pgh_tuple *oldtup = &c->u.update.oldtup;
     bool moved = c->u.update.old_kind != 0 && key_changed(r, oldtup, newtup);
+    /* Lenient: a whole new row is an upsert; without unchanged TOAST values' old row there is
+     * nothing to take them from, and the row stays away (docs/json-lines.md). */
+    if (!moved && lenient(a, r) && !has_unchanged(newtup))
+        return insert_row(a, r, newtup, NULL, err);
     /* Queued, judged by on_result; after the checkpoint a key move is one plain UPDATE. */
     if (!moved)
         return update_row(a, r, newtup, newtup, false, NULL, err);
-    if (a->opts.mode == PGH_APPLY_STRICT)
+    if (strict(a, r))
         return update_row(a, r, newtup, oldtup, true, NULL, err);
     uint64_t n = 0;
     int rc = move_row(a, r, oldtup, newtup, &n, err);
@@ -627,6 +634,10 @@ static void sink_free(pgh_sink *sink)
     free(a->state_sql);
     pgh_apply__ddl_dispose(&a->ddl);
     pgh_apply__skips_dispose(&a->skips);
+    for (int i = 0; a->row_rels && i < a->opts.ntables; i++)
+        pgh_apply__rel_free(a->row_rels[i]);
+    free(a->row_rels);
+    free(a->resume);
     pgh_apply__pipe_dispose(&a->pipe);
     PQfinish(a->conn); /* an open transaction is rolled back by the server */
     free(a);
@@ -652,7 +663,8 @@ static int durable_commits(PGconn *conn, pgh_error *err)
 /* The position's UPDATE, prepared once: it goes out with every destination commit. */
 static int prepare_state(apply_sink *a, pgh_error *err)
 {
-    PGresult *res = PQprepare(a->conn, STATE_STMT, a->state_sql, 2, NULL);
+    PGresult *res = PQprepare(a->conn, STATE_STMT, a->state_sql, a->opts.with_resume ? 4 : 2,
+                              NULL);
     int rc = PQresultStatus(res) == PGRES_COMMAND_OK
                  ? 0
                  : pgh_conn_error(err, a->conn, res, "preparing the position update");
@@ -695,7 +707,8 @@ int pgh_apply_open(pgh_sink **out, const pgh_apply_opts *opts, pgh_error *err)
     pgh_buf_init(&a->sql, 0);
     pgh_apply__params_init(&a->params);
     a->stats = calloc((size_t)(opts->ntables ? opts->ntables : 1), sizeof(*a->stats));
-    int rc = a->stats ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    a->row_rels = calloc((size_t)opts->ntables + 1, sizeof(*a->row_rels));
+    int rc = a->stats && a->row_rels ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
     if (rc == 0)
         rc = pgh_conn_open(&a->conn, opts->conninfo, PGH_CONN_SQL, "destination",
                            opts->app_name, err);
@@ -704,7 +717,9 @@ int pgh_apply_open(pgh_sink **out, const pgh_apply_opts *opts, pgh_error *err)
     if (rc == 0)
         rc = durable_commits(a->conn, err);
     if (rc == 0 && opts->state_schema) {
-        a->state_sql = pgh_state_update_sql(a->conn, opts->state_schema);
+        a->state_sql = opts->with_resume
+                           ? pgh_state_update_resume_sql(a->conn, opts->state_schema)
+                           : pgh_state_update_sql(a->conn, opts->state_schema);
         rc = a->state_sql ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
         if (rc == 0)
             rc = prepare_state(a, err);
@@ -747,5 +762,96 @@ int pgh_apply_take_missing(pgh_apply_missing **out, int *count, pgh_sink *sink, 
     *out = a->missing.rows;
     *count = a->missing.n;
     memset(&a->missing, 0, sizeof(a->missing));
+    return 0;
+}
+
+/* ---- existing rows (pghost/destination.h: table_begin, table_rows) ----------------------- */
+
+/* The mapping of table's rows as rel describes them, built at the first use. */
+static int row_rel(apply_rel **out, apply_sink *a, int table, const pgh_relation *rel,
+                   pgh_error *err)
+{
+    *out = NULL;
+    if (table < 0 || table >= a->opts.ntables)
+        return pgh_error_set(err, PGH_ECONFIG, "existing rows of table %d: no such table", table);
+    if (a->row_rels[table] == NULL) {
+        int rc = pgh_apply__pipe_leave(&a->pipe, err);
+        if (rc == 0)
+            rc = pgh_apply__rel_build(&a->row_rels[table], a->conn, rel, &a->ddl, err);
+        if (rc != 0)
+            return rc;
+        if (a->row_rels[table] == NULL || a->row_rels[table]->map != table)
+            return pgh_error_set(err, PGH_ECONFIG, "existing rows of %s.%s: not a table of the "
+                                 "run", rel->nspname, rel->relname);
+    }
+    *out = a->row_rels[table];
+    return 0;
+}
+
+int pgh_apply_table_empty(pgh_sink *sink, int table, const pgh_relation *rel, pgh_error *err)
+{
+    apply_sink *a = (apply_sink *)sink;
+    apply_rel *r = NULL;
+    int rc = a->skipping ? 0 : row_rel(&r, a, table, rel, err);
+    if (rc != 0 || r == NULL)
+        return rc;
+    rc = ensure_txn(a, err);
+    pgh_buf_reset(&a->sql);
+    pgh_buf_printf(&a->sql, "TRUNCATE %s%s", r->dst->relkind == 'p' ? "" : "ONLY ",
+                   r->dst->qualified);
+    pgh_apply__missing_remove_table(&a->missing, table);
+    return rc != 0 ? rc : send_sql(a, PIPE_OP_PLAIN, a->change_lsn, pgh_buf_str(&a->sql), err);
+}
+
+/* Rows per multi-row upsert: PostgreSQL takes at most 65535 parameters per statement. */
+static size_t rows_per_statement(const apply_rel *r)
+{
+    size_t n = 60000 / (size_t)(r->ncols ? r->ncols : 1);
+    return n > 500 ? 500 : n ? n : 1;
+}
+
+static int upsert_rows(apply_sink *a, apply_rel *r, const pgh_tuple *rows, size_t n,
+                       pgh_error *err)
+{
+    start_stmt(a);
+    int rc = pgh_apply__put_insert_rows(&a->sql, &a->params, r, rows, n, err);
+    if (rc != 0)
+        return rc;
+    pgh_apply__put_conflict(&a->sql, r, true);
+    return send(a, r, PIPE_OP_INSERT, err);
+}
+
+/* Full statements of rows_per_statement rows, then one row per statement: two shapes to
+ * prepare per table, whatever the chunks' sizes. */
+int pgh_apply_table_rows(pgh_sink *sink, int table, const pgh_relation *rel,
+                         const pgh_tuple *rows, size_t n, pgh_error *err)
+{
+    apply_sink *a = (apply_sink *)sink;
+    apply_rel *r = NULL;
+    int rc = a->skipping ? 0 : row_rel(&r, a, table, rel, err);
+    if (rc != 0 || r == NULL)
+        return rc;
+    rc = ensure_txn(a, err);
+    size_t per = rows_per_statement(r);
+    size_t i = 0;
+    for (; rc == 0 && n - i >= per; i += per)
+        rc = upsert_rows(a, r, rows + i, per, err);
+    for (; rc == 0 && i < n; i++)
+        rc = upsert_rows(a, r, rows + i, 1, err);
+    return rc;
+}
+
+int pgh_apply_set_position(pgh_sink *sink, const char *phase, const char *resume,
+                           pgh_error *err)
+{
+    apply_sink *a = (apply_sink *)sink;
+    if (resume == NULL || a->resume == NULL || strcmp(resume, a->resume) != 0) {
+        char *copy = resume ? strdup(resume) : NULL;
+        if (resume && copy == NULL)
+            return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        free(a->resume);
+        a->resume = copy;
+    }
+    snprintf(a->phase, sizeof(a->phase), "%s", phase ? phase : "");
     return 0;
 }

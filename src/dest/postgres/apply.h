@@ -82,12 +82,18 @@ typedef struct pgh_apply_opts {
                                      <state_schema>.missing_rows with the position, and in
                                      stats */
     pgh_pipeline_stats *stats;    /* borrowed, may be NULL: the run's live counters */
+    const bool *lenient;          /* borrowed, may be NULL, ntables entries read at every
+                                     change: in PGH_APPLY_STRICT mode the tables whose existing
+                                     rows are being delivered (copy_method watermarks) take
+                                     changes by the lenient rules below */
+    bool with_resume;             /* the position also records a resume token and a phase
+                                     (pgh_apply_set_position) */
 } pgh_apply_opts;
 
 #define PGH_APPLY_OPTS_VERSION 1
 #define PGH_APPLY_OPTS_INIT {PGH_APPLY_OPTS_VERSION, NULL, "pghost apply", NULL, 0, \
                              PGH_APPLY_CATCHUP, false, 10000, NULL, NULL, 0, \
-                             PGH_SCHEMA_DRIFT_STOP, PGH_ON_MISSING_ROW_STOP, NULL}
+                             PGH_SCHEMA_DRIFT_STOP, PGH_ON_MISSING_ROW_STOP, NULL, NULL, false}
 
 /* Connect to the destination; the sink is ready for the first change. */
 int pgh_apply_open(pgh_sink **out, const pgh_apply_opts *opts, pgh_error *err);
@@ -106,6 +112,28 @@ typedef struct pgh_apply_missing {
  * Free with pgh_apply_missing_free. */
 int pgh_apply_take_missing(pgh_apply_missing **out, int *count, pgh_sink *sink, pgh_error *err);
 void pgh_apply_missing_free(pgh_apply_missing *rows, int count);
+
+/*
+ * Existing rows (copy_method watermarks; pghost/destination.h), in the open destination
+ * transaction with the changes around them; rel describes rows (the source table's columns),
+ * table is its index in opts->tables. table_empty empties the destination table (TRUNCATE);
+ * table_rows upserts the rows by primary key, several hundred per statement.
+ *
+ * Lenient rules, for a table flagged in opts->lenient (its existing rows are on their way, so
+ * the destination may lack rows the source has, and hold rows the source deleted):
+ *   INSERT, UPDATE carrying the whole row -> upsert by key
+ *   UPDATE / DELETE of a missing key      -> nothing
+ *   UPDATE with unchanged TOAST values    -> as in catch-up: the values kept from the row at
+ *                                            the old key, else at the new key; neither there:
+ *                                            the new key is emptied and nothing added
+ */
+int pgh_apply_table_empty(pgh_sink *sink, int table, const pgh_relation *rel, pgh_error *err);
+int pgh_apply_table_rows(pgh_sink *sink, int table, const pgh_relation *rel,
+                         const pgh_tuple *rows, size_t n, pgh_error *err);
+/* opts->with_resume: the phase and resume token (NULL: none) the next position records;
+ * call before each COMMIT. */
+int pgh_apply_set_position(pgh_sink *sink, const char *phase, const char *resume,
+                           pgh_error *err);
 
 /* Switch conflict handling (e.g. to strict once the checkpoint is reached). */
 void pgh_apply_set_mode(pgh_sink *sink, pgh_apply_mode mode);

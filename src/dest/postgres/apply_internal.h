@@ -84,6 +84,14 @@ int pgh_apply__rel_build(apply_rel **out, PGconn *conn, const pgh_relation *rel,
                          const apply_ddl *ddl, pgh_error *err);
 void pgh_apply__rel_free(apply_rel *r);
 
+/* rows.c: "INSERT INTO t (every column) OVERRIDING SYSTEM VALUE VALUES (...), ..." with the
+ * n rows' values added to p (no unchanged TOAST value allowed: PGH_EPROTO). */
+int pgh_apply__put_insert_rows(pgh_buf *sql, apply_params *p, const apply_rel *r,
+                               const pgh_tuple *rows, size_t n, pgh_error *err);
+/* " ON CONFLICT (key) DO UPDATE SET <every other column> = EXCLUDED..." (update) or
+ * " ... DO NOTHING". */
+void pgh_apply__put_conflict(pgh_buf *sql, const apply_rel *r, bool update);
+
 /* Find or prepare the statement with this text on conn. */
 int pgh_apply__stmt(const apply_stmt **out, apply_rel *r, PGconn *conn, const char *sql,
                     int nparams, int *name_counter, pgh_error *err);

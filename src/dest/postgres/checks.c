@@ -2,6 +2,7 @@
 #include "dest/postgres/checks.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pg/conn.h"
@@ -62,16 +63,23 @@ int pgh_postgres_check_table(const pgh_table_info *src, const pgh_table_info *ds
     rc = check_key(src, dst, err);
     if (rc != 0 || truncate)
         return rc;
+    return pgh_postgres_check_empty(dst, conn,
+                                    "pass --truncate-destination to empty it first, or point "
+                                    "pghost at an empty table",
+                                    err);
+}
+
+int pgh_postgres_check_empty(const pgh_table_info *dst, PGconn *conn, const char *fix,
+                             pgh_error *err)
+{
     char sql[1024];
     snprintf(sql, sizeof(sql), "SELECT EXISTS (SELECT 1 FROM %s%s)", pgh_pg_only(dst),
              dst->qualified);
     char v[8];
-    rc = pgh_pg_query_text(v, sizeof(v), conn, sql, 0, NULL, err);
+    int rc = pgh_pg_query_text(v, sizeof(v), conn, sql, 0, NULL, err);
     if (rc == 0 && strcmp(v, "t") == 0)
-        return pgh_error_set(err, PGH_EPRECOND,
-                             "destination table %s.%s is not empty: pass --truncate-destination "
-                             "to empty it first, or point pghost at an empty table",
-                             dst->schema, dst->name);
+        return pgh_error_set(err, PGH_EPRECOND, "destination table %s.%s is not empty: %s",
+                             dst->schema, dst->name, fix);
     return rc;
 }
 
@@ -115,4 +123,28 @@ int pgh_postgres_truncate(PGconn *dst, pgh_table_info *const *tables, int n, pgh
         }
     }
     return 0;
+}
+
+int pgh_postgres_replica_role(PGconn *conn, pgh_error *err)
+{
+    PGresult *res = PQexec(conn, "SET session_replication_role = replica");
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    int rc = 0;
+    if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+        rc = 0;
+    } else if (state && strcmp(state, "42501") == 0) { /* insufficient_privilege */
+        char *user = pgh_conn_ident(conn, PQuser(conn));
+        rc = pgh_error_set(err, PGH_EPRECOND,
+                           "destination role %s may not set session_replication_role, which "
+                           "disable_triggers: true (the default) needs to write without "
+                           "triggers and foreign-key checks: connect as a superuser, run GRANT "
+                           "SET ON PARAMETER session_replication_role TO %s, or set "
+                           "disable_triggers: false",
+                           PQuser(conn), user ? user : "the role");
+        free(user);
+    } else {
+        rc = pgh_conn_error(err, conn, res, "setting session_replication_role");
+    }
+    PQclear(res);
+    return rc;
 }

@@ -18,6 +18,15 @@
 int pgh_postgres_check_table(const pgh_table_info *src, const pgh_table_info *dst, PGconn *conn,
                              bool may_hold_rows, pgh_error *err);
 
+/* disable_triggers: SET session_replication_role = replica on conn; a role that may not gets
+ * PGH_EPRECOND, one line naming the role and the ways out (a superuser, GRANT SET ON PARAMETER,
+ * or disable_triggers: false). */
+int pgh_postgres_replica_role(PGconn *conn, pgh_error *err);
+
+/* dst holds no row: PGH_EPRECOND "destination table s.t is not empty: <fix>" otherwise. */
+int pgh_postgres_check_empty(const pgh_table_info *dst, PGconn *conn, const char *fix,
+                             pgh_error *err);
+
 /* A type that differs between the two sides (pgh_catalog_type_converts) converts through its
  * text form only: PGH_EPRECOND naming the column when the copy is in binary format (binary COPY
  * data holds the source type's bytes); auto copies such a table in text

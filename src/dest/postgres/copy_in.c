@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dest/postgres/stage.h"
 #include "pg/conn.h"
 #include "state/state.h"
 #include "util/buf.h"
@@ -29,12 +30,15 @@ typedef struct copy_in {
     PGconn *conn;     /* owned */
     bool resumable;   /* progress rows with the rows they describe */
     int unit;         /* unit of the open COPY; -1 when none is open */
+    int table;        /* its configured table index */
     char source[160]; /* the open COPY's source table, for messages */
     bool binary;
     bool transaction;    /* an explicit transaction (BEGIN) is open */
     bool header_sent;    /* binary: the COPY has been given a header */
     int64_t opened_ms;   /* pgh_clock_ms() when the COPY began */
     pgh_buf sql;         /* owned: scratch */
+    char *merge;         /* owned, NULL without staging: moves the open COPY's staged rows
+                            into the destination table (stage.h) */
     pending_mark *marks; /* owned: the batches' marks waiting for the next commit */
     int nmarks;
     int marks_cap;
@@ -119,14 +123,36 @@ int pgh_postgres__copy_open(void **session, const copy_in_ctx *ctx, bool resumab
     return rc;
 }
 
-/* COPY <dest> (<columns>) FROM STDIN [(FORMAT binary)] */
+/* on_conflict_action update | nothing: the staging table, and the statement that moves its
+ * rows over when the COPY ends. */
+static int start_stage(copy_in *c, const pgh_copy_target *t, char *target, size_t len,
+                       pgh_error *err)
+{
+    const pgh_table_info *dst = c->ctx.tables[t->table];
+    free(c->merge);
+    c->merge = pgh_postgres__stage_merge_sql(c->conn, dst, t->table, t->columns, t->ncolumns,
+                                             c->ctx.on_conflict == PGH_ON_CONFLICT_UPDATE);
+    if (c->merge == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    pgh_postgres__stage_name(target, len, t->table);
+    return pgh_postgres__stage_create(c->conn, dst, t->table, err);
+}
+
+/* COPY <dest or its staging table> (<columns>) FROM STDIN [(FORMAT binary)] */
 static int start_copy(copy_in *c, const pgh_copy_target *t, pgh_error *err)
 {
     if (t->table < 0 || t->table >= c->ctx.ntables)
         return pgh_error_set(err, PGH_ECONFIG, "copy into table %d of %d", t->table,
                              c->ctx.ntables);
+    char stage[64] = "";
+    int rc = c->ctx.on_conflict == PGH_ON_CONFLICT_ERROR
+                 ? 0
+                 : start_stage(c, t, stage, sizeof(stage), err);
+    if (rc != 0)
+        return rc;
     pgh_buf_reset(&c->sql);
-    pgh_buf_printf(&c->sql, "COPY %s (", c->ctx.tables[t->table]->qualified);
+    pgh_buf_printf(&c->sql, "COPY %s (",
+                   c->merge ? stage : c->ctx.tables[t->table]->qualified);
     for (int i = 0; i < t->ncolumns; i++) {
         char *q = pgh_conn_ident(c->conn, t->columns[i]);
         if (q == NULL)
@@ -138,7 +164,7 @@ static int start_copy(copy_in *c, const pgh_copy_target *t, pgh_error *err)
     if (pgh_buf_failed(&c->sql))
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
     PGresult *res = PQexec(c->conn, pgh_buf_str(&c->sql));
-    int rc = PQresultStatus(res) == PGRES_COPY_IN
+    rc = PQresultStatus(res) == PGRES_COPY_IN
                  ? 0
                  : pgh_conn_error(err, c->conn, res, "starting COPY on the destination");
     PQclear(res);
@@ -160,6 +186,7 @@ int pgh_postgres__copy_table(void *session, const pgh_copy_target *t, pgh_error 
     if (rc != 0)
         return rc;
     c->unit = t->unit;
+    c->table = t->table;
     c->binary = t->binary;
     c->header_sent = false;
     c->opened_ms = pgh_clock_ms();
@@ -213,6 +240,10 @@ static int end_copy(copy_in *c, pgh_error *err)
         c->unit = -1;
         rc = pgh_conn_drain(c->conn, err, "copying into the destination");
     }
+    if (rc == 0 && c->merge) /* staged: into the table by key, in the same transaction */
+        rc = pgh_conn_exec(c->conn, c->merge, err);
+    if (rc == 0 && c->merge)
+        rc = pgh_postgres__stage_clear(c->conn, c->table, err);
     if (rc != 0) {
         pgh_error_prefix(err, "copy of %s", c->source);
         pgh_postgres__copy_abort(c, "pghost: could not end the copy");
@@ -279,6 +310,7 @@ void pgh_postgres__copy_close(void *session)
     pgh_buf_dispose(&c->sql);
     drop_marks(c);
     free(c->marks);
+    free(c->merge);
     PQfinish(c->conn);
     free(c);
 }

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 
 #include "pg/catalog.h"
+#include "pghost/config.h"
 #include "pghost/keyed.h"
 
 #define PGH_COPY_IN_COMMIT_MS 10000 /* plain copies: commit about this often */
@@ -38,6 +39,9 @@ typedef struct copy_in_ctx {
     int ntables;
     const char *state_schema;       /* resumable copies: where progress is recorded */
     const char *slot;
+    pgh_on_conflict_action on_conflict; /* error: COPY into the table; update, nothing: COPY
+                                           into a staging table (stage.h), then one upsert or
+                                           insert-if-missing per ended COPY */
 } copy_in_ctx;
 
 int pgh_postgres__copy_open(void **session, const copy_in_ctx *ctx, bool resumable,

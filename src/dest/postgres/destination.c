@@ -27,25 +27,10 @@
 #include "state/state.h"
 #include "util/clock.h"
 
-typedef struct pg_dest {
-    const pgh_config *cfg;      /* borrowed from open's info, until close */
-    bool follow;
-    PGconn *src;                /* owned: the source (tables, table creation, sequences) */
-    PGconn *ctl;                /* owned: the destination (state, checks, replaced rows) */
-    bool replica_role;          /* the destination role may skip triggers and FK checks */
-    int ntables;
-    pgh_table_info **src_tables; /* owned, ntables: prepare's descriptions of both sides */
-    pgh_table_info **dst_tables; /* owned */
-    pgh_schema_created created; /* owned: tables prepare created (deferred build pending) */
-    pgh_sink *apply;            /* owned: opened at the first change */
-    bool catchup;               /* last-write-wins rules for the changes */
-    pgh_keyed_stats *stats;     /* owned, ntables: counters of the catch-up */
-    pgh_pipeline_stats *live;   /* borrowed from open's info, may be NULL: the run's counters */
-} pg_dest;
 
 /* ---- lifecycle ------------------------------------------------------------------------- */
 
-static void free_tables(pg_dest *d)
+void pgh_postgres__free_tables(pg_dest *d)
 {
     for (int i = 0; i < d->ntables; i++) {
         pgh_table_info_free(d->src_tables ? d->src_tables[i] : NULL);
@@ -64,7 +49,9 @@ static void dest_close(void *user)
     pg_dest *d = user;
     pgh_sink_free(d->apply); /* an open transaction is rolled back */
     d->apply = NULL;
-    free_tables(d);
+    pgh_postgres__free_tables(d);
+    free(d->lenient);
+    d->lenient = NULL;
     pgh_schema_created_dispose(&d->created);
     PQfinish(d->src);
     PQfinish(d->ctl);
@@ -123,6 +110,7 @@ static int dest_open(void *user, const pgh_destination_info *info, pgh_error *er
     d->follow = info->follow;
     d->live = info->stats;
     d->catchup = false;
+    d->event = d->cfg->copy_method == PGH_COPY_METHOD_WATERMARKS;
     if (d->cfg->destination_connection == NULL)
         return pgh_error_set(err, PGH_ECONFIG,
                              "%s: destination_connection is not set: add it, or use --to stdout",
@@ -138,12 +126,13 @@ static int dest_open(void *user, const pgh_destination_info *info, pgh_error *er
     /* pghost apply has no keyed sync to prepare the state table: it is made here. */
     if (rc == 0 && d->cfg->source == PGH_SOURCE_NATS)
         rc = pgh_state_ensure(d->ctl, d->cfg->state_schema, err);
-    if (rc == 0)
-        rc = pgh_pg_is_superuser(&d->replica_role, d->ctl, err);
+    if (rc == 0 && d->event)
+        rc = pgh_postgres__watermarks_open(d, err);
     /* This session replaces rows during the catch-up: like the copy and the apply, it must not
-     * fire the destination's triggers or foreign-key actions when the role can avoid it. */
+     * fire the destination's triggers or foreign-key actions unless asked to. */
+    d->replica_role = d->cfg->disable_triggers;
     if (rc == 0 && d->replica_role)
-        rc = pgh_conn_exec(d->ctl, "SET session_replication_role = replica", err);
+        rc = pgh_postgres_replica_role(d->ctl, err);
     return rc;
 }
 
@@ -152,10 +141,18 @@ static int dest_open(void *user, const pgh_destination_info *info, pgh_error *er
 static int read_position(void *user, pgh_position *out, pgh_error *err)
 {
     pg_dest *d = user;
+    if (d->event)
+        return pgh_postgres__watermarks_position(d, out, err);
     pgh_state st;
     int rc = pgh_state_read(&st, d->ctl, d->cfg->state_schema, d->cfg->slot_name, err);
     if (rc != 0 || !st.found)
         return rc;
+    if (strcmp(st.phase, "snapshot") == 0)
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "slot %s has an unfinished copy_method: watermarks delivery on this "
+                             "destination: finish it with copy_method: watermarks, or run pghost "
+                             "teardown and start over",
+                             d->cfg->slot_name);
     out->lsn = st.applied_lsn;
     out->checkpoint = st.checkpoint_lsn;
     snprintf(out->phase, sizeof(out->phase), "%s", st.phase);
@@ -190,7 +187,11 @@ static int open_apply(pg_dest *d, pgh_error *err)
         ao.on_missing_row = cfg->on_missing_row;
         ao.stats = d->live;
     }
-    if (!d->catchup && d->follow) {
+    if (d->event) { /* existing rows come with the changes: the position always kept */
+        ao.lenient = d->lenient;
+        ao.with_resume = true;
+    }
+    if (!d->catchup && (d->follow || d->event)) {
         pgh_state st;
         int rc = pgh_state_read(&st, d->ctl, cfg->state_schema, cfg->slot_name, err);
         if (rc == 0 && !st.found)
@@ -207,18 +208,26 @@ static int open_apply(pg_dest *d, pgh_error *err)
     return pgh_apply_open(&d->apply, &ao, err);
 }
 
+int pgh_postgres__apply(pg_dest *d, pgh_error *err)
+{
+    return d->apply ? 0 : open_apply(d, err);
+}
+
 static int write_change(void *user, const pgh_change *c, pgh_error *err)
 {
     pg_dest *d = user;
-    int rc = d->apply ? 0 : open_apply(d, err);
+    int rc = pgh_postgres__apply(d, err);
     return rc != 0 ? rc : pgh_sink_write(d->apply, c, err);
 }
 
+/* The apply records the commit's end LSN itself, in the same transaction; with copy_method
+ * watermarks also the resume token and phase. */
 static int write_commit(void *user, const pgh_change *c, const pgh_position *after,
                         pgh_error *err)
 {
-    (void)after; /* the apply records the commit's end LSN itself, in the same transaction */
-    return write_change(user, c, err);
+    pg_dest *d = user;
+    int rc = d->event ? pgh_postgres__watermarks_commit(d, after, err) : 0;
+    return rc != 0 ? rc : write_change(user, c, err);
 }
 
 static int flush(void *user, pgh_lsn *durable, pgh_error *err)
@@ -246,11 +255,12 @@ static int load_table(pgh_table_info **out, PGconn *conn, const char *side, cons
     return rc;
 }
 
-/* Describe every table on both sides and check the destination's against the source's. */
-static int check_tables(pg_dest *d, bool may_hold_rows, pgh_error *err)
+/* Describe every table on both sides and check the destination's against the source's. Without
+ * a source session (pghost apply reads a NATS stream) the destination's tables only. */
+int pgh_postgres__check_tables(pg_dest *d, bool may_hold_rows, pgh_error *err)
 {
     const pgh_config *cfg = d->cfg;
-    free_tables(d);
+    pgh_postgres__free_tables(d);
     d->ntables = (int)cfg->ntables;
     d->src_tables = calloc(cfg->ntables + 1, sizeof(*d->src_tables));
     d->dst_tables = calloc(cfg->ntables + 1, sizeof(*d->dst_tables));
@@ -260,18 +270,19 @@ static int check_tables(pg_dest *d, bool may_hold_rows, pgh_error *err)
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < cfg->ntables; i++) {
         const pgh_table_map *m = &cfg->tables[i];
-        rc = load_table(&d->src_tables[i], d->src, "source", m->source_schema, m->source_table,
-                        err);
-        if (rc == 0) /* the columns the publication sends, the rows its filter passes */
+        if (d->src != NULL)
+            rc = load_table(&d->src_tables[i], d->src, "source", m->source_schema,
+                            m->source_table, err);
+        if (rc == 0 && d->src) /* the columns the publication sends, the rows its filter passes */
             rc = pgh_source_publication_narrow(d->src_tables[i], d->src, cfg->publication_name,
                                                err);
         if (rc == 0)
             rc = load_table(&d->dst_tables[i], d->ctl, "destination", m->dest_schema,
                             m->dest_table, err);
-        if (rc == 0)
+        if (rc == 0 && d->src)
             rc = pgh_postgres_check_table(d->src_tables[i], d->dst_tables[i], d->ctl,
                                           may_hold_rows, err);
-        if (rc == 0)
+        if (rc == 0 && d->src)
             rc = pgh_postgres_check_copy_format(d->src_tables[i], d->dst_tables[i],
                                                 cfg->copy_format, err);
     }
@@ -293,7 +304,8 @@ static int prepare(void *user, bool resuming, bool truncate, pgh_error *err)
     if (create && resuming)
         rc = pgh_schema_end_orphans(d->ctl, cfg->slot_name, err);
     if (rc == 0)
-        rc = check_tables(d, truncate || resuming, err);
+        rc = pgh_postgres__check_tables(
+            d, truncate || resuming || cfg->on_conflict_action != PGH_ON_CONFLICT_ERROR, err);
     if (create && !resuming)
         rc = pgh_schema_end(d->ctl, rc, err);
     if (rc == 0 && create && resuming)
@@ -304,9 +316,9 @@ static int prepare(void *user, bool resuming, bool truncate, pgh_error *err)
     if (rc == 0 && !resuming && truncate)
         rc = pgh_postgres_truncate(d->ctl, d->dst_tables, d->ntables, err);
     if (rc == 0 && !d->replica_role)
-        pgh_log(PGH_LOG_WARN, "replicate",
-                "the destination role is not a superuser: triggers and foreign keys on the "
-                "destination tables fire while pghost writes");
+        pgh_log(PGH_LOG_INFO, "replicate",
+                "disable_triggers: false: the destination's triggers and foreign-key checks "
+                "fire for every row pghost writes");
     return rc;
 }
 
@@ -395,7 +407,8 @@ static int copy_open(void *user, void **session, bool resumable, pgh_error *err)
                        .tables = d->dst_tables,
                        .ntables = d->ntables,
                        .state_schema = d->cfg->state_schema,
-                       .slot = d->cfg->slot_name};
+                       .slot = d->cfg->slot_name,
+                       .on_conflict = d->cfg->on_conflict_action};
     return pgh_postgres__copy_open(session, &ctx, resumable, err);
 }
 
@@ -567,6 +580,9 @@ static const pgh_destination_ops OPS = {
     .truncate = write_change,
     .commit = write_commit,
     .flush = flush,
+    .table_begin = pgh_postgres__table_begin,
+    .table_rows = pgh_postgres__table_rows,
+    .table_end = pgh_postgres__table_end,
     .keyed = &KEYED_OPS,
 };
 

@@ -3,6 +3,7 @@
  * apply (apply.h) and the copy sessions (copy_in.h).
  *
  *   destination.c  the pgh_destination_ops and pgh_keyed_ops tables, the run's tables
+ *   watermarks.c   copy_method watermarks: existing rows with the changes (table_begin...)
  *   apply.c ...    changes -> statements (apply.h)
  *   copy_in.c      the copy workers' COPY FROM STDIN sessions
  *   checks.c       the destination half of the preflight
@@ -16,9 +17,48 @@
 
 #include <libpq-fe.h>
 
+#include "dest/postgres/sink.h"
 #include "pg/catalog.h"
 #include "pghost/config.h"
 #include "pghost/keyed.h"
+#include "schema/schema.h"
+
+/* The destination's user pointer. */
+typedef struct pg_dest {
+    const pgh_config *cfg;      /* borrowed from open's info, until close */
+    bool follow;
+    bool event;                 /* copy_method watermarks: the event path (watermarks.c) */
+    PGconn *src;                /* owned: the source (tables, table creation, sequences) */
+    PGconn *ctl;                /* owned: the destination (state, checks, replaced rows) */
+    bool replica_role;          /* the destination role may skip triggers and FK checks */
+    int ntables;
+    pgh_table_info **src_tables; /* owned, ntables: prepare's descriptions of both sides */
+    pgh_table_info **dst_tables; /* owned */
+    pgh_schema_created created; /* owned: tables prepare created (deferred build pending) */
+    pgh_sink *apply;            /* owned: opened at the first change */
+    bool catchup;               /* last-write-wins rules for the changes */
+    pgh_keyed_stats *stats;     /* owned, ntables: counters of the catch-up */
+    pgh_pipeline_stats *live;   /* borrowed from open's info, may be NULL: the run's counters */
+    bool *lenient;              /* owned, cfg->ntables (event only): tables whose changes take
+                                   the lenient rules of apply.h */
+} pg_dest;
+
+/* destination.c: describe every table on both sides and check the destination's against the
+ * source's (empty unless may_hold_rows); release those descriptions; open the apply now. */
+int pgh_postgres__check_tables(pg_dest *d, bool may_hold_rows, pgh_error *err);
+void pgh_postgres__free_tables(pg_dest *d);
+int pgh_postgres__apply(pg_dest *d, pgh_error *err);
+
+/* watermarks.c: copy_method watermarks. open: what the configuration allows there; position:
+ * read_position (a run without one checks the tables and records its row); commit: the resume
+ * token and phase for the commit's position, and the rules that follow from the phase. */
+int pgh_postgres__watermarks_open(pg_dest *d, pgh_error *err);
+int pgh_postgres__watermarks_position(pg_dest *d, pgh_position *out, pgh_error *err);
+int pgh_postgres__watermarks_commit(pg_dest *d, const pgh_position *after, pgh_error *err);
+int pgh_postgres__table_begin(void *user, const pgh_table_rows *t, pgh_error *err);
+int pgh_postgres__table_rows(void *user, const pgh_table_rows *t, const pgh_tuple *rows,
+                             size_t n, pgh_error *err);
+int pgh_postgres__table_end(void *user, const pgh_table_rows *t, pgh_error *err);
 
 /* A copy of fresh with the tables a --follow run recorded at its start (*out NULL when none
  * were), after one warning naming the differences with what fresh's patterns match now. */

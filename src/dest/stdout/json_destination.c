@@ -13,8 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_lines.h"
-#include "json_state.h"
+#include "dest/json/json_lines.h"
+#include "dest/json/json_position.h"
+#include "dest/json/json_state.h"
 
 typedef struct json_dest {
     FILE *out;            /* borrowed from the options: never closed here */
@@ -30,45 +31,12 @@ typedef struct json_dest {
 
 /* ---- positions ---- */
 
-static void position_dispose(pgh_position *p)
-{
-    free(p->resume);
-    memset(p, 0, sizeof(*p));
-}
-
-/* Replace *dst with a deep copy of *src (the phase bounded, resume duplicated). */
-static int position_set(pgh_position *dst, const pgh_position *src, pgh_error *err)
-{
-    char *resume = NULL;
-    if (src->resume != NULL) {
-        resume = strdup(src->resume);
-        if (resume == NULL)
-            return pgh_error_set(err, PGH_ENOMEM, "JSON destination: out of memory");
-    }
-    position_dispose(dst);
-    dst->lsn = src->lsn;
-    dst->checkpoint = src->checkpoint;
-    snprintf(dst->phase, sizeof(dst->phase), "%.*s", (int)(sizeof(dst->phase) - 1), src->phase);
-    dst->resume = resume;
-    return 0;
-}
-
-static bool position_equal(const pgh_position *a, const pgh_position *b)
-{
-    if (a->lsn != b->lsn || a->checkpoint != b->checkpoint ||
-        strncmp(a->phase, b->phase, sizeof(a->phase)) != 0)
-        return false;
-    if (a->resume == NULL || b->resume == NULL)
-        return a->resume == b->resume;
-    return strcmp(a->resume, b->resume) == 0;
-}
-
 /* Write pending to the state file; it is then the stored position, durable. */
 static int store_pending(json_dest *d, pgh_error *err)
 {
-    int rc = pgh_json__state_write(d->state_file, d->slot, &d->pending, err);
+    int rc = pgh_json__state_write(d->state_file, d->slot, &d->pending, NULL, err);
     if (rc == 0)
-        rc = position_set(&d->stored, &d->pending, err);
+        rc = pgh_json__position_set(&d->stored, &d->pending, err);
     if (rc == 0)
         d->durable = d->stored.lsn;
     return rc;
@@ -116,8 +84,8 @@ static void dest_close(void *user)
     memset(&d->w, 0, sizeof(d->w));
     free(d->slot);
     d->slot = NULL;
-    position_dispose(&d->pending);
-    position_dispose(&d->stored);
+    pgh_json__position_dispose(&d->pending);
+    pgh_json__position_dispose(&d->stored);
     d->durable = 0;
     d->is_open = false;
 }
@@ -143,12 +111,12 @@ static int dest_read_position(void *user, pgh_position *out, pgh_error *err)
         return rc;
     pgh_position pos = {0};
     bool found = false;
-    rc = pgh_json__state_read(&pos, &found, d->state_file, d->slot, err);
+    rc = pgh_json__state_read(&pos, &found, d->state_file, d->slot, NULL, err);
     if (rc != 0 || !found)
         return rc;
-    rc = position_set(&d->pending, &pos, err);
+    rc = pgh_json__position_set(&d->pending, &pos, err);
     if (rc == 0)
-        rc = position_set(&d->stored, &pos, err);
+        rc = pgh_json__position_set(&d->stored, &pos, err);
     if (rc != 0) {
         free(pos.resume);
         return rc;
@@ -165,7 +133,7 @@ static int dest_write_position(void *user, const pgh_position *pos, pgh_error *e
     if (rc == 0)
         rc = pgh_json__flush(&d->w, err);
     if (rc == 0)
-        rc = position_set(&d->pending, pos, err);
+        rc = pgh_json__position_set(&d->pending, pos, err);
     if (rc != 0)
         return rc;
     if (d->state_file == NULL) {
@@ -186,7 +154,7 @@ static int dest_flush(void *user, pgh_lsn *durable, pgh_error *err)
         return rc;
     if (d->state_file == NULL)
         d->durable = d->pending.lsn;
-    else if (!position_equal(&d->pending, &d->stored))
+    else if (!pgh_json__position_equal(&d->pending, &d->stored))
         rc = store_pending(d, err);
     *durable = d->durable;
     return rc;
@@ -293,7 +261,7 @@ static int dest_commit(void *user, const pgh_change *c, const pgh_position *afte
     if (rc == 0)
         rc = pgh_json__commit(&d->w, c, err);
     if (rc == 0)
-        rc = position_set(&d->pending, after, err);
+        rc = pgh_json__position_set(&d->pending, after, err);
     return at_lsn(rc, c->wal_start, err);
 }
 
@@ -350,5 +318,5 @@ int pgh_json_destination_new(pgh_destination **out, const pgh_json_opts *opts, p
 int pgh_json_state_read(pgh_position *out, bool *found, const char *state_file, const char *slot,
                         pgh_error *err)
 {
-    return pgh_json__state_read(out, found, state_file, slot, err);
+    return pgh_json__state_read(out, found, state_file, slot, NULL, err);
 }

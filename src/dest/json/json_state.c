@@ -27,9 +27,35 @@ static int write_failed(const char *path, const char *doing, int errnum, pgh_err
     return pgh_error_set(err, PGH_ESINK, "state file %s: %s failed: %s", path, doing, reason);
 }
 
+void pgh_json__state_files_dispose(pgh_json_state_files *f)
+{
+    if (f == NULL)
+        return;
+    for (size_t i = 0; i < f->n; i++)
+        free(f->files[i].name);
+    free(f->files);
+    memset(f, 0, sizeof(*f));
+}
+
+/* Add "next_file" and "files" to obj; false when out of memory (or a name is not UTF-8). */
+static bool add_files(json_t *obj, const pgh_json_state_files *files)
+{
+    json_t *map = json_object();
+    bool ok = map != NULL && json_object_set_new(obj, "next_file",
+                                                 json_integer((json_int_t)files->next_file)) == 0;
+    for (size_t i = 0; ok && i < files->n; i++)
+        ok = json_object_set_new(map, files->files[i].name,
+                                 json_integer((json_int_t)files->files[i].length)) == 0;
+    if (!ok) {
+        json_decref(map);
+        return false;
+    }
+    return json_object_set_new(obj, "files", map) == 0;
+}
+
 /* *out: the file's text (malloc'd), one line ending in a newline. */
 static int state_text(char **out, const char *path, const char *slot, const pgh_position *pos,
-                      pgh_error *err)
+                      const pgh_json_state_files *files, pgh_error *err)
 {
     *out = NULL;
     char lsn[32];
@@ -45,6 +71,10 @@ static int state_text(char **out, const char *path, const char *slot, const pgh_
     if (obj == NULL) /* a resume token or slot name that is not UTF-8 */
         return pgh_error_set(err, PGH_ESINK, "state file %s: the position cannot be written: %s",
                              path, jerr.text);
+    if (files != NULL && !add_files(obj, files)) {
+        json_decref(obj);
+        return pgh_error_set(err, PGH_ENOMEM, "state file %s: out of memory", path);
+    }
     char *text = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
     size_t len = text ? strlen(text) : 0;
@@ -99,7 +129,7 @@ static int sync_dir_of(const char *path, pgh_error *err)
 }
 
 int pgh_json__state_write(const char *path, const char *slot, const pgh_position *pos,
-                          pgh_error *err)
+                          const pgh_json_state_files *files, pgh_error *err)
 {
     char *text = NULL;
     char *tmp = NULL;
@@ -111,7 +141,7 @@ int pgh_json__state_write(const char *path, const char *slot, const pgh_position
         goto done;
     }
     snprintf(tmp, tmp_len, "%s.tmp", path);
-    rc = state_text(&text, path, slot, pos, err);
+    rc = state_text(&text, path, slot, pos, files, err);
     if (rc != 0)
         goto done;
     rc = write_synced(tmp, text, err);
@@ -192,8 +222,49 @@ static int take_fields(pgh_position *out, const state_fields *f, const char *pat
     return 0;
 }
 
+/* "next_file" and "files" of obj into *out (empty when obj has neither). */
+static int take_files(pgh_json_state_files *out, json_t *obj, const char *path, pgh_error *err)
+{
+    json_t *next = json_object_get(obj, "next_file");
+    json_t *map = json_object_get(obj, "files");
+    pgh_json_state_files f = {0};
+    if (next == NULL && map == NULL) {
+        *out = f;
+        return 0;
+    }
+    if (!json_is_integer(next) || json_integer_value(next) < 0 || !json_is_object(map))
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "state file %s is garbled: next_file or files is missing or not a "
+                             "number and an object" STATE_HINT,
+                             path);
+    f.next_file = (uint64_t)json_integer_value(next);
+    f.files = calloc(json_object_size(map) + 1, sizeof(*f.files));
+    if (f.files == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "state file %s: out of memory", path);
+    const char *name;
+    json_t *len;
+    json_object_foreach(map, name, len)
+    {
+        if (!json_is_integer(len) || json_integer_value(len) < 0) {
+            pgh_json__state_files_dispose(&f);
+            return pgh_error_set(err, PGH_ECONFIG,
+                                 "state file %s is garbled: the length of %s is not a "
+                                 "number" STATE_HINT,
+                                 path, name);
+        }
+        f.files[f.n].name = strdup(name);
+        f.files[f.n].length = (uint64_t)json_integer_value(len);
+        if (f.files[f.n++].name == NULL) {
+            pgh_json__state_files_dispose(&f);
+            return pgh_error_set(err, PGH_ENOMEM, "state file %s: out of memory", path);
+        }
+    }
+    *out = f;
+    return 0;
+}
+
 int pgh_json__state_read(pgh_position *out, bool *found, const char *path, const char *slot,
-                         pgh_error *err)
+                         pgh_json_state_files *files, pgh_error *err)
 {
     *found = false;
     FILE *f = fopen(path, "r");
@@ -219,6 +290,13 @@ int pgh_json__state_read(pgh_position *out, bool *found, const char *path, const
                            jerr.text);
     else
         rc = take_fields(out, &fields, path, slot, err);
+    if (rc == 0 && files != NULL) {
+        rc = take_files(files, obj, path, err);
+        if (rc != 0) {
+            free(out->resume);
+            out->resume = NULL;
+        }
+    }
     json_decref(obj);
     *found = rc == 0;
     return rc;

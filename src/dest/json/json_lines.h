@@ -1,16 +1,17 @@
 /*
- * dest/stdout/json_lines.h - the JSON-lines writer (private to dest/stdout/).
+ * dest/json/json_lines.h - the JSON-lines writer (private to the JSON-lines destinations).
  *
  * Builds one line per row change, TRUNCATEd table and existing row, in the format of
- * docs/json-lines.md, and writes each with one fwrite. Two front ends share it: the pgh_sink of
- * json_sink.h (the pipeline of today) and the pgh_destination of pghost/json.h.
+ * docs/json-lines.md, and writes each with one fwrite, or hands it to an emit callback. Two
+ * destinations share it: stdout (pghost/json.h, lines to a FILE *) and files (pghost/file.h,
+ * lines through emit, routed to the file of their table).
  *
  * The writer keeps the open transaction's BEGIN fields (they repeat on every line), the end LSN
  * of the last COMMIT, and a sticky failure flag: after a write or flush failure every call
  * fails with PGH_ESINK, because the output is incomplete. One thread at a time.
  */
-#ifndef PGH_DEST_STDOUT_JSON_LINES_H
-#define PGH_DEST_STDOUT_JSON_LINES_H
+#ifndef PGH_DEST_JSON_JSON_LINES_H
+#define PGH_DEST_JSON_JSON_LINES_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,20 +23,30 @@
 #include "pghost/error.h"
 #include "util/buf.h"
 
+/* Where a finished line goes instead of out: rel is the table the line names (borrowed), line
+ * the whole line with its newline (borrowed for the call). 0, or a negative PGH_E* with err set
+ * (the writer then fails as it does for a failed write). */
+typedef int (*pgh_json_emit_fn)(void *payload, const pgh_relation *rel, const char *line,
+                                size_t len, pgh_error *err);
+
 typedef struct pgh_json_lines {
-    FILE *out;                   /* borrowed: where lines go, never closed here */
-    const char *out_name;        /* borrowed: names out in messages */
-    const pgh_table_map *tables; /* borrowed: only these source tables are written */
-    size_t ntables;              /* entries in tables; 0 writes every table */
-    pgh_buf line;                /* owned: the line being built, reused */
-    bool in_txn;                 /* between BEGIN and COMMIT */
-    char txn_fields[160];        /* ,"commit_lsn":..,"commit_time":..,"xid":.. of the open txn */
-    pgh_lsn written;             /* end LSN of the last COMMIT whose lines were all written */
-    pgh_lsn flushed;             /* end LSN of the last COMMIT whose lines were all flushed */
-    bool failed;                 /* a write or flush failed: the output is incomplete, stop */
+    FILE *out;                    /* borrowed: where lines go, never closed here; NULL with emit */
+    pgh_json_emit_fn emit;        /* NULL: lines go to out */
+    void *emit_payload;           /* borrowed: passed to emit */
+    const pgh_relation *line_rel; /* borrowed: the table of the line being built */
+    const char *out_name;         /* borrowed: names out in messages */
+    const pgh_table_map *tables;  /* borrowed: only these source tables are written */
+    size_t ntables;               /* entries in tables; 0 writes every table */
+    pgh_buf line;                 /* owned: the line being built, reused */
+    bool in_txn;                  /* between BEGIN and COMMIT */
+    char txn_fields[160];         /* ,"commit_lsn":..,"commit_time":..,"xid":.. of the open txn */
+    pgh_lsn written;              /* end LSN of the last COMMIT whose lines were all written */
+    pgh_lsn flushed;              /* end LSN of the last COMMIT whose lines were all flushed */
+    bool failed;                  /* a write or flush failed: the output is incomplete, stop */
 } pgh_json_lines;
 
-/* Set up w (caller owns the struct) to write to out; no table filter yet. */
+/* Set up w (caller owns the struct) to write to out (NULL: set emit before the first line); no
+ * table filter yet. */
 void pgh_json__init(pgh_json_lines *w, FILE *out, const char *out_name);
 /* Release w's insides; w can be initialised again. */
 void pgh_json__dispose(pgh_json_lines *w);
@@ -65,7 +76,8 @@ int pgh_json__table_rows(pgh_json_lines *w, const pgh_table_rows *t, const pgh_t
                          size_t n, pgh_error *err);
 int pgh_json__table_end(pgh_json_lines *w, const pgh_table_rows *t, pgh_error *err);
 
-/* fflush the stream, fsync it when it is a regular file; `flushed` becomes `written`. */
+/* fflush the stream, fsync it when it is a regular file; `flushed` becomes `written`. With emit
+ * the callback's owner makes lines durable: this only checks the sticky failure. */
 int pgh_json__flush(pgh_json_lines *w, pgh_error *err);
 
 #endif

@@ -77,9 +77,15 @@ static int emit_line(pgh_json_lines *s, pgh_error *err)
     if (pgh_buf_failed(&s->line))
         return pgh_error_set(err, PGH_ENOMEM, "out of memory building a JSON line (%zu bytes)",
                              s->line.len);
-    errno = 0;
-    size_t n = fwrite(s->line.data, 1, s->line.len, s->out);
-    int rc = n == s->line.len ? 0 : stream_failed(s, "writing to", errno, err);
+    int rc = 0;
+    if (s->emit != NULL) {
+        rc = s->emit(s->emit_payload, s->line_rel, s->line.data, s->line.len, err);
+        s->failed = rc != 0;
+    } else {
+        errno = 0;
+        size_t n = fwrite(s->line.data, 1, s->line.len, s->out);
+        rc = n == s->line.len ? 0 : stream_failed(s, "writing to", errno, err);
+    }
     if (s->line.cap > LINE_KEEP_BYTES) {
         pgh_buf_dispose(&s->line);
         pgh_buf_init(&s->line, 0);
@@ -118,6 +124,8 @@ static bool last_byte(char *out, int fd, off_t size)
 
 int pgh_json__start(pgh_json_lines *s, pgh_error *err)
 {
+    if (s->out == NULL)
+        return 0;
     int fd = fileno(s->out);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
@@ -199,6 +207,7 @@ static int put_head(pgh_json_lines *s, const pgh_relation *rel, const char *op, 
 {
     const char *nsp = rel->nspname ? rel->nspname : "";
     const char *name = rel->relname ? rel->relname : "";
+    s->line_rel = rel;
     pgh_buf_reset(&s->line);
     pgh_buf_puts(&s->line, "{\"table\":\"");
     int rc = pgh_sink__json_escape(&s->line, nsp, strlen(nsp), err);
@@ -526,7 +535,7 @@ void pgh_json__dispose(pgh_json_lines *s)
 int pgh_json__flush(pgh_json_lines *s, pgh_error *err)
 {
     int rc = pgh_json__check(s, err);
-    if (rc != 0)
+    if (rc != 0 || s->out == NULL)
         return rc;
     errno = 0;
     if (fflush(s->out) != 0 || ferror(s->out))
