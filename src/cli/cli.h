@@ -129,6 +129,10 @@ const char *pgh_cli_state_file(pgh_config *cfg);
  * PGH_EXIT_OK or the exit status after printing the error. */
 int pgh_cli_load_rules(pgh_rules **out, const pgh_config *cfg);
 
+/* The destination cfg names (postgres, duckdb, file, or stdout with its state file), new
+ * (destination.c); free with pgh_destination_free. */
+int pgh_cli_open_destination(pgh_destination **out, pgh_config *cfg, pgh_error *err);
+
 /* The exit status of a library result: 0 done, 2 PGH_ECONFIG, 3 PGH_EPRECOND, 1 otherwise. */
 int pgh_cli_exit_code(int rc);
 

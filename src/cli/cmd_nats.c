@@ -20,7 +20,8 @@ static const char CAPTURE_USAGE[] =
     "nats_max_age_s, nats_max_bytes and nats_duplicate_window_s; an existing one with other\n"
     "settings is reported, never changed. The slot is confirmed only up to what JetStream\n"
     "acknowledged, and the capture's position is kept in the stream itself: run the same\n"
-    "command again to resume after any stop.\n"
+    "command again to resume after any stop. rules_file (docs/rules.md) is applied here,\n"
+    "before publishing: every applier gets the rows as the rules make them.\n"
     "\n"
     "Options:\n"
     "  --changes-only            no existing rows, only the changes from the slot (created\n"
@@ -37,16 +38,18 @@ static const char CAPTURE_USAGE[] =
 static const char APPLY_USAGE[] =
     "Usage: pghost apply [options] [CONFIG.yaml]\n"
     "\n"
-    "Apply what pghost capture published to the configured destination (destination: postgres\n"
-    "or stdout), through the durable JetStream consumer nats_consumer (default pghost_apply)\n"
+    "Apply what pghost capture published to the configured destination (destination:\n"
+    "postgres, stdout, file or duckdb), through the durable JetStream consumer nats_consumer (default pghost_apply)\n"
     "taking the subjects nats_subjects (default <prefix>.>), until stopped (SIGINT/SIGTERM).\n"
     "The configuration has source: nats, nats_url and the tables as the capture's (their\n"
-    "destination names may differ). PostgreSQL gets every source transaction exactly once (the\n"
-    "position is stored with the data, under the consumer's name); stdout at least once (its\n"
-    "state_file). One applier per consumer and destination.\n"
+    "destination names may differ). PostgreSQL and DuckDB get every source transaction exactly\n"
+    "once (the position is stored with the data, under the consumer's name); stdout at least\n"
+    "once (its state_file), file as docs/destinations.md says. One applier per consumer and\n"
+    "destination.\n"
     "\n"
     "Options:\n"
-    "  --to postgres|stdout      where rows and changes go (overrides the destination key)\n"
+    "  --to postgres|stdout|file|duckdb\n"
+    "                            where rows and changes go (overrides the destination key)\n"
     "  --stop-when-idle SECONDS  stop (exit 0) after this long without a message\n"
     "  --log-level LEVEL         error, warn, info (default), debug or trace; logs go to stderr\n"
     "  --log-format FORMAT       text (default) or json\n"
@@ -107,6 +110,11 @@ int pgh_cli_capture(int argc, char **argv)
         pgh_config_free(cfg);
         return PGH_EXIT_USAGE;
     }
+    pgh_rules *rules = NULL; /* rules_file: applied once, before publishing */
+    if (pgh_cli_load_rules(&rules, cfg) != PGH_EXIT_OK) {
+        pgh_config_free(cfg);
+        return PGH_EXIT_USAGE;
+    }
     pgh_error err;
     pgh_error_clear(&err);
     pgh_source *src = NULL;
@@ -122,7 +130,7 @@ int pgh_cli_capture(int argc, char **argv)
     po.until = PGH_UNTIL_STOPPED;
     po.cancel = &g_cancel;
     if (rc == 0)
-        rc = pgh_pipeline_run(&result, src, NULL, dest, &po, &err);
+        rc = pgh_pipeline_run(&result, src, rules, dest, &po, &err);
     if (rc == PGH_ECANCELED && atomic_load(&g_cancel))
         rc = 0;
     if (rc == 0)
@@ -133,6 +141,7 @@ int pgh_cli_capture(int argc, char **argv)
     pgh_pipeline_result_dispose(&result);
     pgh_destination_free(dest);
     pgh_source_close(src);
+    pgh_rules_free(rules);
     pgh_config_free(cfg);
     return rc;
 }
@@ -148,7 +157,7 @@ static int apply_config(pgh_config *cfg, const char *to)
     }
     if (to && (pgh_config_destination_parse(&cfg->destination, to) != 0 ||
                cfg->destination == PGH_DESTINATION_NATS)) {
-        pgh_cli_error("--to must be postgres or stdout, not \"%s\"", to);
+        pgh_cli_error("--to must be postgres, stdout, file or duckdb, not \"%s\"", to);
         return PGH_EXIT_USAGE;
     }
     const char *consumer = cfg->nats.consumer ? cfg->nats.consumer : "pghost_apply";
@@ -171,6 +180,12 @@ static int apply_config(pgh_config *cfg, const char *to)
     if (cfg->destination == PGH_DESTINATION_POSTGRES &&
         pgh_cli_need_destination(cfg, "add it, or use --to stdout") != PGH_EXIT_OK)
         return PGH_EXIT_USAGE;
+    if (cfg->rules_file != NULL) {
+        pgh_cli_error("%s: rules_file is applied by pghost capture, before publishing: move it "
+                      "to the capture's configuration",
+                      cfg->path ? cfg->path : "the configuration");
+        return PGH_EXIT_USAGE;
+    }
     pgh_error err;
     pgh_error_clear(&err);
     char *slot = strdup(consumer);
@@ -187,24 +202,13 @@ static int apply_config(pgh_config *cfg, const char *to)
     return PGH_EXIT_OK;
 }
 
-static int apply_destination(pgh_destination **out, pgh_config *cfg, pgh_error *err)
-{
-    if (cfg->destination != PGH_DESTINATION_STDOUT)
-        return pgh_postgres_destination_new(out, err);
-    pgh_json_opts jo = PGH_JSON_OPTS_INIT;
-    jo.out = stdout;
-    jo.state_file = pgh_cli_state_file(cfg);
-    if (jo.state_file == NULL)
-        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
-    return pgh_json_destination_new(out, &jo, err);
-}
 
 int pgh_cli_apply(int argc, char **argv)
 {
     const char *to = NULL;
     double idle_s = 0;
     const pgh_cli_option options[] = {
-        {"to", PGH_CLI_STRING, &to, 0, 0, "postgres or stdout"},
+        {"to", PGH_CLI_STRING, &to, 0, 0, "postgres, stdout, file or duckdb"},
         {"stop-when-idle", PGH_CLI_SECONDS, &idle_s, 0, 86400, NULL},
     };
     const pgh_cli_command cmd = {.name = "apply", .usage = APPLY_USAGE,
@@ -221,7 +225,7 @@ int pgh_cli_apply(int argc, char **argv)
     pgh_error err;
     pgh_error_clear(&err);
     pgh_destination *dest = NULL;
-    rc = apply_destination(&dest, cfg, &err);
+    rc = pgh_cli_open_destination(&dest, cfg, &err);
     install_signals();
     pgh_nats_apply_opts ao = PGH_NATS_APPLY_OPTS_INIT;
     ao.cancel = &g_cancel;

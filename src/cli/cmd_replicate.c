@@ -308,35 +308,6 @@ done:
     return rc;
 }
 
-/* The destination the configuration names: PostgreSQL, a DuckDB file, JSON lines into files of
- * file_directory, or JSON lines on stdout with their position in state_file (default: the
- * configuration file's name + ".state"). */
-static int open_destination(pgh_destination **out, pgh_config *cfg, pgh_error *err)
-{
-    if (cfg->destination == PGH_DESTINATION_DUCKDB) {
-        pgh_duckdb_opts dopts = PGH_DUCKDB_OPTS_INIT;
-        dopts.path = cfg->duckdb_path;
-        dopts.library = cfg->duckdb_library;
-        return pgh_duckdb_destination_new(out, &dopts, err);
-    }
-    if (cfg->destination == PGH_DESTINATION_POSTGRES)
-        return pgh_postgres_destination_new(out, err);
-    if (cfg->destination == PGH_DESTINATION_FILE) {
-        pgh_file_opts fo = PGH_FILE_OPTS_INIT;
-        fo.directory = cfg->file_directory;
-        fo.rotate_bytes = cfg->file_rotate_bytes;
-        fo.rotate_seconds = cfg->file_rotate_seconds;
-        fo.layout = cfg->file_layout;
-        return pgh_file_destination_new(out, &fo, err);
-    }
-    pgh_json_opts jo = PGH_JSON_OPTS_INIT;
-    jo.out = stdout;
-    jo.state_file = pgh_cli_state_file(cfg);
-    if (jo.state_file == NULL)
-        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
-    return pgh_json_destination_new(out, &jo, err);
-}
-
 static void pipeline_opts(pgh_pipeline_opts *po, const cli_opts *o, bool to_events,
                           pgh_cli_progress *progress)
 {
@@ -380,7 +351,7 @@ static int run(const cli_opts *o, pgh_config *cfg, const pgh_rules *rules, pgh_e
         return metrics ? PGH_EXIT_USAGE : PGH_EXIT_FAILURE;
     }
     pgh_cli_log_phase(&pgh_cli_metrics_stats(metrics)->phase);
-    rc = open_destination(&dest, cfg, err);
+    rc = pgh_cli_open_destination(&dest, cfg, err);
     install_signals();
     pgh_cli_progress *progress = pgh_cli_progress_new(!o->no_progress && !to_events);
     g_print = (print_ctx){pgh_source_config(src), o->keep_slot && !o->follow && !o->handoff,
