@@ -59,6 +59,7 @@ typedef struct applier {
     pgh_lsn ack_lsn;
     natsMsg *ack_next;        /* owned: the last message read outside a transaction */
     uint64_t seq;             /* stream sequence of the message being applied */
+    uint64_t cseq;            /* consumer sequence of the last message delivered to us */
     pgh_change trunc;         /* a TRUNCATE being gathered: one T per table, in a row */
     size_t *trunc_rel;        /* owned: index in rels of each table, ntrunc of them */
     size_t ntrunc, cap_trunc;
@@ -439,10 +440,20 @@ static int flush_and_ack(applier *a, pgh_error *err)
 static int take(applier *a, natsMsg **msg, pgh_error *err)
 {
     jsMsgMetaData *meta = NULL;
-    if (natsMsg_GetMetaData(&meta, *msg) == NATS_OK) {
-        a->seq = meta->Sequence.Stream;
-        jsMsgMetaData_Destroy(meta);
-    }
+    if (natsMsg_GetMetaData(&meta, *msg) != NATS_OK)
+        return pgh_error_set(err, PGH_EPROTO, "stream %s: a message without JetStream metadata",
+                             a->link.stream);
+    a->seq = meta->Sequence.Stream;
+    uint64_t cseq = meta->Sequence.Consumer;
+    jsMsgMetaData_Destroy(meta);
+    /* Deliveries the consumer made that never arrived (a consumer leader changed in a cluster)
+     * would come again only after the ack wait: start over from what is acknowledged. */
+    if (a->cseq != 0 && cseq > a->cseq + 1)
+        return pgh_error_set(err, PGH_ECONN,
+                             "consumer %s: deliveries %" PRIu64 " to %" PRIu64 " never arrived",
+                             a->consumer, a->cseq + 1, cseq - 1);
+    if (cseq > a->cseq)
+        a->cseq = cseq;
     pgh_bus_msg m;
     int rc = pgh_bus__decode(&m, natsMsg_GetData(*msg), (size_t)natsMsg_GetDataLength(*msg), err);
     if (rc == 0)
@@ -525,6 +536,37 @@ static int read_start(applier *a, pgh_error *err)
     return 0;
 }
 
+#define MAX_SESSIONS 1000 /* sessions started again after deliveries were lost */
+
+/* One session: the destination opened, its position read, the consumer made from its
+ * acknowledgement floor, messages applied until stopped. Everything of it is released at the
+ * end, the destination closed (a transaction not committed is abandoned). */
+static int session(applier *a, const pgh_nats_apply_opts *opts, pgh_error *err)
+{
+    pgh_destination_info info = {.config = a->cfg, .slot = a->consumer, .follow = true};
+    int rc = a->ops->open(a->user, &info, err);
+    if (rc == 0)
+        rc = read_start(a, err);
+    if (rc == 0)
+        rc = consumer_open(a, err);
+    if (rc == 0)
+        rc = run_loop(a, opts, err);
+    if (a->ops->close)
+        a->ops->close(a->user);
+    natsMsg_Destroy(a->ack_msg);
+    natsMsg_Destroy(a->ack_next);
+    natsSubscription_Destroy(a->sub);
+    a->ack_msg = a->ack_next = NULL;
+    a->sub = NULL;
+    a->open = false;
+    a->last = (pgh_bus_id){0, 0};
+    a->cseq = 0;
+    a->ntrunc = 0;
+    for (size_t i = 0; i < a->nrels; i++)
+        a->rels[i].delivered = false; /* a new destination session sees them again */
+    return rc;
+}
+
 static void applier_dispose(applier *a)
 {
     natsMsg_Destroy(a->ack_msg);
@@ -557,20 +599,18 @@ int pgh_nats_apply_run(const pgh_config *cfg, pgh_destination *dest,
     int rc = pgh_nats__link_open(&a.link, cfg, NULL, err);
     if (rc == 0)
         rc = pgh_nats__stream_check(&a.link, err);
-    pgh_destination_info info = {.config = cfg, .slot = a.consumer, .follow = true};
-    bool opened = false;
-    if (rc == 0) {
-        rc = a.ops->open(a.user, &info, err);
-        opened = true;
+    for (int tries = 0; rc == 0; tries++) {
+        rc = session(&a, opts, err);
+        bool again = rc == PGH_ECONN && tries < MAX_SESSIONS &&
+                     !(opts->cancel && atomic_load(opts->cancel));
+        if (!again)
+            break;
+        pgh_log(PGH_LOG_WARN, "apply", "%s; starting again from what the destination holds",
+                err->message);
+        pgh_error_clear(err);
+        rc = 0;
+        sleep_ms(RETRY_MS);
     }
-    if (rc == 0)
-        rc = read_start(&a, err);
-    if (rc == 0)
-        rc = consumer_open(&a, err);
-    if (rc == 0)
-        rc = run_loop(&a, opts, err);
-    if (opened && a.ops->close)
-        a.ops->close(a.user);
     applier_dispose(&a);
     return rc;
 }
