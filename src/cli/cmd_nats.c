@@ -57,7 +57,8 @@ static const char APPLY_USAGE[] =
     "  -h, --help                show this help\n"
     "\n"
     "Exit status: 0 stopped on request or idle; 1 the run failed (no NATS server answered, no\n"
-    "stream); 2 bad command line, configuration or NATS credentials.\n";
+    "stream); 2 bad command line, configuration or NATS credentials; 3 another applier uses\n"
+    "the consumer, or the destination is not ready (nothing was written).\n";
 
 static atomic_int g_cancel;
 

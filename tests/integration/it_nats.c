@@ -386,6 +386,12 @@ static void run_scenario(ctx *c, int kills_each, int seconds, unsigned seed)
            c->torn);
     PGH_CHECK(c->torn <= kills_each, "%ld torn lines for %d kills", c->torn, kills_each);
     compare_all(c);
+    /* A second applier on the same consumer is refused (exit 3), the first goes on. */
+    int code = pgh_run_exec(&c->js, 30, "apply", "--to=stdout", NULL);
+    PGH_CHECK(code == 3 && strstr(pgh_run_stderr(&c->js, 0), "is in use by another applier"),
+              "a second applier on consumer json_apply exited %d:\n%s", code,
+              pgh_run_stderr(&c->js, 0));
+    check_alive(c);
     pgh_run_stop(&c->pg, c->pg_pid, 30);
     pgh_run_stop(&c->js, c->js_pid, 30);
     pgh_run_stop(&c->cap, c->cap_pid, 30);

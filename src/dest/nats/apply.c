@@ -352,6 +352,21 @@ static int consumer_make(applier *a, pgh_error *err)
     jsErrCode jerr = 0;
     uint64_t start = 0;
     natsStatus s = js_GetConsumerInfo(&ci, a->link.js, a->link.stream, a->consumer, NULL, &jerr);
+    /* Another applier pulling from it keeps a pull request waiting (each lasts FETCH_WAIT_MS,
+     * so one of a process just killed is gone after that): one applier per consumer. */
+    for (int i = 0; s == NATS_OK && ci->NumWaiting > 0 && i < 4; i++) {
+        jsConsumerInfo_Destroy(ci);
+        ci = NULL;
+        sleep_ms(FETCH_WAIT_MS + 100);
+        s = js_GetConsumerInfo(&ci, a->link.js, a->link.stream, a->consumer, NULL, &jerr);
+    }
+    if (s == NATS_OK && ci->NumWaiting > 0) {
+        jsConsumerInfo_Destroy(ci);
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "consumer %s of stream %s is in use by another applier: give each "
+                             "applier its own nats_consumer",
+                             a->consumer, a->link.stream);
+    }
     if (s == NATS_OK) {
         start = ci->AckFloor.Stream + 1;
         jsConsumerInfo_Destroy(ci);
