@@ -31,16 +31,18 @@ static const char CAPTURE_USAGE[] =
     "  -v, -q                    --log-level debug / --log-level error\n"
     "  -h, --help                show this help\n"
     "\n"
-    "Exit status: 0 stopped on request; 1 the run failed (no NATS server answered, JetStream\n"
-    "refused a message); 2 bad command line, configuration or NATS credentials; 3 the stream\n"
+    "Exit status: 0 stopped on request; 1 the run failed (no NATS server answered at the\n"
+    "start; JetStream unavailable later is retried); 2 bad command line, configuration or NATS\n"
+    "credentials; 3 the stream\n"
     "exists with other settings, or a preflight check failed (nothing was written).\n";
 
 static const char APPLY_USAGE[] =
     "Usage: pghost apply [options] [CONFIG.yaml]\n"
     "\n"
     "Apply what pghost capture published to the configured destination (destination:\n"
-    "postgres, stdout, file or duckdb), through the durable JetStream consumer nats_consumer (default pghost_apply)\n"
-    "taking the subjects nats_subjects (default <prefix>.>), until stopped (SIGINT/SIGTERM).\n"
+    "postgres, stdout, file or duckdb), through the durable JetStream consumer\n"
+    "nats_consumer (default pghost_apply) taking the subjects nats_subjects (default\n"
+    "<prefix>.>), until stopped (SIGINT/SIGTERM).\n"
     "The configuration has source: nats, nats_url and the tables as the capture's (their\n"
     "destination names may differ). PostgreSQL and DuckDB get every source transaction exactly\n"
     "once (the position is stored with the data, under the consumer's name); stdout at least\n"
