@@ -21,6 +21,8 @@
  *             with SIGKILL in the middle of the stream and started again, then another; a
  *             process that stops meanwhile (a publish JetStream could not take) is started
  *             again, as a supervisor would (label slow)
+ *   bench     not a ctest entry: existing rows and a backlog of changes through one node into
+ *             PostgreSQL, timed (the figures of docs/nats.md's capacity note)
  *   errors    a broker that is not there, a stream with other settings, bad credentials: one
  *             line each, the documented exit status, nothing made
  */
@@ -551,6 +553,54 @@ static void case_stopped(ctx *c)
     pgh_run_stop(&c->cap, c->cap_pid, 30);
 }
 
+/* ---- timing (it_nats bench ROWS CHANGES) ---- */
+
+static void case_bench(ctx *c, int rows, int changes)
+{
+    setup(c);
+    pgh_test_exec(c->p.s, "TRUNCATE t_a, t_b; INSERT INTO t_a SELECT g, g, md5(g::text) FROM "
+                          "generate_series(1, %d) g; ANALYZE",
+                  rows);
+    double t0 = pgh_run_now_ms();
+    c->cap_pid = spawn_capture(c);
+    PGH_CHECK(pgh_run_poll(&c->cap, c->cap_pid, c->p.s, 300, 100,
+                           "SELECT count(*) = 1 FROM pg_replication_slots WHERE slot_name = "
+                           "'pghost_pub'"),
+              "capture made no slot:\n%s", pgh_run_stderr(&c->cap, 0));
+    c->pg_pid = spawn_pg(c);
+    pgh_run_wait_follow(&c->pg, c->pg_pid); /* phase follow: every existing row applied */
+    double t1 = pgh_run_now_ms();
+    printf("existing rows: %d rows captured and applied in %.1f s (%.0f rows/s)\n", rows,
+           (t1 - t0) / 1000, rows / ((t1 - t0) / 1000));
+    pgh_run_stop(&c->pg, c->pg_pid, 30);
+    /* a backlog: changes single-row transactions while the applier is down */
+    pgh_test_exec(c->p.s,
+                  "DO $$ BEGIN FOR i IN 1..%d LOOP UPDATE t_a SET v = v + 1 WHERE id = 1 + "
+                  "(i * 7919) %% %d; COMMIT; END LOOP; END $$",
+                  changes, rows);
+    char *lsn = pgh_test_value(c->p.s, "SELECT pg_current_wal_lsn()");
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT confirmed_flush_lsn >= '%s' FROM pg_replication_slots WHERE slot_name = "
+             "'pghost_pub'",
+             lsn);
+    double t2 = pgh_run_now_ms();
+    PGH_CHECK(pgh_run_poll(&c->cap, c->cap_pid, c->p.s, 600, 100, sql), "capture lags");
+    double t3 = pgh_run_now_ms();
+    free(lsn);
+    c->pg_pid = spawn_pg(c);
+    pgh_run_fence_value(&c->pg, c->pg_pid, "t_b", -3, 3, NULL);
+    double t4 = pgh_run_now_ms();
+    printf("backlog: %d transactions applied from the stream in %.1f s (%.0f transactions/s); "
+           "capture confirmed them %.1f s after they were written\n",
+           changes, (t4 - t3) / 1000, changes / ((t4 - t3) / 1000), (t3 - t2) / 1000);
+    char q[128];
+    snprintf(q, sizeof(q), "SELECT id, v, big FROM t_a ORDER BY id");
+    pgh_run_compare(&c->p, q, NULL, pgh_run_stderr(&c->pg, 0));
+    pgh_run_stop(&c->pg, c->pg_pid, 30);
+    pgh_run_stop(&c->cap, c->cap_pid, 30);
+}
+
 /* ---- errors ---- */
 
 /* Run capture with config text; its exit code; stderr must be one line holding want and not
@@ -635,6 +685,8 @@ int main(int argc, char **argv)
         case_cluster(&c);
     else if (strcmp(argv[1], "stopped") == 0)
         case_stopped(&c);
+    else if (strcmp(argv[1], "bench") == 0)
+        case_bench(&c, 200000, 20000);
     else if (strcmp(argv[1], "errors") == 0)
         case_errors(&c);
     else
