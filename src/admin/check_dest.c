@@ -97,6 +97,11 @@ void pgh_check__destination(check_run *c, bool may_hold_rows, pgh_error *err)
         check_file_state(c, err);
         return;
     }
+    if (cfg->destination == PGH_DESTINATION_NATS) { /* pghost capture checks its stream itself */
+        snprintf(c->out->disk_unchecked, sizeof(c->out->disk_unchecked),
+                 "the destination is a NATS JetStream stream");
+        return;
+    }
     if (cfg->destination == PGH_DESTINATION_STDOUT) {
         snprintf(c->out->disk_unchecked, sizeof(c->out->disk_unchecked),
                  "the destination is stdout");

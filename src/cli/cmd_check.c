@@ -70,6 +70,11 @@ static void print_destination(const pgh_config *cfg, const pgh_check_result *r)
                            : "none yet, a run starts from the beginning");
         return;
     }
+    if (cfg->destination == PGH_DESTINATION_NATS) {
+        printf("destination: a NATS JetStream stream (pghost capture creates or checks it, and "
+               "keeps its position there)\n");
+        return;
+    }
     if (cfg->destination == PGH_DESTINATION_STDOUT) {
         printf("destination: stdout; state file %s: %s\n", cfg->state_file,
                r->resuming ? "a run of this slot is recorded there, the next run resumes it"

@@ -96,6 +96,8 @@ static void print_status_text(const pgh_config *cfg, const pgh_status *s)
     else if (cfg->destination == PGH_DESTINATION_FILE)
         printf("destination: no position recorded in %s/" PGH_FILE_STATE_NAME "\n",
                cfg->file_directory);
+    else if (cfg->destination == PGH_DESTINATION_NATS)
+        printf("destination: a NATS JetStream stream; the capture's position is in the stream\n");
     else
         printf("destination: no position recorded in %s.state\n", cfg->state_schema);
     for (int i = 0; i < s->ntables; i++)
@@ -385,6 +387,10 @@ static void print_teardown(pgh_config *cfg, const pgh_teardown_result *r, bool d
                 cfg->duckdb_path);
     else if (cfg->destination == PGH_DESTINATION_FILE)
         remove_file_state(cfg, delete_files);
+    else if (cfg->destination == PGH_DESTINATION_NATS)
+        fprintf(stderr, "NATS stream: left as it is (its messages and the capture's position "
+                        "stay, for the appliers; delete the stream yourself when none needs "
+                        "it)\n");
     else if (r->destination_skipped)
         fprintf(stderr,
                 "position in %s.state: NOT removed: the destination could not be read (%s); run "
