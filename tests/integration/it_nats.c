@@ -539,6 +539,12 @@ static void case_stopped(ctx *c)
            "retained); the applier has %lld messages pending\n",
            writes, lsn, retained, pending);
     PGH_CHECK(pending > 0, "the stopped applier has nothing pending");
+    /* the capture's file shows the slot and, below it, the appliers */
+    PGH_CHECK(pgh_run_exec(&c->cap, 30, "status", NULL) == 0, "pghost status failed:\n%s",
+              pgh_run_stderr(&c->cap, 0));
+    PGH_CHECK(strstr(pgh_run_stdout(&c->cap, 0), "applier pg_apply (pghost.pghost_pub.>): ") &&
+                  strstr(pgh_run_stdout(&c->cap, 0), "pghost_pub"),
+              "pghost status on the capture's file:\n%s", pgh_run_stdout(&c->cap, 0));
     free(lsn);
     free(retained);
     c->pg_pid = spawn_pg(c);
