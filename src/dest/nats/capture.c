@@ -31,7 +31,8 @@
 #include "bus.h"
 #include "link.h"
 
-#define FLUSH_WAIT_MS 60000
+#define FLUSH_WAIT_MS 15000
+#define ACK_WAIT_MS 5000 /* an acknowledgement lost with a node: resume from the stream sooner */
 #define MAX_BODY_BYTES (512 * 1024) /* below NATS' default max_payload of 1 MB */
 
 typedef struct capture {
@@ -126,6 +127,7 @@ static void chain_opts(capture *c, jsPubOptions *po, const char *msgid)
 {
     jsPubOptions_Init(po);
     po->MsgId = msgid;
+    po->MaxWait = ACK_WAIT_MS;
     po->ExpectLastSeq = c->last_seq; /* 0: the stream is empty, nothing can be missing */
     c->last_seq++;
 }
