@@ -20,7 +20,8 @@ packages=(
     libyaml-dev          # configuration files
     libjansson-dev       # JSON-lines destination: validating json/jsonb values
     libpcre2-dev         # later: table include/exclude patterns
-    libcurl4-openssl-dev # later: webhook destination
+    libcurl4-openssl-dev # webhook destination (HTTP POST, TLS)
+    libssl-dev           # webhook destination: HMAC-SHA256 signatures (libcrypto)
     libmicrohttpd-dev    # the CLI's --metrics-addr server (Prometheus /metrics, /healthz, /readyz)
     libnats-dev          # later: NATS JetStream destination
     nats-server          # later: NATS JetStream destination tests

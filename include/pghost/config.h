@@ -24,7 +24,20 @@
  *   copy_use_keyset_pagination         boolean (default true)
  *   copy_format                        auto | binary | text (default auto)
  *   destination                        postgres (default) | stdout: JSON lines instead of a
- *                                      destination server (destination_connection then unused)
+ *                                      destination server (destination_connection then unused) |
+ *                                      webhook: the JSON lines POSTed in batches to webhook_url
+ *   webhook_url                        string, required with destination: webhook: http(s) URL
+ *   webhook_secret                     string (may be ${VAR}): HMAC-SHA256 key of the
+ *                                      Pghost-Signature header; never printed
+ *   webhook_secret_file                string: a file holding the secret instead (its first
+ *                                      line, trailing whitespace cut); not both
+ *   webhook_ca_file                    string: PEM CA certificates to verify the server with
+ *   webhook_timeout_ms                 integer 1..600000 (default 10000): per request
+ *   webhook_max_retries                integer 0..1000 (default 10): attempts after the first
+ *                                      for one batch, before the run stops
+ *   webhook_retry_base_ms              integer 0..600000 (default 500): backoff base (doubled
+ *                                      each retry, full jitter)
+ *   webhook_retry_max_ms               integer 0..600000 (default 30000): backoff ceiling
  *   apply_group_max_changes            integer 1..1000000 (default 10000): statements per
  *                                      destination transaction when grouping source ones
  *   apply_group_max_delay_ms           integer 0..60000 (default 100): while following, commit
@@ -41,7 +54,8 @@
  *                                      DELETE whose row the destination lacks stops the run
  *                                      (divergence), or is skipped, counted per table (kept in
  *                                      <state_schema>.missing_rows) and logged at warn
- *   state_file                         string: where destination: stdout keeps its position
+ *   state_file                         string: where destination: stdout or webhook keeps its
+ *                                      position
  *                                      (default: the configuration file's name + ".state")
  * A table needs source_table_name; source_schema_name defaults to "public", the destination
  * schema and table names to the source's. At least one table is required.
@@ -72,6 +86,10 @@ PGH_BEGIN_DECLS
 #define PGH_CONFIG_DEFAULT_STATE_SCHEMA "pghost"
 #define PGH_CONFIG_DEFAULT_GROUP_CHANGES 10000
 #define PGH_CONFIG_DEFAULT_GROUP_DELAY_MS 100
+#define PGH_CONFIG_DEFAULT_WEBHOOK_TIMEOUT_MS 10000
+#define PGH_CONFIG_DEFAULT_WEBHOOK_MAX_RETRIES 10
+#define PGH_CONFIG_DEFAULT_WEBHOOK_RETRY_BASE_MS 500
+#define PGH_CONFIG_DEFAULT_WEBHOOK_RETRY_MAX_MS 30000
 
 typedef enum pgh_copy_format_choice {
     PGH_COPY_FORMAT_AUTO = 0, /* binary when every column type is built in, else text */
@@ -81,11 +99,16 @@ typedef enum pgh_copy_format_choice {
 
 typedef enum pgh_destination_kind {
     PGH_DESTINATION_POSTGRES = 0, /* apply to destination_connection */
-    PGH_DESTINATION_STDOUT,       /* JSON lines on stdout (pghost/json_sink.h) */
+    PGH_DESTINATION_STDOUT,       /* JSON lines on stdout (pghost/json.h) */
+    PGH_DESTINATION_WEBHOOK,      /* JSON lines POSTed in batches (pghost/webhook.h) */
 } pgh_destination_kind;
 
-/* "postgres" or "stdout" (any case). Returns 0 or PGH_ECONFIG. */
+/* "postgres", "stdout" or "webhook" (any case). Returns 0 or PGH_ECONFIG. */
 PGH_API int pgh_config_destination_parse(pgh_destination_kind *out, const char *name);
+
+/* The destination is an event stream that keeps its position in state_file (stdout, webhook)
+ * rather than on a destination server. */
+PGH_API bool pgh_config_uses_state_file(pgh_destination_kind kind);
 
 typedef enum pgh_schema_drift {
     PGH_SCHEMA_DRIFT_STOP = 0,    /* stop with a message naming the difference */
@@ -146,7 +169,20 @@ typedef struct pgh_config {
     char *state_file;                   /* owned, may be NULL: where destination: stdout keeps
                                            its position (the CLI defaults it to the
                                            configuration file's name + ".state") */
+    char *webhook_url;                  /* owned, may be NULL: destination: webhook's endpoint */
+    char *webhook_secret;               /* owned, may be NULL: the HMAC key (never printed) */
+    char *webhook_secret_file;          /* owned, may be NULL: a file holding the key */
+    char *webhook_ca_file;              /* owned, may be NULL: CA certificates (PEM) */
+    int64_t webhook_timeout_ms;         /* per request */
+    int64_t webhook_max_retries;        /* attempts after the first, per batch */
+    int64_t webhook_retry_base_ms;      /* backoff base */
+    int64_t webhook_retry_max_ms;       /* backoff ceiling */
 } pgh_config;
+
+/* The webhook keys across each other: destination: webhook has webhook_url, webhook_secret and
+ * webhook_secret_file are not both set, webhook_retry_max_ms >= webhook_retry_base_ms.
+ * pgh_config_check runs it; call it again after changing destination. PGH_ECONFIG, one line. */
+PGH_API int pgh_config_check_webhook(const pgh_config *cfg, pgh_error *err);
 
 /* Looks up an environment variable; returns NULL when unset. */
 typedef const char *(*pgh_env_lookup_fn)(const char *name, void *payload);

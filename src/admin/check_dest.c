@@ -58,9 +58,10 @@ static void check_state_file(check_run *c, pgh_error *err)
 void pgh_check__destination(check_run *c, bool may_hold_rows, pgh_error *err)
 {
     const pgh_config *cfg = c->cfg;
-    if (cfg->destination == PGH_DESTINATION_STDOUT) {
+    if (pgh_config_uses_state_file(cfg->destination)) {
         snprintf(c->out->disk_unchecked, sizeof(c->out->disk_unchecked),
-                 "the destination is stdout");
+                 "the destination is %s",
+                 cfg->destination == PGH_DESTINATION_STDOUT ? "stdout" : "a webhook");
         check_state_file(c, err);
         return;
     }

@@ -76,7 +76,7 @@ int pgh_status_read(pgh_status *out, const pgh_config *cfg, pgh_error *err)
         pgh_conn_open(&src, cfg->source_connection, PGH_CONN_SQL, "source", "pghost status", err);
     if (rc == 0)
         rc = read_slot(out, src, cfg->slot_name, err);
-    if (rc != 0 || cfg->destination == PGH_DESTINATION_STDOUT) { /* no destination server */
+    if (rc != 0 || pgh_config_uses_state_file(cfg->destination)) { /* no destination server */
         PQfinish(src);
         return rc;
     }
@@ -190,7 +190,7 @@ int pgh_teardown(pgh_teardown_result *out, const pgh_config *cfg, bool force, pg
     int src_rc = pgh_conn_open(&src, cfg->source_connection, PGH_CONN_SQL, "source",
                                "pghost teardown", &src_err);
     /* JSON lines keep their position in a file of the caller's, not on a server */
-    bool has_dst = cfg->destination != PGH_DESTINATION_STDOUT;
+    bool has_dst = !pgh_config_uses_state_file(cfg->destination);
     int dst_rc = has_dst ? open_destination(&dst, &found, cfg, &dst_err) : 0;
     int rc = 0;
     if (src_rc != 0 && (!force || !has_dst || dst_rc != 0)) {

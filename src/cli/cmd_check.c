@@ -54,8 +54,9 @@ static void print_slot(const pgh_config *cfg, const pgh_check_result *r)
 
 static void print_destination(const pgh_config *cfg, const pgh_check_result *r)
 {
-    if (cfg->destination == PGH_DESTINATION_STDOUT) {
-        printf("destination: stdout; state file %s: %s\n", cfg->state_file,
+    if (pgh_config_uses_state_file(cfg->destination)) {
+        printf("destination: %s; state file %s: %s\n",
+               cfg->destination == PGH_DESTINATION_STDOUT ? "stdout" : "webhook", cfg->state_file,
                r->resuming ? "a run of this slot is recorded there, the next run resumes it"
                            : "none yet, a run starts from the beginning");
         return;
@@ -110,7 +111,7 @@ int pgh_cli_check(int argc, char **argv)
     pgh_check_result r;
     int n = 0;
     /* destination: stdout keeps its position in a file: name it as replicate would */
-    if (cfg->destination == PGH_DESTINATION_STDOUT && pgh_cli_state_file(cfg) == NULL)
+    if (pgh_config_uses_state_file(cfg->destination) && pgh_cli_state_file(cfg) == NULL)
         rc = pgh_error_set(&err, PGH_ENOMEM, "out of memory");
     else
         rc = pgh_check_run(&r, cfg, truncate, print_problem, &n, &err);

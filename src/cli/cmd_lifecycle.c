@@ -78,7 +78,7 @@ static void print_status_text(const pgh_config *cfg, const pgh_status *s)
         printf("destination: %s, applied up to " PGH_LSN_FMT " (checkpoint " PGH_LSN_FMT ")\n",
                s->state.phase, PGH_LSN_ARGS(s->state.applied_lsn),
                PGH_LSN_ARGS(s->state.checkpoint_lsn));
-    else if (cfg->destination == PGH_DESTINATION_STDOUT)
+    else if (pgh_config_uses_state_file(cfg->destination))
         printf("destination: no position recorded in %s\n", cfg->state_file);
     else
         printf("destination: no position recorded in %s.state\n", cfg->state_schema);
@@ -138,7 +138,7 @@ static void print_status_json(const pgh_config *cfg, const pgh_status *s)
 static int read_status(pgh_status *st, pgh_config *cfg, pgh_error *err)
 {
     int rc = pgh_status_read(st, cfg, err);
-    if (rc == 0 && cfg->destination == PGH_DESTINATION_STDOUT)
+    if (rc == 0 && pgh_config_uses_state_file(cfg->destination))
         rc = read_state_file(st, cfg, err);
     return rc;
 }
@@ -288,7 +288,7 @@ static void print_teardown(pgh_config *cfg, const pgh_teardown_result *r)
                                        : "not there (nothing to do)");
         fprintf(stderr, "DDL capture: removed (or was not there)\n");
     }
-    if (cfg->destination == PGH_DESTINATION_STDOUT)
+    if (pgh_config_uses_state_file(cfg->destination))
         remove_state_file(cfg);
     else if (r->destination_skipped)
         fprintf(stderr,

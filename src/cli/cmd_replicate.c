@@ -1,5 +1,8 @@
 /* pghost replicate: parse options, load the config, run the sync, print the result. */
+#include <ctype.h>
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -18,7 +21,8 @@ static const char USAGE[] =
     "replication slot up to a checkpoint. At exit 0 the destination equals the source as of\n"
     "the printed checkpoint LSN. The destination tables must exist and be empty, unless\n"
     "--create-tables creates them. With --to stdout, the existing rows and then the changes\n"
-    "are written as JSON lines, in one order that rebuilds each table.\n"
+    "are written as JSON lines, in one order that rebuilds each table; with --to webhook the\n"
+    "same lines are POSTed in batches to webhook_url.\n"
     "\n"
     "Every run is resumable: a lost connection to either server is reconnected with backoff\n"
     "and the run goes on from the progress it recorded on the destination (state_schema).\n"
@@ -34,13 +38,19 @@ static const char USAGE[] =
     "  --handoff-subscription NAME\n"
     "                            after the checkpoint, create the native subscription NAME on\n"
     "                            the destination, on pghost's slot (no copy, no new slot)\n"
-    "  --to postgres|stdout      where rows and changes go (overrides the destination key):\n"
+    "  --to postgres|stdout|webhook\n"
+    "                            where rows and changes go (overrides the destination key):\n"
     "                            stdout writes the existing rows (\"op\":\"snapshot\"), then every\n"
     "                            change, as JSON lines, until stopped; the position is kept in\n"
     "                            state_file (default CONFIG.yaml.state), and a re-run carries\n"
-    "                            on from it, in the middle of the existing rows too\n"
-    "  --changes-only            stdout: no existing rows, only the changes from the slot\n"
-    "                            (created when missing)\n"
+    "                            on from it, in the middle of the existing rows too.\n"
+    "                            webhook POSTs the same lines in signed batches to webhook_url\n"
+    "                            (at least once: the position moves only after a 2xx; retries\n"
+    "                            with backoff on errors, 429 and 5xx; another 4xx stops the\n"
+    "                            run); keys webhook_* (docs/destinations.md), batches of up to\n"
+    "                            apply_group_max_changes lines or apply_group_max_delay_ms\n"
+    "  --changes-only            stdout, webhook: no existing rows, only the changes from the\n"
+    "                            slot (created when missing)\n"
     "  --keep-slot               keep the replication slot, positioned at the checkpoint, and\n"
     "                            print how to attach a native subscription to it\n"
     "  --truncate-destination    empty the destination tables first instead of refusing\n"
@@ -97,7 +107,7 @@ static int parse_args(cli_opts *o, int argc, char **argv)
     const pgh_cli_option options[] = {
         {"keep-slot", PGH_CLI_FLAG, &o->keep_slot, 0, 0, NULL},
         {"follow", PGH_CLI_FLAG, &o->follow, 0, 0, NULL},
-        {"to", PGH_CLI_STRING, &o->to, 0, 0, "postgres or stdout"},
+        {"to", PGH_CLI_STRING, &o->to, 0, 0, "postgres, stdout or webhook"},
         {"handoff-subscription", PGH_CLI_STRING, &o->handoff, 0, 0, "a subscription name"},
         {"truncate-destination", PGH_CLI_FLAG, &o->truncate, 0, 0, NULL},
         {"create-tables", PGH_CLI_FLAG, &o->create_tables, 0, 0, NULL},
@@ -245,15 +255,20 @@ static int load_config(pgh_config **out, const cli_opts *o)
         return rc;
     rc = PGH_EXIT_USAGE;
     if (o->to && pgh_config_destination_parse(&cfg->destination, o->to) != 0) {
-        pgh_cli_error("--to must be postgres or stdout, not \"%s\"", o->to);
+        pgh_cli_error("--to must be postgres, stdout or webhook, not \"%s\"", o->to);
+        goto done;
+    }
+    pgh_error err;
+    if (pgh_config_check_webhook(cfg, &err) != 0) {
+        pgh_cli_error("%s", err.message);
         goto done;
     }
     if (cfg->destination == PGH_DESTINATION_POSTGRES &&
         pgh_cli_need_destination(cfg, "add it, or use --to stdout") != PGH_EXIT_OK)
         goto done;
-    if (o->changes_only && cfg->destination != PGH_DESTINATION_STDOUT) {
-        pgh_cli_error("--changes-only is for --to stdout: a PostgreSQL destination is synced "
-                      "whole");
+    if (o->changes_only && !pgh_config_uses_state_file(cfg->destination)) {
+        pgh_cli_error("--changes-only is for --to stdout or webhook: a PostgreSQL destination is "
+                      "synced whole");
         goto done;
     }
     if (o->create_tables)
@@ -266,10 +281,68 @@ done:
     return rc;
 }
 
-/* The destination the configuration names: PostgreSQL, or JSON lines on stdout with their
- * position in state_file (default: the configuration file's name + ".state"). */
+/* *out: the first line of the file at path, trailing whitespace cut (malloc'd). The secret is
+ * never part of a message. */
+static int read_secret_file(char **out, const char *path, pgh_error *err)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return pgh_error_set(err, PGH_ECONFIG, "webhook_secret_file %s cannot be read: %s", path,
+                             strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len = getline(&line, &cap, f);
+    fclose(f);
+    while (len > 0 && isspace((unsigned char)line[len - 1]))
+        line[--len] = '\0';
+    if (len <= 0) {
+        free(line);
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "webhook_secret_file %s is empty: put the secret on its first line",
+                             path);
+    }
+    *out = line;
+    return 0;
+}
+
+/* destination: webhook, from the webhook_* keys; batches as the apply groups. */
+static int open_webhook(pgh_destination **out, pgh_config *cfg, pgh_error *err)
+{
+    char *secret = NULL;
+    pgh_webhook_opts wo = PGH_WEBHOOK_OPTS_INIT;
+    wo.url = cfg->webhook_url;
+    wo.secret = cfg->webhook_secret;
+    wo.ca_file = cfg->webhook_ca_file;
+    wo.state_file = pgh_cli_state_file(cfg);
+    wo.timeout_ms = cfg->webhook_timeout_ms;
+    wo.max_retries = cfg->webhook_max_retries;
+    wo.retry_base_ms = cfg->webhook_retry_base_ms;
+    wo.retry_max_ms = cfg->webhook_retry_max_ms;
+    wo.max_events = cfg->apply_group_max_changes;
+    wo.max_delay_ms = cfg->apply_group_max_delay_ms;
+    if (wo.state_file == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    if (cfg->webhook_secret_file != NULL) {
+        int rc = read_secret_file(&secret, cfg->webhook_secret_file, err);
+        if (rc != 0)
+            return rc;
+        wo.secret = secret;
+    }
+    int rc = pgh_webhook_destination_new(out, &wo, err);
+    if (secret != NULL)
+        memset(secret, 0, strlen(secret));
+    free(secret);
+    return rc;
+}
+
+/* The destination the configuration names: PostgreSQL, a webhook, or JSON lines on stdout;
+ * the last two keep their position in state_file (default: the configuration file's name +
+ * ".state"). */
 static int open_destination(pgh_destination **out, pgh_config *cfg, pgh_error *err)
 {
+    if (cfg->destination == PGH_DESTINATION_WEBHOOK)
+        return open_webhook(out, cfg, err);
     if (cfg->destination != PGH_DESTINATION_STDOUT)
         return pgh_postgres_destination_new(out, err);
     pgh_json_opts jo = PGH_JSON_OPTS_INIT;
@@ -280,12 +353,12 @@ static int open_destination(pgh_destination **out, pgh_config *cfg, pgh_error *e
     return pgh_json_destination_new(out, &jo, err);
 }
 
-static void pipeline_opts(pgh_pipeline_opts *po, const cli_opts *o, bool to_stdout,
+static void pipeline_opts(pgh_pipeline_opts *po, const cli_opts *o, bool streaming,
                           pgh_cli_progress *progress)
 {
     *po = (pgh_pipeline_opts)PGH_PIPELINE_OPTS_INIT;
     po->what = o->changes_only ? PGH_PIPELINE_CHANGES : PGH_PIPELINE_BOTH;
-    po->until = o->follow || to_stdout ? PGH_UNTIL_STOPPED : PGH_UNTIL_CHECKPOINT;
+    po->until = o->follow || streaming ? PGH_UNTIL_STOPPED : PGH_UNTIL_CHECKPOINT;
     po->cancel = &g_cancel;
     po->keep_slot = o->keep_slot || o->handoff;
     po->truncate_destination = o->truncate;
@@ -303,6 +376,7 @@ static void pipeline_opts(pgh_pipeline_opts *po, const cli_opts *o, bool to_stdo
 static int run(const cli_opts *o, pgh_config *cfg, pgh_error *err)
 {
     bool to_stdout = cfg->destination == PGH_DESTINATION_STDOUT;
+    bool streaming = pgh_config_uses_state_file(cfg->destination); /* until stopped */
     pgh_source *src = NULL;
     pgh_destination *dest = NULL;
     pgh_pipeline_result result;
@@ -327,11 +401,11 @@ static int run(const cli_opts *o, pgh_config *cfg, pgh_error *err)
     g_print = (print_ctx){pgh_source_config(src), o->keep_slot && !o->follow && !o->handoff,
                           progress, metrics};
     pgh_pipeline_opts po;
-    pipeline_opts(&po, o, to_stdout, progress);
+    pipeline_opts(&po, o, streaming, progress);
     if (rc == 0)
         rc = pgh_pipeline_run(&result, src, NULL, dest, &po, err);
     pgh_cli_progress_done(progress);
-    bool following = o->follow || to_stdout;
+    bool following = o->follow || streaming;
     /* A resumable run stopped on request: its state is recorded, the same command resumes. */
     if (rc == PGH_ECANCELED && following && atomic_load(&g_cancel)) {
         pgh_log(PGH_LOG_INFO, "replicate", "stopped on request; run the same command to resume");

@@ -64,6 +64,14 @@ static const env_key KEYS[] = {
     {"SCHEMA_DRIFT", K_DRIFT, F(schema_drift), 0, 0},
     {"ON_MISSING_ROW", K_MISSING, F(on_missing_row), 0, 0},
     {"STATE_FILE", K_STRING, F(state_file), 0, 0},
+    {"WEBHOOK_URL", K_STRING, F(webhook_url), 0, 0},
+    {"WEBHOOK_SECRET", K_STRING, F(webhook_secret), 0, 0},
+    {"WEBHOOK_SECRET_FILE", K_STRING, F(webhook_secret_file), 0, 0},
+    {"WEBHOOK_CA_FILE", K_STRING, F(webhook_ca_file), 0, 0},
+    {"WEBHOOK_TIMEOUT_MS", K_INT64, F(webhook_timeout_ms), 1, 600000},
+    {"WEBHOOK_MAX_RETRIES", K_INT64, F(webhook_max_retries), 0, 1000},
+    {"WEBHOOK_RETRY_BASE_MS", K_INT64, F(webhook_retry_base_ms), 0, 600000},
+    {"WEBHOOK_RETRY_MAX_MS", K_INT64, F(webhook_retry_max_ms), 0, 600000},
 };
 #undef F
 
@@ -174,7 +182,7 @@ static bool parse_word(int *out, const char *s, const char *const *words, int n)
 static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_error *err)
 {
     static const char *const formats[] = {"auto", "binary", "text"};
-    static const char *const dests[] = {"postgres", "stdout"};
+    static const char *const dests[] = {"postgres", "stdout", "webhook"};
     static const char *const drifts[] = {"stop", "add_columns"};
     static const char *const missing[] = {"stop", "skip"};
     char *field = (char *)cfg + k->offset;
@@ -207,8 +215,8 @@ static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_err
         *(pgh_copy_format_choice *)field = (pgh_copy_format_choice)word;
         return 0;
     case K_DEST:
-        if (!parse_word(&word, value, dests, 2))
-            return pgh_error_set(err, PGH_ECONFIG, "must be postgres or stdout");
+        if (!parse_word(&word, value, dests, 3))
+            return pgh_error_set(err, PGH_ECONFIG, "must be postgres, stdout or webhook");
         *(pgh_destination_kind *)field = (pgh_destination_kind)word;
         return 0;
     case K_DRIFT:

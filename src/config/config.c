@@ -104,6 +104,10 @@ pgh_config *pgh_config__new(const char *name)
     cfg->copy_batch_size = PGH_CONFIG_DEFAULT_BATCH_SIZE;
     cfg->apply_group_max_changes = PGH_CONFIG_DEFAULT_GROUP_CHANGES;
     cfg->apply_group_max_delay_ms = PGH_CONFIG_DEFAULT_GROUP_DELAY_MS;
+    cfg->webhook_timeout_ms = PGH_CONFIG_DEFAULT_WEBHOOK_TIMEOUT_MS;
+    cfg->webhook_max_retries = PGH_CONFIG_DEFAULT_WEBHOOK_MAX_RETRIES;
+    cfg->webhook_retry_base_ms = PGH_CONFIG_DEFAULT_WEBHOOK_RETRY_BASE_MS;
+    cfg->webhook_retry_max_ms = PGH_CONFIG_DEFAULT_WEBHOOK_RETRY_MAX_MS;
     cfg->copy_worker_count = PGH_CONFIG_DEFAULT_WORKERS;
     cfg->copy_use_keyset_pagination = true;
     cfg->copy_format = PGH_COPY_FORMAT_AUTO;
@@ -236,5 +240,11 @@ void pgh_config_free(pgh_config *cfg)
     free(cfg->slot_name);
     free(cfg->state_schema);
     free(cfg->state_file);
+    free(cfg->webhook_url);
+    if (cfg->webhook_secret) /* not left in freed memory */
+        memset(cfg->webhook_secret, 0, strlen(cfg->webhook_secret));
+    free(cfg->webhook_secret);
+    free(cfg->webhook_secret_file);
+    free(cfg->webhook_ca_file);
     free(cfg);
 }

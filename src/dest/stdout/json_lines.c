@@ -73,13 +73,19 @@ int pgh_json__check(const pgh_json_lines *s, pgh_error *err)
 /* Terminate the line and hand it to stdio in one fwrite. */
 static int emit_line(pgh_json_lines *s, pgh_error *err)
 {
-    pgh_buf_putc(&s->line, '\n');
+    if (s->on_line == NULL)
+        pgh_buf_putc(&s->line, '\n');
     if (pgh_buf_failed(&s->line))
         return pgh_error_set(err, PGH_ENOMEM, "out of memory building a JSON line (%zu bytes)",
                              s->line.len);
-    errno = 0;
-    size_t n = fwrite(s->line.data, 1, s->line.len, s->out);
-    int rc = n == s->line.len ? 0 : stream_failed(s, "writing to", errno, err);
+    int rc = 0;
+    if (s->on_line != NULL) {
+        rc = s->on_line(s->on_line_payload, s->line.data, s->line.len, &s->at, err);
+    } else {
+        errno = 0;
+        size_t n = fwrite(s->line.data, 1, s->line.len, s->out);
+        rc = n == s->line.len ? 0 : stream_failed(s, "writing to", errno, err);
+    }
     if (s->line.cap > LINE_KEEP_BYTES) {
         pgh_buf_dispose(&s->line);
         pgh_buf_init(&s->line, 0);
@@ -91,6 +97,8 @@ static int emit_line(pgh_json_lines *s, pgh_error *err)
  * release the WAL once the position is confirmed. Pipes and terminals have nothing to sync. */
 static int sync_if_file(pgh_json_lines *s, pgh_error *err)
 {
+    if (s->out == NULL)
+        return 0;
     int fd = fileno(s->out);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
@@ -118,6 +126,8 @@ static bool last_byte(char *out, int fd, off_t size)
 
 int pgh_json__start(pgh_json_lines *s, pgh_error *err)
 {
+    if (s->out == NULL)
+        return 0;
     int fd = fileno(s->out);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
@@ -177,6 +187,7 @@ int pgh_json__begin(pgh_json_lines *s, const pgh_change *c, pgh_error *err)
     snprintf(s->txn_fields, sizeof(s->txn_fields),
              ",\"commit_lsn\":\"" PGH_LSN_FMT "\",\"commit_time\":%s,\"xid\":%u",
              PGH_LSN_ARGS(c->u.begin.final_lsn), when, (unsigned)c->u.begin.xid);
+    s->at.commit_lsn = c->u.begin.final_lsn;
     /* A BEGIN while one is open: the stream restarted inside a transaction (reconnect). Its
      * lines are out already and come again; the new BEGIN's fields win. */
     s->in_txn = true;
@@ -211,6 +222,8 @@ static int put_head(pgh_json_lines *s, const pgh_relation *rel, const char *op, 
     }
     pgh_buf_printf(&s->line, "\",\"op\":\"%s\",\"lsn\":\"" PGH_LSN_FMT "\"%s", op,
                    PGH_LSN_ARGS(lsn), s->txn_fields);
+    s->at.lsn = lsn;
+    s->at.seq = 0;
     return 0;
 }
 
@@ -401,6 +414,7 @@ int pgh_json__truncate(pgh_json_lines *s, const pgh_change *c, pgh_error *err)
          * (commit_lsn, lsn, seq) although they share the TRUNCATE's lsn. */
         pgh_buf_printf(&s->line, ",\"seq\":%u,\"cascade\":%s,\"restart_identity\":%s}", (unsigned)i,
                        cascade ? "true" : "false", restart ? "true" : "false");
+        s->at.seq = i;
         rc = emit_line(s, err);
         if (rc != 0)
             return rc;
@@ -442,6 +456,7 @@ static int put_mark(pgh_json_lines *s, const pgh_table_rows *t, const char *op, 
     /* snapshot_end shares the last chunk's position: it comes after that chunk's rows */
     pgh_buf_printf(&s->line, ",\"seq\":%llu%s}", (unsigned long long)t->first_row,
                    reload ? ",\"reload\":true" : "");
+    s->at.seq = t->first_row;
     return emit_line(s, err);
 }
 
@@ -493,6 +508,7 @@ int pgh_json__table_rows(pgh_json_lines *s, const pgh_table_rows *t, const pgh_t
         /* seq: the row's index in its chunk, so rows sharing the watermark's lsn each have
          * their own position. */
         pgh_buf_printf(&s->line, ",\"seq\":%llu", (unsigned long long)t->first_row + i);
+        s->at.seq = t->first_row + i;
         rc = put_object(s, "key", rel, &rows[i], NULL, true, err);
         if (rc == 0)
             rc = put_object(s, "new", rel, &rows[i], NULL, false, err);
@@ -529,7 +545,7 @@ int pgh_json__flush(pgh_json_lines *s, pgh_error *err)
     if (rc != 0)
         return rc;
     errno = 0;
-    if (fflush(s->out) != 0 || ferror(s->out))
+    if (s->out != NULL && (fflush(s->out) != 0 || ferror(s->out)))
         return stream_failed(s, "flushing", errno, err);
     rc = sync_if_file(s, err);
     if (rc != 0)

@@ -2,8 +2,9 @@
  * dest/stdout/json_lines.h - the JSON-lines writer (private to dest/stdout/).
  *
  * Builds one line per row change, TRUNCATEd table and existing row, in the format of
- * docs/json-lines.md, and writes each with one fwrite. Two front ends share it: the pgh_sink of
- * json_sink.h (the pipeline of today) and the pgh_destination of pghost/json.h.
+ * docs/json-lines.md, and writes each with one fwrite, or hands it to a line function instead
+ * (on_line: the webhook destination batches the lines it is handed). Two front ends share it:
+ * the pgh_destination of pghost/json.h and the one of pghost/webhook.h.
  *
  * The writer keeps the open transaction's BEGIN fields (they repeat on every line), the end LSN
  * of the last COMMIT, and a sticky failure flag: after a write or flush failure every call
@@ -14,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "pghost/change.h"
@@ -22,8 +24,25 @@
 #include "pghost/error.h"
 #include "util/buf.h"
 
+/* Where a line stands in the stream (docs/json-lines.md): lines compare by (commit_lsn, lsn,
+ * seq), strictly increasing within a run. */
+typedef struct pgh_json_line_pos {
+    pgh_lsn commit_lsn; /* the transaction's commit LSN ("commit_lsn") */
+    pgh_lsn lsn;        /* the change's or watermark's LSN ("lsn") */
+    uint64_t seq;       /* "seq", 0 for lines that have none */
+} pgh_json_line_pos;
+
+/* Receives each line (len bytes, no newline, not NUL-terminated, borrowed for the call) instead
+ * of the stream; a non-zero return (a PGH_E* code with err set) fails the call that built it. */
+typedef int (*pgh_json_line_fn)(void *payload, const char *line, size_t len,
+                                const pgh_json_line_pos *pos, pgh_error *err);
+
 typedef struct pgh_json_lines {
-    FILE *out;                   /* borrowed: where lines go, never closed here */
+    FILE *out;                   /* borrowed: where lines go, never closed here; NULL when
+                                    on_line takes them */
+    pgh_json_line_fn on_line;    /* NULL: lines go to out */
+    void *on_line_payload;       /* borrowed: passed to on_line */
+    pgh_json_line_pos at;        /* the position of the line being built */
     const char *out_name;        /* borrowed: names out in messages */
     const pgh_table_map *tables; /* borrowed: only these source tables are written */
     size_t ntables;              /* entries in tables; 0 writes every table */
@@ -65,7 +84,8 @@ int pgh_json__table_rows(pgh_json_lines *w, const pgh_table_rows *t, const pgh_t
                          size_t n, pgh_error *err);
 int pgh_json__table_end(pgh_json_lines *w, const pgh_table_rows *t, pgh_error *err);
 
-/* fflush the stream, fsync it when it is a regular file; `flushed` becomes `written`. */
+/* fflush the stream, fsync it when it is a regular file (nothing with on_line); `flushed`
+ * becomes `written`. */
 int pgh_json__flush(pgh_json_lines *w, pgh_error *err);
 
 #endif

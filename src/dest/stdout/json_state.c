@@ -29,7 +29,7 @@ static int write_failed(const char *path, const char *doing, int errnum, pgh_err
 
 /* *out: the file's text (malloc'd), one line ending in a newline. */
 static int state_text(char **out, const char *path, const char *slot, const pgh_position *pos,
-                      pgh_error *err)
+                      json_t *extra, pgh_error *err)
 {
     *out = NULL;
     char lsn[32];
@@ -45,6 +45,10 @@ static int state_text(char **out, const char *path, const char *slot, const pgh_
     if (obj == NULL) /* a resume token or slot name that is not UTF-8 */
         return pgh_error_set(err, PGH_ESINK, "state file %s: the position cannot be written: %s",
                              path, jerr.text);
+    if (extra != NULL && json_object_update_missing(obj, extra) != 0) {
+        json_decref(obj);
+        return pgh_error_set(err, PGH_ENOMEM, "state file %s: out of memory", path);
+    }
     char *text = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
     size_t len = text ? strlen(text) : 0;
@@ -101,6 +105,12 @@ static int sync_dir_of(const char *path, pgh_error *err)
 int pgh_json__state_write(const char *path, const char *slot, const pgh_position *pos,
                           pgh_error *err)
 {
+    return pgh_json__state_write_extra(path, slot, pos, NULL, err);
+}
+
+int pgh_json__state_write_extra(const char *path, const char *slot, const pgh_position *pos,
+                                json_t *extra, pgh_error *err)
+{
     char *text = NULL;
     char *tmp = NULL;
     int rc = 0;
@@ -111,7 +121,7 @@ int pgh_json__state_write(const char *path, const char *slot, const pgh_position
         goto done;
     }
     snprintf(tmp, tmp_len, "%s.tmp", path);
-    rc = state_text(&text, path, slot, pos, err);
+    rc = state_text(&text, path, slot, pos, extra, err);
     if (rc != 0)
         goto done;
     rc = write_synced(tmp, text, err);
@@ -195,7 +205,15 @@ static int take_fields(pgh_position *out, const state_fields *f, const char *pat
 int pgh_json__state_read(pgh_position *out, bool *found, const char *path, const char *slot,
                          pgh_error *err)
 {
+    return pgh_json__state_read_extra(out, found, NULL, path, slot, err);
+}
+
+int pgh_json__state_read_extra(pgh_position *out, bool *found, json_t **extra, const char *path,
+                               const char *slot, pgh_error *err)
+{
     *found = false;
+    if (extra != NULL)
+        *extra = NULL;
     FILE *f = fopen(path, "r");
     if (f == NULL && errno == ENOENT)
         return 0;
@@ -219,6 +237,8 @@ int pgh_json__state_read(pgh_position *out, bool *found, const char *path, const
                            jerr.text);
     else
         rc = take_fields(out, &fields, path, slot, err);
+    if (rc == 0 && extra != NULL)
+        *extra = json_incref(obj);
     json_decref(obj);
     *found = rc == 0;
     return rc;

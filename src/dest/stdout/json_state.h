@@ -13,6 +13,8 @@
 #ifndef PGH_DEST_STDOUT_JSON_STATE_H
 #define PGH_DEST_STDOUT_JSON_STATE_H
 
+#include <jansson.h>
+
 #include "pghost/destination.h"
 #include "pghost/error.h"
 
@@ -23,10 +25,20 @@
 int pgh_json__state_write(const char *path, const char *slot, const pgh_position *pos,
                           pgh_error *err);
 
+/* The same, with the members of the object extra (borrowed, may be NULL) added after the
+ * position's: another destination keeps its own fields in the same file (the webhook one). */
+int pgh_json__state_write_extra(const char *path, const char *slot, const pgh_position *pos,
+                                json_t *extra, pgh_error *err);
+
 /* Read the file at path into *out (out->resume malloc'd or NULL: the caller frees it with
  * free()). *found is false, and *out untouched, when there is no file. PGH_ECONFIG for a file
  * that cannot be read, is not one pghost wrote, or belongs to another slot than slot. */
 int pgh_json__state_read(pgh_position *out, bool *found, const char *path, const char *slot,
                          pgh_error *err);
+
+/* The same; *extra (may be NULL) gets the whole object read (a new reference: json_decref it)
+ * when *found, else NULL. */
+int pgh_json__state_read_extra(pgh_position *out, bool *found, json_t **extra, const char *path,
+                               const char *slot, pgh_error *err);
 
 #endif
