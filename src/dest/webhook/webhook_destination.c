@@ -110,47 +110,55 @@ static int send_range(webhook_dest *d, const pgh_json_line_pos *first,
 /* Send what the batch holds, under its own range. */
 static int send_batch(webhook_dest *d, pgh_error *err)
 {
-    if (d->b.count == 0) {
-        d->marks.has_inflight = false; /* a range to rebuild whose lines never came again */
+    if (d->b.count == 0)
         return 0;
-    }
     pgh_json_line_pos first = d->b.first, last = d->b.last;
     return send_range(d, &first, &last, err);
 }
 
-/* Rebuilding a restart's in-flight batch, the line at pos came: send the batch under the
- * recorded range once pos is past it (or is its last line). Lines of it that do not come again
- * were existing rows of a chunk the pipeline reads anew, at later positions. */
-static int rebuild_step(webhook_dest *d, const pgh_json_line_pos *pos, bool added,
-                        pgh_error *err)
+/* A restart's in-flight batch, rebuilt: send it under its recorded range; acked moves to the
+ * range's end, so its lines that came again are never sent twice. */
+static int send_rebuilt(webhook_dest *d, pgh_error *err)
 {
-    const pgh_webhook_marks *m = &d->marks;
-    int past = pgh_webhook__pos_cmp(pos, &m->inflight_last);
-    if ((added && past < 0) || (!added && past <= 0))
+    d->marks.has_inflight = false;
+    if (d->b.count == 0)
         return 0;
-    if (d->b.count == 0) {
-        d->marks.has_inflight = false;
-        return 0;
-    }
-    pgh_json_line_pos first = m->inflight_first, last = m->inflight_last;
+    pgh_json_line_pos first = d->marks.inflight_first, last = d->marks.inflight_last;
     return send_range(d, &first, &last, err);
 }
 
-/* pgh_json_line_fn: batch the line; send when the batch is full, old enough or complete. */
+/*
+ * Rebuilding a restart's in-flight batch (marks.has_inflight): its lines come again in the
+ * same order, at the same positions (existing rows of a chunk read again come at the same
+ * watermark), so the batch is complete once a line past its last position came, its last line
+ * came, or the transaction of its last line committed (commit_lsn past it: nothing at or
+ * before it can come any more). Until then neither size, nor time, nor flush cuts it.
+ */
+static int rebuild_line(webhook_dest *d, const char *line, size_t len,
+                        const pgh_json_line_pos *pos, pgh_error *err)
+{
+    int past = pgh_webhook__pos_cmp(pos, &d->marks.inflight_last);
+    int rc = past > 0 ? send_rebuilt(d, err) : 0;
+    if (rc == 0)
+        rc = pgh_webhook__batch_add(&d->b, line, len, pos, pgh_clock_ms(), err);
+    if (rc == 0 && past == 0)
+        rc = send_rebuilt(d, err);
+    return rc;
+}
+
+/* pgh_json_line_fn: batch the line; send when the batch is full or old enough. */
 static int on_line(void *payload, const char *line, size_t len, const pgh_json_line_pos *pos,
                    pgh_error *err)
 {
     webhook_dest *d = payload;
     if (d->marks.has_acked && pgh_webhook__pos_cmp(pos, &d->marks.acked) <= 0)
         return 0; /* accepted before the restart */
-    int rc = d->marks.has_inflight ? rebuild_step(d, pos, false, err) : 0;
+    if (d->marks.has_inflight)
+        return rebuild_line(d, line, len, pos, err);
     int64_t now = pgh_clock_ms();
-    if (rc == 0)
-        rc = pgh_webhook__batch_add(&d->b, line, len, pos, now, err);
+    int rc = pgh_webhook__batch_add(&d->b, line, len, pos, now, err);
     if (rc != 0)
         return rc;
-    if (d->marks.has_inflight)
-        return rebuild_step(d, pos, true, err);
     if ((int64_t)d->b.count >= d->opts.max_events || now - d->b.started_ms >= d->opts.max_delay_ms)
         return send_batch(d, err);
     return 0;
@@ -271,10 +279,14 @@ static int dest_read_position(void *user, pgh_position *out, pgh_error *err)
     return 0;
 }
 
+/* A phase change is durable at once: a rebuild not complete yet is sent as far as it came,
+ * under its own range (its other lines then follow under other keys). */
 static int dest_write_position(void *user, const pgh_position *pos, pgh_error *err)
 {
     webhook_dest *d = user;
     int rc = ready(d, err);
+    if (rc == 0 && d->marks.has_inflight && d->b.count > 0)
+        d->marks.has_inflight = false;
     if (rc == 0)
         rc = send_batch(d, err);
     if (rc == 0)
@@ -282,13 +294,17 @@ static int dest_write_position(void *user, const pgh_position *pos, pgh_error *e
     return rc != 0 ? rc : store_pending(d, err);
 }
 
+/* Send what is pending and store the last commit. While a rebuild is not complete its lines
+ * stay pending and the durable position stays where it was (flush comes between transactions,
+ * the rebuild completes at the latest at the commit of its last line's transaction). */
 static int dest_flush(void *user, pgh_lsn *durable, pgh_error *err)
 {
     webhook_dest *d = user;
     *durable = d->durable;
     int rc = ready(d, err);
-    if (rc == 0)
-        rc = send_batch(d, err);
+    if (rc != 0 || (d->marks.has_inflight && d->b.count > 0))
+        return rc;
+    rc = send_batch(d, err);
     if (rc == 0 && !position_equal(&d->pending, &d->stored))
         rc = store_pending(d, err);
     *durable = d->durable;
@@ -371,6 +387,9 @@ static int dest_commit(void *user, const pgh_change *c, const pgh_position *afte
         rc = pgh_error_set(err, PGH_EPROTO, "webhook destination: commit without a position");
     if (rc == 0)
         rc = pgh_json__commit(&d->w, c, err);
+    if (rc == 0 && d->marks.has_inflight &&
+        d->w.at.commit_lsn >= d->marks.inflight_last.commit_lsn)
+        rc = send_rebuilt(d, err); /* nothing at or before its last line can come any more */
     if (rc == 0)
         rc = position_set(&d->pending, after, err);
     return at_lsn(rc, c->wal_start, err);
