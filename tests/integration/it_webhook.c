@@ -9,8 +9,8 @@
  *              (inserts, updates, deletes, key moves); the receiver answers 30% of requests
  *              500, holds 4% past webhook_timeout_ms (and accepts them then: the sender sees a
  *              timeout, the receiver has the batch), answers one 429 with Retry-After: 1;
- *              pghost is SIGKILLed twice (while delivering the existing rows, then while
- *              following) and restarted; fence; SIGTERM. Then:
+ *              pghost is SIGKILLed three times (while delivering the existing rows, then twice
+ *              a little after a batch was accepted) and restarted; fence; SIGTERM. Then:
  *                - a key accepted twice carries the same events both times;
  *                - deduplicated by key, the events' positions (commit_lsn, lsn, seq) strictly
  *                  increase: no event is repeated under another key, none comes out of order;
@@ -636,12 +636,18 @@ static int case_chaos(void)
     wait_batches(&c, pid, 15, "the first existing rows");
     pgh_run_kill(pid); /* while the existing rows are delivered */
     phase("first SIGKILL");
+    /* Then while following, a little after a batch was accepted: the next batch is being
+     * filled, the state file still names the accepted one as in flight, and the restart sends
+     * it again under its key. */
+    for (int kill = 2; kill <= 3; kill++) {
+        pid = spawn(&c);
+        wait_batches(&c, pid, accepted_count(&c.rc) + (kill == 2 ? 30 : 10), "batches after a restart");
+        pgh_run_sleep_ms(40);
+        pgh_run_kill(pid);
+        phase(kill == 2 ? "second SIGKILL" : "third SIGKILL");
+    }
     pid = spawn(&c);
-    wait_batches(&c, pid, accepted_count(&c.rc) + 40, "batches after the first restart");
-    pgh_run_kill(pid);
-    phase("second SIGKILL");
-    pid = spawn(&c);
-    wait_batches(&c, pid, accepted_count(&c.rc) + 20, "batches after the second restart");
+    wait_batches(&c, pid, accepted_count(&c.rc) + 10, "batches after the third restart");
     pgh_run_writers_stop(&c.ws);
     phase("writers stopped");
     pgh_test_exec(c.p.s, "INSERT INTO t_a VALUES (-1, 42, 'fence')");
