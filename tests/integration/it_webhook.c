@@ -10,7 +10,8 @@
  *              500, holds 4% past webhook_timeout_ms (and accepts them then: the sender sees a
  *              timeout, the receiver has the batch), answers one 429 with Retry-After: 1;
  *              pghost is SIGKILLed three times (while delivering the existing rows, then twice
- *              a little after a batch was accepted) and restarted; fence; SIGTERM. Then:
+ *              while following, 40 ms after a batch was accepted: the next batch is being
+ *              filled, batches are cut every 250 ms) and restarted; fence; SIGTERM. Then:
  *                - a key accepted twice carries the same events both times;
  *                - deduplicated by key, the events' positions (commit_lsn, lsn, seq) strictly
  *                  increase: no event is repeated under another key, none comes out of order;
@@ -319,7 +320,7 @@ static void setup(ctx *c, mode m, const char *secret_line, long long n_a, long l
                          "destination: webhook\nwebhook_url: http://127.0.0.1:%d/hooks/pghost\n"
                          "%s\nwebhook_timeout_ms: %d\nwebhook_max_retries: 40\n"
                          "webhook_retry_base_ms: 20\nwebhook_retry_max_ms: 300\n"
-                         "apply_group_max_changes: 500\napply_group_max_delay_ms: 100\n"
+                         "apply_group_max_changes: 500\napply_group_max_delay_ms: 250\n"
                          "copy_batch_size: 2000\ncopy_worker_count: 2\n"
                          "tables:\n  - public.t_a\n  - public.t_b\n",
                          c->p.src_conninfo, c->rc.port, secret_line, TIMEOUT_MS);
@@ -641,7 +642,13 @@ static int case_chaos(void)
      * it again under its key. */
     for (int kill = 2; kill <= 3; kill++) {
         pid = spawn(&c);
-        wait_batches(&c, pid, accepted_count(&c.rc) + (kill == 2 ? 30 : 10), "batches after a restart");
+        double deadline = pgh_run_now_ms() + 60000;
+        while (!delivered(&c.rc, "")) { /* every existing row: following now */
+            PGH_CHECK(pgh_run_now_ms() < deadline && pgh_test_pid_alive(pid),
+                      "the existing rows were not all delivered:\n%s", pgh_run_stderr(&c.r, 0));
+            pgh_run_sleep_ms(20);
+        }
+        wait_batches(&c, pid, accepted_count(&c.rc) + 5, "batches after a restart");
         pgh_run_sleep_ms(40);
         pgh_run_kill(pid);
         phase(kill == 2 ? "second SIGKILL" : "third SIGKILL");
