@@ -43,18 +43,18 @@ PGH_BEGIN_DECLS
 #define PGH_WEBHOOK_RETRY_AFTER_MAX_S 600 /* a longer Retry-After is waited this long */
 
 typedef struct pgh_webhook_opts {
-    int version;             /* PGH_WEBHOOK_OPTS_VERSION */
-    const char *url;         /* borrowed, required: http:// or https:// */
-    const char *secret;      /* borrowed, may be NULL: the HMAC key; NULL or "": no signature */
-    const char *ca_file;     /* borrowed, may be NULL: CA certificates (PEM) to verify with
-                                instead of the system's */
-    const char *state_file;  /* borrowed, required: where the position is kept */
-    int64_t timeout_ms;      /* per request, connecting included */
-    int64_t max_retries;     /* attempts after the first one, for one batch */
-    int64_t retry_base_ms;   /* backoff: attempt n waits random(0, min(max, base * 2^n)) */
+    int version;            /* PGH_WEBHOOK_OPTS_VERSION */
+    const char *url;        /* borrowed, required: http:// or https:// */
+    const char *secret;     /* borrowed, may be NULL: the HMAC key; NULL or "": no signature */
+    const char *ca_file;    /* borrowed, may be NULL: CA certificates (PEM) to verify with
+                               instead of the system's */
+    const char *state_file; /* borrowed, required: where the position is kept */
+    int64_t timeout_ms;     /* per request, connecting included */
+    int64_t max_retries;    /* attempts after the first one, for one batch */
+    int64_t retry_base_ms;  /* backoff: attempt n waits random(0, min(max, base * 2^n)) */
     int64_t retry_max_ms;
-    int64_t max_events;      /* lines per batch */
-    int64_t max_delay_ms;    /* how long a line may wait for its batch to fill */
+    int64_t max_events;   /* lines per batch */
+    int64_t max_delay_ms; /* how long a line may wait for its batch to fill */
 } pgh_webhook_opts;
 
 #define PGH_WEBHOOK_OPTS_VERSION 1
@@ -63,8 +63,7 @@ typedef struct pgh_webhook_opts {
         .version = PGH_WEBHOOK_OPTS_VERSION, .timeout_ms = PGH_WEBHOOK_DEFAULT_TIMEOUT_MS,         \
         .max_retries = PGH_WEBHOOK_DEFAULT_MAX_RETRIES,                                            \
         .retry_base_ms = PGH_WEBHOOK_DEFAULT_RETRY_BASE_MS,                                        \
-        .retry_max_ms = PGH_WEBHOOK_DEFAULT_RETRY_MAX_MS, .max_events = 10000,                     \
-        .max_delay_ms = 100                                                                        \
+        .retry_max_ms = PGH_WEBHOOK_DEFAULT_RETRY_MAX_MS, .max_events = 10000, .max_delay_ms = 100 \
     }
 
 /* A webhook destination. The options are copied. PGH_ECONFIG, one line, for a wrong version, a

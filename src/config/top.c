@@ -168,10 +168,9 @@ static int read_destination(pgh_config__ctx *ctx, const char *path, yaml_node_t 
         ctx->cfg->destination = parsed;
         return 0;
     }
-    return pgh_config__fail(ctx, pgh_config__line(value),
-                            "%s: expected postgres, stdout or webhook, got %s%s", path,
-                            pgh_config__describe(q, sizeof(q), value),
-                            from_env ? " after expansion" : "");
+    return pgh_config__fail(
+        ctx, pgh_config__line(value), "%s: expected postgres, stdout or webhook, got %s%s", path,
+        pgh_config__describe(q, sizeof(q), value), from_env ? " after expansion" : "");
 }
 
 static int read_schema_drift(pgh_config__ctx *ctx, const char *path, yaml_node_t *value)
@@ -220,8 +219,7 @@ static int read_copy_key(pgh_config__ctx *ctx, size_t key, const char *path, yam
 }
 
 /* The webhook_* keys: one reader each. */
-static int read_webhook_key(pgh_config__ctx *ctx, size_t key, const char *path,
-                            yaml_node_t *value)
+static int read_webhook_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node_t *value)
 {
     pgh_config *cfg = ctx->cfg;
     switch (key) {
@@ -301,12 +299,14 @@ static int check_keys(pgh_config__ctx *ctx, const size_t *lines)
             return pgh_config__fail(ctx, 0, "missing required key \"%s\"", top_keys[required[i]]);
     }
     if (lines[K_DEST_CONNECTION] == 0 && ctx->cfg->destination == PGH_DESTINATION_POSTGRES)
-        return pgh_config__fail(ctx, 0, "missing required key \"%s\" (or set destination: "
-                                        "stdout)",
+        return pgh_config__fail(ctx, 0,
+                                "missing required key \"%s\" (or set destination: "
+                                "stdout)",
                                 top_keys[K_DEST_CONNECTION]);
     if (lines[K_WEBHOOK_URL] == 0 && ctx->cfg->destination == PGH_DESTINATION_WEBHOOK)
-        return pgh_config__fail(ctx, 0, "missing required key \"%s\" (destination: webhook POSTs "
-                                        "to it)",
+        return pgh_config__fail(ctx, 0,
+                                "missing required key \"%s\" (destination: webhook POSTs "
+                                "to it)",
                                 top_keys[K_WEBHOOK_URL]);
     if (lines[K_WEBHOOK_SECRET] != 0 && lines[K_WEBHOOK_SECRET_FILE] != 0)
         return pgh_config__fail(ctx, lines[K_WEBHOOK_SECRET_FILE],

@@ -61,11 +61,11 @@ typedef struct receiver {
     int port;
     mode mode;
     pthread_mutex_t mu;
-    uint64_t rng;           /* under mu */
-    accepted *batches;      /* under mu, owned */
-    size_t nbatches, cap;   /* under mu */
+    uint64_t rng;                                                 /* under mu */
+    accepted *batches;                                            /* under mu, owned */
+    size_t nbatches, cap;                                         /* under mu */
     long requests, bad_signatures, fail500, delayed, answered429; /* under mu */
-    bool did429;            /* under mu */
+    bool did429;                                                  /* under mu */
 } receiver;
 
 typedef struct upload {
@@ -145,9 +145,8 @@ static int chaos_choice(receiver *rc)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     receiver *rc = cls;
     upload *u = *con_cls;
@@ -308,11 +307,12 @@ static void setup(ctx *c, mode m, const char *secret_line, long long n_a, long l
     const char *create_b = "CREATE TABLE t_b (k text, n int, v int NOT NULL, PRIMARY KEY (k, n))";
     pgh_test_exec(c->p.s, "%s; %s", create_a, create_b);
     pgh_test_exec(c->p.d, "%s; %s", create_a, create_b);
-    pgh_test_exec(c->p.s,
-                  "INSERT INTO t_a SELECT g, g %% 1000, md5(g::text) FROM generate_series(1, %lld) g;"
-                  "INSERT INTO t_b SELECT 'k' || (g %% 50), g, g %% 7 FROM generate_series(1, %lld) g;"
-                  "ANALYZE; CREATE PUBLICATION pub FOR TABLE t_a, t_b",
-                  n_a, n_b);
+    pgh_test_exec(
+        c->p.s,
+        "INSERT INTO t_a SELECT g, g %% 1000, md5(g::text) FROM generate_series(1, %lld) g;"
+        "INSERT INTO t_b SELECT 'k' || (g %% 50), g, g %% 7 FROM generate_series(1, %lld) g;"
+        "ANALYZE; CREATE PUBLICATION pub FOR TABLE t_a, t_b",
+        n_a, n_b);
     setenv("PGH_TEST_WEBHOOK_SECRET", SECRET, 1);
     pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "webhook.yaml");
     pgh_run_write_config(&c->r,
@@ -370,8 +370,7 @@ static bool write_txn(PGconn *conn, pgh_run_writer *w, void *payload)
                      w->index, k % 500);
             break;
         case 6:
-            snprintf(sql, sizeof(sql), "UPDATE t_b SET k = 'm' || k WHERE n = %lld",
-                     k % N_B + 1);
+            snprintf(sql, sizeof(sql), "UPDATE t_b SET k = 'm' || k WHERE n = %lld", k % N_B + 1);
             break;
         default:
             snprintf(sql, sizeof(sql), "DELETE FROM t_b WHERE n = %lld", k % N_B + 1);
@@ -475,7 +474,8 @@ static void apply_event(PGconn *d, json_t *e, long *ops)
     PGH_CHECK(table && op, "an event without table or op");
     bool is_a = strcmp(table, "public.t_a") == 0;
     PGH_CHECK(is_a || strcmp(table, "public.t_b") == 0, "an event of table %s", table);
-    const char *del = is_a ? "DELETE FROM t_a WHERE id = $1" : "DELETE FROM t_b WHERE k = $1 AND n = $2";
+    const char *del =
+        is_a ? "DELETE FROM t_a WHERE id = $1" : "DELETE FROM t_b WHERE k = $1 AND n = $2";
     const char *cols[2][3] = {{"id", "v", "note"}, {"k", "n", "v"}};
     const char *(*c3) = cols[is_a ? 0 : 1];
     ops[0]++;
@@ -525,8 +525,8 @@ static json_t *events_of(const accepted *a)
     json_t *events = json_object_get(b, "events");
     PGH_CHECK(id && strcmp(id, a->key) == 0, "batch_id %s is not the Idempotency-Key %s",
               id ? id : "null", a->key);
-    PGH_CHECK(json_is_array(events) &&
-                  json_array_size(events) == (size_t)json_integer_value(json_object_get(b, "count")),
+    PGH_CHECK(json_is_array(events) && json_array_size(events) ==
+                                           (size_t)json_integer_value(json_object_get(b, "count")),
               "batch %s: count does not match its events", a->key);
     json_incref(events);
     json_decref(b);
@@ -572,8 +572,8 @@ static void rebuild(ctx *c)
             accepted prev = {a->key, (char *)before};
             json_t *pev = events_of(&prev);
             json_t *changes = changes_of(ev), *pchanges = changes_of(pev);
-            PGH_CHECK(json_equal(changes, pchanges),
-                      "key %s accepted twice with different changes", a->key);
+            PGH_CHECK(json_equal(changes, pchanges), "key %s accepted twice with different changes",
+                      a->key);
             json_decref(changes);
             json_decref(pchanges);
             json_decref(pev);
@@ -609,10 +609,8 @@ static void rebuild(ctx *c)
 static void no_secret_in_output(ctx *c)
 {
     for (int n = 1; n <= c->r.n; n++) {
-        PGH_CHECK(strstr(pgh_run_stderr(&c->r, n), SECRET) == NULL, "run %d printed the secret",
-                  n);
-        PGH_CHECK(strstr(pgh_run_stdout(&c->r, n), SECRET) == NULL, "run %d printed the secret",
-                  n);
+        PGH_CHECK(strstr(pgh_run_stderr(&c->r, n), SECRET) == NULL, "run %d printed the secret", n);
+        PGH_CHECK(strstr(pgh_run_stdout(&c->r, n), SECRET) == NULL, "run %d printed the secret", n);
     }
 }
 

@@ -512,7 +512,8 @@ static void destination_stdout(void)
 static void destination_webhook(void)
 {
     pgh_config *cfg = PARSE_OK(BASE_W "destination: webhook\nwebhook_url: https://h/x\n");
-    CHECK(cfg->destination == PGH_DESTINATION_WEBHOOK && pgh_config_uses_state_file(cfg->destination));
+    CHECK(cfg->destination == PGH_DESTINATION_WEBHOOK &&
+          pgh_config_uses_state_file(cfg->destination));
     CHECK_STR(cfg->webhook_url, "https://h/x");
     CHECK(cfg->webhook_secret == NULL && cfg->webhook_secret_file == NULL &&
           cfg->webhook_ca_file == NULL);
@@ -534,7 +535,8 @@ static void destination_webhook(void)
                           "webhook_retry_max_ms: 800\n");
     pgh_error err = {0};
     CHECK(pgh_config_check_webhook(cfg, &err) == PGH_ECONFIG);
-    CHECK_STR(err.message, "webhook_retry_max_ms (800) is below webhook_retry_base_ms (900): raise it");
+    CHECK_STR(err.message,
+              "webhook_retry_max_ms (800) is below webhook_retry_base_ms (900): raise it");
     cfg->destination = PGH_DESTINATION_WEBHOOK; /* as --to webhook does */
     free(cfg->webhook_url);
     cfg->webhook_url = NULL;
@@ -550,8 +552,9 @@ static void destination_webhook(void)
     PARSE_FAILS(BASE_W "destination: webhook\nwebhook_url: http://h\nwebhook_secret: a\n"
                        "webhook_secret_file: /k\n",
                 "config.yaml:7: webhook_secret and webhook_secret_file are both set: keep one");
-    PARSE_FAILS(BASE_W "webhook_timeout_ms: 0\n",
-                "config.yaml:4: webhook_timeout_ms: expected an integer from 1 to 600000, got \"0\"");
+    PARSE_FAILS(
+        BASE_W "webhook_timeout_ms: 0\n",
+        "config.yaml:4: webhook_timeout_ms: expected an integer from 1 to 600000, got \"0\"");
     PARSE_FAILS(BASE_W "webhook_secrets: x\n",
                 "config.yaml:4: unknown key \"webhook_secrets\"; did you mean \"webhook_secret\"?");
 }

@@ -71,11 +71,9 @@ void pgh_webhook__batch_key(char *out, const char *slot, const pgh_json_line_pos
 
 static void put_pos(pgh_buf *b, const char *name, const pgh_json_line_pos *p)
 {
-    pgh_buf_printf(b,
-                   ",\"%s\":{\"commit_lsn\":\"" PGH_LSN_FMT "\",\"lsn\":\"" PGH_LSN_FMT
-                   "\",\"seq\":%llu}",
-                   name, PGH_LSN_ARGS(p->commit_lsn), PGH_LSN_ARGS(p->lsn),
-                   (unsigned long long)p->seq);
+    pgh_buf_printf(
+        b, ",\"%s\":{\"commit_lsn\":\"" PGH_LSN_FMT "\",\"lsn\":\"" PGH_LSN_FMT "\",\"seq\":%llu}",
+        name, PGH_LSN_ARGS(p->commit_lsn), PGH_LSN_ARGS(p->lsn), (unsigned long long)p->seq);
 }
 
 int pgh_webhook__batch_body(char **out, size_t *len, const pgh_webhook_batch *b, const char *key,

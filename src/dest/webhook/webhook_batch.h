@@ -24,11 +24,11 @@
 #define PGH_WEBHOOK_KEY_MAX 192 /* bytes of a key, NUL included (slot names are <= 63) */
 
 typedef struct pgh_webhook_batch {
-    pgh_buf events;           /* owned: the lines so far, joined by commas */
-    size_t count;             /* lines in events */
-    pgh_json_line_pos first;  /* the range the batch covers (its key): its first line's */
-    pgh_json_line_pos last;   /* and its last line's position, unless set otherwise */
-    int64_t started_ms;       /* pgh_clock_ms() when its first line came */
+    pgh_buf events;          /* owned: the lines so far, joined by commas */
+    size_t count;            /* lines in events */
+    pgh_json_line_pos first; /* the range the batch covers (its key): its first line's */
+    pgh_json_line_pos last;  /* and its last line's position, unless set otherwise */
+    int64_t started_ms;      /* pgh_clock_ms() when its first line came */
 } pgh_webhook_batch;
 
 void pgh_webhook__batch_init(pgh_webhook_batch *b);

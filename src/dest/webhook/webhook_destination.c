@@ -22,20 +22,20 @@
 #include "webhook_state.h"
 
 typedef struct webhook_dest {
-    pgh_webhook_opts opts;  /* strings borrowed from the owned copies below */
+    pgh_webhook_opts opts;                     /* strings borrowed from the owned copies below */
     char *url, *secret, *ca_file, *state_file; /* owned copies of the options' strings */
-    bool is_open;           /* between open and close */
-    bool failed;            /* a batch was refused: nothing more is sent */
-    pgh_json_lines w;       /* owned insides; lines go to on_line */
-    pgh_webhook_http http;  /* owned insides */
-    pgh_webhook_batch b;    /* owned insides: the batch being filled */
-    char *slot;             /* owned copy of info->slot */
-    pgh_webhook_marks marks; /* acked: the last accepted line; inflight: a restart's range to
-                                rebuild (has_inflight while it is being rebuilt) */
-    bool marks_read;        /* read_position took the marks from the file once */
-    pgh_position pending;   /* resume owned: the last commit's or write_position's position */
-    pgh_position stored;    /* resume owned: what the state file holds */
-    pgh_lsn durable;        /* what flush reports */
+    bool is_open;                              /* between open and close */
+    bool failed;                               /* a batch was refused: nothing more is sent */
+    pgh_json_lines w;                          /* owned insides; lines go to on_line */
+    pgh_webhook_http http;                     /* owned insides */
+    pgh_webhook_batch b;                       /* owned insides: the batch being filled */
+    char *slot;                                /* owned copy of info->slot */
+    pgh_webhook_marks marks;   /* acked: the last accepted line; inflight: a restart's range to
+                                  rebuild (has_inflight while it is being rebuilt) */
+    bool marks_read;           /* read_position took the marks from the file once */
+    pgh_position pending;      /* resume owned: the last commit's or write_position's position */
+    pgh_position stored;       /* resume owned: what the state file holds */
+    pgh_lsn durable;           /* what flush reports */
     pgh_pipeline_stats *stats; /* borrowed, may be NULL */
 } webhook_dest;
 
@@ -134,8 +134,8 @@ static int send_rebuilt(webhook_dest *d, pgh_error *err)
  * came, or the transaction of its last line committed (commit_lsn past it: nothing at or
  * before it can come any more). Until then neither size, nor time, nor flush cuts it.
  */
-static int rebuild_line(webhook_dest *d, const char *line, size_t len,
-                        const pgh_json_line_pos *pos, pgh_error *err)
+static int rebuild_line(webhook_dest *d, const char *line, size_t len, const pgh_json_line_pos *pos,
+                        pgh_error *err)
 {
     int past = pgh_webhook__pos_cmp(pos, &d->marks.inflight_last);
     int rc = past > 0 ? send_rebuilt(d, err) : 0;
@@ -182,8 +182,9 @@ static int ready(const webhook_dest *d, pgh_error *err)
     if (!d->is_open)
         return pgh_error_set(err, PGH_EPROTO, "webhook destination: called while not open");
     if (d->failed)
-        return pgh_error_set(err, PGH_ESINK, "webhook destination: a batch failed earlier; "
-                                             "nothing more is sent");
+        return pgh_error_set(err, PGH_ESINK,
+                             "webhook destination: a batch failed earlier; "
+                             "nothing more is sent");
     return 0;
 }
 
@@ -387,8 +388,7 @@ static int dest_commit(void *user, const pgh_change *c, const pgh_position *afte
         rc = pgh_error_set(err, PGH_EPROTO, "webhook destination: commit without a position");
     if (rc == 0)
         rc = pgh_json__commit(&d->w, c, err);
-    if (rc == 0 && d->marks.has_inflight &&
-        d->w.at.commit_lsn >= d->marks.inflight_last.commit_lsn)
+    if (rc == 0 && d->marks.has_inflight && d->w.at.commit_lsn >= d->marks.inflight_last.commit_lsn)
         rc = send_rebuilt(d, err); /* nothing at or before its last line can come any more */
     if (rc == 0)
         rc = position_set(&d->pending, after, err);
@@ -446,8 +446,7 @@ static bool dup_opt(char **out, const char *s)
     return s == NULL || *out != NULL;
 }
 
-int pgh_webhook_destination_new(pgh_destination **out, const pgh_webhook_opts *opts,
-                                pgh_error *err)
+int pgh_webhook_destination_new(pgh_destination **out, const pgh_webhook_opts *opts, pgh_error *err)
 {
     *out = NULL;
     int rc = check_opts(opts, err);

@@ -8,10 +8,10 @@
 #include "webhook_http.h"
 
 #include <ctype.h>
-#include <strings.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,9 +24,9 @@
 typedef enum outcome { ACCEPTED, RETRY, STOP } outcome;
 
 typedef struct attempt {
-    CURLcode code;           /* libcurl's result */
-    long status;             /* HTTP status, 0 when none came */
-    int64_t retry_after_s;   /* the Retry-After asked for, 0 when none */
+    CURLcode code;                /* libcurl's result */
+    long status;                  /* HTTP status, 0 when none came */
+    int64_t retry_after_s;        /* the Retry-After asked for, 0 when none */
     char reason[CURL_ERROR_SIZE]; /* libcurl's description of a failure */
 } attempt;
 
@@ -76,8 +76,7 @@ int pgh_webhook__http_init(pgh_webhook_http *h, const pgh_webhook_opts *opts, pg
     memset(h, 0, sizeof(*h));
     pgh_buf_init(&h->answer, PGH_WEBHOOK_BODY_SHOWN);
     if (opts->url == NULL || !is_http_url(opts->url))
-        return pgh_error_set(err, PGH_ECONFIG,
-                             "webhook_url must start with http:// or https://");
+        return pgh_error_set(err, PGH_ECONFIG, "webhook_url must start with http:// or https://");
     pthread_once(&global_once, global_init);
     if (global_rc != CURLE_OK)
         return pgh_error_set(err, PGH_ENOMEM, "webhook: libcurl could not start: %s",
@@ -220,8 +219,8 @@ static outcome classify(const attempt *a)
     return STOP;
 }
 
-static int try_once(pgh_webhook_http *h, attempt *a, const char *body, size_t len,
-                    const char *key, pgh_error *err)
+static int try_once(pgh_webhook_http *h, attempt *a, const char *body, size_t len, const char *key,
+                    pgh_error *err)
 {
     memset(a, 0, sizeof(*a));
     int rc = set_headers(h, body, len, key, err);

@@ -29,18 +29,18 @@
 #define PGH_WEBHOOK_BODY_SHOWN 200 /* bytes of an answer's body kept for a message */
 
 typedef struct pgh_webhook_http {
-    void *curl;           /* owned: the CURL easy handle */
-    void *headers;        /* owned: the struct curl_slist of the current attempt */
-    char *url;            /* owned */
-    char *url_shown;      /* owned: url without user information and query, for messages */
-    char *secret;         /* owned, may be NULL: no signature */
+    void *curl;      /* owned: the CURL easy handle */
+    void *headers;   /* owned: the struct curl_slist of the current attempt */
+    char *url;       /* owned */
+    char *url_shown; /* owned: url without user information and query, for messages */
+    char *secret;    /* owned, may be NULL: no signature */
     size_t secret_len;
-    char *ca_file;        /* owned, may be NULL */
+    char *ca_file; /* owned, may be NULL */
     int64_t timeout_ms, max_retries, retry_base_ms, retry_max_ms;
-    uint64_t rng;         /* xorshift64 state for the jitter, never 0 */
-    pgh_buf answer;       /* owned: the start of the last answer's body */
-    uint64_t attempts;    /* requests made, retries included */
-    uint64_t retries;     /* of them after a failed attempt */
+    uint64_t rng;      /* xorshift64 state for the jitter, never 0 */
+    pgh_buf answer;    /* owned: the start of the last answer's body */
+    uint64_t attempts; /* requests made, retries included */
+    uint64_t retries;  /* of them after a failed attempt */
 } pgh_webhook_http;
 
 /* Set h up from opts (copied). PGH_ECONFIG for a URL that is not http(s), PGH_ENOMEM. */

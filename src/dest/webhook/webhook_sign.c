@@ -27,7 +27,8 @@ int pgh_webhook__sign(char *out, size_t outlen, const char *secret, size_t secre
     EVP_MAC_CTX_free(ctx);
     EVP_MAC_free(hmac);
     if (!ok || outlen < PGH_WEBHOOK_SIGNATURE_MAX)
-        return pgh_error_set(err, PGH_ENOMEM, "webhook: computing the HMAC-SHA256 signature failed");
+        return pgh_error_set(err, PGH_ENOMEM,
+                             "webhook: computing the HMAC-SHA256 signature failed");
     int n = snprintf(out, outlen, PGH_WEBHOOK_SIGNATURE_HEADER ": t=%lld,v1=", (long long)t);
     for (size_t i = 0; i < mac_len && (size_t)n + 2 < outlen; i++)
         n += snprintf(out + n, outlen - (size_t)n, "%02x", mac[i]);

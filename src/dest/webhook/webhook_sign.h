@@ -4,7 +4,8 @@
  * Stripe's scheme: the signed payload is "<t>.<body>" (t: unix seconds, decimal), the signature
  * its HMAC-SHA256 keyed by the secret, in lowercase hex; the header reads
  *
- *   Pghost-Signature: t=1733520000,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd
+ *   Pghost-Signature:
+ * t=1733520000,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd
  *
  * A receiver recomputes v1 over the raw body it got and compares in constant time, and rejects
  * a t too far from its clock (replays). libcrypto (OpenSSL) computes the HMAC.

@@ -20,9 +20,10 @@ static json_t *pos_json(const pgh_json_line_pos *p)
 static json_t *marks_json(const pgh_webhook_marks *m)
 {
     json_t *acked = m->has_acked ? pos_json(&m->acked) : json_null();
-    json_t *inflight = m->has_inflight ? json_pack("{s:o,s:o}", "first", pos_json(&m->inflight_first),
-                                                   "last", pos_json(&m->inflight_last))
-                                       : json_null();
+    json_t *inflight = m->has_inflight
+                           ? json_pack("{s:o,s:o}", "first", pos_json(&m->inflight_first), "last",
+                                       pos_json(&m->inflight_last))
+                           : json_null();
     if (acked == NULL || inflight == NULL) {
         json_decref(acked);
         json_decref(inflight);
