@@ -673,6 +673,14 @@ static int case_chaos(void)
     pgh_run_compare(&c.p, "SELECT * FROM t_a ORDER BY id", NULL, pgh_run_stderr(&c.r, 0));
     pgh_run_compare(&c.p, "SELECT * FROM t_b ORDER BY k, n", NULL, pgh_run_stderr(&c.r, 0));
     no_secret_in_output(&c);
+    /* status reads the position from the state file; teardown removes it with the slot */
+    PGH_CHECK(pgh_run_exec(&c.r, 30, "status", NULL) == 0, "status:\n%s", pgh_run_stderr(&c.r, 0));
+    PGH_CHECK(strstr(pgh_run_stdout(&c.r, 0), "destination: follow, applied up to") != NULL,
+              "status does not show the webhook's position:\n%s", pgh_run_stdout(&c.r, 0));
+    PGH_CHECK(pgh_run_exec(&c.r, 30, "teardown", NULL) == 0, "teardown:\n%s",
+              pgh_run_stderr(&c.r, 0));
+    PGH_CHECK(strstr(pgh_run_stderr(&c.r, 0), ".state: removed") != NULL,
+              "teardown did not remove the state file:\n%s", pgh_run_stderr(&c.r, 0));
     teardown(&c);
     return 0;
 }
