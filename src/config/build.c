@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config_int.h"
 
@@ -157,6 +158,11 @@ int pgh_config_check_webhook(const pgh_config *cfg, pgh_error *err)
         return pgh_error_set(err, PGH_ECONFIG,
                              "destination: webhook needs webhook_url (the http:// or https:// "
                              "endpoint batches are POSTed to)");
+    if (cfg->webhook_url != NULL && strncasecmp(cfg->webhook_url, "http://", 7) != 0 &&
+        strncasecmp(cfg->webhook_url, "https://", 8) != 0)
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "webhook_url must be an http:// or https:// URL (the endpoint "
+                             "batches are POSTed to)");
     if (cfg->webhook_secret != NULL && cfg->webhook_secret_file != NULL)
         return pgh_error_set(err, PGH_ECONFIG,
                              "webhook_secret and webhook_secret_file are both set: keep one");

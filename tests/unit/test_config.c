@@ -545,6 +545,11 @@ static void destination_webhook(void)
     CHECK(pgh_config_check_webhook(cfg, &err) == PGH_ECONFIG);
     CHECK_STR(err.message, "destination: webhook needs webhook_url (the http:// or https:// "
                            "endpoint batches are POSTed to)");
+    cfg->webhook_url = strdup("ftp://u:p@h/x");
+    err = (pgh_error){0};
+    CHECK(pgh_config_check_webhook(cfg, &err) == PGH_ECONFIG);
+    CHECK_STR(err.message, "webhook_url must be an http:// or https:// URL (the endpoint batches "
+                           "are POSTed to)");
     pgh_config_free(cfg);
     PARSE_FAILS(BASE_W "destination: webhook\n",
                 "config.yaml: missing required key \"webhook_url\" (destination: webhook POSTs "

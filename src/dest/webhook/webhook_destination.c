@@ -200,7 +200,7 @@ static int dest_open(void *user, const pgh_destination_info *info, pgh_error *er
     if (d->slot == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "webhook: out of memory");
     d->stats = info->stats;
-    pgh_json__init(&d->w, NULL, d->opts.url);
+    pgh_json__init(&d->w, NULL, "the webhook"); /* the URL may hold credentials */
     d->w.on_line = on_line;
     d->w.on_line_payload = d;
     d->w.tables = info->config->tables;
