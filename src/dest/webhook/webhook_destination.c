@@ -36,7 +36,6 @@ typedef struct webhook_dest {
     pgh_position pending;      /* resume owned: the last commit's or write_position's position */
     pgh_position stored;       /* resume owned: what the state file holds */
     pgh_lsn durable;           /* what flush reports */
-    pgh_pipeline_stats *stats; /* borrowed, may be NULL */
 } webhook_dest;
 
 /* ---- positions ---- */
@@ -199,7 +198,6 @@ static int dest_open(void *user, const pgh_destination_info *info, pgh_error *er
     d->slot = strdup(info->slot);
     if (d->slot == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "webhook: out of memory");
-    d->stats = info->stats;
     pgh_json__init(&d->w, NULL, "the webhook"); /* the URL may hold credentials */
     d->w.on_line = on_line;
     d->w.on_line_payload = d;
