@@ -8,7 +8,8 @@
  *   chaos      2 tables (bigint key; (text, int) key), existing rows and writers running
  *              (inserts, updates, deletes, key moves); the receiver answers 30% of requests
  *              500, holds 4% past webhook_timeout_ms (and accepts them then: the sender sees a
- *              timeout, the receiver has the batch), answers one 429 with Retry-After: 1;
+ *              timeout, the receiver has the batch), answers one 429 with Retry-After: 1 (in the
+ * last run: the batch must come again no sooner than 1 s, although webhook_retry_max_ms is 300);
  *              pghost is SIGKILLed three times (while delivering the existing rows, then twice
  *              while following, 40 ms after a batch was accepted: the next batch is being
  *              filled, batches are cut every 250 ms) and restarted; fence; SIGTERM. Then:
@@ -66,6 +67,10 @@ typedef struct receiver {
     size_t nbatches, cap;                                         /* under mu */
     long requests, bad_signatures, fail500, delayed, answered429; /* under mu */
     bool did429;                                                  /* under mu */
+    bool arm429;        /* under mu: answer the next request 429 (once) */
+    char key429[256];   /* under mu: the batch answered 429 */
+    double at429_ms;    /* under mu: when */
+    double retry429_ms; /* under mu: how long until that batch came again, -1 not yet */
 } receiver;
 
 typedef struct upload {
@@ -137,7 +142,7 @@ static int chaos_choice(receiver *rc)
     x ^= x << 17;
     rc->rng = x;
     int roll = (int)(x % 100);
-    if (!rc->did429 && rc->requests >= 20) {
+    if (rc->arm429 && !rc->did429) {
         rc->did429 = true;
         return 429;
     }
@@ -175,6 +180,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return answer(conn, 400, "expected a JSON POST with an Idempotency-Key", false);
     pthread_mutex_lock(&rc->mu);
     rc->requests++;
+    if (rc->did429 && rc->retry429_ms < 0 && strcmp(key, rc->key429) == 0)
+        rc->retry429_ms = pgh_run_now_ms() - rc->at429_ms;
     if (!signature_ok(sig, u->data ? u->data : "", u->len)) {
         rc->bad_signatures++;
         pthread_mutex_unlock(&rc->mu);
@@ -183,6 +190,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     int choice = chaos_choice(rc);
     rc->fail500 += choice == 500;
     rc->answered429 += choice == 429;
+    if (choice == 429) {
+        snprintf(rc->key429, sizeof(rc->key429), "%s", key);
+        rc->at429_ms = pgh_run_now_ms();
+        rc->retry429_ms = -1;
+    }
     rc->delayed += choice == -1;
     if (choice == 0)
         record(rc, key, u);
@@ -652,6 +664,9 @@ static int case_chaos(void)
         phase(kill == 2 ? "second SIGKILL" : "third SIGKILL");
     }
     pid = spawn(&c);
+    pthread_mutex_lock(&c.rc.mu); /* no kill follows: the batch comes again in this run */
+    c.rc.arm429 = true;
+    pthread_mutex_unlock(&c.rc.mu);
     wait_batches(&c, pid, accepted_count(&c.rc) + 10, "batches after the third restart");
     pgh_run_writers_stop(&c.ws);
     phase("writers stopped");
@@ -668,6 +683,10 @@ static int case_chaos(void)
     PGH_CHECK(c.rc.answered429 == 1 && c.rc.fail500 > 0 && c.rc.delayed > 0,
               "the receiver's failures did not all happen (429: %ld, 500: %ld, held: %ld)",
               c.rc.answered429, c.rc.fail500, c.rc.delayed);
+    /* Retry-After: 1, although webhook_retry_max_ms is 300 */
+    PGH_CHECK(c.rc.retry429_ms >= 950, "the batch answered 429 came again after %.0f ms",
+              c.rc.retry429_ms);
+    printf("the batch answered 429 (Retry-After: 1) came again after %.0f ms\n", c.rc.retry429_ms);
     rebuild(&c);
     phase("events applied");
     pgh_run_compare(&c.p, "SELECT * FROM t_a ORDER BY id", NULL, pgh_run_stderr(&c.r, 0));
