@@ -8,21 +8,25 @@
  *   chaos      2 tables (bigint key; (text, int) key), existing rows and writers running
  *              (inserts, updates, deletes, key moves); the receiver answers 30% of requests
  *              500, holds 4% past webhook_timeout_ms (and accepts them then: the sender sees a
- *              timeout, the receiver has the batch), answers one 429 with Retry-After: 1 (in the
- * last run: the batch must come again no sooner than 1 s, although webhook_retry_max_ms is 300);
+ *              timeout, the receiver has the batch), answers one 429 with Retry-After: 1 (in
+ *              the last run: the batch must come again no sooner than 1 s, although
+ *              webhook_retry_max_ms is 300);
  *              pghost is SIGKILLed three times (while delivering the existing rows, then twice
  *              while following, 40 ms after a batch was accepted: the next batch is being
  *              filled, batches are cut every 250 ms) and restarted; fence; SIGTERM. Then:
- *                - a key accepted twice carries the same events both times;
+ *                - a key accepted twice carries the same changes both times (existing rows
+ *                  of a chunk read again may be a later version of the same rows);
  *                - deduplicated by key, the events' positions (commit_lsn, lsn, seq) strictly
  *                  increase: no event is repeated under another key, none comes out of order;
  *                - the deduplicated events, applied in order by key to tables of another
  *                  database, rebuild the source tables: full ordered dumps compared;
- *                - the secret appears in no output.
+ *                - the secret appears in no output; pghost status shows the position kept
+ *                  in the state file, pghost teardown removes it.
  *   badsecret  pghost signs with another secret: the receiver answers 401 to everything;
  *              pghost stops, exit 1, with one line naming HTTP 401 and the receiver's answer.
  *   status400  the receiver answers 400 "unknown tenant": pghost stops at once (no retry),
- *              exit 1, the status and the body in its one-line error.
+ *              exit 1, the status and the body in its one-line error (the secret is read
+ *              from webhook_secret_file here).
  *
  * Usage: it_webhook chaos|badsecret|status400
  */
