@@ -33,6 +33,7 @@ void pgh_webhook__batch_clear(pgh_webhook_batch *b)
     memset(&b->first, 0, sizeof(b->first));
     memset(&b->last, 0, sizeof(b->last));
     b->started_ms = 0;
+    b->last_ms = 0;
 }
 
 int pgh_webhook__batch_add(pgh_webhook_batch *b, const char *line, size_t len,
@@ -50,6 +51,7 @@ int pgh_webhook__batch_add(pgh_webhook_batch *b, const char *line, size_t len,
         b->started_ms = now_ms;
     }
     b->last = *pos;
+    b->last_ms = now_ms;
     b->count++;
     return 0;
 }

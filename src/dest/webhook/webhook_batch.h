@@ -29,6 +29,7 @@ typedef struct pgh_webhook_batch {
     pgh_json_line_pos first; /* the range the batch covers (its key): its first line's */
     pgh_json_line_pos last;  /* and its last line's position, unless set otherwise */
     int64_t started_ms;      /* pgh_clock_ms() when its first line came */
+    int64_t last_ms;         /* pgh_clock_ms() when its last line came */
 } pgh_webhook_batch;
 
 void pgh_webhook__batch_init(pgh_webhook_batch *b);

@@ -21,6 +21,10 @@
 #include "webhook_http.h"
 #include "webhook_state.h"
 
+/* A restart's in-flight batch being rebuilt is held at flush while its lines came less than
+ * this long ago; the pipeline's idle flush comes after 250 ms without a message. */
+#define REBUILD_WAIT_MS 200
+
 typedef struct webhook_dest {
     pgh_webhook_opts opts;                     /* strings borrowed from the owned copies below */
     char *url, *secret, *ca_file, *state_file; /* owned copies of the options' strings */
@@ -30,12 +34,12 @@ typedef struct webhook_dest {
     pgh_webhook_http http;                     /* owned insides */
     pgh_webhook_batch b;                       /* owned insides: the batch being filled */
     char *slot;                                /* owned copy of info->slot */
-    pgh_webhook_marks marks;   /* acked: the last accepted line; inflight: a restart's range to
-                                  rebuild (has_inflight while it is being rebuilt) */
-    bool marks_read;           /* read_position took the marks from the file once */
-    pgh_position pending;      /* resume owned: the last commit's or write_position's position */
-    pgh_position stored;       /* resume owned: what the state file holds */
-    pgh_lsn durable;           /* what flush reports */
+    pgh_webhook_marks marks; /* acked: the last accepted line; inflight: a restart's range to
+                                rebuild (has_inflight while it is being rebuilt) */
+    bool marks_read;         /* read_position took the marks from the file once */
+    pgh_position pending;    /* resume owned: the last commit's or write_position's position */
+    pgh_position stored;     /* resume owned: what the state file holds */
+    pgh_lsn durable;         /* what flush reports */
 } webhook_dest;
 
 /* ---- positions ---- */
@@ -293,16 +297,24 @@ static int dest_write_position(void *user, const pgh_position *pos, pgh_error *e
     return rc != 0 ? rc : store_pending(d, err);
 }
 
-/* Send what is pending and store the last commit. While a rebuild is not complete its lines
- * stay pending and the durable position stays where it was (flush comes between transactions,
- * the rebuild completes at the latest at the commit of its last line's transaction). */
+/* Send what is pending and store the last commit. While a rebuild is not complete and its
+ * lines keep coming, they stay pending and the durable position stays where it was (flush
+ * comes between transactions; the rebuild completes at the latest at the commit of its last
+ * line's transaction). Once no line came for REBUILD_WAIT_MS the stream has nothing more for
+ * it (the pipeline may then confirm the server's position to the slot): it is sent as far as
+ * it came, under its own range. */
 static int dest_flush(void *user, pgh_lsn *durable, pgh_error *err)
 {
     webhook_dest *d = user;
     *durable = d->durable;
     int rc = ready(d, err);
-    if (rc != 0 || (d->marks.has_inflight && d->b.count > 0))
+    if (rc != 0)
         return rc;
+    if (d->marks.has_inflight && d->b.count > 0) {
+        if (pgh_clock_ms() - d->b.last_ms < REBUILD_WAIT_MS)
+            return 0;
+        d->marks.has_inflight = false;
+    }
     rc = send_batch(d, err);
     if (rc == 0 && !position_equal(&d->pending, &d->stored))
         rc = store_pending(d, err);
