@@ -28,7 +28,11 @@
  *              exit 1, the status and the body in its one-line error (the secret is read
  *              from webhook_secret_file here).
  *
- * Usage: it_webhook chaos|badsecret|status400
+ *   tls        HTTPS with a self-signed certificate: without webhook_ca_file pghost stops at
+ *              once (certificate verification is always on, nothing reaches the receiver);
+ *              with it every row arrives.
+ *
+ * Usage: it_webhook chaos|badsecret|status400|tls
  */
 #define _GNU_SOURCE /* memmem */
 #include <inttypes.h>
@@ -38,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -227,6 +232,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+/* With a certificate (PEM, set by case_tls) the receiver speaks HTTPS. */
+static char *g_tls_key, *g_tls_cert;
+
 static void receiver_start(receiver *rc, mode m)
 {
     memset(rc, 0, sizeof(*rc));
@@ -235,10 +243,17 @@ static void receiver_start(receiver *rc, mode m)
     rc->rng = 0x9E3779B97F4A7C15ULL;
     for (int tries = 0; tries < 5 && rc->d == NULL; tries++) {
         rc->port = pgh_test_free_port();
-        rc->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
-                                 (uint16_t)rc->port, NULL, NULL, on_request, rc,
-                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, rc,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
+        unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+        if (g_tls_cert)
+            rc->d = MHD_start_daemon(flags | MHD_USE_TLS, (uint16_t)rc->port, NULL, NULL,
+                                     on_request, rc, MHD_OPTION_NOTIFY_COMPLETED, on_completed, rc,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                                     MHD_OPTION_HTTPS_MEM_KEY, g_tls_key, MHD_OPTION_HTTPS_MEM_CERT,
+                                     g_tls_cert, MHD_OPTION_END);
+        else
+            rc->d = MHD_start_daemon(flags, (uint16_t)rc->port, NULL, NULL, on_request, rc,
+                                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, rc,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
     }
     PGH_CHECK(rc->d != NULL, "the HTTP receiver could not start");
 }
@@ -302,6 +317,21 @@ typedef struct ctx {
     pgh_run_writers ws;
 } ctx;
 
+/* The configuration of the next runs; extra: more lines (the secret's, at least). */
+static void write_config(ctx *c, const char *extra)
+{
+    pgh_run_write_config(&c->r,
+                         "source_connection: %s\npublication_name: pub\n"
+                         "destination: webhook\nwebhook_url: %s://127.0.0.1:%d/hooks/pghost\n"
+                         "%s\nwebhook_timeout_ms: %d\nwebhook_max_retries: 40\n"
+                         "webhook_retry_base_ms: 20\nwebhook_retry_max_ms: 300\n"
+                         "apply_group_max_changes: 500\napply_group_max_delay_ms: 250\n"
+                         "copy_batch_size: 2000\ncopy_worker_count: 2\n"
+                         "tables:\n  - public.t_a\n  - public.t_b\n",
+                         c->p.src_conninfo, g_tls_cert ? "https" : "http", c->rc.port, extra,
+                         TIMEOUT_MS);
+}
+
 /* One server: the source in database postgres; the tables rebuilt from the events go to
  * database rebuilt (c->p.d), where pgh_run_compare reads them. */
 static void server_start(ctx *c)
@@ -331,15 +361,7 @@ static void setup(ctx *c, mode m, const char *secret_line, long long n_a, long l
         n_a, n_b);
     setenv("PGH_TEST_WEBHOOK_SECRET", SECRET, 1);
     pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "webhook.yaml");
-    pgh_run_write_config(&c->r,
-                         "source_connection: %s\npublication_name: pub\n"
-                         "destination: webhook\nwebhook_url: http://127.0.0.1:%d/hooks/pghost\n"
-                         "%s\nwebhook_timeout_ms: %d\nwebhook_max_retries: 40\n"
-                         "webhook_retry_base_ms: 20\nwebhook_retry_max_ms: 300\n"
-                         "apply_group_max_changes: 500\napply_group_max_delay_ms: 250\n"
-                         "copy_batch_size: 2000\ncopy_worker_count: 2\n"
-                         "tables:\n  - public.t_a\n  - public.t_b\n",
-                         c->p.src_conninfo, c->rc.port, secret_line, TIMEOUT_MS);
+    write_config(c, secret_line);
 }
 
 static void teardown(ctx *c)
@@ -760,6 +782,70 @@ static int case_status400(void)
     return 0;
 }
 
+/* HTTPS with a self-signed certificate for 127.0.0.1: refused without webhook_ca_file (at
+ * once, nothing sent), then every row delivered with it. */
+static int case_tls(void)
+{
+    char dir[64], key[96], cert[96], subject_alt[] = "subjectAltName=IP:127.0.0.1";
+    snprintf(dir, sizeof(dir), "/tmp/it_webhook_tls_%d", (int)getpid());
+    snprintf(key, sizeof(key), "%s/key.pem", dir);
+    snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+    PGH_CHECK(mkdir(dir, 0700) == 0, "mkdir %s", dir);
+    const char *argv[] = {"openssl",
+                          "req",
+                          "-x509",
+                          "-newkey",
+                          "ec",
+                          "-pkeyopt",
+                          "ec_paramgen_curve:prime256v1",
+                          "-nodes",
+                          "-keyout",
+                          key,
+                          "-out",
+                          cert,
+                          "-days",
+                          "1",
+                          "-subj",
+                          "/CN=127.0.0.1",
+                          "-addext",
+                          subject_alt,
+                          NULL};
+    int code = -1;
+    PGH_CHECK(pgh_test_run(argv, "/dev/null", "/dev/null", 60, &code) == 0 && code == 0,
+              "openssl could not make a certificate (exit %d)", code);
+    PGH_CHECK(MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES, "libmicrohttpd without TLS");
+    g_tls_key = pgh_run_read_file(key);
+    g_tls_cert = pgh_run_read_file(cert);
+    ctx c;
+    memset(&c, 0, sizeof(c));
+    setup(&c, CHAOS, "webhook_secret: ${PGH_TEST_WEBHOOK_SECRET}", 300, 80);
+    const char *needles[] = {"https://127.0.0.1", "certificate", "not retried"};
+    expect_stop(&c, needles, 3);
+    PGH_CHECK(c.rc.requests == 0, "%ld requests reached the receiver", c.rc.requests);
+    char line[256];
+    snprintf(line, sizeof(line), "webhook_secret: ${PGH_TEST_WEBHOOK_SECRET}\nwebhook_ca_file: %s",
+             cert);
+    write_config(&c, line);
+    pid_t pid = spawn(&c);
+    double deadline = pgh_run_now_ms() + 60000;
+    while (!delivered(&c.rc, "")) {
+        PGH_CHECK(pgh_run_now_ms() < deadline && pgh_test_pid_alive(pid),
+                  "the existing rows did not arrive over https:\n%s", pgh_run_stderr(&c.r, 0));
+        pgh_run_sleep_ms(20);
+    }
+    pgh_run_stop(&c.r, pid, 30);
+    rebuild(&c);
+    pgh_run_compare(&c.p, "SELECT * FROM t_a ORDER BY id", NULL, pgh_run_stderr(&c.r, 0));
+    pgh_run_compare(&c.p, "SELECT * FROM t_b ORDER BY k, n", NULL, pgh_run_stderr(&c.r, 0));
+    teardown(&c);
+    remove(key);
+    remove(cert);
+    rmdir(dir);
+    free(g_tls_key);
+    free(g_tls_cert);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *which = argc > 1 ? argv[1] : "";
@@ -770,6 +856,8 @@ int main(int argc, char **argv)
         return case_badsecret();
     if (strcmp(which, "status400") == 0)
         return case_status400();
-    fprintf(stderr, "usage: it_webhook chaos|badsecret|status400\n");
+    if (strcmp(which, "tls") == 0)
+        return case_tls();
+    fprintf(stderr, "usage: it_webhook chaos|badsecret|status400|tls\n");
     return 2;
 }

@@ -6,7 +6,7 @@ target_link_libraries(it_webhook PRIVATE pgh_run PkgConfig::JANSSON PkgConfig::M
                       PkgConfig::LIBCRYPTO)
 target_compile_definitions(it_webhook PRIVATE PGH_BINARY="$<TARGET_FILE:pghost>")
 add_dependencies(it_webhook pghost)
-foreach(case chaos badsecret status400)
+foreach(case chaos badsecret status400 tls)
   add_test(NAME webhook_${case} COMMAND it_webhook ${case})
   set_tests_properties(webhook_${case} PROPERTIES LABELS integration SKIP_RETURN_CODE 77
                        TIMEOUT 180)
