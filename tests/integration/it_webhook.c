@@ -32,6 +32,9 @@
  *              once (certificate verification is always on, nothing reaches the receiver);
  *              with it every row arrives.
  *
+ * PGH_TEST_WEBHOOK_DUMP=FILE writes every accepted batch there (key, tab, body; one a line), in
+ * acceptance order, for looking into a failure.
+ *
  * Usage: it_webhook chaos|badsecret|status400|tls
  */
 #define _GNU_SOURCE /* memmem */
@@ -594,7 +597,8 @@ static void rebuild(ctx *c)
     pos last = {0};
     bool any = false;
     pgh_test_exec(c->p.d, "BEGIN; TRUNCATE t_a, t_b");
-    FILE *dump = getenv("IT_WEBHOOK_DUMP") ? fopen(getenv("IT_WEBHOOK_DUMP"), "w") : NULL;
+    FILE *dump =
+        getenv("PGH_TEST_WEBHOOK_DUMP") ? fopen(getenv("PGH_TEST_WEBHOOK_DUMP"), "w") : NULL;
     for (size_t i = 0; dump && i < rc->nbatches; i++)
         fprintf(dump, "%s\t%s\n", rc->batches[i].key, rc->batches[i].body);
     if (dump)
