@@ -614,7 +614,7 @@ static void rules_file(void)
     PARSE_FAILS(BASE_T "rules_file: [a]\n", "config.yaml:5: rules_file: expected a string, got a list");
     PARSE_FAILS(BASE_T "rule_file: r.yml\n",
                 "config.yaml:5: unknown key \"rule_file\"; did you mean \"rules_file\"?");
-
+}
 
 #define BASE_W "source_connection: a\npublication_name: p\nsource_table_name: t\n"
 

@@ -73,8 +73,9 @@ static int stream_of(const char **out, file_dest *d, const pgh_relation *rel, pg
 
 /* The writer's emit callback: the line to its table's file. */
 static int emit(void *payload, const pgh_relation *rel, const char *line, size_t len,
-                pgh_error *err)
+                const pgh_json_line_pos *pos, pgh_error *err)
 {
+    (void)pos;
     file_dest *d = payload;
     const char *stream = NULL;
     int rc = stream_of(&stream, d, rel, err);
