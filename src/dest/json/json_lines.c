@@ -554,3 +554,19 @@ int pgh_json__flush(pgh_json_lines *s, pgh_error *err)
     s->flushed = s->written;
     return 0;
 }
+
+int pgh_json__at_lsn(int rc, pgh_lsn lsn, pgh_error *err)
+{
+    if (rc != 0 && err != NULL && err->lsn == 0)
+        err->lsn = lsn;
+    return rc;
+}
+
+int pgh_json__expect_kind(const pgh_change *c, pgh_change_kind want, const char *destination,
+                          const char *callback, pgh_error *err)
+{
+    if (c->kind == want)
+        return 0;
+    return pgh_error_set(err, PGH_EPROTO, "%s: %s called with a '%c' message", destination,
+                         callback, (char)c->kind);
+}

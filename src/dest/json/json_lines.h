@@ -92,4 +92,10 @@ int pgh_json__table_end(pgh_json_lines *w, const pgh_table_rows *t, pgh_error *e
  * the callback's owner makes lines durable: this only checks the sticky failure. */
 int pgh_json__flush(pgh_json_lines *w, pgh_error *err);
 
+/* For the destinations' callbacks: rc, after naming lsn in a failure that names no LSN yet. */
+int pgh_json__at_lsn(int rc, pgh_lsn lsn, pgh_error *err);
+/* 0 when c is of kind want, else PGH_EPROTO naming the destination and its callback. */
+int pgh_json__expect_kind(const pgh_change *c, pgh_change_kind want, const char *destination,
+                          const char *callback, pgh_error *err);
+
 #endif

@@ -328,18 +328,11 @@ static int dest_flush(void *user, pgh_lsn *durable, pgh_error *err)
 
 /* ---- rows and changes: the JSON-lines writer ---- */
 
-static int at_lsn(int rc, pgh_lsn lsn, pgh_error *err)
-{
-    if (rc != 0 && err != NULL && err->lsn == 0)
-        err->lsn = lsn;
-    return rc;
-}
-
 static int dest_table_begin(void *user, const pgh_table_rows *t, pgh_error *err)
 {
     webhook_dest *d = user;
     int rc = ready(d, err);
-    return at_lsn(rc ? rc : pgh_json__table_begin(&d->w, t, err), t ? t->lsn : 0, err);
+    return pgh_json__at_lsn(rc ? rc : pgh_json__table_begin(&d->w, t, err), t ? t->lsn : 0, err);
 }
 
 static int dest_table_rows(void *user, const pgh_table_rows *t, const pgh_tuple *rows, size_t n,
@@ -347,14 +340,14 @@ static int dest_table_rows(void *user, const pgh_table_rows *t, const pgh_tuple 
 {
     webhook_dest *d = user;
     int rc = ready(d, err);
-    return at_lsn(rc ? rc : pgh_json__table_rows(&d->w, t, rows, n, err), t ? t->lsn : 0, err);
+    return pgh_json__at_lsn(rc ? rc : pgh_json__table_rows(&d->w, t, rows, n, err), t ? t->lsn : 0, err);
 }
 
 static int dest_table_end(void *user, const pgh_table_rows *t, pgh_error *err)
 {
     webhook_dest *d = user;
     int rc = ready(d, err);
-    return at_lsn(rc ? rc : pgh_json__table_end(&d->w, t, err), t ? t->lsn : 0, err);
+    return pgh_json__at_lsn(rc ? rc : pgh_json__table_end(&d->w, t, err), t ? t->lsn : 0, err);
 }
 
 static int dest_begin(void *user, const pgh_change *c, pgh_error *err)
@@ -364,7 +357,7 @@ static int dest_begin(void *user, const pgh_change *c, pgh_error *err)
     if (rc == 0 && c->kind != PGH_CHANGE_BEGIN)
         rc = pgh_error_set(err, PGH_EPROTO, "webhook destination: begin with a '%c' message",
                            (char)c->kind);
-    return at_lsn(rc ? rc : pgh_json__begin(&d->w, c, err), c->wal_start, err);
+    return pgh_json__at_lsn(rc ? rc : pgh_json__begin(&d->w, c, err), c->wal_start, err);
 }
 
 static int dest_nothing(void *user, const pgh_change *c, pgh_error *err)
@@ -381,7 +374,7 @@ static int dest_change(void *user, const pgh_change *c, pgh_error *err)
         c->kind != PGH_CHANGE_DELETE)
         rc = pgh_error_set(err, PGH_EPROTO, "webhook destination: change with a '%c' message",
                            (char)c->kind);
-    return at_lsn(rc ? rc : pgh_json__row(&d->w, c, err), c->wal_start, err);
+    return pgh_json__at_lsn(rc ? rc : pgh_json__row(&d->w, c, err), c->wal_start, err);
 }
 
 static int dest_truncate(void *user, const pgh_change *c, pgh_error *err)
@@ -391,7 +384,7 @@ static int dest_truncate(void *user, const pgh_change *c, pgh_error *err)
     if (rc == 0 && c->kind != PGH_CHANGE_TRUNCATE)
         rc = pgh_error_set(err, PGH_EPROTO, "webhook destination: truncate with a '%c' message",
                            (char)c->kind);
-    return at_lsn(rc ? rc : pgh_json__truncate(&d->w, c, err), c->wal_start, err);
+    return pgh_json__at_lsn(rc ? rc : pgh_json__truncate(&d->w, c, err), c->wal_start, err);
 }
 
 static int dest_commit(void *user, const pgh_change *c, const pgh_position *after, pgh_error *err)
@@ -406,7 +399,7 @@ static int dest_commit(void *user, const pgh_change *c, const pgh_position *afte
         rc = send_rebuilt(d, err); /* nothing at or before its last line can come any more */
     if (rc == 0)
         rc = position_set(&d->pending, after, err);
-    return at_lsn(rc, c->wal_start, err);
+    return pgh_json__at_lsn(rc, c->wal_start, err);
 }
 
 static const pgh_destination_ops WEBHOOK_DESTINATION_OPS = {
