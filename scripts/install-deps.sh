@@ -20,8 +20,8 @@ packages=(
     libyaml-dev          # configuration files
     libjansson-dev       # JSON-lines destination: validating json/jsonb values
     libpcre2-dev         # rules: regex transforms (PCRE2 with its JIT)
-    libssl-dev           # rules: the hash transform (libcrypto HMAC-SHA256)
-    libcurl4-openssl-dev # later: webhook destination
+    libssl-dev           # libcrypto: the rules' hash transform, the webhook's HMAC-SHA256 signatures
+    libcurl4-openssl-dev # webhook destination (HTTP POST, TLS)
     libmicrohttpd-dev    # the CLI's --metrics-addr server (Prometheus /metrics, /healthz, /readyz)
     libnats-dev          # NATS JetStream: pghost capture / apply (found through pkg-config)
     nats-server          # the NATS tests start real servers (tests/harness/pgh_nats.h)

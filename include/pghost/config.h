@@ -27,6 +27,7 @@
  *                                      or into files instead of a destination server
  *                                      (destination_connection then unused)
  *                                      | duckdb: tables in a DuckDB file (pghost/duckdb.h)
+ *                                      | webhook: the JSON lines POSTed in batches to webhook_url
  *                                      | nats: pghost capture's JetStream stream (docs/nats.md)
  *   file_directory                     string, required for destination: file: where the files
  *                                      and their state file (pghost.state) go
@@ -53,6 +54,18 @@
  *   disable_triggers                   boolean (default true): a PostgreSQL destination writes
  *                                      with session_replication_role = replica (no triggers, no
  *                                      foreign-key checks; needs a superuser)
+ *   webhook_url                        string, required with destination: webhook: http(s) URL
+ *   webhook_secret                     string (may be ${VAR}): HMAC-SHA256 key of the
+ *                                      Pghost-Signature header; never printed
+ *   webhook_secret_file                string: a file holding the secret instead (its first
+ *                                      line, trailing whitespace cut); not both
+ *   webhook_ca_file                    string: PEM CA certificates to verify the server with
+ *   webhook_timeout_ms                 integer 1..600000 (default 10000): per request
+ *   webhook_max_retries                integer 0..1000 (default 10): attempts after the first
+ *                                      for one batch, before the run stops
+ *   webhook_retry_base_ms              integer 0..600000 (default 500): backoff base (doubled
+ *                                      each retry, full jitter)
+ *   webhook_retry_max_ms               integer 0..600000 (default 30000): backoff ceiling
  *   state_schema                       string (default "pghost"): schema on the destination
  *                                      holding pghost's position (pghost.state)
  *   create_destination_tables          boolean (default false): create missing schemas, types and
@@ -65,7 +78,8 @@
  *                                      DELETE whose row the destination lacks stops the run
  *                                      (divergence), or is skipped, counted per table (kept in
  *                                      <state_schema>.missing_rows) and logged at warn
- *   state_file                         string: where destination: stdout keeps its position
+ *   state_file                         string: where destination: stdout or webhook keeps its
+ *                                      position
  *                                      (default: the configuration file's name + ".state")
  *   source                             postgres (default) | nats: pghost apply reads a JetStream
  *                                      stream that pghost capture fills (docs/nats.md);
@@ -129,6 +143,10 @@ PGH_BEGIN_DECLS
 #define PGH_CONFIG_MIN_FILE_ROTATE_BYTES 4096
 #define PGH_CONFIG_MAX_FILE_ROTATE_BYTES (INT64_C(64) << 30)
 #define PGH_CONFIG_MAX_FILE_ROTATE_SECONDS 31536000
+#define PGH_CONFIG_DEFAULT_WEBHOOK_TIMEOUT_MS 10000
+#define PGH_CONFIG_DEFAULT_WEBHOOK_MAX_RETRIES 10
+#define PGH_CONFIG_DEFAULT_WEBHOOK_RETRY_BASE_MS 500
+#define PGH_CONFIG_DEFAULT_WEBHOOK_RETRY_MAX_MS 30000
 
 typedef enum pgh_copy_format_choice {
     PGH_COPY_FORMAT_AUTO = 0, /* binary when every column type is built in, else text */
@@ -141,6 +159,7 @@ typedef enum pgh_destination_kind {
     PGH_DESTINATION_STDOUT,       /* JSON lines on stdout (pghost/json.h) */
     PGH_DESTINATION_FILE,         /* JSON lines into files in file_directory (pghost/file.h) */
     PGH_DESTINATION_DUCKDB,       /* tables in a DuckDB file (pghost/duckdb.h) */
+    PGH_DESTINATION_WEBHOOK,      /* JSON lines POSTed in batches (pghost/webhook.h) */
     PGH_DESTINATION_NATS,         /* a JetStream stream: pghost capture (pghost/nats.h) */
 } pgh_destination_kind;
 
@@ -150,8 +169,13 @@ typedef enum pgh_file_layout {
     PGH_FILE_LAYOUT_SINGLE,        /* <dir>/NNN-LSN.jsonl, one stream for every table */
 } pgh_file_layout;
 
-/* "postgres", "stdout", "file", "duckdb" or "nats" (any case). Returns 0 or PGH_ECONFIG. */
+/* "postgres", "stdout", "file", "duckdb", "webhook" or "nats" (any case). Returns 0 or
+ * PGH_ECONFIG. */
 PGH_API int pgh_config_destination_parse(pgh_destination_kind *out, const char *name);
+
+/* The destination is an event stream that keeps its position in state_file (stdout, webhook)
+ * rather than on a destination server. */
+PGH_API bool pgh_config_uses_state_file(pgh_destination_kind kind);
 
 typedef enum pgh_source_kind {
     PGH_SOURCE_POSTGRES = 0, /* the source server: its slot and tables */
@@ -264,7 +288,20 @@ typedef struct pgh_config {
     char *rules_file;                   /* owned, may be NULL: the rules file (pghost/rules.h;
                                            the CLI reads it relative to the configuration
                                            file's directory) */
+    char *webhook_url;                  /* owned, may be NULL: destination: webhook's endpoint */
+    char *webhook_secret;               /* owned, may be NULL: the HMAC key (never printed) */
+    char *webhook_secret_file;          /* owned, may be NULL: a file holding the key */
+    char *webhook_ca_file;              /* owned, may be NULL: CA certificates (PEM) */
+    int64_t webhook_timeout_ms;         /* per request */
+    int64_t webhook_max_retries;        /* attempts after the first, per batch */
+    int64_t webhook_retry_base_ms;      /* backoff base */
+    int64_t webhook_retry_max_ms;       /* backoff ceiling */
 } pgh_config;
+
+/* The webhook keys across each other: destination: webhook has webhook_url, webhook_secret and
+ * webhook_secret_file are not both set, webhook_retry_max_ms >= webhook_retry_base_ms.
+ * pgh_config_check runs it; call it again after changing destination. PGH_ECONFIG, one line. */
+PGH_API int pgh_config_check_webhook(const pgh_config *cfg, pgh_error *err);
 
 /* Looks up an environment variable; returns NULL when unset. */
 typedef const char *(*pgh_env_lookup_fn)(const char *name, void *payload);

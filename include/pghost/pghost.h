@@ -28,6 +28,7 @@
 #include "pghost/file.h"
 #include "pghost/init.h"
 #include "pghost/json.h"
+#include "pghost/webhook.h"
 #include "pghost/keyed.h"
 #include "pghost/lifecycle.h"
 #include "pghost/log.h"

@@ -102,9 +102,10 @@ void pgh_check__destination(check_run *c, bool may_hold_rows, pgh_error *err)
                  "the destination is a NATS JetStream stream");
         return;
     }
-    if (cfg->destination == PGH_DESTINATION_STDOUT) {
+    if (pgh_config_uses_state_file(cfg->destination)) {
         snprintf(c->out->disk_unchecked, sizeof(c->out->disk_unchecked),
-                 "the destination is stdout");
+                 "the destination is %s",
+                 cfg->destination == PGH_DESTINATION_STDOUT ? "stdout" : "a webhook");
         check_state_file(c, err);
         return;
     }

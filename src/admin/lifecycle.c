@@ -189,7 +189,8 @@ int pgh_teardown(pgh_teardown_result *out, const pgh_config *cfg, bool force, pg
     pgh_error_clear(&dst_err);
     int src_rc = pgh_conn_open(&src, cfg->source_connection, PGH_CONN_SQL, "source",
                                "pghost teardown", &src_err);
-    /* JSON lines, files and DuckDB keep their position in a file of the caller's, not on a server */
+    /* JSON lines (stdout, files, a webhook) and DuckDB keep their position in a file, not on a
+     * server */
     bool has_dst = cfg->destination == PGH_DESTINATION_POSTGRES;
     int dst_rc = has_dst ? open_destination(&dst, &found, cfg, &dst_err) : 0;
     int rc = 0;

@@ -22,7 +22,8 @@ static const char USAGE[] =
     "  - destination: each table exists (unless create_destination_tables) with the same\n"
     "    columns, column types and key (same columns, same order), and is empty\n"
     "    (unless --truncate-destination, or a run of the slot is recorded there);\n"
-    "  - destination: stdout: the state file (state_file) is readable and of this slot;\n"
+    "  - destination: stdout or webhook: the state file (state_file) is readable and of this\n"
+    "    slot;\n"
     "  - rules_file: readable and a valid rules file (pghost replicate checks its rules\n"
     "    against the tables' columns at its start, before writing anything);\n"
     "  - disk: the source tables' size (with indexes and TOAST) is shown; when the\n"
@@ -75,8 +76,9 @@ static void print_destination(const pgh_config *cfg, const pgh_check_result *r)
                "keeps its position there)\n");
         return;
     }
-    if (cfg->destination == PGH_DESTINATION_STDOUT) {
-        printf("destination: stdout; state file %s: %s\n", cfg->state_file,
+    if (pgh_config_uses_state_file(cfg->destination)) {
+        printf("destination: %s; state file %s: %s\n",
+               cfg->destination == PGH_DESTINATION_STDOUT ? "stdout" : "webhook", cfg->state_file,
                r->resuming ? "a run of this slot is recorded there, the next run resumes it"
                            : "none yet, a run starts from the beginning");
         return;
@@ -138,7 +140,7 @@ int pgh_cli_check(int argc, char **argv)
     pgh_check_result r;
     int n = 0;
     /* destination: stdout keeps its position in a file: name it as replicate would */
-    if (cfg->destination == PGH_DESTINATION_STDOUT && pgh_cli_state_file(cfg) == NULL)
+    if (pgh_config_uses_state_file(cfg->destination) && pgh_cli_state_file(cfg) == NULL)
         rc = pgh_error_set(&err, PGH_ENOMEM, "out of memory");
     else
         rc = pgh_check_run(&r, cfg, truncate, print_problem, &n, &err);

@@ -89,7 +89,7 @@ static void print_status_text(const pgh_config *cfg, const pgh_status *s)
         printf("destination: %s, applied up to " PGH_LSN_FMT " (checkpoint " PGH_LSN_FMT ")\n",
                s->state.phase, PGH_LSN_ARGS(s->state.applied_lsn),
                PGH_LSN_ARGS(s->state.checkpoint_lsn));
-    else if (cfg->destination == PGH_DESTINATION_STDOUT)
+    else if (pgh_config_uses_state_file(cfg->destination))
         printf("destination: no position recorded in %s\n", cfg->state_file);
     else if (cfg->destination == PGH_DESTINATION_DUCKDB)
         printf("destination: no position recorded in DuckDB file %s\n", cfg->duckdb_path);
@@ -161,6 +161,7 @@ static int read_status(pgh_status *st, pgh_config *cfg, pgh_error *err)
     switch (cfg->destination) {
     case PGH_DESTINATION_STDOUT:
     case PGH_DESTINATION_FILE:
+    case PGH_DESTINATION_WEBHOOK:
         return read_state_file(st, cfg, err);
     case PGH_DESTINATION_DUCKDB:
         return read_duckdb_position(st, cfg, err);
@@ -378,7 +379,7 @@ static void print_teardown(pgh_config *cfg, const pgh_teardown_result *r, bool d
                                        : "not there (nothing to do)");
         fprintf(stderr, "DDL capture: removed (or was not there)\n");
     }
-    if (cfg->destination == PGH_DESTINATION_STDOUT)
+    if (pgh_config_uses_state_file(cfg->destination))
         remove_state_file(cfg);
     else if (cfg->destination == PGH_DESTINATION_DUCKDB)
         fprintf(stderr, "DuckDB file %s: left as it is (its tables and the position in "

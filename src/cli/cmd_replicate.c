@@ -1,5 +1,8 @@
 /* pghost replicate: parse options, load the config, run the sync, print the result. */
+#include <ctype.h>
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -18,8 +21,9 @@ static const char USAGE[] =
     "replication slot up to a checkpoint. At exit 0 the destination equals the source as of\n"
     "the printed checkpoint LSN. The destination tables must exist and be empty, unless\n"
     "--create-tables creates them. With --to stdout or --to file, the existing rows and then\n"
-    "the changes are written as JSON lines, in one order that rebuilds each table. rules_file\n"
-    "in the configuration transforms and filters rows and changes on the way, for every\n"
+    "the changes are written as JSON lines, in one order that rebuilds each table; with --to\n"
+    "webhook the same lines are POSTed in batches to webhook_url. rules_file in the\n"
+    "configuration transforms and filters rows and changes on the way, for every\n"
     "destination (pg_flo's rules format; the hash transform's salt from\n"
     "PGHOST_RULES_HASH_SALT; docs/rules.md).\n"
     "\n"
@@ -37,7 +41,7 @@ static const char USAGE[] =
     "  --handoff-subscription NAME\n"
     "                            after the checkpoint, create the native subscription NAME on\n"
     "                            the destination, on pghost's slot (no copy, no new slot)\n"
-    "  --to postgres|stdout|file|duckdb\n"
+    "  --to postgres|stdout|file|duckdb|webhook\n"
     "                            where rows and changes go (overrides the destination key):\n"
     "                            stdout writes the existing rows (\"op\":\"snapshot\"), then every\n"
     "                            change, as JSON lines, until stopped; the position is kept in\n"
@@ -52,7 +56,13 @@ static const char USAGE[] =
     "                            scripts/install-deps.sh installs) and applies rows and changes\n"
     "                            in batches, the position in the same transaction (exactly\n"
     "                            once); stops at the checkpoint, or follows with --follow\n"
-    "  --changes-only            stdout or file: no existing rows, only the changes from the\n"
+    "                            webhook POSTs the same lines in signed batches to webhook_url\n"
+    "                            (at least once: the position moves only after a 2xx; retries\n"
+    "                            with backoff on errors, 429 and 5xx; another 4xx stops the\n"
+    "                            run); keys webhook_* (docs/destinations.md), batches of up to\n"
+    "                            apply_group_max_changes lines or apply_group_max_delay_ms\n"
+    "  --changes-only            stdout, file or webhook: no existing rows, only the changes\n"
+    "                            from the slot (created when missing)\n"
     "                            slot (created when missing)\n"
     "  --keep-slot               keep the replication slot, positioned at the checkpoint, and\n"
     "                            print how to attach a native subscription to it\n"
@@ -115,7 +125,7 @@ static int parse_args(cli_opts *o, int argc, char **argv)
     const pgh_cli_option options[] = {
         {"keep-slot", PGH_CLI_FLAG, &o->keep_slot, 0, 0, NULL},
         {"follow", PGH_CLI_FLAG, &o->follow, 0, 0, NULL},
-        {"to", PGH_CLI_STRING, &o->to, 0, 0, "postgres, stdout, file or duckdb"},
+        {"to", PGH_CLI_STRING, &o->to, 0, 0, "postgres, stdout, file, duckdb or webhook"},
         {"handoff-subscription", PGH_CLI_STRING, &o->handoff, 0, 0, "a subscription name"},
         {"truncate-destination", PGH_CLI_FLAG, &o->truncate, 0, 0, NULL},
         {"create-tables", PGH_CLI_FLAG, &o->create_tables, 0, 0, NULL},
@@ -263,13 +273,18 @@ static int load_config(pgh_config **out, const cli_opts *o)
         return rc;
     rc = PGH_EXIT_USAGE;
     if (o->to && pgh_config_destination_parse(&cfg->destination, o->to) != 0) {
-        pgh_cli_error("--to must be postgres, stdout, file or duckdb, not \"%s\"", o->to);
+        pgh_cli_error("--to must be postgres, stdout, file, duckdb or webhook, not \"%s\"", o->to);
         goto done;
     }
     if (cfg->destination == PGH_DESTINATION_DUCKDB && cfg->duckdb_path == NULL) {
         pgh_cli_error("%s: destination: duckdb needs duckdb_path, the DuckDB file to write: add "
                       "it (or set PGH_CFG_DUCKDB_PATH)",
                       cfg->path);
+        goto done;
+    }
+    pgh_error err;
+    if (pgh_config_check_webhook(cfg, &err) != 0) {
+        pgh_cli_error("%s", err.message);
         goto done;
     }
     if (cfg->destination == PGH_DESTINATION_POSTGRES &&
@@ -287,10 +302,10 @@ static int load_config(pgh_config **out, const cli_opts *o)
                       cfg->path);
         goto done;
     }
-    if (o->changes_only && cfg->destination != PGH_DESTINATION_STDOUT &&
-        cfg->destination != PGH_DESTINATION_FILE) {
-        pgh_cli_error("--changes-only is for --to stdout or file: a PostgreSQL destination is "
-                      "synced whole, and so is a DuckDB file");
+    if (o->changes_only && cfg->destination != PGH_DESTINATION_FILE &&
+        !pgh_config_uses_state_file(cfg->destination)) {
+        pgh_cli_error("--changes-only is for --to stdout, file or webhook: a PostgreSQL "
+                      "destination is synced whole, and so is a DuckDB file");
         goto done;
     }
     if (o->truncate && cfg->copy_method == PGH_COPY_METHOD_WATERMARKS) {
@@ -330,9 +345,9 @@ static void pipeline_opts(pgh_pipeline_opts *po, const cli_opts *o, bool to_even
 /* Run the pipeline (and the handoff); the exit code. */
 static int run(const cli_opts *o, pgh_config *cfg, const pgh_rules *rules, pgh_error *err)
 {
-    /* stdout and files: an event stream, delivered until stopped */
-    bool to_events =
-        cfg->destination == PGH_DESTINATION_STDOUT || cfg->destination == PGH_DESTINATION_FILE;
+    /* stdout, files and a webhook: an event stream, delivered until stopped */
+    bool to_events = cfg->destination == PGH_DESTINATION_FILE ||
+                     pgh_config_uses_state_file(cfg->destination);
     pgh_source *src = NULL;
     pgh_destination *dest = NULL;
     pgh_pipeline_result result;

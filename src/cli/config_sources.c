@@ -82,6 +82,14 @@ static const env_key KEYS[] = {
     {"FILE_ROTATE_SECONDS", K_INT64, F(file_rotate_seconds), 0, PGH_CONFIG_MAX_FILE_ROTATE_SECONDS},
     {"FILE_LAYOUT", K_LAYOUT, F(file_layout), 0, 0},
     {"RULES_FILE", K_STRING, F(rules_file), 0, 0},
+    {"WEBHOOK_URL", K_STRING, F(webhook_url), 0, 0},
+    {"WEBHOOK_SECRET", K_STRING, F(webhook_secret), 0, 0},
+    {"WEBHOOK_SECRET_FILE", K_STRING, F(webhook_secret_file), 0, 0},
+    {"WEBHOOK_CA_FILE", K_STRING, F(webhook_ca_file), 0, 0},
+    {"WEBHOOK_TIMEOUT_MS", K_INT64, F(webhook_timeout_ms), 1, 600000},
+    {"WEBHOOK_MAX_RETRIES", K_INT64, F(webhook_max_retries), 0, 1000},
+    {"WEBHOOK_RETRY_BASE_MS", K_INT64, F(webhook_retry_base_ms), 0, 600000},
+    {"WEBHOOK_RETRY_MAX_MS", K_INT64, F(webhook_retry_max_ms), 0, 600000},
     {"SOURCE", K_SOURCE, F(source), 0, 0},
     {"NATS_URL", K_STRING, F(nats.url), 0, 0},
     {"NATS_STREAM", K_STRING, F(nats.stream), 0, 0},
@@ -206,7 +214,8 @@ static bool parse_word(int *out, const char *s, const char *const *words, int n)
 static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_error *err)
 {
     static const char *const formats[] = {"auto", "binary", "text"};
-    static const char *const dests[] = {"postgres", "stdout", "file", "duckdb", "nats"}; /* enum order */
+    static const char *const dests[] = {"postgres", "stdout", "file", "duckdb",
+                                        "webhook", "nats"}; /* enum order */
     static const char *const layouts[] = {"per_table", "single"};
     static const char *const sources[] = {"postgres", "nats"};
     static const char *const drifts[] = {"stop", "add_columns"};
@@ -243,8 +252,9 @@ static int set_key(pgh_config *cfg, const env_key *k, const char *value, pgh_err
         *(pgh_copy_format_choice *)field = (pgh_copy_format_choice)word;
         return 0;
     case K_DEST:
-        if (!parse_word(&word, value, dests, 5))
-            return pgh_error_set(err, PGH_ECONFIG, "must be postgres, stdout, file, duckdb or nats");
+        if (!parse_word(&word, value, dests, 6))
+            return pgh_error_set(err, PGH_ECONFIG,
+                                 "must be postgres, stdout, file, duckdb, webhook or nats");
         *(pgh_destination_kind *)field = (pgh_destination_kind)word;
         return 0;
     case K_SOURCE:

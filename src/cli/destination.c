@@ -1,12 +1,75 @@
 /* The destination a configuration names, for the commands that write one (replicate, apply). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
 #include "pghost/pghost.h"
 
-/* The destination the configuration names: PostgreSQL, a DuckDB file, JSON lines into files of
- * file_directory, or JSON lines on stdout with their position in state_file (default: the
- * configuration file's name + ".state"). */
+/* *out: the first line of the file at path, trailing whitespace cut (malloc'd). The secret is
+ * never part of a message. */
+static int read_secret_file(char **out, const char *path, pgh_error *err)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return pgh_error_set(err, PGH_ECONFIG, "webhook_secret_file %s cannot be read: %s", path,
+                             strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len = getline(&line, &cap, f);
+    fclose(f);
+    while (len > 0 && isspace((unsigned char)line[len - 1]))
+        line[--len] = '\0';
+    if (len <= 0) {
+        free(line);
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "webhook_secret_file %s is empty: put the secret on its first line",
+                             path);
+    }
+    *out = line;
+    return 0;
+}
+
+/* destination: webhook, from the webhook_* keys; batches as the apply groups. */
+static int open_webhook(pgh_destination **out, pgh_config *cfg, pgh_error *err)
+{
+    char *secret = NULL;
+    pgh_webhook_opts wo = PGH_WEBHOOK_OPTS_INIT;
+    wo.url = cfg->webhook_url;
+    wo.secret = cfg->webhook_secret;
+    wo.ca_file = cfg->webhook_ca_file;
+    wo.state_file = pgh_cli_state_file(cfg);
+    wo.timeout_ms = cfg->webhook_timeout_ms;
+    wo.max_retries = cfg->webhook_max_retries;
+    wo.retry_base_ms = cfg->webhook_retry_base_ms;
+    wo.retry_max_ms = cfg->webhook_retry_max_ms;
+    wo.max_events = cfg->apply_group_max_changes;
+    wo.max_delay_ms = cfg->apply_group_max_delay_ms;
+    if (wo.state_file == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    if (cfg->webhook_secret_file != NULL) {
+        int rc = read_secret_file(&secret, cfg->webhook_secret_file, err);
+        if (rc != 0)
+            return rc;
+        wo.secret = secret;
+    }
+    int rc = pgh_webhook_destination_new(out, &wo, err);
+    if (secret != NULL)
+        memset(secret, 0, strlen(secret));
+    free(secret);
+    return rc;
+}
+
+/* The destination the configuration names: PostgreSQL, a DuckDB file, a webhook, JSON lines
+ * into files of file_directory, or JSON lines on stdout; stdout and the webhook keep their
+ * position in state_file (default: the configuration file's name + ".state"). */
 int pgh_cli_open_destination(pgh_destination **out, pgh_config *cfg, pgh_error *err)
 {
+    if (cfg->destination == PGH_DESTINATION_WEBHOOK)
+        return open_webhook(out, cfg, err);
     if (cfg->destination == PGH_DESTINATION_DUCKDB) {
         pgh_duckdb_opts dopts = PGH_DUCKDB_OPTS_INIT;
         dopts.path = cfg->duckdb_path;
@@ -30,4 +93,3 @@ int pgh_cli_open_destination(pgh_destination **out, pgh_config *cfg, pgh_error *
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
     return pgh_json_destination_new(out, &jo, err);
 }
-

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config_int.h"
 
@@ -152,6 +153,29 @@ int pgh_config_check(pgh_config *cfg, pgh_error *err)
     if (cfg->state_schema == NULL &&
         pgh_config_set_string(&cfg->state_schema, PGH_CONFIG_DEFAULT_STATE_SCHEMA, err) != 0)
         return PGH_ENOMEM;
+    return pgh_config_check_webhook(cfg, err);
+}
+
+int pgh_config_check_webhook(const pgh_config *cfg, pgh_error *err)
+{
+    if (cfg->destination == PGH_DESTINATION_WEBHOOK && cfg->webhook_url == NULL)
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "destination: webhook needs webhook_url (the http:// or https:// "
+                             "endpoint batches are POSTed to)");
+    if (cfg->webhook_url != NULL && strncasecmp(cfg->webhook_url, "http://", 7) != 0 &&
+        strncasecmp(cfg->webhook_url, "https://", 8) != 0)
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "webhook_url must be an http:// or https:// URL (the endpoint "
+                             "batches are POSTed to)");
+    if (cfg->webhook_secret != NULL && cfg->webhook_secret_file != NULL)
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "webhook_secret and webhook_secret_file are both set: keep one");
+    if (cfg->webhook_retry_max_ms < cfg->webhook_retry_base_ms)
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "webhook_retry_max_ms (%lld) is below webhook_retry_base_ms (%lld): "
+                             "raise it",
+                             (long long)cfg->webhook_retry_max_ms,
+                             (long long)cfg->webhook_retry_base_ms);
     return 0;
 }
 
@@ -199,6 +223,10 @@ int pgh_config_dup(pgh_config **out, const pgh_config *cfg, pgh_error *err)
     c->duckdb_library = dup_or_null(cfg->duckdb_library, &failed);
     c->file_directory = dup_or_null(cfg->file_directory, &failed);
     c->rules_file = dup_or_null(cfg->rules_file, &failed);
+    c->webhook_url = dup_or_null(cfg->webhook_url, &failed);
+    c->webhook_secret = dup_or_null(cfg->webhook_secret, &failed);
+    c->webhook_secret_file = dup_or_null(cfg->webhook_secret_file, &failed);
+    c->webhook_ca_file = dup_or_null(cfg->webhook_ca_file, &failed);
     c->tables = NULL;
     c->table_lines = NULL;
     c->exclude_tables = NULL;

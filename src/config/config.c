@@ -106,6 +106,10 @@ pgh_config *pgh_config__new(const char *name)
     cfg->apply_group_max_delay_ms = PGH_CONFIG_DEFAULT_GROUP_DELAY_MS;
     cfg->file_rotate_bytes = PGH_CONFIG_DEFAULT_FILE_ROTATE_BYTES;
     cfg->file_rotate_seconds = PGH_CONFIG_DEFAULT_FILE_ROTATE_SECONDS;
+    cfg->webhook_timeout_ms = PGH_CONFIG_DEFAULT_WEBHOOK_TIMEOUT_MS;
+    cfg->webhook_max_retries = PGH_CONFIG_DEFAULT_WEBHOOK_MAX_RETRIES;
+    cfg->webhook_retry_base_ms = PGH_CONFIG_DEFAULT_WEBHOOK_RETRY_BASE_MS;
+    cfg->webhook_retry_max_ms = PGH_CONFIG_DEFAULT_WEBHOOK_RETRY_MAX_MS;
     cfg->copy_worker_count = PGH_CONFIG_DEFAULT_WORKERS;
     cfg->copy_use_keyset_pagination = true;
     cfg->disable_triggers = true;
@@ -245,5 +249,11 @@ void pgh_config_free(pgh_config *cfg)
     free(cfg->duckdb_library);
     free(cfg->file_directory);
     free(cfg->rules_file);
+    free(cfg->webhook_url);
+    if (cfg->webhook_secret) /* not left in freed memory */
+        memset(cfg->webhook_secret, 0, strlen(cfg->webhook_secret));
+    free(cfg->webhook_secret);
+    free(cfg->webhook_secret_file);
+    free(cfg->webhook_ca_file);
     free(cfg);
 }

@@ -47,6 +47,14 @@ enum {
     K_FILE_ROTATE_SECONDS,
     K_FILE_LAYOUT,
     K_RULES_FILE,
+    K_WEBHOOK_URL,
+    K_WEBHOOK_SECRET,
+    K_WEBHOOK_SECRET_FILE,
+    K_WEBHOOK_CA_FILE,
+    K_WEBHOOK_TIMEOUT,
+    K_WEBHOOK_RETRIES,
+    K_WEBHOOK_RETRY_BASE,
+    K_WEBHOOK_RETRY_MAX,
     K_SOURCE,
     K_NATS_FIRST, /* the nats_* keys, in PGH_CONFIG__NATS_* order (nats_keys.c) */
     K_NATS_LAST = K_NATS_FIRST + PGH_CONFIG__NATS_COUNT - 1,
@@ -93,6 +101,14 @@ static const char *const top_keys[K_COUNT] = {
     [K_FILE_ROTATE_SECONDS] = "file_rotate_seconds",
     [K_FILE_LAYOUT] = "file_layout",
     [K_RULES_FILE] = "rules_file",
+    [K_WEBHOOK_URL] = "webhook_url",
+    [K_WEBHOOK_SECRET] = "webhook_secret",
+    [K_WEBHOOK_SECRET_FILE] = "webhook_secret_file",
+    [K_WEBHOOK_CA_FILE] = "webhook_ca_file",
+    [K_WEBHOOK_TIMEOUT] = "webhook_timeout_ms",
+    [K_WEBHOOK_RETRIES] = "webhook_max_retries",
+    [K_WEBHOOK_RETRY_BASE] = "webhook_retry_base_ms",
+    [K_WEBHOOK_RETRY_MAX] = "webhook_retry_max_ms",
     [K_SOURCE] = "source",
     [K_NATS_FIRST + PGH_CONFIG__NATS_URL] = "nats_url",
     [K_NATS_FIRST + PGH_CONFIG__NATS_STREAM] = "nats_stream",
@@ -194,8 +210,9 @@ static int read_destination(pgh_config__ctx *ctx, const char *path, yaml_node_t 
         return 0;
     }
     return pgh_config__fail(ctx, pgh_config__line(value),
-                            "%s: expected postgres, stdout, file, duckdb or nats, got %s%s", path,
-                            pgh_config__describe(q, sizeof(q), value),
+                            "%s: expected postgres, stdout, file, duckdb, webhook or nats, got "
+                            "%s%s",
+                            path, pgh_config__describe(q, sizeof(q), value),
                             from_env ? " after expansion" : "");
 }
 
@@ -336,9 +353,35 @@ static int read_copy_key(pgh_config__ctx *ctx, size_t key, const char *path, yam
     }
 }
 
+/* The webhook_* keys: one reader each. */
+static int read_webhook_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node_t *value)
+{
+    pgh_config *cfg = ctx->cfg;
+    switch (key) {
+    case K_WEBHOOK_URL:
+        return pgh_config__read_string(ctx, path, value, &cfg->webhook_url, NULL);
+    case K_WEBHOOK_SECRET:
+        return pgh_config__read_string(ctx, path, value, &cfg->webhook_secret, NULL);
+    case K_WEBHOOK_SECRET_FILE:
+        return pgh_config__read_string(ctx, path, value, &cfg->webhook_secret_file, NULL);
+    case K_WEBHOOK_CA_FILE:
+        return pgh_config__read_string(ctx, path, value, &cfg->webhook_ca_file, NULL);
+    case K_WEBHOOK_TIMEOUT:
+        return pgh_config__read_int(ctx, path, value, 1, 600000, &cfg->webhook_timeout_ms);
+    case K_WEBHOOK_RETRIES:
+        return pgh_config__read_int(ctx, path, value, 0, 1000, &cfg->webhook_max_retries);
+    case K_WEBHOOK_RETRY_BASE:
+        return pgh_config__read_int(ctx, path, value, 0, 600000, &cfg->webhook_retry_base_ms);
+    default:
+        return pgh_config__read_int(ctx, path, value, 0, 600000, &cfg->webhook_retry_max_ms);
+    }
+}
+
 static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node_t *value,
                    void *payload)
 {
+    if (key >= K_WEBHOOK_URL && key <= K_WEBHOOK_RETRY_MAX)
+        return read_webhook_key(ctx, key, path, value);
     pgh_config *cfg = ctx->cfg;
     switch (key) {
     case K_SOURCE_CONNECTION:
@@ -431,6 +474,14 @@ static int check_keys(pgh_config__ctx *ctx, const size_t *lines)
                                 "missing required key \"%s\": destination: file writes "
                                 "its files there",
                                 top_keys[K_FILE_DIRECTORY]);
+    if (lines[K_WEBHOOK_URL] == 0 && ctx->cfg->destination == PGH_DESTINATION_WEBHOOK)
+        return pgh_config__fail(ctx, 0,
+                                "missing required key \"%s\" (destination: webhook POSTs "
+                                "to it)",
+                                top_keys[K_WEBHOOK_URL]);
+    if (lines[K_WEBHOOK_SECRET] != 0 && lines[K_WEBHOOK_SECRET_FILE] != 0)
+        return pgh_config__fail(ctx, lines[K_WEBHOOK_SECRET_FILE],
+                                "webhook_secret and webhook_secret_file are both set: keep one");
     if (lines[K_SOURCE_TABLE] != 0)
         return 0;
     for (size_t i = 0; i < sizeof(need_table) / sizeof(need_table[0]); i++) {

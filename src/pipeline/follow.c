@@ -30,6 +30,7 @@ typedef struct follow_loop {
     pipe_run *r;             /* borrowed */
     pgh_stream *stream;      /* owned */
     bool in_txn;             /* between a source BEGIN and its COMMIT */
+    pgh_lsn delivered;       /* end LSN of the last COMMIT this session delivered */
     int64_t last_flush_ms;
     int64_t stop_deadline_ms; /* 0 until a stop was requested */
 } follow_loop;
@@ -38,14 +39,17 @@ typedef struct follow_loop {
 static int flush(follow_loop *f, bool idle, pgh_error *err)
 {
     pipe_run *r = f->r;
-    pgh_lsn durable = 0;
+    pgh_lsn durable = r->ops->flush ? 0 : f->delivered; /* no flush: the last commit */
     int rc = r->ops->flush ? r->ops->flush(r->user, &durable, err) : 0;
     if (rc != 0)
         return rc;
-    /* Idle between transactions: everything the server sent is settled, so its position can
-     * be confirmed too (as PostgreSQL's own apply worker does); WAL keeps moving. */
+    /* Idle between transactions, with every delivered transaction durable: everything the
+     * server sent is settled, so its position can be confirmed too (as PostgreSQL's own apply
+     * worker does); WAL keeps moving. A destination still holding delivered transactions
+     * (a webhook batch not yet accepted) keeps the slot at what it made durable. */
     pgh_lsn server = pgh_stream_server_lsn(f->stream);
-    pgh_stream_set_flushed(f->stream, idle && server > durable ? server : durable);
+    bool settled = idle && durable >= f->delivered;
+    pgh_stream_set_flushed(f->stream, settled && server > durable ? server : durable);
     f->last_flush_ms = pgh_clock_ms();
     return 0;
 }
@@ -61,6 +65,7 @@ static int handle(follow_loop *f, const pgh_change *c, pgh_error *err)
     if (c->kind != PGH_CHANGE_COMMIT)
         return 0;
     f->in_txn = false;
+    f->delivered = c->u.commit.end_lsn;
     f->r->out->followed_txns++;
     if (pgh_clock_ms() - f->last_flush_ms >= f->r->cfg->apply_group_max_delay_ms ||
         f->stop_deadline_ms)

@@ -107,8 +107,9 @@ static void missing_value(void)
 {
     const char *err;
     int code = run(&err, "replicate", path_of("bad.yaml"), "--to", NULL, NULL);
-    PGH_CHECK(code == 2 && strcmp(err, "pghost: --to needs a value (postgres, stdout, file or duckdb): see "
-                                       "pghost replicate --help\n") == 0,
+    PGH_CHECK(code == 2 &&
+                  strcmp(err, "pghost: --to needs a value (postgres, stdout, file, duckdb or "
+                              "webhook): see pghost replicate --help\n") == 0,
               "--to: exit %d, stderr: %s", code, err);
     code = run(&err, "verify", path_of("bad.yaml"), "--jobs", NULL, NULL);
     PGH_CHECK(code == 2 && strstr(err, "--jobs needs a value (a whole number from 1 to") != NULL,

@@ -36,6 +36,7 @@
     X(destination_duckdb)                                                                          \
     X(destination_file)                                                                            \
     X(rules_file)                                                                                  \
+    X(destination_webhook)                                                                         \
     X(nats_keys)                                                                                   \
     X(apply_grouping)                                                                              \
     X(writer_batch_names)                                                                          \
@@ -553,8 +554,8 @@ static void destination_stdout(void)
     CHECK(cfg->destination == PGH_DESTINATION_POSTGRES);
     pgh_config_free(cfg);
     PARSE_FAILS(BASE_T "destination: kafka\n",
-                "config.yaml:5: destination: expected postgres, stdout, file, duckdb or nats, got "
-                "\"kafka\"");
+                "config.yaml:5: destination: expected postgres, stdout, file, duckdb, webhook or "
+                "nats, got \"kafka\"");
 }
 
 static void destination_duckdb(void)
@@ -614,6 +615,63 @@ static void rules_file(void)
     PARSE_FAILS(BASE_T "rules_file: [a]\n", "config.yaml:5: rules_file: expected a string, got a list");
     PARSE_FAILS(BASE_T "rule_file: r.yml\n",
                 "config.yaml:5: unknown key \"rule_file\"; did you mean \"rules_file\"?");
+}
+
+#define BASE_W "source_connection: a\npublication_name: p\nsource_table_name: t\n"
+
+static void destination_webhook(void)
+{
+    pgh_config *cfg = PARSE_OK(BASE_W "destination: webhook\nwebhook_url: https://h/x\n");
+    CHECK(cfg->destination == PGH_DESTINATION_WEBHOOK &&
+          pgh_config_uses_state_file(cfg->destination));
+    CHECK_STR(cfg->webhook_url, "https://h/x");
+    CHECK(cfg->webhook_secret == NULL && cfg->webhook_secret_file == NULL &&
+          cfg->webhook_ca_file == NULL);
+    CHECK(cfg->webhook_timeout_ms == 10000 && cfg->webhook_max_retries == 10 &&
+          cfg->webhook_retry_base_ms == 500 && cfg->webhook_retry_max_ms == 30000);
+    CHECK(pgh_config_check_webhook(cfg, &(pgh_error){0}) == 0);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_W "destination: WEBHOOK\nwebhook_url: http://h:8080/x\n"
+                          "webhook_secret: ${PGHOST_DESTINATION_PASSWORD}\n"
+                          "webhook_ca_file: /etc/ca.pem\nwebhook_timeout_ms: 1\n"
+                          "webhook_max_retries: 0\nwebhook_retry_base_ms: 0\n"
+                          "webhook_retry_max_ms: 600000\n");
+    CHECK_STR(cfg->webhook_secret, "hunter2");
+    CHECK_STR(cfg->webhook_ca_file, "/etc/ca.pem");
+    CHECK(cfg->webhook_timeout_ms == 1 && cfg->webhook_max_retries == 0 &&
+          cfg->webhook_retry_base_ms == 0 && cfg->webhook_retry_max_ms == 600000);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_W "destination: stdout\nwebhook_retry_base_ms: 900\n"
+                          "webhook_retry_max_ms: 800\n");
+    pgh_error err = {0};
+    CHECK(pgh_config_check_webhook(cfg, &err) == PGH_ECONFIG);
+    CHECK_STR(err.message,
+              "webhook_retry_max_ms (800) is below webhook_retry_base_ms (900): raise it");
+    cfg->destination = PGH_DESTINATION_WEBHOOK; /* as --to webhook does */
+    free(cfg->webhook_url);
+    cfg->webhook_url = NULL;
+    cfg->webhook_retry_max_ms = 900;
+    err = (pgh_error){0};
+    CHECK(pgh_config_check_webhook(cfg, &err) == PGH_ECONFIG);
+    CHECK_STR(err.message, "destination: webhook needs webhook_url (the http:// or https:// "
+                           "endpoint batches are POSTed to)");
+    cfg->webhook_url = strdup("ftp://u:p@h/x");
+    err = (pgh_error){0};
+    CHECK(pgh_config_check_webhook(cfg, &err) == PGH_ECONFIG);
+    CHECK_STR(err.message, "webhook_url must be an http:// or https:// URL (the endpoint batches "
+                           "are POSTed to)");
+    pgh_config_free(cfg);
+    PARSE_FAILS(BASE_W "destination: webhook\n",
+                "config.yaml: missing required key \"webhook_url\" (destination: webhook POSTs "
+                "to it)");
+    PARSE_FAILS(BASE_W "destination: webhook\nwebhook_url: http://h\nwebhook_secret: a\n"
+                       "webhook_secret_file: /k\n",
+                "config.yaml:7: webhook_secret and webhook_secret_file are both set: keep one");
+    PARSE_FAILS(
+        BASE_W "webhook_timeout_ms: 0\n",
+        "config.yaml:4: webhook_timeout_ms: expected an integer from 1 to 600000, got \"0\"");
+    PARSE_FAILS(BASE_W "webhook_secrets: x\n",
+                "config.yaml:4: unknown key \"webhook_secrets\"; did you mean \"webhook_secret\"?");
 }
 
 /* The distributed mode's keys (docs/nats.md): an applier's file needs no source_connection. */

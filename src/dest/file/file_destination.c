@@ -73,8 +73,9 @@ static int stream_of(const char **out, file_dest *d, const pgh_relation *rel, pg
 
 /* The writer's emit callback: the line to its table's file. */
 static int emit(void *payload, const pgh_relation *rel, const char *line, size_t len,
-                pgh_error *err)
+                const pgh_json_line_pos *pos, pgh_error *err)
 {
+    (void)pos;
     file_dest *d = payload;
     const char *stream = NULL;
     int rc = stream_of(&stream, d, rel, err);
@@ -238,20 +239,13 @@ static int may_write(const file_dest *d, pgh_error *err)
     return rc == 0 && d->skip_txn ? 1 : rc;
 }
 
-static int at_lsn(int rc, pgh_lsn lsn, pgh_error *err)
-{
-    if (rc != 0 && err != NULL && err->lsn == 0)
-        err->lsn = lsn;
-    return rc;
-}
-
 static int dest_table_begin(void *user, const pgh_table_rows *t, pgh_error *err)
 {
     file_dest *d = user;
     int rc = may_write(d, err);
     if (rc > 0)
         return 0;
-    return at_lsn(rc == 0 ? pgh_json__table_begin(&d->w, t, err) : rc, t ? t->lsn : 0, err);
+    return pgh_json__at_lsn(rc == 0 ? pgh_json__table_begin(&d->w, t, err) : rc, t ? t->lsn : 0, err);
 }
 
 static int dest_table_rows(void *user, const pgh_table_rows *t, const pgh_tuple *rows, size_t n,
@@ -261,7 +255,7 @@ static int dest_table_rows(void *user, const pgh_table_rows *t, const pgh_tuple 
     int rc = may_write(d, err);
     if (rc > 0)
         return 0;
-    return at_lsn(rc == 0 ? pgh_json__table_rows(&d->w, t, rows, n, err) : rc, t ? t->lsn : 0, err);
+    return pgh_json__at_lsn(rc == 0 ? pgh_json__table_rows(&d->w, t, rows, n, err) : rc, t ? t->lsn : 0, err);
 }
 
 static int dest_table_end(void *user, const pgh_table_rows *t, pgh_error *err)
@@ -270,16 +264,7 @@ static int dest_table_end(void *user, const pgh_table_rows *t, pgh_error *err)
     int rc = may_write(d, err);
     if (rc > 0)
         return 0;
-    return at_lsn(rc == 0 ? pgh_json__table_end(&d->w, t, err) : rc, t ? t->lsn : 0, err);
-}
-
-static int expect_kind(const pgh_change *c, pgh_change_kind want, const char *callback,
-                       pgh_error *err)
-{
-    if (c->kind == want)
-        return 0;
-    return pgh_error_set(err, PGH_EPROTO, "file destination: %s called with a '%c' message",
-                         callback, (char)c->kind);
+    return pgh_json__at_lsn(rc == 0 ? pgh_json__table_end(&d->w, t, err) : rc, t ? t->lsn : 0, err);
 }
 
 static int dest_begin(void *user, const pgh_change *c, pgh_error *err)
@@ -287,14 +272,14 @@ static int dest_begin(void *user, const pgh_change *c, pgh_error *err)
     file_dest *d = user;
     int rc = ready(d, err);
     if (rc == 0)
-        rc = expect_kind(c, PGH_CHANGE_BEGIN, "begin", err);
+        rc = pgh_json__expect_kind(c, PGH_CHANGE_BEGIN, "file destination", "begin", err);
     if (rc == 0) {
         d->txn_lsn = c->u.begin.final_lsn;
         /* a transaction that committed before the stored one ended is in the files already */
         d->skip_txn = d->has_state && c->u.begin.final_lsn < d->stored.lsn;
         rc = pgh_json__begin(&d->w, c, err);
     }
-    return at_lsn(rc, c->wal_start, err);
+    return pgh_json__at_lsn(rc, c->wal_start, err);
 }
 
 /* RELATION, TYPE and logical messages write nothing: the lines name their table and columns. */
@@ -312,10 +297,10 @@ static int dest_change(void *user, const pgh_change *c, pgh_error *err)
         return 0;
     if (rc == 0 && c->kind != PGH_CHANGE_INSERT && c->kind != PGH_CHANGE_UPDATE &&
         c->kind != PGH_CHANGE_DELETE)
-        rc = expect_kind(c, PGH_CHANGE_INSERT, "change", err);
+        rc = pgh_json__expect_kind(c, PGH_CHANGE_INSERT, "file destination", "change", err);
     if (rc == 0)
         rc = pgh_json__row(&d->w, c, err);
-    return at_lsn(rc, c->wal_start, err);
+    return pgh_json__at_lsn(rc, c->wal_start, err);
 }
 
 static int dest_truncate(void *user, const pgh_change *c, pgh_error *err)
@@ -325,10 +310,10 @@ static int dest_truncate(void *user, const pgh_change *c, pgh_error *err)
     if (rc > 0)
         return 0;
     if (rc == 0)
-        rc = expect_kind(c, PGH_CHANGE_TRUNCATE, "truncate", err);
+        rc = pgh_json__expect_kind(c, PGH_CHANGE_TRUNCATE, "file destination", "truncate", err);
     if (rc == 0)
         rc = pgh_json__truncate(&d->w, c, err);
-    return at_lsn(rc, c->wal_start, err);
+    return pgh_json__at_lsn(rc, c->wal_start, err);
 }
 
 static int dest_commit(void *user, const pgh_change *c, const pgh_position *after, pgh_error *err)
@@ -336,7 +321,7 @@ static int dest_commit(void *user, const pgh_change *c, const pgh_position *afte
     file_dest *d = user;
     int rc = ready(d, err);
     if (rc == 0)
-        rc = expect_kind(c, PGH_CHANGE_COMMIT, "commit", err);
+        rc = pgh_json__expect_kind(c, PGH_CHANGE_COMMIT, "file destination", "commit", err);
     if (rc == 0 && after == NULL)
         rc = pgh_error_set(err, PGH_EPROTO, "file destination: commit without a position");
     if (rc == 0)
@@ -345,7 +330,7 @@ static int dest_commit(void *user, const pgh_change *c, const pgh_position *afte
     if (rc == 0 && !d->skip_txn)
         rc = pgh_json__position_set(&d->pending, after, err);
     d->skip_txn = false;
-    return at_lsn(rc, c->wal_start, err);
+    return pgh_json__at_lsn(rc, c->wal_start, err);
 }
 
 static const pgh_destination_ops FILE_DESTINATION_OPS = {

@@ -79,7 +79,7 @@ static int emit_line(pgh_json_lines *s, pgh_error *err)
                              s->line.len);
     int rc = 0;
     if (s->emit != NULL) {
-        rc = s->emit(s->emit_payload, s->line_rel, s->line.data, s->line.len, err);
+        rc = s->emit(s->emit_payload, s->line_rel, s->line.data, s->line.len, &s->at, err);
         s->failed = rc != 0;
     } else {
         errno = 0;
@@ -97,6 +97,8 @@ static int emit_line(pgh_json_lines *s, pgh_error *err)
  * release the WAL once the position is confirmed. Pipes and terminals have nothing to sync. */
 static int sync_if_file(pgh_json_lines *s, pgh_error *err)
 {
+    if (s->out == NULL)
+        return 0;
     int fd = fileno(s->out);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
@@ -185,6 +187,7 @@ int pgh_json__begin(pgh_json_lines *s, const pgh_change *c, pgh_error *err)
     snprintf(s->txn_fields, sizeof(s->txn_fields),
              ",\"commit_lsn\":\"" PGH_LSN_FMT "\",\"commit_time\":%s,\"xid\":%u",
              PGH_LSN_ARGS(c->u.begin.final_lsn), when, (unsigned)c->u.begin.xid);
+    s->at.commit_lsn = c->u.begin.final_lsn;
     /* A BEGIN while one is open: the stream restarted inside a transaction (reconnect). Its
      * lines are out already and come again; the new BEGIN's fields win. */
     s->in_txn = true;
@@ -220,6 +223,8 @@ static int put_head(pgh_json_lines *s, const pgh_relation *rel, const char *op, 
     }
     pgh_buf_printf(&s->line, "\",\"op\":\"%s\",\"lsn\":\"" PGH_LSN_FMT "\"%s", op,
                    PGH_LSN_ARGS(lsn), s->txn_fields);
+    s->at.lsn = lsn;
+    s->at.seq = 0;
     return 0;
 }
 
@@ -410,6 +415,7 @@ int pgh_json__truncate(pgh_json_lines *s, const pgh_change *c, pgh_error *err)
          * (commit_lsn, lsn, seq) although they share the TRUNCATE's lsn. */
         pgh_buf_printf(&s->line, ",\"seq\":%u,\"cascade\":%s,\"restart_identity\":%s}", (unsigned)i,
                        cascade ? "true" : "false", restart ? "true" : "false");
+        s->at.seq = i;
         rc = emit_line(s, err);
         if (rc != 0)
             return rc;
@@ -451,6 +457,7 @@ static int put_mark(pgh_json_lines *s, const pgh_table_rows *t, const char *op, 
     /* snapshot_end shares the last chunk's position: it comes after that chunk's rows */
     pgh_buf_printf(&s->line, ",\"seq\":%llu%s}", (unsigned long long)t->first_row,
                    reload ? ",\"reload\":true" : "");
+    s->at.seq = t->first_row;
     return emit_line(s, err);
 }
 
@@ -502,6 +509,7 @@ int pgh_json__table_rows(pgh_json_lines *s, const pgh_table_rows *t, const pgh_t
         /* seq: the row's index in its chunk, so rows sharing the watermark's lsn each have
          * their own position. */
         pgh_buf_printf(&s->line, ",\"seq\":%llu", (unsigned long long)t->first_row + i);
+        s->at.seq = t->first_row + i;
         rc = put_object(s, "key", rel, &rows[i], NULL, true, err);
         if (rc == 0)
             rc = put_object(s, "new", rel, &rows[i], NULL, false, err);
@@ -545,4 +553,20 @@ int pgh_json__flush(pgh_json_lines *s, pgh_error *err)
         return rc;
     s->flushed = s->written;
     return 0;
+}
+
+int pgh_json__at_lsn(int rc, pgh_lsn lsn, pgh_error *err)
+{
+    if (rc != 0 && err != NULL && err->lsn == 0)
+        err->lsn = lsn;
+    return rc;
+}
+
+int pgh_json__expect_kind(const pgh_change *c, pgh_change_kind want, const char *destination,
+                          const char *callback, pgh_error *err)
+{
+    if (c->kind == want)
+        return 0;
+    return pgh_error_set(err, PGH_EPROTO, "%s: %s called with a '%c' message", destination,
+                         callback, (char)c->kind);
 }

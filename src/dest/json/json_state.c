@@ -55,7 +55,7 @@ static bool add_files(json_t *obj, const pgh_json_state_files *files)
 
 /* *out: the file's text (malloc'd), one line ending in a newline. */
 static int state_text(char **out, const char *path, const char *slot, const pgh_position *pos,
-                      const pgh_json_state_files *files, pgh_error *err)
+                      const pgh_json_state_files *files, json_t *extra, pgh_error *err)
 {
     *out = NULL;
     char lsn[32];
@@ -71,7 +71,8 @@ static int state_text(char **out, const char *path, const char *slot, const pgh_
     if (obj == NULL) /* a resume token or slot name that is not UTF-8 */
         return pgh_error_set(err, PGH_ESINK, "state file %s: the position cannot be written: %s",
                              path, jerr.text);
-    if (files != NULL && !add_files(obj, files)) {
+    if ((files != NULL && !add_files(obj, files)) ||
+        (extra != NULL && json_object_update_missing(obj, extra) != 0)) {
         json_decref(obj);
         return pgh_error_set(err, PGH_ENOMEM, "state file %s: out of memory", path);
     }
@@ -128,8 +129,8 @@ static int sync_dir_of(const char *path, pgh_error *err)
     return rc;
 }
 
-int pgh_json__state_write(const char *path, const char *slot, const pgh_position *pos,
-                          const pgh_json_state_files *files, pgh_error *err)
+static int write_state(const char *path, const char *slot, const pgh_position *pos,
+                       const pgh_json_state_files *files, json_t *extra, pgh_error *err)
 {
     char *text = NULL;
     char *tmp = NULL;
@@ -141,7 +142,7 @@ int pgh_json__state_write(const char *path, const char *slot, const pgh_position
         goto done;
     }
     snprintf(tmp, tmp_len, "%s.tmp", path);
-    rc = state_text(&text, path, slot, pos, files, err);
+    rc = state_text(&text, path, slot, pos, files, extra, err);
     if (rc != 0)
         goto done;
     rc = write_synced(tmp, text, err);
@@ -159,6 +160,18 @@ done:
     free(text);
     free(tmp);
     return rc;
+}
+
+int pgh_json__state_write(const char *path, const char *slot, const pgh_position *pos,
+                          const pgh_json_state_files *files, pgh_error *err)
+{
+    return write_state(path, slot, pos, files, NULL, err);
+}
+
+int pgh_json__state_write_extra(const char *path, const char *slot, const pgh_position *pos,
+                                json_t *extra, pgh_error *err)
+{
+    return write_state(path, slot, pos, NULL, extra, err);
 }
 
 /* ---- reading ---- */
@@ -263,10 +276,12 @@ static int take_files(pgh_json_state_files *out, json_t *obj, const char *path, 
     return 0;
 }
 
-int pgh_json__state_read(pgh_position *out, bool *found, const char *path, const char *slot,
-                         pgh_json_state_files *files, pgh_error *err)
+static int read_state(pgh_position *out, bool *found, pgh_json_state_files *files,
+                      json_t **extra, const char *path, const char *slot, pgh_error *err)
 {
     *found = false;
+    if (extra != NULL)
+        *extra = NULL;
     FILE *f = fopen(path, "r");
     if (f == NULL && errno == ENOENT)
         return 0;
@@ -297,7 +312,21 @@ int pgh_json__state_read(pgh_position *out, bool *found, const char *path, const
             out->resume = NULL;
         }
     }
+    if (rc == 0 && extra != NULL)
+        *extra = json_incref(obj);
     json_decref(obj);
     *found = rc == 0;
     return rc;
+}
+
+int pgh_json__state_read(pgh_position *out, bool *found, const char *path, const char *slot,
+                         pgh_json_state_files *files, pgh_error *err)
+{
+    return read_state(out, found, files, NULL, path, slot, err);
+}
+
+int pgh_json__state_read_extra(pgh_position *out, bool *found, json_t **extra, const char *path,
+                               const char *slot, pgh_error *err)
+{
+    return read_state(out, found, NULL, extra, path, slot, err);
 }

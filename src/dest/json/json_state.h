@@ -1,6 +1,6 @@
 /*
  * dest/json/json_state.h - the state file of the JSON-lines destinations (private to
- * dest/stdout/ and dest/file/).
+ * dest/stdout/, dest/file/ and dest/webhook/).
  *
  * One JSON object on one line, the position the destination's lines are durable up to:
  *
@@ -21,6 +21,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "pghost/destination.h"
 #include "pghost/error.h"
@@ -49,6 +51,11 @@ void pgh_json__state_files_dispose(pgh_json_state_files *f);
 int pgh_json__state_write(const char *path, const char *slot, const pgh_position *pos,
                           const pgh_json_state_files *files, pgh_error *err);
 
+/* The same, with the members of the object extra (borrowed, may be NULL) added after the
+ * position's: another destination keeps its own fields in the same file (the webhook one). */
+int pgh_json__state_write_extra(const char *path, const char *slot, const pgh_position *pos,
+                                json_t *extra, pgh_error *err);
+
 /* Read the file at path into *out (out->resume malloc'd or NULL: the caller frees it with
  * free()) and, when files is not NULL, its data files into *files (empty, next_file 0, when the
  * state file has none; the caller disposes of it). *found is false, and *out and *files
@@ -56,5 +63,10 @@ int pgh_json__state_write(const char *path, const char *slot, const pgh_position
  * pghost wrote, or belongs to another slot than slot. */
 int pgh_json__state_read(pgh_position *out, bool *found, const char *path, const char *slot,
                          pgh_json_state_files *files, pgh_error *err);
+
+/* The same without files; *extra (may be NULL) gets the whole object read (a new reference:
+ * json_decref it) when *found, else NULL. */
+int pgh_json__state_read_extra(pgh_position *out, bool *found, json_t **extra, const char *path,
+                               const char *slot, pgh_error *err);
 
 #endif

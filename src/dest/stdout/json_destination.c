@@ -162,21 +162,13 @@ static int dest_flush(void *user, pgh_lsn *durable, pgh_error *err)
 
 /* ---- existing rows ---- */
 
-/* Name the watermark's LSN in a failure that did not name one. */
-static int at_lsn(int rc, pgh_lsn lsn, pgh_error *err)
-{
-    if (rc != 0 && err != NULL && err->lsn == 0)
-        err->lsn = lsn;
-    return rc;
-}
-
 static int dest_table_begin(void *user, const pgh_table_rows *t, pgh_error *err)
 {
     json_dest *d = user;
     int rc = ready(d, err);
     if (rc == 0)
         rc = pgh_json__table_begin(&d->w, t, err);
-    return at_lsn(rc, t ? t->lsn : 0, err);
+    return pgh_json__at_lsn(rc, t ? t->lsn : 0, err);
 }
 
 static int dest_table_rows(void *user, const pgh_table_rows *t, const pgh_tuple *rows, size_t n,
@@ -186,7 +178,7 @@ static int dest_table_rows(void *user, const pgh_table_rows *t, const pgh_tuple 
     int rc = ready(d, err);
     if (rc == 0)
         rc = pgh_json__table_rows(&d->w, t, rows, n, err);
-    return at_lsn(rc, t ? t->lsn : 0, err);
+    return pgh_json__at_lsn(rc, t ? t->lsn : 0, err);
 }
 
 static int dest_table_end(void *user, const pgh_table_rows *t, pgh_error *err)
@@ -195,30 +187,20 @@ static int dest_table_end(void *user, const pgh_table_rows *t, pgh_error *err)
     int rc = ready(d, err);
     if (rc == 0)
         rc = pgh_json__table_end(&d->w, t, err);
-    return at_lsn(rc, t ? t->lsn : 0, err);
+    return pgh_json__at_lsn(rc, t ? t->lsn : 0, err);
 }
 
 /* ---- the stream ---- */
-
-/* 0 when c is of kind want, else PGH_EPROTO naming the callback. */
-static int expect_kind(const pgh_change *c, pgh_change_kind want, const char *callback,
-                       pgh_error *err)
-{
-    if (c->kind == want)
-        return 0;
-    return pgh_error_set(err, PGH_EPROTO, "JSON destination: %s called with a '%c' message",
-                         callback, (char)c->kind);
-}
 
 static int dest_begin(void *user, const pgh_change *c, pgh_error *err)
 {
     json_dest *d = user;
     int rc = ready(d, err);
     if (rc == 0)
-        rc = expect_kind(c, PGH_CHANGE_BEGIN, "begin", err);
+        rc = pgh_json__expect_kind(c, PGH_CHANGE_BEGIN, "JSON destination", "begin", err);
     if (rc == 0)
         rc = pgh_json__begin(&d->w, c, err);
-    return at_lsn(rc, c->wal_start, err);
+    return pgh_json__at_lsn(rc, c->wal_start, err);
 }
 
 /* RELATION, TYPE and logical messages write nothing: the lines name their table and columns. */
@@ -233,10 +215,10 @@ static int dest_change(void *user, const pgh_change *c, pgh_error *err)
     int rc = ready(d, err);
     if (rc == 0 && c->kind != PGH_CHANGE_INSERT && c->kind != PGH_CHANGE_UPDATE &&
         c->kind != PGH_CHANGE_DELETE)
-        rc = expect_kind(c, PGH_CHANGE_INSERT, "change", err);
+        rc = pgh_json__expect_kind(c, PGH_CHANGE_INSERT, "JSON destination", "change", err);
     if (rc == 0)
         rc = pgh_json__row(&d->w, c, err);
-    return at_lsn(rc, c->wal_start, err);
+    return pgh_json__at_lsn(rc, c->wal_start, err);
 }
 
 static int dest_truncate(void *user, const pgh_change *c, pgh_error *err)
@@ -244,10 +226,10 @@ static int dest_truncate(void *user, const pgh_change *c, pgh_error *err)
     json_dest *d = user;
     int rc = ready(d, err);
     if (rc == 0)
-        rc = expect_kind(c, PGH_CHANGE_TRUNCATE, "truncate", err);
+        rc = pgh_json__expect_kind(c, PGH_CHANGE_TRUNCATE, "JSON destination", "truncate", err);
     if (rc == 0)
         rc = pgh_json__truncate(&d->w, c, err);
-    return at_lsn(rc, c->wal_start, err);
+    return pgh_json__at_lsn(rc, c->wal_start, err);
 }
 
 static int dest_commit(void *user, const pgh_change *c, const pgh_position *after, pgh_error *err)
@@ -255,14 +237,14 @@ static int dest_commit(void *user, const pgh_change *c, const pgh_position *afte
     json_dest *d = user;
     int rc = ready(d, err);
     if (rc == 0)
-        rc = expect_kind(c, PGH_CHANGE_COMMIT, "commit", err);
+        rc = pgh_json__expect_kind(c, PGH_CHANGE_COMMIT, "JSON destination", "commit", err);
     if (rc == 0 && after == NULL)
         rc = pgh_error_set(err, PGH_EPROTO, "JSON destination: commit without a position");
     if (rc == 0)
         rc = pgh_json__commit(&d->w, c, err);
     if (rc == 0)
         rc = pgh_json__position_set(&d->pending, after, err);
-    return at_lsn(rc, c->wal_start, err);
+    return pgh_json__at_lsn(rc, c->wal_start, err);
 }
 
 static const pgh_destination_ops JSON_DESTINATION_OPS = {
