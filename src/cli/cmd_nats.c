@@ -40,17 +40,17 @@ static const char APPLY_USAGE[] =
     "Usage: pghost apply [options] [CONFIG.yaml]\n"
     "\n"
     "Apply what pghost capture published to the configured destination (destination:\n"
-    "postgres, stdout, file or duckdb), through the durable JetStream consumer\n"
+    "postgres, stdout, file, duckdb or webhook), through the durable JetStream consumer\n"
     "nats_consumer (default pghost_apply) taking the subjects nats_subjects (default\n"
     "<prefix>.>), until stopped (SIGINT/SIGTERM).\n"
     "The configuration has source: nats, nats_url and the tables as the capture's (their\n"
     "destination names may differ). PostgreSQL and DuckDB get every source transaction exactly\n"
     "once (the position is stored with the data, under the consumer's name); stdout at least\n"
-    "once (its state_file), file as docs/destinations.md says. One applier per consumer and\n"
-    "destination.\n"
+    "once (its state_file), file and webhook as docs/destinations.md says. One applier per\n"
+    "consumer and destination.\n"
     "\n"
     "Options:\n"
-    "  --to postgres|stdout|file|duckdb\n"
+    "  --to postgres|stdout|file|duckdb|webhook\n"
     "                            where rows and changes go (overrides the destination key)\n"
     "  --stop-when-idle SECONDS  stop (exit 0) after this long without a message\n"
     "  --log-level LEVEL         error, warn, info (default), debug or trace; logs go to stderr\n"
@@ -160,7 +160,8 @@ static int apply_config(pgh_config *cfg, const char *to)
     }
     if (to && (pgh_config_destination_parse(&cfg->destination, to) != 0 ||
                cfg->destination == PGH_DESTINATION_NATS)) {
-        pgh_cli_error("--to must be postgres, stdout, file or duckdb, not \"%s\"", to);
+        pgh_cli_error("--to must be postgres, stdout, file, duckdb or webhook, not \"%s\"",
+                      to);
         return PGH_EXIT_USAGE;
     }
     const char *consumer = cfg->nats.consumer ? cfg->nats.consumer : "pghost_apply";
@@ -183,6 +184,12 @@ static int apply_config(pgh_config *cfg, const char *to)
     if (cfg->destination == PGH_DESTINATION_POSTGRES &&
         pgh_cli_need_destination(cfg, "add it, or use --to stdout") != PGH_EXIT_OK)
         return PGH_EXIT_USAGE;
+    pgh_error werr;
+    pgh_error_clear(&werr);
+    if (pgh_config_check_webhook(cfg, &werr) != 0) {
+        pgh_cli_error("%s", werr.message);
+        return PGH_EXIT_USAGE;
+    }
     if (cfg->rules_file != NULL) {
         pgh_cli_error("%s: rules_file is applied by pghost capture, before publishing: move it "
                       "to the capture's configuration",
@@ -211,7 +218,7 @@ int pgh_cli_apply(int argc, char **argv)
     const char *to = NULL;
     double idle_s = 0;
     const pgh_cli_option options[] = {
-        {"to", PGH_CLI_STRING, &to, 0, 0, "postgres, stdout, file or duckdb"},
+        {"to", PGH_CLI_STRING, &to, 0, 0, "postgres, stdout, file, duckdb or webhook"},
         {"stop-when-idle", PGH_CLI_SECONDS, &idle_s, 0, 86400, NULL},
     };
     const pgh_cli_command cmd = {.name = "apply", .usage = APPLY_USAGE,
