@@ -30,20 +30,6 @@
 
 /* ---- lifecycle ------------------------------------------------------------------------- */
 
-void pgh_postgres__free_tables(pg_dest *d)
-{
-    for (int i = 0; i < d->ntables; i++) {
-        pgh_table_info_free(d->src_tables ? d->src_tables[i] : NULL);
-        pgh_table_info_free(d->dst_tables ? d->dst_tables[i] : NULL);
-    }
-    free(d->src_tables);
-    free(d->dst_tables);
-    free(d->stats);
-    d->src_tables = d->dst_tables = NULL;
-    d->stats = NULL;
-    d->ntables = 0;
-}
-
 static void dest_close(void *user)
 {
     pg_dest *d = user;
@@ -169,50 +155,6 @@ static int write_position(void *user, const pgh_position *pos, pgh_error *err)
 
 /* ---- changes --------------------------------------------------------------------------- */
 
-/* Catch-up: last write wins, nothing recorded. Following: strict, the position recorded with
- * every commit, and what the destination holds already skipped. */
-static int open_apply(pg_dest *d, pgh_error *err)
-{
-    const pgh_config *cfg = d->cfg;
-    pgh_apply_opts ao = PGH_APPLY_OPTS_INIT;
-    ao.conninfo = cfg->destination_connection;
-    ao.tables = cfg->tables;
-    ao.ntables = (int)cfg->ntables;
-    ao.replica_role = d->replica_role;
-    ao.group_max_changes = (int)cfg->apply_group_max_changes;
-    ao.mode = d->catchup ? PGH_APPLY_CATCHUP : PGH_APPLY_STRICT;
-    if (!d->catchup) {
-        ao.app_name = "pghost follow";
-        ao.schema_drift = cfg->schema_drift;
-        ao.on_missing_row = cfg->on_missing_row;
-        ao.stats = d->live;
-    }
-    if (d->event) { /* existing rows come with the changes: the position always kept */
-        ao.lenient = d->lenient;
-        ao.with_resume = true;
-    }
-    if (!d->catchup && (d->follow || d->event)) {
-        pgh_state st;
-        int rc = pgh_state_read(&st, d->ctl, cfg->state_schema, cfg->slot_name, err);
-        if (rc == 0 && !st.found)
-            rc = pgh_error_set(err, PGH_EPRECOND,
-                               "%s.state has no position for slot %s: the sync did not finish; "
-                               "run pghost teardown, then pghost replicate --follow again",
-                               cfg->state_schema, cfg->slot_name);
-        if (rc != 0)
-            return rc;
-        ao.state_schema = cfg->state_schema;
-        ao.slot = cfg->slot_name;
-        ao.skip_before = st.applied_lsn;
-    }
-    return pgh_apply_open(&d->apply, &ao, err);
-}
-
-int pgh_postgres__apply(pg_dest *d, pgh_error *err)
-{
-    return d->apply ? 0 : open_apply(d, err);
-}
-
 static int write_change(void *user, const pgh_change *c, pgh_error *err)
 {
     pg_dest *d = user;
@@ -238,56 +180,6 @@ static int flush(void *user, pgh_lsn *durable, pgh_error *err)
 }
 
 /* ---- the keyed sync -------------------------------------------------------------------- */
-
-static int load_table(pgh_table_info **out, PGconn *conn, const char *side, const char *schema,
-                      const char *name, pgh_error *err)
-{
-    int rc = pgh_catalog_table(out, conn, schema, name, err);
-    if (rc == PGH_ENOTFOUND) {
-        pgh_error_clear(err);
-        return pgh_error_set(err, PGH_EPRECOND, "%s table %s.%s does not exist%s", side, schema,
-                             name,
-                             strcmp(side, "destination") == 0
-                                 ? ": create it with the same columns and primary key as the "
-                                   "source table"
-                                 : "");
-    }
-    return rc;
-}
-
-/* Describe every table on both sides and check the destination's against the source's. Without
- * a source session (pghost apply reads a NATS stream) the destination's tables only. */
-int pgh_postgres__check_tables(pg_dest *d, bool may_hold_rows, pgh_error *err)
-{
-    const pgh_config *cfg = d->cfg;
-    pgh_postgres__free_tables(d);
-    d->ntables = (int)cfg->ntables;
-    d->src_tables = calloc(cfg->ntables + 1, sizeof(*d->src_tables));
-    d->dst_tables = calloc(cfg->ntables + 1, sizeof(*d->dst_tables));
-    d->stats = calloc(cfg->ntables + 1, sizeof(*d->stats));
-    if (d->src_tables == NULL || d->dst_tables == NULL || d->stats == NULL)
-        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < cfg->ntables; i++) {
-        const pgh_table_map *m = &cfg->tables[i];
-        if (d->src != NULL)
-            rc = load_table(&d->src_tables[i], d->src, "source", m->source_schema,
-                            m->source_table, err);
-        if (rc == 0 && d->src) /* the columns the publication sends, the rows its filter passes */
-            rc = pgh_source_publication_narrow(d->src_tables[i], d->src, cfg->publication_name,
-                                               err);
-        if (rc == 0)
-            rc = load_table(&d->dst_tables[i], d->ctl, "destination", m->dest_schema,
-                            m->dest_table, err);
-        if (rc == 0 && d->src)
-            rc = pgh_postgres_check_table(d->src_tables[i], d->dst_tables[i], d->ctl,
-                                          may_hold_rows, err);
-        if (rc == 0 && d->src)
-            rc = pgh_postgres_check_copy_format(d->src_tables[i], d->dst_tables[i],
-                                                cfg->copy_format, err);
-    }
-    return rc;
-}
 
 /* Created tables stay uncommitted until every check passed: a failed check leaves nothing
  * behind. A resumed run finds what its first run created in the record. */

@@ -2,7 +2,8 @@
  * Private to the PostgreSQL destination (src/dest/postgres): what its files share besides the
  * apply (apply.h) and the copy sessions (copy_in.h).
  *
- *   destination.c  the pgh_destination_ops and pgh_keyed_ops tables, the run's tables
+ *   destination.c  the pgh_destination_ops and pgh_keyed_ops tables
+ *   session.c      the run's table descriptions and the apply session both ways share
  *   watermarks.c   copy_method watermarks: existing rows with the changes (table_begin...)
  *   apply.c ...    changes -> statements (apply.h)
  *   copy_in.c      the copy workers' COPY FROM STDIN sessions
@@ -43,7 +44,7 @@ typedef struct pg_dest {
                                    the lenient rules of apply.h */
 } pg_dest;
 
-/* destination.c: describe every table on both sides and check the destination's against the
+/* session.c: describe every table on both sides and check the destination's against the
  * source's (empty unless may_hold_rows); release those descriptions; open the apply now. */
 int pgh_postgres__check_tables(pg_dest *d, bool may_hold_rows, pgh_error *err);
 void pgh_postgres__free_tables(pg_dest *d);
