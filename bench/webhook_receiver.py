@@ -6,7 +6,8 @@
 Listens on 127.0.0.1 at a free port (written into PORT_FILE once listening), answers every
 POST with 200 after reading its whole body, and keeps running totals over the bodies it got:
 requests, events (each pghost batch's "count") and update lines ('"op":"update"' in the
-body), rewritten into TOTALS_FILE as "requests events updates" after each request. It does
+body), rewritten into TOTALS_FILE as "requests events updates" (since it started) after each
+request. It does
 not check signatures. Stopped by SIGTERM.
 """
 import http.server
@@ -36,6 +37,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 def main():
     server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    with open(sys.argv[2], "w") as f:
+        f.write("0 0 0\n")
     with open(sys.argv[1], "w") as f:
         f.write("%d\n" % server.server_address[1])
     server.serve_forever()
