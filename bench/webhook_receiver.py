@@ -7,8 +7,7 @@ Listens on 127.0.0.1 at a free port (written into PORT_FILE once listening), ans
 POST with 200 after reading its whole body, and keeps running totals over the bodies it got:
 requests, events (each pghost batch's "count") and update lines ('"op":"update"' in the
 body), rewritten into TOTALS_FILE as "requests events updates" (since it started) after each
-request. It does
-not check signatures. Stopped by SIGTERM.
+request. It does not check signatures. Stopped by SIGTERM.
 """
 import http.server
 import json
