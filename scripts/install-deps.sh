@@ -30,6 +30,7 @@ packages=(
     bc                   # bench/run: arithmetic on timings
     python3              # free ports in scripts/demo.sh and bench/run
     pgcopydb             # later: the peer the benchmark compares against (bench/)
+    postgresql-15-wal2json # bench: the wal2json peer (bench/destinations)
 )
 
 if ! command -v dpkg >/dev/null 2>&1; then
