@@ -63,7 +63,6 @@ static const char USAGE[] =
     "                            apply_group_max_changes lines or apply_group_max_delay_ms\n"
     "  --changes-only            stdout, file or webhook: no existing rows, only the changes\n"
     "                            from the slot (created when missing)\n"
-    "                            slot (created when missing)\n"
     "  --keep-slot               keep the replication slot, positioned at the checkpoint, and\n"
     "                            print how to attach a native subscription to it\n"
     "  --truncate-destination    empty the destination tables first instead of refusing\n"
