@@ -23,6 +23,8 @@
 #include "pghost/log.h"
 #include "source/stream.h"
 
+#define STATUS_PROMPT_MS 1000
+
 struct pgh_stream {
     PGconn *conn;            /* owned */
     pgh_decoder *decoder;    /* owned */
@@ -30,6 +32,7 @@ struct pgh_stream {
     pgh_lsn server_lsn;      /* highest wal_end seen */
     pgh_lsn received;        /* highest XLogData start seen */
     pgh_lsn flushed;         /* durable at the destination, as told by the caller */
+    pgh_lsn reported;        /* the flushed position the last status update carried */
     int status_interval_ms;
     int64_t last_status_ms;  /* monotonic time of the last status update */
 };
@@ -144,7 +147,19 @@ int pgh_stream_send_status(pgh_stream *s, bool reply_requested, pgh_error *err)
     if (PQputCopyData(s->conn, (const char *)msg, (int)len) != 1 || PQflush(s->conn) != 0)
         return pgh_conn_error(err, s->conn, NULL, "sending a status update to the source");
     s->last_status_ms = pgh_clock_ms();
+    s->reported = s->flushed;
     return 0;
+}
+
+/* Milliseconds until the next status update is due: every status_interval_ms, and within
+ * STATUS_PROMPT_MS of a flushed position the server has not heard of (the slot then releases
+ * WAL about a second after the destination made it durable, not up to ten seconds later). */
+static int64_t status_due_in(const pgh_stream *s, int64_t now)
+{
+    int64_t period = s->flushed > s->reported && s->status_interval_ms > STATUS_PROMPT_MS
+                         ? STATUS_PROMPT_MS
+                         : s->status_interval_ms;
+    return period - (now - s->last_status_ms);
 }
 
 /* The server ended COPY BOTH: read why. */
@@ -201,7 +216,7 @@ int pgh_stream_next(pgh_stream *s, pgh_change *out, int timeout_ms, pgh_error *e
     int64_t deadline = pgh_clock_ms() + timeout_ms;
     for (;;) {
         int64_t now = pgh_clock_ms();
-        if (now - s->last_status_ms >= s->status_interval_ms) {
+        if (status_due_in(s, now) <= 0) {
             int rc = pgh_stream_send_status(s, false, err);
             if (rc != 0)
                 return rc;
@@ -226,7 +241,7 @@ int pgh_stream_next(pgh_stream *s, pgh_change *out, int timeout_ms, pgh_error *e
         if (now >= deadline)
             return 0;
         int64_t wait = deadline - now;
-        int64_t to_status = s->status_interval_ms - (now - s->last_status_ms);
+        int64_t to_status = status_due_in(s, now);
         if (to_status < wait)
             wait = to_status < 0 ? 0 : to_status;
         int rc = wait_readable(s, (int)wait, err);

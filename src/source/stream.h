@@ -4,7 +4,8 @@
  * The stream speaks the streaming replication protocol over a replication=database
  * connection: START_REPLICATION ... LOGICAL with pgoutput protocol version 1 and messages on,
  * answering keepalives that ask for a reply and sending a standby status update at least every
- * status_interval_ms. It reports as flushed only what the caller says is durable
+ * status_interval_ms, and within a second of a flushed position the server has not heard of
+ * (the slot releases WAL promptly). It reports as flushed only what the caller says is durable
  * (pgh_stream_set_flushed), so the source never recycles WAL that was not applied.
  * Single-threaded: one thread owns a pgh_stream.
  */
