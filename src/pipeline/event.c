@@ -72,7 +72,8 @@ static int session_start(pipe_run *r, pgh_error *err)
     if (rc == 0 && first)
         rc = slot(r, &pos, err);
     bool rows = r->o->what != PGH_PIPELINE_CHANGES;
-    if (rc == 0 && rows)
+    /* Without rows too, the rules need the coordinator's re-reads (snapshot_reread.c). */
+    if (rc == 0 && (rows || r->rules))
         rc = pgh_snapshot__new(&r->snap, r, err);
     if (rc == 0 && rows)
         rc = plan_rows(r, r->snap, &pos, first, err);

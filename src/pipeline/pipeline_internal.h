@@ -155,6 +155,11 @@ void pgh_pipeline__stats_reconnecting(pipe_run *r, bool on);
  * (idempotent). rules is borrowed until unwrap. */
 int pgh_pipeline__rules_wrap(pipe_run *r, const pgh_rules *rules, pgh_error *err);
 void pgh_pipeline__rules_unwrap(pipe_run *r);
+/* rules_dest.c: would the rules turn this change into an INSERT that lacks unchanged TOAST
+ * values (an UPDATE that moves a row into a filter, its old row not sent whole)? Such an
+ * UPDATE must be read again whole from the source first (snapshot_reread.c). False when r has
+ * no rules. */
+int pgh_pipeline__rules_enters(bool *out, pipe_run *r, const pgh_change *c, pgh_error *err);
 /* rules_dest.c: before anything is written, compile the rules against r->tables: every table
  * and column they name must exist, every rule suit its column's type (PGH_ECONFIG). */
 int pgh_pipeline__rules_check(pipe_run *r, pgh_error *err);

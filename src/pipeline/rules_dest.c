@@ -336,11 +336,18 @@ static int send_insert(rules_dest *d, const pgh_change *c, const pgh_rules_plan 
     return rc == 0 ? send(d, &out, err) : rc;
 }
 
-static int on_update(rules_dest *d, const pgh_change *c, const pgh_rules_plan *p,
-                     pgh_error *err)
+/* What an UPDATE becomes under the filters (the table at the top of this file). */
+typedef enum update_verdict {
+    VERDICT_UPDATE,
+    VERDICT_INSERT,
+    VERDICT_DELETE,
+    VERDICT_DROP,
+} update_verdict;
+
+static update_verdict verdict(const pgh_change *c, const pgh_rules_plan *p)
 {
     if (!pgh_rules__plan_filters(p, PGH_RULES_UPDATE))
-        return send_update(d, c, p, err);
+        return VERDICT_UPDATE;
     char kind = c->u.update.old_kind;
     const pgh_tuple *nt = &c->u.update.newtup;
     /* The old row: sent whole ('O'), its key ('K'), or nothing (the key did not change). */
@@ -352,10 +359,49 @@ static int on_update(rules_dest *d, const pgh_change *c, const pgh_rules_plan *p
     if (newm == PGH_RULES_UNKNOWN) /* a filtered unchanged TOAST value: it did not change */
         newm = oldm;
     if (newm == PGH_RULES_MATCH)
-        return oldm == PGH_RULES_NOMATCH ? send_insert(d, c, p, err) : send_update(d, c, p, err);
-    if (newm == PGH_RULES_UNKNOWN || oldm == PGH_RULES_NOMATCH)
-        return newm == PGH_RULES_UNKNOWN ? send_update(d, c, p, err) : 0;
-    return send_delete(d, c, p, ot, kind == 'O' ? 'O' : 'K', err);
+        return oldm == PGH_RULES_NOMATCH ? VERDICT_INSERT : VERDICT_UPDATE;
+    if (newm == PGH_RULES_UNKNOWN)
+        return VERDICT_UPDATE;
+    return oldm == PGH_RULES_NOMATCH ? VERDICT_DROP : VERDICT_DELETE;
+}
+
+static int on_update(rules_dest *d, const pgh_change *c, const pgh_rules_plan *p,
+                     pgh_error *err)
+{
+    char kind = c->u.update.old_kind;
+    switch (verdict(c, p)) {
+    case VERDICT_UPDATE:
+        return send_update(d, c, p, err);
+    case VERDICT_INSERT:
+        return send_insert(d, c, p, err);
+    case VERDICT_DELETE:
+        return send_delete(d, c, p, kind ? &c->u.update.oldtup : &c->u.update.newtup,
+                           kind == 'O' ? 'O' : 'K', err);
+    default:
+        return 0;
+    }
+}
+
+static bool lacks_values(const pgh_tuple *t)
+{
+    for (int i = 0; i < t->natts; i++)
+        if (t->values[i].kind == PGH_VALUE_UNCHANGED)
+            return true;
+    return false;
+}
+
+int pgh_pipeline__rules_enters(bool *out, pipe_run *r, const pgh_change *c, pgh_error *err)
+{
+    rules_dest *d = r->rules;
+    *out = false;
+    if (d == NULL || c->kind != PGH_CHANGE_UPDATE || c->u.update.old_kind == 'O' ||
+        !lacks_values(&c->u.update.newtup))
+        return 0;
+    const pgh_rules_plan *p = NULL;
+    int rc = plan_of(&p, d, c->u.update.rel, err);
+    if (rc == 0 && p)
+        *out = verdict(c, p) == VERDICT_INSERT;
+    return rc;
 }
 
 static int on_change(void *user, const pgh_change *c, pgh_error *err)

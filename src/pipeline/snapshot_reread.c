@@ -11,6 +11,11 @@
  * is delivered, and for every transaction that commits before the horizon, such updates are
  * read again. A row the source no longer has is delivered as sent: its removal follows in the
  * stream.
+ *
+ * The rules need the same read (rules_dest.c): an UPDATE that moves a row into a filter becomes
+ * an INSERT of the whole row, and when its old row was not sent whole (a key-changing UPDATE
+ * under the default replica identity) only the source has its unchanged TOAST values. Such an
+ * update is read again whenever it comes, and moves the horizon like any other.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -130,10 +135,11 @@ int pgh_snapshot__update(snapshot *s, const snap_keymap *m, const pgh_change *c,
     const snap_table *t = &s->tables[m->table];
     bool needed = lacks_values(&c->u.update.newtup) &&
                   (t->state == SNAP_BEGUN || s->txn_lsn < s->horizon);
-    if (!needed)
-        return pgh_pipeline__deliver(s->r, c, err);
+    int rc = needed ? 0 : pgh_pipeline__rules_enters(&needed, s->r, c, err);
+    if (rc != 0 || !needed)
+        return rc != 0 ? rc : pgh_pipeline__deliver(s->r, c, err);
     PGresult *row = NULL;
-    int rc = read_row(&row, s, m, c, err);
+    rc = read_row(&row, s, m, c, err);
     if (rc == 0 && row && PQntuples(row) == 1) {
         pgh_lsn at = 0;
         if (pgh_lsn_parse(&at, PQgetvalue(row, 0, 0)) == 0 && at > s->horizon)

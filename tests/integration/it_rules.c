@@ -20,7 +20,11 @@
  *           start-up refusals (a table the file names but the run does not have, a filter on a
  *           non-key column of a table without REPLICA IDENTITY FULL: nothing written).
  *
- * Usage: it_rules pgflo|moves|pgflo_pg|moves_pg
+ *   toast   a key-changing UPDATE moves a row into a filter on the key while its TOASTed value
+ *           is left unchanged (not sent): the INSERT it becomes carries the whole value, read
+ *           again from the source; with existing rows and with --changes-only.
+ *
+ * Usage: it_rules pgflo|moves|toast|pgflo_pg|moves_pg
  */
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -44,12 +48,10 @@ static void write_file(const char *path, const char *text)
     PGH_CHECK(f && fputs(text, f) >= 0 && fclose(f) == 0, "cannot write %s", path);
 }
 
-static void setup(ctx *c, const char *tables_yaml)
+/* The run's configuration: stdout, rules.yml, the given tables (and any keys after them); the
+ * lines go to c->out_path, emptied. */
+static void write_config(ctx *c, const char *tables_yaml)
 {
-    pgh_run_pair_start(&c->p, NULL, NULL);
-    pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "rules_run.yaml");
-    snprintf(c->rules_path, sizeof(c->rules_path), "%s/rules.yml", c->p.src.dir);
-    snprintf(c->out_path, sizeof(c->out_path), "%s/lines.jsonl", c->p.src.dir);
     /* rules_file relative: read beside the configuration file */
     pgh_run_write_config(&c->r,
                          "source_connection: %s\ndestination_connection: %s\n"
@@ -59,6 +61,15 @@ static void setup(ctx *c, const char *tables_yaml)
                          c->p.src_conninfo, c->p.dst_conninfo, tables_yaml);
     snprintf(c->r.append_out, sizeof(c->r.append_out), "%s", c->out_path);
     write_file(c->out_path, "");
+}
+
+static void setup(ctx *c, const char *tables_yaml)
+{
+    pgh_run_pair_start(&c->p, NULL, NULL);
+    pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "rules_run.yaml");
+    snprintf(c->rules_path, sizeof(c->rules_path), "%s/rules.yml", c->p.src.dir);
+    snprintf(c->out_path, sizeof(c->out_path), "%s/lines.jsonl", c->p.src.dir);
+    write_config(c, tables_yaml);
 }
 
 /* Every line of the output, parsed (a JSON array of objects). */
@@ -486,6 +497,78 @@ static void case_moves(ctx *c)
     json_decref(all);
 }
 
+/* ---- toast ------------------------------------------------------------------------------ */
+
+/* A big value stored out of line, uncompressed: an UPDATE that leaves it alone does not send
+ * it ('u' in pgoutput). */
+#define TOAST_SQL(id) "repeat(md5((" id ")::text), 400)"
+
+static void toast_expect(ctx *c, json_t *all, long long id, long long from)
+{
+    json_t *ins = find(all, "public.tt", "insert", id);
+    PGH_CHECK(ins, "no insert of %lld (moved in from %lld): %s", id, from,
+              pgh_run_read_file(c->out_path));
+    PGH_CHECK(json_object_get(ins, "unchanged") == NULL && str(ins, "new", "big"),
+              "the insert of %lld lacks the unchanged TOAST value: %s", id, json_dumps(ins, 0));
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT " TOAST_SQL("%lld"), from);
+    char *want = pgh_test_value(c->p.s, "%s", sql);
+    PGH_CHECK(strlen(want) == 12800 && strcmp(str(ins, "new", "big"), want) == 0,
+              "insert %lld: big is %zu bytes, not the source's %zu", id,
+              strlen(str(ins, "new", "big")), strlen(want));
+    free(want);
+}
+
+/* A key-changing UPDATE moves a row into a filter on the key: the INSERT the rules make of it
+ * carries the TOASTed value the UPDATE left unchanged (read again from the source). */
+static void toast_run(ctx *c, bool changes_only, long long from, long long to)
+{
+    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", "--to=stdout",
+                              changes_only ? "--changes-only" : NULL, NULL);
+    if (changes_only) {
+        for (int i = 0; pgh_run_count_lines(c->out_path, NULL) == 0; i++) {
+            /* the changes start with the slot: a fence row until one comes through */
+            PGH_CHECK(pgh_test_pid_alive(pid) && i < 300, "no line:\n%s",
+                      pgh_run_stderr(&c->r, 0));
+            pgh_test_exec(c->p.s, "INSERT INTO tt VALUES (%d, 0, 'ready') ON CONFLICT (id) DO "
+                                  "UPDATE SET v = tt.v + 1", 5000);
+            pgh_run_sleep_ms(100);
+        }
+    } else {
+        wait_lines(c, pid, "\"op\":\"snapshot_end\"", 1);
+    }
+    pgh_test_exec(c->p.s, "UPDATE tt SET id = %lld, v = v + 1 WHERE id = %lld", to, from);
+    pgh_test_exec(c->p.s, "INSERT INTO tt VALUES (%lld, 0, 'fence')", to + 1000);
+    char needle[64];
+    snprintf(needle, sizeof(needle), "\"key\":{\"id\":%lld}", to + 1000);
+    wait_lines(c, pid, needle, 1);
+    pgh_run_stop(&c->r, pid, 30);
+    json_t *all = read_lines(c);
+    toast_expect(c, all, to, from);
+    printf("%s: the row moved in from %lld to %lld arrived whole (%zu lines)\n",
+           changes_only ? "changes only" : "rows and changes", from, to, json_array_size(all));
+    json_decref(all);
+}
+
+static void case_toast(ctx *c)
+{
+    setup(c, "  - public.tt\nslot_name: rules_toast_a\n");
+    pgh_test_exec(c->p.s, "CREATE TABLE tt (id bigint PRIMARY KEY, v int, big text)");
+    pgh_test_exec(c->p.s, "ALTER TABLE tt ALTER big SET STORAGE EXTERNAL");
+    pgh_test_exec(c->p.s, "INSERT INTO tt SELECT g, 0, " TOAST_SQL("g") " "
+                          "FROM generate_series(1, 3) g");
+    pgh_test_exec(c->p.s, "CREATE PUBLICATION pub FOR TABLE tt");
+    write_file(c->rules_path, "tables:\n  tt:\n    - type: filter\n      column: id\n"
+                              "      parameters: {operator: gte, value: 1000}\n");
+    toast_run(c, false, 1, 1001);
+    /* the same without existing rows, on a slot of its own */
+    char tail[PGH_RUN_FILE_MAX + 64];
+    snprintf(tail, sizeof(tail),
+             "  - public.tt\nslot_name: rules_toast_b\nstate_file: %s/b.state\n", c->p.src.dir);
+    write_config(c, tail);
+    toast_run(c, true, 2, 1002);
+}
+
 /* ---- through PostgreSQL ------------------------------------------------------------------ */
 
 /* mask(x, c) in SQL, as the rules do it on ASCII text */
@@ -585,13 +668,15 @@ static void case_moves_pg(ctx *c)
 
 int main(int argc, char **argv)
 {
-    PGH_CHECK(argc == 2, "usage: it_rules pgflo|moves|pgflo_pg|moves_pg");
+    PGH_CHECK(argc == 2, "usage: it_rules pgflo|moves|toast|pgflo_pg|moves_pg");
     static ctx c;
     double t0 = pgh_run_now_ms();
     if (strcmp(argv[1], "pgflo") == 0)
         case_pgflo(&c);
     else if (strcmp(argv[1], "moves") == 0)
         case_moves(&c);
+    else if (strcmp(argv[1], "toast") == 0)
+        case_toast(&c);
     else if (strcmp(argv[1], "pgflo_pg") == 0)
         case_pgflo_pg(&c);
     else if (strcmp(argv[1], "moves_pg") == 0)
