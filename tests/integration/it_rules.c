@@ -24,7 +24,11 @@
  *           is left unchanged (not sent): the INSERT it becomes carries the whole value, read
  *           again from the source; with existing rows and with --changes-only.
  *
- * Usage: it_rules pgflo|moves|toast|pgflo_pg|moves_pg
+ *   toast_pg   the move of toast into the PostgreSQL destination while following: no re-read
+ *           there yet, so the run stops with "INSERT with an unchanged TOAST value" and the
+ *           destination never holds the row without its value.
+ *
+ * Usage: it_rules pgflo|moves|toast|pgflo_pg|moves_pg|toast_pg
  */
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -666,9 +670,33 @@ static void case_moves_pg(ctx *c)
                     "SELECT id, v, note FROM t_full ORDER BY id", pgh_run_stderr(&c->r, 0));
 }
 
+/* The same move into a filter on the key, through the PostgreSQL destination while following
+ * (no re-read there): the run stops with a clear error; the destination never holds the row
+ * without its value. */
+static void case_toast_pg(ctx *c)
+{
+    setup(c, "  - public.tt\n");
+    pgh_test_exec(c->p.s, "CREATE TABLE tt (id bigint PRIMARY KEY, v int, big text)");
+    pgh_test_exec(c->p.s, "ALTER TABLE tt ALTER big SET STORAGE EXTERNAL");
+    pgh_test_exec(c->p.s, "INSERT INTO tt SELECT g, 0, " TOAST_SQL("g") " "
+                          "FROM generate_series(1, 3) g");
+    pgh_test_exec(c->p.s, "CREATE PUBLICATION pub FOR TABLE tt");
+    write_file(c->rules_path, "tables:\n  tt:\n    - type: filter\n      column: id\n"
+                              "      parameters: {operator: gte, value: 1000}\n");
+    pid_t pid = spawn_pg(c);
+    pgh_run_wait_follow(&c->r, pid);
+    pgh_test_exec(c->p.s, "UPDATE tt SET id = 1001 WHERE id = 1");
+    int code = pgh_run_wait(&c->r, pid, 60);
+    const char *err = pgh_run_stderr(&c->r, 0);
+    PGH_CHECK(code != 0 && strstr(err, "INSERT with an unchanged TOAST value"), "exit %d:\n%s",
+              code, err);
+    PGH_CHECK(value_is(c->p.d, "SELECT count(*) FROM tt", "0"), "a row was written");
+    printf("PostgreSQL destination: stopped (exit %d) with nothing wrong written\n", code);
+}
+
 int main(int argc, char **argv)
 {
-    PGH_CHECK(argc == 2, "usage: it_rules pgflo|moves|toast|pgflo_pg|moves_pg");
+    PGH_CHECK(argc == 2, "usage: it_rules pgflo|moves|toast|pgflo_pg|moves_pg|toast_pg");
     static ctx c;
     double t0 = pgh_run_now_ms();
     if (strcmp(argv[1], "pgflo") == 0)
@@ -677,6 +705,8 @@ int main(int argc, char **argv)
         case_moves(&c);
     else if (strcmp(argv[1], "toast") == 0)
         case_toast(&c);
+    else if (strcmp(argv[1], "toast_pg") == 0)
+        case_toast_pg(&c);
     else if (strcmp(argv[1], "pgflo_pg") == 0)
         case_pgflo_pg(&c);
     else if (strcmp(argv[1], "moves_pg") == 0)
