@@ -15,7 +15,9 @@
  * The rules need the same read (rules_dest.c): an UPDATE that moves a row into a filter becomes
  * an INSERT of the whole row, and when its old row was not sent whole (a key-changing UPDATE
  * under the default replica identity) only the source has its unchanged TOAST values. Such an
- * update is read again whenever it comes, and moves the horizon like any other.
+ * update is read again whenever it comes, and moves the horizon like any other. A read that
+ * finds no row by the new key (the row was deleted or moved on since) is followed by the
+ * change that did it, in a transaction before the horizon: a move is read again at its key.
  */
 #include <stdlib.h>
 #include <string.h>
