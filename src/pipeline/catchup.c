@@ -121,7 +121,7 @@ static int replay_to(replay *p, pgh_error *err)
         if (is_row_change(&c))
             r->out->changes_seen++;
         marker_seen = marker_seen || pgh_pipeline__is_checkpoint(&c, p->marker);
-        rc = pgh_pipeline__deliver(r, &c, err);
+        rc = r->handle(r, &c, err);
         if (rc != 0)
             return rc;
         if (c.kind != PGH_CHANGE_COMMIT)

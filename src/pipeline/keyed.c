@@ -20,6 +20,7 @@
 #include "pg/slot.h"
 #include "pghost/log.h"
 #include "pipeline_internal.h"
+#include "snapshot.h"
 #include "source/copy.h"
 #include "source/copy_units.h"
 #include "util/clock.h"
@@ -187,6 +188,12 @@ static int prepare(pipe_run *r, const char *resume_phase, pgh_error *err)
     int rc = pgh_pipeline__preflight(r, resume_phase == NULL, true, err);
     if (rc == 0 && r->rules)
         rc = pgh_pipeline__rules_check(r, err);
+    /* Rules may make INSERTs of updates lacking TOAST values: those are read again from the
+     * source (snapshot_reread.c) on the way to the catch-up and the following. */
+    if (rc == 0 && r->rules && r->snap == NULL) {
+        rc = pgh_snapshot__new(&r->snap, r, err);
+        r->handle = pgh_snapshot__handle_changes;
+    }
     if (rc == 0)
         rc = keyed(r)->prepare(r->user, resume_phase != NULL, r->o->truncate_destination, err);
     if (rc == 0)

@@ -4,6 +4,7 @@
 
 #include "pg/conn.h"
 #include "pipeline_internal.h"
+#include "snapshot.h"
 
 static int check_opts(const pgh_pipeline_opts *o, const pgh_destination_ops *ops,
                       pgh_error *err)
@@ -75,6 +76,7 @@ int pgh_pipeline_run(pgh_pipeline_result *out, pgh_source *source, const pgh_rul
     pgh_pipeline__stats_phase(&r, rc == 0 ? PGH_PHASE_DONE : PGH_PHASE_FAILED);
     if (rc != 0 && !(rc == PGH_ECANCELED && pgh_pipeline__canceled(&r)))
         pgh_stats_count_error(opts->stats, rc);
+    pgh_snapshot__free(r.snap);
     pgh_pipeline__close_dest(&r);
     pgh_pipeline__rules_unwrap(&r);
     pgh_pipeline__tables_dispose(&r.tables);

@@ -527,6 +527,21 @@ static int on_row_change(snapshot *s, const pgh_change *c, pgh_error *err)
     return pgh_pipeline__deliver(s->r, c, err);
 }
 
+int pgh_snapshot__handle_changes(pipe_run *r, const pgh_change *c, pgh_error *err)
+{
+    snapshot *s = r->snap;
+    if (c->kind == PGH_CHANGE_BEGIN)
+        s->txn_lsn = c->u.begin.final_lsn;
+    if (c->kind == PGH_CHANGE_RELATION)
+        forget_relation(s, c->u.relation.rel->oid);
+    if (c->kind == PGH_CHANGE_UPDATE) {
+        const snap_keymap *m = keymap(s, c->u.update.rel);
+        if (m->table >= 0)
+            return pgh_snapshot__update(s, m, c, err);
+    }
+    return pgh_pipeline__deliver(r, c, err);
+}
+
 int pgh_snapshot__handle(pipe_run *r, const pgh_change *c, pgh_error *err)
 {
     snapshot *s = r->snap;

@@ -22,6 +22,9 @@
  * of the last such read (snapshot_reread.c): the destination may not hold the row to take the
  * values from, and a re-read row is ahead of the stream until it gets there.
  *
+ * A keyed destination with rules uses the same re-reads in its catch-up and following
+ * (pgh_snapshot__handle_changes: no tables delivered, no workers).
+ *
  * Progress: which tables are done, and per key range the last key delivered, goes into the
  * resume token of every commit's position (snapshot_token.c); a restart takes the delivery up
  * there, with a new run id (the old run's watermarks are ignored).
@@ -141,6 +144,9 @@ int pgh_snapshot__start(snapshot *s, pgh_error *err);
 void pgh_snapshot__stop(snapshot *s);
 /* The stream's changes, in order: watermarks, keys for the windows, deliveries. */
 int pgh_snapshot__handle(pipe_run *r, const pgh_change *c, pgh_error *err);
+/* A keyed destination's catch-up and following with rules (no rows delivered here, no
+ * watermarks): c delivered, an UPDATE read again whole when pgh_snapshot__update says so. */
+int pgh_snapshot__handle_changes(pipe_run *r, const pgh_change *c, pgh_error *err);
 /* Nothing pending: every table done and no chunk in flight. */
 bool pgh_snapshot__idle(snapshot *s);
 /* The current resume token (NULL when nothing is pending); owned by s. */

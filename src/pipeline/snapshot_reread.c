@@ -58,6 +58,18 @@ static void put_ident(pgh_buf *b, PGconn *conn, const char *name, const char *be
     free(q);
 }
 
+/* The re-read session, opened again when it was lost: a reconnect of the run's other sessions
+ * does not reach it. */
+static int reread_conn(snapshot *s, pgh_error *err)
+{
+    if (PQstatus(s->reread) == CONNECTION_OK)
+        return 0;
+    PQfinish(s->reread);
+    s->reread = NULL;
+    return pgh_conn_open(&s->reread, s->r->cfg->source_connection, PGH_CONN_SQL, "source",
+                         "pghost snapshot", err);
+}
+
 /* SELECT <WAL insert position>, <the relation's columns> FROM t WHERE pk = key, the key taken
  * from the new tuple; false (nothing read) when a key value was not sent. */
 static int read_row(PGresult **out, snapshot *s, const snap_keymap *m, const pgh_change *c,
@@ -141,7 +153,9 @@ int pgh_snapshot__update(snapshot *s, const snap_keymap *m, const pgh_change *c,
     if (rc != 0 || !needed)
         return rc != 0 ? rc : pgh_pipeline__deliver(s->r, c, err);
     PGresult *row = NULL;
-    rc = read_row(&row, s, m, c, err);
+    rc = reread_conn(s, err);
+    if (rc == 0)
+        rc = read_row(&row, s, m, c, err);
     if (rc == 0 && row && PQntuples(row) == 1) {
         pgh_lsn at = 0;
         if (pgh_lsn_parse(&at, PQgetvalue(row, 0, 0)) == 0 && at > s->horizon)
