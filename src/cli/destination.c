@@ -1,35 +1,23 @@
 /* The destination a configuration names, for the commands that write one (replicate, apply). */
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "pghost/pghost.h"
+#include "util/secret_file.h"
 
-/* *out: the first line of the file at path, trailing whitespace cut (malloc'd). The secret is
- * never part of a message. */
+/* *out: webhook_secret_file's first line (malloc'd). The secret is never part of a message. */
 static int read_secret_file(char **out, const char *path, pgh_error *err)
 {
-    *out = NULL;
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
+    int rc = pgh_secret_file_read(out, path);
+    if (rc > 0)
         return pgh_error_set(err, PGH_ECONFIG, "webhook_secret_file %s cannot be read: %s", path,
-                             strerror(errno));
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len = getline(&line, &cap, f);
-    fclose(f);
-    while (len > 0 && isspace((unsigned char)line[len - 1]))
-        line[--len] = '\0';
-    if (len <= 0) {
-        free(line);
+                             strerror(rc));
+    if (rc < 0)
         return pgh_error_set(err, PGH_ECONFIG,
                              "webhook_secret_file %s is empty: put the secret on its first line",
                              path);
-    }
-    *out = line;
     return 0;
 }
 

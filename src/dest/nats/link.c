@@ -10,6 +10,7 @@
 
 #include "pghost/nats.h"
 #include "util/buf.h"
+#include "util/secret_file.h"
 
 #define DEFAULT_URL "nats://127.0.0.1:4222"
 #define CONNECT_TIMEOUT_MS 2000
@@ -144,20 +145,13 @@ static natsStatus set_servers(natsOptions *opts, const char *urls)
 /* The token of nats_token_file: its first line. */
 static int read_token(char **out, const char *file, pgh_error *err)
 {
-    *out = NULL;
-    FILE *f = fopen(file, "r");
-    char line[4096];
-    if (f == NULL)
+    int rc = pgh_secret_file_read(out, file);
+    if (rc > 0)
         return pgh_error_set(err, PGH_ECONFIG, "nats_token_file %s cannot be read: fix the path "
                                                "or its permissions", file);
-    bool got = fgets(line, sizeof(line), f) != NULL;
-    fclose(f);
-    line[got ? strcspn(line, "\r\n") : 0] = '\0';
-    if (line[0] == '\0')
+    if (rc < 0)
         return pgh_error_set(err, PGH_ECONFIG, "nats_token_file %s holds no token", file);
-    *out = strdup(line);
-    memset(line, 0, sizeof(line));
-    return *out ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    return 0;
 }
 
 static int set_security(natsOptions *opts, const pgh_nats_config *n, pgh_error *err)
