@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nkey.h"
 #include "pghost/nats.h"
 #include "util/buf.h"
 #include "util/secret_file.h"
@@ -108,11 +109,15 @@ int pgh_nats__fail(pgh_error *err, natsStatus s, jsErrCode jerr, const pgh_nats_
         return pgh_error_set(err, PGH_ECONN, "NATS at %s: %s: %s", url, what,
                              s == NATS_NO_RESPONDERS ? "JetStream is not enabled there"
                                                      : natsStatus_GetText(s));
-    if (s == NATS_NOT_PERMITTED || s == NATS_CONNECTION_AUTH_FAILED)
+    if (s == NATS_NOT_PERMITTED || s == NATS_CONNECTION_AUTH_FAILED) {
+        if (l != NULL && l->auth_key != NULL)
+            return pgh_error_set(err, PGH_ECONFIG, "NATS at %s: %s: authorization refused: check "
+                                                   "%s", url, what, l->auth_key);
         return pgh_error_set(err, PGH_ECONFIG,
-                             "NATS at %s: %s: authorization refused: check nats_credentials_file "
-                             "or nats_token_file",
-                             url, what);
+                             "NATS at %s: %s: authorization refused: the server wants "
+                             "credentials: set nats_credentials_file, nats_nkey_file or "
+                             "nats_token_file", url, what);
+    }
     const char *last = nats_GetLastError(NULL);
     return pgh_error_set(err, PGH_ESINK, "NATS at %s: %s: %s%s%s (JetStream error %d)", url,
                          what, natsStatus_GetText(s), last ? ": " : "", last ? last : "",
@@ -154,7 +159,68 @@ static int read_token(char **out, const char *file, pgh_error *err)
     return 0;
 }
 
-static int set_security(natsOptions *opts, const pgh_nats_config *n, pgh_error *err)
+/* Some URL of the comma-separated list carries user information (user:password@host). */
+static bool has_user_info(const char *urls)
+{
+    for (const char *p = urls; *p;) {
+        size_t n = strcspn(p, ",");
+        const char *scheme = strstr(p, "://");
+        const char *at = memchr(p, '@', n);
+        if (scheme != NULL && scheme < p + n && at != NULL && at > scheme)
+            return true;
+        p += n + (p[n] == ',');
+    }
+    return false;
+}
+
+/* NATS takes one way for a client to authenticate: at most one of the files, and no user
+ * information in nats_url beside one. The key in use, or NULL, into *out. */
+static int auth_key(const char **out, const pgh_nats_config *n, const char *urls, pgh_error *err)
+{
+    const char *keys[3] = {NULL};
+    int k = 0;
+    if (n->credentials_file != NULL)
+        keys[k++] = "nats_credentials_file";
+    if (n->nkey_file != NULL)
+        keys[k++] = "nats_nkey_file";
+    if (n->token_file != NULL)
+        keys[k++] = "nats_token_file";
+    *out = k > 0 ? keys[0] : NULL;
+    if (k > 1)
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "%s and %s are both set: NATS takes one way to authenticate, keep "
+                             "one", keys[0], keys[1]);
+    if (k == 1 && has_user_info(urls))
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "nats_url holds a user and password and %s is set: NATS takes one "
+                             "way to authenticate, keep one", keys[0]);
+    return 0;
+}
+
+/* nats_nkey_file: nats.c signs with the seed in the file and is given its public key. */
+static int set_nkey(natsOptions *opts, const char *file, pgh_error *err)
+{
+    char *seed = NULL, pub[PGH_NKEY_PUBLIC_CHARS + 1];
+    int rc = pgh_secret_file_read(&seed, file);
+    if (rc > 0)
+        return pgh_error_set(err, PGH_ECONFIG, "nats_nkey_file %s cannot be read: fix the path "
+                                               "or its permissions", file);
+    if (rc < 0)
+        return pgh_error_set(err, PGH_ECONFIG, "nats_nkey_file %s holds no NKey seed on its "
+                                               "first line", file);
+    rc = pgh_nats__nkey_user_public(pub, seed);
+    memset(seed, 0, strlen(seed));
+    free(seed);
+    if (rc != PGH_NKEY_OK)
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "nats_nkey_file %s does not hold a user's NKey seed: %s; it must "
+                             "hold one line SU... (nk -gen user)",
+                             file, pgh_nats__nkey_status_text(rc));
+    natsStatus s = natsOptions_SetNKeyFromSeed(opts, pub, file);
+    return s == NATS_OK ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+}
+
+static int set_auth(natsOptions *opts, const pgh_nats_config *n, pgh_error *err)
 {
     natsStatus s = NATS_OK;
     if (n->credentials_file != NULL) {
@@ -165,6 +231,8 @@ static int set_security(natsOptions *opts, const pgh_nats_config *n, pgh_error *
                                  "the file",
                                  n->credentials_file, natsStatus_GetText(s));
     }
+    if (n->nkey_file != NULL)
+        return set_nkey(opts, n->nkey_file, err);
     if (n->token_file != NULL) {
         char *token = NULL;
         int rc = read_token(&token, n->token_file, err);
@@ -174,16 +242,30 @@ static int set_security(natsOptions *opts, const pgh_nats_config *n, pgh_error *
         memset(token, 0, strlen(token));
         free(token);
     }
-    if (s == NATS_OK && n->ca_file != NULL) {
-        s = natsOptions_LoadCATrustedCertificates(opts, n->ca_file);
-        if (s == NATS_OK)
-            s = natsOptions_SetSecure(opts, true);
-        if (s != NATS_OK)
-            return pgh_error_set(err, PGH_ECONFIG,
-                                 "nats_ca_file %s cannot be loaded (%s): fix the path or the file",
-                                 n->ca_file, natsStatus_GetText(s));
-    }
     return s == NATS_OK ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+}
+
+static int set_tls(natsOptions *opts, const char *ca_file, pgh_error *err)
+{
+    natsStatus s = natsOptions_LoadCATrustedCertificates(opts, ca_file);
+    if (s == NATS_OK)
+        s = natsOptions_SetSecure(opts, true);
+    if (s != NATS_OK)
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "nats_ca_file %s cannot be loaded (%s): fix the path or the file",
+                             ca_file, natsStatus_GetText(s));
+    return 0;
+}
+
+static int set_security(pgh_nats_link *l, natsOptions *opts, const pgh_nats_config *n,
+                        const char *urls, pgh_error *err)
+{
+    int rc = auth_key(&l->auth_key, n, urls, err);
+    if (rc == 0)
+        rc = set_auth(opts, n, err);
+    if (rc == 0 && n->ca_file != NULL)
+        rc = set_tls(opts, n->ca_file, err);
+    return rc;
 }
 
 static int connect_js(pgh_nats_link *l, natsOptions *opts, const pgh_nats_link_opts *o,
@@ -235,7 +317,7 @@ int pgh_nats__link_open(pgh_nats_link *l, const pgh_config *cfg, const pgh_nats_
                           : pgh_error_set(err, PGH_ECONFIG, "nats_url %s: %s", l->url_shown,
                                           natsStatus_GetText(s));
     if (rc == 0)
-        rc = set_security(opts, &cfg->nats, err);
+        rc = set_security(l, opts, &cfg->nats, urls, err);
     if (rc == 0)
         rc = connect_js(l, opts, o, err);
     natsOptions_Destroy(opts);
