@@ -268,14 +268,37 @@ static int set_security(pgh_nats_link *l, natsOptions *opts, const pgh_nats_conf
     return rc;
 }
 
+/* A TLS failure at connect: what OpenSSL said about the server's certificate, and the key that
+ * fixes it. nats.c's text reads "(conn.c:N): SSL handshake error: 20:unable to get local
+ * issuer certificate:depth=0:cert=/CN=...:issuer=/CN=..."; its source position is left out. */
+static int tls_fail(pgh_error *err, natsStatus s, const pgh_nats_link *l, bool have_ca)
+{
+    if (s == NATS_SECURE_CONNECTION_WANTED)
+        return pgh_error_set(err, PGH_ECONFIG,
+                             "NATS at %s does not offer TLS, which nats_ca_file asks for: enable "
+                             "TLS on the server (its tls block), or remove nats_ca_file",
+                             l->url_shown);
+    const char *last = nats_GetLastError(NULL);
+    const char *why = last ? strstr(last, "handshake error: ") : NULL;
+    why = why ? why + strlen("handshake error: ") : last ? last : natsStatus_GetText(s);
+    return pgh_error_set(err, PGH_ECONFIG,
+                         "NATS at %s: TLS failed, the server's certificate was not verified "
+                         "(%s): %s",
+                         l->url_shown, why,
+                         have_ca ? "is nats_ca_file the CA that signed it?"
+                                 : "set nats_ca_file to the CA that signed it");
+}
+
 static int connect_js(pgh_nats_link *l, natsOptions *opts, const pgh_nats_link_opts *o,
-                      pgh_error *err)
+                      bool have_ca, pgh_error *err)
 {
     natsStatus s = natsConnection_Connect(&l->nc, opts);
     if (s == NATS_NO_SERVER || s == NATS_TIMEOUT)
         return pgh_error_set(err, PGH_ECONN,
                              "no NATS server answered at %s: start it, or fix nats_url",
                              l->url_shown);
+    if (s == NATS_SSL_ERROR || s == NATS_SECURE_CONNECTION_WANTED)
+        return tls_fail(err, s, l, have_ca);
     if (s != NATS_OK)
         return pgh_nats__fail(err, s, 0, l, "connecting");
     jsOptions jo;
@@ -319,7 +342,7 @@ int pgh_nats__link_open(pgh_nats_link *l, const pgh_config *cfg, const pgh_nats_
     if (rc == 0)
         rc = set_security(l, opts, &cfg->nats, urls, err);
     if (rc == 0)
-        rc = connect_js(l, opts, o, err);
+        rc = connect_js(l, opts, o, cfg->nats.ca_file != NULL, err);
     natsOptions_Destroy(opts);
     return rc;
 }
