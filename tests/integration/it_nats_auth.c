@@ -15,7 +15,8 @@
  *         beside a user:password@ in nats_url.
  *   tls   the server requires TLS (tls { cert_file, key_file }) with a certificate of a CA the
  *         test makes with the openssl command: works with nats_ca_file naming that CA; without
- *         nats_ca_file, and with another CA, one line that names the verification failure.
+ *         nats_ca_file, with another CA, and with a certificate for another name, one line
+ *         that names the verification failure.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,19 +212,31 @@ static void make_ca(ctx *c, const char *name)
     openssl(c, args);
 }
 
-/* server.key and server.pem, for 127.0.0.1 and localhost, signed by the CA `ca`. */
-static void make_server_cert(ctx *c, const char *ca)
+/* name.key and name.pem for the names `alt` (subjectAltName), signed by the CA `ca`. */
+static void make_server_cert(ctx *c, const char *name, const char *ca, const char *alt)
 {
     char key[PGH_RUN_FILE_MAX + 16], pem[sizeof(key)], ca_key[sizeof(key)], ca_pem[sizeof(key)];
-    snprintf(key, sizeof(key), "%s/server.key", c->dir);
-    snprintf(pem, sizeof(pem), "%s/server.pem", c->dir);
+    char san[256], subj[64];
+    snprintf(subj, sizeof(subj), "/CN=%s", name);
+    snprintf(key, sizeof(key), "%s/%s.key", c->dir, name);
+    snprintf(pem, sizeof(pem), "%s/%s.pem", c->dir, name);
+    snprintf(san, sizeof(san), "subjectAltName=%s", alt);
     snprintf(ca_key, sizeof(ca_key), "%s/%s.key", c->dir, ca);
     snprintf(ca_pem, sizeof(ca_pem), "%s/%s.pem", c->dir, ca);
     const char *args[] = {"req", "-x509", "-newkey", "ec", "-pkeyopt",
                           "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", pem,
-                          "-days", "2", "-subj", "/CN=localhost", "-CA", ca_pem, "-CAkey", ca_key,
-                          "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", NULL};
+                          "-days", "2", "-subj", subj, "-CA", ca_pem, "-CAkey", ca_key,
+                          "-addext", san, NULL};
     openssl(c, args);
+}
+
+/* nats-server requiring TLS with the certificate name.pem. */
+static void start_tls(ctx *c, const char *name)
+{
+    char conf[2 * PGH_RUN_FILE_MAX + 128];
+    snprintf(conf, sizeof(conf), "tls {\n  cert_file: \"%s/%s.pem\"\n  key_file: \"%s/%s.key\"\n}\n",
+             c->dir, name, c->dir, name);
+    pgh_nats_start_conf(&c->nats, c->dir, conf);
 }
 
 static void case_tls(ctx *c)
@@ -231,11 +244,10 @@ static void case_tls(ctx *c)
     setup(c);
     make_ca(c, "ca");
     make_ca(c, "other_ca");
-    make_server_cert(c, "ca");
-    char conf[2 * PGH_RUN_FILE_MAX + 128], extra[PGH_RUN_FILE_MAX + 64];
-    snprintf(conf, sizeof(conf), "tls {\n  cert_file: \"%s/server.pem\"\n  key_file: \"%s/server.key\"\n}\n",
-             c->dir, c->dir);
-    pgh_nats_start_conf(&c->nats, c->dir, conf);
+    make_server_cert(c, "server", "ca", "IP:127.0.0.1,DNS:localhost");
+    make_server_cert(c, "elsewhere", "ca", "DNS:elsewhere.example");
+    char extra[PGH_RUN_FILE_MAX + 64];
+    start_tls(c, "server");
     snprintf(extra, sizeof(extra), "nats_ca_file: %s/ca.pem\n", c->dir);
     round_trip(c, c->nats.url, extra);
 
@@ -247,6 +259,12 @@ static void case_tls(ctx *c)
     capture_fails(c, c->nats.url, extra, unverified, NULL);
     snprintf(extra, sizeof(extra), "nats_ca_file: %s/missing.pem\n", c->dir);
     capture_fails(c, c->nats.url, extra, "missing.pem cannot be loaded", NULL);
+    /* the right CA, but a certificate for another name */
+    pgh_nats_stop(&c->nats);
+    start_tls(c, "elsewhere");
+    snprintf(extra, sizeof(extra), "nats_ca_file: %s/ca.pem\n", c->dir);
+    capture_fails(c, c->nats.url, extra,
+                  "not verified (64:IP address mismatch:depth=0:cert=/CN=elsewhere", NULL);
 }
 
 int main(int argc, char **argv)

@@ -281,12 +281,13 @@ static int tls_fail(pgh_error *err, natsStatus s, const pgh_nats_link *l, bool h
     const char *last = nats_GetLastError(NULL);
     const char *why = last ? strstr(last, "handshake error: ") : NULL;
     why = why ? why + strlen("handshake error: ") : last ? last : natsStatus_GetText(s);
+    const char *hint = strstr(why, "mismatch") ? "connect to a name or address it is for"
+                       : have_ca               ? "is nats_ca_file the CA that signed it?"
+                                               : "set nats_ca_file to the CA that signed it";
     return pgh_error_set(err, PGH_ECONFIG,
                          "NATS at %s: TLS failed, the server's certificate was not verified "
                          "(%s): %s",
-                         l->url_shown, why,
-                         have_ca ? "is nats_ca_file the CA that signed it?"
-                                 : "set nats_ca_file to the CA that signed it");
+                         l->url_shown, why, hint);
 }
 
 static int connect_js(pgh_nats_link *l, natsOptions *opts, const pgh_nats_link_opts *o,
