@@ -17,12 +17,17 @@
  *         test makes with the openssl command: works with nats_ca_file naming that CA; without
  *         nats_ca_file, with another CA, and with a certificate for another name, one line
  *         that names the verification failure.
+ *   creds a nats-server in operator mode (memory resolver) with an operator, a system account
+ *         and an account with JetStream, whose JWTs the test makes and signs (pgh_nats_jwt.h):
+ *         works with nats_credentials_file holding a user of that account; a user of an account
+ *         the server does not know, and a file that is not a .creds file, are refused, one line.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pgh_nats.h"
+#include "pgh_nats_jwt.h"
 #include "pgh_run.h"
 
 /* nats-io's pair (nats.rs tests/auth_nkey.rs, tests/configs/nkey.conf) */
@@ -267,15 +272,45 @@ static void case_tls(ctx *c)
                   "not verified (64:IP address mismatch:depth=0:cert=/CN=elsewhere", NULL);
 }
 
+static void case_creds(ctx *c)
+{
+    setup(c);
+    static char conf[32 * 1024];
+    pgh_nats_jwt_server_conf(conf, sizeof(conf), 7);
+    pgh_nats_start_conf(&c->nats, c->dir, conf);
+    char good[PGH_RUN_FILE_MAX + 16], stranger[sizeof(good)], junk[sizeof(good)],
+        extra[sizeof(good) + 64];
+    snprintf(good, sizeof(good), "%s/good.creds", c->dir);
+    snprintf(stranger, sizeof(stranger), "%s/stranger.creds", c->dir);
+    pgh_nats_jwt_creds(good, 7, 200, 1);
+    pgh_nats_jwt_creds(stranger, 7, 201, 0);
+    write_file(c, "junk.creds", "not a creds file\n", junk, sizeof(junk));
+    snprintf(extra, sizeof(extra), "nats_credentials_file: %s\n", good);
+    round_trip(c, c->nats.url, extra);
+
+    snprintf(extra, sizeof(extra), "nats_credentials_file: %s\n", stranger);
+    capture_fails(c, c->nats.url, extra, "authorization refused: check nats_credentials_file",
+                  "-----");
+    apply_fails(c, c->nats.url, extra, "authorization refused: check nats_credentials_file",
+                "-----");
+    snprintf(extra, sizeof(extra), "nats_credentials_file: %s\n", junk);
+    capture_fails(c, c->nats.url, extra,
+                  "junk.creds cannot be used (no nkey user seed found in", "not a creds file");
+    snprintf(extra, sizeof(extra), "nats_credentials_file: %s/missing.creds\n", c->dir);
+    capture_fails(c, c->nats.url, extra, "missing.creds cannot be used", NULL);
+}
+
 int main(int argc, char **argv)
 {
-    PGH_CHECK(argc == 2, "usage: it_nats_auth nkey|tls");
+    PGH_CHECK(argc == 2, "usage: it_nats_auth nkey|tls|creds");
     static ctx c;
     double t0 = pgh_run_now_ms();
     if (strcmp(argv[1], "nkey") == 0)
         case_nkey(&c);
     else if (strcmp(argv[1], "tls") == 0)
         case_tls(&c);
+    else if (strcmp(argv[1], "creds") == 0)
+        case_creds(&c);
     else
         pgh_test_fail("unknown case %s", argv[1]);
     printf("%s: %.1f s\n", argv[1], (pgh_run_now_ms() - t0) / 1000);

@@ -1,5 +1,6 @@
 /*
- * dest/nats/link.c - connecting to NATS from the configuration, and the capture's stream.
+ * dest/nats/link.c - connecting to NATS from the configuration (authentication and TLS:
+ * security.c), and the capture's stream.
  */
 #include "link.h"
 
@@ -8,10 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nkey.h"
 #include "pghost/nats.h"
+#include "security.h"
 #include "util/buf.h"
-#include "util/secret_file.h"
 
 #define DEFAULT_URL "nats://127.0.0.1:4222"
 #define CONNECT_TIMEOUT_MS 2000
@@ -147,159 +147,17 @@ static natsStatus set_servers(natsOptions *opts, const char *urls)
     return s;
 }
 
-/* The token of nats_token_file: its first line. */
-static int read_token(char **out, const char *file, pgh_error *err)
-{
-    int rc = pgh_secret_file_read(out, file);
-    if (rc > 0)
-        return pgh_error_set(err, PGH_ECONFIG, "nats_token_file %s cannot be read: fix the path "
-                                               "or its permissions", file);
-    if (rc < 0)
-        return pgh_error_set(err, PGH_ECONFIG, "nats_token_file %s holds no token", file);
-    return 0;
-}
-
-/* Some URL of the comma-separated list carries user information (user:password@host). */
-static bool has_user_info(const char *urls)
-{
-    for (const char *p = urls; *p;) {
-        size_t n = strcspn(p, ",");
-        const char *scheme = strstr(p, "://");
-        const char *at = memchr(p, '@', n);
-        if (scheme != NULL && scheme < p + n && at != NULL && at > scheme)
-            return true;
-        p += n + (p[n] == ',');
-    }
-    return false;
-}
-
-/* NATS takes one way for a client to authenticate: at most one of the files, and no user
- * information in nats_url beside one. The key in use, or NULL, into *out. */
-static int auth_key(const char **out, const pgh_nats_config *n, const char *urls, pgh_error *err)
-{
-    const char *keys[3] = {NULL};
-    int k = 0;
-    if (n->credentials_file != NULL)
-        keys[k++] = "nats_credentials_file";
-    if (n->nkey_file != NULL)
-        keys[k++] = "nats_nkey_file";
-    if (n->token_file != NULL)
-        keys[k++] = "nats_token_file";
-    *out = k > 0 ? keys[0] : NULL;
-    if (k > 1)
-        return pgh_error_set(err, PGH_ECONFIG,
-                             "%s and %s are both set: NATS takes one way to authenticate, keep "
-                             "one", keys[0], keys[1]);
-    if (k == 1 && has_user_info(urls))
-        return pgh_error_set(err, PGH_ECONFIG,
-                             "nats_url holds a user and password and %s is set: NATS takes one "
-                             "way to authenticate, keep one", keys[0]);
-    return 0;
-}
-
-/* nats_nkey_file: nats.c signs with the seed in the file and is given its public key. */
-static int set_nkey(natsOptions *opts, const char *file, pgh_error *err)
-{
-    char *seed = NULL, pub[PGH_NKEY_PUBLIC_CHARS + 1];
-    int rc = pgh_secret_file_read(&seed, file);
-    if (rc > 0)
-        return pgh_error_set(err, PGH_ECONFIG, "nats_nkey_file %s cannot be read: fix the path "
-                                               "or its permissions", file);
-    if (rc < 0)
-        return pgh_error_set(err, PGH_ECONFIG, "nats_nkey_file %s holds no NKey seed on its "
-                                               "first line", file);
-    rc = pgh_nats__nkey_user_public(pub, seed);
-    memset(seed, 0, strlen(seed));
-    free(seed);
-    if (rc != PGH_NKEY_OK)
-        return pgh_error_set(err, PGH_ECONFIG,
-                             "nats_nkey_file %s does not hold a user's NKey seed: %s; it must "
-                             "hold one line SU... (nk -gen user)",
-                             file, pgh_nats__nkey_status_text(rc));
-    natsStatus s = natsOptions_SetNKeyFromSeed(opts, pub, file);
-    return s == NATS_OK ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
-}
-
-static int set_auth(natsOptions *opts, const pgh_nats_config *n, pgh_error *err)
-{
-    natsStatus s = NATS_OK;
-    if (n->credentials_file != NULL) {
-        s = natsOptions_SetUserCredentialsFromFiles(opts, n->credentials_file, NULL);
-        if (s != NATS_OK)
-            return pgh_error_set(err, PGH_ECONFIG,
-                                 "nats_credentials_file %s cannot be used (%s): fix the path or "
-                                 "the file",
-                                 n->credentials_file, natsStatus_GetText(s));
-    }
-    if (n->nkey_file != NULL)
-        return set_nkey(opts, n->nkey_file, err);
-    if (n->token_file != NULL) {
-        char *token = NULL;
-        int rc = read_token(&token, n->token_file, err);
-        if (rc != 0)
-            return rc;
-        s = natsOptions_SetToken(opts, token);
-        memset(token, 0, strlen(token));
-        free(token);
-    }
-    return s == NATS_OK ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
-}
-
-static int set_tls(natsOptions *opts, const char *ca_file, pgh_error *err)
-{
-    natsStatus s = natsOptions_LoadCATrustedCertificates(opts, ca_file);
-    if (s == NATS_OK)
-        s = natsOptions_SetSecure(opts, true);
-    if (s != NATS_OK)
-        return pgh_error_set(err, PGH_ECONFIG,
-                             "nats_ca_file %s cannot be loaded (%s): fix the path or the file",
-                             ca_file, natsStatus_GetText(s));
-    return 0;
-}
-
-static int set_security(pgh_nats_link *l, natsOptions *opts, const pgh_nats_config *n,
-                        const char *urls, pgh_error *err)
-{
-    int rc = auth_key(&l->auth_key, n, urls, err);
-    if (rc == 0)
-        rc = set_auth(opts, n, err);
-    if (rc == 0 && n->ca_file != NULL)
-        rc = set_tls(opts, n->ca_file, err);
-    return rc;
-}
-
-/* A TLS failure at connect: what OpenSSL said about the server's certificate, and the key that
- * fixes it. nats.c's text reads "(conn.c:N): SSL handshake error: 20:unable to get local
- * issuer certificate:depth=0:cert=/CN=...:issuer=/CN=..."; its source position is left out. */
-static int tls_fail(pgh_error *err, natsStatus s, const pgh_nats_link *l, bool have_ca)
-{
-    if (s == NATS_SECURE_CONNECTION_WANTED)
-        return pgh_error_set(err, PGH_ECONFIG,
-                             "NATS at %s does not offer TLS, which nats_ca_file asks for: enable "
-                             "TLS on the server (its tls block), or remove nats_ca_file",
-                             l->url_shown);
-    const char *last = nats_GetLastError(NULL);
-    const char *why = last ? strstr(last, "handshake error: ") : NULL;
-    why = why ? why + strlen("handshake error: ") : last ? last : natsStatus_GetText(s);
-    const char *hint = strstr(why, "mismatch") ? "connect to a name or address it is for"
-                       : have_ca               ? "is nats_ca_file the CA that signed it?"
-                                               : "set nats_ca_file to the CA that signed it";
-    return pgh_error_set(err, PGH_ECONFIG,
-                         "NATS at %s: TLS failed, the server's certificate was not verified "
-                         "(%s): %s",
-                         l->url_shown, why, hint);
-}
-
 static int connect_js(pgh_nats_link *l, natsOptions *opts, const pgh_nats_link_opts *o,
-                      bool have_ca, pgh_error *err)
+                      const pgh_nats_config *n, pgh_error *err)
 {
     natsStatus s = natsConnection_Connect(&l->nc, opts);
     if (s == NATS_NO_SERVER || s == NATS_TIMEOUT)
         return pgh_error_set(err, PGH_ECONN,
                              "no NATS server answered at %s: start it, or fix nats_url",
                              l->url_shown);
-    if (s == NATS_SSL_ERROR || s == NATS_SECURE_CONNECTION_WANTED)
-        return tls_fail(err, s, l, have_ca);
+    int rc = s == NATS_OK ? 0 : pgh_nats__connect_fail(err, s, l->url_shown, n, l->auth_key);
+    if (rc != 0)
+        return rc;
     if (s != NATS_OK)
         return pgh_nats__fail(err, s, 0, l, "connecting");
     jsOptions jo;
@@ -341,9 +199,9 @@ int pgh_nats__link_open(pgh_nats_link *l, const pgh_config *cfg, const pgh_nats_
                           : pgh_error_set(err, PGH_ECONFIG, "nats_url %s: %s", l->url_shown,
                                           natsStatus_GetText(s));
     if (rc == 0)
-        rc = set_security(l, opts, &cfg->nats, urls, err);
+        rc = pgh_nats__security_set(&l->auth_key, opts, &cfg->nats, urls, err);
     if (rc == 0)
-        rc = connect_js(l, opts, o, cfg->nats.ca_file != NULL, err);
+        rc = connect_js(l, opts, o, &cfg->nats, err);
     natsOptions_Destroy(opts);
     return rc;
 }

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #define PREFIX_SEED (18u << 3) /* "S" */
-#define PREFIX_USER (20u << 3) /* "U" */
+#define PREFIX_USER PGH_NKEY_USER
 #define SEED_BYTES 36          /* 2 prefix, 32 key, 2 CRC */
 #define PUBLIC_BYTES 35        /* 1 prefix, 32 key, 2 CRC */
 
@@ -28,8 +28,7 @@ static uint16_t crc16(const unsigned char *p, size_t n)
     return crc;
 }
 
-/* n bytes as base32 without padding into out (NUL-terminated; room for ceil(8n/5) + 1). */
-static void base32_encode(char *out, const unsigned char *in, size_t n)
+void pgh_nats__base32_encode(char *out, const unsigned char *in, size_t n)
 {
     unsigned int acc = 0;
     int bits = 0;
@@ -94,22 +93,29 @@ static int check_seed(const unsigned char raw[SEED_BYTES])
 
 int pgh_nats__nkey_user_public(char out[PGH_NKEY_PUBLIC_CHARS + 1], const char *seed)
 {
-    unsigned char raw[SEED_BYTES], pub[PUBLIC_BYTES];
+    unsigned char raw[SEED_BYTES], pub[32];
     out[0] = '\0';
     int rc = base32_decode(raw, sizeof(raw), seed);
     if (rc == PGH_NKEY_OK)
         rc = check_seed(raw);
     if (rc == PGH_NKEY_OK)
-        rc = ed25519_public(pub + 1, raw + 2);
+        rc = ed25519_public(pub, raw + 2);
     OPENSSL_cleanse(raw, sizeof(raw));
-    if (rc != PGH_NKEY_OK)
-        return rc;
-    pub[0] = PREFIX_USER;
-    uint16_t crc = crc16(pub, PUBLIC_BYTES - 2);
-    pub[PUBLIC_BYTES - 2] = (unsigned char)(crc & 0xFF);
-    pub[PUBLIC_BYTES - 1] = (unsigned char)(crc >> 8);
-    base32_encode(out, pub, sizeof(pub));
-    return PGH_NKEY_OK;
+    if (rc == PGH_NKEY_OK)
+        pgh_nats__nkey_encode_public(out, PREFIX_USER, pub);
+    return rc;
+}
+
+void pgh_nats__nkey_encode_public(char out[PGH_NKEY_PUBLIC_CHARS + 1], unsigned char prefix,
+                                  const unsigned char pub[32])
+{
+    unsigned char b[PUBLIC_BYTES];
+    b[0] = prefix;
+    memcpy(b + 1, pub, 32);
+    uint16_t crc = crc16(b, PUBLIC_BYTES - 2);
+    b[PUBLIC_BYTES - 2] = (unsigned char)(crc & 0xFF);
+    b[PUBLIC_BYTES - 1] = (unsigned char)(crc >> 8);
+    pgh_nats__base32_encode(out, b, sizeof(b));
 }
 
 void pgh_nats__nkey_user_seed(char out[PGH_NKEY_SEED_CHARS + 1], const unsigned char raw[32])
@@ -121,7 +127,7 @@ void pgh_nats__nkey_user_seed(char out[PGH_NKEY_SEED_CHARS + 1], const unsigned 
     uint16_t crc = crc16(b, SEED_BYTES - 2);
     b[SEED_BYTES - 2] = (unsigned char)(crc & 0xFF);
     b[SEED_BYTES - 1] = (unsigned char)(crc >> 8);
-    base32_encode(out, b, sizeof(b));
+    pgh_nats__base32_encode(out, b, sizeof(b));
     OPENSSL_cleanse(b, sizeof(b));
 }
 

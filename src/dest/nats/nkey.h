@@ -20,6 +20,9 @@
 
 #define PGH_NKEY_SEED_CHARS 58
 #define PGH_NKEY_PUBLIC_CHARS 56
+#define PGH_NKEY_USER (20u << 3)     /* prefix byte of a user's public key: "U" */
+#define PGH_NKEY_ACCOUNT 0u          /* an account's: "A" */
+#define PGH_NKEY_OPERATOR (14u << 3) /* an operator's: "O" */
 
 /* Why a text is not a user seed: each a negative return of pgh_nats__nkey_user_public. */
 typedef enum pgh_nkey_status {
@@ -36,6 +39,16 @@ typedef enum pgh_nkey_status {
  * (its PGH_NKEY_SEED_CHARS characters, nothing around them). Returns PGH_NKEY_OK or the first
  * pgh_nkey_status that applies; out is then "". */
 int pgh_nats__nkey_user_public(char out[PGH_NKEY_PUBLIC_CHARS + 1], const char *seed);
+
+/* out: the public key (PGH_NKEY_PUBLIC_CHARS and a NUL) of a 32-byte Ed25519 public key, for
+ * the kind `prefix`: PGH_NKEY_USER ("U..."), PGH_NKEY_ACCOUNT ("A..."), PGH_NKEY_OPERATOR
+ * ("O..."). */
+void pgh_nats__nkey_encode_public(char out[PGH_NKEY_PUBLIC_CHARS + 1], unsigned char prefix,
+                                  const unsigned char pub[32]);
+
+/* out: n bytes in base32 (RFC 4648 alphabet, no padding: ceil(8n / 5) characters and a NUL),
+ * as nkeys and the jti of NATS JWTs use it. */
+void pgh_nats__base32_encode(char *out, const unsigned char *in, size_t n);
 
 /* out: the user seed ("SU...", PGH_NKEY_SEED_CHARS and a NUL) of a 32-byte Ed25519 private key
  * seed: the inverse of the decoding above, for tests and for tools that make keys. */
