@@ -10,7 +10,7 @@
  *         The key pair is nats-io's (nats.rs tests/auth_nkey.rs): the server is given the public
  *         key and pghost only the seed file, so the connection proves pghost derived the public
  *         key right and nats.c signed with the seed. Then: another user's seed (capture and
- *         apply refused, exit 2), a seed file with a mistyped character (its checksum), a file
+ *         apply refused, exit 2; also given as PGH_CFG_NATS_NKEY_FILE), a seed file with a mistyped character (its checksum), a file
  *         that cannot be read, no credentials at all, nats_nkey_file beside nats_token_file and
  *         beside a user:password@ in nats_url.
  *   tls   the server requires TLS (tls { cert_file, key_file }) with a certificate of a CA the
@@ -173,6 +173,9 @@ static void case_nkey(ctx *c)
                   OTHER_SEED);
     apply_fails(c, c->nats.url, extra, "authorization refused: check nats_nkey_file",
                 OTHER_SEED);
+    setenv("PGH_CFG_NATS_NKEY_FILE", other, 1); /* the key from the environment */
+    capture_fails(c, c->nats.url, "", "authorization refused: check nats_nkey_file", OTHER_SEED);
+    unsetenv("PGH_CFG_NATS_NKEY_FILE");
     snprintf(extra, sizeof(extra), "nats_nkey_file: %s\n", typo);
     capture_fails(c, c->nats.url, extra,
                   "does not hold a user's NKey seed: its checksum does not match", "SUANQ");
