@@ -94,8 +94,7 @@ static int set_auth(natsOptions *opts, const pgh_nats_config *n, pgh_error *err)
         s = natsOptions_SetUserCredentialsFromFiles(opts, n->credentials_file, NULL);
         if (s != NATS_OK)
             return pgh_error_set(err, PGH_ECONFIG,
-                                 CREDS_KEY " %s cannot be used (%s): fix the path or "
-                                 "the file",
+                                 CREDS_KEY " %s cannot be used (%s): fix the path or the file",
                                  n->credentials_file, natsStatus_GetText(s));
     }
     if (n->nkey_file != NULL)
@@ -134,7 +133,6 @@ int pgh_nats__security_set(const char **auth_key_out, natsOptions *opts,
         rc = set_tls(opts, n->ca_file, err);
     return rc;
 }
-
 
 /* nats.c's last error without its source position ("(conn.c:4212): "), or the status. */
 static const char *reason(natsStatus s)
