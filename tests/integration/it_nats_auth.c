@@ -190,6 +190,8 @@ static void case_nkey(ctx *c)
     snprintf(extra, sizeof(extra), "nats_nkey_file: %s\n", seed);
     capture_fails(c, url, extra, "nats_url holds a user and password and nats_nkey_file is set",
                   "pw-secret-x9");
+    capture_fails(c, url, "", "authorization refused: check the user and password in nats_url",
+                  "pw-secret-x9");
 }
 
 /* openssl with these arguments, in dir; fails the test unless it exits 0. */

@@ -21,7 +21,7 @@ typedef struct pgh_nats_link {
     char *stream;       /* owned: the stream's name */
     char *prefix;       /* owned: subjects are <prefix>.<schema>.<table> */
     char *url_shown;    /* owned: the URL(s) without user information, for messages */
-    const char *auth_key; /* static: the key that authenticates ("nats_nkey_file"), or NULL */
+    const char *auth_key; /* static: what authenticates ("nats_nkey_file"), or NULL */
 } pgh_nats_link;
 
 /* Options for pgh_nats__link_open's jsCtx: async publishing bounded to max_pending, errors of

@@ -41,7 +41,7 @@ static bool has_user_info(const char *urls)
 }
 
 /* NATS takes one way for a client to authenticate: at most one of the files, and no user
- * information in nats_url beside one. The key in use, or NULL, into *out. */
+ * information in nats_url beside one. What authenticates (a key's name), or NULL, into *out. */
 static int auth_key(const char **out, const pgh_nats_config *n, const char *urls, pgh_error *err)
 {
     const char *keys[3] = {NULL};
@@ -52,12 +52,13 @@ static int auth_key(const char **out, const pgh_nats_config *n, const char *urls
         keys[k++] = "nats_nkey_file";
     if (n->token_file != NULL)
         keys[k++] = "nats_token_file";
-    *out = k > 0 ? keys[0] : NULL;
+    bool user_info = has_user_info(urls);
+    *out = k > 0 ? keys[0] : user_info ? "the user and password in nats_url" : NULL;
     if (k > 1)
         return pgh_error_set(err, PGH_ECONFIG,
                              "%s and %s are both set: NATS takes one way to authenticate, keep "
                              "one", keys[0], keys[1]);
-    if (k == 1 && has_user_info(urls))
+    if (k == 1 && user_info)
         return pgh_error_set(err, PGH_ECONFIG,
                              "nats_url holds a user and password and %s is set: NATS takes one "
                              "way to authenticate, keep one", keys[0]);

@@ -15,8 +15,8 @@
 #include "pghost/error.h"
 
 /* Set opts up to authenticate and verify as n says. urls: nats_url as configured (user
- * information there counts as a way to authenticate). *auth_key_out: the key that
- * authenticates ("nats_nkey_file", static), or NULL. PGH_ECONFIG, naming the key and file:
+ * information there counts as a way to authenticate). *auth_key_out: what authenticates, for
+ * messages ("nats_nkey_file", "the user and password in nats_url"; static), or NULL. PGH_ECONFIG, naming the key and file:
  * two ways to authenticate at once, a file that cannot be read, an NKey file that does not
  * hold a user's seed (why: its checksum, its kind), a CA file that cannot be loaded. */
 int pgh_nats__security_set(const char **auth_key_out, natsOptions *opts,
