@@ -20,7 +20,9 @@ packages=(
     libyaml-dev          # configuration files
     libjansson-dev       # JSON-lines destination: validating json/jsonb values
     libpcre2-dev         # rules: regex transforms (PCRE2 with its JIT)
-    libssl-dev           # libcrypto: the rules' hash transform, the webhook's HMAC-SHA256 signatures
+    libssl-dev           # libcrypto: the rules' hash transform, the webhook's HMAC-SHA256
+                         # signatures, NATS NKeys (Ed25519)
+    openssl              # the NATS TLS test makes its CA and certificates (it_nats_auth tls)
     libcurl4-openssl-dev # webhook destination (HTTP POST, TLS)
     libmicrohttpd-dev    # the CLI's --metrics-addr server (Prometheus /metrics, /healthz, /readyz)
     libnats-dev          # NATS JetStream: pghost capture / apply (found through pkg-config)

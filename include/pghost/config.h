@@ -99,9 +99,11 @@
  *   nats_duplicate_window_s            integer 1..86400 (default 120): the stream's window
  *   nats_max_in_flight                 integer 1..1000000 (default 4096): capture: messages
  *                                      published and not yet acknowledged, at most
- *   nats_credentials_file, nats_token_file, nats_ca_file
+ *   nats_credentials_file, nats_token_file, nats_nkey_file, nats_ca_file
  *                                      strings: files with the credentials (.creds: JWT and
- *                                      NKey seed), a token, a CA for TLS
+ *                                      NKey seed), a token, a user's NKey seed ("SU..."), a
+ *                                      CA for TLS; at most one of the first three, and no
+ *                                      user:password@ in nats_url beside one
  *   duckdb_path                        string: the DuckDB database file destination: duckdb
  *                                      writes (required with it; created when missing)
  *   duckdb_library                     string: path of libduckdb.so (default: the search of
@@ -198,6 +200,7 @@ typedef struct pgh_nats_config {
     char *credentials_file;
     char *token_file;
     char *ca_file;
+    char *nkey_file;
 } pgh_nats_config;
 
 typedef enum pgh_schema_drift {

@@ -32,9 +32,10 @@ static const char CAPTURE_USAGE[] =
     "  -h, --help                show this help\n"
     "\n"
     "Exit status: 0 stopped on request; 1 the run failed (no NATS server answered at the\n"
-    "start; JetStream unavailable later is retried); 2 bad command line, configuration or NATS\n"
-    "credentials; 3 the stream\n"
-    "exists with other settings, or a preflight check failed (nothing was written).\n";
+    "start; JetStream unavailable later is retried); 2 bad command line, configuration, NATS\n"
+    "credentials (nats_credentials_file, nats_nkey_file, nats_token_file) or a server\n"
+    "certificate not verified (nats_ca_file); 3 the stream exists with other settings, or a\n"
+    "preflight check failed (nothing was written).\n";
 
 static const char APPLY_USAGE[] =
     "Usage: pghost apply [options] [CONFIG.yaml]\n"
@@ -59,8 +60,9 @@ static const char APPLY_USAGE[] =
     "  -h, --help                show this help\n"
     "\n"
     "Exit status: 0 stopped on request or idle; 1 the run failed (no NATS server answered, no\n"
-    "stream); 2 bad command line, configuration or NATS credentials; 3 another applier uses\n"
-    "the consumer, or the destination is not ready (nothing was written).\n";
+    "stream); 2 bad command line, configuration, NATS credentials or a server certificate not\n"
+    "verified (nats_ca_file); 3 another applier uses the consumer, or the destination is not\n"
+    "ready (nothing was written).\n";
 
 static atomic_int g_cancel;
 

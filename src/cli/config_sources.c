@@ -104,6 +104,7 @@ static const env_key KEYS[] = {
     {"NATS_CREDENTIALS_FILE", K_STRING, F(nats.credentials_file), 0, 0},
     {"NATS_TOKEN_FILE", K_STRING, F(nats.token_file), 0, 0},
     {"NATS_CA_FILE", K_STRING, F(nats.ca_file), 0, 0},
+    {"NATS_NKEY_FILE", K_STRING, F(nats.nkey_file), 0, 0},
 };
 #undef F
 

@@ -22,7 +22,7 @@ static char **string_field(pgh_nats_config *n, int i)
 {
     char **fields[] = {&n->url,     &n->stream,           &n->subject_prefix, &n->subjects,
                        &n->consumer, &n->credentials_file, &n->token_file,
-                       &n->ca_file};
+                       &n->ca_file,  &n->nkey_file};
     return i < (int)(sizeof(fields) / sizeof(fields[0])) ? fields[i] : NULL;
 }
 
@@ -127,6 +127,8 @@ int pgh_config__read_nats_key(pgh_config__ctx *ctx, int key, const char *path, y
         return read_file_name(ctx, path, value, &n->credentials_file);
     case PGH_CONFIG__NATS_TOKEN:
         return read_file_name(ctx, path, value, &n->token_file);
+    case PGH_CONFIG__NATS_NKEY:
+        return read_file_name(ctx, path, value, &n->nkey_file);
     default:
         return read_file_name(ctx, path, value, &n->ca_file);
     }

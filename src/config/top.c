@@ -123,6 +123,7 @@ static const char *const top_keys[K_COUNT] = {
     [K_NATS_FIRST + PGH_CONFIG__NATS_CREDS] = "nats_credentials_file",
     [K_NATS_FIRST + PGH_CONFIG__NATS_TOKEN] = "nats_token_file",
     [K_NATS_FIRST + PGH_CONFIG__NATS_CA] = "nats_ca_file",
+    [K_NATS_FIRST + PGH_CONFIG__NATS_NKEY] = "nats_nkey_file",
 };
 
 static const pgh_config__keyset top_keyset = {

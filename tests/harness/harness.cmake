@@ -17,3 +17,10 @@ set_tests_properties(harness_selftest PROPERTIES LABELS integration SKIP_RETURN_
 # nats-server processes with JetStream (pgh_nats.h), for the distributed mode's tests.
 add_library(pgh_nats_harness STATIC ${CMAKE_CURRENT_LIST_DIR}/pgh_nats.c)
 target_link_libraries(pgh_nats_harness PUBLIC pgh_test_harness)
+
+# Operator, accounts and users with their JWTs for a nats-server in operator mode (pgh_nats_jwt.h);
+# their NKeys are encoded by pghost's own src/dest/nats/nkey.c, which nats-server checks.
+add_library(pgh_nats_jwt STATIC ${CMAKE_CURRENT_LIST_DIR}/pgh_nats_jwt.c
+            ${PROJECT_SOURCE_DIR}/src/dest/nats/nkey.c)
+target_include_directories(pgh_nats_jwt PRIVATE ${PROJECT_SOURCE_DIR}/src)
+target_link_libraries(pgh_nats_jwt PUBLIC pgh_test_harness PkgConfig::CRYPTO)

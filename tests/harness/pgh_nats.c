@@ -46,6 +46,10 @@ static void spawn_node(pgh_nats *n, int i)
     const char *argv[24] = {"nats-server", "-js", "-a", "127.0.0.1", "-p", port, "-sd",
                             nd->store, "-n", name};
     int a = 10;
+    if (n->conf[0]) {
+        argv[a++] = "-c";
+        argv[a++] = n->conf;
+    }
     if (n->token[0]) {
         argv[a++] = "--auth";
         argv[a++] = n->token;
@@ -75,10 +79,8 @@ static void spawn_node(pgh_nats *n, int i)
         pgh_test_fail("nats-server %s does not accept connections on %d", name, nd->port);
 }
 
-void pgh_nats_start(pgh_nats *n, int nodes, const char *dir, const char *token)
+static void start_nodes(pgh_nats *n, int nodes, const char *dir)
 {
-    memset(n, 0, sizeof(*n));
-    snprintf(n->token, sizeof(n->token), "%s", token ? token : "");
     n->nodes = nodes;
     snprintf(n->dir, sizeof(n->dir), "%s", dir);
     for (int i = 0; i < nodes; i++) {
@@ -96,6 +98,23 @@ void pgh_nats_start(pgh_nats *n, int nodes, const char *dir, const char *token)
         spawn_node(n, i);
     if (nodes > 1)
         sleep_ms(3000); /* routes connect and a JetStream meta leader is elected */
+}
+
+void pgh_nats_start(pgh_nats *n, int nodes, const char *dir, const char *token)
+{
+    memset(n, 0, sizeof(*n));
+    snprintf(n->token, sizeof(n->token), "%s", token ? token : "");
+    start_nodes(n, nodes, dir);
+}
+
+void pgh_nats_start_conf(pgh_nats *n, const char *dir, const char *conf_text)
+{
+    memset(n, 0, sizeof(*n));
+    snprintf(n->conf, sizeof(n->conf), "%s/nats.conf", dir);
+    FILE *f = fopen(n->conf, "w");
+    if (f == NULL || fputs(conf_text, f) < 0 || fclose(f) != 0)
+        pgh_test_fail("cannot write %s", n->conf);
+    start_nodes(n, 1, dir);
 }
 
 void pgh_nats_kill(pgh_nats *n, int i)

@@ -684,7 +684,7 @@ static void nats_keys(void)
                                "nats_replicas: 3\nnats_max_age_s: 60\nnats_max_bytes: 1000\n"
                                "nats_duplicate_window_s: 30\nnats_max_in_flight: 10\n"
                                "nats_credentials_file: /c\nnats_token_file: /t\n"
-                               "nats_ca_file: /ca\n");
+                               "nats_ca_file: /ca\nnats_nkey_file: /nk\n");
     CHECK(cfg->source == PGH_SOURCE_NATS && cfg->source_connection == NULL);
     CHECK(strcmp(cfg->nats.url, "nats://a:1,nats://b:2") == 0);
     CHECK(strcmp(cfg->nats.stream, "S1") == 0 && strcmp(cfg->nats.subject_prefix, "pg.one") == 0);
@@ -693,11 +693,13 @@ static void nats_keys(void)
     CHECK(cfg->nats.max_age_s == 60 && cfg->nats.max_bytes == 1000);
     CHECK(cfg->nats.duplicate_window_s == 30 && cfg->nats.max_in_flight == 10);
     CHECK(strcmp(cfg->nats.credentials_file, "/c") == 0 && strcmp(cfg->nats.token_file, "/t") == 0);
-    CHECK(strcmp(cfg->nats.ca_file, "/ca") == 0);
+    CHECK(strcmp(cfg->nats.ca_file, "/ca") == 0 && strcmp(cfg->nats.nkey_file, "/nk") == 0);
     pgh_config *copy = NULL;
     pgh_error err;
     CHECK(pgh_config_dup(&copy, cfg, &err) == 0);
     CHECK(copy->nats.url != cfg->nats.url && strcmp(copy->nats.url, cfg->nats.url) == 0);
+    CHECK(copy->nats.nkey_file != cfg->nats.nkey_file &&
+          strcmp(copy->nats.nkey_file, "/nk") == 0);
     pgh_config_free(copy);
     pgh_config_free(cfg);
     cfg = PARSE_OK(BASE_T "destination: nats\n");

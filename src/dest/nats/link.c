@@ -1,5 +1,6 @@
 /*
- * dest/nats/link.c - connecting to NATS from the configuration, and the capture's stream.
+ * dest/nats/link.c - connecting to NATS from the configuration (authentication and TLS:
+ * security.c), and the capture's stream.
  */
 #include "link.h"
 
@@ -9,8 +10,8 @@
 #include <string.h>
 
 #include "pghost/nats.h"
+#include "security.h"
 #include "util/buf.h"
-#include "util/secret_file.h"
 
 #define DEFAULT_URL "nats://127.0.0.1:4222"
 #define CONNECT_TIMEOUT_MS 2000
@@ -108,11 +109,15 @@ int pgh_nats__fail(pgh_error *err, natsStatus s, jsErrCode jerr, const pgh_nats_
         return pgh_error_set(err, PGH_ECONN, "NATS at %s: %s: %s", url, what,
                              s == NATS_NO_RESPONDERS ? "JetStream is not enabled there"
                                                      : natsStatus_GetText(s));
-    if (s == NATS_NOT_PERMITTED || s == NATS_CONNECTION_AUTH_FAILED)
+    if (s == NATS_NOT_PERMITTED || s == NATS_CONNECTION_AUTH_FAILED) {
+        if (l != NULL && l->auth_key != NULL)
+            return pgh_error_set(err, PGH_ECONFIG, "NATS at %s: %s: authorization refused: check "
+                                                   "%s", url, what, l->auth_key);
         return pgh_error_set(err, PGH_ECONFIG,
-                             "NATS at %s: %s: authorization refused: check nats_credentials_file "
-                             "or nats_token_file",
-                             url, what);
+                             "NATS at %s: %s: authorization refused: the server wants "
+                             "credentials: set nats_credentials_file, nats_nkey_file or "
+                             "nats_token_file", url, what);
+    }
     const char *last = nats_GetLastError(NULL);
     return pgh_error_set(err, PGH_ESINK, "NATS at %s: %s: %s%s%s (JetStream error %d)", url,
                          what, natsStatus_GetText(s), last ? ": " : "", last ? last : "",
@@ -142,58 +147,17 @@ static natsStatus set_servers(natsOptions *opts, const char *urls)
     return s;
 }
 
-/* The token of nats_token_file: its first line. */
-static int read_token(char **out, const char *file, pgh_error *err)
-{
-    int rc = pgh_secret_file_read(out, file);
-    if (rc > 0)
-        return pgh_error_set(err, PGH_ECONFIG, "nats_token_file %s cannot be read: fix the path "
-                                               "or its permissions", file);
-    if (rc < 0)
-        return pgh_error_set(err, PGH_ECONFIG, "nats_token_file %s holds no token", file);
-    return 0;
-}
-
-static int set_security(natsOptions *opts, const pgh_nats_config *n, pgh_error *err)
-{
-    natsStatus s = NATS_OK;
-    if (n->credentials_file != NULL) {
-        s = natsOptions_SetUserCredentialsFromFiles(opts, n->credentials_file, NULL);
-        if (s != NATS_OK)
-            return pgh_error_set(err, PGH_ECONFIG,
-                                 "nats_credentials_file %s cannot be used (%s): fix the path or "
-                                 "the file",
-                                 n->credentials_file, natsStatus_GetText(s));
-    }
-    if (n->token_file != NULL) {
-        char *token = NULL;
-        int rc = read_token(&token, n->token_file, err);
-        if (rc != 0)
-            return rc;
-        s = natsOptions_SetToken(opts, token);
-        memset(token, 0, strlen(token));
-        free(token);
-    }
-    if (s == NATS_OK && n->ca_file != NULL) {
-        s = natsOptions_LoadCATrustedCertificates(opts, n->ca_file);
-        if (s == NATS_OK)
-            s = natsOptions_SetSecure(opts, true);
-        if (s != NATS_OK)
-            return pgh_error_set(err, PGH_ECONFIG,
-                                 "nats_ca_file %s cannot be loaded (%s): fix the path or the file",
-                                 n->ca_file, natsStatus_GetText(s));
-    }
-    return s == NATS_OK ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
-}
-
 static int connect_js(pgh_nats_link *l, natsOptions *opts, const pgh_nats_link_opts *o,
-                      pgh_error *err)
+                      const pgh_nats_config *n, pgh_error *err)
 {
     natsStatus s = natsConnection_Connect(&l->nc, opts);
     if (s == NATS_NO_SERVER || s == NATS_TIMEOUT)
         return pgh_error_set(err, PGH_ECONN,
                              "no NATS server answered at %s: start it, or fix nats_url",
                              l->url_shown);
+    int rc = s == NATS_OK ? 0 : pgh_nats__connect_fail(err, s, l->url_shown, n, l->auth_key);
+    if (rc != 0)
+        return rc;
     if (s != NATS_OK)
         return pgh_nats__fail(err, s, 0, l, "connecting");
     jsOptions jo;
@@ -235,9 +199,9 @@ int pgh_nats__link_open(pgh_nats_link *l, const pgh_config *cfg, const pgh_nats_
                           : pgh_error_set(err, PGH_ECONFIG, "nats_url %s: %s", l->url_shown,
                                           natsStatus_GetText(s));
     if (rc == 0)
-        rc = set_security(opts, &cfg->nats, err);
+        rc = pgh_nats__security_set(&l->auth_key, opts, &cfg->nats, urls, err);
     if (rc == 0)
-        rc = connect_js(l, opts, o, err);
+        rc = connect_js(l, opts, o, &cfg->nats, err);
     natsOptions_Destroy(opts);
     return rc;
 }

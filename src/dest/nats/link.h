@@ -21,6 +21,7 @@ typedef struct pgh_nats_link {
     char *stream;       /* owned: the stream's name */
     char *prefix;       /* owned: subjects are <prefix>.<schema>.<table> */
     char *url_shown;    /* owned: the URL(s) without user information, for messages */
+    const char *auth_key; /* static: what authenticates ("nats_nkey_file"), or NULL */
 } pgh_nats_link;
 
 /* Options for pgh_nats__link_open's jsCtx: async publishing bounded to max_pending, errors of
@@ -35,8 +36,11 @@ typedef struct pgh_nats_link_opts {
 char *pgh_nats__stream_name(const pgh_config *cfg);
 char *pgh_nats__prefix(const pgh_config *cfg);
 
-/* Connect (PGH_ECONN: no server answered, naming the URLs; PGH_ECONFIG: a credentials file
- * that cannot be used). Dispose with pgh_nats__link_close whatever the result. */
+/* Connect (PGH_ECONN: no server answered, naming the URLs; PGH_ECONFIG: a credentials, NKey
+ * seed or token file that cannot be used, two ways to authenticate configured at once
+ * (nats_credentials_file, nats_nkey_file, nats_token_file, user:password@ in nats_url), a CA
+ * file that cannot be loaded, authorization refused, a server certificate not verified).
+ * Dispose with pgh_nats__link_close whatever the result. */
 int pgh_nats__link_open(pgh_nats_link *l, const pgh_config *cfg, const pgh_nats_link_opts *o,
                         pgh_error *err);
 void pgh_nats__link_close(pgh_nats_link *l);
