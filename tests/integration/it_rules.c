@@ -9,6 +9,8 @@
  *           any over numeric/bigint/real/double); and the start-up errors: a rule naming a
  *           missing column exits 2 with "rules.yml:LINE: ..." and writes nothing, rules with
  *           the PostgreSQL destination are refused.
+ *   pgflo_file   the same case through the file destination (destination: file, one stream of
+ *           files): the lines in the files are the same as stdout's, with the same outputs.
  *   moves   a filter on updates (v >= 50) moves rows in and out while writers run during the
  *           delivery of existing rows and after it, on a table under the default replica
  *           identity and one under REPLICA IDENTITY FULL, with a mask on the way; fence; the
@@ -29,8 +31,9 @@
  *   toast_pg   key changes into the filter, as in toast, through the PostgreSQL destination
  *           while following: the rows arrive whole (full ordered dumps compared).
  *
- * Usage: it_rules pgflo|moves|toast|pgflo_pg|moves_pg|toast_pg
+ * Usage: it_rules pgflo|pgflo_file|moves|toast|pgflo_pg|moves_pg|toast_pg|rename_pg
  */
+#include <dirent.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -45,6 +48,9 @@ typedef struct ctx {
     pgh_run r;
     char out_path[PGH_RUN_FILE_MAX];
     char rules_path[PGH_RUN_FILE_MAX];
+    char file_dir[PGH_RUN_FILE_MAX]; /* destination: file (layout single), or "" */
+    const char *to;                  /* --to=stdout or --to=file */
+    bool files;                      /* set before setup: the file destination */
 } ctx;
 
 static void write_file(const char *path, const char *text)
@@ -53,19 +59,59 @@ static void write_file(const char *path, const char *text)
     PGH_CHECK(f && fputs(text, f) >= 0 && fclose(f) == 0, "cannot write %s", path);
 }
 
-/* The run's configuration: stdout, rules.yml, the given tables (and any keys after them); the
- * lines go to c->out_path, emptied. */
+/* The run's configuration: stdout (or, with c->file_dir, the file destination, one stream),
+ * rules.yml, the given tables (and any keys after them); the lines go to c->out_path, emptied
+ * (gathered there from the files with the file destination). */
 static void write_config(ctx *c, const char *tables_yaml)
 {
+    char dest[PGH_RUN_FILE_MAX + 64];
+    if (c->file_dir[0])
+        snprintf(dest, sizeof(dest), "destination: file\nfile_directory: %s\n"
+                 "file_layout: single\n", c->file_dir);
+    else
+        snprintf(dest, sizeof(dest), "destination: stdout\n");
+    c->to = c->file_dir[0] ? "--to=file" : "--to=stdout";
     /* rules_file relative: read beside the configuration file */
     pgh_run_write_config(&c->r,
                          "source_connection: %s\ndestination_connection: %s\n"
-                         "destination: stdout\npublication_name: pub\n"
+                         "%spublication_name: pub\n"
                          "copy_batch_size: 500\ncopy_worker_count: 2\nrules_file: rules.yml\n"
                          "tables:\n%s",
-                         c->p.src_conninfo, c->p.dst_conninfo, tables_yaml);
-    snprintf(c->r.append_out, sizeof(c->r.append_out), "%s", c->out_path);
+                         c->p.src_conninfo, c->p.dst_conninfo, dest, tables_yaml);
+    if (!c->file_dir[0])
+        snprintf(c->r.append_out, sizeof(c->r.append_out), "%s", c->out_path);
     write_file(c->out_path, "");
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* The file destination: its data files (one stream, name order: the order written), each
+ * whole line of them, into c->out_path. */
+static void gather_files(const ctx *c)
+{
+    if (!c->file_dir[0])
+        return;
+    FILE *out = fopen(c->out_path, "w");
+    PGH_CHECK(out != NULL, "cannot create %s", c->out_path);
+    struct dirent **names = NULL;
+    int n = scandir(c->file_dir, &names, NULL, by_name);
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(names[i]->d_name);
+        if (len > 6 && strcmp(names[i]->d_name + len - 6, ".jsonl") == 0) {
+            char path[PGH_RUN_FILE_MAX * 2];
+            snprintf(path, sizeof(path), "%s/%s", c->file_dir, names[i]->d_name);
+            char *text = pgh_run_read_file(path);
+            char *end = strrchr(text, '\n'); /* a line being written: not yet */
+            fwrite(text, 1, end ? (size_t)(end - text) + 1 : 0, out);
+            free(text);
+        }
+        free(names[i]);
+    }
+    free(names);
+    PGH_CHECK(fclose(out) == 0, "cannot write %s", c->out_path);
 }
 
 static void setup(ctx *c, const char *tables_yaml)
@@ -74,12 +120,15 @@ static void setup(ctx *c, const char *tables_yaml)
     pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "rules_run.yaml");
     snprintf(c->rules_path, sizeof(c->rules_path), "%s/rules.yml", c->p.src.dir);
     snprintf(c->out_path, sizeof(c->out_path), "%s/lines.jsonl", c->p.src.dir);
+    if (c->files)
+        snprintf(c->file_dir, sizeof(c->file_dir), "%s/files", c->p.src.dir);
     write_config(c, tables_yaml);
 }
 
 /* Every line of the output, parsed (a JSON array of objects). */
 static json_t *read_lines(const ctx *c)
 {
+    gather_files(c);
     char *text = pgh_run_read_file(c->out_path);
     json_t *all = json_array();
     char *save = NULL;
@@ -135,7 +184,7 @@ static int count(json_t *all, const char *table, const char *op)
 
 static void wait_lines(const ctx *c, pid_t pid, const char *needle, int n)
 {
-    for (int i = 0; pgh_run_count_lines(c->out_path, needle) < n; i++) {
+    for (int i = 0; (gather_files(c), pgh_run_count_lines(c->out_path, needle)) < n; i++) {
         PGH_CHECK(pgh_test_pid_alive(pid) && i < 1200, "no %d lines with %s (%d lines):\n%s", n,
                   needle, pgh_run_count_lines(c->out_path, NULL), pgh_run_stderr(&c->r, 0));
         pgh_run_sleep_ms(50);
@@ -237,11 +286,12 @@ static void pgflo_bad_rules(ctx *c)
 {
     write_file(c->rules_path, "tables:\n  users:\n    - type: filter\n      column: agee\n"
                               "      parameters: {operator: gte, value: 18}\n");
-    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", "--to=stdout", NULL);
+    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", c->to, NULL);
     int code = pgh_run_wait(&c->r, pid, 60);
     const char *err = pgh_run_stderr(&c->r, 0);
     PGH_CHECK(code == 2 && strstr(err, "rules.yml:3: table public.users has no column \"agee\""),
               "exit %d:\n%s", code, err);
+    gather_files(c);
     char *out = pgh_run_read_file(c->out_path);
     PGH_CHECK(out[0] == '\0', "wrote %s", out);
     free(out);
@@ -328,7 +378,7 @@ static void case_pgflo(ctx *c)
     pgflo_tables(c);
     pgflo_bad_rules(c);
     setenv("PGHOST_RULES_HASH_SALT", SALT, 1);
-    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", "--to=stdout", NULL);
+    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", c->to, NULL);
     wait_lines(c, pid, "\"op\":\"snapshot_end\"", 2);
     pgflo_changes(c);
     /* fence: written last, passes the filter */
@@ -341,6 +391,13 @@ static void case_pgflo(ctx *c)
     printf("%zu lines: pg_flo's outputs, existing rows and pghost's additions as expected\n",
            json_array_size(all));
     json_decref(all);
+}
+
+/* pg_flo's case through the file destination: the same lines, the same outputs. */
+static void case_pgflo_file(ctx *c)
+{
+    c->files = true;
+    case_pgflo(c);
 }
 
 /* ---- moves ------------------------------------------------------------------------------ */
@@ -707,11 +764,14 @@ static void case_toast_pg(ctx *c)
 
 int main(int argc, char **argv)
 {
-    PGH_CHECK(argc == 2, "usage: it_rules pgflo|moves|toast|pgflo_pg|moves_pg|toast_pg");
+    PGH_CHECK(argc == 2, "usage: it_rules pgflo|pgflo_file|moves|toast|pgflo_pg|moves_pg|"
+                         "toast_pg|rename_pg");
     static ctx c;
     double t0 = pgh_run_now_ms();
     if (strcmp(argv[1], "pgflo") == 0)
         case_pgflo(&c);
+    else if (strcmp(argv[1], "pgflo_file") == 0)
+        case_pgflo_file(&c);
     else if (strcmp(argv[1], "moves") == 0)
         case_moves(&c);
     else if (strcmp(argv[1], "toast") == 0)
