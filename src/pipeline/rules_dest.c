@@ -494,6 +494,19 @@ static int as_relation(pgh_relation *rel, const pgh_table_info *t, pgh_error *er
     return 0;
 }
 
+/* A keyed destination learns the columns the rules rename and leave out (pghost/keyed.h). */
+static int tell_columns(rules_dest *d, int table, const pgh_table_info *t, pgh_error *err)
+{
+    pgh_column_map map = pgh_rules__plan_colmap(d->table_plans[table]);
+    if (map.ncolumns == 0)
+        return 0;
+    if (d->real->keyed->column_map == NULL)
+        return pgh_error_set(err, PGH_ECONFIG, "the rules of %s.%s rename or leave out "
+                             "columns, which destination %s cannot take: keep its columns",
+                             t->schema, t->name, d->real->name);
+    return d->real->keyed->column_map(d->user, table, &map, err);
+}
+
 /* Compile the rules against each table of the run; a keyed destination keeps the plans (its
  * copy sessions and recopies use them by table index). */
 static int compile_tables(rules_dest *d, pipe_run *r, pgh_error *err)
@@ -515,6 +528,8 @@ static int compile_tables(rules_dest *d, pipe_run *r, pgh_error *err)
             rc = pgh_error_set(err, PGH_ECONFIG, "copy_format binary: the rules of %s.%s work on "
                                "text rows: use copy_format auto or text",
                                r->tables.src[i]->schema, r->tables.src[i]->name);
+        if (rc == 0 && d->table_plans[i] && d->keyed)
+            rc = tell_columns(d, i, r->tables.src[i], err);
     }
     return rc;
 }
