@@ -28,6 +28,13 @@
  *           first re-read misses) arrives whole at its last key; with existing rows and with
  *           --changes-only.
  *
+ *   rename_pg   rename (of the key column too) + exclude + mask through the PostgreSQL
+ *           destination with --create-tables: writers during the copy, the catch-up (key
+ *           changes: rows copied again by key) and following; the destination's columns are
+ *           the renamed, kept ones, an index naming a renamed column is not built, and a full
+ *           ordered dump equals the source transformed in SQL. Refused first: an existing
+ *           destination table lacking a renamed column, a key column left out.
+ *
  *   toast_pg   key changes into the filter, as in toast, through the PostgreSQL destination
  *           while following: the rows arrive whole (full ordered dumps compared).
  *
@@ -762,6 +769,104 @@ static void case_toast_pg(ctx *c)
     printf("PostgreSQL destination: %lld rows equal, the moved rows whole\n", n);
 }
 
+/* ---- rename_pg: renamed and left-out columns into PostgreSQL ---------------------------- */
+
+static const char RENAME_RULES[] = "tables:\n  t_ren:\n"
+                                   "    - type: rename\n      column: id\n"
+                                   "      parameters: {to: rid}\n"
+                                   "    - type: rename\n      column: v\n"
+                                   "      parameters: {to: value}\n"
+                                   "    - type: columns\n      parameters: {exclude: [secret]}\n"
+                                   "    - type: transform\n      column: note\n"
+                                   "      parameters: {type: mask, mask_char: \"*\"}\n";
+
+/* write_move's changes, and key changes of the rows with a TOASTed doc (ids up to 400): during
+ * the copy, those make the catch-up copy rows again by key (their doc is not sent). */
+static bool write_ren(PGconn *conn, pgh_run_writer *w, void *payload)
+{
+    if (pgh_run_random(&w->rng) % 4 != 0)
+        return write_move(conn, w, payload);
+    char sql[160];
+    long id = 1 + (long)(pgh_run_random(&w->rng) % 400);
+    snprintf(sql, sizeof(sql), "UPDATE t_ren SET id = id + 1000000 WHERE id = %ld", id);
+    return pgh_run_sql_ok(conn, sql);
+}
+
+/* pghost exits with code 2 or 3 and a line holding want; the destination has no t_ren rows. */
+static void rename_refused(ctx *c, const char *rules, const char *want)
+{
+    write_file(c->rules_path, rules);
+    pid_t pid = spawn_pg(c);
+    int code = pgh_run_wait(&c->r, pid, 60);
+    PGH_CHECK((code == 2 || code == 3) && strstr(pgh_run_stderr(&c->r, 0), want),
+              "exit %d, want \"%s\":\n%s", code, want, pgh_run_stderr(&c->r, 0));
+    PGH_CHECK(value_is(c->p.d, "SELECT count(*) FROM pg_tables WHERE tablename = 't_ren'", "0") ||
+                  value_is(c->p.d, "SELECT count(*) FROM t_ren", "0"),
+              "rows written");
+    printf("refused: %s\n", want);
+}
+
+/* The destination table's columns, in order: "rid value note". */
+static char *dest_columns(ctx *c)
+{
+    return pgh_test_value(c->p.d, "SELECT string_agg(column_name, ' ' ORDER BY ordinal_position) "
+                                  "FROM information_schema.columns WHERE table_name = 't_ren'");
+}
+
+/* rename (a key column too) + exclude + mask with the PostgreSQL destination: writers during
+ * the copy and the catch-up (key changes included: rows copied again by key), then following;
+ * the destination equals the source transformed by the same rules in SQL (full ordered dumps).
+ * The refusals first: an existing destination table lacking a renamed column, a key left out. */
+static void case_rename_pg(ctx *c)
+{
+    setup(c, "  - public.t_ren\n");
+    pgh_test_exec(c->p.s, "CREATE TABLE t_ren (id bigint PRIMARY KEY, v int NOT NULL CHECK (v >= 0), "
+                          "note text, secret text, doc text)");
+    pgh_test_exec(c->p.s, "ALTER TABLE t_ren ALTER doc SET STORAGE EXTERNAL");
+    pgh_test_exec(c->p.s, "CREATE INDEX t_ren_note ON t_ren (note)");
+    pgh_test_exec(c->p.s, "CREATE INDEX t_ren_v ON t_ren (v)");
+    pgh_test_exec(c->p.s, "INSERT INTO t_ren SELECT g, g %% 100, md5(g::text), 'pw' || g, "
+                          "CASE WHEN g <= 400 THEN repeat(md5(g::text), 80) END "
+                          "FROM generate_series(1, %d) g", ROWS);
+    pgh_test_exec(c->p.s, "CREATE PUBLICATION pub FOR TABLE t_ren");
+    /* an existing table with the source's column v, not the renamed value */
+    pgh_test_exec(c->p.d, "CREATE TABLE t_ren (rid bigint PRIMARY KEY, v int, note text)");
+    rename_refused(c, RENAME_RULES, "column value (integer) is missing on the destination");
+    pgh_test_exec(c->p.d, "DROP TABLE t_ren");
+    rename_refused(c, "tables:\n  t_ren:\n    - type: columns\n"
+                      "      parameters: {exclude: [id]}\n",
+                   "rules.yml:3: key column id cannot be left out: rows are found by it");
+    write_file(c->rules_path, RENAME_RULES);
+    static pgh_run_writers ws;
+    pgh_run_writers_opts o = {.conninfo = c->p.src_conninfo, .threads = 3, .seed = 31,
+                              .pause_ms = 2, .reconnect_ms = -1, .write = write_ren,
+                              .payload = (void *)"t_ren"};
+    pgh_run_writers_start(&ws, &o);
+    pid_t pid = spawn_pg(c);
+    pgh_run_wait_follow(&c->r, pid);
+    pgh_run_sleep_ms(2000); /* changes while following too */
+    printf("writers committed %ld transactions; fence\n", pgh_run_writers_stop(&ws));
+    pgh_run_fence(&c->r, pid, 60, "INSERT INTO t_ren VALUES (1999999, 7, 'fence', 'pw', 'd')",
+                  "SELECT count(*) = 1 FROM t_ren WHERE rid = 1999999");
+    pgh_run_stop(&c->r, pid, 30);
+    const char *log = pgh_run_stderr(&c->r, 0);
+    PGH_CHECK(strstr(log, "copying them again") && strstr(log, "index t_ren_v of public.t_ren is "
+                                                               "not built"),
+              "no row copied again by its renamed key, or the index on v built:\n%s", log);
+    char *cols = dest_columns(c);
+    PGH_CHECK(strcmp(cols, "rid value note doc") == 0, "destination columns: %s", cols);
+    free(cols);
+    PGH_CHECK(value_is(c->p.d, "SELECT string_agg(indexname, ' ' ORDER BY indexname) FROM "
+                               "pg_indexes WHERE tablename = 't_ren'", "t_ren_note t_ren_pkey"),
+              "indexes: the one on the renamed column is not built, the other is");
+    long long n = pgh_run_compare(&c->p,
+                                  "SELECT id, v, " SQL_MASK("note", "*") ", doc FROM t_ren "
+                                  "ORDER BY id",
+                                  "SELECT rid, value, note, doc FROM t_ren ORDER BY rid",
+                                  pgh_run_stderr(&c->r, 0));
+    PGH_CHECK(n > ROWS / 2, "%lld rows", n);
+}
+
 int main(int argc, char **argv)
 {
     PGH_CHECK(argc == 2, "usage: it_rules pgflo|pgflo_file|moves|toast|pgflo_pg|moves_pg|"
@@ -782,6 +887,8 @@ int main(int argc, char **argv)
         case_pgflo_pg(&c);
     else if (strcmp(argv[1], "moves_pg") == 0)
         case_moves_pg(&c);
+    else if (strcmp(argv[1], "rename_pg") == 0)
+        case_rename_pg(&c);
     else
         pgh_test_fail("unknown case %s", argv[1]);
     printf("%s: %.1f s\n", argv[1], (pgh_run_now_ms() - t0) / 1000);

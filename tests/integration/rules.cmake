@@ -6,7 +6,7 @@ add_executable(it_rules ${CMAKE_CURRENT_LIST_DIR}/it_rules.c)
 target_link_libraries(it_rules PRIVATE pgh_run PkgConfig::JANSSON PkgConfig::CRYPTO)
 target_compile_definitions(it_rules PRIVATE PGH_BINARY="$<TARGET_FILE:pghost>")
 add_dependencies(it_rules pghost)
-foreach(case pgflo pgflo_file moves toast pgflo_pg moves_pg toast_pg)
+foreach(case pgflo pgflo_file moves toast pgflo_pg moves_pg toast_pg rename_pg)
   add_test(NAME rules_${case} COMMAND it_rules ${case})
   set_tests_properties(rules_${case} PROPERTIES LABELS integration SKIP_RETURN_CODE 77
                        TIMEOUT 300)
