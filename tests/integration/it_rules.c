@@ -33,7 +33,8 @@
  *           changes: rows copied again by key) and following; the destination's columns are
  *           the renamed, kept ones, an index naming a renamed column is not built, and a full
  *           ordered dump equals the source transformed in SQL. Refused first: an existing
- *           destination table lacking a renamed column, a key column left out.
+ *           destination table lacking a renamed column, a key column left out; and pghost
+ *           verify refuses the configuration with rules afterwards.
  *
  *   toast_pg   key changes into the filter, as in toast, through the PostgreSQL destination
  *           while following: the rows arrive whole (full ordered dumps compared).
@@ -844,7 +845,7 @@ static void case_rename_pg(ctx *c)
     pgh_run_writers_start(&ws, &o);
     pid_t pid = spawn_pg(c);
     pgh_run_wait_follow(&c->r, pid);
-    pgh_run_sleep_ms(2000); /* changes while following too */
+    pgh_run_sleep_ms(1000); /* changes while following too */
     printf("writers committed %ld transactions; fence\n", pgh_run_writers_stop(&ws));
     pgh_run_fence(&c->r, pid, 60, "INSERT INTO t_ren VALUES (1999999, 7, 'fence', 'pw', 'd')",
                   "SELECT count(*) = 1 FROM t_ren WHERE rid = 1999999");
@@ -865,6 +866,10 @@ static void case_rename_pg(ctx *c)
                                   "SELECT rid, value, note, doc FROM t_ren ORDER BY rid",
                                   pgh_run_stderr(&c->r, 0));
     PGH_CHECK(n > ROWS / 2, "%lld rows", n);
+    /* verify compares rows as they are: a configuration with rules is refused */
+    int code = pgh_run_exec(&c->r, 60, "verify", NULL);
+    PGH_CHECK(code == 2 && strstr(pgh_run_stderr(&c->r, 0), "rules_file rules.yml is set: verify"),
+              "verify exit %d:\n%s", code, pgh_run_stderr(&c->r, 0));
 }
 
 int main(int argc, char **argv)
