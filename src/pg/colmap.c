@@ -59,6 +59,23 @@ int pgh_colmap_apply(pgh_table_info *t, const pgh_column_map *m, pgh_error *err)
     return 0;
 }
 
+int pgh_colmap_relation(pgh_relation *rel, const pgh_table_info *t, pgh_error *err)
+{
+    *rel = (pgh_relation){.oid = t->oid, .nspname = t->schema, .relname = t->name,
+                          .replident = t->replident};
+    rel->cols = calloc((size_t)t->ncols + 1, sizeof(*rel->cols));
+    if (rel->cols == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    for (int i = 0; i < t->ncols; i++) {
+        if (t->cols[i].generated)
+            continue;
+        rel->cols[rel->ncols++] = (pgh_column){.name = t->cols[i].name,
+                                               .type_oid = t->cols[i].type_oid, .typmod = -1,
+                                               .is_key = t->cols[i].key_position > 0};
+    }
+    return 0;
+}
+
 pgh_column_map *pgh_colmap_dup(const pgh_column_map *m)
 {
     pgh_column_map *c = calloc(1, sizeof(*c));

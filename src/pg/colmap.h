@@ -7,6 +7,7 @@
 #define PGH_PG_COLMAP_H
 
 #include "pg/catalog.h"
+#include "pghost/change.h"
 #include "pghost/keyed.h"
 
 /* The destination's name of source column source under m (m may be NULL): the new name, the
@@ -20,6 +21,11 @@ bool pgh_colmap_changes(const pgh_column_map *m);
  * the ones left out removed (key positions renumbered). A key column left out is
  * PGH_ECONFIG (rules refuse that before). m NULL: t stays as it is. */
 int pgh_colmap_apply(pgh_table_info *t, const pgh_column_map *m, pgh_error *err);
+
+/* t (a source table's description) as the stream describes it: its columns but the generated
+ * ones, in attnum order, is_key on its key; typmod -1. rel->cols is owned by the caller
+ * (free); every name is borrowed from t. */
+int pgh_colmap_relation(pgh_relation *rel, const pgh_table_info *t, pgh_error *err);
 
 /* A deep copy of m (pgh_colmap_free); NULL when out of memory. */
 pgh_column_map *pgh_colmap_dup(const pgh_column_map *m);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg/colmap.h"
 #include "rules_dest.h"
 
 /* The plan compiled at the start for rel's table, or NULL. */
@@ -476,24 +477,6 @@ void pgh_pipeline__rules_unwrap(pipe_run *r)
     free(d);
 }
 
-/* A source table as a relation (the columns the stream sends, the key flagged). */
-static int as_relation(pgh_relation *rel, const pgh_table_info *t, pgh_error *err)
-{
-    *rel = (pgh_relation){.oid = t->oid, .nspname = t->schema, .relname = t->name,
-                          .replident = t->replident};
-    rel->cols = calloc((size_t)t->ncols + 1, sizeof(*rel->cols));
-    if (rel->cols == NULL)
-        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
-    for (int i = 0; i < t->ncols; i++) {
-        if (t->cols[i].generated)
-            continue;
-        rel->cols[rel->ncols++] = (pgh_column){.name = t->cols[i].name,
-                                               .type_oid = t->cols[i].type_oid, .typmod = -1,
-                                               .is_key = t->cols[i].key_position > 0};
-    }
-    return 0;
-}
-
 /* A keyed destination learns the columns the rules rename and leave out (pghost/keyed.h). */
 static int tell_columns(rules_dest *d, int table, const pgh_table_info *t, pgh_error *err)
 {
@@ -519,7 +502,7 @@ static int compile_tables(rules_dest *d, pipe_run *r, pgh_error *err)
     int rc = 0;
     for (int i = 0; rc == 0 && i < n; i++) {
         pgh_relation rel;
-        rc = as_relation(&rel, r->tables.src[i], err);
+        rc = pgh_colmap_relation(&rel, r->tables.src[i], err);
         if (rc == 0)
             rc = pgh_rules__compile(&d->table_plans[i], d->rules, &rel, d->keyed, err);
         free(rel.cols);
