@@ -110,7 +110,7 @@ static void gather_files(const ctx *c)
     for (int i = 0; i < n; i++) {
         size_t len = strlen(names[i]->d_name);
         if (len > 6 && strcmp(names[i]->d_name + len - 6, ".jsonl") == 0) {
-            char path[PGH_RUN_FILE_MAX * 2];
+            char path[PGH_RUN_FILE_MAX + sizeof(names[i]->d_name) + 2];
             snprintf(path, sizeof(path), "%s/%s", c->file_dir, names[i]->d_name);
             char *text = pgh_run_read_file(path);
             char *end = strrchr(text, '\n'); /* a line being written: not yet */
