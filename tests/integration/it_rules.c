@@ -36,11 +36,13 @@
  *           destination table lacking a renamed column, a key column left out; afterwards
  *           pghost check passes (it compares through the rules) and pghost verify refuses
  *           the configuration with rules.
+ *   rename_pg_wm   the same rules and writers through copy_method: watermarks (existing rows
+ *           delivered with the changes) into a destination table made by hand.
  *
  *   toast_pg   key changes into the filter, as in toast, through the PostgreSQL destination
  *           while following: the rows arrive whole (full ordered dumps compared).
  *
- * Usage: it_rules pgflo|pgflo_file|moves|toast|pgflo_pg|moves_pg|toast_pg|rename_pg
+ * Usage: it_rules pgflo|pgflo_file|moves|toast|pgflo_pg|moves_pg|toast_pg|rename_pg|rename_pg_wm
  */
 #include <dirent.h>
 #include <jansson.h>
@@ -815,13 +817,10 @@ static char *dest_columns(ctx *c)
                                   "FROM information_schema.columns WHERE table_name = 't_ren'");
 }
 
-/* rename (a key column too) + exclude + mask with the PostgreSQL destination: writers during
- * the copy and the catch-up (key changes included: rows copied again by key), then following;
- * the destination equals the source transformed by the same rules in SQL (full ordered dumps).
- * The refusals first: an existing destination table lacking a renamed column, a key left out. */
-static void case_rename_pg(ctx *c)
+/* The source table of the rename cases: a renamed key, a renamed column with an index and a
+ * check constraint, one left out, one masked, one TOASTed on its first 400 rows. */
+static void rename_source(ctx *c)
 {
-    setup(c, "  - public.t_ren\n");
     pgh_test_exec(c->p.s, "CREATE TABLE t_ren (id bigint PRIMARY KEY, v int NOT NULL CHECK (v >= 0), "
                           "note text, secret text, doc text)");
     pgh_test_exec(c->p.s, "ALTER TABLE t_ren ALTER doc SET STORAGE EXTERNAL");
@@ -831,20 +830,23 @@ static void case_rename_pg(ctx *c)
                           "CASE WHEN g <= 400 THEN repeat(md5(g::text), 80) END "
                           "FROM generate_series(1, %d) g", ROWS);
     pgh_test_exec(c->p.s, "CREATE PUBLICATION pub FOR TABLE t_ren");
-    /* an existing table with the source's column v, not the renamed value */
-    pgh_test_exec(c->p.d, "CREATE TABLE t_ren (rid bigint PRIMARY KEY, v int, note text)");
-    rename_refused(c, RENAME_RULES, "column value (integer) is missing on the destination");
-    pgh_test_exec(c->p.d, "DROP TABLE t_ren");
-    rename_refused(c, "tables:\n  t_ren:\n    - type: columns\n"
-                      "      parameters: {exclude: [id]}\n",
-                   "rules.yml:3: key column id cannot be left out: rows are found by it");
+}
+
+/* The sync with writers running from the start, then following; the destination's columns and
+ * a full ordered dump against the source transformed in SQL. keyed: the copy + catch-up (rows
+ * with TOASTed values whose key moved during the copy are copied again by their renamed key;
+ * the index on the renamed column is not built), else copy_method watermarks. */
+static void rename_sync(ctx *c, bool keyed)
+{
     write_file(c->rules_path, RENAME_RULES);
     static pgh_run_writers ws;
     pgh_run_writers_opts o = {.conninfo = c->p.src_conninfo, .threads = 3, .seed = 31,
                               .pause_ms = 2, .reconnect_ms = -1, .write = write_ren,
                               .payload = (void *)"t_ren"};
     pgh_run_writers_start(&ws, &o);
-    pid_t pid = spawn_pg(c);
+    pid_t pid = keyed ? spawn_pg(c)
+                      : pgh_run_spawn(&c->r, "replicate", "--no-progress", "--to=postgres",
+                                      "--follow", NULL);
     pgh_run_wait_follow(&c->r, pid);
     pgh_run_sleep_ms(1000); /* changes while following too */
     printf("writers committed %ld transactions; fence\n", pgh_run_writers_stop(&ws));
@@ -852,14 +854,15 @@ static void case_rename_pg(ctx *c)
                   "SELECT count(*) = 1 FROM t_ren WHERE rid = 1999999");
     pgh_run_stop(&c->r, pid, 30);
     const char *log = pgh_run_stderr(&c->r, 0);
-    PGH_CHECK(strstr(log, "copying them again") && strstr(log, "index t_ren_v of public.t_ren is "
-                                                               "not built"),
+    PGH_CHECK(!keyed || (strstr(log, "copying them again") &&
+                         strstr(log, "index t_ren_v of public.t_ren is not built")),
               "no row copied again by its renamed key, or the index on v built:\n%s", log);
     char *cols = dest_columns(c);
     PGH_CHECK(strcmp(cols, "rid value note doc") == 0, "destination columns: %s", cols);
     free(cols);
-    PGH_CHECK(value_is(c->p.d, "SELECT string_agg(indexname, ' ' ORDER BY indexname) FROM "
-                               "pg_indexes WHERE tablename = 't_ren'", "t_ren_note t_ren_pkey"),
+    PGH_CHECK(!keyed || value_is(c->p.d, "SELECT string_agg(indexname, ' ' ORDER BY indexname) "
+                                         "FROM pg_indexes WHERE tablename = 't_ren'",
+                                 "t_ren_note t_ren_pkey"),
               "indexes: the one on the renamed column is not built, the other is");
     long long n = pgh_run_compare(&c->p,
                                   "SELECT id, v, " SQL_MASK("note", "*") ", doc FROM t_ren "
@@ -867,6 +870,25 @@ static void case_rename_pg(ctx *c)
                                   "SELECT rid, value, note, doc FROM t_ren ORDER BY rid",
                                   pgh_run_stderr(&c->r, 0));
     PGH_CHECK(n > ROWS / 2, "%lld rows", n);
+}
+
+/* rename (a key column too) + exclude + mask with the PostgreSQL destination: writers during
+ * the copy and the catch-up (key changes included: rows copied again by key), then following;
+ * the destination equals the source transformed by the same rules in SQL (full ordered dumps).
+ * The refusals first: an existing destination table lacking a renamed column, a key left out.
+ * Then pghost check (through the rules) and pghost verify (refused). */
+static void case_rename_pg(ctx *c)
+{
+    setup(c, "  - public.t_ren\n");
+    rename_source(c);
+    /* an existing table with the source's column v, not the renamed value */
+    pgh_test_exec(c->p.d, "CREATE TABLE t_ren (rid bigint PRIMARY KEY, v int, note text)");
+    rename_refused(c, RENAME_RULES, "column value (integer) is missing on the destination");
+    pgh_test_exec(c->p.d, "DROP TABLE t_ren");
+    rename_refused(c, "tables:\n  t_ren:\n    - type: columns\n"
+                      "      parameters: {exclude: [id]}\n",
+                   "rules.yml:3: key column id cannot be left out: rows are found by it");
+    rename_sync(c, true);
     /* pghost check compares the destination table with the table as the rules make it */
     pgh_run_write_config(&c->r, "source_connection: %s\ndestination_connection: %s\n"
                          "destination: postgres\npublication_name: pub\nrules_file: rules.yml\n"
@@ -883,10 +905,21 @@ static void case_rename_pg(ctx *c)
               "verify exit %d:\n%s", code, pgh_run_stderr(&c->r, 0));
 }
 
+/* The same rules through copy_method: watermarks (existing rows with the changes), into a
+ * table made by hand (watermarks does not create tables). */
+static void case_rename_pg_wm(ctx *c)
+{
+    setup(c, "  - public.t_ren\ncopy_method: watermarks\n");
+    rename_source(c);
+    pgh_test_exec(c->p.d, "CREATE TABLE t_ren (rid bigint PRIMARY KEY, value int NOT NULL, "
+                          "note text, doc text)");
+    rename_sync(c, false);
+}
+
 int main(int argc, char **argv)
 {
     PGH_CHECK(argc == 2, "usage: it_rules pgflo|pgflo_file|moves|toast|pgflo_pg|moves_pg|"
-                         "toast_pg|rename_pg");
+                         "toast_pg|rename_pg|rename_pg_wm");
     static ctx c;
     double t0 = pgh_run_now_ms();
     if (strcmp(argv[1], "pgflo") == 0)
@@ -905,6 +938,8 @@ int main(int argc, char **argv)
         case_moves_pg(&c);
     else if (strcmp(argv[1], "rename_pg") == 0)
         case_rename_pg(&c);
+    else if (strcmp(argv[1], "rename_pg_wm") == 0)
+        case_rename_pg_wm(&c);
     else
         pgh_test_fail("unknown case %s", argv[1]);
     printf("%s: %.1f s\n", argv[1], (pgh_run_now_ms() - t0) / 1000);
