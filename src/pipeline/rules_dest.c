@@ -47,13 +47,11 @@ static int compile_stream(pgh_rules_plan **out, rules_dest *d, const pgh_relatio
     if (own.cols == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
     const pgh_relation *keys = pgh_rules__plan_relation(sp);
-    for (int i = 0; i < rel->ncols; i++) {
+    for (int i = 0; i < rel->ncols; i++) { /* by source name: keys may be renamed */
+        int j = pgh_rules__plan_column(sp, rel->cols[i].name);
+        int k = j >= 0 ? pgh_rules__plan_out_of(sp, j) : -1;
         own.cols[i] = rel->cols[i];
-        own.cols[i].is_key = false;
-        for (int j = 0; j < keys->ncols; j++) {
-            if (strcmp(keys->cols[j].name, rel->cols[i].name) == 0)
-                own.cols[i].is_key = keys->cols[j].is_key;
-        }
+        own.cols[i].is_key = k >= 0 && keys->cols[k].is_key;
     }
     int rc = pgh_rules__compile(out, d->rules, &own, d->keyed, err);
     if (rc == 0 && *out)

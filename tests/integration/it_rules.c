@@ -37,7 +37,8 @@
  *           pghost check passes (it compares through the rules) and pghost verify refuses
  *           the configuration with rules.
  *   rename_pg_wm   the same rules and writers through copy_method: watermarks (existing rows
- *           delivered with the changes) into a destination table made by hand.
+ *           delivered with the changes) into a destination table made by hand, the source
+ *           table under REPLICA IDENTITY FULL.
  *
  *   toast_pg   key changes into the filter, as in toast, through the PostgreSQL destination
  *           while following: the rows arrive whole (full ordered dumps compared).
@@ -906,11 +907,13 @@ static void case_rename_pg(ctx *c)
 }
 
 /* The same rules through copy_method: watermarks (existing rows with the changes), into a
- * table made by hand (watermarks does not create tables). */
+ * table made by hand (watermarks does not create tables), under REPLICA IDENTITY FULL (the
+ * stream flags every column as a key: the renamed key is found by its source name). */
 static void case_rename_pg_wm(ctx *c)
 {
     setup(c, "  - public.t_ren\ncopy_method: watermarks\n");
     rename_source(c);
+    pgh_test_exec(c->p.s, "ALTER TABLE t_ren REPLICA IDENTITY FULL");
     pgh_test_exec(c->p.d, "CREATE TABLE t_ren (rid bigint PRIMARY KEY, value int NOT NULL, "
                           "note text, doc text)");
     rename_sync(c, false);
