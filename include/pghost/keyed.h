@@ -91,6 +91,15 @@ typedef struct pgh_recopy_row {
     char **key_names; /* owned: the destination's key column names, in the same order */
 } pgh_recopy_row;
 
+/* How a table's rows reach the destination when rules rename columns or leave some out
+ * (docs/rules.md): source column source[i] is called dest[i] there, or is not sent at all
+ * when dest[i] is NULL. Source columns not listed are sent as they are. */
+typedef struct pgh_column_map {
+    int ncolumns;
+    const char *const *source;
+    const char *const *dest;
+} pgh_column_map;
+
 /* Release what take_recopy returned. */
 PGH_API void pgh_recopy_rows_free(pgh_recopy_row *rows, int n);
 
@@ -168,9 +177,18 @@ typedef struct pgh_keyed_ops {
      * because the destination converts one of its columns through its text form (binary COPY
      * data holds the source type's bytes). Called after prepare. May be NULL: never. */
     bool (*needs_text)(void *user, int table);
+
+    /* Table i (configuration order) reaches the destination through map: its checks, the
+     * tables it creates and its copy sessions see the table so (the copy targets' columns
+     * are then the destination's names), and so do the changes (their relations carry the
+     * destination's names) and the rows copied again (columns and recopy keys under the
+     * destination's names). Called before prepare, at most once per table and run; map is
+     * borrowed for the call. May be NULL: rules that rename or leave out columns are refused
+     * with this destination. */
+    int (*column_map)(void *user, int table, const pgh_column_map *map, pgh_error *err);
 } pgh_keyed_ops;
 
-#define PGH_KEYED_OPS_VERSION 2
+#define PGH_KEYED_OPS_VERSION 3
 
 PGH_END_DECLS
 

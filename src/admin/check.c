@@ -131,13 +131,14 @@ static void check_source(check_run *c, pgh_error *err)
         read_source_size(c, err);
 }
 
-int pgh_check_run(pgh_check_result *out, const pgh_config *cfg, bool may_hold_rows,
-                  pgh_check_problem_fn on_problem, void *payload, pgh_error *err)
+int pgh_check_run(pgh_check_result *out, const pgh_config *cfg, const pgh_rules *rules,
+                  bool may_hold_rows, pgh_check_problem_fn on_problem, void *payload,
+                  pgh_error *err)
 {
     memset(out, 0, sizeof(*out));
     out->slots_free = out->wal_senders_free = -1;
     out->source_bytes = out->dest_free_bytes = -1;
-    check_run c = {.out = out, .fn = on_problem, .payload = payload};
+    check_run c = {.out = out, .rules = rules, .fn = on_problem, .payload = payload};
     int rc = pgh_config_dup(&c.cfg, cfg, err); /* resolving patterns changes it */
     if (rc != 0)
         return rc;

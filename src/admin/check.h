@@ -19,6 +19,7 @@
 
 #include "pghost/config.h"
 #include "pghost/error.h"
+#include "pghost/rules.h"
 
 /* One problem: code is the PGH_E... a run would fail with (PGH_EPRECOND mostly, PGH_ECONFIG
  * for a configuration error, PGH_ECONN for a server that cannot be reached); message is one
@@ -48,9 +49,13 @@ typedef struct pgh_check_result {
 } pgh_check_result;
 
 /* Run every check; report each problem through on_problem. may_hold_rows: the run will pass
- * --truncate-destination, so rows in the destination tables are not a problem. Returns 0 when
- * the checks ran (see out->problems), PGH_ENOMEM otherwise. cfg is not changed. */
-int pgh_check_run(pgh_check_result *out, const pgh_config *cfg, bool may_hold_rows,
+ * --truncate-destination, so rows in the destination tables are not a problem. rules (may be
+ * NULL): cfg's rules file; with the PostgreSQL destination each table's rules are checked
+ * against its columns as a run does, and the destination table is compared with the table as
+ * they make it (columns renamed, left out). Returns 0 when the checks ran (see
+ * out->problems), PGH_ENOMEM otherwise. cfg is not changed. */
+int pgh_check_run(pgh_check_result *out, const pgh_config *cfg, const pgh_rules *rules,
+                  bool may_hold_rows,
                   pgh_check_problem_fn on_problem, void *payload, pgh_error *err);
 
 #endif

@@ -8,10 +8,12 @@
 
 #include "admin/check_run.h"
 #include "dest/postgres/checks.h"
+#include "pg/colmap.h"
 #include "pg/conn.h"
 #include "pghost/duckdb.h"
 #include "pghost/file.h"
 #include "pghost/json.h"
+#include "rules/plan.h"
 #include "state/state.h"
 
 /* Load the destination table of entry i; a missing one is a problem unless the run creates
@@ -33,10 +35,32 @@ static int load_dest_table(pgh_table_info **out, check_run *c, PGconn *dst, size
                          m->dest_schema, m->dest_table);
 }
 
+/* Source table i as the rules make it for the PostgreSQL destination (as a run compiles them:
+ * rules/plan.h, keyed), its columns renamed and left out; a rule that does not fit is a
+ * problem. */
+static bool through_rules(check_run *c, size_t i, pgh_error *err)
+{
+    if (c->rules == NULL)
+        return true;
+    pgh_relation rel;
+    pgh_rules_plan *plan = NULL;
+    int rc = pgh_colmap_relation(&rel, c->src_tables[i], err);
+    if (rc == 0)
+        rc = pgh_rules__compile(&plan, c->rules, &rel, true, err);
+    free(rel.cols);
+    pgh_column_map map = plan ? pgh_rules__plan_colmap(plan) : (pgh_column_map){0};
+    if (rc == 0 && map.ncolumns > 0)
+        rc = pgh_colmap_apply(c->src_tables[i], &map, err);
+    pgh_rules__plan_free(plan);
+    return pgh_check__note(c, rc, err);
+}
+
 static void check_dest_table(check_run *c, PGconn *dst, size_t i, bool may_hold_rows,
                              pgh_error *err)
 {
     pgh_table_info *t = NULL;
+    if (!through_rules(c, i, err))
+        return;
     if (pgh_check__note(c, load_dest_table(&t, c, dst, i, err), err) && t != NULL)
         pgh_check__note(c, pgh_postgres_check_table(c->src_tables[i], t, dst, may_hold_rows, err),
                         err);

@@ -13,6 +13,7 @@
 typedef struct check_run {
     pgh_check_result *out;       /* borrowed: the caller's result */
     pgh_config *cfg;             /* owned: a copy, its patterns resolved */
+    const pgh_rules *rules;      /* borrowed, may be NULL: the configuration's rules file */
     pgh_check_problem_fn fn;     /* borrowed */
     void *payload;               /* borrowed */
     PGconn *src;                 /* owned; NULL when the source cannot be reached */

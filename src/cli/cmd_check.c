@@ -24,8 +24,9 @@ static const char USAGE[] =
     "    (unless --truncate-destination, or a run of the slot is recorded there);\n"
     "  - destination: stdout or webhook: the state file (state_file) is readable and of this\n"
     "    slot;\n"
-    "  - rules_file: readable and a valid rules file (pghost replicate checks its rules\n"
-    "    against the tables' columns at its start, before writing anything);\n"
+    "  - rules_file: readable and a valid rules file; with the PostgreSQL destination,\n"
+    "    each table's rules fit its columns, and the destination table is compared with\n"
+    "    the table as they make it (columns renamed and left out);\n"
     "  - disk: the source tables' size (with indexes and TOAST) is shown; when the\n"
     "    destination server is on this machine (unix socket, localhost, 127.0.0.1) and its\n"
     "    role may read data_directory (superuser or pg_read_all_settings), less free space\n"
@@ -130,7 +131,6 @@ int pgh_cli_check(int argc, char **argv)
         return rc;
     pgh_rules *rules = NULL;
     rc = pgh_cli_load_rules(&rules, cfg);
-    pgh_rules_free(rules);
     if (rc != PGH_EXIT_OK) {
         pgh_config_free(cfg);
         return rc;
@@ -143,7 +143,8 @@ int pgh_cli_check(int argc, char **argv)
     if (pgh_config_uses_state_file(cfg->destination) && pgh_cli_state_file(cfg) == NULL)
         rc = pgh_error_set(&err, PGH_ENOMEM, "out of memory");
     else
-        rc = pgh_check_run(&r, cfg, truncate, print_problem, &n, &err);
+        rc = pgh_check_run(&r, cfg, rules, truncate, print_problem, &n, &err);
+    pgh_rules_free(rules);
     if (rc != 0) {
         pgh_config_free(cfg);
         pgh_cli_error("%s", err.message);

@@ -17,6 +17,8 @@ static const char USAGE[] =
     "reported as missing (not on the destination), extra (only on the destination) or different.\n"
     "On a live source, keys that differ are read again once the replication slot has confirmed\n"
     "the source's position, so rows not yet applied are not reported.\n"
+    "A configuration with rules_file is refused: the rules change rows on the way\n"
+    "(docs/rules.md).\n"
     "\n"
     "Options:\n"
     "  --jobs N              parallel workers, each with one connection per server\n"
@@ -74,6 +76,16 @@ static int start(verify_cli *o, pgh_config **cfg, int argc, char **argv)
     if (rc != PGH_CLI_RUN)
         return rc;
     rc = pgh_cli_need_destination(*cfg, "verify compares with a destination server");
+    /* Rows as the rules make them differ from the source's by design (docs/rules.md). */
+    if (rc == PGH_EXIT_OK && (*cfg)->rules_file) {
+        pgh_cli_error("%s: rules_file %s is set: verify compares rows as they are on both "
+                      "sides, and the rules filter, rewrite, rename and leave out columns on the "
+                      "way, so verify refuses such a configuration; compare in SQL through the "
+                      "same rules, or verify with a configuration without rules_file for tables "
+                      "without rules",
+                      (*cfg)->path, (*cfg)->rules_file);
+        rc = PGH_EXIT_USAGE;
+    }
     if (rc == PGH_EXIT_OK)
         return PGH_CLI_RUN;
     pgh_config_free(*cfg);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg/colmap.h"
 #include "rules_dest.h"
 
 /* The plan compiled at the start for rel's table, or NULL. */
@@ -46,13 +47,11 @@ static int compile_stream(pgh_rules_plan **out, rules_dest *d, const pgh_relatio
     if (own.cols == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
     const pgh_relation *keys = pgh_rules__plan_relation(sp);
-    for (int i = 0; i < rel->ncols; i++) {
+    for (int i = 0; i < rel->ncols; i++) { /* by source name: keys may be renamed */
+        int j = pgh_rules__plan_column(sp, rel->cols[i].name);
+        int k = j >= 0 ? pgh_rules__plan_out_of(sp, j) : -1;
         own.cols[i] = rel->cols[i];
-        own.cols[i].is_key = false;
-        for (int j = 0; j < keys->ncols; j++) {
-            if (strcmp(keys->cols[j].name, rel->cols[i].name) == 0)
-                own.cols[i].is_key = keys->cols[j].is_key;
-        }
+        own.cols[i].is_key = k >= 0 && keys->cols[k].is_key;
     }
     int rc = pgh_rules__compile(out, d->rules, &own, d->keyed, err);
     if (rc == 0 && *out)
@@ -476,22 +475,17 @@ void pgh_pipeline__rules_unwrap(pipe_run *r)
     free(d);
 }
 
-/* A source table as a relation (the columns the stream sends, the key flagged). */
-static int as_relation(pgh_relation *rel, const pgh_table_info *t, pgh_error *err)
+/* A keyed destination learns the columns the rules rename and leave out (pghost/keyed.h). */
+static int tell_columns(rules_dest *d, int table, const pgh_table_info *t, pgh_error *err)
 {
-    *rel = (pgh_relation){.oid = t->oid, .nspname = t->schema, .relname = t->name,
-                          .replident = t->replident};
-    rel->cols = calloc((size_t)t->ncols + 1, sizeof(*rel->cols));
-    if (rel->cols == NULL)
-        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
-    for (int i = 0; i < t->ncols; i++) {
-        if (t->cols[i].generated)
-            continue;
-        rel->cols[rel->ncols++] = (pgh_column){.name = t->cols[i].name,
-                                               .type_oid = t->cols[i].type_oid, .typmod = -1,
-                                               .is_key = t->cols[i].key_position > 0};
-    }
-    return 0;
+    pgh_column_map map = pgh_rules__plan_colmap(d->table_plans[table]);
+    if (map.ncolumns == 0)
+        return 0;
+    if (d->real->keyed->column_map == NULL)
+        return pgh_error_set(err, PGH_ECONFIG, "the rules of %s.%s rename or leave out "
+                             "columns, which destination %s cannot take: keep its columns",
+                             t->schema, t->name, d->real->name);
+    return d->real->keyed->column_map(d->user, table, &map, err);
 }
 
 /* Compile the rules against each table of the run; a keyed destination keeps the plans (its
@@ -506,7 +500,7 @@ static int compile_tables(rules_dest *d, pipe_run *r, pgh_error *err)
     int rc = 0;
     for (int i = 0; rc == 0 && i < n; i++) {
         pgh_relation rel;
-        rc = as_relation(&rel, r->tables.src[i], err);
+        rc = pgh_colmap_relation(&rel, r->tables.src[i], err);
         if (rc == 0)
             rc = pgh_rules__compile(&d->table_plans[i], d->rules, &rel, d->keyed, err);
         free(rel.cols);
@@ -515,6 +509,8 @@ static int compile_tables(rules_dest *d, pipe_run *r, pgh_error *err)
             rc = pgh_error_set(err, PGH_ECONFIG, "copy_format binary: the rules of %s.%s work on "
                                "text rows: use copy_format auto or text",
                                r->tables.src[i]->schema, r->tables.src[i]->name);
+        if (rc == 0 && d->table_plans[i] && d->keyed)
+            rc = tell_columns(d, i, r->tables.src[i], err);
     }
     return rc;
 }

@@ -213,7 +213,8 @@ static int build_out(compiler *c, int line)
     o->relname = strdup(c->rel->relname);
     o->cols = calloc(c->rel->ncols + 1, sizeof(*o->cols));
     p->out_src = calloc(c->rel->ncols + 1, sizeof(int));
-    if (!o->nspname || !o->relname || !o->cols || !p->out_src)
+    p->dest_names = calloc(c->rel->ncols + 1, sizeof(char *));
+    if (!o->nspname || !o->relname || !o->cols || !p->out_src || !p->dest_names)
         return oom(c);
     for (int i = 0; i < c->rel->ncols; i++) {
         if (!c->keep[i])
@@ -231,8 +232,11 @@ static int build_out(compiler *c, int line)
             oc->type_oid = 25;
             oc->typmod = -1;
         }
+        p->dest_names[i] = oc->name;
+        p->renames = p->renames || strcmp(oc->name, c->rel->cols[i].name) != 0;
         p->out_src[o->ncols++] = i;
     }
+    p->renames = p->renames || o->ncols != c->rel->ncols;
     return 0;
 }
 
@@ -320,6 +324,7 @@ void pgh_rules__plan_free(pgh_rules_plan *p)
     free(p->out.nspname);
     free(p->out.relname);
     free(p->out_src);
+    free(p->dest_names);
     for (int i = 0; p->src_names && i < p->nsrc; i++)
         free(p->src_names[i]);
     free(p->src_names);
@@ -348,6 +353,22 @@ int pgh_rules__plan_column(const pgh_rules_plan *p, const char *name)
     return -1;
 }
 
+pgh_column_map pgh_rules__plan_colmap(const pgh_rules_plan *p)
+{
+    return (pgh_column_map){.ncolumns = p->renames ? p->nsrc : 0,
+                            .source = (const char *const *)p->src_names,
+                            .dest = p->dest_names};
+}
+
+int pgh_rules__plan_out_of(const pgh_rules_plan *p, int src)
+{
+    for (int i = 0; i < p->out.ncols; i++) {
+        if (p->out_src[i] == src)
+            return i;
+    }
+    return -1;
+}
+
 static const char *const KEYED_WHY =
     "with the PostgreSQL destination (rows are found and copied again by their key)";
 
@@ -358,9 +379,7 @@ static int check_keyed_rule(const pgh_rules_plan *p, const pgh_relation *rel, co
     const char *file = p->rules->file;
     int col = ru->column ? pgh_rules__plan_column(p, ru->column) : -1;
     if (ru->kind == RULE_RENAME || ru->kind == RULE_COLUMNS)
-        return pgh_error_set(err, PGH_ECONFIG, "%s:%d: %s rules are for event destinations: "
-                             "the PostgreSQL destination's tables keep the source's columns",
-                             file, ru->line, ru->kind == RULE_RENAME ? "rename" : "columns");
+        return 0; /* the destination's columns follow (pgh_rules__plan_colmap) */
     if (ru->kind != RULE_FILTER && col >= 0 && p->src_key[col])
         return pgh_error_set(err, PGH_ECONFIG, "%s:%d: a transform of key column %s is refused "
                              "%s: keys must stay the source's", file, ru->line, ru->column,

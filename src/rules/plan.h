@@ -17,6 +17,7 @@
 
 #include "pghost/change.h"
 #include "pghost/error.h"
+#include "pghost/keyed.h"
 #include "pghost/rules.h"
 #include "util/buf.h"
 
@@ -51,12 +52,13 @@ int pgh_rules__check_tables(const pgh_rules *r, const char *const *schemas,
  * (rel->replident not 'f') without allow_empty_deletes. rel is borrowed for the call only.
  *
  * keyed: for a keyed destination (the PostgreSQL one), where rows are found, compared and
- * copied again by their key, in tables with the source's columns, and a row the destination
- * lacks makes a later UPDATE or DELETE divergence. The plan must then keep keys and columns as
- * they are (no transform of a key column, no rename, no column list), and its filters must see
- * every row's passage in and out: on every operation, and on key columns or a REPLICA IDENTITY
- * FULL table, as PostgreSQL's own row filters require. allow_empty_deletes then no longer lets
- * DELETEs pass unread: they are filtered by their old row.
+ * copied again by their key, and a row the destination lacks makes a later UPDATE or DELETE
+ * divergence. The plan must then keep key values as they are (no transform of a key column;
+ * key columns may be renamed, never left out), and its filters must see every row's passage in
+ * and out: on every operation, and on key columns or a REPLICA IDENTITY FULL table, as
+ * PostgreSQL's own row filters require. allow_empty_deletes then no longer lets DELETEs pass
+ * unread: they are filtered by their old row. Renamed and left-out columns reach the
+ * destination through pgh_rules__plan_colmap.
  */
 int pgh_rules__compile(pgh_rules_plan **out, const pgh_rules *r, const pgh_relation *rel,
                        bool keyed, pgh_error *err);
@@ -102,6 +104,14 @@ int pgh_rules__transform(pgh_rules_row *row, const pgh_rules_plan *p, pgh_rules_
 
 /* The index of the source column named name in the plan, or -1. */
 int pgh_rules__plan_column(const pgh_rules_plan *p, const char *name);
+
+/* The index in the plan's relation of source column src, or -1 when it is left out. */
+int pgh_rules__plan_out_of(const pgh_rules_plan *p, int src);
+
+/* The plan's columns as a keyed destination's column map (pghost/keyed.h): every source
+ * column and its name in the plan's relation (NULL: left out); ncolumns 0 when the plan keeps
+ * every column under its own name. Borrowed from the plan. */
+pgh_column_map pgh_rules__plan_colmap(const pgh_rules_plan *p);
 
 /* ---- rows of COPY's text format (copytext.c) ---- */
 

@@ -29,6 +29,9 @@ struct pgh_rules_plan {
     bool strict_deletes;    /* keyed: allow_empty_deletes does not apply */
     pgh_relation out;       /* owned: the table as the destination sees it */
     int *out_src;           /* owned, out.ncols entries: the source column of each */
+    const char **dest_names; /* owned array, nsrc entries: each source column's name in out
+                                (borrowed from out), NULL when left out */
+    bool renames;           /* out's columns are not the source's (renamed or left out) */
     uint16_t nsrc;          /* source columns */
     bool *src_key;          /* owned, nsrc entries */
     cxf *xf;                /* owned, nxf entries, in file order */

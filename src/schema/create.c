@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pg/catalog.h"
+#include "pg/colmap.h"
 #include "pg/conn.h"
 #include "pghost/log.h"
 #include "schema/internal.h"
@@ -20,12 +21,16 @@ static void key_names(pgh_buf *b, const pgh_table_info *t)
         pgh_buf_printf(b, "%s%s", k ? ", " : "", t->cols[t->key_cols[k]].name);
 }
 
-/* An existing destination table must have the source's columns, types and primary key. */
-static int check_existing(PGconn *src, PGconn *dst, const pgh_table_map *m, pgh_error *err)
+/* An existing destination table must have the source's columns (as map makes them), types and
+ * primary key. */
+static int check_existing(PGconn *src, PGconn *dst, const pgh_table_map *m,
+                          const pgh_column_map *map, pgh_error *err)
 {
     pgh_table_info *s = NULL;
     pgh_table_info *d = NULL;
     int rc = pgh_catalog_table(&s, src, m->source_schema, m->source_table, err);
+    if (rc == 0)
+        rc = pgh_colmap_apply(s, map, err);
     if (rc == 0)
         rc = pgh_catalog_table(&d, dst, m->dest_schema, m->dest_table, err);
     if (rc == 0)
@@ -92,8 +97,10 @@ static int create_tree(schema_ctx *c, const char *oid, const char *src_schema,
                        const char *src_name, const char *dst_schema, const char *dst_name,
                        const char *parent_q, pgh_error *err)
 {
+    const pgh_column_map *map =
+        parent_q ? NULL : pgh_schema__map_of(c->cfg, c->maps, src_schema, src_name);
     int rc = pgh_schema__create_table(c, (uint32_t)strtoul(oid, NULL, 10), dst_schema, dst_name,
-                                      parent_q, err);
+                                      parent_q, map, err);
     if (rc == 0)
         rc = pgh_schema__add(c->out, src_schema, src_name, dst_schema, dst_name, err);
     if (rc != 0)
@@ -137,7 +144,7 @@ static int plan(char **oids, schema_ctx *c, pgh_error *err)
         if (rc == 0 && oids[i])
             rc = pgh_schema__relation_exists(&exists, c->dst, m->dest_schema, m->dest_table, err);
         if (rc == 0 && oids[i] && exists)
-            rc = check_existing(c->src, c->dst, m, err);
+            rc = check_existing(c->src, c->dst, m, c->maps ? c->maps[i] : NULL, err);
         if (exists || via_ancestor) {
             free(oids[i]);
             oids[i] = NULL;
@@ -146,11 +153,13 @@ static int plan(char **oids, schema_ctx *c, pgh_error *err)
     return rc;
 }
 
-int pgh_schema_create(pgh_schema_created *out, PGconn *src, PGconn *dst, const pgh_config *cfg,
-                      const char *record_schema, const char *slot, pgh_error *err)
+/* pgh_schema_create, the tables' columns as maps make them (schema.h). */
+static int create_mapped(pgh_schema_created *out, PGconn *src, PGconn *dst,
+                         const pgh_config *cfg, const pgh_column_map *const *maps,
+                         const char *record_schema, const char *slot, pgh_error *err)
 {
     memset(out, 0, sizeof(*out));
-    schema_ctx c = {.src = src, .dst = dst, .cfg = cfg, .out = out};
+    schema_ctx c = {.src = src, .dst = dst, .cfg = cfg, .maps = maps, .out = out};
     char **oids = calloc(cfg->ntables + 1, sizeof(*oids));
     if (oids == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
@@ -180,13 +189,20 @@ int pgh_schema_create(pgh_schema_created *out, PGconn *src, PGconn *dst, const p
     return rc;
 }
 
+int pgh_schema_create(pgh_schema_created *out, PGconn *src, PGconn *dst, const pgh_config *cfg,
+                      const char *record_schema, const char *slot, pgh_error *err)
+{
+    return create_mapped(out, src, dst, cfg, NULL, record_schema, slot, err);
+}
+
 int pgh_schema_begin(pgh_schema_created *out, PGconn *src, PGconn *dst, const pgh_config *cfg,
-                     const char *record_schema, pgh_error *err)
+                     const pgh_column_map *const *maps, const char *record_schema,
+                     pgh_error *err)
 {
     memset(out, 0, sizeof(*out));
     int rc = pgh_conn_exec(dst, "BEGIN", err);
     if (rc == 0)
-        rc = pgh_schema_create(out, src, dst, cfg, record_schema, cfg->slot_name, err);
+        rc = create_mapped(out, src, dst, cfg, maps, record_schema, cfg->slot_name, err);
     return rc;
 }
 

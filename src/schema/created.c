@@ -94,6 +94,17 @@ bool pgh_schema__map(const char **dst_schema, const char **dst_name,
     return false;
 }
 
+const pgh_column_map *pgh_schema__map_of(const pgh_config *cfg, const pgh_column_map *const *maps,
+                                         const char *src_schema, const char *src_name)
+{
+    for (size_t i = 0; maps && i < cfg->ntables; i++) {
+        const pgh_table_map *m = &cfg->tables[i];
+        if (strcmp(m->source_schema, src_schema) == 0 && strcmp(m->source_table, src_name) == 0)
+            return maps[i];
+    }
+    return NULL;
+}
+
 int pgh_schema__ensure_schema(PGconn *dst, const char *schema, pgh_error *err)
 {
     char *q = pgh_conn_ident(dst, schema);

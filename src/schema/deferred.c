@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "pg/catalog.h"
+#include "pg/colmap.h"
 #include "pg/conn.h"
 #include "pghost/log.h"
 #include "schema/internal.h"
@@ -25,7 +26,7 @@
 static const char INDEX_SQL[] =
     "SELECT ic.relname, i.indisunique, "
     "  left(pg_catalog.pg_get_indexdef(i.indexrelid), length(p.prefix)) = p.prefix, "
-    "  substr(pg_catalog.pg_get_indexdef(i.indexrelid), length(p.prefix) + 1) "
+    "  substr(pg_catalog.pg_get_indexdef(i.indexrelid), length(p.prefix) + 1), i.indexrelid "
     "FROM pg_catalog.pg_index i "
     "JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
     "JOIN pg_catalog.pg_class tc ON tc.oid = i.indrelid "
@@ -45,7 +46,7 @@ static const char CONSTRAINT_SQL[] =
     "SELECT k.conname, k.contype, pg_catalog.pg_get_constraintdef(k.oid), k.convalidated, "
     "  rn.nspname, rc.relname, "
     "  left(pg_catalog.pg_get_constraintdef(k.oid), length(p.prefix)) = p.prefix, "
-    "  substr(pg_catalog.pg_get_constraintdef(k.oid), length(p.prefix) + 1), h.head "
+    "  substr(pg_catalog.pg_get_constraintdef(k.oid), length(p.prefix) + 1), h.head, k.oid "
     "FROM pg_catalog.pg_constraint k "
     "LEFT JOIN pg_catalog.pg_class rc ON rc.oid = k.confrelid "
     "LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace "
@@ -60,7 +61,13 @@ static const char CONSTRAINT_SQL[] =
     "    OR k.conindid IS DISTINCT FROM " PGH_CATALOG_KEY_INDEX_OF_1 ") "
     "ORDER BY k.contype, k.conname";
 
-enum { K_NAME, K_TYPE, K_DEF, K_VALID, K_REFNSP, K_REFNAME, K_PREFIX_OK, K_TAIL, K_HEAD };
+enum { K_NAME, K_TYPE, K_DEF, K_VALID, K_REFNSP, K_REFNAME, K_PREFIX_OK, K_TAIL, K_HEAD, K_OID };
+
+/* The columns of table (OID) an index or constraint (OID object) depends on. */
+static const char DEPENDS_SQL[] =
+    "SELECT a.attname FROM pg_catalog.pg_depend p "
+    "JOIN pg_catalog.pg_attribute a ON a.attrelid = p.refobjid AND a.attnum = p.refobjsubid "
+    "WHERE p.objid = $1 AND p.refobjid = $2 AND p.refobjsubid > 0";
 
 /* The three lists of statements, and what names them. */
 typedef struct deferred {
@@ -68,6 +75,7 @@ typedef struct deferred {
     PGconn *dst;                        /* owned */
     const pgh_schema_created *created;  /* borrowed */
     const pgh_config *cfg;              /* borrowed */
+    const pgh_column_map *const *maps;  /* borrowed, may be NULL (schema.h) */
     schema_jobs build;                  /* indexes, unique/exclusion/check constraints */
     schema_jobs fk_add;                 /* foreign keys, added NOT VALID */
     schema_jobs fk_validate;            /* then validated */
@@ -94,6 +102,32 @@ static int constraint_state(char **valid, PGconn *dst, const pgh_schema_table *t
                              3, params, err);
 }
 
+/* Whether the object (OID) depends on a column of table t (OID oid) that t's column map renames
+ * or leaves out: its definition names the source's column, so it is not built (logged). */
+static int names_changed(bool *out, deferred *d, const pgh_schema_table *t, const char *oid,
+                         const char *object, const char *what, pgh_error *err)
+{
+    *out = false;
+    const pgh_column_map *map = pgh_schema__map_of(d->cfg, d->maps, t->source_schema,
+                                                   t->source_name);
+    if (!pgh_colmap_changes(map))
+        return 0;
+    PGresult *r = NULL;
+    const char *params[2] = {object, oid};
+    int rc = pgh_conn_query(&r, d->src, DEPENDS_SQL, 2, params, err);
+    for (int i = 0; rc == 0 && !*out && i < PQntuples(r); i++) {
+        const char *col = PQgetvalue(r, i, 0);
+        const char *to = pgh_colmap_dest(map, col);
+        *out = to == NULL || strcmp(to, col) != 0;
+        if (*out)
+            pgh_log(PGH_LOG_WARN, "schema",
+                    "%s of %s.%s is not built: it names column %s, which the rules %s", what,
+                    t->dest_schema, t->dest_name, col, to ? "rename" : "leave out");
+    }
+    PQclear(r);
+    return rc;
+}
+
 static int collect_indexes(deferred *d, const pgh_schema_table *t, const char *oid,
                            const char *dst_q, pgh_error *err)
 {
@@ -103,6 +137,12 @@ static int collect_indexes(deferred *d, const pgh_schema_table *t, const char *o
     for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
         const char *name = PQgetvalue(r, i, 0);
         bool exists = false;
+        bool skip = false;
+        char label[256];
+        snprintf(label, sizeof(label), "index %s", name);
+        rc = names_changed(&skip, d, t, oid, PQgetvalue(r, i, 4), label, err);
+        if (rc != 0 || skip)
+            continue;
         if (PQgetvalue(r, i, 2)[0] != 't') {
             rc = pgh_error_set(err, PGH_ESQL,
                                "cannot read the definition of index %s of %s.%s on the source",
@@ -188,6 +228,12 @@ static int collect_constraints(deferred *d, const pgh_schema_table *t, const cha
     for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
         const char *name = PQgetvalue(r, i, K_NAME);
         char *state = NULL;
+        bool skip = false;
+        char label[256];
+        snprintf(label, sizeof(label), "constraint %s", name);
+        rc = names_changed(&skip, d, t, oid, PQgetvalue(r, i, K_OID), label, err);
+        if (rc != 0 || skip)
+            continue;
         rc = constraint_state(&state, d->dst, t, name, err);
         char *q = rc == 0 ? pgh_conn_ident(d->dst, name) : NULL;
         if (rc == 0 && q == NULL)
@@ -285,7 +331,7 @@ int pgh_schema_build_deferred(int *built, const pgh_schema_created *tables,
                              o ? o->version : -1, PGH_SCHEMA_BUILD_OPTS_VERSION);
     if (tables == NULL || tables->n == 0)
         return 0;
-    deferred d = {.created = tables, .cfg = o->config};
+    deferred d = {.created = tables, .cfg = o->config, .maps = o->maps};
     int rc = open_sessions(&d, o->config, err);
     if (rc == 0)
         rc = pgh_schema_end_orphans(d.dst, o->config->slot_name, err);

@@ -30,6 +30,7 @@ typedef struct schema_ctx {
     PGconn *src;              /* in a read-only transaction, search_path = pg_catalog */
     PGconn *dst;              /* in the caller's transaction */
     const pgh_config *cfg;
+    const pgh_column_map *const *maps; /* NULL, or cfg->ntables entries (see schema.h) */
     pgh_schema_created *out;  /* tables created so far */
     uint32_t *types_done;     /* owned: type OIDs already handled */
     int ntypes_done;
@@ -46,9 +47,14 @@ int pgh_schema__ensure_schema(PGconn *dst, const char *schema, pgh_error *err);
 
 /* Create the table (source OID) as dst_schema.dst_name, after its types and sequences; a
  * partition is created PARTITION OF parent_q (quoted destination name) when parent_q is not
- * NULL. */
+ * NULL. map (may be NULL): its columns renamed and left out (schema.h). */
 int pgh_schema__create_table(schema_ctx *c, uint32_t src_oid, const char *dst_schema,
-                             const char *dst_name, const char *parent_q, pgh_error *err);
+                             const char *dst_name, const char *parent_q,
+                             const pgh_column_map *map, pgh_error *err);
+
+/* The map of the configured table src_schema.src_name, or NULL. */
+const pgh_column_map *pgh_schema__map_of(const pgh_config *cfg, const pgh_column_map *const *maps,
+                                         const char *src_schema, const char *src_name);
 
 /* When the source table's (src_oid, decimal) key is a unique index other than its primary key
  * (pg/catalog.h): create that unique index on dst_q (the quoted destination table) and make it

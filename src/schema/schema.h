@@ -37,6 +37,7 @@
 
 #include "pghost/config.h"
 #include "pghost/error.h"
+#include "pghost/keyed.h"
 
 /* maintenance_work_mem of the sessions building deferred indexes and constraints. */
 #define PGH_SCHEMA_MAINTENANCE_WORK_MEM "512MB"
@@ -73,9 +74,14 @@ int pgh_schema_create(pgh_schema_created *out, PGconn *src, PGconn *dst, const p
 /* pgh_schema_create in a destination transaction of its own that stays open, so that the
  * preflight's destination checks see the new tables and a failed check leaves nothing:
  * BEGIN on dst and create; then pgh_schema_end COMMITs when rc is 0, else ROLLs BACK (returns
- * rc, or the COMMIT's failure). */
+ * rc, or the COMMIT's failure). maps: NULL, or cfg->ntables entries (NULL entries: the
+ * source's columns): configured table i is created, and an existing one checked, with its
+ * columns as maps[i] renames them and leaves them out (its primary key under the new names;
+ * a generated column, a partition key or a key index other than the primary key that names
+ * a changed column makes the CREATE fail, naming it). */
 int pgh_schema_begin(pgh_schema_created *out, PGconn *src, PGconn *dst, const pgh_config *cfg,
-                     const char *record_schema, pgh_error *err);
+                     const pgh_column_map *const *maps, const char *record_schema,
+                     pgh_error *err);
 int pgh_schema_end(PGconn *dst, int rc, pgh_error *err);
 
 /* The tables recorded by pgh_schema_create for slot and not yet finished (empty when none). */
@@ -99,10 +105,13 @@ typedef struct pgh_schema_build_opts {
     const pgh_config *config;    /* borrowed: connections and the table mapping */
     int sessions;                /* parallel destination sessions, >= 1 */
     atomic_int *cancel;          /* borrowed, may be NULL: non-zero stops between objects */
+    const pgh_column_map *const *maps; /* borrowed, may be NULL: as for pgh_schema_begin; an
+                                          index or constraint naming a column renamed or left
+                                          out is not built (a warning names it) */
 } pgh_schema_build_opts;
 
 #define PGH_SCHEMA_BUILD_OPTS_VERSION 1
-#define PGH_SCHEMA_BUILD_OPTS_INIT {PGH_SCHEMA_BUILD_OPTS_VERSION, NULL, 4, NULL}
+#define PGH_SCHEMA_BUILD_OPTS_INIT {PGH_SCHEMA_BUILD_OPTS_VERSION, NULL, 4, NULL, NULL}
 
 /*
  * Step 2: build the deferred indexes and constraints of the created tables. *built (may be

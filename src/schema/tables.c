@@ -3,12 +3,15 @@
  * first), collations, defaults, NOT NULL, identity and generated columns, the primary key,
  * PARTITION BY and, for a partition, PARTITION OF ... FOR VALUES. Sequences that the defaults
  * call are created before the table (same schema and name as on the source) and, when a column
- * of the table owns one on the source, owned by that column on the destination too.
+ * of the table owns one on the source, owned by that column on the destination too. With a
+ * column map (rules renaming columns or leaving them out) the columns and the primary key take
+ * the destination's names, and the columns left out are not created.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg/colmap.h"
 #include "pg/conn.h"
 #include "schema/internal.h"
 
@@ -75,15 +78,16 @@ static void sequence_options(pgh_buf *b, PGresult *r, int row, int first)
 /* Create the sequences the defaults call (before the table); owned ones get an OWNED BY
  * statement in *owned (run after the table). */
 static int create_sequences(schema_jobs *owned, schema_ctx *c, const char *oid, const char *dst_q,
-                            pgh_error *err)
+                            const pgh_column_map *map, pgh_error *err)
 {
     PGresult *r = NULL;
     const char *params[1] = {oid};
     int rc = pgh_conn_query(&r, c->src, SEQUENCES_SQL, 1, params, err);
     for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
         char *q = pgh_conn_qualified(c->dst, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
-        char *col = PQgetisnull(r, i, 9) ? NULL : pgh_conn_ident(c->dst, PQgetvalue(r, i, 9));
-        if (q == NULL || (col == NULL && !PQgetisnull(r, i, 9)))
+        const char *owner = PQgetisnull(r, i, 9) ? NULL : pgh_colmap_dest(map, PQgetvalue(r, i, 9));
+        char *col = owner ? pgh_conn_ident(c->dst, owner) : NULL;
+        if (q == NULL || (col == NULL && owner))
             rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
         if (rc == 0)
             rc = pgh_schema__ensure_schema(c->dst, PQgetvalue(r, i, 0), err);
@@ -127,9 +131,9 @@ static void identity_clause(pgh_buf *b, schema_ctx *c, PGresult *r, int i, const
 
 /* One column definition; partitions take their columns from the parent. */
 static int column_def(pgh_buf *b, schema_ctx *c, PGresult *r, int i, const char *dst_schema,
-                      pgh_error *err)
+                      const char *dst_name, pgh_error *err)
 {
-    char *name = pgh_conn_ident(c->dst, PQgetvalue(r, i, C_NAME));
+    char *name = pgh_conn_ident(c->dst, dst_name);
     if (name == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
     pgh_buf_printf(b, "%s %s", name, PQgetvalue(r, i, C_TYPEFMT));
@@ -153,25 +157,61 @@ static int column_def(pgh_buf *b, schema_ctx *c, PGresult *r, int i, const char 
     return 0;
 }
 
+/* "PRIMARY KEY (<the key's columns under map's names>)" of the table oid. */
+static int mapped_key(pgh_buf *b, schema_ctx *c, const char *oid, const pgh_column_map *map,
+                      pgh_error *err)
+{
+    PGresult *r = NULL;
+    const char *params[1] = {oid};
+    int rc = pgh_conn_query(&r, c->src,
+                            "SELECT a.attname FROM pg_catalog.pg_constraint k "
+                            "CROSS JOIN LATERAL unnest(k.conkey) WITH ORDINALITY u(attnum, ord) "
+                            "JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid "
+                            "  AND a.attnum = u.attnum "
+                            "WHERE k.conrelid = $1 AND k.contype = 'p' AND k.conparentid = 0 "
+                            "ORDER BY u.ord",
+                            1, params, err);
+    pgh_buf_puts(b, "PRIMARY KEY (");
+    for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+        const char *name = pgh_colmap_dest(map, PQgetvalue(r, i, 0));
+        if (name == NULL)
+            rc = pgh_error_set(err, PGH_ECONFIG, "key column %s cannot be left out",
+                               PQgetvalue(r, i, 0));
+        else
+            pgh_conn_put_ident(b, c->dst, i ? ", " : "", name);
+    }
+    pgh_buf_putc(b, ')');
+    PQclear(r);
+    return rc;
+}
+
 /* "(col, ..., CONSTRAINT pk PRIMARY KEY (...))" for a table, "(CONSTRAINT ...)" or "" for a
  * partition. */
 static int element_list(pgh_buf *b, schema_ctx *c, PGresult *t, PGresult *cols,
-                        const char *dst_schema, bool partition, pgh_error *err)
+                        const char *dst_schema, bool partition, const char *oid,
+                        const pgh_column_map *map, pgh_error *err)
 {
     int n = 0;
     int rc = 0;
     pgh_buf_puts(b, partition ? "" : " (");
     for (int i = 0; rc == 0 && !partition && i < PQntuples(cols); i++) {
+        const char *name = pgh_colmap_dest(map, PQgetvalue(cols, i, C_NAME));
+        if (name == NULL)
+            continue; /* left out by the rules */
         rc = pgh_schema__ensure_type(c, (uint32_t)strtoul(PQgetvalue(cols, i, C_TYPE), NULL, 10),
                                      err);
         pgh_buf_puts(b, n++ ? ", " : "");
         if (rc == 0)
-            rc = column_def(b, c, cols, i, dst_schema, err);
+            rc = column_def(b, c, cols, i, dst_schema, name, err);
     }
     if (rc == 0 && !PQgetisnull(t, 0, R_PKNAME)) {
         char *pk = pgh_conn_ident(c->dst, PQgetvalue(t, 0, R_PKNAME));
-        pgh_buf_printf(b, "%sCONSTRAINT %s %s", n++ ? ", " : (partition ? " (" : ""),
-                       pk ? pk : "", PQgetvalue(t, 0, R_PKDEF));
+        pgh_buf_printf(b, "%sCONSTRAINT %s ", n++ ? ", " : (partition ? " (" : ""),
+                       pk ? pk : "");
+        if (pgh_colmap_changes(map))
+            rc = mapped_key(b, c, oid, map, err);
+        else
+            pgh_buf_puts(b, PQgetvalue(t, 0, R_PKDEF));
         if (pk == NULL)
             rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
         free(pk);
@@ -182,7 +222,8 @@ static int element_list(pgh_buf *b, schema_ctx *c, PGresult *t, PGresult *cols,
 }
 
 static int table_statement(pgh_buf *b, schema_ctx *c, const char *oid, const char *dst_schema,
-                           const char *dst_q, const char *parent_q, pgh_error *err)
+                           const char *dst_q, const char *parent_q, const pgh_column_map *map,
+                           pgh_error *err)
 {
     PGresult *t = NULL;
     PGresult *cols = NULL;
@@ -197,7 +238,7 @@ static int table_statement(pgh_buf *b, schema_ctx *c, const char *oid, const cha
     pgh_buf_printf(b, "CREATE TABLE %s", dst_q);
     if (parent_q)
         pgh_buf_printf(b, " PARTITION OF %s", parent_q);
-    rc = element_list(b, c, t, cols, dst_schema, parent_q != NULL, err);
+    rc = element_list(b, c, t, cols, dst_schema, parent_q != NULL, oid, map, err);
     if (parent_q)
         pgh_buf_printf(b, " %s", PQgetvalue(t, 0, R_BOUND));
     if (PQgetvalue(t, 0, R_KIND)[0] == 'p')
@@ -211,7 +252,8 @@ done:
 }
 
 int pgh_schema__create_table(schema_ctx *c, uint32_t src_oid, const char *dst_schema,
-                             const char *dst_name, const char *parent_q, pgh_error *err)
+                             const char *dst_name, const char *parent_q,
+                             const pgh_column_map *map, pgh_error *err)
 {
     char oid[16];
     snprintf(oid, sizeof(oid), "%u", src_oid);
@@ -223,9 +265,9 @@ int pgh_schema__create_table(schema_ctx *c, uint32_t src_oid, const char *dst_sc
     pgh_buf_init(&sql, 0);
     int rc = pgh_schema__ensure_schema(c->dst, dst_schema, err);
     if (rc == 0)
-        rc = create_sequences(&owned, c, oid, dst_q, err);
+        rc = create_sequences(&owned, c, oid, dst_q, map, err);
     if (rc == 0)
-        rc = table_statement(&sql, c, oid, dst_schema, dst_q, parent_q, err);
+        rc = table_statement(&sql, c, oid, dst_schema, dst_q, parent_q, map, err);
     if (rc == 0 && pgh_buf_failed(&sql))
         rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
     if (rc == 0)

@@ -15,11 +15,16 @@
  *   types          every built-in type of it_types.c: DuckDB's type of each column is the one
  *                  docs/destinations.md maps it to, and each value, cast back to the PostgreSQL
  *                  type on the source, equals the source's.
+ *   rules          a rules file (docs/rules.md) with a filter (v >= 50), a mask, a rename and a
+ *                  column left out; writers move rows in and out of the filter (updates of v,
+ *                  inserts, deletes, key moves) while the rows are delivered and after; the
+ *                  DuckDB table has the renamed, kept columns and equals the source filtered
+ *                  and transformed by the same rules in SQL.
  *
  * libduckdb is found as pghost finds it (src/dest/duckdb/duckdb_api.h); when it cannot be
  * loaded the test says so and exits 77 (skipped): run scripts/install-deps.sh.
  *
- * Usage: it_duckdb consistent|consistent_1m|kill9|types
+ * Usage: it_duckdb consistent|consistent_1m|kill9|types|rules
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -483,9 +488,121 @@ static void case_types(ctx *c)
     duck_close(&f);
 }
 
+/* ---- rules ------------------------------------------------------------------------------ */
+
+#define RULES_ROWS 20000
+
+static const char RULES_FILE[] = "tables:\n  t_r:\n"
+                                 "    - type: filter\n      column: v\n"
+                                 "      allow_empty_deletes: true\n"
+                                 "      parameters: {operator: gte, value: 50}\n"
+                                 "    - type: transform\n      column: note\n"
+                                 "      parameters: {type: mask, mask_char: \"*\"}\n"
+                                 "    - type: rename\n      column: email\n"
+                                 "      parameters: {to: contact}\n"
+                                 "    - type: columns\n      parameters: {exclude: [secret]}\n";
+
+/* The source as the rules make it, in SQL: filtered, masked, without secret. */
+static const char *const SRC_RULES =
+    "SELECT id::text, v::text, coalesce(CASE WHEN length(note) <= 2 THEN note ELSE "
+    "left(note, 1) || repeat('*', length(note) - 2) || right(note, 1) END, '<null>'), "
+    "coalesce(email, '<null>') FROM t_r WHERE v >= 50 ORDER BY t_r.id";
+static const char *const DUCK_RULES =
+    "SELECT id::VARCHAR, v::VARCHAR, coalesce(note, '<null>'), coalesce(contact, '<null>') "
+    "FROM public.t_r ORDER BY t_r.id";
+
+static bool write_rules(PGconn *conn, pgh_run_writer *w, void *payload)
+{
+    (void)payload;
+    char sql[256];
+    long id = 1 + (long)(pgh_run_random(&w->rng) % (RULES_ROWS + 2000));
+    int v = (int)(pgh_run_random(&w->rng) % 100);
+    switch (pgh_run_random(&w->rng) % 6) {
+    case 0:
+        snprintf(sql, sizeof(sql), "INSERT INTO t_r VALUES (%ld, %d, md5(random()::text), "
+                 "'s', 'n%ld@x') ON CONFLICT (id) DO UPDATE SET v = excluded.v", id, v, id);
+        break;
+    case 1:
+        snprintf(sql, sizeof(sql), "DELETE FROM t_r WHERE id = %ld", id);
+        break;
+    case 2:
+        snprintf(sql, sizeof(sql), "UPDATE t_r SET note = md5(random()::text), secret = 'x' "
+                 "WHERE id = %ld", id);
+        break;
+    case 3: /* a key move */
+        snprintf(sql, sizeof(sql), "UPDATE t_r SET id = id + 1000000, v = %d WHERE id = %ld "
+                 "AND id < 1000000", v, id);
+        break;
+    default: /* the filtered column: rows move in and out */
+        snprintf(sql, sizeof(sql), "UPDATE t_r SET v = %d WHERE id = %ld", v, id);
+        break;
+    }
+    return pgh_run_sql_ok(conn, sql);
+}
+
+static void rules_setup(ctx *c)
+{
+    pgh_run_pair_start(&c->p, NULL, NULL);
+    pgh_test_exec(c->p.s, "CREATE TABLE t_r (id bigint PRIMARY KEY, v int NOT NULL, note text, "
+                          "secret text, email text)");
+    pgh_test_exec(c->p.s, "INSERT INTO t_r SELECT g, g %% 100, md5(g::text), 'pw' || g, "
+                          "'u' || g || '@x' FROM generate_series(1, %d) g", RULES_ROWS);
+    pgh_test_exec(c->p.s, "CREATE PUBLICATION pub FOR TABLE t_r");
+    char rules[600];
+    snprintf(rules, sizeof(rules), "%s/rules.yml", c->p.src.dir);
+    FILE *f = fopen(rules, "w");
+    PGH_CHECK(f && fputs(RULES_FILE, f) >= 0 && fclose(f) == 0, "cannot write %s", rules);
+    snprintf(c->db_path, sizeof(c->db_path), "%s/rules.duckdb", c->p.src.dir);
+    pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "rules.yaml");
+    pgh_run_write_config(&c->r,
+                         "source_connection: %s\ndestination: duckdb\nduckdb_path: %s\n"
+                         "publication_name: pub\ncopy_batch_size: 2000\nrules_file: %s\n"
+                         "apply_group_max_delay_ms: 100\ntables:\n  - public.t_r\n",
+                         c->p.src_conninfo, c->db_path, rules);
+}
+
+static void case_rules(ctx *c)
+{
+    rules_setup(c);
+    pgh_run_writers_opts o = {.conninfo = c->p.src_conninfo, .threads = 3, .seed = 41,
+                              .pause_ms = 2, .reconnect_ms = -1, .write = write_rules};
+    pgh_run_writers_start(&c->ws, &o);
+    pid_t pid = spawn_pghost(c);
+    for (int i = 0; i < 600 && !delivered(c, "public.t_r"); i++) {
+        PGH_CHECK(pgh_test_pid_alive(pid), "pghost exited:\n%s", pgh_run_stderr(&c->r, 0));
+        pgh_run_sleep_ms(100);
+    }
+    PGH_CHECK(delivered(c, "public.t_r"), "rows not delivered:\n%s", pgh_run_stderr(&c->r, 0));
+    pgh_run_sleep_ms(1500); /* moves while following too */
+    printf("writers: %ld transactions\n", pgh_run_writers_stop(&c->ws));
+    pgh_test_exec(c->p.s, "INSERT INTO t_r VALUES (1999999, 99, 'fence', 's', 'f@x')");
+    char *lsn = pgh_test_value(c->p.s, "SELECT pg_current_wal_lsn()");
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT coalesce(bool_or(confirmed_flush_lsn >= '%s'), false) "
+             "FROM pg_replication_slots WHERE slot_name = 'pghost_pub'", lsn);
+    PGH_CHECK(pgh_run_poll(&c->r, pid, c->p.s, 1200, 100, sql), "the slot never confirmed %s:\n%s",
+              lsn, pgh_run_stderr(&c->r, 0));
+    free(lsn);
+    pgh_run_stop(&c->r, pid, 60);
+    duck_file f;
+    duck_open(&f, c->db_path);
+    long sn = 0, dn = 0;
+    char *d = duck_dump(&f, "SELECT string_agg(column_name, ' ' ORDER BY column_index) "
+                            "FROM duckdb_columns() WHERE table_name = 't_r'", &dn);
+    PGH_CHECK(strcmp(d, "id v note contact\n") == 0, "DuckDB's columns: %s", d);
+    free(d);
+    char *s = pg_dump(c->p.s, SRC_RULES, &sn);
+    d = duck_dump(&f, DUCK_RULES, &dn);
+    compare_dumps("t_r through the rules", s, sn, d, dn);
+    PGH_CHECK(sn > RULES_ROWS / 4, "%ld rows pass the filter", sn);
+    free(s);
+    free(d);
+    duck_close(&f);
+}
+
 int main(int argc, char **argv)
 {
-    PGH_CHECK(argc == 2, "usage: it_duckdb consistent|consistent_1m|kill9|types");
+    PGH_CHECK(argc == 2, "usage: it_duckdb consistent|consistent_1m|kill9|types|rules");
     pgh_error err;
     memset(&err, 0, sizeof(err));
     if (pgh_duckdb__load(&A, NULL, &err) != 0) {
@@ -502,6 +619,8 @@ int main(int argc, char **argv)
         case_kill9(&c);
     else if (strcmp(argv[1], "types") == 0)
         case_types(&c);
+    else if (strcmp(argv[1], "rules") == 0)
+        case_rules(&c);
     else
         pgh_test_fail("unknown case %s", argv[1]);
     printf("%s: %.1f s\n", argv[1], (pgh_run_now_ms() - t0) / 1000);

@@ -9,6 +9,8 @@
  *           any over numeric/bigint/real/double); and the start-up errors: a rule naming a
  *           missing column exits 2 with "rules.yml:LINE: ..." and writes nothing, rules with
  *           the PostgreSQL destination are refused.
+ *   pgflo_file   the same case through the file destination (destination: file, one stream of
+ *           files): the lines in the files are the same as stdout's, with the same outputs.
  *   moves   a filter on updates (v >= 50) moves rows in and out while writers run during the
  *           delivery of existing rows and after it, on a table under the default replica
  *           identity and one under REPLICA IDENTITY FULL, with a mask on the way; fence; the
@@ -26,11 +28,24 @@
  *           first re-read misses) arrives whole at its last key; with existing rows and with
  *           --changes-only.
  *
+ *   rename_pg   rename (of the key column too) + exclude + mask through the PostgreSQL
+ *           destination with --create-tables: writers during the copy, the catch-up (key
+ *           changes: rows copied again by key) and following; the destination's columns are
+ *           the renamed, kept ones, an index naming a renamed column is not built, and a full
+ *           ordered dump equals the source transformed in SQL. Refused first: an existing
+ *           destination table lacking a renamed column, a key column left out; afterwards
+ *           pghost check passes (it compares through the rules) and pghost verify refuses
+ *           the configuration with rules.
+ *   rename_pg_wm   the same rules and writers through copy_method: watermarks (existing rows
+ *           delivered with the changes) into a destination table made by hand, the source
+ *           table under REPLICA IDENTITY FULL.
+ *
  *   toast_pg   key changes into the filter, as in toast, through the PostgreSQL destination
  *           while following: the rows arrive whole (full ordered dumps compared).
  *
- * Usage: it_rules pgflo|moves|toast|pgflo_pg|moves_pg|toast_pg
+ * Usage: it_rules pgflo|pgflo_file|moves|toast|pgflo_pg|moves_pg|toast_pg|rename_pg|rename_pg_wm
  */
+#include <dirent.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -45,6 +60,9 @@ typedef struct ctx {
     pgh_run r;
     char out_path[PGH_RUN_FILE_MAX];
     char rules_path[PGH_RUN_FILE_MAX];
+    char file_dir[PGH_RUN_FILE_MAX]; /* destination: file (layout single), or "" */
+    const char *to;                  /* --to=stdout or --to=file */
+    bool files;                      /* set before setup: the file destination */
 } ctx;
 
 static void write_file(const char *path, const char *text)
@@ -53,19 +71,59 @@ static void write_file(const char *path, const char *text)
     PGH_CHECK(f && fputs(text, f) >= 0 && fclose(f) == 0, "cannot write %s", path);
 }
 
-/* The run's configuration: stdout, rules.yml, the given tables (and any keys after them); the
- * lines go to c->out_path, emptied. */
+/* The run's configuration: stdout (or, with c->file_dir, the file destination, one stream),
+ * rules.yml, the given tables (and any keys after them); the lines go to c->out_path, emptied
+ * (gathered there from the files with the file destination). */
 static void write_config(ctx *c, const char *tables_yaml)
 {
+    char dest[PGH_RUN_FILE_MAX + 64];
+    if (c->file_dir[0])
+        snprintf(dest, sizeof(dest), "destination: file\nfile_directory: %s\n"
+                 "file_layout: single\n", c->file_dir);
+    else
+        snprintf(dest, sizeof(dest), "destination: stdout\n");
+    c->to = c->file_dir[0] ? "--to=file" : "--to=stdout";
     /* rules_file relative: read beside the configuration file */
     pgh_run_write_config(&c->r,
                          "source_connection: %s\ndestination_connection: %s\n"
-                         "destination: stdout\npublication_name: pub\n"
+                         "%spublication_name: pub\n"
                          "copy_batch_size: 500\ncopy_worker_count: 2\nrules_file: rules.yml\n"
                          "tables:\n%s",
-                         c->p.src_conninfo, c->p.dst_conninfo, tables_yaml);
-    snprintf(c->r.append_out, sizeof(c->r.append_out), "%s", c->out_path);
+                         c->p.src_conninfo, c->p.dst_conninfo, dest, tables_yaml);
+    if (!c->file_dir[0])
+        snprintf(c->r.append_out, sizeof(c->r.append_out), "%s", c->out_path);
     write_file(c->out_path, "");
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* The file destination: its data files (one stream, name order: the order written), each
+ * whole line of them, into c->out_path. */
+static void gather_files(const ctx *c)
+{
+    if (!c->file_dir[0])
+        return;
+    FILE *out = fopen(c->out_path, "w");
+    PGH_CHECK(out != NULL, "cannot create %s", c->out_path);
+    struct dirent **names = NULL;
+    int n = scandir(c->file_dir, &names, NULL, by_name);
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(names[i]->d_name);
+        if (len > 6 && strcmp(names[i]->d_name + len - 6, ".jsonl") == 0) {
+            char path[PGH_RUN_FILE_MAX + sizeof(names[i]->d_name) + 2];
+            snprintf(path, sizeof(path), "%s/%s", c->file_dir, names[i]->d_name);
+            char *text = pgh_run_read_file(path);
+            char *end = strrchr(text, '\n'); /* a line being written: not yet */
+            fwrite(text, 1, end ? (size_t)(end - text) + 1 : 0, out);
+            free(text);
+        }
+        free(names[i]);
+    }
+    free(names);
+    PGH_CHECK(fclose(out) == 0, "cannot write %s", c->out_path);
 }
 
 static void setup(ctx *c, const char *tables_yaml)
@@ -74,12 +132,15 @@ static void setup(ctx *c, const char *tables_yaml)
     pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "rules_run.yaml");
     snprintf(c->rules_path, sizeof(c->rules_path), "%s/rules.yml", c->p.src.dir);
     snprintf(c->out_path, sizeof(c->out_path), "%s/lines.jsonl", c->p.src.dir);
+    if (c->files)
+        snprintf(c->file_dir, sizeof(c->file_dir), "%s/files", c->p.src.dir);
     write_config(c, tables_yaml);
 }
 
 /* Every line of the output, parsed (a JSON array of objects). */
 static json_t *read_lines(const ctx *c)
 {
+    gather_files(c);
     char *text = pgh_run_read_file(c->out_path);
     json_t *all = json_array();
     char *save = NULL;
@@ -135,7 +196,7 @@ static int count(json_t *all, const char *table, const char *op)
 
 static void wait_lines(const ctx *c, pid_t pid, const char *needle, int n)
 {
-    for (int i = 0; pgh_run_count_lines(c->out_path, needle) < n; i++) {
+    for (int i = 0; (gather_files(c), pgh_run_count_lines(c->out_path, needle)) < n; i++) {
         PGH_CHECK(pgh_test_pid_alive(pid) && i < 1200, "no %d lines with %s (%d lines):\n%s", n,
                   needle, pgh_run_count_lines(c->out_path, NULL), pgh_run_stderr(&c->r, 0));
         pgh_run_sleep_ms(50);
@@ -237,11 +298,12 @@ static void pgflo_bad_rules(ctx *c)
 {
     write_file(c->rules_path, "tables:\n  users:\n    - type: filter\n      column: agee\n"
                               "      parameters: {operator: gte, value: 18}\n");
-    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", "--to=stdout", NULL);
+    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", c->to, NULL);
     int code = pgh_run_wait(&c->r, pid, 60);
     const char *err = pgh_run_stderr(&c->r, 0);
     PGH_CHECK(code == 2 && strstr(err, "rules.yml:3: table public.users has no column \"agee\""),
               "exit %d:\n%s", code, err);
+    gather_files(c);
     char *out = pgh_run_read_file(c->out_path);
     PGH_CHECK(out[0] == '\0', "wrote %s", out);
     free(out);
@@ -328,7 +390,7 @@ static void case_pgflo(ctx *c)
     pgflo_tables(c);
     pgflo_bad_rules(c);
     setenv("PGHOST_RULES_HASH_SALT", SALT, 1);
-    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", "--to=stdout", NULL);
+    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", c->to, NULL);
     wait_lines(c, pid, "\"op\":\"snapshot_end\"", 2);
     pgflo_changes(c);
     /* fence: written last, passes the filter */
@@ -341,6 +403,13 @@ static void case_pgflo(ctx *c)
     printf("%zu lines: pg_flo's outputs, existing rows and pghost's additions as expected\n",
            json_array_size(all));
     json_decref(all);
+}
+
+/* pg_flo's case through the file destination: the same lines, the same outputs. */
+static void case_pgflo_file(ctx *c)
+{
+    c->files = true;
+    case_pgflo(c);
 }
 
 /* ---- moves ------------------------------------------------------------------------------ */
@@ -705,13 +774,161 @@ static void case_toast_pg(ctx *c)
     printf("PostgreSQL destination: %lld rows equal, the moved rows whole\n", n);
 }
 
+/* ---- rename_pg: renamed and left-out columns into PostgreSQL ---------------------------- */
+
+static const char RENAME_RULES[] = "tables:\n  t_ren:\n"
+                                   "    - type: rename\n      column: id\n"
+                                   "      parameters: {to: rid}\n"
+                                   "    - type: rename\n      column: v\n"
+                                   "      parameters: {to: value}\n"
+                                   "    - type: columns\n      parameters: {exclude: [secret]}\n"
+                                   "    - type: transform\n      column: note\n"
+                                   "      parameters: {type: mask, mask_char: \"*\"}\n";
+
+/* write_move's changes, and key changes of the rows with a TOASTed doc (ids up to 400): during
+ * the copy, those make the catch-up copy rows again by key (their doc is not sent). */
+static bool write_ren(PGconn *conn, pgh_run_writer *w, void *payload)
+{
+    if (pgh_run_random(&w->rng) % 4 != 0)
+        return write_move(conn, w, payload);
+    char sql[160];
+    long id = 1 + (long)(pgh_run_random(&w->rng) % 400);
+    snprintf(sql, sizeof(sql), "UPDATE t_ren SET id = id + 1000000 WHERE id = %ld", id);
+    return pgh_run_sql_ok(conn, sql);
+}
+
+/* pghost exits with code 2 or 3 and a line holding want; the destination has no t_ren rows. */
+static void rename_refused(ctx *c, const char *rules, const char *want)
+{
+    write_file(c->rules_path, rules);
+    pid_t pid = spawn_pg(c);
+    int code = pgh_run_wait(&c->r, pid, 60);
+    PGH_CHECK((code == 2 || code == 3) && strstr(pgh_run_stderr(&c->r, 0), want),
+              "exit %d, want \"%s\":\n%s", code, want, pgh_run_stderr(&c->r, 0));
+    PGH_CHECK(value_is(c->p.d, "SELECT count(*) FROM pg_tables WHERE tablename = 't_ren'", "0") ||
+                  value_is(c->p.d, "SELECT count(*) FROM t_ren", "0"),
+              "rows written");
+    printf("refused: %s\n", want);
+}
+
+/* The destination table's columns, in order: "rid value note". */
+static char *dest_columns(ctx *c)
+{
+    return pgh_test_value(c->p.d, "SELECT string_agg(column_name, ' ' ORDER BY ordinal_position) "
+                                  "FROM information_schema.columns WHERE table_name = 't_ren'");
+}
+
+/* The source table of the rename cases: a renamed key, a renamed column with an index and a
+ * check constraint, one left out, one masked, one TOASTed on its first 400 rows. */
+static void rename_source(ctx *c)
+{
+    pgh_test_exec(c->p.s, "CREATE TABLE t_ren (id bigint PRIMARY KEY, v int NOT NULL CHECK (v >= 0), "
+                          "note text, secret text, doc text)");
+    pgh_test_exec(c->p.s, "ALTER TABLE t_ren ALTER doc SET STORAGE EXTERNAL");
+    pgh_test_exec(c->p.s, "CREATE INDEX t_ren_note ON t_ren (note)");
+    pgh_test_exec(c->p.s, "CREATE INDEX t_ren_v ON t_ren (v)");
+    pgh_test_exec(c->p.s, "INSERT INTO t_ren SELECT g, g %% 100, md5(g::text), 'pw' || g, "
+                          "CASE WHEN g <= 400 THEN repeat(md5(g::text), 80) END "
+                          "FROM generate_series(1, %d) g", ROWS);
+    pgh_test_exec(c->p.s, "CREATE PUBLICATION pub FOR TABLE t_ren");
+}
+
+/* The sync with writers running from the start, then following; the destination's columns and
+ * a full ordered dump against the source transformed in SQL. keyed: the copy + catch-up (rows
+ * with TOASTed values whose key moved during the copy are copied again by their renamed key;
+ * the index on the renamed column is not built), else copy_method watermarks. */
+static void rename_sync(ctx *c, bool keyed)
+{
+    write_file(c->rules_path, RENAME_RULES);
+    static pgh_run_writers ws;
+    pgh_run_writers_opts o = {.conninfo = c->p.src_conninfo, .threads = 3, .seed = 31,
+                              .pause_ms = 2, .reconnect_ms = -1, .write = write_ren,
+                              .payload = (void *)"t_ren"};
+    pgh_run_writers_start(&ws, &o);
+    pid_t pid = keyed ? spawn_pg(c)
+                      : pgh_run_spawn(&c->r, "replicate", "--no-progress", "--to=postgres",
+                                      "--follow", NULL);
+    pgh_run_wait_follow(&c->r, pid);
+    pgh_run_sleep_ms(1000); /* changes while following too */
+    printf("writers committed %ld transactions; fence\n", pgh_run_writers_stop(&ws));
+    pgh_run_fence(&c->r, pid, 60, "INSERT INTO t_ren VALUES (1999999, 7, 'fence', 'pw', 'd')",
+                  "SELECT count(*) = 1 FROM t_ren WHERE rid = 1999999");
+    pgh_run_stop(&c->r, pid, 30);
+    const char *log = pgh_run_stderr(&c->r, 0);
+    PGH_CHECK(!keyed || (strstr(log, "copying them again") &&
+                         strstr(log, "index t_ren_v of public.t_ren is not built")),
+              "no row copied again by its renamed key, or the index on v built:\n%s", log);
+    char *cols = dest_columns(c);
+    PGH_CHECK(strcmp(cols, "rid value note doc") == 0, "destination columns: %s", cols);
+    free(cols);
+    PGH_CHECK(!keyed || value_is(c->p.d, "SELECT string_agg(indexname, ' ' ORDER BY indexname) "
+                                         "FROM pg_indexes WHERE tablename = 't_ren'",
+                                 "t_ren_note t_ren_pkey"),
+              "indexes: the one on the renamed column is not built, the other is");
+    long long n = pgh_run_compare(&c->p,
+                                  "SELECT id, v, " SQL_MASK("note", "*") ", doc FROM t_ren "
+                                  "ORDER BY id",
+                                  "SELECT rid, value, note, doc FROM t_ren ORDER BY rid",
+                                  pgh_run_stderr(&c->r, 0));
+    PGH_CHECK(n > ROWS / 2, "%lld rows", n);
+}
+
+/* rename (a key column too) + exclude + mask with the PostgreSQL destination: writers during
+ * the copy and the catch-up (key changes included: rows copied again by key), then following;
+ * the destination equals the source transformed by the same rules in SQL (full ordered dumps).
+ * The refusals first: an existing destination table lacking a renamed column, a key left out.
+ * Then pghost check (through the rules) and pghost verify (refused). */
+static void case_rename_pg(ctx *c)
+{
+    setup(c, "  - public.t_ren\n");
+    rename_source(c);
+    /* an existing table with the source's column v, not the renamed value */
+    pgh_test_exec(c->p.d, "CREATE TABLE t_ren (rid bigint PRIMARY KEY, v int, note text)");
+    rename_refused(c, RENAME_RULES, "column value (integer) is missing on the destination");
+    pgh_test_exec(c->p.d, "DROP TABLE t_ren");
+    rename_refused(c, "tables:\n  t_ren:\n    - type: columns\n"
+                      "      parameters: {exclude: [id]}\n",
+                   "rules.yml:3: key column id cannot be left out: rows are found by it");
+    rename_sync(c, true);
+    /* pghost check compares the destination table with the table as the rules make it */
+    pgh_run_write_config(&c->r, "source_connection: %s\ndestination_connection: %s\n"
+                         "destination: postgres\npublication_name: pub\nrules_file: rules.yml\n"
+                         "tables:\n  - public.t_ren\n", c->p.src_conninfo, c->p.dst_conninfo);
+    write_file(c->out_path, ""); /* its report goes there */
+    int code = pgh_run_exec(&c->r, 60, "check", NULL);
+    char *report = pgh_run_read_file(c->out_path);
+    PGH_CHECK(code == 0 && strstr(report, "no problem found"), "pghost check exited %d:\n%s%s",
+              code, report, pgh_run_stderr(&c->r, 0));
+    free(report);
+    /* verify compares rows as they are: a configuration with rules is refused */
+    code = pgh_run_exec(&c->r, 60, "verify", NULL);
+    PGH_CHECK(code == 2 && strstr(pgh_run_stderr(&c->r, 0), "rules_file rules.yml is set: verify"),
+              "verify exit %d:\n%s", code, pgh_run_stderr(&c->r, 0));
+}
+
+/* The same rules through copy_method: watermarks (existing rows with the changes), into a
+ * table made by hand (watermarks does not create tables), under REPLICA IDENTITY FULL (the
+ * stream flags every column as a key: the renamed key is found by its source name). */
+static void case_rename_pg_wm(ctx *c)
+{
+    setup(c, "  - public.t_ren\ncopy_method: watermarks\n");
+    rename_source(c);
+    pgh_test_exec(c->p.s, "ALTER TABLE t_ren REPLICA IDENTITY FULL");
+    pgh_test_exec(c->p.d, "CREATE TABLE t_ren (rid bigint PRIMARY KEY, value int NOT NULL, "
+                          "note text, doc text)");
+    rename_sync(c, false);
+}
+
 int main(int argc, char **argv)
 {
-    PGH_CHECK(argc == 2, "usage: it_rules pgflo|moves|toast|pgflo_pg|moves_pg|toast_pg");
+    PGH_CHECK(argc == 2, "usage: it_rules pgflo|pgflo_file|moves|toast|pgflo_pg|moves_pg|"
+                         "toast_pg|rename_pg|rename_pg_wm");
     static ctx c;
     double t0 = pgh_run_now_ms();
     if (strcmp(argv[1], "pgflo") == 0)
         case_pgflo(&c);
+    else if (strcmp(argv[1], "pgflo_file") == 0)
+        case_pgflo_file(&c);
     else if (strcmp(argv[1], "moves") == 0)
         case_moves(&c);
     else if (strcmp(argv[1], "toast") == 0)
@@ -722,6 +939,10 @@ int main(int argc, char **argv)
         case_pgflo_pg(&c);
     else if (strcmp(argv[1], "moves_pg") == 0)
         case_moves_pg(&c);
+    else if (strcmp(argv[1], "rename_pg") == 0)
+        case_rename_pg(&c);
+    else if (strcmp(argv[1], "rename_pg_wm") == 0)
+        case_rename_pg_wm(&c);
     else
         pgh_test_fail("unknown case %s", argv[1]);
     printf("%s: %.1f s\n", argv[1], (pgh_run_now_ms() - t0) / 1000);

@@ -790,10 +790,36 @@ static void case_errors_keyed(void)
                  "      parameters: {type: hash}\n", "rules.yml:3: a hash is text, and column age");
     EXPECT_KEYED_OK("tables:\n  users:\n    - type: transform\n      column: ssn\n"
                     "      parameters: {type: hash}\n");
-    EXPECT_KEYED("tables:\n  users:\n    - type: rename\n      column: phone\n"
-                 "      parameters: {to: tel}\n", "rules.yml:3: rename rules are for event");
-    EXPECT_KEYED("tables:\n  users:\n    - type: columns\n      parameters: {exclude: [ssn]}\n",
-                 "rules.yml:3: columns rules are for event");
+    /* renames (keys included) and column lists reach the destination as a column map */
+    EXPECT_KEYED_OK("tables:\n  users:\n    - type: rename\n      column: phone\n"
+                    "      parameters: {to: tel}\n    - type: rename\n      column: id\n"
+                    "      parameters: {to: user_id}\n");
+    EXPECT_KEYED_OK("tables:\n  users:\n    - type: columns\n      parameters: {exclude: [ssn]}\n");
+    EXPECT_KEYED("tables:\n  users:\n    - type: columns\n      parameters: {include: [email]}\n",
+                 "rules.yml:3: key column id cannot be left out: rows are found by it");
+    {
+        pgh_rules *r = load("tables:\n  users:\n    - type: rename\n      column: id\n"
+                            "      parameters: {to: user_id}\n    - type: columns\n"
+                            "      parameters: {exclude: [ssn]}\n", NULL);
+        pgh_rules_plan *p = NULL;
+        pgh_error err;
+        pgh_error_clear(&err);
+        CHECK(pgh_rules__compile(&p, r, &t.rel, true, &err) == 0 && p, "%s", err.message);
+        pgh_column_map m = pgh_rules__plan_colmap(p);
+        int ssn = pgh_rules__plan_column(p, "ssn");
+        CHECK(m.ncolumns == t.rel.ncols && strcmp(m.source[0], "id") == 0 &&
+                  strcmp(m.dest[0], "user_id") == 0 && ssn >= 0 && m.dest[ssn] == NULL &&
+                  pgh_rules__plan_out_of(p, ssn) == -1 && pgh_rules__plan_out_of(p, 0) == 0,
+              "column map");
+        pgh_rules__plan_free(p);
+        pgh_rules_free(r);
+        r = load("tables:\n  users:\n    - type: transform\n      column: ssn\n"
+                 "      parameters: {type: set_null}\n", NULL);
+        CHECK(pgh_rules__compile(&p, r, &t.rel, true, &err) == 0 && p &&
+                  pgh_rules__plan_colmap(p).ncolumns == 0, "no column map without renames");
+        pgh_rules__plan_free(p);
+        pgh_rules_free(r);
+    }
     EXPECT_KEYED("tables:\n  users:\n    - type: filter\n      column: age\n"
                  "      operations: [INSERT]\n      parameters: {operator: gte, value: 18}\n",
                  "rules.yml:3: a filter applies to INSERT, UPDATE and DELETE");

@@ -39,6 +39,7 @@ static void dest_close(void *user)
     free(d->lenient);
     d->lenient = NULL;
     pgh_schema_created_dispose(&d->created);
+    pgh_postgres__colmaps_free(d);
     PQfinish(d->src);
     PQfinish(d->ctl);
     d->src = d->ctl = NULL;
@@ -190,7 +191,7 @@ static int prepare(void *user, bool resuming, bool truncate, pgh_error *err)
     bool create = cfg->create_destination_tables;
     int rc = 0;
     if (create && !resuming)
-        rc = pgh_schema_begin(&d->created, d->src, d->ctl, cfg,
+        rc = pgh_schema_begin(&d->created, d->src, d->ctl, cfg, pgh_postgres__colmaps(d),
                               cfg->state_schema, err);
     /* Sessions a killed run left building would hold locks the checks queue behind. */
     if (create && resuming)
@@ -398,6 +399,7 @@ static int checkpoint(void *user, pgh_lsn at, pgh_error *err)
     pgh_schema_build_opts bo = PGH_SCHEMA_BUILD_OPTS_INIT;
     bo.config = cfg;
     bo.sessions = cfg->copy_worker_count;
+    bo.maps = pgh_postgres__colmaps(d);
     int64_t start_ms = pgh_clock_ms();
     int built = 0;
     rc = pgh_schema_build_deferred(&built, &d->created, &bo, err);
@@ -433,6 +435,11 @@ static bool needs_text(void *user, int table)
            pgh_postgres_types_differ(d->src_tables[table], d->dst_tables[table]) != NULL;
 }
 
+static int column_map(void *user, int table, const pgh_column_map *map, pgh_error *err)
+{
+    return pgh_postgres__colmap_set(user, table, map, err);
+}
+
 static const pgh_keyed_ops KEYED_OPS = {
     .version = PGH_KEYED_OPS_VERSION,
     .prepare = prepare,
@@ -454,6 +461,7 @@ static const pgh_keyed_ops KEYED_OPS = {
     .stats = stats,
     .forget = forget,
     .needs_text = needs_text,
+    .column_map = column_map,
 };
 
 static const pgh_destination_ops OPS = {

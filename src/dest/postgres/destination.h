@@ -42,7 +42,16 @@ typedef struct pg_dest {
     pgh_pipeline_stats *live;   /* borrowed from open's info, may be NULL: the run's counters */
     bool *lenient;              /* owned, cfg->ntables (event only): tables whose changes take
                                    the lenient rules of apply.h */
+    pgh_column_map **colmaps;   /* owned, ncolmaps (NULL entries: none): the rules' column maps
+                                   by table index (pghost/keyed.h, column_map) */
+    int ncolmaps;
 } pg_dest;
+
+/* session.c: keep the column map of table i (a copy); release them all. The maps as an array
+ * of cfg->ntables entries for the schema module: NULL when there are none. */
+int pgh_postgres__colmap_set(pg_dest *d, int table, const pgh_column_map *map, pgh_error *err);
+void pgh_postgres__colmaps_free(pg_dest *d);
+const pgh_column_map *const *pgh_postgres__colmaps(const pg_dest *d);
 
 /* session.c: describe every table on both sides and check the destination's against the
  * source's (empty unless may_hold_rows); release those descriptions; open the apply now. */

@@ -11,6 +11,7 @@
 #include "dest/postgres/checks.h"
 #include "dest/postgres/destination.h"
 #include "pg/catalog.h"
+#include "pg/colmap.h"
 #include "source/publication.h"
 #include "state/state.h"
 
@@ -26,6 +27,44 @@ void pgh_postgres__free_tables(pg_dest *d)
     d->src_tables = d->dst_tables = NULL;
     d->stats = NULL;
     d->ntables = 0;
+}
+
+int pgh_postgres__colmap_set(pg_dest *d, int table, const pgh_column_map *map, pgh_error *err)
+{
+    if (table < 0)
+        return pgh_error_set(err, PGH_ECONFIG, "a column map for table %d", table);
+    int n = table + 1 > (int)d->cfg->ntables ? table + 1 : (int)d->cfg->ntables;
+    if (n > d->ncolmaps) { /* at least cfg->ntables entries, as schema.h wants */
+        pgh_column_map **grown = realloc(d->colmaps, (size_t)n * sizeof(*grown));
+        if (grown == NULL)
+            return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        for (int i = d->ncolmaps; i < n; i++)
+            grown[i] = NULL;
+        d->colmaps = grown;
+        d->ncolmaps = n;
+    }
+    pgh_colmap_free(d->colmaps[table]);
+    d->colmaps[table] = pgh_colmap_dup(map);
+    return d->colmaps[table] ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+}
+
+void pgh_postgres__colmaps_free(pg_dest *d)
+{
+    for (int i = 0; i < d->ncolmaps; i++)
+        pgh_colmap_free(d->colmaps[i]);
+    free(d->colmaps);
+    d->colmaps = NULL;
+    d->ncolmaps = 0;
+}
+
+const pgh_column_map *const *pgh_postgres__colmaps(const pg_dest *d)
+{
+    return d->ncolmaps ? (const pgh_column_map *const *)d->colmaps : NULL;
+}
+
+static const pgh_column_map *colmap_of(const pg_dest *d, size_t table)
+{
+    return table < (size_t)d->ncolmaps ? d->colmaps[table] : NULL;
 }
 
 /* Catch-up: last write wins, nothing recorded. Following: strict, the position recorded with
@@ -109,6 +148,8 @@ int pgh_postgres__check_tables(pg_dest *d, bool may_hold_rows, pgh_error *err)
         if (rc == 0 && d->src) /* the columns the publication sends, the rows its filter passes */
             rc = pgh_source_publication_narrow(d->src_tables[i], d->src, cfg->publication_name,
                                                err);
+        if (rc == 0 && d->src) /* as the rules rename them and leave them out */
+            rc = pgh_colmap_apply(d->src_tables[i], colmap_of(d, i), err);
         if (rc == 0)
             rc = load_table(&d->dst_tables[i], d->ctl, "destination", m->dest_schema,
                             m->dest_table, err);
