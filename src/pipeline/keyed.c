@@ -134,9 +134,13 @@ static int run_copy(pipe_run *r, pgh_error *err)
                        r->ops->keyed->needs_text(r->user, i);
     copy_units u;
     memset(&u, 0, sizeof(u));
+    /* Tables without a key first: their copy takes the slot's exported snapshot, whose
+     * session waits meanwhile (keyless.c). */
+    if (rc == 0 && r->tables.any_keyless)
+        rc = pgh_pipeline__copy_keyless(r, (const char *const *)dests, err);
     if (rc == 0)
         rc = pgh_copy_units_build(&u, r->src, r->tables.src, (const char *const *)dests,
-                                  r->tables.n, cfg->copy_format, text_only, err);
+                                  r->tables.n, cfg->copy_format, text_only, false, err);
     free(text_only);
     if (rc == 0)
         rc = copy_all(r, &u, err);
@@ -220,6 +224,8 @@ static int run_steps(pipe_run *r, const char *resume_phase, pgh_error *err)
     bool copy_done = indexes || (resume_phase && strcmp(resume_phase, "catchup") == 0);
     bool started = false;
     int rc = prepare(r, resume_phase, err);
+    if (rc == 0 && resume_phase && strcmp(resume_phase, "copy") == 0)
+        rc = pgh_pipeline__keyless_resumable(r, err);
     if (rc == 0 && resume_phase && strcmp(resume_phase, "copy") == 0)
         rc = copy_started(&started, r, err);
     if (rc == 0)
