@@ -99,6 +99,13 @@ static int load(pgh_table_info **out, PGconn *conn, const char *side, const char
 /* The source has a primary key, and the destination every compared column. */
 static int check_table(const verify_table *t, pgh_error *err)
 {
+    if (t->src->nkeys == 0 && t->src->replident == 'f')
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "source table %s.%s has no key (REPLICA IDENTITY FULL, rows that may "
+                             "repeat): verify compares rows by key ranges and cannot compare it; "
+                             "leave it out of tables (--table) and compare it with a dump of "
+                             "both sides ordered by every column (docs/verify.md)",
+                             t->src->schema, t->src->name);
     if (t->src->nkeys == 0)
         return pgh_error_set(err, PGH_EPRECOND,
                              "source table %s.%s has no primary key: verify compares rows by key "

@@ -6,7 +6,8 @@
  *            out of line); writers insert (twins of existing rows too), update and delete one
  *            twin or all of them, rewrite the TOAST value or leave it unchanged, during the copy
  *            and while following; --create-tables creates w without a key. Full dumps of both
- *            sides ordered by every column are compared after each fence, then after a stop.
+ *            sides ordered by every column are compared after each fence, then after a stop;
+ *            verify refuses w (it compares by key).
  *   kill     the same writers; pghost is killed (SIGKILL) while following, twice, and started
  *            again each time: the dumps are still equal.
  *   refused  what cannot be done is refused before a slot exists: a keyless table with a json
@@ -173,6 +174,10 @@ static void case_follow(ctx *c)
                                        "'w'::regclass");
     PGH_CHECK(strcmp(key, "0") == 0, "--create-tables gave w %s index(es)", key);
     free(key);
+    /* verify compares by key: refused for w with the way to compare it */
+    int code = pgh_run_exec(&c->r, 60, "verify", NULL);
+    PGH_CHECK(code == 3 && strstr(pgh_run_stderr(&c->r, 0), "public.w has no key"),
+              "verify: exit code %d: %s", code, pgh_run_stderr(&c->r, 0));
     PGH_CHECK(during > 100 && after > 100, "writers committed too little: %ld, %ld", during, after);
     printf("writers committed %ld during the copy, %ld after\n", during, after);
 }
