@@ -3,7 +3,9 @@
  *
  *   1. preflight: the source's checks here, the destination's in its prepare
  *   2. create the logical slot (pgoutput): every commit after this point is in its stream
- *   3. copy every table in parallel batches, each its own short transaction on the source
+ *      (exporting its snapshot when a table has no key: keyless.c)
+ *   3. copy the tables without a key whole in that snapshot (keyless.c), then every other
+ *      table in parallel batches, each its own short transaction on the source
  *   4. checkpoint: a transactional pg_logical_emit_message written after the copy; it arrives
  *      in the stream after every commit any batch could have seen
  *   5. replay the slot from its start to the checkpoint with the catch-up conflict rules

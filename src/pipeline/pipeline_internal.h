@@ -7,6 +7,7 @@
  *   preflight.c    the source's checks, the run's tables described on the source
  *   slot.c         creating, finding, advancing and dropping the run's slot
  *   keyed.c        the copy + catch-up sync of a keyed destination (pghost/keyed.h)
+ *   keyless.c      its tables without a key: copied in the slot's exported snapshot
  *   catchup.c      replaying the slot to a checkpoint, copying rows again on the way
  *   recopy.c       reading rows again from the source by key
  *   reconnect.c    before the checkpoint: opening both sides again after a lost connection
