@@ -8,8 +8,9 @@
  *            and while following; --create-tables creates w without a key. Full dumps of both
  *            sides ordered by every column are compared after each fence, then after a stop;
  *            verify refuses w (it compares by key).
- *   kill     the same writers; pghost is killed (SIGKILL) while following, twice, and started
- *            again each time: the dumps are still equal.
+ *   kill     the same writers; pghost is killed (SIGKILL) after its copy, before its catch-up
+ *            (held by --before-checkpoint), then twice while following, and started again each
+ *            time: the dumps are still equal.
  *   refused  what cannot be done is refused before a slot exists: a keyless table with a json
  *            column (no equality), --to stdout, copy_method: watermarks; and a resumed copy.
  *
@@ -188,7 +189,21 @@ static void case_kill(ctx *c)
     pgh_test_exec(c->p.d, "CREATE TABLE w (a int, b text, big text, n numeric);"
                           "CREATE TABLE t (id int PRIMARY KEY, v int, note text)");
     start_writers(c, 21);
-    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", "--follow", NULL);
+    /* killed after its copy, before the catch-up (held in the before-checkpoint hook): the
+     * next run replays the slot from its start onto the copy */
+    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", "--follow",
+                              "--before-checkpoint=sleep 5", NULL);
+    bool held = false;
+    for (int i = 0; i < 300 && !held; i++) {
+        char *phase = pgh_run_phase(&c->p);
+        held = strcmp(phase, "catchup") == 0;
+        free(phase);
+        PGH_CHECK(pgh_test_pid_alive(pid), "pghost exited: %s", pgh_run_stderr(&c->r, 0));
+        pgh_run_sleep_ms(held ? 1000 : 50);
+    }
+    PGH_CHECK(held, "the run never reached its catch-up");
+    pgh_run_kill(pid);
+    pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", "--follow", NULL);
     pgh_run_wait_follow(&c->r, pid);
     for (int round = 0; round < 2; round++) {
         pgh_run_sleep_ms(700);
@@ -203,7 +218,7 @@ static void case_kill(ctx *c)
     pgh_run_stop(&c->r, pid, 10);
     check_twins(c);
     PGH_CHECK(n > 100, "writers committed too little: %ld", n);
-    printf("writers committed %ld across two kills\n", n);
+    printf("writers committed %ld across three kills\n", n);
 }
 
 /* Run replicate with args: exit 3 with expect in its stderr, no slot on the source. */
@@ -224,6 +239,9 @@ static void case_refused(ctx *c)
     setup(c);
     pgh_test_exec(c->p.d, "CREATE TABLE w (a int, b text, big text, n numeric);"
                           "CREATE TABLE t (id int PRIMARY KEY, v int, note text)");
+    int code = pgh_run_exec(&c->r, 60, "check", NULL);
+    PGH_CHECK(code == 0, "check: exit code %d: %s%s", code, pgh_run_stdout(&c->r, 0),
+              pgh_run_stderr(&c->r, 0));
     write_config(c, "copy_method: watermarks\n");
     expect_refused(c, "only copy_method: parallel copies a table without a key", NULL);
     write_config(c, NULL);
@@ -256,7 +274,7 @@ static void case_refused(ctx *c)
               "the copy never waited for the lock on t");
     pgh_run_kill(pid);
     PQfinish(lock);
-    int code = pgh_run_exec(&c->r, 60, "replicate", "--no-progress", "--follow", NULL);
+    code = pgh_run_exec(&c->r, 60, "replicate", "--no-progress", "--follow", NULL);
     const char *err = pgh_run_stderr(&c->r, 0);
     PGH_CHECK(code == 3 && strstr(err, "has no key: its copy ran in the slot's snapshot") &&
                   strstr(err, "pghost teardown"),
