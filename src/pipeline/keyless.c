@@ -62,8 +62,8 @@ int pgh_pipeline__copy_keyless(pipe_run *r, const char *const *dests, pgh_error 
         r->out->tables[u.table[k]].bytes_copied += atomic_load(&u.units[k].bytes);
     }
     if (rc == 0)
-        pgh_log(PGH_LOG_INFO, "copy", "copied %d table%s without a key in the slot's snapshot",
-                u.n, u.n == 1 ? "" : "s");
+        pgh_log(PGH_LOG_INFO, "copy", "copied %d table%s without a key in the slot's snapshot", u.n,
+                u.n == 1 ? "" : "s");
     pgh_copy_units_dispose(&u);
     imported(r); /* on failure too: the snapshot is of no use any more */
     r->snapshot[0] = '\0';

@@ -70,12 +70,12 @@ static int pump(snap_copy *s, pgh_copy_table *t, pgh_error *err)
 static int copy_one(snap_copy *s, int unit, pgh_copy_table *t, pgh_error *err)
 {
     pgh_copy_target target = {.unit = unit,
-                               .table = t->table,
-                               .source_schema = t->src->schema,
-                               .source_name = t->src->name,
-                               .columns = t->columns,
-                               .ncolumns = t->ncolumns,
-                               .binary = false};
+                              .table = t->table,
+                              .source_schema = t->src->schema,
+                              .source_name = t->src->name,
+                              .columns = t->columns,
+                              .ncolumns = t->ncolumns,
+                              .binary = false};
     int rc = s->o->keyed->copy_table(s->session, &target, err);
     if (rc != 0)
         return rc;

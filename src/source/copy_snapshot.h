@@ -16,13 +16,13 @@
 #include "source/copy.h"
 
 typedef struct pgh_copy_snapshot_opts {
-    const char *source_conninfo;   /* borrowed */
-    const char *app_name;          /* borrowed */
-    const char *snapshot;          /* borrowed: the exported snapshot's name */
-    const pgh_keyed_ops *keyed;    /* borrowed: the destination's copy sessions */
-    void *user;                    /* borrowed: the destination's user pointer for keyed */
-    atomic_int *cancel;            /* borrowed, may be NULL: non-zero stops the copy */
-    int first_unit;                /* the copy target's unit of tables[0]; the others follow */
+    const char *source_conninfo; /* borrowed */
+    const char *app_name;        /* borrowed */
+    const char *snapshot;        /* borrowed: the exported snapshot's name */
+    const pgh_keyed_ops *keyed;  /* borrowed: the destination's copy sessions */
+    void *user;                  /* borrowed: the destination's user pointer for keyed */
+    atomic_int *cancel;          /* borrowed, may be NULL: non-zero stops the copy */
+    int first_unit;              /* the copy target's unit of tables[0]; the others follow */
     /* Called once the snapshot is taken (may be NULL): the exporting session may end. */
     void (*imported)(void *payload);
     void *payload;

@@ -26,7 +26,7 @@
 
 #include "pgh_run.h"
 
-#define ROWS 12000   /* rows of w at the start: 3000 distinct ones, four of each */
+#define ROWS 12000 /* rows of w at the start: 3000 distinct ones, four of each */
 #define DISTINCT 3000
 
 typedef struct ctx {
@@ -98,8 +98,8 @@ static bool write_one(PGconn *conn, pgh_run_writer *w, void *payload)
         snprintf(sql, sizeof(sql), "DELETE FROM w WHERE a = %d", a);
         break;
     case 6: /* a new TOAST value for one twin */
-        snprintf(sql, sizeof(sql),
-                 "UPDATE w SET big = repeat(md5(random()::text), 80) WHERE %s", where);
+        snprintf(sql, sizeof(sql), "UPDATE w SET big = repeat(md5(random()::text), 80) WHERE %s",
+                 where);
         break;
     case 7: /* NULLs matched too */
         snprintf(sql, sizeof(sql), "UPDATE w SET n = NULL, big = NULL WHERE %s", where);
@@ -245,8 +245,7 @@ static void case_refused(ctx *c)
     write_config(c, "copy_method: watermarks\n");
     expect_refused(c, "only copy_method: parallel copies a table without a key", NULL);
     write_config(c, NULL);
-    expect_refused(c, "only the postgres destination copies a table without a key",
-                   "--to=stdout");
+    expect_refused(c, "only the postgres destination copies a table without a key", "--to=stdout");
     /* the destination has a key the source lacks */
     pgh_test_exec(c->p.d, "ALTER TABLE w ADD COLUMN id serial PRIMARY KEY");
     expect_refused(c, "destination table public.w has a key but source table public.w has none",

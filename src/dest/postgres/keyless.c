@@ -34,8 +34,8 @@ int pgh_apply__put_keyless_match(pgh_buf *sql, apply_params *p, const apply_rel 
         int n = pgh_apply__params_add(p, &old->values[i]);
         if (n == 0)
             return pgh_error_set(err, PGH_ENOMEM, "out of memory");
-        pgh_buf_printf(sql, "%s%s IS NOT DISTINCT FROM $%d::%s", i ? " AND " : "",
-                       r->col_ident[i], n, r->dst->cols[r->dst_col[i]].cast_name);
+        pgh_buf_printf(sql, "%s%s IS NOT DISTINCT FROM $%d::%s", i ? " AND " : "", r->col_ident[i],
+                       n, r->dst->cols[r->dst_col[i]].cast_name);
     }
     pgh_buf_puts(sql, " LIMIT 1)");
     return 0;
