@@ -10,7 +10,8 @@
  *            verify refuses w (it compares by key).
  *   kill     the same writers; pghost is killed (SIGKILL) after its copy, before its catch-up
  *            (held by --before-checkpoint), then twice while following, and started again each
- *            time: the dumps are still equal.
+ *            time: the dumps are still equal. Its destination w has an index (not unique) of
+ *            its own, which the row lookups may use.
  *   refused  what cannot be done is refused before a slot exists: a keyless table with a json
  *            column (no equality), --to stdout, copy_method: watermarks; and a resumed copy.
  *
@@ -186,7 +187,9 @@ static void case_follow(ctx *c)
 static void case_kill(ctx *c)
 {
     setup(c);
+    /* an index of its own on the destination serves the row lookups */
     pgh_test_exec(c->p.d, "CREATE TABLE w (a int, b text, big text, n numeric);"
+                          "CREATE INDEX w_a ON w (a);"
                           "CREATE TABLE t (id int PRIMARY KEY, v int, note text)");
     start_writers(c, 21);
     /* killed after its copy, before the catch-up (held in the before-checkpoint hook): the

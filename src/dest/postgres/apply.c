@@ -501,6 +501,10 @@ static int keyless_change(apply_sink *a, apply_rel *r, const pgh_change *c, pgh_
         pgh_buf_printf(&a->sql, "UPDATE ONLY %s", r->dst->qualified);
         rc = pgh_apply__put_keyless_set(&nset, &a->sql, &a->params, r, &c->u.update.newtup, old,
                                         err);
+        if (rc == 0 && nset == 0) { /* no column at all: the row only has to be there */
+            start_stmt(a);
+            pgh_buf_printf(&a->sql, "SELECT 1 FROM ONLY %s", r->dst->qualified);
+        }
     } else {
         pgh_buf_printf(&a->sql, "DELETE FROM ONLY %s", r->dst->qualified);
     }

@@ -4,10 +4,13 @@
  * one row of possibly several identical ones, as a native subscriber does:
  *
  *   UPDATE ONLY t SET ... WHERE ctid = (SELECT ctid FROM ONLY t
- *       WHERE a IS NOT DISTINCT FROM $1::type AND ... LIMIT 1)
+ *       WHERE a = $1::type AND b IS NULL AND ... LIMIT 1)
  *
- * Parameters are cast to the destination column's type (an untyped one compared with a
- * composite would be read as an anonymous record).
+ * which is `IS NOT DISTINCT FROM` on every column, spelled so that an index the destination
+ * table may have on a column can serve the lookup (IS NOT DISTINCT FROM cannot use one): one
+ * statement shape per pattern of NULLs, each prepared once. Parameters are cast to the
+ * destination column's type (an untyped one compared with a composite would be read as an
+ * anonymous record).
  */
 #include "apply_internal.h"
 
@@ -25,17 +28,23 @@ int pgh_apply__put_keyless_match(pgh_buf *sql, apply_params *p, const apply_rel 
                              "source table's REPLICA IDENTITY must stay FULL)",
                              r->dst->schema, r->dst->name);
     pgh_buf_printf(sql, "ctid = (SELECT ctid FROM ONLY %s WHERE ", r->dst->qualified);
+    if (old->natts == 0) /* a table without columns still has rows */
+        pgh_buf_puts(sql, "true");
     for (int i = 0; i < old->natts; i++) {
         if (!is_whole(&old->values[i]))
             return pgh_error_set(err, PGH_EPROTO,
                                  "%s.%s has no key, and a change's old row lacks column %s "
                                  "(the source table's REPLICA IDENTITY must stay FULL)",
                                  r->dst->schema, r->dst->name, r->col_ident[i]);
+        if (old->values[i].kind == PGH_VALUE_NULL) {
+            pgh_buf_printf(sql, "%s%s IS NULL", i ? " AND " : "", r->col_ident[i]);
+            continue;
+        }
         int n = pgh_apply__params_add(p, &old->values[i]);
         if (n == 0)
             return pgh_error_set(err, PGH_ENOMEM, "out of memory");
-        pgh_buf_printf(sql, "%s%s IS NOT DISTINCT FROM $%d::%s", i ? " AND " : "", r->col_ident[i],
-                       n, r->dst->cols[r->dst_col[i]].cast_name);
+        pgh_buf_printf(sql, "%s%s = $%d::%s", i ? " AND " : "", r->col_ident[i], n,
+                       r->dst->cols[r->dst_col[i]].cast_name);
     }
     pgh_buf_puts(sql, " LIMIT 1)");
     return 0;
