@@ -15,8 +15,9 @@
  *   refused  what cannot be done is refused before a slot exists: a keyless table with a json
  *            column (no equality), --to stdout, copy_method: watermarks; and a resumed copy.
  *
- * Table t (primary key id) rides along: the fences go through it, and its changes share
- * transactions with w's.
+ * Column c of w is of a composite type: NULL and a pair of NULLs (which IS NULL too) must not
+ * be taken for each other. Table t (primary key id) rides along: the fences go through it, and its
+ * changes share transactions with w's.
  *
  * Usage: it_keyless_full CASE
  */
@@ -36,8 +37,8 @@ typedef struct ctx {
     pgh_run_writers writers;
 } ctx;
 
-static const char W_DUMP[] = "SELECT a, b, md5(big), length(big), n FROM w "
-                             "ORDER BY a, b, big, n";
+static const char W_DUMP[] = "SELECT a, b, md5(big), length(big), n, c, c IS NULL FROM w "
+                             "ORDER BY a, b, big, n, c, c IS NULL";
 static const char T_DUMP[] = "SELECT * FROM t ORDER BY id";
 
 static void write_config(ctx *c, const char *extra)
@@ -49,23 +50,27 @@ static void write_config(ctx *c, const char *extra)
                          c->p.src_conninfo, c->p.dst_conninfo, extra ? extra : "");
 }
 
-/* w: a, b and n repeat every DISTINCT rows, big (out of line, over 2 kB) every tenth of them:
- * every row has three identical twins. */
+/* w: a, b and n repeat every DISTINCT rows, big (out of line, over 2 kB) every tenth of them;
+ * of the four rows of each a, c is a pair of NULLs in the first (in physical order too), NULL
+ * in the second, the same pair in the other two (identical twins). */
 static void setup(ctx *c)
 {
     pgh_run_pair_start(&c->p, NULL, NULL);
     pgh_test_exec(c->p.s,
-                  "CREATE TABLE w (a int, b text, big text, n numeric);"
+                  "CREATE TYPE pair AS (x int, y text);"
+                  "CREATE TABLE w (a int, b text, big text, n numeric, c pair);"
                   "ALTER TABLE w ALTER big SET STORAGE EXTERNAL;"
                   "ALTER TABLE w REPLICA IDENTITY FULL;"
                   "INSERT INTO w SELECT g %% %d, 'b' || (g %% 3), "
                   "  CASE WHEN g %% 10 = 0 THEN repeat(md5((g %% 30)::text), 100) END, "
-                  "  CASE WHEN g %% 7 = 0 THEN NULL ELSE (g %% %d) / 10.0 END "
+                  "  CASE WHEN g %% 7 = 0 THEN NULL ELSE (g %% %d) / 10.0 END, "
+                  "  CASE (g / %d) %% 4 WHEN 0 THEN ROW(NULL, NULL)::pair WHEN 1 THEN NULL "
+                  "    ELSE ROW(g %% 3, 'y')::pair END "
                   "  FROM generate_series(1, %d) g;"
                   "CREATE TABLE t (id int PRIMARY KEY, v int, note text);"
                   "INSERT INTO t SELECT g, g, 'n' FROM generate_series(1, 2000) g;"
                   "CREATE PUBLICATION pub FOR TABLE w, t",
-                  DISTINCT, DISTINCT, ROWS);
+                  DISTINCT, DISTINCT, DISTINCT, ROWS);
     pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "keyless_full.yaml");
     write_config(c, NULL);
 }
@@ -77,8 +82,11 @@ static bool write_one(PGconn *conn, pgh_run_writer *w, void *payload)
     (void)payload;
     uint64_t r = pgh_run_random(&w->rng);
     int a = (int)((r >> 8) % (DISTINCT + 200));
-    char where[128], sql[512];
-    snprintf(where, sizeof(where), "ctid = (SELECT ctid FROM w WHERE a = %d LIMIT 1)", a);
+    char where[160], sql[512];
+    /* one row of those with this a; every other time the one whose c is NULL, after a row
+     * whose c is a pair of NULLs (IS NULL too) */
+    snprintf(where, sizeof(where), "ctid = (SELECT ctid FROM w WHERE a = %d%s LIMIT 1)", a,
+             (r >> 40) % 2 ? " AND c IS NOT DISTINCT FROM NULL" : "");
     switch (r % 12) {
     case 0: /* a twin of an existing row, TOAST value included */
         snprintf(sql, sizeof(sql), "INSERT INTO w SELECT * FROM w WHERE %s", where);
@@ -102,8 +110,12 @@ static bool write_one(PGconn *conn, pgh_run_writer *w, void *payload)
         snprintf(sql, sizeof(sql), "UPDATE w SET big = repeat(md5(random()::text), 80) WHERE %s",
                  where);
         break;
-    case 7: /* NULLs matched too */
-        snprintf(sql, sizeof(sql), "UPDATE w SET n = NULL, big = NULL WHERE %s", where);
+    case 7: /* NULLs matched too; c is NULL, or a pair of NULLs (not NULL), or a pair */
+        snprintf(sql, sizeof(sql), "UPDATE w SET n = NULL, big = NULL, c = %s WHERE %s",
+                 r % 3 == 0   ? "NULL"
+                 : r % 3 == 1 ? "ROW(NULL, NULL)"
+                              : "ROW(1, 'z')",
+                 where);
         break;
     case 8: /* several changes to twins in one transaction, with t */
         snprintf(sql, sizeof(sql),
@@ -188,7 +200,8 @@ static void case_kill(ctx *c)
 {
     setup(c);
     /* an index of its own on the destination serves the row lookups */
-    pgh_test_exec(c->p.d, "CREATE TABLE w (a int, b text, big text, n numeric);"
+    pgh_test_exec(c->p.d, "CREATE TYPE pair AS (x int, y text);"
+                          "CREATE TABLE w (a int, b text, big text, n numeric, c pair);"
                           "CREATE INDEX w_a ON w (a);"
                           "CREATE TABLE t (id int PRIMARY KEY, v int, note text)");
     start_writers(c, 21);
@@ -240,7 +253,8 @@ static void expect_refused(ctx *c, const char *expect, const char *arg)
 static void case_refused(ctx *c)
 {
     setup(c);
-    pgh_test_exec(c->p.d, "CREATE TABLE w (a int, b text, big text, n numeric);"
+    pgh_test_exec(c->p.d, "CREATE TYPE pair AS (x int, y text);"
+                          "CREATE TABLE w (a int, b text, big text, n numeric, c pair);"
                           "CREATE TABLE t (id int PRIMARY KEY, v int, note text)");
     int code = pgh_run_exec(&c->r, 60, "check", NULL);
     PGH_CHECK(code == 0, "check: exit code %d: %s%s", code, pgh_run_stdout(&c->r, 0),

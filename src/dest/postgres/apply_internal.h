@@ -97,7 +97,7 @@ int pgh_apply__put_insert_rows(pgh_buf *sql, apply_params *p, const apply_rel *r
 void pgh_apply__put_conflict(pgh_buf *sql, const apply_rel *r, bool update);
 
 /* keyless.c, for a relation without a key (r->keyless): "ctid = (SELECT ctid FROM ONLY t
- * WHERE a = $n::type AND b IS NULL AND ... LIMIT 1)" with every value of the old row
+ * WHERE a = $n::type AND b IS NOT DISTINCT FROM NULL AND ... LIMIT 1)" with every value of the old row
  * (PGH_EPROTO when it is not whole); " SET a = $n, ..." with every column of the new row, an
  * unchanged TOAST value taken from the old row (*nset: the columns set). */
 int pgh_apply__put_keyless_match(pgh_buf *sql, apply_params *p, const apply_rel *r,

@@ -4,11 +4,12 @@
  * one row of possibly several identical ones, as a native subscriber does:
  *
  *   UPDATE ONLY t SET ... WHERE ctid = (SELECT ctid FROM ONLY t
- *       WHERE a = $1::type AND b IS NULL AND ... LIMIT 1)
+ *       WHERE a = $1::type AND b IS NOT DISTINCT FROM NULL AND ... LIMIT 1)
  *
- * which is `IS NOT DISTINCT FROM` on every column, spelled so that an index the destination
- * table may have on a column can serve the lookup (IS NOT DISTINCT FROM cannot use one): one
- * statement shape per pattern of NULLs, each prepared once. Parameters are cast to the
+ * which is `IS NOT DISTINCT FROM` on every column, spelled with `=` for the values that are
+ * not NULL so that an index the destination table may have on a column can serve the lookup
+ * (IS NOT DISTINCT FROM $1 cannot use one): one statement shape per pattern of NULLs, each
+ * prepared once. Parameters are cast to the
  * destination column's type (an untyped one compared with a composite would be read as an
  * anonymous record).
  */
@@ -36,8 +37,10 @@ int pgh_apply__put_keyless_match(pgh_buf *sql, apply_params *p, const apply_rel 
                                  "%s.%s has no key, and a change's old row lacks column %s "
                                  "(the source table's REPLICA IDENTITY must stay FULL)",
                                  r->dst->schema, r->dst->name, r->col_ident[i]);
+        /* not "IS NULL": of a composite value it is also true when every field is NULL */
         if (old->values[i].kind == PGH_VALUE_NULL) {
-            pgh_buf_printf(sql, "%s%s IS NULL", i ? " AND " : "", r->col_ident[i]);
+            pgh_buf_printf(sql, "%s%s IS NOT DISTINCT FROM NULL", i ? " AND " : "",
+                           r->col_ident[i]);
             continue;
         }
         int n = pgh_apply__params_add(p, &old->values[i]);
