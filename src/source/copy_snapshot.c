@@ -9,11 +9,13 @@
  */
 #include "source/copy_snapshot.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "copy_internal.h"
 #include "pg/conn.h"
+#include "pg/sql.h"
 
 typedef struct snap_copy {
     const pgh_copy_snapshot_opts *o; /* borrowed */
@@ -42,6 +44,39 @@ static int import(snap_copy *s, pgh_error *err)
             pgh_error_prefix(err, "taking the snapshot %s of the slot", s->o->snapshot);
     }
     free(lit);
+    return rc;
+}
+
+/* Lock every table at once, right after the import (ACCESS SHARE, what the COPY takes anyway):
+ * a TRUNCATE is not MVCC-safe, and one committed before a table's COPY (while an earlier table
+ * is copied) would show that table empty to the snapshot. Then make sure none was truncated or
+ * rewritten between the slot's creation and the lock: the file the snapshot's catalog names
+ * must still be the table's. */
+static int lock_tables(snap_copy *s, const pgh_copy_table *tables, int n, pgh_error *err)
+{
+    pgh_buf_reset(&s->sql);
+    pgh_buf_puts(&s->sql, "LOCK TABLE ONLY ");
+    for (int i = 0; i < n; i++)
+        pgh_buf_printf(&s->sql, "%s%s", i ? ", " : "", tables[i].src->qualified);
+    pgh_buf_puts(&s->sql, " IN ACCESS SHARE MODE");
+    int rc = pgh_buf_failed(&s->sql) ? pgh_error_set(err, PGH_ENOMEM, "out of memory")
+                                     : pgh_conn_exec(s->src, pgh_buf_str(&s->sql), err);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        char oid[16], same[8];
+        snprintf(oid, sizeof(oid), "%u", tables[i].src->oid);
+        const char *params[1] = {oid};
+        rc = pgh_pg_query_text(same, sizeof(same), s->src,
+                               "SELECT c.relfilenode = pg_catalog.pg_relation_filenode(c.oid) "
+                               "FROM pg_catalog.pg_class c WHERE c.oid = $1::oid",
+                               1, params, err);
+        if (rc == 0 && strcmp(same, "t") != 0)
+            rc = pgh_error_set(err, PGH_EPRECOND,
+                               "source table %s.%s was truncated or rewritten (TRUNCATE, VACUUM "
+                               "FULL, CLUSTER, a rewriting ALTER TABLE) just after the slot was "
+                               "created, so its rows as of the slot's start cannot be read; run "
+                               "pghost teardown, then start over",
+                               tables[i].src->schema, tables[i].src->name);
+    }
     return rc;
 }
 
@@ -106,6 +141,8 @@ static int run(snap_copy *s, pgh_copy_table *tables, int n, pgh_error *err)
         rc = import(s, err);
     if (rc == 0 && o->imported)
         o->imported(o->payload);
+    if (rc == 0)
+        rc = lock_tables(s, tables, n, err);
     if (rc == 0)
         rc = o->keyed->copy_open(o->user, &s->session, false, err);
     for (int i = 0; rc == 0 && i < n; i++) {

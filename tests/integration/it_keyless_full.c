@@ -12,6 +12,9 @@
  *            (held by --before-checkpoint), then twice while following, and started again each
  *            time: the dumps are still equal. Its destination w has an index (not unique) of
  *            its own, which the row lookups may use.
+ *   truncate a TRUNCATE of a table without a key while another one is copied waits for the
+ *            copy (which holds every such table's lock from its start), so that the copy of the
+ *            truncated one still sees its rows as of the slot's start.
  *   refused  what cannot be done is refused before a slot exists: a keyless table with a json
  *            column (no equality), --to stdout, copy_method: watermarks; and a resumed copy.
  *
@@ -300,6 +303,40 @@ static void case_refused(ctx *c)
     PGH_CHECK(code == 0, "teardown: exit code %d: %s", code, pgh_run_stderr(&c->r, 0));
 }
 
+/* Tables without a key are copied one after the other in one transaction. A TRUNCATE of a
+ * later one committed while an earlier one is copied would show the later one empty to the
+ * snapshot (TRUNCATE is not MVCC-safe): the copy locks them all at its start, so the TRUNCATE
+ * waits for it. w is big enough to be copied for a while; w2, copied after it, is changed and
+ * then truncated meanwhile. */
+static void case_truncate(ctx *c)
+{
+    setup(c);
+    pgh_test_exec(c->p.s, "INSERT INTO w SELECT g, 'x', NULL, g FROM generate_series(1, 400000) g;"
+                          "CREATE TABLE w2 (a int, b text); ALTER TABLE w2 REPLICA IDENTITY FULL;"
+                          "INSERT INTO w2 SELECT g %% 10, 'x' FROM generate_series(1, 100) g;"
+                          "ALTER PUBLICATION pub ADD TABLE w2");
+    pgh_run_write_config(&c->r,
+                         "source_connection: %s\ndestination_connection: %s\npublication_name: "
+                         "pub\ntables:\n  - public.w\n  - public.w2\n  - public.t\n",
+                         c->p.src_conninfo, c->p.dst_conninfo);
+    pid_t pid =
+        pgh_run_spawn(&c->r, "replicate", "--no-progress", "--follow", "--create-tables", NULL);
+    PGH_CHECK(pgh_run_poll(&c->r, pid, c->p.s, 3000, 10,
+                           "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query LIKE "
+                           "'COPY (SELECT %%\"public\".\"w\") TO STDOUT')"),
+              "the copy of w was not seen");
+    pgh_test_exec(c->p.s, "UPDATE w2 SET b = 'u' WHERE a = 1");
+    double t0 = pgh_run_now_ms();
+    pgh_test_exec(c->p.s, "TRUNCATE w2"); /* waits for the copy */
+    double waited = pgh_run_now_ms() - t0;
+    pgh_test_exec(c->p.s, "INSERT INTO w2 VALUES (1, 'after')");
+    pgh_run_wait_follow(&c->r, pid);
+    fence_and_compare(c, pid, 1);
+    pgh_run_compare(&c->p, "SELECT * FROM w2 ORDER BY a, b", NULL, pgh_run_stderr(&c->r, 0));
+    pgh_run_stop(&c->r, pid, 10);
+    printf("the TRUNCATE of w2 waited %.0f ms for the copy\n", waited);
+}
+
 int main(int argc, char **argv)
 {
     PGH_CHECK(argc == 2, "usage: it_keyless_full CASE");
@@ -309,6 +346,8 @@ int main(int argc, char **argv)
         case_follow(&c);
     else if (strcmp(argv[1], "kill") == 0)
         case_kill(&c);
+    else if (strcmp(argv[1], "truncate") == 0)
+        case_truncate(&c);
     else if (strcmp(argv[1], "refused") == 0)
         case_refused(&c);
     else
