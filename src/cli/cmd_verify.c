@@ -34,7 +34,8 @@ static const char USAGE[] =
     "  -h, --help            show this help\n"
     "\n"
     "Exit status: 0 every table is equal; 1 some rows differ (or the run failed);\n"
-    "2 bad command line or configuration; 3 a table is missing or has no primary key.\n";
+    "2 bad command line or configuration; 3 a table is missing or has no primary key\n"
+    "(a REPLICA IDENTITY FULL table without one is compared whole, as a multiset of rows).\n";
 
 typedef struct verify_cli {
     int jobs;
