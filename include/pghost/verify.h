@@ -59,6 +59,9 @@ typedef struct pgh_verify_table {
     int nfound;          /* keys listed in found */
     pgh_verify_key *found; /* owned: differing keys, sorted by kind then key text */
     bool truncated;      /* more keys differ than max_keys: the list is incomplete */
+    bool keyless;        /* no key (REPLICA IDENTITY FULL, rows may repeat): compared whole, as
+                            multisets of rows (count and hash sums); nkeys and nfound are 0 */
+    bool differs;        /* keyless: the two sides' rows differ (which rows is not known) */
 } pgh_verify_table;
 
 typedef struct pgh_verify_result {

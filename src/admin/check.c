@@ -38,7 +38,10 @@ static void check_source_table(check_run *c, size_t i, bool pub_exists, pgh_erro
     if (!pgh_check__note(c, load_source_table(&t, c, &c->cfg->tables[i], err), err))
         return;
     c->src_tables[i] = t;
-    pgh_check__note(c, pgh_source_check_table_key(t, c->src, c->cfg, err), err);
+    pgh_check__note(c, pgh_source_check_table_key(
+                           t, c->src, c->cfg,
+                           pgh_source_keyless_refusal(c->cfg, true, c->cfg->rules_file != NULL),
+                           err), err);
     if (pub_exists)
         pgh_check__note(c, pgh_source_check_table_published(t, c->src, c->cfg, err), err);
     /* what the publication sends of it (row filter, column list), as replicate reads it */

@@ -48,6 +48,9 @@ static int check_key(pgh_buf *problems, int *nproblems, PGconn *src, const pgh_t
     int rc = pgh_source_check_readable(t, src, err);
     if (rc != 0)
         return add_refusal(problems, nproblems, rc, err);
+    /* without a key: copied in the slot's snapshot (replicate refuses it where it cannot) */
+    if (pgh_source_is_keyless(t))
+        return add_refusal(problems, nproblems, pgh_source_check_keyless(t, src, NULL, err), err);
     switch (pgh_source_key_fault(t)) {
     case PGH_KEY_FAULT_NO_KEY:
         next_problem(problems, nproblems);

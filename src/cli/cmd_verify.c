@@ -36,7 +36,8 @@ static const char USAGE[] =
     "  -h, --help            show this help\n"
     "\n"
     "Exit status: 0 every table is equal; 1 some rows differ (or the run failed);\n"
-    "2 bad command line or configuration; 3 a table is missing or has no primary key.\n";
+    "2 bad command line or configuration; 3 a table is missing or has no primary key\n"
+    "(a REPLICA IDENTITY FULL table without one is compared whole, as a multiset of rows).\n";
 
 typedef struct verify_cli {
     int jobs;
@@ -124,13 +125,20 @@ static void print_text(const pgh_verify_result *r, int max_keys)
     int differing = 0;
     for (int i = 0; i < r->ntables; i++) {
         const pgh_verify_table *t = &r->tables[i];
-        bool equal = t->nfound == 0 && !t->truncated;
+        bool equal = t->nfound == 0 && !t->truncated && !t->differs;
         differing += !equal;
-        printf("%s -> %s: %s (%lld rows on the source, %lld on the destination; %d of %d "
-               "chunks differ)\n",
-               t->source, t->destination, equal ? "equal" : "DIFFERENT",
-               (long long)t->source_rows, (long long)t->dest_rows, t->chunks_differing,
-               t->chunks);
+        if (t->keyless)
+            printf("%s -> %s: %s (%lld rows on the source, %lld on the destination; no key: "
+                   "compared as a whole%s)\n",
+                   t->source, t->destination, equal ? "equal" : "DIFFERENT",
+                   (long long)t->source_rows, (long long)t->dest_rows,
+                   equal ? "" : ", which rows differ is not known");
+        else
+            printf("%s -> %s: %s (%lld rows on the source, %lld on the destination; %d of %d "
+                   "chunks differ)\n",
+                   t->source, t->destination, equal ? "equal" : "DIFFERENT",
+                   (long long)t->source_rows, (long long)t->dest_rows, t->chunks_differing,
+                   t->chunks);
         for (int k = 0; k < t->nfound; k++)
             print_key_text(t, &t->found[k]);
         if (t->truncated)
@@ -154,10 +162,10 @@ static void print_json(const pgh_verify_result *r)
         printf(",\"destination\":");
         put_json(t->destination);
         printf(",\"equal\":%s,\"source_rows\":%lld,\"destination_rows\":%lld,\"chunks\":%d,"
-               "\"chunks_differing\":%d,\"truncated\":%s,\"keys\":[",
-               t->nfound == 0 && !t->truncated ? "true" : "false", (long long)t->source_rows,
-               (long long)t->dest_rows, t->chunks, t->chunks_differing,
-               t->truncated ? "true" : "false");
+               "\"chunks_differing\":%d,\"truncated\":%s,\"keyless\":%s,\"keys\":[",
+               t->nfound == 0 && !t->truncated && !t->differs ? "true" : "false",
+               (long long)t->source_rows, (long long)t->dest_rows, t->chunks, t->chunks_differing,
+               t->truncated ? "true" : "false", t->keyless ? "true" : "false");
         for (int k = 0; k < t->nfound; k++) {
             printf("%s{\"kind\":\"%s\",\"key\":{", k ? "," : "",
                    pgh_verify_kind_name(t->found[k].kind));

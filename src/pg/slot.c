@@ -25,6 +25,32 @@ int pgh_slot_create(pgh_lsn *out_lsn, PGconn *conn, const char *slot, pgh_error 
     return 0;
 }
 
+int pgh_slot_create_exported(pgh_lsn *out_lsn, char *snapshot, size_t snapshot_len,
+                             PGconn *repl, const char *slot, pgh_error *err)
+{
+    char *q = pgh_conn_ident(repl, slot);
+    if (q == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    char sql[512];
+    snprintf(sql, sizeof(sql), "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput (SNAPSHOT 'export')",
+             q);
+    free(q);
+    PGresult *res = PQexec(repl, sql);
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) < 3) {
+        rc = pgh_conn_error(err, repl, res, "creating replication slot");
+        pgh_error_prefix(err, "creating replication slot %s", slot);
+    } else if (pgh_lsn_parse(out_lsn, PQgetvalue(res, 0, 1)) != 0 ||
+               PQgetisnull(res, 0, 2) || PQgetlength(res, 0, 2) >= (int)snapshot_len) {
+        rc = pgh_error_set(err, PGH_EPROTO, "slot %s: the server returned no LSN or snapshot",
+                           slot);
+    } else {
+        snprintf(snapshot, snapshot_len, "%s", PQgetvalue(res, 0, 2));
+    }
+    PQclear(res);
+    return rc;
+}
+
 int pgh_slot_exists(bool *out, PGconn *conn, const char *slot, pgh_error *err)
 {
     const char *params[1] = {slot};

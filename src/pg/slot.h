@@ -17,6 +17,15 @@
  * after it will be in the stream. Waits for transactions running on the source to finish. */
 int pgh_slot_create(pgh_lsn *out_lsn, PGconn *conn, const char *slot, pgh_error *err);
 
+/* The same over a replication session (replication=database), exporting a snapshot:
+ * CREATE_REPLICATION_SLOT slot LOGICAL pgoutput (SNAPSHOT 'export'). The snapshot (its name
+ * into snapshot, snapshot_len bytes with the NUL) sees exactly the transactions committed
+ * before the consistent point; another session takes it with SET TRANSACTION SNAPSHOT, and
+ * only while repl stays open and runs nothing else (closing it, or any command on it, ends
+ * the snapshot). */
+int pgh_slot_create_exported(pgh_lsn *out_lsn, char *snapshot, size_t snapshot_len,
+                             PGconn *repl, const char *slot, pgh_error *err);
+
 /* Does a replication slot of this name exist? */
 int pgh_slot_exists(bool *out, PGconn *conn, const char *slot, pgh_error *err);
 

@@ -3,7 +3,9 @@
  *
  *   1. preflight: the source's checks here, the destination's in its prepare
  *   2. create the logical slot (pgoutput): every commit after this point is in its stream
- *   3. copy every table in parallel batches, each its own short transaction on the source
+ *      (exporting its snapshot when a table has no key: keyless.c)
+ *   3. copy the tables without a key whole in that snapshot (keyless.c), then every other
+ *      table in parallel batches, each its own short transaction on the source
  *   4. checkpoint: a transactional pg_logical_emit_message written after the copy; it arrives
  *      in the stream after every commit any batch could have seen
  *   5. replay the slot from its start to the checkpoint with the catch-up conflict rules
@@ -134,9 +136,13 @@ static int run_copy(pipe_run *r, pgh_error *err)
                        r->ops->keyed->needs_text(r->user, i);
     copy_units u;
     memset(&u, 0, sizeof(u));
+    /* Tables without a key first: their copy takes the slot's exported snapshot, whose
+     * session waits meanwhile (keyless.c). */
+    if (rc == 0 && r->tables.any_keyless)
+        rc = pgh_pipeline__copy_keyless(r, (const char *const *)dests, err);
     if (rc == 0)
         rc = pgh_copy_units_build(&u, r->src, r->tables.src, (const char *const *)dests,
-                                  r->tables.n, cfg->copy_format, text_only, err);
+                                  r->tables.n, cfg->copy_format, text_only, false, err);
     free(text_only);
     if (rc == 0)
         rc = copy_all(r, &u, err);
@@ -220,6 +226,8 @@ static int run_steps(pipe_run *r, const char *resume_phase, pgh_error *err)
     bool copy_done = indexes || (resume_phase && strcmp(resume_phase, "catchup") == 0);
     bool started = false;
     int rc = prepare(r, resume_phase, err);
+    if (rc == 0 && resume_phase && strcmp(resume_phase, "copy") == 0)
+        rc = pgh_pipeline__keyless_resumable(r, err);
     if (rc == 0 && resume_phase && strcmp(resume_phase, "copy") == 0)
         rc = copy_started(&started, r, err);
     if (rc == 0)

@@ -7,6 +7,7 @@
  *   preflight.c    the source's checks, the run's tables described on the source
  *   slot.c         creating, finding, advancing and dropping the run's slot
  *   keyed.c        the copy + catch-up sync of a keyed destination (pghost/keyed.h)
+ *   keyless.c      its tables without a key: copied in the slot's exported snapshot
  *   catchup.c      replaying the slot to a checkpoint, copying rows again on the way
  *   recopy.c       reading rows again from the source by key
  *   reconnect.c    before the checkpoint: opening both sides again after a lost connection
@@ -37,6 +38,8 @@
 typedef struct run_tables {
     int n;
     pgh_table_info **src; /* owned, n entries */
+    bool any_keyless;     /* one of them has no key (source/keyless.c): the slot exports its
+                             snapshot, in which those tables are copied */
 } run_tables;
 
 typedef struct snapshot snapshot;
@@ -54,6 +57,11 @@ typedef struct pipe_run {
     pgh_pipeline_result *out;       /* borrowed */
     PGconn *src;                    /* owned: an ordinary session on the source */
     bool follow;                    /* until STOPPED */
+    bool keyed;                     /* the copy + catch-up sync (keyed.c), not the event path */
+    PGconn *exporter;               /* owned, NULL but between the slot's creation and the
+                                       import of its snapshot: the replication session that
+                                       created the slot and exported snapshot (keyless.c) */
+    char snapshot[64];              /* the exported snapshot's name, "" when none */
     bool resumable;                 /* progress and slot are recorded: a re-run goes on */
     bool slot_created;              /* this run owns the slot (drop it on failure) */
     bool checkpoint_reached;
@@ -106,6 +114,13 @@ void pgh_pipeline__slot_cleanup(pipe_run *r, int rc);
 
 /* keyed.c: the sync, resumed from what is recorded after a lost connection or in a re-run */
 int pgh_pipeline__keyed(pipe_run *r, pgh_error *err);
+
+/* keyless.c: copy the run's tables without a key (dests[i]: table i's destination, quoted)
+ * in the snapshot the slot exported (r->snapshot), then end the exporting session. */
+int pgh_pipeline__copy_keyless(pipe_run *r, const char *const *dests, pgh_error *err);
+/* keyless.c: a run interrupted in its copy can be taken up again only without tables without
+ * a key (their snapshot ended with it): PGH_EPRECOND naming the first one and the fix. */
+int pgh_pipeline__keyless_resumable(pipe_run *r, pgh_error *err);
 
 /* reconnect.c: the backoff between attempts to reconnect, in ms: it starts at the minimum and
  * doubles up to the maximum. */

@@ -45,6 +45,7 @@ int pgh_pipeline__preflight(pipe_run *r, bool slot_must_be_free, bool tables, pg
     if (rc == 0)
         rc = pgh_source_check_publication(r->src, cfg, err);
     pgh_pipeline__tables_dispose(&r->tables);
+    r->tables.any_keyless = false;
     r->tables.src = calloc(cfg->ntables + 1, sizeof(*r->tables.src));
     if (rc == 0 && r->tables.src == NULL)
         rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
@@ -55,7 +56,11 @@ int pgh_pipeline__preflight(pipe_run *r, bool slot_must_be_free, bool tables, pg
             rc = pgh_source_publication_narrow(r->tables.src[i], r->src, cfg->publication_name,
                                                err);
         if (rc == 0)
-            rc = pgh_source_check_table(r->tables.src[i], r->src, cfg, err);
+            rc = pgh_source_check_table(r->tables.src[i], r->src, cfg,
+                                        pgh_source_keyless_refusal(cfg, r->keyed, r->rules != NULL),
+                                        err);
+        if (rc == 0 && pgh_source_is_keyless(r->tables.src[i]))
+            r->tables.any_keyless = true;
     }
     return rc;
 }

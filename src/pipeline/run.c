@@ -45,7 +45,8 @@ static int run(pipe_run *r, pgh_error *err)
         rc = pgh_pipeline__open_dest(r, err);
     if (rc != 0)
         return rc;
-    if (keyed_path(r)) {
+    r->keyed = keyed_path(r);
+    if (r->keyed) {
         r->handle = pgh_pipeline__deliver;
         return pgh_pipeline__keyed(r, err);
     }
@@ -81,6 +82,7 @@ int pgh_pipeline_run(pgh_pipeline_result *out, pgh_source *source, const pgh_rul
     pgh_pipeline__rules_unwrap(&r);
     pgh_pipeline__tables_dispose(&r.tables);
     pgh_config_free(r.resumed);
+    PQfinish(r.exporter);
     PQfinish(r.src);
     return rc;
 }

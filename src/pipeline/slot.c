@@ -28,11 +28,34 @@ static int slot_retry(pipe_run *r, bool drop, pgh_lsn lsn, pgh_error *err)
     }
 }
 
+/* Tables without a key are copied in the snapshot of the slot's consistent point, exactly:
+ * the slot is created on a replication session that exports it, and that session stays open
+ * and idle until the copy has imported it (pgh_pipeline__copy_keyless). */
+static int create_exported(pipe_run *r, pgh_error *err)
+{
+    const pgh_config *cfg = r->cfg;
+    PQfinish(r->exporter);
+    r->exporter = NULL;
+    r->snapshot[0] = '\0';
+    int rc = pgh_conn_open(&r->exporter, pgh_config_replication_conninfo(cfg),
+                           PGH_CONN_REPLICATION, "source (replication)", "pghost snapshot", err);
+    if (rc == 0)
+        rc = pgh_slot_create_exported(&r->out->slot_lsn, r->snapshot, sizeof(r->snapshot),
+                                      r->exporter, cfg->slot_name, err);
+    if (rc != 0) {
+        PQfinish(r->exporter);
+        r->exporter = NULL;
+    }
+    return rc;
+}
+
 static int create(pipe_run *r, pgh_error *err)
 {
     const pgh_config *cfg = r->cfg;
     pgh_log(PGH_LOG_INFO, "replicate", "creating replication slot %s", cfg->slot_name);
-    int rc = pgh_slot_create(&r->out->slot_lsn, r->src, cfg->slot_name, err);
+    int rc = r->tables.any_keyless ? create_exported(r, err)
+                                   : pgh_slot_create(&r->out->slot_lsn, r->src, cfg->slot_name,
+                                                     err);
     if (rc == 0) {
         r->slot_created = true;
         pgh_log(PGH_LOG_INFO, "replicate", "slot %s consistent at " PGH_LSN_FMT "; copying",

@@ -15,10 +15,12 @@ static void put_columns(pgh_buf *b, PGconn *conn, const pgh_table_info *src)
             pgh_buf_puts(b, ", ");
         pgh_conn_put_ident(b, conn, "", src->cols[src->key_cols[k]].name);
     }
+    int n = src->nkeys; /* a table without a key (source/keyless.c) has none */
     for (int i = 0; i < src->ncols; i++) {
         if (src->cols[i].key_position > 0 || src->cols[i].generated)
             continue;
-        pgh_buf_puts(b, ", ");
+        if (n++)
+            pgh_buf_puts(b, ", ");
         pgh_conn_put_ident(b, conn, "", src->cols[i].name);
     }
 }

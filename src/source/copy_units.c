@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pg/partitions.h"
+#include "source/preflight.h"
 #include "source/publication.h"
 
 /* Append the units of table i: itself, or each of its leaves. */
@@ -60,10 +61,12 @@ static int add_units(copy_units *u, PGconn *src, pgh_table_info *const *srcs,
 
 int pgh_copy_units_build(copy_units *out, PGconn *src, pgh_table_info *const *srcs,
                          const char *const *dests, int n, pgh_copy_format_choice format,
-                         const bool *text_only, pgh_error *err)
+                         const bool *text_only, bool keyless, pgh_error *err)
 {
     memset(out, 0, sizeof(*out));
     for (int i = 0; i < n; i++) {
+        if (pgh_source_is_keyless(srcs[i]) != keyless)
+            continue;
         int rc = add_units(out, src, srcs, dests, i,
                            text_only && text_only[i] ? PGH_COPY_FORMAT_TEXT : format, err);
         if (rc != 0)

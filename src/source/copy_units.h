@@ -22,10 +22,11 @@ typedef struct copy_units {
 
 /* The units of n configured tables (srcs[i] on the source, copied into dests[i], its quoted
  * destination name; both borrowed for the life of the units), in format, except the tables
- * whose text_only[i] is true (text_only may be NULL): in text. */
+ * whose text_only[i] is true (text_only may be NULL): in text. keyless false: the tables with
+ * a key (the batched copy); true: those without one (source/copy_snapshot.h), one unit each. */
 int pgh_copy_units_build(copy_units *out, PGconn *src, pgh_table_info *const *srcs,
                          const char *const *dests, int n, pgh_copy_format_choice format,
-                         const bool *text_only, pgh_error *err);
+                         const bool *text_only, bool keyless, pgh_error *err);
 void pgh_copy_units_dispose(copy_units *u);
 
 #endif

@@ -250,23 +250,17 @@ int pgh_source_check_readable(const pgh_table_info *t, PGconn *src, pgh_error *e
 }
 
 int pgh_source_check_table_key(const pgh_table_info *t, PGconn *src, const pgh_config *cfg,
-                               pgh_error *err)
+                               const char *keyless_refusal, pgh_error *err)
 {
     int rc = pgh_source_check_persistence(t, err);
     if (rc == 0)
         rc = pgh_source_check_readable(t, src, err);
     if (rc != 0)
         return rc;
+    if (pgh_source_is_keyless(t))
+        return pgh_source_check_keyless(t, src, keyless_refusal, err);
     switch (pgh_source_key_fault(t)) {
     case PGH_KEY_FAULT_NO_KEY:
-        if (t->replident == 'f')
-            return pgh_error_set(err, PGH_EPRECOND,
-                                 "source table %s.%s has REPLICA IDENTITY FULL but no primary "
-                                 "key nor unique index on NOT NULL columns: pghost finds rows by "
-                                 "key (matching rows on all their columns is not supported); run "
-                                 "ALTER TABLE %s ADD PRIMARY KEY (...), or create a unique index "
-                                 "on NOT NULL columns",
-                                 t->schema, t->name, t->qualified);
         return pgh_error_set(err, PGH_EPRECOND,
                              "source table %s.%s has no primary key and REPLICA IDENTITY %s: "
                              "pghost copies in key order and finds rows by key when replaying "
@@ -341,9 +335,9 @@ int pgh_source_check_table_published(const pgh_table_info *t, PGconn *src, const
 }
 
 int pgh_source_check_table(const pgh_table_info *t, PGconn *src, const pgh_config *cfg,
-                           pgh_error *err)
+                           const char *keyless_refusal, pgh_error *err)
 {
-    int rc = pgh_source_check_table_key(t, src, cfg, err);
+    int rc = pgh_source_check_table_key(t, src, cfg, keyless_refusal, err);
     if (rc == 0)
         rc = pgh_source_check_table_published(t, src, cfg, err);
     return rc;

@@ -72,9 +72,23 @@ int pgh_source_check_readable(const pgh_table_info *t, PGconn *src, pgh_error *e
 int pgh_source_check_key_order(const pgh_table_info *t, PGconn *src, pgh_error *err);
 /* A table's key can be used: a primary key and a replica identity that carries it, a key
  * keyset pagination can use, a permanent table the role may read, key types that are ordered,
- * and (partitioned) leaves that are copyable. */
+ * and (partitioned) leaves that are copyable. A table without a key (REPLICA IDENTITY FULL, no
+ * usable unique index) is checked by pgh_source_check_keyless with keyless_refusal. */
 int pgh_source_check_table_key(const pgh_table_info *t, PGconn *src, const pgh_config *cfg,
-                               pgh_error *err);
+                               const char *keyless_refusal, pgh_error *err);
+
+/* source/keyless.c: tables without a key (docs/sync.md). A table with REPLICA IDENTITY FULL
+ * and no key (no primary key nor usable unique index): copied once in the slot's exported
+ * snapshot, its changes matched on the whole old row. */
+bool pgh_source_is_keyless(const pgh_table_info *t);
+/* Why such tables cannot be synced with this configuration (a static phrase), or NULL when
+ * they can: the postgres destination, copy_method parallel on the keyed path (keyed_path: not
+ * --changes-only), on_conflict_action error, no rules. */
+const char *pgh_source_keyless_refusal(const pgh_config *cfg, bool keyed_path, bool rules);
+/* A keyless table can be synced: refusal is NULL (else PGH_EPRECOND with it), the table is not
+ * partitioned, and every column's type has equality (else PGH_EPRECOND naming the column). */
+int pgh_source_check_keyless(const pgh_table_info *t, PGconn *src, const char *refusal,
+                             pgh_error *err);
 
 /* The table's changes reach the stream: it is in the publication, and a partitioned table is
  * published through its root. Assumes the publication exists. */
@@ -83,7 +97,7 @@ int pgh_source_check_table_published(const pgh_table_info *t, PGconn *src, const
 
 /* Both of the above, key first. */
 int pgh_source_check_table(const pgh_table_info *t, PGconn *src, const pgh_config *cfg,
-                           pgh_error *err);
+                           const char *keyless_refusal, pgh_error *err);
 
 /* A replication session can be opened with the configured connection. */
 int pgh_source_check_replication_connection(const pgh_config *cfg, pgh_error *err);

@@ -69,6 +69,10 @@ typedef struct verify_table {
     verify_acc *src_acc; /* owned: nchunks totals, guarded by lock */
     verify_acc *dst_acc; /* owned: the same on the destination */
     pgh_verify_stats *stats; /* borrowed from the options, may be NULL */
+    /* no key (REPLICA IDENTITY FULL, rows may repeat): compared whole (whole.c), never planned
+     * into chunks */
+    bool keyless;
+    bool differs;        /* keyless: the two sides' rows differ as multisets */
 } verify_table;
 
 /* Add n to a counter of t->stats (nothing without stats). */
@@ -171,7 +175,26 @@ void pgh_verify__found_merge(verify_table *t);
 int pgh_verify__table_result(pgh_verify_table *out, verify_table *t, int max_keys,
                              pgh_error *err);
 
+/* ---- whole.c ---- */
+
+/* Tables without a key: the count and both sums of the row hash over the whole table on each
+ * side (a multiset's invariants: twins count twice, order does not matter), into
+ * t->src_rows, t->dst_rows and t->differs. On a live source, differing ones are compared again
+ * each time the destination caught up with the source, for up to seconds (*rechecked: at least
+ * once). */
+int pgh_verify__whole(bool *rechecked, verify_table *tables, int ntables, PGconn *src,
+                      PGconn *dst, const pgh_config *cfg, double seconds, pgh_error *err);
+
 /* ---- verify_recheck.c ---- */
+
+/* Seconds on a monotonic clock. */
+double pgh_verify__now_s(void);
+/* Is slot in use (something applies changes to the destination)? */
+int pgh_verify__slot_active(bool *active, PGconn *src, const char *slot, pgh_error *err);
+/* Wait until the destination has what the source committed before now (the slot confirmed it,
+ * or pghost's position row passed it); *caught_up false when the deadline came first. */
+int pgh_verify__wait_caught_up(bool *caught_up, PGconn *src, PGconn *dst, const pgh_config *cfg,
+                               double deadline, pgh_error *err);
 
 /* Live source: read every differing key again after the slot caught up with the source, and
  * keep only keys that still differ. *rechecked: at least one round ran after a catch-up. */

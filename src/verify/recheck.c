@@ -24,7 +24,7 @@
 #define RECHECK_BATCH 500
 #define POLL_MS 100
 
-static double now_s(void)
+double pgh_verify__now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -37,7 +37,7 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static int slot_active(bool *active, PGconn *src, const char *slot, pgh_error *err)
+int pgh_verify__slot_active(bool *active, PGconn *src, const char *slot, pgh_error *err)
 {
     const char *params[1] = {slot};
     PGresult *res = NULL;
@@ -89,15 +89,15 @@ static int caught_up_with(bool *out, PGconn *src, PGconn *dst, const pgh_config 
 
 /* Wait until the destination has what the source committed before now; *caught_up false when
  * the deadline came first. */
-static int wait_caught_up(bool *caught_up, PGconn *src, PGconn *dst, const pgh_config *cfg,
-                          double deadline, pgh_error *err)
+int pgh_verify__wait_caught_up(bool *caught_up, PGconn *src, PGconn *dst, const pgh_config *cfg,
+                               double deadline, pgh_error *err)
 {
     pgh_lsn target = 0;
     int rc = source_position(&target, src, err);
     *caught_up = false;
     while (rc == 0) {
         rc = caught_up_with(caught_up, src, dst, cfg, target, err);
-        if (rc != 0 || *caught_up || now_s() >= deadline)
+        if (rc != 0 || *caught_up || pgh_verify__now_s() >= deadline)
             break;
         sleep_ms(POLL_MS);
     }
@@ -205,7 +205,7 @@ int pgh_verify__recheck(bool *rechecked, verify_table *tables, int ntables, PGco
     if (seconds <= 0 || total_found(tables, ntables) == 0)
         return 0;
     bool active = false;
-    int rc = slot_active(&active, src, cfg->slot_name, err);
+    int rc = pgh_verify__slot_active(&active, src, cfg->slot_name, err);
     if (rc != 0 || !active) {
         if (rc == 0)
             pgh_log(PGH_LOG_INFO, "verify", "replication slot %s is not in use: nothing is "
@@ -213,10 +213,10 @@ int pgh_verify__recheck(bool *rechecked, verify_table *tables, int ntables, PGco
                     cfg->slot_name);
         return rc;
     }
-    double deadline = now_s() + seconds;
+    double deadline = pgh_verify__now_s() + seconds;
     for (int round = 1; rc == 0; round++) {
         bool caught_up = false;
-        rc = wait_caught_up(&caught_up, src, dst, cfg, deadline, err);
+        rc = pgh_verify__wait_caught_up(&caught_up, src, dst, cfg, deadline, err);
         if (rc != 0 || !caught_up) {
             if (rc == 0)
                 pgh_log(PGH_LOG_WARN, "verify", "the destination did not catch up with the "
@@ -229,7 +229,7 @@ int pgh_verify__recheck(bool *rechecked, verify_table *tables, int ntables, PGco
         *rechecked = true;
         pgh_log(PGH_LOG_INFO, "verify", "re-check %d: %d keys still differ", round,
                 total_found(tables, ntables));
-        if (rc != 0 || total_found(tables, ntables) == 0 || !changed || now_s() >= deadline)
+        if (rc != 0 || total_found(tables, ntables) == 0 || !changed || pgh_verify__now_s() >= deadline)
             break;
     }
     return rc;

@@ -194,8 +194,10 @@ int pgh_verify__table_result(pgh_verify_table *out, verify_table *t, int max_key
     out->truncated = t->truncated || t->nfound > max_keys;
     out->source_rows = atomic_load(&t->src_rows);
     out->dest_rows = atomic_load(&t->dst_rows);
-    out->chunks = pgh_verify__nchunks(t);
+    out->chunks = t->keyless ? 1 : pgh_verify__nchunks(t);
     out->chunks_differing = atomic_load(&t->chunks_differing);
+    out->keyless = t->keyless;
+    out->differs = t->differs;
     return 0;
 }
 

@@ -99,7 +99,8 @@ static int load(pgh_table_info **out, PGconn *conn, const char *side, const char
 /* The source has a primary key, and the destination every compared column. */
 static int check_table(const verify_table *t, pgh_error *err)
 {
-    if (t->src->nkeys == 0)
+    /* without a key, REPLICA IDENTITY FULL: compared whole (whole.c) */
+    if (t->src->nkeys == 0 && t->src->replident != 'f')
         return pgh_error_set(err, PGH_EPRECOND,
                              "source table %s.%s has no primary key: verify compares rows by key "
                              "ranges; add one",
@@ -137,9 +138,10 @@ static int describe(verify_table *tables, const pgh_verify_opts *o, PGconn *src,
             rc = check_table(t, err);
         if (rc == 0)
             rc = pgh_verify__hash_exprs(t, src, err);
-        if (rc == 0)
+        t->keyless = rc == 0 && t->src->nkeys == 0;
+        if (rc == 0 && !t->keyless)
             rc = pgh_verify__plan(t, src, jobs, err);
-        if (rc == 0)
+        if (rc == 0 && !t->keyless)
             rc = pgh_verify__scan_prepare(t, err);
         if (rc != 0 && rc != PGH_EPRECOND)
             pgh_error_prefix(err, "preparing to verify %s.%s", m->source_schema,
@@ -245,7 +247,7 @@ static int build_result(pgh_verify_result *out, verify_run *run, pgh_error *err)
             pgh_verify_result_dispose(out);
             return rc;
         }
-        if (out->tables[i].nfound > 0 || out->tables[i].truncated)
+        if (out->tables[i].nfound > 0 || out->tables[i].truncated || out->tables[i].differs)
             out->equal = false;
     }
     return 0;
@@ -259,6 +261,8 @@ static int plan_phase(verify_run *run, int phase)
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < run->ntables; i++) {
             verify_table *t = &run->tables[i];
+            if (t->keyless) /* compared whole, after the phases */
+                continue;
             int count = phase == 1 ? (t->scan ? 1 : pgh_verify__nchunks(t))
                                    : (t->scan ? pgh_verify__nchunks(t) : 0);
             for (int k = 0; k < count; k++) {
@@ -307,8 +311,13 @@ static int verify_tables(pgh_verify_result *out, verify_run *run, PGconn *src, P
         pgh_verify__found_merge(&run->tables[i]);
     bool rechecked = false;
     if (rc == 0)
-        rc = pgh_verify__recheck(&rechecked, run->tables, run->ntables, src, dst,
+        rc = pgh_verify__whole(&rechecked, run->tables, run->ntables, src, dst, run->o->config,
+                               run->o->recheck_seconds, err);
+    bool keys_rechecked = false;
+    if (rc == 0)
+        rc = pgh_verify__recheck(&keys_rechecked, run->tables, run->ntables, src, dst,
                                  run->o->config, run->o->recheck_seconds, err);
+    rechecked = rechecked || keys_rechecked;
     if (rc == 0)
         rc = build_result(out, run, err);
     if (rc == 0)

@@ -60,7 +60,9 @@ static bool lenient(const apply_sink *a, const apply_rel *r)
 /* A change that finds no row is divergence. */
 static bool strict(const apply_sink *a, const apply_rel *r)
 {
-    return a->opts.mode == PGH_APPLY_STRICT && !lenient(a, r);
+    /* A table without a key was copied in the slot's snapshot: every change applies exactly
+     * once, also while catching up. */
+    return r->keyless || (a->opts.mode == PGH_APPLY_STRICT && !lenient(a, r));
 }
 
 static apply_rel *find_rel(apply_sink *a, uint32_t oid)
@@ -386,7 +388,7 @@ static int insert_row(apply_sink *a, apply_rel *r, const pgh_tuple *tup, uint64_
         return rc;
     /* Only a row at the same key means "the copy has it": a clash on another unique
      * constraint is an error, never a silently dropped row. */
-    if (a->opts.mode == PGH_APPLY_CATCHUP || lenient(a, r))
+    if (!r->keyless && (a->opts.mode == PGH_APPLY_CATCHUP || lenient(a, r)))
         pgh_apply__put_conflict(&a->sql, r, lenient(a, r));
     return exec_stmt(a, r, PIPE_OP_INSERT, n, err);
 }
@@ -481,6 +483,37 @@ static int move_row(apply_sink *a, apply_rel *r, const pgh_tuple *oldtup, const 
     return 0;
 }
 
+/* Without a key: one row matched on the whole old row (keyless.c), a missing one divergence
+ * (or skipped: on_missing_row). An UPDATE of nothing but unchanged TOAST values still has
+ * every column to set: they come from the old row. */
+static int keyless_change(apply_sink *a, apply_rel *r, const pgh_change *c, pgh_error *err)
+{
+    bool update = c->kind == PGH_CHANGE_UPDATE;
+    const pgh_tuple *old = NULL;
+    if (update && c->u.update.old_kind != 0)
+        old = &c->u.update.oldtup;
+    else if (!update)
+        old = &c->u.del.oldtup;
+    start_stmt(a);
+    int rc = 0;
+    if (update) {
+        int nset = 0;
+        pgh_buf_printf(&a->sql, "UPDATE ONLY %s", r->dst->qualified);
+        rc = pgh_apply__put_keyless_set(&nset, &a->sql, &a->params, r, &c->u.update.newtup, old,
+                                        err);
+        if (rc == 0 && nset == 0) { /* no column at all: the row only has to be there */
+            start_stmt(a);
+            pgh_buf_printf(&a->sql, "SELECT 1 FROM ONLY %s", r->dst->qualified);
+        }
+    } else {
+        pgh_buf_printf(&a->sql, "DELETE FROM ONLY %s", r->dst->qualified);
+    }
+    pgh_buf_puts(&a->sql, " WHERE ");
+    if (rc == 0)
+        rc = pgh_apply__put_keyless_match(&a->sql, &a->params, r, old, err);
+    return rc != 0 ? rc : exec_stmt(a, r, update ? PIPE_OP_UPDATE : PIPE_OP_DELETE, NULL, err);
+}
+
 static int apply_update(apply_sink *a, apply_rel *r, const pgh_change *c, pgh_error *err)
 {
     const pgh_tuple *newtup = &c->u.update.newtup;
@@ -559,6 +592,8 @@ static int apply_row_change(apply_sink *a, const pgh_change *c, pgh_error *err)
         return rc;
     if (c->kind == PGH_CHANGE_INSERT)
         return apply_insert(a, r, &c->u.insert.newtup, err);
+    if (r->keyless)
+        return keyless_change(a, r, c, err);
     if (c->kind == PGH_CHANGE_UPDATE)
         return apply_update(a, r, c, err);
     return apply_delete(a, r, &c->u.del.oldtup, err);

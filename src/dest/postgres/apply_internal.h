@@ -24,6 +24,10 @@ typedef struct apply_rel {
     pgh_table_info *dst;   /* owned; NULL when not replicated */
     int ncols;             /* relation columns */
     char **col_ident;      /* owned: quoted destination column name per relation column */
+    bool keyless;          /* REPLICA IDENTITY FULL without a key on either side: INSERT
+                              plain, UPDATE and DELETE of one row matched on every column of
+                              the old row, strict even while catching up (docs/sync.md) */
+    int *dst_col;          /* owned: destination column of each relation column */
     int nkeys;
     int *key_att;          /* owned: relation column of each destination key column */
     apply_stmt *stmts;     /* owned: prepared statements of this relation */
@@ -91,6 +95,15 @@ int pgh_apply__put_insert_rows(pgh_buf *sql, apply_params *p, const apply_rel *r
 /* " ON CONFLICT (key) DO UPDATE SET <every other column> = EXCLUDED..." (update) or
  * " ... DO NOTHING". */
 void pgh_apply__put_conflict(pgh_buf *sql, const apply_rel *r, bool update);
+
+/* keyless.c, for a relation without a key (r->keyless): "ctid = (SELECT ctid FROM ONLY t
+ * WHERE a = $n::type AND b IS NOT DISTINCT FROM NULL AND ... LIMIT 1)" with every value of the old row
+ * (PGH_EPROTO when it is not whole); " SET a = $n, ..." with every column of the new row, an
+ * unchanged TOAST value taken from the old row (*nset: the columns set). */
+int pgh_apply__put_keyless_match(pgh_buf *sql, apply_params *p, const apply_rel *r,
+                                 const pgh_tuple *old, pgh_error *err);
+int pgh_apply__put_keyless_set(int *nset, pgh_buf *sql, apply_params *p, const apply_rel *r,
+                               const pgh_tuple *newtup, const pgh_tuple *old, pgh_error *err);
 
 /* Find or prepare the statement with this text on conn. */
 int pgh_apply__stmt(const apply_stmt **out, apply_rel *r, PGconn *conn, const char *sql,

@@ -54,7 +54,22 @@ int pgh_postgres_check_table(const pgh_table_info *src, const pgh_table_info *ds
     int rc = pgh_catalog_compare_columns(src, dst, err);
     if (rc != 0)
         return rc;
-    if (dst->nkeys == 0)
+    if (src->nkeys == 0 && src->replident == 'f' && dst->relkind == 'p')
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "destination table %s.%s is partitioned, and source table %s.%s has "
+                             "no key: its changes find their row by ctid, which does not tell "
+                             "partitions apart; use an ordinary destination table",
+                             dst->schema, dst->name, src->schema, src->name);
+    /* Without a key on the source (REPLICA IDENTITY FULL) rows are matched on every column:
+     * the destination must hold duplicates as the source does. */
+    if (dst->nkeys > 0 && src->nkeys == 0 && src->replident == 'f')
+        return pgh_error_set(err, PGH_EPRECOND,
+                             "destination table %s.%s has a key but source table %s.%s has none "
+                             "(REPLICA IDENTITY FULL, rows matched on every column, duplicates "
+                             "allowed): drop the destination's primary key and unique indexes "
+                             "on NOT NULL columns, or give the source the same key",
+                             dst->schema, dst->name, src->schema, src->name);
+    if (dst->nkeys == 0 && !(src->nkeys == 0 && src->replident == 'f'))
         return pgh_error_set(err, PGH_EPRECOND,
                              "destination table %s.%s has no primary key nor unique index on NOT "
                              "NULL columns: add the same key as %s.%s (a primary key, or a "

@@ -18,6 +18,7 @@ void pgh_apply__rel_free(apply_rel *r)
     for (int i = 0; r->col_ident && i < r->ncols; i++)
         free(r->col_ident[i]);
     free(r->col_ident);
+    free(r->dst_col);
     free(r->key_att);
     for (int i = 0; i < r->nstmts; i++)
         free(r->stmts[i].sql);
@@ -165,7 +166,8 @@ static int check_drift(apply_rel *r, PGconn *conn, const pgh_relation *rel,
 static int map_columns(apply_rel *r, PGconn *conn, const pgh_relation *rel, pgh_error *err)
 {
     r->col_ident = calloc((size_t)(rel->ncols ? rel->ncols : 1), sizeof(char *));
-    if (r->col_ident == NULL)
+    r->dst_col = calloc((size_t)(rel->ncols ? rel->ncols : 1), sizeof(int));
+    if (r->col_ident == NULL || r->dst_col == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
     r->ncols = rel->ncols;
     for (int i = 0; i < rel->ncols; i++) {
@@ -174,6 +176,7 @@ static int map_columns(apply_rel *r, PGconn *conn, const pgh_relation *rel, pgh_
                                  "column %s of %s.%s is not in destination table %s.%s",
                                  rel->cols[i].name, rel->nspname, rel->relname, r->dst->schema,
                                  r->dst->name);
+        r->dst_col[i] = pgh_table_column_index(r->dst, rel->cols[i].name);
         r->col_ident[i] = pgh_conn_ident(conn, rel->cols[i].name);
         if (r->col_ident[i] == NULL)
             return pgh_error_set(err, PGH_ENOMEM, "out of memory");
@@ -184,6 +187,12 @@ static int map_columns(apply_rel *r, PGconn *conn, const pgh_relation *rel, pgh_
 /* Rows are found by the destination's primary key; its columns must all be in the stream. */
 static int map_keys(apply_rel *r, const pgh_relation *rel, pgh_error *err)
 {
+    /* A source table without a key (REPLICA IDENTITY FULL, old rows sent whole): its rows are
+     * matched on every column. The preflight saw to it that such a destination table has no key
+     * either (dest/postgres/checks.c), and that a source with a key has a destination with it. */
+    r->keyless = rel->replident == 'f' && r->dst->nkeys == 0;
+    if (r->keyless)
+        return 0;
     if (r->dst->nkeys == 0)
         return pgh_error_set(err, PGH_EPRECOND,
                              "destination table %s.%s has no primary key nor unique index on "

@@ -44,7 +44,9 @@ int pgh_apply__skips_note(missing_skips *s, const apply_rel *r, bool update, pgh
     pgh_buf_init(&b, sizeof(keys));
     for (int k = 0; k < r->dst->nkeys; k++)
         pgh_buf_printf(&b, "%s%s", k ? ", " : "", r->dst->cols[r->dst->key_cols[k]].name);
-    snprintf(keys, sizeof(keys), "%s", pgh_buf_failed(&b) ? "..." : pgh_buf_str(&b));
+    snprintf(keys, sizeof(keys), "%s",
+             r->keyless ? "none: matched on every column"
+                        : (pgh_buf_failed(&b) ? "..." : pgh_buf_str(&b)));
     pgh_buf_dispose(&b);
     pgh_log(PGH_LOG_WARN, "apply",
             "%s: %s at " PGH_LSN_FMT " found no row (key %s); skipped (on_missing_row: skip)",
