@@ -16,6 +16,7 @@ void pgh_batch_pace_init(pgh_batch_pace *p, int64_t max_rows, int max_ms, double
 {
     p->max_rows = max_rows < 1 ? 1 : max_rows;
     p->target_ns = max_ms > 0 ? (int64_t)max_ms * 1000000 : 0;
+    p->ns_per_row = 0;
     if (p->target_ns == 0) {
         p->limit = p->max_rows;
         return;
@@ -32,10 +33,13 @@ void pgh_batch_pace_update(pgh_batch_pace *p, int64_t limit, uint64_t rows, int6
     if (p->target_ns == 0 || rows == 0 || elapsed_ns <= 0)
         return;
     double aim_ns = PGH_BATCH_PACE_AIM * (double)p->target_ns;
-    double want = aim_ns * (double)rows / (double)elapsed_ns;
+    double rate = (double)elapsed_ns / (double)rows;
     bool short_batch = rows < (uint64_t)limit;
-    if (short_batch && want < (double)limit && (double)elapsed_ns <= aim_ns)
-        want = (double)limit;
+    if (short_batch && (double)elapsed_ns <= aim_ns && rate * (double)limit > aim_ns)
+        return; /* a range's fast tail: its statement's fixed cost says nothing */
+    double faded = p->ns_per_row * PGH_BATCH_PACE_FADE;
+    p->ns_per_row = rate > faded ? rate : faded;
+    double want = aim_ns / p->ns_per_row;
     double most = (double)limit * PGH_BATCH_PACE_GROWTH;
     p->limit = clamp_rows(want < most ? want : most, p->max_rows);
 }
