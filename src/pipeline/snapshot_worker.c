@@ -142,6 +142,20 @@ static char **last_key(const snap_table *t, PGresult *rows, bool *none)
     return pgh_snapshot__keys_dup(keys, t->nkeys);
 }
 
+/* At debug: the chunk's rows against its limit, and its select's time. */
+static void log_chunk(const snap_table *t, const snap_chunk *ch, int rows, int64_t select_ns,
+                      bool last)
+{
+    if (!pgh_log_enabled(PGH_LOG_DEBUG))
+        return;
+    char name[132];
+    snprintf(name, sizeof(name), "%s.%s", t->info->schema, t->info->name);
+    pgh_log_at(PGH_LOG_DEBUG, "snapshot", name, 0,
+               "chunk %llu of range %d: %d rows of limit %lld, select %.1f ms%s",
+               (unsigned long long)ch->id, ch->range, rows, (long long)ch->limit,
+               (double)select_ns / 1e6, last ? "; range done" : "");
+}
+
 /* One chunk, registered by the caller: L, wait, select, H, hand over. */
 static int do_chunk(worker *w, snap_chunk *ch)
 {
@@ -164,10 +178,7 @@ static int do_chunk(worker *w, snap_chunk *ch)
         rc = pgh_error_set(&w->err, PGH_ENOMEM, "out of memory");
     bool last = rc == 0 && PQntuples(rows) < ch->limit;
     if (rc == 0)
-        pgh_log_at(PGH_LOG_DEBUG, "snapshot", t->info->qualified, 0,
-                   "chunk %llu of range %d: %d rows of limit %lld, select %.1f ms%s",
-                   (unsigned long long)ch->id, ch->range, PQntuples(rows), (long long)ch->limit,
-                   (double)select_ns / 1e6, last ? "; range done" : "");
+        log_chunk(t, ch, PQntuples(rows), select_ns, last);
     pthread_mutex_lock(&s->lock);
     if (rc == 0)
         pgh_batch_pace_update(&t->pace, ch->limit, (uint64_t)PQntuples(rows), select_ns);
