@@ -23,8 +23,8 @@ void pgh_batch_pace_init(pgh_batch_pace *p, int64_t max_rows, int max_ms, double
     }
     double want = PGH_BATCH_PACE_FIRST_ROWS;
     if (row_bytes > 0)
-        want = PGH_BATCH_PACE_AIM * ((double)max_ms / 1000.0) *
-               PGH_BATCH_PACE_ASSUMED_BYTES_PER_S / row_bytes;
+        want = PGH_BATCH_PACE_AIM * ((double)max_ms / 1000.0) * PGH_BATCH_PACE_ASSUMED_BYTES_PER_S /
+               row_bytes;
     p->limit = clamp_rows(want, p->max_rows);
 }
 

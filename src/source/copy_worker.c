@@ -3,9 +3,10 @@
  *
  * One batch: COPY (SELECT ... LIMIT n) TO STDOUT on the source, an autocommit statement and so
  * its own short transaction there. n follows the time of the worker's previous batches
- * (source/batch_pace.h): the statement is timed from its sending to its end, which includes
- * waiting for the destination (the source's transaction is open all that time). Each CopyData message is passed on untouched to the worker's
- * copy session of the destination (pghost/keyed.h), which decides when rows become durable.
+ * (source/batch_pace.h), timed from sending the statement to its end: an upper bound of the
+ * source's transaction, which also waits for the destination once the socket buffers are
+ * full. Each CopyData message is passed on untouched to the worker's copy session of the
+ * destination (pghost/keyed.h), which decides when rows become durable.
  * The scanner counts rows and keeps the last row's key, from which the next batch continues.
  */
 #include <pthread.h>

@@ -47,8 +47,8 @@ static void first(void)
     CHECK(p.limit == PGH_BATCH_PACE_FIRST_ROWS);
     pgh_batch_pace_init(&p, 10, 200, 0);
     CHECK(p.limit == 10);
-    CHECK(pgh_batch_pace_row_bytes(-1, 8192) == 0);   /* never analyzed */
-    CHECK(pgh_batch_pace_row_bytes(0, 0) == 0);       /* empty */
+    CHECK(pgh_batch_pace_row_bytes(-1, 8192) == 0); /* never analyzed */
+    CHECK(pgh_batch_pace_row_bytes(0, 0) == 0);     /* empty */
     CHECK(pgh_batch_pace_row_bytes(1000, 2048000) == 2048);
 }
 
@@ -137,10 +137,10 @@ static void adapts(void)
 {
     noisy(40.0);
     noisy(3.0);
-    simulated(1.0, 3.0, 130, 100000);    /* pgbench-like rows: 100,000 took 0.3 s */
-    simulated(1.0, 40.0, 2048, 100000);  /* 2 kB rows: 100,000 would take 4 s */
+    simulated(1.0, 3.0, 130, 100000);        /* pgbench-like rows: 100,000 took 0.3 s */
+    simulated(1.0, 40.0, 2048, 100000);      /* 2 kB rows: 100,000 would take 4 s */
     simulated(5.0, 2000.0, 1 << 20, 100000); /* 1 MB rows */
-    simulated(1.0, 0.5, 40, 100000);     /* fast: the upper bound */
+    simulated(1.0, 0.5, 40, 100000);         /* fast: the upper bound */
 }
 
 int main(void)
