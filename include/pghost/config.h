@@ -22,8 +22,9 @@
  *   copy_batch_size                    integer 1..1000000000 (default 100000): rows per batch
  *                                      at most
  *   copy_batch_max_ms                  integer 0..3600000 (default 200; 0 off): each copy
- *                                      worker sizes its next batch from the time of its last
- *                                      so that one batch's source statement stays under this
+ *                                      worker (and the watermarked chunks) sizes its next
+ *                                      batch from the time its previous ones took, so that
+ *                                      one batch's source statement stays under this many ms
  *   copy_worker_count                  integer 1..64 (default 4)
  *   copy_use_keyset_pagination         boolean (default true)
  *   copy_format                        auto | binary | text (default auto)
