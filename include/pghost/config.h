@@ -19,7 +19,12 @@
  *                                      is a pattern (see below)
  *   exclude_tables                     list of "schema.table" strings (patterns allowed): tables
  *                                      a pattern entry of tables: must not select
- *   copy_batch_size                    integer 1..1000000000 (default 100000)
+ *   copy_batch_size                    integer 1..1000000000 (default 100000): rows per batch
+ *                                      at most
+ *   copy_batch_max_ms                  integer 0..3600000 (default 200; 0 off): each copy
+ *                                      worker (and the watermarked chunks) sizes its next
+ *                                      batch from the time its previous ones took, so that
+ *                                      one batch's source statement stays under this many ms
  *   copy_worker_count                  integer 1..64 (default 4)
  *   copy_use_keyset_pagination         boolean (default true)
  *   copy_format                        auto | binary | text (default auto)
@@ -135,6 +140,8 @@
 PGH_BEGIN_DECLS
 
 #define PGH_CONFIG_DEFAULT_BATCH_SIZE 100000
+#define PGH_CONFIG_DEFAULT_BATCH_MAX_MS 200
+#define PGH_CONFIG_MAX_BATCH_MAX_MS 3600000
 #define PGH_CONFIG_DEFAULT_WORKERS 4
 #define PGH_CONFIG_MAX_WORKERS 64
 #define PGH_CONFIG_DEFAULT_STATE_SCHEMA "pghost"
@@ -259,7 +266,8 @@ typedef struct pgh_config {
     size_t nexclude;
     pgh_table_pattern *exclude_tables;  /* owned, nexclude entries */
     bool tables_resolved;               /* pgh_tables_resolve replaced the patterns */
-    int64_t copy_batch_size;            /* rows per batch */
+    int64_t copy_batch_size;            /* rows per batch at most */
+    int64_t copy_batch_max_ms;          /* time target of one batch's source statement; 0 off */
     int copy_worker_count;              /* parallel copy workers */
     bool copy_use_keyset_pagination;    /* keyset (true) or key ranges (false) */
     pgh_copy_format_choice copy_format;

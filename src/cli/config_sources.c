@@ -58,6 +58,7 @@ static const env_key KEYS[] = {
     {"TABLES", K_TABLES, 0, 0, 0},
     {"EXCLUDE_TABLES", K_EXCLUDES, 0, 0, 0},
     {"COPY_BATCH_SIZE", K_INT64, F(copy_batch_size), 1, 1000000000},
+    {"COPY_BATCH_MAX_MS", K_INT64, F(copy_batch_max_ms), 0, PGH_CONFIG_MAX_BATCH_MAX_MS},
     {"COPY_WORKER_COUNT", K_INT, F(copy_worker_count), 1, PGH_CONFIG_MAX_WORKERS},
     {"COPY_USE_KEYSET_PAGINATION", K_BOOL, F(copy_use_keyset_pagination), 0, 0},
     {"COPY_FORMAT", K_FORMAT, F(copy_format), 0, 0},

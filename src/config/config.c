@@ -102,6 +102,7 @@ pgh_config *pgh_config__new(const char *name)
     if (cfg == NULL)
         return NULL;
     cfg->copy_batch_size = PGH_CONFIG_DEFAULT_BATCH_SIZE;
+    cfg->copy_batch_max_ms = PGH_CONFIG_DEFAULT_BATCH_MAX_MS;
     cfg->apply_group_max_changes = PGH_CONFIG_DEFAULT_GROUP_CHANGES;
     cfg->apply_group_max_delay_ms = PGH_CONFIG_DEFAULT_GROUP_DELAY_MS;
     cfg->file_rotate_bytes = PGH_CONFIG_DEFAULT_FILE_ROTATE_BYTES;

@@ -26,6 +26,7 @@ enum {
     K_WORKERS,
     K_KEYSET,
     K_FORMAT,
+    K_BATCH_MAX_MS,
     K_STATE_SCHEMA,
     K_DESTINATION,
     K_GROUP_CHANGES,
@@ -80,6 +81,7 @@ static const char *const top_keys[K_COUNT] = {
     [K_WORKERS] = "copy_worker_count",
     [K_KEYSET] = "copy_use_keyset_pagination",
     [K_FORMAT] = "copy_format",
+    [K_BATCH_MAX_MS] = "copy_batch_max_ms",
     [K_STATE_SCHEMA] = "state_schema",
     [K_DESTINATION] = "destination",
     [K_GROUP_CHANGES] = "apply_group_max_changes",
@@ -349,6 +351,9 @@ static int read_copy_key(pgh_config__ctx *ctx, size_t key, const char *path, yam
         return rc;
     case K_KEYSET:
         return pgh_config__read_bool(ctx, path, value, &cfg->copy_use_keyset_pagination);
+    case K_BATCH_MAX_MS:
+        return pgh_config__read_int(ctx, path, value, 0, PGH_CONFIG_MAX_BATCH_MAX_MS,
+                                    &cfg->copy_batch_max_ms);
     default:
         return read_format(ctx, path, value);
     }

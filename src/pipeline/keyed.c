@@ -87,6 +87,7 @@ static int copy_all(pipe_run *r, copy_units *u, pgh_error *err)
     co.source_conninfo = cfg->source_connection;
     co.workers = cfg->copy_worker_count;
     co.batch_rows = cfg->copy_batch_size;
+    co.batch_max_ms = (int)cfg->copy_batch_max_ms;
     co.keyset = cfg->copy_use_keyset_pagination;
     co.cancel = o->cancel;
     co.progress = o->progress ? on_copy_progress : NULL;

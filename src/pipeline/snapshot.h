@@ -8,7 +8,8 @@
  *   2. wait until every transaction that was running when L committed has ended: one that had
  *      written its commit record before L but was not yet visible would otherwise be missing
  *      from the chunk while its change sits before L in the stream;
- *   3. select the chunk (keyset: ORDER BY key LIMIT n, one short statement);
+ *   3. select the chunk (keyset: ORDER BY key LIMIT n, one short statement; n follows the time
+ *      of the table's previous selects, source/batch_pace.h, up to SNAPSHOT_CHUNK_MAX_ROWS);
  *   4. write the high watermark H, and hand the rows to the stream thread.
  * The stream thread (snapshot.c), reading the slot in commit order, opens a window at L and
  * records the key of every change to the chunk's table until H; at H it delivers the chunk's
@@ -38,6 +39,7 @@
 #include <stdint.h>
 
 #include "pipeline_internal.h"
+#include "source/batch_pace.h"
 #include "util/buf.h"
 #include "util/strset.h"
 
@@ -74,6 +76,8 @@ typedef struct snap_table {
     int nranges;
     snap_range *ranges;        /* owned */
     int in_flight;             /* chunks between L and their delivery */
+    pgh_batch_pace pace;       /* the next chunk's LIMIT (worker side); max_rows 0 until the
+                                  table's first chunk */
     uint64_t rows;             /* rows delivered, for progress */
     uint64_t bytes;            /* their values' text bytes, for progress */
 } snap_table;
@@ -83,6 +87,7 @@ typedef struct snap_chunk {
     uint64_t id;
     int table;                 /* index into snapshot.tables */
     int range;
+    int64_t limit;             /* the chunk's LIMIT: fewer rows end its range */
     bool window_open;          /* the stream thread has read L */
     pgh_strset keys;           /* keys changed since L */
     bool all_changed;          /* a TRUNCATE (or a change without a usable key) since L */

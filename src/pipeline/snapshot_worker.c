@@ -87,7 +87,8 @@ static void put_cond(pgh_buf *b, PGconn *conn, const snap_table *t, const char *
 
 /* SELECT <columns> FROM ONLY t WHERE true [AND (<row filter>)] [AND key > after | AND key >=
  * lo] [AND key < hi] ORDER BY key LIMIT n; values go as parameters typed by their columns. */
-static int select_chunk(worker *w, const snap_table *t, const snap_range *rg, PGresult **out)
+static int select_chunk(worker *w, const snap_table *t, const snap_range *rg, int64_t limit,
+                        PGresult **out)
 {
     PGconn *c = w->conn;
     pgh_buf *b = &w->sql;
@@ -115,9 +116,7 @@ static int select_chunk(worker *w, const snap_table *t, const snap_range *rg, PG
     pgh_buf_puts(b, " ORDER BY ");
     for (int k = 0; k < t->nkeys; k++)
         put_ident(b, c, t->rel.cols[t->key_att[k]].name, k ? ", " : "");
-    int64_t limit = w->s->r->cfg->copy_batch_size;
-    pgh_buf_printf(b, " LIMIT %lld",
-                   (long long)(limit < SNAPSHOT_CHUNK_MAX_ROWS ? limit : SNAPSHOT_CHUNK_MAX_ROWS));
+    pgh_buf_printf(b, " LIMIT %lld", (long long)limit);
     if (pgh_buf_failed(b))
         return pgh_error_set(&w->err, PGH_ENOMEM, "out of memory");
     PGresult *res = PQexecParams(c, pgh_buf_str(b), next - 1, types, values, NULL, NULL, 0);
@@ -143,6 +142,20 @@ static char **last_key(const snap_table *t, PGresult *rows, bool *none)
     return pgh_snapshot__keys_dup(keys, t->nkeys);
 }
 
+/* At debug: the chunk's rows against its limit, and its select's time. */
+static void log_chunk(const snap_table *t, const snap_chunk *ch, int rows, int64_t select_ns,
+                      bool last)
+{
+    if (!pgh_log_enabled(PGH_LOG_DEBUG))
+        return;
+    char name[132];
+    snprintf(name, sizeof(name), "%s.%s", t->info->schema, t->info->name);
+    pgh_log_at(PGH_LOG_DEBUG, "snapshot", name, 0,
+               "chunk %llu of range %d: %d rows of limit %lld, select %.1f ms%s",
+               (unsigned long long)ch->id, ch->range, rows, (long long)ch->limit,
+               (double)select_ns / 1e6, last ? "; range done" : "");
+}
+
 /* One chunk, registered by the caller: L, wait, select, H, hand over. */
 static int do_chunk(worker *w, snap_chunk *ch)
 {
@@ -153,19 +166,22 @@ static int do_chunk(worker *w, snap_chunk *ch)
     int rc = pgh_snapshot__emit(w->conn, s, "low", ch->id, &w->err);
     if (rc == 0)
         rc = wait_running(w);
+    int64_t start_ns = pgh_clock_ns();
     if (rc == 0)
-        rc = select_chunk(w, t, rg, &rows);
+        rc = select_chunk(w, t, rg, ch->limit, &rows);
+    int64_t select_ns = pgh_clock_ns() - start_ns;
     if (rc == 0)
         rc = pgh_snapshot__emit(w->conn, s, "high", ch->id, &w->err);
     bool none = true;
     char **key = rc == 0 ? last_key(t, rows, &none) : NULL;
     if (rc == 0 && !none && key == NULL)
         rc = pgh_error_set(&w->err, PGH_ENOMEM, "out of memory");
-    int64_t limit = s->r->cfg->copy_batch_size;
-    bool last = rc == 0 && PQntuples(rows) < (limit < SNAPSHOT_CHUNK_MAX_ROWS
-                                                  ? limit
-                                                  : SNAPSHOT_CHUNK_MAX_ROWS);
+    bool last = rc == 0 && PQntuples(rows) < ch->limit;
+    if (rc == 0)
+        log_chunk(t, ch, PQntuples(rows), select_ns, last);
     pthread_mutex_lock(&s->lock);
+    if (rc == 0)
+        pgh_batch_pace_update(&t->pace, ch->limit, (uint64_t)PQntuples(rows), select_ns);
     ch->ready = true;
     ch->err_code = rc;
     ch->rows = rows;
@@ -232,14 +248,28 @@ typedef struct job {
     snap_chunk *chunk;  /* a chunk to read */
 } job;
 
+/* A table's first chunk starts from its row width (batch_pace.h); under the lock. */
+static void pace_table(snapshot *s, snap_table *t)
+{
+    if (t->pace.max_rows > 0)
+        return;
+    const pgh_config *cfg = s->r->cfg;
+    int64_t most = cfg->copy_batch_size < SNAPSHOT_CHUNK_MAX_ROWS ? cfg->copy_batch_size
+                                                                   : SNAPSHOT_CHUNK_MAX_ROWS;
+    pgh_batch_pace_init(&t->pace, most, (int)cfg->copy_batch_max_ms,
+                        pgh_batch_pace_row_bytes(t->info->reltuples, t->info->size_bytes));
+}
+
 static snap_chunk *new_chunk(snapshot *s, int table, int range)
 {
     snap_chunk *ch = calloc(1, sizeof(*ch));
     if (ch == NULL)
         return NULL;
+    pace_table(s, &s->tables[table]);
     ch->id = ++s->next_chunk;
     ch->table = table;
     ch->range = range;
+    ch->limit = s->tables[table].pace.limit;
     pgh_strset_init(&ch->keys);
     ch->next = s->chunks;
     s->chunks = ch;

@@ -3,7 +3,8 @@
  * destination's raw COPY path (pghost/keyed.h).
  *
  * Every batch is its own short transaction on the source: a COPY (SELECT ... ORDER BY key
- * LIMIT n) TO STDOUT, whose CopyData messages go unparsed to the destination's copy session
+ * LIMIT n) TO STDOUT, n adapted by each worker so that one statement stays under a time target
+ * (source/batch_pace.h), whose CopyData messages go unparsed to the destination's copy session
  * (the PostgreSQL destination streams them into a COPY FROM STDIN that stays open across a
  * worker's batches, committed about every 10 s with the progress of the batches it holds when
  * the copy is resumable). Keyset
@@ -56,8 +57,12 @@ typedef struct pgh_copy_opts {
     const char *source_conninfo;   /* borrowed */
     const char *app_name;          /* borrowed: application_name of the source sessions */
     int workers;                   /* parallel workers, >= 1 */
-    int64_t batch_rows;            /* rows per batch, >= 1 */
-    bool keyset;                   /* keyset pagination (true) or integer key ranges */
+    int64_t batch_rows;            /* rows per batch at most, >= 1 */
+    int batch_max_ms;              /* time target of one batch's source statement, 0: off
+                                      (every batch batch_rows); source/batch_pace.h */
+    bool keyset;                   /* keyset pagination (true) or integer key ranges; with
+                                      batch_max_ms on, an integer range is read in keyset
+                                      batches too */
     atomic_int *cancel;            /* borrowed, may be NULL: non-zero stops the copy */
     pgh_copy_progress_fn progress; /* may be NULL: called about every progress_ms */
     void *progress_payload;
@@ -70,11 +75,11 @@ typedef struct pgh_copy_opts {
     const char *slot;              /* borrowed: names the run in messages */
 } pgh_copy_opts;
 
-#define PGH_COPY_OPTS_VERSION 2
+#define PGH_COPY_OPTS_VERSION 3
 #define PGH_COPY_OPTS_INIT                                                                         \
     {                                                                                              \
         .version = PGH_COPY_OPTS_VERSION, .app_name = "pghost copy", .workers = 4,                 \
-        .batch_rows = 100000, .keyset = true, .progress_ms = 250                                   \
+        .batch_rows = 100000, .batch_max_ms = 200, .keyset = true, .progress_ms = 250              \
     }
 
 /* Binary COPY when the choice allows and every copied column has a built-in type; else text. */

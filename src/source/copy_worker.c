@@ -2,8 +2,11 @@
  * The copy workers: each takes the next range, copies it batch by batch, and repeats.
  *
  * One batch: COPY (SELECT ... LIMIT n) TO STDOUT on the source, an autocommit statement and so
- * its own short transaction there. Each CopyData message is passed on untouched to the worker's
- * copy session of the destination (pghost/keyed.h), which decides when rows become durable.
+ * its own short transaction there. n follows the time of the worker's previous batches
+ * (source/batch_pace.h), timed from sending the statement to its end: an upper bound of the
+ * source's transaction, which also waits for the destination once the socket buffers are
+ * full. Each CopyData message is passed on untouched to the worker's copy session of the
+ * destination (pghost/keyed.h), which decides when rows become durable.
  * The scanner counts rows and keeps the last row's key, from which the next batch continues.
  */
 #include <pthread.h>
@@ -12,6 +15,7 @@
 #include <string.h>
 
 #include "copy_internal.h"
+#include "source/batch_pace.h"
 #include "pg/conn.h"
 #include "pghost/log.h"
 
@@ -33,6 +37,10 @@ typedef struct copy_worker {
     void *session;        /* owned (keyed->copy_close): the destination's copy session */
     pgh_buf sql;          /* owned: scratch for statements */
     pgh_copy_scan scan;   /* owned: scanner of the current batch */
+    pgh_batch_pace pace;  /* the next batch's LIMIT, for table pace_table */
+    int pace_table;       /* -1: none yet */
+    int64_t limit;        /* the current batch's LIMIT; 0: none (one integer range) */
+    int64_t statement_ns; /* the current batch's source statement, sent to ended */
     char *after[PGH_COPY_MAX_KEYS]; /* owned: literals of the last key copied in this range */
     char *after_raw[PGH_COPY_MAX_KEYS]; /* owned: the same key as the values' text */
     bool timing;      /* this batch measures its destination writes (debug logs only:
@@ -194,8 +202,7 @@ static void abandon_source(PGconn *src)
 }
 
 /* Point the destination's session at unit t, then begin COPY OUT on the source. */
-static int start_batch(copy_worker *w, int unit, const pgh_copy_table *t, const copy_bounds *b,
-                       bool keyset)
+static int start_batch(copy_worker *w, int unit, const pgh_copy_table *t, const copy_bounds *b)
 {
     pgh_copy_target target = {.unit = unit,
                                .table = t->table,
@@ -209,7 +216,7 @@ static int start_batch(copy_worker *w, int unit, const pgh_copy_table *t, const 
         return rc;
     bool continuing = w->after[0] != NULL;
     pgh_copy__batch_sql(&w->sql, w->src, t, b->lo, b->hi, continuing ? w->after : NULL,
-                        keyset ? w->shared->opts->batch_rows : 0);
+                        w->limit);
     if (pgh_buf_failed(&w->sql) || PQsendQuery(w->src, pgh_buf_str(&w->sql)) != 1)
         return pgh_conn_error(&w->err, w->src, NULL, "starting COPY on the source");
     PGresult *res = PQgetResult(w->src);
@@ -236,13 +243,14 @@ static int mark_batch(copy_worker *w, const pgh_copy_table *t, int table, int64_
     return keyed(w)->copy_batch_end(w->session, &mark, &w->err);
 }
 
-/* After the source's COPY ended well: the next batch's start, and maybe the commit. */
+/* After the source's COPY ended well: the next batch's start, and maybe the commit. A batch
+ * shorter than its own LIMIT ended its range. */
 static int end_batch(copy_worker *w, const pgh_copy_table *t, int table, int64_t range,
-                     bool keyset, bool *done)
+                     bool *done)
 {
-    *done = !keyset || w->scan.rows < (uint64_t)w->shared->opts->batch_rows;
+    *done = w->limit == 0 || w->scan.rows < (uint64_t)w->limit;
     int rc = 0;
-    if (keyset && w->scan.rows > 0)
+    if (w->limit > 0 && w->scan.rows > 0)
         rc = remember_last_key(w, t);
     int64_t start = w->timing ? now_ns() : 0;
     if (rc == 0)
@@ -261,25 +269,27 @@ static void log_batch(const copy_worker *w, const pgh_copy_table *t, int64_t ran
     snprintf(name, sizeof(name), "%s.%s", t->src->schema, t->src->name);
     int64_t total = now_ns() - start_ns;
     pgh_log_at(PGH_LOG_DEBUG, "copy", name, 0,
-               "batch of range %lld (worker %d): %llu rows, %llu bytes, source read %.1f ms, "
-               "destination write %.1f ms%s",
-               (long long)range, w->id, (unsigned long long)w->scan.rows,
-               (unsigned long long)w->scan.bytes, (double)(total - w->write_ns) / 1e6,
-               (double)w->write_ns / 1e6, done ? "; range done" : "");
+               "batch of range %lld (worker %d): %llu rows of limit %lld, %llu bytes, source "
+               "statement %.1f ms, source read %.1f ms, destination write %.1f ms%s",
+               (long long)range, w->id, (unsigned long long)w->scan.rows, (long long)w->limit,
+               (unsigned long long)w->scan.bytes, (double)w->statement_ns / 1e6,
+               (double)(total - w->write_ns) / 1e6, (double)w->write_ns / 1e6,
+               done ? "; range done" : "");
 }
 
 /* Copy one batch; *done tells whether it ended its range. On failure everything since the
  * destination's last commit is abandoned. */
 static int copy_batch(copy_worker *w, pgh_copy_table *t, int table, int64_t range,
-                      const copy_bounds *b, bool keyset, bool *done)
+                      const copy_bounds *b, bool paged, bool *done)
 {
     w->timing = pgh_log_enabled(PGH_LOG_DEBUG);
     w->write_ns = 0;
-    int64_t start_ns = w->timing ? now_ns() : 0;
+    w->limit = paged ? w->pace.limit : 0;
+    int64_t start_ns = now_ns();
     pgh_copy_scan_dispose(&w->scan);
     int rc = pgh_copy_scan_init(&w->scan, t->format, t->src->nkeys);
     if (rc == 0)
-        rc = start_batch(w, table, t, b, keyset);
+        rc = start_batch(w, table, t, b);
     if (rc == 0) {
         rc = pump(w);
         if (rc != 0)
@@ -287,12 +297,15 @@ static int copy_batch(copy_worker *w, pgh_copy_table *t, int table, int64_t rang
         else
             rc = pgh_conn_drain(w->src, &w->err, "copying from the source");
     }
+    w->statement_ns = now_ns() - start_ns;
+    if (rc == 0 && paged)
+        pgh_batch_pace_update(&w->pace, w->limit, w->scan.rows, w->statement_ns);
     if (rc == 0 && t->format == PGH_COPY_BINARY && !w->scan.trailer_seen)
         rc = pgh_error_set(&w->err, PGH_EPROTO, "the source's binary COPY ended without trailer");
     uint64_t rows = w->scan.rows;
     uint64_t bytes = w->scan.bytes;
     if (rc == 0)
-        rc = end_batch(w, t, table, range, keyset, done);
+        rc = end_batch(w, t, table, range, done);
     if (rc != 0) {
         keyed(w)->copy_abort(w->session, "pghost: copy batch abandoned");
         return rc;
@@ -305,14 +318,28 @@ static int copy_batch(copy_worker *w, pgh_copy_table *t, int table, int64_t rang
     return 0;
 }
 
-/* Copy one range: a single batch in integer-range mode, keyset batches until a short one. */
+/* A worker's first batch of a table starts from the table's row width (batch_pace.h). */
+static void pace_table(copy_worker *w, int table)
+{
+    if (w->pace_table == table)
+        return;
+    const pgh_copy_opts *o = w->shared->opts;
+    const pgh_table_info *src = w->shared->tables[table].src;
+    pgh_batch_pace_init(&w->pace, o->batch_rows, o->batch_max_ms,
+                        pgh_batch_pace_row_bytes(src->reltuples, src->size_bytes));
+    w->pace_table = table;
+}
+
+/* Copy one range in keyset batches until a short one; in integer-range mode without a time
+ * target, as a single batch. */
 static int copy_range(copy_worker *w, int table, int64_t range)
 {
     copy_shared *sh = w->shared;
     pgh_copy_table *t = &sh->tables[table];
     copy_bounds b;
     pgh_copy__range_bounds(&b, &sh->plan.tables[table], range);
-    bool keyset = sh->opts->keyset;
+    bool paged = sh->opts->keyset || sh->opts->batch_max_ms > 0;
+    pace_table(w, table);
     clear_after(w);
     /* An earlier run copied part of this range: go on after its last key. */
     const copy_progress *p = pgh_copy__progress(&sh->plan.tables[table], range);
@@ -320,7 +347,7 @@ static int copy_range(copy_worker *w, int table, int64_t range)
         return w->err.code;
     for (bool done = false; !done;) {
         int rc = stopping(w) ? pgh_error_set(&w->err, PGH_ECANCELED, "copy canceled")
-                             : copy_batch(w, t, table, range, &b, keyset, &done);
+                             : copy_batch(w, t, table, range, &b, paged, &done);
         if (rc != 0) {
             keyed(w)->copy_abort(w->session, "pghost: copy canceled");
             if (strncmp(w->err.message, "copy of ", 8) != 0) /* ending a COPY names its table */
@@ -438,6 +465,7 @@ int pgh_copy_run(pgh_copy_table *tables, int ntables, const pgh_copy_opts *opts,
     for (int i = 0; rc == 0 && i < nworkers; i++) {
         workers[i].shared = &sh;
         workers[i].id = i;
+        workers[i].pace_table = -1;
         pgh_buf_init(&workers[i].sql, 0);
         if (pthread_create(&threads[i], NULL, worker_main, &workers[i]) != 0) {
             rc = pgh_error_set(err, PGH_ENOMEM, "cannot start copy worker %d", i);

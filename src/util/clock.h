@@ -9,6 +9,9 @@
 /* Milliseconds on the monotonic clock (an arbitrary origin; only differences mean anything). */
 int64_t pgh_clock_ms(void);
 
+/* Nanoseconds on the same clock, for timing statements. */
+int64_t pgh_clock_ns(void);
+
 /* Sleep for ms milliseconds (returns early only on a signal). */
 void pgh_sleep_ms(int ms);
 

@@ -23,6 +23,10 @@ pgh_integration_test(sync_range_w4_seed7 it_concurrent --seed 7 --workers 4 --ro
 # Keys change hands often: a row moves away and another takes its key while the copy runs.
 pgh_integration_test(sync_tight_w4_seed9 it_concurrent --seed 9 --workers 4 --rows 5000 --batch 100 --tables int,comp,uuid --tight)
 pgh_integration_test(sync_tight_w2_seed10 it_concurrent --seed 10 --workers 2 --rows 5000 --batch 100 --tables int --tight)
+# Rows of 2 kB at the default batch size and time target: every copy transaction on the source
+# stays under 250 ms (one batch of the 60,000 rows took 0.45-0.5 s here), and the copy with
+# writers is exact (copy_batch_max_ms, source/batch_pace.c).
+pgh_integration_test(sync_wide_w2_seed11 it_concurrent --seed 11 --workers 2 --rows 60000 --batch 100000 --tables wide --max-xact-ms 250)
 pgh_integration_test(sync_1m_w4_seed8 it_concurrent --seed 8 --workers 4 --rows 1000000 --batch 20000 --tables int,comp --truncate --measure-xact)
 
 add_executable(it_types ${PGH_IT_DIR}/it_types.c)

@@ -7,8 +7,14 @@
  * stands afterwards is the source as of the checkpoint; then a full ordered dump of every
  * destination table must equal the source's.
  *
- * Usage: it_concurrent --seed N --workers N --rows N --batch N --tables int,comp,uuid
- *                      [--range] [--truncate] [--measure-xact]
+ * Usage: it_concurrent --seed N --workers N --rows N --batch N --tables int,comp,uuid,wide
+ *                      [--range] [--truncate] [--measure-xact] [--max-xact-ms N]
+ *                      [--batch-max-ms N]
+ *
+ * wide: an integer key and rows of about 2 kB (stored inline, uncompressed). --max-xact-ms: no
+ * transaction of a copy session on the source may last longer (pg_stat_activity sampled every
+ * 20 ms), nor more than one batch in ten by pghost's own batch records. --batch-max-ms sets
+ * copy_batch_max_ms (default: not set, pghost's default). --log-batches prints the records.
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -19,6 +25,7 @@
 #include <string.h>
 
 #include "it_common.h"
+#include "pghost/log.h"
 
 #define NWRITERS 3
 #define MAX_TABLES 3
@@ -41,6 +48,10 @@ static const shape SHAPES[] = {
      "INSERT INTO t_comp SELECT 'r' || lpad((g % 20)::text, 2, '0'), g, g % 1000, md5(g::text), "
      "NULL FROM generate_series(1, ",
      "region, n"},
+    {"wide", "t_wide", "(id bigint PRIMARY KEY, v int NOT NULL, note text, big text)",
+     "INSERT INTO t_wide SELECT g, g % 1000, repeat(md5(g::text), 60), NULL "
+     "FROM generate_series(1, ",
+     "id"},
     {"uuid", "t_uuid", "(id uuid PRIMARY KEY, v int NOT NULL, note text, big text)",
      "INSERT INTO t_uuid SELECT md5(g::text)::uuid, g % 1000, md5(g::text), NULL "
      "FROM generate_series(1, ",
@@ -55,20 +66,29 @@ typedef struct run_cfg {
     bool range;
     bool truncate;
     bool measure_xact;
+    int max_xact_ms;  /* > 0: the copy sessions' longest source transaction, at most */
+    int batch_max_ms; /* >= 0: copy_batch_max_ms; -1: not set */
+    bool log_batches; /* print every batch record */
     bool tight;       /* moves and inserts reuse a small key space: keys change hands often */
     int ntables;
     const shape *tables[MAX_TABLES];
 } run_cfg;
+
+/* The shapes with one bigint key. */
+static bool int_keyed(const shape *sh)
+{
+    return strcmp(sh->name, "int") == 0 || strcmp(sh->name, "wide") == 0;
+}
 
 /* A condition selecting one existing row near a random key ("only toasted" rows if toasted). */
 static void pick_row(char *out, size_t len, const shape *sh, uint64_t *rng, long long rows,
                      bool toasted)
 {
     const char *extra = toasted ? "big IS NOT NULL AND " : "";
-    if (strcmp(sh->name, "int") == 0) {
+    if (int_keyed(sh)) {
         long long k = (long long)(pgh_run_random(rng) % (uint64_t)(rows * 2));
-        snprintf(out, len,
-                 "id = (SELECT id FROM t_int WHERE %sid >= %lld ORDER BY id LIMIT 1)", extra, k);
+        snprintf(out, len, "id = (SELECT id FROM %s WHERE %sid >= %lld ORDER BY id LIMIT 1)",
+                 sh->table, extra, k);
     } else if (strcmp(sh->name, "comp") == 0) {
         snprintf(out, len,
                  "(region, n) = (SELECT region, n FROM t_comp WHERE %s(region, n) >= ('r%02d', "
@@ -93,7 +113,7 @@ static long long spare_keys(const run_cfg *c)
 static void new_key(char *out, size_t len, const shape *sh, uint64_t *rng, long long rows,
                     long long spare)
 {
-    if (strcmp(sh->name, "int") == 0)
+    if (int_keyed(sh))
         snprintf(out, len, "id = %lld",
                  rows * 3 + (long long)(pgh_run_random(rng) % (uint64_t)spare));
     else if (strcmp(sh->name, "comp") == 0)
@@ -111,9 +131,9 @@ static void insert_row(char *out, size_t len, const shape *sh, uint64_t *rng, lo
     long long k = tight && pgh_run_random(rng) % 2
                       ? rows * 3 + (long long)(pgh_run_random(rng) % 300)
                       : rows + (long long)(pgh_run_random(rng) % (uint64_t)(rows * 2));
-    if (strcmp(sh->name, "int") == 0)
-        snprintf(out, len, "INSERT INTO t_int VALUES (%lld, 1, 'ins', NULL) ON CONFLICT DO NOTHING",
-                 k);
+    if (int_keyed(sh))
+        snprintf(out, len, "INSERT INTO %s VALUES (%lld, 1, 'ins', NULL) ON CONFLICT DO NOTHING",
+                 sh->table, k);
     else if (strcmp(sh->name, "comp") == 0)
         snprintf(out, len,
                  "INSERT INTO t_comp VALUES ('i%02d', %lld, 1, 'ins', NULL) ON CONFLICT DO NOTHING",
@@ -265,6 +285,37 @@ static void *sampler_main(void *arg)
     return NULL;
 }
 
+/* The copy's batch records (debug logs, from the workers' threads): how many, the longest
+ * source statement pghost measured (sent to ended), and how many took longer than over_ms. */
+typedef struct batch_log {
+    pthread_mutex_t lock;
+    bool print; /* --log-batches: print every batch record */
+    double over_ms;
+    long batches;
+    long over;
+    double max_statement_ms;
+} batch_log;
+
+static void on_log(pgh_log_level level, const char *component, const char *message,
+                   void *payload)
+{
+    batch_log *b = payload;
+    if (level <= PGH_LOG_WARN)
+        fprintf(stderr, "pghost: %s: %s\n", component, message);
+    const char *at = strstr(message, "source statement ");
+    if (strcmp(component, "copy") != 0 || strncmp(message, "batch of range ", 15) != 0 || !at)
+        return;
+    double ms = strtod(at + strlen("source statement "), NULL);
+    pthread_mutex_lock(&b->lock);
+    b->batches++;
+    b->over += b->over_ms > 0 && ms > b->over_ms;
+    if (ms > b->max_statement_ms)
+        b->max_statement_ms = ms;
+    if (b->print)
+        printf("%s\n", message);
+    pthread_mutex_unlock(&b->lock);
+}
+
 static void parse_args(run_cfg *c, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -272,9 +323,10 @@ static void parse_args(run_cfg *c, int argc, char **argv)
         {"rows", required_argument, NULL, 'r'},    {"batch", required_argument, NULL, 'b'},
         {"tables", required_argument, NULL, 't'},  {"range", no_argument, NULL, 'g'},
         {"truncate", no_argument, NULL, 'x'},      {"measure-xact", no_argument, NULL, 'm'},
-        {"tight", no_argument, NULL, 'T'},
+        {"tight", no_argument, NULL, 'T'},         {"max-xact-ms", required_argument, NULL, 'M'},
+        {"batch-max-ms", required_argument, NULL, 'B'}, {"log-batches", no_argument, NULL, 'L'},
         {NULL, 0, NULL, 0}};
-    *c = (run_cfg){.seed = 1, .workers = 4, .rows = 20000, .batch = 1000};
+    *c = (run_cfg){.seed = 1, .workers = 4, .rows = 20000, .batch = 1000, .batch_max_ms = -1};
     char tables[64] = "int";
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -288,6 +340,9 @@ static void parse_args(run_cfg *c, int argc, char **argv)
         case 'x': c->truncate = true; break;
         case 'm': c->measure_xact = true; break;
         case 'T': c->tight = true; break;
+        case 'M': c->max_xact_ms = (int)strtol(optarg, NULL, 10); break;
+        case 'B': c->batch_max_ms = (int)strtol(optarg, NULL, 10); break;
+        case 'L': c->log_batches = true; break;
         default: pgh_test_fail("bad arguments");
         }
     }
@@ -335,9 +390,12 @@ static pgh_config *make_config(pgh_run_pair *p, const run_cfg *c)
                      "publication_name: pub\n"
                      "copy_batch_size: %lld\n"
                      "copy_worker_count: %d\n"
-                     "copy_use_keyset_pagination: %s\n"
-                     "tables:\n",
+                     "copy_use_keyset_pagination: %s\n",
                      c->batch, c->workers, c->range ? "false" : "true");
+    if (c->batch_max_ms >= 0)
+        n += snprintf(yaml + n, sizeof(yaml) - (size_t)n, "copy_batch_max_ms: %d\n",
+                      c->batch_max_ms);
+    n += snprintf(yaml + n, sizeof(yaml) - (size_t)n, "tables:\n");
     for (int i = 0; i < c->ntables; i++)
         n += snprintf(yaml + n, sizeof(yaml) - (size_t)n, "  - source_table_name: %s\n",
                       c->tables[i]->table);
@@ -352,6 +410,10 @@ int main(int argc, char **argv)
     pgh_run_pair_start(&p, NULL, NULL);
     setup_tables(&p, &c);
     pgh_config *cfg = make_config(&p, &c);
+    static batch_log blog = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    blog.print = c.log_batches;
+    blog.over_ms = c.max_xact_ms;
+    pgh_log_set_handler(on_log, PGH_LOG_DEBUG, &blog);
 
     hook_state h = {.cfg = &c, .dst_conninfo = p.dst_conninfo};
     /* Writer i's generator starts from 0x9E3779B97F4A7C15 * (seed * 7919 + i + 1). */
@@ -408,6 +470,22 @@ int main(int argc, char **argv)
         PGH_CHECK(smp.max_xact_s < 0.3 * res.copy_seconds,
                   "a source transaction lasted %.3f s of a %.3f s copy: batches are not short",
                   smp.max_xact_s, res.copy_seconds);
+    printf("%ld copy batches, the longest source statement %.1f ms (pghost's measure), %ld over "
+           "%d ms\n",
+           blog.batches, blog.max_statement_ms, blog.over, c.max_xact_ms);
+    PGH_CHECK(blog.batches > 0, "no batch records: the debug log is not read");
+    if (c.max_xact_ms > 0) {
+        PGH_CHECK(smp.max_xact_s * 1000.0 <= c.max_xact_ms,
+                  "a copy transaction on the source lasted %.0f ms, more than %d ms",
+                  smp.max_xact_s * 1000.0, c.max_xact_ms);
+        /* pghost's measure runs until the destination has taken the batch's last row: a
+         * destination stall lengthens it, not the source's transaction, which ends when the
+         * socket buffers hold the batch's tail. So one batch in ten may be over. */
+        PGH_CHECK(blog.over * 10 <= blog.batches,
+                  "%ld of %ld copy batches took more than %d ms (pghost's measure, the longest "
+                  "%.1f ms)",
+                  blog.over, blog.batches, c.max_xact_ms, blog.max_statement_ms);
+    }
     pgh_pipeline_result_dispose(&res);
     pgh_config_free(cfg);
     pgh_run_pair_stop(&p);

@@ -559,18 +559,21 @@ static void check_batches(const char *err)
     long long rows = 0;
     for (int i = 0; i < n; i++) {
         const char *m = field(rec[i], "message");
-        long long range, r, bytes;
+        long long range, r, limit, bytes;
         int worker;
-        double src_ms = -1, dst_ms = -1;
+        double stmt_ms = -1, src_ms = -1, dst_ms = -1;
         PGH_CHECK(sscanf(m,
-                         "batch of range %lld (worker %d): %lld rows, %lld bytes, source read "
-                         "%lf ms, destination write %lf ms",
-                         &range, &worker, &r, &bytes, &src_ms, &dst_ms) == 6,
+                         "batch of range %lld (worker %d): %lld rows of limit %lld, %lld bytes, "
+                         "source statement %lf ms, source read %lf ms, destination write %lf ms",
+                         &range, &worker, &r, &limit, &bytes, &stmt_ms, &src_ms, &dst_ms) == 8,
                   "batch record: %s", m);
         PGH_CHECK(strcmp(field(rec[i], "table"), "public.t") == 0, "batch's table: %s",
                   field(rec[i], "table"));
-        PGH_CHECK(r >= 0 && r <= 1000 && (r == 0 || bytes > r * 8) && src_ms >= 0 && dst_ms >= 0,
+        PGH_CHECK(r >= 0 && r <= limit && limit >= 1 && limit <= 1000 &&
+                      (r == 0 || bytes > r * 8) && stmt_ms >= 0 && src_ms >= 0 && dst_ms >= 0,
                   "batch numbers: %s", m);
+        PGH_CHECK((r < limit) == (strstr(m, "; range done") != NULL),
+                  "a batch ends its range exactly when shorter than its own limit: %s", m);
         rows += r;
         json_decref(rec[i]);
     }

@@ -28,6 +28,7 @@
     X(wrong_type_in_table)                                                                         \
     X(integer_forms)                                                                               \
     X(batch_size_range)                                                                            \
+    X(batch_max_ms_range)                                                                          \
     X(booleans)                                                                                    \
     X(copy_format)                                                                                 \
     X(on_missing_row)                                                                              \
@@ -247,6 +248,8 @@ static void defaults(void)
     check_table(&cfg->tables[0], "public", "t", "public", "t");
     CHECK(cfg->copy_batch_size == PGH_CONFIG_DEFAULT_BATCH_SIZE);
     CHECK(cfg->copy_batch_size == 100000);
+    CHECK(cfg->copy_batch_max_ms == PGH_CONFIG_DEFAULT_BATCH_MAX_MS);
+    CHECK(cfg->copy_batch_max_ms == 200);
     CHECK(cfg->copy_worker_count == PGH_CONFIG_DEFAULT_WORKERS);
     CHECK(cfg->copy_worker_count == 4);
     CHECK(cfg->copy_use_keyset_pagination == true);
@@ -410,6 +413,25 @@ static void batch_size_range(void)
     pgh_config_free(cfg);
     cfg = PARSE_OK(BASE_T "copy_batch_size: 1\n");
     CHECK(cfg->copy_batch_size == 1);
+    pgh_config_free(cfg);
+}
+
+static void batch_max_ms_range(void)
+{
+    PARSE_FAILS(BASE_T "copy_batch_max_ms: -1\n",
+                "config.yaml:5: copy_batch_max_ms: expected an integer from 0 to 3600000, got "
+                "\"-1\"");
+    PARSE_FAILS(BASE_T "copy_batch_max_ms: 3600001\n",
+                "config.yaml:5: copy_batch_max_ms: expected an integer from 0 to 3600000, got "
+                "\"3600001\"");
+    PARSE_FAILS(BASE_T "copy_batch_max_ms: fast\n",
+                "config.yaml:5: copy_batch_max_ms: expected an integer from 0 to 3600000, got "
+                "\"fast\"");
+    pgh_config *cfg = PARSE_OK(BASE_T "copy_batch_max_ms: 0\n");
+    CHECK(cfg->copy_batch_max_ms == 0);
+    pgh_config_free(cfg);
+    cfg = PARSE_OK(BASE_T "copy_batch_max_ms: 3600000\n");
+    CHECK(cfg->copy_batch_max_ms == 3600000);
     pgh_config_free(cfg);
 }
 
