@@ -9,6 +9,8 @@
  *            differ (int -> bigint, bigint -> int, varchar(n) <-> text, timestamp ->
  *            timestamptz), writers running
  *   nokey    a column list without the key column: refused with exit 3, no slot created
+ *   toobig   a value the destination's type cannot hold, in the copy and in the apply
+ *   createcols  --create-tables under a column list creates the listed columns only
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,6 +273,39 @@ static void case_toobig(ctx *c)
     free(v);
 }
 
+/* --create-tables under a column list (and a row filter): the destination table gets exactly
+ * the listed columns. The unlisted ones would break it: "hidden" is NOT NULL without a default
+ * (every copied row would fail), "serial_col" owns a sequence, and an index, a unique and a
+ * check constraint use them; the listed column "a" keeps its index. */
+static void case_createcols(ctx *c)
+{
+    pgh_test_exec(c->p.s,
+                  "CREATE TABLE tl (id int PRIMARY KEY, a int, hidden text NOT NULL, "
+                  "serial_col serial, CONSTRAINT hidden_short CHECK (length(hidden) < 100));"
+                  "CREATE INDEX tl_hidden ON tl (hidden); CREATE INDEX tl_a ON tl (a);"
+                  "CREATE UNIQUE INDEX tl_expr ON tl ((hidden || id::text));"
+                  "INSERT INTO tl (id, a, hidden) SELECT g, g * 7, 'h' || g "
+                  "FROM generate_series(1, 3000) g;"
+                  "CREATE PUBLICATION pub FOR TABLE tl (id, a) WHERE (id > 10)");
+    write_config(c, "source_table_name: tl\n", "");
+    int code = pgh_run_exec(&c->r, 60, "replicate", "--no-progress", "--create-tables", NULL);
+    PGH_CHECK(code == 0, "replicate --create-tables (exit %d): %s", code,
+              pgh_run_stderr(&c->r, 0));
+    pgh_run_compare(&c->p, "SELECT id, a FROM tl WHERE id > 10 ORDER BY id",
+                    "SELECT * FROM tl ORDER BY id", pgh_run_stderr(&c->r, 0));
+    char *cols = pgh_test_value(c->p.d, "SELECT string_agg(attname, ',' ORDER BY attnum) FROM "
+                                        "pg_attribute WHERE attrelid = 'tl'::regclass AND "
+                                        "attnum > 0 AND NOT attisdropped");
+    PGH_CHECK(strcmp(cols, "id,a") == 0, "destination columns %s, want id,a", cols);
+    free(cols);
+    char *idx = pgh_test_value(c->p.d, "SELECT string_agg(indexrelid::regclass::text, ',' "
+                                       "ORDER BY indexrelid::regclass::text) FROM pg_index WHERE indrelid = "
+                                       "'tl'::regclass");
+    PGH_CHECK(strcmp(idx, "tl_a,tl_pkey") == 0, "destination indexes %s, want tl_a,tl_pkey", idx);
+    free(idx);
+    printf("created with the listed columns only: id, a (indexes %s)\n", "tl_a, tl_pkey");
+}
+
 static void case_nokey(ctx *c)
 {
     pgh_test_exec(c->p.s, "CREATE TABLE tk (id int PRIMARY KEY, a int);"
@@ -307,6 +342,8 @@ int main(int argc, char **argv)
         case_nokey(&c);
     else if (strcmp(argv[1], "toobig") == 0)
         case_toobig(&c);
+    else if (strcmp(argv[1], "createcols") == 0)
+        case_createcols(&c);
     else
         pgh_test_fail("unknown case %s", argv[1]);
     pgh_run_pair_stop(&c.p);
