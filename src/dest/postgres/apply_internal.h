@@ -176,9 +176,9 @@ int pgh_apply__pipe_leave(apply_pipe *p, pgh_error *err);
 /* failure.c: the key values of tup (at r->key_att) into out, cut to fit. */
 void pgh_apply__key_keep(pipe_key *out, const apply_rel *r, const pgh_tuple *tup);
 /* failure.c: err holds a failed statement's error (from pgh_conn_error with res): prefix it with
- * the table and, for a value the destination refused (SQLSTATE class 22) in a parameter of stmt,
- * that parameter's column and the row's key ("public.t: column n, key id = 2: ..."). Never the
- * refused value itself: only what the server's own message says. */
+ * the table, for a value the destination refused (SQLSTATE class 22) in a parameter of stmt
+ * that parameter's column, and the row's key when key holds one ("public.t, column n, key id =
+ * 2: ..."). Never the refused value itself: only what the server's own message says. */
 void pgh_apply__name_failure(pgh_error *err, const apply_rel *r, const apply_stmt *stmt,
                              const pipe_key *key, const PGresult *res);
 

@@ -110,8 +110,9 @@ void pgh_apply__name_failure(pgh_error *err, const apply_rel *r, const apply_stm
     if (att >= 0 && att < r->ncols) {
         pgh_buf_puts(&b, ", column ");
         put_unquoted(&b, r->col_ident[att]);
-        put_key(&b, r, key);
     }
+    if (key != NULL)
+        put_key(&b, r, key);
     pgh_error_prefix(err, "%s", pgh_buf_failed(&b) ? r->dst->name : pgh_buf_str(&b));
     pgh_buf_dispose(&b);
 }
