@@ -530,8 +530,10 @@ static int on_row_change(snapshot *s, const pgh_change *c, pgh_error *err)
 int pgh_snapshot__handle_changes(pipe_run *r, const pgh_change *c, pgh_error *err)
 {
     snapshot *s = r->snap;
-    if (c->kind == PGH_CHANGE_BEGIN)
+    if (c->kind == PGH_CHANGE_BEGIN) {
         s->txn_lsn = c->u.begin.final_lsn;
+        s->txn_xid = c->u.begin.xid;
+    }
     if (c->kind == PGH_CHANGE_RELATION)
         forget_relation(s, c->u.relation.rel->oid);
     if (c->kind == PGH_CHANGE_TRUNCATE)
@@ -559,6 +561,7 @@ int pgh_snapshot__handle(pipe_run *r, const pgh_change *c, pgh_error *err)
     switch (c->kind) {
     case PGH_CHANGE_BEGIN:
         s->txn_lsn = c->u.begin.final_lsn;
+        s->txn_xid = c->u.begin.xid;
         break;
     case PGH_CHANGE_MESSAGE:
         if (pgh_pipeline__is_message(c, PGH_SNAPSHOT_PREFIX))

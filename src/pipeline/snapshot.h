@@ -143,6 +143,7 @@ struct snapshot {
     PGconn *reread;             /* owned: the stream thread's source session for re-reads */
     pgh_lsn horizon;            /* re-read updates of transactions committing before this */
     pgh_lsn txn_lsn;            /* commit LSN of the transaction being read */
+    uint32_t txn_xid;           /* and its transaction id */
     char *token;                /* owned: the encoded progress, NULL when nothing is pending */
     bool token_stale;           /* progress changed since token was encoded */
     pgh_buf key;                /* owned: scratch for keys */

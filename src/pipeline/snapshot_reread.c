@@ -52,6 +52,7 @@
  *     whole new row (read again when it lacks values; still absent at its new key when the
  *     source has no row there either).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,9 @@
 #include "pg/sql.h"
 #include "pghost/log.h"
 #include "snapshot.h"
+#include "util/clock.h"
+
+#define REREAD_WAIT_MAX_MS 20
 
 bool pgh_snapshot__lacks_values(const pgh_tuple *t)
 {
@@ -157,12 +161,39 @@ static int read_row(PGresult **out, snapshot *s, const snap_keymap *m, const pgh
     return 0;
 }
 
+/* Wait until the transaction being read is visible to a new snapshot on the source. Its
+ * commit record reaching the stream is not enough: the committing session leaves the set of
+ * running transactions (which snapshots go by) a moment later, and a read in between sees the
+ * row as it was before (seen under load: an UPDATE's row read back with its old values). */
+static int wait_visible(snapshot *s, pgh_error *err)
+{
+    if (s->txn_xid == 0)
+        return 0;
+    char xid[16];
+    snprintf(xid, sizeof(xid), "%u", s->txn_xid);
+    const char *params[1] = {xid};
+    int rc = 0;
+    for (int ms = 1; rc == 0; ms = ms * 2 > REREAD_WAIT_MAX_MS ? REREAD_WAIT_MAX_MS : ms * 2) {
+        char running[8];
+        rc = pgh_pg_query_text(running, sizeof(running), s->reread,
+                               "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity "
+                               "WHERE backend_xid = $1::xid)",
+                               1, params, err);
+        if (rc != 0 || strcmp(running, "f") == 0)
+            return rc;
+        pgh_sleep_ms(ms);
+    }
+    return rc;
+}
+
 int pgh_snapshot__reread(PGresult **out, snapshot *s, const snap_keymap *m,
                          const pgh_relation *rel, const pgh_tuple *tup, pgh_error *err)
 {
     *out = NULL;
     PGresult *row = NULL;
     int rc = reread_conn(s, err);
+    if (rc == 0)
+        rc = wait_visible(s, err);
     if (rc == 0)
         rc = read_row(&row, s, m, rel, tup, err);
     if (rc == 0 && row && PQntuples(row) == 1) {
@@ -247,6 +278,7 @@ static int insert_lacking(snapshot *s, const snap_keymap *m, const pgh_change *c
         pgh_error_prefix(err, "reading a row again for an INSERT without its TOASTed values");
     return rc;
 }
+
 
 int pgh_snapshot__row(snapshot *s, const snap_keymap *m, const pgh_change *c, pgh_error *err)
 {

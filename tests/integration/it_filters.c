@@ -373,15 +373,23 @@ static void case_toastfilter(ctx *c, const char *extra)
     pgh_run_writers_opts o = {.conninfo = c->p.src_conninfo,
                               .threads = 2,
                               .seed = 7,
-                              .pause_ms = 0,
+                              .pause_ms = 1,
                               .reconnect_ms = 100,
                               .write = write_toast};
     pgh_run_writers_start(&c->writers, &o);
     pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", "--follow", "--log-level",
-                              getenv("TZ_LEVEL") ? getenv("TZ_LEVEL") : "debug", NULL);
-    pgh_run_wait_follow(&c->r, pid);
-    pgh_run_sleep_ms(2000);
-    long writes = pgh_run_writers_stop(&c->writers);
+                              "debug", NULL);
+    long writes = 0;
+    if (extra[0]) {
+        /* the event path is in its "snapshot" phase while rows read again are ahead of the
+         * stream, which the writers keep so: they write through the delivery and after it */
+        pgh_run_sleep_ms(5000);
+        writes = pgh_run_writers_stop(&c->writers);
+    } else {
+        pgh_run_wait_follow(&c->r, pid);
+        pgh_run_sleep_ms(2000);
+        writes = pgh_run_writers_stop(&c->writers);
+    }
     pgh_run_fence(&c->r, pid, 120, "INSERT INTO tz VALUES (999999, 0, 'fence')",
                   "SELECT EXISTS (SELECT 1 FROM tz WHERE id = 999999)");
     char q[256];
@@ -389,11 +397,12 @@ static void case_toastfilter(ctx *c, const char *extra)
     long long rows = pgh_run_compare(&c->p, q, "SELECT id, v, body FROM tz ORDER BY id",
                                      pgh_run_stderr(&c->r, 0));
     pgh_run_stop(&c->r, pid, STOP_WAIT_S);
-    const char *log = pgh_run_stderr(&c->r, 0);
-    int whole = 0, held = 0;
-    for (const char *l = log; (l = strstr(l, "without its unchanged TOAST values: ")) != NULL; l++)
-        l[36] == 'r' ? whole++ : held++;
-    PGH_CHECK(whole > 0, "no INSERT lacking TOAST values was read again: %s", log);
+    /* the whole log: it is longer than pgh_run_stderr returns */
+    char path[PGH_RUN_FILE_MAX + 8];
+    snprintf(path, sizeof(path), "%s/run1.err", c->p.src.dir);
+    int whole = pgh_run_count_lines(path, "without its unchanged TOAST values: read again");
+    int held = pgh_run_count_lines(path, "without its unchanged TOAST values: no longer");
+    PGH_CHECK(whole > 0, "no INSERT lacking TOAST values was read again (%s)", path);
     printf("%ld writes; %lld rows equal; INSERTs without TOAST values: %d read again whole, %d "
            "no longer on the source\n",
            writes, rows, whole, held);
