@@ -42,8 +42,7 @@ int pgh_snapshot__absent_add(snapshot *s, const snap_keymap *m, const pgh_tuple 
     pgh_buf_init(&key, 1 << 20);
     if (!pgh_snapshot__tuple_key(&key, m, tup)) {
         pgh_buf_dispose(&key);
-        return pgh_error_set(err, PGH_EPROTO,
-                             "%s.%s: an INSERT without its key's values",
+        return pgh_error_set(err, PGH_EPROTO, "%s.%s: an INSERT without its key's values",
                              s->tables[m->table].info->schema, s->tables[m->table].info->name);
     }
     if (s->nabsent == s->absent_cap) {
@@ -92,10 +91,10 @@ int pgh_snapshot__absent_change(bool *handled, snapshot *s, const snap_keymap *m
                                 const pgh_change *c, pgh_error *err)
 {
     *handled = false;
-    const pgh_tuple *at = c->kind == PGH_CHANGE_INSERT ? &c->u.insert.newtup
+    const pgh_tuple *at = c->kind == PGH_CHANGE_INSERT   ? &c->u.insert.newtup
                           : c->kind == PGH_CHANGE_DELETE ? &c->u.del.oldtup
-                          : c->u.update.old_kind     ? &c->u.update.oldtup
-                                                     : &c->u.update.newtup;
+                          : c->u.update.old_kind         ? &c->u.update.oldtup
+                                                         : &c->u.update.newtup;
     int i = find(s, m, at);
     if (i < 0)
         return 0;

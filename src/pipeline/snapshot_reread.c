@@ -186,8 +186,8 @@ static int wait_visible(snapshot *s, pgh_error *err)
     return rc;
 }
 
-int pgh_snapshot__reread(PGresult **out, snapshot *s, const snap_keymap *m,
-                         const pgh_relation *rel, const pgh_tuple *tup, pgh_error *err)
+int pgh_snapshot__reread(PGresult **out, snapshot *s, const snap_keymap *m, const pgh_relation *rel,
+                         const pgh_tuple *tup, pgh_error *err)
 {
     *out = NULL;
     PGresult *row = NULL;
@@ -209,8 +209,8 @@ int pgh_snapshot__reread(PGresult **out, snapshot *s, const snap_keymap *m,
     return rc == 0 ? pgh_snapshot__horizon_now(s, err) : rc;
 }
 
-int pgh_snapshot__deliver_whole(snapshot *s, const pgh_change *c, pgh_change_kind as,
-                                PGresult *row, pgh_error *err)
+int pgh_snapshot__deliver_whole(snapshot *s, const pgh_change *c, pgh_change_kind as, PGresult *row,
+                                pgh_error *err)
 {
     const pgh_relation *rel = c->kind == PGH_CHANGE_INSERT ? c->u.insert.rel : c->u.update.rel;
     int ncols = rel->ncols;
@@ -257,8 +257,7 @@ int pgh_snapshot__update(snapshot *s, const snap_keymap *m, const pgh_change *c,
 
 /* An INSERT lacking unchanged TOAST values (a row filter's INSERT: see the top): the row read
  * again whole, or, gone since, nothing delivered and its key absent until its departure. */
-static int insert_lacking(snapshot *s, const snap_keymap *m, const pgh_change *c,
-                          pgh_error *err)
+static int insert_lacking(snapshot *s, const snap_keymap *m, const pgh_change *c, pgh_error *err)
 {
     PGresult *row = NULL;
     int rc = pgh_snapshot__reread(&row, s, m, c->u.insert.rel, &c->u.insert.newtup, err);
@@ -278,7 +277,6 @@ static int insert_lacking(snapshot *s, const snap_keymap *m, const pgh_change *c
         pgh_error_prefix(err, "reading a row again for an INSERT without its TOASTed values");
     return rc;
 }
-
 
 int pgh_snapshot__row(snapshot *s, const snap_keymap *m, const pgh_change *c, pgh_error *err)
 {

@@ -42,7 +42,8 @@ static const char INDEX_SQL[] =
     "    AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x')) "
     "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid) "
     "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a "
-    "    WHERE a.attrelid = i.indrelid AND a.attnum > 0 AND NOT " PGH_SCHEMA_PUBLISHED_2("a.attname")
+    "    WHERE a.attrelid = i.indrelid AND a.attnum > 0 "
+    "      AND NOT " PGH_SCHEMA_PUBLISHED_2("a.attname")
     "      AND (a.attnum = ANY (i.indkey::int2[]) OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend d "
     "        WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = i.indexrelid "
     "          AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = i.indrelid "

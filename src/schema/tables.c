@@ -1,6 +1,7 @@
 /*
  * One table's CREATE TABLE, from the source's catalogs: the columns the publication publishes
- * (all of them without a column list: published.c) with their types (created first), collations, defaults, NOT NULL, identity and generated columns, the primary key,
+ * (all of them without a column list: published.c) with their types (created first),
+ * collations, defaults, NOT NULL, identity and generated columns, the primary key,
  * PARTITION BY and, for a partition, PARTITION OF ... FOR VALUES. Sequences that the defaults
  * call are created before the table (same schema and name as on the source) and, when a column
  * of the table owns one on the source, owned by that column on the destination too.
