@@ -64,7 +64,7 @@ static void put_value(pgh_buf *b, const char *v)
 /* "key id = 2", "key (a, b) = (1, x)" */
 static void put_key(pgh_buf *b, const apply_rel *r, const pipe_key *key)
 {
-    if (key->nkeys == 0 || key->nkeys != r->nkeys)
+    if (key->nkeys == 0 || key->nkeys > r->nkeys)
         return;
     bool many = r->nkeys > 1;
     pgh_buf_puts(b, many ? ", key (" : ", key ");
