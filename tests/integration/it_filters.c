@@ -289,12 +289,18 @@ static void case_createcols(ctx *c)
                   "CREATE UNIQUE INDEX tl_expr ON tl ((hidden || id::text));"
                   "INSERT INTO tl (id, a, hidden) SELECT g, g * 7, 'h' || g "
                   "FROM generate_series(1, 3000) g;"
-                  "CREATE PUBLICATION pub FOR TABLE tl (id, a) WHERE (id > 10)");
-    write_config(c, "source_table_name: tl\n", "");
+                  "CREATE TABLE te (id int PRIMARY KEY, a int, hidden text NOT NULL);"
+                  "INSERT INTO te SELECT g, g, 'h' FROM generate_series(1, 100) g;"
+                  "CREATE PUBLICATION pub FOR TABLE tl (id, a) WHERE (id > 10), te (id, a)");
+    /* te exists already with the listed columns: checked against them, not the source's all */
+    pgh_test_exec(c->p.d, "CREATE TABLE te (id int PRIMARY KEY, a int)");
+    write_config(c, "tables: [public.tl, public.te]\n", "");
     int code = pgh_run_exec(&c->r, 60, "replicate", "--no-progress", "--create-tables", NULL);
     PGH_CHECK(code == 0, "replicate --create-tables (exit %d): %s", code, pgh_run_stderr(&c->r, 0));
     pgh_run_compare(&c->p, "SELECT id, a FROM tl WHERE id > 10 ORDER BY id",
                     "SELECT * FROM tl ORDER BY id", pgh_run_stderr(&c->r, 0));
+    pgh_run_compare(&c->p, "SELECT id, a FROM te ORDER BY id", "SELECT * FROM te ORDER BY id",
+                    pgh_run_stderr(&c->r, 0));
     char *cols = pgh_test_value(c->p.d, "SELECT string_agg(attname, ',' ORDER BY attnum) FROM "
                                         "pg_attribute WHERE attrelid = 'tl'::regclass AND "
                                         "attnum > 0 AND NOT attisdropped");
