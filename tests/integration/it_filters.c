@@ -320,8 +320,9 @@ static void case_createcols(ctx *c)
  * following; the destination must equal the source through the filter, TOASTed values whole.
  * extra: "" (copy + catch-up, then following) or "copy_method: watermarks\n" (the event
  * path). */
-#define TZ_OUT 6000  /* keys 1..TZ_OUT: outside the filter */
-#define TZ_IN 100000 /* keys TZ_IN+1..TZ_IN+TZ_OUT: inside it */
+#define TZ_OUT 6000    /* keys 1..TZ_OUT: outside the filter */
+#define TZ_IN 100000   /* keys TZ_IN+1..TZ_IN+TZ_OUT: inside it */
+#define TZ_BURST 50000 /* keys TZ_BURST+1..TZ_BURST+30: outside, for enter_and_leave */
 /* 3200 bytes that compress badly: with STORAGE EXTERNAL, stored out of line */
 #define TZ_BIG(x)                                                                                  \
     "(SELECT string_agg(md5(" x "::text || '-' || i), '') FROM generate_series(1, 100) i)"
@@ -366,50 +367,12 @@ static bool write_toast(PGconn *conn, pgh_run_writer *w, void *payload)
     return pgh_run_sql_ok(conn, sql);
 }
 
-static void case_toastfilter(ctx *c, const char *extra)
+/* Rows (keys ids, "1,2,...", outside the filter) that enter the filter and leave their new key
+ * again at once, each in transactions of its own, before pghost can read them: each INSERT
+ * then finds no row on the source, and what follows (a move on, its TOASTed value untouched
+ * too, or a delete) must settle it. */
+static void enter_and_leave(PGconn *src, char *ids)
 {
-    pgh_test_exec(c->p.s, "CREATE TABLE tz (id int PRIMARY KEY, v int NOT NULL, body text);"
-                          "ALTER TABLE tz ALTER COLUMN body SET STORAGE EXTERNAL");
-    pgh_test_exec(c->p.s, TZ_LOAD, 1, TZ_OUT, 1);
-    pgh_test_exec(c->p.s, TZ_LOAD, TZ_IN + 1, TZ_IN + TZ_OUT, 3);
-    pgh_test_exec(c->p.s, "CREATE PUBLICATION pub FOR TABLE tz WHERE (id > %d)", TZ_IN);
-    pgh_test_exec(c->p.d, "CREATE TABLE tz (id int PRIMARY KEY, v int NOT NULL, body text)");
-    write_config(c, "source_table_name: tz\n", extra);
-    pgh_run_writers_opts o = {.conninfo = c->p.src_conninfo,
-                              .threads = 2,
-                              .seed = 7,
-                              .pause_ms = 1,
-                              .reconnect_ms = 100,
-                              .write = write_toast};
-    pgh_run_writers_start(&c->writers, &o);
-    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", "--follow", "--log-level",
-                              "debug", NULL);
-    long writes = 0;
-    if (extra[0]) {
-        /* the event path is in its "snapshot" phase while rows read again are ahead of the
-         * stream, which the writers keep so: they write through the delivery and after it */
-        pgh_run_sleep_ms(5000);
-        writes = pgh_run_writers_stop(&c->writers);
-    } else {
-        pgh_run_wait_follow(&c->r, pid);
-        pgh_run_sleep_ms(2000);
-        writes = pgh_run_writers_stop(&c->writers);
-    }
-    pgh_run_fence(&c->r, pid, 120, "INSERT INTO tz VALUES (999999, 0, 'fence')",
-                  "SELECT EXISTS (SELECT 1 FROM tz WHERE id = 999999)");
-    char q[256];
-    snprintf(q, sizeof(q), "SELECT id, v, body FROM tz WHERE id > %d ORDER BY id", TZ_IN);
-    long long rows = pgh_run_compare(&c->p, q, "SELECT id, v, body FROM tz ORDER BY id",
-                                     pgh_run_stderr(&c->r, 0));
-    /* While following, rows that enter the filter and leave their key again at once, before
-     * pghost reads them: each INSERT then finds no row on the source, and the move on (its
-     * TOASTed value untouched too) or the delete that follows must settle it. */
-    char *ids =
-        pgh_test_value(c->p.s,
-                       "SELECT string_agg(id::text, ',') FROM (SELECT id FROM tz "
-                       "WHERE id <= %d AND NOT EXISTS (SELECT 1 FROM tz t2 WHERE "
-                       "t2.id IN (tz.id + %d, tz.id + %d + 500000)) ORDER BY id LIMIT 30) x",
-                       TZ_OUT, TZ_IN, TZ_IN);
     char burst[8192] = "";
     size_t used = 0;
     int i = 0;
@@ -426,8 +389,65 @@ static void case_toastfilter(ctx *c, const char *extra)
                                  "BEGIN; %s; COMMIT; ",
                                  in, id, leave);
     }
+    pgh_test_exec(src, "%s", burst);
+}
+
+static void case_toastfilter(ctx *c, const char *extra)
+{
+    pgh_test_exec(c->p.s, "CREATE TABLE tz (id int PRIMARY KEY, v int NOT NULL, body text);"
+                          "ALTER TABLE tz ALTER COLUMN body SET STORAGE EXTERNAL");
+    pgh_test_exec(c->p.s, TZ_LOAD, 1, TZ_OUT, 1);
+    pgh_test_exec(c->p.s, TZ_LOAD, TZ_IN + 1, TZ_IN + TZ_OUT, 3);
+    pgh_test_exec(c->p.s, TZ_LOAD, TZ_BURST + 1, TZ_BURST + 30, 1); /* no writer touches them */
+    pgh_test_exec(c->p.s, "CREATE PUBLICATION pub FOR TABLE tz WHERE (id > %d)", TZ_IN);
+    pgh_test_exec(c->p.d, "CREATE TABLE tz (id int PRIMARY KEY, v int NOT NULL, body text)");
+    write_config(c, "source_table_name: tz\n", extra);
+    pgh_run_writers_opts o = {.conninfo = c->p.src_conninfo,
+                              .threads = 2,
+                              .seed = 7,
+                              .pause_ms = 1,
+                              .reconnect_ms = 100,
+                              .write = write_toast};
+    pgh_run_writers_start(&c->writers, &o);
+    pid_t pid = pgh_run_spawn(&c->r, "replicate", "--no-progress", "--follow", "--log-level",
+                              "debug", NULL);
+    /* Once the slot is there, the same in the stream the catch-up (or the delivery) replays:
+     * such rows are gone long before it reads them. */
+    PGH_CHECK(pgh_run_poll(&c->r, pid, c->p.s, 600, 50,
+                           "SELECT EXISTS (SELECT 1 FROM pg_replication_slots "
+                           "WHERE confirmed_flush_lsn IS NOT NULL)"),
+              "no slot");
+    char early[512];
+    snprintf(early, sizeof(early), "%d", TZ_BURST + 1);
+    for (int k = 2; k <= 30; k++)
+        snprintf(early + strlen(early), sizeof(early) - strlen(early), ",%d", TZ_BURST + k);
+    enter_and_leave(c->p.s, early);
+    long writes = 0;
+    if (extra[0]) {
+        /* the event path is in its "snapshot" phase while rows read again are ahead of the
+         * stream, which the writers keep so: they write through the delivery and after it */
+        pgh_run_sleep_ms(4000);
+        writes = pgh_run_writers_stop(&c->writers);
+    } else {
+        pgh_run_wait_follow(&c->r, pid);
+        pgh_run_sleep_ms(2000);
+        writes = pgh_run_writers_stop(&c->writers);
+    }
+    pgh_run_fence(&c->r, pid, 120, "INSERT INTO tz VALUES (999999, 0, 'fence')",
+                  "SELECT EXISTS (SELECT 1 FROM tz WHERE id = 999999)");
+    char q[256];
+    snprintf(q, sizeof(q), "SELECT id, v, body FROM tz WHERE id > %d ORDER BY id", TZ_IN);
+    long long rows = pgh_run_compare(&c->p, q, "SELECT id, v, body FROM tz ORDER BY id",
+                                     pgh_run_stderr(&c->r, 0));
+    /* While following, rows that enter the filter and leave their key again at once */
+    char *ids =
+        pgh_test_value(c->p.s,
+                       "SELECT string_agg(id::text, ',') FROM (SELECT id FROM tz "
+                       "WHERE id <= %d AND NOT EXISTS (SELECT 1 FROM tz t2 WHERE "
+                       "t2.id IN (tz.id + %d, tz.id + %d + 500000)) ORDER BY id LIMIT 30) x",
+                       TZ_OUT, TZ_IN, TZ_IN);
+    enter_and_leave(c->p.s, ids);
     free(ids);
-    pgh_test_exec(c->p.s, "%s", burst);
     pgh_run_fence(&c->r, pid, 120, "UPDATE tz SET v = v + 1 WHERE id = 999999",
                   "SELECT v = 1 FROM tz WHERE id = 999999");
     rows = pgh_run_compare(&c->p, q, "SELECT id, v, body FROM tz ORDER BY id",
