@@ -195,12 +195,15 @@ static int prepare(pipe_run *r, const char *resume_phase, pgh_error *err)
     int rc = pgh_pipeline__preflight(r, resume_phase == NULL, true, err);
     if (rc == 0 && r->rules)
         rc = pgh_pipeline__rules_check(r, err);
-    /* Rules may make INSERTs of updates lacking TOAST values: those are read again from the
-     * source (snapshot_reread.c) on the way to the catch-up and the following. */
-    if (rc == 0 && r->rules && r->snap == NULL) {
+    /* INSERTs lacking TOAST values (a publication's row filter; rules turning updates into
+     * INSERTs) are read again from the source (snapshot_reread.c) on the way to the catch-up
+     * and the following. */
+    if (rc == 0 && r->snap == NULL) {
         rc = pgh_snapshot__new(&r->snap, r, err);
         r->handle = pgh_snapshot__handle_changes;
     }
+    if (rc == 0)
+        r->snap->missing = SNAP_MISSING_RECOPY; /* the catch-up copies such rows again */
     if (rc == 0)
         rc = keyed(r)->prepare(r->user, resume_phase != NULL, r->o->truncate_destination, err);
     if (rc == 0)
@@ -365,6 +368,23 @@ static int sync_retrying(bool *following, pipe_run *r, pgh_error *err)
     }
 }
 
+/* Following re-reads INSERTs lacking TOAST values too (snapshot_reread.c), with strict rules:
+ * a row the source no longer has is held back until it leaves its key. A resumed run that goes
+ * straight to following describes its tables first. */
+static int follow_rereading(pipe_run *r, pgh_error *err)
+{
+    int rc = 0;
+    if (r->snap == NULL && r->tables.n == 0)
+        rc = pgh_pipeline__preflight(r, false, true, err);
+    if (rc == 0 && r->snap == NULL) {
+        rc = pgh_snapshot__new(&r->snap, r, err);
+        r->handle = pgh_snapshot__handle_changes;
+    }
+    if (rc == 0)
+        r->snap->missing = SNAP_MISSING_ABSENT;
+    return rc;
+}
+
 int pgh_pipeline__keyed(pipe_run *r, pgh_error *err)
 {
     bool following = false;
@@ -376,6 +396,8 @@ int pgh_pipeline__keyed(pipe_run *r, pgh_error *err)
     pgh_pipeline__slot_cleanup(r, rc);
     if (rc == 0 && following && r->out->ntables == 0)
         rc = pgh_pipeline__init_result(r, err);
+    if (rc == 0 && r->follow)
+        rc = follow_rereading(r, err);
     if (rc == 0 && r->follow) {
         snprintf(r->phase, sizeof(r->phase), "follow");
         rc = pgh_pipeline__follow(r, err);

@@ -71,8 +71,7 @@ int pgh_snapshot__new(snapshot **out, pipe_run *r, pgh_error *err)
         if (rc != 0)
             return rc;
     }
-    return pgh_conn_open(&s->reread, r->cfg->source_connection, PGH_CONN_SQL, "source",
-                         "pghost snapshot", err);
+    return 0; /* the re-read session is opened at the first re-read (snapshot_reread.c) */
 }
 
 void pgh_snapshot__free(snapshot *s)
@@ -92,6 +91,7 @@ void pgh_snapshot__free(snapshot *s)
     free(s->tables);
     free(s->token);
     pgh_buf_dispose(&s->key);
+    pgh_snapshot__absent_dispose(s);
     PQfinish(s->reread);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->changed);
@@ -497,6 +497,7 @@ static void record_truncate(snapshot *s, const pgh_change *c)
 {
     for (uint32_t i = 0; i < c->u.truncate.nrels; i++) {
         const snap_keymap *m = keymap(s, c->u.truncate.rels[i]);
+        pgh_snapshot__absent_truncate(s, m->table);
         pthread_mutex_lock(&s->lock);
         for (snap_chunk *ch = s->chunks; m->table >= 0 && ch; ch = ch->next)
             if (ch->table == m->table && ch->window_open)
@@ -520,24 +521,29 @@ static const pgh_relation *rel_of(const pgh_change *c)
 static int on_row_change(snapshot *s, const pgh_change *c, pgh_error *err)
 {
     const snap_keymap *m = keymap(s, rel_of(c));
-    if (m->table >= 0)
-        record_change(s, m, c);
-    if (c->kind == PGH_CHANGE_UPDATE && m->table >= 0)
-        return pgh_snapshot__update(s, m, c, err);
-    return pgh_pipeline__deliver(s->r, c, err);
+    if (m->table < 0)
+        return pgh_pipeline__deliver(s->r, c, err);
+    record_change(s, m, c);
+    return pgh_snapshot__row(s, m, c, err);
 }
 
 int pgh_snapshot__handle_changes(pipe_run *r, const pgh_change *c, pgh_error *err)
 {
     snapshot *s = r->snap;
-    if (c->kind == PGH_CHANGE_BEGIN)
+    if (c->kind == PGH_CHANGE_BEGIN) {
         s->txn_lsn = c->u.begin.final_lsn;
+        s->txn_xid = c->u.begin.xid;
+    }
     if (c->kind == PGH_CHANGE_RELATION)
         forget_relation(s, c->u.relation.rel->oid);
-    if (c->kind == PGH_CHANGE_UPDATE) {
-        const snap_keymap *m = keymap(s, c->u.update.rel);
+    if (c->kind == PGH_CHANGE_TRUNCATE)
+        for (uint32_t i = 0; i < c->u.truncate.nrels; i++)
+            pgh_snapshot__absent_truncate(s, keymap(s, c->u.truncate.rels[i])->table);
+    if (c->kind == PGH_CHANGE_INSERT || c->kind == PGH_CHANGE_UPDATE ||
+        c->kind == PGH_CHANGE_DELETE) {
+        const snap_keymap *m = keymap(s, rel_of(c));
         if (m->table >= 0)
-            return pgh_snapshot__update(s, m, c, err);
+            return pgh_snapshot__row(s, m, c, err);
     }
     return pgh_pipeline__deliver(r, c, err);
 }
@@ -555,6 +561,7 @@ int pgh_snapshot__handle(pipe_run *r, const pgh_change *c, pgh_error *err)
     switch (c->kind) {
     case PGH_CHANGE_BEGIN:
         s->txn_lsn = c->u.begin.final_lsn;
+        s->txn_xid = c->u.begin.xid;
         break;
     case PGH_CHANGE_MESSAGE:
         if (pgh_pipeline__is_message(c, PGH_SNAPSHOT_PREFIX))

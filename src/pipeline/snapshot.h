@@ -23,8 +23,10 @@
  * of the last such read (snapshot_reread.c): the destination may not hold the row to take the
  * values from, and a re-read row is ahead of the stream until it gets there.
  *
- * A keyed destination with rules uses the same re-reads in its catch-up and following
- * (pgh_snapshot__handle_changes: no tables delivered, no workers).
+ * A keyed destination uses the same re-reads in its catch-up and following
+ * (pgh_snapshot__handle_changes: no tables delivered, no workers): for its rules, and for the
+ * INSERTs lacking unchanged TOAST values that PostgreSQL 15's row filters send
+ * (snapshot_reread.c). The re-read session is opened at the first re-read.
  *
  * Progress: which tables are done, and per key range the last key delivered, goes into the
  * resume token of every commit's position (snapshot_token.c); a restart takes the delivery up
@@ -110,8 +112,25 @@ typedef struct snap_keymap {
 
 #define SNAPSHOT_KEYMAPS 64
 
+/* A key the source had no row at when an INSERT lacking values was read again
+ * (snapshot_absent.c): the row's departure is still to come in the stream. */
+typedef struct snap_absent {
+    int table;  /* index into snapshot.tables */
+    char *key;  /* owned: pgh_snapshot__tuple_key's form */
+    size_t len;
+} snap_absent;
+
+/* What an INSERT lacking unchanged TOAST values becomes when the source no longer has its row
+ * (snapshot_reread.c says why each is right where it is used). */
+typedef enum snap_missing {
+    SNAP_MISSING_DROP = 0, /* event destinations: nothing delivered */
+    SNAP_MISSING_RECOPY,   /* a keyed catch-up: delivered as it is, for a copy again */
+    SNAP_MISSING_ABSENT,   /* strict following: held back, its key absent until it leaves */
+} snap_missing;
+
 struct snapshot {
     pipe_run *r;                /* borrowed */
+    snap_missing missing;       /* set by the path that uses the coordinator */
     char run_id[24];            /* this run's mark in its watermarks */
     pthread_mutex_t lock;       /* guards everything below that workers touch */
     pthread_cond_t changed;     /* a chunk became ready, a slot freed, a table planned */
@@ -129,11 +148,15 @@ struct snapshot {
     PGconn *reread;             /* owned: the stream thread's source session for re-reads */
     pgh_lsn horizon;            /* re-read updates of transactions committing before this */
     pgh_lsn txn_lsn;            /* commit LSN of the transaction being read */
+    uint32_t txn_xid;           /* and its transaction id */
     char *token;                /* owned: the encoded progress, NULL when nothing is pending */
     bool token_stale;           /* progress changed since token was encoded */
     pgh_buf key;                /* owned: scratch for keys */
     snap_keymap maps[SNAPSHOT_KEYMAPS]; /* relations seen, by OID (a cache) */
     int nmaps;
+    snap_absent *absent;        /* owned: keys whose rows are absent (snapshot_absent.c) */
+    int nabsent;
+    int absent_cap;
 };
 
 /* snapshot_keys.c: a change's primary key as one byte string, and the chunk rows' keys. */
@@ -149,8 +172,8 @@ int pgh_snapshot__start(snapshot *s, pgh_error *err);
 void pgh_snapshot__stop(snapshot *s);
 /* The stream's changes, in order: watermarks, keys for the windows, deliveries. */
 int pgh_snapshot__handle(pipe_run *r, const pgh_change *c, pgh_error *err);
-/* A keyed destination's catch-up and following with rules (no rows delivered here, no
- * watermarks): c delivered, an UPDATE read again whole when pgh_snapshot__update says so. */
+/* A keyed destination's catch-up and following (no rows delivered here, no watermarks): c
+ * delivered, read again whole first when pgh_snapshot__row says so. */
 int pgh_snapshot__handle_changes(pipe_run *r, const pgh_change *c, pgh_error *err);
 /* Nothing pending: every table done and no chunk in flight. */
 bool pgh_snapshot__idle(snapshot *s);
@@ -175,8 +198,35 @@ void pgh_snapshot__row_key(pgh_buf *buf, const snap_table *t, PGresult *rows, in
 int pgh_snapshot__relation(snap_table *t, pgh_error *err);
 void pgh_snapshot__relation_dispose(snap_table *t);
 
-/* snapshot_reread.c: an update lacking unchanged values, read again whole when it must be. */
+/* snapshot_reread.c: a row change of a run table (m->table >= 0) to the destination: an
+ * INSERT lacking unchanged values read again whole (or, gone from the source, held back with
+ * its key absent), an UPDATE through pgh_snapshot__update, a change to an absent key through
+ * pgh_snapshot__absent_change; the rest delivered as it is. */
+int pgh_snapshot__row(snapshot *s, const snap_keymap *m, const pgh_change *c, pgh_error *err);
+/* An update lacking unchanged values, read again whole when it must be. */
 int pgh_snapshot__update(snapshot *s, const snap_keymap *m, const pgh_change *c, pgh_error *err);
+/* Read the row at tup's key again from the source (*out: one row, the WAL insert position then
+ * the relation's columns; NULL when the source has none, or a key value was not sent). Either
+ * way the horizon moves to the source's position at the read. */
+int pgh_snapshot__reread(PGresult **out, snapshot *s, const snap_keymap *m,
+                         const pgh_relation *rel, const pgh_tuple *tup, pgh_error *err);
+/* Deliver c (an INSERT or UPDATE) with row's values as its new tuple, as an INSERT or as
+ * (UPDATE) c's own kind. */
+int pgh_snapshot__deliver_whole(snapshot *s, const pgh_change *c, pgh_change_kind as,
+                                PGresult *row, pgh_error *err);
+/* Whether a tuple has unchanged TOAST values ('u'). */
+bool pgh_snapshot__lacks_values(const pgh_tuple *t);
+
+/* snapshot_absent.c: keys whose rows the destination never got (an INSERT lacking values that
+ * the source no longer had when read again); each is gone when its row's departure comes. */
+int pgh_snapshot__absent_add(snapshot *s, const snap_keymap *m, const pgh_tuple *tup,
+                             pgh_error *err);
+/* c changes an absent key: applied here (*handled), see snapshot_reread.c's top comment. */
+int pgh_snapshot__absent_change(bool *handled, snapshot *s, const snap_keymap *m,
+                                const pgh_change *c, pgh_error *err);
+/* A TRUNCATE of the table: its absent keys are gone. */
+void pgh_snapshot__absent_truncate(snapshot *s, int table);
+void pgh_snapshot__absent_dispose(snapshot *s);
 /* Updates are still read again: the transaction being read commits before the horizon. */
 bool pgh_snapshot__rereading(const snapshot *s);
 /* Move the re-read horizon to the source's current WAL insert position. */

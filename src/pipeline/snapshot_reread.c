@@ -10,7 +10,7 @@
  * ends right only if none of them takes values from it either. Hence the rule: while a table
  * is delivered, and for every transaction that commits before the horizon, such updates are
  * read again. A row the source no longer has is delivered as sent: its removal follows in the
- * stream.
+ * stream (before the horizon, which such a read moves too).
  *
  * The rules need the same read (rules_dest.c): an UPDATE that moves a row into a filter becomes
  * an INSERT of the whole row, and when its old row was not sent whole (a key-changing UPDATE
@@ -18,7 +18,41 @@
  * update is read again whenever it comes, and moves the horizon like any other. A read that
  * finds no row by the new key (the row was deleted or moved on since) is followed by the
  * change that did it, in a transaction before the horizon: a move is read again at its key.
+ *
+ * PostgreSQL 15's own row filters do the same to a key-changing UPDATE that moves a row into a
+ * publication's filter: pgoutput sends an INSERT, and when the old tuple was the key only (not
+ * REPLICA IDENTITY FULL) the TOASTed values the UPDATE left alone are marked unchanged ('u') in
+ * that INSERT. No destination holds them: the row was outside the filter. Such an INSERT is
+ * read again whole by its key, whenever it comes (catch-up, following, event destinations), and
+ * moves the horizon. Why that ends equal (docs/sync.md, "Row filters and column lists"): the
+ * row read is the source's at the read, T, after the INSERT's commit C. Every change to that
+ * key between C and T is in the stream after the INSERT and before the horizon, and each either
+ * carries whole values (last write wins, column by column, as for any copy batch) or lacks some
+ * and is itself read again whole, so no change takes values from a row read ahead of it. When
+ * the row read is a later occupant of the key (this row left and another came before T), the
+ * stream still holds this row's departure (a DELETE, or an UPDATE moving it away, read again
+ * whole) before the occupant's arrival, so the occupant's row is removed or moved on with
+ * whole values before it arrives again: one row per key at each step, as strict following
+ * needs. When the source has no row at the key at T, the row's departure is before T in the
+ * stream, and the destination may or may not hold the row (s->missing):
+ *   - an event destination (SNAP_MISSING_DROP): nothing is delivered. The departure comes as
+ *     it is, applied by key to whatever the consumer has (a chunk may have carried the row);
+ *     the PostgreSQL destination takes it by its lenient rules (the phase is "snapshot" until
+ *     the stream passes the horizon).
+ *   - a keyed destination's catch-up (SNAP_MISSING_RECOPY): the INSERT goes on as it came, and
+ *     the destination records its key for a copy again at the checkpoint (pghost/keyed.h), as
+ *     for a key move with unchanged values: a copy batch may have given it the row, and the
+ *     copy again replaces whatever it holds with the source's row after the departure; the
+ *     replay to the new checkpoint covers that departure (it precedes T, which precedes that
+ *     copy). So no row of the catch-up's own reads is missing when strict following starts.
+ *   - strict following (SNAP_MISSING_ABSENT): the destination holds exactly the stream's rows,
+ *     so it never got this one: nothing is delivered, the key is kept as absent
+ *     (snapshot_absent.c) until the departure comes, which is then applied to a row that is not
+ *     there: a DELETE is dropped, an UPDATE moving it away is delivered as an INSERT of its
+ *     whole new row (read again when it lacks values; still absent at its new key when the
+ *     source has no row there either).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,20 +60,11 @@
 #include "pg/sql.h"
 #include "pghost/log.h"
 #include "snapshot.h"
+#include "util/clock.h"
 
-int pgh_snapshot__horizon_now(snapshot *s, pgh_error *err)
-{
-    char lsn[32];
-    int rc = pgh_pg_query_text(lsn, sizeof(lsn), s->reread,
-                               "SELECT pg_catalog.pg_current_wal_insert_lsn()::text", 0, NULL,
-                               err);
-    pgh_lsn at = 0;
-    if (rc == 0 && pgh_lsn_parse(&at, lsn) == 0 && at > s->horizon)
-        s->horizon = at;
-    return rc;
-}
+#define REREAD_WAIT_MAX_MS 20
 
-static bool lacks_values(const pgh_tuple *t)
+bool pgh_snapshot__lacks_values(const pgh_tuple *t)
 {
     for (int i = 0; i < t->natts; i++)
         if (t->values[i].kind == PGH_VALUE_UNCHANGED)
@@ -70,13 +95,25 @@ static int reread_conn(snapshot *s, pgh_error *err)
                          "pghost snapshot", err);
 }
 
-/* SELECT <WAL insert position>, <the relation's columns> FROM t WHERE pk = key, the key taken
- * from the new tuple; false (nothing read) when a key value was not sent. */
-static int read_row(PGresult **out, snapshot *s, const snap_keymap *m, const pgh_change *c,
-                    pgh_error *err)
+int pgh_snapshot__horizon_now(snapshot *s, pgh_error *err)
 {
-    const pgh_relation *rel = c->u.update.rel;
-    const pgh_tuple *nt = &c->u.update.newtup;
+    char lsn[32];
+    int rc = reread_conn(s, err);
+    if (rc != 0)
+        return rc;
+    rc = pgh_pg_query_text(lsn, sizeof(lsn), s->reread,
+                           "SELECT pg_catalog.pg_current_wal_insert_lsn()::text", 0, NULL, err);
+    pgh_lsn at = 0;
+    if (rc == 0 && pgh_lsn_parse(&at, lsn) == 0 && at > s->horizon)
+        s->horizon = at;
+    return rc;
+}
+
+/* SELECT <WAL insert position>, <the relation's columns> FROM t WHERE pk = key, the key taken
+ * from tup; nothing read (*out NULL) when a key value was not sent. */
+static int read_row(PGresult **out, snapshot *s, const snap_keymap *m, const pgh_relation *rel,
+                    const pgh_tuple *nt, pgh_error *err)
+{
     const snap_table *t = &s->tables[m->table];
     const char *values[32];
     Oid types[32];
@@ -124,10 +161,59 @@ static int read_row(PGresult **out, snapshot *s, const snap_keymap *m, const pgh
     return 0;
 }
 
-/* Deliver c with the re-read row as its new tuple. */
-static int deliver_whole(snapshot *s, const pgh_change *c, PGresult *row, pgh_error *err)
+/* Wait until the transaction being read is visible to a new snapshot on the source. Its
+ * commit record reaching the stream is not enough: the committing session leaves the set of
+ * running transactions (which snapshots go by) a moment later, and a read in between sees the
+ * row as it was before (seen under load: an UPDATE's row read back with its old values). */
+static int wait_visible(snapshot *s, pgh_error *err)
 {
-    int ncols = c->u.update.rel->ncols;
+    if (s->txn_xid == 0)
+        return 0;
+    char xid[16];
+    snprintf(xid, sizeof(xid), "%u", s->txn_xid);
+    const char *params[1] = {xid};
+    int rc = 0;
+    for (int ms = 1; rc == 0; ms = ms * 2 > REREAD_WAIT_MAX_MS ? REREAD_WAIT_MAX_MS : ms * 2) {
+        char running[8];
+        rc = pgh_pg_query_text(running, sizeof(running), s->reread,
+                               "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity "
+                               "WHERE backend_xid = $1::xid)",
+                               1, params, err);
+        if (rc != 0 || strcmp(running, "f") == 0)
+            return rc;
+        pgh_sleep_ms(ms);
+    }
+    return rc;
+}
+
+int pgh_snapshot__reread(PGresult **out, snapshot *s, const snap_keymap *m, const pgh_relation *rel,
+                         const pgh_tuple *tup, pgh_error *err)
+{
+    *out = NULL;
+    PGresult *row = NULL;
+    int rc = reread_conn(s, err);
+    if (rc == 0)
+        rc = wait_visible(s, err);
+    if (rc == 0)
+        rc = read_row(&row, s, m, rel, tup, err);
+    if (rc == 0 && row && PQntuples(row) == 1) {
+        pgh_lsn at = 0;
+        if (pgh_lsn_parse(&at, PQgetvalue(row, 0, 0)) == 0 && at > s->horizon)
+            s->horizon = at;
+        *out = row;
+        return 0;
+    }
+    PQclear(row);
+    /* Not there: the change that removed it is in the stream before the source's position
+     * now, and must be read again too when it lacks values. */
+    return rc == 0 ? pgh_snapshot__horizon_now(s, err) : rc;
+}
+
+int pgh_snapshot__deliver_whole(snapshot *s, const pgh_change *c, pgh_change_kind as, PGresult *row,
+                                pgh_error *err)
+{
+    const pgh_relation *rel = c->kind == PGH_CHANGE_INSERT ? c->u.insert.rel : c->u.update.rel;
+    int ncols = rel->ncols;
     pgh_value *v = calloc((size_t)ncols + 1, sizeof(*v));
     if (v == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
@@ -137,8 +223,15 @@ static int deliver_whole(snapshot *s, const pgh_change *c, PGresult *row, pgh_er
                            .len = null ? 0 : (uint32_t)PQgetlength(row, 0, a + 1),
                            .data = null ? NULL : PQgetvalue(row, 0, a + 1)};
     }
+    pgh_tuple whole_tup = {.natts = (uint16_t)ncols, .values = v};
     pgh_change whole = *c;
-    whole.u.update.newtup = (pgh_tuple){.natts = (uint16_t)ncols, .values = v};
+    if (as == PGH_CHANGE_INSERT) {
+        whole.kind = PGH_CHANGE_INSERT;
+        whole.u.insert.rel = rel;
+        whole.u.insert.newtup = whole_tup;
+    } else {
+        whole.u.update.newtup = whole_tup;
+    }
     int rc = pgh_pipeline__deliver(s->r, &whole, err);
     free(v);
     return rc;
@@ -147,25 +240,57 @@ static int deliver_whole(snapshot *s, const pgh_change *c, PGresult *row, pgh_er
 int pgh_snapshot__update(snapshot *s, const snap_keymap *m, const pgh_change *c, pgh_error *err)
 {
     const snap_table *t = &s->tables[m->table];
-    bool needed = lacks_values(&c->u.update.newtup) &&
+    bool needed = pgh_snapshot__lacks_values(&c->u.update.newtup) &&
                   (t->state == SNAP_BEGUN || s->txn_lsn < s->horizon);
     int rc = needed ? 0 : pgh_pipeline__rules_enters(&needed, s->r, c, err);
     if (rc != 0 || !needed)
         return rc != 0 ? rc : pgh_pipeline__deliver(s->r, c, err);
     PGresult *row = NULL;
-    rc = reread_conn(s, err);
-    if (rc == 0)
-        rc = read_row(&row, s, m, c, err);
-    if (rc == 0 && row && PQntuples(row) == 1) {
-        pgh_lsn at = 0;
-        if (pgh_lsn_parse(&at, PQgetvalue(row, 0, 0)) == 0 && at > s->horizon)
-            s->horizon = at;
-        rc = deliver_whole(s, c, row, err);
-    } else if (rc == 0) {
+    rc = pgh_snapshot__reread(&row, s, m, c->u.update.rel, &c->u.update.newtup, err);
+    if (rc == 0 && row)
+        rc = pgh_snapshot__deliver_whole(s, c, PGH_CHANGE_UPDATE, row, err);
+    else if (rc == 0)
         rc = pgh_pipeline__deliver(s->r, c, err); /* gone since: its removal follows */
-    }
     PQclear(row);
     return rc;
+}
+
+/* An INSERT lacking unchanged TOAST values (a row filter's INSERT: see the top): the row read
+ * again whole, or, gone since, nothing delivered and its key absent until its departure. */
+static int insert_lacking(snapshot *s, const snap_keymap *m, const pgh_change *c, pgh_error *err)
+{
+    PGresult *row = NULL;
+    int rc = pgh_snapshot__reread(&row, s, m, c->u.insert.rel, &c->u.insert.newtup, err);
+    if (rc == 0)
+        pgh_log_at(PGH_LOG_DEBUG, "stream", s->tables[m->table].info->qualified, c->wal_start,
+                   "an INSERT without its unchanged TOAST values: %s",
+                   row ? "read again whole from the source"
+                       : "no longer on the source, held back until its row leaves the key");
+    if (rc == 0 && row)
+        rc = pgh_snapshot__deliver_whole(s, c, PGH_CHANGE_INSERT, row, err);
+    else if (rc == 0 && s->missing == SNAP_MISSING_RECOPY)
+        rc = pgh_pipeline__deliver(s->r, c, err);
+    else if (rc == 0 && s->missing == SNAP_MISSING_ABSENT)
+        rc = pgh_snapshot__absent_add(s, m, &c->u.insert.newtup, err);
+    PQclear(row);
+    if (rc == PGH_ECONN)
+        pgh_error_prefix(err, "reading a row again for an INSERT without its TOASTed values");
+    return rc;
+}
+
+int pgh_snapshot__row(snapshot *s, const snap_keymap *m, const pgh_change *c, pgh_error *err)
+{
+    bool handled = false;
+    int rc = s->nabsent > 0 && s->missing == SNAP_MISSING_ABSENT
+                 ? pgh_snapshot__absent_change(&handled, s, m, c, err)
+                 : 0;
+    if (rc != 0 || handled)
+        return rc;
+    if (c->kind == PGH_CHANGE_INSERT && pgh_snapshot__lacks_values(&c->u.insert.newtup))
+        return insert_lacking(s, m, c, err);
+    if (c->kind == PGH_CHANGE_UPDATE)
+        return pgh_snapshot__update(s, m, c, err);
+    return pgh_pipeline__deliver(s->r, c, err);
 }
 
 bool pgh_snapshot__rereading(const snapshot *s)

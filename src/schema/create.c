@@ -12,6 +12,7 @@
 #include "pg/conn.h"
 #include "pghost/log.h"
 #include "schema/internal.h"
+#include "source/publication.h"
 
 
 /* The primary key's column names, comma-separated, into b. */
@@ -21,14 +22,22 @@ static void key_names(pgh_buf *b, const pgh_table_info *t)
         pgh_buf_printf(b, "%s%s", k ? ", " : "", t->cols[t->key_cols[k]].name);
 }
 
-/* An existing destination table must have the source's columns (as map makes them), types and
- * primary key. */
-static int check_existing(PGconn *src, PGconn *dst, const pgh_table_map *m,
-                          const pgh_column_map *map, pgh_error *err)
+/* An existing destination table must have the source's (published) columns (as map makes
+ * them), types and primary key. */
+static int check_existing(PGconn *src, PGconn *dst, const char *publication,
+                          const pgh_table_map *m, const pgh_column_map *map, pgh_error *err)
 {
     pgh_table_info *s = NULL;
     pgh_table_info *d = NULL;
     int rc = pgh_catalog_table(&s, src, m->source_schema, m->source_table, err);
+    /* refused here (a column list without the key) is the preflight's refusal, as it is */
+    int refused = rc == 0 && publication
+                      ? pgh_source_publication_narrow(s, src, publication, err)
+                      : 0;
+    if (refused != 0) {
+        pgh_table_info_free(s);
+        return refused;
+    }
     if (rc == 0)
         rc = pgh_colmap_apply(s, map, err);
     if (rc == 0)
@@ -144,7 +153,8 @@ static int plan(char **oids, schema_ctx *c, pgh_error *err)
         if (rc == 0 && oids[i])
             rc = pgh_schema__relation_exists(&exists, c->dst, m->dest_schema, m->dest_table, err);
         if (rc == 0 && oids[i] && exists)
-            rc = check_existing(c->src, c->dst, m, c->maps ? c->maps[i] : NULL, err);
+            rc = check_existing(c->src, c->dst, c->cfg->publication_name, m,
+                                c->maps ? c->maps[i] : NULL, err);
         if (exists || via_ancestor) {
             free(oids[i]);
             oids[i] = NULL;

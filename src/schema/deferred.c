@@ -11,7 +11,9 @@
  * the table names in them are replaced by the mapped destination names: the part of the
  * definition before the name is recomputed on the source and checked to be exactly what the
  * server printed, so the replacement never guesses. Objects that exist already on the
- * destination (by name) are skipped: a re-run finishes an interrupted build.
+ * destination (by name) are skipped: a re-run finishes an interrupted build. Under a
+ * publication column list, indexes and constraints that use an unpublished column are left out
+ * (the table was created without it: published.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,13 @@ static const char INDEX_SQL[] =
     "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid "
     "    AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x')) "
     "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid) "
+    "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a "
+    "    WHERE a.attrelid = i.indrelid AND a.attnum > 0 "
+    "      AND NOT " PGH_SCHEMA_PUBLISHED_2("a.attname")
+    "      AND (a.attnum = ANY (i.indkey::int2[]) OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend d "
+    "        WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = i.indexrelid "
+    "          AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = i.indrelid "
+    "          AND d.refobjsubid = a.attnum))) "
     "ORDER BY ic.relname";
 
 static const char CONSTRAINT_SQL[] =
@@ -59,6 +68,8 @@ static const char CONSTRAINT_SQL[] =
     "WHERE k.conrelid = $1 AND k.contype IN ('u', 'x', 'c', 'f') AND k.conislocal "
     "  AND k.conparentid = 0 AND (k.contype <> 'u' "
     "    OR k.conindid IS DISTINCT FROM " PGH_CATALOG_KEY_INDEX_OF_1 ") "
+    "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = k.conrelid "
+    "    AND a.attnum = ANY (k.conkey) AND NOT " PGH_SCHEMA_PUBLISHED_2("a.attname") ") "
     "ORDER BY k.contype, k.conname";
 
 enum { K_NAME, K_TYPE, K_DEF, K_VALID, K_REFNSP, K_REFNAME, K_PREFIX_OK, K_TAIL, K_HEAD, K_OID };
@@ -128,19 +139,19 @@ static int names_changed(bool *out, deferred *d, const pgh_schema_table *t, cons
     return rc;
 }
 
-static int collect_indexes(deferred *d, const pgh_schema_table *t, const char *oid,
+/* params: the table's OID and its published columns (published.c). */
+static int collect_indexes(deferred *d, const pgh_schema_table *t, const char *const params[2],
                            const char *dst_q, pgh_error *err)
 {
     PGresult *r = NULL;
-    const char *params[1] = {oid};
-    int rc = pgh_conn_query(&r, d->src, INDEX_SQL, 1, params, err);
+    int rc = pgh_conn_query(&r, d->src, INDEX_SQL, 2, params, err);
     for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
         const char *name = PQgetvalue(r, i, 0);
         bool exists = false;
         bool skip = false;
         char label[256];
         snprintf(label, sizeof(label), "index %s", name);
-        rc = names_changed(&skip, d, t, oid, PQgetvalue(r, i, 4), label, err);
+        rc = names_changed(&skip, d, t, params[0], PQgetvalue(r, i, 4), label, err);
         if (rc != 0 || skip)
             continue;
         if (PQgetvalue(r, i, 2)[0] != 't') {
@@ -219,19 +230,19 @@ static int foreign_key(deferred *d, const pgh_schema_table *t, PGresult *r, int 
     return rc;
 }
 
-static int collect_constraints(deferred *d, const pgh_schema_table *t, const char *oid,
-                               const char *dst_q, bool partitioned, pgh_error *err)
+static int collect_constraints(deferred *d, const pgh_schema_table *t,
+                               const char *const params[2], const char *dst_q, bool partitioned,
+                               pgh_error *err)
 {
     PGresult *r = NULL;
-    const char *params[1] = {oid};
-    int rc = pgh_conn_query(&r, d->src, CONSTRAINT_SQL, 1, params, err);
+    int rc = pgh_conn_query(&r, d->src, CONSTRAINT_SQL, 2, params, err);
     for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
         const char *name = PQgetvalue(r, i, K_NAME);
         char *state = NULL;
         bool skip = false;
         char label[256];
         snprintf(label, sizeof(label), "constraint %s", name);
-        rc = names_changed(&skip, d, t, oid, PQgetvalue(r, i, K_OID), label, err);
+        rc = names_changed(&skip, d, t, params[0], PQgetvalue(r, i, K_OID), label, err);
         if (rc != 0 || skip)
             continue;
         rc = constraint_state(&state, d->dst, t, name, err);
@@ -279,10 +290,16 @@ static int collect_table(deferred *d, const pgh_schema_table *t, pgh_error *err)
     if (rc == 0 && dst_q == NULL)
         rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
     bool partitioned = rc == 0 && PQgetvalue(r, 0, 1)[0] == 'p';
+    char *published = NULL;
     if (rc == 0)
-        rc = collect_indexes(d, t, PQgetvalue(r, 0, 0), dst_q, err);
+        rc = pgh_schema__published(&published, d->src, PQgetvalue(r, 0, 0),
+                                   d->cfg->publication_name, err);
+    const char *table[2] = {rc == 0 ? PQgetvalue(r, 0, 0) : NULL, published};
     if (rc == 0)
-        rc = collect_constraints(d, t, PQgetvalue(r, 0, 0), dst_q, partitioned, err);
+        rc = collect_indexes(d, t, table, dst_q, err);
+    if (rc == 0)
+        rc = collect_constraints(d, t, table, dst_q, partitioned, err);
+    free(published);
     free(dst_q);
     PQclear(r);
     return rc;

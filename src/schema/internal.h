@@ -42,6 +42,15 @@ typedef struct schema_ctx {
  * create (an extension's, a C type) is PGH_EPRECOND. */
 int pgh_schema__ensure_type(schema_ctx *c, uint32_t type_oid, pgh_error *err);
 
+/* published.c: the columns publication publishes of the source table oid (decimal), as a text
+ * array ("{a,b}", for a text[] parameter), or NULL when every column is (no entry, no column
+ * list, a server before PostgreSQL 15). The statements reading columns, sequences, indexes and
+ * constraints take it as $2 and leave out what needs an unpublished column. */
+int pgh_schema__published(char **out, PGconn *src, const char *oid, const char *publication,
+                          pgh_error *err);
+/* The SQL condition "column name expr is published" for those statements. */
+#define PGH_SCHEMA_PUBLISHED_2(name) "($2::text[] IS NULL OR " name " = ANY ($2::text[]))"
+
 /* CREATE SCHEMA IF NOT EXISTS on the destination. */
 int pgh_schema__ensure_schema(PGconn *dst, const char *schema, pgh_error *err);
 

@@ -1,6 +1,7 @@
 /*
- * One table's CREATE TABLE, from the source's catalogs: columns with their types (created
- * first), collations, defaults, NOT NULL, identity and generated columns, the primary key,
+ * One table's CREATE TABLE, from the source's catalogs: the columns the publication publishes
+ * (all of them without a column list: published.c) with their types (created first),
+ * collations, defaults, NOT NULL, identity and generated columns, the primary key,
  * PARTITION BY and, for a partition, PARTITION OF ... FOR VALUES. Sequences that the defaults
  * call are created before the table (same schema and name as on the source) and, when a column
  * of the table owns one on the source, owned by that column on the destination too. With a
@@ -43,27 +44,30 @@ static const char COLUMNS_SQL[] =
     "  AND dep.refobjsubid = a.attnum AND dep.deptype = 'i' "
     "LEFT JOIN pg_catalog.pg_sequence s ON s.seqrelid = dep.objid "
     "LEFT JOIN pg_catalog.pg_class sc ON sc.oid = s.seqrelid "
-    "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
+    "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped "
+    "  AND " PGH_SCHEMA_PUBLISHED_2("a.attname") " ORDER BY a.attnum";
 
 enum { C_NAME, C_TYPE, C_TYPEFMT, C_NOTNULL, C_IDENTITY, C_GENERATED, C_DEFAULT, C_COLLNSP,
        C_COLLNAME, C_START, C_INCR, C_MIN, C_MAX, C_CACHE, C_CYCLE, C_SEQNAME };
 
-/* Sequences the table's defaults call, with the column owning each (NULL when not owned by a
- * column of this table). */
+/* Sequences the published columns' defaults call, with the column owning each (NULL when not
+ * owned by a published column of this table). */
 static const char SEQUENCES_SQL[] =
     "SELECT DISTINCT n.nspname, s.relname, pg_catalog.format_type(q.seqtypid, NULL), "
     "  q.seqstart, q.seqincrement, q.seqmin, q.seqmax, q.seqcache, q.seqcycle, "
     "  (SELECT a.attname FROM pg_catalog.pg_depend o JOIN pg_catalog.pg_attribute a "
     "     ON a.attrelid = o.refobjid AND a.attnum = o.refobjsubid "
     "    WHERE o.classid = 'pg_catalog.pg_class'::regclass AND o.objid = s.oid "
-    "      AND o.deptype = 'a' AND o.refobjid = $1) "
+    "      AND o.deptype = 'a' AND o.refobjid = $1 AND " PGH_SCHEMA_PUBLISHED_2("a.attname") ") "
     "FROM pg_catalog.pg_attrdef ad "
     "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_attrdef'::regclass "
     "  AND d.objid = ad.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass "
     "JOIN pg_catalog.pg_class s ON s.oid = d.refobjid AND s.relkind = 'S' "
     "JOIN pg_catalog.pg_namespace n ON n.oid = s.relnamespace "
     "JOIN pg_catalog.pg_sequence q ON q.seqrelid = s.oid "
-    "WHERE ad.adrelid = $1 ORDER BY 1, 2";
+    "WHERE ad.adrelid = $1 AND " PGH_SCHEMA_PUBLISHED_2(
+        "(SELECT a.attname FROM pg_catalog.pg_attribute a "
+        "  WHERE a.attrelid = ad.adrelid AND a.attnum = ad.adnum)") " ORDER BY 1, 2";
 
 
 static void sequence_options(pgh_buf *b, PGresult *r, int row, int first)
@@ -77,12 +81,11 @@ static void sequence_options(pgh_buf *b, PGresult *r, int row, int first)
 
 /* Create the sequences the defaults call (before the table); owned ones get an OWNED BY
  * statement in *owned (run after the table). */
-static int create_sequences(schema_jobs *owned, schema_ctx *c, const char *oid, const char *dst_q,
-                            const pgh_column_map *map, pgh_error *err)
+static int create_sequences(schema_jobs *owned, schema_ctx *c, const char *const params[2],
+                            const char *dst_q, const pgh_column_map *map, pgh_error *err)
 {
     PGresult *r = NULL;
-    const char *params[1] = {oid};
-    int rc = pgh_conn_query(&r, c->src, SEQUENCES_SQL, 1, params, err);
+    int rc = pgh_conn_query(&r, c->src, SEQUENCES_SQL, 2, params, err);
     for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
         char *q = pgh_conn_qualified(c->dst, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
         const char *owner = PQgetisnull(r, i, 9) ? NULL : pgh_colmap_dest(map, PQgetvalue(r, i, 9));
@@ -221,24 +224,24 @@ static int element_list(pgh_buf *b, schema_ctx *c, PGresult *t, PGresult *cols,
     return rc;
 }
 
-static int table_statement(pgh_buf *b, schema_ctx *c, const char *oid, const char *dst_schema,
-                           const char *dst_q, const char *parent_q, const pgh_column_map *map,
-                           pgh_error *err)
+/* params: the table's OID and its published columns (pgh_schema__published). */
+static int table_statement(pgh_buf *b, schema_ctx *c, const char *const params[2],
+                           const char *dst_schema, const char *dst_q, const char *parent_q,
+                           const pgh_column_map *map, pgh_error *err)
 {
     PGresult *t = NULL;
     PGresult *cols = NULL;
-    const char *params[1] = {oid};
     int rc = pgh_conn_query(&t, c->src, TABLE_SQL, 1, params, err);
     if (rc == 0)
-        rc = pgh_conn_query(&cols, c->src, COLUMNS_SQL, 1, params, err);
+        rc = pgh_conn_query(&cols, c->src, COLUMNS_SQL, 2, params, err);
     if (rc == 0 && PQntuples(t) != 1)
-        rc = pgh_error_set(err, PGH_ENOTFOUND, "table %s vanished from the source", oid);
+        rc = pgh_error_set(err, PGH_ENOTFOUND, "table %s vanished from the source", params[0]);
     if (rc != 0)
         goto done;
     pgh_buf_printf(b, "CREATE TABLE %s", dst_q);
     if (parent_q)
         pgh_buf_printf(b, " PARTITION OF %s", parent_q);
-    rc = element_list(b, c, t, cols, dst_schema, parent_q != NULL, oid, map, err);
+    rc = element_list(b, c, t, cols, dst_schema, parent_q != NULL, params[0], map, err);
     if (parent_q)
         pgh_buf_printf(b, " %s", PQgetvalue(t, 0, R_BOUND));
     if (PQgetvalue(t, 0, R_KIND)[0] == 'p')
@@ -263,11 +266,15 @@ int pgh_schema__create_table(schema_ctx *c, uint32_t src_oid, const char *dst_sc
     schema_jobs owned = {0};
     pgh_buf sql;
     pgh_buf_init(&sql, 0);
-    int rc = pgh_schema__ensure_schema(c->dst, dst_schema, err);
+    char *published = NULL;
+    int rc = pgh_schema__published(&published, c->src, oid, c->cfg->publication_name, err);
+    const char *params[2] = {oid, published};
     if (rc == 0)
-        rc = create_sequences(&owned, c, oid, dst_q, map, err);
+        rc = pgh_schema__ensure_schema(c->dst, dst_schema, err);
     if (rc == 0)
-        rc = table_statement(&sql, c, oid, dst_schema, dst_q, parent_q, map, err);
+        rc = create_sequences(&owned, c, params, dst_q, map, err);
+    if (rc == 0)
+        rc = table_statement(&sql, c, params, dst_schema, dst_q, parent_q, map, err);
     if (rc == 0 && pgh_buf_failed(&sql))
         rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
     if (rc == 0)
@@ -280,6 +287,7 @@ int pgh_schema__create_table(schema_ctx *c, uint32_t src_oid, const char *dst_sc
         pgh_error_prefix(err, "creating table %s.%s on the destination", dst_schema, dst_name);
     pgh_buf_dispose(&sql);
     pgh_schema__jobs_dispose(&owned);
+    free(published);
     free(dst_q);
     return rc;
 }

@@ -15,6 +15,8 @@ typedef struct apply_stmt {
     char *sql;     /* owned: the statement text, the cache key */
     char name[24]; /* prepared statement name */
     int nparams;
+    short *atts;   /* owned, nparams: the relation column of each $n (-1: none), to name the
+                      column of a value the destination refuses (failure.c) */
 } apply_stmt;
 
 /* A source relation as announced by a Relation message, mapped onto a destination table. */
@@ -40,6 +42,7 @@ typedef struct apply_params {
     pgh_buf data;        /* owned: the values, each followed by NUL */
     size_t *offsets;     /* owned */
     bool *nulls;         /* owned */
+    short *atts;         /* owned: the relation column each value is for, -1 when none */
     const char **values; /* owned: pointers into data, built by apply_params_finish */
     int n;
     int cap;
@@ -48,8 +51,9 @@ typedef struct apply_params {
 void pgh_apply__params_init(apply_params *p);
 void pgh_apply__params_dispose(apply_params *p);
 void pgh_apply__params_reset(apply_params *p);
-/* Add a value (NULL for SQL NULL); returns its $number, or 0 when out of memory. */
-int pgh_apply__params_add(apply_params *p, const pgh_value *v);
+/* Add a value (NULL for SQL NULL) for relation column att (-1: none); returns its $number, or
+ * 0 when out of memory. */
+int pgh_apply__params_add(apply_params *p, const pgh_value *v, int att);
 /* Build the pointer array; NULL when out of memory. Valid until the next add or reset. */
 const char *const *pgh_apply__params_finish(apply_params *p);
 
@@ -105,9 +109,10 @@ int pgh_apply__put_keyless_match(pgh_buf *sql, apply_params *p, const apply_rel 
 int pgh_apply__put_keyless_set(int *nset, pgh_buf *sql, apply_params *p, const apply_rel *r,
                                const pgh_tuple *newtup, const pgh_tuple *old, pgh_error *err);
 
-/* Find or prepare the statement with this text on conn. */
+/* Find or prepare the statement with this text on conn; atts (nparams entries, copied): the
+ * relation column of each parameter. */
 int pgh_apply__stmt(const apply_stmt **out, apply_rel *r, PGconn *conn, const char *sql,
-                    int nparams, int *name_counter, pgh_error *err);
+                    int nparams, const short *atts, int *name_counter, pgh_error *err);
 
 /*
  * The destination connection in pipeline mode (pipe.c): statements go out without waiting for
@@ -126,11 +131,24 @@ typedef enum pipe_op_kind {
     PIPE_OP_SYNC,   /* internal */
 } pipe_op_kind;
 
+/* The key of a row change's row, kept with its statement to name the row in errors: the key
+ * values' text, each followed by NUL, cut at PIPE_KEY_MAX bytes (cut: the last is partial). */
+#define PIPE_KEY_MAX 64
+typedef struct pipe_key {
+    char text[PIPE_KEY_MAX];
+    uint8_t len;  /* bytes used in text; 0: no key (not a row change, or several rows) */
+    uint8_t nkeys;
+    bool cut;
+} pipe_key;
+
 /* What a statement in flight was, to judge its result and name it in errors. */
 typedef struct pipe_op {
     pipe_op_kind kind;
     bool strict;       /* sent in PGH_APPLY_STRICT mode: no row found is divergence */
     apply_rel *rel;    /* borrowed; relations are replaced only after pgh_apply__pipe_leave */
+    const apply_stmt *prepared; /* borrowed, may be NULL: statements are added to rel only after
+                               pgh_apply__pipe_leave, so this stays valid while in flight */
+    pipe_key key;      /* the row's key, for errors (len 0: none) */
     pgh_lsn lsn;       /* the change's LSN (the commit's end LSN for PIPE_OP_COMMIT) */
     const char *what;  /* borrowed, static: error prefix; NULL for "applying a change" */
     char stmt[24];     /* trace logs only: the prepared statement's name, "" for plain SQL */
@@ -167,6 +185,15 @@ int pgh_apply__pipe_send_sql(apply_pipe *p, const pipe_op *op, const char *sql, 
 int pgh_apply__pipe_wait(apply_pipe *p, pgh_error *err);
 /* Wait, then leave pipeline mode so the connection can be used synchronously. */
 int pgh_apply__pipe_leave(apply_pipe *p, pgh_error *err);
+
+/* failure.c: the key values of tup (at r->key_att) into out, cut to fit. */
+void pgh_apply__key_keep(pipe_key *out, const apply_rel *r, const pgh_tuple *tup);
+/* failure.c: err holds a failed statement's error (from pgh_conn_error with res): prefix it with
+ * the table, for a value the destination refused (SQLSTATE class 22) in a parameter of stmt
+ * that parameter's column, and the row's key when key holds one ("public.t, column n, key id =
+ * 2: ..."). Never the refused value itself: only what the server's own message says. */
+void pgh_apply__name_failure(pgh_error *err, const apply_rel *r, const apply_stmt *stmt,
+                             const pipe_key *key, const PGresult *res);
 
 /* Keys of rows the catch-up could not complete (see pghost/apply.h). Small: it holds only rows
  * whose key moved while the copy ran past both keys. */

@@ -43,7 +43,7 @@ int pgh_apply__put_keyless_match(pgh_buf *sql, apply_params *p, const apply_rel 
                            r->col_ident[i]);
             continue;
         }
-        int n = pgh_apply__params_add(p, &old->values[i]);
+        int n = pgh_apply__params_add(p, &old->values[i], i);
         if (n == 0)
             return pgh_error_set(err, PGH_ENOMEM, "out of memory");
         pgh_buf_printf(sql, "%s%s = $%d::%s", i ? " AND " : "", r->col_ident[i], n,
@@ -67,7 +67,7 @@ int pgh_apply__put_keyless_set(int *nset, pgh_buf *sql, apply_params *p, const a
                                  "%s.%s has no key, and an UPDATE carries no value for column "
                                  "%s",
                                  r->dst->schema, r->dst->name, r->col_ident[i]);
-        int n = pgh_apply__params_add(p, v);
+        int n = pgh_apply__params_add(p, v, i);
         if (n == 0)
             return pgh_error_set(err, PGH_ENOMEM, "out of memory");
         pgh_buf_printf(sql, "%s%s = $%d", (*nset)++ ? ", " : " SET ", r->col_ident[i], n);

@@ -15,6 +15,7 @@ void pgh_apply__params_dispose(apply_params *p)
     pgh_buf_dispose(&p->data);
     free(p->offsets);
     free(p->nulls);
+    free(p->atts);
     free(p->values);
     memset(p, 0, sizeof(*p));
 }
@@ -36,6 +37,10 @@ static bool grow(apply_params *p)
     if (nulls == NULL)
         return false;
     p->nulls = nulls;
+    short *atts = realloc(p->atts, (size_t)cap * sizeof(*atts));
+    if (atts == NULL)
+        return false;
+    p->atts = atts;
     const char **values = realloc(p->values, (size_t)cap * sizeof(*values));
     if (values == NULL)
         return false;
@@ -44,12 +49,13 @@ static bool grow(apply_params *p)
     return true;
 }
 
-int pgh_apply__params_add(apply_params *p, const pgh_value *v)
+int pgh_apply__params_add(apply_params *p, const pgh_value *v, int att)
 {
     if (p->n == p->cap && !grow(p))
         return 0;
     bool is_null = v == NULL || v->kind == PGH_VALUE_NULL;
     p->nulls[p->n] = is_null;
+    p->atts[p->n] = (short)att;
     p->offsets[p->n] = p->data.len;
     if (!is_null) {
         pgh_buf_append(&p->data, v->data, v->len);

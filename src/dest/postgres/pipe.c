@@ -106,7 +106,7 @@ static int op_error(apply_pipe *p, const pipe_op *op, const PGresult *res, pgh_e
 {
     int rc = pgh_conn_error(err, p->conn, res, op->what ? op->what : "applying a change");
     if (op->rel != NULL && op->rel->dst != NULL)
-        pgh_error_prefix(err, "%s.%s", op->rel->dst->schema, op->rel->dst->name);
+        pgh_apply__name_failure(err, op->rel, op->prepared, &op->key, res);
     if (op->lsn)
         err->lsn = op->lsn;
     return failed(p, rc);

@@ -20,8 +20,10 @@ void pgh_apply__rel_free(apply_rel *r)
     free(r->col_ident);
     free(r->dst_col);
     free(r->key_att);
-    for (int i = 0; i < r->nstmts; i++)
+    for (int i = 0; i < r->nstmts; i++) {
         free(r->stmts[i].sql);
+        free(r->stmts[i].atts);
+    }
     free(r->stmts);
     pgh_table_info_free(r->dst);
     free(r);
@@ -245,7 +247,7 @@ int pgh_apply__rel_build(apply_rel **out, PGconn *conn, const pgh_relation *rel,
 }
 
 int pgh_apply__stmt(const apply_stmt **out, apply_rel *r, PGconn *conn, const char *sql,
-                    int nparams, int *name_counter, pgh_error *err)
+                    int nparams, const short *atts, int *name_counter, pgh_error *err)
 {
     for (int i = 0; i < r->nstmts; i++) {
         if (strcmp(r->stmts[i].sql, sql) == 0) {
@@ -265,13 +267,20 @@ int pgh_apply__stmt(const apply_stmt **out, apply_rel *r, PGconn *conn, const ch
     snprintf(st->name, sizeof(st->name), "pghost_%d", ++*name_counter);
     st->nparams = nparams;
     st->sql = strdup(sql);
-    if (st->sql == NULL)
+    st->atts = calloc((size_t)nparams + 1, sizeof(*st->atts));
+    if (st->sql == NULL || st->atts == NULL) {
+        free(st->sql);
+        free(st->atts);
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < nparams; i++)
+        st->atts[i] = atts ? atts[i] : -1;
     PGresult *res = PQprepare(conn, st->name, sql, nparams, NULL);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         int rc = pgh_conn_error(err, conn, res, "preparing a statement on the destination");
         PQclear(res);
         free(st->sql);
+        free(st->atts);
         return rc;
     }
     PQclear(res);

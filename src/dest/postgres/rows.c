@@ -39,7 +39,7 @@ int pgh_apply__put_insert_rows(pgh_buf *sql, apply_params *p, const apply_rel *r
             if (tup->values[i].kind == PGH_VALUE_UNCHANGED)
                 return pgh_error_set(err, PGH_EPROTO, "%s.%s: INSERT with an unchanged TOAST value",
                                      r->dst->schema, r->dst->name);
-            int num = pgh_apply__params_add(p, &tup->values[i]);
+            int num = pgh_apply__params_add(p, &tup->values[i], i);
             if (num == 0)
                 return pgh_error_set(err, PGH_ENOMEM, "out of memory");
             pgh_buf_printf(sql, "%s$%d", i ? ", " : (j ? ", (" : "("), num);

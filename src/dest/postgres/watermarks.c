@@ -8,7 +8,8 @@
  * table_begin empties the table (TRUNCATE, in the destination transaction), table_rows upserts
  * the rows by key. Until the pipeline's phase is "follow" again (every table delivered, and
  * updates no longer read again from the source) changes take the apply's lenient rules
- * (apply.h); from then on the strict ones, with on_missing_row.
+ * (apply.h); from then on the strict ones, with on_missing_row, until a row read again while
+ * following makes the phase "snapshot" once more.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -96,9 +97,12 @@ int pgh_postgres__watermarks_commit(pg_dest *d, const pgh_position *after, pgh_e
     int rc = pgh_postgres__apply(d, err);
     if (rc == 0)
         rc = pgh_apply_set_position(d->apply, after->phase, after->resume, err);
-    /* The commit's own changes are queued already, under the rules that held for them. */
-    if (rc == 0 && strcmp(after->phase, "follow") == 0)
-        set_lenient(d, false);
+    /* The commit's own changes are queued already, under the rules that held for them. The
+     * next ones take the lenient rules again when the phase is back at "snapshot": rows read
+     * again from the source while following (a row filter's INSERT lacking TOASTed values,
+     * rules) are ahead of the stream until it passes their read. */
+    if (rc == 0)
+        set_lenient(d, strcmp(after->phase, "follow") != 0);
     return rc;
 }
 
