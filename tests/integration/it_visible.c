@@ -10,7 +10,9 @@
  * commit normally. Then the hook lets the catch-up go on. pghost must wait (its info line names
  * the transaction and a synchronous standby) instead of reading the row as it was before; the
  * test then cancels the session's wait (the commit stays, with PostgreSQL's warning), and pghost
- * must end 0 with the table equal on both sides by full ordered dumps.
+ * must end 0 with the table equal on both sides by full ordered dumps. Meanwhile another session
+ * holds a transaction with an xid open from before the checkpoint to the end: pghost must not
+ * wait for it (it is running at the checkpoint, but not in the stream).
  *
  * Without the wait, the copy again reads no row at the new key, the destination drops the row,
  * and the run ends 0 with the row missing on the destination.
@@ -24,7 +26,7 @@
 
 #include "pgh_run.h"
 
-#define RUN_WAIT_S 60
+#define RUN_WAIT_S 30
 #define LINE_WAIT_MS 20000
 #define WAIT_LINE "a synchronous standby may be holding"
 
@@ -96,6 +98,16 @@ static bool wait_line(const ctx *c, pid_t pid)
     return strstr(pgh_run_stderr(&c->r, 0), WAIT_LINE) != NULL;
 }
 
+/* A transaction with an xid, left open: running at every checkpoint, never committed. */
+static PGconn *open_unrelated(ctx *c)
+{
+    PGconn *l = PQconnectdb(c->p.src_conninfo);
+    PGH_CHECK(PQstatus(l) == CONNECTION_OK, "connecting: %s", PQerrorMessage(l));
+    pgh_test_exec(l, "BEGIN");
+    free(pgh_test_value(l, "SELECT pg_current_xact_id()::text"));
+    return l;
+}
+
 /* Cancel the session's wait: the commit stays (PostgreSQL warns it committed locally). */
 static void release(ctx *c, PGconn *h)
 {
@@ -124,6 +136,7 @@ int main(void)
     wait_file(&c, pid, c.held);
     /* committed normally: copied again at once */
     pgh_test_exec(c.p.s, "UPDATE t SET id = id + 2000 WHERE id BETWEEN 20 AND 24");
+    PGconn *l = open_unrelated(&c);
     PGconn *h = hang_commit(&c);
     pgh_test_exec(c.p.s, "UPDATE t SET id = id + 2000 WHERE id BETWEEN 30 AND 34");
     FILE *f = fopen(c.go, "w");
@@ -134,6 +147,9 @@ int main(void)
     int code = pgh_run_wait(&c.r, pid, RUN_WAIT_S);
     const char *log = pgh_run_stderr(&c.r, 0);
     PGH_CHECK(code == 0, "pghost exited %d: %s", code, log);
+    PGH_CHECK(PQtransactionStatus(l) == PQTRANS_INTRANS, "the unrelated transaction ended");
+    pgh_test_exec(l, "ROLLBACK");
+    PQfinish(l);
     pgh_run_compare(&c.p, "SELECT * FROM t ORDER BY id", NULL, log);
     PGH_CHECK(waited, "pghost did not log that it waits for the invisible transaction: %s", log);
     PGH_CHECK(strstr(log, "copying them again"), "nothing was copied again: %s", log);
