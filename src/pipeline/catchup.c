@@ -75,8 +75,8 @@ typedef struct replay {
     bool confirm;       /* tell the slot what is durable */
     const char *marker; /* the checkpoint's content */
     pgh_lsn marker_lsn;
-    pgh_lsn at;        /* end of the last transaction replayed, 0 before the first */
-    int64_t logged_ms; /* when the position was last logged (debug) */
+    pgh_lsn at;          /* end of the last transaction replayed, 0 before the first */
+    int64_t logged_ms;   /* when the position was last logged (debug) */
     run_visible visible; /* transactions replayed that the copy again may not see yet */
 } replay;
 

@@ -87,8 +87,8 @@ int pgh_pipeline__visible_take(run_visible *v, PGconn *src, pgh_error *err)
 {
     pgh_pipeline__visible_reset(v);
     PGresult *res = NULL;
-    int rc = pgh_conn_query(&res, src, "SELECT pg_catalog.pg_current_snapshot()::text", 0, NULL,
-                            err);
+    int rc =
+        pgh_conn_query(&res, src, "SELECT pg_catalog.pg_current_snapshot()::text", 0, NULL, err);
     if (rc == 0)
         rc = parse_snapshot(v, PQgetvalue(res, 0, 0), err);
     PQclear(res);

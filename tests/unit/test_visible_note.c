@@ -55,7 +55,7 @@ static void across_epochs(void)
     CHECK(pgh_pipeline__visible_note(&v, 0xFFFFFFF0u) == 0 && v.nnoted == 1 &&
           v.noted[0] == epoch1 - 16);
     CHECK(pgh_pipeline__visible_note(&v, 0xFFFFFFF1u) == 0 && v.nnoted == 1); /* completed */
-    CHECK(pgh_pipeline__visible_note(&v, 3) == 0 && v.nnoted == 1);          /* completed */
+    CHECK(pgh_pipeline__visible_note(&v, 3) == 0 && v.nnoted == 1);           /* completed */
     CHECK(pgh_pipeline__visible_note(&v, 7) == 0 && v.nnoted == 2 && v.noted[1] == epoch1 + 7);
     /* many noted: the list grows */
     for (uint32_t x = 10; x < 1000; x++)
