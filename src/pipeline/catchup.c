@@ -7,6 +7,10 @@
  * TOAST values the destination never had: pghost/keyed.h) are copied again from the source
  * like a small copy batch; a new checkpoint is written after that copy and the replay goes on
  * to it. Rounds repeat until a checkpoint is reached with nothing to copy again.
+ *
+ * Copying again waits first until every transaction replayed to the checkpoint is visible on
+ * the source (catchup_visible.c): a commit reaches the stream before new snapshots see it, for
+ * as long as a synchronous standby takes, and a row read in between would undo it for good.
  */
 #include <stdio.h>
 #include <string.h>
@@ -71,8 +75,9 @@ typedef struct replay {
     bool confirm;       /* tell the slot what is durable */
     const char *marker; /* the checkpoint's content */
     pgh_lsn marker_lsn;
-    pgh_lsn at;        /* end of the last transaction replayed, 0 before the first */
-    int64_t logged_ms; /* when the position was last logged (debug) */
+    pgh_lsn at;          /* end of the last transaction replayed, 0 before the first */
+    int64_t logged_ms;   /* when the position was last logged (debug) */
+    run_visible visible; /* transactions replayed that the copy again may not see yet */
 } replay;
 
 /* At debug, about every second: how far the replay got towards the checkpoint. */
@@ -120,6 +125,8 @@ static int replay_to(replay *p, pgh_error *err)
         }
         if (is_row_change(&c))
             r->out->changes_seen++;
+        if (c.kind == PGH_CHANGE_BEGIN && pgh_pipeline__visible_note(&p->visible, c.u.begin.xid))
+            return pgh_error_set(err, PGH_ENOMEM, "out of memory");
         marker_seen = marker_seen || pgh_pipeline__is_checkpoint(&c, p->marker);
         rc = r->handle(r, &c, err);
         if (rc != 0)
@@ -147,6 +154,8 @@ static int copy_again(replay *p, pgh_error *err)
     pgh_recopy_row *rows = NULL;
     int n = 0;
     int rc = r->ops->keyed->take_recopy(r->user, &rows, &n, err);
+    if (rc == 0 && n > 0)
+        rc = pgh_pipeline__visible_wait(&p->visible, r, p->stream, err);
     if (rc == 0 && n > 0) {
         pgh_log(PGH_LOG_INFO, "catch-up",
                 "%d rows moved with unchanged TOAST values: copying them again", n);
@@ -163,6 +172,10 @@ static int rounds(replay *p, pgh_error *err)
         char marker[256];
         int rc = pgh_pipeline__emit_checkpoint(&p->marker_lsn, marker, sizeof(marker), p->r,
                                                round, err);
+        if (rc != 0)
+            return rc;
+        /* After the checkpoint's transaction returned: what may still be invisible. */
+        rc = pgh_pipeline__visible_take(&p->visible, p->r->src, err);
         if (rc != 0)
             return rc;
         pgh_log(PGH_LOG_INFO, "catch-up", "checkpoint written at " PGH_LSN_FMT "; replaying to it",
@@ -191,6 +204,7 @@ int pgh_pipeline__catchup(pipe_run *r, bool confirm, pgh_error *err)
     if (rc == 0)
         rc = pgh_stream_send_status(p.stream, false, err);
     pgh_stream_close(p.stream);
+    pgh_pipeline__visible_reset(&p.visible);
     r->ops->keyed->set_catchup(r->user, false);
     r->out->catchup_seconds = (double)(pgh_clock_ms() - start) / 1000.0;
     return rc;

@@ -9,6 +9,8 @@
  *   keyed.c        the copy + catch-up sync of a keyed destination (pghost/keyed.h)
  *   keyless.c      its tables without a key: copied in the slot's exported snapshot
  *   catchup.c      replaying the slot to a checkpoint, copying rows again on the way
+ *   catchup_visible.c  before copying again: waiting until the transactions replayed to the
+ *                  checkpoint are visible on the source (a synchronous standby may hold them)
  *   recopy.c       reading rows again from the source by key
  *   reconnect.c    before the checkpoint: opening both sides again after a lost connection
  *   follow.c       streaming after the checkpoint until stopped: flushes, feedback, stop,
@@ -147,6 +149,30 @@ int pgh_pipeline__emit_checkpoint(pgh_lsn *marker_lsn, char *marker, size_t mark
                                   pipe_run *r, int round, pgh_error *err);
 /* The message of that checkpoint? */
 bool pgh_pipeline__is_checkpoint(const pgh_change *c, const char *marker);
+
+/* catchup_visible.c: the transactions replayed to a checkpoint that a new snapshot on the
+ * source may not see yet (their commit is in the WAL, the committing session has not left the
+ * running set: a synchronous standby may hold it). Full xids. */
+typedef struct run_visible {
+    uint64_t xmin, xmax; /* the source's snapshot right after the checkpoint's transaction */
+    uint64_t *xip;       /* owned: its running xids */
+    int nxip;
+    uint64_t *noted; /* owned: replayed transactions running at that snapshot */
+    int nnoted, cap_noted;
+} run_visible;
+
+/* Take the source's snapshot right after the checkpoint's transaction returned; forgets what
+ * was noted. */
+int pgh_pipeline__visible_take(run_visible *v, PGconn *src, pgh_error *err);
+/* A replayed transaction (its BEGIN's xid): noted when that snapshot does not see it. Returns
+ * -1 when out of memory. */
+int pgh_pipeline__visible_note(run_visible *v, uint32_t xid);
+/* Wait (backing off, logging at info after a second, keeping the stream alive) until every
+ * noted transaction is visible to a new snapshot on the source; 0 at once when none is noted.
+ * Never waits for a transaction not noted. */
+int pgh_pipeline__visible_wait(run_visible *v, pipe_run *r, pgh_stream *stream, pgh_error *err);
+/* Free what v holds and zero it. */
+void pgh_pipeline__visible_reset(run_visible *v);
 
 /* recopy.c: copy the rows again from the source into the destination (replace_row). */
 int pgh_pipeline__recopy(pipe_run *r, const pgh_recopy_row *rows, int n, pgh_stream *stream,
