@@ -164,7 +164,10 @@ static int read_row(PGresult **out, snapshot *s, const snap_keymap *m, const pgh
 /* Wait until the transaction being read is visible to a new snapshot on the source. Its
  * commit record reaching the stream is not enough: the committing session leaves the set of
  * running transactions (which snapshots go by) a moment later, and a read in between sees the
- * row as it was before (seen under load: an UPDATE's row read back with its old values). */
+ * row as it was before (seen under load: an UPDATE's row read back with its old values); with a
+ * synchronous standby the commit waits for it in between. Asked as catchup_visible.c does
+ * (pg_visible_in_snapshot, which also covers a COMMIT PREPARED that no backend holds), the
+ * stream's 32-bit xid widened against the snapshot's xmax: in-flight xids lie within 2^31 of it. */
 static int wait_visible(snapshot *s, pgh_error *err)
 {
     if (s->txn_xid == 0)
@@ -176,8 +179,11 @@ static int wait_visible(snapshot *s, pgh_error *err)
     for (int ms = 1; rc == 0; ms = ms * 2 > REREAD_WAIT_MAX_MS ? REREAD_WAIT_MAX_MS : ms * 2) {
         char running[8];
         rc = pgh_pg_query_text(running, sizeof(running), s->reread,
-                               "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity "
-                               "WHERE backend_xid = $1::xid)",
+                               "SELECT NOT pg_catalog.pg_visible_in_snapshot((x.xmax + "
+                               "(($1::bigint - x.xmax % 4294967296 + 6442450944) % 4294967296)"
+                               " - 2147483648)::text::xid8, x.snap) "
+                               "FROM (SELECT s AS snap, pg_catalog.pg_snapshot_xmax(s)::text::"
+                               "bigint AS xmax FROM pg_catalog.pg_current_snapshot() s) x",
                                1, params, err);
         if (rc != 0 || strcmp(running, "f") == 0)
             return rc;
