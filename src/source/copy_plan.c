@@ -18,12 +18,26 @@
 
 #define RANGES_PER_WORKER 4
 #define SAMPLES_PER_RANGE 64
+/* TABLESAMPLE SYSTEM picks whole pages: 64 rows per range can be one or two pages, or none
+ * (then one range, one busy worker), and one page's keys are adjacent, so one page per range
+ * skews the ranges badly. At least this many pages per range are sampled on average. */
+#define PAGES_PER_RANGE 32
+#define PAGE_BYTES 8192.0
 
 static double estimated_rows(const pgh_table_info *t)
 {
     if (t->reltuples > 0)
         return t->reltuples;
     return (double)t->size_bytes / 100.0; /* never analyzed: assume 100-byte rows */
+}
+
+/* The percentage of the table's pages to sample for nranges ranges. */
+static double sample_percent(const pgh_table_info *t, int nranges)
+{
+    double by_rows = 100.0 * nranges * SAMPLES_PER_RANGE / estimated_rows(t);
+    double pages = (double)t->size_bytes / PAGE_BYTES;
+    double by_pages = pages >= 1.0 ? 100.0 * nranges * PAGES_PER_RANGE / pages : 100.0;
+    return fmin(100.0, fmax(0.001, fmax(by_rows, by_pages)));
 }
 
 static int plan_arithmetic(copy_plan_table *pt, PGconn *conn, const pgh_copy_table *t,
@@ -158,7 +172,7 @@ static int plan_sampled(copy_plan_table *pt, PGconn *conn, const pgh_copy_table 
     pt->nranges = 1;
     if (opts->workers <= 1 || nranges <= 1)
         return 0;
-    double pct = fmin(100.0, fmax(0.001, 100.0 * nranges * SAMPLES_PER_RANGE / rows));
+    double pct = sample_percent(t->src, nranges);
     pgh_buf sql;
     pgh_buf_init(&sql, 0);
     pgh_buf_puts(&sql, "SELECT ");
