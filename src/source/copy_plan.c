@@ -373,9 +373,9 @@ static int plan_tables(copy_plan *plan, PGconn *conn, pgh_copy_table *tables, in
                        const pgh_copy_opts *opts, pgh_error *err)
 {
     for (int i = 0; i < ntables; i++) {
-        int rc = opts->keyset ? plan_sampled(&plan->tables[i], conn, &tables[i], opts, PAGES_PER_RANGE, err)
-                              : plan_arithmetic(&plan->tables[i], conn, &tables[i],
-                                                opts->batch_rows, err);
+        int rc = opts->keyset
+                     ? plan_sampled(&plan->tables[i], conn, &tables[i], opts, PAGES_PER_RANGE, err)
+                     : plan_arithmetic(&plan->tables[i], conn, &tables[i], opts->batch_rows, err);
         if (rc != 0) {
             pgh_error_prefix(err, "planning the copy of %s.%s", tables[i].src->schema,
                              tables[i].src->name);

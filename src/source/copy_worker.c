@@ -11,9 +11,9 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "copy_internal.h"
 #include "source/batch_pace.h"
@@ -25,8 +25,8 @@ typedef struct copy_shared {
     int ntables;
     const pgh_copy_opts *opts; /* borrowed */
     copy_plan plan;
-    pthread_mutex_t lock;    /* guards next_table, next_range, running */
-    pthread_cond_t ended;    /* signalled when a worker ends */
+    pthread_mutex_t lock; /* guards next_table, next_range, running */
+    pthread_cond_t ended; /* signalled when a worker ends */
     int next_table;
     int64_t next_range;
     int running;             /* workers started and not yet ended */
