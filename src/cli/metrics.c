@@ -4,7 +4,9 @@
  */
 #include "metrics.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,7 +14,6 @@
 #include "http.h"
 #include "pg/conn.h"
 #include "pg/slot.h"
-#include "util/clock.h"
 #include "util/prom.h"
 
 #define MAX_TABLES 4096 /* tables (copy units) counted; beyond, a table is not shown */
@@ -36,6 +37,8 @@ struct pgh_cli_metrics {
     pthread_t sampler;
     bool sampler_started;
     atomic_int stop;
+    pthread_mutex_t stop_lock; /* with stop_cond: wakes the sampler's nap at a stop */
+    pthread_cond_t stop_cond;
     pgh_cli_http *http; /* owned: http.c */
 };
 
@@ -50,6 +53,12 @@ pgh_cli_metrics *pgh_cli_metrics_new(const char *slot_conninfo, const char *slot
     if (m == NULL)
         return NULL;
     pthread_mutex_init(&m->lock, NULL);
+    pthread_mutex_init(&m->stop_lock, NULL);
+    pthread_condattr_t monotonic;
+    pthread_condattr_init(&monotonic);
+    pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+    pthread_cond_init(&m->stop_cond, &monotonic);
+    pthread_condattr_destroy(&monotonic);
     atomic_store(&m->slot_retained, -1);
     m->slot_conninfo = slot_conninfo;
     m->slot = slot;
@@ -61,9 +70,14 @@ void pgh_cli_metrics_free(pgh_cli_metrics *m)
     if (m == NULL)
         return;
     pgh_cli_http_stop(m->http);
+    pthread_mutex_lock(&m->stop_lock);
     atomic_store(&m->stop, 1);
+    pthread_cond_broadcast(&m->stop_cond);
+    pthread_mutex_unlock(&m->stop_lock);
     if (m->sampler_started)
         pthread_join(m->sampler, NULL);
+    pthread_cond_destroy(&m->stop_cond);
+    pthread_mutex_destroy(&m->stop_lock);
     pthread_mutex_destroy(&m->lock);
     free(m->tables);
     free(m);
@@ -82,11 +96,23 @@ pgh_verify_stats *pgh_cli_metrics_verify(pgh_cli_metrics *m)
     return &m->verify;
 }
 
-/* Sleep up to ms, in short steps so that a stop is seen quickly; false once stopping. */
+/* Sleep up to ms, woken at once by a stop (the run's exit joins this thread); false once
+ * stopping. */
 static bool nap(pgh_cli_metrics *m, int ms)
 {
-    for (int waited = 0; waited < ms && !atomic_load(&m->stop); waited += 100)
-        pgh_sleep_ms(100);
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&m->stop_lock);
+    int rc = 0;
+    while (!atomic_load(&m->stop) && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&m->stop_cond, &m->stop_lock, &until);
+    pthread_mutex_unlock(&m->stop_lock);
     return !atomic_load(&m->stop);
 }
 
@@ -127,14 +153,23 @@ static bool http_ready(void *m)
     return pgh_cli_metrics_ready(m);
 }
 
+/* The HTTP server's thread and the sampler are started with SIGINT and SIGTERM blocked, so
+ * that a stop signal always reaches the thread running the pipeline and cuts its wait short
+ * (pgh_stream_next) instead of landing in a side thread. */
 int pgh_cli_metrics_serve(pgh_cli_metrics *m, const char *addr)
 {
     const pgh_cli_http_handlers handlers = {http_render, http_ready, m};
-    if (pgh_cli_http_start(&m->http, &handlers, addr) != 0)
-        return -1;
-    if (m->slot_conninfo && m->slot && pthread_create(&m->sampler, NULL, sample_slot, m) == 0)
+    sigset_t stops, before;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stops, &before);
+    int rc = pgh_cli_http_start(&m->http, &handlers, addr) != 0 ? -1 : 0;
+    if (rc == 0 && m->slot_conninfo && m->slot &&
+        pthread_create(&m->sampler, NULL, sample_slot, m) == 0)
         m->sampler_started = true;
-    return 0;
+    pthread_sigmask(SIG_SETMASK, &before, NULL);
+    return rc;
 }
 
 void pgh_cli_metrics_table(pgh_cli_metrics *m, const char *table, uint64_t rows, uint64_t bytes)

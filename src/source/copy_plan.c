@@ -18,12 +18,31 @@
 
 #define RANGES_PER_WORKER 4
 #define SAMPLES_PER_RANGE 64
+/* TABLESAMPLE SYSTEM picks whole pages: 64 rows per range can be one or two pages, or none
+ * (then one range, one busy worker), and one page's keys are adjacent, so one page per range
+ * skews the ranges badly. The copy's plan samples at least this many pages per range on
+ * average. (pgh_copy_sample_bounds, the watermarked snapshot's planner, keeps sampling by rows
+ * only: its chunks are bounded anyway, and its behaviour is left as it was.) */
+#define PAGES_PER_RANGE 32
+#define PAGE_BYTES 8192.0
 
 static double estimated_rows(const pgh_table_info *t)
 {
     if (t->reltuples > 0)
         return t->reltuples;
     return (double)t->size_bytes / 100.0; /* never analyzed: assume 100-byte rows */
+}
+
+/* The percentage of the table's pages to sample for nranges ranges, at least pages_per_range
+ * pages per range (0: by rows only). */
+static double sample_percent(const pgh_table_info *t, int nranges, int pages_per_range)
+{
+    double by_rows = 100.0 * nranges * SAMPLES_PER_RANGE / estimated_rows(t);
+    double pages = (double)t->size_bytes / PAGE_BYTES;
+    double by_pages = pages >= 1.0 ? 100.0 * nranges * pages_per_range / pages : 100.0;
+    if (pages_per_range <= 0)
+        by_pages = 0;
+    return fmin(100.0, fmax(0.001, fmax(by_rows, by_pages)));
 }
 
 static int plan_arithmetic(copy_plan_table *pt, PGconn *conn, const pgh_copy_table *t,
@@ -150,7 +169,7 @@ const copy_progress *pgh_copy__progress(const copy_plan_table *pt, int64_t range
 }
 
 static int plan_sampled(copy_plan_table *pt, PGconn *conn, const pgh_copy_table *t,
-                        const pgh_copy_opts *opts, pgh_error *err)
+                        const pgh_copy_opts *opts, int pages_per_range, pgh_error *err)
 {
     double rows = estimated_rows(t->src);
     int max_ranges = opts->workers * RANGES_PER_WORKER;
@@ -158,7 +177,7 @@ static int plan_sampled(copy_plan_table *pt, PGconn *conn, const pgh_copy_table 
     pt->nranges = 1;
     if (opts->workers <= 1 || nranges <= 1)
         return 0;
-    double pct = fmin(100.0, fmax(0.001, 100.0 * nranges * SAMPLES_PER_RANGE / rows));
+    double pct = sample_percent(t->src, nranges, pages_per_range);
     pgh_buf sql;
     pgh_buf_init(&sql, 0);
     pgh_buf_puts(&sql, "SELECT ");
@@ -354,9 +373,9 @@ static int plan_tables(copy_plan *plan, PGconn *conn, pgh_copy_table *tables, in
                        const pgh_copy_opts *opts, pgh_error *err)
 {
     for (int i = 0; i < ntables; i++) {
-        int rc = opts->keyset ? plan_sampled(&plan->tables[i], conn, &tables[i], opts, err)
-                              : plan_arithmetic(&plan->tables[i], conn, &tables[i],
-                                                opts->batch_rows, err);
+        int rc = opts->keyset
+                     ? plan_sampled(&plan->tables[i], conn, &tables[i], opts, PAGES_PER_RANGE, err)
+                     : plan_arithmetic(&plan->tables[i], conn, &tables[i], opts->batch_rows, err);
         if (rc != 0) {
             pgh_error_prefix(err, "planning the copy of %s.%s", tables[i].src->schema,
                              tables[i].src->name);
@@ -428,7 +447,7 @@ int pgh_copy_sample_bounds(char ****out, int *nbounds, PGconn *conn, const pgh_t
     opts.workers = workers;
     opts.batch_rows = batch_rows;
     copy_plan_table pt = {.nkeys = src->nkeys};
-    int rc = plan_sampled(&pt, conn, &t, &opts, err);
+    int rc = plan_sampled(&pt, conn, &t, &opts, 0, err);
     free_bounds(pt.bounds, pt.nbounds, pt.nkeys);
     if (rc != 0) {
         free_bounds(pt.raw, pt.nbounds, pt.nkeys);

@@ -9,10 +9,11 @@
  * destination (pghost/keyed.h), which decides when rows become durable.
  * The scanner counts rows and keeps the last row's key, from which the next batch continues.
  */
+#include <errno.h>
 #include <pthread.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "copy_internal.h"
 #include "source/batch_pace.h"
@@ -24,9 +25,11 @@ typedef struct copy_shared {
     int ntables;
     const pgh_copy_opts *opts; /* borrowed */
     copy_plan plan;
-    pthread_mutex_t lock;    /* guards next_table, next_range */
+    pthread_mutex_t lock; /* guards next_table, next_range, running */
+    pthread_cond_t ended; /* signalled when a worker ends */
     int next_table;
     int64_t next_range;
+    int running;             /* workers started and not yet ended */
     atomic_int failed;       /* a worker failed: everyone stops */
 } copy_shared;
 
@@ -385,6 +388,10 @@ static void *worker_main(void *arg)
             keyed(w)->copy_abort(w->session, "pghost: copy canceled");
         atomic_store(&w->shared->failed, 1);
     }
+    pthread_mutex_lock(&w->shared->lock);
+    w->shared->running--;
+    pthread_cond_broadcast(&w->shared->ended);
+    pthread_mutex_unlock(&w->shared->lock);
     return NULL;
 }
 
@@ -398,7 +405,28 @@ static void worker_dispose(copy_worker *w)
     PQfinish(w->src);
 }
 
-/* Wait for the workers, calling the progress function on the way. */
+/* Wait up to ms for every worker to end; true when they have. A worker ending wakes the wait
+ * at once: the copy's end is not held up to the next progress call. */
+static bool wait_ended(copy_shared *sh, int ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&sh->lock);
+    int rc = 0;
+    while (sh->running > 0 && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&sh->ended, &sh->lock, &until);
+    bool ended = sh->running == 0;
+    pthread_mutex_unlock(&sh->lock);
+    return ended;
+}
+
+/* Wait for the workers, calling the progress function about every progress_ms on the way. */
 static void wait_workers(copy_shared *sh, pthread_t *threads, int n)
 {
     const pgh_copy_opts *o = sh->opts;
@@ -413,8 +441,8 @@ static void wait_workers(copy_shared *sh, pthread_t *threads, int n)
             o->progress(sh->tables, sh->ntables, o->progress_payload);
             if (done >= total || atomic_load(&sh->failed) || (o->cancel && atomic_load(o->cancel)))
                 break;
-            struct timespec ts = {o->progress_ms / 1000, (long)(o->progress_ms % 1000) * 1000000L};
-            nanosleep(&ts, NULL);
+            if (wait_ended(sh, o->progress_ms > 0 ? o->progress_ms : 250))
+                break;
         }
     }
     for (int i = 0; i < n; i++)
@@ -450,6 +478,11 @@ int pgh_copy_run(pgh_copy_table *tables, int ntables, const pgh_copy_opts *opts,
                              opts ? opts->version : -1, PGH_COPY_OPTS_VERSION);
     copy_shared sh = {.tables = tables, .ntables = ntables, .opts = opts};
     pthread_mutex_init(&sh.lock, NULL);
+    pthread_condattr_t monotonic;
+    pthread_condattr_init(&monotonic);
+    pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+    pthread_cond_init(&sh.ended, &monotonic);
+    pthread_condattr_destroy(&monotonic);
     PGconn *planner = NULL;
     int nworkers = opts->workers < 1 ? 1 : opts->workers;
     copy_worker *workers = calloc((size_t)nworkers, sizeof(*workers));
@@ -467,7 +500,13 @@ int pgh_copy_run(pgh_copy_table *tables, int ntables, const pgh_copy_opts *opts,
         workers[i].id = i;
         workers[i].pace_table = -1;
         pgh_buf_init(&workers[i].sql, 0);
+        pthread_mutex_lock(&sh.lock);
+        sh.running++;
+        pthread_mutex_unlock(&sh.lock);
         if (pthread_create(&threads[i], NULL, worker_main, &workers[i]) != 0) {
+            pthread_mutex_lock(&sh.lock);
+            sh.running--;
+            pthread_mutex_unlock(&sh.lock);
             rc = pgh_error_set(err, PGH_ENOMEM, "cannot start copy worker %d", i);
             atomic_store(&sh.failed, 1);
             break;
@@ -483,6 +522,7 @@ int pgh_copy_run(pgh_copy_table *tables, int ntables, const pgh_copy_opts *opts,
     for (int i = 0; workers && i < started; i++)
         worker_dispose(&workers[i]);
     pgh_copy__plan_dispose(&sh.plan);
+    pthread_cond_destroy(&sh.ended);
     pthread_mutex_destroy(&sh.lock);
     free(workers);
     free(threads);

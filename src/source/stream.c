@@ -178,11 +178,14 @@ static int stream_ended(pgh_stream *s, pgh_error *err)
     return rc;
 }
 
-/* Wait for the socket to become readable or until timeout_ms. */
-static int wait_readable(pgh_stream *s, int timeout_ms, pgh_error *err)
+/* Wait for the socket to become readable or until timeout_ms; *interrupted (may be NULL) tells
+ * whether a signal cut the wait short. */
+static int wait_readable(pgh_stream *s, int timeout_ms, bool *interrupted, pgh_error *err)
 {
     struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLIN};
     int n = poll(&pfd, 1, timeout_ms);
+    if (interrupted)
+        *interrupted = n < 0 && errno == EINTR;
     if (n < 0 && errno != EINTR)
         return pgh_error_set(err, PGH_ECONN, "waiting for the source: %s", strerror(errno));
     if (n > 0 && PQconsumeInput(s->conn) != 1)
@@ -244,9 +247,10 @@ int pgh_stream_next(pgh_stream *s, pgh_change *out, int timeout_ms, pgh_error *e
         int64_t to_status = status_due_in(s, now);
         if (to_status < wait)
             wait = to_status < 0 ? 0 : to_status;
-        int rc = wait_readable(s, (int)wait, err);
-        if (rc != 0)
-            return rc;
+        bool interrupted = false;
+        int rc = wait_readable(s, (int)wait, &interrupted, err);
+        if (rc != 0 || interrupted)
+            return rc; /* a signal (SIGTERM): the caller sees its stop request now */
     }
 }
 
@@ -272,7 +276,7 @@ void pgh_stream_close(pgh_stream *s)
             }
             if (n != 0)
                 break;
-            if (wait_readable(s, 100, &ignored) != 0)
+            if (wait_readable(s, 100, NULL, &ignored) != 0)
                 break;
         }
         PGresult *res;

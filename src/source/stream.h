@@ -45,8 +45,9 @@ int pgh_stream_open_config(pgh_stream **out, const pgh_config *cfg, const char *
 
 /*
  * Wait up to timeout_ms for the next decoded change. Returns 1 with *out filled (borrowed until
- * the next call), 0 when the time ran out, or an error: PGH_ECONN when the connection broke,
- * PGH_ESQL when the server ended the stream with an error (e.g. the slot was dropped),
+ * the next call), 0 when the time ran out or a signal interrupted the wait (so that a stop
+ * request set by a signal handler is seen at once), or an error: PGH_ECONN when the connection
+ * broke, PGH_ESQL when the server ended the stream with an error (e.g. the slot was dropped),
  * PGH_EPROTO on a malformed message.
  */
 int pgh_stream_next(pgh_stream *s, pgh_change *out, int timeout_ms, pgh_error *err);

@@ -11,7 +11,8 @@
  *   watch    status --watch prints at least two refreshes with rates, and status reports the
  *            rows of an interrupted copy (finding 6: not "0 of 1 key ranges done" at 37%).
  *   debuglog replicate --log-level debug --log-format json: the copy plan of the table (key,
- *            ranges), one batch record per batch whose rows add up to the table's, with its
+ *            ranges), one batch record per batch whose rows add up to the table's (and every
+ *            range has at least a third of the average range's rows), with its
  *            bytes and source / destination milliseconds, the catch-up's position; the
  *            password of the connection strings appears nowhere.
  *   verify   verify --metrics-addr, scraped (strict parser) while it waits on a lock after
@@ -529,7 +530,8 @@ static const char *field(json_t *o, const char *key)
     return v ? v : "";
 }
 
-static void check_plan(const char *err)
+/* The copy plan record; returns the number of ranges. */
+static long long check_plan(const char *err)
 {
     json_t *rec[8];
     int n = debug_records(rec, 8, err, "copy", "copy plan: ");
@@ -550,11 +552,32 @@ static void check_plan(const char *err)
                   workers == 2,
               "copy plan numbers: %s", m);
     json_decref(rec[0]);
+    return ranges;
 }
 
-static void check_batches(const char *err)
+#define MAX_RANGES 64
+
+/* The ranges share the rows about equally (the key sample takes enough pages: sampling by rows
+ * alone took a few pages of 30,000 rows for 8 ranges, and ranges of a dozen rows beside ranges
+ * of thousands). Each range holds at least a third of the average. */
+static void check_balance(const long long *per_range, long long nranges)
+{
+    long long least = DEBUG_ROWS, most = 0;
+    for (long long i = 0; i < nranges; i++) {
+        least = per_range[i] < least ? per_range[i] : least;
+        most = per_range[i] > most ? per_range[i] : most;
+    }
+    printf("rows per range: %lld to %lld over %lld ranges\n", least, most, nranges);
+    PGH_CHECK(least * 3 * nranges >= DEBUG_ROWS,
+              "unequal copy ranges: the smallest of %lld has %lld rows of %d", nranges, least,
+              DEBUG_ROWS);
+}
+
+static void check_batches(const char *err, long long nranges)
 {
     static json_t *rec[1000];
+    long long per_range[MAX_RANGES] = {0};
+    PGH_CHECK(nranges >= 1 && nranges <= MAX_RANGES, "%lld ranges", nranges);
     int n = debug_records(rec, 1000, err, "copy", "batch of range ");
     long long rows = 0;
     for (int i = 0; i < n; i++) {
@@ -574,6 +597,8 @@ static void check_batches(const char *err)
                   "batch numbers: %s", m);
         PGH_CHECK((r < limit) == (strstr(m, "; range done") != NULL),
                   "a batch ends its range exactly when shorter than its own limit: %s", m);
+        PGH_CHECK(range >= 0 && range < nranges, "batch of range %lld of %lld", range, nranges);
+        per_range[range] += r;
         rows += r;
         json_decref(rec[i]);
     }
@@ -581,6 +606,7 @@ static void check_batches(const char *err)
     PGH_CHECK(n >= DEBUG_ROWS / 1000, "only %d batch records", n);
     PGH_CHECK(rows == DEBUG_ROWS, "batch records add up to %lld rows, the table has %d", rows,
               DEBUG_ROWS);
+    check_balance(per_range, nranges);
 }
 
 static void case_debuglog(void)
@@ -609,8 +635,8 @@ static void case_debuglog(void)
     PGH_CHECK(rc == 0, "replicate failed: %s", err);
     pgh_run_compare(&p, "SELECT * FROM t ORDER BY id", NULL, err);
     check_json_logs(err);
-    check_plan(err);
-    check_batches(err);
+    long long nranges = check_plan(err);
+    check_batches(err, nranges);
     json_t *rec[64];
     int n = debug_records(rec, 64, err, "catch-up", "replayed to ");
     PGH_CHECK(n >= 1, "no catch-up position record");
