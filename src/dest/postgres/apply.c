@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "apply_internal.h"
+#include "merge.h"
 #include "pg/conn.h"
 #include "pghost/log.h"
 #include "state/state.h"
@@ -49,7 +50,11 @@ typedef struct apply_sink {
     apply_rel **row_rels;      /* owned, opts.ntables: the tables existing rows came for */
     char *resume;              /* owned, may be NULL: the resume token of the last commit */
     char phase[16];            /* the phase of the last commit (with_resume) */
+    apply_merge merge;         /* owned: the merge window of the open transaction (merge.h) */
+    bool emitting_merged;      /* statements sent now carry merged changes */
 } apply_sink;
+
+static int merge_flush(apply_sink *a, pgh_error *err);
 
 /* While its existing rows are delivered, a table takes changes by the lenient rules. */
 static bool lenient(const apply_sink *a, const apply_rel *r)
@@ -78,7 +83,9 @@ static int on_relation(apply_sink *a, const pgh_relation *rel, pgh_error *err)
     apply_rel *r = NULL;
     /* Statements in flight may point at the relation being replaced, and the catalog lookup
      * below runs synchronously. */
-    int rc = pgh_apply__pipe_leave(&a->pipe, err);
+    int rc = merge_flush(a, err);
+    if (rc == 0)
+        rc = pgh_apply__pipe_leave(&a->pipe, err);
     if (rc == 0)
         rc = pgh_apply__rel_build(&r, a->conn, rel, &a->ddl, err);
     if (rc != 0)
@@ -109,7 +116,9 @@ static int on_relation(apply_sink *a, const pgh_relation *rel, pgh_error *err)
  * mapping is dropped and built again from the relation at its next applied change (rel_for). */
 static int forget_rel(apply_sink *a, uint32_t oid, pgh_error *err)
 {
-    int rc = pgh_apply__pipe_leave(&a->pipe, err);
+    int rc = merge_flush(a, err);
+    if (rc == 0)
+        rc = pgh_apply__pipe_leave(&a->pipe, err);
     for (int i = 0; rc == 0 && i < a->nrels; i++) {
         if (a->rels[i]->oid == oid) {
             pgh_apply__rel_free(a->rels[i]);
@@ -173,7 +182,9 @@ static int commit_txn(apply_sink *a, pgh_error *err)
 {
     if (!a->in_txn)
         return 0;
-    int rc = a->state_sql ? write_position(a, err) : 0;
+    int rc = merge_flush(a, err);
+    if (rc == 0 && a->state_sql)
+        rc = write_position(a, err);
     if (rc == 0)
         rc = pgh_apply__pipe_wait(&a->pipe, err);
     if (rc == 0) /* the results are in: the skipped missing rows of this transaction are known */
@@ -208,6 +219,8 @@ static int on_row_result(apply_sink *a, const pipe_op *op, uint64_t rows, pgh_er
         err->lsn = op->lsn;
         return rc;
     }
+    if (op->merged) /* counted when merged */
+        return 0;
     if (rows == 0)
         st->skipped++;
     else if (op->kind == PIPE_OP_INSERT)
@@ -280,7 +293,8 @@ static int send(apply_sink *a, apply_rel *r, pipe_op_kind kind, pgh_error *err)
     pipe_op op = {.kind = kind,
                   .strict = strict(a, r),
                   .rel = r,
-                  .lsn = a->change_lsn};
+                  .lsn = a->change_lsn,
+                  .merged = a->emitting_merged};
     rc = pgh_apply__pipe_send(&a->pipe, &op, st->name, a->params.n, values, a->params.data.len,
                               err);
     if (rc == 0)
@@ -553,8 +567,10 @@ static int apply_delete(apply_sink *a, apply_rel *r, const pgh_tuple *oldtup, pg
 
 static int apply_truncate(apply_sink *a, const pgh_change *c, pgh_error *err)
 {
+    int n = merge_flush(a, err); /* a TRUNCATE ends the merge window */
+    if (n != 0)
+        return n;
     pgh_buf_reset(&a->sql);
-    int n = 0;
     for (uint32_t i = 0; i < c->u.truncate.nrels; i++) {
         apply_rel *r = NULL;
         int rc = rel_for(&r, a, c->u.truncate.rels[i], err);
@@ -577,6 +593,92 @@ static int apply_truncate(apply_sink *a, const pgh_change *c, pgh_error *err)
     return rc != 0 ? rc : send_sql(a, PIPE_OP_PLAIN, a->change_lsn, pgh_buf_str(&a->sql), err);
 }
 
+/* ---- merged changes (merge.h, docs/apply.md) ------------------------------------------- */
+
+static int emit_delete(void *payload, apply_rel *r, const pgh_tuple *key, pgh_error *err)
+{
+    return apply_delete(payload, r, key, err);
+}
+
+static int emit_update(void *payload, apply_rel *r, const pgh_tuple *row, pgh_error *err)
+{
+    return update_row(payload, r, row, row, false, NULL, err);
+}
+
+/* Multi-row INSERTs of 2^k rows (a handful of shapes to prepare per table), within
+ * PostgreSQL's 65535 parameters. */
+static int emit_insert(void *payload, apply_rel *r, const pgh_tuple *rows, size_t n,
+                       pgh_error *err)
+{
+    apply_sink *a = payload;
+    size_t max = 60000 / (size_t)(r->ncols ? r->ncols : 1);
+    int rc = 0;
+    while (rc == 0 && n > 0) {
+        size_t k = 1;
+        while (k * 2 <= n && k * 2 <= max)
+            k *= 2;
+        start_stmt(a);
+        rc = pgh_apply__put_insert_rows(&a->sql, &a->params, r, rows, k, err);
+        if (rc == 0)
+            rc = send(a, r, PIPE_OP_INSERT, err);
+        rows += k;
+        n -= k;
+    }
+    return rc;
+}
+
+static const merge_emit MERGE_EMIT = {emit_delete, emit_update, emit_insert};
+
+/* Send the merge window's statements into the open transaction. They do not count again
+ * towards group_max_changes: their changes did. */
+static int merge_flush(apply_sink *a, pgh_error *err)
+{
+    if (pgh_apply__merge_empty(&a->merge))
+        return 0;
+    uint64_t changes = a->txn_changes;
+    a->emitting_merged = true;
+    int rc = pgh_apply__merge_flush(&a->merge, &MERGE_EMIT, a, err);
+    a->emitting_merged = false;
+    a->txn_changes = changes;
+    return rc;
+}
+
+/* May this change of r be merged? Strict mode only (no conflict rules, every change a row
+ * that must be there), stopping at a missing row, no rows to copy again, and a table where
+ * the order cannot be seen (merge_check.c). */
+static int mergeable(bool *ok, apply_sink *a, apply_rel *r, pgh_error *err)
+{
+    *ok = false;
+    if (a->opts.mode != PGH_APPLY_STRICT || lenient(a, r) || r->keyless ||
+        a->opts.on_missing_row != PGH_ON_MISSING_ROW_STOP || a->missing.n > 0)
+        return 0;
+    int rc = r->merge == 0 ? pgh_apply__pipe_leave(&a->pipe, err) : 0;
+    return rc != 0 ? rc : pgh_apply__merge_allowed(ok, r, a->conn, a->opts.replica_role, err);
+}
+
+/* Take the change into the merge window (*taken), or end the window (a change that does not
+ * merge, on any table, is applied after every merged one before it). */
+static int merge_change(apply_sink *a, apply_rel *r, const pgh_change *c, bool *taken,
+                        pgh_error *err)
+{
+    bool ok = false;
+    *taken = false;
+    int rc = mergeable(&ok, a, r, err);
+    if (rc == 0 && ok)
+        rc = pgh_apply__merge_add(&a->merge, r, c, taken, err);
+    if (rc != 0 || !*taken)
+        return rc != 0 ? rc : merge_flush(a, err);
+    pgh_apply_stats *st = &a->stats[r->map];
+    if (c->kind == PGH_CHANGE_INSERT)
+        st->inserts++;
+    else if (c->kind == PGH_CHANGE_UPDATE)
+        st->updates++;
+    else
+        st->deletes++;
+    a->txn_changes++;
+    return pgh_apply__merge_full(&a->merge) ? merge_flush(a, err) : 0;
+}
+
 /* INSERT, UPDATE or DELETE: find the mapping, open the transaction, apply. */
 static int apply_row_change(apply_sink *a, const pgh_change *c, pgh_error *err)
 {
@@ -588,7 +690,10 @@ static int apply_row_change(apply_sink *a, const pgh_change *c, pgh_error *err)
     if (rc != 0 || r == NULL || r->map < 0)
         return rc;
     rc = ensure_txn(a, err);
-    if (rc != 0)
+    bool merged = false;
+    if (rc == 0)
+        rc = merge_change(a, r, c, &merged, err);
+    if (rc != 0 || merged)
         return rc;
     if (c->kind == PGH_CHANGE_INSERT)
         return apply_insert(a, r, &c->u.insert.newtup, err);
@@ -630,7 +735,11 @@ static int sink_write(pgh_sink *sink, const pgh_change *c, pgh_error *err)
         {
             int rc = ensure_txn(a, err);
             if (rc == 0)
+                rc = merge_flush(a, err);
+            if (rc == 0)
                 rc = pgh_apply__pipe_leave(&a->pipe, err); /* ddl.c runs synchronously */
+            for (int i = 0; i < a->nrels; i++) /* indexes or triggers may have come */
+                a->rels[i]->merge = 0;
             return rc != 0 ? rc : pgh_apply__ddl_apply(&a->ddl, a->conn, c, err);
         }
     case PGH_CHANGE_ORIGIN:
@@ -674,6 +783,7 @@ static void sink_free(pgh_sink *sink)
     free(a->row_rels);
     free(a->resume);
     pgh_apply__pipe_dispose(&a->pipe);
+    pgh_apply__merge_dispose(&a->merge);
     PQfinish(a->conn); /* an open transaction is rolled back by the server */
     free(a);
 }
@@ -741,6 +851,7 @@ int pgh_apply_open(pgh_sink **out, const pgh_apply_opts *opts, pgh_error *err)
     a->opts = *opts;
     pgh_buf_init(&a->sql, 0);
     pgh_apply__params_init(&a->params);
+    pgh_apply__merge_init(&a->merge);
     a->stats = calloc((size_t)(opts->ntables ? opts->ntables : 1), sizeof(*a->stats));
     a->row_rels = calloc((size_t)opts->ntables + 1, sizeof(*a->row_rels));
     int rc = a->stats && a->row_rels ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
@@ -827,7 +938,9 @@ int pgh_apply_table_empty(pgh_sink *sink, int table, const pgh_relation *rel, pg
 {
     apply_sink *a = (apply_sink *)sink;
     apply_rel *r = NULL;
-    int rc = a->skipping ? 0 : row_rel(&r, a, table, rel, err);
+    int rc = a->skipping ? 0 : merge_flush(a, err);
+    if (rc == 0 && !a->skipping)
+        rc = row_rel(&r, a, table, rel, err);
     if (rc != 0 || r == NULL)
         return rc;
     rc = ensure_txn(a, err);
@@ -863,7 +976,9 @@ int pgh_apply_table_rows(pgh_sink *sink, int table, const pgh_relation *rel,
 {
     apply_sink *a = (apply_sink *)sink;
     apply_rel *r = NULL;
-    int rc = a->skipping ? 0 : row_rel(&r, a, table, rel, err);
+    int rc = a->skipping ? 0 : merge_flush(a, err);
+    if (rc == 0 && !a->skipping)
+        rc = row_rel(&r, a, table, rel, err);
     if (rc != 0 || r == NULL)
         return rc;
     rc = ensure_txn(a, err);

@@ -33,6 +33,7 @@ typedef struct apply_rel {
     apply_stmt *stmts;     /* owned: prepared statements of this relation */
     int nstmts;
     int stmt_cap;
+    signed char merge;     /* merge.h: 0 not checked yet, 1 changes merge, -1 they do not */
 } apply_rel;
 
 /* Text parameters gathered from tuples; values are NUL-terminated copies. */
@@ -135,6 +136,7 @@ typedef struct pipe_op {
     const char *what;  /* borrowed, static: error prefix; NULL for "applying a change" */
     char stmt[24];     /* trace logs only: the prepared statement's name, "" for plain SQL */
     int64_t sent_ns;   /* trace logs only: when it went out (monotonic), 0 when not traced */
+    bool merged;       /* a merged statement (merge.h): its changes were counted when merged */
 } pipe_op;
 
 /* Called with each statement's affected-row count, in order; non-zero fails the pipe. */
