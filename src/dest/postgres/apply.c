@@ -656,8 +656,9 @@ static int mergeable(bool *ok, apply_sink *a, apply_rel *r, pgh_error *err)
     return rc != 0 ? rc : pgh_apply__merge_allowed(ok, r, a->conn, a->opts.replica_role, err);
 }
 
-/* Take the change into the merge window (*taken), or end the window (a change that does not
- * merge, on any table, is applied after every merged one before it). */
+/* Take the change into the merge window (*taken). A change that is not taken, of a table
+ * whose changes merge, ends the window: it is applied after every merged change before it.
+ * Other tables' changes go out at once, ahead of the window (per table fallback). */
 static int merge_change(apply_sink *a, apply_rel *r, const pgh_change *c, bool *taken,
                         pgh_error *err)
 {
@@ -667,7 +668,7 @@ static int merge_change(apply_sink *a, apply_rel *r, const pgh_change *c, bool *
     if (rc == 0 && ok)
         rc = pgh_apply__merge_add(&a->merge, r, c, taken, err);
     if (rc != 0 || !*taken)
-        return rc != 0 ? rc : merge_flush(a, err);
+        return rc != 0 || r->merge <= 0 ? rc : merge_flush(a, err);
     pgh_apply_stats *st = &a->stats[r->map];
     if (c->kind == PGH_CHANGE_INSERT)
         st->inserts++;
