@@ -5,7 +5,7 @@
  *
  * Three tables take the same kind of random workload (inserts, updates of random column
  * subsets, key moves, deletes, re-inserts of deleted keys in a small key space, TOAST values
- * left unchanged, a TRUNCATE now and then), many source transactions of 1-6 changes each:
+ * left unchanged, TRUNCATEs), many source transactions of 1-6 changes each:
  *   m: only its primary key: its changes merge;
  *   s: a second unique index (on c), and swaps of c values between two rows inside one source
  *      transaction: merged, the first touched row would take a value the other still holds;
@@ -131,7 +131,7 @@ static void put_change(ctx *c, FILE *sql, char t)
 }
 
 /* The backlog, while pghost is stopped: TXNS source transactions of 1-6 changes of random
- * tables, with a TRUNCATE of one table about every 600 transactions. */
+ * tables, with a TRUNCATE of one table every 500 transactions (m twice). */
 static void make_backlog(ctx *c)
 {
     char *text = NULL;
@@ -144,8 +144,8 @@ static void make_backlog(ctx *c)
         fputs("BEGIN;", sql);
         for (int n = 1 + pick(c, 6); n > 0; n--)
             put_change(c, sql, "msg"[pick(c, 3)]);
-        if (pick(c, 600) == 0)
-            fprintf(sql, "TRUNCATE %c;", "msg"[pick(c, 3)]);
+        if (i % 500 == 250) /* m, s, g, m, s */
+            fprintf(sql, "TRUNCATE %c;", "msg"[(i / 500) % 3]);
         fputs("COMMIT;", sql);
         if (i % 100 == 99 || i == TXNS - 1) {
             fclose(sql);
