@@ -88,21 +88,23 @@ static void put_row(const char *tag, apply_rel *r, const pgh_tuple *t, int cols)
     }
 }
 
-static int on_del(void *p, apply_rel *r, const pgh_tuple *key, pgh_error *err)
+static int on_del(void *p, apply_rel *r, const pgh_tuple *key, pgh_lsn lsn, pgh_error *err)
 {
     put_row("D", r, key, 1);
     strcat(out, ";");
     return 0;
 }
 
-static int on_update(void *p, apply_rel *r, const pgh_tuple *row_, pgh_error *err)
+static int on_update(void *p, apply_rel *r, const pgh_tuple *row_, pgh_lsn lsn,
+                     pgh_error *err)
 {
     put_row("U", r, row_, 3);
     strcat(out, ";");
     return 0;
 }
 
-static int on_insert(void *p, apply_rel *r, const pgh_tuple *rows, size_t n, pgh_error *err)
+static int on_insert(void *p, apply_rel *r, const pgh_tuple *rows, size_t n, pgh_lsn lsn,
+                     pgh_error *err)
 {
     for (size_t i = 0; i < n; i++) {
         put_row(i ? "," : "I", r, &rows[i], 3);

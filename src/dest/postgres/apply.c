@@ -595,24 +595,31 @@ static int apply_truncate(apply_sink *a, const pgh_change *c, pgh_error *err)
 
 /* ---- merged changes (merge.h, docs/apply.md) ------------------------------------------- */
 
-static int emit_delete(void *payload, apply_rel *r, const pgh_tuple *key, pgh_error *err)
+static int emit_delete(void *payload, apply_rel *r, const pgh_tuple *key, pgh_lsn lsn,
+                       pgh_error *err)
 {
-    return apply_delete(payload, r, key, err);
+    apply_sink *a = payload;
+    a->change_lsn = lsn;
+    return apply_delete(a, r, key, err);
 }
 
-static int emit_update(void *payload, apply_rel *r, const pgh_tuple *row, pgh_error *err)
+static int emit_update(void *payload, apply_rel *r, const pgh_tuple *row, pgh_lsn lsn,
+                       pgh_error *err)
 {
-    return update_row(payload, r, row, row, false, NULL, err);
+    apply_sink *a = payload;
+    a->change_lsn = lsn;
+    return update_row(a, r, row, row, false, NULL, err);
 }
 
 /* Multi-row INSERTs of 2^k rows (a handful of shapes to prepare per table), within
  * PostgreSQL's 65535 parameters. */
 static int emit_insert(void *payload, apply_rel *r, const pgh_tuple *rows, size_t n,
-                       pgh_error *err)
+                       pgh_lsn lsn, pgh_error *err)
 {
     apply_sink *a = payload;
     size_t max = 60000 / (size_t)(r->ncols ? r->ncols : 1);
     int rc = 0;
+    a->change_lsn = lsn;
     while (rc == 0 && n > 0) {
         size_t k = 1;
         while (k * 2 <= n && k * 2 <= max)
@@ -636,10 +643,12 @@ static int merge_flush(apply_sink *a, pgh_error *err)
     if (pgh_apply__merge_empty(&a->merge))
         return 0;
     uint64_t changes = a->txn_changes;
+    pgh_lsn lsn = a->change_lsn;
     a->emitting_merged = true;
     int rc = pgh_apply__merge_flush(&a->merge, &MERGE_EMIT, a, err);
     a->emitting_merged = false;
     a->txn_changes = changes;
+    a->change_lsn = lsn;
     return rc;
 }
 

@@ -27,6 +27,7 @@ struct merge_entry {
     merge_state state;
     pgh_tuple row;    /* values owned (one block with their bytes); natts 0 when none */
     size_t bytes;
+    pgh_lsn lsn;      /* the last change taken */
 };
 
 void pgh_apply__merge_init(apply_merge *m)
@@ -281,6 +282,7 @@ static int take_move(apply_merge *m, apply_rel *r, const pgh_change *c, bool *ta
         if (rc == 0)
             rc = take_insert(m, to, &tmp.row, err);
         *taken = rc == 0;
+        m->entries[from_at].lsn = to->lsn = c->wal_start;
     }
     free((void *)tmp.row.values);
     return rc;
@@ -311,8 +313,11 @@ int pgh_apply__merge_add(apply_merge *m, apply_rel *r, const pgh_change *c, bool
         if (rc == 0 && e != NULL && can_change(e) && (rc = take_delete(m, e, &c->u.del.oldtup, err)) == 0)
             *taken = true;
     }
-    if (*taken)
+    if (*taken) {
         m->changes++;
+        if (e != NULL) /* a key move set its two entries' */
+            e->lsn = c->wal_start;
+    }
     return rc;
 }
 
@@ -324,19 +329,22 @@ static int flush_inserts(apply_merge *m, size_t first, const merge_emit *emit, v
 {
     apply_rel *r = m->entries[first].rel;
     pgh_tuple run[256];
+    pgh_lsn lsn = 0;
     size_t n = 0;
     int rc = 0;
     for (size_t i = first; rc == 0 && i < m->n; i++) {
         merge_entry *e = &m->entries[i];
         if (e->rel != r || (e->state != MERGE_INSERT && e->state != MERGE_DELETE_INSERT))
             continue;
+        if (n == 0)
+            lsn = e->lsn;
         run[n++] = e->row;
         if (n == sizeof(run) / sizeof(run[0])) {
-            rc = emit->insert(payload, r, run, n, err);
+            rc = emit->insert(payload, r, run, n, lsn, err);
             n = 0;
         }
     }
-    return rc == 0 && n ? emit->insert(payload, r, run, n, err) : rc;
+    return rc == 0 && n ? emit->insert(payload, r, run, n, lsn, err) : rc;
 }
 
 /* Every statement of relation r, whose first entry is first. */
@@ -348,12 +356,12 @@ static int flush_rel(apply_merge *m, size_t first, const merge_emit *emit, void 
     for (size_t i = first; rc == 0 && i < m->n; i++) {
         merge_entry *e = &m->entries[i];
         if (e->rel == r && (e->state == MERGE_DELETE || e->state == MERGE_DELETE_INSERT))
-            rc = emit->del(payload, r, &e->row, err);
+            rc = emit->del(payload, r, &e->row, e->lsn, err);
     }
     for (size_t i = first; rc == 0 && i < m->n; i++) {
         merge_entry *e = &m->entries[i];
         if (e->rel == r && e->state == MERGE_UPDATE)
-            rc = emit->update(payload, r, &e->row, err);
+            rc = emit->update(payload, r, &e->row, e->lsn, err);
     }
     return rc == 0 ? flush_inserts(m, first, emit, payload, err) : rc;
 }

@@ -63,11 +63,14 @@ bool pgh_apply__merge_has(const apply_merge *m, const apply_rel *r);
 /* Over PGH_MERGE_MAX_ENTRIES or PGH_MERGE_MAX_BYTES. */
 bool pgh_apply__merge_full(const apply_merge *m);
 
-/* The statements of a flush, in order. Tuples are borrowed for the call. */
+/* The statements of a flush, in order. Tuples are borrowed for the call; lsn is the last
+ * merged change's (for INSERT runs, the first row's), for errors. */
 typedef struct merge_emit {
-    int (*del)(void *payload, apply_rel *r, const pgh_tuple *key, pgh_error *err);
-    int (*update)(void *payload, apply_rel *r, const pgh_tuple *row, pgh_error *err);
-    int (*insert)(void *payload, apply_rel *r, const pgh_tuple *rows, size_t n, pgh_error *err);
+    int (*del)(void *payload, apply_rel *r, const pgh_tuple *key, pgh_lsn lsn, pgh_error *err);
+    int (*update)(void *payload, apply_rel *r, const pgh_tuple *row, pgh_lsn lsn,
+                  pgh_error *err);
+    int (*insert)(void *payload, apply_rel *r, const pgh_tuple *rows, size_t n, pgh_lsn lsn,
+                  pgh_error *err);
 } merge_emit;
 
 /* Hand every net change to emit (see above for the order) and empty the window, also when
