@@ -213,7 +213,7 @@ static void order_and_relations(apply_merge *m)
     CHECK(add(m, &REL, PGH_CHANGE_UPDATE, NULL, &u2));
     CHECK(add(m, &REL, PGH_CHANGE_DELETE, &d3, NULL));
     CHECK(pgh_apply__merge_has(m, &REL2));
-    EXPECT(m, "D 3;U 2 a b;I 1 a b;I2 1 a b;");
+    EXPECT(m, "U 2 a b;D 3;I 1 a b;I2 1 a b;");
     CHECK(!pgh_apply__merge_has(m, &REL2));
 }
 

@@ -357,10 +357,7 @@ static int flush_rel(apply_merge *m, size_t first, const merge_emit *emit, void 
         merge_entry *e = &m->entries[i];
         if (e->rel == r && (e->state == MERGE_DELETE || e->state == MERGE_DELETE_INSERT))
             rc = emit->del(payload, r, &e->row, e->lsn, err);
-    }
-    for (size_t i = first; rc == 0 && i < m->n; i++) {
-        merge_entry *e = &m->entries[i];
-        if (e->rel == r && e->state == MERGE_UPDATE)
+        else if (e->rel == r && e->state == MERGE_UPDATE)
             rc = emit->update(payload, r, &e->row, e->lsn, err);
     }
     return rc == 0 ? flush_inserts(m, first, emit, payload, err) : rc;

@@ -22,9 +22,12 @@
  * a key move whose unchanged TOAST values it does not know) is not taken: the caller flushes
  * the window and applies the change by itself, as without merging.
  *
- * Flushed statements, per relation: every DELETE, then every UPDATE, then the INSERTs in runs
- * (one multi-row INSERT each). DELETEs first keep two incarnations of one key (or of keys equal
- * for the index but spelled differently, numeric 1.0 and 1.00) apart.
+ * Flushed statements, per relation: the DELETEs and UPDATEs in the order their keys were first
+ * touched (so the first divergence reported is the source's first), then the INSERTs in runs
+ * (one multi-row INSERT each). INSERTs last keep two incarnations of one key (or of keys equal
+ * for the index but spelled differently, numeric 1.0 and 1.00) apart: a key that ends up
+ * deleted or updated was there before the window, so every other entry of an equal key was
+ * inserted after it was deleted.
  */
 #ifndef PGH_APPLY_MERGE_H
 #define PGH_APPLY_MERGE_H
