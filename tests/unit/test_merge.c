@@ -2,7 +2,7 @@
  * tests/unit/test_merge.c - the merge window of the PostgreSQL apply (src/dest/postgres/merge.h):
  * each key's changes to their net effect, what is refused, and the order of a flush. Statements
  * are recorded as text: "D k" (DELETE at key k), "U k a b" (UPDATE, '~' for a value left
- * unchanged), "I k a b" (INSERT; one multi-row INSERT's rows separated by ',').
+ * unchanged), "I k a b" (INSERT); a multi-row statement's rows are separated by ','.
  */
 #include <stdio.h>
 #include <string.h>
@@ -95,10 +95,11 @@ static int on_del(void *p, apply_rel *r, const pgh_tuple *key, pgh_lsn lsn, pgh_
     return 0;
 }
 
-static int on_update(void *p, apply_rel *r, const pgh_tuple *row_, pgh_lsn lsn,
+static int on_update(void *p, apply_rel *r, const pgh_tuple *rows, size_t n, pgh_lsn lsn,
                      pgh_error *err)
 {
-    put_row("U", r, row_, 3);
+    for (size_t i = 0; i < n; i++)
+        put_row(i ? "," : "U", r, &rows[i], 3);
     strcat(out, ";");
     return 0;
 }
@@ -217,6 +218,21 @@ static void order_and_relations(apply_merge *m)
     CHECK(!pgh_apply__merge_has(m, &REL2));
 }
 
+static void update_runs(apply_merge *m)
+{
+    /* consecutive UPDATEs setting the same columns share a statement; a DELETE or another
+     * column set ends the run, the order of first touch stays */
+    row u1 = mk("1", "a", "b"), u2 = mk("2", "c", "d"), d3 = mk("3", "-", "-"),
+        u4 = mk("4", "e", "f"), u5 = mk("5", "g", "~"), u6 = mk("6", "h", "~");
+    CHECK(add(m, &REL, PGH_CHANGE_UPDATE, NULL, &u1));
+    CHECK(add(m, &REL, PGH_CHANGE_UPDATE, NULL, &u2));
+    CHECK(add(m, &REL, PGH_CHANGE_DELETE, &d3, NULL));
+    CHECK(add(m, &REL, PGH_CHANGE_UPDATE, NULL, &u4));
+    CHECK(add(m, &REL, PGH_CHANGE_UPDATE, NULL, &u5));
+    CHECK(add(m, &REL, PGH_CHANGE_UPDATE, NULL, &u6));
+    EXPECT(m, "U 1 a b, 2 c d;D 3;U 4 e f;U 5 g ~, 6 h ~;");
+}
+
 static void many_keys(apply_merge *m)
 {
     /* the hash table grows; every key stays found */
@@ -250,6 +266,7 @@ int main(void)
     key_moves(&m);
     refused(&m);
     order_and_relations(&m);
+    update_runs(&m);
     many_keys(&m);
     pgh_apply__merge_dispose(&m);
     if (failures)

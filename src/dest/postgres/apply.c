@@ -51,7 +51,7 @@ typedef struct apply_sink {
     char *resume;              /* owned, may be NULL: the resume token of the last commit */
     char phase[16];            /* the phase of the last commit (with_resume) */
     apply_merge merge;         /* owned: the merge window of the open transaction (merge.h) */
-    bool emitting_merged;      /* statements sent now carry merged changes */
+    uint32_t merged_rows;      /* while a window is flushed: the keys of the statement sent */
 } apply_sink;
 
 static int merge_flush(apply_sink *a, pgh_error *err);
@@ -208,6 +208,8 @@ static int divergence(apply_rel *r, const char *what, pgh_error *err)
 static int on_row_result(apply_sink *a, const pipe_op *op, uint64_t rows, pgh_error *err)
 {
     pgh_apply_stats *st = &a->stats[op->rel->map];
+    if (op->merged && op->kind != PIPE_OP_INSERT && rows < op->merged)
+        rows = 0; /* a row of a multi-row UPDATE is missing: as one that found nothing */
     if (rows == 0 && op->strict && op->kind != PIPE_OP_INSERT &&
         a->opts.on_missing_row == PGH_ON_MISSING_ROW_SKIP)
         return pgh_apply__skips_note(&a->skips, op->rel, op->kind == PIPE_OP_UPDATE, op->lsn, err);
@@ -294,7 +296,7 @@ static int send(apply_sink *a, apply_rel *r, pipe_op_kind kind, pgh_error *err)
                   .strict = strict(a, r),
                   .rel = r,
                   .lsn = a->change_lsn,
-                  .merged = a->emitting_merged};
+                  .merged = a->merged_rows};
     rc = pgh_apply__pipe_send(&a->pipe, &op, st->name, a->params.n, values, a->params.data.len,
                               err);
     if (rc == 0)
@@ -603,12 +605,35 @@ static int emit_delete(void *payload, apply_rel *r, const pgh_tuple *key, pgh_ls
     return apply_delete(a, r, key, err);
 }
 
-static int emit_update(void *payload, apply_rel *r, const pgh_tuple *row, pgh_lsn lsn,
-                       pgh_error *err)
+/* One UPDATE per row when the rows set no column (the row only has to be there), else
+ * multi-row UPDATEs of 2^k rows (a handful of shapes to prepare per column set). */
+static int emit_update(void *payload, apply_rel *r, const pgh_tuple *rows, size_t n,
+                       pgh_lsn lsn, pgh_error *err)
 {
     apply_sink *a = payload;
+    size_t max = 60000 / (size_t)(r->ncols ? r->ncols : 1);
+    int rc = 0;
     a->change_lsn = lsn;
-    return update_row(a, r, row, row, false, NULL, err);
+    while (rc == 0 && n > 0) {
+        size_t k = 1;
+        while (k * 2 <= n && k * 2 <= max)
+            k *= 2;
+        int nset = 0;
+        start_stmt(a);
+        if (k > 1)
+            rc = pgh_apply__put_update_rows(&nset, &a->sql, &a->params, r, rows, k, err);
+        if (rc == 0 && nset == 0) {
+            k = 1;
+            rc = update_row(a, r, rows, rows, false, NULL, err);
+        } else if (rc == 0) {
+            a->merged_rows = (uint32_t)k;
+            rc = send(a, r, PIPE_OP_UPDATE, err);
+            a->merged_rows = 1;
+        }
+        rows += k;
+        n -= k;
+    }
+    return rc;
 }
 
 /* Multi-row INSERTs of 2^k rows (a handful of shapes to prepare per table), within
@@ -644,9 +669,9 @@ static int merge_flush(apply_sink *a, pgh_error *err)
         return 0;
     uint64_t changes = a->txn_changes;
     pgh_lsn lsn = a->change_lsn;
-    a->emitting_merged = true;
+    a->merged_rows = 1;
     int rc = pgh_apply__merge_flush(&a->merge, &MERGE_EMIT, a, err);
-    a->emitting_merged = false;
+    a->merged_rows = 0;
     a->txn_changes = changes;
     a->change_lsn = lsn;
     return rc;

@@ -136,7 +136,8 @@ typedef struct pipe_op {
     const char *what;  /* borrowed, static: error prefix; NULL for "applying a change" */
     char stmt[24];     /* trace logs only: the prepared statement's name, "" for plain SQL */
     int64_t sent_ns;   /* trace logs only: when it went out (monotonic), 0 when not traced */
-    bool merged;       /* a merged statement (merge.h): its changes were counted when merged */
+    uint32_t merged;   /* a merged statement (merge.h), 0 when not: its changes were counted
+                          when merged; an UPDATE or DELETE must touch this many rows */
 } pipe_op;
 
 /* Called with each statement's affected-row count, in order; non-zero fails the pipe. */

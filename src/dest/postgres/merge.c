@@ -323,12 +323,25 @@ int pgh_apply__merge_add(apply_merge *m, apply_rel *r, const pgh_change *c, bool
 
 /* ---- flush ----------------------------------------------------------------------------- */
 
+#define MERGE_RUN 256 /* rows per multi-row statement at most */
+
+/* Do a and b leave the same columns unchanged (one UPDATE shape)? */
+static bool same_columns(const pgh_tuple *a, const pgh_tuple *b)
+{
+    if (a->natts != b->natts)
+        return false;
+    for (int i = 0; i < a->natts; i++)
+        if ((a->values[i].kind == PGH_VALUE_UNCHANGED) != (b->values[i].kind == PGH_VALUE_UNCHANGED))
+            return false;
+    return true;
+}
+
 /* The INSERTs of relation r from entry first on, in runs of whole rows. */
 static int flush_inserts(apply_merge *m, size_t first, const merge_emit *emit, void *payload,
                          pgh_error *err)
 {
     apply_rel *r = m->entries[first].rel;
-    pgh_tuple run[256];
+    pgh_tuple run[MERGE_RUN];
     pgh_lsn lsn = 0;
     size_t n = 0;
     int rc = 0;
@@ -353,13 +366,29 @@ static int flush_rel(apply_merge *m, size_t first, const merge_emit *emit, void 
 {
     apply_rel *r = m->entries[first].rel;
     int rc = 0;
+    pgh_tuple run[MERGE_RUN];
+    pgh_lsn lsn = 0;
+    size_t n = 0;
     for (size_t i = first; rc == 0 && i < m->n; i++) {
         merge_entry *e = &m->entries[i];
-        if (e->rel == r && (e->state == MERGE_DELETE || e->state == MERGE_DELETE_INSERT))
+        if (e->rel != r || e->state == MERGE_NONE || e->state == MERGE_INSERT)
+            continue;
+        bool joins = e->state == MERGE_UPDATE && n < MERGE_RUN &&
+                     (n == 0 || same_columns(&run[0], &e->row));
+        if (!joins && n) { /* the run so far goes first */
+            rc = emit->update(payload, r, run, n, lsn, err);
+            n = 0;
+        }
+        if (rc == 0 && e->state == MERGE_UPDATE) {
+            if (n == 0)
+                lsn = e->lsn;
+            run[n++] = e->row;
+        } else if (rc == 0) {
             rc = emit->del(payload, r, &e->row, e->lsn, err);
-        else if (e->rel == r && e->state == MERGE_UPDATE)
-            rc = emit->update(payload, r, &e->row, e->lsn, err);
+        }
     }
+    if (rc == 0 && n)
+        rc = emit->update(payload, r, run, n, lsn, err);
     return rc == 0 ? flush_inserts(m, first, emit, payload, err) : rc;
 }
 

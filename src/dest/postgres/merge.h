@@ -23,8 +23,9 @@
  * the window and applies the change by itself, as without merging.
  *
  * Flushed statements, per relation: the DELETEs and UPDATEs in the order their keys were first
- * touched (so the first divergence reported is the source's first), then the INSERTs in runs
- * (one multi-row INSERT each). INSERTs last keep two incarnations of one key (or of keys equal
+ * touched (so the first divergence reported is the source's first; consecutive UPDATEs that
+ * set the same columns in runs, one multi-row UPDATE each), then the INSERTs in runs (one
+ * multi-row INSERT each). INSERTs last keep two incarnations of one key (or of keys equal
  * for the index but spelled differently, numeric 1.0 and 1.00) apart: a key that ends up
  * deleted or updated was there before the window, so every other entry of an equal key was
  * inserted after it was deleted.
@@ -70,7 +71,7 @@ bool pgh_apply__merge_full(const apply_merge *m);
  * merged change's (for INSERT runs, the first row's), for errors. */
 typedef struct merge_emit {
     int (*del)(void *payload, apply_rel *r, const pgh_tuple *key, pgh_lsn lsn, pgh_error *err);
-    int (*update)(void *payload, apply_rel *r, const pgh_tuple *row, pgh_lsn lsn,
+    int (*update)(void *payload, apply_rel *r, const pgh_tuple *rows, size_t n, pgh_lsn lsn,
                   pgh_error *err);
     int (*insert)(void *payload, apply_rel *r, const pgh_tuple *rows, size_t n, pgh_lsn lsn,
                   pgh_error *err);
@@ -80,6 +81,13 @@ typedef struct merge_emit {
  * emit fails. */
 int pgh_apply__merge_flush(apply_merge *m, const merge_emit *emit, void *payload,
                            pgh_error *err);
+
+/* update_rows.c: "UPDATE t AS t SET a = v.c1, ... FROM (VALUES ($1::type, ...), ...) AS v(c0,
+ * c1, ...) WHERE t.k = v.c0 ..." for n rows setting the same columns (those rows[0] has a value
+ * for; the key columns are matched, never set), values added to p. *nset: the columns set (0:
+ * nothing was written, the caller sends each row alone). */
+int pgh_apply__put_update_rows(int *nset, pgh_buf *sql, apply_params *p, const apply_rel *r,
+                               const pgh_tuple *rows, size_t n, pgh_error *err);
 
 /* merge_check.c: may changes of r be merged? Runs one catalog query on conn (synchronously)
  * the first time per relation mapping, then answers from r->merge. replica_role: the apply
