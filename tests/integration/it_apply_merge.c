@@ -13,7 +13,14 @@
  *   g: an ENABLE ALWAYS trigger on the destination that logs each row change; the source has
  *      the same trigger, so both logs must count the same changes: g must not merge.
  *
- * Usage: it_apply_merge SEED
+ * With "fk", pghost runs with disable_triggers: false (foreign keys checked on the destination)
+ * and two more tables take part: p, and k referencing it (the foreign key is added on the
+ * destination after the sync). Pairs of source transactions delete a row of k and its row of
+ * p, then insert both again: merged, k's DELETE and INSERT would go first and p's DELETE then
+ * find k's new row referencing it. Foreign keys are triggers that fire in that mode, so
+ * neither table must merge (the apply stops with a foreign key violation if they do).
+ *
+ * Usage: it_apply_merge SEED [fk]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +36,7 @@ typedef struct ctx {
     pgh_run_pair p;
     pgh_run r;
     uint64_t rnd;
+    bool fk; /* disable_triggers: false, and the tables p and k */
 } ctx;
 
 static const char *const DDL =
@@ -44,6 +52,12 @@ static const char *const DDL =
     "CREATE TRIGGER g_log AFTER INSERT OR UPDATE OR DELETE ON g "
     "  FOR EACH ROW EXECUTE FUNCTION g_log()";
 
+static const char *const FK_DDL =
+    "CREATE TABLE p (id int PRIMARY KEY, v int);"
+    "CREATE TABLE k (id int PRIMARY KEY, pid int NOT NULL, v int)";
+#define FK_ADD "ALTER TABLE k ADD FOREIGN KEY (pid) REFERENCES p"
+#define FK_ROWS 50
+
 static void setup(ctx *c, uint64_t seed)
 {
     c->rnd = seed * 2654435761u + 1;
@@ -55,14 +69,24 @@ static void setup(ctx *c, uint64_t seed)
     for (const char *t = "msg"; *t; t++)
         pgh_test_exec(c->p.s, "INSERT INTO %c SELECT k, k, repeat(md5(k::text), 100), k "
                               "FROM generate_series(1, %d, 2) k", *t, KEYS);
-    pgh_test_exec(c->p.s, "CREATE PUBLICATION pub FOR TABLE m, s, g");
+    if (c->fk) {
+        pgh_test_exec(c->p.s, "%s; %s", FK_DDL, FK_ADD);
+        pgh_test_exec(c->p.d, "%s", FK_DDL);
+        pgh_test_exec(c->p.s, "INSERT INTO p SELECT g, g FROM generate_series(1, %d) g;"
+                              "INSERT INTO k SELECT g, g, g FROM generate_series(1, %d) g",
+                      FK_ROWS, FK_ROWS);
+    }
+    pgh_test_exec(c->p.s, "CREATE PUBLICATION pub FOR TABLE m, s, g%s", c->fk ? ", p, k" : "");
     pgh_run_init(&c->r, &c->p, PGH_BINARY, "run", "merge.yaml");
     pgh_run_write_config(&c->r,
                          "source_connection: %s\ndestination_connection: %s\n"
                          "publication_name: pub\ntables:\n  - source_table_name: m\n"
-                         "  - source_table_name: s\n  - source_table_name: g\n"
+                         "  - source_table_name: s\n  - source_table_name: g\n%s"
                          "apply_group_max_changes: 20000\napply_group_max_delay_ms: 5000\n",
-                         c->p.src_conninfo, c->p.dst_conninfo);
+                         c->p.src_conninfo, c->p.dst_conninfo,
+                         c->fk ? "  - source_table_name: p\n  - source_table_name: k\n"
+                                 "disable_triggers: false\n"
+                               : "");
 }
 
 static int pick(ctx *c, int n)
@@ -144,6 +168,13 @@ static void make_backlog(ctx *c)
         fputs("BEGIN;", sql);
         for (int n = 1 + pick(c, 6); n > 0; n--)
             put_change(c, sql, "msg"[pick(c, 3)]);
+        if (c->fk && pick(c, 4) == 0) { /* a row of k and its p, deleted and inserted again */
+            int j = 1 + pick(c, FK_ROWS), v = pick(c, 1000);
+            fprintf(sql, "DELETE FROM k WHERE id = %d; DELETE FROM p WHERE id = %d; COMMIT; "
+                         "BEGIN; INSERT INTO p VALUES (%d, %d); INSERT INTO k VALUES (%d, %d, %d);"
+                         "UPDATE k SET v = v + 1 WHERE id = %d;",
+                    j, j, j, v, j, j, v, 1 + pick(c, FK_ROWS));
+        }
         if (i % 500 == 250) /* m, s, g, m, s */
             fprintf(sql, "TRUNCATE %c;", "msg"[(i / 500) % 3]);
         fputs("COMMIT;", sql);
@@ -180,13 +211,17 @@ static void compare(ctx *c, const char *query)
 
 int main(int argc, char **argv)
 {
-    PGH_CHECK(argc == 2, "usage: it_apply_merge SEED");
+    PGH_CHECK(argc == 2 || (argc == 3 && strcmp(argv[2], "fk") == 0),
+              "usage: it_apply_merge SEED [fk]");
     ctx c;
     memset(&c, 0, sizeof(c));
+    c.fk = argc == 3;
     setup(&c, strtoull(argv[1], NULL, 10));
     pid_t pid = pgh_run_spawn(&c.r, "replicate", "--no-progress", "--follow", NULL);
     pgh_run_wait_follow(&c.r, pid);
     pgh_run_stop(&c.r, pid, STOP_WAIT_S);
+    if (c.fk)
+        pgh_test_exec(c.p.d, FK_ADD);
     pgh_test_exec(c.p.s, "TRUNCATE g_log");
     pgh_test_exec(c.p.d, "TRUNCATE g_log");
     make_backlog(&c);
@@ -198,6 +233,10 @@ int main(int argc, char **argv)
     compare(&c, "SELECT * FROM s ORDER BY id");
     compare(&c, "SELECT * FROM g ORDER BY id");
     compare(&c, "SELECT op, count(*) FROM g_log WHERE tbl = 'g' GROUP BY op ORDER BY op");
+    if (c.fk) {
+        compare(&c, "SELECT * FROM p ORDER BY id");
+        compare(&c, "SELECT * FROM k ORDER BY id");
+    }
     pgh_run_stop(&c.r, pid, STOP_WAIT_S);
     /* Merging sends fewer statements than there were changes (keys come back often in a
      * group); g's trigger saw every change on both sides (compared above): g did not merge. */
