@@ -29,8 +29,8 @@
 #include "pgh_run.h"
 
 #define STOP_WAIT_S 10
-#define KEYS 120    /* key space per table: keys come back often */
-#define TXNS 2500   /* source transactions in the backlog */
+#define KEYS 120  /* key space per table: keys come back often */
+#define TXNS 2500 /* source transactions in the backlog */
 
 typedef struct ctx {
     pgh_run_pair p;
@@ -52,9 +52,8 @@ static const char *const DDL =
     "CREATE TRIGGER g_log AFTER INSERT OR UPDATE OR DELETE ON g "
     "  FOR EACH ROW EXECUTE FUNCTION g_log()";
 
-static const char *const FK_DDL =
-    "CREATE TABLE p (id int PRIMARY KEY, v int);"
-    "CREATE TABLE k (id int PRIMARY KEY, pid int NOT NULL, v int)";
+static const char *const FK_DDL = "CREATE TABLE p (id int PRIMARY KEY, v int);"
+                                  "CREATE TABLE k (id int PRIMARY KEY, pid int NOT NULL, v int)";
 #define FK_ADD "ALTER TABLE k ADD FOREIGN KEY (pid) REFERENCES p"
 #define FK_ROWS 50
 
@@ -63,17 +62,22 @@ static void setup(ctx *c, uint64_t seed)
     c->rnd = seed * 2654435761u + 1;
     pgh_run_pair_start(&c->p, NULL, NULL);
     /* on the source only, m's row changes are logged too: how many there were */
-    pgh_test_exec(c->p.s, "%s; CREATE TRIGGER g_log AFTER INSERT OR UPDATE OR DELETE ON m "
-                          "FOR EACH ROW EXECUTE FUNCTION g_log()", DDL);
+    pgh_test_exec(c->p.s,
+                  "%s; CREATE TRIGGER g_log AFTER INSERT OR UPDATE OR DELETE ON m "
+                  "FOR EACH ROW EXECUTE FUNCTION g_log()",
+                  DDL);
     pgh_test_exec(c->p.d, "%s; ALTER TABLE g ENABLE ALWAYS TRIGGER g_log", DDL);
     for (const char *t = "msg"; *t; t++)
-        pgh_test_exec(c->p.s, "INSERT INTO %c SELECT k, k, repeat(md5(k::text), 100), k "
-                              "FROM generate_series(1, %d, 2) k", *t, KEYS);
+        pgh_test_exec(c->p.s,
+                      "INSERT INTO %c SELECT k, k, repeat(md5(k::text), 100), k "
+                      "FROM generate_series(1, %d, 2) k",
+                      *t, KEYS);
     if (c->fk) {
         pgh_test_exec(c->p.s, "%s; %s", FK_DDL, FK_ADD);
         pgh_test_exec(c->p.d, "%s", FK_DDL);
-        pgh_test_exec(c->p.s, "INSERT INTO p SELECT g, g FROM generate_series(1, %d) g;"
-                              "INSERT INTO k SELECT g, g, g FROM generate_series(1, %d) g",
+        pgh_test_exec(c->p.s,
+                      "INSERT INTO p SELECT g, g FROM generate_series(1, %d) g;"
+                      "INSERT INTO k SELECT g, g, g FROM generate_series(1, %d) g",
                       FK_ROWS, FK_ROWS);
     }
     pgh_test_exec(c->p.s, "CREATE PUBLICATION pub FOR TABLE m, s, g%s", c->fk ? ", p, k" : "");
@@ -121,12 +125,12 @@ static void put_update(ctx *c, FILE *sql, char t, int k)
 static void put_swap(ctx *c, FILE *sql, int k1, int k2)
 {
     fprintf(sql,
-                   "DO $$ DECLARE x int; y int; BEGIN "
-                   "SELECT c INTO x FROM s WHERE id = %d; SELECT c INTO y FROM s WHERE id = %d; "
-                   "IF x IS NOT NULL AND y IS NOT NULL AND %d <> %d THEN "
-                   "UPDATE s SET c = NULL WHERE id = %d; UPDATE s SET c = x WHERE id = %d; "
-                   "UPDATE s SET c = y WHERE id = %d; END IF; END $$;",
-                   k1, k2, k1, k2, k1, k2, k1);
+            "DO $$ DECLARE x int; y int; BEGIN "
+            "SELECT c INTO x FROM s WHERE id = %d; SELECT c INTO y FROM s WHERE id = %d; "
+            "IF x IS NOT NULL AND y IS NOT NULL AND %d <> %d THEN "
+            "UPDATE s SET c = NULL WHERE id = %d; UPDATE s SET c = x WHERE id = %d; "
+            "UPDATE s SET c = y WHERE id = %d; END IF; END $$;",
+            k1, k2, k1, k2, k1, k2, k1);
 }
 
 /* One random change of table t. */
@@ -134,16 +138,18 @@ static void put_change(ctx *c, FILE *sql, char t)
 {
     int k = 1 + pick(c, KEYS), to = 1 + pick(c, KEYS), op = pick(c, 100);
     if (op < 25)
-        fprintf(sql, "INSERT INTO %c VALUES (%d, %d, repeat(md5('%d'), %d), %d) "
-                            "ON CONFLICT DO NOTHING;",
-                       t, k, pick(c, 1000), pick(c, 1000), 70 + pick(c, 60),
-                       t == 's' ? -100000 - k * 1000 - pick(c, 1000) : pick(c, 1000));
+        fprintf(sql,
+                "INSERT INTO %c VALUES (%d, %d, repeat(md5('%d'), %d), %d) "
+                "ON CONFLICT DO NOTHING;",
+                t, k, pick(c, 1000), pick(c, 1000), 70 + pick(c, 60),
+                t == 's' ? -100000 - k * 1000 - pick(c, 1000) : pick(c, 1000));
     else if (op < 65)
         put_update(c, sql, t, k);
     else if (op < 75) /* key move; b (TOAST) is left unchanged */
-        fprintf(sql, "UPDATE %c SET id = %d, a = a + 1 WHERE id = %d AND NOT EXISTS "
-                            "(SELECT 1 FROM %c WHERE id = %d);",
-                       t, to, k, t, to);
+        fprintf(sql,
+                "UPDATE %c SET id = %d, a = a + 1 WHERE id = %d AND NOT EXISTS "
+                "(SELECT 1 FROM %c WHERE id = %d);",
+                t, to, k, t, to);
     else if (op < 80)
         fprintf(sql, "UPDATE %c SET a = a + 1 WHERE id = %d;", t, k);
     else if (op < 92)
@@ -170,9 +176,10 @@ static void make_backlog(ctx *c)
             put_change(c, sql, "msg"[pick(c, 3)]);
         if (c->fk && pick(c, 4) == 0) { /* a row of k and its p, deleted and inserted again */
             int j = 1 + pick(c, FK_ROWS), v = pick(c, 1000);
-            fprintf(sql, "DELETE FROM k WHERE id = %d; DELETE FROM p WHERE id = %d; COMMIT; "
-                         "BEGIN; INSERT INTO p VALUES (%d, %d); INSERT INTO k VALUES (%d, %d, %d);"
-                         "UPDATE k SET v = v + 1 WHERE id = %d;",
+            fprintf(sql,
+                    "DELETE FROM k WHERE id = %d; DELETE FROM p WHERE id = %d; COMMIT; "
+                    "BEGIN; INSERT INTO p VALUES (%d, %d); INSERT INTO k VALUES (%d, %d, %d);"
+                    "UPDATE k SET v = v + 1 WHERE id = %d;",
                     j, j, j, v, j, j, v, 1 + pick(c, FK_ROWS));
         }
         if (i % 500 == 250) /* m, s, g, m, s */
@@ -225,8 +232,8 @@ int main(int argc, char **argv)
     pgh_test_exec(c.p.s, "TRUNCATE g_log");
     pgh_test_exec(c.p.d, "TRUNCATE g_log");
     make_backlog(&c);
-    pid = pgh_run_spawn(&c.r, "replicate", "--no-progress", "--follow", "--log-level", "trace",
-                        NULL);
+    pid =
+        pgh_run_spawn(&c.r, "replicate", "--no-progress", "--follow", "--log-level", "trace", NULL);
     pgh_run_fence(&c.r, pid, 120, "INSERT INTO m VALUES (-1, 0, 'fence', 0)",
                   "SELECT count(*) = 1 FROM m WHERE id = -1");
     compare(&c, "SELECT * FROM m ORDER BY id");

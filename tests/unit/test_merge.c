@@ -11,12 +11,12 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                             \
-    do {                                                                                        \
-        if (!(cond)) {                                                                          \
-            fprintf(stderr, "line %d: %s\n", __LINE__, #cond);                                  \
-            failures++;                                                                         \
-        }                                                                                       \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "line %d: %s\n", __LINE__, #cond);                                     \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 static int key_att[1] = {0};
@@ -124,13 +124,13 @@ static const char *flush(apply_merge *m)
     return out;
 }
 
-#define EXPECT(m, want)                                                                         \
-    do {                                                                                        \
-        const char *got = flush(m);                                                             \
-        if (strcmp(got, want) != 0) {                                                           \
-            fprintf(stderr, "line %d: flushed \"%s\", expected \"%s\"\n", __LINE__, got, want); \
-            failures++;                                                                         \
-        }                                                                                       \
+#define EXPECT(m, want)                                                                            \
+    do {                                                                                           \
+        const char *got = flush(m);                                                                \
+        if (strcmp(got, want) != 0) {                                                              \
+            fprintf(stderr, "line %d: flushed \"%s\", expected \"%s\"\n", __LINE__, got, want);    \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 static void insert_then_updates(apply_merge *m)
@@ -156,7 +156,8 @@ static void updates_union(apply_merge *m)
 
 static void deletes(apply_merge *m)
 {
-    row u = mk("4", "a", "~"), d4 = mk("4", "-", "-"), i = mk("5", "a", "b"), d5 = mk("5", "-", "-");
+    row u = mk("4", "a", "~"), d4 = mk("4", "-", "-"), i = mk("5", "a", "b"),
+        d5 = mk("5", "-", "-");
     CHECK(add(m, &REL, PGH_CHANGE_UPDATE, NULL, &u));
     CHECK(add(m, &REL, PGH_CHANGE_DELETE, &d4, NULL));
     CHECK(add(m, &REL, PGH_CHANGE_INSERT, NULL, &i));
@@ -166,8 +167,8 @@ static void deletes(apply_merge *m)
 
 static void delete_reinsert(apply_merge *m)
 {
-    row d = mk("6", "-", "-"), i = mk("6", "a", "z"), u = mk("6", "a2", "~"), i7 = mk("7", "x", "y"),
-        d7 = mk("7", "-", "-"), i7b = mk("7", "x2", "y2");
+    row d = mk("6", "-", "-"), i = mk("6", "a", "z"), u = mk("6", "a2", "~"),
+        i7 = mk("7", "x", "y"), d7 = mk("7", "-", "-"), i7b = mk("7", "x2", "y2");
     CHECK(add(m, &REL, PGH_CHANGE_DELETE, &d, NULL));
     CHECK(add(m, &REL, PGH_CHANGE_INSERT, NULL, &i));
     CHECK(add(m, &REL, PGH_CHANGE_UPDATE, NULL, &u));

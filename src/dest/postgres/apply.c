@@ -12,6 +12,10 @@
  * every COMMIT, which goes out only after every result before it was checked, so a divergent
  * change rolls its whole destination transaction back. flush() waits for the COMMIT too: the
  * LSN it returns covers only committed work.
+ *
+ * After the checkpoint, on tables where nothing can tell, the changes of a grouped transaction
+ * are merged per key (merge.h; the glue is the "merged changes" part below): they go out as
+ * one statement per touched key, or per run of keys, when the window ends.
  */
 #include <stdio.h>
 #include <stdlib.h>

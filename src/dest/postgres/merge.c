@@ -22,12 +22,12 @@ typedef enum merge_state {
 } merge_state;
 
 struct merge_entry {
-    apply_rel *rel;   /* borrowed */
+    apply_rel *rel; /* borrowed */
     uint64_t hash;
     merge_state state;
-    pgh_tuple row;    /* values owned (one block with their bytes); natts 0 when none */
+    pgh_tuple row; /* values owned (one block with their bytes); natts 0 when none */
     size_t bytes;
-    pgh_lsn lsn;      /* the last change taken */
+    pgh_lsn lsn; /* the last change taken */
 };
 
 void pgh_apply__merge_init(apply_merge *m)
@@ -258,16 +258,14 @@ static bool key_moved(const apply_rel *r, const pgh_change *c)
 }
 
 /* An UPDATE moving the key: DELETE at the old key, INSERT of the whole new row at the new. */
-static int take_move(apply_merge *m, apply_rel *r, const pgh_change *c, bool *taken,
-                     pgh_error *err)
+static int take_move(apply_merge *m, apply_rel *r, const pgh_change *c, bool *taken, pgh_error *err)
 {
     merge_entry *from = NULL, *to = NULL;
     int rc = entry_of(&from, m, r, &c->u.update.oldtup, err);
     if (rc != 0 || from == NULL || !can_change(from))
         return rc;
     const pgh_tuple *newtup = &c->u.update.newtup;
-    bool known = whole(newtup) || from->state == MERGE_INSERT ||
-                 from->state == MERGE_DELETE_INSERT;
+    bool known = whole(newtup) || from->state == MERGE_INSERT || from->state == MERGE_DELETE_INSERT;
     if (!known)
         return 0;
     /* the new row, its unchanged values from the old key's row, before that entry changes */
@@ -300,17 +298,20 @@ int pgh_apply__merge_add(apply_merge *m, apply_rel *r, const pgh_change *c, bool
         if (!whole(&c->u.insert.newtup))
             return 0;
         rc = entry_of(&e, m, r, &c->u.insert.newtup, err);
-        if (rc == 0 && e != NULL && can_insert(e) && (rc = take_insert(m, e, &c->u.insert.newtup, err)) == 0)
+        if (rc == 0 && e != NULL && can_insert(e) &&
+            (rc = take_insert(m, e, &c->u.insert.newtup, err)) == 0)
             *taken = true;
     } else if (c->kind == PGH_CHANGE_UPDATE && key_moved(r, c)) {
         rc = take_move(m, r, c, taken, err);
     } else if (c->kind == PGH_CHANGE_UPDATE) {
         rc = entry_of(&e, m, r, &c->u.update.newtup, err);
-        if (rc == 0 && e != NULL && can_change(e) && (rc = take_update(m, e, &c->u.update.newtup, err)) == 0)
+        if (rc == 0 && e != NULL && can_change(e) &&
+            (rc = take_update(m, e, &c->u.update.newtup, err)) == 0)
             *taken = true;
     } else if (c->kind == PGH_CHANGE_DELETE) {
         rc = entry_of(&e, m, r, &c->u.del.oldtup, err);
-        if (rc == 0 && e != NULL && can_change(e) && (rc = take_delete(m, e, &c->u.del.oldtup, err)) == 0)
+        if (rc == 0 && e != NULL && can_change(e) &&
+            (rc = take_delete(m, e, &c->u.del.oldtup, err)) == 0)
             *taken = true;
     }
     if (*taken) {
@@ -331,7 +332,8 @@ static bool same_columns(const pgh_tuple *a, const pgh_tuple *b)
     if (a->natts != b->natts)
         return false;
     for (int i = 0; i < a->natts; i++)
-        if ((a->values[i].kind == PGH_VALUE_UNCHANGED) != (b->values[i].kind == PGH_VALUE_UNCHANGED))
+        if ((a->values[i].kind == PGH_VALUE_UNCHANGED) !=
+            (b->values[i].kind == PGH_VALUE_UNCHANGED))
             return false;
     return true;
 }
@@ -373,8 +375,8 @@ static int flush_rel(apply_merge *m, size_t first, const merge_emit *emit, void 
         merge_entry *e = &m->entries[i];
         if (e->rel != r || e->state == MERGE_NONE || e->state == MERGE_INSERT)
             continue;
-        bool joins = e->state == MERGE_UPDATE && n < MERGE_RUN &&
-                     (n == 0 || same_columns(&run[0], &e->row));
+        bool joins =
+            e->state == MERGE_UPDATE && n < MERGE_RUN && (n == 0 || same_columns(&run[0], &e->row));
         if (!joins && n) { /* the run so far goes first */
             rc = emit->update(payload, r, run, n, lsn, err);
             n = 0;
@@ -392,8 +394,7 @@ static int flush_rel(apply_merge *m, size_t first, const merge_emit *emit, void 
     return rc == 0 ? flush_inserts(m, first, emit, payload, err) : rc;
 }
 
-int pgh_apply__merge_flush(apply_merge *m, const merge_emit *emit, void *payload,
-                           pgh_error *err)
+int pgh_apply__merge_flush(apply_merge *m, const merge_emit *emit, void *payload, pgh_error *err)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < m->n; i++) {

@@ -44,10 +44,10 @@ typedef struct apply_merge {
     merge_entry *entries; /* owned: in first-touch order */
     size_t n;
     size_t cap;
-    size_t *slots;        /* owned: open addressing, entry index + 1, 0 empty */
+    size_t *slots; /* owned: open addressing, entry index + 1, 0 empty */
     size_t nslots;
-    size_t bytes;         /* row bytes held */
-    size_t changes;       /* changes taken since the last flush */
+    size_t bytes;   /* row bytes held */
+    size_t changes; /* changes taken since the last flush */
 } apply_merge;
 
 /* Beyond either, the caller flushes (memory stays bounded within a huge source transaction). */
@@ -79,8 +79,7 @@ typedef struct merge_emit {
 
 /* Hand every net change to emit (see above for the order) and empty the window, also when
  * emit fails. */
-int pgh_apply__merge_flush(apply_merge *m, const merge_emit *emit, void *payload,
-                           pgh_error *err);
+int pgh_apply__merge_flush(apply_merge *m, const merge_emit *emit, void *payload, pgh_error *err);
 
 /* update_rows.c: "UPDATE t AS t SET a = v.c1, ... FROM (VALUES ($1::type, ...), ...) AS v(c0,
  * c1, ...) WHERE t.k = v.c0 ..." for n rows setting the same columns (those rows[0] has a value

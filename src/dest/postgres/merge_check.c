@@ -17,14 +17,14 @@
 #include "merge.h"
 #include "pg/conn.h"
 
-#define MERGE_ALLOWED_SQL                                                                       \
-    "SELECT c.relkind = 'r' AND NOT c.relhasrules AND NOT c.relhassubclass "                      \
-    "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid "            \
-    "                  AND i.indisunique AND i.indexrelid <> $2::pg_catalog.oid) "               \
-    "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint x WHERE x.conrelid = c.oid "       \
-    "                  AND x.contype = 'x') "                                                    \
-    "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid "           \
-    "                  AND t.tgenabled IN ('A', $3::\"char\")) "                                  \
+#define MERGE_ALLOWED_SQL                                                                          \
+    "SELECT c.relkind = 'r' AND NOT c.relhasrules AND NOT c.relhassubclass "                       \
+    "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid "              \
+    "                  AND i.indisunique AND i.indexrelid <> $2::pg_catalog.oid) "                 \
+    "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint x WHERE x.conrelid = c.oid "         \
+    "                  AND x.contype = 'x') "                                                      \
+    "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid "             \
+    "                  AND t.tgenabled IN ('A', $3::\"char\")) "                                   \
     "FROM pg_catalog.pg_class c WHERE c.oid = $1::pg_catalog.oid"
 
 int pgh_apply__merge_allowed(bool *ok, apply_rel *r, PGconn *conn, bool replica_role,
@@ -44,8 +44,8 @@ int pgh_apply__merge_allowed(bool *ok, apply_rel *r, PGconn *conn, bool replica_
     PGresult *res = NULL;
     int rc = pgh_conn_query(&res, conn, MERGE_ALLOWED_SQL, 3, params, err);
     if (rc != 0) {
-        pgh_error_prefix(err, "%s.%s: checking whether its changes can be merged",
-                         r->dst->schema, r->dst->name);
+        pgh_error_prefix(err, "%s.%s: checking whether its changes can be merged", r->dst->schema,
+                         r->dst->name);
         return rc;
     }
     *ok = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;

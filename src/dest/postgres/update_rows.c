@@ -21,8 +21,8 @@ static bool is_set(const apply_rel *r, const pgh_tuple *first, int i)
 }
 
 /* "(" $n::type, ... ")" for the key and set columns of tup. */
-static int put_values_row(pgh_buf *sql, apply_params *p, const apply_rel *r,
-                          const pgh_tuple *first, const pgh_tuple *tup, pgh_error *err)
+static int put_values_row(pgh_buf *sql, apply_params *p, const apply_rel *r, const pgh_tuple *first,
+                          const pgh_tuple *tup, pgh_error *err)
 {
     if (tup->natts != r->ncols)
         return pgh_error_set(err, PGH_EPROTO, "%s.%s: a row of %d columns for a table of %d",
@@ -50,8 +50,7 @@ int pgh_apply__put_update_rows(int *nset, pgh_buf *sql, apply_params *p, const a
         if (is_key(r, i) || is_set(r, &rows[0], i))
             c++;
         if (is_set(r, &rows[0], i))
-            pgh_buf_printf(sql, "%s%s = v.c%d", (*nset)++ ? ", " : " SET ", r->col_ident[i],
-                           c - 1);
+            pgh_buf_printf(sql, "%s%s = v.c%d", (*nset)++ ? ", " : " SET ", r->col_ident[i], c - 1);
     }
     if (*nset == 0)
         return 0;
