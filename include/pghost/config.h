@@ -43,9 +43,10 @@
  *                                      this long is closed and a new one started
  *   file_layout                        per_table (default) | single: one stream of files per
  *                                      table (a directory each) or one for every table
- *   batch_size                         integer 1..1000000 (default 10000): statements per
+ *   batch_size                         integer 1..1000000 (default 10000): row changes per
  *   (or apply_group_max_changes)       destination transaction when grouping source ones (the
- *                                      PostgreSQL destination), the batch of the others; setting
+ *                                      PostgreSQL destination, which merges each key's changes
+ *                                      in it where safe), the batch of the others; setting
  *                                      both names is an error
  *   batch_timeout_ms                   integer 0..60000 (default 100): while following, commit
  *   (or apply_group_max_delay_ms)      grouped transactions (flush batches) at least this often

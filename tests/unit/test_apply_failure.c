@@ -18,7 +18,8 @@
     X(composite_key)                                                                               \
     X(long_key_cut)                                                                                \
     X(quoted_names)                                                                                \
-    X(no_key)
+    X(no_key)                                                                                      \
+    X(merged_rows)
 
 static int g_failed;
 
@@ -49,7 +50,7 @@ static void expect(const apply_rel *r, const char *const *values, int n, const c
     pgh_apply__key_keep(&key, r, &tup);
     pgh_error err = {0};
     pgh_error_set(&err, PGH_ESQL, "applying a change: boom");
-    pgh_apply__name_failure(&err, r, NULL, &key, NULL);
+    pgh_apply__name_failure(&err, r, NULL, &key, 0, NULL, NULL);
     if (strcmp(err.message, want) != 0) {
         fprintf(stderr, "FAIL: got  \"%s\"\n      want \"%s\"\n", err.message, want);
         g_failed++;
@@ -117,8 +118,26 @@ static void no_key(void)
     pipe_key key = {0};
     pgh_error err = {0};
     pgh_error_set(&err, PGH_ESQL, "applying a change: boom");
-    pgh_apply__name_failure(&err, &r, NULL, &key, NULL);
+    pgh_apply__name_failure(&err, &r, NULL, &key, 0, NULL, NULL);
     if (strcmp(err.message, "public.t: applying a change: boom") != 0) {
+        fprintf(stderr, "FAIL: got \"%s\"\n", err.message);
+        g_failed++;
+    }
+}
+
+/* A merged statement of several rows keeps no key: it says how many rows it carried. */
+static void merged_rows(void)
+{
+    char *idents[] = {"\"id\""};
+    int keys[] = {0};
+    apply_rel r;
+    pgh_table_info t;
+    rel_init(&r, &t, idents, 1, keys, 1);
+    pipe_key key = {0};
+    pgh_error err = {0};
+    pgh_error_set(&err, PGH_ESQL, "applying a change: boom");
+    pgh_apply__name_failure(&err, &r, NULL, &key, 64, NULL, NULL);
+    if (strcmp(err.message, "public.t, one of 64 merged rows: applying a change: boom") != 0) {
         fprintf(stderr, "FAIL: got \"%s\"\n", err.message);
         g_failed++;
     }

@@ -12,12 +12,17 @@
  * every COMMIT, which goes out only after every result before it was checked, so a divergent
  * change rolls its whole destination transaction back. flush() waits for the COMMIT too: the
  * LSN it returns covers only committed work.
+ *
+ * After the checkpoint, on tables where nothing can tell, the changes of a grouped transaction
+ * are merged per key (merge.h; the glue is the "merged changes" part below): they go out as
+ * one statement per touched key, or per run of keys, when the window ends.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "apply_internal.h"
+#include "merge.h"
 #include "pg/conn.h"
 #include "pghost/log.h"
 #include "state/state.h"
@@ -51,7 +56,13 @@ typedef struct apply_sink {
     apply_rel **row_rels;      /* owned, opts.ntables: the tables existing rows came for */
     char *resume;              /* owned, may be NULL: the resume token of the last commit */
     char phase[16];            /* the phase of the last commit (with_resume) */
+    apply_merge merge;         /* owned: the merge window of the open transaction (merge.h) */
+    uint32_t merged_rows;      /* while a window is flushed: the keys of the statement sent */
+    const pgh_tuple *merged_tups; /* borrowed, merged_rows of them, may be NULL: the rows of a
+                                     merged statement of several, whose keys errors name */
 } apply_sink;
+
+static int merge_flush(apply_sink *a, pgh_error *err);
 
 /* While its existing rows are delivered, a table takes changes by the lenient rules. */
 static bool lenient(const apply_sink *a, const apply_rel *r)
@@ -80,7 +91,9 @@ static int on_relation(apply_sink *a, const pgh_relation *rel, pgh_error *err)
     apply_rel *r = NULL;
     /* Statements in flight may point at the relation being replaced, and the catalog lookup
      * below runs synchronously. */
-    int rc = pgh_apply__pipe_leave(&a->pipe, err);
+    int rc = merge_flush(a, err);
+    if (rc == 0)
+        rc = pgh_apply__pipe_leave(&a->pipe, err);
     if (rc == 0)
         rc = pgh_apply__rel_build(&r, a->conn, rel, &a->ddl, err);
     if (rc != 0)
@@ -111,7 +124,9 @@ static int on_relation(apply_sink *a, const pgh_relation *rel, pgh_error *err)
  * mapping is dropped and built again from the relation at its next applied change (rel_for). */
 static int forget_rel(apply_sink *a, uint32_t oid, pgh_error *err)
 {
-    int rc = pgh_apply__pipe_leave(&a->pipe, err);
+    int rc = merge_flush(a, err);
+    if (rc == 0)
+        rc = pgh_apply__pipe_leave(&a->pipe, err);
     for (int i = 0; rc == 0 && i < a->nrels; i++) {
         if (a->rels[i]->oid == oid) {
             pgh_apply__rel_free(a->rels[i]);
@@ -175,7 +190,9 @@ static int commit_txn(apply_sink *a, pgh_error *err)
 {
     if (!a->in_txn)
         return 0;
-    int rc = a->state_sql ? write_position(a, err) : 0;
+    int rc = merge_flush(a, err);
+    if (rc == 0 && a->state_sql)
+        rc = write_position(a, err);
     if (rc == 0)
         rc = pgh_apply__pipe_wait(&a->pipe, err);
     if (rc == 0) /* the results are in: the skipped missing rows of this transaction are known */
@@ -199,6 +216,8 @@ static int divergence(apply_rel *r, const char *what, pgh_error *err)
 static int on_row_result(apply_sink *a, const pipe_op *op, uint64_t rows, pgh_error *err)
 {
     pgh_apply_stats *st = &a->stats[op->rel->map];
+    if (op->merged && op->kind != PIPE_OP_INSERT && rows < op->merged)
+        rows = 0; /* a row of a multi-row UPDATE is missing: as one that found nothing */
     if (rows == 0 && op->strict && op->kind != PIPE_OP_INSERT &&
         a->opts.on_missing_row == PGH_ON_MISSING_ROW_SKIP)
         return pgh_apply__skips_note(&a->skips, op->rel, op->kind == PIPE_OP_UPDATE, op->lsn, err);
@@ -210,6 +229,8 @@ static int on_row_result(apply_sink *a, const pipe_op *op, uint64_t rows, pgh_er
         err->lsn = op->lsn;
         return rc;
     }
+    if (op->merged) /* counted when merged */
+        return 0;
     if (rows == 0)
         st->skipped++;
     else if (op->kind == PIPE_OP_INSERT)
@@ -270,6 +291,25 @@ static int get_stmt(const apply_stmt **out, apply_sink *a, apply_rel *r, pgh_err
 }
 
 /* Queue the statement in a->sql with a->params; on_result judges it when it comes back. */
+/* The keys of a merged statement's n rows, for its errors (see pipe_op.keys_at): cheap beside
+ * the statement, and dropped once nothing is in flight. Without memory, none are kept. */
+static void keep_keys(pipe_op *op, apply_pipe *p, const apply_rel *r, const pgh_tuple *rows,
+                      uint32_t n)
+{
+    if (p->n == 0)
+        pgh_buf_reset(&p->keys);
+    size_t at = p->keys.len;
+    for (uint32_t j = 0; j < n; j++) {
+        pipe_key k;
+        pgh_apply__key_keep(&k, r, &rows[j]);
+        pgh_buf_append(&p->keys, &k, sizeof(k));
+    }
+    if (!pgh_buf_failed(&p->keys) && at <= UINT32_MAX) {
+        op->keys_at = (uint32_t)at;
+        op->keys_n = n;
+    }
+}
+
 static int send(apply_sink *a, apply_rel *r, pipe_op_kind kind, pgh_error *err)
 {
     const apply_stmt *st = NULL;
@@ -283,9 +323,12 @@ static int send(apply_sink *a, apply_rel *r, pipe_op_kind kind, pgh_error *err)
                   .strict = strict(a, r),
                   .rel = r,
                   .prepared = st,
-                  .lsn = a->change_lsn};
+                  .lsn = a->change_lsn,
+                  .merged = a->merged_rows};
     if (a->key_tup != NULL)
         pgh_apply__key_keep(&op.key, r, a->key_tup);
+    else if (a->merged_tups != NULL)
+        keep_keys(&op, &a->pipe, r, a->merged_tups, a->merged_rows);
     rc = pgh_apply__pipe_send(&a->pipe, &op, st->name, a->params.n, values, a->params.data.len,
                               err);
     if (rc == 0)
@@ -322,7 +365,7 @@ static int run(apply_sink *a, apply_rel *r, uint64_t *affected, pgh_error *err)
         pipe_key key = {0};
         if (a->key_tup != NULL)
             pgh_apply__key_keep(&key, r, a->key_tup);
-        pgh_apply__name_failure(err, r, st, &key, res);
+        pgh_apply__name_failure(err, r, st, &key, 0, NULL, res);
         PQclear(res);
         return rc;
     }
@@ -572,8 +615,10 @@ static int apply_delete(apply_sink *a, apply_rel *r, const pgh_tuple *oldtup, pg
 
 static int apply_truncate(apply_sink *a, const pgh_change *c, pgh_error *err)
 {
+    int n = merge_flush(a, err); /* a TRUNCATE ends the merge window */
+    if (n != 0)
+        return n;
     pgh_buf_reset(&a->sql);
-    int n = 0;
     for (uint32_t i = 0; i < c->u.truncate.nrels; i++) {
         apply_rel *r = NULL;
         int rc = rel_for(&r, a, c->u.truncate.rels[i], err);
@@ -596,6 +641,139 @@ static int apply_truncate(apply_sink *a, const pgh_change *c, pgh_error *err)
     return rc != 0 ? rc : send_sql(a, PIPE_OP_PLAIN, a->change_lsn, pgh_buf_str(&a->sql), err);
 }
 
+/* ---- merged changes (merge.h, docs/apply.md) ------------------------------------------- */
+
+static int emit_delete(void *payload, apply_rel *r, const pgh_tuple *key, pgh_lsn lsn,
+                       pgh_error *err)
+{
+    apply_sink *a = payload;
+    a->change_lsn = lsn;
+    a->key_tup = key;
+    int rc = apply_delete(a, r, key, err);
+    a->key_tup = NULL;
+    return rc;
+}
+
+/* One UPDATE per row when the rows set no column (the row only has to be there), else
+ * multi-row UPDATEs of 2^k rows (a handful of shapes to prepare per column set). */
+static int emit_update(void *payload, apply_rel *r, const pgh_tuple *rows, size_t n,
+                       pgh_lsn lsn, pgh_error *err)
+{
+    apply_sink *a = payload;
+    size_t max = 60000 / (size_t)(r->ncols ? r->ncols : 1);
+    int rc = 0;
+    a->change_lsn = lsn;
+    while (rc == 0 && n > 0) {
+        size_t k = 1;
+        while (k * 2 <= n && k * 2 <= max)
+            k *= 2;
+        int nset = 0;
+        start_stmt(a);
+        if (k > 1)
+            rc = pgh_apply__put_update_rows(&nset, &a->sql, &a->params, r, rows, k, err);
+        if (rc == 0 && nset == 0) {
+            k = 1;
+            a->key_tup = rows;
+            rc = update_row(a, r, rows, rows, false, NULL, err);
+            a->key_tup = NULL;
+        } else if (rc == 0) {
+            a->merged_rows = (uint32_t)k;
+            a->merged_tups = rows;
+            rc = send(a, r, PIPE_OP_UPDATE, err);
+            a->merged_tups = NULL;
+            a->merged_rows = 1;
+        }
+        rows += k;
+        n -= k;
+    }
+    return rc;
+}
+
+/* Multi-row INSERTs of 2^k rows (a handful of shapes to prepare per table), within
+ * PostgreSQL's 65535 parameters. */
+static int emit_insert(void *payload, apply_rel *r, const pgh_tuple *rows, size_t n,
+                       pgh_lsn lsn, pgh_error *err)
+{
+    apply_sink *a = payload;
+    size_t max = 60000 / (size_t)(r->ncols ? r->ncols : 1);
+    int rc = 0;
+    a->change_lsn = lsn;
+    while (rc == 0 && n > 0) {
+        size_t k = 1;
+        while (k * 2 <= n && k * 2 <= max)
+            k *= 2;
+        start_stmt(a);
+        rc = pgh_apply__put_insert_rows(&a->sql, &a->params, r, rows, k, err);
+        a->key_tup = k == 1 ? rows : NULL; /* a failure names the failed row's key */
+        a->merged_tups = k > 1 ? rows : NULL;
+        uint32_t merged = a->merged_rows;
+        a->merged_rows = (uint32_t)k;
+        if (rc == 0)
+            rc = send(a, r, PIPE_OP_INSERT, err);
+        a->merged_rows = merged;
+        a->merged_tups = NULL;
+        a->key_tup = NULL;
+        rows += k;
+        n -= k;
+    }
+    return rc;
+}
+
+static const merge_emit MERGE_EMIT = {emit_delete, emit_update, emit_insert};
+
+/* Send the merge window's statements into the open transaction. They do not count again
+ * towards group_max_changes: their changes did. */
+static int merge_flush(apply_sink *a, pgh_error *err)
+{
+    if (pgh_apply__merge_empty(&a->merge))
+        return 0;
+    uint64_t changes = a->txn_changes;
+    pgh_lsn lsn = a->change_lsn;
+    a->merged_rows = 1;
+    int rc = pgh_apply__merge_flush(&a->merge, &MERGE_EMIT, a, err);
+    a->merged_rows = 0;
+    a->txn_changes = changes;
+    a->change_lsn = lsn;
+    return rc;
+}
+
+/* May this change of r be merged? Strict mode only (no conflict rules, every change a row
+ * that must be there), stopping at a missing row, no rows to copy again, and a table where
+ * the order cannot be seen (merge_check.c). */
+static int mergeable(bool *ok, apply_sink *a, apply_rel *r, pgh_error *err)
+{
+    *ok = false;
+    if (a->opts.mode != PGH_APPLY_STRICT || lenient(a, r) || r->keyless ||
+        a->opts.on_missing_row != PGH_ON_MISSING_ROW_STOP || a->missing.n > 0)
+        return 0;
+    int rc = r->merge == 0 ? pgh_apply__pipe_leave(&a->pipe, err) : 0;
+    return rc != 0 ? rc : pgh_apply__merge_allowed(ok, r, a->conn, a->opts.replica_role, err);
+}
+
+/* Take the change into the merge window (*taken). A change that is not taken, of a table
+ * whose changes merge, ends the window: it is applied after every merged change before it.
+ * Other tables' changes go out at once, ahead of the window (per table fallback). */
+static int merge_change(apply_sink *a, apply_rel *r, const pgh_change *c, bool *taken,
+                        pgh_error *err)
+{
+    bool ok = false;
+    *taken = false;
+    int rc = mergeable(&ok, a, r, err);
+    if (rc == 0 && ok)
+        rc = pgh_apply__merge_add(&a->merge, r, c, taken, err);
+    if (rc != 0 || !*taken)
+        return rc != 0 || r->merge <= 0 ? rc : merge_flush(a, err);
+    pgh_apply_stats *st = &a->stats[r->map];
+    if (c->kind == PGH_CHANGE_INSERT)
+        st->inserts++;
+    else if (c->kind == PGH_CHANGE_UPDATE)
+        st->updates++;
+    else
+        st->deletes++;
+    a->txn_changes++;
+    return pgh_apply__merge_full(&a->merge) ? merge_flush(a, err) : 0;
+}
+
 /* INSERT, UPDATE or DELETE: find the mapping, open the transaction, apply. */
 static int apply_row_change(apply_sink *a, const pgh_change *c, pgh_error *err)
 {
@@ -607,7 +785,10 @@ static int apply_row_change(apply_sink *a, const pgh_change *c, pgh_error *err)
     if (rc != 0 || r == NULL || r->map < 0)
         return rc;
     rc = ensure_txn(a, err);
-    if (rc != 0)
+    bool merged = false;
+    if (rc == 0)
+        rc = merge_change(a, r, c, &merged, err);
+    if (rc != 0 || merged)
         return rc;
     a->key_tup = c->kind == PGH_CHANGE_INSERT   ? &c->u.insert.newtup
                  : c->kind == PGH_CHANGE_UPDATE ? &c->u.update.newtup
@@ -655,7 +836,11 @@ static int sink_write(pgh_sink *sink, const pgh_change *c, pgh_error *err)
         {
             int rc = ensure_txn(a, err);
             if (rc == 0)
+                rc = merge_flush(a, err);
+            if (rc == 0)
                 rc = pgh_apply__pipe_leave(&a->pipe, err); /* ddl.c runs synchronously */
+            for (int i = 0; i < a->nrels; i++) /* indexes or triggers may have come */
+                a->rels[i]->merge = 0;
             return rc != 0 ? rc : pgh_apply__ddl_apply(&a->ddl, a->conn, c, err);
         }
     case PGH_CHANGE_ORIGIN:
@@ -699,6 +884,7 @@ static void sink_free(pgh_sink *sink)
     free(a->row_rels);
     free(a->resume);
     pgh_apply__pipe_dispose(&a->pipe);
+    pgh_apply__merge_dispose(&a->merge);
     PQfinish(a->conn); /* an open transaction is rolled back by the server */
     free(a);
 }
@@ -766,6 +952,7 @@ int pgh_apply_open(pgh_sink **out, const pgh_apply_opts *opts, pgh_error *err)
     a->opts = *opts;
     pgh_buf_init(&a->sql, 0);
     pgh_apply__params_init(&a->params);
+    pgh_apply__merge_init(&a->merge);
     a->stats = calloc((size_t)(opts->ntables ? opts->ntables : 1), sizeof(*a->stats));
     a->row_rels = calloc((size_t)opts->ntables + 1, sizeof(*a->row_rels));
     int rc = a->stats && a->row_rels ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
@@ -852,7 +1039,9 @@ int pgh_apply_table_empty(pgh_sink *sink, int table, const pgh_relation *rel, pg
 {
     apply_sink *a = (apply_sink *)sink;
     apply_rel *r = NULL;
-    int rc = a->skipping ? 0 : row_rel(&r, a, table, rel, err);
+    int rc = a->skipping ? 0 : merge_flush(a, err);
+    if (rc == 0 && !a->skipping)
+        rc = row_rel(&r, a, table, rel, err);
     if (rc != 0 || r == NULL)
         return rc;
     rc = ensure_txn(a, err);
@@ -888,7 +1077,9 @@ int pgh_apply_table_rows(pgh_sink *sink, int table, const pgh_relation *rel,
 {
     apply_sink *a = (apply_sink *)sink;
     apply_rel *r = NULL;
-    int rc = a->skipping ? 0 : row_rel(&r, a, table, rel, err);
+    int rc = a->skipping ? 0 : merge_flush(a, err);
+    if (rc == 0 && !a->skipping)
+        rc = row_rel(&r, a, table, rel, err);
     if (rc != 0 || r == NULL)
         return rc;
     rc = ensure_txn(a, err);

@@ -2,8 +2,11 @@
  * pghost/apply.h - the PostgreSQL destination: applies decoded changes to tables.
  *
  * Source transactions are applied whole and in commit order; consecutive ones are grouped into
- * one destination transaction of up to group_max_changes statements, and pgh_sink_flush()
- * commits what is open. Changes to tables that are not in the mapping are skipped.
+ * one destination transaction of up to group_max_changes row changes, and pgh_sink_flush()
+ * commits what is open. Changes to tables that are not in the mapping are skipped. In
+ * PGH_APPLY_STRICT mode, with on_missing_row stop, each key's changes inside the group are
+ * merged into their net effect, for the tables where that cannot be seen (merge.h says which
+ * and how; docs/apply.md, "Merged changes").
  *
  * Conflict rules (PGH_APPLY_CATCHUP), for the window where the copy and the stream overlap:
  *   INSERT of an existing key           -> nothing (the copy already has this row or a later one)
@@ -65,7 +68,7 @@ typedef struct pgh_apply_opts {
     pgh_apply_mode mode;
     bool replica_role;            /* SET session_replication_role = replica */
     int group_max_changes;        /* commit the destination transaction once it holds this many
-                                     statements; source transactions are never split, and
+                                     row changes; source transactions are never split, and
                                      flush() commits whatever is open. 1: one destination
                                      transaction per source transaction */
     const char *state_schema;     /* borrowed; when set, every destination commit also records

@@ -35,6 +35,7 @@ typedef struct apply_rel {
     apply_stmt *stmts;     /* owned: prepared statements of this relation */
     int nstmts;
     int stmt_cap;
+    signed char merge;     /* merge.h: 0 not checked yet, 1 changes merge, -1 they do not */
 } apply_rel;
 
 /* Text parameters gathered from tuples; values are NUL-terminated copies. */
@@ -153,6 +154,11 @@ typedef struct pipe_op {
     const char *what;  /* borrowed, static: error prefix; NULL for "applying a change" */
     char stmt[24];     /* trace logs only: the prepared statement's name, "" for plain SQL */
     int64_t sent_ns;   /* trace logs only: when it went out (monotonic), 0 when not traced */
+    uint32_t merged;   /* a merged statement (merge.h), 0 when not: its changes were counted
+                          when merged; an UPDATE or DELETE must touch this many rows */
+    uint32_t keys_at;  /* a merged statement of several rows: its rows' keys (one pipe_key
+                          each, in parameter order) at this offset of the pipe's keys */
+    uint32_t keys_n;   /* how many (0: none kept) */
 } pipe_op;
 
 /* Called with each statement's affected-row count, in order; non-zero fails the pipe. */
@@ -171,6 +177,8 @@ typedef struct apply_pipe {
     bool failed;
     pipe_result_fn done;
     void *payload;           /* borrowed: for done */
+    pgh_buf keys;            /* owned: keys of merged statements in flight (pipe_op.keys_at),
+                                emptied whenever nothing is in flight */
 } apply_pipe;
 
 int pgh_apply__pipe_init(apply_pipe *p, PGconn *conn, pipe_result_fn done, void *payload,
@@ -191,9 +199,13 @@ void pgh_apply__key_keep(pipe_key *out, const apply_rel *r, const pgh_tuple *tup
 /* failure.c: err holds a failed statement's error (from pgh_conn_error with res): prefix it with
  * the table, for a value the destination refused (SQLSTATE class 22) in a parameter of stmt
  * that parameter's column, and the row's key when key holds one ("public.t, column n, key id =
- * 2: ..."). Never the refused value itself: only what the server's own message says. */
+ * 2: ..."); for a merged statement of several rows (merged > 1, merge.h) the key of the row
+ * whose parameter failed, from many (merged pipe_keys in parameter order, may be NULL), else how
+ * many rows it carried. Never the refused value itself: only what the server's own message
+ * says. */
 void pgh_apply__name_failure(pgh_error *err, const apply_rel *r, const apply_stmt *stmt,
-                             const pipe_key *key, const PGresult *res);
+                             const pipe_key *key, uint32_t merged, const pipe_key *many,
+                             const PGresult *res);
 
 /* Keys of rows the catch-up could not complete (see pghost/apply.h). Small: it holds only rows
  * whose key moved while the copy ran past both keys. */

@@ -100,7 +100,8 @@ static int failed_param(const PGresult *res)
 }
 
 void pgh_apply__name_failure(pgh_error *err, const apply_rel *r, const apply_stmt *stmt,
-                             const pipe_key *key, const PGresult *res)
+                             const pipe_key *key, uint32_t merged, const pipe_key *many,
+                             const PGresult *res)
 {
     pgh_buf b;
     pgh_buf_init(&b, 1024);
@@ -111,8 +112,14 @@ void pgh_apply__name_failure(pgh_error *err, const apply_rel *r, const apply_stm
         pgh_buf_puts(&b, ", column ");
         put_unquoted(&b, r->col_ident[att]);
     }
+    /* a merged statement's rows each take the same number of parameters, in row order */
+    if ((key == NULL || key->nkeys == 0) && merged > 1 && many && att >= 0 &&
+        stmt->nparams % (int)merged == 0)
+        key = &many[(param - 1) / (stmt->nparams / (int)merged)];
     if (key != NULL)
         put_key(&b, r, key);
+    if ((key == NULL || key->nkeys == 0) && merged > 1)
+        pgh_buf_printf(&b, ", one of %u merged rows", (unsigned)merged);
     pgh_error_prefix(err, "%s", pgh_buf_failed(&b) ? r->dst->name : pgh_buf_str(&b));
     pgh_buf_dispose(&b);
 }

@@ -35,12 +35,14 @@ int pgh_apply__pipe_init(apply_pipe *p, PGconn *conn, pipe_result_fn done, void 
     p->payload = payload;
     p->ops = calloc(PIPE_RING, sizeof(*p->ops));
     p->cap = PIPE_RING;
+    pgh_buf_init(&p->keys, 0);
     return p->ops ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
 }
 
 void pgh_apply__pipe_dispose(apply_pipe *p)
 {
     free(p->ops);
+    pgh_buf_dispose(&p->keys);
     memset(p, 0, sizeof(*p));
 }
 
@@ -106,7 +108,10 @@ static int op_error(apply_pipe *p, const pipe_op *op, const PGresult *res, pgh_e
 {
     int rc = pgh_conn_error(err, p->conn, res, op->what ? op->what : "applying a change");
     if (op->rel != NULL && op->rel->dst != NULL)
-        pgh_apply__name_failure(err, op->rel, op->prepared, &op->key, res);
+        pgh_apply__name_failure(err, op->rel, op->prepared, &op->key, op->merged,
+                                op->keys_n ? (const pipe_key *)(p->keys.data + op->keys_at)
+                                           : NULL,
+                                res);
     if (op->lsn)
         err->lsn = op->lsn;
     return failed(p, rc);
