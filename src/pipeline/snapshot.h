@@ -198,14 +198,14 @@ void pgh_snapshot__row_key(pgh_buf *buf, const snap_table *t, PGresult *rows, in
 int pgh_snapshot__relation(snap_table *t, pgh_error *err);
 void pgh_snapshot__relation_dispose(snap_table *t);
 
-/* snapshot_reread.c: a row change of a run table (m->table >= 0) to the destination: an
+/* snapshot_row.c: a row change of a run table (m->table >= 0) to the destination: an
  * INSERT lacking unchanged values read again whole (or, gone from the source, held back with
  * its key absent), an UPDATE through pgh_snapshot__update, a change to an absent key through
  * pgh_snapshot__absent_change; the rest delivered as it is. */
 int pgh_snapshot__row(snapshot *s, const snap_keymap *m, const pgh_change *c, pgh_error *err);
 /* An update lacking unchanged values, read again whole when it must be. */
 int pgh_snapshot__update(snapshot *s, const snap_keymap *m, const pgh_change *c, pgh_error *err);
-/* Read the row at tup's key again from the source (*out: one row, the WAL insert position then
+/* snapshot_reread.c: read the row at tup's key again from the source (*out: one row, the WAL insert position then
  * the relation's columns; NULL when the source has none, or a key value was not sent). Either
  * way the horizon moves to the source's position at the read. */
 int pgh_snapshot__reread(PGresult **out, snapshot *s, const snap_keymap *m,
