@@ -42,8 +42,7 @@ static int slot(pipe_run *r, const pgh_position *pos, pgh_error *err)
 
 /* What rows this session delivers: every table (a new slot, or a destination without a
  * position), the rest of an interrupted delivery (a resume token), or none. */
-static int plan_rows(pipe_run *r, snapshot *s, const pgh_position *pos, bool first,
-                     pgh_error *err)
+static int plan_rows(pipe_run *r, snapshot *s, const pgh_position *pos, bool first, pgh_error *err)
 {
     if (pos->resume && pos->resume[0])
         return pgh_snapshot__resume(s, pos->resume, err);
@@ -121,7 +120,8 @@ static int handle(pipe_run *r, const pgh_change *c, pgh_error *err)
 int pgh_pipeline__event(pipe_run *r, pgh_error *err)
 {
     bool rows = r->o->what != PGH_PIPELINE_CHANGES;
-    int rc = pgh_pipeline__preflight(r, false, rows || r->rules, err);
+    int rc = pgh_pipeline__preflight(
+        r, false, rows || r->rules ? PREFLIGHT_TABLES : PREFLIGHT_NO_TABLES, err);
     if (rc == 0 && r->rules)
         rc = pgh_pipeline__rules_check(r, err);
     if (rc == 0)

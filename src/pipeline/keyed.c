@@ -192,7 +192,7 @@ static int copy_started(bool *out, pipe_run *r, pgh_error *err)
 /* Before the slot: the checks on both sides, then (a new run) its start. */
 static int prepare(pipe_run *r, const char *resume_phase, pgh_error *err)
 {
-    int rc = pgh_pipeline__preflight(r, resume_phase == NULL, true, err);
+    int rc = pgh_pipeline__preflight(r, resume_phase == NULL, PREFLIGHT_TABLES, err);
     if (rc == 0 && r->rules)
         rc = pgh_pipeline__rules_check(r, err);
     /* INSERTs lacking TOAST values (a publication's row filter; rules turning updates into
@@ -375,7 +375,7 @@ static int follow_rereading(pipe_run *r, pgh_error *err)
 {
     int rc = 0;
     if (r->snap == NULL && r->tables.n == 0)
-        rc = pgh_pipeline__preflight(r, false, true, err);
+        rc = pgh_pipeline__preflight(r, false, PREFLIGHT_EXISTING_TABLES, err);
     if (rc == 0 && r->snap == NULL) {
         rc = pgh_snapshot__new(&r->snap, r, err);
         r->handle = pgh_snapshot__handle_changes;

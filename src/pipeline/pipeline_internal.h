@@ -102,9 +102,13 @@ int pgh_pipeline__deliver(pipe_run *r, const pgh_change *c, pgh_error *err);
 bool pgh_pipeline__is_message(const pgh_change *c, const char *prefix);
 
 /* preflight.c: the source's checks (server, the slot name free when slot_must_be_free,
- * replication connection, publication; and, when tables, every table, described into
- * r->tables). */
-int pgh_pipeline__preflight(pipe_run *r, bool slot_must_be_free, bool tables, pgh_error *err);
+ * replication connection, publication; and, unless PREFLIGHT_NO_TABLES, every table, described
+ * into r->tables, in the configuration's order). PREFLIGHT_EXISTING_TABLES, for a run resumed
+ * while following, leaves out tables the source no longer has under their configured name
+ * (renamed or dropped since, the DDL capture following them), logging each: r->tables then
+ * no longer lines up with the configuration's tables. */
+enum { PREFLIGHT_NO_TABLES, PREFLIGHT_TABLES, PREFLIGHT_EXISTING_TABLES };
+int pgh_pipeline__preflight(pipe_run *r, bool slot_must_be_free, int tables, pgh_error *err);
 void pgh_pipeline__tables_dispose(run_tables *t);
 
 /* slot.c */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pghost/log.h"
 #include "pipeline_internal.h"
 #include "source/preflight.h"
 #include "source/publication.h"
@@ -32,7 +33,7 @@ static int load_table(pgh_table_info **out, PGconn *conn, const char *schema, co
     return rc;
 }
 
-int pgh_pipeline__preflight(pipe_run *r, bool slot_must_be_free, bool tables, pgh_error *err)
+int pgh_pipeline__preflight(pipe_run *r, bool slot_must_be_free, int tables, pgh_error *err)
 {
     const pgh_config *cfg = r->cfg;
     if (pgh_tables_has_patterns(cfg))
@@ -49,17 +50,27 @@ int pgh_pipeline__preflight(pipe_run *r, bool slot_must_be_free, bool tables, pg
     r->tables.src = calloc(cfg->ntables + 1, sizeof(*r->tables.src));
     if (rc == 0 && r->tables.src == NULL)
         rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
-    for (size_t i = 0; rc == 0 && tables && i < cfg->ntables; i++, r->tables.n++) {
+    for (size_t i = 0; rc == 0 && tables != PREFLIGHT_NO_TABLES && i < cfg->ntables; i++) {
         const pgh_table_map *m = &cfg->tables[i];
-        rc = load_table(&r->tables.src[i], r->src, m->source_schema, m->source_table, err);
+        pgh_table_info **t = &r->tables.src[r->tables.n];
+        rc = load_table(t, r->src, m->source_schema, m->source_table, err);
+        if (rc == PGH_EPRECOND && *t == NULL && tables == PREFLIGHT_EXISTING_TABLES) {
+            pgh_log(PGH_LOG_INFO, "follow",
+                    "%s.%s is no longer on the source under that name (renamed or dropped "
+                    "since): its rows are not read again",
+                    m->source_schema, m->source_table);
+            pgh_error_clear(err);
+            rc = 0;
+            continue;
+        }
+        r->tables.n++;
         if (rc == 0)
-            rc = pgh_source_publication_narrow(r->tables.src[i], r->src, cfg->publication_name,
-                                               err);
+            rc = pgh_source_publication_narrow(*t, r->src, cfg->publication_name, err);
         if (rc == 0)
-            rc = pgh_source_check_table(r->tables.src[i], r->src, cfg,
+            rc = pgh_source_check_table(*t, r->src, cfg,
                                         pgh_source_keyless_refusal(cfg, r->keyed, r->rules != NULL),
                                         err);
-        if (rc == 0 && pgh_source_is_keyless(r->tables.src[i]))
+        if (rc == 0 && pgh_source_is_keyless(*t))
             r->tables.any_keyless = true;
     }
     return rc;
