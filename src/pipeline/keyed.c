@@ -189,10 +189,27 @@ static int copy_started(bool *out, pipe_run *r, pgh_error *err)
 
 /* ---- the steps ------------------------------------------------------------------------ */
 
+/* The snapshot of an earlier attempt borrowed the tables the preflight described then, which
+ * this attempt's preflight freed and described again (the same tables, in the configuration's
+ * order): point it at the new descriptions, keeping what it knows of the stream (its horizon). */
+static int snapshot_tables_again(pipe_run *r, pgh_error *err)
+{
+    snapshot *s = r->snap;
+    if (s->ntables != r->tables.n)
+        return pgh_error_set(err, PGH_EPROTO, "the run's tables changed between two attempts "
+                                              "(%d, now %d): start the run again",
+                             s->ntables, r->tables.n);
+    for (int i = 0; i < s->ntables; i++)
+        s->tables[i].info = r->tables.src[i];
+    return 0;
+}
+
 /* Before the slot: the checks on both sides, then (a new run) its start. */
 static int prepare(pipe_run *r, const char *resume_phase, pgh_error *err)
 {
     int rc = pgh_pipeline__preflight(r, resume_phase == NULL, PREFLIGHT_TABLES, err);
+    if (rc == 0 && r->snap != NULL)
+        rc = snapshot_tables_again(r, err);
     if (rc == 0 && r->rules)
         rc = pgh_pipeline__rules_check(r, err);
     /* INSERTs lacking TOAST values (a publication's row filter; rules turning updates into

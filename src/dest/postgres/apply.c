@@ -292,12 +292,12 @@ static int get_stmt(const apply_stmt **out, apply_sink *a, apply_rel *r, pgh_err
 
 /* Queue the statement in a->sql with a->params; on_result judges it when it comes back. */
 /* The keys of a merged statement's n rows, for its errors (see pipe_op.keys_at): cheap beside
- * the statement, and dropped once nothing is in flight. Without memory, none are kept. */
+ * the statement, and dropped once their statement's result is read (memory bounded by the
+ * statements in flight, also within one large transaction). Without memory, none are kept. */
 static void keep_keys(pipe_op *op, apply_pipe *p, const apply_rel *r, const pgh_tuple *rows,
                       uint32_t n)
 {
-    if (p->n == 0)
-        pgh_buf_reset(&p->keys);
+    pgh_apply__pipe_keys_trim(p);
     size_t at = p->keys.len;
     for (uint32_t j = 0; j < n; j++) {
         pipe_key k;

@@ -194,6 +194,9 @@ int pgh_apply__pipe_wait(apply_pipe *p, pgh_error *err);
 /* Wait, then leave pipeline mode so the connection can be used synchronously. */
 int pgh_apply__pipe_leave(apply_pipe *p, pgh_error *err);
 
+/* Drop the kept keys (pipe_op.keys_at) of statements no longer in flight. */
+void pgh_apply__pipe_keys_trim(apply_pipe *p);
+
 /* failure.c: the key values of tup (at r->key_att) into out, cut to fit. */
 void pgh_apply__key_keep(pipe_key *out, const apply_rel *r, const pgh_tuple *tup);
 /* failure.c: err holds a failed statement's error (from pgh_conn_error with res): prefix it with

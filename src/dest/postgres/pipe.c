@@ -65,6 +65,29 @@ static void push(apply_pipe *p, const pipe_op *op, const char *stmt_name)
     q->sent_ns = now_ns();
 }
 
+void pgh_apply__pipe_keys_trim(apply_pipe *p)
+{
+    size_t from = p->keys.len;
+    for (int i = 0; i < p->n; i++) {
+        const pipe_op *op = &p->ops[(p->head + i) % p->cap];
+        if (op->keys_n > 0 && op->keys_at < from)
+            from = op->keys_at;
+    }
+    if (from == 0)
+        return;
+    size_t keep = p->keys.len - from;
+    if (keep > 0)
+        memmove(p->keys.data, p->keys.data + from, keep);
+    p->keys.len = keep;
+    if (p->keys.data)
+        p->keys.data[keep] = '\0';
+    for (int i = 0; i < p->n; i++) {
+        pipe_op *op = &p->ops[(p->head + i) % p->cap];
+        if (op->keys_n > 0)
+            op->keys_at -= (uint32_t)from;
+    }
+}
+
 static const char *op_kind_name(pipe_op_kind k)
 {
     static const char *const names[] = {"plain",    "insert", "update", "delete",
