@@ -365,9 +365,9 @@ static int on_high(snapshot *s, uint64_t id, pgh_lsn lsn, pgh_error *err)
     uint32_t delivered = 0;
     int64_t start_ms = pgh_clock_ms();
     if (rc == 0 && ch->truncated)
-        pgh_log(PGH_LOG_INFO, "snapshot", "%s.%s was truncated while chunk %llu was read: its "
-                "%d rows are not delivered", t->info->schema, t->info->name,
-                (unsigned long long)id, PQntuples(ch->rows));
+        pgh_log(PGH_LOG_INFO, "snapshot",
+                "%s.%s was truncated while chunk %llu was read: its %d rows are not delivered",
+                t->info->schema, t->info->name, (unsigned long long)id, PQntuples(ch->rows));
     if (rc == 0)
         rc = deliver_rows(&delivered, s, t, ch, lsn, err);
     pthread_mutex_lock(&s->lock);

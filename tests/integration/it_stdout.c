@@ -26,10 +26,12 @@
  * line in order, skips repeats by position (commit_lsn, lsn, seq) and checks that positions
  * increase strictly within one run.
  *
- *   truncate_window  one worker, 200-row chunks of t_uuid; four times a lock holds a chunk's
- *                    select after its low watermark, a TRUNCATE queues behind the select and
- *                    commits between the select and the chunk's high watermark: the chunk's
- *                    rows, all removed, must not come after the TRUNCATE line.
+ *   truncate_window  one worker, 200-row chunks of t_uuid; a lock holds a chunk's select after
+ *                    its low watermark, a TRUNCATE queues behind the select and commits before
+ *                    the chunk's high watermark (when it wins that race): the chunk's rows, all
+ *                    removed, must not come after the TRUNCATE line. A round per delivery of
+ *                    t_uuid (then reloads), compared after each, until a chunk with rows was
+ *                    dropped.
  *
  * Usage: it_stdout consistent|kill9|reload|file_consistent|file_rotate|file_kill9|truncate_window
  */
@@ -1328,8 +1330,8 @@ static void wait_lock_waiter(ctx *c, pid_t pid, const char *pattern)
             char *act = pgh_test_value(c->p.s, "SELECT string_agg(wait_event_type || ' ' || "
                                                "wait_event || ': ' || query, E'\n') FROM "
                                                "pg_stat_activity WHERE wait_event IS NOT NULL");
-            pgh_test_fail("no session waiting on t_uuid to run %s; waiting:\n%s\n%s", pattern,
-                          act, pgh_run_stderr(&c->r, 0));
+            pgh_test_fail("no session waiting on t_uuid to run %s; waiting:\n%s\n%s", pattern, act,
+                          pgh_run_stderr(&c->r, 0));
         }
         pgh_run_sleep_ms(2);
     }
@@ -1361,9 +1363,10 @@ static void wait_worker_waits(ctx *c, pid_t pid)
  *   2. holder locks t_uuid (its transaction starts after that wait began, so it is not waited
  *      for), staller ends: the worker's chunk select waits for holder's lock;
  *   3. holder inserts rows; a TRUNCATE queues behind the select; holder commits: the select
- *      reads holder's rows, then the TRUNCATE removes them and commits while the worker is on
- *      its way to writing H.
- * The stream then reads L, holder's rows, the TRUNCATE, H: the chunk must not come out. */
+ *      reads holder's rows and more, then the TRUNCATE removes them and commits, racing the
+ *      worker on its way to writing H.
+ * When the TRUNCATE wins, the stream reads L, holder's rows, the TRUNCATE, H: the chunk must
+ * not come out. When H wins, the TRUNCATE falls before or into the next chunk's window. */
 static void truncate_round(ctx *c, pid_t pid, PGconn *conns[3], int round)
 {
     PGconn *staller = conns[0], *holder = conns[1], *trunc = conns[2];
@@ -1491,8 +1494,7 @@ static void case_truncate_window(ctx *c)
     pgh_run_stop(&c->r, pid, 30);
     consume(&c->c);
     check_order(c, 0);
-    PGH_CHECK(c->c.t[2].truncates == round, "%ld of %d TRUNCATEs seen", c->c.t[2].truncates,
-              round);
+    PGH_CHECK(c->c.t[2].truncates == round, "%ld of %d TRUNCATEs seen", c->c.t[2].truncates, round);
     PGH_CHECK(dropped_chunks(c) >= WANTED,
               "in %d rounds only %d TRUNCATEs came between a chunk's select and its H: the "
               "race was not produced",
