@@ -224,12 +224,17 @@ static int wait_ready(snapshot *s, snap_chunk *ch, pgh_error *err)
     return 0;
 }
 
-/* The chunk's rows whose key did not change in its window, in batches. */
+/* The chunk's rows whose key did not change in its window, in batches. None when a TRUNCATE
+ * of the table was read between its L and its H: the TRUNCATE removed every row the select
+ * could see (a select before the TRUNCATE held its lock first; one after it saw only rows
+ * whose INSERTs are in the window too), the stream carries what the table holds after it, and
+ * a row selected before the TRUNCATE must not come after the TRUNCATE's line. The chunk's
+ * range still moves past its last key: nothing under it is left to deliver. */
 static int deliver_rows(uint32_t *delivered, snapshot *s, snap_table *t, snap_chunk *ch,
                         pgh_lsn lsn, pgh_error *err)
 {
     pipe_run *r = s->r;
-    int n = PQntuples(ch->rows);
+    int n = ch->truncated ? 0 : PQntuples(ch->rows);
     int ncols = t->rel.ncols;
     pgh_value *values = calloc((size_t)DELIVER_BATCH * (size_t)ncols + 1, sizeof(*values));
     pgh_tuple *tuples = calloc(DELIVER_BATCH, sizeof(*tuples));
@@ -359,6 +364,10 @@ static int on_high(snapshot *s, uint64_t id, pgh_lsn lsn, pgh_error *err)
                            (unsigned long long)id);
     uint32_t delivered = 0;
     int64_t start_ms = pgh_clock_ms();
+    if (rc == 0 && ch->truncated)
+        pgh_log(PGH_LOG_INFO, "snapshot",
+                "%s.%s was truncated while chunk %llu was read: its %d rows are not delivered",
+                t->info->schema, t->info->name, (unsigned long long)id, PQntuples(ch->rows));
     if (rc == 0)
         rc = deliver_rows(&delivered, s, t, ch, lsn, err);
     pthread_mutex_lock(&s->lock);
@@ -471,7 +480,7 @@ static bool record_key(snapshot *s, const snap_keymap *m, const pgh_tuple *tup)
         if (ch->table != m->table || !ch->window_open || ch->all_changed)
             continue;
         if (!have || !pgh_strset_add(&ch->keys, s->key.data ? s->key.data : "", s->key.len))
-            ch->all_changed = true; /* dropping the whole chunk is always safe */
+            ch->all_changed = true; /* not filtered any more: a known gap, see snapshot.h */
     }
     return have;
 }
@@ -501,7 +510,7 @@ static void record_truncate(snapshot *s, const pgh_change *c)
         pthread_mutex_lock(&s->lock);
         for (snap_chunk *ch = s->chunks; m->table >= 0 && ch; ch = ch->next)
             if (ch->table == m->table && ch->window_open)
-                ch->all_changed = true;
+                ch->truncated = true; /* deliver_rows drops the whole chunk */
         pthread_mutex_unlock(&s->lock);
     }
 }

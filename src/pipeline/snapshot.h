@@ -13,7 +13,10 @@
  *   4. write the high watermark H, and hand the rows to the stream thread.
  * The stream thread (snapshot.c), reading the slot in commit order, opens a window at L and
  * records the key of every change to the chunk's table until H; at H it delivers the chunk's
- * rows minus those keys, in H's transaction (a TRUNCATE in the window drops the whole chunk).
+ * rows minus those keys, in H's transaction. A TRUNCATE of the table read in the window drops
+ * the whole chunk (snap_chunk.truncated): the select either ran before the TRUNCATE (which waits
+ * for its lock), so every row it saw was removed, or after it, so every row it saw was
+ * inserted in the window; a chunk selected before a TRUNCATE is never delivered after it.
  * Every transaction visible to the select commits before H, and every one it could not see
  * commits after L (step 2), so a delivered row is exact as of H and a dropped one is carried by
  * its change. The first L of a table starts its delivery (table_begin), the last H ends it.
@@ -92,7 +95,12 @@ typedef struct snap_chunk {
     int64_t limit;             /* the chunk's LIMIT: fewer rows end its range */
     bool window_open;          /* the stream thread has read L */
     pgh_strset keys;           /* keys changed since L */
-    bool all_changed;          /* a TRUNCATE (or a change without a usable key) since L */
+    bool all_changed;          /* a change without a usable key (or no memory to record one)
+                                  since L: the rows are delivered unfiltered, so the row that
+                                  change touched may come as selected (known gap: dropping them
+                                  would lose the others, since the range moves past the chunk;
+                                  a right fix selects the chunk again) */
+    bool truncated;            /* a TRUNCATE of the table since L: every row is dropped */
     bool ready;                /* the worker has handed over the rows */
     PGresult *rows;            /* owned once ready */
     bool last;                 /* the range has nothing after this chunk */

@@ -5,7 +5,7 @@ add_executable(it_stdout ${CMAKE_CURRENT_LIST_DIR}/it_stdout.c)
 target_link_libraries(it_stdout PRIVATE pgh_run PkgConfig::JANSSON)
 target_compile_definitions(it_stdout PRIVATE PGH_BINARY="$<TARGET_FILE:pghost>")
 add_dependencies(it_stdout pghost)
-foreach(case consistent kill9 reload)
+foreach(case consistent kill9 reload truncate_window)
   add_test(NAME stdout_${case} COMMAND it_stdout ${case})
   set_tests_properties(stdout_${case} PROPERTIES LABELS integration SKIP_RETURN_CODE 77
                        TIMEOUT 300)
