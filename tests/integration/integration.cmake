@@ -47,3 +47,5 @@ add_dependencies(it_follow pghost)
 foreach(case basic kill9 kill9_all sigterm_copy restarts idle slot_dropped two_appliers handoff lifecycle big_txn json)
   pgh_integration_test(follow_${case} it_follow ${case})
 endforeach()
+# 25 s and more under ASan (a 1,000,000-row transaction; two appliers in turn): release only.
+set_tests_properties(follow_big_txn follow_two_appliers PROPERTIES LABELS "integration;slow")
