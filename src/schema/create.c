@@ -13,6 +13,7 @@
 #include "pghost/log.h"
 #include "schema/internal.h"
 #include "source/publication.h"
+#include "state/state.h"
 
 
 /* The primary key's column names, comma-separated, into b. */
@@ -108,14 +109,20 @@ static int create_tree(schema_ctx *c, const char *oid, const char *src_schema,
 {
     const pgh_column_map *map =
         parent_q ? NULL : pgh_schema__map_of(c->cfg, c->maps, src_schema, src_name);
-    int rc = pgh_schema__create_table(c, (uint32_t)strtoul(oid, NULL, 10), dst_schema, dst_name,
-                                      parent_q, map, err);
+    bool key_deferred = false;
+    int rc = pgh_schema__create_table(&key_deferred, c, (uint32_t)strtoul(oid, NULL, 10),
+                                      dst_schema, dst_name, parent_q, map, err);
     if (rc == 0)
         rc = pgh_schema__add(c->out, src_schema, src_name, dst_schema, dst_name, err);
+    pgh_table_map rec = {(char *)src_schema, (char *)src_name, (char *)dst_schema,
+                         (char *)dst_name};
+    if (rc == 0 && key_deferred)
+        rc = pgh_state_key_pending_add(c->dst, c->record_schema, c->slot, &rec, err);
     if (rc != 0)
         return rc;
     pgh_log(PGH_LOG_INFO, "schema", "created table %s.%s%s", dst_schema, dst_name,
-            parent_q ? " (a partition)" : "");
+            parent_q ? " (a partition)"
+                     : key_deferred ? " (its key is built after the copy)" : "");
     PGresult *res = NULL;
     const char *params[1] = {oid};
     rc = pgh_conn_query(&res, c->src,
@@ -169,7 +176,12 @@ static int create_mapped(pgh_schema_created *out, PGconn *src, PGconn *dst,
                          const char *record_schema, const char *slot, pgh_error *err)
 {
     memset(out, 0, sizeof(*out));
-    schema_ctx c = {.src = src, .dst = dst, .cfg = cfg, .maps = maps, .out = out};
+    /* A unique index maintained by every copied row costs more than building it once after
+     * the copy; on_conflict_action update|nothing needs it during the copy (ON CONFLICT). */
+    schema_ctx c = {.src = src, .dst = dst, .cfg = cfg, .maps = maps, .out = out,
+                    .defer_keys = record_schema != NULL &&
+                                  cfg->on_conflict_action == PGH_ON_CONFLICT_ERROR,
+                    .record_schema = record_schema, .slot = slot};
     char **oids = calloc(cfg->ntables + 1, sizeof(*oids));
     if (oids == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
