@@ -100,9 +100,12 @@ int pgh_state_key_pending_done(PGconn *dst, const char *schema, const char *slot
     if (rc != 0 || !found)
         return rc;
     const char *params[3] = {slot, dest_schema, dest_name};
-    rc = run(NULL, dst, schema,
-             "DELETE FROM ", " WHERE slot_name = $1 AND dest_schema = $2 AND dest_name = $3", 3,
-             params, err);
+    if (dest_schema == NULL)
+        rc = run(NULL, dst, schema, "DELETE FROM ", " WHERE slot_name = $1", 1, params, err);
+    else
+        rc = run(NULL, dst, schema, "DELETE FROM ",
+                 " WHERE slot_name = $1 AND dest_schema = $2 AND dest_name = $3", 3, params,
+                 err);
     PGresult *r = NULL;
     if (rc == 0)
         rc = run(&r, dst, schema, "SELECT 1 FROM ", " LIMIT 1", 0, NULL, err);

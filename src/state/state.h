@@ -189,7 +189,8 @@ int pgh_state_key_pending_add(PGconn *dst, const char *schema, const char *slot,
 int pgh_state_key_pending_read(PGconn *dst, const char *schema, const char *slot,
                                pgh_state_table_fn fn, void *payload, pgh_error *err);
 
-/* The key of dest_schema.dest_name is built: forget it; drop the table when empty. */
+/* The key of dest_schema.dest_name is built: forget it (dest_schema NULL: every table of the
+ * slot, for a teardown); drop the table when empty. */
 int pgh_state_key_pending_done(PGconn *dst, const char *schema, const char *slot,
                                const char *dest_schema, const char *dest_name, pgh_error *err);
 
