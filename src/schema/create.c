@@ -197,6 +197,7 @@ static int create_mapped(pgh_schema_created *out, PGconn *src, PGconn *dst,
      * the copy; on_conflict_action update|nothing needs it during the copy (ON CONFLICT). */
     schema_ctx c = {.src = src, .dst = dst, .cfg = cfg, .maps = maps, .out = out,
                     .defer_keys = record_schema != NULL &&
+                                  cfg->copy_method == PGH_COPY_METHOD_PARALLEL &&
                                   cfg->on_conflict_action == PGH_ON_CONFLICT_ERROR,
                     .record_schema = record_schema, .slot = slot};
     char **oids = calloc(cfg->ntables + 1, sizeof(*oids));
