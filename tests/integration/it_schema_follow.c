@@ -16,6 +16,9 @@
  *                   recorded in pghost.key_pending), then a re-run: it resumes the copy,
  *                   builds the keys after it (logged before the catch-up's checkpoint), and
  *                   every key, replica identity, index and constraint is the source's
+ *   dup_key         SIGKILL during the copy, then two rows with the same key put into a created
+ *                   table on the destination: the re-run fails building that key, naming the
+ *                   table, and the key is still recorded as pending
  *   window          a run that died after creating (and recording) its tables but before
  *                   recording its phase, made in-process with pgh_schema_create: the next
  *                   --follow run finds the tables existing, and still builds their indexes and
@@ -382,6 +385,26 @@ static void case_kill_copy(ctx *c)
     printf("writers committed %ld transactions\n", c->writes);
 }
 
+static void case_dup_key(ctx *c)
+{
+    pgh_test_exec(c->p.s, "INSERT INTO fo.child (parent_id, n, payload) SELECT 1 + g %% 1500, "
+                          "g / 1500, md5(g::text) FROM generate_series(4500, 299999) g");
+    pid_t pid = spawn_pghost(c, NULL);
+    kill_in_copy(c, pid);
+    pgh_test_exec(c->p.d, "INSERT INTO fo.fence VALUES (7, 1), (7, 2)");
+    pid = spawn_pghost(c, NULL);
+    int code = pgh_run_wait(&c->r, pid, 60);
+    const char *log = pgh_run_stderr(&c->r, 0);
+    PGH_CHECK(code != 0 && strstr(log, "building the key of destination table fo.fence after "
+                                       "the copy") != NULL,
+              "a duplicate key was not refused naming the table: exit %d: %s", code, log);
+    char *pending = pgh_test_value(c->p.d, "SELECT count(*) FROM pghost.key_pending "
+                                           "WHERE dest_name = 'fence'");
+    PGH_CHECK(strcmp(pending, "1") == 0, "fo.fence's key is no longer pending");
+    free(pending);
+    printf("refused: %s", strstr(log, "building the key"));
+}
+
 /* ---- teardown with the build unfinished -------------------------------------------------- */
 
 static void case_teardown_pending(ctx *c)
@@ -467,6 +490,9 @@ int main(int argc, char **argv)
     } else if (strcmp(name, "kill_copy") == 0) {
         setup(&c, false, "create_destination_tables: true\n");
         case_kill_copy(&c);
+    } else if (strcmp(name, "dup_key") == 0) {
+        setup(&c, false, "create_destination_tables: true\n");
+        case_dup_key(&c);
     } else if (strcmp(name, "window") == 0) {
         setup(&c, false, "create_destination_tables: true\n");
         case_window(&c);
