@@ -197,9 +197,10 @@ static int prepare(void *user, bool resuming, bool truncate, pgh_error *err)
     /* Sessions a killed run left building would hold locks the checks queue behind. */
     if (create && resuming)
         rc = pgh_schema_end_orphans(d->ctl, cfg->slot_name, err);
-    /* Tables created without their key are checked with the key they get after the copy. */
+    /* Tables created without their key are checked with the key they get after the copy (also
+     * when a resumed run no longer asks for create_destination_tables). */
     pgh_schema_created_dispose(&d->keys);
-    if (rc == 0 && create)
+    if (rc == 0)
         rc = pgh_schema_keys_pending(&d->keys, d->ctl, cfg->state_schema, cfg->slot_name, err);
     if (rc == 0)
         rc = pgh_postgres__check_tables(
@@ -391,7 +392,7 @@ static int seconds_since_ms(int64_t start)
 static int copy_done(void *user, pgh_error *err)
 {
     pg_dest *d = user;
-    if (!d->cfg->create_destination_tables)
+    if (d->src == NULL)
         return 0;
     int64_t start_ms = pgh_clock_ms();
     int built = 0;
