@@ -75,8 +75,9 @@
  *   state_schema                       string (default "pghost"): schema on the destination
  *                                      holding pghost's position (pghost.state)
  *   create_destination_tables          boolean (default false): create missing schemas, types and
- *                                      tables on the destination before the copy, and their
- *                                      other indexes and constraints after it
+ *                                      tables on the destination before the copy, their keys
+ *                                      after it (ordinary tables, on_conflict_action error),
+ *                                      their other indexes and constraints after the catch-up
  *   schema_drift                       stop (default) | add_columns: what to do when a source
  *                                      table's columns differ from the destination's while
  *                                      streaming and no DDL capture carried the change over

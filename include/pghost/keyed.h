@@ -160,6 +160,12 @@ typedef struct pgh_keyed_ops {
     int (*replace_row)(void *user, const pgh_recopy_row *row, const char *const *columns,
                        const char *const *values, int ncolumns, pgh_error *err);
 
+    /* The copy is over (every batch durable), before the catch-up: build what the copy did
+     * without and the catch-up needs (the PostgreSQL destination: the keys of the tables it
+     * created). A resumed run calls it again unless it resumes at its checkpoint: idempotent.
+     * May be NULL: nothing to do. */
+    int (*copy_done)(void *user, pgh_error *err);
+
     /* The sync reached its checkpoint: finish what waited for it (sequences, deferred indexes).
      * A resumed run whose phase was recorded as "indexes" calls it again: it must be
      * idempotent. */
@@ -188,7 +194,7 @@ typedef struct pgh_keyed_ops {
     int (*column_map)(void *user, int table, const pgh_column_map *map, pgh_error *err);
 } pgh_keyed_ops;
 
-#define PGH_KEYED_OPS_VERSION 3
+#define PGH_KEYED_OPS_VERSION 4
 
 PGH_END_DECLS
 

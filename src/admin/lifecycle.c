@@ -133,6 +133,8 @@ static int teardown_destination(pgh_teardown_result *out, PGconn *dst, bool foun
                                 const pgh_config *cfg, pgh_error *err)
 {
     int rc = pgh_schema_pending_clear(dst, cfg->state_schema, cfg->slot_name, err);
+    if (rc == 0) /* and the keys an interrupted copy left to build */
+        rc = pgh_state_key_pending_done(dst, cfg->state_schema, cfg->slot_name, NULL, NULL, err);
     if (rc == 0)
         rc = pgh_state_drop(dst, cfg->state_schema, cfg->slot_name, err);
     out->state_dropped = rc == 0 && found;

@@ -6,6 +6,7 @@
  *      (exporting its snapshot when a table has no key: keyless.c)
  *   3. copy the tables without a key whole in that snapshot (keyless.c), then every other
  *      table in parallel batches, each its own short transaction on the source
+ *      then the destination's work for the end of the copy (keys of created tables)
  *   4. checkpoint: a transactional pg_logical_emit_message written after the copy; it arrives
  *      in the stream after every commit any batch could have seen
  *   5. replay the slot from its start to the checkpoint with the catch-up conflict rules
@@ -257,6 +258,9 @@ static int run_steps(pipe_run *r, const char *resume_phase, pgh_error *err)
         pgh_pipeline__stats_phase(r, PGH_PHASE_COPY);
         rc = run_copy(r, err);
     }
+    /* Before the phase says "catchup": a run killed meanwhile goes through here again. */
+    if (rc == 0 && !indexes && keyed(r)->copy_done)
+        rc = keyed(r)->copy_done(r->user, err);
     if (rc == 0 && !indexes) {
         pgh_pipeline__stats_phase(r, PGH_PHASE_CATCHUP);
         rc = set_phase(r, "catchup", 0, 0, err);

@@ -333,6 +333,12 @@ static void k_set_catchup(void *user, bool catchup)
     real_keyed(d)->set_catchup(d->user, catchup);
 }
 
+static int k_copy_done(void *user, pgh_error *err)
+{
+    rules_dest *d = user;
+    return real_keyed(d)->copy_done(d->user, err);
+}
+
 static int k_checkpoint(void *user, pgh_lsn checkpoint, pgh_error *err)
 {
     rules_dest *d = user;
@@ -373,6 +379,7 @@ void pgh_pipeline__rules_keyed_ops(rules_dest *d)
         .set_catchup = OURS(set_catchup, k_set_catchup),
         .take_recopy = OURS(take_recopy, k_take_recopy),
         .replace_row = OURS(replace_row, k_replace_row),
+        .copy_done = OURS(copy_done, k_copy_done),
         .checkpoint = OURS(checkpoint, k_checkpoint),
         .stats = OURS(stats, k_stats),
         .forget = OURS(forget, k_forget),

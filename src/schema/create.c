@@ -13,6 +13,7 @@
 #include "pghost/log.h"
 #include "schema/internal.h"
 #include "source/publication.h"
+#include "state/state.h"
 
 
 /* The primary key's column names, comma-separated, into b. */
@@ -23,9 +24,11 @@ static void key_names(pgh_buf *b, const pgh_table_info *t)
 }
 
 /* An existing destination table must have the source's (published) columns (as map makes
- * them), types and primary key. */
+ * them), types and primary key; one an interrupted run created without its key (key_pending:
+ * the key is built after the copy) has no key yet. */
 static int check_existing(PGconn *src, PGconn *dst, const char *publication,
-                          const pgh_table_map *m, const pgh_column_map *map, pgh_error *err)
+                          const pgh_table_map *m, const pgh_column_map *map, bool key_pending,
+                          pgh_error *err)
 {
     pgh_table_info *s = NULL;
     pgh_table_info *d = NULL;
@@ -44,7 +47,7 @@ static int check_existing(PGconn *src, PGconn *dst, const char *publication,
         rc = pgh_catalog_table(&d, dst, m->dest_schema, m->dest_table, err);
     if (rc == 0)
         rc = pgh_catalog_compare_columns(s, d, err);
-    if (rc == 0) {
+    if (rc == 0 && !(key_pending && d->nkeys == 0)) {
         pgh_buf a, b;
         pgh_buf_init(&a, 0);
         pgh_buf_init(&b, 0);
@@ -108,14 +111,20 @@ static int create_tree(schema_ctx *c, const char *oid, const char *src_schema,
 {
     const pgh_column_map *map =
         parent_q ? NULL : pgh_schema__map_of(c->cfg, c->maps, src_schema, src_name);
-    int rc = pgh_schema__create_table(c, (uint32_t)strtoul(oid, NULL, 10), dst_schema, dst_name,
-                                      parent_q, map, err);
+    bool key_deferred = false;
+    int rc = pgh_schema__create_table(&key_deferred, c, (uint32_t)strtoul(oid, NULL, 10),
+                                      dst_schema, dst_name, parent_q, map, err);
     if (rc == 0)
         rc = pgh_schema__add(c->out, src_schema, src_name, dst_schema, dst_name, err);
+    pgh_table_map rec = {(char *)src_schema, (char *)src_name, (char *)dst_schema,
+                         (char *)dst_name};
+    if (rc == 0 && key_deferred)
+        rc = pgh_state_key_pending_add(c->dst, c->record_schema, c->slot, &rec, err);
     if (rc != 0)
         return rc;
     pgh_log(PGH_LOG_INFO, "schema", "created table %s.%s%s", dst_schema, dst_name,
-            parent_q ? " (a partition)" : "");
+            parent_q ? " (a partition)"
+                     : key_deferred ? " (its key is built after the copy)" : "");
     PGresult *res = NULL;
     const char *params[1] = {oid};
     rc = pgh_conn_query(&res, c->src,
@@ -140,11 +149,24 @@ static int create_tree(schema_ctx *c, const char *oid, const char *src_schema,
     return rc;
 }
 
+/* Whether dst_schema.dst_name is in the list. */
+static bool listed(const pgh_schema_created *l, const char *dst_schema, const char *dst_name)
+{
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->tables[i].dest_schema, dst_schema) == 0 &&
+            strcmp(l->tables[i].dest_name, dst_name) == 0)
+            return true;
+    return false;
+}
+
 /* Which configured tables to create: NULL entries are left alone (missing on the source,
  * existing on the destination, or created through a configured ancestor). */
 static int plan(char **oids, schema_ctx *c, pgh_error *err)
 {
-    int rc = 0;
+    pgh_schema_created keys = {0};
+    int rc = c->record_schema
+                 ? pgh_schema_keys_pending(&keys, c->dst, c->record_schema, c->slot, err)
+                 : 0;
     for (size_t i = 0; rc == 0 && i < c->cfg->ntables; i++) {
         const pgh_table_map *m = &c->cfg->tables[i];
         bool via_ancestor = false;
@@ -154,12 +176,14 @@ static int plan(char **oids, schema_ctx *c, pgh_error *err)
             rc = pgh_schema__relation_exists(&exists, c->dst, m->dest_schema, m->dest_table, err);
         if (rc == 0 && oids[i] && exists)
             rc = check_existing(c->src, c->dst, c->cfg->publication_name, m,
-                                c->maps ? c->maps[i] : NULL, err);
+                                c->maps ? c->maps[i] : NULL,
+                                listed(&keys, m->dest_schema, m->dest_table), err);
         if (exists || via_ancestor) {
             free(oids[i]);
             oids[i] = NULL;
         }
     }
+    pgh_schema_created_dispose(&keys);
     return rc;
 }
 
@@ -169,7 +193,13 @@ static int create_mapped(pgh_schema_created *out, PGconn *src, PGconn *dst,
                          const char *record_schema, const char *slot, pgh_error *err)
 {
     memset(out, 0, sizeof(*out));
-    schema_ctx c = {.src = src, .dst = dst, .cfg = cfg, .maps = maps, .out = out};
+    /* A unique index maintained by every copied row costs more than building it once after
+     * the copy; on_conflict_action update|nothing needs it during the copy (ON CONFLICT). */
+    schema_ctx c = {.src = src, .dst = dst, .cfg = cfg, .maps = maps, .out = out,
+                    .defer_keys = record_schema != NULL &&
+                                  cfg->copy_method == PGH_COPY_METHOD_PARALLEL &&
+                                  cfg->on_conflict_action == PGH_ON_CONFLICT_ERROR,
+                    .record_schema = record_schema, .slot = slot};
     char **oids = calloc(cfg->ntables + 1, sizeof(*oids));
     if (oids == NULL)
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");

@@ -8,6 +8,8 @@
  *   create.c    step 1: the order, the checks of existing tables, the mapping
  *   pending.c   the record of created tables, for an interrupted --follow run
  *   key_index.c the key index of a created table (not its primary key), created with it
+ *               or, with the key deferred, after the copy
+ *   key.c       the keys deferred to after the copy: which tables, and building them
  *   deferred.c  step 2: reading the deferred indexes and constraints from the source
  *   build.c     running statements on several destination sessions at once
  * Source reads run with search_path = pg_catalog, so that names printed by format_type,
@@ -31,6 +33,9 @@ typedef struct schema_ctx {
     PGconn *dst;              /* in the caller's transaction */
     const pgh_config *cfg;
     const pgh_column_map *const *maps; /* NULL, or cfg->ntables entries (see schema.h) */
+    bool defer_keys;          /* ordinary tables are created without their key (key.c) */
+    const char *record_schema; /* NULL, or where created tables are recorded (schema.h) */
+    const char *slot;
     pgh_schema_created *out;  /* tables created so far */
     uint32_t *types_done;     /* owned: type OIDs already handled */
     int ntypes_done;
@@ -56,10 +61,17 @@ int pgh_schema__ensure_schema(PGconn *dst, const char *schema, pgh_error *err);
 
 /* Create the table (source OID) as dst_schema.dst_name, after its types and sequences; a
  * partition is created PARTITION OF parent_q (quoted destination name) when parent_q is not
- * NULL. map (may be NULL): its columns renamed and left out (schema.h). */
-int pgh_schema__create_table(schema_ctx *c, uint32_t src_oid, const char *dst_schema,
-                             const char *dst_name, const char *parent_q,
+ * NULL. map (may be NULL): its columns renamed and left out (schema.h). *key_deferred: with
+ * c->defer_keys an ordinary table (not partitioned, not a partition) is created without its
+ * primary key and key index, which pgh_schema_build_keys adds after the copy. */
+int pgh_schema__create_table(bool *key_deferred, schema_ctx *c, uint32_t src_oid,
+                             const char *dst_schema, const char *dst_name, const char *parent_q,
                              const pgh_column_map *map, pgh_error *err);
+
+/* ALTER TABLE dst_q ADD CONSTRAINT <the source's primary key> (source table oid, decimal; its
+ * columns under map's names); nothing when the source table has no primary key. */
+int pgh_schema__add_primary_key(schema_ctx *c, const char *oid, const char *dst_q,
+                                const pgh_column_map *map, pgh_error *err);
 
 /* The map of the configured table src_schema.src_name, or NULL. */
 const pgh_column_map *pgh_schema__map_of(const pgh_config *cfg, const pgh_column_map *const *maps,

@@ -9,7 +9,9 @@
  *      first), the sequences their defaults call, and every missing table with its columns,
  *      types, collations, defaults, NOT NULL, identity and generated columns and its primary
  *      key. A partitioned table gets its PARTITION BY and every partition (PARTITION OF ...
- *      FOR VALUES ...). Configured tables that exist already are compared with the source
+ *      FOR VALUES ...). With a record_schema and on_conflict_action error, an ordinary table
+ *      is created without its primary key and key index: pgh_schema_build_keys adds them after
+ *      the copy, before the catch-up (step 1b). Configured tables that exist already are compared with the source
  *      (columns, types, primary key) and a difference fails with one line naming it; an
  *      existing table is never altered.
  *   2. pgh_schema_build_deferred, after the copy and the catch-up: the other indexes and the
@@ -99,6 +101,20 @@ int pgh_schema_pending_clear(PGconn *dst, const char *record_schema, const char 
  * first, before anything it does could queue behind their locks.
  */
 int pgh_schema_end_orphans(PGconn *dst, const char *slot, pgh_error *err);
+
+/* The tables created without their key whose key is not built yet (empty when none), in
+ * <record_schema>.key_pending, visible in the creating transaction too. */
+int pgh_schema_keys_pending(pgh_schema_created *out, PGconn *dst, const char *record_schema,
+                            const char *slot, pgh_error *err);
+
+/* Step 1b, after the copy and before the catch-up: build every key pending for cfg's slot
+ * (ALTER TABLE ... ADD CONSTRAINT ... PRIMARY KEY, or the key index and its REPLICA IDENTITY
+ * as step 1 would have), each in one destination transaction with its record's removal, so a
+ * re-run finishes what an interrupted one left. *built: keys built. dst must be idle (no open
+ * transaction); src is used in a read-only transaction of its own. A duplicate key fails with
+ * the destination table named. */
+int pgh_schema_build_keys(int *built, PGconn *src, PGconn *dst, const pgh_config *cfg,
+                          const pgh_column_map *const *maps, pgh_error *err);
 
 typedef struct pgh_schema_build_opts {
     int version;                 /* PGH_SCHEMA_BUILD_OPTS_VERSION */

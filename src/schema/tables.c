@@ -191,7 +191,7 @@ static int mapped_key(pgh_buf *b, schema_ctx *c, const char *oid, const pgh_colu
 /* "(col, ..., CONSTRAINT pk PRIMARY KEY (...))" for a table, "(CONSTRAINT ...)" or "" for a
  * partition. */
 static int element_list(pgh_buf *b, schema_ctx *c, PGresult *t, PGresult *cols,
-                        const char *dst_schema, bool partition, const char *oid,
+                        const char *dst_schema, bool partition, bool with_key, const char *oid,
                         const pgh_column_map *map, pgh_error *err)
 {
     int n = 0;
@@ -207,7 +207,7 @@ static int element_list(pgh_buf *b, schema_ctx *c, PGresult *t, PGresult *cols,
         if (rc == 0)
             rc = column_def(b, c, cols, i, dst_schema, name, err);
     }
-    if (rc == 0 && !PQgetisnull(t, 0, R_PKNAME)) {
+    if (rc == 0 && with_key && !PQgetisnull(t, 0, R_PKNAME)) {
         char *pk = pgh_conn_ident(c->dst, PQgetvalue(t, 0, R_PKNAME));
         pgh_buf_printf(b, "%sCONSTRAINT %s ", n++ ? ", " : (partition ? " (" : ""),
                        pk ? pk : "");
@@ -224,10 +224,12 @@ static int element_list(pgh_buf *b, schema_ctx *c, PGresult *t, PGresult *cols,
     return rc;
 }
 
-/* params: the table's OID and its published columns (pgh_schema__published). */
-static int table_statement(pgh_buf *b, schema_ctx *c, const char *const params[2],
-                           const char *dst_schema, const char *dst_q, const char *parent_q,
-                           const pgh_column_map *map, pgh_error *err)
+/* params: the table's OID and its published columns (pgh_schema__published). *key_deferred:
+ * the table is created without its key (c->defer_keys, an ordinary table, not a partition). */
+static int table_statement(pgh_buf *b, bool *key_deferred, schema_ctx *c,
+                           const char *const params[2], const char *dst_schema,
+                           const char *dst_q, const char *parent_q, const pgh_column_map *map,
+                           pgh_error *err)
 {
     PGresult *t = NULL;
     PGresult *cols = NULL;
@@ -241,7 +243,9 @@ static int table_statement(pgh_buf *b, schema_ctx *c, const char *const params[2
     pgh_buf_printf(b, "CREATE TABLE %s", dst_q);
     if (parent_q)
         pgh_buf_printf(b, " PARTITION OF %s", parent_q);
-    rc = element_list(b, c, t, cols, dst_schema, parent_q != NULL, params[0], map, err);
+    *key_deferred = c->defer_keys && parent_q == NULL && PQgetvalue(t, 0, R_KIND)[0] == 'r';
+    rc = element_list(b, c, t, cols, dst_schema, parent_q != NULL, !*key_deferred, params[0],
+                      map, err);
     if (parent_q)
         pgh_buf_printf(b, " %s", PQgetvalue(t, 0, R_BOUND));
     if (PQgetvalue(t, 0, R_KIND)[0] == 'p')
@@ -254,10 +258,11 @@ done:
     return rc;
 }
 
-int pgh_schema__create_table(schema_ctx *c, uint32_t src_oid, const char *dst_schema,
-                             const char *dst_name, const char *parent_q,
+int pgh_schema__create_table(bool *key_deferred, schema_ctx *c, uint32_t src_oid,
+                             const char *dst_schema, const char *dst_name, const char *parent_q,
                              const pgh_column_map *map, pgh_error *err)
 {
+    *key_deferred = false;
     char oid[16];
     snprintf(oid, sizeof(oid), "%u", src_oid);
     char *dst_q = pgh_conn_qualified(c->dst, dst_schema, dst_name);
@@ -274,12 +279,13 @@ int pgh_schema__create_table(schema_ctx *c, uint32_t src_oid, const char *dst_sc
     if (rc == 0)
         rc = create_sequences(&owned, c, params, dst_q, map, err);
     if (rc == 0)
-        rc = table_statement(&sql, c, params, dst_schema, dst_q, parent_q, map, err);
+        rc = table_statement(&sql, key_deferred, c, params, dst_schema, dst_q, parent_q, map,
+                             err);
     if (rc == 0 && pgh_buf_failed(&sql))
         rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
     if (rc == 0)
         rc = pgh_conn_exec(c->dst, pgh_buf_str(&sql), err);
-    if (rc == 0 && parent_q == NULL)
+    if (rc == 0 && parent_q == NULL && !*key_deferred)
         rc = pgh_schema__create_key_index(c, oid, dst_q, err);
     for (int i = 0; rc == 0 && i < owned.n; i++)
         rc = pgh_conn_exec(c->dst, owned.sql[i], err);
@@ -289,5 +295,33 @@ int pgh_schema__create_table(schema_ctx *c, uint32_t src_oid, const char *dst_sc
     pgh_schema__jobs_dispose(&owned);
     free(published);
     free(dst_q);
+    return rc;
+}
+
+int pgh_schema__add_primary_key(schema_ctx *c, const char *oid, const char *dst_q,
+                                const pgh_column_map *map, pgh_error *err)
+{
+    const char *params[1] = {oid};
+    PGresult *t = NULL;
+    int rc = pgh_conn_query(&t, c->src, TABLE_SQL, 1, params, err);
+    if (rc != 0 || PQntuples(t) != 1 || PQgetisnull(t, 0, R_PKNAME)) {
+        PQclear(t);
+        return rc;
+    }
+    char *pk = pgh_conn_ident(c->dst, PQgetvalue(t, 0, R_PKNAME));
+    pgh_buf b;
+    pgh_buf_init(&b, 0);
+    pgh_buf_printf(&b, "ALTER TABLE %s ADD CONSTRAINT %s ", dst_q, pk ? pk : "");
+    if (pgh_colmap_changes(map))
+        rc = mapped_key(&b, c, oid, map, err);
+    else
+        pgh_buf_puts(&b, PQgetvalue(t, 0, R_PKDEF));
+    if (rc == 0 && (pk == NULL || pgh_buf_failed(&b)))
+        rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = pgh_conn_exec(c->dst, pgh_buf_str(&b), err);
+    pgh_buf_dispose(&b);
+    free(pk);
+    PQclear(t);
     return rc;
 }

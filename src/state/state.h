@@ -15,6 +15,9 @@
  *   ddl_tables       the table mapping as replicated DDL left it (ddl_tables.c)
  *   schema_pending   tables a run created whose deferred indexes are still to build
  *                    (schema_pending.c)
+ *   key_pending      tables a run created without their key, which is built after the copy
+ *                    (key_pending.c); a row goes in the transaction that creates the table and
+ *                    out in the one that builds its key
  *   missing_rows     per destination table, the changes on_missing_row: skip skipped while
  *                    following, added to in the transaction of the position (missing_rows.c)
  *
@@ -175,6 +178,21 @@ int pgh_state_pending_read(PGconn *dst, const char *schema, const char *slot,
 
 /* Forget the slot's record; drop the table when empty. */
 int pgh_state_pending_clear(PGconn *dst, const char *schema, const char *slot, pgh_error *err);
+
+/* ---- key_pending ---------------------------------------------------------------------------- */
+
+/* Record t (created without its key) for slot, creating the table when missing. */
+int pgh_state_key_pending_add(PGconn *dst, const char *schema, const char *slot,
+                              const pgh_table_map *t, pgh_error *err);
+
+/* The slot's tables whose key is still to build, by destination name. */
+int pgh_state_key_pending_read(PGconn *dst, const char *schema, const char *slot,
+                               pgh_state_table_fn fn, void *payload, pgh_error *err);
+
+/* The key of dest_schema.dest_name is built: forget it (dest_schema NULL: every table of the
+ * slot, for a teardown); drop the table when empty. */
+int pgh_state_key_pending_done(PGconn *dst, const char *schema, const char *slot,
+                               const char *dest_schema, const char *dest_name, pgh_error *err);
 
 /* ---- missing_rows --------------------------------------------------------------------------- */
 

@@ -12,6 +12,13 @@
  *                   schema_pending record
  *   teardown_pending  SIGKILL during the deferred build, then pghost teardown: exit 0, the
  *                   slot and the whole state schema (schema_pending included) gone
+ *   kill_copy       SIGKILL during the copy (the created tables still without their keys,
+ *                   recorded in pghost.key_pending), then a re-run: it resumes the copy,
+ *                   builds the keys after it (logged before the catch-up's checkpoint), and
+ *                   every key, replica identity, index and constraint is the source's
+ *   dup_key         SIGKILL during the copy, then two rows with the same key put into a created
+ *                   table on the destination: the re-run fails building that key, naming the
+ *                   table, and the key is still recorded as pending
  *   window          a run that died after creating (and recording) its tables but before
  *                   recording its phase, made in-process with pgh_schema_create: the next
  *                   --follow run finds the tables existing, and still builds their indexes and
@@ -212,8 +219,14 @@ static void check_structure(ctx *c)
             "convalidated, condeferrable FROM pg_constraint WHERE connamespace = "
             "'fo'::regnamespace ORDER BY 1, 2",
             7);
-    char *left = pgh_test_value(c->p.d, "SELECT to_regclass('pghost.schema_pending') IS NULL");
-    PGH_CHECK(strcmp(left, "t") == 0, "pghost.schema_pending is left on the destination");
+    compare(c, "replica identities",
+            "SELECT relname, relreplident FROM pg_class WHERE relnamespace = 'fo'::regnamespace "
+            "AND relkind = 'r' ORDER BY 1",
+            3);
+    char *left = pgh_test_value(c->p.d, "SELECT to_regclass('pghost.schema_pending') IS NULL "
+                                        "AND to_regclass('pghost.key_pending') IS NULL");
+    PGH_CHECK(strcmp(left, "t") == 0,
+              "pghost.schema_pending or pghost.key_pending is left on the destination");
     free(left);
 }
 
@@ -309,6 +322,89 @@ static void case_kill_build(ctx *c)
     printf("writers committed %ld transactions\n", c->writes);
 }
 
+/* ---- killed during the copy, keys not built yet ------------------------------------------ */
+
+/* Wait until a copy session committed rows with their progress, check that the created
+ * tables have no key yet, then SIGKILL. */
+static void kill_in_copy(ctx *c, pid_t pid)
+{
+    bool copying = false;
+    for (int i = 0; i < 3000 && !copying; i++) {
+        PGH_CHECK(pgh_test_pid_alive(pid), "pghost exited before copying: %s",
+                  pgh_run_stderr(&c->r, 0));
+        char *v = pgh_test_value(c->p.d, "SELECT to_regclass('pghost.copy_ranges') IS NOT NULL");
+        copying = strcmp(v, "t") == 0;
+        free(v);
+        if (copying) {
+            v = pgh_test_value(c->p.d, "SELECT count(*) > 0 FROM pghost.copy_ranges");
+            copying = strcmp(v, "t") == 0;
+            free(v);
+        }
+        if (!copying)
+            pgh_run_sleep_ms(5);
+    }
+    PGH_CHECK(copying, "no copy progress was recorded: %s", pgh_run_stderr(&c->r, 0));
+    char *keys = pgh_test_value(c->p.d, "SELECT count(*) FROM pg_index x JOIN pg_class t "
+                                        "ON t.oid = x.indrelid WHERE t.relnamespace = "
+                                        "'fo'::regnamespace AND x.indisunique");
+    pgh_run_kill(pid);
+    PGH_CHECK(strcmp(keys, "0") == 0, "%s unique indexes on the destination during the copy",
+              keys);
+    free(keys);
+    char *p = pgh_run_phase(&c->p);
+    PGH_CHECK(strcmp(p, "copy") == 0, "killed in phase %s, expected copy", p);
+    free(p);
+    char *pending = pgh_test_value(c->p.d, "SELECT string_agg(dest_name, ',' ORDER BY dest_name) "
+                                           "FROM pghost.key_pending");
+    PGH_CHECK(strcmp(pending, "child,fence,parent") == 0, "pghost.key_pending holds %s",
+              pending);
+    free(pending);
+}
+
+static void case_kill_copy(ctx *c)
+{
+    /* enough rows that the copy takes a while: about 300 batches of 1,000 */
+    pgh_test_exec(c->p.s, "INSERT INTO fo.child (parent_id, n, payload) SELECT 1 + g %% 1500, "
+                          "g / 1500, md5(g::text) FROM generate_series(4500, 299999) g");
+    start_writers(c);
+    pid_t pid = spawn_pghost(c, NULL);
+    kill_in_copy(c, pid);
+    pid = spawn_pghost(c, NULL);
+    pgh_run_wait_follow(&c->r, pid);
+    const char *log = pgh_run_stderr(&c->r, 0);
+    const char *resumed = strstr(log, "resuming with replication slot pghost_pub (phase copy)");
+    const char *keys = strstr(log, "built the keys of 3 created tables after the copy");
+    const char *checkpoint = strstr(log, "checkpoint written");
+    PGH_CHECK(resumed && keys && checkpoint && resumed < keys && keys < checkpoint,
+              "the re-run did not resume the copy, then build the keys, then catch up: %s", log);
+    pgh_run_sleep_ms(1500); /* changes applied while following, by the keys built */
+    stop_writers(c);
+    fence_and_compare(c, 1);
+    check_structure(c);
+    pgh_run_stop(&c->r, pid, STOP_WAIT_S);
+    printf("writers committed %ld transactions\n", c->writes);
+}
+
+static void case_dup_key(ctx *c)
+{
+    pgh_test_exec(c->p.s, "INSERT INTO fo.child (parent_id, n, payload) SELECT 1 + g %% 1500, "
+                          "g / 1500, md5(g::text) FROM generate_series(4500, 299999) g");
+    pid_t pid = spawn_pghost(c, NULL);
+    kill_in_copy(c, pid);
+    pgh_test_exec(c->p.d, "INSERT INTO fo.fence VALUES (7, 1), (7, 2)");
+    pid = spawn_pghost(c, NULL);
+    int code = pgh_run_wait(&c->r, pid, 60);
+    const char *log = pgh_run_stderr(&c->r, 0);
+    PGH_CHECK(code != 0 && strstr(log, "building the key of destination table fo.fence after "
+                                       "the copy") != NULL,
+              "a duplicate key was not refused naming the table: exit %d: %s", code, log);
+    char *pending = pgh_test_value(c->p.d, "SELECT count(*) FROM pghost.key_pending "
+                                           "WHERE dest_name = 'fence'");
+    PGH_CHECK(strcmp(pending, "1") == 0, "fo.fence's key is no longer pending");
+    free(pending);
+    printf("refused: %s", strstr(log, "building the key"));
+}
+
 /* ---- teardown with the build unfinished -------------------------------------------------- */
 
 static void case_teardown_pending(ctx *c)
@@ -391,6 +487,12 @@ int main(int argc, char **argv)
     } else if (strcmp(name, "teardown_pending") == 0) {
         setup(&c, true, "create_destination_tables: true\n");
         case_teardown_pending(&c);
+    } else if (strcmp(name, "kill_copy") == 0) {
+        setup(&c, false, "create_destination_tables: true\n");
+        case_kill_copy(&c);
+    } else if (strcmp(name, "dup_key") == 0) {
+        setup(&c, false, "create_destination_tables: true\n");
+        case_dup_key(&c);
     } else if (strcmp(name, "window") == 0) {
         setup(&c, false, "create_destination_tables: true\n");
         case_window(&c);

@@ -39,6 +39,7 @@ static void dest_close(void *user)
     free(d->lenient);
     d->lenient = NULL;
     pgh_schema_created_dispose(&d->created);
+    pgh_schema_created_dispose(&d->keys);
     pgh_postgres__colmaps_free(d);
     PQfinish(d->src);
     PQfinish(d->ctl);
@@ -196,6 +197,11 @@ static int prepare(void *user, bool resuming, bool truncate, pgh_error *err)
     /* Sessions a killed run left building would hold locks the checks queue behind. */
     if (create && resuming)
         rc = pgh_schema_end_orphans(d->ctl, cfg->slot_name, err);
+    /* Tables created without their key are checked with the key they get after the copy (also
+     * when a resumed run no longer asks for create_destination_tables). */
+    pgh_schema_created_dispose(&d->keys);
+    if (rc == 0)
+        rc = pgh_schema_keys_pending(&d->keys, d->ctl, cfg->state_schema, cfg->slot_name, err);
     if (rc == 0)
         rc = pgh_postgres__check_tables(
             d, truncate || resuming || cfg->on_conflict_action != PGH_ON_CONFLICT_ERROR, err);
@@ -381,6 +387,25 @@ static int seconds_since_ms(int64_t start)
     return (int)((pgh_clock_ms() - start) / 1000);
 }
 
+/* The keys of the tables created without one, once the copy is over: the catch-up finds rows
+ * by them. Idempotent: a built key's record is gone. */
+static int copy_done(void *user, pgh_error *err)
+{
+    pg_dest *d = user;
+    if (d->src == NULL)
+        return 0;
+    int64_t start_ms = pgh_clock_ms();
+    int built = 0;
+    int rc = pgh_schema_build_keys(&built, d->src, d->ctl, d->cfg, pgh_postgres__colmaps(d),
+                                   err);
+    if (rc == 0 && built > 0)
+        pgh_log(PGH_LOG_INFO, "replicate", "built the keys of %d created tables after the copy "
+                "in %d s", built, seconds_since_ms(start_ms));
+    if (rc == 0)
+        pgh_schema_created_dispose(&d->keys);
+    return rc;
+}
+
 /* Sequences, then (tables this run created) the deferred indexes and constraints. */
 static int checkpoint(void *user, pgh_lsn at, pgh_error *err)
 {
@@ -457,6 +482,7 @@ static const pgh_keyed_ops KEYED_OPS = {
     .set_catchup = set_catchup,
     .take_recopy = take_recopy,
     .replace_row = replace_row,
+    .copy_done = copy_done,
     .checkpoint = checkpoint,
     .stats = stats,
     .forget = forget,

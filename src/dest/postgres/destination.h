@@ -36,6 +36,7 @@ typedef struct pg_dest {
     pgh_table_info **src_tables; /* owned, ntables: prepare's descriptions of both sides */
     pgh_table_info **dst_tables; /* owned */
     pgh_schema_created created; /* owned: tables prepare created (deferred build pending) */
+    pgh_schema_created keys;    /* owned: created tables whose key waits for the copy's end */
     pgh_sink *apply;            /* owned: opened at the first change */
     bool catchup;               /* last-write-wins rules for the changes */
     pgh_keyed_stats *stats;     /* owned, ntables: counters of the catch-up */

@@ -127,6 +127,35 @@ static int load_table(pgh_table_info **out, PGconn *conn, const char *side, cons
     return rc;
 }
 
+/* A table created without its key (pghost/schema.h, step 1b) is described with the key it
+ * gets after the copy: the source's key columns, by name. */
+static int assume_key(pg_dest *d, const pgh_table_info *src, pgh_table_info *dst,
+                      pgh_error *err)
+{
+    bool pending = false;
+    for (int i = 0; i < d->keys.n && !pending; i++)
+        pending = strcmp(d->keys.tables[i].dest_schema, dst->schema) == 0 &&
+                  strcmp(d->keys.tables[i].dest_name, dst->name) == 0;
+    if (!pending || src->nkeys == 0 || dst->nkeys > 0)
+        return 0;
+    int *cols = calloc((size_t)src->nkeys, sizeof(int));
+    if (cols == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    for (int k = 0; k < src->nkeys; k++) {
+        cols[k] = pgh_table_column_index(dst, src->cols[src->key_cols[k]].name);
+        if (cols[k] < 0) {
+            free(cols);
+            return 0; /* the column checks name what is wrong */
+        }
+        dst->cols[cols[k]].key_position = k + 1;
+    }
+    free(dst->key_cols);
+    dst->key_cols = cols;
+    dst->nkeys = src->nkeys;
+    dst->key_source = src->key_source == 'p' ? 'p' : 'i';
+    return 0;
+}
+
 /* Describe every table on both sides and check the destination's against the source's. Without
  * a source session (pghost apply reads a NATS stream) the destination's tables only. */
 int pgh_postgres__check_tables(pg_dest *d, bool may_hold_rows, pgh_error *err)
@@ -153,6 +182,8 @@ int pgh_postgres__check_tables(pg_dest *d, bool may_hold_rows, pgh_error *err)
         if (rc == 0)
             rc = load_table(&d->dst_tables[i], d->ctl, "destination", m->dest_schema,
                             m->dest_table, err);
+        if (rc == 0 && d->src)
+            rc = assume_key(d, d->src_tables[i], d->dst_tables[i], err);
         if (rc == 0 && d->src)
             rc = pgh_postgres_check_table(d->src_tables[i], d->dst_tables[i], d->ctl,
                                           may_hold_rows, err);
