@@ -797,12 +797,16 @@ static bool write_txn(PGconn *conn, pgh_run_writer *w, void *payload)
     return ok;
 }
 
+/* Three writers, 3 ms apart each (up to about a thousand transactions a second): enough to
+ * move rows under every chunk window, and below what pghost delivers on 2 shared cores. With 1
+ * ms the writers could outrun the delivery, which then never ended until they stopped (runs
+ * of 25 s to 117 s for the same case). */
 static void start_writers(ctx *c, unsigned seed)
 {
     pgh_run_writers_opts o = {.conninfo = c->p.src_conninfo,
                               .threads = 3,
                               .seed = seed,
-                              .pause_ms = 1,
+                              .pause_ms = 3,
                               .reconnect_ms = 100,
                               .write = write_txn,
                               .payload = c};
