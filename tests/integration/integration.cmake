@@ -28,6 +28,8 @@ pgh_integration_test(sync_tight_w2_seed10 it_concurrent --seed 10 --workers 2 --
 # writers is exact (copy_batch_max_ms, source/batch_pace.c).
 pgh_integration_test(sync_wide_w2_seed11 it_concurrent --seed 11 --workers 2 --rows 60000 --batch 100000 --tables wide --max-xact-ms 250)
 pgh_integration_test(sync_1m_w4_seed8 it_concurrent --seed 8 --workers 4 --rows 1000000 --batch 20000 --tables int,comp --truncate --measure-xact)
+# A million rows (20 s and more under ASan): the release configuration runs it.
+set_tests_properties(sync_1m_w4_seed8 PROPERTIES LABELS "integration;slow")
 
 add_executable(it_types ${PGH_IT_DIR}/it_types.c)
 target_link_libraries(it_types PRIVATE pgh_it_common)

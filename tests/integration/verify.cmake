@@ -8,3 +8,5 @@ foreach(case kinds errors big live sequences)
   set_tests_properties(verify_${case} PROPERTIES LABELS integration SKIP_RETURN_CODE 77
                                                  TIMEOUT 300)
 endforeach()
+# A big row count (20 s and more under ASan): the release configuration runs it.
+set_tests_properties(verify_big PROPERTIES LABELS "integration;slow")
