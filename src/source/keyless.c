@@ -5,40 +5,9 @@
  * (`IS NOT DISTINCT FROM` on every column): so every column's type needs equality, and the
  * table must be an ordinary one (a partitioned table's rows are not told apart by ctid).
  */
-#include <stdio.h>
-#include <string.h>
 
-#include "pg/sql.h"
 #include "source/preflight.h"
-
-/* The first column (in attnum order) with a type, or a type inside it, that has neither a
- * default btree nor a default hash operator class (no equality: json, point, xml);
- * "column|type", or no row. Domains, arrays and composites are looked through, as for keys
- * (key_order.c): their equality compares the types inside at run time. */
-static const char NO_EQUALITY_SQL[] =
-    "WITH RECURSIVE ty(oid, col, ord) AS ("
-    "  SELECT a.atttypid, a.attname::text, a.attnum::int FROM pg_catalog.pg_attribute a "
-    "  WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped "
-    "    AND a.attgenerated = '' "
-    "  UNION "
-    "  SELECT x.child, ty.col, ty.ord FROM ty JOIN pg_catalog.pg_type t ON t.oid = ty.oid "
-    "  CROSS JOIN LATERAL ("
-    "    SELECT t.typbasetype WHERE t.typtype = 'd' "
-    "    UNION ALL SELECT t.typelem WHERE t.typtype = 'b' AND t.typcategory = 'A' "
-    "      AND t.typelem <> 0 "
-    "    UNION ALL SELECT f.atttypid FROM pg_catalog.pg_attribute f "
-    "      WHERE t.typtype = 'c' AND f.attrelid = t.typrelid AND f.attnum > 0 "
-    "        AND NOT f.attisdropped) x(child)) "
-    "SELECT ty.col || '|' || pg_catalog.format_type(t.oid, NULL) "
-    "FROM ty JOIN pg_catalog.pg_type t ON t.oid = ty.oid "
-    "WHERE t.typtype NOT IN ('d', 'c', 'e', 'r', 'm') "
-    "  AND NOT (t.typtype = 'b' AND t.typcategory = 'A' AND t.typelem <> 0) "
-    "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_opclass oc "
-    "    JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod AND am.amname IN ('btree', 'hash') "
-    "    WHERE oc.opcdefault AND (oc.opcintype = t.oid OR EXISTS ("
-    "      SELECT 1 FROM pg_catalog.pg_cast c WHERE c.castsource = t.oid "
-    "        AND c.casttarget = oc.opcintype AND c.castmethod = 'b'))) "
-    "ORDER BY ty.ord LIMIT 1";
+#include "source/type_walk.h"
 
 bool pgh_source_is_keyless(const pgh_table_info *t)
 {
@@ -62,22 +31,18 @@ const char *pgh_source_keyless_refusal(const pgh_config *cfg, bool keyed_path, b
 
 static int check_equality(const pgh_table_info *t, PGconn *src, pgh_error *err)
 {
-    char oid[16];
-    snprintf(oid, sizeof(oid), "%u", t->oid);
-    const char *params[1] = {oid};
-    char found[512] = "";
-    int rc = pgh_pg_query_text(found, sizeof(found), src, NO_EQUALITY_SQL, 1, params, err);
-    if (rc != 0 || found[0] == '\0')
+    char buf[512];
+    const char *column, *type;
+    int rc = pgh_source__type_lacking(&column, &type, buf, sizeof(buf), src, t->oid,
+                                      PGH_TYPE_NEED_EQUALITY, err);
+    if (rc != 0 || column == NULL)
         return rc;
-    char *bar = strchr(found, '|');
-    if (bar != NULL)
-        *bar = '\0';
     return pgh_error_set(err, PGH_EPRECOND,
                          "source table %s.%s has no key, so its updates and deletes are matched "
                          "on every column, but column %s holds type %s, which has no equality: "
                          "add a primary key or a unique index on NOT NULL columns, or change the "
                          "column's type",
-                         t->schema, t->name, found, bar ? bar + 1 : "?");
+                         t->schema, t->name, column, type);
 }
 
 int pgh_source_check_keyless(const pgh_table_info *t, PGconn *src, const char *refusal,
