@@ -654,19 +654,43 @@ static int emit_delete(void *payload, apply_rel *r, const pgh_tuple *key, pgh_ls
     return rc;
 }
 
+/* Rows per multi-row statement: the largest power of two up to n (a handful of shapes to
+ * prepare per table and column set) within PostgreSQL's 65535 parameters. */
+static size_t stmt_rows(const apply_rel *r, size_t n)
+{
+    size_t max = 60000 / (size_t)(r->ncols ? r->ncols : 1);
+    size_t k = 1;
+    while (k * 2 <= n && k * 2 <= max)
+        k *= 2;
+    return k;
+}
+
+/* Send the statement built for k merged rows: a failure names the failed row's key (the one
+ * row's, or from the rows' keys kept meanwhile). */
+static int send_rows(apply_sink *a, apply_rel *r, pipe_op_kind kind, const pgh_tuple *rows,
+                     size_t k, pgh_error *err)
+{
+    uint32_t merged = a->merged_rows;
+    a->key_tup = k == 1 ? rows : NULL;
+    a->merged_tups = k > 1 ? rows : NULL;
+    a->merged_rows = (uint32_t)k;
+    int rc = send(a, r, kind, err);
+    a->merged_rows = merged;
+    a->merged_tups = NULL;
+    a->key_tup = NULL;
+    return rc;
+}
+
 /* One UPDATE per row when the rows set no column (the row only has to be there), else
- * multi-row UPDATEs of 2^k rows (a handful of shapes to prepare per column set). */
+ * multi-row UPDATEs. */
 static int emit_update(void *payload, apply_rel *r, const pgh_tuple *rows, size_t n,
                        pgh_lsn lsn, pgh_error *err)
 {
     apply_sink *a = payload;
-    size_t max = 60000 / (size_t)(r->ncols ? r->ncols : 1);
     int rc = 0;
     a->change_lsn = lsn;
     while (rc == 0 && n > 0) {
-        size_t k = 1;
-        while (k * 2 <= n && k * 2 <= max)
-            k *= 2;
+        size_t k = stmt_rows(r, n);
         int nset = 0;
         start_stmt(a);
         if (k > 1)
@@ -677,11 +701,7 @@ static int emit_update(void *payload, apply_rel *r, const pgh_tuple *rows, size_
             rc = update_row(a, r, rows, rows, false, NULL, err);
             a->key_tup = NULL;
         } else if (rc == 0) {
-            a->merged_rows = (uint32_t)k;
-            a->merged_tups = rows;
-            rc = send(a, r, PIPE_OP_UPDATE, err);
-            a->merged_tups = NULL;
-            a->merged_rows = 1;
+            rc = send_rows(a, r, PIPE_OP_UPDATE, rows, k, err);
         }
         rows += k;
         n -= k;
@@ -689,30 +709,19 @@ static int emit_update(void *payload, apply_rel *r, const pgh_tuple *rows, size_
     return rc;
 }
 
-/* Multi-row INSERTs of 2^k rows (a handful of shapes to prepare per table), within
- * PostgreSQL's 65535 parameters. */
+/* Multi-row INSERTs. */
 static int emit_insert(void *payload, apply_rel *r, const pgh_tuple *rows, size_t n,
                        pgh_lsn lsn, pgh_error *err)
 {
     apply_sink *a = payload;
-    size_t max = 60000 / (size_t)(r->ncols ? r->ncols : 1);
     int rc = 0;
     a->change_lsn = lsn;
     while (rc == 0 && n > 0) {
-        size_t k = 1;
-        while (k * 2 <= n && k * 2 <= max)
-            k *= 2;
+        size_t k = stmt_rows(r, n);
         start_stmt(a);
         rc = pgh_apply__put_insert_rows(&a->sql, &a->params, r, rows, k, err);
-        a->key_tup = k == 1 ? rows : NULL; /* a failure names the failed row's key */
-        a->merged_tups = k > 1 ? rows : NULL;
-        uint32_t merged = a->merged_rows;
-        a->merged_rows = (uint32_t)k;
         if (rc == 0)
-            rc = send(a, r, PIPE_OP_INSERT, err);
-        a->merged_rows = merged;
-        a->merged_tups = NULL;
-        a->key_tup = NULL;
+            rc = send_rows(a, r, PIPE_OP_INSERT, rows, k, err);
         rows += k;
         n -= k;
     }
