@@ -14,6 +14,7 @@
 #include "http.h"
 #include "pg/conn.h"
 #include "pg/slot.h"
+#include "util/clock.h"
 #include "util/prom.h"
 
 #define MAX_TABLES 4096 /* tables (copy units) counted; beyond, a table is not shown */
@@ -100,14 +101,7 @@ pgh_verify_stats *pgh_cli_metrics_verify(pgh_cli_metrics *m)
  * stopping. */
 static bool nap(pgh_cli_metrics *m, int ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = pgh_clock_deadline(CLOCK_MONOTONIC, ms);
     pthread_mutex_lock(&m->stop_lock);
     int rc = 0;
     while (!atomic_load(&m->stop) && rc != ETIMEDOUT)

@@ -311,13 +311,7 @@ static bool next_job(snapshot *s, job *j, pgh_error *err)
     pthread_mutex_lock(&s->lock);
     bool nomem = false;
     while (!s->stopping && !find_job(s, j, &nomem) && !nomem) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 100 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = pgh_clock_deadline(CLOCK_REALTIME, 100);
         pthread_cond_timedwait(&s->changed, &s->lock, &until);
     }
     bool go = !s->stopping && !nomem;

@@ -19,6 +19,7 @@
 #include "source/batch_pace.h"
 #include "pg/conn.h"
 #include "pghost/log.h"
+#include "util/clock.h"
 
 typedef struct copy_shared {
     pgh_copy_table *tables;  /* borrowed */
@@ -409,14 +410,7 @@ static void worker_dispose(copy_worker *w)
  * at once: the copy's end is not held up to the next progress call. */
 static bool wait_ended(copy_shared *sh, int ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = pgh_clock_deadline(CLOCK_MONOTONIC, ms);
     pthread_mutex_lock(&sh->lock);
     int rc = 0;
     while (sh->running > 0 && rc != ETIMEDOUT)
