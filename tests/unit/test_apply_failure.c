@@ -107,8 +107,8 @@ static void quoted_names(void)
     expect(&r, values, 2, "public.t, key Key \"x\" = 7: applying a change: boom");
 }
 
-/* No key kept (a statement of several rows): the table alone. */
-static void no_key(void)
+/* The message for a failure without a key kept, of a statement of merged rows (0: not merged). */
+static void expect_keyless(uint32_t merged, const char *want)
 {
     char *idents[] = {"\"id\""};
     int keys[] = {0};
@@ -118,29 +118,23 @@ static void no_key(void)
     pipe_key key = {0};
     pgh_error err = {0};
     pgh_error_set(&err, PGH_ESQL, "applying a change: boom");
-    pgh_apply__name_failure(&err, &r, NULL, &key, 0, NULL, NULL);
-    if (strcmp(err.message, "public.t: applying a change: boom") != 0) {
-        fprintf(stderr, "FAIL: got \"%s\"\n", err.message);
+    pgh_apply__name_failure(&err, &r, NULL, &key, merged, NULL, NULL);
+    if (strcmp(err.message, want) != 0) {
+        fprintf(stderr, "FAIL: got  \"%s\"\n      want \"%s\"\n", err.message, want);
         g_failed++;
     }
 }
 
-/* A merged statement of several rows keeps no key: it says how many rows it carried. */
+/* No key kept: the table alone. */
+static void no_key(void)
+{
+    expect_keyless(0, "public.t: applying a change: boom");
+}
+
+/* A merged statement of several rows without their keys: how many rows it carried. */
 static void merged_rows(void)
 {
-    char *idents[] = {"\"id\""};
-    int keys[] = {0};
-    apply_rel r;
-    pgh_table_info t;
-    rel_init(&r, &t, idents, 1, keys, 1);
-    pipe_key key = {0};
-    pgh_error err = {0};
-    pgh_error_set(&err, PGH_ESQL, "applying a change: boom");
-    pgh_apply__name_failure(&err, &r, NULL, &key, 64, NULL, NULL);
-    if (strcmp(err.message, "public.t, one of 64 merged rows: applying a change: boom") != 0) {
-        fprintf(stderr, "FAIL: got \"%s\"\n", err.message);
-        g_failed++;
-    }
+    expect_keyless(64, "public.t, one of 64 merged rows: applying a change: boom");
 }
 
 int main(int argc, char **argv)
