@@ -9,7 +9,8 @@
  * Keys (every one is documented in examples/config.yaml):
  *   source_connection                  string, required (libpq key=value or URI)
  *   source_connection_for_replication  string, optional (derived from source_connection)
- *   destination_connection             string, required
+ *   destination_connection             string, required for destination: postgres (checked by
+ *                                      pgh_config_check_destination)
  *   publication_name                   string, required
  *   slot_name                          string, optional (default "pghost_" + publication name)
  *   source_schema_name, source_table_name, destination_schema_name, destination_table_name
@@ -310,6 +311,13 @@ typedef struct pgh_config {
     int64_t webhook_retry_base_ms;      /* backoff base */
     int64_t webhook_retry_max_ms;       /* backoff ceiling */
 } pgh_config;
+
+/* What the chosen destination needs: destination: postgres its destination_connection, file
+ * its file_directory, duckdb its duckdb_path, webhook its webhook_url (and
+ * pgh_config_check_webhook). pgh_config_parse leaves this out, since a command line may choose
+ * another destination, and so does pgh_config_check (a library caller may bring a destination
+ * of its own): call it once the destination is chosen. PGH_ECONFIG, one line. */
+PGH_API int pgh_config_check_destination(const pgh_config *cfg, pgh_error *err);
 
 /* The webhook keys across each other: destination: webhook has webhook_url, webhook_secret and
  * webhook_secret_file are not both set, webhook_retry_max_ms >= webhook_retry_base_ms.

@@ -67,6 +67,8 @@ typedef struct pgh_cli_command {
                                       one or more ("TABLE...", for messages) */
     char ***operand_values;        /* with operands: set to the first of them in argv */
     int *noperands;                /* with operands: how many */
+    bool no_destination;           /* the command writes to no destination: what the configured
+                                      one needs is not checked (pgh_cli_start) */
 } pgh_cli_command;
 
 #define PGH_CLI_MAX_OPTIONS 16
@@ -102,11 +104,18 @@ typedef struct pgh_cli_overrides {
 int pgh_cli__build_config(pgh_config **out, pgh_config *from_file, const pgh_cli_overrides *o,
                           pgh_error *err);
 
+/* How pgh_cli_load_config ends. */
+typedef struct pgh_cli_load {
+    const char *to;      /* --to: the destination instead of the file's, or NULL */
+    bool no_destination; /* leave pgh_config_check_destination out */
+} pgh_cli_load;
+
 /* Load the configuration at path (NULL: no file), expanding ${VAR} from the environment, and
  * warn when the file shows a password to other users; then apply PGH_CFG_ variables and the
- * configuration flags (pgh_cli__build_config). Returns PGH_EXIT_OK, or PGH_EXIT_USAGE after
- * printing the error; the caller frees *out with pgh_config_free. */
-int pgh_cli_load_config(pgh_config **out, const char *path);
+ * configuration flags (pgh_cli__build_config), then how->to, and check what that destination
+ * needs (pgh_config_check_destination). Returns PGH_EXIT_OK, or PGH_EXIT_USAGE after printing
+ * the error; the caller frees *out with pgh_config_free. */
+int pgh_cli_load_config(pgh_config **out, const char *path, const pgh_cli_load *how);
 
 /* Warn (one line, on stderr) when the configuration file at path holds a password in one of
  * cfg's connection strings and group or others may read it (secrets.c). */

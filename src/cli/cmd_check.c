@@ -123,6 +123,7 @@ int pgh_cli_check(int argc, char **argv)
     const pgh_cli_command cmd = {.name = "check",
                                  .usage = USAGE,
                                  .log_level = PGH_LOG_WARN,
+                                 .no_destination = true, /* reported among its findings */
                                  .options = options,
                                  .noptions = 1};
     pgh_config *cfg = NULL;

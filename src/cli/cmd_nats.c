@@ -153,17 +153,17 @@ int pgh_cli_capture(int argc, char **argv)
 
 /* The applier's configuration: source: nats, and the consumer's name in place of the slot's
  * (the destination keeps its position and lock under it). */
-static int apply_config(pgh_config *cfg, const char *to)
+static int apply_config(pgh_config *cfg)
 {
     if (cfg->source != PGH_SOURCE_NATS) {
         pgh_cli_error("%s: pghost apply reads a NATS stream: set source: nats (and nats_url)",
                       cfg->path ? cfg->path : "the configuration");
         return PGH_EXIT_USAGE;
     }
-    if (to && (pgh_config_destination_parse(&cfg->destination, to) != 0 ||
-               cfg->destination == PGH_DESTINATION_NATS)) {
-        pgh_cli_error("--to must be postgres, stdout, file, duckdb or webhook, not \"%s\"",
-                      to);
+    if (cfg->destination == PGH_DESTINATION_NATS) {
+        pgh_cli_error("%s: pghost apply feeds postgres, stdout, file, duckdb or webhook, not the "
+                      "stream it reads: set destination (or --to) to one of them",
+                      cfg->path ? cfg->path : "the configuration");
         return PGH_EXIT_USAGE;
     }
     const char *consumer = cfg->nats.consumer ? cfg->nats.consumer : "pghost_apply";
@@ -182,15 +182,6 @@ static int apply_config(pgh_config *cfg, const char *to)
                           cfg->tables[i].source_schema, cfg->tables[i].source_table);
             return PGH_EXIT_USAGE;
         }
-    }
-    if (cfg->destination == PGH_DESTINATION_POSTGRES &&
-        pgh_cli_need_destination(cfg, "add it, or use --to stdout") != PGH_EXIT_OK)
-        return PGH_EXIT_USAGE;
-    pgh_error werr;
-    pgh_error_clear(&werr);
-    if (pgh_config_check_webhook(cfg, &werr) != 0) {
-        pgh_cli_error("%s", werr.message);
-        return PGH_EXIT_USAGE;
     }
     if (cfg->rules_file != NULL) {
         pgh_cli_error("%s: rules_file is applied by pghost capture, before publishing: move it "
@@ -226,10 +217,15 @@ int pgh_cli_apply(int argc, char **argv)
     const pgh_cli_command cmd = {.name = "apply", .usage = APPLY_USAGE,
                                  .log_level = PGH_LOG_INFO, .options = options, .noptions = 2};
     pgh_config *cfg = NULL;
-    int rc = pgh_cli_start(&cfg, &cmd, argc, argv);
+    const char *path = NULL;
+    int rc = pgh_cli_parse(&path, &cmd, argc, argv);
     if (rc != PGH_CLI_RUN)
         return rc;
-    rc = apply_config(cfg, to);
+    pgh_cli_load how = {.to = to};
+    rc = pgh_cli_load_config(&cfg, path, &how);
+    if (rc != PGH_EXIT_OK)
+        return rc;
+    rc = apply_config(cfg);
     if (rc != PGH_EXIT_OK) {
         pgh_config_free(cfg);
         return rc;

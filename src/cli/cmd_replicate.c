@@ -269,38 +269,15 @@ static void install_signals(void)
 static int load_config(pgh_config **out, const cli_opts *o)
 {
     pgh_config *cfg = NULL;
-    int rc = pgh_cli_load_config(&cfg, o->config_path);
+    pgh_cli_load how = {.to = o->to};
+    int rc = pgh_cli_load_config(&cfg, o->config_path, &how);
     if (rc != PGH_EXIT_OK)
         return rc;
     rc = PGH_EXIT_USAGE;
-    if (o->to && pgh_config_destination_parse(&cfg->destination, o->to) != 0) {
-        pgh_cli_error("--to must be postgres, stdout, file, duckdb or webhook, not \"%s\"", o->to);
-        goto done;
-    }
-    if (cfg->destination == PGH_DESTINATION_DUCKDB && cfg->duckdb_path == NULL) {
-        pgh_cli_error("%s: destination: duckdb needs duckdb_path, the DuckDB file to write: add "
-                      "it (or set PGH_CFG_DUCKDB_PATH)",
-                      cfg->path);
-        goto done;
-    }
-    pgh_error err;
-    if (pgh_config_check_webhook(cfg, &err) != 0) {
-        pgh_cli_error("%s", err.message);
-        goto done;
-    }
-    if (cfg->destination == PGH_DESTINATION_POSTGRES &&
-        pgh_cli_need_destination(cfg, "add it, or use --to stdout") != PGH_EXIT_OK)
-        goto done;
     if (cfg->destination == PGH_DESTINATION_NATS) {
         pgh_cli_error("%s: destination: nats is pghost capture's: run pghost capture, or use "
                       "--to postgres, stdout, file or duckdb",
                       cfg->path ? cfg->path : "the configuration");
-        goto done;
-    }
-    if (cfg->destination == PGH_DESTINATION_FILE && cfg->file_directory == NULL) {
-        pgh_cli_error("%s: --to file needs file_directory: set it to the directory the files go "
-                      "to (or PGH_CFG_FILE_DIRECTORY)",
-                      cfg->path);
         goto done;
     }
     if (o->changes_only && cfg->destination != PGH_DESTINATION_FILE &&

@@ -31,6 +31,7 @@ int pgh_cli_snapshot(int argc, char **argv)
     const pgh_cli_command cmd = {.name = "snapshot",
                                  .usage = USAGE,
                                  .log_level = PGH_LOG_WARN,
+                                 .no_destination = true, /* it asks the source only */
                                  .operands = "TABLE...",
                                  .operand_values = &tables,
                                  .noperands = &ntables};

@@ -280,7 +280,24 @@ int pgh_cli_parse(const char **config_path, const pgh_cli_command *cmd, int argc
     return PGH_CLI_RUN;
 }
 
-int pgh_cli_load_config(pgh_config **out, const char *path)
+/* --to, then what the destination needs; one line printed on failure. */
+static int choose_destination(pgh_config *cfg, const pgh_cli_load *how)
+{
+    if (how->to && pgh_config_destination_parse(&cfg->destination, how->to) != 0) {
+        pgh_cli_error("--to must be postgres, stdout, file, duckdb or webhook, not \"%s\"",
+                      how->to);
+        return PGH_EXIT_USAGE;
+    }
+    pgh_error err;
+    pgh_error_clear(&err);
+    if (!how->no_destination && pgh_config_check_destination(cfg, &err) != 0) {
+        pgh_cli_error("%s: %s", cfg->path, err.message);
+        return PGH_EXIT_USAGE;
+    }
+    return PGH_EXIT_OK;
+}
+
+int pgh_cli_load_config(pgh_config **out, const char *path, const pgh_cli_load *how)
 {
     pgh_error err;
     pgh_error_clear(&err);
@@ -292,8 +309,14 @@ int pgh_cli_load_config(pgh_config **out, const char *path)
     }
     if (file != NULL)
         pgh_cli_warn_readable_password(file, path);
-    if (pgh_cli__build_config(out, file, &overrides, &err) == 0)
-        return PGH_EXIT_OK;
+    if (pgh_cli__build_config(out, file, &overrides, &err) == 0) {
+        int rc = choose_destination(*out, how);
+        if (rc != PGH_EXIT_OK) {
+            pgh_config_free(*out);
+            *out = NULL;
+        }
+        return rc;
+    }
     const char *where = path ? path : PGH_CLI_NO_FILE;
     if (strstr(err.message, " is not set") != NULL || strstr(err.message, "no table") != NULL)
         pgh_cli_error("%s: %s: give it in the file, a PGH_CFG_ environment variable or a flag "
@@ -310,7 +333,8 @@ int pgh_cli_start(pgh_config **cfg, const pgh_cli_command *cmd, int argc, char *
     int rc = pgh_cli_parse(&path, cmd, argc, argv);
     if (rc != PGH_CLI_RUN)
         return rc;
-    rc = pgh_cli_load_config(cfg, path);
+    pgh_cli_load how = {.no_destination = cmd->no_destination};
+    rc = pgh_cli_load_config(cfg, path, &how);
     return rc == PGH_EXIT_OK ? PGH_CLI_RUN : rc;
 }
 

@@ -156,6 +156,35 @@ int pgh_config_check(pgh_config *cfg, pgh_error *err)
     return pgh_config_check_webhook(cfg, err);
 }
 
+int pgh_config_check_destination(const pgh_config *cfg, pgh_error *err)
+{
+    switch (cfg->destination) {
+    case PGH_DESTINATION_POSTGRES:
+        if (cfg->destination_connection == NULL)
+            return pgh_error_set(err, PGH_ECONFIG,
+                                 "destination: postgres (the default) needs "
+                                 "destination_connection, the server to write to: add it, or "
+                                 "choose stdout, file, duckdb or webhook (destination:, or --to)");
+        return 0;
+    case PGH_DESTINATION_FILE:
+        if (cfg->file_directory == NULL)
+            return pgh_error_set(err, PGH_ECONFIG,
+                                 "destination: file needs file_directory: set it to the directory "
+                                 "the files go to");
+        return 0;
+    case PGH_DESTINATION_DUCKDB:
+        if (cfg->duckdb_path == NULL)
+            return pgh_error_set(err, PGH_ECONFIG,
+                                 "destination: duckdb needs duckdb_path, the DuckDB file to "
+                                 "write: add it");
+        return 0;
+    case PGH_DESTINATION_WEBHOOK:
+        return pgh_config_check_webhook(cfg, err);
+    default: /* stdout needs nothing; nats: pgh_nats_config_defaults */
+        return 0;
+    }
+}
+
 int pgh_config_check_webhook(const pgh_config *cfg, pgh_error *err)
 {
     if (cfg->destination == PGH_DESTINATION_WEBHOOK && cfg->webhook_url == NULL)

@@ -449,7 +449,9 @@ static int top_key(pgh_config__ctx *ctx, size_t key, const char *path, yaml_node
     }
 }
 
-/* The keys that must be present, and the table keys that make no sense on their own. */
+/* The keys that must be present, and the table keys that make no sense on their own. What the
+ * destination needs is checked once it is chosen (pgh_config_check_destination): a command line
+ * may choose another one (--to). */
 static int check_keys(pgh_config__ctx *ctx, const size_t *lines)
 {
     static const int required[] = {K_SOURCE_CONNECTION, K_PUBLICATION};
@@ -460,11 +462,6 @@ static int check_keys(pgh_config__ctx *ctx, const size_t *lines)
         if (lines[required[i]] == 0)
             return pgh_config__fail(ctx, 0, "missing required key \"%s\"", top_keys[required[i]]);
     }
-    if (lines[K_DEST_CONNECTION] == 0 && ctx->cfg->destination == PGH_DESTINATION_POSTGRES)
-        return pgh_config__fail(ctx, 0,
-                                "missing required key \"%s\" (or set destination: "
-                                "stdout or file)",
-                                top_keys[K_DEST_CONNECTION]);
     static const int same[][2] = {{K_BATCH_SIZE, K_GROUP_CHANGES},
                                   {K_BATCH_TIMEOUT, K_GROUP_DELAY}};
     for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
@@ -475,16 +472,6 @@ static int check_keys(pgh_config__ctx *ctx, const size_t *lines)
                                     top_keys[same[i][0]], top_keys[same[i][1]],
                                     top_keys[same[i][0]]);
     }
-    if (lines[K_FILE_DIRECTORY] == 0 && ctx->cfg->destination == PGH_DESTINATION_FILE)
-        return pgh_config__fail(ctx, 0,
-                                "missing required key \"%s\": destination: file writes "
-                                "its files there",
-                                top_keys[K_FILE_DIRECTORY]);
-    if (lines[K_WEBHOOK_URL] == 0 && ctx->cfg->destination == PGH_DESTINATION_WEBHOOK)
-        return pgh_config__fail(ctx, 0,
-                                "missing required key \"%s\" (destination: webhook POSTs "
-                                "to it)",
-                                top_keys[K_WEBHOOK_URL]);
     if (lines[K_WEBHOOK_SECRET] != 0 && lines[K_WEBHOOK_SECRET_FILE] != 0)
         return pgh_config__fail(ctx, lines[K_WEBHOOK_SECRET_FILE],
                                 "webhook_secret and webhook_secret_file are both set: keep one");

@@ -2,7 +2,8 @@
  * The command line without a server (issue 11, finding 6): -V and --version; every command
  * takes --log-level; an option without its value says which value it needs; a connection
  * string that does not parse exits 2 in every command; a configuration file that holds a
- * password and that others may read gets one warning that never shows the password.
+ * password and that others may read gets one warning that never shows the password; what a
+ * destination needs is checked for the one --to chooses.
  *
  * Runs the pghost binary (PGH_BINARY) with files in a temp dir; no server is started.
  */
@@ -117,6 +118,51 @@ static void missing_value(void)
     puts("ok: an option without its value says what value it needs");
 }
 
+/* One line on stderr holding want; exit code. */
+static void expect(int want_code, const char *want, const char *what, int code, const char *err)
+{
+    const char *nl = strchr(err, '\n');
+    PGH_CHECK(code == want_code && strstr(err, want) != NULL && (nl == NULL || nl[1] == '\0'),
+              "%s: exit %d (want %d, and one line saying \"%s\"), stderr: %s", what, code,
+              want_code, want, err);
+}
+
+/* What a destination needs is checked for the destination --to chooses, not the file's: a file
+ * without destination_connection runs with --to stdout (here: as far as the source, which is
+ * not there), and each destination's missing key is one line, exit 2. */
+static void to_chooses_destination(void)
+{
+    const char *cfg = path_of("nodest.yaml"), *nats = path_of("apply.yaml");
+    write_file(cfg, "source_connection: \"host=127.0.0.1 port=1\"\n"
+                    "source_table_name: t\npublication_name: p\n", 0600);
+    write_file(nats, "source: nats\nnats_url: nats://127.0.0.1:1\n"
+                     "source_table_name: t\npublication_name: p\n", 0600);
+    const char *err;
+    int code = run(&err, "replicate", cfg, NULL, NULL, NULL);
+    expect(2, "destination: postgres (the default) needs destination_connection", "no --to", code,
+           err);
+    PGH_CHECK(strstr(err, "--to") != NULL, "the message does not name --to: %s", err);
+    code = run(&err, "replicate", cfg, "--to", "stdout", NULL);
+    expect(1, "cannot connect to the source server", "--to stdout", code, err);
+    code = run(&err, "replicate", cfg, "--to", "file", NULL);
+    expect(2, "destination: file needs file_directory", "--to file", code, err);
+    code = run(&err, "replicate", cfg, "--to", "duckdb", NULL);
+    expect(2, "destination: duckdb needs duckdb_path", "--to duckdb", code, err);
+    code = run(&err, "replicate", cfg, "--to", "webhook", NULL);
+    expect(2, "destination: webhook needs webhook_url", "--to webhook", code, err);
+    code = run(&err, "status", cfg, NULL, NULL, NULL); /* never the default server instead */
+    expect(2, "needs destination_connection", "status", code, err);
+    code = run(&err, "snapshot", cfg, "public.t", NULL, NULL); /* asks the source only */
+    expect(1, "cannot connect to the source server", "snapshot", code, err);
+    code = run(&err, "apply", nats, NULL, NULL, NULL);
+    expect(2, "needs destination_connection", "apply", code, err);
+    code = run(&err, "apply", nats, "--to", "file", NULL);
+    expect(2, "destination: file needs file_directory", "apply --to file", code, err);
+    code = run(&err, "apply", nats, "--to", "stdout", NULL);
+    expect(1, "no NATS server answered at nats://127.0.0.1:1", "apply --to stdout", code, err);
+    puts("ok: what the destination needs is checked for the one --to chooses");
+}
+
 /* A file with a password: warned about at mode 0644, not at 0600, not when the password comes
  * from ${VAR}; the password is never printed. */
 static void readable_password(void)
@@ -168,9 +214,11 @@ int main(void)
     version();
     bad_connection_every_command();
     missing_value();
+    to_chooses_destination();
     readable_password();
-    const char *names[] = {"bad.yaml", "pw.yaml", "out.txt", "err.txt"};
-    for (int i = 0; i < 4; i++)
+    const char *names[] = {"bad.yaml", "pw.yaml", "nodest.yaml", "apply.yaml", "out.txt",
+                           "err.txt"};
+    for (int i = 0; i < 6; i++)
         unlink(path_of(names[i]));
     rmdir(g_dir);
     puts("PASS");

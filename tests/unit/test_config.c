@@ -494,15 +494,45 @@ static void on_missing_row(void)
                 "config.yaml:5: unknown key \"on_missing_rows\"; did you mean \"on_missing_row\"?");
 }
 
+/* yaml parses; what its destination needs is missing (pgh_config_check_destination). */
+#define DESTINATION_FAILS(yaml, want) destination_fails_at(__LINE__, (yaml), (want))
+static void destination_fails_at(int line, const char *yaml, const char *want)
+{
+    pgh_config *cfg = parse_ok_at(__FILE__, line, yaml);
+    pgh_error err = {0};
+    if (cfg == NULL)
+        return;
+    if (pgh_config_check_destination(cfg, &err) != PGH_ECONFIG) {
+        fprintf(stderr, "%s:%d: expected PGH_ECONFIG from pgh_config_check_destination\n",
+                __FILE__, line);
+        failures++;
+    } else {
+        check_str(__FILE__, line, err.message, want);
+    }
+    pgh_config_free(cfg);
+}
+
 static void missing_required_key(void)
 {
     PARSE_FAILS("source_connection: a\ndestination_connection: b\nsource_table_name: t\n",
                 "config.yaml: missing required key \"publication_name\"");
     PARSE_FAILS("destination_connection: b\npublication_name: p\nsource_table_name: t\n",
                 "config.yaml: missing required key \"source_connection\"");
-    PARSE_FAILS("source_connection: a\npublication_name: p\nsource_table_name: t\n",
-                "config.yaml: missing required key \"destination_connection\" (or set "
-                "destination: stdout or file)");
+    /* what the destination needs is checked once it is chosen: --to may choose another */
+    DESTINATION_FAILS("source_connection: a\npublication_name: p\nsource_table_name: t\n",
+                      "destination: postgres (the default) needs destination_connection, the "
+                      "server to write to: add it, or choose stdout, file, duckdb or webhook "
+                      "(destination:, or --to)");
+    DESTINATION_FAILS("source_connection: a\npublication_name: p\nsource_table_name: t\n"
+                      "destination: duckdb\n",
+                      "destination: duckdb needs duckdb_path, the DuckDB file to write: add it");
+    pgh_config *cfg = PARSE_OK("source_connection: a\npublication_name: p\n"
+                               "source_table_name: t\ndestination: stdout\n");
+    pgh_error err = {0};
+    CHECK(pgh_config_check_destination(cfg, &err) == 0);
+    cfg->destination = PGH_DESTINATION_POSTGRES; /* as --to postgres does */
+    CHECK(pgh_config_check_destination(cfg, &err) == PGH_ECONFIG);
+    pgh_config_free(cfg);
 }
 
 static void apply_grouping(void)
@@ -612,10 +642,10 @@ static void destination_file(void)
     CHECK(cfg->file_rotate_bytes == 4096 && cfg->file_rotate_seconds == 0);
     CHECK(cfg->file_layout == PGH_FILE_LAYOUT_SINGLE);
     pgh_config_free(cfg);
-    PARSE_FAILS("source_connection: a\npublication_name: p\nsource_table_name: t\n"
-                "destination: file\n",
-                "config.yaml: missing required key \"file_directory\": destination: file writes "
-                "its files there");
+    DESTINATION_FAILS("source_connection: a\npublication_name: p\nsource_table_name: t\n"
+                      "destination: file\n",
+                      "destination: file needs file_directory: set it to the directory the "
+                      "files go to");
     PARSE_FAILS(BASE_T "file_rotate_bytes: 100\n",
                 "config.yaml:5: file_rotate_bytes: expected an integer from 4096 to 68719476736, "
                 "got \"100\"");
@@ -683,9 +713,9 @@ static void destination_webhook(void)
     CHECK_STR(err.message, "webhook_url must be an http:// or https:// URL (the endpoint batches "
                            "are POSTed to)");
     pgh_config_free(cfg);
-    PARSE_FAILS(BASE_W "destination: webhook\n",
-                "config.yaml: missing required key \"webhook_url\" (destination: webhook POSTs "
-                "to it)");
+    DESTINATION_FAILS(BASE_W "destination: webhook\n",
+                      "destination: webhook needs webhook_url (the http:// or https:// endpoint "
+                      "batches are POSTed to)");
     PARSE_FAILS(BASE_W "destination: webhook\nwebhook_url: http://h\nwebhook_secret: a\n"
                        "webhook_secret_file: /k\n",
                 "config.yaml:7: webhook_secret and webhook_secret_file are both set: keep one");
