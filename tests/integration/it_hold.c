@@ -167,13 +167,14 @@ int main(void)
     pthread_t thread;
     PGH_CHECK(pthread_create(&thread, NULL, follow, &f) == 0, "pthread_create");
     double deadline = pgh_run_now_ms() + 30000;
-    for (char *active = NULL; active == NULL || strcmp(active, "true") != 0;) {
-        free(active);
+    for (bool active = false; !active;) {
         PGH_CHECK(f.rc == 0, "the pipeline stopped: %s", f.err.message);
         PGH_CHECK(pgh_run_now_ms() < deadline, "the slot never became active");
         pgh_run_sleep_ms(50);
-        active = pgh_test_value(s, "SELECT coalesce(bool_or(active), false)::text FROM "
-                                   "pg_replication_slots");
+        char *v = pgh_test_value(s, "SELECT coalesce(bool_or(active), false)::text FROM "
+                                    "pg_replication_slots");
+        active = strcmp(v, "true") == 0;
+        free(v);
     }
 
     pgh_test_exec(s, "INSERT INTO t VALUES (1, 1)");
