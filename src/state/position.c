@@ -214,17 +214,28 @@ static const char *const STATE_TABLES[][2] = {
     {"state", "slot_name"}};
 #define NSTATE_TABLES (sizeof(STATE_TABLES) / sizeof(STATE_TABLES[0]))
 
-/* One DO block for the tables [from, to): one transaction, one round trip. */
+/* One DO block for the tables [from, to): one transaction, one round trip. qschema (quoted;
+ * NULL: not in this block): then the schema goes too when it is left empty, unless another
+ * session holds it (creating a table in it, say: it is in use, and waiting could deadlock). */
 static int drop_tables(PGconn *dst, const char *schema, const char *slot, size_t from, size_t to,
-                       bool nowait, pgh_error *err)
+                       bool nowait, const char *qschema, pgh_error *err)
 {
     pgh_buf sql;
     pgh_buf_init(&sql, 0);
-    pgh_buf_puts(&sql, "DO $pghost$ BEGIN ");
+    pgh_buf_puts(&sql, "DO $pghost$ DECLARE lt text := pg_catalog.current_setting('lock_timeout'); "
+                       "BEGIN ");
     int rc = 0;
     for (size_t i = from; rc == 0 && i < to; i++)
         rc = drop_rows_sql(&sql, dst, schema, STATE_TABLES[i][0], STATE_TABLES[i][1], slot,
                            nowait, err);
+    if (qschema)
+        pgh_buf_printf(&sql,
+                       "BEGIN PERFORM pg_catalog.set_config('lock_timeout', '1', true); "
+                       "DROP SCHEMA IF EXISTS %s; "
+                       "EXCEPTION WHEN dependent_objects_still_exist OR lock_not_available "
+                       "THEN NULL; END; "
+                       "PERFORM pg_catalog.set_config('lock_timeout', lt, true); ",
+                       qschema);
     pgh_buf_puts(&sql, "END $pghost$");
     if (rc == 0)
         rc = pgh_buf_failed(&sql) ? pgh_error_set(err, PGH_ENOMEM, "out of memory")
@@ -233,32 +244,27 @@ static int drop_tables(PGconn *dst, const char *schema, const char *slot, size_t
     return rc;
 }
 
-/* All the tables in one transaction when no other session holds any of them: at the end of a
- * sync nobody else usually does. Otherwise each in its own transaction, waiting for its lock,
- * holding one lock at a time: a run of another slot writing the same tables (in another
- * order) meanwhile cannot deadlock with it. */
-static int drop_all_tables(PGconn *dst, const char *schema, const char *slot, pgh_error *err)
+/* All the tables and the schema in one transaction when no other session holds any of the
+ * tables: at the end of a sync nobody else usually does. Otherwise each table in its own
+ * transaction, waiting for its lock, holding one lock at a time (a run of another slot writing
+ * the same tables in another order meanwhile cannot deadlock with it), then the schema. */
+int pgh_state_drop(PGconn *dst, const char *schema, const char *slot, pgh_error *err)
 {
+    char *s = pgh_conn_ident(dst, schema);
+    if (s == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
     pgh_error e;
     pgh_error_clear(&e);
-    int rc = drop_tables(dst, schema, slot, 0, NSTATE_TABLES, true, &e);
+    int rc = drop_tables(dst, schema, slot, 0, NSTATE_TABLES, true, s, &e);
     if (rc == 0 || !pgh_pg_error_is(&e, PGH_SQLSTATE_LOCK_NOT_AVAILABLE)) {
         if (rc != 0 && err)
             *err = e;
+        free(s);
         return rc;
     }
     rc = 0;
     for (size_t i = 0; rc == 0 && i < NSTATE_TABLES; i++)
-        rc = drop_tables(dst, schema, slot, i, i + 1, false, err);
-    return rc;
-}
-
-int pgh_state_drop(PGconn *dst, const char *schema, const char *slot, pgh_error *err)
-{
-    int rc = drop_all_tables(dst, schema, slot, err);
-    char *s = pgh_conn_ident(dst, schema);
-    if (rc == 0 && s == NULL)
-        rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
+        rc = drop_tables(dst, schema, slot, i, i + 1, false, NULL, err);
     if (rc == 0) {
         char sql[256];
         /* 2BP01: something else lives in the schema; it stays. */

@@ -5,7 +5,9 @@
  *      the schema stay;
  *   2. with another session holding a lock on the state table, slot b's state still goes: the
  *      drop waits for the lock (table by table) instead of failing, and then the tables and
- *      the schema are gone.
+ *      the schema are gone;
+ *   3. with another session creating a table in the schema (its transaction open), slot c's
+ *      state goes at once and the schema stays, with that table in it.
  *
  * Usage: it_state_drop
  */
@@ -86,7 +88,7 @@ int main(void)
     PGconn *other = hold_lock(c, conninfo);
     int64_t start = pgh_clock_ms();
     rc = pgh_state_drop(c, SCHEMA, "b", &err);
-    int64_t took = pgh_clock_ms() - start;
+    int64_t took = pgh_clock_ms() - start, waited = took;
     PGH_CHECK(rc == 0, "dropping b while the table was locked: %s", err.message);
     PGH_CHECK(took >= LOCK_HELD_MS / 2, "the drop took %lld ms: it did not wait for the lock",
               (long long)took);
@@ -95,10 +97,27 @@ int main(void)
     PGresult *res;
     while ((res = PQgetResult(other)) != NULL)
         PQclear(res);
+
+    PGH_CHECK(pgh_state_ensure(c, SCHEMA, &err) == 0, "ensure: %s", err.message);
+    write_state(c, "c");
+    pgh_test_exec(other, "BEGIN");
+    pgh_test_exec(other, "CREATE TABLE " SCHEMA ".mine (id int)");
+    start = pgh_clock_ms();
+    rc = pgh_state_drop(c, SCHEMA, "c", &err);
+    took = pgh_clock_ms() - start;
+    PGH_CHECK(rc == 0, "dropping c while another session creates in the schema: %s",
+              err.message);
+    PGH_CHECK(took < LOCK_HELD_MS, "the drop waited %lld ms for the other session",
+              (long long)took);
+    pgh_test_exec(other, "COMMIT");
+    PGH_CHECK(tables_left(c) == 1, "%ld tables left, want 1 (the other session's)",
+              tables_left(c));
     PQfinish(other);
     PQfinish(c);
     free(conninfo);
     PGH_CHECK(pgh_test_server_stop(&s) == 0, "server stop");
-    printf("ok: state_drop (drop waited %lld ms for the lock)\n", (long long)took);
+    printf("ok: state_drop (the drop waited %lld ms for the table's lock, %lld ms with the "
+           "schema in use)\n",
+           (long long)waited, (long long)took);
     return 0;
 }
