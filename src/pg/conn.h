@@ -30,6 +30,19 @@ typedef enum pgh_conn_kind {
 int pgh_conn_open(PGconn **out, const char *conninfo, pgh_conn_kind kind, const char *role,
                   const char *app_name, pgh_error *err);
 
+/*
+ * The same in the background, for a connection needed a little later: pgh_conn_open_start
+ * begins opening it on a thread of its own (it fails only when out of memory or threads);
+ * pgh_conn_open_finish waits for it and gives what pgh_conn_open would have (the connection,
+ * or its error) and frees the opening; pgh_conn_open_cancel waits for it and closes it. Exactly
+ * one of the two is called for every opening started. role must outlive the connection.
+ */
+typedef struct pgh_conn_opening pgh_conn_opening;
+int pgh_conn_open_start(pgh_conn_opening **out, const char *conninfo, pgh_conn_kind kind,
+                        const char *role, const char *app_name, pgh_error *err);
+int pgh_conn_open_finish(PGconn **out, pgh_conn_opening *o, pgh_error *err);
+void pgh_conn_open_cancel(pgh_conn_opening *o);
+
 /* A copy of conninfo with any password replaced by "********"; caller frees. Never NULL
  * unless out of memory. Unparseable strings come back as "(unparseable connection string)". */
 char *pgh_conninfo_mask(const char *conninfo);

@@ -13,6 +13,7 @@
 #define PGH_SQLSTATE_OBJECT_IN_USE "55006"     /* a replication slot another session holds */
 #define PGH_SQLSTATE_UNDEFINED_OBJECT "42704"  /* e.g. a replication slot that is gone */
 #define PGH_SQLSTATE_DEPENDENT_OBJECTS "2BP01" /* DROP SCHEMA of a schema still in use */
+#define PGH_SQLSTATE_LOCK_NOT_AVAILABLE "55P03" /* LOCK TABLE ... NOWAIT of a table in use */
 
 /* How a caller should treat a server error, by its SQLSTATE. */
 typedef enum pgh_sqlstate_class {

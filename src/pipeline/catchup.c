@@ -198,7 +198,10 @@ int pgh_pipeline__catchup(pipe_run *r, bool confirm, pgh_error *err)
     replay p = {.r = r, .confirm = confirm};
     r->ops->keyed->set_catchup(r->user, true);
     int64_t start = pgh_clock_ms();
-    int rc = pgh_stream_open_config(&p.stream, r->cfg, "pghost catch-up", err);
+    /* On the replication session the preflight kept, when there is one. */
+    PGconn *repl = r->repl;
+    r->repl = NULL;
+    int rc = pgh_stream_open_config_on(&p.stream, repl, r->cfg, "pghost catch-up", err);
     if (rc == 0)
         rc = rounds(&p, err);
     if (rc == 0)

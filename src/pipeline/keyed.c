@@ -411,6 +411,11 @@ int pgh_pipeline__keyed(pipe_run *r, pgh_error *err)
     bool following = false;
     r->resumable = true;
     int rc = sync_retrying(&following, r, err);
+    /* A run that went straight to following never took the catch-up's replication session. */
+    pgh_conn_open_cancel(r->repl_opening);
+    r->repl_opening = NULL;
+    PQfinish(r->repl);
+    r->repl = NULL;
     r->out->resumed = following;
     if (rc == 0 && !following && r->o->checkpoint_reached)
         r->o->checkpoint_reached(r->out, r->o->progress_payload);

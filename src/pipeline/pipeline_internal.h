@@ -27,6 +27,7 @@
 #include <stdbool.h>
 
 #include "pg/catalog.h"
+#include "pg/conn.h"
 #include "pghost/pipeline.h"
 #include "pghost/stats.h"
 #include "source/stream.h"
@@ -64,6 +65,10 @@ typedef struct pipe_run {
                                        import of its snapshot: the replication session that
                                        created the slot and exported snapshot (keyless.c) */
     char snapshot[64];              /* the exported snapshot's name, "" when none */
+    pgh_conn_opening *repl_opening; /* owned, NULL when none: the keyed sync's replication
+                                       session, opened in the background from the start */
+    PGconn *repl;                   /* owned, NULL when none: that session, checked by the
+                                       preflight and kept idle for the catch-up's stream */
     bool resumable;                 /* progress and slot are recorded: a re-run goes on */
     bool slot_created;              /* this run owns the slot (drop it on failure) */
     bool checkpoint_reached;
@@ -106,7 +111,8 @@ bool pgh_pipeline__is_message(const pgh_change *c, const char *prefix);
  * into r->tables, in the configuration's order). PREFLIGHT_EXISTING_TABLES, for a run resumed
  * while following, leaves out tables the source no longer has under their configured name
  * (renamed or dropped since, the DDL capture following them), logging each: r->tables then
- * no longer lines up with the configuration's tables. */
+ * no longer lines up with the configuration's tables. The keyed sync's preflight
+ * (PREFLIGHT_TABLES) keeps its replication session in r->repl for the catch-up. */
 enum { PREFLIGHT_NO_TABLES, PREFLIGHT_TABLES, PREFLIGHT_EXISTING_TABLES };
 int pgh_pipeline__preflight(pipe_run *r, bool slot_must_be_free, int tables, pgh_error *err);
 void pgh_pipeline__tables_dispose(run_tables *t);

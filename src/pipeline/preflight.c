@@ -33,6 +33,23 @@ static int load_table(pgh_table_info **out, PGconn *conn, const char *schema, co
     return rc;
 }
 
+/* The source must take a replication session. The keyed sync's preflight keeps the one opened
+ * for it since the start (run.c) for the catch-up's stream (catchup.c); a run that follows
+ * opens its stream later, anew, and checks with a session it closes at once. */
+static int replication_session(pipe_run *r, int tables, pgh_error *err)
+{
+    if (!r->keyed || tables != PREFLIGHT_TABLES)
+        return pgh_source_check_replication_connection(r->cfg, err);
+    PQfinish(r->repl);
+    r->repl = NULL;
+    pgh_conn_opening *o = r->repl_opening;
+    r->repl_opening = NULL;
+    if (o != NULL)
+        return pgh_conn_open_finish(&r->repl, o, err);
+    return pgh_conn_open(&r->repl, pgh_config_replication_conninfo(r->cfg), PGH_CONN_REPLICATION,
+                         "source (replication)", "pghost catch-up", err);
+}
+
 int pgh_pipeline__preflight(pipe_run *r, bool slot_must_be_free, int tables, pgh_error *err)
 {
     const pgh_config *cfg = r->cfg;
@@ -42,7 +59,7 @@ int pgh_pipeline__preflight(pipe_run *r, bool slot_must_be_free, int tables, pgh
                              "pgh_source_open, which resolves them");
     int rc = pgh_source_check_server(r->src, cfg, slot_must_be_free, err);
     if (rc == 0)
-        rc = pgh_source_check_replication_connection(cfg, err);
+        rc = replication_session(r, tables, err);
     if (rc == 0)
         rc = pgh_source_check_publication(r->src, cfg, err);
     pgh_pipeline__tables_dispose(&r->tables);

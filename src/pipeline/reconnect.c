@@ -49,6 +49,8 @@ static int reopen(pipe_run *r, pgh_error *err)
     pgh_pipeline__close_dest(r);
     PQfinish(r->src);
     r->src = NULL;
+    PQfinish(r->repl); /* the next attempt's preflight opens it again */
+    r->repl = NULL;
     int rc =
         pgh_conn_open(&r->src, r->cfg->source_connection, PGH_CONN_SQL, "source", "pghost", err);
     return rc == 0 ? pgh_pipeline__open_dest(r, err) : rc;

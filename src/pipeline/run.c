@@ -39,13 +39,20 @@ static bool keyed_path(const pipe_run *r)
 
 static int run(pipe_run *r, pgh_error *err)
 {
-    int rc = pgh_conn_open(&r->src, r->cfg->source_connection, PGH_CONN_SQL, "source", "pghost",
-                           err);
+    r->keyed = keyed_path(r);
+    /* The keyed sync's replication session opens meanwhile (the preflight waits for it). */
+    int rc = r->keyed ? pgh_conn_open_start(&r->repl_opening,
+                                            pgh_config_replication_conninfo(r->cfg),
+                                            PGH_CONN_REPLICATION, "source (replication)",
+                                            "pghost catch-up", err)
+                      : 0;
+    if (rc == 0)
+        rc = pgh_conn_open(&r->src, r->cfg->source_connection, PGH_CONN_SQL, "source",
+                           "pghost", err);
     if (rc == 0)
         rc = pgh_pipeline__open_dest(r, err);
     if (rc != 0)
         return rc;
-    r->keyed = keyed_path(r);
     if (r->keyed) {
         r->handle = pgh_pipeline__deliver;
         return pgh_pipeline__keyed(r, err);
@@ -83,6 +90,8 @@ int pgh_pipeline_run(pgh_pipeline_result *out, pgh_source *source, const pgh_rul
     pgh_pipeline__tables_dispose(&r.tables);
     pgh_config_free(r.resumed);
     PQfinish(r.exporter);
+    pgh_conn_open_cancel(r.repl_opening);
+    PQfinish(r.repl);
     PQfinish(r.src);
     return rc;
 }

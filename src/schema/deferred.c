@@ -305,15 +305,22 @@ static int collect_table(deferred *d, const pgh_schema_table *t, pgh_error *err)
     return rc;
 }
 
+/* Both sessions open at the same time (the destination's in the background). */
 static int open_sessions(deferred *d, const pgh_config *cfg, pgh_error *err)
 {
-    int rc = pgh_conn_open(&d->src, cfg->source_connection, PGH_CONN_SQL, "source",
+    pgh_conn_opening *dst = NULL;
+    int rc = pgh_conn_open_start(&dst, cfg->destination_connection, PGH_CONN_SQL, "destination",
+                                 "pghost schema", err);
+    if (rc == 0)
+        rc = pgh_conn_open(&d->src, cfg->source_connection, PGH_CONN_SQL, "source",
                            "pghost schema", err);
     if (rc == 0)
         rc = pgh_conn_exec(d->src, "SET search_path = pg_catalog", err);
-    if (rc == 0)
-        rc = pgh_conn_open(&d->dst, cfg->destination_connection, PGH_CONN_SQL, "destination",
-                           "pghost schema", err);
+    if (rc != 0) {
+        pgh_conn_open_cancel(dst);
+        return rc;
+    }
+    rc = pgh_conn_open_finish(&d->dst, dst, err);
     if (rc == 0)
         rc = pgh_conn_exec(d->dst, "SET client_min_messages = warning", err);
     return rc;

@@ -29,62 +29,87 @@ static int out_of_memory(pgh_error *err)
     return pgh_error_set(err, PGH_ENOMEM, "out of memory");
 }
 
+static int wal_level_refused(const char *v, pgh_error *err)
+{
+    if (strcmp(v, "logical") == 0)
+        return 0;
+    return pgh_error_set(err, PGH_EPRECOND,
+                         "the source server has wal_level=%s but logical replication needs "
+                         "wal_level=logical: run ALTER SYSTEM SET wal_level = logical on the "
+                         "source and restart it",
+                         v);
+}
+
+/* role: the current role's name when it lacks REPLICATION, else "" */
+static int role_refused(PGconn *src, const char *role, pgh_error *err)
+{
+    if (role[0] == '\0')
+        return 0;
+    char *q = pgh_conn_ident(src, role);
+    if (q == NULL)
+        return out_of_memory(err);
+    int rc = pgh_error_set(err, PGH_EPRECOND,
+                           "the source role %s lacks the REPLICATION attribute: run ALTER ROLE %s "
+                           "REPLICATION as a superuser, or connect as a role that has it",
+                           role, q);
+    free(q);
+    return rc;
+}
+
+static int slot_taken(const pgh_config *cfg, pgh_error *err)
+{
+    /* slot names hold only [a-z0-9_] (the configuration checks it): safe in a literal */
+    return pgh_error_set(err, PGH_EPRECOND,
+                         "replication slot %s already exists on the source: set slot_name to "
+                         "another name, or drop it with SELECT pg_drop_replication_slot('%s') "
+                         "if nothing uses it",
+                         cfg->slot_name, cfg->slot_name);
+}
+
+#define ROLE_SQL                                                                                   \
+    "SELECT CASE WHEN rolreplication OR rolsuper THEN '' ELSE rolname END "                       \
+    "FROM pg_catalog.pg_roles WHERE rolname = current_user"
+
 int pgh_source_check_wal_level(PGconn *src, pgh_error *err)
 {
     char v[256];
     int rc =
         pgh_pg_query_text(v, sizeof(v), src, "SELECT current_setting('wal_level')", 0, NULL, err);
-    if (rc == 0 && strcmp(v, "logical") != 0)
-        return pgh_error_set(err, PGH_EPRECOND,
-                             "the source server has wal_level=%s but logical replication needs "
-                             "wal_level=logical: run ALTER SYSTEM SET wal_level = logical on the "
-                             "source and restart it",
-                             v);
-    return rc;
+    return rc != 0 ? rc : wal_level_refused(v, err);
 }
 
 int pgh_source_check_role(PGconn *src, pgh_error *err)
 {
     char v[256];
-    int rc = pgh_pg_query_text(v, sizeof(v), src,
-                               "SELECT CASE WHEN rolreplication OR rolsuper THEN '' ELSE rolname "
-                               "END FROM pg_catalog.pg_roles WHERE rolname = current_user",
-                               0, NULL, err);
-    if (rc != 0 || v[0] == '\0')
-        return rc;
-    char *q = pgh_conn_ident(src, v);
-    if (q == NULL)
-        return out_of_memory(err);
-    rc = pgh_error_set(err, PGH_EPRECOND,
-                       "the source role %s lacks the REPLICATION attribute: run ALTER ROLE %s "
-                       "REPLICATION as a superuser, or connect as a role that has it",
-                       v, q);
-    free(q);
-    return rc;
+    int rc = pgh_pg_query_text(v, sizeof(v), src, ROLE_SQL, 0, NULL, err);
+    return rc != 0 ? rc : role_refused(src, v, err);
 }
 
 int pgh_source_check_slot_free(PGconn *src, const pgh_config *cfg, pgh_error *err)
 {
     bool taken = false;
     int rc = pgh_slot_exists(&taken, src, cfg->slot_name, err);
-    /* slot names hold only [a-z0-9_] (the configuration checks it): safe in a literal */
-    if (rc == 0 && taken)
-        return pgh_error_set(err, PGH_EPRECOND,
-                             "replication slot %s already exists on the source: set slot_name to "
-                             "another name, or drop it with SELECT pg_drop_replication_slot('%s') "
-                             "if nothing uses it",
-                             cfg->slot_name, cfg->slot_name);
-    return rc;
+    return rc == 0 && taken ? slot_taken(cfg, err) : rc;
 }
 
+/* The three checks above in one round trip, refused in the same order. */
 int pgh_source_check_server(PGconn *src, const pgh_config *cfg, bool slot_must_be_free,
                             pgh_error *err)
 {
-    int rc = pgh_source_check_wal_level(src, err);
+    const char *params[1] = {cfg->slot_name};
+    PGresult *res = NULL;
+    int rc = pgh_conn_query(&res, src,
+                            "SELECT current_setting('wal_level'), (" ROLE_SQL "), "
+                            "EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots "
+                            "WHERE slot_name = $1)",
+                            1, params, err);
     if (rc == 0)
-        rc = pgh_source_check_role(src, err);
-    if (rc == 0 && slot_must_be_free)
-        rc = pgh_source_check_slot_free(src, cfg, err);
+        rc = wal_level_refused(PQgetvalue(res, 0, 0), err);
+    if (rc == 0)
+        rc = role_refused(src, PQgetvalue(res, 0, 1), err);
+    if (rc == 0 && slot_must_be_free && PQgetvalue(res, 0, 2)[0] == 't')
+        rc = slot_taken(cfg, err);
+    PQclear(res);
     return rc;
 }
 

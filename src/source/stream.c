@@ -55,7 +55,8 @@ static int start_sql(pgh_buf *sql, PGconn *conn, const pgh_stream_opts *o)
     return rc == 0 && pgh_buf_failed(sql) ? PGH_ENOMEM : rc;
 }
 
-static int open_once(pgh_stream **out, const pgh_stream_opts *opts, pgh_error *err);
+static int open_once(pgh_stream **out, const pgh_stream_opts *opts, PGconn *conn,
+                     pgh_error *err);
 
 /* A previous session's walsender may not have noticed yet that its client is gone (after a
  * crash or kill): the slot then reads as active (55006) for a moment. Retry for up to 15 s. */
@@ -68,7 +69,7 @@ int pgh_stream_open(pgh_stream **out, const pgh_stream_opts *opts, pgh_error *er
                              "initialise them with PGH_STREAM_OPTS_INIT",
                              opts ? opts->version : -1, PGH_STREAM_OPTS_VERSION);
     for (int attempt = 0;; attempt++) {
-        int rc = open_once(out, opts, err);
+        int rc = open_once(out, opts, NULL, err);
         if (rc == 0 || !pgh_pg_error_is(err, PGH_SQLSTATE_OBJECT_IN_USE) || attempt >= 75)
             return rc;
         pgh_log(PGH_LOG_DEBUG, "stream", "slot %s still in use; retrying", opts->slot);
@@ -77,23 +78,50 @@ int pgh_stream_open(pgh_stream **out, const pgh_stream_opts *opts, pgh_error *er
     }
 }
 
+/* The session given first; when it cannot start streaming (it broke while it waited, the slot
+ * is still held), a new one as pgh_stream_open does it. */
+static int open_on(pgh_stream **out, const pgh_stream_opts *opts, PGconn *conn, pgh_error *err)
+{
+    *out = NULL;
+    if (conn == NULL)
+        return pgh_stream_open(out, opts, err);
+    pgh_error e;
+    pgh_error_clear(&e);
+    if (open_once(out, opts, conn, &e) == 0)
+        return 0;
+    pgh_log(PGH_LOG_INFO, "stream", "the replication session kept open cannot stream (%s); "
+                                    "opening a new one", e.message);
+    return pgh_stream_open(out, opts, err);
+}
+
 int pgh_stream_open_config(pgh_stream **out, const pgh_config *cfg, const char *app_name,
                            pgh_error *err)
+{
+    return pgh_stream_open_config_on(out, NULL, cfg, app_name, err);
+}
+
+int pgh_stream_open_config_on(pgh_stream **out, PGconn *conn, const pgh_config *cfg,
+                              const char *app_name, pgh_error *err)
 {
     pgh_stream_opts so = PGH_STREAM_OPTS_INIT;
     so.conninfo = pgh_config_replication_conninfo(cfg);
     so.slot = cfg->slot_name;
     so.publication = cfg->publication_name;
     so.app_name = app_name;
-    return pgh_stream_open(out, &so, err);
+    return open_on(out, &so, conn, err);
 }
 
-static int open_once(pgh_stream **out, const pgh_stream_opts *opts, pgh_error *err)
+/* conn: a replication session to stream on (taken: closed on failure), or NULL for a new one. */
+static int open_once(pgh_stream **out, const pgh_stream_opts *opts, PGconn *conn,
+                     pgh_error *err)
 {
     *out = NULL;
     pgh_stream *s = calloc(1, sizeof(*s));
-    if (s == NULL)
+    if (s == NULL) {
+        PQfinish(conn);
         return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    }
+    s->conn = conn;
     s->status_interval_ms = opts->status_interval_ms > 0 ? opts->status_interval_ms : 10000;
     s->flushed = opts->start;
     pgh_buf sql;
@@ -101,7 +129,7 @@ static int open_once(pgh_stream **out, const pgh_stream_opts *opts, pgh_error *e
     int rc = pgh_decoder_new(&s->decoder);
     if (rc != 0)
         pgh_error_set(err, rc, "out of memory");
-    if (rc == 0)
+    if (rc == 0 && s->conn == NULL)
         rc = pgh_conn_open(&s->conn, opts->conninfo, PGH_CONN_REPLICATION, "source",
                            opts->app_name, err);
     if (rc == 0) {

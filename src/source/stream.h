@@ -43,6 +43,12 @@ int pgh_stream_open(pgh_stream **out, const pgh_stream_opts *opts, pgh_error *er
 int pgh_stream_open_config(pgh_stream **out, const pgh_config *cfg, const char *app_name,
                            pgh_error *err);
 
+/* The same on conn, a replication session to the source already open (NULL: a new one), which
+ * the stream takes whether it succeeds or not; when conn cannot start streaming (it broke while
+ * it waited, say), a new session is opened instead. */
+int pgh_stream_open_config_on(pgh_stream **out, PGconn *conn, const pgh_config *cfg,
+                              const char *app_name, pgh_error *err);
+
 /*
  * Wait up to timeout_ms for the next decoded change. Returns 1 with *out filled (borrowed until
  * the next call), 0 when the time ran out or a signal interrupted the wait (so that a stop

@@ -182,29 +182,23 @@ static int exec_tolerating(PGconn *dst, const char *sql, const char *tolerated, 
     return rc;
 }
 
-/* Delete the slot's rows from one of pghost's tables, and drop the table when it is empty
- * (LOCK makes the emptiness check hold). Nothing when the table is not there. */
-static int drop_rows(PGconn *dst, const char *schema, const char *name, const char *key,
-                     const char *slot, pgh_error *err)
+/* The statements that delete the slot's rows from one of pghost's tables and drop the table
+ * when it is empty (LOCK makes the emptiness check hold), inside a DO block; nothing when the
+ * table is not there. nowait: the lock is not waited for (55P03 instead). */
+static int drop_rows_sql(pgh_buf *sql, PGconn *dst, const char *schema, const char *name,
+                         const char *key, const char *slot, bool nowait, pgh_error *err)
 {
     char *t = pgh_conn_qualified(dst, schema, name);
     char *lit = t ? pgh_conn_literal(dst, t, strlen(t)) : NULL;
     char *slot_lit = pgh_conn_literal(dst, slot, strlen(slot));
     char *col = pgh_conn_ident(dst, key);
     int rc = (t && lit && slot_lit && col) ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
-    if (rc == 0) {
-        pgh_buf sql;
-        pgh_buf_init(&sql, 0);
-        pgh_buf_printf(&sql,
-                       "DO $pghost$ BEGIN IF to_regclass(%s) IS NOT NULL THEN LOCK TABLE %s; "
+    if (rc == 0)
+        pgh_buf_printf(sql,
+                       "IF to_regclass(%s) IS NOT NULL THEN LOCK TABLE %s%s; "
                        "DELETE FROM %s WHERE %s = %s; "
-                       "IF NOT EXISTS (SELECT 1 FROM %s) THEN DROP TABLE %s; END IF; END IF; "
-                       "END $pghost$",
-                       lit, t, t, col, slot_lit, t, t);
-        rc = pgh_buf_failed(&sql) ? pgh_error_set(err, PGH_ENOMEM, "out of memory")
-                                  : exec_tolerating(dst, pgh_buf_str(&sql), NULL, err);
-        pgh_buf_dispose(&sql);
-    }
+                       "IF NOT EXISTS (SELECT 1 FROM %s) THEN DROP TABLE %s; END IF; END IF; ",
+                       lit, t, nowait ? " NOWAIT" : "", t, col, slot_lit, t, t);
     free(t);
     free(lit);
     free(slot_lit);
@@ -212,20 +206,65 @@ static int drop_rows(PGconn *dst, const char *schema, const char *name, const ch
     return rc;
 }
 
+/* Each table of the state schema, with the column naming the slot, in the order their locks
+ * are taken. ddl_tables is the apply's mapping of tables replicated DDL changed. */
+static const char *const STATE_TABLES[][2] = {
+    {"copy_ranges", "slot_name"}, {"copy_tables", "slot_name"},
+    {"selected_tables", "slot_name"}, {"ddl_tables", "slot"}, {"missing_rows", "slot_name"},
+    {"state", "slot_name"}};
+#define NSTATE_TABLES (sizeof(STATE_TABLES) / sizeof(STATE_TABLES[0]))
+
+/* One DO block for the tables [from, to): one transaction, one round trip. qschema (quoted;
+ * NULL: not in this block): then the schema goes too when it is left empty, unless another
+ * session holds it (creating a table in it, say: it is in use, and waiting could deadlock). */
+static int drop_tables(PGconn *dst, const char *schema, const char *slot, size_t from, size_t to,
+                       bool nowait, const char *qschema, pgh_error *err)
+{
+    pgh_buf sql;
+    pgh_buf_init(&sql, 0);
+    pgh_buf_puts(&sql, "DO $pghost$ DECLARE lt text := pg_catalog.current_setting('lock_timeout'); "
+                       "BEGIN ");
+    int rc = 0;
+    for (size_t i = from; rc == 0 && i < to; i++)
+        rc = drop_rows_sql(&sql, dst, schema, STATE_TABLES[i][0], STATE_TABLES[i][1], slot,
+                           nowait, err);
+    if (qschema)
+        pgh_buf_printf(&sql,
+                       "BEGIN PERFORM pg_catalog.set_config('lock_timeout', '1', true); "
+                       "DROP SCHEMA IF EXISTS %s; "
+                       "EXCEPTION WHEN dependent_objects_still_exist OR lock_not_available "
+                       "THEN NULL; END; "
+                       "PERFORM pg_catalog.set_config('lock_timeout', lt, true); ",
+                       qschema);
+    pgh_buf_puts(&sql, "END $pghost$");
+    if (rc == 0)
+        rc = pgh_buf_failed(&sql) ? pgh_error_set(err, PGH_ENOMEM, "out of memory")
+                                  : exec_tolerating(dst, pgh_buf_str(&sql), NULL, err);
+    pgh_buf_dispose(&sql);
+    return rc;
+}
+
+/* All the tables and the schema in one transaction when no other session holds any of the
+ * tables: at the end of a sync nobody else usually does. Otherwise each table in its own
+ * transaction, waiting for its lock, holding one lock at a time (a run of another slot writing
+ * the same tables in another order meanwhile cannot deadlock with it), then the schema. */
 int pgh_state_drop(PGconn *dst, const char *schema, const char *slot, pgh_error *err)
 {
-    /* Each table of the state schema, with the column naming the slot. ddl_tables is the
-     * apply's mapping of tables replicated DDL changed (src/apply/ddl.c). */
-    static const char *const tables[][2] = {
-        {"copy_ranges", "slot_name"}, {"copy_tables", "slot_name"},
-        {"selected_tables", "slot_name"}, {"ddl_tables", "slot"}, {"missing_rows", "slot_name"},
-        {"state", "slot_name"}};
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < sizeof(tables) / sizeof(tables[0]); i++)
-        rc = drop_rows(dst, schema, tables[i][0], tables[i][1], slot, err);
     char *s = pgh_conn_ident(dst, schema);
-    if (rc == 0 && s == NULL)
-        rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    if (s == NULL)
+        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    pgh_error e;
+    pgh_error_clear(&e);
+    int rc = drop_tables(dst, schema, slot, 0, NSTATE_TABLES, true, s, &e);
+    if (rc == 0 || !pgh_pg_error_is(&e, PGH_SQLSTATE_LOCK_NOT_AVAILABLE)) {
+        if (rc != 0 && err)
+            *err = e;
+        free(s);
+        return rc;
+    }
+    rc = 0;
+    for (size_t i = 0; rc == 0 && i < NSTATE_TABLES; i++)
+        rc = drop_tables(dst, schema, slot, i, i + 1, false, NULL, err);
     if (rc == 0) {
         char sql[256];
         /* 2BP01: something else lives in the schema; it stays. */

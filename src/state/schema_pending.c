@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pg/conn.h"
 #include "state/state.h"
@@ -93,35 +94,29 @@ int pgh_state_pending_read(PGconn *dst, const char *schema, const char *slot,
     return rc;
 }
 
+/* One statement, one transaction: the slot's rows go, and the table with them when it is
+ * left empty; nothing when it is not there. */
 int pgh_state_pending_clear(PGconn *dst, const char *schema, const char *slot, pgh_error *err)
 {
-    bool exists = false;
-    int rc = table_exists(&exists, dst, schema, "schema_pending", err);
-    if (rc != 0 || !exists)
-        return rc;
     char *t = pgh_conn_qualified(dst, schema, "schema_pending");
-    if (t == NULL)
-        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
+    char *lit = t ? pgh_conn_literal(dst, t, strlen(t)) : NULL;
+    char *slot_lit = pgh_conn_literal(dst, slot, strlen(slot));
+    int rc = (t && lit && slot_lit) ? 0 : pgh_error_set(err, PGH_ENOMEM, "out of memory");
     pgh_buf sql;
     pgh_buf_init(&sql, 0);
-    pgh_buf_printf(&sql, "DELETE FROM %s WHERE slot_name = $1", t);
-    PGresult *res = NULL;
-    rc = pgh_conn_query(&res, dst, pgh_buf_str(&sql), 1, &slot, err);
-    PQclear(res);
-    bool left = false;
-    if (rc == 0) {
-        pgh_buf_reset(&sql);
-        pgh_buf_printf(&sql, "SELECT 1 FROM %s LIMIT 1", t);
-        rc = pgh_conn_query(&res, dst, pgh_buf_str(&sql), 0, NULL, err);
-        left = rc == 0 && PQntuples(res) > 0;
-        PQclear(res);
-    }
-    if (rc == 0 && !left) {
-        pgh_buf_reset(&sql);
-        pgh_buf_printf(&sql, "DROP TABLE IF EXISTS %s", t);
-        rc = pgh_conn_exec(dst, pgh_buf_str(&sql), err);
-    }
+    if (rc == 0)
+        pgh_buf_printf(&sql,
+                       "DO $pghost$ BEGIN IF to_regclass(%s) IS NOT NULL THEN "
+                       "DELETE FROM %s WHERE slot_name = %s; "
+                       "IF NOT EXISTS (SELECT 1 FROM %s) THEN DROP TABLE IF EXISTS %s; END IF; "
+                       "END IF; END $pghost$",
+                       lit, t, slot_lit, t, t);
+    if (rc == 0)
+        rc = pgh_buf_failed(&sql) ? pgh_error_set(err, PGH_ENOMEM, "out of memory")
+                                  : pgh_conn_exec(dst, pgh_buf_str(&sql), err);
     pgh_buf_dispose(&sql);
     free(t);
+    free(lit);
+    free(slot_lit);
     return rc;
 }

@@ -6,7 +6,9 @@
  *                 keeps its slot and copy progress; the same command resumes (the log says it
  *                 found the slot and the progress, and it creates no slot) and exits 0
  *   dst_restart   the destination restarts (pg_ctl restart -m fast) in the middle of the copy:
- *                 the run reconnects, takes the copy up from its progress, and exits 0
+ *                 the run reconnects, takes the copy up from its progress, and exits 0; and
+ *                 before the checkpoint the idle replication session the run keeps for its
+ *                 catch-up is ended: the catch-up streams on a new one
  *   src_restart   the same with the source (the slot survives a restart)
  *   catchup       the source restarts during the catch-up, the destination right after: the
  *                 run reconnects in the catch-up and exits 0
@@ -244,17 +246,31 @@ static void case_sigterm(ctx *c)
     puts("SIGTERM in the copy: the re-run resumes with the slot and the progress, and ends equal");
 }
 
-/* A server restarts in the middle of the copy: one run, exit 0. */
-static void case_copy_restart(ctx *c, void (*restart)(ctx *c))
+/* The replication session pghost opened at the start and keeps idle for the catch-up ends. */
+static void end_idle_replication(ctx *c)
+{
+    char *n = pgh_test_value(c->p.s, "SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM "
+                                     "pg_stat_activity WHERE application_name = 'pghost catch-up' "
+                                     "AND backend_type = 'walsender'");
+    PGH_CHECK(strcmp(n, "1") == 0, "%s idle replication sessions ended, expected 1", n);
+    free(n);
+}
+
+/* A server restarts in the middle of the copy: one run, exit 0. between: as in
+ * release_at_checkpoint. */
+static void case_copy_restart(ctx *c, void (*restart)(ctx *c), void (*between)(ctx *c))
 {
     start_writers(c);
     pid_t pid = spawn(c);
     wait_copying(c, pid);
     restart(c);
-    release_at_checkpoint(c, pid, NULL);
+    release_at_checkpoint(c, pid, between);
     finish_and_compare(c, pid);
     check_logged(c, "reconnecting", "no reconnect was logged");
     check_logged(c, "resuming the interrupted copy", "the copy was not taken up from its progress");
+    if (between)
+        check_logged(c, "replication session kept open cannot stream",
+                     "the catch-up did not notice its session had ended");
 }
 
 /* The source restarts while the hook holds the catch-up, the destination as it replays. */
@@ -281,9 +297,9 @@ int main(int argc, char **argv)
     if (strcmp(name, "sigterm") == 0)
         case_sigterm(&c);
     else if (strcmp(name, "dst_restart") == 0)
-        case_copy_restart(&c, restart_destination);
+        case_copy_restart(&c, restart_destination, end_idle_replication);
     else if (strcmp(name, "src_restart") == 0)
-        case_copy_restart(&c, restart_source);
+        case_copy_restart(&c, restart_source, NULL);
     else if (strcmp(name, "catchup") == 0)
         case_catchup(&c);
     else
