@@ -382,8 +382,12 @@ static void *worker_main(void *arg)
     while (rc == 0 && next_range(w->shared, &table, &range))
         rc = copy_range(w, table, range);
     /* The last rows of a plain copy are committed here; a resumable copy committed its range. */
+    int64_t finish_ns = now_ns();
     if (rc == 0 && w->session)
         rc = keyed(w)->copy_finish(w->session, &w->err);
+    if (rc == 0)
+        pgh_log(PGH_LOG_DEBUG, "copy", "worker %d ended: no range left, final commit %.1f ms",
+                w->id, (double)(now_ns() - finish_ns) / 1e6);
     if (rc != 0) {
         if (w->session)
             keyed(w)->copy_abort(w->session, "pghost: copy canceled");
