@@ -9,7 +9,8 @@
  * worker's batches, committed about every 10 s with the progress of the batches it holds when
  * the copy is resumable). Keyset
  * pagination continues after the last key of the previous batch; the key space is first split
- * into ranges by sampling so that workers run in parallel from the start. With keyset
+ * into ranges by sampling so that workers run in parallel from the start, the last ranges
+ * smaller so that the workers end together (source/copy_taper.h). With keyset
  * pagination off, a single integer key is cut into fixed-width ranges.
  *
  * The copy is only half of a consistent sync: the caller creates the replication slot before

@@ -1,9 +1,11 @@
 /*
  * Planning the copy: cut each table's key space into ranges that workers take one at a time.
  *
- * Keyset mode samples keys (TABLESAMPLE SYSTEM, one short query) and uses evenly spaced sample
- * keys as boundaries, so that ranges hold roughly equal numbers of rows. The boundaries only
- * balance the work: correctness comes from the ranges covering the whole key space.
+ * Keyset mode samples keys (TABLESAMPLE SYSTEM, one short query) and uses the sample keys at
+ * the cut points of copy_taper.h as boundaries, so that ranges hold the shares of rows it asks
+ * for, shrinking towards the end (the watermarked snapshot's chunks: evenly spaced). The
+ * boundaries only balance the work: correctness comes from the ranges covering the whole key
+ * space.
  * Integer-range mode reads min and max of a single integer key and cuts fixed-width ranges.
  */
 #include <math.h>
@@ -15,6 +17,7 @@
 #include "pg/conn.h"
 #include "pg/sql.h"
 #include "pghost/log.h"
+#include "source/copy_taper.h"
 
 #define RANGES_PER_WORKER 4
 #define SAMPLES_PER_RANGE 64
@@ -131,14 +134,16 @@ int pgh_copy__add_bound(copy_plan_table *pt, PGconn *conn, const char *const *va
     return 0;
 }
 
-static int take_bounds(copy_plan_table *pt, PGconn *conn, PGresult *res, int nkeys, int nranges,
-                       pgh_error *err)
+/* The sample keys at the cut points (shares of the sample, ascending) become the boundaries;
+ * a cut landing on the key of the previous one is left out. */
+static int take_bounds(copy_plan_table *pt, PGconn *conn, PGresult *res, int nkeys,
+                       const double *cuts, int ncuts, pgh_error *err)
 {
     int nsample = PQntuples(res);
     int prev = -1;
-    for (int i = 1; i < nranges; i++) {
-        int row = (int)((int64_t)i * nsample / nranges);
-        if (row >= nsample || (prev >= 0 && same_row(res, prev, row, nkeys)))
+    for (int i = 0; i < ncuts; i++) {
+        int row = (int)(cuts[i] * nsample);
+        if (row >= nsample || row <= prev || (prev >= 0 && same_row(res, prev, row, nkeys)))
             continue;
         const char *values[PGH_COPY_MAX_KEYS];
         for (int k = 0; k < nkeys; k++)
@@ -168,16 +173,38 @@ const copy_progress *pgh_copy__progress(const copy_plan_table *pt, int64_t range
     return NULL;
 }
 
-static int plan_sampled(copy_plan_table *pt, PGconn *conn, const pgh_copy_table *t,
-                        const pgh_copy_opts *opts, int pages_per_range, pgh_error *err)
+/* The cut points of a table's ranges as shares of its rows; returns how many (ranges - 1).
+ * A table of at most one batch is one range. Tapered (copy_taper.h): the copy's ranges, the
+ * smallest a quarter of a batch at least. Otherwise up to RANGES_PER_WORKER equal ranges per
+ * worker, none smaller than a batch (the watermarked snapshot's chunks). */
+static int range_cuts(double *cuts, const pgh_copy_table *t, const pgh_copy_opts *opts,
+                      bool taper)
 {
     double rows = estimated_rows(t->src);
-    int max_ranges = opts->workers * RANGES_PER_WORKER;
-    int nranges = (int)fmin((double)max_ranges, ceil(rows / (double)opts->batch_rows));
-    pt->nranges = 1;
+    double max_ranges =
+        fmin((double)opts->workers * RANGES_PER_WORKER, PGH_COPY_TAPER_MAX_CUTS + 1);
+    int nranges = (int)fmin(max_ranges, ceil(rows / (double)opts->batch_rows));
     if (opts->workers <= 1 || nranges <= 1)
         return 0;
-    double pct = sample_percent(t->src, nranges, pages_per_range);
+    if (taper)
+        return pgh_copy_taper_cuts(
+            cuts, PGH_COPY_TAPER_MAX_CUTS, opts->workers,
+            pgh_copy_taper_min_share(opts->workers, rows, (double)opts->batch_rows / 4));
+    for (int i = 1; i < nranges; i++)
+        cuts[i - 1] = (double)i / nranges;
+    return nranges - 1;
+}
+
+static int plan_sampled(copy_plan_table *pt, PGconn *conn, const pgh_copy_table *t,
+                        const pgh_copy_opts *opts, int pages_per_range, bool taper,
+                        pgh_error *err)
+{
+    double cuts[PGH_COPY_TAPER_MAX_CUTS];
+    int ncuts = range_cuts(cuts, t, opts, taper);
+    pt->nranges = 1;
+    if (ncuts == 0)
+        return 0;
+    double pct = sample_percent(t->src, ncuts + 1, pages_per_range);
     pgh_buf sql;
     pgh_buf_init(&sql, 0);
     pgh_buf_puts(&sql, "SELECT ");
@@ -198,7 +225,7 @@ static int plan_sampled(copy_plan_table *pt, PGconn *conn, const pgh_copy_table 
     pgh_buf_dispose(&sql);
     if (rc != 0)
         return rc;
-    rc = take_bounds(pt, conn, res, t->src->nkeys, nranges, err);
+    rc = take_bounds(pt, conn, res, t->src->nkeys, cuts, ncuts, err);
     pgh_log(PGH_LOG_DEBUG, "copy", "%s.%s: %lld ranges from %d sampled keys", t->src->schema,
             t->src->name, (long long)pt->nranges, PQntuples(res));
     PQclear(res);
@@ -374,7 +401,7 @@ static int plan_tables(copy_plan *plan, PGconn *conn, pgh_copy_table *tables, in
 {
     for (int i = 0; i < ntables; i++) {
         int rc = opts->keyset
-                     ? plan_sampled(&plan->tables[i], conn, &tables[i], opts, PAGES_PER_RANGE, err)
+                     ? plan_sampled(&plan->tables[i], conn, &tables[i], opts, PAGES_PER_RANGE, true, err)
                      : plan_arithmetic(&plan->tables[i], conn, &tables[i], opts->batch_rows, err);
         if (rc != 0) {
             pgh_error_prefix(err, "planning the copy of %s.%s", tables[i].src->schema,
@@ -447,7 +474,7 @@ int pgh_copy_sample_bounds(char ****out, int *nbounds, PGconn *conn, const pgh_t
     opts.workers = workers;
     opts.batch_rows = batch_rows;
     copy_plan_table pt = {.nkeys = src->nkeys};
-    int rc = plan_sampled(&pt, conn, &t, &opts, 0, err);
+    int rc = plan_sampled(&pt, conn, &t, &opts, 0, false, err);
     free_bounds(pt.bounds, pt.nbounds, pt.nkeys);
     if (rc != 0) {
         free_bounds(pt.raw, pt.nbounds, pt.nkeys);

@@ -10,6 +10,7 @@
  * The scanner counts rows and keeps the last row's key, from which the next batch continues.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,29 @@ static int remember_last_key(copy_worker *w, const pgh_copy_table *t)
     return rc;
 }
 
+/* The source's next CopyData message, as PQgetCopyData: > 0 its length, -1 the COPY's end,
+ * -2 an error, 0 (with no message) a stop request seen while waiting. Reads without the poll()
+ * libpq's blocking mode makes before every read: while pghost waits for the destination the
+ * source's rows are already queued, so the socket is polled only when empty. */
+static int next_message(copy_worker *w, char **buf)
+{
+    for (;;) {
+        int n = PQgetCopyData(w->src, buf, 1);
+        if (n != 0)
+            return n;
+        if (PQconsumeInput(w->src) != 1)
+            return -2;
+        n = PQgetCopyData(w->src, buf, 1);
+        if (n != 0)
+            return n;
+        struct pollfd p = {.fd = PQsocket(w->src), .events = POLLIN};
+        if (poll(&p, 1, 1000) < 0 && errno != EINTR)
+            return -2;
+        if (stopping(w))
+            return 0;
+    }
+}
+
 /* Stream the source's COPY OUT into the destination's COPY IN. A stop request abandons the
  * batch at once (the caller abandons both sides): a batch is never committed in part. */
 static int pump(copy_worker *w)
@@ -167,7 +191,9 @@ static int pump(copy_worker *w)
         if (stopping(w))
             return pgh_error_set(&w->err, PGH_ECANCELED, "copy canceled");
         char *buf = NULL;
-        int n = PQgetCopyData(w->src, &buf, 0);
+        int n = next_message(w, &buf);
+        if (n == 0)
+            continue; /* stopping: said at the top */
         if (n == -1)
             return 0;
         if (n < 0)
@@ -382,8 +408,12 @@ static void *worker_main(void *arg)
     while (rc == 0 && next_range(w->shared, &table, &range))
         rc = copy_range(w, table, range);
     /* The last rows of a plain copy are committed here; a resumable copy committed its range. */
+    int64_t finish_ns = now_ns();
     if (rc == 0 && w->session)
         rc = keyed(w)->copy_finish(w->session, &w->err);
+    if (rc == 0)
+        pgh_log(PGH_LOG_DEBUG, "copy", "worker %d ended: no range left, final commit %.1f ms",
+                w->id, (double)(now_ns() - finish_ns) / 1e6);
     if (rc != 0) {
         if (w->session)
             keyed(w)->copy_abort(w->session, "pghost: copy canceled");

@@ -14,6 +14,10 @@
 #define BINARY_HEADER_FIXED 19
 static const char binary_empty_header[BINARY_HEADER_FIXED] = "PGCOPY\n\377\r\n";
 static const char binary_trailer[2] = {'\377', '\377'};
+/* COPY data goes to the destination in CopyData messages of up to this many bytes: the source
+ * sends one message per row, and passing each on as it came cost one send() per 8 kB (libpq
+ * sends whenever 8 kB are waiting), about 14,000 for 1,000,000 pgbench rows. */
+#define SEND_BYTES 65536
 
 /* A batch's mark, kept until the transaction holding its rows commits. */
 typedef struct pending_mark {
@@ -37,6 +41,7 @@ typedef struct copy_in {
     bool header_sent;    /* binary: the COPY has been given a header */
     int64_t opened_ms;   /* pgh_clock_ms() when the COPY began */
     pgh_buf sql;         /* owned: scratch */
+    pgh_buf out;         /* owned: COPY data not yet given to libpq, at most SEND_BYTES */
     char *merge;         /* owned, NULL without staging: moves the open COPY's staged rows
                             into the destination table (stage.h) */
     pending_mark *marks; /* owned: the batches' marks waiting for the next commit */
@@ -115,6 +120,7 @@ int pgh_postgres__copy_open(void **session, const copy_in_ctx *ctx, bool resumab
     c->resumable = resumable;
     c->unit = -1;
     pgh_buf_init(&c->sql, 1 << 20);
+    pgh_buf_init(&c->out, SEND_BYTES);
     *session = c;
     int rc =
         pgh_conn_open(&c->conn, ctx->conninfo, PGH_CONN_SQL, "destination", "pghost copy", err);
@@ -204,6 +210,31 @@ static size_t header_length(const char *buf, size_t len)
     return ext > len - BINARY_HEADER_FIXED ? len : BINARY_HEADER_FIXED + (size_t)ext;
 }
 
+/* Give the COPY data waiting in c->out to libpq. */
+static int send_pending(copy_in *c, pgh_error *err)
+{
+    if (c->out.len == 0)
+        return 0;
+    int ok = PQputCopyData(c->conn, c->out.data, (int)c->out.len) == 1;
+    pgh_buf_reset(&c->out);
+    return ok ? 0 : pgh_conn_error(err, c->conn, NULL, "sending COPY data to the destination");
+}
+
+/* COPY data for the destination: gathered into pieces of up to SEND_BYTES; a larger one goes
+ * on by itself. */
+static int put_data(copy_in *c, const char *data, size_t len, pgh_error *err)
+{
+    int rc = c->out.len + len > SEND_BYTES ? send_pending(c, err) : 0;
+    if (rc != 0 || len == 0)
+        return rc;
+    if (len >= SEND_BYTES)
+        return PQputCopyData(c->conn, data, (int)len) == 1
+                   ? 0
+                   : pgh_conn_error(err, c->conn, NULL, "sending COPY data to the destination");
+    pgh_buf_append(&c->out, data, len);
+    return pgh_buf_failed(&c->out) ? pgh_error_set(err, PGH_ENOMEM, "out of memory") : 0;
+}
+
 int pgh_postgres__copy_data(void *session, const char *data, size_t len, bool has_header,
                             bool has_trailer, pgh_error *err)
 {
@@ -218,9 +249,7 @@ int pgh_postgres__copy_data(void *session, const char *data, size_t len, bool ha
         if (has_trailer && to - from >= 2)
             to -= 2;
     }
-    if (to > from && PQputCopyData(c->conn, data + from, (int)(to - from)) != 1)
-        return pgh_conn_error(err, c->conn, NULL, "sending COPY data to the destination");
-    return 0;
+    return to > from ? put_data(c, data + from, to - from, err) : 0;
 }
 
 /* End the open COPY successfully; with a transaction open, its rows wait for the COMMIT. */
@@ -229,11 +258,12 @@ static int end_copy(copy_in *c, pgh_error *err)
     if (c->unit < 0)
         return 0;
     int rc = 0;
-    if (c->binary && !c->header_sent &&
-        PQputCopyData(c->conn, binary_empty_header, BINARY_HEADER_FIXED) != 1)
-        rc = pgh_conn_error(err, c->conn, NULL, "sending COPY data to the destination");
-    if (rc == 0 && c->binary && PQputCopyData(c->conn, binary_trailer, sizeof(binary_trailer)) != 1)
-        rc = pgh_conn_error(err, c->conn, NULL, "sending COPY data to the destination");
+    if (c->binary && !c->header_sent)
+        rc = put_data(c, binary_empty_header, BINARY_HEADER_FIXED, err);
+    if (rc == 0 && c->binary)
+        rc = put_data(c, binary_trailer, sizeof(binary_trailer), err);
+    if (rc == 0)
+        rc = send_pending(c, err);
     if (rc == 0 && PQputCopyEnd(c->conn, NULL) != 1)
         rc = pgh_conn_error(err, c->conn, NULL, "ending COPY on the destination");
     if (rc == 0) {
@@ -291,6 +321,7 @@ int pgh_postgres__copy_finish(void *session, pgh_error *err)
 void pgh_postgres__copy_abort(void *session, const char *why)
 {
     copy_in *c = session;
+    pgh_buf_reset(&c->out); /* never sent: the COPY fails */
     if (c->unit >= 0) {
         PQputCopyEnd(c->conn, why ? why : "pghost: copy abandoned");
         pgh_conn_drain(c->conn, NULL, "");
@@ -308,6 +339,7 @@ void pgh_postgres__copy_close(void *session)
     if (c == NULL)
         return;
     pgh_buf_dispose(&c->sql);
+    pgh_buf_dispose(&c->out);
     drop_marks(c);
     free(c->marks);
     free(c->merge);
