@@ -899,9 +899,12 @@ static int sink_write(pgh_sink *sink, const pgh_change *c, pgh_error *err)
         /* Source transactions are grouped into one destination transaction up to
          * group_max_changes statements; flush() commits the rest. */
         a->pending = c->u.commit.end_lsn;
-        if (a->txn_changes >= (uint64_t)a->opts.group_max_changes)
-            return commit_txn(a, err);
-        return 0;
+        if (a->txn_changes < (uint64_t)a->opts.group_max_changes)
+            return 0;
+        /* While the last group's COMMIT waits for its results, this group (merged changes
+         * only: no BEGIN yet) keeps growing rather than wait; the merge window bounds it. */
+        rc = release_commit(a, false, err);
+        return rc != 0 || a->commit_held ? rc : commit_txn(a, err);
     case PGH_CHANGE_BEGIN:
         a->skipping = c->u.begin.final_lsn < a->opts.skip_before;
         return 0;
