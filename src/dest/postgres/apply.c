@@ -10,8 +10,11 @@
  * when it comes back (on_result: the conflict rules, the counters, divergence in strict mode).
  * Two things still wait: a catch-up key move, whose steps depend on each other's counts, and
  * every COMMIT, which goes out only after every result before it was checked, so a divergent
- * change rolls its whole destination transaction back. flush() waits for the COMMIT too: the
- * LSN it returns covers only committed work.
+ * change rolls its whole destination transaction back. That COMMIT is held, not waited for:
+ * the next group's changes are read into a new merge window meanwhile, and the COMMIT goes
+ * out once the results are in (release_commit, polled every few changes); the next BEGIN and
+ * anything else that needs the connection wait for it. flush() waits for the COMMIT's own
+ * result too: the LSN it returns covers only committed work.
  *
  * After the checkpoint, on tables where nothing can tell, the changes of a grouped transaction
  * are merged per key (merge.h; the glue is the "merged changes" part below): they go out as
@@ -902,8 +905,9 @@ static int sink_write(pgh_sink *sink, const pgh_change *c, pgh_error *err)
         if (a->txn_changes < (uint64_t)a->opts.group_max_changes)
             return 0;
         /* While the last group's COMMIT waits for its results, this group (merged changes
-         * only: no BEGIN yet) keeps growing rather than wait; the merge window bounds it. */
-        rc = release_commit(a, false, err);
+         * only: no BEGIN yet) keeps growing rather than wait; the merge window bounds it. Not
+         * with group_max_changes 1: one destination transaction per source transaction. */
+        rc = release_commit(a, a->opts.group_max_changes == 1, err);
         return rc != 0 || a->commit_held ? rc : commit_txn(a, err);
     case PGH_CHANGE_BEGIN:
         a->skipping = c->u.begin.final_lsn < a->opts.skip_before;
