@@ -902,13 +902,9 @@ static int sink_write(pgh_sink *sink, const pgh_change *c, pgh_error *err)
         /* Source transactions are grouped into one destination transaction up to
          * group_max_changes statements; flush() commits the rest. */
         a->pending = c->u.commit.end_lsn;
-        if (a->txn_changes < (uint64_t)a->opts.group_max_changes)
-            return 0;
-        /* While the last group's COMMIT waits for its results, this group (merged changes
-         * only: no BEGIN yet) keeps growing rather than wait; the merge window bounds it. Not
-         * with group_max_changes 1: one destination transaction per source transaction. */
-        rc = release_commit(a, a->opts.group_max_changes == 1, err);
-        return rc != 0 || a->commit_held ? rc : commit_txn(a, err);
+        if (a->txn_changes >= (uint64_t)a->opts.group_max_changes)
+            return commit_txn(a, err); /* after the last group's held COMMIT (ensure_txn) */
+        return 0;
     case PGH_CHANGE_BEGIN:
         a->skipping = c->u.begin.final_lsn < a->opts.skip_before;
         return 0;

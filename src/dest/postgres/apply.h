@@ -2,9 +2,8 @@
  * pghost/apply.h - the PostgreSQL destination: applies decoded changes to tables.
  *
  * Source transactions are applied whole and in commit order; consecutive ones are grouped into
- * one destination transaction of up to group_max_changes row changes (more, of merged changes
- * only, while the previous group's COMMIT waits for its results: docs/apply.md), and
- * pgh_sink_flush() commits what is open. Changes to tables that are not in the mapping are skipped. In
+ * one destination transaction of up to group_max_changes row changes, and pgh_sink_flush()
+ * commits what is open. Changes to tables that are not in the mapping are skipped. In
  * PGH_APPLY_STRICT mode, with on_missing_row stop, each key's changes inside the group are
  * merged into their net effect, for the tables where that cannot be seen (merge.h says which
  * and how; docs/apply.md, "Merged changes").
@@ -69,10 +68,8 @@ typedef struct pgh_apply_opts {
     pgh_apply_mode mode;
     bool replica_role;            /* SET session_replication_role = replica */
     int group_max_changes;        /* commit the destination transaction once it holds this many
-                                     row changes (above 1: or the next source commit after the
-                                     previous group's COMMIT went out, while only merged
-                                     changes are held); source transactions are never split,
-                                     and flush() commits whatever is open. 1: one destination
+                                     row changes; source transactions are never split, and
+                                     flush() commits whatever is open. 1: one destination
                                      transaction per source transaction */
     const char *state_schema;     /* borrowed; when set, every destination commit also records
                                      the applied position in <state_schema>.state (same
