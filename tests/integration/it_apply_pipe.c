@@ -9,6 +9,13 @@
  * mixed: many small source transactions of inserts, updates, key moves and deletes, some of
  *   them far apart in one big transaction, arrive while pghost is stopped and are applied as
  *   one backlog; a full ordered dump must equal the source's.
+ * held: a group's COMMIT waits for its results while the next group's changes are read
+ *   (docs/apply.md). A row lock on the destination keeps the results of group A (one source
+ *   transaction over batch_size) from coming back while group B (many small transactions)
+ *   arrives. Killed then, pghost must have committed nothing: no COMMIT may have gone out
+ *   before A's results were checked. Run again with the lock held meanwhile, A and B must land
+ *   in different destination transactions (the rows' xmin: nothing of B went into A's
+ *   transaction), and the tables must equal the source's.
  *
  * Usage: it_apply_pipe CASE
  */
@@ -70,15 +77,17 @@ static void case_divergence(ctx *c)
     pgh_run_wait_follow(&c->r, pid);
     pgh_run_stop(&c->r, pid, STOP_WAIT_S);
     /* The destination loses a row the source still has. */
-    pgh_test_exec(c->p.d, "DELETE FROM t WHERE id = 77");
+    pgh_test_exec(c->p.d, "DELETE FROM u WHERE a = 'k27' AND b = 0");
     char *before = pgh_test_value(c->p.d, "SELECT applied_lsn FROM pghost.state");
     /* T1: fine. T2: inserts, then the divergent UPDATE last. T1 and T2 fill one grouped
      * destination transaction (apply_group_max_changes 3000), whose COMMIT would follow the
-     * UPDATE at once, before its count is back. T3: fine. */
+     * UPDATE at once, before its count is back: merged, t's statements go out first, then u's
+     * UPDATE, then nothing that waits before the COMMIT (a new statement shape would: it is
+     * prepared synchronously). T3: fine. */
     pgh_test_exec(c->p.s, "INSERT INTO t SELECT g, 1, 't1' FROM generate_series(100001, 100500) g");
     pgh_test_exec(c->p.s, "BEGIN;"
                           "INSERT INTO t SELECT g, 2, 't2' FROM generate_series(200001, 202500) g;"
-                          "UPDATE t SET v = 42 WHERE id = 77;"
+                          "UPDATE u SET n = 42 WHERE a = 'k27' AND b = 0;"
                           "COMMIT");
     char *t2_end = pgh_test_value(c->p.s, "SELECT pg_current_wal_insert_lsn()");
     pgh_test_exec(c->p.s, "INSERT INTO t SELECT g, 3, 't3' FROM generate_series(300001, 300500) g");
@@ -87,7 +96,7 @@ static void case_divergence(ctx *c)
         int code = pgh_run_wait(&c->r, pid, 60); /* fails the test if it does not stop */
         const char *msg = pgh_run_stderr(&c->r, 0);
         PGH_CHECK(code != 0, "pghost exited 0 on divergence");
-        PGH_CHECK(strstr(msg, "public.t: UPDATE found no row") != NULL &&
+        PGH_CHECK(strstr(msg, "public.u: UPDATE found no row") != NULL &&
                       strstr(msg, "diverged") != NULL,
                   "unexpected error: %s", msg);
         char *t2_rows = pgh_test_value(c->p.d, "SELECT count(*) FROM t WHERE note = 't2' OR "
@@ -135,6 +144,93 @@ static void case_mixed(ctx *c)
     pgh_run_stop(&c->r, pid, STOP_WAIT_S);
 }
 
+/* Hold a lock on t's row 1 on the destination (l: a connection of its own, in a transaction),
+ * then write group A (the locked row's UPDATE and 300 inserts at ids from (round + 1) * 10^6:
+ * over batch_size) and group B (30 transactions of 10 inserts and an UPDATE of u) on the
+ * source. Returns once pghost's
+ * destination session waits for the lock and the source has sent everything: B was read while
+ * A's results were held back. */
+static void write_group_a(ctx *c, int round)
+{
+    pgh_test_exec(c->p.s, "BEGIN; UPDATE t SET v = v + 1 WHERE id = 1;"
+                          "INSERT INTO t SELECT %d + g, 4, 'a' FROM generate_series(1, 300) g;"
+                          "COMMIT",
+                  (round + 1) * 1000000);
+}
+
+static void write_groups_locked(ctx *c, PGconn *l, pid_t pid, int round)
+{
+    pgh_test_exec(l, "BEGIN; SELECT 1 FROM t WHERE id = 1 FOR UPDATE");
+    write_group_a(c, round);
+    pgh_test_exec(c->p.s, "DO $$ BEGIN FOR i IN 1..30 LOOP "
+                          "  INSERT INTO t SELECT %d + 1000 + i * 10 + g, 5, 'b' "
+                          "    FROM generate_series(1, 10) g;"
+                          "  UPDATE u SET n = n + 1 WHERE a = 'k' || (i %% 50) AND b = 1;"
+                          "  COMMIT; END LOOP; END $$",
+                  (round + 1) * 1000000);
+    char *end = pgh_test_value(c->p.s, "SELECT pg_current_wal_insert_lsn()");
+    PGH_CHECK(pgh_run_poll(&c->r, pid, c->p.d, 300, 20,
+                           "SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = "
+                           "'Lock' AND application_name LIKE 'pghost%'"),
+              "pghost's destination session never waited for the row lock");
+    char sent[160];
+    snprintf(sent, sizeof(sent),
+             "SELECT coalesce(bool_and(sent_lsn >= '%s'), false) FROM pg_stat_replication", end);
+    PGH_CHECK(pgh_run_poll(&c->r, pid, c->p.s, 300, 20, sent),
+              "the source never sent group B");
+    pgh_run_sleep_ms(300); /* pghost reads B meanwhile */
+    free(end);
+}
+
+static void case_held(ctx *c)
+{
+    pgh_run_write_config(
+        &c->r,
+        "source_connection: %s\ndestination_connection: %s\npublication_name: pub\n"
+        "tables:\n  - source_table_name: t\n  - source_table_name: u\n"
+        "apply_group_max_changes: 200\napply_group_max_delay_ms: 60000\n",
+        c->p.src_conninfo, c->p.dst_conninfo);
+    pid_t pid = spawn_follow(c);
+    pgh_run_wait_follow(&c->r, pid);
+    /* Group A's statement shapes get prepared now: preparing one waits for every result in
+     * flight, which would hide a COMMIT that does not wait. */
+    write_group_a(c, 0);
+    pgh_run_fence(&c->r, pid, 60, "INSERT INTO t VALUES (-2, 0, 'fence')",
+                  "SELECT count(*) = 1 FROM t WHERE id = -2");
+    char *before = pgh_test_value(c->p.d, "SELECT applied_lsn FROM pghost.state");
+    PGconn *l = pgh_test_connect(&c->p.dst, "postgres");
+    write_groups_locked(c, l, pid, 1);
+    pgh_run_kill(pid);
+    pgh_test_exec(l, "ROLLBACK");
+    PGH_CHECK(pgh_run_poll(NULL, 0, c->p.d, 300, 20,
+                           "SELECT count(*) = 0 FROM pg_stat_activity WHERE "
+                           "application_name LIKE 'pghost%'"),
+              "pghost's destination session outlived it");
+    char *after = pgh_test_value(c->p.d, "SELECT applied_lsn = '%s' AND NOT EXISTS (SELECT 1 "
+                                         "FROM t WHERE id > 2000000) FROM pghost.state",
+                                 before);
+    PGH_CHECK(strcmp(after, "t") == 0, "a COMMIT went out before its results were in: the "
+                                       "position moved or rows of A or B were committed");
+    pid = spawn_follow(c); /* applies round 1 again, then round 2 from idle */
+    pgh_run_fence(&c->r, pid, 60, "UPDATE t SET v = 1 WHERE id = -2",
+                  "SELECT count(*) = 1 FROM t WHERE id = -2 AND v = 1");
+    write_groups_locked(c, l, pid, 2);
+    pgh_test_exec(l, "ROLLBACK");
+    wait_applied(c, pid);
+    char *apart = pgh_test_value(c->p.d, "SELECT count(*) FROM t a JOIN t b ON a.xmin::text = "
+                                         "b.xmin::text WHERE a.id BETWEEN 3000001 AND 3000300 "
+                                         "AND b.id > 3001000");
+    PGH_CHECK(strcmp(apart, "0") == 0, "changes of group B went into group A's destination "
+                                       "transaction (%s row pairs)", apart);
+    compare(c, "SELECT * FROM t ORDER BY id");
+    compare(c, "SELECT * FROM u ORDER BY a, b");
+    pgh_run_stop(&c->r, pid, STOP_WAIT_S);
+    PQfinish(l);
+    free(before);
+    free(after);
+    free(apart);
+}
+
 int main(int argc, char **argv)
 {
     PGH_CHECK(argc == 2, "usage: it_apply_pipe CASE");
@@ -145,6 +241,8 @@ int main(int argc, char **argv)
         case_divergence(&c);
     else if (strcmp(argv[1], "mixed") == 0)
         case_mixed(&c);
+    else if (strcmp(argv[1], "held") == 0)
+        case_held(&c);
     else
         pgh_test_fail("unknown case %s", argv[1]);
     pgh_run_pair_stop(&c.p);

@@ -10,8 +10,11 @@
  * when it comes back (on_result: the conflict rules, the counters, divergence in strict mode).
  * Two things still wait: a catch-up key move, whose steps depend on each other's counts, and
  * every COMMIT, which goes out only after every result before it was checked, so a divergent
- * change rolls its whole destination transaction back. flush() waits for the COMMIT too: the
- * LSN it returns covers only committed work.
+ * change rolls its whole destination transaction back. That COMMIT is held, not waited for:
+ * the next group's changes are read into a new merge window meanwhile, and the COMMIT goes
+ * out once the results are in (release_commit, polled every few changes); the next BEGIN and
+ * anything else that needs the connection wait for it. flush() waits for the COMMIT's own
+ * result too: the LSN it returns covers only committed work.
  *
  * After the checkpoint, on tables where nothing can tell, the changes of a grouped transaction
  * are merged per key (merge.h; the glue is the "merged changes" part below): they go out as
@@ -36,8 +39,14 @@ typedef struct apply_sink {
     apply_rel **rels;          /* owned */
     int nrels;
     int rels_cap;
-    bool in_txn;               /* a destination transaction is open */
-    uint64_t txn_changes;      /* statements in the open destination transaction */
+    bool group_open;           /* a grouped destination transaction holds changes: merged ones
+                                  (its BEGIN may not have gone out yet) or statements */
+    bool in_txn;               /* its BEGIN went out: the destination transaction is open */
+    uint64_t txn_changes;      /* changes and statements of the open group */
+    bool commit_held;          /* the last group's statements and position went out; its COMMIT
+                                  waits for their results (release_commit) */
+    pgh_lsn held_lsn;          /* the end LSN that COMMIT makes durable */
+    unsigned polls;            /* changes written while a commit is held */
     pgh_lsn pending;           /* end LSN of the last source transaction in the open one */
     pgh_lsn committed;         /* end LSN of the last source transaction committed */
     int stmt_counter;
@@ -63,6 +72,7 @@ typedef struct apply_sink {
 } apply_sink;
 
 static int merge_flush(apply_sink *a, pgh_error *err);
+static int leave(apply_sink *a, pgh_error *err);
 
 /* While its existing rows are delivered, a table takes changes by the lenient rules. */
 static bool lenient(const apply_sink *a, const apply_rel *r)
@@ -93,7 +103,7 @@ static int on_relation(apply_sink *a, const pgh_relation *rel, pgh_error *err)
      * below runs synchronously. */
     int rc = merge_flush(a, err);
     if (rc == 0)
-        rc = pgh_apply__pipe_leave(&a->pipe, err);
+        rc = leave(a, err);
     if (rc == 0)
         rc = pgh_apply__rel_build(&r, a->conn, rel, &a->ddl, err);
     if (rc != 0)
@@ -126,7 +136,7 @@ static int forget_rel(apply_sink *a, uint32_t oid, pgh_error *err)
 {
     int rc = merge_flush(a, err);
     if (rc == 0)
-        rc = pgh_apply__pipe_leave(&a->pipe, err);
+        rc = leave(a, err);
     for (int i = 0; rc == 0 && i < a->nrels; i++) {
         if (a->rels[i]->oid == oid) {
             pgh_apply__rel_free(a->rels[i]);
@@ -156,16 +166,37 @@ static int send_sql(apply_sink *a, pipe_op_kind kind, pgh_lsn lsn, const char *s
     return pgh_apply__pipe_send_sql(&a->pipe, &op, sql, err);
 }
 
-static int ensure_txn(apply_sink *a, pgh_error *err)
+/* A change for the destination starts a group, if none is open. */
+static void open_group(apply_sink *a)
 {
-    if (a->in_txn)
-        return 0;
-    int rc = send_sql(a, PIPE_OP_PLAIN, a->change_lsn, "BEGIN", err);
-    if (rc == 0) {
-        a->in_txn = true;
+    if (!a->group_open) {
+        a->group_open = true;
         a->txn_changes = 0;
     }
+}
+
+static int release_commit(apply_sink *a, bool block, pgh_error *err);
+
+/* Open the destination transaction for statements: the last group's held COMMIT goes out first
+ * (its results are waited for), then this group's BEGIN. */
+static int ensure_txn(apply_sink *a, pgh_error *err)
+{
+    open_group(a);
+    if (a->in_txn)
+        return 0;
+    int rc = release_commit(a, true, err);
+    if (rc == 0)
+        rc = send_sql(a, PIPE_OP_PLAIN, a->change_lsn, "BEGIN", err);
+    if (rc == 0)
+        a->in_txn = true;
     return rc;
+}
+
+/* The connection for synchronous use (a catalog query, PQprepare, DDL): after a held COMMIT. */
+static int leave(apply_sink *a, pgh_error *err)
+{
+    int rc = release_commit(a, true, err);
+    return rc != 0 ? rc : pgh_apply__pipe_leave(&a->pipe, err);
 }
 
 #define STATE_STMT "pghost_state"
@@ -182,26 +213,57 @@ static int write_position(apply_sink *a, pgh_error *err)
                                 0, err);
 }
 
-/* Commit the open destination transaction, everything up to a->pending. The COMMIT goes out
- * only once every result before it is in and checked (a change that found no row in strict
- * mode must roll its transaction back, never commit it), but nothing waits for the COMMIT's
- * own result here: a->committed moves when it arrives. */
+/* The held COMMIT goes out once every result before it is in and checked (a change that found
+ * no row in strict mode must roll its transaction back, never commit it): block waits for
+ * them, else only the results that have arrived are read, and the COMMIT waits if any is
+ * missing. Nothing waits for the COMMIT's own result: a->committed moves when it arrives. */
+static int release_commit(apply_sink *a, bool block, pgh_error *err)
+{
+    if (!a->commit_held)
+        return 0;
+    bool idle = false;
+    int rc = block ? pgh_apply__pipe_wait(&a->pipe, err)
+                   : pgh_apply__pipe_poll(&a->pipe, &idle, err);
+    if (rc != 0 || (!block && !idle))
+        return rc;
+    a->commit_held = false;
+    /* the results are in: the skipped missing rows of this transaction are known */
+    rc = pgh_apply__skips_commit(&a->skips, &a->pipe, a->missing_stmt ? MISSING_STMT : NULL,
+                                 a->opts.slot, a->held_lsn, err);
+    if (rc == 0)
+        rc = send_sql(a, PIPE_OP_COMMIT, a->held_lsn, "COMMIT", err);
+    return rc != 0 ? rc : pgh_apply__pipe_sync(&a->pipe, err); /* the server has it now */
+}
+
+/* End the open group, everything up to a->pending: its merged statements and its position go
+ * out, then a Sync, and its COMMIT is held until their results are in (release_commit), while
+ * the next group's changes are read into a new merge window. Held too, until that COMMIT went
+ * out: the next BEGIN, and anything that uses the connection (ensure_txn, leave). */
 static int commit_txn(apply_sink *a, pgh_error *err)
 {
-    if (!a->in_txn)
+    if (!a->group_open)
         return 0;
     int rc = merge_flush(a, err);
-    if (rc == 0 && a->state_sql)
+    if (rc == 0 && a->in_txn && a->state_sql)
         rc = write_position(a, err);
-    if (rc == 0)
-        rc = pgh_apply__pipe_wait(&a->pipe, err);
-    if (rc == 0) /* the results are in: the skipped missing rows of this transaction are known */
-        rc = pgh_apply__skips_commit(&a->skips, &a->pipe, a->missing_stmt ? MISSING_STMT : NULL,
-                                     a->opts.slot, a->pending, err);
-    if (rc == 0)
-        rc = send_sql(a, PIPE_OP_COMMIT, a->pending, "COMMIT", err);
+    if (rc == 0 && a->in_txn) {
+        a->commit_held = true;
+        a->held_lsn = a->pending;
+        rc = pgh_apply__pipe_sync(&a->pipe, err);
+    }
     a->in_txn = false;
+    a->group_open = false;
     return rc;
+}
+
+/* While a COMMIT is held, every few changes: send it if its results are in. */
+#define POLL_EVERY 16
+
+static int poll_commit(apply_sink *a, pgh_error *err)
+{
+    if (!a->commit_held || ++a->polls % POLL_EVERY != 0)
+        return 0;
+    return release_commit(a, false, err);
 }
 
 static int divergence(apply_rel *r, const char *what, pgh_error *err)
@@ -284,7 +346,7 @@ static int get_stmt(const apply_stmt **out, apply_sink *a, apply_rel *r, pgh_err
     *out = find_stmt(r, pgh_buf_str(&a->sql));
     if (*out != NULL)
         return 0;
-    int rc = pgh_apply__pipe_leave(&a->pipe, err);
+    int rc = leave(a, err);
     return rc != 0 ? rc
                    : pgh_apply__stmt(out, r, a->conn, pgh_buf_str(&a->sql), a->params.n,
                                      a->params.atts, &a->stmt_counter, err);
@@ -344,7 +406,7 @@ static int run(apply_sink *a, apply_rel *r, uint64_t *affected, pgh_error *err)
     const apply_stmt *st = NULL;
     int rc = get_stmt(&st, a, r, err);
     if (rc == 0)
-        rc = pgh_apply__pipe_leave(&a->pipe, err);
+        rc = leave(a, err);
     if (rc != 0)
         return rc;
     const char *const *values = pgh_apply__params_finish(&a->params);
@@ -736,10 +798,13 @@ static int merge_flush(apply_sink *a, pgh_error *err)
 {
     if (pgh_apply__merge_empty(&a->merge))
         return 0;
+    int rc = ensure_txn(a, err); /* the BEGIN goes out with the window's first statement */
+    if (rc != 0)
+        return rc;
     uint64_t changes = a->txn_changes;
     pgh_lsn lsn = a->change_lsn;
     a->merged_rows = 1;
-    int rc = pgh_apply__merge_flush(&a->merge, &MERGE_EMIT, a, err);
+    rc = pgh_apply__merge_flush(&a->merge, &MERGE_EMIT, a, err);
     a->merged_rows = 0;
     a->txn_changes = changes;
     a->change_lsn = lsn;
@@ -755,7 +820,7 @@ static int mergeable(bool *ok, apply_sink *a, apply_rel *r, pgh_error *err)
     if (a->opts.mode != PGH_APPLY_STRICT || lenient(a, r) || r->keyless ||
         a->opts.on_missing_row != PGH_ON_MISSING_ROW_STOP || a->missing.n > 0)
         return 0;
-    int rc = r->merge == 0 ? pgh_apply__pipe_leave(&a->pipe, err) : 0;
+    int rc = r->merge == 0 ? leave(a, err) : 0;
     return rc != 0 ? rc : pgh_apply__merge_allowed(ok, r, a->conn, a->opts.replica_role, err);
 }
 
@@ -793,10 +858,11 @@ static int apply_row_change(apply_sink *a, const pgh_change *c, pgh_error *err)
     int rc = rel_for(&r, a, rel, err);
     if (rc != 0 || r == NULL || r->map < 0)
         return rc;
-    rc = ensure_txn(a, err);
+    open_group(a); /* a merged change needs no BEGIN yet */
     bool merged = false;
-    if (rc == 0)
-        rc = merge_change(a, r, c, &merged, err);
+    rc = merge_change(a, r, c, &merged, err);
+    if (rc == 0 && !merged)
+        rc = ensure_txn(a, err);
     if (rc != 0 || merged)
         return rc;
     a->key_tup = c->kind == PGH_CHANGE_INSERT   ? &c->u.insert.newtup
@@ -818,6 +884,9 @@ static int sink_write(pgh_sink *sink, const pgh_change *c, pgh_error *err)
 {
     apply_sink *a = (apply_sink *)sink;
     a->change_lsn = c->wal_start;
+    int rc = poll_commit(a, err);
+    if (rc != 0)
+        return rc;
     switch (c->kind) {
     case PGH_CHANGE_RELATION:
         return a->skipping ? forget_rel(a, c->u.relation.rel->oid, err)
@@ -833,8 +902,8 @@ static int sink_write(pgh_sink *sink, const pgh_change *c, pgh_error *err)
         /* Source transactions are grouped into one destination transaction up to
          * group_max_changes statements; flush() commits the rest. */
         a->pending = c->u.commit.end_lsn;
-        if (!a->in_txn || a->txn_changes >= (uint64_t)a->opts.group_max_changes)
-            return commit_txn(a, err);
+        if (a->txn_changes >= (uint64_t)a->opts.group_max_changes)
+            return commit_txn(a, err); /* after the last group's held COMMIT (ensure_txn) */
         return 0;
     case PGH_CHANGE_BEGIN:
         a->skipping = c->u.begin.final_lsn < a->opts.skip_before;
@@ -843,11 +912,11 @@ static int sink_write(pgh_sink *sink, const pgh_change *c, pgh_error *err)
         if (a->skipping || !pgh_apply__ddl_is_message(c))
             return 0;
         {
-            int rc = ensure_txn(a, err);
+            rc = ensure_txn(a, err);
             if (rc == 0)
                 rc = merge_flush(a, err);
             if (rc == 0)
-                rc = pgh_apply__pipe_leave(&a->pipe, err); /* ddl.c runs synchronously */
+                rc = leave(a, err); /* ddl.c runs synchronously */
             for (int i = 0; i < a->nrels; i++) /* indexes or triggers may have come */
                 a->rels[i]->merge = 0;
             return rc != 0 ? rc : pgh_apply__ddl_apply(&a->ddl, a->conn, c, err);
@@ -863,6 +932,8 @@ static int sink_flush(pgh_sink *sink, pgh_lsn *out, pgh_error *err)
 {
     apply_sink *a = (apply_sink *)sink;
     int rc = commit_txn(a, err);
+    if (rc == 0)
+        rc = release_commit(a, true, err);
     if (rc == 0)
         rc = pgh_apply__pipe_wait(&a->pipe, err);
     /* Everything written is committed now, including source transactions that had nothing
@@ -1031,7 +1102,7 @@ static int row_rel(apply_rel **out, apply_sink *a, int table, const pgh_relation
     if (table < 0 || table >= a->opts.ntables)
         return pgh_error_set(err, PGH_ECONFIG, "existing rows of table %d: no such table", table);
     if (a->row_rels[table] == NULL) {
-        int rc = pgh_apply__pipe_leave(&a->pipe, err);
+        int rc = leave(a, err);
         if (rc == 0)
             rc = pgh_apply__rel_build(&a->row_rels[table], a->conn, rel, &a->ddl, err);
         if (rc != 0)

@@ -191,6 +191,13 @@ int pgh_apply__pipe_send(apply_pipe *p, const pipe_op *op, const char *stmt_name
 int pgh_apply__pipe_send_sql(apply_pipe *p, const pipe_op *op, const char *sql, pgh_error *err);
 /* Wait for the results of everything sent (the connection stays in pipeline mode). */
 int pgh_apply__pipe_wait(apply_pipe *p, pgh_error *err);
+/* Send a Sync if statements went out since the last one: the server sends their results, and
+ * everything queued reaches it. Reads nothing. */
+int pgh_apply__pipe_sync(apply_pipe *p, pgh_error *err);
+/* Read, without blocking, the results that have arrived, each handed to done in order; *idle:
+ * nothing is in flight any more. Only what a Sync closed ever arrives: call after
+ * pgh_apply__pipe_sync. */
+int pgh_apply__pipe_poll(apply_pipe *p, bool *idle, pgh_error *err);
 /* Wait, then leave pipeline mode so the connection can be used synchronously. */
 int pgh_apply__pipe_leave(apply_pipe *p, pgh_error *err);
 

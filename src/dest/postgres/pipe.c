@@ -169,28 +169,33 @@ static int read_op(apply_pipe *p, const pipe_op *op, pgh_error *err)
     return rc != 0 ? failed(p, rc) : 0;
 }
 
+/* Read the result of the oldest entry of the ring (a statement or a Sync); *sync: it was a
+ * Sync. */
+static int read_next(apply_pipe *p, bool *sync, pgh_error *err)
+{
+    pipe_op op = p->ops[p->head];
+    p->head = (p->head + 1) % p->cap;
+    p->n--;
+    *sync = op.kind == PIPE_OP_SYNC;
+    if (!*sync)
+        return read_op(p, &op, err);
+    PGresult *res = PQgetResult(p->conn);
+    ExecStatusType st = PQresultStatus(res);
+    PQclear(res);
+    p->syncs--;
+    if (st != PGRES_PIPELINE_SYNC)
+        return failed(p, pgh_conn_error(err, p->conn, NULL, "reading from the destination"));
+    return 0;
+}
+
 /* Read results up to and including the oldest Sync. */
 static int read_to_sync(apply_pipe *p, pgh_error *err)
 {
-    while (p->n > 0) {
-        pipe_op op = p->ops[p->head];
-        p->head = (p->head + 1) % p->cap;
-        p->n--;
-        if (op.kind != PIPE_OP_SYNC) {
-            int rc = read_op(p, &op, err);
-            if (rc != 0)
-                return rc;
-            continue;
-        }
-        PGresult *res = PQgetResult(p->conn);
-        ExecStatusType st = PQresultStatus(res);
-        PQclear(res);
-        p->syncs--;
-        if (st != PGRES_PIPELINE_SYNC)
-            return failed(p, pgh_conn_error(err, p->conn, NULL, "reading from the destination"));
-        return 0;
-    }
-    return 0;
+    bool sync = false;
+    int rc = 0;
+    while (rc == 0 && !sync && p->n > 0)
+        rc = read_next(p, &sync, err);
+    return rc;
 }
 
 static int enter(apply_pipe *p, pgh_error *err)
@@ -254,6 +259,30 @@ int pgh_apply__pipe_wait(apply_pipe *p, pgh_error *err)
         rc = send_sync(p, err);
     while (rc == 0 && p->n > 0)
         rc = read_to_sync(p, err);
+    return rc;
+}
+
+int pgh_apply__pipe_sync(apply_pipe *p, pgh_error *err)
+{
+    if (p->failed)
+        return pgh_error_set(err, PGH_ESINK, "the destination apply failed earlier");
+    return p->on && p->since_sync > 0 ? send_sync(p, err) : 0;
+}
+
+int pgh_apply__pipe_poll(apply_pipe *p, bool *idle, pgh_error *err)
+{
+    *idle = false;
+    if (p->failed)
+        return pgh_error_set(err, PGH_ESINK, "the destination apply failed earlier");
+    if (p->n > 0 && PQconsumeInput(p->conn) != 1)
+        return failed(p, pgh_conn_error(err, p->conn, NULL, "reading from the destination"));
+    int rc = 0;
+    bool sync = false;
+    /* Not busy: the next result is complete, and reading it (and the NULL after a statement's)
+     * does not block. */
+    while (rc == 0 && p->n > 0 && !PQisBusy(p->conn))
+        rc = read_next(p, &sync, err);
+    *idle = rc == 0 && p->n == 0;
     return rc;
 }
 
