@@ -101,15 +101,4 @@ int pgh_catalog_compare_columns(const pgh_table_info *src, const pgh_table_info 
  * text/varchar(n), timestamp into timestamptz. Nothing that would round or pad a value. */
 bool pgh_catalog_type_converts(const char *src, const char *dst);
 
-/* A sequence owned by a column of a table (serial or identity). */
-typedef struct pgh_owned_sequence {
-    char *column;    /* owned */
-    char *sequence;  /* owned: qualified, quoted name usable as regclass text */
-} pgh_owned_sequence;
-
-/* Sequences owned by columns of schema.name; *out is a malloc'd array of *count entries. */
-int pgh_catalog_owned_sequences(pgh_owned_sequence **out, int *count, PGconn *conn,
-                                const char *schema, const char *name, pgh_error *err);
-void pgh_owned_sequences_free(pgh_owned_sequence *seqs, int count);
-
 #endif

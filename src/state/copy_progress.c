@@ -330,26 +330,6 @@ int pgh_state_copy_plan_load(bool *found, PGconn *dst, const char *schema, const
     return rc;
 }
 
-int pgh_state_copy_ranges_count(int64_t *out, PGconn *dst, const char *schema, const char *slot,
-                                pgh_error *err)
-{
-    char *t = pgh_conn_qualified(dst, schema, "copy_ranges");
-    if (t == NULL)
-        return pgh_error_set(err, PGH_ENOMEM, "out of memory");
-    pgh_buf sql;
-    pgh_buf_init(&sql, 0);
-    pgh_buf_printf(&sql, "SELECT count(*) FROM %s WHERE slot_name = $1", t);
-    PGresult *res = NULL;
-    int rc = pgh_conn_query(&res, dst, pgh_buf_str(&sql), 1, &slot, err);
-    pgh_buf_dispose(&sql);
-    *out = 0;
-    if (rc == 0)
-        rc = int_field(out, res, 0, 0, t, err);
-    free(t);
-    PQclear(res);
-    return rc;
-}
-
 int pgh_state_copy_status(PGconn *dst, const char *schema, const char *slot,
                           pgh_state_copy_status_fn fn, void *payload, pgh_error *err)
 {

@@ -111,10 +111,6 @@ typedef struct pgh_state_copy_reader {
 int pgh_state_copy_plan_load(bool *found, PGconn *dst, const char *schema, const char *slot,
                              const pgh_state_copy_reader *r, pgh_error *err);
 
-/* Ranges with recorded progress (0: no batch was committed yet). */
-int pgh_state_copy_ranges_count(int64_t *out, PGconn *dst, const char *schema, const char *slot,
-                                pgh_error *err);
-
 /* Per saved unit, in order: its destination table, ranges planned and ranges done. */
 typedef void (*pgh_state_copy_status_fn)(const char *table, int64_t ranges_total,
                                          int64_t ranges_done, int64_t rows_copied,

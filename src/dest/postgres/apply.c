@@ -1073,12 +1073,6 @@ const pgh_apply_stats *pgh_apply_table_stats(const pgh_sink *sink, int i)
     return &a->stats[i];
 }
 
-void pgh_apply_set_mode(pgh_sink *sink, pgh_apply_mode mode)
-{
-    if (sink && sink->ops == &APPLY_OPS)
-        ((apply_sink *)sink)->opts.mode = mode;
-}
-
 int pgh_apply_take_missing(pgh_apply_missing **out, int *count, pgh_sink *sink, pgh_error *err)
 {
     *out = NULL;

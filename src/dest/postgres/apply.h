@@ -138,7 +138,4 @@ int pgh_apply_table_rows(pgh_sink *sink, int table, const pgh_relation *rel,
 int pgh_apply_set_position(pgh_sink *sink, const char *phase, const char *resume,
                            pgh_error *err);
 
-/* Switch conflict handling (e.g. to strict once the checkpoint is reached). */
-void pgh_apply_set_mode(pgh_sink *sink, pgh_apply_mode mode);
-
 #endif
