@@ -20,6 +20,15 @@
 #include "pghost/log.h"
 #include "schema/internal.h"
 
+int pgh_schema__dst(schema_ctx *c, const char *sql, const char *what, pgh_error *err)
+{
+    if (c->later == NULL)
+        return pgh_conn_exec(c->dst, sql, err);
+    char *copy = strdup(sql);
+    return copy ? pgh_schema__job_add(c->later, copy, what, err)
+                : pgh_error_set(err, PGH_ENOMEM, "out of memory");
+}
+
 int pgh_schema__job_add(schema_jobs *j, char *sql_take, const char *what, pgh_error *err)
 {
     if (j->n == j->cap) {

@@ -37,6 +37,9 @@ typedef struct schema_ctx {
     const char *record_schema; /* NULL, or where created tables are recorded (schema.h) */
     const char *slot;
     pgh_schema_created *out;  /* tables created so far */
+    struct schema_jobs *later; /* NULL: destination statements run at once (pgh_schema__dst);
+                                  else they are added here, to run once the source's
+                                  transaction has ended */
     uint32_t *types_done;     /* owned: type OIDs already handled */
     int ntypes_done;
     int types_cap;
@@ -117,6 +120,9 @@ typedef struct schema_jobs {
 } schema_jobs;
 
 int pgh_schema__job_add(schema_jobs *j, char *sql_take, const char *what, pgh_error *err);
+
+/* Run sql on c->dst, or add it to c->later (one job per statement, what naming it). */
+int pgh_schema__dst(schema_ctx *c, const char *sql, const char *what, pgh_error *err);
 void pgh_schema__jobs_dispose(schema_jobs *j);
 
 /* Run every job, up to sessions at a time, each session with maintenance_work_mem raised and

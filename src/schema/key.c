@@ -39,24 +39,46 @@ static int source_oid(char **oid, PGconn *src, const pgh_schema_table *t, pgh_er
                              2, params, err);
 }
 
+/* Read the key of t from the source into the statements that build it (added to later), in a
+ * short transaction of its own: no source transaction stays open while the destination builds
+ * the key, which takes as long as a pass over the whole table. */
+static int read_key(schema_ctx *c, const pgh_schema_table *t, const char *dst_q,
+                    schema_jobs *later, pgh_error *err)
+{
+    int rc = pgh_conn_exec(c->src, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+    if (rc != 0)
+        return rc;
+    rc = pgh_conn_exec(c->src, "SET LOCAL search_path = pg_catalog", err);
+    char *oid = NULL;
+    if (rc == 0)
+        rc = source_oid(&oid, c->src, t, err);
+    const pgh_column_map *map =
+        pgh_schema__map_of(c->cfg, c->maps, t->source_schema, t->source_name);
+    c->later = later;
+    if (rc == 0 && oid)
+        rc = pgh_schema__add_primary_key(c, oid, dst_q, map, err);
+    if (rc == 0 && oid)
+        rc = pgh_schema__create_key_index(c, oid, dst_q, err);
+    c->later = NULL;
+    free(oid);
+    int end = pgh_conn_exec(c->src, rc == 0 ? "COMMIT" : "ROLLBACK", rc == 0 ? err : NULL);
+    return rc != 0 ? rc : end;
+}
+
 /* Build one table's key and forget its record, in one destination transaction. */
 static int build_one(schema_ctx *c, const pgh_schema_table *t, pgh_error *err)
 {
-    char *oid = NULL;
+    schema_jobs later = {0};
     char *dst_q = pgh_conn_qualified(c->dst, t->dest_schema, t->dest_name);
-    int rc = dst_q ? source_oid(&oid, c->src, t, err)
+    int rc = dst_q ? read_key(c, t, dst_q, &later, err)
                    : pgh_error_set(err, PGH_ENOMEM, "out of memory");
     if (rc == 0)
         rc = pgh_conn_exec(c->dst, "BEGIN", err);
     if (rc == 0)
         rc = pgh_conn_exec(c->dst, "SET LOCAL maintenance_work_mem = '"
                                    PGH_SCHEMA_MAINTENANCE_WORK_MEM "'", err);
-    const pgh_column_map *map =
-        pgh_schema__map_of(c->cfg, c->maps, t->source_schema, t->source_name);
-    if (rc == 0 && oid)
-        rc = pgh_schema__add_primary_key(c, oid, dst_q, map, err);
-    if (rc == 0 && oid)
-        rc = pgh_schema__create_key_index(c, oid, dst_q, err);
+    for (int i = 0; rc == 0 && i < later.n; i++)
+        rc = pgh_conn_exec(c->dst, later.sql[i], err);
     if (rc == 0)
         rc = pgh_state_key_pending_done(c->dst, c->record_schema, c->slot, t->dest_schema,
                                         t->dest_name, err);
@@ -67,7 +89,7 @@ static int build_one(schema_ctx *c, const pgh_schema_table *t, pgh_error *err)
     if (rc != 0)
         pgh_error_prefix(err, "building the key of destination table %s.%s after the copy",
                          t->dest_schema, t->dest_name);
-    free(oid);
+    pgh_schema__jobs_dispose(&later);
     free(dst_q);
     return rc;
 }
@@ -80,13 +102,6 @@ int pgh_schema_build_keys(int *built, PGconn *src, PGconn *dst, const pgh_config
     int rc = pgh_schema_keys_pending(&pending, dst, cfg->state_schema, cfg->slot_name, err);
     schema_ctx c = {.src = src, .dst = dst, .cfg = cfg, .maps = maps,
                     .record_schema = cfg->state_schema, .slot = cfg->slot_name};
-    bool src_txn = false;
-    if (rc == 0 && pending.n > 0) {
-        rc = pgh_conn_exec(src, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
-        src_txn = rc == 0;
-    }
-    if (src_txn)
-        rc = pgh_conn_exec(src, "SET LOCAL search_path = pg_catalog", err);
     for (int i = 0; rc == 0 && i < pending.n; i++) {
         pgh_log(PGH_LOG_DEBUG, "schema", "building the key of %s.%s after the copy",
                 pending.tables[i].dest_schema, pending.tables[i].dest_name);
@@ -94,8 +109,6 @@ int pgh_schema_build_keys(int *built, PGconn *src, PGconn *dst, const pgh_config
         if (rc == 0)
             (*built)++;
     }
-    if (src_txn)
-        pgh_conn_exec(src, rc == 0 ? "COMMIT" : "ROLLBACK", rc == 0 ? err : NULL);
     pgh_schema_created_dispose(&pending);
     return rc;
 }

@@ -57,9 +57,9 @@ int pgh_schema__create_key_index(schema_ctx *c, const char *src_oid, const char 
     if (idx == NULL || pgh_buf_failed(&create) || pgh_buf_failed(&alter))
         rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
     if (rc == 0)
-        rc = pgh_conn_exec(c->dst, pgh_buf_str(&create), err);
+        rc = pgh_schema__dst(c, pgh_buf_str(&create), "the key index", err);
     if (rc == 0)
-        rc = pgh_conn_exec(c->dst, pgh_buf_str(&alter), err);
+        rc = pgh_schema__dst(c, pgh_buf_str(&alter), "the replica identity", err);
     pgh_buf_dispose(&create);
     pgh_buf_dispose(&alter);
     free(idx);

@@ -319,7 +319,7 @@ int pgh_schema__add_primary_key(schema_ctx *c, const char *oid, const char *dst_
     if (rc == 0 && (pk == NULL || pgh_buf_failed(&b)))
         rc = pgh_error_set(err, PGH_ENOMEM, "out of memory");
     if (rc == 0)
-        rc = pgh_conn_exec(c->dst, pgh_buf_str(&b), err);
+        rc = pgh_schema__dst(c, pgh_buf_str(&b), "the primary key", err);
     pgh_buf_dispose(&b);
     free(pk);
     PQclear(t);

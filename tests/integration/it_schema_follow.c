@@ -14,8 +14,9 @@
  *                   slot and the whole state schema (schema_pending included) gone
  *   kill_copy       SIGKILL during the copy (the created tables still without their keys,
  *                   recorded in pghost.key_pending), then a re-run: it resumes the copy,
- *                   builds the keys after it (logged before the catch-up's checkpoint), and
- *                   every key, replica identity, index and constraint is the source's
+ *                   builds the keys after it (logged before the catch-up's checkpoint) with
+ *                   no source transaction open (the build held back by a lock meanwhile),
+ *                   and every key, replica identity, index and constraint is the source's
  *   dup_key         SIGKILL during the copy, then two rows with the same key put into a created
  *                   table on the destination: the re-run fails building that key, naming the
  *                   table, and the key is still recorded as pending
@@ -361,6 +362,43 @@ static void kill_in_copy(ctx *c, pid_t pid)
     free(pending);
 }
 
+/* The keys are built after the copy with no source transaction open (building one takes a pass
+ * over the whole table): a lock held here on the destination tables keeps the build waiting
+ * while the source's sessions are looked at, then is released. */
+static void key_build_leaves_source_alone(ctx *c, pid_t pid, const char *since)
+{
+    pgh_test_exec(c->p.d, "BEGIN; LOCK TABLE fo.parent, fo.child, fo.fence IN ACCESS SHARE MODE");
+    bool waiting = false;
+    for (int i = 0; i < 6000 && !waiting; i++) {
+        PGH_CHECK(pgh_test_pid_alive(pid), "pghost exited before building the keys: %s",
+                  pgh_run_stderr(&c->r, 0));
+        char *v = pgh_test_value(c->p.d, "SELECT count(*) > 0 FROM pg_locks WHERE NOT granted "
+                                         "AND relation IN ('fo.parent'::regclass, "
+                                         "'fo.child'::regclass, 'fo.fence'::regclass)");
+        waiting = strcmp(v, "t") == 0;
+        free(v);
+        if (!waiting)
+            pgh_run_sleep_ms(10);
+    }
+    PGH_CHECK(waiting, "the key build never waited for the lock: %s", pgh_run_stderr(&c->r, 0));
+    char *who = pgh_test_value(c->p.d, "SELECT coalesce(string_agg(l.mode || ' ' || "
+                                        "left(a.query, 60), '; '), '') FROM pg_locks l JOIN pg_stat_activity a USING "
+                                        "(pid) WHERE NOT l.granted");
+    printf("waiting: %s\n", who);
+    free(who);
+    pgh_run_sleep_ms(300);
+    char *open = pgh_test_value(c->p.s, "SELECT coalesce(string_agg(application_name || ' (' || "
+                                        "state || ')', ', '), '') FROM pg_stat_activity WHERE "
+                                        "application_name LIKE 'pghost%%' AND xact_start IS NOT "
+                                        "NULL AND backend_start >= '%s'",
+                                since); /* the killed run's sessions may linger */
+    pgh_test_exec(c->p.d, "COMMIT");
+    PGH_CHECK(open[0] == '\0', "source transactions open while the destination builds the keys: "
+                               "%s", open);
+    free(open);
+    printf("no source transaction of pghost open while a key build waited\n");
+}
+
 static void case_kill_copy(ctx *c)
 {
     /* enough rows that the copy takes a while: about 300 batches of 1,000 */
@@ -369,7 +407,10 @@ static void case_kill_copy(ctx *c)
     start_writers(c);
     pid_t pid = spawn_pghost(c, NULL);
     kill_in_copy(c, pid);
+    char *since = pgh_test_value(c->p.s, "SELECT now()");
     pid = spawn_pghost(c, NULL);
+    key_build_leaves_source_alone(c, pid, since);
+    free(since);
     pgh_run_wait_follow(&c->r, pid);
     const char *log = pgh_run_stderr(&c->r, 0);
     const char *resumed = strstr(log, "resuming with replication slot pghost_pub (phase copy)");
