@@ -368,22 +368,14 @@ static void kill_in_copy(ctx *c, pid_t pid)
 static void key_build_leaves_source_alone(ctx *c, pid_t pid, const char *since)
 {
     pgh_test_exec(c->p.d, "BEGIN; LOCK TABLE fo.parent, fo.child, fo.fence IN ACCESS SHARE MODE");
-    bool waiting = false;
-    for (int i = 0; i < 6000 && !waiting; i++) {
-        PGH_CHECK(pgh_test_pid_alive(pid), "pghost exited before building the keys: %s",
-                  pgh_run_stderr(&c->r, 0));
-        char *v = pgh_test_value(c->p.d, "SELECT count(*) > 0 FROM pg_locks WHERE NOT granted "
-                                         "AND relation IN ('fo.parent'::regclass, "
-                                         "'fo.child'::regclass, 'fo.fence'::regclass)");
-        waiting = strcmp(v, "t") == 0;
-        free(v);
-        if (!waiting)
-            pgh_run_sleep_ms(10);
-    }
+    bool waiting = pgh_run_poll(&c->r, pid, c->p.d, 6000, 10,
+                                "SELECT count(*) > 0 FROM pg_locks WHERE NOT granted AND "
+                                "relation IN ('fo.parent'::regclass, 'fo.child'::regclass, "
+                                "'fo.fence'::regclass)");
     PGH_CHECK(waiting, "the key build never waited for the lock: %s", pgh_run_stderr(&c->r, 0));
     char *who = pgh_test_value(c->p.d, "SELECT coalesce(string_agg(l.mode || ' ' || "
-                                        "left(a.query, 60), '; '), '') FROM pg_locks l JOIN pg_stat_activity a USING "
-                                        "(pid) WHERE NOT l.granted");
+                                        "left(a.query, 60), '; '), '') FROM pg_locks l JOIN "
+                                        "pg_stat_activity a USING (pid) WHERE NOT l.granted");
     printf("waiting: %s\n", who);
     free(who);
     pgh_run_sleep_ms(300);
