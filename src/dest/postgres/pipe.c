@@ -250,23 +250,19 @@ int pgh_apply__pipe_send_sql(apply_pipe *p, const pipe_op *op, const char *sql, 
     return after_send(p, strlen(sql), err);
 }
 
-int pgh_apply__pipe_wait(apply_pipe *p, pgh_error *err)
-{
-    if (p->failed)
-        return pgh_error_set(err, PGH_ESINK, "the destination apply failed earlier");
-    int rc = 0;
-    if (p->on && p->since_sync > 0)
-        rc = send_sync(p, err);
-    while (rc == 0 && p->n > 0)
-        rc = read_to_sync(p, err);
-    return rc;
-}
-
 int pgh_apply__pipe_sync(apply_pipe *p, pgh_error *err)
 {
     if (p->failed)
         return pgh_error_set(err, PGH_ESINK, "the destination apply failed earlier");
     return p->on && p->since_sync > 0 ? send_sync(p, err) : 0;
+}
+
+int pgh_apply__pipe_wait(apply_pipe *p, pgh_error *err)
+{
+    int rc = pgh_apply__pipe_sync(p, err);
+    while (rc == 0 && p->n > 0)
+        rc = read_to_sync(p, err);
+    return rc;
 }
 
 int pgh_apply__pipe_poll(apply_pipe *p, bool *idle, pgh_error *err)
