@@ -364,12 +364,15 @@ static void kill_in_copy(ctx *c, pid_t pid)
 
 /* The keys are built after the copy with no source transaction open (building one takes a pass
  * over the whole table): a lock held here on the destination tables keeps the build waiting
- * while the source's sessions are looked at, then is released. */
+ * while the source's sessions are looked at, then is released. Only the build's ALTER TABLE
+ * waits for that lock; the copy workers' waits for each other's extension or row locks (on the
+ * same relations) are not it. */
 static void key_build_leaves_source_alone(ctx *c, pid_t pid, const char *since)
 {
     pgh_test_exec(c->p.d, "BEGIN; LOCK TABLE fo.parent, fo.child, fo.fence IN ACCESS SHARE MODE");
     bool waiting = pgh_run_poll(&c->r, pid, c->p.d, 6000, 10,
                                 "SELECT count(*) > 0 FROM pg_locks WHERE NOT granted AND "
+                                "locktype = 'relation' AND mode = 'AccessExclusiveLock' AND "
                                 "relation IN ('fo.parent'::regclass, 'fo.child'::regclass, "
                                 "'fo.fence'::regclass)");
     PGH_CHECK(waiting, "the key build never waited for the lock: %s", pgh_run_stderr(&c->r, 0));
