@@ -113,6 +113,10 @@ typedef struct pgh_keyed_stats {
     int sequences_set;  /* sequences set at the checkpoint */
 } pgh_keyed_stats;
 
+/* The copy workers' batches aim at no more than this much COPY data each (rows of the
+ * measured width), so that a copy session can hold a whole batch. */
+#define PGH_COPY_BATCH_BYTES (4 * 1024 * 1024)
+
 typedef struct pgh_keyed_ops {
     int version; /* PGH_KEYED_OPS_VERSION */
 
@@ -138,7 +142,10 @@ typedef struct pgh_keyed_ops {
      * batch with its mark. batch_end decides when the rows become durable (the PostgreSQL
      * destination: every few seconds); a resumable session makes each mark durable with the
      * rows it describes, never before them. finish makes everything durable; abort abandons
-     * what is not, marks included. */
+     * what is not, marks included. The source's statement of a batch is open from copy_table's
+     * return to its last copy_data: a session that keeps up to PGH_COPY_BATCH_BYTES of COPY data
+     * in memory instead of waiting for its destination lets that transaction end at the
+     * source's own pace (the PostgreSQL destination does), and may wait at copy_table. */
     int (*copy_open)(void *user, void **session, bool resumable, pgh_error *err);
     int (*copy_table)(void *session, const pgh_copy_target *t, pgh_error *err);
     int (*copy_data)(void *session, const char *data, size_t len, bool has_header,

@@ -3,6 +3,8 @@
 #include "pghost/log.h"
 #include "pg/sqlstate.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +199,23 @@ int pgh_conn_drain(PGconn *conn, pgh_error *err, const char *what)
         PQclear(res);
     }
     return rc;
+}
+
+int pgh_conn_flush_wait(PGconn *conn, pgh_error *err, const char *what)
+{
+    for (;;) {
+        int left = PQflush(conn);
+        if (left == 0)
+            return 0;
+        if (left < 0)
+            return pgh_conn_error(err, conn, NULL, what);
+        /* readable too: the server may answer (an error) while pghost still sends */
+        struct pollfd p = {.fd = PQsocket(conn), .events = POLLOUT | POLLIN};
+        if (poll(&p, 1, -1) < 0 && errno != EINTR)
+            return pgh_error_set(err, PGH_ECONN, "%s: poll: %s", what, strerror(errno));
+        if ((p.revents & POLLIN) && PQconsumeInput(conn) != 1)
+            return pgh_conn_error(err, conn, NULL, what);
+    }
 }
 
 int pgh_conn_exec(PGconn *conn, const char *sql, pgh_error *err)

@@ -63,6 +63,10 @@ int pgh_conn_error(pgh_error *err, PGconn *conn, const PGresult *res, const char
  * else the first failure in err (may be NULL) prefixed by what. */
 int pgh_conn_drain(PGconn *conn, pgh_error *err, const char *what);
 
+/* Send everything a nonblocking connection still holds, waiting for its socket as long as
+ * that takes; 0 when all is sent, else the failure in err prefixed by what. */
+int pgh_conn_flush_wait(PGconn *conn, pgh_error *err, const char *what);
+
 /* Quote an identifier with PQescapeIdentifier into a malloc'd string; NULL on failure. */
 char *pgh_conn_ident(PGconn *conn, const char *name);
 

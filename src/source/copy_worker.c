@@ -3,10 +3,11 @@
  *
  * One batch: COPY (SELECT ... LIMIT n) TO STDOUT on the source, an autocommit statement and so
  * its own short transaction there. n follows the time of the worker's previous batches
- * (source/batch_pace.h), timed from sending the statement to its end: an upper bound of the
- * source's transaction, which also waits for the destination once the socket buffers are
- * full. Each CopyData message is passed on untouched to the worker's copy session of the
- * destination (pghost/keyed.h), which decides when rows become durable.
+ * (source/batch_pace.h), timed from sending the statement to its end, and keeps the batch's
+ * data within PGH_COPY_BATCH_BYTES at the last batch's row width. Each CopyData message is
+ * passed on untouched to the worker's copy session of the destination (pghost/keyed.h), which
+ * decides when rows become durable; a session that holds a batch's data while its destination
+ * is slow (the PostgreSQL one) lets the source's statement end without waiting for it.
  * The scanner counts rows and keeps the last row's key, from which the next batch continues.
  */
 #include <errno.h>
@@ -44,7 +45,10 @@ typedef struct copy_worker {
     pgh_copy_scan scan;   /* owned: scanner of the current batch */
     pgh_batch_pace pace;  /* the next batch's LIMIT, for table pace_table */
     int pace_table;       /* -1: none yet */
+    double row_bytes;     /* COPY bytes per row of pace_table: the last batch's, at first the
+                             catalog's width; 0 when unknown */
     int64_t limit;        /* the current batch's LIMIT; 0: none (one integer range) */
+    int64_t sent_ns;      /* when the current batch's source statement was sent */
     int64_t statement_ns; /* the current batch's source statement, sent to ended */
     char *after[PGH_COPY_MAX_KEYS]; /* owned: literals of the last key copied in this range */
     char *after_raw[PGH_COPY_MAX_KEYS]; /* owned: the same key as the values' text */
@@ -241,9 +245,13 @@ static int start_batch(copy_worker *w, int unit, const pgh_copy_table *t, const 
                                .columns = t->columns,
                                .ncolumns = t->ncolumns,
                                .binary = t->format == PGH_COPY_BINARY};
-    int rc = keyed(w)->copy_table(w->session, &target, &w->err);
+    int64_t start = now_ns();
+    int rc = keyed(w)->copy_table(w->session, &target, &w->err); /* may wait for the last batch */
     if (rc != 0)
         return rc;
+    w->sent_ns = now_ns();
+    if (w->timing)
+        w->write_ns += w->sent_ns - start;
     bool continuing = w->after[0] != NULL;
     pgh_copy__batch_sql(&w->sql, w->src, t, b->lo, b->hi, continuing ? w->after : NULL,
                         w->limit);
@@ -307,6 +315,18 @@ static void log_batch(const copy_worker *w, const pgh_copy_table *t, int64_t ran
                done ? "; range done" : "");
 }
 
+/* The pace's LIMIT, lowered so that the batch's COPY data stays within PGH_COPY_BATCH_BYTES
+ * (with the pace's headroom for rows wider than the last batch's). */
+static int64_t batch_limit(const copy_worker *w)
+{
+    if (w->row_bytes <= 0)
+        return w->pace.limit;
+    double most = PGH_BATCH_PACE_AIM * PGH_COPY_BATCH_BYTES / w->row_bytes;
+    if (most < 1)
+        return 1;
+    return most < (double)w->pace.limit ? (int64_t)most : w->pace.limit;
+}
+
 /* Copy one batch; *done tells whether it ended its range. On failure everything since the
  * destination's last commit is abandoned. */
 static int copy_batch(copy_worker *w, pgh_copy_table *t, int table, int64_t range,
@@ -314,7 +334,7 @@ static int copy_batch(copy_worker *w, pgh_copy_table *t, int table, int64_t rang
 {
     w->timing = pgh_log_enabled(PGH_LOG_DEBUG);
     w->write_ns = 0;
-    w->limit = paged ? w->pace.limit : 0;
+    w->limit = paged ? batch_limit(w) : 0;
     int64_t start_ns = now_ns();
     pgh_copy_scan_dispose(&w->scan);
     int rc = pgh_copy_scan_init(&w->scan, t->format, t->src->nkeys);
@@ -327,9 +347,11 @@ static int copy_batch(copy_worker *w, pgh_copy_table *t, int table, int64_t rang
         else
             rc = pgh_conn_drain(w->src, &w->err, "copying from the source");
     }
-    w->statement_ns = now_ns() - start_ns;
+    w->statement_ns = rc == 0 ? now_ns() - w->sent_ns : 0;
     if (rc == 0 && paged)
         pgh_batch_pace_update(&w->pace, w->limit, w->scan.rows, w->statement_ns);
+    if (rc == 0 && w->scan.rows > 0)
+        w->row_bytes = (double)w->scan.bytes / (double)w->scan.rows;
     if (rc == 0 && t->format == PGH_COPY_BINARY && !w->scan.trailer_seen)
         rc = pgh_error_set(&w->err, PGH_EPROTO, "the source's binary COPY ended without trailer");
     uint64_t rows = w->scan.rows;
@@ -355,8 +377,8 @@ static void pace_table(copy_worker *w, int table)
         return;
     const pgh_copy_opts *o = w->shared->opts;
     const pgh_table_info *src = w->shared->tables[table].src;
-    pgh_batch_pace_init(&w->pace, o->batch_rows, o->batch_max_ms,
-                        pgh_batch_pace_row_bytes(src->reltuples, src->size_bytes));
+    w->row_bytes = pgh_batch_pace_row_bytes(src->reltuples, src->size_bytes);
+    pgh_batch_pace_init(&w->pace, o->batch_rows, o->batch_max_ms, w->row_bytes);
     w->pace_table = table;
 }
 

@@ -9,13 +9,17 @@
  *
  * Usage: it_concurrent --seed N --workers N --rows N --batch N --tables int,comp,uuid,wide
  *                      [--range] [--truncate] [--measure-xact] [--max-xact-ms N]
- *                      [--batch-max-ms N]
+ *                      [--batch-max-ms N] [--dst-stall-ms N]
  *
  * wide: an integer key and rows of about 2 kB (stored inline, uncompressed). --max-xact-ms N:
  * batches must be bounded by time: every batch's LIMIT below copy_batch_size (the copy
  * sessions' longest source transaction, sampled from pg_stat_activity every 20 ms, and pghost's
  * own batch durations against N are printed, not asserted: durations are bench/run's to
  * measure). --batch-max-ms sets copy_batch_max_ms (default: not set, pghost's default).
+ * --dst-stall-ms N: the destination stalls N ms at every 10,000th loaded key of the bigint-keyed
+ * tables (a trigger that fires in replica mode too, so in the middle of the copy's batches),
+ * and no copy transaction on the source may last 0.8 N ms: a batch's source statement ends
+ * at the source's pace while the destination is stalled (dest/postgres/copy_in.c).
  * --log-batches prints the records.
  */
 #include <getopt.h>
@@ -73,6 +77,7 @@ typedef struct run_cfg {
     int batch_max_ms; /* >= 0: copy_batch_max_ms; -1: not set */
     bool log_batches; /* print every batch record */
     bool tight;       /* moves and inserts reuse a small key space: keys change hands often */
+    int dst_stall_ms; /* > 0: the destination stalls this long at every 10,000th key */
     int ntables;
     const shape *tables[MAX_TABLES];
 } run_cfg;
@@ -333,6 +338,7 @@ static void parse_args(run_cfg *c, int argc, char **argv)
         {"truncate", no_argument, NULL, 'x'},      {"measure-xact", no_argument, NULL, 'm'},
         {"tight", no_argument, NULL, 'T'},         {"max-xact-ms", required_argument, NULL, 'M'},
         {"batch-max-ms", required_argument, NULL, 'B'}, {"log-batches", no_argument, NULL, 'L'},
+        {"dst-stall-ms", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0}};
     *c = (run_cfg){.seed = 1, .workers = 4, .rows = 20000, .batch = 1000, .batch_max_ms = -1};
     char tables[64] = "int";
@@ -351,6 +357,7 @@ static void parse_args(run_cfg *c, int argc, char **argv)
         case 'M': c->max_xact_ms = (int)strtol(optarg, NULL, 10); break;
         case 'B': c->batch_max_ms = (int)strtol(optarg, NULL, 10); break;
         case 'L': c->log_batches = true; break;
+        case 'S': c->dst_stall_ms = (int)strtol(optarg, NULL, 10); break;
         default: pgh_test_fail("bad arguments");
         }
     }
@@ -389,17 +396,40 @@ static void setup_tables(pgh_run_pair *p, const run_cfg *c)
     pgh_test_exec(p->s, "CREATE PUBLICATION pub FOR TABLE %s", list);
 }
 
+/* --dst-stall-ms: a sleep in the destination's inserts of the loaded keys 5000, 15000, ... */
+static void stall_destination(pgh_run_pair *p, const run_cfg *c)
+{
+    pgh_test_exec(p->d, "CREATE FUNCTION stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                        "IF NEW.id %% 10000 = 5000 AND NEW.id <= %lld THEN PERFORM "
+                        "pg_sleep(%d / 1000.0); END IF; RETURN NEW; END $$",
+                  c->rows, c->dst_stall_ms);
+    for (int i = 0; i < c->ntables; i++) {
+        if (!int_keyed(c->tables[i]))
+            continue;
+        pgh_test_exec(p->d, "CREATE TRIGGER stall BEFORE INSERT ON %s FOR EACH ROW EXECUTE "
+                            "FUNCTION stall()", c->tables[i]->table);
+        pgh_test_exec(p->d, "ALTER TABLE %s ENABLE ALWAYS TRIGGER stall", c->tables[i]->table);
+    }
+}
+
 static pgh_config *make_config(pgh_run_pair *p, const run_cfg *c)
 {
     char yaml[2048];
+    /* The stall test reads the source over its unix socket, whose kernel buffers hold about
+     * 200 kB: over loopback TCP they grow to megabytes and can hold a whole batch of their own,
+     * which hides whether pghost does. */
+    char src[PGH_TEST_PATH_MAX + 64] = "${SRC}";
+    if (c->dst_stall_ms > 0)
+        snprintf(src, sizeof(src), "'host=%s port=%d user=postgres dbname=postgres'",
+                 p->src.sockdir, p->src.port);
     int n = snprintf(yaml, sizeof(yaml),
-                     "source_connection: ${SRC}\n"
+                     "source_connection: %s\n"
                      "destination_connection: ${DST}\n"
                      "publication_name: pub\n"
                      "copy_batch_size: %lld\n"
                      "copy_worker_count: %d\n"
                      "copy_use_keyset_pagination: %s\n",
-                     c->batch, c->workers, c->range ? "false" : "true");
+                     src, c->batch, c->workers, c->range ? "false" : "true");
     if (c->batch_max_ms >= 0)
         n += snprintf(yaml + n, sizeof(yaml) - (size_t)n, "copy_batch_max_ms: %d\n",
                       c->batch_max_ms);
@@ -417,6 +447,8 @@ int main(int argc, char **argv)
     pgh_run_pair p;
     pgh_run_pair_start(&p, NULL, NULL);
     setup_tables(&p, &c);
+    if (c.dst_stall_ms > 0)
+        stall_destination(&p, &c);
     pgh_config *cfg = make_config(&p, &c);
     static batch_log blog = {.lock = PTHREAD_MUTEX_INITIALIZER};
     blog.print = c.log_batches;
@@ -478,6 +510,11 @@ int main(int argc, char **argv)
         PGH_CHECK(smp.max_xact_s < 0.3 * res.copy_seconds,
                   "a source transaction lasted %.3f s of a %.3f s copy: batches are not short",
                   smp.max_xact_s, res.copy_seconds);
+    if (c.dst_stall_ms > 0)
+        PGH_CHECK(smp.max_xact_s * 1000 < 0.8 * c.dst_stall_ms,
+                  "a copy transaction on the source lasted %.3f s while the destination stalled "
+                  "%d ms: the source's batch waited for the destination",
+                  smp.max_xact_s, c.dst_stall_ms);
     printf("%ld copy batches, the longest source statement %.1f ms (pghost's measure), %ld over "
            "%d ms\n",
            blog.batches, blog.max_statement_ms, blog.over, c.max_xact_ms);

@@ -18,6 +18,13 @@ static const char binary_trailer[2] = {'\377', '\377'};
  * sends one message per row, and passing each on as it came cost one send() per 8 kB (libpq
  * sends whenever 8 kB are waiting), about 14,000 for 1,000,000 pgbench rows. */
 #define SEND_BYTES 65536
+/* While a COPY is open its connection does not block: data the destination cannot take yet
+ * waits in libpq's buffer, so that the source's batch (its own transaction) ends at the
+ * source's pace even while the destination stalls (a checkpoint's sync, a lock). Given this
+ * much since libpq last said everything was sent, ask again; past SPOOL_BYTES (a batch that
+ * came out wider than it aimed), wait for the destination there and then. */
+#define CHECK_BYTES (1024 * 1024)
+#define SPOOL_BYTES (2 * (size_t)PGH_COPY_BATCH_BYTES)
 
 /* A batch's mark, kept until the transaction holding its rows commits. */
 typedef struct pending_mark {
@@ -39,6 +46,8 @@ typedef struct copy_in {
     bool binary;
     bool transaction;    /* an explicit transaction (BEGIN) is open */
     bool header_sent;    /* binary: the COPY has been given a header */
+    size_t unsent;       /* COPY data given to libpq since it last had nothing left to send:
+                            at least what it still holds */
     int64_t opened_ms;   /* pgh_clock_ms() when the COPY began */
     pgh_buf sql;         /* owned: scratch */
     pgh_buf out;         /* owned: COPY data not yet given to libpq, at most SEND_BYTES */
@@ -174,14 +183,33 @@ static int start_copy(copy_in *c, const pgh_copy_target *t, pgh_error *err)
                  ? 0
                  : pgh_conn_error(err, c->conn, res, "starting COPY on the destination");
     PQclear(res);
+    if (rc == 0 && PQsetnonblocking(c->conn, 1) != 0)
+        rc = pgh_conn_error(err, c->conn, NULL, "starting COPY on the destination");
+    c->unsent = 0;
+    return rc;
+}
+
+/* Send everything libpq holds, waiting for the destination, and block again (so statements
+ * other than the COPY's data wait for their results as usual). */
+static int flush_all(copy_in *c, pgh_error *err)
+{
+    int rc = pgh_conn_flush_wait(c->conn, err, "sending COPY data to the destination");
+    c->unsent = 0;
+    if (rc == 0 && PQsetnonblocking(c->conn, 0) != 0)
+        rc = pgh_conn_error(err, c->conn, NULL, "sending COPY data to the destination");
     return rc;
 }
 
 int pgh_postgres__copy_table(void *session, const pgh_copy_target *t, pgh_error *err)
 {
     copy_in *c = session;
-    if (c->unit == t->unit)
-        return 0;
+    if (c->unit == t->unit) { /* the next batch starts with the last one sent */
+        int rc = c->unsent > 0 ? pgh_conn_flush_wait(c->conn, err, "sending COPY data to the "
+                                                                   "destination")
+                               : 0;
+        c->unsent = 0;
+        return rc;
+    }
     int rc = c->unit >= 0 ? pgh_postgres__copy_finish(c, err) : 0;
     if (rc == 0 && !c->transaction) {
         rc = pgh_conn_exec(c->conn, "BEGIN", err);
@@ -210,14 +238,34 @@ static size_t header_length(const char *buf, size_t len)
     return ext > len - BINARY_HEADER_FIXED ? len : BINARY_HEADER_FIXED + (size_t)ext;
 }
 
+/* Give COPY data to libpq, which sends what the destination takes now and keeps the rest. */
+static int give(copy_in *c, const char *data, size_t len, pgh_error *err)
+{
+    static const char what[] = "sending COPY data to the destination";
+    if (PQputCopyData(c->conn, data, (int)len) != 1)
+        return pgh_conn_error(err, c->conn, NULL, what);
+    c->unsent += len;
+    if (c->unsent < CHECK_BYTES)
+        return 0;
+    int left = PQflush(c->conn);
+    if (left < 0)
+        return pgh_conn_error(err, c->conn, NULL, what);
+    if (left == 0 || c->unsent >= SPOOL_BYTES) {
+        int rc = left ? pgh_conn_flush_wait(c->conn, err, what) : 0;
+        c->unsent = 0;
+        return rc;
+    }
+    return 0;
+}
+
 /* Give the COPY data waiting in c->out to libpq. */
 static int send_pending(copy_in *c, pgh_error *err)
 {
     if (c->out.len == 0)
         return 0;
-    int ok = PQputCopyData(c->conn, c->out.data, (int)c->out.len) == 1;
+    int rc = give(c, c->out.data, c->out.len, err);
     pgh_buf_reset(&c->out);
-    return ok ? 0 : pgh_conn_error(err, c->conn, NULL, "sending COPY data to the destination");
+    return rc;
 }
 
 /* COPY data for the destination: gathered into pieces of up to SEND_BYTES; a larger one goes
@@ -228,9 +276,7 @@ static int put_data(copy_in *c, const char *data, size_t len, pgh_error *err)
     if (rc != 0 || len == 0)
         return rc;
     if (len >= SEND_BYTES)
-        return PQputCopyData(c->conn, data, (int)len) == 1
-                   ? 0
-                   : pgh_conn_error(err, c->conn, NULL, "sending COPY data to the destination");
+        return give(c, data, len, err);
     pgh_buf_append(&c->out, data, len);
     return pgh_buf_failed(&c->out) ? pgh_error_set(err, PGH_ENOMEM, "out of memory") : 0;
 }
@@ -264,6 +310,8 @@ static int end_copy(copy_in *c, pgh_error *err)
         rc = put_data(c, binary_trailer, sizeof(binary_trailer), err);
     if (rc == 0)
         rc = send_pending(c, err);
+    if (rc == 0)
+        rc = flush_all(c, err);
     if (rc == 0 && PQputCopyEnd(c->conn, NULL) != 1)
         rc = pgh_conn_error(err, c->conn, NULL, "ending COPY on the destination");
     if (rc == 0) {
@@ -322,6 +370,8 @@ void pgh_postgres__copy_abort(void *session, const char *why)
 {
     copy_in *c = session;
     pgh_buf_reset(&c->out); /* never sent: the COPY fails */
+    if (c->unit >= 0)
+        flush_all(c, NULL); /* what libpq holds goes first, then the failure */
     if (c->unit >= 0) {
         PQputCopyEnd(c->conn, why ? why : "pghost: copy abandoned");
         pgh_conn_drain(c->conn, NULL, "");
