@@ -115,7 +115,7 @@ typedef struct pgh_keyed_stats {
 
 /* The copy workers' batches aim at no more than this much COPY data each (rows of the
  * measured width), so that a copy session can hold a whole batch. */
-#define PGH_COPY_BATCH_BYTES (4 * 1024 * 1024)
+#define PGH_COPY_BATCH_BYTES (8 * 1024 * 1024)
 
 typedef struct pgh_keyed_ops {
     int version; /* PGH_KEYED_OPS_VERSION */

@@ -411,14 +411,21 @@ static int copy_range(copy_worker *w, int table, int64_t range)
     return 0;
 }
 
+/* The source's connection opens in the background while the destination's session opens. */
 static int open_worker_conns(copy_worker *w)
 {
     const pgh_copy_opts *o = w->shared->opts;
-    int rc = pgh_conn_open(&w->src, o->source_conninfo, PGH_CONN_SQL, "source", o->app_name,
-                           &w->err);
-    if (rc == 0)
-        rc = o->keyed->copy_open(o->user, &w->session, o->resumable, &w->err);
-    return rc;
+    pgh_conn_opening *src = NULL;
+    int rc = pgh_conn_open_start(&src, o->source_conninfo, PGH_CONN_SQL, "source", o->app_name,
+                                 &w->err);
+    if (rc != 0)
+        return rc;
+    rc = o->keyed->copy_open(o->user, &w->session, o->resumable, &w->err);
+    if (rc != 0) {
+        pgh_conn_open_cancel(src);
+        return rc;
+    }
+    return pgh_conn_open_finish(&w->src, src, &w->err);
 }
 
 static void *worker_main(void *arg)

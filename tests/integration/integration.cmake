@@ -28,7 +28,7 @@ pgh_integration_test(sync_tight_w2_seed10 it_concurrent --seed 10 --workers 2 --
 # writers is exact (copy_batch_max_ms, source/batch_pace.c).
 pgh_integration_test(sync_wide_w2_seed11 it_concurrent --seed 11 --workers 2 --rows 60000 --batch 100000 --tables wide --max-xact-ms 250)
 # The destination stalls a second in the middle of batches (a trigger): the copy's source
-# transactions still end at the source's pace (dest/postgres/copy_in.c holds the batch's data).
+# transactions still end (after at most 100 ms of waiting, dest/postgres/copy_in.c holds the rest).
 # Timing-bound (a second's stall three times): the release configuration runs it.
 pgh_integration_test(sync_stall_w2_seed12 it_concurrent --seed 12 --workers 2 --rows 30000 --batch 100000 --tables wide --dst-stall-ms 1000)
 set_tests_properties(sync_stall_w2_seed12 PROPERTIES LABELS "integration;slow")

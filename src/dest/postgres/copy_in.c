@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dest/postgres/copy_spool.h"
 #include "dest/postgres/stage.h"
 #include "pg/conn.h"
 #include "state/state.h"
@@ -14,16 +15,17 @@
 #define BINARY_HEADER_FIXED 19
 static const char binary_empty_header[BINARY_HEADER_FIXED] = "PGCOPY\n\377\r\n";
 static const char binary_trailer[2] = {'\377', '\377'};
-/* COPY data goes to the destination in CopyData messages of up to this many bytes: the source
- * sends one message per row, and passing each on as it came cost one send() per 8 kB (libpq
- * sends whenever 8 kB are waiting), about 14,000 for 1,000,000 pgbench rows. */
-#define SEND_BYTES 65536
-/* While a COPY is open its connection does not block: data the destination cannot take yet
- * waits in libpq's buffer, so that the source's batch (its own transaction) ends at the
- * source's pace even while the destination stalls (a checkpoint's sync, a lock). Given this
- * much since libpq last said everything was sent, ask again; past SPOOL_BYTES (a batch that
- * came out wider than it aimed), wait for the destination there and then. */
-#define CHECK_BYTES (1024 * 1024)
+/* While a COPY is open its connection does not block, and COPY data goes through the
+ * session's spool (copy_spool.h, in CopyData messages of 64 kB: the source sends one message
+ * per row, and passing each on as it came cost one send() per 8 kB). For SPOOL_AFTER_MS from
+ * a batch's start the worker waits for a slow destination as a blocking connection would (the
+ * source's data then comes in large reads: spooling from the start cost 30% more CPU in
+ * pghost); after that, what the destination cannot take yet is held in memory, so that the
+ * source's batch, its own transaction, ends at the source's pace even while the destination
+ * stalls (a checkpoint's sync, a lock). The next batch starts once the last one was sent. Past
+ * SPOOL_BYTES held (a batch that came out wider than it aimed) the worker waits there and
+ * then. */
+#define SPOOL_AFTER_MS 100
 #define SPOOL_BYTES (2 * (size_t)PGH_COPY_BATCH_BYTES)
 
 /* A batch's mark, kept until the transaction holding its rows commits. */
@@ -46,11 +48,9 @@ typedef struct copy_in {
     bool binary;
     bool transaction;    /* an explicit transaction (BEGIN) is open */
     bool header_sent;    /* binary: the COPY has been given a header */
-    size_t unsent;       /* COPY data given to libpq since it last had nothing left to send:
-                            at least what it still holds */
     int64_t opened_ms;   /* pgh_clock_ms() when the COPY began */
     pgh_buf sql;         /* owned: scratch */
-    pgh_buf out;         /* owned: COPY data not yet given to libpq, at most SEND_BYTES */
+    pgh_copy_spool spool; /* owned: COPY data not yet given to libpq */
     char *merge;         /* owned, NULL without staging: moves the open COPY's staged rows
                             into the destination table (stage.h) */
     pending_mark *marks; /* owned: the batches' marks waiting for the next commit */
@@ -129,7 +129,7 @@ int pgh_postgres__copy_open(void **session, const copy_in_ctx *ctx, bool resumab
     c->resumable = resumable;
     c->unit = -1;
     pgh_buf_init(&c->sql, 1 << 20);
-    pgh_buf_init(&c->out, SEND_BYTES);
+    c->spool.most = SPOOL_BYTES;
     *session = c;
     int rc =
         pgh_conn_open(&c->conn, ctx->conninfo, PGH_CONN_SQL, "destination", "pghost copy", err);
@@ -185,16 +185,14 @@ static int start_copy(copy_in *c, const pgh_copy_target *t, pgh_error *err)
     PQclear(res);
     if (rc == 0 && PQsetnonblocking(c->conn, 1) != 0)
         rc = pgh_conn_error(err, c->conn, NULL, "starting COPY on the destination");
-    c->unsent = 0;
     return rc;
 }
 
-/* Send everything libpq holds, waiting for the destination, and block again (so statements
- * other than the COPY's data wait for their results as usual). */
-static int flush_all(copy_in *c, pgh_error *err)
+/* Send everything the COPY holds, waiting for the destination, and block again (so that the
+ * statements after the COPY wait for their results as usual). */
+static int send_all(copy_in *c, pgh_error *err)
 {
-    int rc = pgh_conn_flush_wait(c->conn, err, "sending COPY data to the destination");
-    c->unsent = 0;
+    int rc = pgh_copy_spool_drain(&c->spool, c->conn, err);
     if (rc == 0 && PQsetnonblocking(c->conn, 0) != 0)
         rc = pgh_conn_error(err, c->conn, NULL, "sending COPY data to the destination");
     return rc;
@@ -203,11 +201,10 @@ static int flush_all(copy_in *c, pgh_error *err)
 int pgh_postgres__copy_table(void *session, const pgh_copy_target *t, pgh_error *err)
 {
     copy_in *c = session;
-    if (c->unit == t->unit) { /* the next batch starts with the last one sent */
-        int rc = c->unsent > 0 ? pgh_conn_flush_wait(c->conn, err, "sending COPY data to the "
-                                                                   "destination")
-                               : 0;
-        c->unsent = 0;
+    c->spool.wait_until = 0;
+    if (c->unit == t->unit) { /* the next batch starts once the last one was sent */
+        int rc = pgh_copy_spool_drain(&c->spool, c->conn, err);
+        c->spool.wait_until = pgh_clock_ms() + SPOOL_AFTER_MS;
         return rc;
     }
     int rc = c->unit >= 0 ? pgh_postgres__copy_finish(c, err) : 0;
@@ -224,6 +221,7 @@ int pgh_postgres__copy_table(void *session, const pgh_copy_target *t, pgh_error 
     c->binary = t->binary;
     c->header_sent = false;
     c->opened_ms = pgh_clock_ms();
+    c->spool.wait_until = c->opened_ms + SPOOL_AFTER_MS;
     snprintf(c->source, sizeof(c->source), "%s.%s", t->source_schema, t->source_name);
     return 0;
 }
@@ -238,47 +236,9 @@ static size_t header_length(const char *buf, size_t len)
     return ext > len - BINARY_HEADER_FIXED ? len : BINARY_HEADER_FIXED + (size_t)ext;
 }
 
-/* Give COPY data to libpq, which sends what the destination takes now and keeps the rest. */
-static int give(copy_in *c, const char *data, size_t len, pgh_error *err)
-{
-    static const char what[] = "sending COPY data to the destination";
-    if (PQputCopyData(c->conn, data, (int)len) != 1)
-        return pgh_conn_error(err, c->conn, NULL, what);
-    c->unsent += len;
-    if (c->unsent < CHECK_BYTES)
-        return 0;
-    int left = PQflush(c->conn);
-    if (left < 0)
-        return pgh_conn_error(err, c->conn, NULL, what);
-    if (left == 0 || c->unsent >= SPOOL_BYTES) {
-        int rc = left ? pgh_conn_flush_wait(c->conn, err, what) : 0;
-        c->unsent = 0;
-        return rc;
-    }
-    return 0;
-}
-
-/* Give the COPY data waiting in c->out to libpq. */
-static int send_pending(copy_in *c, pgh_error *err)
-{
-    if (c->out.len == 0)
-        return 0;
-    int rc = give(c, c->out.data, c->out.len, err);
-    pgh_buf_reset(&c->out);
-    return rc;
-}
-
-/* COPY data for the destination: gathered into pieces of up to SEND_BYTES; a larger one goes
- * on by itself. */
 static int put_data(copy_in *c, const char *data, size_t len, pgh_error *err)
 {
-    int rc = c->out.len + len > SEND_BYTES ? send_pending(c, err) : 0;
-    if (rc != 0 || len == 0)
-        return rc;
-    if (len >= SEND_BYTES)
-        return give(c, data, len, err);
-    pgh_buf_append(&c->out, data, len);
-    return pgh_buf_failed(&c->out) ? pgh_error_set(err, PGH_ENOMEM, "out of memory") : 0;
+    return pgh_copy_spool_put(&c->spool, c->conn, data, len, err);
 }
 
 int pgh_postgres__copy_data(void *session, const char *data, size_t len, bool has_header,
@@ -309,9 +269,7 @@ static int end_copy(copy_in *c, pgh_error *err)
     if (rc == 0 && c->binary)
         rc = put_data(c, binary_trailer, sizeof(binary_trailer), err);
     if (rc == 0)
-        rc = send_pending(c, err);
-    if (rc == 0)
-        rc = flush_all(c, err);
+        rc = send_all(c, err);
     if (rc == 0 && PQputCopyEnd(c->conn, NULL) != 1)
         rc = pgh_conn_error(err, c->conn, NULL, "ending COPY on the destination");
     if (rc == 0) {
@@ -369,14 +327,13 @@ int pgh_postgres__copy_finish(void *session, pgh_error *err)
 void pgh_postgres__copy_abort(void *session, const char *why)
 {
     copy_in *c = session;
-    pgh_buf_reset(&c->out); /* never sent: the COPY fails */
-    if (c->unit >= 0)
-        flush_all(c, NULL); /* what libpq holds goes first, then the failure */
+    pgh_copy_spool_discard(&c->spool); /* never sent: the COPY fails */
     if (c->unit >= 0) {
         PQputCopyEnd(c->conn, why ? why : "pghost: copy abandoned");
-        pgh_conn_drain(c->conn, NULL, "");
+        pgh_conn_drain(c->conn, NULL, ""); /* libpq's own buffer goes out first */
         c->unit = -1;
     }
+    PQsetnonblocking(c->conn, 0);
     if (c->transaction)
         pgh_conn_exec(c->conn, "ROLLBACK", NULL);
     c->transaction = false;
@@ -389,7 +346,7 @@ void pgh_postgres__copy_close(void *session)
     if (c == NULL)
         return;
     pgh_buf_dispose(&c->sql);
-    pgh_buf_dispose(&c->out);
+    pgh_copy_spool_dispose(&c->spool);
     drop_marks(c);
     free(c->marks);
     free(c->merge);
