@@ -386,6 +386,21 @@ static int read_insert(pgh_decoder *dec, msg *m, pgh_change *out)
     return rc != 0 ? rc : finish(m);
 }
 
+/* A replica identity value the new row sends as unchanged ('u': TOASTed out of line, so not
+ * sent) equals the old row's, which PostgreSQL sends whenever the identity holds such a value:
+ * it is taken from there, so that every consumer sees the new row's key whole. */
+static void key_from_old(pgh_decoder *dec, const pgh_relation *rel, const pgh_change *c)
+{
+    int n = c->u.update.newtup.natts < c->u.update.oldtup.natts ? c->u.update.newtup.natts
+                                                                  : c->u.update.oldtup.natts;
+    for (int i = 0; i < n && i < rel->ncols; i++) {
+        pgh_value_kind old = dec->oldvals[i].kind;
+        if (rel->cols[i].is_key && dec->newvals[i].kind == PGH_VALUE_UNCHANGED &&
+            (old == PGH_VALUE_TEXT || old == PGH_VALUE_BINARY))
+            dec->newvals[i] = dec->oldvals[i];
+    }
+}
+
 static int read_update(pgh_decoder *dec, msg *m, pgh_change *out)
 {
     const pgh_relation *rel = NULL;
@@ -406,6 +421,8 @@ static int read_update(pgh_decoder *dec, msg *m, pgh_change *out)
     if (marker != 'N')
         return bad_marker(m, marker, at, "'K', 'O' or 'N'");
     rc = read_tuple(&out->u.update.newtup, m, rel, dec->newvals);
+    if (rc == 0 && out->u.update.old_kind)
+        key_from_old(dec, rel, out);
     return rc != 0 ? rc : finish(m);
 }
 

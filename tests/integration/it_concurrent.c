@@ -11,6 +11,8 @@
  *                      [--range] [--truncate] [--measure-xact] [--max-xact-ms N]
  *                      [--batch-max-ms N] [--dst-stall-ms N]
  *
+ * comp: a (text, int) key, every 50th row's text of 2.2 kB TOASTed out of line, whose other
+ * columns writers update (the new row then sends the key as unchanged).
  * wide: an integer key and rows of about 2 kB (stored inline, uncompressed). --max-xact-ms N:
  * batches must be bounded by time: every batch's LIMIT below copy_batch_size (the copy
  * sessions' longest source transaction, sampled from pg_stat_activity every 20 ms, and pghost's
@@ -18,8 +20,9 @@
  * measure). --batch-max-ms sets copy_batch_max_ms (default: not set, pghost's default).
  * --dst-stall-ms N: the destination stalls N ms at every 10,000th loaded key of the bigint-keyed
  * tables (a trigger that fires in replica mode too, so in the middle of the copy's batches),
- * and no copy transaction on the source may last 0.8 N ms: a batch's source statement ends
- * at the source's pace while the destination is stalled (dest/postgres/copy_in.c).
+ * and no copy transaction on the source may last 0.8 N ms: a batch's source statement waits
+ * for a stalled destination 100 ms at most, then the rest of the batch is held in memory
+ * (dest/postgres/copy_in.c).
  * --log-batches prints the records.
  */
 #include <getopt.h>
@@ -167,6 +170,11 @@ static void random_statement(char *out, size_t len, const run_cfg *c, pgh_run_wr
         return;
     }
     pick_row(cond, sizeof(cond), sh, &w->rng, c->rows, op >= 80 && op < 88);
+    if (op >= 35 && op < 45 && strcmp(sh->name, "comp") == 0) /* a TOASTed key stays, as 'u' */
+        snprintf(cond, sizeof(cond),
+                 "(region, n) = (SELECT region, n FROM t_comp WHERE length(region) > 100 AND "
+                 "n >= %lld ORDER BY n LIMIT 1)",
+                 (long long)(pgh_run_random(&w->rng) % (uint64_t)c->rows));
     if (op < 45)        /* other columns; a toasted big stays unchanged ('u') */
         snprintf(out, len, "UPDATE %s SET v = v + 1, note = md5(random()::text) WHERE %s",
                  sh->table, cond);
@@ -386,6 +394,14 @@ static void setup_tables(pgh_run_pair *p, const run_cfg *c)
                       "UPDATE %s SET big = " BIG_VALUE " WHERE ctid IN (SELECT ctid FROM %s "
                       "WHERE v %% 50 = 0 LIMIT 2000)",
                       sh->table, sh->table);
+        if (strcmp(sh->name, "comp") == 0) {
+            /* keys TOASTed out of line on every 50th row: 2,240 characters that do not compress
+             * (a btree entry may hold them); updates of their other columns send them as 'u' */
+            pgh_test_exec(p->s, "UPDATE t_comp SET region = region || '-' || (SELECT string_agg("
+                                "md5(random()::text || n || g), '') FROM generate_series(1, 70) g) "
+                                "WHERE n %% 50 = 3");
+            pgh_test_exec(p->s, "CREATE INDEX t_comp_long ON t_comp (n) WHERE length(region) > 100");
+        }
         pgh_test_exec(p->s, "ANALYZE %s", sh->table);
     }
     char list[256] = "";

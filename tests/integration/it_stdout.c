@@ -8,6 +8,9 @@
  *   consistent  3 tables (bigint key with a TOASTed text column, (text, int) key, uuid key),
  *               500,000 rows; inserts, updates (TOAST rewritten and left unchanged), deletes,
  *               key moves and one TRUNCATE (then re-inserts) during the delivery; fence; SIGTERM.
+ *               Every 50th row of t_comp has a key TOASTed out of line (a 2.2 kB region): an
+ *               update of its other columns sends that key as unchanged in the new row, the old
+ *               key beside it.
  *   kill9       the same shape, SIGKILL twice while existing rows are being delivered (after
  *               progress was made durable), restarts appending to the same output.
  *   reload      following with writers running, `pghost snapshot CONFIG public.t_int`.
@@ -352,7 +355,7 @@ static bool in_list(json_t *list, const char *name)
 static void apply_upsert(ctable *t, json_t *o, bool is_update)
 {
     const tdef *d = t->def;
-    char key[512], old_key[512];
+    char key[4096], old_key[4096];
     key_of(key, sizeof(key), d, json_object_get(o, "key"));
     json_t *ok = json_object_get(o, "old_key");
     json_t *newrow = json_object_get(o, "new");
@@ -412,7 +415,7 @@ static void apply_upsert(ctable *t, json_t *o, bool is_update)
 
 static void apply_delete(ctable *t, json_t *o)
 {
-    char key[512];
+    char key[4096];
     key_of(key, sizeof(key), t->def, json_object_get(o, "key"));
     row *r = map_find(&t->rows, key);
     if (r)
@@ -576,7 +579,7 @@ static void compare_table(PGconn *conn, ctable *t, const char *log)
                   PQresultErrorMessage(res));
         if (st == PGRES_SINGLE_TUPLE) {
             rows++;
-            char key[512];
+            char key[4096];
             size_t n = 0;
             for (int k = 0; k < d->nkeys; k++)
                 n += (size_t)snprintf(key + n, sizeof(key) - n, "%s%s", k ? "\x1f" : "",
@@ -668,6 +671,11 @@ static void setup_source(ctx *c, long long n_int, long long n_comp, long long n_
                   "INSERT INTO t_comp SELECT 'r' || lpad((g %% 20)::text, 2, '0'), g, "
                   "g %% 1000, md5(g::text) FROM generate_series(1, %lld) g",
                   n_comp);
+    /* keys TOASTed out of line: 2,240 characters that do not compress (a btree entry may hold
+     * them), and an index to pick those rows by */
+    pgh_test_exec(s, "UPDATE t_comp SET region = region || '-' || (SELECT string_agg(md5(random()"
+                     "::text || n || g), '') FROM generate_series(1, 70) g) WHERE n %% 50 = 3");
+    pgh_test_exec(s, "CREATE INDEX t_comp_long ON t_comp (n) WHERE length(region) > 100");
     pgh_test_exec(s,
                   "INSERT INTO t_uuid SELECT md5(g::text)::uuid, g %% 1000, md5(g::text) "
                   "FROM generate_series(1, %lld) g",
@@ -693,13 +701,19 @@ static void setup(ctx *c, long long n_int, long long n_comp, long long n_uuid)
     consumer_open(&c->c, c->out_path);
 }
 
-/* A condition selecting one existing row near a random key (only rows with big when toasted). */
+/* A condition selecting one existing row near a random key (when toasted: only rows with big,
+ * or of t_comp only rows whose key is TOASTed). */
 static void pick_row(char *out, size_t len, int t, uint64_t *rng, long long rows, bool toasted)
 {
     if (t == 0)
         snprintf(out, len, "id = (SELECT id FROM t_int WHERE %sid >= %lld ORDER BY id LIMIT 1)",
                  toasted ? "big IS NOT NULL AND " : "",
                  (long long)(pgh_run_random(rng) % (uint64_t)(rows * 2)));
+    else if (t == 1 && toasted) /* a row whose key is TOASTed */
+        snprintf(out, len,
+                 "(region, n) = (SELECT region, n FROM t_comp WHERE length(region) > 100 AND "
+                 "n >= %lld ORDER BY n LIMIT 1)",
+                 (long long)(pgh_run_random(rng) % (uint64_t)rows));
     else if (t == 1)
         snprintf(out, len,
                  "(region, n) = (SELECT region, n FROM t_comp WHERE (region, n) >= ('r%02d', "
@@ -743,9 +757,9 @@ static void random_statement(char *out, size_t len, ctx *c, pgh_run_writer *w)
                      (unsigned)(k % (rows * 3 + 300)), k >= rows * 3 ? "1111" : "2222");
         return;
     }
-    bool toasted = t == 0 && op >= 40 && op < 50;
+    bool toasted = t < 2 && op >= 40 && op < 50;
     pick_row(cond, sizeof(cond), t, rng, rows, toasted);
-    if (op < 50) /* other columns: a TOASTed big stays unchanged ('u') */
+    if (op < 50) /* other columns: a TOASTed big or key stays unchanged ('u') */
         snprintf(out, len, "UPDATE %s SET v = v + 1, note = md5(random()::text) WHERE %s",
                  TABLES[t].name, cond);
     else if (op < 62)

@@ -576,6 +576,59 @@ TEST_CASE(handmade_insert_ok)
     pgh_decoder_free(dec);
 }
 
+/* An update that leaves a TOASTed key in place: the new row sends the key as unchanged ('u'),
+ * PostgreSQL sends the old key beside it, and the decoded new row has that key. A non-key
+ * column sent unchanged stays unchanged. */
+TEST_CASE(update_unchanged_key_from_old)
+{
+    pgh_decoder *dec = NULL;
+    CHECK(pgh_decoder_new(&dec) == 0);
+    bytes r = {.len = 0}; /* public.t (a key, b key, c) */
+    put8(&r, 'R');
+    put32(&r, 16385);
+    putstr(&r, "public");
+    putstr(&r, "t");
+    put8(&r, 'd');
+    put16(&r, 3);
+    const char *names[3] = {"a", "b", "c"};
+    for (int i = 0; i < 3; i++) {
+        put8(&r, i < 2 ? 1 : 0);
+        putstr(&r, names[i]);
+        put32(&r, 25);
+        put32(&r, 0xffffffff);
+    }
+    pgh_error err = {0};
+    CHECK_INT(feed_bytes(dec, &r, &err), 0);
+    bytes b = {.len = 0};
+    put8(&b, 'U');
+    put32(&b, 16385);
+    put8(&b, 'K'); /* old key: a, b; c not part of it */
+    put16(&b, 3);
+    put8(&b, 't');
+    put32(&b, 4);
+    putmem(&b, "long", 4);
+    put8(&b, 't');
+    put32(&b, 1);
+    putmem(&b, "7", 1);
+    put8(&b, 'n');
+    put8(&b, 'N'); /* new row: a unchanged, b changed, c unchanged */
+    put16(&b, 3);
+    put8(&b, 'u');
+    put8(&b, 't');
+    put32(&b, 1);
+    putmem(&b, "8", 1);
+    put8(&b, 'u');
+    pgh_change c;
+    CHECK_INT(pgh_decoder_feed(dec, &c, b.data, b.len, 0, &err), 0);
+    CHECK_INT(c.kind, PGH_CHANGE_UPDATE);
+    CHECK_VALUE(c.u.update.newtup, 0, PGH_VALUE_TEXT, "long");
+    CHECK_VALUE(c.u.update.newtup, 1, PGH_VALUE_TEXT, "8");
+    CHECK_INT(c.u.update.newtup.values[2].kind, PGH_VALUE_UNCHANGED);
+    CHECK_VALUE(c.u.update.oldtup, 0, PGH_VALUE_TEXT, "long");
+    CHECK_VALUE(c.u.update.oldtup, 1, PGH_VALUE_TEXT, "7");
+    pgh_decoder_free(dec);
+}
+
 TEST_CASE(empty_message)
 {
     pgh_decoder *dec = NULL;
@@ -919,6 +972,7 @@ static const test_case cases[] = {
     CASE(truncated_message_says_where),
     CASE(trailing_bytes),
     CASE(handmade_insert_ok),
+    CASE(update_unchanged_key_from_old),
     CASE(empty_message),
     CASE(unknown_message_type),
     CASE(unknown_relation),
