@@ -242,11 +242,9 @@ static int deliver_rows(uint32_t *delivered, snapshot *s, snap_table *t, snap_ch
     pgh_table_rows tr = rows_of(t, lsn, ch->id);
     size_t batch = 0;
     for (int i = 0; rc == 0 && i < n; i++) {
-        if (!ch->all_changed) {
-            pgh_snapshot__row_key(&s->key, t, ch->rows, i);
-            if (pgh_strset_has(&ch->keys, s->key.data ? s->key.data : "", s->key.len))
-                continue;
-        }
+        pgh_snapshot__row_key(&s->key, t, ch->rows, i);
+        if (pgh_strset_has(&ch->keys, s->key.data ? s->key.data : "", s->key.len))
+            continue;
         pgh_value *v = &values[batch * (size_t)ncols];
         for (int a = 0; a < ncols; a++) {
             bool null = PQgetisnull(ch->rows, i, a);
@@ -364,6 +362,13 @@ static int on_high(snapshot *s, uint64_t id, pgh_lsn lsn, pgh_error *err)
                            (unsigned long long)id);
     uint32_t delivered = 0;
     int64_t start_ms = pgh_clock_ms();
+    if (rc == 0 && ch->all_changed && !ch->truncated)
+        rc = pgh_error_set(err, PGH_ECONN,
+                           "%s.%s: a change in the window of chunk %llu came without a key pghost "
+                           "could record (out of memory, or a key value not sent), so the "
+                           "chunk's rows cannot be told from the rows that change touched; they "
+                           "are selected again from the last position delivered",
+                           t->info->schema, t->info->name, (unsigned long long)id);
     if (rc == 0 && ch->truncated)
         pgh_log(PGH_LOG_INFO, "snapshot",
                 "%s.%s was truncated while chunk %llu was read: its %d rows are not delivered",
@@ -480,7 +485,7 @@ static bool record_key(snapshot *s, const snap_keymap *m, const pgh_tuple *tup)
         if (ch->table != m->table || !ch->window_open || ch->all_changed)
             continue;
         if (!have || !pgh_strset_add(&ch->keys, s->key.data ? s->key.data : "", s->key.len))
-            ch->all_changed = true; /* not filtered any more: a known gap, see snapshot.h */
+            ch->all_changed = true; /* the chunk is selected again: see snapshot.h */
     }
     return have;
 }

@@ -96,10 +96,11 @@ typedef struct snap_chunk {
     bool window_open;          /* the stream thread has read L */
     pgh_strset keys;           /* keys changed since L */
     bool all_changed;          /* a change without a usable key (or no memory to record one)
-                                  since L: the rows are delivered unfiltered, so the row that
-                                  change touched may come as selected (known gap: dropping them
-                                  would lose the others, since the range moves past the chunk;
-                                  a right fix selects the chunk again) */
+                                  since L: any row may be one it touched, so none is delivered;
+                                  the run takes its session up again (PGH_ECONN) from the
+                                  destination's position, whose resume token is before this
+                                  chunk (a range moves past a chunk only once it is delivered),
+                                  and selects it again in a new window */
     bool truncated;            /* a TRUNCATE of the table since L: every row is dropped */
     bool ready;                /* the worker has handed over the rows */
     PGresult *rows;            /* owned once ready */
