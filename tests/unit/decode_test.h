@@ -20,17 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit_check.h"
+
 #ifndef PGH_FIXTURES_DIR
 #error "PGH_FIXTURES_DIR must name tests/fixtures/pgoutput"
 #endif
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
 
 #define CHECK_INT(got, want)                                                                       \
     do {                                                                                           \

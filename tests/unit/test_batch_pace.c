@@ -10,14 +10,7 @@
 #include <stdlib.h>
 
 #include "source/batch_pace.h"
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "unit_check.h"
 
 #define MS 1000000LL
 

@@ -10,14 +10,7 @@
 #include <string.h>
 
 #include "dest/nats/bus.h"
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);              \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "unit_check.h"
 
 static pgh_column COLS[3] = {{"id", 23, -1, true}, {"name.with \"dots\"", 1043, 68, false},
                              {"blob", 17, -1, false}};

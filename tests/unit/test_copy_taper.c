@@ -12,14 +12,7 @@
 #include <stdlib.h>
 
 #include "source/copy_taper.h"
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "unit_check.h"
 
 static bool near(double a, double b)
 {

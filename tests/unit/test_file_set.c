@@ -16,6 +16,7 @@
 
 #include "dest/file/file_set.h"
 #include "pghost/file.h"
+#include "unit_check.h"
 
 #define CASES(X)                                                                                   \
     X(stream_names)                                                                                \
@@ -24,14 +25,6 @@
     X(recover_cuts_back)                                                                           \
     X(recover_refuses_strays)                                                                      \
     X(remove_files)
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
 
 #define CHECK_OK(call)                                                                             \
     do {                                                                                           \

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "pghost/json.h"
+#include "unit_check.h"
 
 /* The expected lines are split one JSON member group per source line, which reads like the
  * output; the formatter would re-split them mid-member, so it stays off for the cases. */
@@ -71,14 +72,6 @@
     X(state_write_failure)
 
 /* ---- checks ---- */
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
 
 #define CHECK_INT(got, want)                                                                       \
     do {                                                                                           \

@@ -13,14 +13,7 @@
 #include "schema/schema.h"
 #include "source/copy.h"
 #include "source/stream.h"
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "unit_check.h"
 
 /* rc and err must say: wrong version, use macro. */
 static void expect_refused(int rc, const pgh_error *err, const char *macro)

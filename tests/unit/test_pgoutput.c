@@ -511,15 +511,21 @@ TEST_CASE(trailing_bytes)
 
 /* ---- hand-made malformed messages ---- */
 
-/* Relation 16384 public.t (a int4 key, b text) */
-static void put_relation_t(bytes *b, uint16_t ncols)
+/* A Relation message's head for public.t, replica identity default: its ncols columns follow. */
+static void put_relation_head(bytes *b, uint32_t oid, uint16_t ncols)
 {
     put8(b, 'R');
-    put32(b, 16384);
+    put32(b, oid);
     putstr(b, "public");
     putstr(b, "t");
     put8(b, 'd');
     put16(b, ncols);
+}
+
+/* Relation 16384 public.t (a int4 key, b text) */
+static void put_relation_t(bytes *b, uint16_t ncols)
+{
+    put_relation_head(b, 16384, ncols);
     put8(b, 1);
     putstr(b, "a");
     put32(b, 23);
@@ -584,12 +590,7 @@ TEST_CASE(update_unchanged_key_from_old)
     pgh_decoder *dec = NULL;
     CHECK(pgh_decoder_new(&dec) == 0);
     bytes r = {.len = 0}; /* public.t (a key, b key, c) */
-    put8(&r, 'R');
-    put32(&r, 16385);
-    putstr(&r, "public");
-    putstr(&r, "t");
-    put8(&r, 'd');
-    put16(&r, 3);
+    put_relation_head(&r, 16385, 3);
     const char *names[3] = {"a", "b", "c"};
     for (int i = 0; i < 3; i++) {
         put8(&r, i < 2 ? 1 : 0);
@@ -816,12 +817,7 @@ TEST_CASE(bad_relation)
     CHECK_MSG(&err, "expected a replica identity");
     /* a column name with no NUL before the end */
     b.len = 0;
-    put8(&b, 'R');
-    put32(&b, 16384);
-    putstr(&b, "public");
-    putstr(&b, "t");
-    put8(&b, 'd');
-    put16(&b, 1);
+    put_relation_head(&b, 16384, 1);
     put8(&b, 1);
     putmem(&b, "abcdefghijk", 11);
     CHECK_INT(feed_bytes(dec, &b, &err), PGH_EPROTO);

@@ -10,14 +10,7 @@
 #include <stdlib.h>
 
 #include "pipeline/pipeline_internal.h"
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "unit_check.h"
 
 static void at_snapshot(run_visible *v, uint64_t xmin, uint64_t xmax, uint64_t running)
 {
