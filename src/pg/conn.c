@@ -201,6 +201,17 @@ int pgh_conn_drain(PGconn *conn, pgh_error *err, const char *what)
     return rc;
 }
 
+int pgh_conn_wait_writable(PGconn *conn, int timeout_ms, pgh_error *err, const char *what)
+{
+    /* readable too: the server may answer (an error) while pghost still sends */
+    struct pollfd p = {.fd = PQsocket(conn), .events = POLLOUT | POLLIN};
+    if (poll(&p, 1, timeout_ms) < 0 && errno != EINTR)
+        return pgh_error_set(err, PGH_ECONN, "%s: poll: %s", what, strerror(errno));
+    if ((p.revents & POLLIN) && PQconsumeInput(conn) != 1)
+        return pgh_conn_error(err, conn, NULL, what);
+    return 0;
+}
+
 int pgh_conn_flush_wait(PGconn *conn, pgh_error *err, const char *what)
 {
     for (;;) {
@@ -209,12 +220,9 @@ int pgh_conn_flush_wait(PGconn *conn, pgh_error *err, const char *what)
             return 0;
         if (left < 0)
             return pgh_conn_error(err, conn, NULL, what);
-        /* readable too: the server may answer (an error) while pghost still sends */
-        struct pollfd p = {.fd = PQsocket(conn), .events = POLLOUT | POLLIN};
-        if (poll(&p, 1, -1) < 0 && errno != EINTR)
-            return pgh_error_set(err, PGH_ECONN, "%s: poll: %s", what, strerror(errno));
-        if ((p.revents & POLLIN) && PQconsumeInput(conn) != 1)
-            return pgh_conn_error(err, conn, NULL, what);
+        int rc = pgh_conn_wait_writable(conn, -1, err, what);
+        if (rc != 0)
+            return rc;
     }
 }
 

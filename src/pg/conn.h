@@ -63,6 +63,11 @@ int pgh_conn_error(pgh_error *err, PGconn *conn, const PGresult *res, const char
  * else the first failure in err (may be NULL) prefixed by what. */
 int pgh_conn_drain(PGconn *conn, pgh_error *err, const char *what);
 
+/* Wait until a nonblocking connection's socket takes more data, reading what the server sends
+ * meanwhile, or timeout_ms (-1: no limit) passed; 0 then, else the failure in err prefixed by
+ * what. */
+int pgh_conn_wait_writable(PGconn *conn, int timeout_ms, pgh_error *err, const char *what);
+
 /* Send everything a nonblocking connection still holds, waiting for its socket as long as
  * that takes; 0 when all is sent, else the failure in err prefixed by what. */
 int pgh_conn_flush_wait(PGconn *conn, pgh_error *err, const char *what);

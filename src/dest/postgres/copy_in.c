@@ -201,7 +201,6 @@ static int send_all(copy_in *c, pgh_error *err)
 int pgh_postgres__copy_table(void *session, const pgh_copy_target *t, pgh_error *err)
 {
     copy_in *c = session;
-    c->spool.wait_until = 0;
     if (c->unit == t->unit) { /* the next batch starts once the last one was sent */
         int rc = pgh_copy_spool_drain(&c->spool, c->conn, err);
         c->spool.wait_until = pgh_clock_ms() + SPOOL_AFTER_MS;

@@ -1,8 +1,6 @@
 /* COPY data waiting for a nonblocking destination connection: see copy_spool.h. */
 #include "dest/postgres/copy_spool.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,18 +71,6 @@ static int send_ready(pgh_copy_spool *s, PGconn *conn, pgh_error *err)
     return 0;
 }
 
-/* Wait until the destination's socket takes more (reading what the server says meanwhile), or
- * timeout_ms (-1: no limit) passed. */
-static int wait_writable(PGconn *conn, int timeout_ms, pgh_error *err)
-{
-    struct pollfd p = {.fd = PQsocket(conn), .events = POLLOUT | POLLIN};
-    if (poll(&p, 1, timeout_ms) < 0 && errno != EINTR)
-        return pgh_error_set(err, PGH_ECONN, "%s: poll: %s", WHAT, strerror(errno));
-    if ((p.revents & POLLIN) && PQconsumeInput(conn) != 1)
-        return pgh_conn_error(err, conn, NULL, WHAT);
-    return 0;
-}
-
 /* Send the queue, waiting for the destination, until it is empty or the clock reaches until
  * (pgh_clock_ms(); < 0: no limit). */
 static int send_queue(pgh_copy_spool *s, PGconn *conn, int64_t until, pgh_error *err)
@@ -95,7 +81,7 @@ static int send_queue(pgh_copy_spool *s, PGconn *conn, int64_t until, pgh_error 
         int64_t left = forever ? 0 : until - pgh_clock_ms();
         if (rc != 0 || s->head == NULL || (!forever && left <= 0))
             return rc;
-        rc = wait_writable(conn, forever ? -1 : (int)left, err);
+        rc = pgh_conn_wait_writable(conn, forever ? -1 : (int)left, err, WHAT);
         if (rc != 0)
             return rc;
     }
